@@ -1,0 +1,111 @@
+// Package pipeline holds sluice's declarations: pipelines, stages and actions as a
+// user writes them, in the native YAML form or CodePipeline's JSON form, and the
+// rules that make a declaration valid. It imports nothing else of sluice's.
+package pipeline
+
+// ExecutionMode says how executions of one pipeline share its stages.
+type ExecutionMode string
+
+const (
+	// Superseded lets one execution occupy a stage at a time; a newer execution
+	// waiting to enter a stage replaces an older one waiting there.
+	Superseded ExecutionMode = "SUPERSEDED"
+	// Queued lets one execution occupy a stage at a time, first in first out.
+	Queued ExecutionMode = "QUEUED"
+	// Parallel runs executions independently of one another.
+	Parallel ExecutionMode = "PARALLEL"
+)
+
+// Valid reports whether m is one of the three modes.
+func (m ExecutionMode) Valid() bool {
+	return m == Superseded || m == Queued || m == Parallel
+}
+
+// Action categories, as CodePipeline names them.
+const (
+	CategorySource   = "Source"
+	CategoryBuild    = "Build"
+	CategoryTest     = "Test"
+	CategoryDeploy   = "Deploy"
+	CategoryApproval = "Approval"
+	CategoryInvoke   = "Invoke"
+	CategoryCompute  = "Compute"
+)
+
+// Pipeline is one declaration. Its JSON form is CodePipeline's pipeline structure,
+// so `sluice pipeline get -o json` prints what `aws codepipeline get-pipeline`
+// would, and the same document can be applied back.
+type Pipeline struct {
+	Name          string        `json:"name"`
+	PipelineType  string        `json:"pipelineType,omitempty"`
+	ExecutionMode ExecutionMode `json:"executionMode,omitempty"`
+	Variables     []Variable    `json:"variables,omitempty"`
+	Stages        []Stage       `json:"stages"`
+}
+
+// Variable is a pipeline-level variable, overridable when an execution starts.
+type Variable struct {
+	Name         string `json:"name"`
+	DefaultValue string `json:"defaultValue,omitempty"`
+	Description  string `json:"description,omitempty"`
+}
+
+// Stage is a named step; stages run one after another.
+type Stage struct {
+	Name    string   `json:"name"`
+	Actions []Action `json:"actions"`
+}
+
+// Action is a unit of work in a stage. Actions with the same RunOrder run in
+// parallel; a higher RunOrder waits for all lower ones to succeed.
+type Action struct {
+	Name             string            `json:"name"`
+	ActionTypeID     ActionTypeID      `json:"actionTypeId"`
+	RunOrder         int               `json:"runOrder"`
+	Configuration    map[string]string `json:"configuration,omitempty"`
+	Commands         []string          `json:"commands,omitempty"`
+	InputArtifacts   []InputArtifact   `json:"inputArtifacts,omitempty"`
+	OutputArtifacts  []OutputArtifact  `json:"outputArtifacts,omitempty"`
+	OutputVariables  []string          `json:"outputVariables,omitempty"`
+	Namespace        string            `json:"namespace,omitempty"`
+	Region           string            `json:"region,omitempty"`
+	TimeoutInMinutes int               `json:"timeoutInMinutes,omitempty"`
+	// MaxAttempts is how many times the action's job is offered to workers when
+	// the worker holding it vanishes (its lease expires). It does not retry an
+	// action that failed on its own.
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+}
+
+// ActionTypeID names the kind of an action.
+type ActionTypeID struct {
+	Category string `json:"category"`
+	Owner    string `json:"owner"`
+	Provider string `json:"provider"`
+	Version  string `json:"version"`
+}
+
+// InputArtifact names an artifact produced by an earlier action.
+type InputArtifact struct {
+	Name string `json:"name"`
+}
+
+// OutputArtifact names an artifact the action produces; Files are the globs (relative
+// to the action's working directory) that go into it, for providers that take them.
+type OutputArtifact struct {
+	Name  string   `json:"name"`
+	Files []string `json:"files,omitempty"`
+}
+
+// Document is the outer JSON shape of `aws codepipeline get-pipeline`.
+type Document struct {
+	Pipeline Pipeline  `json:"pipeline"`
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
+// Metadata describes a stored pipeline.
+type Metadata struct {
+	PipelineArn string `json:"pipelineArn,omitempty"`
+	Created     string `json:"created,omitempty"`
+	Updated     string `json:"updated,omitempty"`
+	Version     int    `json:"version"`
+}
