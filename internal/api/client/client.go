@@ -1,0 +1,305 @@
+// Package client is the Go client of sluice's HTTP API, used by the CLI and by
+// workers, in-process and remote alike. types.go holds the API's contract.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is an error answered by the server.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// IsCode reports whether err is a server error with code.
+func IsCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// Client talks to one sluice server.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// New returns a client of the server at base (e.g. http://127.0.0.1:8080).
+func New(base, token string) *Client {
+	return &Client{
+		base:  strings.TrimRight(base, "/"),
+		token: token,
+		// No overall timeout: long polls and artifact transfers set their own
+		// deadlines through the context.
+		http: &http.Client{Transport: &http.Transport{
+			Proxy:               nil,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+		}},
+	}
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, contentType string, out any) error {
+	resp, err := c.send(ctx, method, path, body, contentType)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// send sends a request and returns the response when its status is 2xx.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, contentType string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, c.base+path, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var eb ErrorBody
+	if json.Unmarshal(raw, &eb) != nil || eb.Message == "" {
+		eb.Message = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(raw)))
+	}
+	return nil, &Error{Status: resp.StatusCode, Code: eb.Code, Message: eb.Message}
+}
+
+func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(raw)
+	}
+	return c.do(ctx, method, path, body, "application/json", out)
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// ApplyPipeline sends a pipeline file as it is; the server parses and validates
+// it, so errors name the file's own lines. With dryRun nothing is stored.
+func (c *Client) ApplyPipeline(ctx context.Context, filename string, data []byte, dryRun bool) (ApplyResult, error) {
+	var out ApplyResult
+	q := url.Values{"filename": {filename}}
+	if dryRun {
+		q.Set("dryRun", "true")
+	}
+	err := c.do(ctx, http.MethodPost, "/api/v1/pipelines?"+q.Encode(), bytes.NewReader(data), "application/octet-stream", &out)
+	return out, err
+}
+
+// Pipelines lists pipelines.
+func (c *Client) Pipelines(ctx context.Context) ([]PipelineSummary, error) {
+	var out struct {
+		Pipelines []PipelineSummary `json:"pipelines"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/pipelines", nil, &out)
+	return out.Pipelines, err
+}
+
+// Pipeline returns a pipeline as CodePipeline's get-pipeline document.
+func (c *Client) Pipeline(ctx context.Context, name string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/pipelines/"+esc(name), nil, &out)
+	return out, err
+}
+
+// DeletePipeline deletes a pipeline.
+func (c *Client) DeletePipeline(ctx context.Context, name string) error {
+	return c.doJSON(ctx, http.MethodDelete, "/api/v1/pipelines/"+esc(name), nil, nil)
+}
+
+// Start starts an execution.
+func (c *Client) Start(ctx context.Context, name string, req StartRequest) (string, error) {
+	var out StartResult
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions", req, &out)
+	return out.PipelineExecutionID, err
+}
+
+// Execution returns an execution. With wait > 0 the server answers once the
+// execution changed after since, or wait passed.
+func (c *Client) Execution(ctx context.Context, name, id string, since time.Time, wait time.Duration) (*Execution, error) {
+	path := "/api/v1/pipelines/" + esc(name) + "/executions/" + esc(id)
+	if wait > 0 {
+		path += "?" + url.Values{"since": {since.Format(time.RFC3339Nano)}, "wait": {wait.String()}}.Encode()
+	}
+	var out Execution
+	err := c.doJSON(ctx, http.MethodGet, path, nil, &out)
+	return &out, err
+}
+
+// Executions lists executions, newest first.
+func (c *Client) Executions(ctx context.Context, name string, limit int) ([]ExecutionSummary, error) {
+	var out struct {
+		Executions []ExecutionSummary `json:"pipelineExecutionSummaries"`
+	}
+	path := "/api/v1/pipelines/" + esc(name) + "/executions?limit=" + strconv.Itoa(limit)
+	err := c.doJSON(ctx, http.MethodGet, path, nil, &out)
+	return out.Executions, err
+}
+
+// Stop stops an execution.
+func (c *Client) Stop(ctx context.Context, name, id string, req StopRequest) error {
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/stop", req, nil)
+}
+
+// Retry retries a stage of an execution.
+func (c *Client) Retry(ctx context.Context, name, id string, req RetryRequest) error {
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/retry", req, nil)
+}
+
+// State returns the state of a pipeline's stages.
+func (c *Client) State(ctx context.Context, name string) (*PipelineState, error) {
+	var out PipelineState
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/pipelines/"+esc(name)+"/state", nil, &out)
+	return &out, err
+}
+
+// SetTransition enables or disables a stage's inbound transition.
+func (c *Client) SetTransition(ctx context.Context, name, stage string, req TransitionRequest) error {
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/transitions/"+esc(stage), req, nil)
+}
+
+// LogChunk is a piece of an action's log.
+type LogChunk struct {
+	Data       []byte
+	NextOffset int64
+	Done       bool // the action has ended: the log is complete
+	Attempt    int
+}
+
+// Log reads an action's log from offset on; with wait > 0 the server holds the
+// request until there is more or the action ends.
+func (c *Client) Log(ctx context.Context, name, id, action string, offset int64, wait time.Duration) (LogChunk, error) {
+	q := url.Values{"offset": {strconv.FormatInt(offset, 10)}}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	path := "/api/v1/pipelines/" + esc(name) + "/executions/" + esc(id) + "/logs/" + esc(action) + "?" + q.Encode()
+	resp, err := c.send(ctx, http.MethodGet, path, nil, "")
+	if err != nil {
+		return LogChunk{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return LogChunk{}, err
+	}
+	chunk := LogChunk{Data: data, NextOffset: offset + int64(len(data)), Done: resp.Header.Get("X-Sluice-Log-Done") == "true"}
+	chunk.Attempt, _ = strconv.Atoi(resp.Header.Get("X-Sluice-Attempt"))
+	return chunk, nil
+}
+
+// Artifact opens an artifact an execution produced, as a zip stream.
+func (c *Client) Artifact(ctx context.Context, name, id, artifact string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/artifacts/"+esc(artifact), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Events lists events after a sequence number.
+func (c *Client) Events(ctx context.Context, pipeline string, after int64, limit int) ([]Event, error) {
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "limit": {strconv.Itoa(limit)}}
+	if pipeline != "" {
+		q.Set("pipeline", pipeline)
+	}
+	var out struct {
+		Events []Event `json:"events"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/events?"+q.Encode(), nil, &out)
+	return out.Events, err
+}
+
+// ClaimJob polls for a job; it returns nil when none came within the wait.
+func (c *Client) ClaimJob(ctx context.Context, req ClaimRequest) (*Job, error) {
+	resp, err := c.send(ctx, http.MethodPost, "/api/v1/jobs/claim", jsonBody(req), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return nil, nil
+	}
+	var j Job
+	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+		return nil, fmt.Errorf("claim job: decode answer: %w", err)
+	}
+	return &j, nil
+}
+
+// Heartbeat renews a job's lease. A Conflict error means the job must be stopped.
+func (c *Client) Heartbeat(ctx context.Context, jobID, worker string) (HeartbeatResult, error) {
+	var out HeartbeatResult
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/heartbeat", HeartbeatRequest{WorkerID: worker}, &out)
+	return out, err
+}
+
+// CompleteJob reports a job's result.
+func (c *Client) CompleteJob(ctx context.Context, jobID string, res JobResult) error {
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/result", res, nil)
+}
+
+// AppendLog appends to a job's log.
+func (c *Client) AppendLog(ctx context.Context, jobID, worker string, data []byte) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/log?workerId="+url.QueryEscape(worker), bytes.NewReader(data), "application/octet-stream", nil)
+}
+
+// JobInput opens an input artifact of a job.
+func (c *Client) JobInput(ctx context.Context, jobID, worker, name string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, "/api/v1/jobs/"+esc(jobID)+"/inputs/"+esc(name)+"?workerId="+url.QueryEscape(worker), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// PutJobOutput uploads an output artifact of a job.
+func (c *Client) PutJobOutput(ctx context.Context, jobID, worker, name string, body io.Reader) error {
+	return c.do(ctx, http.MethodPut, "/api/v1/jobs/"+esc(jobID)+"/outputs/"+esc(name)+"?workerId="+url.QueryEscape(worker), body, "application/zip", nil)
+}
+
+func jsonBody(v any) io.Reader {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only API types are passed, which always marshal
+	}
+	return bytes.NewReader(raw)
+}

@@ -1,0 +1,237 @@
+package client
+
+import "time"
+
+// These types are the HTTP API's contract: what the server sends and the CLI and
+// workers read. They are kept apart from the engine's and the store's types so the
+// API can stay stable while those change.
+
+// ErrorBody is every error response.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ApplyResult says what applying a pipeline did.
+type ApplyResult struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	Created bool   `json:"created"`
+	Changed bool   `json:"changed"`
+}
+
+// PipelineSummary is a pipeline in a list.
+type PipelineSummary struct {
+	Name          string    `json:"name"`
+	Version       int       `json:"version"`
+	ExecutionMode string    `json:"executionMode"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
+}
+
+// Trigger says what started an execution.
+type Trigger struct {
+	TriggerType   string `json:"triggerType"`
+	TriggerDetail string `json:"triggerDetail,omitempty"`
+}
+
+// StartRequest starts an execution.
+type StartRequest struct {
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// StartResult names the execution started.
+type StartResult struct {
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+}
+
+// Execution is one execution with its stages and actions.
+type Execution struct {
+	PipelineExecutionID string            `json:"pipelineExecutionId"`
+	PipelineName        string            `json:"pipelineName"`
+	PipelineVersion     int               `json:"pipelineVersion"`
+	Status              string            `json:"status"`
+	StatusSummary       string            `json:"statusSummary,omitempty"`
+	WaitingFor          string            `json:"waitingFor,omitempty"`
+	Trigger             Trigger           `json:"trigger"`
+	Variables           map[string]string `json:"variables"`
+	StartTime           time.Time         `json:"startTime"`
+	LastUpdateTime      time.Time         `json:"lastUpdateTime"`
+	Stages              []StageExecution  `json:"stages"`
+}
+
+// Terminal reports whether the execution has ended.
+func (e *Execution) Terminal() bool {
+	switch e.Status {
+	case "Stopped", "Succeeded", "Superseded", "Failed":
+		return true
+	}
+	return false
+}
+
+// StageExecution is a stage of an execution.
+type StageExecution struct {
+	Name    string            `json:"name"`
+	Status  string            `json:"status"`
+	Attempt int               `json:"attempt,omitempty"`
+	Actions []ActionExecution `json:"actions"`
+}
+
+// ActionExecution is an action of an execution.
+type ActionExecution struct {
+	Name            string            `json:"name"`
+	Provider        string            `json:"provider"`
+	Category        string            `json:"category"`
+	RunOrder        int               `json:"runOrder"`
+	Status          string            `json:"status"`
+	Summary         string            `json:"summary,omitempty"`
+	Attempt         int               `json:"attempt"`
+	StartTime       *time.Time        `json:"startTime,omitempty"`
+	LastUpdateTime  *time.Time        `json:"lastUpdateTime,omitempty"`
+	OutputVariables map[string]string `json:"outputVariables,omitempty"`
+	OutputArtifacts []string          `json:"outputArtifacts,omitempty"`
+}
+
+// ExecutionSummary is an execution in a list.
+type ExecutionSummary struct {
+	PipelineExecutionID string    `json:"pipelineExecutionId"`
+	PipelineVersion     int       `json:"pipelineVersion"`
+	Status              string    `json:"status"`
+	StatusSummary       string    `json:"statusSummary,omitempty"`
+	Trigger             Trigger   `json:"trigger"`
+	StartTime           time.Time `json:"startTime"`
+	LastUpdateTime      time.Time `json:"lastUpdateTime"`
+}
+
+// StopRequest stops an execution.
+type StopRequest struct {
+	Abandon bool   `json:"abandon"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// RetryRequest retries a stage.
+type RetryRequest struct {
+	Stage string `json:"stageName"`
+	All   bool   `json:"all"`
+}
+
+// TransitionRequest enables or disables a stage's inbound transition.
+type TransitionRequest struct {
+	Enabled bool   `json:"enabled"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// PipelineState is the state of every stage of a pipeline, as GetPipelineState.
+type PipelineState struct {
+	PipelineName    string       `json:"pipelineName"`
+	PipelineVersion int          `json:"pipelineVersion"`
+	StageStates     []StageState `json:"stageStates"`
+}
+
+// StageState is a stage's inbound transition and latest execution.
+type StageState struct {
+	StageName              string          `json:"stageName"`
+	InboundTransitionState TransitionState `json:"inboundTransitionState"`
+	LatestExecution        *StageLatest    `json:"latestExecution,omitempty"`
+	ActionStates           []ActionState   `json:"actionStates"`
+	// Waiting lists executions waiting to enter the stage, oldest first.
+	Waiting []WaitingExecution `json:"waiting,omitempty"`
+}
+
+// TransitionState is whether executions may enter a stage.
+type TransitionState struct {
+	Enabled        bool       `json:"enabled"`
+	DisabledReason string     `json:"disabledReason,omitempty"`
+	LastChangedBy  string     `json:"lastChangedBy,omitempty"`
+	LastChangedAt  *time.Time `json:"lastChangedAt,omitempty"`
+}
+
+// StageLatest is the latest execution to enter a stage.
+type StageLatest struct {
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+	Status              string `json:"status"`
+}
+
+// WaitingExecution is an execution waiting to enter a stage, and why.
+type WaitingExecution struct {
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+	Reason              string `json:"reason"`
+}
+
+// ActionState is an action's latest execution.
+type ActionState struct {
+	ActionName      string           `json:"actionName"`
+	LatestExecution *ActionExecution `json:"latestExecution,omitempty"`
+}
+
+// ClaimRequest asks for a job.
+type ClaimRequest struct {
+	WorkerID    string   `json:"workerId"`
+	Providers   []string `json:"providers"`
+	WaitSeconds int      `json:"waitSeconds"`
+}
+
+// Job is a job given to a worker.
+type Job struct {
+	ID                  string            `json:"id"`
+	PipelineExecutionID string            `json:"pipelineExecutionId"`
+	PipelineName        string            `json:"pipelineName"`
+	Stage               string            `json:"stage"`
+	Action              string            `json:"action"`
+	Attempt             int               `json:"attempt"`
+	ActionTypeID        ActionTypeID      `json:"actionTypeId"`
+	Configuration       map[string]string `json:"configuration,omitempty"`
+	Commands            []string          `json:"commands,omitempty"`
+	Variables           map[string]string `json:"variables,omitempty"`
+	InputArtifacts      []Artifact        `json:"inputArtifacts,omitempty"`
+	OutputArtifacts     []Artifact        `json:"outputArtifacts,omitempty"`
+	OutputVariables     []string          `json:"outputVariables,omitempty"`
+	Deadline            time.Time         `json:"deadline"`
+	LeaseUntil          time.Time         `json:"leaseUntil"`
+	HeartbeatSeconds    float64           `json:"heartbeatSeconds"`
+}
+
+// ActionTypeID names an action's kind.
+type ActionTypeID struct {
+	Category string `json:"category"`
+	Owner    string `json:"owner"`
+	Provider string `json:"provider"`
+	Version  string `json:"version"`
+}
+
+// Artifact is a job's input or output artifact.
+type Artifact struct {
+	Name  string   `json:"name"`
+	Files []string `json:"files,omitempty"`
+}
+
+// HeartbeatRequest renews a lease.
+type HeartbeatRequest struct {
+	WorkerID string `json:"workerId"`
+}
+
+// HeartbeatResult is the renewed lease.
+type HeartbeatResult struct {
+	LeaseUntil time.Time `json:"leaseUntil"`
+}
+
+// JobResult reports how a job ended.
+type JobResult struct {
+	WorkerID        string            `json:"workerId"`
+	Succeeded       bool              `json:"succeeded"`
+	Summary         string            `json:"summary,omitempty"`
+	Message         string            `json:"message,omitempty"`
+	OutputVariables map[string]string `json:"outputVariables,omitempty"`
+}
+
+// Event is an event, EventBridge's envelope around CodePipeline's detail.
+type Event struct {
+	ID         string         `json:"id"`
+	Seq        int64          `json:"seq"`
+	DetailType string         `json:"detail-type"`
+	Source     string         `json:"source"`
+	Time       time.Time      `json:"time"`
+	Region     string         `json:"region"`
+	Resources  []string       `json:"resources"`
+	Detail     map[string]any `json:"detail"`
+}

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+func (s *Server) startExecution(w http.ResponseWriter, r *http.Request) error {
+	var req client.StartRequest
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+	}
+	e, err := s.svc.StartExecution(r.Context(), service.StartRequest{
+		Pipeline:  r.PathValue("name"),
+		Variables: req.Variables,
+		Trigger:   engine.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, client.StartResult{PipelineExecutionID: e.ID})
+}
+
+func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	var e *engine.Execution
+	if wait > 0 {
+		var since time.Time
+		if v := r.URL.Query().Get("since"); v != "" {
+			if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				return service.Errorf(service.CodeInvalid, "since: %q is not an RFC 3339 time", v)
+			}
+		}
+		e, err = s.svc.WaitExecution(r.Context(), r.PathValue("name"), r.PathValue("id"), since, wait)
+	} else {
+		e, err = s.svc.Execution(r.Context(), r.PathValue("name"), r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, executionView(e))
+}
+
+func executionView(e *engine.Execution) client.Execution {
+	out := client.Execution{
+		PipelineExecutionID: e.ID,
+		PipelineName:        e.Pipeline,
+		PipelineVersion:     e.Version,
+		Status:              string(e.Status),
+		StatusSummary:       e.Summary,
+		WaitingFor:          e.WaitingFor,
+		Trigger:             client.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
+		Variables:           e.Variables,
+		StartTime:           e.StartTime,
+		LastUpdateTime:      e.LastUpdate,
+		Stages:              []client.StageExecution{},
+	}
+	if out.Variables == nil {
+		out.Variables = map[string]string{}
+	}
+	for _, st := range e.Stages {
+		cs := client.StageExecution{Name: st.Name, Status: string(st.Status), Attempt: st.Attempt, Actions: []client.ActionExecution{}}
+		for _, a := range st.Actions {
+			cs.Actions = append(cs.Actions, actionView(a))
+		}
+		out.Stages = append(out.Stages, cs)
+	}
+	return out
+}
+
+func actionView(a engine.Action) client.ActionExecution {
+	av := client.ActionExecution{
+		Name:            a.Decl.Name,
+		Provider:        a.Decl.ActionTypeID.Provider,
+		Category:        a.Decl.ActionTypeID.Category,
+		RunOrder:        a.Decl.RunOrder,
+		Status:          string(a.Status),
+		Summary:         a.Summary,
+		Attempt:         a.Attempt,
+		OutputVariables: a.OutputVariables,
+	}
+	if !a.StartTime.IsZero() {
+		t := a.StartTime
+		av.StartTime = &t
+	}
+	if !a.LastUpdate.IsZero() {
+		t := a.LastUpdate
+		av.LastUpdateTime = &t
+	}
+	for _, o := range a.OutputArtifacts {
+		av.OutputArtifacts = append(av.OutputArtifacts, o.Name)
+	}
+	return av
+}
+
+func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return service.Errorf(service.CodeInvalid, "limit: %q is not a number from 1 to 1000", v)
+		}
+		limit = n
+	}
+	var before int64
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return service.Errorf(service.CodeInvalid, "before: %q is not a number", v)
+		}
+		before = n
+	}
+	es, err := s.svc.Executions(r.Context(), r.PathValue("name"), before, limit)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Executions []client.ExecutionSummary `json:"pipelineExecutionSummaries"`
+	}{Executions: []client.ExecutionSummary{}}
+	for _, e := range es {
+		out.Executions = append(out.Executions, client.ExecutionSummary{
+			PipelineExecutionID: e.ID, PipelineVersion: e.Version, Status: string(e.Status), StatusSummary: e.Summary,
+			Trigger:   client.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
+			StartTime: e.StartTime, LastUpdateTime: e.LastUpdate,
+		})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
+	var req client.StopRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.StopExecution(r.Context(), r.PathValue("name"), r.PathValue("id"), req.Abandon, req.Reason); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) retryStage(w http.ResponseWriter, r *http.Request) error {
+	var req client.RetryRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Stage == "" {
+		return service.Errorf(service.CodeInvalid, "stageName: required")
+	}
+	if err := s.svc.RetryStage(r.Context(), r.PathValue("name"), r.PathValue("id"), req.Stage, req.All); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) actionLog(w http.ResponseWriter, r *http.Request) error {
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	var offset int64
+	if v := r.URL.Query().Get("offset"); v != "" {
+		if offset, err = strconv.ParseInt(v, 10, 64); err != nil || offset < 0 {
+			return service.Errorf(service.CodeInvalid, "offset: %q is not a byte offset", v)
+		}
+	}
+	l, err := s.svc.ActionLog(r.Context(), r.PathValue("name"), r.PathValue("id"), r.PathValue("action"), offset, wait)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Sluice-Log-Done", strconv.FormatBool(l.Done))
+	w.Header().Set("X-Sluice-Attempt", strconv.Itoa(l.Attempt))
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(l.Data)
+	return nil
+}
+
+func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error {
+	rc, err := s.svc.OpenArtifact(r.Context(), r.PathValue("name"), r.PathValue("id"), r.PathValue("artifact"))
+	if errors.Is(err, artifact.ErrNotFound) {
+		return service.Errorf(service.CodeNotFound, "artifact %s is missing from the artifact store", r.PathValue("artifact"))
+	}
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/zip")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, rc)
+	return nil
+}

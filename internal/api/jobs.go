@@ -1,0 +1,156 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+const maxLogChunk = 4 << 20
+
+func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
+	var req client.ClaimRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.WaitSeconds < 0 || req.WaitSeconds > 60 {
+		return service.Errorf(service.CodeInvalid, "waitSeconds: must be from 0 to 60")
+	}
+	cj, err := s.svc.ClaimJob(r.Context(), req.WorkerID, req.Providers, time.Duration(req.WaitSeconds)*time.Second)
+	if err != nil {
+		return err
+	}
+	if cj == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	j := cj.Job
+	out := client.Job{
+		ID: j.ID, PipelineExecutionID: j.ExecutionID, PipelineName: j.Pipeline, Stage: j.Stage, Action: j.Action,
+		Attempt: j.Attempt,
+		ActionTypeID: client.ActionTypeID{
+			Category: j.ActionType.Category, Owner: j.ActionType.Owner, Provider: j.ActionType.Provider, Version: j.ActionType.Version,
+		},
+		Configuration: j.Configuration, Commands: j.Commands, Variables: j.Variables,
+		OutputVariables: j.OutputVariables, Deadline: j.Deadline, LeaseUntil: cj.LeaseUntil,
+		HeartbeatSeconds: cj.Heartbeat.Seconds(),
+	}
+	for _, a := range j.InputArtifacts {
+		out.InputArtifacts = append(out.InputArtifacts, client.Artifact{Name: a.Name})
+	}
+	for _, a := range j.OutputArtifacts {
+		out.OutputArtifacts = append(out.OutputArtifacts, client.Artifact{Name: a.Name, Files: a.Files})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
+	var req client.HeartbeatRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	until, err := s.svc.Heartbeat(r.Context(), r.PathValue("id"), req.WorkerID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, client.HeartbeatResult{LeaseUntil: until})
+}
+
+func (s *Server) jobResult(w http.ResponseWriter, r *http.Request) error {
+	var req client.JobResult
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	err := s.svc.CompleteJob(r.Context(), r.PathValue("id"), req.WorkerID, service.JobResult{
+		Succeeded: req.Succeeded, Summary: req.Summary, Message: req.Message, OutputVariables: req.OutputVariables,
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxLogChunk+1))
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "read log: %v", err)
+	}
+	if len(data) > maxLogChunk {
+		return service.Errorf(service.CodeInvalid, "log chunk larger than %d bytes", maxLogChunk)
+	}
+	if err := s.svc.AppendLog(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), data); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) jobInput(w http.ResponseWriter, r *http.Request) error {
+	rc, err := s.svc.OpenInput(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.PathValue("artifact"))
+	if errors.Is(err, artifact.ErrNotFound) {
+		return service.Errorf(service.CodeNotFound, "input artifact %s is missing from the artifact store", r.PathValue("artifact"))
+	}
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/zip")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, rc)
+	return nil
+}
+
+func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.svc.PutOutput(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.PathValue("artifact"), r.Body)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Sluice-Size", strconv.FormatInt(n, 10))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.EventFilter{Pipeline: q.Get("pipeline"), Type: q.Get("type"), Limit: 1000}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return service.Errorf(service.CodeInvalid, "after: %q is not an event sequence number", v)
+		}
+		f.AfterSeq = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return service.Errorf(service.CodeInvalid, "limit: %q is not a number from 1 to 10000", v)
+		}
+		f.Limit = n
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return service.Errorf(service.CodeInvalid, "since: %q is not an RFC 3339 time", v)
+		}
+		f.Since = t
+	}
+	evs, err := s.svc.Events(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Events []service.Event `json:"events"`
+	}{Events: evs}
+	if out.Events == nil {
+		out.Events = []service.Event{}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+const maxPipelineFile = 4 << 20
+
+func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
+	filename := r.URL.Query().Get("filename")
+	if filename == "" {
+		filename = "pipeline"
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxPipelineFile+1))
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "read request body: %v", err)
+	}
+	if len(data) > maxPipelineFile {
+		return service.Errorf(service.CodeInvalid, "%s: larger than %d bytes", filename, maxPipelineFile)
+	}
+	decl, err := pipeline.Parse(filename, data)
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "%s", err.Error())
+	}
+	if r.URL.Query().Get("dryRun") == "true" {
+		return writeJSON(w, http.StatusOK, client.ApplyResult{Name: decl.Name})
+	}
+	res, err := s.svc.ApplyPipeline(r.Context(), decl)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, client.ApplyResult(res))
+}
+
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.svc.Pipelines(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Pipelines []client.PipelineSummary `json:"pipelines"`
+	}{Pipelines: []client.PipelineSummary{}}
+	for _, p := range ps {
+		out.Pipelines = append(out.Pipelines, client.PipelineSummary{
+			Name: p.Declaration.Name, Version: p.Version, ExecutionMode: string(p.Declaration.ExecutionMode),
+			Created: p.Created, Updated: p.Updated,
+		})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.svc.Pipeline(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	doc := pipeline.Document{Pipeline: *p.Declaration, Metadata: &pipeline.Metadata{
+		PipelineArn: "arn:sluice:codepipeline:local:" + p.Declaration.Name,
+		Created:     p.Created.Format(time.RFC3339),
+		Updated:     p.Updated.Format(time.RFC3339),
+		Version:     p.Version,
+	}}
+	return writeJSON(w, http.StatusOK, doc)
+}
+
+func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.DeletePipeline(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) setTransition(w http.ResponseWriter, r *http.Request) error {
+	var req client.TransitionRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	err := s.svc.SetTransition(r.Context(), r.PathValue("name"), r.PathValue("stage"), req.Enabled, req.Reason, Principal(r.Context()))
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) pipelineState(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.svc.PipelineState(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	out := client.PipelineState{PipelineName: st.Name, PipelineVersion: st.Version}
+	for _, ss := range st.Stages {
+		cs := client.StageState{
+			StageName: ss.Name,
+			InboundTransitionState: client.TransitionState{
+				Enabled:        ss.Transition.Enabled,
+				DisabledReason: ss.Transition.DisabledReason,
+				LastChangedBy:  ss.Transition.DisabledBy,
+			},
+			ActionStates: []client.ActionState{},
+		}
+		if !ss.Transition.LastChangedAt.IsZero() {
+			t := ss.Transition.LastChangedAt
+			cs.InboundTransitionState.LastChangedAt = &t
+		}
+		if ss.Latest != nil {
+			cs.LatestExecution = &client.StageLatest{PipelineExecutionID: ss.Latest.ID, Status: string(ss.Latest.Stages[ss.Index].Status)}
+			for _, a := range ss.Latest.Stages[ss.Index].Actions {
+				av := actionView(a)
+				cs.ActionStates = append(cs.ActionStates, client.ActionState{ActionName: a.Decl.Name, LatestExecution: &av})
+			}
+		} else {
+			for _, name := range ss.Actions {
+				cs.ActionStates = append(cs.ActionStates, client.ActionState{ActionName: name})
+			}
+		}
+		for _, wt := range ss.Waiting {
+			cs.Waiting = append(cs.Waiting, client.WaitingExecution{PipelineExecutionID: wt.ID, Reason: wt.WaitingFor})
+		}
+		out.StageStates = append(out.StageStates, cs)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+

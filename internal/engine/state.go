@@ -1,0 +1,193 @@
+// Package engine decides how pipeline executions move. It is a deterministic state
+// machine: given the executions of one pipeline and one happening (an execution
+// started, a job succeeded or failed or lost its worker, a stop or a retry was
+// asked, a transition changed), Decide returns the new states, the jobs to offer to
+// workers, the jobs to cancel and the events to record. It does no I/O, reads no
+// clock and starts no goroutine, so the service can apply a decision in one store
+// transaction and tests can drive it without sleeps.
+//
+// States, as CodePipeline names them:
+//
+//	execution: InProgress ─► Succeeded | Failed | Superseded
+//	           InProgress ─► Stopping ─► Stopped      (stop and wait)
+//	           InProgress ─► Stopped                  (stop and abandon)
+//	           Failed | Stopped ─► InProgress         (retry a stage)
+//	stage:     NotStarted ─► InProgress ─► Succeeded | Failed | Stopping ─► Stopped
+//	action:    NotStarted ─► InProgress ─► Succeeded | Failed | Abandoned
+package engine
+
+import (
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/pipeline"
+)
+
+// ExecutionStatus is the status of a pipeline execution.
+type ExecutionStatus string
+
+const (
+	ExecutionInProgress ExecutionStatus = "InProgress"
+	ExecutionStopping   ExecutionStatus = "Stopping"
+	ExecutionStopped    ExecutionStatus = "Stopped"
+	ExecutionSucceeded  ExecutionStatus = "Succeeded"
+	ExecutionSuperseded ExecutionStatus = "Superseded"
+	ExecutionFailed     ExecutionStatus = "Failed"
+)
+
+// Terminal reports whether no further change happens to an execution in s on its
+// own; a Failed or Stopped execution can still be resumed by a retry.
+func (s ExecutionStatus) Terminal() bool {
+	switch s {
+	case ExecutionStopped, ExecutionSucceeded, ExecutionSuperseded, ExecutionFailed:
+		return true
+	}
+	return false
+}
+
+// StageStatus is the status of one stage within one execution.
+type StageStatus string
+
+const (
+	StageNotStarted StageStatus = "NotStarted"
+	StageInProgress StageStatus = "InProgress"
+	StageStopping   StageStatus = "Stopping"
+	StageStopped    StageStatus = "Stopped"
+	StageSucceeded  StageStatus = "Succeeded"
+	StageFailed     StageStatus = "Failed"
+)
+
+// ActionStatus is the status of one action within one execution.
+type ActionStatus string
+
+const (
+	ActionNotStarted ActionStatus = "NotStarted"
+	ActionInProgress ActionStatus = "InProgress"
+	ActionSucceeded  ActionStatus = "Succeeded"
+	ActionFailed     ActionStatus = "Failed"
+	ActionAbandoned  ActionStatus = "Abandoned"
+)
+
+// StopMode says how a stop was asked.
+type StopMode string
+
+const (
+	StopAndWait    StopMode = "StopAndWait"
+	StopAndAbandon StopMode = "Abandon"
+)
+
+// Trigger says what started an execution.
+type Trigger struct {
+	Type   string `json:"triggerType"`             // StartPipelineExecution, Webhook, PipelineTrigger, …
+	Detail string `json:"triggerDetail,omitempty"` // who or what: a principal, a commit, an upstream execution
+}
+
+// ArtifactRef locates an artifact produced by an action of an execution.
+type ArtifactRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// Execution is one run of one pipeline version: the plan it runs (the stages and
+// actions of that version) and how far it got. It is stored as one document.
+type Execution struct {
+	ID        string            `json:"pipelineExecutionId"`
+	Pipeline  string            `json:"pipelineName"`
+	Version   int               `json:"pipelineVersion"`
+	Seq       int64             `json:"seq"` // creation order among the pipeline's executions
+	Status    ExecutionStatus   `json:"status"`
+	Summary   string            `json:"statusSummary,omitempty"`
+	Trigger   Trigger           `json:"trigger"`
+	Variables map[string]string `json:"variables"`
+	Stages    []Stage           `json:"stages"`
+	// Current is the index of the stage the execution is in, or waits to enter
+	// when Waiting is set; len(Stages) once every stage succeeded.
+	Current    int       `json:"current"`
+	Waiting    bool      `json:"waiting,omitempty"`
+	WaitingFor string    `json:"waitingFor,omitempty"`
+	StopMode   StopMode  `json:"stopMode,omitempty"`
+	StopReason string    `json:"stopReason,omitempty"`
+	StartTime  time.Time `json:"startTime"`
+	LastUpdate time.Time `json:"lastUpdateTime"`
+}
+
+// Stage is the progress of one stage of an execution.
+type Stage struct {
+	Name    string      `json:"name"`
+	Status  StageStatus `json:"status"`
+	Attempt int         `json:"attempt,omitempty"` // goes up by one on every retry
+	Actions []Action    `json:"actions"`
+}
+
+// Action is the progress of one action of an execution, with its declaration.
+type Action struct {
+	Decl    pipeline.Action `json:"declaration"`
+	Status  ActionStatus    `json:"status"`
+	Summary string          `json:"summary,omitempty"`
+	// Attempt counts the jobs offered for this action in this execution; RunAttempts
+	// counts those since the action last started, which MaxAttempts bounds.
+	Attempt         int               `json:"attempt,omitempty"`
+	RunAttempts     int               `json:"runAttempts,omitempty"`
+	JobID           string            `json:"jobId,omitempty"`
+	StartTime       time.Time         `json:"startTime,omitzero"`
+	LastUpdate      time.Time         `json:"lastUpdateTime,omitzero"`
+	OutputVariables map[string]string `json:"outputVariables,omitempty"`
+	OutputArtifacts []ArtifactRef     `json:"outputArtifacts,omitempty"`
+}
+
+// Job is the work behind one attempt of one action, offered to workers.
+type Job struct {
+	ID              string                `json:"id"`
+	ExecutionID     string                `json:"pipelineExecutionId"`
+	Pipeline        string                `json:"pipelineName"`
+	Stage           string                `json:"stage"`
+	Action          string                `json:"action"`
+	Attempt         int                   `json:"attempt"`
+	ActionType      pipeline.ActionTypeID `json:"actionTypeId"`
+	Configuration   map[string]string     `json:"configuration,omitempty"` // variables resolved
+	Commands        []string              `json:"commands,omitempty"`      // variables resolved
+	Variables       map[string]string     `json:"variables,omitempty"`     // the execution's pipeline variables
+	InputArtifacts  []ArtifactRef         `json:"inputArtifacts,omitempty"`
+	OutputArtifacts []OutputArtifact      `json:"outputArtifacts,omitempty"`
+	OutputVariables []string              `json:"outputVariables,omitempty"`
+	Timeout         time.Duration         `json:"timeout"`
+	Deadline        time.Time             `json:"deadline"`
+	CreatedAt       time.Time             `json:"createdAt"`
+}
+
+// OutputArtifact is an artifact a job must produce, and where to put it.
+type OutputArtifact struct {
+	Name  string   `json:"name"`
+	Files []string `json:"files,omitempty"`
+	Key   string   `json:"key"`
+}
+
+// Event kinds, with CodePipeline's EventBridge detail types.
+const (
+	PipelineEvent = "CodePipeline Pipeline Execution State Change"
+	StageEvent    = "CodePipeline Stage Execution State Change"
+	ActionEvent   = "CodePipeline Action Execution State Change"
+)
+
+// Event records one state change. State uses CodePipeline's event words
+// (STARTED, SUCCEEDED, FAILED, STOPPING, STOPPED, SUPERSEDED, RESUMED, ABANDONED).
+type Event struct {
+	DetailType  string
+	Time        time.Time
+	Pipeline    string
+	Version     int
+	ExecutionID string
+	Stage       string
+	Action      string
+	State       string
+	ActionType  *pipeline.ActionTypeID
+	Attempt     int
+	Trigger     Trigger
+	Summary     string
+}
+
+// CancelJob asks that a job stop: a queued job is withdrawn, a running one is
+// killed by its worker at its next heartbeat.
+type CancelJob struct {
+	JobID  string
+	Reason string
+}

@@ -1,0 +1,177 @@
+package pipeline
+
+import (
+	"slices"
+	"sort"
+)
+
+// Owners of action types, as CodePipeline names them. Custom action types are
+// defined by their users, so sluice cannot know their providers in advance.
+const (
+	OwnerAWS        = "AWS"
+	OwnerThirdParty = "ThirdParty"
+	OwnerCustom     = "Custom"
+)
+
+// NoLimit in a ProviderInfo count or timeout bound means the bound is not checked.
+const NoLimit = -1
+
+// ProviderInfo is what validation knows about one action provider.
+type ProviderInfo struct {
+	Name string
+	// Category is inferred when an action names only the provider.
+	Category string
+	// Categories lists every category the provider may be declared with,
+	// Category first (CodeBuild, for one, serves both Build and Test).
+	Categories []string
+	Owner      string
+	// Runnable reports whether sluice ships an implementation. Providers that
+	// are not runnable are reserved: pipelines using them validate and can be
+	// stored, so CodePipeline declarations import whole, but an execution
+	// reaching one fails.
+	Runnable bool
+
+	MinInputs, MaxInputs   int
+	MinOutputs, MaxOutputs int
+	// Commands means the action takes `commands` (at least one) and
+	// `outputVariables`; no other provider accepts them.
+	Commands bool
+	// OutputFiles means output artifacts may list `files` globs.
+	OutputFiles bool
+	// NoConfiguration means `configuration` must be empty.
+	NoConfiguration bool
+	// RequiredConfiguration lists configuration keys that must be present.
+	RequiredConfiguration []string
+	// MinTimeout and MaxTimeout bound timeoutInMinutes when it is given.
+	MinTimeout, MaxTimeout int
+}
+
+// CodePipeline's bounds on ActionDeclaration.timeoutInMinutes.
+const (
+	minTimeoutMinutes = 5
+	maxTimeoutMinutes = 86400
+)
+
+func knownProvider(name, owner string, categories []string, in, out [2]int) ProviderInfo {
+	return ProviderInfo{
+		Name:       name,
+		Category:   categories[0],
+		Categories: categories,
+		Owner:      owner,
+		MinInputs:  in[0], MaxInputs: in[1],
+		MinOutputs: out[0], MaxOutputs: out[1],
+		MinTimeout: minTimeoutMinutes, MaxTimeout: maxTimeoutMinutes,
+	}
+}
+
+func (p ProviderInfo) runnable() ProviderInfo               { p.Runnable = true; return p }
+func (p ProviderInfo) noConfiguration() ProviderInfo        { p.NoConfiguration = true; return p }
+func (p ProviderInfo) requires(keys ...string) ProviderInfo { p.RequiredConfiguration = keys; return p }
+func (p ProviderInfo) timeout(lo, hi int) ProviderInfo      { p.MinTimeout, p.MaxTimeout = lo, hi; return p }
+func (p ProviderInfo) commands() ProviderInfo               { p.Commands, p.OutputFiles = true, true; return p }
+func categoriesOf(c ...string) []string                     { return c }
+func artifacts(lo, hi int) [2]int                           { return [2]int{lo, hi} }
+
+var (
+	noArtifacts  = artifacts(0, 0)
+	oneArtifact  = artifacts(1, 1)
+	anyArtifacts = artifacts(0, NoLimit)
+)
+
+// providers is the table of known action types. The sluice-native names come
+// first; CodePipeline's AWS and partner providers follow so that get-pipeline
+// documents import without losing actions. Artifact counts and required
+// configuration keys mirror CodePipeline's action reference where it gives them.
+var providers = func() map[string]ProviderInfo {
+	list := []ProviderInfo{
+		// Commands runs shell commands. CodePipeline caps it at 1..10 inputs and
+		// one output; sluice runs it locally and has no reason to.
+		knownProvider("Commands", OwnerAWS, categoriesOf(CategoryCompute), anyArtifacts, anyArtifacts).
+			commands().timeout(1, 480).runnable(),
+		// Noop succeeds at once; it lets engine tests and benchmarks build
+		// pipelines of any shape without running anything.
+		knownProvider("Noop", OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts).noConfiguration(),
+
+		// Git is sluice's hosted repository source; CodeCommit is the same action
+		// under CodePipeline's name.
+		knownProvider("Git", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact),
+		knownProvider("CodeCommit", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
+			requires("RepositoryName", "BranchName"),
+		knownProvider("GitRemote", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact),
+		// Build runs a buildspec; CodeBuild is the same under CodePipeline's name.
+		knownProvider("Build", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)),
+		knownProvider("CodeBuild", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).
+			requires("ProjectName"),
+		knownProvider("Manual", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts),
+		// PipelineGate waits on another pipeline (idle, succeeded, lock).
+		knownProvider("PipelineGate", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts),
+		// Pipeline starts another pipeline.
+		knownProvider("Pipeline", OwnerAWS, categoriesOf(CategoryInvoke), anyArtifacts, anyArtifacts),
+		knownProvider("Function", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)),
+		knownProvider("Lambda", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)).
+			requires("FunctionName"),
+
+		// CodePipeline's other action types, accepted for import only.
+		knownProvider("S3", OwnerAWS, categoriesOf(CategorySource, CategoryDeploy), artifacts(0, 1), artifacts(0, 1)),
+		knownProvider("ECR", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).requires("RepositoryName"),
+		knownProvider("CodeStarSourceConnection", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
+			requires("ConnectionArn", "FullRepositoryId"),
+		knownProvider("GitHub", OwnerThirdParty, categoriesOf(CategorySource), noArtifacts, oneArtifact),
+		knownProvider("CloudFormation", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(0, 10), artifacts(0, 1)).
+			requires("ActionMode"),
+		knownProvider("CloudFormationStackSet", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
+		knownProvider("CloudFormationStackInstances", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
+		knownProvider("CodeDeploy", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
+			requires("ApplicationName", "DeploymentGroupName"),
+		knownProvider("CodeDeployToECS", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(1, 5), noArtifacts),
+		knownProvider("ECS", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).requires("ClusterName", "ServiceName"),
+		knownProvider("EC2", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
+		knownProvider("EKS", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
+		knownProvider("ElasticBeanstalk", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
+			requires("ApplicationName", "EnvironmentName"),
+		knownProvider("OpsWorks", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts),
+		knownProvider("ServiceCatalog", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts),
+		knownProvider("AppConfig", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts),
+		knownProvider("AlexaSkillsKit", OwnerThirdParty, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
+		knownProvider("StepFunctions", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 1), artifacts(0, 1)).
+			requires("StateMachineArn"),
+		knownProvider("InspectorScan", OwnerAWS, categoriesOf(CategoryInvoke), anyArtifacts, anyArtifacts),
+		knownProvider("ECRBuildAndPublish", OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts),
+		knownProvider("DeviceFarm", OwnerAWS, categoriesOf(CategoryTest), anyArtifacts, anyArtifacts),
+	}
+	m := make(map[string]ProviderInfo, len(list))
+	for _, p := range list {
+		m[p.Name] = p
+	}
+	return m
+}()
+
+// LookupProvider returns what is known about the named provider. Names are
+// case-sensitive, as in CodePipeline.
+func LookupProvider(name string) (ProviderInfo, bool) {
+	p, ok := providers[name]
+	if !ok {
+		return ProviderInfo{}, false
+	}
+	// Copies, so a caller cannot edit the table through the slices.
+	p.Categories = slices.Clone(p.Categories)
+	p.RequiredConfiguration = slices.Clone(p.RequiredConfiguration)
+	return p, true
+}
+
+// Providers returns the names of all known providers, sorted.
+func Providers() []string {
+	names := make([]string, 0, len(providers))
+	for n := range providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+var categories = []string{
+	CategorySource, CategoryBuild, CategoryTest, CategoryDeploy,
+	CategoryApproval, CategoryInvoke, CategoryCompute,
+}
+
+var owners = []string{OwnerAWS, OwnerThirdParty, OwnerCustom}

@@ -1,0 +1,61 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/provider"
+)
+
+// Provider is the Compute/Commands action: it runs the action's commands in its
+// working directory and zips the declared files of each output artifact.
+type Provider struct{}
+
+// Run implements provider.Provider.
+func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
+	res, err := Run(ctx, Spec{
+		Dir:             job.WorkDir,
+		Commands:        job.Commands,
+		Env:             job.Env,
+		OutputVariables: job.OutputVariables,
+		Log:             job.Log,
+	})
+	if err != nil {
+		var f *Failure
+		if errors.As(err, &f) {
+			return provider.Result{}, err
+		}
+		if ctx.Err() != nil {
+			return provider.Result{}, err
+		}
+		return provider.Result{}, fmt.Errorf("run commands: %w", err)
+	}
+	for _, o := range job.Outputs {
+		if err := zipOutput(ctx, job.WorkDir, o); err != nil {
+			return provider.Result{}, err
+		}
+	}
+	return provider.Result{OutputVariables: res.OutputVariables}, nil
+}
+
+func zipOutput(ctx context.Context, dir string, o provider.Output) error {
+	f, err := os.Create(o.Path)
+	if err != nil {
+		return fmt.Errorf("output artifact %s: %w", o.Name, err)
+	}
+	globs := o.Files
+	if len(globs) == 0 {
+		globs = []string{"**/*"}
+	}
+	if _, err := artifact.Zip(ctx, f, dir, globs); err != nil {
+		f.Close()
+		return fmt.Errorf("output artifact %s: %w", o.Name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("output artifact %s: %w", o.Name, err)
+	}
+	return nil
+}

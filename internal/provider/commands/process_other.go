@@ -1,0 +1,31 @@
+//go:build !linux
+
+package commands
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+type shellRun struct {
+	shell  string
+	script string
+	dir    string
+	env    []string
+	log    io.Writer
+	grace  time.Duration
+}
+
+type shellExit struct {
+	exitCode       int
+	stopped        bool
+	outputLeftOpen bool
+}
+
+// runShell needs process groups, Pdeathsig and waitid(WNOWAIT) to keep its
+// promise that no process outlives a run; only Linux has all three.
+func runShell(context.Context, shellRun) (shellExit, error) {
+	return shellExit{}, errors.New("commands: only supported on Linux")
+}

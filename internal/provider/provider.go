@@ -1,0 +1,68 @@
+// Package provider declares what a worker hands to the provider that runs an
+// action, and what it gets back. Providers live in sub-packages, one each, and
+// know nothing of the engine, the store or the API.
+package provider
+
+import (
+	"context"
+	"io"
+)
+
+// Job is one attempt of one action, prepared by the worker: input artifacts are
+// extracted, variables resolved, and the places for outputs chosen.
+type Job struct {
+	ID          string
+	Pipeline    string
+	ExecutionID string
+	Stage       string
+	Action      string
+	Attempt     int
+	Provider    string
+
+	Configuration map[string]string
+	Commands      []string
+	Variables     map[string]string // the execution's pipeline variables
+	// OutputVariables are the names the action declares it exports.
+	OutputVariables []string
+
+	// WorkDir is the job's private working directory. The first input artifact is
+	// extracted into it; the others into the directories of InputDirs.
+	WorkDir   string
+	InputDirs map[string]string
+	// Inputs lists the input artifact names in declared order.
+	Inputs []string
+	// Outputs are the artifacts to produce: the provider writes each as a zip file
+	// at its Path, which the worker then uploads.
+	Outputs []Output
+	// Env is the base environment for processes the provider starts.
+	Env []string
+	// Log receives the action's log. Writes are serialised by the provider.
+	Log io.Writer
+}
+
+// Output is an artifact a job must produce.
+type Output struct {
+	Name  string
+	Files []string // globs, relative to WorkDir, where the action declares them
+	Path  string   // where to write the zip
+}
+
+// Result is a successful run's outcome.
+type Result struct {
+	Summary         string
+	OutputVariables map[string]string
+}
+
+// Provider runs actions of one kind. Run returns an error when the action failed;
+// its message becomes the action's summary, so it must say what went wrong in the
+// user's terms. When ctx ends (stop, abandon, timeout), Run must stop everything
+// it started before returning.
+type Provider interface {
+	Run(ctx context.Context, job *Job) (Result, error)
+}
+
+// Func adapts a function to Provider.
+type Func func(ctx context.Context, job *Job) (Result, error)
+
+// Run implements Provider.
+func (f Func) Run(ctx context.Context, job *Job) (Result, error) { return f(ctx, job) }

@@ -1,0 +1,217 @@
+// Package server is `sluice server`: the store, the artifact store, the service,
+// the API, the sweeper and the in-process workers, wired together in one process.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api"
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/worker"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	DataDir string
+	Addr    string
+	// Workers is the number of in-process workers; 0 runs none (remote workers only).
+	Workers int
+	// Lease is how long a job stays with a worker between heartbeats.
+	Lease time.Duration
+	// SweepInterval is how often expired leases and timeouts are looked for.
+	SweepInterval time.Duration
+	Logger        *slog.Logger
+}
+
+// Server is a running sluice server.
+type Server struct {
+	cfg      Config
+	store    *sqlite.Store
+	svc      *service.Service
+	http     *http.Server
+	listener net.Listener
+	log      *slog.Logger
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// AdminTokenFile is where the admin token is written on first start.
+const AdminTokenFile = "admin.token"
+
+// Open opens the data directory, creating it and the admin token on first start,
+// and listens on cfg.Addr. Run serves.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil {
+		return nil, err
+	}
+	arts, err := artifact.NewDisk(filepath.Join(cfg.DataDir, "artifacts"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := ensureAdminToken(ctx, st, cfg.DataDir); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger})
+	s := &Server{cfg: cfg, store: st, svc: svc, listener: ln, log: cfg.Logger}
+	s.http = &http.Server{
+		Handler:           api.New(svc, st, cfg.Logger),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// ensureAdminToken creates the admin token on first start. The token file is the
+// only copy of the secret; the store keeps its hash.
+func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
+	path := filepath.Join(dir, AdminTokenFile)
+	raw, err := os.ReadFile(path)
+	if err == nil && len(raw) > 0 {
+		return nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read admin token: %w", err)
+	}
+	token := newToken()
+	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: "admin", Created: time.Now().UTC()}); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	return nil
+}
+
+func newToken() string {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return "sluice_" + hex.EncodeToString(b[:])
+}
+
+// Run serves until ctx ends, then shuts down: the HTTP server stops taking
+// requests, in-process workers abandon their jobs (which other workers, or this
+// server after a restart, pick up when the leases end).
+func (s *Server) Run(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(ctx)
+	defer s.cancel()
+
+	// In-process workers use a token of their own, made anew on every start.
+	workerToken := newToken()
+	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker", Hash: api.HashToken(workerToken), Policy: "worker", Created: time.Now().UTC()}); err != nil {
+		return err
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.svc.RunSweeper(ctx)
+	}()
+
+	if s.cfg.Workers > 0 {
+		workRoot := filepath.Join(s.cfg.DataDir, "work")
+		if err := os.RemoveAll(workRoot); err != nil {
+			return fmt.Errorf("clean work directory: %w", err)
+		}
+		if err := os.MkdirAll(workRoot, 0o700); err != nil {
+			return fmt.Errorf("create work directory: %w", err)
+		}
+		c := client.New(s.URL(), workerToken)
+		host, _ := os.Hostname()
+		instance := newToken()[7:15]
+		for i := range s.cfg.Workers {
+			w := &worker.Worker{
+				ID:        fmt.Sprintf("%s-%s-%d", host, instance, i),
+				API:       c,
+				Providers: Providers(),
+				WorkRoot:  workRoot,
+				BaseEnv:   worker.DefaultBaseEnv(),
+				Logger:    s.log,
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				w.Run(ctx)
+			}()
+		}
+	}
+	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.cancel()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.http.Shutdown(shutdownCtx)
+	s.wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the store. Call it after Run returned.
+func (s *Server) Close() error {
+	s.listener.Close()
+	return s.store.Close()
+}
+
+// Providers are the providers in-process and remote workers run.
+func Providers() map[string]provider.Provider {
+	return map[string]provider.Provider{
+		"Commands": commands.Provider{},
+		"Noop":     noop.Provider{},
+	}
+}

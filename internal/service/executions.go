@@ -1,0 +1,165 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// StartRequest asks for a new execution.
+type StartRequest struct {
+	Pipeline  string
+	Variables map[string]string
+	Trigger   engine.Trigger
+}
+
+// StartExecution starts an execution of the pipeline's current version and returns it.
+func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine.Execution, error) {
+	if err := validateName("pipelineName", req.Pipeline); err != nil {
+		return nil, err
+	}
+	if req.Trigger.Type == "" {
+		req.Trigger.Type = "StartPipelineExecution"
+	}
+	var started *engine.Execution
+	_, err := s.decide(ctx, req.Pipeline, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+		row, err := tx.Pipeline(ctx)
+		if err != nil {
+			return nil, err
+		}
+		decl, err := decodeDeclaration(req.Pipeline, row.Declaration)
+		if err != nil {
+			return nil, err
+		}
+		e, err := engine.NewExecution(decl, row.Version, newID(), req.Variables, req.Trigger, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if e.Seq, err = tx.NextSeq(ctx); err != nil {
+			return nil, err
+		}
+		started = e
+		return engine.Start{Execution: e}, nil
+	})
+	if err != nil {
+		return nil, pipelineNotFound(req.Pipeline, err)
+	}
+	return started, nil
+}
+
+// StopExecution stops an execution: running actions finish (or, with abandon, are
+// killed and marked Abandoned), nothing new starts, and it ends Stopped.
+func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bool, reason string) error {
+	if len(reason) > 200 {
+		return Errorf(CodeInvalid, "reason: at most 200 characters")
+	}
+	_, err := s.decide(ctx, name, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+		if err := s.requireExecution(ctx, tx, name, id); err != nil {
+			return nil, err
+		}
+		return engine.Stop{ExecutionID: id, Abandon: abandon, Reason: reason}, nil
+	})
+	return pipelineNotFound(name, err)
+}
+
+// RetryStage re-runs the failed actions (or all actions) of a failed or stopped
+// stage in the same execution, which then continues.
+func (s *Service) RetryStage(ctx context.Context, name, id, stage string, all bool) error {
+	_, err := s.decide(ctx, name, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+		row, err := tx.Execution(ctx, id)
+		if err != nil {
+			return nil, Errorf(CodeNotFound, "execution %s of pipeline %s not found", id, name)
+		}
+		if !row.Active {
+			e, err := decodeExecution(row)
+			if err != nil {
+				return nil, err
+			}
+			st.Executions = append(st.Executions, e)
+		}
+		return engine.Retry{ExecutionID: id, Stage: stage, All: all}, nil
+	})
+	return pipelineNotFound(name, err)
+}
+
+func (s *Service) requireExecution(ctx context.Context, tx store.Tx, name, id string) error {
+	if _, err := tx.Execution(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "execution %s of pipeline %s not found", id, name)
+		}
+		return err
+	}
+	return nil
+}
+
+// Execution returns one execution of a pipeline.
+func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execution, error) {
+	row, err := s.store.Execution(ctx, id)
+	if err != nil || row.Pipeline != name {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return nil, Errorf(CodeNotFound, "execution %s of pipeline %s not found", id, name)
+		}
+		return nil, err
+	}
+	return decodeExecution(row)
+}
+
+// WaitExecution returns the execution once it was updated after since, or when
+// wait has passed, whichever comes first.
+func (s *Service) WaitExecution(ctx context.Context, name, id string, since time.Time, wait time.Duration) (*engine.Execution, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := s.changed.wait()
+		e, err := s.Execution(ctx, name, id)
+		if err != nil {
+			return nil, err
+		}
+		if e.LastUpdate.After(since) {
+			return e, nil
+		}
+		if done, err := s.sleep(ctx, ch, deadline.C); done || err != nil {
+			return e, err
+		}
+	}
+}
+
+// sleep waits for ch, the deadline or a second, whichever comes first; the second
+// is there for changes made by another replica. It reports whether the deadline
+// passed.
+func (s *Service) sleep(ctx context.Context, ch <-chan struct{}, deadline <-chan time.Time) (bool, error) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return true, ctx.Err()
+	case <-deadline:
+		return true, nil
+	case <-ch:
+	case <-t.C:
+	}
+	return false, nil
+}
+
+// Executions lists a pipeline's executions, newest first.
+func (s *Service) Executions(ctx context.Context, name string, before int64, limit int) ([]*engine.Execution, error) {
+	if _, err := s.store.Pipeline(ctx, name); err != nil {
+		return nil, pipelineNotFound(name, err)
+	}
+	rows, err := s.store.Executions(ctx, name, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*engine.Execution, 0, len(rows))
+	for _, r := range rows {
+		e, err := decodeExecution(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

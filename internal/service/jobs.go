@@ -1,0 +1,279 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// The job protocol, as CodePipeline's job workers know it: a worker polls for a
+// job of the providers it runs and holds it under a lease, renews the lease with
+// heartbeats (a refused heartbeat means: stop and kill what you run), streams its
+// log, reads its input artifacts, writes its output artifacts, and reports
+// success with output variables, or failure with a message. In-process workers
+// and remote ones speak it alike, over the HTTP API.
+
+// ClaimedJob is a job given to a worker.
+type ClaimedJob struct {
+	Job        engine.Job
+	Worker     string
+	LeaseUntil time.Time
+	// Heartbeat is how often the worker should renew its lease.
+	Heartbeat time.Duration
+}
+
+// ClaimJob gives worker the oldest queued job of one of providers, waiting up to
+// wait for one to be queued. It returns nil when none came.
+func (s *Service) ClaimJob(ctx context.Context, worker string, providers []string, wait time.Duration) (*ClaimedJob, error) {
+	if err := validateName("workerId", worker); err != nil {
+		return nil, err
+	}
+	if len(providers) == 0 {
+		return nil, Errorf(CodeInvalid, "providers: at least one provider is required")
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := s.jobsQueued.wait()
+		now := s.now()
+		row, err := s.store.ClaimJob(ctx, worker, providers, now, now.Add(s.lease))
+		if err == nil {
+			var j engine.Job
+			if err := json.Unmarshal(row.Payload, &j); err != nil {
+				return nil, fmt.Errorf("decode job %s: %w", row.ID, err)
+			}
+			return &ClaimedJob{Job: j, Worker: worker, LeaseUntil: row.LeaseUntil, Heartbeat: s.lease / 3}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if done, err := s.sleep(ctx, ch, deadline.C); done || err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Heartbeat renews the worker's lease on a job. A Conflict error tells the worker
+// the job is no longer its own: it was stopped, abandoned, timed out or given to
+// another worker, and what it runs must be killed.
+func (s *Service) Heartbeat(ctx context.Context, jobID, worker string) (time.Time, error) {
+	until := s.now().Add(s.lease)
+	j, err := s.store.Heartbeat(ctx, jobID, worker, until)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return time.Time{}, s.notHeld(ctx, jobID, worker)
+		}
+		return time.Time{}, err
+	}
+	return j.LeaseUntil, nil
+}
+
+// notHeld explains why worker may no longer work on jobID.
+func (s *Service) notHeld(ctx context.Context, jobID, worker string) error {
+	j, err := s.store.Job(ctx, jobID)
+	if err != nil {
+		return Errorf(CodeNotFound, "job %s not found", jobID)
+	}
+	switch {
+	case j.Status == store.JobCancelled:
+		return Errorf(CodeConflict, "job %s was cancelled: %s", jobID, j.CancelReason)
+	case j.Status.Finished():
+		return Errorf(CodeConflict, "job %s has ended (%s)", jobID, j.Status)
+	default:
+		return Errorf(CodeConflict, "job %s is not held by worker %s", jobID, worker)
+	}
+}
+
+// JobResult is how a job ended, as its worker reports it.
+type JobResult struct {
+	Succeeded       bool
+	Summary         string // shown on the action when it succeeded
+	Message         string // shown on the action when it failed
+	OutputVariables map[string]string
+}
+
+// CompleteJob records a job's result and moves its execution on.
+func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res JobResult) error {
+	j, err := s.store.Job(ctx, jobID)
+	if err != nil {
+		return Errorf(CodeNotFound, "job %s not found", jobID)
+	}
+	if len(res.Summary) > 2048 || len(res.Message) > 8192 {
+		return Errorf(CodeInvalid, "summary: at most 2048 characters; message: at most 8192")
+	}
+	_, err = s.decide(ctx, j.Pipeline, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+		cur, err := tx.Job(ctx, jobID)
+		if err != nil {
+			return nil, err
+		}
+		if cur.Status != store.JobInProgress || cur.Worker != worker {
+			return nil, s.notHeld(ctx, jobID, worker)
+		}
+		now := s.now()
+		if res.Succeeded {
+			if err := tx.FinishJob(ctx, jobID, store.JobSucceeded, res.Summary, now); err != nil {
+				return nil, err
+			}
+			return engine.JobSucceeded{JobID: jobID, Summary: res.Summary, OutputVariables: res.OutputVariables}, nil
+		}
+		if err := tx.FinishJob(ctx, jobID, store.JobFailed, res.Message, now); err != nil {
+			return nil, err
+		}
+		return engine.JobFailed{JobID: jobID, Message: res.Message}, nil
+	})
+	if errors.Is(err, engine.ErrUnknownJob) {
+		// The action was stopped or timed out in between; the job row still ends.
+		return s.store.Update(ctx, j.Pipeline, func(tx store.Tx) error {
+			return tx.FinishJob(ctx, jobID, store.JobCancelled, "result arrived after the action ended", s.now())
+		})
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return Errorf(CodeNotFound, "job %s not found", jobID)
+	}
+	return err
+}
+
+// heldJob returns the job if worker holds it now.
+func (s *Service) heldJob(ctx context.Context, jobID, worker string) (engine.Job, error) {
+	row, err := s.store.Job(ctx, jobID)
+	if err != nil {
+		return engine.Job{}, Errorf(CodeNotFound, "job %s not found", jobID)
+	}
+	if row.Status != store.JobInProgress || row.Worker != worker {
+		return engine.Job{}, s.notHeld(ctx, jobID, worker)
+	}
+	var j engine.Job
+	if err := json.Unmarshal(row.Payload, &j); err != nil {
+		return engine.Job{}, fmt.Errorf("decode job %s: %w", jobID, err)
+	}
+	return j, nil
+}
+
+// AppendLog adds output to a running job's log.
+func (s *Service) AppendLog(ctx context.Context, jobID, worker string, data []byte) error {
+	if _, err := s.heldJob(ctx, jobID, worker); err != nil {
+		return err
+	}
+	if err := s.store.AppendLog(ctx, jobID, data); err != nil {
+		return err
+	}
+	s.changed.broadcast()
+	return nil
+}
+
+// OpenInput opens an input artifact of a job the worker holds.
+func (s *Service) OpenInput(ctx context.Context, jobID, worker, name string) (io.ReadCloser, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(j.InputArtifacts, func(a engine.ArtifactRef) bool { return a.Name == name })
+	if i < 0 {
+		return nil, Errorf(CodeNotFound, "job %s has no input artifact %s", jobID, name)
+	}
+	return s.artifacts.Get(ctx, j.InputArtifacts[i].Key)
+}
+
+// PutOutput stores an output artifact of a job the worker holds.
+func (s *Service) PutOutput(ctx context.Context, jobID, worker, name string, r io.Reader) (int64, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return 0, err
+	}
+	i := slices.IndexFunc(j.OutputArtifacts, func(a engine.OutputArtifact) bool { return a.Name == name })
+	if i < 0 {
+		return 0, Errorf(CodeNotFound, "job %s has no output artifact %s", jobID, name)
+	}
+	return s.artifacts.Put(ctx, j.OutputArtifacts[i].Key, r)
+}
+
+// FindAction returns the stage and action of an execution named by action, which
+// may be "STAGE/ACTION" where an action name repeats across stages.
+func FindAction(e *engine.Execution, action string) (*engine.Stage, *engine.Action, error) {
+	var stage *engine.Stage
+	var found *engine.Action
+	n := 0
+	for i := range e.Stages {
+		st := &e.Stages[i]
+		for j := range st.Actions {
+			a := &st.Actions[j]
+			if a.Decl.Name == action || st.Name+"/"+a.Decl.Name == action {
+				stage, found = st, a
+				n++
+			}
+		}
+	}
+	switch n {
+	case 0:
+		return nil, nil, Errorf(CodeNotFound, "execution %s has no action %s", e.ID, action)
+	case 1:
+		return stage, found, nil
+	}
+	return nil, nil, Errorf(CodeInvalid, "action %s is in several stages of execution %s; name it as STAGE/ACTION", action, e.ID)
+}
+
+// ActionLog is a piece of an action's log.
+type ActionLog struct {
+	JobID   string
+	Attempt int
+	Data    []byte
+	Offset  int64 // where Data starts
+	Done    bool  // the action's job has ended: nothing more will come
+}
+
+// ActionLog returns the log of an action's latest attempt from offset on, waiting
+// up to wait for more when there is nothing new and the action still runs.
+func (s *Service) ActionLog(ctx context.Context, name, executionID, action string, offset int64, wait time.Duration) (ActionLog, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := s.changed.wait()
+		e, err := s.Execution(ctx, name, executionID)
+		if err != nil {
+			return ActionLog{}, err
+		}
+		_, a, err := FindAction(e, action)
+		if err != nil {
+			return ActionLog{}, err
+		}
+		// Workers send all of a job's log before its result, so once the action has
+		// ended its log is complete.
+		out := ActionLog{Offset: offset, Attempt: a.Attempt, JobID: a.JobID, Done: a.Status != engine.ActionInProgress}
+		if a.JobID != "" {
+			if out.Data, err = s.store.Log(ctx, a.JobID, offset); err != nil {
+				return ActionLog{}, err
+			}
+		}
+		if len(out.Data) > 0 || out.Done {
+			return out, nil
+		}
+		if done, err := s.sleep(ctx, ch, deadline.C); done || err != nil {
+			return out, err
+		}
+	}
+}
+
+// OpenArtifact opens the artifact named name that an execution produced.
+func (s *Service) OpenArtifact(ctx context.Context, pipelineName, executionID, name string) (io.ReadCloser, error) {
+	e, err := s.Execution(ctx, pipelineName, executionID)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range e.Stages {
+		for _, a := range st.Actions {
+			for _, o := range a.OutputArtifacts {
+				if o.Name == name {
+					return s.artifacts.Get(ctx, o.Key)
+				}
+			}
+		}
+	}
+	return nil, Errorf(CodeNotFound, "execution %s has no artifact %s (it is produced only when its action succeeds)", executionID, name)
+}

@@ -1,0 +1,211 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// PipelineInfo is a stored pipeline with its declaration decoded.
+type PipelineInfo struct {
+	Declaration *pipeline.Pipeline
+	Version     int
+	Created     time.Time
+	Updated     time.Time
+	Transitions map[string]Transition
+}
+
+// ApplyResult says what an apply did.
+type ApplyResult struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	Created bool   `json:"created"`
+	Changed bool   `json:"changed"`
+}
+
+// ApplyPipeline creates decl or stores it as the pipeline's next version. An apply
+// that changes nothing keeps the version. decl must already be valid.
+func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (ApplyResult, error) {
+	if errs := decl.Validate(); len(errs) > 0 {
+		return ApplyResult{}, &Error{Code: CodeInvalid, Msg: errs.Error()}
+	}
+	canon := decl.Canonical()
+	res := ApplyResult{Name: decl.Name}
+	err := s.store.Update(ctx, decl.Name, func(tx store.Tx) error {
+		now := s.now()
+		cur, err := tx.Pipeline(ctx)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			res.Created, res.Changed, res.Version = true, true, 1
+			return tx.PutPipeline(ctx, store.Pipeline{Name: decl.Name, Version: 1, Declaration: canon, Created: now, Updated: now})
+		case err != nil:
+			return err
+		}
+		res.Version = cur.Version
+		if bytes.Equal(cur.Declaration, canon) {
+			return nil
+		}
+		// Transitions of stages that no longer exist are forgotten.
+		trans, err := decodeTransitions(cur.Transitions)
+		if err != nil {
+			return err
+		}
+		kept := transitions{}
+		for _, st := range decl.Stages {
+			if t, ok := trans[st.Name]; ok {
+				kept[st.Name] = t
+			}
+		}
+		raw, err := json.Marshal(kept)
+		if err != nil {
+			return err
+		}
+		res.Changed, res.Version = true, cur.Version+1
+		return tx.PutPipeline(ctx, store.Pipeline{
+			Name: decl.Name, Version: res.Version, Declaration: canon, Transitions: raw, Created: cur.Created, Updated: now,
+		})
+	})
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	if res.Changed {
+		// A new version may change the execution mode: let waiting executions move.
+		if _, err := s.decide(ctx, decl.Name, func(store.Tx, *engine.State) (engine.Happening, error) {
+			return engine.Reconcile{}, nil
+		}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// Pipeline returns one pipeline.
+func (s *Service) Pipeline(ctx context.Context, name string) (PipelineInfo, error) {
+	row, err := s.store.Pipeline(ctx, name)
+	if err != nil {
+		return PipelineInfo{}, pipelineNotFound(name, err)
+	}
+	return toPipelineInfo(row)
+}
+
+func toPipelineInfo(row store.Pipeline) (PipelineInfo, error) {
+	decl, err := decodeDeclaration(row.Name, row.Declaration)
+	if err != nil {
+		return PipelineInfo{}, err
+	}
+	trans, err := decodeTransitions(row.Transitions)
+	if err != nil {
+		return PipelineInfo{}, err
+	}
+	return PipelineInfo{Declaration: decl, Version: row.Version, Created: row.Created, Updated: row.Updated, Transitions: trans}, nil
+}
+
+// Pipelines lists every pipeline.
+func (s *Service) Pipelines(ctx context.Context) ([]PipelineInfo, error) {
+	rows, err := s.store.Pipelines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PipelineInfo, 0, len(rows))
+	for _, r := range rows {
+		info, err := toPipelineInfo(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// DeletePipeline deletes a pipeline with its executions; running jobs are
+// cancelled, so their workers kill them.
+func (s *Service) DeletePipeline(ctx context.Context, name string) error {
+	err := s.store.Update(ctx, name, func(tx store.Tx) error {
+		if _, err := tx.Pipeline(ctx); err != nil {
+			return err
+		}
+		return tx.DeletePipeline(ctx)
+	})
+	if err != nil {
+		return pipelineNotFound(name, err)
+	}
+	s.changed.broadcast()
+	return nil
+}
+
+func pipelineNotFound(name string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return Errorf(CodeNotFound, "pipeline %s not found", name)
+	}
+	return err
+}
+
+// SetTransition enables or disables the inbound transition of a stage. Executions
+// arriving at a disabled transition wait; enabling it lets them in as the
+// execution mode allows.
+func (s *Service) SetTransition(ctx context.Context, name, stage string, enabled bool, reason, principal string) error {
+	_, err := s.decide(ctx, name, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+		row, err := tx.Pipeline(ctx)
+		if err != nil {
+			return nil, err
+		}
+		decl, err := decodeDeclaration(name, row.Declaration)
+		if err != nil {
+			return nil, err
+		}
+		idx := -1
+		for i, s := range decl.Stages {
+			if s.Name == stage {
+				idx = i
+			}
+		}
+		switch {
+		case idx < 0:
+			return nil, Errorf(CodeNotFound, "pipeline %s has no stage %s", name, stage)
+		case idx == 0:
+			return nil, Errorf(CodeInvalid, "stage %s is the first stage of pipeline %s; it has no inbound transition", stage, name)
+		case !enabled && reason == "":
+			return nil, Errorf(CodeInvalid, "reason: a reason is required to disable a transition")
+		case len(reason) > 300:
+			return nil, Errorf(CodeInvalid, "reason: at most 300 characters")
+		}
+		trans, err := decodeTransitions(row.Transitions)
+		if err != nil {
+			return nil, err
+		}
+		if enabled {
+			delete(trans, stage)
+			delete(st.Pipeline.Disabled, stage)
+		} else {
+			trans[stage] = Transition{Enabled: false, DisabledReason: reason, DisabledBy: principal, LastChangedAt: s.now()}
+			st.Pipeline.Disabled[stage] = reason
+		}
+		raw, err := json.Marshal(trans)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.SetTransitions(ctx, raw); err != nil {
+			return nil, err
+		}
+		return engine.Reconcile{}, nil
+	})
+	return pipelineNotFound(name, err)
+}
+
+// validateName reports a request field that cannot name anything stored.
+func validateName(field, v string) error {
+	if v == "" {
+		return Errorf(CodeInvalid, "%s: required", field)
+	}
+	if len(v) > 100 {
+		return Errorf(CodeInvalid, "%s: at most 100 characters", field)
+	}
+	return nil
+}
+

@@ -1,0 +1,307 @@
+// Package service holds sluice's use cases. It loads state from the store, asks
+// the engine what happens next, and writes the decision (new states, jobs and
+// events) in one store transaction. The API, the CLI and the workers reach the
+// engine only through it.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// Config tunes a Service; zero values take the defaults.
+type Config struct {
+	Region string
+	// Lease is how long a claimed job stays with its worker without a heartbeat.
+	Lease time.Duration
+	// SweepInterval is how often expired leases and timeouts are looked for.
+	SweepInterval time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Service is sluice's use cases over a store and an artifact store.
+type Service struct {
+	store     store.Store
+	artifacts artifact.Store
+	region    string
+	lease     time.Duration
+	sweep     time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+
+	jobsQueued *notifier // a job became claimable
+	changed    *notifier // an execution or a log changed
+}
+
+// New returns a Service.
+func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
+	s := &Service{
+		store:      st,
+		artifacts:  artifacts,
+		region:     cfg.Region,
+		lease:      cfg.Lease,
+		sweep:      cfg.SweepInterval,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		jobsQueued: newNotifier(),
+		changed:    newNotifier(),
+	}
+	if s.region == "" {
+		s.region = "local"
+	}
+	if s.lease == 0 {
+		s.lease = 30 * time.Second
+	}
+	if s.sweep == 0 {
+		s.sweep = time.Second
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = func() time.Time { return time.Now().UTC() }
+	}
+	return s
+}
+
+// Lease is how long a worker holds a job between heartbeats.
+func (s *Service) Lease() time.Duration { return s.lease }
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as CodePipeline's execution ids are
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func (s *Service) pipelineARN(name string) string {
+	return "arn:sluice:codepipeline:" + s.region + ":local:" + name
+}
+
+// transitions is the stored form of a pipeline's disabled inbound transitions.
+type transitions map[string]Transition
+
+// Transition is the state of a stage's inbound transition.
+type Transition struct {
+	Enabled        bool      `json:"enabled"`
+	DisabledReason string    `json:"disabledReason,omitempty"`
+	DisabledBy     string    `json:"disabledBy,omitempty"`
+	LastChangedAt  time.Time `json:"lastChangedAt"`
+}
+
+func decodeTransitions(raw []byte) (transitions, error) {
+	t := transitions{}
+	if len(raw) == 0 {
+		return t, nil
+	}
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return nil, fmt.Errorf("decode transitions: %w", err)
+	}
+	return t, nil
+}
+
+func decodeExecution(row store.Execution) (*engine.Execution, error) {
+	var e engine.Execution
+	if err := json.Unmarshal(row.Document, &e); err != nil {
+		return nil, fmt.Errorf("decode execution %s: %w", row.ID, err)
+	}
+	return &e, nil
+}
+
+func decodeDeclaration(name string, raw []byte) (*pipeline.Pipeline, error) {
+	var p pipeline.Pipeline
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("decode pipeline %s: %w", name, err)
+	}
+	return &p, nil
+}
+
+// decide runs one happening on one pipeline in one transaction. prepare builds the
+// happening inside the transaction, and may add executions the engine must see.
+func (s *Service) decide(ctx context.Context, name string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error)) (engine.Decision, error) {
+	var dec engine.Decision
+	err := s.store.Update(ctx, name, func(tx store.Tx) error {
+		row, err := tx.Pipeline(ctx)
+		if err != nil {
+			return err
+		}
+		decl, err := decodeDeclaration(name, row.Declaration)
+		if err != nil {
+			return err
+		}
+		trans, err := decodeTransitions(row.Transitions)
+		if err != nil {
+			return err
+		}
+		st := engine.State{Pipeline: engine.Pipeline{
+			Name:     name,
+			Version:  row.Version,
+			Mode:     decl.ExecutionMode,
+			Disabled: map[string]string{},
+		}}
+		for stage, t := range trans {
+			if !t.Enabled {
+				st.Pipeline.Disabled[stage] = t.DisabledReason
+			}
+		}
+		rows, err := tx.ActiveExecutions(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			e, err := decodeExecution(r)
+			if err != nil {
+				return err
+			}
+			st.Executions = append(st.Executions, e)
+		}
+		h, err := prepare(tx, &st)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		dec, err = engine.Decide(st, h, engine.Env{Now: now, NewID: newID})
+		if err != nil {
+			return err
+		}
+		return s.write(ctx, tx, dec, now)
+	})
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	if len(dec.Jobs) > 0 {
+		s.jobsQueued.broadcast()
+	}
+	if len(dec.Changed) > 0 {
+		s.changed.broadcast()
+	}
+	return dec, nil
+}
+
+func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, now time.Time) error {
+	for _, e := range dec.Changed {
+		doc, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode execution %s: %w", e.ID, err)
+		}
+		err = tx.PutExecution(ctx, store.Execution{
+			ID: e.ID, Pipeline: e.Pipeline, Seq: e.Seq, Status: string(e.Status),
+			Active: !e.Status.Terminal(), Document: doc, Started: e.StartTime, Updated: e.LastUpdate,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range dec.Cancel {
+		if err := tx.CancelJob(ctx, c.JobID, c.Reason, now); err != nil {
+			return err
+		}
+	}
+	for _, j := range dec.Jobs {
+		payload, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("encode job %s: %w", j.ID, err)
+		}
+		err = tx.InsertJob(ctx, store.Job{
+			ID: j.ID, ExecutionID: j.ExecutionID, Pipeline: j.Pipeline, Stage: j.Stage, Action: j.Action,
+			Attempt: j.Attempt, Provider: j.ActionType.Provider, Payload: payload, Status: store.JobQueued,
+			Deadline: j.Deadline, Created: j.CreatedAt,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, ev := range dec.Events {
+		row, err := s.encodeEvent(ev)
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertEvent(ctx, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunSweeper turns expired leases and passed deadlines into happenings until ctx
+// ends. Both are found in the store, so a restarted server, or another replica,
+// picks up what a dead one left.
+func (s *Service) RunSweeper(ctx context.Context) {
+	t := time.NewTicker(s.sweep)
+	defer t.Stop()
+	for {
+		if err := s.SweepOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("sweep expired jobs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SweepOnce handles every job whose lease or deadline has passed.
+func (s *Service) SweepOnce(ctx context.Context) error {
+	jobs, err := s.store.ExpiredJobs(ctx, s.now(), 100)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, j := range jobs {
+		if err := s.expire(ctx, j); err != nil {
+			errs = append(errs, fmt.Errorf("expire job %s: %w", j.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) expire(ctx context.Context, j store.Job) error {
+	_, err := s.decide(ctx, j.Pipeline, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+		cur, err := tx.Job(ctx, j.ID)
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		if cur.Status.Finished() {
+			return engine.Reconcile{}, nil
+		}
+		if !cur.Deadline.IsZero() && cur.Deadline.Before(now) {
+			if err := tx.FinishJob(ctx, j.ID, store.JobTimedOut, "timed out", now); err != nil {
+				return nil, err
+			}
+			return engine.JobTimedOut{JobID: j.ID}, nil
+		}
+		if cur.Status == store.JobInProgress && cur.LeaseUntil.Before(now) {
+			if err := tx.FinishJob(ctx, j.ID, store.JobLost, "lease expired", now); err != nil {
+				return nil, err
+			}
+			return engine.JobLost{JobID: j.ID}, nil
+		}
+		return engine.Reconcile{}, nil
+	})
+	if errors.Is(err, engine.ErrUnknownJob) || errors.Is(err, store.ErrNotFound) {
+		// The action moved on meanwhile, or the pipeline was deleted: only the job row
+		// is left to close.
+		return s.store.Update(ctx, j.Pipeline, func(tx store.Tx) error {
+			return tx.FinishJob(ctx, j.ID, store.JobCancelled, "no longer wanted", s.now())
+		})
+	}
+	return err
+}

@@ -1,0 +1,635 @@
+// Package sqlite is the embedded store: one SQLite database file in WAL mode,
+// through the pure-Go modernc.org/sqlite driver.
+//
+// SQLite has one writer at a time. Every write goes through a pool of one
+// connection whose transactions begin IMMEDIATE, so writers queue in Go instead of
+// failing with SQLITE_BUSY, and Update's per-pipeline lock is the database's own
+// write lock. Reads use a separate pool and see the last committed state.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and brings its schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+			q.Add("_pragma", p)
+		}
+		if txlock != "" {
+			q.Set("_txlock", txlock)
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	write, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	write.SetConnMaxLifetime(0)
+	read, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	s := &Store{write: write, read: read}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration name %s", name)
+		}
+		if v <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("migrate %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+			return fmt.Errorf("migrate %s: %w", base, err)
+		}
+	}
+	return tx.Commit()
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("%s %s: %w", what, id, store.ErrNotFound)
+}
+
+// queryer is what reads need from *sql.DB and *sql.Tx alike.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, pipeline string, fn func(tx store.Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+	if err := fn(&tx{q: sqlTx, pipeline: pipeline}); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Pipelines implements store.Store.
+func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineCols+` FROM pipelines ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list pipelines: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Pipeline
+	for rows.Next() {
+		p, err := scanPipeline(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Pipeline implements store.Store.
+func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, error) {
+	return getPipeline(ctx, s.read, name)
+}
+
+const pipelineCols = `name, version, declaration, transitions, created_ms, updated_ms`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPipeline(r scanner) (store.Pipeline, error) {
+	var p store.Pipeline
+	var decl, trans string
+	var created, updated int64
+	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &created, &updated); err != nil {
+		return p, err
+	}
+	p.Declaration, p.Transitions = []byte(decl), []byte(trans)
+	p.Created, p.Updated = fromMS(created), fromMS(updated)
+	return p, nil
+}
+
+func getPipeline(ctx context.Context, q queryer, name string) (store.Pipeline, error) {
+	p, err := scanPipeline(q.QueryRowContext(ctx, `SELECT `+pipelineCols+` FROM pipelines WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("pipeline", name)
+	}
+	if err != nil {
+		return p, fmt.Errorf("get pipeline %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// PipelineVersion implements store.Store.
+func (s *Store) PipelineVersion(ctx context.Context, name string, version int) (store.PipelineVersion, error) {
+	v := store.PipelineVersion{Name: name, Version: version}
+	var decl string
+	var created int64
+	err := s.read.QueryRowContext(ctx, `SELECT declaration, created_ms FROM pipeline_versions WHERE name = ? AND version = ?`, name, version).Scan(&decl, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, notFound("pipeline version", fmt.Sprintf("%s@%d", name, version))
+	}
+	if err != nil {
+		return v, fmt.Errorf("get pipeline %s version %d: %w", name, version, err)
+	}
+	v.Declaration, v.Created = []byte(decl), fromMS(created)
+	return v, nil
+}
+
+const executionCols = `id, pipeline, seq, status, active, document, started_ms, updated_ms`
+
+func scanExecution(r scanner) (store.Execution, error) {
+	var e store.Execution
+	var doc string
+	var started, updated int64
+	if err := r.Scan(&e.ID, &e.Pipeline, &e.Seq, &e.Status, &e.Active, &doc, &started, &updated); err != nil {
+		return e, err
+	}
+	e.Document = []byte(doc)
+	e.Started, e.Updated = fromMS(started), fromMS(updated)
+	return e, nil
+}
+
+func getExecution(ctx context.Context, q queryer, id string) (store.Execution, error) {
+	e, err := scanExecution(q.QueryRowContext(ctx, `SELECT `+executionCols+` FROM executions WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, notFound("execution", id)
+	}
+	if err != nil {
+		return e, fmt.Errorf("get execution %s: %w", id, err)
+	}
+	return e, nil
+}
+
+func listExecutions(ctx context.Context, q queryer, query string, args ...any) ([]store.Execution, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list executions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Execution
+	for rows.Next() {
+		e, err := scanExecution(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list executions: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Execution implements store.Store.
+func (s *Store) Execution(ctx context.Context, id string) (store.Execution, error) {
+	return getExecution(ctx, s.read, id)
+}
+
+// Executions implements store.Store.
+func (s *Store) Executions(ctx context.Context, pipeline string, before int64, limit int) ([]store.Execution, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	return listExecutions(ctx, s.read, `SELECT `+executionCols+` FROM executions WHERE pipeline = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, pipeline, before, limit)
+}
+
+const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms`
+
+func scanJob(r scanner) (store.Job, error) {
+	var j store.Job
+	var payload string
+	var lease, deadline, created, claimed, finished int64
+	err := r.Scan(&j.ID, &j.ExecutionID, &j.Pipeline, &j.Stage, &j.Action, &j.Attempt, &j.Provider, &payload, &j.Status,
+		&j.Worker, &lease, &deadline, &j.CancelReason, &j.Message, &created, &claimed, &finished)
+	if err != nil {
+		return j, err
+	}
+	j.Payload = []byte(payload)
+	j.LeaseUntil, j.Deadline = fromMS(lease), fromMS(deadline)
+	j.Created, j.Claimed, j.Finished = fromMS(created), fromMS(claimed), fromMS(finished)
+	return j, nil
+}
+
+func listJobs(ctx context.Context, q queryer, query string, args ...any) ([]store.Job, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// Job implements store.Store.
+func (s *Store) Job(ctx context.Context, id string) (store.Job, error) {
+	return getJob(ctx, s.read, id)
+}
+
+func (t *tx) Job(ctx context.Context, id string) (store.Job, error) {
+	return getJob(ctx, t.q, id)
+}
+
+func getJob(ctx context.Context, q queryer, id string) (store.Job, error) {
+	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, notFound("job", id)
+	}
+	if err != nil {
+		return j, fmt.Errorf("get job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// ClaimJob implements store.Store.
+func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (store.Job, error) {
+	if len(providers) == 0 {
+		return store.Job{}, notFound("job", "for no provider")
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(providers)), ",")
+	args := []any{worker, ms(leaseUntil), ms(now)}
+	for _, p := range providers {
+		args = append(args, p)
+	}
+	// One writer at a time makes the pick-and-mark atomic without row locks.
+	j, err := scanJob(s.write.QueryRowContext(ctx, `
+		UPDATE jobs SET status = 'InProgress', worker = ?, lease_ms = ?, claimed_ms = ?
+		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider IN (`+marks+`)
+		            ORDER BY created_ms, rowid LIMIT 1)
+		RETURNING `+jobCols, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, notFound("job", "queued")
+	}
+	if err != nil {
+		return j, fmt.Errorf("claim job: %w", err)
+	}
+	return j, nil
+}
+
+// Heartbeat implements store.Store.
+func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) (store.Job, error) {
+	j, err := scanJob(s.write.QueryRowContext(ctx, `
+		UPDATE jobs SET lease_ms = ? WHERE id = ? AND worker = ? AND status = 'InProgress'
+		RETURNING `+jobCols, ms(leaseUntil), id, worker))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, fmt.Errorf("job %s is not held by worker %s: %w", id, worker, store.ErrConflict)
+	}
+	if err != nil {
+		return j, fmt.Errorf("heartbeat job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// ExpiredJobs implements store.Store.
+func (s *Store) ExpiredJobs(ctx context.Context, now time.Time, limit int) ([]store.Job, error) {
+	return listJobs(ctx, s.read, `
+		SELECT `+jobCols+` FROM jobs
+		WHERE (status = 'InProgress' AND lease_ms < ?) OR (status IN ('Queued', 'InProgress') AND deadline_ms < ?)
+		ORDER BY created_ms LIMIT ?`, ms(now), ms(now), limit)
+}
+
+// JobsOfAction implements store.Store.
+func (s *Store) JobsOfAction(ctx context.Context, executionID, stage, action string) ([]store.Job, error) {
+	return listJobs(ctx, s.read, `SELECT `+jobCols+` FROM jobs WHERE execution_id = ? AND stage = ? AND action = ? ORDER BY created_ms, rowid`,
+		executionID, stage, action)
+}
+
+// AppendLog implements store.Store.
+func (s *Store) AppendLog(ctx context.Context, jobID string, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	_, err := s.write.ExecContext(ctx, `
+		INSERT INTO log_chunks (job_id, pos, data)
+		VALUES (?, (SELECT COALESCE(MAX(pos + length(data)), 0) FROM log_chunks WHERE job_id = ?), ?)`,
+		jobID, jobID, data)
+	if err != nil {
+		return fmt.Errorf("append log of job %s: %w", jobID, err)
+	}
+	return nil
+}
+
+// Log implements store.Store.
+func (s *Store) Log(ctx context.Context, jobID string, offset int64) ([]byte, error) {
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT pos, data FROM log_chunks WHERE job_id = ? AND pos + length(data) > ? ORDER BY pos`, jobID, offset)
+	if err != nil {
+		return nil, fmt.Errorf("read log of job %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	var out []byte
+	for rows.Next() {
+		var off int64
+		var data []byte
+		if err := rows.Scan(&off, &data); err != nil {
+			return nil, fmt.Errorf("read log of job %s: %w", jobID, err)
+		}
+		if off < offset {
+			data = data[offset-off:]
+		}
+		out = append(out, data...)
+	}
+	return out, rows.Err()
+}
+
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.Event, error) {
+	q := `SELECT seq, time_ms, type, pipeline, execution_id, document FROM events WHERE seq > ?`
+	args := []any{f.AfterSeq}
+	if f.Pipeline != "" {
+		q += ` AND pipeline = ?`
+		args = append(args, f.Pipeline)
+	}
+	if f.Type != "" {
+		q += ` AND type = ?`
+		args = append(args, f.Type)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND time_ms >= ?`
+		args = append(args, ms(f.Since))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	q += ` ORDER BY seq LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var e store.Event
+		var t int64
+		var doc string
+		if err := rows.Scan(&e.Seq, &t, &e.Type, &e.Pipeline, &e.ExecutionID, &doc); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		e.Time, e.Document = fromMS(t), []byte(doc)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Token implements store.Store.
+func (s *Store) Token(ctx context.Context, hash string) (store.Token, error) {
+	t := store.Token{Hash: hash}
+	var created int64
+	err := s.read.QueryRowContext(ctx, `SELECT name, policy, created_ms FROM tokens WHERE hash = ?`, hash).Scan(&t.Name, &t.Policy, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, notFound("token", "")
+	}
+	if err != nil {
+		return t, fmt.Errorf("get token: %w", err)
+	}
+	t.Created = fromMS(created)
+	return t, nil
+}
+
+// PutToken implements store.Store.
+func (s *Store) PutToken(ctx context.Context, t store.Token) error {
+	_, err := s.write.ExecContext(ctx, `
+		INSERT INTO tokens (hash, name, policy, created_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, policy = excluded.policy`,
+		t.Hash, t.Name, t.Policy, ms(t.Created))
+	if err != nil {
+		return fmt.Errorf("put token %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// tx is a store.Tx over one SQLite write transaction.
+type tx struct {
+	q        *sql.Tx
+	pipeline string
+}
+
+func (t *tx) Pipeline(ctx context.Context) (store.Pipeline, error) {
+	return getPipeline(ctx, t.q, t.pipeline)
+}
+
+func (t *tx) PutPipeline(ctx context.Context, p store.Pipeline) error {
+	if p.Name != t.pipeline {
+		return fmt.Errorf("put pipeline %s in a transaction on %s", p.Name, t.pipeline)
+	}
+	if p.Transitions == nil {
+		p.Transitions = []byte("{}")
+	}
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO pipelines (name, version, declaration, transitions, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET version = excluded.version, declaration = excluded.declaration,
+			transitions = excluded.transitions, updated_ms = excluded.updated_ms`,
+		p.Name, p.Version, string(p.Declaration), string(p.Transitions), ms(p.Created), ms(p.Updated))
+	if err != nil {
+		return fmt.Errorf("put pipeline %s: %w", p.Name, err)
+	}
+	_, err = t.q.ExecContext(ctx, `
+		INSERT INTO pipeline_versions (name, version, declaration, created_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name, version) DO NOTHING`, p.Name, p.Version, string(p.Declaration), ms(p.Updated))
+	if err != nil {
+		return fmt.Errorf("put pipeline %s version %d: %w", p.Name, p.Version, err)
+	}
+	return nil
+}
+
+func (t *tx) DeletePipeline(ctx context.Context) error {
+	for _, q := range []string{
+		`DELETE FROM log_chunks WHERE job_id IN (SELECT id FROM jobs WHERE pipeline = ?)`,
+		`DELETE FROM jobs WHERE pipeline = ?`,
+		`DELETE FROM executions WHERE pipeline = ?`,
+		`DELETE FROM pipeline_versions WHERE name = ?`,
+		`DELETE FROM pipelines WHERE name = ?`,
+	} {
+		if _, err := t.q.ExecContext(ctx, q, t.pipeline); err != nil {
+			return fmt.Errorf("delete pipeline %s: %w", t.pipeline, err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) SetTransitions(ctx context.Context, transitions []byte) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE pipelines SET transitions = ? WHERE name = ?`, string(transitions), t.pipeline)
+	if err != nil {
+		return fmt.Errorf("set transitions of %s: %w", t.pipeline, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("pipeline", t.pipeline)
+	}
+	return nil
+}
+
+func (t *tx) ActiveExecutions(ctx context.Context) ([]store.Execution, error) {
+	return listExecutions(ctx, t.q, `SELECT `+executionCols+` FROM executions WHERE pipeline = ? AND active = 1 ORDER BY seq`, t.pipeline)
+}
+
+func (t *tx) Execution(ctx context.Context, id string) (store.Execution, error) {
+	e, err := getExecution(ctx, t.q, id)
+	if err == nil && e.Pipeline != t.pipeline {
+		return store.Execution{}, notFound("execution", id)
+	}
+	return e, err
+}
+
+func (t *tx) NextSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := t.q.QueryRowContext(ctx, `UPDATE pipelines SET next_seq = next_seq + 1 WHERE name = ? RETURNING next_seq - 1`, t.pipeline).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("pipeline", t.pipeline)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("next execution number of %s: %w", t.pipeline, err)
+	}
+	return seq, nil
+}
+
+func (t *tx) PutExecution(ctx context.Context, e store.Execution) error {
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, active = excluded.active,
+			document = excluded.document, updated_ms = excluded.updated_ms`,
+		e.ID, e.Pipeline, e.Seq, e.Status, e.Active, string(e.Document), ms(e.Started), ms(e.Updated))
+	if err != nil {
+		return fmt.Errorf("put execution %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) InsertJob(ctx context.Context, j store.Job) error {
+	if j.Status == "" {
+		j.Status = store.JobQueued
+	}
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO jobs (id, execution_id, pipeline, stage, action, attempt, provider, payload, status, deadline_ms, created_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.ExecutionID, j.Pipeline, j.Stage, j.Action, j.Attempt, j.Provider, string(j.Payload), j.Status, ms(j.Deadline), ms(j.Created))
+	if err != nil {
+		return fmt.Errorf("insert job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) CancelJob(ctx context.Context, id, reason string, now time.Time) error {
+	// A running job's worker learns of it at its next heartbeat, which no longer
+	// finds the job held, and kills what it runs.
+	_, err := t.q.ExecContext(ctx, `
+		UPDATE jobs SET status = 'Cancelled', finished_ms = ?, cancel_reason = ?
+		WHERE id = ? AND status IN ('Queued', 'InProgress')`, ms(now), reason, id)
+	if err != nil {
+		return fmt.Errorf("cancel job %s: %w", id, err)
+	}
+	return nil
+}
+
+func (t *tx) FinishJob(ctx context.Context, id string, status store.JobStatus, message string, now time.Time) error {
+	_, err := t.q.ExecContext(ctx, `
+		UPDATE jobs SET status = ?, message = ?, finished_ms = ?
+		WHERE id = ? AND status IN ('Queued', 'InProgress')`, status, message, ms(now), id)
+	if err != nil {
+		return fmt.Errorf("finish job %s: %w", id, err)
+	}
+	return nil
+}
+
+func (t *tx) InsertEvent(ctx context.Context, e store.Event) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO events (time_ms, type, pipeline, execution_id, document) VALUES (?, ?, ?, ?, ?)`,
+		ms(e.Time), e.Type, e.Pipeline, e.ExecutionID, string(e.Document))
+	if err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}

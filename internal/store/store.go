@@ -1,0 +1,185 @@
+// Package store declares how sluice keeps its state: pipelines and their versions,
+// executions, jobs, logs, events and tokens. Implementations live in sub-packages
+// (sqlite now; postgres next) and pass the same conformance suite, storetest.
+//
+// The store knows rows, not rules: execution and job documents are opaque JSON
+// that the service encodes, so the schema does not weld itself to the engine's
+// types and the engine does not know a database exists.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned, wrapped, when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned, wrapped, when a conditional write finds the row changed.
+var ErrConflict = errors.New("conflict")
+
+// Store is the whole of sluice's state. Every method is safe for concurrent use.
+type Store interface {
+	// Update runs fn in one write transaction that holds pipeline name's lock: no
+	// other Update of the same pipeline runs at the same time, on any replica
+	// sharing the store. fn's writes commit together or not at all. A missing
+	// pipeline is not an error here; tx.Pipeline reports it.
+	Update(ctx context.Context, pipeline string, fn func(tx Tx) error) error
+
+	Pipelines(ctx context.Context) ([]Pipeline, error)
+	Pipeline(ctx context.Context, name string) (Pipeline, error)
+	PipelineVersion(ctx context.Context, name string, version int) (PipelineVersion, error)
+
+	Execution(ctx context.Context, id string) (Execution, error)
+	// Executions lists a pipeline's executions, newest first, at most limit of them
+	// with a sequence number below before (0: from the newest).
+	Executions(ctx context.Context, pipeline string, before int64, limit int) ([]Execution, error)
+
+	Job(ctx context.Context, id string) (Job, error)
+	// ClaimJob gives worker the oldest queued job whose provider is in providers,
+	// leased until leaseUntil, or ErrNotFound when there is none.
+	ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (Job, error)
+	// Heartbeat extends the lease of a job the worker holds. ErrConflict when the
+	// worker no longer holds it (cancelled, timed out, or its lease was given up):
+	// the worker must then kill what it runs.
+	Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) (Job, error)
+	// ExpiredJobs lists running jobs whose lease ended before now, and jobs not yet
+	// finished whose deadline passed, at most limit of them.
+	ExpiredJobs(ctx context.Context, now time.Time, limit int) ([]Job, error)
+	// JobsOfAction lists the jobs of one action of one execution, oldest first.
+	JobsOfAction(ctx context.Context, executionID, stage, action string) ([]Job, error)
+
+	AppendLog(ctx context.Context, jobID string, data []byte) error
+	// Log returns the job's log from byte offset on.
+	Log(ctx context.Context, jobID string, offset int64) ([]byte, error)
+
+	Events(ctx context.Context, filter EventFilter) ([]Event, error)
+
+	Token(ctx context.Context, hash string) (Token, error)
+	PutToken(ctx context.Context, t Token) error
+
+	Close() error
+}
+
+// Tx is a write transaction scoped to one pipeline; see Store.Update.
+type Tx interface {
+	Pipeline(ctx context.Context) (Pipeline, error) // ErrNotFound if it does not exist
+	// PutPipeline creates the pipeline or stores a new version of it.
+	PutPipeline(ctx context.Context, p Pipeline) error
+	DeletePipeline(ctx context.Context) error
+	SetTransitions(ctx context.Context, transitions []byte) error
+
+	// ActiveExecutions lists the executions that are not terminal, oldest first.
+	ActiveExecutions(ctx context.Context) ([]Execution, error)
+	Execution(ctx context.Context, id string) (Execution, error)
+	// NextSeq allocates the next execution sequence number of the pipeline.
+	NextSeq(ctx context.Context) (int64, error)
+	PutExecution(ctx context.Context, e Execution) error
+
+	Job(ctx context.Context, id string) (Job, error)
+	InsertJob(ctx context.Context, j Job) error
+	// CancelJob ends a queued or running job as Cancelled; the worker of a running
+	// one finds out at its next heartbeat. A finished job is left alone.
+	CancelJob(ctx context.Context, id, reason string, now time.Time) error
+	// FinishJob records a job's end; it is a no-op for a job already finished.
+	FinishJob(ctx context.Context, id string, status JobStatus, message string, now time.Time) error
+
+	InsertEvent(ctx context.Context, e Event) error
+}
+
+// Pipeline is a stored pipeline: its current version's declaration in canonical JSON.
+type Pipeline struct {
+	Name        string
+	Version     int
+	Declaration []byte // canonical JSON of the current version
+	Transitions []byte // JSON owned by the service: disabled inbound transitions
+	Created     time.Time
+	Updated     time.Time
+}
+
+// PipelineVersion is one version of a pipeline's declaration.
+type PipelineVersion struct {
+	Name        string
+	Version     int
+	Declaration []byte
+	Created     time.Time
+}
+
+// Execution is a stored execution: a few columns for queries, the rest a document.
+type Execution struct {
+	ID       string
+	Pipeline string
+	Seq      int64
+	Status   string
+	Active   bool // not terminal: loaded with every decision on its pipeline
+	Document []byte
+	Started  time.Time
+	Updated  time.Time
+}
+
+// JobStatus is where a job is in its life.
+type JobStatus string
+
+const (
+	JobQueued     JobStatus = "Queued"
+	JobInProgress JobStatus = "InProgress"
+	JobSucceeded  JobStatus = "Succeeded"
+	JobFailed     JobStatus = "Failed"
+	JobCancelled  JobStatus = "Cancelled"
+	JobLost       JobStatus = "Lost"
+	JobTimedOut   JobStatus = "TimedOut"
+)
+
+// Finished reports whether a job in s will not run again.
+func (s JobStatus) Finished() bool {
+	return s != JobQueued && s != JobInProgress
+}
+
+// Job is a stored job.
+type Job struct {
+	ID           string
+	ExecutionID  string
+	Pipeline     string
+	Stage        string
+	Action       string
+	Attempt      int
+	Provider     string
+	Payload      []byte // JSON owned by the service
+	Status       JobStatus
+	Worker       string
+	LeaseUntil   time.Time
+	Deadline     time.Time
+	CancelReason string
+	Message      string
+	Created      time.Time
+	Claimed      time.Time
+	Finished     time.Time
+}
+
+// Event is a stored event; Seq orders all events.
+type Event struct {
+	Seq         int64
+	Time        time.Time
+	Type        string
+	Pipeline    string
+	ExecutionID string
+	Document    []byte
+}
+
+// EventFilter selects events; zero fields select everything.
+type EventFilter struct {
+	Pipeline string
+	Type     string
+	AfterSeq int64
+	Since    time.Time
+	Limit    int
+}
+
+// Token is an API credential; only a hash of the secret is stored.
+type Token struct {
+	Name    string
+	Hash    string
+	Policy  string
+	Created time.Time
+}

@@ -1,0 +1,373 @@
+// Package worker runs jobs: it polls the server for a job of the providers it
+// has, holds it under a lease with heartbeats, prepares its inputs, runs the
+// provider, streams the log, uploads the outputs and reports the result. The
+// server's in-process workers and remote `sluice worker` processes are this same
+// code, talking to the same HTTP API.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/provider"
+)
+
+// API is the part of the server's API a worker uses.
+type API interface {
+	ClaimJob(ctx context.Context, req client.ClaimRequest) (*client.Job, error)
+	Heartbeat(ctx context.Context, jobID, worker string) (client.HeartbeatResult, error)
+	CompleteJob(ctx context.Context, jobID string, res client.JobResult) error
+	AppendLog(ctx context.Context, jobID, worker string, data []byte) error
+	JobInput(ctx context.Context, jobID, worker, name string) (io.ReadCloser, error)
+	PutJobOutput(ctx context.Context, jobID, worker, name string, body io.Reader) error
+}
+
+// Worker polls for jobs and runs them, one at a time.
+type Worker struct {
+	ID        string
+	API       API
+	Providers map[string]provider.Provider
+	// WorkRoot holds each job's working directory while it runs.
+	WorkRoot string
+	// BaseEnv is the environment given to every job's processes, before sluice's
+	// own variables are added.
+	BaseEnv []string
+	Logger  *slog.Logger
+	// PollWait is how long one claim request waits on the server for a job.
+	PollWait time.Duration
+	// LogFlush is how often a running job's log is sent.
+	LogFlush time.Duration
+}
+
+// Run polls and runs jobs until ctx ends. A job running when ctx ends is
+// abandoned by this worker: its lease runs out and the server offers it again.
+func (w *Worker) Run(ctx context.Context) error {
+	if w.PollWait == 0 {
+		w.PollWait = 20 * time.Second
+	}
+	if w.LogFlush == 0 {
+		w.LogFlush = 200 * time.Millisecond
+	}
+	if w.Logger == nil {
+		w.Logger = slog.New(slog.DiscardHandler)
+	}
+	providers := make([]string, 0, len(w.Providers))
+	for name := range w.Providers {
+		providers = append(providers, name)
+	}
+	slices.Sort(providers)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		job, err := w.API.ClaimJob(ctx, client.ClaimRequest{WorkerID: w.ID, Providers: providers, WaitSeconds: int(w.PollWait / time.Second)})
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			w.Logger.Warn("claim job", "worker", w.ID, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if job == nil {
+			continue
+		}
+		w.runJob(ctx, job)
+	}
+	return nil
+}
+
+// runJob runs one claimed job to its end and reports it.
+func (w *Worker) runJob(ctx context.Context, job *client.Job) {
+	log := w.Logger.With("worker", w.ID, "job", job.ID, "pipeline", job.PipelineName, "action", job.Action)
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if !job.Deadline.IsZero() {
+		var stop context.CancelFunc
+		jobCtx, stop = context.WithDeadline(jobCtx, job.Deadline)
+		defer stop()
+	}
+
+	// Heartbeats run beside the job; a refused one means the job was taken away
+	// (stopped, abandoned, timed out) and what it runs must die now.
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		w.heartbeat(jobCtx, job, cancel)
+	}()
+	defer func() { cancel(nil); <-hbDone }()
+
+	logs := newLogSink(w.API, job.ID, w.ID, w.LogFlush, func(err error) { cancel(err) })
+	res, runErr := w.execute(jobCtx, job, logs)
+	logs.Close()
+
+	if cause := context.Cause(jobCtx); cause != nil && errors.Is(cause, errTakenAway) {
+		log.Info("job taken away", "reason", cause)
+		return
+	}
+	if ctx.Err() != nil {
+		return // this worker is shutting down; the lease runs out and the job is offered again
+	}
+	result := client.JobResult{WorkerID: w.ID, Succeeded: runErr == nil}
+	if runErr != nil {
+		result.Message = runErr.Error()
+		if errors.Is(runErr, context.DeadlineExceeded) {
+			result.Message = "action timed out: " + runErr.Error()
+		}
+	} else {
+		result.Summary = res.Summary
+		result.OutputVariables = res.OutputVariables
+	}
+	// The result is reported even if the job context ended, with a fresh context:
+	// the server must hear of it.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer rcancel()
+	if err := w.API.CompleteJob(rctx, job.ID, result); err != nil && !client.IsCode(err, "Conflict") {
+		log.Error("report job result", "err", err)
+	}
+}
+
+var errTakenAway = errors.New("job taken away")
+
+func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.CancelCauseFunc) {
+	every := time.Duration(job.HeartbeatSeconds * float64(time.Second))
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := w.API.Heartbeat(ctx, job.ID, w.ID)
+		if client.IsCode(err, "Conflict") || client.IsCode(err, "NotFound") {
+			cancel(fmt.Errorf("%w: %v", errTakenAway, err))
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			w.Logger.Warn("heartbeat", "job", job.ID, "err", err)
+		}
+	}
+}
+
+// execute prepares the job's directories and inputs, runs the provider and
+// uploads its outputs.
+func (w *Worker) execute(ctx context.Context, job *client.Job, logs io.Writer) (provider.Result, error) {
+	p, ok := w.Providers[job.ActionTypeID.Provider]
+	if !ok {
+		return provider.Result{}, fmt.Errorf("worker %s has no provider %s", w.ID, job.ActionTypeID.Provider)
+	}
+	root, err := os.MkdirTemp(w.WorkRoot, "job-")
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+	}
+	defer os.RemoveAll(root)
+	pj := &provider.Job{
+		ID: job.ID, Pipeline: job.PipelineName, ExecutionID: job.PipelineExecutionID, Stage: job.Stage, Action: job.Action,
+		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
+		Configuration: job.Configuration, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
+		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
+	}
+	if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
+		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+	}
+	for i, in := range job.InputArtifacts {
+		dir := pj.WorkDir
+		if i > 0 {
+			dir = filepath.Join(root, "inputs", in.Name)
+		}
+		if err := w.fetchInput(ctx, job, in.Name, root, dir); err != nil {
+			return provider.Result{}, err
+		}
+		pj.Inputs = append(pj.Inputs, in.Name)
+		pj.InputDirs[in.Name] = dir
+	}
+	if err := os.Mkdir(filepath.Join(root, "outputs"), 0o755); err != nil {
+		return provider.Result{}, err
+	}
+	for _, o := range job.OutputArtifacts {
+		pj.Outputs = append(pj.Outputs, provider.Output{Name: o.Name, Files: o.Files, Path: filepath.Join(root, "outputs", o.Name+".zip")})
+	}
+	pj.Env = w.env(job, pj)
+
+	res, err := p.Run(ctx, pj)
+	if err != nil {
+		return res, err
+	}
+	for _, o := range pj.Outputs {
+		if err := w.putOutput(ctx, job, o); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (w *Worker) fetchInput(ctx context.Context, job *client.Job, name, root, dir string) error {
+	rc, err := w.API.JobInput(ctx, job.ID, w.ID, name)
+	if err != nil {
+		return fmt.Errorf("input artifact %s: %w", name, err)
+	}
+	defer rc.Close()
+	f, err := os.CreateTemp(root, "input-*.zip")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := io.Copy(f, rc); err != nil {
+		return fmt.Errorf("input artifact %s: download: %w", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := artifact.UnzipFile(ctx, f.Name(), dir); err != nil {
+		return fmt.Errorf("input artifact %s: %w", name, err)
+	}
+	return nil
+}
+
+func (w *Worker) putOutput(ctx context.Context, job *client.Job, o provider.Output) error {
+	f, err := os.Open(o.Path)
+	if err != nil {
+		return fmt.Errorf("output artifact %s was not produced: %w", o.Name, err)
+	}
+	defer f.Close()
+	if err := w.API.PutJobOutput(ctx, job.ID, w.ID, o.Name, f); err != nil {
+		return fmt.Errorf("upload output artifact %s: %w", o.Name, err)
+	}
+	return nil
+}
+
+// env is the job's process environment: the worker's base, then sluice's own
+// variables, with CodeBuild's names for the source directories as well, since
+// CodePipeline's Commands action runs on CodeBuild and scripts use them.
+func (w *Worker) env(job *client.Job, pj *provider.Job) []string {
+	env := slices.Clone(w.BaseEnv)
+	add := func(k, v string) { env = append(env, k+"="+v) }
+	add("SLUICE_PIPELINE_NAME", job.PipelineName)
+	add("SLUICE_PIPELINE_EXECUTION_ID", job.PipelineExecutionID)
+	add("SLUICE_STAGE_NAME", job.Stage)
+	add("SLUICE_ACTION_NAME", job.Action)
+	add("SLUICE_JOB_ID", job.ID)
+	add("SLUICE_ATTEMPT", strconv.Itoa(job.Attempt))
+	add("SLUICE_SRC_DIR", pj.WorkDir)
+	add("CODEBUILD_SRC_DIR", pj.WorkDir)
+	for _, name := range pj.Inputs {
+		add("SLUICE_SRC_DIR_"+envName(name), pj.InputDirs[name])
+		add("CODEBUILD_SRC_DIR_"+envName(name), pj.InputDirs[name])
+	}
+	return env
+}
+
+// envName makes an artifact name usable in a variable name.
+func envName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// DefaultBaseEnv picks the variables of the worker's own environment that jobs
+// need to find programs; everything else, credentials included, stays out.
+func DefaultBaseEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "SHELL"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// logSink buffers a job's log and sends it in chunks, so a chatty build does not
+// make a request per line.
+type logSink struct {
+	api    API
+	job    string
+	worker string
+	onLost func(error)
+
+	mu     sync.Mutex // guards buf
+	buf    []byte
+	sendMu sync.Mutex // keeps chunks in order when a full buffer and the ticker both flush
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+const logChunk = 256 << 10
+
+func newLogSink(api API, job, worker string, every time.Duration, onLost func(error)) *logSink {
+	s := &logSink{api: api, job: job, worker: worker, onLost: onLost, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				s.flush()
+				return
+			case <-t.C:
+				s.flush()
+			}
+		}
+	}()
+	return s
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.buf = append(s.buf, p...)
+	big := len(s.buf) >= logChunk
+	s.mu.Unlock()
+	if big {
+		s.flush()
+	}
+	return len(p), nil
+}
+
+func (s *logSink) flush() {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	data := s.buf
+	s.buf = nil
+	s.mu.Unlock()
+	for len(data) > 0 {
+		n := min(len(data), logChunk)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.api.AppendLog(ctx, s.job, s.worker, data[:n])
+		cancel()
+		if client.IsCode(err, "Conflict") {
+			s.onLost(fmt.Errorf("%w: %v", errTakenAway, err))
+			return
+		}
+		data = data[n:]
+	}
+}
+
+// Close sends what is left; it returns once everything was sent.
+func (s *logSink) Close() {
+	close(s.stop)
+	<-s.done
+}
