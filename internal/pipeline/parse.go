@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,8 @@ func Parse(filename string, data []byte) (*Pipeline, error) {
 	}
 	return p, nil
 }
+
+var digitsRE = regexp.MustCompile(`^[-+]?[0-9_]+$`)
 
 // maxNodes bounds the work one file can cause. Aliases let a small file name
 // the same subtree many times over; without a bound, a few kilobytes could
@@ -334,6 +337,12 @@ func (d *decoder) integer(n *yaml.Node, path string) int {
 	if isNull(n) {
 		return 0
 	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!float" && digitsRE.MatchString(n.Value) {
+		// yaml.v3 reads integers too large for int64 as floats.
+		d.bad[path] = true
+		d.errorf(n.Line, path, "%s is out of range", n.Value)
+		return 0
+	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 		d.typeError(n, path, "a whole number")
 		return 0
@@ -572,16 +581,9 @@ func (d *decoder) action(n *yaml.Node, path string) Action {
 			d.actionTypeID(f.value, fp, &a.ActionTypeID)
 		case "provider", "category", "owner", "version":
 			// The native shortcut: the action type's fields beside the
-			// action's own. Errors are reported under the canonical path
-			// but shown with the path as written.
+			// action's own; applied below, once it is known that there
+			// is no actionTypeId to conflict with.
 			flat = append(flat, f)
-			canonical := joinPath(joinPath(path, "actionTypeId"), f.key)
-			d.lines[canonical] = f.line
-			d.written[canonical] = fp
-			setActionTypeField(&a.ActionTypeID, f.key, d.str(f.value, fp))
-			if d.bad[fp] {
-				d.bad[canonical] = true
-			}
 		case "runOrder":
 			a.RunOrder = d.integer(f.value, fp)
 		case "configuration":
@@ -608,9 +610,23 @@ func (d *decoder) action(n *yaml.Node, path string) Action {
 			d.unknown(f, fp, actionFields)
 		}
 	}
-	if typeLine > 0 && len(flat) > 0 {
+	switch {
+	case typeLine > 0 && len(flat) > 0:
 		d.errorf(flat[0].line, joinPath(path, flat[0].key),
 			"conflicts with actionTypeId on line %d: give the action type one way or the other", typeLine)
+	case len(flat) > 0:
+		for _, f := range flat {
+			fp := joinPath(path, f.key)
+			// Validation reports under the canonical path; show the
+			// path as written.
+			canonical := joinPath(joinPath(path, "actionTypeId"), f.key)
+			d.lines[canonical] = f.line
+			d.written[canonical] = fp
+			setActionTypeField(&a.ActionTypeID, f.key, d.str(f.value, fp))
+			if d.bad[fp] {
+				d.bad[canonical] = true
+			}
+		}
 	}
 	return a
 }

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-ci/sluice/internal/pipeline"
+)
+
+func newPipelineCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "pipeline", Short: "Declare and manage pipelines"}
+	cmd.AddCommand(newPipelineApplyCmd(g), newPipelineValidateCmd(g), newPipelineListCmd(g), newPipelineGetCmd(g), newPipelineDeleteCmd(g))
+	return cmd
+}
+
+func readFileFlag(file string) ([]byte, error) {
+	if file == "" {
+		return nil, fmt.Errorf("-f: a pipeline file is required")
+	}
+	if file == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(file)
+}
+
+func newPipelineApplyCmd(g *globals) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Create a pipeline or update it to a new version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := readFileFlag(file)
+			if err != nil {
+				return err
+			}
+			// Checked here first so errors come even without a server; the server
+			// checks again, as any API client may send anything.
+			if _, err := pipeline.Parse(file, data); err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.ApplyPipeline(cmd.Context(), file, data, false)
+			if err != nil {
+				return err
+			}
+			switch {
+			case res.Created:
+				fmt.Fprintf(g.out, "pipeline %s created (version %d)\n", res.Name, res.Version)
+			case res.Changed:
+				fmt.Fprintf(g.out, "pipeline %s updated to version %d\n", res.Name, res.Version)
+			default:
+				fmt.Fprintf(g.out, "pipeline %s unchanged (version %d)\n", res.Name, res.Version)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file, YAML or JSON (- for standard input)")
+	return cmd
+}
+
+func newPipelineValidateCmd(g *globals) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "validate -f FILE",
+		Short: "Check a pipeline file without applying it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := readFileFlag(file)
+			if err != nil {
+				return err
+			}
+			p, err := pipeline.Parse(file, data)
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			fmt.Fprintf(g.out, "%s: pipeline %s is valid (%d stages)\n", file, p.Name, len(p.Stages))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file, YAML or JSON (- for standard input)")
+	return cmd
+}
+
+func newPipelineListCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List pipelines",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ps, err := c.Pipelines(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return output(g.out, format, ps, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tVERSION\tMODE\tUPDATED")
+				for _, p := range ps {
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", p.Name, p.Version, p.ExecutionMode, p.Updated.Local().Format(time.DateTime))
+				}
+				tw.Flush()
+			})
+		},
+	}
+	addOutputFlag(cmd, &format)
+	return cmd
+}
+
+func newPipelineGetCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Print a pipeline's declaration (CodePipeline's get-pipeline document)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			raw, err := c.Pipeline(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			var doc any
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				return err
+			}
+			if format == "text" {
+				format = "yaml"
+			}
+			return output(g.out, format, doc, nil)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "output", "o", "yaml", "output format: json or yaml")
+	return cmd
+}
+
+func newPipelineDeleteCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a pipeline with its executions",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeletePipeline(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.out, "pipeline %s deleted\n", args[0])
+			return nil
+		},
+	}
+}

@@ -1,0 +1,133 @@
+// Package cli is the sluice command line: one file per subcommand, each a thin
+// layer over the API client.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+)
+
+// ExitError carries a process exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+// globals are the flags every client command shares.
+type globals struct {
+	server string
+	token  string
+	out    io.Writer
+	errOut io.Writer
+}
+
+func (g *globals) client() (*client.Client, error) {
+	if g.token == "" {
+		return nil, errors.New("no token: pass --token or set SLUICE_TOKEN (the server wrote its admin token to DATA/admin.token)")
+	}
+	return client.New(g.server, g.token), nil
+}
+
+// NewRoot returns the sluice command.
+func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{out: stdout, errOut: stderr}
+	root := &cobra.Command{
+		Use:           "sluice",
+		Short:         "sluice: continuous delivery with pipelines that depend on each other",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	defServer := os.Getenv("SLUICE_SERVER")
+	if defServer == "" {
+		defServer = "http://127.0.0.1:8080"
+	}
+	root.PersistentFlags().StringVar(&g.server, "server", defServer, "server URL (env SLUICE_SERVER)")
+	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("SLUICE_TOKEN"), "API token (env SLUICE_TOKEN)")
+
+	root.AddCommand(
+		newServerCmd(g),
+		newWorkerCmd(g),
+		newPipelineCmd(g),
+		newStartCmd(g),
+		newExecutionCmd(g),
+		newExecutionsCmd(g),
+		newStatusCmd(g),
+		newLogsCmd(g),
+		newArtifactCmd(g),
+		newStopCmd(g),
+		newRetryCmd(g),
+		newTransitionCmd(g),
+		newEventsCmd(g),
+	)
+	return root
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := NewRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, "sluice:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(stderr, "sluice:", err)
+	return 1
+}
+
+// output prints v as json, yaml, or with text when format is "" or "text".
+func output(w io.Writer, format string, v any, text func(io.Writer)) error {
+	switch strings.ToLower(format) {
+	case "", "text":
+		text(w)
+		return nil
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		// Through JSON, so YAML keys are the API's JSON names.
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		var generic any
+		if err := json.Unmarshal(raw, &generic); err != nil {
+			return err
+		}
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
+		defer enc.Close()
+		return enc.Encode(generic)
+	}
+	return fmt.Errorf("-o: unknown format %q (json, yaml or text)", format)
+}
+
+func addOutputFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVarP(p, "output", "o", "text", "output format: text, json or yaml")
+}

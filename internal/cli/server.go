@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-ci/sluice/internal/server"
+)
+
+func newServerCmd(g *globals) *cobra.Command {
+	cfg := server.Config{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the sluice server: API, engine, scheduler and in-process workers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg.Logger = slog.New(slog.NewTextHandler(g.errOut, nil))
+			s, err := server.Open(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return s.Run(cmd.Context())
+		},
+	}
+	def := os.Getenv("SLUICE_DATA")
+	if def == "" {
+		def = "sluice-data"
+	}
+	cmd.Flags().StringVar(&cfg.DataDir, "data", def, "data directory (env SLUICE_DATA)")
+	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
+	cmd.Flags().DurationVar(&cfg.Lease, "lease", 30*time.Second, "how long a worker holds a job between heartbeats")
+	cmd.Flags().DurationVar(&cfg.SweepInterval, "sweep-interval", time.Second, "how often expired leases and action timeouts are looked for")
+	return cmd
+}
