@@ -56,7 +56,11 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	until, err := s.svc.Heartbeat(r.Context(), r.PathValue("id"), req.WorkerID)
+	if req.WaitSeconds < 0 || req.WaitSeconds > 60 {
+		return service.Errorf(service.CodeInvalid, "waitSeconds: must be from 0 to 60")
+	}
+	wait := time.Duration(req.WaitSeconds * float64(time.Second))
+	until, err := s.svc.Heartbeat(r.Context(), r.PathValue("id"), req.WorkerID, wait)
 	if err != nil {
 		return err
 	}

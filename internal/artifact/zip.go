@@ -64,6 +64,10 @@ func Zip(ctx context.Context, w io.Writer, root string, globs []string) (files i
 	z := &zipper{ctx: ctx, zw: zip.NewWriter(w), realRoot: realRoot, expanding: map[string]bool{}}
 	matched := make([]bool, len(patterns))
 	included := map[string]bool{} // directories taken whole, by root-relative path
+	bases := make([]string, len(patterns))
+	for i, pat := range patterns {
+		bases[i] = literalBase(pat)
+	}
 
 	err = filepath.WalkDir(realRoot, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
@@ -90,6 +94,11 @@ func Zip(ctx context.Context, w io.Writer, root string, globs []string) (files i
 			}
 		}
 		if !take {
+			if de.IsDir() && !mayHoldMatches(bases, rel) {
+				// Skipping saves walking a node_modules or .git that no
+				// glob can reach, and reading what the build cannot.
+				return fs.SkipDir
+			}
 			return nil
 		}
 		if de.IsDir() {
@@ -148,6 +157,30 @@ func cleanGlobs(globs []string) ([]string, error) {
 		out[i] = c
 	}
 	return out, nil
+}
+
+// literalBase returns the directory part of pat before any wildcard, or ""
+// when matches may be anywhere.
+func literalBase(pat string) string {
+	if pat == "" {
+		return ""
+	}
+	base, _ := doublestar.SplitPattern(pat)
+	if base == "." {
+		return ""
+	}
+	return base
+}
+
+// mayHoldMatches reports whether the directory rel is on the way to, or
+// inside, the literal base of some pattern.
+func mayHoldMatches(bases []string, rel string) bool {
+	for _, b := range bases {
+		if b == "" || b == rel || strings.HasPrefix(b, rel+"/") || strings.HasPrefix(rel, b+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 type zipper struct {

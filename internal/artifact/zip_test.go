@@ -274,6 +274,9 @@ func TestZipGlobs(t *testing.T) {
 		{[]string{"dist"}, []string{"dist/", "dist/app.js", "dist/css/", "dist/css/site.css"}},
 		{[]string{"dist/"}, []string{"dist/", "dist/app.js", "dist/css/", "dist/css/site.css"}},
 		{[]string{"dist/**/*.css"}, []string{"dist/css/site.css"}},
+		{[]string{"dist/css/*.css"}, []string{"dist/css/site.css"}},
+		{[]string{"d*/css"}, []string{"dist/css/", "dist/css/site.css"}},
+		{[]string{"lib/libx.so*"}, []string{"lib/libx.so", "lib/libx.so.1", "lib/libx.so.1.2"}},
 		{[]string{"**/*.css", "bin/run.sh"}, []string{"bin/run.sh", "dist/css/site.css"}},
 		// Overlapping globs add each entry once.
 		{[]string{"dist", "dist/app.js"}, []string{"dist/", "dist/app.js", "dist/css/", "dist/css/site.css"}},
@@ -325,6 +328,27 @@ func TestZipGlobErrors(t *testing.T) {
 	}
 	if _, err := Zip(t.Context(), &buf, filepath.Join(root, "no-such-dir"), []string{"**"}); err == nil {
 		t.Error("Zip with a missing root succeeded")
+	}
+}
+
+func TestZipPrunesUnreachableDirectories(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() == 0 {
+		t.Skip("root reads unreadable directories")
+	}
+	root, _ := sampleTree(t)
+	locked := filepath.Join(root, "locked")
+	if err := os.Mkdir(locked, 0o000); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	data, _ := zipTree(t, root, "dist/**/*.css", "bin/*")
+	if got := entryNames(t, data); !slices.Equal(got, []string{"bin/app.js", "bin/run.sh", "dist/css/site.css"}) {
+		t.Fatalf("entries = %q", got)
+	}
+	var buf bytes.Buffer
+	if _, err := Zip(t.Context(), &buf, root, []string{"**/*.css"}); err == nil {
+		t.Fatal("a glob that can reach an unreadable directory should fail")
 	}
 }
 

@@ -171,6 +171,9 @@ func Decide(s State, h Happening, env Env) (Decision, error) {
 		env:     env,
 		changed: map[*Execution]bool{},
 	}
+	if d.p.Mode == "" {
+		d.p.Mode = pipeline.Superseded // CodePipeline's default
+	}
 	d.execs = slices.Clone(s.Executions)
 	if st, ok := h.(Start); ok {
 		d.execs = append(d.execs, st.Execution)
@@ -208,6 +211,9 @@ func (d *decider) apply(h Happening) error {
 		e := h.Execution
 		d.touch(e)
 		d.emit(e, PipelineEvent, "", nil, "STARTED", "")
+		// A new execution arrives to wait for the first stage: in SUPERSEDED mode
+		// it replaces an older one waiting there.
+		d.supersedeWaiting(e)
 		return nil
 	case JobSucceeded:
 		e, a, err := d.findJob(h.JobID)
@@ -369,21 +375,21 @@ func (d *decider) retry(h Retry) error {
 			return conflict("stage %s is occupied by execution %s; retry once it has left the stage", st.Name, other.ID)
 		}
 	}
+	// Actions not started yet count as work to retry: a stage stopped between
+	// runOrder groups has no failed action but still has actions to run.
 	reset := 0
 	for i := range st.Actions {
 		a := &st.Actions[i]
 		if h.All || a.Status == ActionFailed || a.Status == ActionAbandoned || a.Status == ActionNotStarted {
-			if a.Status != ActionNotStarted {
-				reset++
-			}
+			reset++
 			a.Status = ActionNotStarted
 			a.Summary = ""
 			a.OutputVariables = nil
 			a.OutputArtifacts = nil
 		}
 	}
-	if reset == 0 && !h.All {
-		return conflict("stage %s of execution %s has no failed action to retry", h.Stage, e.ID)
+	if reset == 0 {
+		return conflict("stage %s of execution %s has no failed or unfinished action to retry; retry all actions instead", h.Stage, e.ID)
 	}
 	e.Status = ExecutionInProgress
 	e.StopMode = ""
@@ -581,15 +587,15 @@ func (d *decider) supersedeWaiting(e *Execution) {
 
 // startNextGroup starts every not-started action of the lowest runOrder that has any.
 func (d *decider) startNextGroup(e *Execution, st *Stage) {
-	order := 0
+	order, found := 0, false
 	for _, a := range st.Actions {
-		if a.Status == ActionNotStarted && (order == 0 || a.Decl.RunOrder < order) {
-			order = a.Decl.RunOrder
+		if a.Status == ActionNotStarted && (!found || runOrderOf(a.Decl) < order) {
+			order, found = runOrderOf(a.Decl), true
 		}
 	}
 	for i := range st.Actions {
 		a := &st.Actions[i]
-		if a.Status == ActionNotStarted && a.Decl.RunOrder == order {
+		if a.Status == ActionNotStarted && runOrderOf(a.Decl) == order {
 			a.RunAttempts = 0
 			d.offer(e, st, a)
 		}
@@ -725,6 +731,14 @@ func variableLookup(e *Execution) func(ns, name string) (string, bool) {
 		}
 		return "", false
 	}
+}
+
+// runOrderOf reads an unset runOrder as 1, as validation does.
+func runOrderOf(a pipeline.Action) int {
+	if a.RunOrder == 0 {
+		return 1
+	}
+	return a.RunOrder
 }
 
 func timeoutOf(a pipeline.Action) time.Duration {

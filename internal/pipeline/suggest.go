@@ -16,7 +16,7 @@ func suggest(word string, candidates []string) string {
 		if c == word {
 			continue
 		}
-		d := levenshtein(lw, strings.ToLower(c))
+		d := editDistance(lw, strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
@@ -45,29 +45,35 @@ func didYouMean(word string, candidates []string) string {
 	return ""
 }
 
-// levenshtein is the edit distance between a and b, counted in runes.
-func levenshtein(a, b string) int {
+// editDistance is the edit distance between a and b, counted in runes, with
+// a swap of two neighbours counting as one edit (optimal string alignment):
+// "bulid" is one typo away from "build", not two.
+func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	// Inputs are field and provider names; an attacker-sized word would only
 	// make a slow suggestion, so cap the work rather than the input.
 	if len(ra) > 256 || len(rb) > 256 {
 		return len(ra) + len(rb)
 	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }

@@ -295,10 +295,14 @@ func (v *validator) action(si, ai int, v1 bool) {
 		v.errorf(joinPath(ap, "runOrder"), "%d is out of range %d to %d", a.RunOrder, minRunOrder, maxRunOrder)
 	}
 
-	info, known := v.actionType(ap, a, v1)
+	info, known, resolved := v.actionType(ap, a, v1)
 
 	v.configuration(ap, a, info, known)
-	v.commands(ap, a, info, known)
+	if resolved {
+		// Whether commands belong depends on the provider; with none
+		// known, saying they do not would only add noise.
+		v.commands(ap, a, info, known)
+	}
 	v.artifacts(si, ap, ro, a, info, known)
 
 	if a.Namespace != "" {
@@ -340,9 +344,11 @@ func (v *validator) action(si, ai int, v1 bool) {
 }
 
 // actionType checks the action type and returns the provider's rules. known
-// is false when the provider is unknown; the rules returned then are the
-// generic ones, so the remaining checks still run.
-func (v *validator) actionType(ap string, a *Action, v1 bool) (ProviderInfo, bool) {
+// is true when they come from the provider table; resolved is true when they
+// come from the table or are a Custom type's generic ones. When the provider
+// is missing or unknown the generic rules are returned, so the remaining
+// checks still run.
+func (v *validator) actionType(ap string, a *Action, v1 bool) (info ProviderInfo, known, resolved bool) {
 	id := a.ActionTypeID
 	tp := joinPath(ap, "actionTypeId")
 	pp := joinPath(tp, "provider")
@@ -359,7 +365,7 @@ func (v *validator) actionType(ap string, a *Action, v1 bool) (ProviderInfo, boo
 
 	if id.Provider == "" {
 		v.errorf(pp, "required")
-		return customProvider, false
+		return customProvider, false, false
 	}
 	if id.Owner == OwnerCustom {
 		// A custom action type is defined by whoever runs its job worker;
@@ -370,12 +376,12 @@ func (v *validator) actionType(ap string, a *Action, v1 bool) (ProviderInfo, boo
 		if id.Category == "" {
 			v.errorf(joinPath(tp, "category"), "required for a Custom action type")
 		}
-		return customProvider, false
+		return customProvider, false, true
 	}
 	info, ok := providers[id.Provider]
 	if !ok {
 		v.errorf(pp, "unknown provider %q%s", id.Provider, didYouMean(id.Provider, Providers()))
-		return customProvider, false
+		return customProvider, false, false
 	}
 	if id.Owner != "" && id.Owner != info.Owner && slices.Contains(owners, id.Owner) {
 		v.errorf(joinPath(tp, "owner"), "owner %q does not match provider %q (want %q)", id.Owner, id.Provider, info.Owner)
@@ -386,7 +392,7 @@ func (v *validator) actionType(ap string, a *Action, v1 bool) (ProviderInfo, boo
 	if v1 && info.Commands {
 		v.errorf(pp, "%s actions need pipelineType %s", id.Provider, defaultPipelineType)
 	}
-	return info, true
+	return info, true, true
 }
 
 func (v *validator) configuration(ap string, a *Action, info ProviderInfo, known bool) {
@@ -397,6 +403,7 @@ func (v *validator) configuration(ap string, a *Action, info ProviderInfo, known
 	for _, k := range sortedKeys(a.Configuration) {
 		kp := joinPath(cp, k)
 		if k == "" {
+			kp = cp
 			v.errorf(kp, "empty configuration key")
 		}
 		if n := utf8.RuneCountInString(k); n > maxConfigKeyLen {
@@ -534,14 +541,13 @@ func countProblem(n, lo, hi int, noun string) string {
 		return strconv.Itoa(k) + " " + noun + "s"
 	}
 	switch {
+	case hi == 0 && n > 0:
+		return fmt.Sprintf("no %ss, not %d", noun, n)
 	case hi == lo && n != lo:
 		return fmt.Sprintf("exactly %s, not %d", plural(lo), n)
 	case n < lo:
 		return fmt.Sprintf("at least %s, not %d", plural(lo), n)
 	case hi >= 0 && n > hi:
-		if hi == 0 {
-			return fmt.Sprintf("no %ss, not %d", noun, n)
-		}
 		return fmt.Sprintf("at most %s, not %d", plural(hi), n)
 	}
 	return ""

@@ -54,8 +54,13 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// AdminTokenFile is where the admin token is written on first start.
-const AdminTokenFile = "admin.token"
+// Files the server writes in its data directory.
+const (
+	// AdminTokenFile holds the admin token, written on first start.
+	AdminTokenFile = "admin.token"
+	// URLFile holds the server's URL, written once it listens.
+	URLFile = "server.url"
+)
 
 // Open opens the data directory, creating it and the admin token on first start,
 // and listens on cfg.Addr. Run serves.
@@ -117,12 +122,16 @@ func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
 	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: "admin", Created: time.Now().UTC()}); err != nil {
 		return err
 	}
+	return writeFileAtomic(path, []byte(token+"\n"), 0o600)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(token+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write admin token: %w", err)
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write admin token: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
@@ -183,6 +192,10 @@ func (s *Server) Run(ctx context.Context) error {
 				w.Run(ctx)
 			}()
 		}
+	}
+	// Scripts and tests that start the server on port 0 read the address here.
+	if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, URLFile), []byte(s.URL()+"\n"), 0o644); err != nil {
+		return err
 	}
 	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers)
 

@@ -60,10 +60,13 @@ func (s *Service) ClaimJob(ctx context.Context, worker string, providers []strin
 	}
 }
 
-// Heartbeat renews the worker's lease on a job. A Conflict error tells the worker
-// the job is no longer its own: it was stopped, abandoned, timed out or given to
-// another worker, and what it runs must be killed.
-func (s *Service) Heartbeat(ctx context.Context, jobID, worker string) (time.Time, error) {
+// Heartbeat renews the worker's lease on a job, then holds the call for up to
+// wait, answering early if the job is taken away, so that a stop or an abandon
+// reaches the worker within milliseconds without a heartbeat every few
+// milliseconds. A Conflict error tells the worker the job is no longer its own:
+// it was stopped, abandoned, timed out or given to another worker, and what it
+// runs must be killed.
+func (s *Service) Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (time.Time, error) {
 	until := s.now().Add(s.lease)
 	j, err := s.store.Heartbeat(ctx, jobID, worker, until)
 	if err != nil {
@@ -72,7 +75,27 @@ func (s *Service) Heartbeat(ctx context.Context, jobID, worker string) (time.Tim
 		}
 		return time.Time{}, err
 	}
-	return j.LeaseUntil, nil
+	// The lease just renewed must outlast the wait, or the job could expire while
+	// its worker is parked here.
+	wait = min(wait, s.lease/2)
+	if wait <= 0 {
+		return j.LeaseUntil, nil
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := s.changed.wait()
+		cur, err := s.store.Job(ctx, jobID)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if cur.Status != store.JobInProgress || cur.Worker != worker {
+			return time.Time{}, s.notHeld(ctx, jobID, worker)
+		}
+		if done, err := s.sleep(ctx, ch, deadline.C); done || err != nil {
+			return j.LeaseUntil, err
+		}
+	}
 }
 
 // notHeld explains why worker may no longer work on jobID.

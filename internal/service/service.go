@@ -188,7 +188,7 @@ func (s *Service) decide(ctx context.Context, name string, prepare func(tx store
 	if len(dec.Jobs) > 0 {
 		s.jobsQueued.broadcast()
 	}
-	if len(dec.Changed) > 0 {
+	if len(dec.Changed) > 0 || len(dec.Cancel) > 0 {
 		s.changed.broadcast()
 	}
 	return dec, nil

@@ -27,7 +27,7 @@ import (
 // API is the part of the server's API a worker uses.
 type API interface {
 	ClaimJob(ctx context.Context, req client.ClaimRequest) (*client.Job, error)
-	Heartbeat(ctx context.Context, jobID, worker string) (client.HeartbeatResult, error)
+	Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (client.HeartbeatResult, error)
 	CompleteJob(ctx context.Context, jobID string, res client.JobResult) error
 	AppendLog(ctx context.Context, jobID, worker string, data []byte) error
 	JobInput(ctx context.Context, jobID, worker, name string) (io.ReadCloser, error)
@@ -144,26 +144,30 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 
 var errTakenAway = errors.New("job taken away")
 
+// heartbeat renews the job's lease until ctx ends. Each call is held by the
+// server until the job is taken away or the interval passes, so a stop reaches
+// the job at once; a failed call is retried after a pause.
 func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.CancelCauseFunc) {
 	every := time.Duration(job.HeartbeatSeconds * float64(time.Second))
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		_, err := w.API.Heartbeat(ctx, job.ID, w.ID)
+	for ctx.Err() == nil {
+		started := time.Now()
+		_, err := w.API.Heartbeat(ctx, job.ID, w.ID, every)
 		if client.IsCode(err, "Conflict") || client.IsCode(err, "NotFound") {
 			cancel(fmt.Errorf("%w: %v", errTakenAway, err))
 			return
 		}
 		if err != nil && ctx.Err() == nil {
 			w.Logger.Warn("heartbeat", "job", job.ID, "err", err)
+		}
+		// Never call faster than once a second in a row, whatever the server does.
+		if pause := time.Second - time.Since(started); pause > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(pause):
+			}
 		}
 	}
 }

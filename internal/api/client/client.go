@@ -265,10 +265,12 @@ func (c *Client) ClaimJob(ctx context.Context, req ClaimRequest) (*Job, error) {
 	return &j, nil
 }
 
-// Heartbeat renews a job's lease. A Conflict error means the job must be stopped.
-func (c *Client) Heartbeat(ctx context.Context, jobID, worker string) (HeartbeatResult, error) {
+// Heartbeat renews a job's lease and waits up to wait, answering early when the
+// job is taken away. A Conflict error means the job must be stopped.
+func (c *Client) Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (HeartbeatResult, error) {
 	var out HeartbeatResult
-	err := c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/heartbeat", HeartbeatRequest{WorkerID: worker}, &out)
+	req := HeartbeatRequest{WorkerID: worker, WaitSeconds: wait.Seconds()}
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/heartbeat", req, &out)
 	return out, err
 }
 

@@ -208,6 +208,8 @@ type Artifact struct {
 // HeartbeatRequest renews a lease.
 type HeartbeatRequest struct {
 	WorkerID string `json:"workerId"`
+	// WaitSeconds holds the call open until the job is taken away, at most this long.
+	WaitSeconds float64 `json:"waitSeconds,omitempty"`
 }
 
 // HeartbeatResult is the renewed lease.

@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/pipeline"
+)
+
+func propertyPipeline(mode pipeline.ExecutionMode) *pipeline.Pipeline {
+	return newPipeline(mode,
+		stage("Source", noop("src", 1, namespace("S", "CommitId"), outputs("Src"))),
+		stage("Build",
+			noop("a", 1, inputs("Src"), outputs("Bin")),
+			// Fails to resolve when the source did not report a CommitId.
+			cmds("b", 1, []string{"test #{S.CommitId}"}, inputs("Src")),
+			noop("c", 2, inputs("Bin")),
+		),
+		stage("Test", noop("t1", 1, maxAttempts(3)), noop("t2", 1)),
+		stage("Deploy", noop("deploy", 1, inputs("Bin"))),
+	)
+}
+
+// TestRandomHappenings drives seeded random sequences of happenings and relies on
+// the harness's invariants, checked after every decision: every offered job is for
+// an action InProgress under it, the open jobs are exactly those of the running
+// actions, and in SUPERSEDED and QUEUED mode no two executions are inside one stage
+// (and in SUPERSEDED mode no two wait for one). Once every job is answered, every
+// execution must be terminal.
+func TestRandomHappenings(t *testing.T) {
+	seeds := 150
+	if testing.Short() {
+		seeds = 20
+	}
+	for _, mode := range []pipeline.ExecutionMode{pipeline.Superseded, pipeline.Queued, pipeline.Parallel} {
+		for seed := range seeds {
+			t.Run(fmt.Sprintf("%s/%d", mode, seed), func(t *testing.T) {
+				randomRun(t, mode, uint64(seed))
+			})
+		}
+	}
+}
+
+func randomRun(t *testing.T, mode pipeline.ExecutionMode, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, uint64(len(mode))))
+	decl := propertyPipeline(mode)
+	h := newHarness(t, decl)
+	const maxExecutions, steps = 5, 80
+	var seen []string // every job id ever offered
+
+	openIDs := func() []string {
+		ids := make([]string, 0, len(h.open))
+		for id := range h.open {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	pickExec := func(ok func(*Execution) bool) *Execution {
+		var c []*Execution
+		for _, e := range h.execs {
+			if ok(e) {
+				c = append(c, e)
+			}
+		}
+		if len(c) == 0 {
+			return nil
+		}
+		return c[r.IntN(len(c))]
+	}
+	refusal := func(what string, err error) {
+		var ee *Error
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("%s: unexpected error %v", what, err)
+		}
+	}
+
+	for step := range steps {
+		h.tick(time.Duration(r.IntN(120)) * time.Second)
+		n := len(h.decisions)
+		switch k := r.IntN(100); {
+		case k < 15 && len(h.execs) < maxExecutions:
+			h.start(nil)
+		case k < 70 && len(h.open) > 0:
+			ids := openIDs()
+			id := ids[r.IntN(len(ids))]
+			var hp Happening
+			switch x := r.IntN(20); {
+			case x < 12:
+				vars := map[string]string{"CommitId": fmt.Sprintf("c%d", step)}
+				if r.IntN(6) == 0 {
+					vars = nil
+				}
+				hp = JobSucceeded{JobID: id, OutputVariables: vars}
+			case x < 15:
+				hp = JobFailed{JobID: id, Message: "boom"}
+			case x < 18:
+				hp = JobLost{JobID: id}
+			default:
+				hp = JobTimedOut{JobID: id}
+			}
+			h.do(hp)
+		case k < 78:
+			e := pickExec(func(e *Execution) bool { return true })
+			if e == nil {
+				continue
+			}
+			_, err := h.try(Stop{ExecutionID: e.ID, Abandon: r.IntN(2) == 0, Reason: "random"})
+			refusal("stop", err)
+			if err != nil && !e.Status.Terminal() && e.Status != ExecutionStopping {
+				t.Fatalf("stop of %s execution %s refused: %v", e.Status, e.ID, err)
+			}
+		case k < 86:
+			e := pickExec(func(e *Execution) bool {
+				return e.Status == ExecutionFailed || e.Status == ExecutionStopped
+			})
+			if e == nil || e.Current >= len(e.Stages) {
+				continue
+			}
+			_, err := h.try(Retry{ExecutionID: e.ID, Stage: e.Stages[e.Current].Name, All: r.IntN(2) == 0})
+			refusal("retry", err)
+		case k < 94:
+			st := decl.Stages[1+r.IntN(len(decl.Stages)-1)].Name
+			if _, ok := h.p.Disabled[st]; ok {
+				delete(h.p.Disabled, st)
+			} else {
+				h.p.Disabled[st] = "random"
+			}
+			h.do(Reconcile{})
+		default:
+			// A stale or duplicate report of a job no longer open.
+			var stale []string
+			for _, id := range seen {
+				if _, open := h.open[id]; !open {
+					stale = append(stale, id)
+				}
+			}
+			if len(stale) == 0 {
+				continue
+			}
+			if _, err := h.try(JobSucceeded{JobID: stale[r.IntN(len(stale))]}); !errors.Is(err, ErrUnknownJob) {
+				t.Fatalf("stale report: err %v, want ErrUnknownJob", err)
+			}
+		}
+		for _, d := range h.decisions[n:] {
+			for _, j := range d.Jobs {
+				seen = append(seen, j.ID)
+			}
+		}
+	}
+
+	// Enable every transition and answer every job: everything must end.
+	clear(h.p.Disabled)
+	h.do(Reconcile{})
+	h.drain()
+	for _, e := range h.execs {
+		if !e.Status.Terminal() {
+			t.Errorf("execution %s is %s (waiting %v: %s) with no job left", e.ID, e.Status, e.Waiting, e.WaitingFor)
+		}
+	}
+}
