@@ -132,4 +132,3 @@ func (s *Server) pipelineState(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
-

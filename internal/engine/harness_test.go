@@ -189,7 +189,7 @@ func (h *harness) try(hp Happening) (Decision, error) {
 	h.events = append(h.events, d.Events...)
 	h.decisions = append(h.decisions, d)
 	if err := h.invariants(d); err != nil {
-		h.tb.Fatalf("after %T%+v: %v", hp, hp, err)
+		h.tb.Fatalf("after %s: %v", describe(hp), err)
 	}
 	return d, nil
 }
@@ -199,7 +199,7 @@ func (h *harness) do(hp Happening) Decision {
 	h.tb.Helper()
 	d, err := h.try(hp)
 	if err != nil {
-		h.tb.Fatalf("%T%+v: %v", hp, hp, err)
+		h.tb.Fatalf("%s: %v", describe(hp), err)
 	}
 	return d
 }
@@ -474,4 +474,12 @@ func wantSlice(tb testing.TB, what string, got, want []string) {
 	if !slices.Equal(got, want) {
 		tb.Errorf("%s:\n got  %q\n want %q", what, got, want)
 	}
+}
+
+// describe renders a happening for failure messages.
+func describe(hp Happening) string {
+	if s, ok := hp.(Start); ok {
+		return "Start{" + s.Execution.ID + "}"
+	}
+	return fmt.Sprintf("%T%+v", hp, hp)
 }

@@ -208,4 +208,3 @@ func validateName(field, v string) error {
 	}
 	return nil
 }
-
