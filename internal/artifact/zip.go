@@ -21,11 +21,12 @@ import (
 //
 // Globs are doublestar patterns, relative to root and slash-separated; "**/*"
 // matches everything. A glob that matches a directory takes the directory with
-// everything below it, as the files of CodePipeline's Commands action and
-// CodeBuild's artifacts do. Like CodeBuild, which fails a build with "no
+// everything below it, so that naming a directory in the files of a Commands
+// action does what its user means. Like CodeBuild, which fails a build with "no
 // matching artifact paths found", Zip fails when any glob matches nothing, and
 // the error names every such glob. Globs that are absolute or contain a ".."
-// segment are refused before anything is written.
+// segment are refused before anything is written. Directories that no glob can
+// reach (by its literal prefix, such as "dist" in "dist/**/*.js") are not read.
 //
 // Entries keep their path relative to root, their permission bits and their
 // modification time, and come in lexical order so the same tree gives the same

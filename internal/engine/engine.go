@@ -99,7 +99,7 @@ func (Reconcile) happening()    {}
 // Error is a refusal of a request that does not fit the executions' state, with a
 // message safe to show to the user.
 type Error struct {
-	Code string // "NotFound" or "Conflict"
+	Code string // "NotFound", "Conflict" or "Invalid"
 	Msg  string
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -226,4 +227,33 @@ func TestParallelModeIgnoresOthersAtDisabledTransition(t *testing.T) {
 	h.drain()
 	wantEqual(t, "a", a.Status, ExecutionSucceeded)
 	wantEqual(t, "b", b.Status, ExecutionSucceeded)
+}
+
+func TestStopFreesStageForWaitingExecution(t *testing.T) {
+	for _, mode := range []pipeline.ExecutionMode{pipeline.Superseded, pipeline.Queued} {
+		for _, abandon := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/abandon=%v", mode, abandon), func(t *testing.T) {
+				h := newHarness(t, linear(mode))
+				a := h.start(nil)
+				h.succeed(a, "src", nil) // a inside Build
+				b := h.start(nil)
+				h.succeed(b, "src", nil) // b waits for Build
+				d := h.do(Stop{ExecutionID: a.ID, Abandon: abandon})
+				if !abandon {
+					// a still holds Build until its action finishes.
+					wantEqual(t, "b waiting", b.Waiting, true)
+					if len(d.Jobs) != 0 {
+						t.Errorf("jobs while a stops: %v", jobActions(d.Jobs))
+					}
+					d = h.succeed(a, "build", nil)
+				}
+				wantEqual(t, "a", a.Status, ExecutionStopped)
+				wantEqual(t, "b waiting", b.Waiting, false)
+				wantSlice(t, "jobs", jobActions(d.Jobs), []string{"build"})
+				wantEqual(t, "b's job", d.Jobs[0].ExecutionID, b.ID)
+				h.drain()
+				wantEqual(t, "b", b.Status, ExecutionSucceeded)
+			})
+		}
+	}
 }

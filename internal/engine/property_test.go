@@ -37,15 +37,36 @@ func TestRandomHappenings(t *testing.T) {
 		seeds = 20
 	}
 	for _, mode := range []pipeline.ExecutionMode{pipeline.Superseded, pipeline.Queued, pipeline.Parallel} {
+		seen := map[string]int{}
 		for seed := range seeds {
 			t.Run(fmt.Sprintf("%s/%d", mode, seed), func(t *testing.T) {
-				randomRun(t, mode, uint64(seed))
+				for _, e := range randomRun(t, mode, uint64(seed)) {
+					seen[e.DetailType[len("CodePipeline "):]+" "+e.State]++
+				}
 			})
+		}
+		// The random runs must reach every kind of change, or they prove little.
+		want := []string{
+			"Pipeline Execution State Change STARTED", "Pipeline Execution State Change SUCCEEDED",
+			"Pipeline Execution State Change FAILED", "Pipeline Execution State Change STOPPING",
+			"Pipeline Execution State Change STOPPED", "Pipeline Execution State Change RESUMED",
+			"Stage Execution State Change STARTED", "Stage Execution State Change FAILED",
+			"Stage Execution State Change STOPPED", "Stage Execution State Change RESUMED",
+			"Action Execution State Change SUCCEEDED", "Action Execution State Change FAILED",
+			"Action Execution State Change ABANDONED",
+		}
+		if mode == pipeline.Superseded {
+			want = append(want, "Pipeline Execution State Change SUPERSEDED")
+		}
+		for _, w := range want {
+			if seen[w] == 0 && !t.Failed() {
+				t.Errorf("%s: no random run produced %q; counts %v", mode, w, seen)
+			}
 		}
 	}
 }
 
-func randomRun(t *testing.T, mode pipeline.ExecutionMode, seed uint64) {
+func randomRun(t *testing.T, mode pipeline.ExecutionMode, seed uint64) []Event {
 	r := rand.New(rand.NewPCG(seed, uint64(len(mode))))
 	decl := propertyPipeline(mode)
 	h := newHarness(t, decl)
@@ -162,4 +183,5 @@ func randomRun(t *testing.T, mode pipeline.ExecutionMode, seed uint64) {
 			t.Errorf("execution %s is %s (waiting %v: %s) with no job left", e.ID, e.Status, e.Waiting, e.WaitingFor)
 		}
 	}
+	return h.events
 }
