@@ -128,6 +128,9 @@ func TestRetryStopped(t *testing.T) {
 		h.succeed(e, "a", nil)
 		wantEqual(t, "status", e.Status, ExecutionStopped)
 		wantEqual(t, "stage", stageOf(t, e, "Build").Status, StageStopped)
+		// Nothing failed and nothing is left: only retrying all actions re-runs it.
+		_, err := h.try(Retry{ExecutionID: e.ID, Stage: "Build"})
+		wantErrCode(t, err, "Conflict")
 		d := h.do(Retry{ExecutionID: e.ID, Stage: "Build", All: true})
 		wantSlice(t, "jobs", jobActions(d.Jobs), []string{"a"})
 		h.drain()

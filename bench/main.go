@@ -1,0 +1,335 @@
+// Command bench measures sluice end to end on this machine: a real server on a
+// temporary data directory (SQLite, disk artifacts), real HTTP on 127.0.0.1.
+//
+//	go run ./bench overhead    engine overhead per action: from a job's success report to the next job claimed
+//	go run ./bench sequential  a 10-action sequential pipeline of `true` commands, against running `true` 10 times
+//	go run ./bench throughput  executions per second of a 3-stage pipeline of no-op actions
+//	go run ./bench rss         the server's resident memory when idle
+//	go run ./bench all         all of the above
+//
+// Every measurement is bounded in count and time and stops by itself.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/server"
+)
+
+func main() {
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|all")
+		flag.PrintDefaults()
+	}
+	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	fmt.Printf("machine: %s, %d cores, %s\n", cpuModel(), runtime.NumCPU(), runtime.Version())
+	which := flag.Arg(0)
+	var err error
+	for _, b := range []struct {
+		name string
+		run  func(context.Context, int) error
+	}{
+		{"overhead", benchOverhead},
+		{"sequential", benchSequential},
+		{"throughput", benchThroughput},
+		{"rss", benchRSS},
+	} {
+		if which == b.name || which == "all" {
+			if err = b.run(ctx, *runs); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", b.name, err)
+				os.Exit(1)
+			}
+		}
+	}
+}
+
+func cpuModel() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// startServer runs a server in this process with the given in-process workers.
+func startServer(ctx context.Context, workers int) (*client.Client, func(), error) {
+	dir, err := os.MkdirTemp("", "sluice-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := server.Open(ctx, server.Config{
+		DataDir: dir, Addr: "127.0.0.1:0", Workers: workers,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(sctx)
+	}()
+	token, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	c := client.New(s.URL(), strings.TrimSpace(string(token)))
+	cleanup := func() {
+		stop()
+		<-done
+		s.Close()
+		os.RemoveAll(dir)
+	}
+	return c, cleanup, nil
+}
+
+func apply(ctx context.Context, c *client.Client, src string) error {
+	_, err := c.ApplyPipeline(ctx, "bench.yml", []byte(src), false)
+	return err
+}
+
+// sequentialPipeline declares n actions, one after another in one stage.
+func sequentialPipeline(name string, n int, action string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: %s\nexecutionMode: PARALLEL\nstages:\n  - name: Run\n    actions:\n", name)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "      - name: a%d\n        runOrder: %d\n%s", i, i, action)
+	}
+	return b.String()
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*p)]
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms" }
+
+// benchOverhead acts as a worker over the HTTP job protocol with no real work:
+// the time from sending a job's success to holding the next job is what sluice
+// itself costs per action (HTTP, engine decision, SQLite transaction, wake-up).
+func benchOverhead(ctx context.Context, runs int) error {
+	if runs == 0 {
+		runs = 30
+	}
+	c, cleanup, err := startServer(ctx, 0)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := apply(ctx, c, sequentialPipeline("overhead", 10, "        provider: Noop\n")); err != nil {
+		return err
+	}
+	claim := client.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
+	var gaps []time.Duration
+	for range runs {
+		if _, err := c.Start(ctx, "overhead", client.StartRequest{}); err != nil {
+			return err
+		}
+		job, err := c.ClaimJob(ctx, claim)
+		if err != nil || job == nil {
+			return fmt.Errorf("first job: %v", err)
+		}
+		for i := 1; i <= 10; i++ {
+			t0 := time.Now()
+			if err := c.CompleteJob(ctx, job.ID, client.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
+				return err
+			}
+			if i == 10 {
+				break
+			}
+			if job, err = c.ClaimJob(ctx, claim); err != nil || job == nil {
+				return fmt.Errorf("job %d: %v", i+1, err)
+			}
+			gaps = append(gaps, time.Since(t0))
+		}
+	}
+	fmt.Printf("overhead per action (success reported -> next job claimed, %d actions): median %s, p90 %s, p99 %s\n",
+		len(gaps), ms(percentile(gaps, 0.5)), ms(percentile(gaps, 0.9)), ms(percentile(gaps, 0.99)))
+	return nil
+}
+
+// benchSequential runs a 10-action sequential pipeline of `true` commands through
+// in-process workers and compares it with running `true` ten times.
+func benchSequential(ctx context.Context, runs int) error {
+	if runs == 0 {
+		runs = 10
+	}
+	var floors []time.Duration
+	for range runs {
+		t0 := time.Now()
+		for range 10 {
+			if err := exec.CommandContext(ctx, "true").Run(); err != nil {
+				return err
+			}
+		}
+		floors = append(floors, time.Since(t0))
+	}
+	c, cleanup, err := startServer(ctx, 2)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := apply(ctx, c, sequentialPipeline("sequential", 10, "        provider: Commands\n        commands: [\"true\"]\n")); err != nil {
+		return err
+	}
+	var walls []time.Duration
+	for range runs {
+		t0 := time.Now()
+		id, err := c.Start(ctx, "sequential", client.StartRequest{})
+		if err != nil {
+			return err
+		}
+		e, err := waitDone(ctx, c, "sequential", id)
+		if err != nil {
+			return err
+		}
+		if e.Status != "Succeeded" {
+			return fmt.Errorf("execution %s ended %s: %s", id, e.Status, e.StatusSummary)
+		}
+		walls = append(walls, time.Since(t0))
+	}
+	floor, wall := percentile(floors, 0.5), percentile(walls, 0.5)
+	fmt.Printf("10 sequential `true` actions: median %s end to end; floor (true x10) median %s; ratio %.1fx\n",
+		ms(wall), ms(floor), float64(wall)/float64(floor))
+	return nil
+}
+
+func waitDone(ctx context.Context, c *client.Client, name, id string) (*client.Execution, error) {
+	var since time.Time
+	for {
+		e, err := c.Execution(ctx, name, id, since, 30*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		if e.Terminal() {
+			return e, nil
+		}
+		since = e.LastUpdateTime
+	}
+}
+
+// benchThroughput starts many executions of a 3-stage no-op pipeline at once and
+// counts how many finish per second.
+func benchThroughput(ctx context.Context, runs int) error {
+	if runs == 0 {
+		runs = 200
+	}
+	c, cleanup, err := startServer(ctx, 4)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	src := "name: throughput\nexecutionMode: PARALLEL\nstages:\n"
+	for _, s := range []string{"Source", "Build", "Deploy"} {
+		src += fmt.Sprintf("  - name: %s\n    actions:\n      - name: %s\n        provider: Noop\n", s, strings.ToLower(s))
+	}
+	if err := apply(ctx, c, src); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	ids := make([]string, runs)
+	for i := range ids {
+		if ids[i], err = c.Start(ctx, "throughput", client.StartRequest{}); err != nil {
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, runs)
+	sem := make(chan struct{}, 16)
+	for _, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			e, err := waitDone(ctx, c, "throughput", id)
+			if err == nil && e.Status != "Succeeded" {
+				err = fmt.Errorf("execution %s ended %s", id, e.Status)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	d := time.Since(t0)
+	fmt.Printf("3-stage no-op pipeline, %d executions in PARALLEL mode, 4 in-process workers: %.1f executions/s (%.0f actions/s)\n",
+		runs, float64(runs)/d.Seconds(), float64(3*runs)/d.Seconds())
+	return nil
+}
+
+// benchRSS builds the binary, starts `sluice server` and reads its resident
+// memory once it is idle.
+func benchRSS(ctx context.Context, _ int) error {
+	dir, err := os.MkdirTemp("", "sluice-bench-rss-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "sluice")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	data := filepath.Join(dir, "data")
+	cmd := exec.CommandContext(ctx, bin, "server", "--data", data, "--addr", "127.0.0.1:0")
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(data, server.URLFile)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server did not start")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a file for the server's start, bounded above
+	}
+	// Idle means: started, with its workers parked in long polls, for a while.
+	time.Sleep(3 * time.Second)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			fmt.Printf("idle server RSS (4 in-process workers): %s\n", strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:")))
+		}
+	}
+	return nil
+}
