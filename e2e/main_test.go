@@ -467,3 +467,8 @@ func lines(s string) []string {
 	}
 	return out
 }
+
+func readFileErr(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	return string(raw), err
+}

@@ -57,7 +57,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 		return Errorf(CodeInvalid, "reason: at most 200 characters")
 	}
 	_, err := s.decide(ctx, name, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
-		if err := s.requireExecution(ctx, tx, name, id); err != nil {
+		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}
 		return engine.Stop{ExecutionID: id, Abandon: abandon, Reason: reason}, nil
@@ -69,28 +69,63 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 // stage in the same execution, which then continues.
 func (s *Service) RetryStage(ctx context.Context, name, id, stage string, all bool) error {
 	_, err := s.decide(ctx, name, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
-		row, err := tx.Execution(ctx, id)
-		if err != nil {
-			return nil, Errorf(CodeNotFound, "execution %s of pipeline %s not found", id, name)
+		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
+			return nil, err
 		}
-		if !row.Active {
-			e, err := decodeExecution(row)
-			if err != nil {
-				return nil, err
-			}
-			st.Executions = append(st.Executions, e)
+		if err := s.requireLatestInStage(ctx, name, id, stage); err != nil {
+			return nil, err
 		}
 		return engine.Retry{ExecutionID: id, Stage: stage, All: all}, nil
 	})
 	return pipelineNotFound(name, err)
 }
 
-func (s *Service) requireExecution(ctx context.Context, tx store.Tx, name, id string) error {
-	if _, err := tx.Execution(ctx, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return Errorf(CodeNotFound, "execution %s of pipeline %s not found", id, name)
-		}
+// includeExecution makes sure the engine sees execution id, even when it has
+// ended and so is not among the active ones, so that it can say why a request
+// does not fit it rather than that it does not exist.
+func (s *Service) includeExecution(ctx context.Context, tx store.Tx, st *engine.State, name, id string) error {
+	row, err := tx.Execution(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Errorf(CodeNotFound, "execution %s of pipeline %s not found", id, name)
+	}
+	if err != nil {
 		return err
+	}
+	if !row.Active {
+		e, err := decodeExecution(row)
+		if err != nil {
+			return err
+		}
+		st.Executions = append(st.Executions, e)
+	}
+	return nil
+}
+
+// requireLatestInStage refuses to retry a stage that a newer execution has
+// entered since, as CodePipeline does: the older revision would otherwise follow
+// the newer one and could be deployed after it.
+func (s *Service) requireLatestInStage(ctx context.Context, name, id, stage string) error {
+	row, err := s.store.Execution(ctx, id)
+	if err != nil {
+		return err
+	}
+	newer, err := s.store.Executions(ctx, name, 0, recentForState)
+	if err != nil {
+		return err
+	}
+	for _, r := range newer {
+		if r.Seq <= row.Seq {
+			break
+		}
+		e, err := decodeExecution(r)
+		if err != nil {
+			return err
+		}
+		for _, st := range e.Stages {
+			if st.Name == stage && st.Status != engine.StageNotStarted {
+				return Errorf(CodeConflict, "execution %s entered stage %s after execution %s; only the latest execution in a stage can be retried", e.ID, stage, id)
+			}
+		}
 	}
 	return nil
 }

@@ -410,3 +410,31 @@ func TestUnknownThings(t *testing.T) {
 		t.Fatalf("heartbeat of a missing job: %v", err)
 	}
 }
+
+func TestStopOfAnEndedExecutionIsAConflict(t *testing.T) {
+	f := newFixture(t)
+	f.apply(twoStages)
+	id := f.start("p")
+	f.succeed(f.claim("w"), map[string]string{"VERSION": "1"})
+	f.succeed(f.claim("w"), nil)
+	err := f.svc.StopExecution(f.ctx, "p", id, false, "")
+	if service.ErrorCode(err) != service.CodeConflict || !strings.Contains(err.Error(), "Succeeded") {
+		t.Fatalf("stop of a succeeded execution: %v", err)
+	}
+}
+
+func TestOnlyTheLatestExecutionInAStageIsRetried(t *testing.T) {
+	f := newFixture(t)
+	f.apply(strings.Replace(twoStages, "name: p\n", "name: p\nexecutionMode: PARALLEL\n", 1))
+	old := f.start("p")
+	j := f.claim("w")
+	if err := f.svc.CompleteJob(f.ctx, j.Job.ID, "w", service.JobResult{Message: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	f.start("p")
+	f.succeed(f.claim("w"), map[string]string{"VERSION": "2"})
+	err := f.svc.RetryStage(f.ctx, "p", old, "Build", false)
+	if service.ErrorCode(err) != service.CodeConflict || !strings.Contains(err.Error(), "only the latest execution") {
+		t.Fatalf("retry of an older execution: %v", err)
+	}
+}
