@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,11 +113,18 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
 	path := filepath.Join(dir, AdminTokenFile)
 	raw, err := os.ReadFile(path)
-	if err == nil && len(raw) > 0 {
-		return nil
-	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read admin token: %w", err)
+	}
+	if token := strings.TrimSpace(string(raw)); token != "" {
+		// A crash between storing the hash and writing the file, or a database
+		// restored without its token: the file is what the user holds, so it wins.
+		if _, err := st.Token(ctx, api.HashToken(token)); errors.Is(err, store.ErrNotFound) {
+			return st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: "admin", Created: time.Now().UTC()})
+		} else if err != nil {
+			return err
+		}
+		return nil
 	}
 	token := newToken()
 	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: "admin", Created: time.Now().UTC()}); err != nil {
@@ -151,9 +159,11 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
 	defer s.cancel()
 
-	// In-process workers use a token of their own, made anew on every start.
+	// In-process workers use a token of their own, made anew on every start; it
+	// is named after the host so that replicas sharing a store keep theirs.
 	workerToken := newToken()
-	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker", Hash: api.HashToken(workerToken), Policy: "worker", Created: time.Now().UTC()}); err != nil {
+	host, _ := os.Hostname()
+	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker@" + host, Hash: api.HashToken(workerToken), Policy: "worker", Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 
@@ -175,7 +185,6 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("create work directory: %w", err)
 		}
 		c := client.New(s.URL(), workerToken)
-		host, _ := os.Hostname()
 		instance := newToken()[7:15]
 		for i := range s.cfg.Workers {
 			w := &worker.Worker{

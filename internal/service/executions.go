@@ -25,7 +25,8 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 		req.Trigger.Type = "StartPipelineExecution"
 	}
 	var started *engine.Execution
-	_, err := s.decide(ctx, req.Pipeline, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	id := newID()
+	_, err := s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
 			return nil, err
@@ -34,7 +35,7 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 		if err != nil {
 			return nil, err
 		}
-		e, err := engine.NewExecution(decl, row.Version, newID(), req.Variables, req.Trigger, s.now())
+		e, err := engine.NewExecution(decl, row.Version, id, req.Variables, req.Trigger, s.now())
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +57,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 	if len(reason) > 200 {
 		return Errorf(CodeInvalid, "reason: at most 200 characters")
 	}
-	_, err := s.decide(ctx, name, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	_, err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}
@@ -68,7 +69,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 // RetryStage re-runs the failed actions (or all actions) of a failed or stopped
 // stage in the same execution, which then continues.
 func (s *Service) RetryStage(ctx context.Context, name, id, stage string, all bool) error {
-	_, err := s.decide(ctx, name, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	_, err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}

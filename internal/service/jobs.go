@@ -131,7 +131,7 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 	if len(res.Summary) > 2048 || len(res.Message) > 8192 {
 		return Errorf(CodeInvalid, "summary: at most 2048 characters; message: at most 8192")
 	}
-	_, err = s.decide(ctx, j.Pipeline, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	_, err = s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, jobID)
 		if err != nil {
 			return nil, err

@@ -134,7 +134,12 @@ func decodeDeclaration(name string, raw []byte) (*pipeline.Pipeline, error) {
 
 // decide runs one happening on one pipeline in one transaction. prepare builds the
 // happening inside the transaction, and may add executions the engine must see.
-func (s *Service) decide(ctx context.Context, name string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error)) (engine.Decision, error) {
+//
+// scope names the execution the happening is about ("" when it concerns them
+// all). In PARALLEL mode executions never affect one another, so only that one
+// is loaded: a decision then costs the same with one execution running or a
+// thousand.
+func (s *Service) decide(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error)) (engine.Decision, error) {
 	var dec engine.Decision
 	err := s.store.Update(ctx, name, func(tx store.Tx) error {
 		row, err := tx.Pipeline(ctx)
@@ -160,8 +165,16 @@ func (s *Service) decide(ctx context.Context, name string, prepare func(tx store
 				st.Pipeline.Disabled[stage] = t.DisabledReason
 			}
 		}
-		rows, err := tx.ActiveExecutions(ctx)
-		if err != nil {
+		var rows []store.Execution
+		if decl.ExecutionMode == pipeline.Parallel && scope != "" {
+			r, err := tx.Execution(ctx, scope)
+			switch {
+			case err == nil && r.Active:
+				rows = []store.Execution{r}
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+		} else if rows, err = tx.ActiveExecutions(ctx); err != nil {
 			return err
 		}
 		for _, r := range rows {
@@ -273,7 +286,7 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 }
 
 func (s *Service) expire(ctx context.Context, j store.Job) error {
-	_, err := s.decide(ctx, j.Pipeline, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	_, err := s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, j.ID)
 		if err != nil {
 			return nil, err
