@@ -24,7 +24,7 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 	if len(data) > maxPipelineFile {
 		return service.Errorf(service.CodeInvalid, "%s: larger than %d bytes", filename, maxPipelineFile)
 	}
-	decl, err := pipeline.Parse(filename, data)
+	decl, err := pipeline.ParseWith(filename, data, pipeline.RequireRunnable)
 	if err != nil {
 		return service.Errorf(service.CodeInvalid, "%s", err.Error())
 	}

@@ -42,7 +42,7 @@ func newPipelineApplyCmd(g *globals) *cobra.Command {
 			}
 			// Checked here first so errors come even without a server; the server
 			// checks again, as any API client may send anything.
-			if _, err := pipeline.Parse(file, data); err != nil {
+			if _, err := pipeline.ParseWith(file, data, pipeline.RequireRunnable); err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}
 			c, err := g.client()
@@ -79,7 +79,7 @@ func newPipelineValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := pipeline.Parse(file, data)
+			p, err := pipeline.ParseWith(file, data, pipeline.RequireRunnable)
 			if err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}

@@ -21,6 +21,15 @@ import (
 // error is an ErrorList holding every problem found, in file order, each
 // naming file, line and field.
 func Parse(filename string, data []byte) (*Pipeline, error) {
+	return ParseWith(filename, data)
+}
+
+// Check is a further rule a caller applies to a parsed pipeline, beyond Validate;
+// its errors carry paths, and ParseWith places them on lines like Validate's.
+type Check func(p *Pipeline) ErrorList
+
+// ParseWith is Parse with further checks.
+func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
 	var root *yaml.Node
 	var perr *Error
@@ -45,7 +54,11 @@ func Parse(filename string, data []byte) (*Pipeline, error) {
 	}
 	p.SetDefaults()
 	errs := d.errs
-	for _, e := range p.Validate() {
+	problems := p.Validate()
+	for _, check := range checks {
+		problems = append(problems, check(p)...)
+	}
+	for _, e := range problems {
 		if d.failed(e.Path) {
 			// The field did not decode; its zero value would only repeat
 			// the complaint already made about it.
@@ -88,6 +101,7 @@ type decoder struct {
 	bad     map[string]bool
 	budget  int
 	merging map[*yaml.Node]bool
+	hints   hinter
 }
 
 func newDecoder(file string) *decoder {
@@ -285,23 +299,40 @@ func (d *decoder) merge(v *yaml.Node, path string) []field {
 
 // mapping returns n's fields, or reports that n is not a mapping. A null
 // value is an empty mapping.
-func (d *decoder) mapping(n *yaml.Node, path string) ([]field, bool) {
+func (d *decoder) mapping(n *yaml.Node, path string) []field {
 	n = resolve(n)
-	if isNull(n) {
-		return nil, true
+	if isNull(n) || !d.tagOK(n, path) {
+		return nil
 	}
 	if n.Kind != yaml.MappingNode {
 		d.typeError(n, path, "a mapping")
-		return nil, false
+		return nil
 	}
-	return d.fields(n, path), true
+	return d.fields(n, path)
+}
+
+// yamlTags are the tags of YAML's core schema, which is all sluice reads.
+var yamlTags = map[string]bool{
+	"": true, "!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true,
+	"!!map": true, "!!seq": true, "!!merge": true, "!!timestamp": true, "!!binary": true,
+}
+
+// tagOK rejects application tags such as CloudFormation's !Ref, which would
+// otherwise pass as plain strings and silently lose their meaning.
+func (d *decoder) tagOK(n *yaml.Node, path string) bool {
+	if yamlTags[n.Tag] {
+		return true
+	}
+	d.bad[path] = true
+	d.errorf(n.Line, path, "YAML tag %s is not supported", n.Tag)
+	return false
 }
 
 // list returns the items of sequence n, or reports that n is not a list. A
 // null value is an empty list.
 func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
 	n = resolve(n)
-	if isNull(n) {
+	if isNull(n) || !d.tagOK(n, path) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -318,6 +349,9 @@ func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
 // "false" and `0x1F` stays "0x1F". Null is "".
 func (d *decoder) scalar(n *yaml.Node, path, want string) string {
 	n = resolve(n)
+	if !d.tagOK(n, path) {
+		return ""
+	}
 	if n.Kind != yaml.ScalarNode {
 		d.typeError(n, path, want)
 		return ""
@@ -380,7 +414,7 @@ func (d *decoder) strings(n *yaml.Node, path string) []string {
 
 // unknown reports a field the declaration does not have.
 func (d *decoder) unknown(f field, path string, known []string) {
-	d.errorf(f.line, path, "unknown field%s", didYouMean(f.key, known))
+	d.errorf(f.line, path, "unknown field%s", d.hints.didYouMean(f.key, known))
 }
 
 // canonicalCase returns the member of set equal to s but for case, or s.
@@ -416,6 +450,13 @@ var (
 // document decodes the top of the file, in whichever of the three shapes it is.
 func (d *decoder) document(root *yaml.Node) *Pipeline {
 	root = resolve(root)
+	if !d.tagOK(root, "") {
+		return nil
+	}
+	if isNull(root) {
+		d.errorf(max(root.Line, 1), "", "empty document: no pipeline in it")
+		return nil
+	}
 	if root.Kind != yaml.MappingNode {
 		d.errorf(root.Line, "", "a pipeline must be a mapping, not %s", describe(root))
 		return nil
@@ -436,6 +477,9 @@ func (d *decoder) document(root *yaml.Node) *Pipeline {
 		switch f.key {
 		case "pipeline":
 			n := resolve(f.value)
+			if !d.tagOK(n, "pipeline") {
+				continue
+			}
 			if n.Kind != yaml.MappingNode {
 				d.errorf(n.Line, "pipeline", "must be a mapping, not %s", describe(n))
 				continue
@@ -504,7 +548,7 @@ func (d *decoder) variables(n *yaml.Node, path string) []Variable {
 	for i, item := range items {
 		ip := indexPath(path, i)
 		d.lines[ip] = resolve(item).Line
-		fs, _ := d.mapping(item, ip)
+		fs := d.mapping(item, ip)
 		for _, f := range fs {
 			fp := joinPath(ip, f.key)
 			d.lines[fp] = f.line
@@ -532,7 +576,7 @@ func (d *decoder) stages(n *yaml.Node, path string) []Stage {
 	for i, item := range items {
 		ip := indexPath(path, i)
 		d.lines[ip] = resolve(item).Line
-		fs, _ := d.mapping(item, ip)
+		fs := d.mapping(item, ip)
 		for _, f := range fs {
 			fp := joinPath(ip, f.key)
 			d.lines[fp] = f.line
@@ -567,7 +611,7 @@ func (d *decoder) actions(n *yaml.Node, path string) []Action {
 
 func (d *decoder) action(n *yaml.Node, path string) Action {
 	var a Action
-	fs, _ := d.mapping(n, path)
+	fs := d.mapping(n, path)
 	var typeLine int
 	var flat []field
 	for _, f := range fs {
@@ -645,7 +689,7 @@ func setActionTypeField(id *ActionTypeID, key, value string) {
 }
 
 func (d *decoder) actionTypeID(n *yaml.Node, path string, id *ActionTypeID) {
-	fs, _ := d.mapping(n, path)
+	fs := d.mapping(n, path)
 	for _, f := range fs {
 		fp := joinPath(path, f.key)
 		d.lines[fp] = f.line
@@ -662,7 +706,7 @@ func (d *decoder) actionTypeID(n *yaml.Node, path string, id *ActionTypeID) {
 // scalar and are kept as written, because providers receive strings, as in
 // CodePipeline; nested values have no string form a provider could expect.
 func (d *decoder) configuration(n *yaml.Node, path string) map[string]string {
-	fs, _ := d.mapping(n, path)
+	fs := d.mapping(n, path)
 	if len(fs) == 0 {
 		return nil
 	}
@@ -685,6 +729,9 @@ func (d *decoder) inputArtifacts(n *yaml.Node, path string) []InputArtifact {
 		ip := indexPath(path, i)
 		item = resolve(item)
 		d.lines[ip] = item.Line
+		if !d.tagOK(item, ip) {
+			continue
+		}
 		switch item.Kind {
 		case yaml.ScalarNode:
 			np := joinPath(ip, "name")
@@ -719,6 +766,9 @@ func (d *decoder) outputArtifacts(n *yaml.Node, path string) []OutputArtifact {
 		ip := indexPath(path, i)
 		item = resolve(item)
 		d.lines[ip] = item.Line
+		if !d.tagOK(item, ip) {
+			continue
+		}
 		switch item.Kind {
 		case yaml.ScalarNode:
 			np := joinPath(ip, "name")
@@ -743,39 +793,4 @@ func (d *decoder) outputArtifacts(n *yaml.Node, path string) []OutputArtifact {
 		}
 	}
 	return out
-}
-
-// SetDefaults fills in what a declaration may leave out: pipelineType V2,
-// executionMode SUPERSEDED, runOrder 1, and the action type's owner, version
-// and category from the provider table. Parse calls it; code that builds a
-// Pipeline by hand may too.
-func (p *Pipeline) SetDefaults() {
-	if p.PipelineType == "" {
-		p.PipelineType = "V2"
-	}
-	if p.ExecutionMode == "" {
-		p.ExecutionMode = Superseded
-	}
-	for si := range p.Stages {
-		for ai := range p.Stages[si].Actions {
-			a := &p.Stages[si].Actions[ai]
-			if a.RunOrder == 0 {
-				a.RunOrder = 1
-			}
-			id := &a.ActionTypeID
-			info, known := providers[id.Provider]
-			if id.Owner == "" {
-				id.Owner = OwnerAWS
-				if known {
-					id.Owner = info.Owner
-				}
-			}
-			if id.Version == "" {
-				id.Version = "1"
-			}
-			if id.Category == "" && known && id.Owner == info.Owner {
-				id.Category = info.Category
-			}
-		}
-	}
 }

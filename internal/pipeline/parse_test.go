@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -385,6 +386,18 @@ stages:
 			want: []string{`pipe.yml:1: empty file: no pipeline in it`},
 		},
 		{
+			name: "empty document",
+			file: "pipe.yml",
+			src:  "---\n",
+			want: []string{`pipe.yml:2: empty document: no pipeline in it`},
+		},
+		{
+			name: "null JSON",
+			file: "pipe.json",
+			src:  "null",
+			want: []string{`pipe.json:1: empty document: no pipeline in it`},
+		},
+		{
 			name: "two documents",
 			file: "pipe.yml",
 			src:  "name: a\nstages: []\n---\nname: b\n",
@@ -642,6 +655,25 @@ x: &c1 [*c0, *c0, *c0, *c0, *c0, *c0, *c0, *c0, *c0, *c0]
 			want: []string{`pipe.yml:8: x: unknown field`},
 		},
 		{
+			name: "application tags",
+			file: "pipe.yml",
+			src: `name: !Ref PipelineName
+stages:
+  - name: S
+    actions:
+      - name: A
+        provider: Commands
+        commands: !Split [",", "a,b"]
+        configuration:
+          When: 2024-01-01
+          Blob: !!binary aGk=
+`,
+			want: []string{
+				`pipe.yml:1: name: YAML tag !Ref is not supported`,
+				`pipe.yml:7: stages[0].actions[0].commands: YAML tag !Split is not supported`,
+			},
+		},
+		{
 			name: "non-string key",
 			file: "pipe.yml",
 			src: `name: demo
@@ -783,5 +815,69 @@ func TestErrorFormat(t *testing.T) {
 	}
 	if err := ErrorList(nil).Err(); err != nil {
 		t.Errorf("empty ErrorList.Err() = %v, want nil", err)
+	}
+}
+
+// TestParseHostileInputs feeds Parse files built to make it slow or huge: it
+// must answer (the test's own timeout is the check) and keep its error list
+// bounded by what the file holds.
+func TestParseHostileInputs(t *testing.T) {
+	var b strings.Builder
+
+	b.WriteString("name: a\nstages: [{name: S, actions: [{name: A, provider: Noop}]}]\n")
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, "k%d%s: 1\n", i, strings.Repeat("x", 250))
+	}
+	longKeys := b.String()
+
+	b.Reset()
+	b.WriteString("name: a\nvariables:\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "  - name: v%d\n", i)
+	}
+	b.WriteString("stages:\n  - name: S\n    actions:\n      - name: A\n        provider: Commands\n        commands:\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "          - \"echo #{variables.w%d}\"\n", i)
+	}
+	manyRefs := b.String()
+
+	b.Reset()
+	b.WriteString("name: a\nstages:\n  - name: S\n    actions:\n      - &a {name: A, provider: Commands, commands: &c [")
+	b.WriteString(strings.Repeat("a, ", 1000))
+	b.WriteString("a]}\n")
+	for i := 0; i < 2000; i++ {
+		b.WriteString("      - *a\n")
+	}
+	aliasBomb := b.String()
+
+	tests := []struct {
+		name     string
+		src      string
+		contains string
+		count    int
+	}{
+		{"many long unknown keys", longKeys, "unknown field", 2000},
+		{"many references to undeclared variables", manyRefs, "refers to undeclared pipeline variable", 5000},
+		{"aliases multiplying a long list", aliasBomb, "too large", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("hostile.yml", []byte(tt.src))
+			n, hints := 0, 0
+			for _, line := range errorLines(t, err) {
+				if strings.Contains(line, tt.contains) {
+					n++
+				}
+				if strings.Contains(line, "did you mean") {
+					hints++
+				}
+			}
+			if n != tt.count {
+				t.Errorf("%d errors containing %q, want %d", n, tt.contains, tt.count)
+			}
+			if hints > maxSuggestions {
+				t.Errorf("%d suggestions, want at most %d", hints, maxSuggestions)
+			}
+		})
 	}
 }

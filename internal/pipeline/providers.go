@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Owners of action types, as CodePipeline names them. Custom action types are
@@ -90,7 +92,7 @@ var providers = func() map[string]ProviderInfo {
 			commands().timeout(1, 480).runnable(),
 		// Noop succeeds at once; it lets engine tests and benchmarks build
 		// pipelines of any shape without running anything.
-		knownProvider("Noop", OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts).noConfiguration(),
+		knownProvider("Noop", OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts).noConfiguration().runnable(),
 
 		// Git is sluice's hosted repository source; CodeCommit is the same action
 		// under CodePipeline's name.
@@ -169,9 +171,35 @@ func Providers() []string {
 	return names
 }
 
+// providerNames is Providers(), computed once for suggestions.
+var providerNames = Providers()
+
 var categories = []string{
 	CategorySource, CategoryBuild, CategoryTest, CategoryDeploy,
 	CategoryApproval, CategoryInvoke, CategoryCompute,
 }
 
 var owners = []string{OwnerAWS, OwnerThirdParty, OwnerCustom}
+
+// RequireRunnable is a Check that refuses actions whose provider this sluice
+// knows but cannot run yet: applied, such a pipeline would wait for a worker that
+// never comes.
+func RequireRunnable(p *Pipeline) ErrorList {
+	var errs ErrorList
+	var runnable []string
+	for _, name := range Providers() {
+		if info, _ := LookupProvider(name); info.Runnable {
+			runnable = append(runnable, name)
+		}
+	}
+	for i, st := range p.Stages {
+		for j, a := range st.Actions {
+			info, ok := LookupProvider(a.ActionTypeID.Provider)
+			if ok && !info.Runnable {
+				errs.add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.provider", i, j),
+					fmt.Sprintf("provider %q cannot run in this version of sluice yet (it runs %s)", a.ActionTypeID.Provider, strings.Join(runnable, ", ")))
+			}
+		}
+	}
+	return errs
+}

@@ -3,6 +3,16 @@ package pipeline
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
+)
+
+// Suggestions are for typos in names a person wrote, so long words and long
+// candidate lists get none: that bounds the work a hostile file can cause.
+const (
+	maxSuggestWord       = 40
+	maxSuggestCandidates = 1000
+	// maxSuggestions bounds how many suggestions one Parse or Validate makes.
+	maxSuggestions = 100
 )
 
 // suggest returns the candidate closest to word, or "" when none is close
@@ -10,35 +20,40 @@ import (
 // CloudFormation's PascalCase (RunOrder, ActionTypeId) is the most common way
 // people get CodePipeline's field names wrong.
 func suggest(word string, candidates []string) string {
+	wl := utf8.RuneCountInString(word)
+	if wl > maxSuggestWord || len(candidates) > maxSuggestCandidates {
+		return ""
+	}
 	lw := strings.ToLower(word)
 	best, bestDist := "", -1
 	for _, c := range candidates {
 		if c == word {
 			continue
 		}
+		cl := utf8.RuneCountInString(c)
+		limit := min(max(cl/3, 1), 3)
+		if cl-wl > limit || wl-cl > limit {
+			continue
+		}
 		d := editDistance(lw, strings.ToLower(c))
-		if bestDist < 0 || d < bestDist {
+		if d <= limit && (bestDist < 0 || d < bestDist) {
 			best, bestDist = c, d
 		}
-	}
-	if best == "" {
-		return ""
-	}
-	limit := len([]rune(best)) / 3
-	if limit < 1 {
-		limit = 1
-	}
-	if limit > 3 {
-		limit = 3
-	}
-	if bestDist > limit {
-		return ""
 	}
 	return best
 }
 
+// hinter hands out suggestions until its allowance runs out.
+type hinter struct {
+	used int
+}
+
 // didYouMean formats suggest's answer for the end of an error message.
-func didYouMean(word string, candidates []string) string {
+func (h *hinter) didYouMean(word string, candidates []string) string {
+	if h.used >= maxSuggestions {
+		return ""
+	}
+	h.used++
 	if s := suggest(word, candidates); s != "" {
 		return " (did you mean " + strconv.Quote(s) + "?)"
 	}
@@ -50,11 +65,6 @@ func didYouMean(word string, candidates []string) string {
 // "bulid" is one typo away from "build", not two.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	// Inputs are field and provider names; an attacker-sized word would only
-	// make a slow suggestion, so cap the work rather than the input.
-	if len(ra) > 256 || len(rb) > 256 {
-		return len(ra) + len(rb)
-	}
 	d := make([][]int, len(ra)+1)
 	for i := range d {
 		d[i] = make([]int, len(rb)+1)

@@ -27,7 +27,6 @@ const (
 	maxCommands          = 50
 	maxCommandLen        = 1000
 	maxOutputVariables   = 15
-	maxOutputVariableLen = 128
 	maxFiles             = 10
 	maxFileLen           = 128
 	maxMaxAttempts       = 10
@@ -80,6 +79,13 @@ type validator struct {
 	artifactNames []string // every output artifact name, for suggestions
 	nsNames       []string
 	varNames      []string
+	varSet        map[string]bool
+	// outputVars caches, per producing Commands action, the set of output
+	// variables it declares.
+	outputVars map[*position]map[string]bool
+	hints      hinter
+	// firstHasSource is set when the first stage holds a source action.
+	firstHasSource bool
 }
 
 // position places an action in the pipeline's order of execution.
@@ -147,8 +153,11 @@ func (v *validator) index() {
 			}
 		}
 	}
+	v.varSet = map[string]bool{}
+	v.outputVars = map[*position]map[string]bool{}
 	for _, vr := range v.p.Variables {
 		v.varNames = append(v.varNames, vr.Name)
+		v.varSet[vr.Name] = true
 	}
 }
 
@@ -191,6 +200,16 @@ func (v *validator) pipeline() {
 	}
 	if len(p.Stages) > maxStages {
 		v.errorf("stages", "too many stages: %d, at most %d", len(p.Stages), maxStages)
+	}
+	// CodePipeline fetches every source when an execution starts, so source
+	// actions belong in the first stage and nowhere else. sluice lets a
+	// pipeline have no source at all (a trigger or schedule may start it).
+	if len(p.Stages) > 0 {
+		for i := range p.Stages[0].Actions {
+			if v.category(&p.Stages[0].Actions[i]) == CategorySource {
+				v.firstHasSource = true
+			}
+		}
 	}
 	stageNames := map[string]int{}
 	for si := range p.Stages {
@@ -237,17 +256,6 @@ func (v *validator) stage(si int, v1 bool) {
 	if len(st.Actions) > maxActionsPerStage {
 		v.errorf(joinPath(sp, "actions"), "too many actions: %d, at most %d", len(st.Actions), maxActionsPerStage)
 	}
-	// CodePipeline fetches every source when an execution starts, so source
-	// actions belong in the first stage and nowhere else. sluice lets a
-	// pipeline have no source at all (a trigger or schedule may start it).
-	firstHasSource := false
-	if len(v.p.Stages) > 0 {
-		for i := range v.p.Stages[0].Actions {
-			if v.category(&v.p.Stages[0].Actions[i]) == CategorySource {
-				firstHasSource = true
-			}
-		}
-	}
 	names := map[string]int{}
 	for ai := range st.Actions {
 		a := &st.Actions[ai]
@@ -262,7 +270,7 @@ func (v *validator) stage(si int, v1 bool) {
 		switch {
 		case cat == CategorySource && si > 0:
 			v.errorf(joinPath(ap, "actionTypeId.category"), "source actions are only allowed in the first stage")
-		case cat != CategorySource && cat != "" && si == 0 && firstHasSource:
+		case cat != CategorySource && cat != "" && si == 0 && v.firstHasSource:
 			v.errorf(joinPath(ap, "actionTypeId.category"), "the first stage holds source actions, so it may hold only source actions, not %s", cat)
 		}
 		v.action(si, ai, v1)
@@ -360,7 +368,7 @@ func (v *validator) actionType(ap string, a *Action, v1 bool) (info ProviderInfo
 		v.errorf(joinPath(tp, "version"), "%q is not a valid version: use 1 to 9 of A-Z a-z 0-9 _ -", id.Version)
 	}
 	if id.Category != "" && !slices.Contains(categories, id.Category) {
-		v.errorf(joinPath(tp, "category"), "unknown category %q%s", id.Category, didYouMean(id.Category, categories))
+		v.errorf(joinPath(tp, "category"), "unknown category %q%s", id.Category, v.hints.didYouMean(id.Category, categories))
 	}
 
 	if id.Provider == "" {
@@ -380,7 +388,7 @@ func (v *validator) actionType(ap string, a *Action, v1 bool) (info ProviderInfo
 	}
 	info, ok := providers[id.Provider]
 	if !ok {
-		v.errorf(pp, "unknown provider %q%s", id.Provider, didYouMean(id.Provider, Providers()))
+		v.errorf(pp, "unknown provider %q%s", id.Provider, v.hints.didYouMean(id.Provider, providerNames))
 		return customProvider, false, false
 	}
 	if id.Owner != "" && id.Owner != info.Owner && slices.Contains(owners, id.Owner) {
@@ -500,7 +508,7 @@ func (v *validator) artifacts(si int, ap string, ro int, a *Action, info Provide
 		pos := v.producers[in.Name]
 		switch {
 		case pos == nil:
-			v.errorf(np, "input artifact %q is not produced by any action%s", in.Name, didYouMean(in.Name, v.artifactNames))
+			v.errorf(np, "input artifact %q is not produced by any action%s", in.Name, v.hints.didYouMean(in.Name, v.artifactNames))
 		case !pos.runsBefore(si, ro):
 			v.errorf(np, "input artifact %q is produced by %s, which does not run before this action", in.Name, v.describe(pos))
 		}
@@ -562,18 +570,18 @@ func (v *validator) references(path, s string, si, ro int) {
 	for _, r := range References(s) {
 		switch r.Namespace {
 		case NamespaceVariables:
-			if !slices.Contains(v.varNames, r.Name) {
-				v.errorf(path, "%s refers to undeclared pipeline variable %q%s", r, r.Name, didYouMean(r.Name, v.varNames))
+			if !v.varSet[r.Name] {
+				v.errorf(path, "%s refers to undeclared pipeline variable %q%s", r, r.Name, v.hints.didYouMean(r.Name, v.varNames))
 			}
 		case NamespaceCodePipeline:
 			if r.Name != executionIDVariable && r.Name != pipelineNameVariable {
 				v.errorf(path, "%s: the codepipeline namespace holds only %s and %s%s", r,
-					executionIDVariable, pipelineNameVariable, didYouMean(r.Name, []string{executionIDVariable, pipelineNameVariable}))
+					executionIDVariable, pipelineNameVariable, v.hints.didYouMean(r.Name, []string{executionIDVariable, pipelineNameVariable}))
 			}
 		default:
 			pos := v.namespaces[r.Namespace]
 			if pos == nil {
-				v.errorf(path, "%s: unknown namespace %q%s", r, r.Namespace, didYouMean(r.Namespace, v.nsNames))
+				v.errorf(path, "%s: unknown namespace %q%s", r, r.Namespace, v.hints.didYouMean(r.Namespace, v.nsNames))
 				continue
 			}
 			if !pos.runsBefore(si, ro) {
@@ -583,10 +591,21 @@ func (v *validator) references(path, s string, si, ro int) {
 			// A Commands action exports exactly the variables it declares;
 			// other providers' variables are theirs to define.
 			producer := &v.p.Stages[pos.stage].Actions[pos.action]
-			if info, ok := providers[producer.ActionTypeID.Provider]; ok && info.Commands &&
-				producer.ActionTypeID.Owner != OwnerCustom && !slices.Contains(producer.OutputVariables, r.Name) {
+			info, ok := providers[producer.ActionTypeID.Provider]
+			if !ok || !info.Commands || producer.ActionTypeID.Owner == OwnerCustom {
+				continue
+			}
+			declared := v.outputVars[pos]
+			if declared == nil {
+				declared = map[string]bool{}
+				for _, ov := range producer.OutputVariables {
+					declared[ov] = true
+				}
+				v.outputVars[pos] = declared
+			}
+			if !declared[r.Name] {
 				v.errorf(path, "%s: %s does not declare output variable %q%s", r, v.describe(pos), r.Name,
-					didYouMean(r.Name, producer.OutputVariables))
+					v.hints.didYouMean(r.Name, producer.OutputVariables))
 			}
 		}
 	}

@@ -29,9 +29,5 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 			return provider.Result{}, fmt.Errorf("write artifact %s: %w", o.Name, err)
 		}
 	}
-	vars := map[string]string{}
-	for _, name := range job.OutputVariables {
-		vars[name] = job.Configuration[name]
-	}
-	return provider.Result{OutputVariables: vars}, nil
+	return provider.Result{}, nil
 }
