@@ -132,7 +132,9 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[int(float64(len(s)-1)*p)]
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms" }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
 
 // benchOverhead acts as a worker over the HTTP job protocol with no real work:
 // the time from sending a job's success to holding the next job is what sluice

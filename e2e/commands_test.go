@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,6 +109,33 @@ func TestCommandsAction(t *testing.T) {
 	)
 	wantContains(t, "Make log", s.ok("logs", "commands", id, "Make"), "export VERSION=1.2.3")
 	wantContains(t, "Make log by STAGE/ACTION", s.ok("logs", "commands", id, "Build/Make"), "export VERSION=1.2.3")
+
+	// Events name the pipeline by the ARN its declaration's metadata gives.
+	var meta struct {
+		Metadata struct {
+			PipelineArn string `json:"pipelineArn"`
+		} `json:"metadata"`
+	}
+	s.json(&meta, "pipeline", "get", "commands")
+	var events []event
+	s.json(&events, "events", "--pipeline", "commands")
+	actionStates := map[string]bool{}
+	badARN := 0
+	for _, ev := range events {
+		if len(ev.Resources) != 1 || ev.Resources[0] != meta.Metadata.PipelineArn {
+			if badARN++; badARN == 1 {
+				t.Errorf("event %d resources = %q, want [%q] (pipeline get's metadata.pipelineArn)", ev.Seq, ev.Resources, meta.Metadata.PipelineArn)
+			}
+		}
+		if ev.DetailType == "CodePipeline Action Execution State Change" {
+			actionStates[fmt.Sprint(ev.Detail["action"], " ", ev.Detail["state"])] = true
+		}
+	}
+	for _, want := range []string{"Make STARTED", "Make SUCCEEDED", "Check STARTED", "Check SUCCEEDED"} {
+		if !actionStates[want] {
+			t.Errorf("no action event %s among %v", want, actionStates)
+		}
+	}
 
 	// A second run with the defaults; executions lists newest first.
 	id2 := s.start("commands")
