@@ -65,7 +65,7 @@ func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	doc := pipeline.Document{Pipeline: *p.Declaration, Metadata: &pipeline.Metadata{
-		PipelineArn: "arn:sluice:codepipeline:local:" + p.Declaration.Name,
+		PipelineArn: s.svc.PipelineARN(p.Declaration.Name),
 		Created:     p.Created.Format(time.RFC3339),
 		Updated:     p.Updated.Format(time.RFC3339),
 		Version:     p.Version,

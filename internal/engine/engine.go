@@ -265,7 +265,7 @@ func (d *decider) apply(h Happening) error {
 			return nil
 		}
 		if a.RunAttempts >= max {
-			d.failAction(e, a, fmt.Sprintf("the worker running attempt %d stopped renewing its lease; gave up after %d attempts", a.Attempt, a.RunAttempts))
+			d.failAction(e, a, fmt.Sprintf("the worker running attempt %d stopped renewing its lease; gave up after %s", a.Attempt, plural(a.RunAttempts, "attempt")))
 			return nil
 		}
 		d.offer(e, &e.Stages[e.Current], a)
@@ -783,6 +783,13 @@ func (d *decider) emit(e *Execution, kind, stage string, a *Action, state, summa
 
 func (d *decider) emitAction(e *Execution, a *Action, state, summary string) {
 	d.emit(e, ActionEvent, e.Stages[e.Current].Name, a, state, summary)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func orDefault(s, def string) string {

@@ -14,7 +14,7 @@ func TestLookupProvider(t *testing.T) {
 		runnable bool
 	}{
 		{"Commands", CategoryCompute, OwnerAWS, true},
-		{"Noop", CategoryBuild, OwnerAWS, false},
+		{"Noop", CategoryBuild, OwnerAWS, true},
 		{"Git", CategorySource, OwnerAWS, false},
 		{"CodeCommit", CategorySource, OwnerAWS, false},
 		{"GitRemote", CategorySource, OwnerAWS, false},

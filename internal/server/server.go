@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api"
@@ -51,6 +52,8 @@ type Server struct {
 	listener net.Listener
 	log      *slog.Logger
 
+	lock   *os.File // holds the data directory's lock while the server lives
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -75,8 +78,13 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sluice.db"))
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	arts, err := artifact.NewDisk(filepath.Join(cfg.DataDir, "artifacts"))
@@ -86,15 +94,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := ensureAdminToken(ctx, st, cfg.DataDir); err != nil {
 		st.Close()
+		lock.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
+		lock.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger})
-	s := &Server{cfg: cfg, store: st, svc: svc, listener: ln, log: cfg.Logger}
+	s := &Server{cfg: cfg, store: st, svc: svc, listener: ln, log: cfg.Logger, lock: lock}
 	s.http = &http.Server{
 		Handler:           api.New(svc, st, cfg.Logger),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -176,6 +186,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.svc.RunSweeper(ctx)
 	}()
 
+	var workerClient *client.Client
 	if s.cfg.Workers > 0 {
 		workRoot := filepath.Join(s.cfg.DataDir, "work")
 		if err := os.RemoveAll(workRoot); err != nil {
@@ -184,12 +195,12 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := os.MkdirAll(workRoot, 0o700); err != nil {
 			return fmt.Errorf("create work directory: %w", err)
 		}
-		c := client.New(s.URL(), workerToken)
+		workerClient = client.New(s.URL(), workerToken)
 		instance := newToken()[7:15]
 		for i := range s.cfg.Workers {
 			w := &worker.Worker{
 				ID:        fmt.Sprintf("%s-%s-%d", host, instance, i),
-				API:       c,
+				API:       workerClient,
 				Providers: Providers(),
 				WorkRoot:  workRoot,
 				BaseEnv:   worker.DefaultBaseEnv(),
@@ -213,21 +224,52 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	// Workers first: their requests are cancelled with them, and their idle
+	// connections closed, so the HTTP server has nothing left to wait for.
 	s.cancel()
+	s.wg.Wait()
+	if workerClient != nil {
+		workerClient.CloseIdleConnections()
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.http.Shutdown(shutdownCtx)
-	s.wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
 }
 
-// Close releases the store. Call it after Run returned.
+// Close releases the store and the data directory. Call it after Run returned.
 func (s *Server) Close() error {
 	s.listener.Close()
-	return s.store.Close()
+	err := s.store.Close()
+	s.lock.Close()
+	return err
+}
+
+// lockDataDir takes an exclusive lock on the data directory, so that a second
+// server started on it by mistake stops at once instead of sharing the SQLite
+// file, the work directory and the in-process workers' token with the first.
+// The kernel drops the lock when the process dies, however it dies.
+func lockDataDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "sluice.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		msg := strings.TrimSpace(string(holder))
+		if msg == "" {
+			msg = "another process"
+		}
+		return nil, fmt.Errorf("data directory %s is in use by %s; stop it or choose another --data", dir, msg)
+	}
+	f.Truncate(0)
+	fmt.Fprintf(f, "sluice server pid %d", os.Getpid())
+	return f, nil
 }
 
 // Providers are the providers in-process and remote workers run.

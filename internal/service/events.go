@@ -89,7 +89,7 @@ func (s *Service) Events(ctx context.Context, f store.EventFilter) ([]Event, err
 			Source:     "sluice.pipeline",
 			Time:       r.Time,
 			Region:     s.region,
-			Resources:  []string{s.pipelineARN(r.Pipeline)},
+			Resources:  []string{s.PipelineARN(r.Pipeline)},
 		}
 		if err := json.Unmarshal(r.Document, &ev.Detail); err != nil {
 			return nil, fmt.Errorf("decode event %d: %w", r.Seq, err)

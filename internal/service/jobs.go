@@ -268,7 +268,9 @@ func (s *Service) ActionLog(ctx context.Context, name, executionID, action strin
 		}
 		// Workers send all of a job's log before its result, so once the action has
 		// ended its log is complete.
-		out := ActionLog{Offset: offset, Attempt: a.Attempt, JobID: a.JobID, Done: a.Status != engine.ActionInProgress}
+		// An action not started yet may still run, unless its execution has ended.
+		done := a.Status != engine.ActionInProgress && (a.Status != engine.ActionNotStarted || e.Status.Terminal())
+		out := ActionLog{Offset: offset, Attempt: a.Attempt, JobID: a.JobID, Done: done}
 		if a.JobID != "" {
 			if out.Data, err = s.store.Log(ctx, a.JobID, offset); err != nil {
 				return ActionLog{}, err

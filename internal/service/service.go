@@ -90,7 +90,9 @@ func newID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-func (s *Service) pipelineARN(name string) string {
+// PipelineARN names a pipeline the way CodePipeline's ARNs do, with sluice in
+// place of the partition and "local" in place of the account.
+func (s *Service) PipelineARN(name string) string {
 	return "arn:sluice:codepipeline:" + s.region + ":local:" + name
 }
 

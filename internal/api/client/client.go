@@ -305,3 +305,6 @@ func jsonBody(v any) io.Reader {
 	}
 	return bytes.NewReader(raw)
 }
+
+// CloseIdleConnections closes connections kept for reuse.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
