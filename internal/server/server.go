@@ -52,7 +52,7 @@ type Server struct {
 	listener net.Listener
 	log      *slog.Logger
 
-	lock   *os.File // holds the data directory's lock while the server lives
+	lock *os.File // holds the data directory's lock while the server lives
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
