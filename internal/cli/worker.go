@@ -39,7 +39,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			for i := range concurrency {
 				w := &worker.Worker{
 					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(),
-					WorkRoot: workRoot, BaseEnv: worker.DefaultBaseEnv(), Logger: log,
+					WorkRoot: workRoot, ScratchRoot: worker.DefaultScratchRoot(), BaseEnv: worker.DefaultBaseEnv(), Logger: log,
 				}
 				wg.Add(1)
 				go func() {

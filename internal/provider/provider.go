@@ -34,6 +34,9 @@ type Job struct {
 	// Outputs are the artifacts to produce: the provider writes each as a zip file
 	// at its Path, which the worker then uploads.
 	Outputs []Output
+	// ScratchDir is an empty private directory, outside WorkDir, for the
+	// provider's own small files; it may be on a memory file system.
+	ScratchDir string
 	// Env is the base environment for processes the provider starts.
 	Env []string
 	// Log receives the action's log. Writes are serialised by the provider.

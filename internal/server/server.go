@@ -199,12 +199,13 @@ func (s *Server) Run(ctx context.Context) error {
 		instance := newToken()[7:15]
 		for i := range s.cfg.Workers {
 			w := &worker.Worker{
-				ID:        fmt.Sprintf("%s-%s-%d", host, instance, i),
-				API:       workerClient,
-				Providers: Providers(),
-				WorkRoot:  workRoot,
-				BaseEnv:   worker.DefaultBaseEnv(),
-				Logger:    s.log,
+				ID:          fmt.Sprintf("%s-%s-%d", host, instance, i),
+				API:         workerClient,
+				Providers:   Providers(),
+				WorkRoot:    workRoot,
+				BaseEnv:     worker.DefaultBaseEnv(),
+				ScratchRoot: worker.DefaultScratchRoot(),
+				Logger:      s.log,
 			}
 			s.wg.Add(1)
 			go func() {

@@ -120,7 +120,13 @@ type JobResult struct {
 	Summary         string // shown on the action when it succeeded
 	Message         string // shown on the action when it failed
 	OutputVariables map[string]string
+	// Log is the end of the job's log, appended in the same transaction, which
+	// saves short jobs a request.
+	Log []byte
 }
+
+// maxResultLog bounds the log a result may carry.
+const maxResultLog = 1 << 20
 
 // CompleteJob records a job's result and moves its execution on.
 func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res JobResult) error {
@@ -131,6 +137,9 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 	if len(res.Summary) > 2048 || len(res.Message) > 8192 {
 		return Errorf(CodeInvalid, "summary: at most 2048 characters; message: at most 8192")
 	}
+	if len(res.Log) > maxResultLog {
+		return Errorf(CodeInvalid, "log: at most %d bytes with a result; send the rest to the job's log first", maxResultLog)
+	}
 	_, err = s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, jobID)
 		if err != nil {
@@ -140,6 +149,9 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 			return nil, s.notHeld(ctx, jobID, worker)
 		}
 		now := s.now()
+		if err := tx.AppendLog(ctx, jobID, res.Log); err != nil {
+			return nil, err
+		}
 		if res.Succeeded {
 			if err := tx.FinishJob(ctx, jobID, store.JobSucceeded, res.Summary, now); err != nil {
 				return nil, err

@@ -86,6 +86,7 @@ type Tx interface {
 	FinishJob(ctx context.Context, id string, status JobStatus, message string, now time.Time) error
 
 	InsertEvent(ctx context.Context, e Event) error
+	AppendLog(ctx context.Context, jobID string, data []byte) error
 }
 
 // Pipeline is a stored pipeline: its current version's declaration in canonical JSON.

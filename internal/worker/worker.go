@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/provider"
@@ -41,6 +43,9 @@ type Worker struct {
 	Providers map[string]provider.Provider
 	// WorkRoot holds each job's working directory while it runs.
 	WorkRoot string
+	// ScratchRoot holds each job's scratch directory (scripts, status files):
+	// small files, best on a memory file system. Empty means WorkRoot.
+	ScratchRoot string
 	// BaseEnv is the environment given to every job's processes, before sluice's
 	// own variables are added.
 	BaseEnv []string
@@ -114,7 +119,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 
 	logs := newLogSink(w.API, job.ID, w.ID, w.LogFlush, func(err error) { cancel(err) })
 	res, runErr := w.execute(jobCtx, job, logs)
-	logs.Close()
+	tail := logs.Close()
 
 	if cause := context.Cause(jobCtx); cause != nil && errors.Is(cause, errTakenAway) {
 		log.Info("job taken away", "reason", cause)
@@ -123,7 +128,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	if ctx.Err() != nil {
 		return // this worker is shutting down; the lease runs out and the job is offered again
 	}
-	result := client.JobResult{WorkerID: w.ID, Succeeded: runErr == nil}
+	result := client.JobResult{WorkerID: w.ID, Succeeded: runErr == nil, Log: tail}
 	if runErr != nil {
 		result.Message = runErr.Error()
 		if errors.Is(runErr, context.DeadlineExceeded) {
@@ -144,6 +149,10 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 
 var errTakenAway = errors.New("job taken away")
 
+// firstHeartbeat is how long a job runs before its first heartbeat. A stop asked
+// before then reaches the job when that heartbeat is answered.
+const firstHeartbeat = 250 * time.Millisecond
+
 // heartbeat renews the job's lease until ctx ends. Each call is held by the
 // server until the job is taken away or the interval passes, so a stop reaches
 // the job at once; a failed call is retried after a pause.
@@ -151,6 +160,13 @@ func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.
 	every := time.Duration(job.HeartbeatSeconds * float64(time.Second))
 	if every <= 0 {
 		every = 10 * time.Second
+	}
+	// The claim has just granted the lease: most short actions are over before a
+	// first heartbeat is needed, and it would only compete with them for the CPU.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(min(every, firstHeartbeat)):
 	}
 	for ctx.Err() == nil {
 		started := time.Now()
@@ -204,9 +220,19 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs io.Writer) (
 		pj.Inputs = append(pj.Inputs, in.Name)
 		pj.InputDirs[in.Name] = dir
 	}
-	if err := os.Mkdir(filepath.Join(root, "outputs"), 0o755); err != nil {
-		return provider.Result{}, err
+	if len(job.OutputArtifacts) > 0 {
+		if err := os.Mkdir(filepath.Join(root, "outputs"), 0o755); err != nil {
+			return provider.Result{}, err
+		}
 	}
+	scratchRoot := w.ScratchRoot
+	if scratchRoot == "" {
+		scratchRoot = root
+	}
+	if pj.ScratchDir, err = os.MkdirTemp(scratchRoot, "scratch-"); err != nil {
+		return provider.Result{}, fmt.Errorf("create scratch directory: %w", err)
+	}
+	defer os.RemoveAll(pj.ScratchDir)
 	for _, o := range job.OutputArtifacts {
 		pj.Outputs = append(pj.Outputs, provider.Output{Name: o.Name, Files: o.Files, Path: filepath.Join(root, "outputs", o.Name+".zip")})
 	}
@@ -291,6 +317,18 @@ func envName(s string) string {
 	}, s)
 }
 
+// DefaultScratchRoot returns a directory on a memory file system for jobs'
+// scratch files, or "" when the machine has none: on some disks each small file
+// costs a quarter of a millisecond, which short actions feel.
+func DefaultScratchRoot() string {
+	for _, dir := range []string{"/dev/shm"} {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() && unix.Access(dir, unix.W_OK) == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
 // DefaultBaseEnv picks the variables of the worker's own environment that jobs
 // need to find programs; everything else, credentials included, stays out.
 func DefaultBaseEnv() []string {
@@ -329,7 +367,14 @@ func newLogSink(api API, job, worker string, every time.Duration, onLost func(er
 		for {
 			select {
 			case <-s.stop:
-				s.flush()
+				// What is left goes with the result, unless there is more than
+				// a chunk of it.
+				s.mu.Lock()
+				big := len(s.buf) > logChunk
+				s.mu.Unlock()
+				if big {
+					s.flush()
+				}
 				return
 			case <-t.C:
 				s.flush()
@@ -370,8 +415,16 @@ func (s *logSink) flush() {
 	}
 }
 
-// Close sends what is left; it returns once everything was sent.
-func (s *logSink) Close() {
+// Close stops the sink and returns what it has not sent yet, at most one chunk,
+// for the caller to send with the job's result.
+func (s *logSink) Close() []byte {
 	close(s.stop)
 	<-s.done
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tail := s.buf
+	s.buf = nil
+	return tail
 }

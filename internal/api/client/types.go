@@ -224,6 +224,8 @@ type JobResult struct {
 	Summary         string            `json:"summary,omitempty"`
 	Message         string            `json:"message,omitempty"`
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
+	// Log is the end of the job's log (at most 1 MiB), appended with the result.
+	Log []byte `json:"log,omitempty"`
 }
 
 // Event is an event, EventBridge's envelope around CodePipeline's detail.

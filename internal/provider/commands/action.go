@@ -22,6 +22,7 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 		Env:             job.Env,
 		OutputVariables: job.OutputVariables,
 		Log:             job.Log,
+		ScratchDir:      job.ScratchDir,
 	})
 	if err != nil {
 		var f *Failure

@@ -69,6 +69,11 @@ type Spec struct {
 	// output to close once the shell has exited. Zero means
 	// DefaultKillGrace.
 	KillGrace time.Duration
+
+	// ScratchDir is an empty private directory, outside Dir, for the script
+	// and its bookkeeping files, which Run leaves there. Empty means a new
+	// temporary directory, removed when Run returns.
+	ScratchDir string
 }
 
 // Result is what a successful run produces.
@@ -99,11 +104,13 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	// The script and its bookkeeping live outside Dir so that they are not
 	// swept into the action's output artifacts, and cannot collide with
 	// files the commands make.
-	tmp, err := os.MkdirTemp("", "sluice-commands-")
-	if err != nil {
-		return Result{}, fmt.Errorf("commands: %w", err)
+	tmp := spec.ScratchDir
+	if tmp == "" {
+		if tmp, err = os.MkdirTemp("", "sluice-commands-"); err != nil {
+			return Result{}, fmt.Errorf("commands: %w", err)
+		}
+		defer os.RemoveAll(tmp)
 	}
-	defer os.RemoveAll(tmp)
 
 	sc := newScript(tmp, spec.Commands, spec.OutputVariables)
 	scriptPath := filepath.Join(tmp, "script.sh")

@@ -389,10 +389,18 @@ func (s *Store) JobsOfAction(ctx context.Context, executionID, stage, action str
 
 // AppendLog implements store.Store.
 func (s *Store) AppendLog(ctx context.Context, jobID string, data []byte) error {
+	return appendLog(ctx, s.write, jobID, data)
+}
+
+func (t *tx) AppendLog(ctx context.Context, jobID string, data []byte) error {
+	return appendLog(ctx, t.q, jobID, data)
+}
+
+func appendLog(ctx context.Context, q queryer, jobID string, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	_, err := s.write.ExecContext(ctx, `
+	_, err := q.ExecContext(ctx, `
 		INSERT INTO log_chunks (job_id, pos, data)
 		VALUES (?, (SELECT COALESCE(MAX(pos + length(data)), 0) FROM log_chunks WHERE job_id = ?), ?)`,
 		jobID, jobID, data)
