@@ -192,8 +192,13 @@ func (s *Server) actionLog(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error {
 	rc, err := s.svc.OpenArtifact(r.Context(), r.PathValue("name"), r.PathValue("id"), r.PathValue("artifact"))
+	return serveZip(w, rc, err, "artifact "+r.PathValue("artifact"))
+}
+
+// serveZip streams an artifact opened with err, naming what in a not-found answer.
+func serveZip(w http.ResponseWriter, rc io.ReadCloser, err error, what string) error {
 	if errors.Is(err, artifact.ErrNotFound) {
-		return service.Errorf(service.CodeNotFound, "artifact %s is missing from the artifact store", r.PathValue("artifact"))
+		return service.Errorf(service.CodeNotFound, "%s is missing from the artifact store", what)
 	}
 	if err != nil {
 		return err

@@ -1,14 +1,12 @@
 package api
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
-	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -100,17 +98,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) jobInput(w http.ResponseWriter, r *http.Request) error {
 	rc, err := s.svc.OpenInput(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.PathValue("artifact"))
-	if errors.Is(err, artifact.ErrNotFound) {
-		return service.Errorf(service.CodeNotFound, "input artifact %s is missing from the artifact store", r.PathValue("artifact"))
-	}
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", "application/zip")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.Copy(w, rc)
-	return nil
+	return serveZip(w, rc, err, "input artifact "+r.PathValue("artifact"))
 }
 
 func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) error {

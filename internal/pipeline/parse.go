@@ -720,43 +720,24 @@ func (d *decoder) configuration(n *yaml.Node, path string) map[string]string {
 }
 
 func (d *decoder) inputArtifacts(n *yaml.Node, path string) []InputArtifact {
-	items := d.list(n, path)
-	if len(items) == 0 {
+	refs := d.artifacts(n, path, inputArtifactFields, false)
+	if refs == nil {
 		return nil
 	}
-	out := make([]InputArtifact, len(items))
-	for i, item := range items {
-		ip := indexPath(path, i)
-		item = resolve(item)
-		d.lines[ip] = item.Line
-		if !d.tagOK(item, ip) {
-			continue
-		}
-		switch item.Kind {
-		case yaml.ScalarNode:
-			np := joinPath(ip, "name")
-			d.lines[np] = item.Line
-			d.written[np] = ip
-			out[i].Name = d.str(item, ip)
-		case yaml.MappingNode:
-			for _, f := range d.fields(item, ip) {
-				fp := joinPath(ip, f.key)
-				d.lines[fp] = f.line
-				switch f.key {
-				case "name":
-					out[i].Name = d.str(f.value, fp)
-				default:
-					d.unknown(f, fp, inputArtifactFields)
-				}
-			}
-		default:
-			d.typeError(item, ip, "an artifact name or a mapping with a name")
-		}
+	out := make([]InputArtifact, len(refs))
+	for i, r := range refs {
+		out[i].Name = r.Name
 	}
 	return out
 }
 
 func (d *decoder) outputArtifacts(n *yaml.Node, path string) []OutputArtifact {
+	return d.artifacts(n, path, outputArtifactFields, true)
+}
+
+// artifacts decodes a list of artifacts, each a plain name or a mapping with a
+// name (and, for outputs, files).
+func (d *decoder) artifacts(n *yaml.Node, path string, known []string, withFiles bool) []OutputArtifact {
 	items := d.list(n, path)
 	if len(items) == 0 {
 		return nil
@@ -779,13 +760,13 @@ func (d *decoder) outputArtifacts(n *yaml.Node, path string) []OutputArtifact {
 			for _, f := range d.fields(item, ip) {
 				fp := joinPath(ip, f.key)
 				d.lines[fp] = f.line
-				switch f.key {
-				case "name":
+				switch {
+				case f.key == "name":
 					out[i].Name = d.str(f.value, fp)
-				case "files":
+				case f.key == "files" && withFiles:
 					out[i].Files = d.strings(f.value, fp)
 				default:
-					d.unknown(f, fp, outputArtifactFields)
+					d.unknown(f, fp, known)
 				}
 			}
 		default:
