@@ -1,0 +1,167 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/server"
+)
+
+// These tests run the whole server in the test's own process, so that the race
+// detector sees the API, the service, the sweeper and the in-process workers
+// working together (the e2e suite drives the built binary instead).
+
+func startServer(t *testing.T) (*client.Client, string) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := server.Open(ctx, server.Config{
+		DataDir: dir, Addr: "127.0.0.1:0", Workers: 2, Lease: 3 * time.Second, SweepInterval: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+		s.Close()
+	})
+	fi, err := os.Stat(filepath.Join(dir, server.AdminTokenFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v %v", fi, err)
+	}
+	token, _ := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
+	return client.New(s.URL(), strings.TrimSpace(string(token))), s.URL()
+}
+
+func waitEnd(t *testing.T, c *client.Client, name, id string) *client.Execution {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var since time.Time
+	for {
+		e, err := c.Execution(ctx, name, id, since, 10*time.Second)
+		if err != nil {
+			t.Fatalf("execution %s: %v", id, err)
+		}
+		if e.Terminal() {
+			return e
+		}
+		since = e.LastUpdateTime
+	}
+}
+
+const pipe = `
+name: race
+executionMode: PARALLEL
+stages:
+  - name: Build
+    actions:
+      - name: make
+        provider: Commands
+        namespace: b
+        commands:
+          - for i in $(seq 200); do echo line $i; done
+          - export V=7
+          - mkdir -p out && echo hi > out/f
+        outputArtifacts: [{name: out, files: ["out/**"]}]
+        outputVariables: [V]
+      - name: noop
+        provider: Noop
+  - name: Use
+    actions:
+      - name: read
+        provider: Commands
+        inputArtifacts: [out]
+        commands: ["test \"$(cat out/f)\" = hi", "test #{b.V} = 7"]
+`
+
+func TestWholeServerRuns(t *testing.T) {
+	c, _ := startServer(t)
+	ctx := context.Background()
+	if _, err := c.ApplyPipeline(ctx, "race.yml", []byte(pipe), false); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 3 {
+		id, err := c.Start(ctx, "race", client.StartRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if e := waitEnd(t, c, "race", id); e.Status != "Succeeded" {
+			t.Fatalf("execution %s: %s %s", id, e.Status, e.StatusSummary)
+		}
+		chunk, err := c.Log(ctx, "race", id, "make", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(chunk.Data), "line 200\n") || !chunk.Done {
+			t.Fatalf("log of make: done=%v\n%s", chunk.Done, chunk.Data)
+		}
+	}
+}
+
+func TestWholeServerAbandon(t *testing.T) {
+	c, _ := startServer(t)
+	ctx := context.Background()
+	src := "name: slow\nstages:\n  - name: S\n    actions:\n      - name: wait\n        provider: Commands\n        commands: [\"echo started\", \"sleep 300\"]\n"
+	if _, err := c.ApplyPipeline(ctx, "slow.yml", []byte(src), false); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Start(ctx, "slow", client.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Follow the log until the command has started.
+	var offset int64
+	var seen string
+	for !strings.Contains(seen, "started") {
+		chunk, err := c.Log(ctx, "slow", id, "wait", offset, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chunk.Done {
+			t.Fatalf("the action ended before it was abandoned: %s", seen)
+		}
+		seen += string(chunk.Data)
+		offset = chunk.NextOffset
+	}
+	if err := c.Stop(ctx, "slow", id, client.StopRequest{Abandon: true, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	e := waitEnd(t, c, "slow", id)
+	if e.Status != "Stopped" || e.Stages[0].Actions[0].Status != "Abandoned" {
+		t.Fatalf("after abandon: %s / %s", e.Status, e.Stages[0].Actions[0].Status)
+	}
+	// A second stop is refused: the execution has ended.
+	if err := c.Stop(ctx, "slow", id, client.StopRequest{}); !client.IsCode(err, "Conflict") {
+		t.Fatalf("second stop: %v", err)
+	}
+}
+
+func TestUnauthenticated(t *testing.T) {
+	_, url := startServer(t)
+	for token, want := range map[string]string{"": "missing token", "sluice_wrong": "invalid token"} {
+		_, err := client.New(url, token).Pipelines(context.Background())
+		var ce *client.Error
+		if !errors.As(err, &ce) || ce.Status != 401 || !strings.Contains(ce.Message, want) {
+			t.Errorf("token %q: %v, want 401 with %q", token, err, want)
+		}
+	}
+}
