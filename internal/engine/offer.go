@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/pipeline"
+)
+
+// offer creates a job for a, resolving its variables and input artifacts; what
+// cannot be resolved fails the action at once.
+func (d *decider) offer(e *Execution, st *Stage, a *Action) {
+	d.touch(e)
+	first := a.Status != ActionInProgress
+	a.Status = ActionInProgress
+	a.Summary = ""
+	a.Attempt++
+	a.RunAttempts++
+	a.JobID = d.env.NewID()
+	a.LastUpdate = d.env.Now
+	if first {
+		a.StartTime = d.env.Now
+		d.emitAction(e, a, "STARTED", "")
+	}
+
+	lookup := variableLookup(e)
+	var problems []string
+	config := make(map[string]string, len(a.Decl.Configuration))
+	for _, k := range slices.Sorted(maps.Keys(a.Decl.Configuration)) {
+		v, err := pipeline.Resolve(a.Decl.Configuration[k], lookup)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("configuration %s: %v", k, err))
+		}
+		config[k] = v
+	}
+	commands := make([]string, len(a.Decl.Commands))
+	for i, c := range a.Decl.Commands {
+		v, err := pipeline.Resolve(c, lookup)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("commands[%d]: %v", i, err))
+		}
+		commands[i] = v
+	}
+	var inputs []ArtifactRef
+	for _, in := range a.Decl.InputArtifacts {
+		ref, ok := findArtifact(e, in.Name)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("input artifact %s was not produced by an earlier action", in.Name))
+			continue
+		}
+		inputs = append(inputs, ref)
+	}
+	if len(problems) > 0 {
+		d.failAction(e, a, strings.Join(problems, "; "))
+		return
+	}
+	var outputs []OutputArtifact
+	for _, o := range a.Decl.OutputArtifacts {
+		outputs = append(outputs, OutputArtifact{Name: o.Name, Files: o.Files, Key: ArtifactKey(e.ID, o.Name, a.JobID)})
+	}
+	timeout := timeoutOf(a.Decl)
+	d.jobs = append(d.jobs, Job{
+		ID:              a.JobID,
+		ExecutionID:     e.ID,
+		Pipeline:        e.Pipeline,
+		Stage:           st.Name,
+		Action:          a.Decl.Name,
+		Attempt:         a.Attempt,
+		ActionType:      a.Decl.ActionTypeID,
+		Configuration:   config,
+		Commands:        commands,
+		Variables:       maps.Clone(e.Variables),
+		InputArtifacts:  inputs,
+		OutputArtifacts: outputs,
+		OutputVariables: slices.Clone(a.Decl.OutputVariables),
+		Timeout:         timeout,
+		Deadline:        a.StartTime.Add(timeout),
+		CreatedAt:       d.env.Now,
+	})
+}
+
+func (d *decider) failAction(e *Execution, a *Action, msg string) {
+	a.Status = ActionFailed
+	a.Summary = msg
+	a.LastUpdate = d.env.Now
+	d.touch(e)
+	d.emitAction(e, a, "FAILED", msg)
+}
+
+// ArtifactKey is where the artifact name produced by job jobID of execution id is
+// stored. The job is part of the key so that artifacts stay immutable across retries.
+func ArtifactKey(executionID, name, jobID string) string {
+	return executionID + "/" + name + "/" + jobID + ".zip"
+}
+
+func findArtifact(e *Execution, name string) (ArtifactRef, bool) {
+	for _, st := range e.Stages {
+		for _, a := range st.Actions {
+			if a.Status != ActionSucceeded {
+				continue
+			}
+			for _, o := range a.OutputArtifacts {
+				if o.Name == name {
+					return o, true
+				}
+			}
+		}
+	}
+	return ArtifactRef{}, false
+}
+
+// variableLookup resolves #{namespace.name} for e: pipeline variables, the
+// codepipeline namespace, and the output variables of succeeded actions.
+func variableLookup(e *Execution) func(ns, name string) (string, bool) {
+	return func(ns, name string) (string, bool) {
+		switch ns {
+		case "variables":
+			v, ok := e.Variables[name]
+			return v, ok
+		case "codepipeline":
+			switch name {
+			case "PipelineExecutionId":
+				return e.ID, true
+			case "PipelineName":
+				return e.Pipeline, true
+			}
+			return "", false
+		}
+		for _, st := range e.Stages {
+			for _, a := range st.Actions {
+				if a.Decl.Namespace == ns && a.Status == ActionSucceeded {
+					v, ok := a.OutputVariables[name]
+					return v, ok
+				}
+			}
+		}
+		return "", false
+	}
+}
+
+// runOrderOf reads an unset runOrder as 1, as validation does.
+func runOrderOf(a pipeline.Action) int {
+	if a.RunOrder == 0 {
+		return 1
+	}
+	return a.RunOrder
+}
+
+func timeoutOf(a pipeline.Action) time.Duration {
+	if a.TimeoutInMinutes > 0 {
+		return time.Duration(a.TimeoutInMinutes) * time.Minute
+	}
+	return DefaultTimeout
+}
