@@ -4,6 +4,9 @@ import (
 	"github.com/sluice-ci/sluice/internal/pipeline"
 )
 
+// stop applies a Stop: the execution goes Stopping, and with an abandon its
+// running actions are marked Abandoned and their jobs cancelled at once; advance
+// ends it Stopped once nothing runs.
 func (d *decider) stop(h Stop) error {
 	e, err := d.find(h.ExecutionID)
 	if err != nil {
@@ -50,6 +53,9 @@ func (d *decider) stop(h Stop) error {
 	return nil
 }
 
+// retry applies a Retry: the stage's failed, abandoned and unstarted actions (or
+// all of them) go back to NotStarted and the execution is InProgress again, for
+// advance to run them.
 func (d *decider) retry(h Retry) error {
 	e, err := d.find(h.ExecutionID)
 	if err != nil {
