@@ -41,6 +41,45 @@ type Pipeline struct {
 	ExecutionMode ExecutionMode `json:"executionMode,omitempty"`
 	Variables     []Variable    `json:"variables,omitempty"`
 	Stages        []Stage       `json:"stages"`
+	Triggers      []Trigger     `json:"triggers,omitempty"`
+}
+
+// Trigger types.
+const (
+	TriggerGit      = "Git"      // CodeStarSourceConnection is read as Git
+	TriggerSchedule = "Schedule" // an EventBridge schedule expression
+)
+
+// Trigger starts executions of the pipeline: CodePipeline V2's git triggers with
+// their filters, and schedules.
+type Trigger struct {
+	ProviderType     string            `json:"providerType"`
+	GitConfiguration *GitConfiguration `json:"gitConfiguration,omitempty"`
+	// Schedule is "cron(m h dom mon dow year)" or "rate(N unit)", in EventBridge's
+	// syntax; TimeZone is an IANA name, UTC when empty.
+	Schedule string `json:"schedule,omitempty"`
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// GitConfiguration says which pushes to a source action's repository start the
+// pipeline. With no push filter, every push to the action's branch does.
+type GitConfiguration struct {
+	SourceActionName string          `json:"sourceActionName"`
+	Push             []GitPushFilter `json:"push,omitempty"`
+}
+
+// GitPushFilter matches a push when every filter it gives matches.
+type GitPushFilter struct {
+	Branches  *GitFilter `json:"branches,omitempty"`
+	Tags      *GitFilter `json:"tags,omitempty"`
+	FilePaths *GitFilter `json:"filePaths,omitempty"`
+}
+
+// GitFilter holds glob patterns: a value matches when it matches an include (or
+// there are none) and no exclude.
+type GitFilter struct {
+	Includes []string `json:"includes,omitempty"`
+	Excludes []string `json:"excludes,omitempty"`
 }
 
 // Variable is a pipeline-level variable, overridable when an execution starts.
