@@ -20,8 +20,11 @@ type Job struct {
 	Provider    string
 
 	Configuration map[string]string
-	Commands      []string
-	Variables     map[string]string // the execution's pipeline variables
+	// Revision is the source revision a Source action must produce (a commit
+	// id), or "" for the head of its branch.
+	Revision  string
+	Commands  []string
+	Variables map[string]string // the execution's pipeline variables
 	// OutputVariables are the names the action declares it exports.
 	OutputVariables []string
 
