@@ -21,9 +21,10 @@ func (s *Server) startExecution(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	e, err := s.svc.StartExecution(r.Context(), service.StartRequest{
-		Pipeline:  r.PathValue("name"),
-		Variables: req.Variables,
-		Trigger:   engine.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
+		Pipeline:        r.PathValue("name"),
+		Variables:       req.Variables,
+		SourceRevisions: req.SourceRevisions,
+		Trigger:         engine.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
 	})
 	if err != nil {
 		return err
@@ -67,6 +68,7 @@ func executionView(e *engine.Execution) client.Execution {
 		StartTime:           e.StartTime,
 		LastUpdateTime:      e.LastUpdate,
 		Stages:              []client.StageExecution{},
+		SourceRevisions:     sourceRevisionsView(e),
 	}
 	if out.Variables == nil {
 		out.Variables = map[string]string{}
@@ -77,6 +79,14 @@ func executionView(e *engine.Execution) client.Execution {
 			cs.Actions = append(cs.Actions, actionView(a))
 		}
 		out.Stages = append(out.Stages, cs)
+	}
+	return out
+}
+
+func sourceRevisionsView(e *engine.Execution) []client.SourceRevision {
+	out := []client.SourceRevision{}
+	for _, r := range e.SourceRevisions {
+		out = append(out, client.SourceRevision(r))
 	}
 	return out
 }
@@ -133,8 +143,9 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	for _, e := range es {
 		out.Executions = append(out.Executions, client.ExecutionSummary{
 			PipelineExecutionID: e.ID, PipelineVersion: e.Version, Status: string(e.Status), StatusSummary: e.Summary,
-			Trigger:   client.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
-			StartTime: e.StartTime, LastUpdateTime: e.LastUpdate,
+			Trigger:         client.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
+			SourceRevisions: sourceRevisionsView(e),
+			StartTime:       e.StartTime, LastUpdateTime: e.LastUpdate,
 		})
 	}
 	return writeJSON(w, http.StatusOK, out)

@@ -36,7 +36,7 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		ActionTypeID: client.ActionTypeID{
 			Category: j.ActionType.Category, Owner: j.ActionType.Owner, Provider: j.ActionType.Provider, Version: j.ActionType.Version,
 		},
-		Configuration: j.Configuration, Commands: j.Commands, Variables: j.Variables,
+		Configuration: j.Configuration, Revision: j.Revision, Commands: j.Commands, Variables: j.Variables,
 		OutputVariables: j.OutputVariables, Deadline: j.Deadline, LeaseUntil: cj.LeaseUntil,
 		HeartbeatSeconds: cj.Heartbeat.Seconds(),
 	}

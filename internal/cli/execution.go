@@ -43,6 +43,10 @@ func printExecution(w io.Writer, e *client.Execution) {
 	if e.WaitingFor != "" {
 		fmt.Fprintf(w, "  waiting: %s\n", e.WaitingFor)
 	}
+	fmt.Fprintf(w, "  trigger: %s %s\n", e.Trigger.TriggerType, e.Trigger.TriggerDetail)
+	for _, r := range e.SourceRevisions {
+		fmt.Fprintf(w, "  source %s: %s %s\n", r.ActionName, r.RevisionID, r.RevisionSummary)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STAGE\tACTION\tSTATUS\tATTEMPT\tSUMMARY")
 	for _, st := range e.Stages {

@@ -12,7 +12,7 @@ import (
 )
 
 func newStartCmd(g *globals) *cobra.Command {
-	var vars []string
+	var vars, revisions []string
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "start NAME [--var K=V]... [--wait]",
@@ -26,6 +26,16 @@ func newStartCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("--var %q: want NAME=VALUE", kv)
 				}
 				req.Variables[k] = v
+			}
+			for _, kv := range revisions {
+				action, commit, ok := strings.Cut(kv, "=")
+				if !ok || action == "" || commit == "" {
+					return fmt.Errorf("--source-revision %q: want ACTION=COMMIT", kv)
+				}
+				if req.SourceRevisions == nil {
+					req.SourceRevisions = map[string]string{}
+				}
+				req.SourceRevisions[action] = commit
 			}
 			c, err := g.client()
 			if err != nil {
@@ -55,6 +65,7 @@ func newStartCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable NAME=VALUE (repeatable)")
+	cmd.Flags().StringArrayVar(&revisions, "source-revision", nil, "run source action ACTION at COMMIT (ACTION=COMMIT, repeatable)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the execution and exit 0 only if it succeeds")
 	return cmd
 }

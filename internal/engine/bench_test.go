@@ -33,7 +33,7 @@ func BenchmarkDecideActionSuccess(b *testing.B) {
 	begin := func() {
 		seq++
 		var err error
-		e, err = NewExecution(decl, 1, "exec-"+strconv.FormatInt(seq, 10), nil, Trigger{Type: "StartPipelineExecution"}, t0)
+		e, err = NewExecution(decl, 1, "exec-"+strconv.FormatInt(seq, 10), nil, nil, Trigger{Type: "StartPipelineExecution"}, t0)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -123,7 +124,10 @@ const DefaultMaxAttempts = 2
 // NewExecution builds an execution of version of decl, with the pipeline variables'
 // defaults overridden by vars. A variable that the pipeline does not declare is an
 // error, as in CodePipeline.
-func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[string]string, trigger Trigger, now time.Time) (*Execution, error) {
+//
+// revisions pins source actions to commits (action name → commit id); each must
+// name a Source action of decl.
+func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[string]string, revisions map[string]string, trigger Trigger, now time.Time) (*Execution, error) {
 	resolved := make(map[string]string, len(decl.Variables))
 	declared := make(map[string]bool, len(decl.Variables))
 	for _, v := range decl.Variables {
@@ -142,16 +146,27 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 		sort.Strings(unknown)
 		return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("pipeline %s declares no variable %s", decl.Name, strings.Join(unknown, ", "))}
 	}
+	var pinned []SourceRevision
+	for _, action := range slices.Sorted(maps.Keys(revisions)) {
+		if !isSourceAction(decl, action) {
+			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: pipeline %s has no source action %s", decl.Name, action)}
+		}
+		if revisions[action] == "" {
+			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: no revision given for action %s", action)}
+		}
+		pinned = append(pinned, SourceRevision{ActionName: action, RevisionID: revisions[action]})
+	}
 	e := &Execution{
-		ID:         id,
-		Pipeline:   decl.Name,
-		Version:    version,
-		Status:     ExecutionInProgress,
-		Trigger:    trigger,
-		Variables:  resolved,
-		Waiting:    true,
-		StartTime:  now,
-		LastUpdate: now,
+		SourceRevisions: pinned,
+		ID:              id,
+		Pipeline:        decl.Name,
+		Version:         version,
+		Status:          ExecutionInProgress,
+		Trigger:         trigger,
+		Variables:       resolved,
+		Waiting:         true,
+		StartTime:       now,
+		LastUpdate:      now,
 	}
 	for _, s := range decl.Stages {
 		st := Stage{Name: s.Name, Status: StageNotStarted}
@@ -227,6 +242,7 @@ func (d *decider) apply(h Happening) error {
 			a.OutputArtifacts = append(a.OutputArtifacts, ArtifactRef{Name: o.Name, Key: ArtifactKey(e.ID, o.Name, a.JobID)})
 		}
 		a.LastUpdate = d.env.Now
+		recordRevision(e, a)
 		d.touch(e)
 		d.emitAction(e, a, "SUCCEEDED", h.Summary)
 		return nil
@@ -303,4 +319,15 @@ func (d *decider) find(id string) (*Execution, error) {
 		}
 	}
 	return nil, &Error{Code: "NotFound", Msg: fmt.Sprintf("execution %s of pipeline %s not found", id, d.p.Name)}
+}
+
+func isSourceAction(decl *pipeline.Pipeline, name string) bool {
+	for _, st := range decl.Stages {
+		for _, a := range st.Actions {
+			if a.Name == name && a.ActionTypeID.Category == pipeline.CategorySource {
+				return true
+			}
+		}
+	}
+	return false
 }

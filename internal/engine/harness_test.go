@@ -208,7 +208,7 @@ func (h *harness) do(hp Happening) Decision {
 func (h *harness) start(vars map[string]string) *Execution {
 	h.tb.Helper()
 	h.seq++
-	e, err := NewExecution(h.decl, h.p.Version, fmt.Sprintf("exec-%d", h.seq), vars, Trigger{Type: "StartPipelineExecution", Detail: "test"}, h.now)
+	e, err := NewExecution(h.decl, h.p.Version, fmt.Sprintf("exec-%d", h.seq), vars, nil, Trigger{Type: "StartPipelineExecution", Detail: "test"}, h.now)
 	if err != nil {
 		h.tb.Fatalf("NewExecution: %v", err)
 	}

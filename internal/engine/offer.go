@@ -63,6 +63,7 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 	}
 	timeout := timeoutOf(a.Decl)
 	d.jobs = append(d.jobs, Job{
+		Revision:        pinnedRevision(e, a.Decl.Name),
 		ID:              a.JobID,
 		ExecutionID:     e.ID,
 		Pipeline:        e.Pipeline,
@@ -154,4 +155,33 @@ func timeoutOf(a pipeline.Action) time.Duration {
 		return time.Duration(a.TimeoutInMinutes) * time.Minute
 	}
 	return DefaultTimeout
+}
+
+func pinnedRevision(e *Execution, action string) string {
+	for _, r := range e.SourceRevisions {
+		if r.ActionName == action {
+			return r.RevisionID
+		}
+	}
+	return ""
+}
+
+// recordRevision notes what a source action produced: its CommitId output
+// variable, with its summary (the commit message's first line).
+func recordRevision(e *Execution, a *Action) {
+	if a.Decl.ActionTypeID.Category != pipeline.CategorySource {
+		return
+	}
+	id := a.OutputVariables["CommitId"]
+	if id == "" {
+		return
+	}
+	rev := SourceRevision{ActionName: a.Decl.Name, RevisionID: id, RevisionSummary: a.Summary}
+	for i := range e.SourceRevisions {
+		if e.SourceRevisions[i].ActionName == a.Decl.Name {
+			e.SourceRevisions[i] = rev
+			return
+		}
+	}
+	e.SourceRevisions = append(e.SourceRevisions, rev)
 }

@@ -101,13 +101,23 @@ type Execution struct {
 	Stages    []Stage           `json:"stages"`
 	// Current is the index of the stage the execution is in, or waits to enter
 	// when Waiting is set; len(Stages) once every stage succeeded.
-	Current    int       `json:"current"`
-	Waiting    bool      `json:"waiting,omitempty"`
-	WaitingFor string    `json:"waitingFor,omitempty"`
-	StopMode   StopMode  `json:"stopMode,omitempty"`
-	StopReason string    `json:"stopReason,omitempty"`
-	StartTime  time.Time `json:"startTime"`
-	LastUpdate time.Time `json:"lastUpdateTime"`
+	Current    int    `json:"current"`
+	Waiting    bool   `json:"waiting,omitempty"`
+	WaitingFor string `json:"waitingFor,omitempty"`
+	// SourceRevisions are the revisions the source actions produce: pinned at
+	// start by a push or the user, or recorded when the action succeeds.
+	SourceRevisions []SourceRevision `json:"sourceRevisions,omitempty"`
+	StopMode        StopMode         `json:"stopMode,omitempty"`
+	StopReason      string           `json:"stopReason,omitempty"`
+	StartTime       time.Time        `json:"startTime"`
+	LastUpdate      time.Time        `json:"lastUpdateTime"`
+}
+
+// SourceRevision is the revision a source action of an execution produces.
+type SourceRevision struct {
+	ActionName      string `json:"actionName"`
+	RevisionID      string `json:"revisionId"`
+	RevisionSummary string `json:"revisionSummary,omitempty"`
 }
 
 // Stage is the progress of one stage of an execution.
@@ -144,6 +154,7 @@ type Job struct {
 	Attempt         int                   `json:"attempt"`
 	ActionType      pipeline.ActionTypeID `json:"actionTypeId"`
 	Configuration   map[string]string     `json:"configuration,omitempty"` // variables resolved
+	Revision        string                `json:"revision,omitempty"`      // the commit a source action must produce
 	Commands        []string              `json:"commands,omitempty"`      // variables resolved
 	Variables       map[string]string     `json:"variables,omitempty"`     // the execution's pipeline variables
 	InputArtifacts  []ArtifactRef         `json:"inputArtifacts,omitempty"`

@@ -29,7 +29,7 @@ func TestNewExecutionVariables(t *testing.T) {
 		{"two undeclared, sorted", map[string]string{"Zeta": "1", "Alpha": "2"}, nil, []string{"Alpha, Zeta"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := NewExecution(decl, 4, "exec-1", tc.vars, Trigger{Type: "StartPipelineExecution"}, t0)
+			e, err := NewExecution(decl, 4, "exec-1", tc.vars, nil, Trigger{Type: "StartPipelineExecution"}, t0)
 			if tc.wantErr != nil {
 				if e != nil {
 					t.Errorf("execution returned with error")
@@ -79,7 +79,7 @@ func TestVariableResolution(t *testing.T) {
 	decl.Variables = []pipeline.Variable{{Name: "Env", DefaultValue: "staging"}, {Name: "Region", DefaultValue: "eu-west-1"}}
 	h := newHarness(t, decl)
 	h.seq++
-	e, err := NewExecution(decl, 1, "exec-1", map[string]string{"Env": "prod"}, Trigger{}, h.now)
+	e, err := NewExecution(decl, 1, "exec-1", map[string]string{"Env": "prod"}, nil, Trigger{}, h.now)
 	if err != nil {
 		t.Fatal(err)
 	}

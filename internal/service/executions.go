@@ -13,8 +13,18 @@ import (
 type StartRequest struct {
 	Pipeline  string
 	Variables map[string]string
-	Trigger   engine.Trigger
+	// SourceRevisions pins source actions to commits: action name → commit id.
+	SourceRevisions map[string]string
+	Trigger         engine.Trigger
+	// IdempotencyKey, when set, makes the start happen at most once: a second
+	// start with the same key starts nothing and returns ErrAlreadyStarted. Push,
+	// webhook and schedule triggers use it so that a replay after a crash does
+	// not start a pipeline twice.
+	IdempotencyKey string
 }
+
+// ErrAlreadyStarted is returned for a start whose idempotency key was used.
+var ErrAlreadyStarted = errors.New("already started for this key")
 
 // StartExecution starts an execution of the pipeline's current version and returns it.
 func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine.Execution, error) {
@@ -35,9 +45,18 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 		if err != nil {
 			return nil, err
 		}
-		e, err := engine.NewExecution(decl, row.Version, id, req.Variables, req.Trigger, s.now())
+		e, err := engine.NewExecution(decl, row.Version, id, req.Variables, req.SourceRevisions, req.Trigger, s.now())
 		if err != nil {
 			return nil, err
+		}
+		if req.IdempotencyKey != "" {
+			fresh, err := tx.UseKey(ctx, req.IdempotencyKey, id, s.now())
+			if err != nil {
+				return nil, err
+			}
+			if !fresh {
+				return nil, ErrAlreadyStarted
+			}
 		}
 		if e.Seq, err = tx.NextSeq(ctx); err != nil {
 			return nil, err

@@ -59,6 +59,21 @@ type Store interface {
 	Token(ctx context.Context, hash string) (Token, error)
 	PutToken(ctx context.Context, t Token) error
 
+	// TriggerState returns the value stored under key, "" when there is none.
+	// Keys start with "PIPELINE/", so that deleting a pipeline forgets them.
+	TriggerState(ctx context.Context, key string) (string, error)
+
+	Webhooks(ctx context.Context) ([]Webhook, error)
+	Webhook(ctx context.Context, name string) (Webhook, error)
+	PutWebhook(ctx context.Context, w Webhook) error
+	DeleteWebhook(ctx context.Context, name string) error
+
+	// Secrets hold ciphertext only; the service encrypts and decrypts.
+	Secrets(ctx context.Context) ([]Secret, error)
+	Secret(ctx context.Context, name string) (Secret, error)
+	PutSecret(ctx context.Context, s Secret) error
+	DeleteSecret(ctx context.Context, name string) error
+
 	Close() error
 }
 
@@ -69,6 +84,11 @@ type Tx interface {
 	PutPipeline(ctx context.Context, p Pipeline) error
 	DeletePipeline(ctx context.Context) error
 	SetTransitions(ctx context.Context, transitions []byte) error
+	SetTriggerNote(ctx context.Context, note []byte) error
+	// UseKey records an idempotency key for an execution; fresh is false when the
+	// key was used already, and then nothing is written.
+	UseKey(ctx context.Context, key, executionID string, now time.Time) (fresh bool, err error)
+	SetTriggerState(ctx context.Context, key, value string, now time.Time) error
 
 	// ActiveExecutions lists the executions that are not terminal, oldest first.
 	ActiveExecutions(ctx context.Context) ([]Execution, error)
@@ -95,6 +115,7 @@ type Pipeline struct {
 	Version     int
 	Declaration []byte // canonical JSON of the current version
 	Transitions []byte // JSON owned by the service: disabled inbound transitions
+	TriggerNote []byte // JSON owned by the service: what the last trigger did
 	Created     time.Time
 	Updated     time.Time
 }
@@ -175,6 +196,22 @@ type EventFilter struct {
 	AfterSeq int64
 	Since    time.Time
 	Limit    int
+}
+
+// Webhook is a stored webhook definition.
+type Webhook struct {
+	Name       string
+	Definition []byte // JSON owned by the service
+	Created    time.Time
+	Updated    time.Time
+}
+
+// Secret is a stored secret, encrypted by the service.
+type Secret struct {
+	Name       string
+	Ciphertext []byte
+	Created    time.Time
+	Updated    time.Time
 }
 
 // Token is an API credential; only a hash of the secret is stored.

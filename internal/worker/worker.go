@@ -203,7 +203,7 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs io.Writer) (
 	pj := &provider.Job{
 		ID: job.ID, Pipeline: job.PipelineName, ExecutionID: job.PipelineExecutionID, Stage: job.Stage, Action: job.Action,
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
-		Configuration: job.Configuration, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
+		Configuration: job.Configuration, Revision: job.Revision, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
 	}
 	if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {

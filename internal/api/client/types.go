@@ -38,6 +38,8 @@ type Trigger struct {
 // StartRequest starts an execution.
 type StartRequest struct {
 	Variables map[string]string `json:"variables,omitempty"`
+	// SourceRevisions pins source actions to commits: action name → commit id.
+	SourceRevisions map[string]string `json:"sourceRevisions,omitempty"`
 }
 
 // StartResult names the execution started.
@@ -55,9 +57,17 @@ type Execution struct {
 	WaitingFor          string            `json:"waitingFor,omitempty"`
 	Trigger             Trigger           `json:"trigger"`
 	Variables           map[string]string `json:"variables"`
+	SourceRevisions     []SourceRevision  `json:"sourceRevisions"`
 	StartTime           time.Time         `json:"startTime"`
 	LastUpdateTime      time.Time         `json:"lastUpdateTime"`
 	Stages              []StageExecution  `json:"stages"`
+}
+
+// SourceRevision is the revision a source action of an execution produced.
+type SourceRevision struct {
+	ActionName      string `json:"actionName"`
+	RevisionID      string `json:"revisionId"`
+	RevisionSummary string `json:"revisionSummary,omitempty"`
 }
 
 // Terminal reports whether the execution has ended.
@@ -94,13 +104,14 @@ type ActionExecution struct {
 
 // ExecutionSummary is an execution in a list.
 type ExecutionSummary struct {
-	PipelineExecutionID string    `json:"pipelineExecutionId"`
-	PipelineVersion     int       `json:"pipelineVersion"`
-	Status              string    `json:"status"`
-	StatusSummary       string    `json:"statusSummary,omitempty"`
-	Trigger             Trigger   `json:"trigger"`
-	StartTime           time.Time `json:"startTime"`
-	LastUpdateTime      time.Time `json:"lastUpdateTime"`
+	PipelineExecutionID string           `json:"pipelineExecutionId"`
+	PipelineVersion     int              `json:"pipelineVersion"`
+	Status              string           `json:"status"`
+	StatusSummary       string           `json:"statusSummary,omitempty"`
+	Trigger             Trigger          `json:"trigger"`
+	SourceRevisions     []SourceRevision `json:"sourceRevisions"`
+	StartTime           time.Time        `json:"startTime"`
+	LastUpdateTime      time.Time        `json:"lastUpdateTime"`
 }
 
 // StopRequest stops an execution.
@@ -181,6 +192,7 @@ type Job struct {
 	Attempt             int               `json:"attempt"`
 	ActionTypeID        ActionTypeID      `json:"actionTypeId"`
 	Configuration       map[string]string `json:"configuration,omitempty"`
+	Revision            string            `json:"revision,omitempty"`
 	Commands            []string          `json:"commands,omitempty"`
 	Variables           map[string]string `json:"variables,omitempty"`
 	InputArtifacts      []Artifact        `json:"inputArtifacts,omitempty"`

@@ -179,18 +179,21 @@ func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, erro
 	return getPipeline(ctx, s.read, name)
 }
 
-const pipelineCols = `name, version, declaration, transitions, created_ms, updated_ms`
+const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanPipeline(r scanner) (store.Pipeline, error) {
 	var p store.Pipeline
-	var decl, trans string
+	var decl, trans, note string
 	var created, updated int64
-	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &created, &updated); err != nil {
+	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated); err != nil {
 		return p, err
 	}
 	p.Declaration, p.Transitions = []byte(decl), []byte(trans)
+	if note != "" {
+		p.TriggerNote = []byte(note)
+	}
 	p.Created, p.Updated = fromMS(created), fromMS(updated)
 	return p, nil
 }
@@ -536,6 +539,9 @@ func (t *tx) PutPipeline(ctx context.Context, p store.Pipeline) error {
 }
 
 func (t *tx) DeletePipeline(ctx context.Context) error {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM trigger_state WHERE key LIKE ? ESCAPE '\'`, likePrefix(t.pipeline+"/")); err != nil {
+		return fmt.Errorf("delete pipeline %s: %w", t.pipeline, err)
+	}
 	for _, q := range []string{
 		`DELETE FROM log_chunks WHERE job_id IN (SELECT id FROM jobs WHERE pipeline = ?)`,
 		`DELETE FROM jobs WHERE pipeline = ?`,
@@ -638,6 +644,185 @@ func (t *tx) InsertEvent(ctx context.Context, e store.Event) error {
 		ms(e.Time), e.Type, e.Pipeline, e.ExecutionID, string(e.Document))
 	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}
+
+// likePrefix makes a LIKE pattern matching strings that start with prefix.
+func likePrefix(prefix string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(prefix) + "%"
+}
+
+func (t *tx) SetTriggerNote(ctx context.Context, note []byte) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE pipelines SET trigger_note = ? WHERE name = ?`, string(note), t.pipeline)
+	if err != nil {
+		return fmt.Errorf("set trigger note of %s: %w", t.pipeline, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("pipeline", t.pipeline)
+	}
+	return nil
+}
+
+func (t *tx) UseKey(ctx context.Context, key, executionID string, now time.Time) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `INSERT INTO start_keys (key, execution_id, created_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		key, executionID, ms(now))
+	if err != nil {
+		return false, fmt.Errorf("use start key: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (t *tx) SetTriggerState(ctx context.Context, key, value string, now time.Time) error {
+	_, err := t.q.ExecContext(ctx, `
+		INSERT INTO trigger_state (key, value, updated_ms) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`, key, value, ms(now))
+	if err != nil {
+		return fmt.Errorf("set trigger state %s: %w", key, err)
+	}
+	return nil
+}
+
+// TriggerState implements store.Store.
+func (s *Store) TriggerState(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.read.QueryRowContext(ctx, `SELECT value FROM trigger_state WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get trigger state %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// Webhooks implements store.Store.
+func (s *Store) Webhooks(ctx context.Context) ([]store.Webhook, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM webhooks ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list webhooks: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func scanWebhook(r scanner) (store.Webhook, error) {
+	var w store.Webhook
+	var def string
+	var created, updated int64
+	if err := r.Scan(&w.Name, &def, &created, &updated); err != nil {
+		return w, err
+	}
+	w.Definition, w.Created, w.Updated = []byte(def), fromMS(created), fromMS(updated)
+	return w, nil
+}
+
+// Webhook implements store.Store.
+func (s *Store) Webhook(ctx context.Context, name string) (store.Webhook, error) {
+	w, err := scanWebhook(s.read.QueryRowContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM webhooks WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, notFound("webhook", name)
+	}
+	if err != nil {
+		return w, fmt.Errorf("get webhook %s: %w", name, err)
+	}
+	return w, nil
+}
+
+// PutWebhook implements store.Store.
+func (s *Store) PutWebhook(ctx context.Context, w store.Webhook) error {
+	_, err := s.write.ExecContext(ctx, `
+		INSERT INTO webhooks (name, definition, created_ms, updated_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_ms = excluded.updated_ms`,
+		w.Name, string(w.Definition), ms(w.Created), ms(w.Updated))
+	if err != nil {
+		return fmt.Errorf("put webhook %s: %w", w.Name, err)
+	}
+	return nil
+}
+
+// DeleteWebhook implements store.Store.
+func (s *Store) DeleteWebhook(ctx context.Context, name string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM webhooks WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete webhook %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("webhook", name)
+	}
+	return nil
+}
+
+// Secrets implements store.Store.
+func (s *Store) Secrets(ctx context.Context) ([]store.Secret, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, ciphertext, created_ms, updated_ms FROM secrets ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Secret
+	for rows.Next() {
+		sec, err := scanSecret(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list secrets: %w", err)
+		}
+		out = append(out, sec)
+	}
+	return out, rows.Err()
+}
+
+func scanSecret(r scanner) (store.Secret, error) {
+	var sec store.Secret
+	var created, updated int64
+	if err := r.Scan(&sec.Name, &sec.Ciphertext, &created, &updated); err != nil {
+		return sec, err
+	}
+	sec.Created, sec.Updated = fromMS(created), fromMS(updated)
+	return sec, nil
+}
+
+// Secret implements store.Store.
+func (s *Store) Secret(ctx context.Context, name string) (store.Secret, error) {
+	sec, err := scanSecret(s.read.QueryRowContext(ctx, `SELECT name, ciphertext, created_ms, updated_ms FROM secrets WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sec, notFound("secret", name)
+	}
+	if err != nil {
+		return sec, fmt.Errorf("get secret %s: %w", name, err)
+	}
+	return sec, nil
+}
+
+// PutSecret implements store.Store.
+func (s *Store) PutSecret(ctx context.Context, sec store.Secret) error {
+	_, err := s.write.ExecContext(ctx, `
+		INSERT INTO secrets (name, ciphertext, created_ms, updated_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, updated_ms = excluded.updated_ms`,
+		sec.Name, sec.Ciphertext, ms(sec.Created), ms(sec.Updated))
+	if err != nil {
+		return fmt.Errorf("put secret %s: %w", sec.Name, err)
+	}
+	return nil
+}
+
+// DeleteSecret implements store.Store.
+func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM secrets WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete secret %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("secret", name)
 	}
 	return nil
 }

@@ -30,6 +30,9 @@ func Run(t *testing.T, open Open) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, open(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
 	t.Run("DeletePipeline", func(t *testing.T) { testDelete(t, open(t)) })
+	t.Run("TriggerBookkeeping", func(t *testing.T) { testTriggerBookkeeping(t, open(t)) })
+	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open(t)) })
+	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -408,4 +411,101 @@ func testDelete(t *testing.T, s store.Store) {
 		}
 		return err
 	}))
+}
+
+func testTriggerBookkeeping(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	putPipeline(t, s, "p", 1)
+	putPipeline(t, s, "p2", 1)
+	must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+		if err := tx.SetTriggerNote(ctx, []byte(`{"started":false}`)); err != nil {
+			return err
+		}
+		fresh, err := tx.UseKey(ctx, "push/1/p", "e1", t0)
+		if err != nil || !fresh {
+			t.Errorf("first use of a key: fresh=%v err=%v", fresh, err)
+		}
+		fresh, err = tx.UseKey(ctx, "push/1/p", "e2", t0)
+		if err != nil || fresh {
+			t.Errorf("second use of a key: fresh=%v err=%v", fresh, err)
+		}
+		if err := tx.SetTriggerState(ctx, "p/poll/src", "abc", t0); err != nil {
+			return err
+		}
+		return tx.SetTriggerState(ctx, "p/poll/src", "def", t0)
+	}))
+	must(t, s.Update(ctx, "p2", func(tx store.Tx) error { return tx.SetTriggerState(ctx, "p2/poll/src", "keep", t0) }))
+	p, _ := s.Pipeline(ctx, "p")
+	if string(p.TriggerNote) != `{"started":false}` {
+		t.Fatalf("trigger note = %q", p.TriggerNote)
+	}
+	if v, err := s.TriggerState(ctx, "p/poll/src"); err != nil || v != "def" {
+		t.Fatalf("trigger state = %q, %v", v, err)
+	}
+	if v, err := s.TriggerState(ctx, "nothing"); err != nil || v != "" {
+		t.Fatalf("missing trigger state = %q, %v", v, err)
+	}
+	// A rolled-back key is not used.
+	boom := errors.New("boom")
+	_ = s.Update(ctx, "p", func(tx store.Tx) error {
+		tx.UseKey(ctx, "push/2/p", "e3", t0)
+		return boom
+	})
+	must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+		fresh, err := tx.UseKey(ctx, "push/2/p", "e3", t0)
+		if !fresh {
+			t.Errorf("a key from a rolled-back transaction counts as used")
+		}
+		return err
+	}))
+	// Deleting a pipeline forgets its trigger state, not another's.
+	must(t, s.Update(ctx, "p", func(tx store.Tx) error { return tx.DeletePipeline(ctx) }))
+	if v, _ := s.TriggerState(ctx, "p/poll/src"); v != "" {
+		t.Fatalf("trigger state after delete = %q", v)
+	}
+	if v, _ := s.TriggerState(ctx, "p2/poll/src"); v != "keep" {
+		t.Fatalf("another pipeline's trigger state = %q", v)
+	}
+}
+
+func testWebhooks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.Webhook(ctx, "w"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing webhook: %v", err)
+	}
+	must(t, s.PutWebhook(ctx, store.Webhook{Name: "w", Definition: []byte(`{"a":1}`), Created: t0, Updated: t0}))
+	must(t, s.PutWebhook(ctx, store.Webhook{Name: "w", Definition: []byte(`{"a":2}`), Created: t0.Add(time.Hour), Updated: t0.Add(time.Hour)}))
+	w, err := s.Webhook(ctx, "w")
+	must(t, err)
+	if string(w.Definition) != `{"a":2}` || !w.Created.Equal(t0) || !w.Updated.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("webhook = %+v", w)
+	}
+	all, _ := s.Webhooks(ctx)
+	if len(all) != 1 {
+		t.Fatalf("webhooks = %d", len(all))
+	}
+	must(t, s.DeleteWebhook(ctx, "w"))
+	if err := s.DeleteWebhook(ctx, "w"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func testSecrets(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.PutSecret(ctx, store.Secret{Name: "b", Ciphertext: []byte{1, 2}, Created: t0, Updated: t0}))
+	must(t, s.PutSecret(ctx, store.Secret{Name: "a", Ciphertext: []byte{0, 255}, Created: t0, Updated: t0}))
+	must(t, s.PutSecret(ctx, store.Secret{Name: "b", Ciphertext: []byte{3}, Created: t0, Updated: t0.Add(time.Minute)}))
+	sec, err := s.Secret(ctx, "b")
+	must(t, err)
+	if string(sec.Ciphertext) != "\x03" || !sec.Updated.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("secret = %+v", sec)
+	}
+	all, _ := s.Secrets(ctx)
+	if len(all) != 2 || all[0].Name != "a" || all[0].Ciphertext[1] != 255 {
+		t.Fatalf("secrets = %+v", all)
+	}
+	must(t, s.DeleteSecret(ctx, "a"))
+	if _, err := s.Secret(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted secret: %v", err)
+	}
 }
