@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -27,14 +28,17 @@ type TokenStore interface {
 // Server is the API's HTTP handler.
 type Server struct {
 	svc    *service.Service
+	repos  *gitserver.Server
 	tokens TokenStore
 	log    *slog.Logger
 	mux    *http.ServeMux
 }
 
 // New returns the API handler.
-func New(svc *service.Service, tokens TokenStore, log *slog.Logger) *Server {
-	s := &Server{svc: svc, tokens: tokens, log: log, mux: http.NewServeMux()}
+// New returns the API handler; repos may be nil when the server hosts no
+// repositories.
+func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *slog.Logger) *Server {
+	s := &Server{svc: svc, tokens: tokens, repos: repos, log: log, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
@@ -69,6 +73,11 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/jobs/{id}/log", s.appendLog)
 	s.handle("GET /api/v1/jobs/{id}/inputs/{artifact}", s.jobInput)
 	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", s.jobOutput)
+	s.secretRoutes()
+	if s.repos != nil {
+		s.repoRoutes(s.repos)
+		s.mux.Handle("/git/", s.repos)
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -100,6 +100,16 @@ func (s *Server) pipelineState(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := client.PipelineState{PipelineName: st.Name, PipelineVersion: st.Version}
+	note, err := s.svc.LastTrigger(r.Context(), st.Name)
+	if err != nil {
+		return err
+	}
+	if note != nil {
+		out.LastTrigger = &client.TriggerNote{
+			Time: note.Time, TriggerType: note.Type, TriggerDetail: note.Detail,
+			Started: note.Started, PipelineExecutionID: note.ExecutionID, Reason: note.Reason,
+		}
+	}
 	for _, ss := range st.Stages {
 		cs := client.StageState{
 			StageName: ss.Name,

@@ -107,6 +107,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 			}
 			return output(g.out, format, st, func(w io.Writer) {
 				fmt.Fprintf(w, "pipeline %s (version %d)\n", st.PipelineName, st.PipelineVersion)
+				if t := st.LastTrigger; t != nil {
+					if t.Started {
+						fmt.Fprintf(w, "last trigger: %s %s: started %s\n", t.TriggerType, t.TriggerDetail, t.PipelineExecutionID)
+					} else {
+						fmt.Fprintf(w, "last trigger: %s %s: started nothing: %s\n", t.TriggerType, t.TriggerDetail, t.Reason)
+					}
+				}
 				for _, s := range st.StageStates {
 					latest := "not run yet"
 					if s.LatestExecution != nil {

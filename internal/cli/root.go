@@ -77,6 +77,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newRetryCmd(g),
 		newTransitionCmd(g),
 		newEventsCmd(g),
+		newSecretCmd(g),
+		newRepoCmd(g),
 	)
 	return root
 }

@@ -34,6 +34,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease", 30*time.Second, "how long a worker holds a job between heartbeats")
+	cmd.Flags().DurationVar(&cfg.PollInterval, "poll-interval", time.Minute, "how often remote repositories are polled for changes (PollForSourceChanges)")
 	cmd.Flags().DurationVar(&cfg.SweepInterval, "sweep-interval", time.Second, "how often expired leases and action timeouts are looked for")
 	return cmd
 }

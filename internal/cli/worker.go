@@ -38,7 +38,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			var wg sync.WaitGroup
 			for i := range concurrency {
 				w := &worker.Worker{
-					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(),
+					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token),
 					WorkRoot: workRoot, ScratchRoot: worker.DefaultScratchRoot(), BaseEnv: worker.DefaultBaseEnv(), Logger: log,
 				}
 				wg.Add(1)

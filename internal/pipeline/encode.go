@@ -87,6 +87,9 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 		stages.Content = append(stages.Content, m)
 	}
 	add(root, "stages", stages)
+	if len(p.Triggers) > 0 {
+		add(root, "triggers", triggersNode(p.Triggers))
+	}
 
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

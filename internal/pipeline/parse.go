@@ -530,8 +530,7 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 		case "roleArn", "artifactStore", "artifactStores", "version":
 			// CodePipeline's own settings; sluice has no use for them.
 		case "triggers":
-			// Handled by a later issue; accepted now so get-pipeline
-			// documents of V2 pipelines import.
+			p.Triggers = d.triggers(f.value, path)
 		default:
 			d.unknown(f, path, known)
 		}

@@ -302,7 +302,6 @@ stages: [{name: S, actions: [{name: A, provider: Noop}]}]
 			file: "pipe.json",
 			src: `{"pipeline": {
   "name": "x", "roleArn": "arn", "artifactStore": {"type": "S3"}, "artifactStores": {}, "version": 3,
-  "triggers": [{"providerType": "CodeStarSourceConnection"}],
   "stages": [{"name": "S", "blockers": [], "onFailure": {"result": "ROLLBACK"}, "onSuccess": {}, "beforeEntry": {},
     "actions": [{"name": "A", "roleArn": "arn", "actionTypeId": {"provider": "Noop"}}]}]}}`,
 			want: nil,

@@ -96,10 +96,10 @@ var providers = func() map[string]ProviderInfo {
 
 		// Git is sluice's hosted repository source; CodeCommit is the same action
 		// under CodePipeline's name.
-		knownProvider("Git", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact),
+		knownProvider("Git", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).runnable(),
 		knownProvider("CodeCommit", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
-			requires("RepositoryName", "BranchName"),
-		knownProvider("GitRemote", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact),
+			requires("RepositoryName", "BranchName").runnable(),
+		knownProvider("GitRemote", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).runnable(),
 		// Build runs a buildspec; CodeBuild is the same under CodePipeline's name.
 		knownProvider("Build", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)),
 		knownProvider("CodeBuild", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).

@@ -15,9 +15,9 @@ func TestLookupProvider(t *testing.T) {
 	}{
 		{"Commands", CategoryCompute, OwnerAWS, true},
 		{"Noop", CategoryBuild, OwnerAWS, true},
-		{"Git", CategorySource, OwnerAWS, false},
-		{"CodeCommit", CategorySource, OwnerAWS, false},
-		{"GitRemote", CategorySource, OwnerAWS, false},
+		{"Git", CategorySource, OwnerAWS, true},
+		{"CodeCommit", CategorySource, OwnerAWS, true},
+		{"GitRemote", CategorySource, OwnerAWS, true},
 		{"Build", CategoryBuild, OwnerAWS, false},
 		{"CodeBuild", CategoryBuild, OwnerAWS, false},
 		{"Manual", CategoryApproval, OwnerAWS, false},

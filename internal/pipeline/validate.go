@@ -223,6 +223,7 @@ func (v *validator) pipeline() {
 		}
 		v.stage(si, v1)
 	}
+	v.triggers(v1)
 }
 
 func (v *validator) variables(v1 bool) {

@@ -40,6 +40,9 @@ type Job struct {
 	// ScratchDir is an empty private directory, outside WorkDir, for the
 	// provider's own small files; it may be on a memory file system.
 	ScratchDir string
+	// Secret reads a secret the job's configuration names (CredentialsSecret);
+	// any other is refused by the server.
+	Secret func(ctx context.Context, name string) ([]byte, error)
 	// Env is the base environment for processes the provider starts.
 	Env []string
 	// Log receives the action's log. Writes are serialised by the provider.

@@ -21,8 +21,10 @@ import (
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -40,7 +42,9 @@ type Config struct {
 	Lease time.Duration
 	// SweepInterval is how often expired leases and timeouts are looked for.
 	SweepInterval time.Duration
-	Logger        *slog.Logger
+	// PollInterval is how often remote repositories are polled for changes.
+	PollInterval time.Duration
+	Logger       *slog.Logger
 }
 
 // Server is a running sluice server.
@@ -48,6 +52,7 @@ type Server struct {
 	cfg      Config
 	store    *sqlite.Store
 	svc      *service.Service
+	repos    *gitserver.Server
 	http     *http.Server
 	listener net.Listener
 	log      *slog.Logger
@@ -64,6 +69,9 @@ const (
 	AdminTokenFile = "admin.token"
 	// URLFile holds the server's URL, written once it listens.
 	URLFile = "server.url"
+	// SecretKeyFile holds the key that encrypts secrets. It is kept apart from
+	// the database: a copy of sluice.db alone reveals no secret.
+	SecretKeyFile = "secret.key"
 )
 
 // Open opens the data directory, creating it and the admin token on first start,
@@ -74,6 +82,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Lease == 0 {
 		cfg.Lease = 30 * time.Second
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = time.Minute
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -97,16 +108,32 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		lock.Close()
 		return nil, err
 	}
+	key, err := loadSecretKey(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		lock.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
 		lock.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger})
-	s := &Server{cfg: cfg, store: st, svc: svc, listener: ln, log: cfg.Logger, lock: lock}
+	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key})
+	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: st}, pushHandler(svc), cfg.Logger)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		lock.Close()
+		return nil, err
+	}
+	svc.SetRepos(repos)
+	svc.SetRemoteHeads(gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
+	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, log: cfg.Logger, lock: lock}
 	s.http = &http.Server{
-		Handler:           api.New(svc, st, cfg.Logger),
+		// No WriteTimeout: clones and artifact downloads may take long.
+		Handler:           api.New(svc, st, repos, cfg.Logger),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	return s, nil
@@ -143,6 +170,28 @@ func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
 	return writeFileAtomic(path, []byte(token+"\n"), 0o600)
 }
 
+// loadSecretKey reads the secret key, making it on first start.
+func loadSecretKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, SecretKeyFile)
+	key, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(key) == service.SecretKeySize:
+		return key, nil
+	case err == nil:
+		return nil, fmt.Errorf("%s: want %d bytes, found %d; restore it from a backup", path, service.SecretKeySize, len(key))
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("read secret key: %w", err)
+	}
+	key = make([]byte, service.SecretKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, key, 0o600); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, mode); err != nil {
@@ -177,14 +226,26 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 
+	// Pushes accepted before a crash whose triggers did not run yet.
+	if err := s.repos.Recover(ctx); err != nil {
+		s.log.Error("replay spooled pushes", "err", err)
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
 
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.svc.RunSweeper(ctx)
-	}()
+	for _, loop := range []func(context.Context){
+		s.svc.RunSweeper,
+		func(ctx context.Context) { s.svc.RunPoller(ctx, s.cfg.PollInterval) },
+		func(ctx context.Context) { s.svc.RunScheduler(ctx, time.Second) },
+		s.replayPushes,
+	} {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			loop(ctx)
+		}()
+	}
 
 	var workerClient *client.Client
 	if s.cfg.Workers > 0 {
@@ -201,7 +262,7 @@ func (s *Server) Run(ctx context.Context) error {
 			w := &worker.Worker{
 				ID:          fmt.Sprintf("%s-%s-%d", host, instance, i),
 				API:         workerClient,
-				Providers:   Providers(),
+				Providers:   Providers(s.URL(), workerToken),
 				WorkRoot:    workRoot,
 				BaseEnv:     worker.DefaultBaseEnv(),
 				ScratchRoot: worker.DefaultScratchRoot(),
@@ -241,6 +302,33 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
+// pushHandler turns accepted pushes into triggers.
+func pushHandler(svc *service.Service) func(context.Context, gitserver.Push) error {
+	return func(ctx context.Context, p gitserver.Push) error {
+		sp := service.Push{ID: p.ID, Repository: p.Repository, Principal: p.Principal}
+		for _, u := range p.Updates {
+			sp.Updates = append(sp.Updates, service.RefUpdate{Ref: u.Ref, Old: u.Old, New: u.New})
+		}
+		return svc.HandlePush(ctx, sp)
+	}
+}
+
+// replayPushes retries, every half minute, pushes whose triggers failed.
+func (s *Server) replayPushes(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.repos.Recover(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("replay spooled pushes", "err", err)
+		}
+	}
+}
+
 // Close releases the store and the data directory. Call it after Run returned.
 func (s *Server) Close() error {
 	s.listener.Close()
@@ -273,10 +361,18 @@ func lockDataDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// Providers are the providers in-process and remote workers run.
-func Providers() map[string]provider.Provider {
+// Providers are the providers in-process and remote workers run. serverURL and
+// token give source actions access to the server's hosted repositories.
+func Providers(serverURL, token string) map[string]provider.Provider {
+	git := &gitsource.Provider{
+		HostedURL:   func(name string) string { return strings.TrimRight(serverURL, "/") + "/git/" + name + ".git" },
+		HostedToken: token,
+	}
 	return map[string]provider.Provider{
-		"Commands": commands.Provider{},
-		"Noop":     noop.Provider{},
+		"Commands":   commands.Provider{},
+		"Noop":       noop.Provider{},
+		"Git":        git,
+		"CodeCommit": git,
+		"GitRemote":  git,
 	}
 }

@@ -21,6 +21,11 @@ type StartRequest struct {
 	// webhook and schedule triggers use it so that a replay after a crash does
 	// not start a pipeline twice.
 	IdempotencyKey string
+	// TriggerState is written in the same transaction as the start: the revision
+	// a poll saw, the tick a schedule fired (key → value).
+	TriggerState map[string]string
+	// Note, when set, is recorded as what the trigger did last.
+	Note *TriggerNote
 }
 
 // ErrAlreadyStarted is returned for a start whose idempotency key was used.
@@ -60,6 +65,18 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 		}
 		if e.Seq, err = tx.NextSeq(ctx); err != nil {
 			return nil, err
+		}
+		for k, v := range req.TriggerState {
+			if err := tx.SetTriggerState(ctx, k, v, s.now()); err != nil {
+				return nil, err
+			}
+		}
+		if req.Note != nil {
+			note := *req.Note
+			note.Started, note.ExecutionID, note.Reason = true, id, ""
+			if err := s.writeNote(ctx, tx, note); err != nil {
+				return nil, err
+			}
 		}
 		started = e
 		return engine.Start{Execution: e}, nil

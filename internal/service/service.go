@@ -29,6 +29,9 @@ type Config struct {
 	SweepInterval time.Duration
 	Logger        *slog.Logger
 	Now           func() time.Time
+	// SecretKey encrypts secrets (SecretKeySize bytes); without it secrets cannot
+	// be stored.
+	SecretKey []byte
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -40,6 +43,10 @@ type Service struct {
 	sweep     time.Duration
 	log       *slog.Logger
 	now       func() time.Time
+
+	repos     Repos       // hosted repositories, when the server hosts any
+	remote    RemoteHeads // remote repositories, for polling
+	secretKey []byte
 
 	jobsQueued *notifier // a job became claimable
 	changed    *notifier // an execution or a log changed
@@ -55,6 +62,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 		sweep:      cfg.SweepInterval,
 		log:        cfg.Logger,
 		now:        cfg.Now,
+		secretKey:  cfg.SecretKey,
 		jobsQueued: newNotifier(),
 		changed:    newNotifier(),
 	}

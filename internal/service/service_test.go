@@ -88,7 +88,7 @@ func (f *fixture) start(name string) string {
 // claim takes the next job, which must be there already.
 func (f *fixture) claim(worker string) *service.ClaimedJob {
 	f.t.Helper()
-	j, err := f.svc.ClaimJob(f.ctx, worker, []string{"Noop", "Commands"}, 0)
+	j, err := f.svc.ClaimJob(f.ctx, worker, allProviders, 0)
 	if err != nil {
 		f.t.Fatalf("claim: %v", err)
 	}
@@ -100,7 +100,7 @@ func (f *fixture) claim(worker string) *service.ClaimedJob {
 
 func (f *fixture) noJob() {
 	f.t.Helper()
-	j, err := f.svc.ClaimJob(f.ctx, "w-check", []string{"Noop", "Commands"}, 0)
+	j, err := f.svc.ClaimJob(f.ctx, "w-check", allProviders, 0)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -438,3 +438,5 @@ func TestOnlyTheLatestExecutionInAStageIsRetried(t *testing.T) {
 		t.Fatalf("retry of an older execution: %v", err)
 	}
 }
+
+var allProviders = []string{"Noop", "Commands", "Git", "CodeCommit", "GitRemote"}

@@ -34,6 +34,7 @@ type API interface {
 	AppendLog(ctx context.Context, jobID, worker string, data []byte) error
 	JobInput(ctx context.Context, jobID, worker, name string) (io.ReadCloser, error)
 	PutJobOutput(ctx context.Context, jobID, worker, name string, body io.Reader) error
+	JobSecret(ctx context.Context, jobID, worker, name string) ([]byte, error)
 }
 
 // Worker polls for jobs and runs them, one at a time.
@@ -205,6 +206,9 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs io.Writer) (
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
 		Configuration: job.Configuration, Revision: job.Revision, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
+		Secret: func(ctx context.Context, name string) ([]byte, error) {
+			return w.API.JobSecret(ctx, job.ID, w.ID, name)
+		},
 	}
 	if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
 		return provider.Result{}, fmt.Errorf("create working directory: %w", err)

@@ -137,6 +137,18 @@ type PipelineState struct {
 	PipelineName    string       `json:"pipelineName"`
 	PipelineVersion int          `json:"pipelineVersion"`
 	StageStates     []StageState `json:"stageStates"`
+	// LastTrigger is what the last push, webhook, poll or schedule did.
+	LastTrigger *TriggerNote `json:"lastTrigger,omitempty"`
+}
+
+// TriggerNote is what a trigger did: started an execution, or why not.
+type TriggerNote struct {
+	Time                time.Time `json:"time"`
+	TriggerType         string    `json:"triggerType"`
+	TriggerDetail       string    `json:"triggerDetail"`
+	Started             bool      `json:"started"`
+	PipelineExecutionID string    `json:"pipelineExecutionId,omitempty"`
+	Reason              string    `json:"reason,omitempty"`
 }
 
 // StageState is a stage's inbound transition and latest execution.

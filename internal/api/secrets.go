@@ -1,0 +1,56 @@
+package api
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+const maxSecret = 64 << 10
+
+func (s *Server) secretRoutes() {
+	s.handle("GET /api/v1/secrets", s.listSecrets)
+	s.handle("PUT /api/v1/secrets/{name...}", s.putSecret)
+	s.handle("DELETE /api/v1/secrets/{name...}", s.deleteSecret)
+	s.handle("GET /api/v1/jobs/{id}/secrets/{name...}", s.jobSecret)
+}
+
+func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
+	value, err := io.ReadAll(io.LimitReader(r.Body, maxSecret+1))
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "read secret value: %v", err)
+	}
+	if err := s.svc.PutSecret(r.Context(), r.PathValue("name"), value); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) error {
+	secrets, err := s.svc.Secrets(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"secrets": secrets})
+}
+
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.DeleteSecret(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) jobSecret(w http.ResponseWriter, r *http.Request) error {
+	value, err := s.svc.JobSecret(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(value)
+	return err
+}

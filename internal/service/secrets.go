@@ -1,0 +1,132 @@
+package service
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// Secrets are kept encrypted with AES-256-GCM under a key that lives in the data
+// directory, not in the database, so a copy of the database alone reveals
+// nothing. The API never returns a value; only a worker holding a job that
+// names a secret may read it.
+
+// SecretKeySize is the length of the key that encrypts secrets.
+const SecretKeySize = 32
+
+var secretName = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
+
+// SecretInfo is what may be shown of a secret.
+type SecretInfo struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+}
+
+func (s *Service) aead() (cipher.AEAD, error) {
+	if len(s.secretKey) != SecretKeySize {
+		return nil, Errorf(CodeInternal, "this server has no secret key")
+	}
+	block, err := aes.NewCipher(s.secretKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// PutSecret stores a secret's value, replacing any earlier one.
+func (s *Service) PutSecret(ctx context.Context, name string, value []byte) error {
+	if !secretName.MatchString(name) {
+		return Errorf(CodeInvalid, "name: %q is not a secret name (1-512 of letters, digits and /_+=.@-)", name)
+	}
+	if len(value) == 0 || len(value) > 64<<10 {
+		return Errorf(CodeInvalid, "value: must be 1 byte to 64 KiB")
+	}
+	gcm, err := s.aead()
+	if err != nil {
+		return err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return err
+	}
+	// The name is authenticated with the value, so ciphertexts cannot be swapped
+	// between secrets in the database.
+	sealed := gcm.Seal(nonce, nonce, value, []byte(name))
+	now := s.now()
+	return s.store.PutSecret(ctx, store.Secret{Name: name, Ciphertext: sealed, Created: now, Updated: now})
+}
+
+// Secrets lists the secrets, without values.
+func (s *Service) Secrets(ctx context.Context) ([]SecretInfo, error) {
+	rows, err := s.store.Secrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SecretInfo, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, SecretInfo{Name: r.Name, Created: r.Created, Updated: r.Updated})
+	}
+	return out, nil
+}
+
+// DeleteSecret deletes a secret.
+func (s *Service) DeleteSecret(ctx context.Context, name string) error {
+	err := s.store.DeleteSecret(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return Errorf(CodeNotFound, "secret %s not found", name)
+	}
+	return err
+}
+
+// secretValue decrypts a secret for sluice's own use (a poll of a remote
+// repository) or for a worker.
+func (s *Service) secretValue(ctx context.Context, name string) ([]byte, error) {
+	row, err := s.store.Secret(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(CodeNotFound, "secret %s not found", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := s.aead()
+	if err != nil {
+		return nil, err
+	}
+	if len(row.Ciphertext) < gcm.NonceSize() {
+		return nil, fmt.Errorf("secret %s: stored value is damaged", name)
+	}
+	nonce, sealed := row.Ciphertext[:gcm.NonceSize()], row.Ciphertext[gcm.NonceSize():]
+	value, err := gcm.Open(nil, nonce, sealed, []byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: cannot be decrypted with this server's key: %w", name, err)
+	}
+	return value, nil
+}
+
+// JobSecret gives a worker the value of a secret its job names in its
+// configuration (as CredentialsSecret); any other secret is refused.
+func (s *Service) JobSecret(ctx context.Context, jobID, worker, name string) ([]byte, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return nil, err
+	}
+	named := false
+	for k, v := range j.Configuration {
+		if v == name && strings.HasSuffix(k, "Secret") {
+			named = true
+		}
+	}
+	if !named {
+		return nil, Errorf(CodeForbidden, "job %s does not name secret %s in its configuration", jobID, name)
+	}
+	return s.secretValue(ctx, name)
+}

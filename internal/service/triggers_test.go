@@ -1,0 +1,223 @@
+package service_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+const hosted = `
+name: app
+executionMode: PARALLEL
+stages:
+  - name: Source
+    actions:
+      - name: src
+        provider: Git
+        configuration: {RepositoryName: repo, BranchName: main}
+        outputArtifacts: [code]
+  - name: Build
+    actions:
+      - name: make
+        provider: Noop
+        inputArtifacts: [code]
+`
+
+var (
+	c1 = strings.Repeat("1", 40)
+	c2 = strings.Repeat("2", 40)
+	z  = strings.Repeat("0", 40)
+)
+
+func (f *fixture) executions(name string) []*engine.Execution {
+	f.t.Helper()
+	es, err := f.svc.Executions(f.ctx, name, 0, 100)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return es
+}
+
+func (f *fixture) lastTrigger(name string) *service.TriggerNote {
+	f.t.Helper()
+	n, err := f.svc.LastTrigger(f.ctx, name)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func TestPushStartsPipelineFollowingTheBranch(t *testing.T) {
+	f := newFixture(t)
+	f.apply(hosted)
+	push := service.Push{ID: "p1", Repository: "repo", Principal: "alice", Updates: []service.RefUpdate{{Ref: "refs/heads/main", Old: z, New: c1}}}
+	if err := f.svc.HandlePush(f.ctx, push); err != nil {
+		t.Fatal(err)
+	}
+	es := f.executions("app")
+	if len(es) != 1 {
+		t.Fatalf("%d executions after a push to main", len(es))
+	}
+	e := es[0]
+	if e.Trigger.Type != service.TriggerPush || !strings.Contains(e.Trigger.Detail, "alice") || !strings.Contains(e.Trigger.Detail, "refs/heads/main") {
+		t.Fatalf("trigger = %+v", e.Trigger)
+	}
+	if len(e.SourceRevisions) != 1 || e.SourceRevisions[0].RevisionID != c1 {
+		t.Fatalf("source revisions = %+v", e.SourceRevisions)
+	}
+	j := f.claim("w")
+	if j.Job.Revision != c1 {
+		t.Fatalf("source job revision = %q", j.Job.Revision)
+	}
+	// The source action's result becomes the recorded revision and its summary.
+	if err := f.svc.CompleteJob(f.ctx, j.Job.ID, "w", service.JobResult{Succeeded: true, Summary: "Fix the build", OutputVariables: map[string]string{"CommitId": c1}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.execution("app", e.ID).SourceRevisions[0]; got.RevisionSummary != "Fix the build" {
+		t.Fatalf("recorded revision = %+v", got)
+	}
+	// The same push handed over again (a replay after a crash) starts nothing more.
+	if err := f.svc.HandlePush(f.ctx, push); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.executions("app")); n != 1 {
+		t.Fatalf("%d executions after a replayed push", n)
+	}
+	// A push to another branch starts nothing, and the pipeline says why.
+	other := service.Push{ID: "p2", Repository: "repo", Principal: "bob", Updates: []service.RefUpdate{{Ref: "refs/heads/feature", Old: z, New: c2}}}
+	if err := f.svc.HandlePush(f.ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.executions("app")); n != 1 {
+		t.Fatalf("%d executions after a push to another branch", n)
+	}
+	note := f.lastTrigger("app")
+	if note == nil || note.Started || !strings.Contains(note.Reason, "follows branch main") {
+		t.Fatalf("note = %+v", note)
+	}
+	// A push to another repository leaves the pipeline alone, note included.
+	if err := f.svc.HandlePush(f.ctx, service.Push{ID: "p3", Repository: "other", Updates: []service.RefUpdate{{Ref: "refs/heads/main", Old: z, New: c2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.lastTrigger("app"); n.Detail != note.Detail {
+		t.Fatalf("a push elsewhere changed the note: %+v", n)
+	}
+}
+
+func TestPushFilters(t *testing.T) {
+	f := newFixture(t)
+	f.apply(hosted + `
+triggers:
+  - providerType: CodeStarSourceConnection
+    gitConfiguration:
+      sourceActionName: src
+      push:
+        - branches: {includes: ["release/**"], excludes: ["release/old-*"]}
+        - tags: {includes: ["v*"]}
+`)
+	cases := []struct {
+		ref    string
+		starts bool
+	}{
+		{"refs/heads/main", false},
+		{"refs/heads/release/1.0", true},
+		{"refs/heads/release/old-1", false},
+		{"refs/tags/v2.0", true},
+		{"refs/tags/nightly", false},
+	}
+	want := 0
+	for i, tc := range cases {
+		p := service.Push{ID: "p" + string(rune('a'+i)), Repository: "repo", Principal: "alice", Updates: []service.RefUpdate{{Ref: tc.ref, Old: z, New: c1}}}
+		if err := f.svc.HandlePush(f.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if tc.starts {
+			want++
+		}
+		if got := len(f.executions("app")); got != want {
+			t.Fatalf("after a push to %s: %d executions, want %d", tc.ref, got, want)
+		}
+		if note := f.lastTrigger("app"); note.Started != tc.starts {
+			t.Fatalf("note after %s = %+v", tc.ref, note)
+		}
+	}
+}
+
+type heads struct{ head string }
+
+func (h *heads) Head(ctx context.Context, url, branch string, secret []byte) (string, error) {
+	return h.head, nil
+}
+
+func TestPollStartsOnlyWhenTheHeadMoves(t *testing.T) {
+	f := newFixture(t)
+	f.apply(strings.Replace(hosted, "provider: Git\n        configuration: {RepositoryName: repo, BranchName: main}",
+		"provider: GitRemote\n        configuration: {Url: \"file:///srv/repo.git\", BranchName: main}", 1))
+	remote := &heads{head: c1}
+	f.svc.SetRemoteHeads(remote)
+	for range 2 {
+		if err := f.svc.PollOnce(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.executions("app")); n != 0 {
+		t.Fatalf("the first look at a branch started %d executions", n)
+	}
+	remote.head = c2
+	for range 2 {
+		if err := f.svc.PollOnce(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es := f.executions("app")
+	if len(es) != 1 || es[0].Trigger.Type != service.TriggerPoll || es[0].SourceRevisions[0].RevisionID != c2 {
+		t.Fatalf("after the head moved: %d executions %+v", len(es), es)
+	}
+}
+
+func TestScheduleFiresOncePerTick(t *testing.T) {
+	f := newFixture(t)
+	f.apply(`
+name: nightly
+executionMode: PARALLEL
+stages:
+  - name: S
+    actions:
+      - name: a
+        provider: Noop
+triggers:
+  - providerType: Schedule
+    schedule: rate(5 minutes)
+`)
+	tick := func(d time.Duration) int {
+		f.clock.Add(d)
+		if err := f.svc.ScheduleOnce(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		return len(f.executions("nightly"))
+	}
+	if n := tick(0); n != 0 {
+		t.Fatalf("first look started %d", n)
+	}
+	if n := tick(4 * time.Minute); n != 0 {
+		t.Fatalf("before the first tick: %d", n)
+	}
+	if n := tick(90 * time.Second); n != 1 {
+		t.Fatalf("after the first tick: %d", n)
+	}
+	if n := tick(time.Second); n != 1 {
+		t.Fatalf("the same tick fired twice: %d", n)
+	}
+	// Twenty minutes down: the missed ticks fire once, not four times.
+	if n := tick(20 * time.Minute); n != 2 {
+		t.Fatalf("after missed ticks: %d", n)
+	}
+	e := f.executions("nightly")[0]
+	if e.Trigger.Type != service.TriggerSchedule || !strings.Contains(e.Trigger.Detail, "rate(5 minutes)") {
+		t.Fatalf("trigger = %+v", e.Trigger)
+	}
+}
