@@ -5,6 +5,8 @@
 //	go run ./bench sequential  a 10-action sequential pipeline of `true` commands, against running `true` 10 times
 //	go run ./bench throughput  executions per second of a 3-stage pipeline of no-op actions
 //	go run ./bench rss         the server's resident memory when idle
+//	go run ./bench push        from the end of `git push` to the source action's job being claimed
+//	go run ./bench gitlarge    push and clone of 10,000 files / 200 MB history, against the file protocol
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -32,7 +34,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -54,6 +56,8 @@ func main() {
 		{"sequential", benchSequential},
 		{"throughput", benchThroughput},
 		{"rss", benchRSS},
+		{"push", benchPush},
+		{"gitlarge", benchGitLarge},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {
@@ -79,16 +83,22 @@ func cpuModel() string {
 
 // startServer runs a server in this process with the given in-process workers.
 func startServer(ctx context.Context, workers int) (*client.Client, func(), error) {
+	c, _, _, cleanup, err := startServerURL(ctx, workers)
+	return c, cleanup, err
+}
+
+// startServerURL is startServer, also giving the server's URL and admin token.
+func startServerURL(ctx context.Context, workers int) (*client.Client, string, string, func(), error) {
 	dir, err := os.MkdirTemp("", "sluice-bench-")
 	if err != nil {
-		return nil, nil, err
+		return nil, "", "", nil, err
 	}
 	s, err := server.Open(ctx, server.Config{
 		DataDir: dir, Addr: "127.0.0.1:0", Workers: workers,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, "", "", nil, err
 	}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -96,19 +106,20 @@ func startServer(ctx context.Context, workers int) (*client.Client, func(), erro
 		defer close(done)
 		s.Run(sctx)
 	}()
-	token, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
+	raw, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, "", "", nil, err
 	}
-	c := client.New(s.URL(), strings.TrimSpace(string(token)))
+	token := strings.TrimSpace(string(raw))
+	c := client.New(s.URL(), token)
 	cleanup := func() {
 		stop()
 		<-done
 		s.Close()
 		os.RemoveAll(dir)
 	}
-	return c, cleanup, nil
+	return c, s.URL(), token, cleanup, nil
 }
 
 func apply(ctx context.Context, c *client.Client, src string) error {

@@ -74,6 +74,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/jobs/{id}/inputs/{artifact}", s.jobInput)
 	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", s.jobOutput)
 	s.secretRoutes()
+	s.webhookRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
 		s.mux.Handle("/git/", s.repos)

@@ -79,6 +79,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newEventsCmd(g),
 		newSecretCmd(g),
 		newRepoCmd(g),
+		newWebhookCmd(g),
 	)
 	return root
 }

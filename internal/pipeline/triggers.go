@@ -170,6 +170,11 @@ func (v *validator) triggers(v1 bool) {
 			v.scheduleTrigger(tp, t)
 		case "":
 			v.errorf(joinPath(tp, "providerType"), "required: %s or %s", TriggerGit, TriggerSchedule)
+		case providerTypeAlias:
+			// Only a Pipeline built in code gets here: Parse reads the
+			// alias as Git, which is what the rest of sluice compares.
+			v.errorf(joinPath(tp, "providerType"), "write %q: %s is read as %s only when a declaration is parsed",
+				TriggerGit, providerTypeAlias, TriggerGit)
 		default:
 			v.errorf(joinPath(tp, "providerType"), "unknown trigger type %q (want %s, %s or %s)%s",
 				t.ProviderType, TriggerGit, providerTypeAlias, TriggerSchedule, v.hints.didYouMean(t.ProviderType, triggerTypes))
@@ -211,8 +216,12 @@ func (v *validator) gitTrigger(tp string, i int, t *Trigger, claimed map[string]
 	}
 }
 
-// sourceAction checks that name is a Source action of the pipeline and
-// reports whether it is.
+// notGit holds the source providers whose changes are not git pushes, so
+// that a git trigger cannot name them.
+var notGit = map[string]bool{"S3": true, "ECR": true}
+
+// sourceAction checks that name is a Source action of the pipeline whose
+// changes are git pushes, and reports whether it is.
 func (v *validator) sourceAction(path, name string) bool {
 	var sources []string
 	var other *position
@@ -222,6 +231,11 @@ func (v *validator) sourceAction(path, name string) bool {
 			cat := v.category(a)
 			if cat == CategorySource {
 				if a.Name == name {
+					if notGit[a.ActionTypeID.Provider] {
+						v.errorf(path, "source action %q has provider %q, whose changes are not git pushes",
+							name, a.ActionTypeID.Provider)
+						return false
+					}
 					return true
 				}
 				sources = append(sources, a.Name)

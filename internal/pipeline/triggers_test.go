@@ -343,6 +343,29 @@ func TestTriggerWithoutSources(t *testing.T) {
 	}
 }
 
+func TestTriggerBuiltInCode(t *testing.T) {
+	p := mustParse(t, "pipe.yml", triggersYAML)
+	p.Triggers[0].ProviderType = providerTypeAlias
+	errs := p.Validate()
+	if len(errs) != 1 || errs[0].Path != "triggers[0].providerType" || !strings.Contains(errs[0].Msg, `write "Git"`) {
+		t.Errorf("Validate = %v", errs)
+	}
+}
+
+func TestGitTriggerOnNonGitSource(t *testing.T) {
+	src := strings.Replace(triggerBase, "provider: Git\n        configuration: {RepositoryName: app, BranchName: main}",
+		"provider: S3\n        configuration: {S3Bucket: b, S3ObjectKey: k}", 1) + `triggers:
+  - providerType: Git
+    gitConfiguration: {sourceActionName: App}
+`
+	_, err := Parse("pipe.yml", []byte(src))
+	got := errorLines(t, err)
+	want := []string{`pipe.yml:17: triggers[0].gitConfiguration.sourceActionName: source action "App" has provider "S3", whose changes are not git pushes`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestGlobMatch(t *testing.T) {
 	tests := []struct {
 		pattern string

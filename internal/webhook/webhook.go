@@ -209,7 +209,7 @@ func compilePath(path string) (jp.Expr, error) {
 	case !strings.HasPrefix(path, "$"):
 		return nil, fmt.Errorf("invalid JSONPath %q: it must start at the root, $, as in $.ref", path)
 	case strings.HasSuffix(path, ".."):
-		return nil, fmt.Errorf("invalid JSONPath %q: ends with ..", path)
+		return nil, fmt.Errorf("invalid JSONPath %q: a final .. must be followed by a name", path)
 	}
 	x, err := jp.ParseString(path)
 	if err != nil {
@@ -227,7 +227,7 @@ func parseRange(s string) (netip.Prefix, error) {
 	if err != nil {
 		hint := ""
 		if _, aerr := netip.ParseAddr(s); aerr == nil {
-			hint = " (for one address, add /32, or /128 for IPv6)"
+			hint = "; for one address, add /32, or /128 for IPv6"
 		}
 		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR range such as 192.0.2.0/24%s", s, hint)
 	}

@@ -112,7 +112,7 @@ authentication: unauthenticated
 				`hook.yml:7: filters[1].jsonPath: invalid JSONPath "$.commits[": not terminated at 11 in $.commits[`,
 				`hook.yml:8: filters[2].jsonPath: required: a JSONPath such as $.ref`,
 				`hook.yml:10: filters[3].matchEquals: too long: 151 characters, at most 150`,
-				`hook.yml:11: filters[4].jsonPath: invalid JSONPath "$..": ends with ..`,
+				`hook.yml:11: filters[4].jsonPath: invalid JSONPath "$..": a final .. must be followed by a name`,
 			},
 		},
 		{
@@ -158,7 +158,7 @@ authentication: IP
 authenticationConfiguration: {AllowedIPRange: 192.0.2.7, SecretToken: s}
 `,
 			want: []string{
-				`hook.yml:5: authenticationConfiguration.AllowedIPRange: "192.0.2.7" is not a CIDR range such as 192.0.2.0/24 (for one address, add /32, or /128 for IPv6)`,
+				`hook.yml:5: authenticationConfiguration.AllowedIPRange: "192.0.2.7" is not a CIDR range such as 192.0.2.0/24; for one address, add /32, or /128 for IPv6`,
 				`hook.yml:5: authenticationConfiguration.SecretToken: only GITHUB_HMAC authentication takes a SecretToken`,
 			},
 		},

@@ -1,0 +1,99 @@
+package api
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/webhook"
+)
+
+const maxWebhookBody = 1 << 20
+
+func (s *Server) webhookRoutes() {
+	s.handle("POST /api/v1/webhooks", s.putWebhook)
+	s.handle("GET /api/v1/webhooks", s.listWebhooks)
+	s.handle("DELETE /api/v1/webhooks/{name}", s.deleteWebhook)
+	// Deliveries carry no sluice token: the webhook's own authentication decides.
+	s.mux.HandleFunc("POST /webhooks/{name}", s.deliverWebhook)
+}
+
+func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
+	filename := r.URL.Query().Get("filename")
+	if filename == "" {
+		filename = "webhook"
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxPipelineFile+1))
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "read request body: %v", err)
+	}
+	def, err := webhook.ParseDefinition(filename, data)
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "%s", err.Error())
+	}
+	if err := s.svc.PutWebhook(r.Context(), def); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, webhookView(service.WebhookInfo{Definition: *def}, r))
+}
+
+func webhookView(info service.WebhookInfo, r *http.Request) client.Webhook {
+	d := info.Definition
+	out := client.Webhook{
+		Name: d.Name, TargetPipeline: d.TargetPipeline, TargetAction: d.TargetAction,
+		Authentication: d.Authentication, AllowedIPRange: d.AuthenticationConfiguration.AllowedIPRange,
+		URLPath: "/webhooks/" + d.Name, Created: info.Created, Updated: info.Updated,
+	}
+	for _, f := range d.Filters {
+		out.Filters = append(out.Filters, client.WebhookFilter{JSONPath: f.JSONPath, MatchEquals: f.MatchEquals})
+	}
+	return out
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
+	hooks, err := s.svc.Webhooks(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Webhooks []client.Webhook `json:"webhooks"`
+	}{Webhooks: []client.Webhook{}}
+	for _, h := range hooks {
+		out.Webhooks = append(out.Webhooks, webhookView(h, r))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.DeleteWebhook(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deliverWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+	if err != nil {
+		s.writeError(w, r, service.Errorf(service.CodeInvalid, "read body: %v", err))
+		return
+	}
+	if len(body) > maxWebhookBody {
+		s.writeError(w, r, service.Errorf(service.CodeInvalid, "body larger than %d bytes", maxWebhookBody))
+		return
+	}
+	res, err := s.svc.HandleWebhook(r.Context(), r.PathValue("name"), r, body)
+	if err != nil {
+		if service.ErrorCode(err) == service.CodeUnauthorized {
+			s.log.Warn("webhook delivery refused", "webhook", r.PathValue("name"), "remote", r.RemoteAddr, "err", err)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Started {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, res)
+}

@@ -1,0 +1,216 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/webhook"
+)
+
+// Webhooks are CodePipeline's: a definition names a pipeline and its source
+// action, filters on the body and an authentication. The SecretToken is kept
+// as a sluice secret, never in the stored definition, and never shown again.
+
+// WebhookInfo is a stored webhook, its secret left out.
+type WebhookInfo struct {
+	Definition webhook.Definition
+	Created    time.Time
+	Updated    time.Time
+}
+
+func webhookSecretName(name string) string { return "webhook/" + name }
+
+// PutWebhook creates or replaces a webhook.
+func (s *Service) PutWebhook(ctx context.Context, def *webhook.Definition) error {
+	p, err := s.Pipeline(ctx, def.TargetPipeline)
+	if err != nil {
+		return Errorf(CodeInvalid, "targetPipeline: pipeline %s not found", def.TargetPipeline)
+	}
+	if _, ok := findAction(p.Declaration, def.TargetAction); !ok {
+		return Errorf(CodeInvalid, "targetAction: pipeline %s has no action %s", def.TargetPipeline, def.TargetAction)
+	}
+	stored := *def
+	stored.AuthenticationConfiguration.SecretToken = ""
+	raw, err := json.Marshal(stored)
+	if err != nil {
+		return err
+	}
+	if token := def.AuthenticationConfiguration.SecretToken; token != "" {
+		if err := s.PutSecret(ctx, webhookSecretName(def.Name), []byte(token)); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	created := now
+	if old, err := s.store.Webhook(ctx, def.Name); err == nil {
+		created = old.Created
+	}
+	return s.store.PutWebhook(ctx, store.Webhook{Name: def.Name, Definition: raw, Created: created, Updated: now})
+}
+
+// Webhooks lists the webhooks.
+func (s *Service) Webhooks(ctx context.Context) ([]WebhookInfo, error) {
+	rows, err := s.store.Webhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]WebhookInfo, 0, len(rows))
+	for _, r := range rows {
+		w, err := decodeWebhook(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+func decodeWebhook(r store.Webhook) (WebhookInfo, error) {
+	w := WebhookInfo{Created: r.Created, Updated: r.Updated}
+	if err := json.Unmarshal(r.Definition, &w.Definition); err != nil {
+		return w, fmt.Errorf("decode webhook %s: %w", r.Name, err)
+	}
+	return w, nil
+}
+
+// DeleteWebhook deletes a webhook and its secret.
+func (s *Service) DeleteWebhook(ctx context.Context, name string) error {
+	if err := s.store.DeleteWebhook(ctx, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "webhook %s not found", name)
+		}
+		return err
+	}
+	if err := s.store.DeleteSecret(ctx, webhookSecretName(name)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// WebhookResult says what a delivery did.
+type WebhookResult struct {
+	Started     bool   `json:"started"`
+	ExecutionID string `json:"pipelineExecutionId,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// HandleWebhook checks a delivery to webhook name and, when its filters match,
+// starts the target pipeline, pinned to the pushed commit when the body is a
+// push the source action can build. A bad signature or address is
+// Unauthorized, a malformed body Invalid; neither starts anything.
+func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Request, body []byte) (WebhookResult, error) {
+	row, err := s.store.Webhook(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return WebhookResult{}, Errorf(CodeNotFound, "webhook %s not found", name)
+	}
+	if err != nil {
+		return WebhookResult{}, err
+	}
+	info, err := decodeWebhook(row)
+	if err != nil {
+		return WebhookResult{}, err
+	}
+	def := info.Definition
+	if def.Authentication == webhook.AuthGitHubHMAC {
+		token, err := s.secretValue(ctx, webhookSecretName(name))
+		if err != nil {
+			return WebhookResult{}, err
+		}
+		def.AuthenticationConfiguration.SecretToken = string(token)
+	}
+	if err := def.Authenticate(r, body); err != nil {
+		if errors.Is(err, webhook.ErrUnauthorized) {
+			return WebhookResult{}, Errorf(CodeUnauthorized, "webhook %s: %v", name, err)
+		}
+		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %v", name, err)
+	}
+	p, err := s.Pipeline(ctx, def.TargetPipeline)
+	if err != nil {
+		return WebhookResult{}, err
+	}
+	action, ok := findAction(p.Declaration, def.TargetAction)
+	if !ok {
+		return WebhookResult{}, Errorf(CodeConflict, "webhook %s: pipeline %s no longer has action %s", name, def.TargetPipeline, def.TargetAction)
+	}
+	matched, err := def.Match(body, func(key string) string { return action.Configuration[key] })
+	if err != nil {
+		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %v", name, err)
+	}
+	push, _ := webhook.ParsePush(r, body)
+	detail := "webhook " + name
+	if push.Ref != "" {
+		detail += fmt.Sprintf(": %s %s", push.Ref, short(push.After))
+		if push.Pusher != "" {
+			detail += " by " + push.Pusher
+		}
+	}
+	note := TriggerNote{Type: TriggerWebhook, Detail: detail}
+	if !matched || push.Deleted {
+		reason := "the body matches no filter of the webhook"
+		if push.Deleted {
+			reason = push.Ref + " was deleted"
+		}
+		note.Reason = reason
+		return WebhookResult{Reason: reason}, s.noteIgnored(ctx, def.TargetPipeline, note)
+	}
+	req := StartRequest{
+		Pipeline: def.TargetPipeline,
+		Trigger:  engine.Trigger{Type: TriggerWebhook, Detail: detail},
+		Note:     &note,
+	}
+	if action.ActionTypeID.Category == pipeline.CategorySource && isCommitID(push.After) {
+		req.SourceRevisions = map[string]string{action.Name: push.After}
+	}
+	if id := deliveryID(r); id != "" {
+		req.IdempotencyKey = "webhook/" + name + "/" + id
+	}
+	e, err := s.StartExecution(ctx, req)
+	if errors.Is(err, ErrAlreadyStarted) {
+		return WebhookResult{Reason: "this delivery was handled already"}, nil
+	}
+	if err != nil {
+		return WebhookResult{}, err
+	}
+	return WebhookResult{Started: true, ExecutionID: e.ID}, nil
+}
+
+// deliveryID is the id a git host gives each delivery, so that a redelivery
+// starts nothing new.
+func deliveryID(r *http.Request) string {
+	for _, h := range []string{"X-GitHub-Delivery", "X-Gitea-Delivery", "X-Gitlab-Event-UUID"} {
+		if v := r.Header.Get(h); v != "" {
+			return h + "/" + v
+		}
+	}
+	return ""
+}
+
+func isCommitID(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return s != "0000000000000000000000000000000000000000"
+}
+
+func findAction(decl *pipeline.Pipeline, name string) (pipeline.Action, bool) {
+	for _, st := range decl.Stages {
+		for _, a := range st.Actions {
+			if a.Name == name {
+				return a, true
+			}
+		}
+	}
+	return pipeline.Action{}, false
+}
