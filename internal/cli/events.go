@@ -27,6 +27,11 @@ func newEventsCmd(g *globals) *cobra.Command {
 			return output(g.out, format, evs, func(w io.Writer) {
 				for _, e := range evs {
 					d := e.Detail
+					if _, push := d["repositoryName"]; push {
+						fmt.Fprintf(w, "%s  %-10s %s %s  %s by %s\n", e.Time.Local().Format(time.DateTime), d["event"], d["repositoryName"],
+							d["referenceFullName"], d["commitId"], d["callerUser"])
+						continue
+					}
 					where := fmt.Sprint(d["pipeline"])
 					if s, ok := d["stage"]; ok {
 						where += "/" + fmt.Sprint(s)

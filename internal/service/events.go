@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
@@ -13,15 +14,33 @@ import (
 // Event is an event as API clients and rules see it: EventBridge's envelope around
 // CodePipeline's detail.
 type Event struct {
-	ID         string      `json:"id"`
-	Seq        int64       `json:"seq"`
-	Version    string      `json:"version"`
-	DetailType string      `json:"detail-type"`
-	Source     string      `json:"source"`
-	Time       time.Time   `json:"time"`
-	Region     string      `json:"region"`
-	Resources  []string    `json:"resources"`
-	Detail     EventDetail `json:"detail"`
+	ID         string    `json:"id"`
+	Seq        int64     `json:"seq"`
+	Version    string    `json:"version"`
+	DetailType string    `json:"detail-type"`
+	Source     string    `json:"source"`
+	Time       time.Time `json:"time"`
+	Region     string    `json:"region"`
+	Resources  []string  `json:"resources"`
+	// Detail is an EventDetail for pipeline, stage and action events, a
+	// RepositoryEventDetail for pushes.
+	Detail any `json:"detail"`
+}
+
+// RepositoryEvent is the detail type of pushes to hosted repositories.
+const RepositoryEvent = "CodeCommit Repository State Change"
+
+// RepositoryEventDetail is the detail of a push event, in CodeCommit's shape.
+type RepositoryEventDetail struct {
+	Event             string `json:"event"` // referenceCreated, referenceUpdated, referenceDeleted
+	RepositoryName    string `json:"repositoryName"`
+	ReferenceType     string `json:"referenceType"` // branch, tag, reference
+	ReferenceName     string `json:"referenceName"`
+	ReferenceFullName string `json:"referenceFullName"`
+	OldCommitID       string `json:"oldCommitId,omitempty"`
+	CommitID          string `json:"commitId,omitempty"`
+	CallerUser        string `json:"callerUser"`
+	PushID            string `json:"pushId"`
 }
 
 // EventDetail is the detail of a CodePipeline state-change event.
@@ -86,15 +105,70 @@ func (s *Service) Events(ctx context.Context, f store.EventFilter) ([]Event, err
 			Seq:        r.Seq,
 			Version:    "0",
 			DetailType: r.Type,
-			Source:     "sluice.pipeline",
+			Source:     "sluice.codepipeline",
 			Time:       r.Time,
 			Region:     s.region,
 			Resources:  []string{s.PipelineARN(r.Pipeline)},
 		}
-		if err := json.Unmarshal(r.Document, &ev.Detail); err != nil {
-			return nil, fmt.Errorf("decode event %d: %w", r.Seq, err)
+		if r.Type == RepositoryEvent {
+			var d RepositoryEventDetail
+			if err := json.Unmarshal(r.Document, &d); err != nil {
+				return nil, fmt.Errorf("decode event %d: %w", r.Seq, err)
+			}
+			ev.Source, ev.Resources, ev.Detail = "sluice.codecommit", []string{s.RepositoryARN(d.RepositoryName)}, d
+		} else {
+			var d EventDetail
+			if err := json.Unmarshal(r.Document, &d); err != nil {
+				return nil, fmt.Errorf("decode event %d: %w", r.Seq, err)
+			}
+			ev.Detail = d
 		}
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// RepositoryARN names a hosted repository as CodeCommit's ARNs do.
+func (s *Service) RepositoryARN(name string) string {
+	return "arn:sluice:codecommit:" + s.region + ":local:" + name
+}
+
+// recordPush writes one event per reference a push changed, once per push even
+// when the push is handed over again after a crash.
+func (s *Service) recordPush(ctx context.Context, p Push) error {
+	return s.store.Update(ctx, "", func(tx store.Tx) error {
+		fresh, err := tx.UseKey(ctx, "push-events/"+p.ID, "", s.now())
+		if err != nil || !fresh {
+			return err
+		}
+		for _, u := range p.Updates {
+			d := RepositoryEventDetail{
+				RepositoryName: p.Repository, ReferenceFullName: u.Ref, OldCommitID: u.Old, CommitID: u.New,
+				CallerUser: p.Principal, PushID: p.ID, ReferenceType: "reference", ReferenceName: u.Ref,
+			}
+			switch {
+			case strings.Trim(u.Old, "0") == "":
+				d.Event = "referenceCreated"
+				d.OldCommitID = ""
+			case u.deleted():
+				d.Event = "referenceDeleted"
+				d.CommitID = ""
+			default:
+				d.Event = "referenceUpdated"
+			}
+			if b, ok := strings.CutPrefix(u.Ref, "refs/heads/"); ok {
+				d.ReferenceType, d.ReferenceName = "branch", b
+			} else if t, ok := strings.CutPrefix(u.Ref, "refs/tags/"); ok {
+				d.ReferenceType, d.ReferenceName = "tag", t
+			}
+			doc, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if err := tx.InsertEvent(ctx, store.Event{Time: s.now(), Type: RepositoryEvent, Document: doc}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

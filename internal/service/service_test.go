@@ -169,7 +169,8 @@ func TestRunThroughJobProtocol(t *testing.T) {
 	}
 	var got []string
 	for _, ev := range evs {
-		got = append(got, strings.TrimPrefix(ev.DetailType, "CodePipeline ")[:5]+" "+ev.Detail.Stage+" "+ev.Detail.Action+" "+ev.Detail.State)
+		d := ev.Detail.(service.EventDetail)
+		got = append(got, strings.TrimPrefix(ev.DetailType, "CodePipeline ")[:5]+" "+d.Stage+" "+d.Action+" "+d.State)
 	}
 	want := []string{
 		"Pipel   STARTED", "Stage Build  STARTED", "Actio Build make STARTED", "Actio Build make SUCCEEDED",
@@ -179,8 +180,8 @@ func TestRunThroughJobProtocol(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if evs[0].Detail.ExecutionTrigger == nil || evs[0].Detail.ExecutionTrigger.Type != "StartPipelineExecution" {
-		t.Fatalf("pipeline event lacks its trigger: %+v", evs[0].Detail)
+	if d := evs[0].Detail.(service.EventDetail); d.ExecutionTrigger == nil || d.ExecutionTrigger.Type != "StartPipelineExecution" {
+		t.Fatalf("pipeline event lacks its trigger: %+v", d)
 	}
 }
 

@@ -98,6 +98,9 @@ func (s *Service) SetRepos(r Repos) { s.repos = r }
 // reference, pinned to the pushed commit. It may be called again for the same
 // push (after a crash): nothing starts twice.
 func (s *Service) HandlePush(ctx context.Context, p Push) error {
+	if err := s.recordPush(ctx, p); err != nil {
+		return err
+	}
 	infos, err := s.Pipelines(ctx)
 	if err != nil {
 		return err

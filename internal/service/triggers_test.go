@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/store"
 )
 
 const hosted = `
@@ -80,12 +81,26 @@ func TestPushStartsPipelineFollowingTheBranch(t *testing.T) {
 	if got := f.execution("app", e.ID).SourceRevisions[0]; got.RevisionSummary != "Fix the build" {
 		t.Fatalf("recorded revision = %+v", got)
 	}
+	// The push left one repository event per reference.
+	evs, err := f.svc.Events(f.ctx, store.EventFilter{Type: service.RepositoryEvent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 {
+		t.Fatalf("%d repository events", len(evs))
+	}
+	if d := evs[0].Detail.(service.RepositoryEventDetail); d.Event != "referenceCreated" || d.ReferenceName != "main" || d.CommitID != c1 || d.CallerUser != "alice" {
+		t.Fatalf("repository event = %+v", d)
+	}
 	// The same push handed over again (a replay after a crash) starts nothing more.
 	if err := f.svc.HandlePush(f.ctx, push); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(f.executions("app")); n != 1 {
 		t.Fatalf("%d executions after a replayed push", n)
+	}
+	if evs, _ := f.svc.Events(f.ctx, store.EventFilter{Type: service.RepositoryEvent}); len(evs) != 1 {
+		t.Fatalf("a replayed push recorded its events again: %d", len(evs))
 	}
 	// A push to another branch starts nothing, and the pipeline says why.
 	other := service.Push{ID: "p2", Repository: "repo", Principal: "bob", Updates: []service.RefUpdate{{Ref: "refs/heads/feature", Old: z, New: c2}}}
