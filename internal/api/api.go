@@ -5,8 +5,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -44,10 +43,7 @@ func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *
 }
 
 // HashToken is how tokens are stored: only their SHA-256 is kept.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func HashToken(token string) string { return auth.HashToken(token) }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
@@ -75,6 +71,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", s.jobOutput)
 	s.secretRoutes()
 	s.webhookRoutes()
+	s.tokenRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
 		s.mux.Handle("/git/", s.repos)
@@ -96,12 +93,17 @@ func Principal(ctx context.Context) string {
 // with, or nil once it has written its answer.
 func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		name, err := s.authenticate(r)
+		tok, err := s.authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
 			s.writeError(w, r, err)
 			return
 		}
+		if !auth.AllowsRequest(tok.Policy, r.Method, r.URL.Path) {
+			s.writeError(w, r, service.Errorf(service.CodeForbidden, "token %s (policy %s) may not %s %s", tok.Name, tok.Policy, r.Method, r.URL.Path))
+			return
+		}
+		name := tok.Name
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, name))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
@@ -109,7 +111,7 @@ func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Re
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (string, error) {
+func (s *Server) authenticate(r *http.Request) (store.Token, error) {
 	h := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || token == "" {
@@ -119,16 +121,13 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		}
 	}
 	if token == "" {
-		return "", service.Errorf(service.CodeUnauthorized, "missing token: send it as 'Authorization: Bearer TOKEN' (the CLI reads --token or SLUICE_TOKEN)")
+		return store.Token{}, service.Errorf(service.CodeUnauthorized, "missing token: send it as 'Authorization: Bearer TOKEN' (the CLI reads --token or SLUICE_TOKEN)")
 	}
 	t, err := s.tokens.Token(r.Context(), HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return "", service.Errorf(service.CodeUnauthorized, "invalid token: no token of this server matches it")
+		return store.Token{}, service.Errorf(service.CodeUnauthorized, "invalid token: no token of this server matches it")
 	}
-	if err != nil {
-		return "", err
-	}
-	return t.Name, nil
+	return t, err
 }
 
 var statusOf = map[string]int{

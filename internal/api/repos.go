@@ -5,14 +5,15 @@ import (
 	"net/http"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // GitAuthorizer lets git clients into hosted repositories with a sluice token
-// as the password of HTTP basic auth (any user name). Every token may read;
-// worker tokens may not push. Until policies say more, that is all there is.
+// as the password of HTTP basic auth (any user name); auth.AllowsGit decides
+// who may fetch and who may push.
 type GitAuthorizer struct {
 	Tokens TokenStore
 }
@@ -32,7 +33,7 @@ func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.
 	if err != nil {
 		return "", err
 	}
-	if access == gitserver.Write && t.Policy == "worker" {
+	if !auth.AllowsGit(t.Policy, access == gitserver.Write) {
 		return t.Name, gitserver.ErrForbidden
 	}
 	return t.Name, nil

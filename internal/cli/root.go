@@ -80,6 +80,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newSecretCmd(g),
 		newRepoCmd(g),
 		newWebhookCmd(g),
+		newTokenCmd(g),
 	)
 	return root
 }

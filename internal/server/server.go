@@ -5,7 +5,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
@@ -157,14 +157,14 @@ func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
 		// A crash between storing the hash and writing the file, or a database
 		// restored without its token: the file is what the user holds, so it wins.
 		if _, err := st.Token(ctx, api.HashToken(token)); errors.Is(err, store.ErrNotFound) {
-			return st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: "admin", Created: time.Now().UTC()})
+			return st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: auth.PolicyAdmin, Created: time.Now().UTC()})
 		} else if err != nil {
 			return err
 		}
 		return nil
 	}
 	token := newToken()
-	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: "admin", Created: time.Now().UTC()}); err != nil {
+	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: auth.PolicyAdmin, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 	return writeFileAtomic(path, []byte(token+"\n"), 0o600)
@@ -203,13 +203,7 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-func newToken() string {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return "sluice_" + hex.EncodeToString(b[:])
-}
+func newToken() string { return auth.NewToken() }
 
 // Run serves until ctx ends, then shuts down: the HTTP server stops taking
 // requests, in-process workers abandon their jobs (which other workers, or this
@@ -222,7 +216,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// is named after the host so that replicas sharing a store keep theirs.
 	workerToken := newToken()
 	host, _ := os.Hostname()
-	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker@" + host, Hash: api.HashToken(workerToken), Policy: "worker", Created: time.Now().UTC()}); err != nil {
+	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker@" + host, Hash: api.HashToken(workerToken), Policy: auth.PolicyWorker, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 

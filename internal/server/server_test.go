@@ -165,3 +165,49 @@ func TestUnauthenticated(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenPolicies(t *testing.T) {
+	admin, url := startServer(t)
+	ctx := context.Background()
+	if _, err := admin.ApplyPipeline(ctx, "p.yml", []byte("name: p\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	read, err := admin.CreateToken(ctx, "viewer", "read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := client.New(url, read.Token)
+	if _, err := viewer.Pipelines(ctx); err != nil {
+		t.Fatalf("a read token cannot look: %v", err)
+	}
+	_, err = viewer.Start(ctx, "p", client.StartRequest{})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 403 || !strings.Contains(ce.Message, "policy read") {
+		t.Fatalf("a read token started a pipeline: %v", err)
+	}
+	if _, err := viewer.ClaimJob(ctx, client.ClaimRequest{WorkerID: "w", Providers: []string{"Noop"}}); !client.IsCode(err, "Forbidden") {
+		t.Fatalf("a read token claimed jobs: %v", err)
+	}
+	w, _ := admin.CreateToken(ctx, "runner", "worker")
+	if _, err := client.New(url, w.Token).Pipelines(ctx); !client.IsCode(err, "Forbidden") {
+		t.Fatalf("a worker token listed pipelines: %v", err)
+	}
+	if _, err := admin.CreateToken(ctx, "x", "root"); !client.IsCode(err, "Invalid") {
+		t.Fatalf("unknown policy: %v", err)
+	}
+	if err := admin.DeleteToken(ctx, "admin"); !client.IsCode(err, "Invalid") {
+		t.Fatalf("deleting the admin token: %v", err)
+	}
+	tokens, _ := admin.Tokens(ctx)
+	for _, tk := range tokens {
+		if tk.Name == "viewer" && tk.Policy != "read" {
+			t.Fatalf("listed %+v", tk)
+		}
+	}
+	if err := admin.DeleteToken(ctx, "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := viewer.Pipelines(ctx); !client.IsCode(err, "Unauthorized") {
+		t.Fatalf("a revoked token still works: %v", err)
+	}
+}

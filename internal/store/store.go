@@ -58,6 +58,8 @@ type Store interface {
 
 	Token(ctx context.Context, hash string) (Token, error)
 	PutToken(ctx context.Context, t Token) error
+	Tokens(ctx context.Context) ([]Token, error)
+	DeleteToken(ctx context.Context, name string) error
 
 	// TriggerState returns the value stored under key, "" when there is none.
 	// Keys start with "PIPELINE/", so that deleting a pipeline forgets them.

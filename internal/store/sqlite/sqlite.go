@@ -504,6 +504,38 @@ func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 	return nil
 }
 
+// Tokens implements store.Store; hashes are left out.
+func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, policy, created_ms FROM tokens ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		var t store.Token
+		var created int64
+		if err := rows.Scan(&t.Name, &t.Policy, &created); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.Created = fromMS(created)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteToken implements store.Store.
+func (s *Store) DeleteToken(ctx context.Context, name string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM tokens WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete token %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("token", name)
+	}
+	return nil
+}
+
 // tx is a store.Tx over one SQLite write transaction.
 type tx struct {
 	q        *sql.Tx

@@ -382,6 +382,19 @@ func testTokens(t *testing.T, s store.Store) {
 	if _, err := s.Token(ctx, "h2"); err != nil {
 		t.Fatal(err)
 	}
+	must(t, s.PutToken(ctx, store.Token{Name: "ci", Hash: "h3", Policy: "read", Created: t0}))
+	all, err := s.Tokens(ctx)
+	must(t, err)
+	if len(all) != 2 || all[0].Name != "admin" || all[1].Name != "ci" || all[1].Policy != "read" || all[1].Hash != "" {
+		t.Fatalf("tokens = %+v", all)
+	}
+	must(t, s.DeleteToken(ctx, "ci"))
+	if _, err := s.Token(ctx, "h3"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted token still valid: %v", err)
+	}
+	if err := s.DeleteToken(ctx, "ci"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
 }
 
 func testDelete(t *testing.T, s store.Store) {
