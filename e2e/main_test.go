@@ -70,17 +70,19 @@ type server struct {
 	cmd   *exec.Cmd
 	done  chan struct{} // closed when the process has exited
 	runs  int
+	flags []string // extra flags for every start of the server
 }
 
-// startServer starts a server on a fresh data directory; it is killed when the
-// test ends.
-func startServer(t *testing.T) *server {
+// startServer starts a server on a fresh data directory, with flags added to
+// the usual ones (e.g. "--poll-interval", "200ms"); it is killed when the test
+// ends.
+func startServer(t *testing.T, flags ...string) *server {
 	t.Helper()
 	base, err := os.MkdirTemp("", "sluice-e2e-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, base: base, data: filepath.Join(base, "data")}
+	s := &server{t: t, base: base, data: filepath.Join(base, "data"), flags: flags}
 	t.Cleanup(func() {
 		s.shutdown()
 		if t.Failed() {
@@ -107,8 +109,9 @@ func (s *server) boot() {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(sluiceBin, "server", "--data", s.data, "--addr", "127.0.0.1:0",
-		"--workers", "2", "--lease", "2s", "--sweep-interval", "200ms")
+	args := []string{"server", "--data", s.data, "--addr", "127.0.0.1:0",
+		"--workers", "2", "--lease", "2s", "--sweep-interval", "200ms"}
+	cmd := exec.Command(sluiceBin, append(args, s.flags...)...)
 	cmd.Env = cliEnv("", "")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -222,10 +225,17 @@ func (r result) String() string {
 // runCLI runs the binary with env and args.
 func runCLI(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return runCLIStdin(t, env, "", args...)
+}
+
+// runCLIStdin runs the binary with env and args, and stdin as its input.
+func runCLIStdin(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sluiceBin, args...)
 	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -308,9 +318,24 @@ type execution struct {
 	StatusSummary       string            `json:"statusSummary"`
 	WaitingFor          string            `json:"waitingFor"`
 	Variables           map[string]string `json:"variables"`
+	Trigger             trigger           `json:"trigger"`
+	SourceRevisions     []sourceRevision  `json:"sourceRevisions"`
 	StartTime           time.Time         `json:"startTime"`
 	LastUpdateTime      time.Time         `json:"lastUpdateTime"`
 	Stages              []stageExecution  `json:"stages"`
+}
+
+// trigger is what started an execution.
+type trigger struct {
+	TriggerType   string `json:"triggerType"`
+	TriggerDetail string `json:"triggerDetail"`
+}
+
+// sourceRevision is the commit a source action of an execution ran.
+type sourceRevision struct {
+	ActionName      string `json:"actionName"`
+	RevisionID      string `json:"revisionId"`
+	RevisionSummary string `json:"revisionSummary"`
 }
 
 type stageExecution struct {
