@@ -28,8 +28,12 @@ func newEventsCmd(g *globals) *cobra.Command {
 				for _, e := range evs {
 					d := e.Detail
 					if _, push := d["repositoryName"]; push {
+						commit := fmt.Sprint(d["commitId"])
+						if d["commitId"] == nil {
+							commit = "(was " + fmt.Sprint(d["oldCommitId"]) + ")"
+						}
 						fmt.Fprintf(w, "%s  %-10s %s %s  %s by %s\n", e.Time.Local().Format(time.DateTime), d["event"], d["repositoryName"],
-							d["referenceFullName"], d["commitId"], d["callerUser"])
+							d["referenceFullName"], commit, d["callerUser"])
 						continue
 					}
 					where := fmt.Sprint(d["pipeline"])

@@ -151,8 +151,8 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 		if !isSourceAction(decl, action) {
 			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: pipeline %s has no source action %s", decl.Name, action)}
 		}
-		if revisions[action] == "" {
-			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: no revision given for action %s", action)}
+		if !isRevisionID(revisions[action]) {
+			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)}
 		}
 		pinned = append(pinned, SourceRevision{ActionName: action, RevisionID: revisions[action]})
 	}
@@ -330,4 +330,17 @@ func isSourceAction(decl *pipeline.Pipeline, name string) bool {
 		}
 	}
 	return false
+}
+
+// isRevisionID reports whether s can be a commit id, full or abbreviated.
+func isRevisionID(s string) bool {
+	if len(s) < 4 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

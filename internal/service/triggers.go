@@ -126,7 +126,7 @@ func (s *Service) pushToPipeline(ctx context.Context, decl *pipeline.Pipeline, p
 			reasons = append(reasons, fmt.Sprintf("%s was deleted", u.Ref))
 			continue
 		}
-		detail := fmt.Sprintf("push by %s to %s %s at %s", p.Principal, p.Repository, u.Ref, short(u.New))
+		detail := fmt.Sprintf("push by %s to %s %s at %s", pusher(p), p.Repository, u.Ref, short(u.New))
 		for _, a := range sources {
 			ok, why, err := s.pushMatches(ctx, decl, a, p.Repository, u)
 			if err != nil {
@@ -154,7 +154,7 @@ func (s *Service) pushToPipeline(ctx context.Context, decl *pipeline.Pipeline, p
 	}
 	return s.noteIgnored(ctx, decl.Name, TriggerNote{
 		Type:   TriggerPush,
-		Detail: fmt.Sprintf("push by %s to %s", p.Principal, p.Repository),
+		Detail: fmt.Sprintf("push by %s to %s", pusher(p), p.Repository),
 		Reason: strings.Join(reasons, "; "),
 	})
 }
@@ -231,6 +231,15 @@ func (s *Service) changedFiles(ctx context.Context, repo string, u RefUpdate) ([
 		return nil, errors.New("no access to hosted repositories for file-path filters")
 	}
 	return s.repos.ChangedFiles(ctx, repo, u.Old, u.New)
+}
+
+// pusher names who pushed; a push made on the server's disk, not through
+// sluice, has no principal.
+func pusher(p Push) string {
+	if p.Principal == "" {
+		return "(unknown: not pushed through sluice)"
+	}
+	return p.Principal
 }
 
 func short(id string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
@@ -33,8 +34,8 @@ func (s *Service) PutWebhook(ctx context.Context, def *webhook.Definition) error
 	if err != nil {
 		return Errorf(CodeInvalid, "targetPipeline: pipeline %s not found", def.TargetPipeline)
 	}
-	if _, ok := findAction(p.Declaration, def.TargetAction); !ok {
-		return Errorf(CodeInvalid, "targetAction: pipeline %s has no action %s", def.TargetPipeline, def.TargetAction)
+	if err := def.CheckTarget(p.Declaration); err != nil {
+		return Errorf(CodeInvalid, "%v", err)
 	}
 	stored := *def
 	stored.AuthenticationConfiguration.SecretToken = ""
@@ -127,9 +128,9 @@ func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Reques
 	}
 	if err := def.Authenticate(r, body); err != nil {
 		if errors.Is(err, webhook.ErrUnauthorized) {
-			return WebhookResult{}, Errorf(CodeUnauthorized, "webhook %s: %v", name, err)
+			return WebhookResult{}, Errorf(CodeUnauthorized, "webhook %s: %s", name, webhookReason(err))
 		}
-		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %v", name, err)
+		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %s", name, webhookReason(err))
 	}
 	p, err := s.Pipeline(ctx, def.TargetPipeline)
 	if err != nil {
@@ -141,9 +142,12 @@ func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Reques
 	}
 	matched, err := def.Match(body, func(key string) string { return action.Configuration[key] })
 	if err != nil {
-		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %v", name, err)
+		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %s", name, webhookReason(err))
 	}
-	push, _ := webhook.ParsePush(r, body)
+	push, err := webhook.ParsePush(r, body)
+	if err != nil {
+		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %s", name, webhookReason(err))
+	}
 	detail := "webhook " + name
 	if push.Ref != "" {
 		detail += fmt.Sprintf(": %s %s", push.Ref, short(push.After))
@@ -213,4 +217,10 @@ func findAction(decl *pipeline.Pipeline, name string) (pipeline.Action, bool) {
 		}
 	}
 	return pipeline.Action{}, false
+}
+
+// webhookReason is a webhook error's message without the package's own prefix,
+// which the caller's "webhook NAME:" replaces.
+func webhookReason(err error) string {
+	return strings.TrimPrefix(err.Error(), "webhook: ")
 }
