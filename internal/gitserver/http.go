@@ -108,18 +108,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.URL.RawPath = ""
 
 	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength < 0 || len(r.TransferEncoding) > 0) {
-		// Chunked (git sends pushes over 1 MiB so): CGI wants a length, so the
-		// body goes to a file first, never into memory.
-		f, n, err := s.spoolBody(r.Body)
-		if err != nil {
-			if r.Context().Err() == nil {
-				s.log.Error("spool git request body", "repository", name, "err", err)
-			}
-			plainError(w, http.StatusBadRequest, "sluice: could not read the request body")
-			return
-		}
-		defer f.Close()
-		req.Body, req.ContentLength, req.TransferEncoding = f, n, nil
+		// git sends requests over 1 MiB (pushes, mostly) chunked, which Go's CGI
+		// handler refuses. Without the chunked marker and without a length, it
+		// hands the body over as a stream and sets no CONTENT_LENGTH, and git's
+		// http-backend then lets receive-pack read it to its end: the pack goes
+		// to git as it arrives, never into memory or a temporary file.
+		req.ContentLength, req.TransferEncoding = -1, nil
 		req.Header.Del("Transfer-Encoding")
 	}
 
@@ -174,25 +168,6 @@ func plainError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(status)
 	io.WriteString(w, msg+"\n")
-}
-
-// spoolBody copies a request body to an unlinked temporary file: it takes no
-// memory, and nothing is left behind whatever happens.
-func (s *Server) spoolBody(body io.Reader) (*os.File, int64, error) {
-	f, err := os.CreateTemp(s.tmp, "body-*")
-	if err != nil {
-		return nil, 0, err
-	}
-	os.Remove(f.Name())
-	n, err := io.Copy(f, body)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, n, nil
 }
 
 // streamWriter passes the CGI's output on as it comes, so progress and packs
