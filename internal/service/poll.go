@@ -10,6 +10,9 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
+// pollTimeout bounds one look at a remote branch.
+const pollTimeout = 30 * time.Second
+
 // RemoteHeads reads the head of a branch of a remote git repository, as
 // `git ls-remote` does; secret is the CredentialsSecret's value, or nil.
 type RemoteHeads interface {
@@ -74,7 +77,10 @@ func (s *Service) pollAction(ctx context.Context, name, action string, cfg map[s
 			return err
 		}
 	}
-	head, err := s.remote.Head(ctx, url, branch, secret)
+	// One unreachable remote must not hold up the others' polls.
+	headCtx, cancel := context.WithTimeout(ctx, pollTimeout)
+	head, err := s.remote.Head(headCtx, url, branch, secret)
+	cancel()
 	if err != nil {
 		return s.noteIgnored(ctx, name, TriggerNote{
 			Type: TriggerPoll, Detail: fmt.Sprintf("poll of branch %s of %s", branch, url),
