@@ -119,7 +119,9 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	defer func() { cancel(nil); <-hbDone }()
 
 	logs := newLogSink(w.API, job.ID, w.ID, w.LogFlush, func(err error) { cancel(err) })
-	res, runErr := w.execute(jobCtx, job, logs)
+	masked := newMasker(logs)
+	res, runErr := w.execute(jobCtx, job, masked)
+	masked.Flush()
 	tail := logs.Close()
 
 	if cause := context.Cause(jobCtx); cause != nil && errors.Is(cause, errTakenAway) {
@@ -139,6 +141,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 		result.Summary = res.Summary
 		result.OutputVariables = res.OutputVariables
 	}
+	result.Message, result.Summary = masked.Redact(result.Message), masked.Redact(result.Summary)
 	// The result is reported even if the job context ended, with a fresh context:
 	// the server must hear of it.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -191,7 +194,7 @@ func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.
 
 // execute prepares the job's directories and inputs, runs the provider and
 // uploads its outputs.
-func (w *Worker) execute(ctx context.Context, job *client.Job, logs io.Writer) (provider.Result, error) {
+func (w *Worker) execute(ctx context.Context, job *client.Job, logs *masker) (provider.Result, error) {
 	p, ok := w.Providers[job.ActionTypeID.Provider]
 	if !ok {
 		return provider.Result{}, fmt.Errorf("worker %s has no provider %s", w.ID, job.ActionTypeID.Provider)
@@ -207,7 +210,12 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs io.Writer) (
 		Configuration: job.Configuration, Revision: job.Revision, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
 		Secret: func(ctx context.Context, name string) ([]byte, error) {
-			return w.API.JobSecret(ctx, job.ID, w.ID, name)
+			value, err := w.API.JobSecret(ctx, job.ID, w.ID, name)
+			if err == nil {
+				// From now on the value is masked in the job's log.
+				logs.Add(value)
+			}
+			return value, err
 		},
 	}
 	if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
