@@ -81,6 +81,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newRepoCmd(g),
 		newWebhookCmd(g),
 		newTokenCmd(g),
+		newBuildspecCmd(g),
 	)
 	return root
 }
