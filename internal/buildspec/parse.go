@@ -1,7 +1,6 @@
 package buildspec
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"sort"
@@ -20,10 +19,8 @@ import (
 // order, each naming file, line and field; the warnings found are returned
 // beside it.
 func Parse(filename string, data []byte) (*Spec, []Warning, error) {
-	data = bytes.TrimPrefix(data, utf8BOM)
-	root, perr := readYAML(data)
+	root, perr := pipeline.ReadDocument(filename, data, "buildspec")
 	if perr != nil {
-		perr.File = filename
 		return nil, nil, pipeline.ErrorList{perr}
 	}
 	d := &decoder{file: filename, budget: maxNodes, merging: map[*yaml.Node]bool{}}

@@ -111,7 +111,7 @@ func TestParseErrors(t *testing.T) {
 		{"not a mapping", "- a\n", []string{"b.yml:1: a buildspec must be a mapping, not a list"}},
 		{"bad yaml", "version: 0.2\nphases:\n  build:\n    commands: [a, b\n", []string{"b.yml:4: invalid YAML: did not find expected ',' or ']'"}},
 		{"placeholder in braces", "version: 0.2\nenv:\n  parameter-store:\n    T: {{prefix}}.token\n", []string{"b.yml:4: invalid YAML: did not find expected key"}},
-		{"two documents", "version: 0.2\n---\nversion: 0.2\n", []string{"b.yml:2: a buildspec is one YAML document, but this is a second one"}},
+		{"two documents", "version: 0.2\n---\nversion: 0.2\n", []string{"b.yml:2: a file holds one buildspec, but this is a second YAML document"}},
 		{"no version", "phases: {}\n", []string{"b.yml:1: version: missing: a buildspec starts with version: 0.2 (or 0.1)"}},
 		{"bad version", "version: 0.3\n", []string{"b.yml:1: version: must be 0.1 or 0.2, not the number 0.3"}},
 		{"version list", "version: [0.2]\n", []string{"b.yml:1: version: must be 0.1 or 0.2, not a list"}},

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -30,16 +29,8 @@ type Check func(p *Pipeline) ErrorList
 
 // ParseWith is Parse with further checks.
 func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error) {
-	data = bytes.TrimPrefix(data, utf8BOM)
-	var root *yaml.Node
-	var perr *Error
-	if isJSON(filename, data) {
-		root, perr = parseJSON(data)
-	} else {
-		root, perr = parseYAML(data)
-	}
+	root, perr := ReadDocument(filename, data, "pipeline")
 	if perr != nil {
-		perr.File = filename
 		return nil, ErrorList{perr}
 	}
 

@@ -144,8 +144,30 @@ func (b *jsonBuilder) node(tok json.Token, line int) (*yaml.Node, error) {
 	return nil, fmt.Errorf("unexpected token %v", tok)
 }
 
+// ReadDocument turns a file's bytes into a yaml.Node tree whose nodes know their
+// lines, for sluice's declarations of every kind: a pipeline, a buildspec, a
+// webhook definition. JSON (a .json name, or data that is valid JSON and looks
+// like it) is read strictly by encoding/json, since yaml.v3 refuses some valid
+// JSON; anything else as exactly one YAML document. A byte-order mark is
+// skipped. what names the document in messages ("no buildspec in it"). The
+// error, if any, names the file and the line.
+func ReadDocument(filename string, data []byte, what string) (*yaml.Node, *Error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
+	var root *yaml.Node
+	var e *Error
+	if isJSON(filename, data) {
+		root, e = parseJSON(data)
+	} else {
+		root, e = parseYAML(data, what)
+	}
+	if e != nil {
+		e.File = filename
+	}
+	return root, e
+}
+
 // parseYAML reads exactly one YAML document.
-func parseYAML(data []byte) (root *yaml.Node, e *Error) {
+func parseYAML(data []byte, what string) (root *yaml.Node, e *Error) {
 	// yaml.v3 is meant to fail with an error, but a parser of user input
 	// must not take a server down if some input finds a panic in it.
 	defer func() {
@@ -157,7 +179,7 @@ func parseYAML(data []byte) (root *yaml.Node, e *Error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, &Error{Line: 1, Msg: "empty file: no pipeline in it"}
+			return nil, &Error{Line: 1, Msg: "empty file: no " + what + " in it"}
 		}
 		return nil, yamlError(data, err)
 	}
@@ -167,7 +189,7 @@ func parseYAML(data []byte) (root *yaml.Node, e *Error) {
 	case err != nil:
 		return nil, yamlError(data, err)
 	default:
-		return nil, &Error{Line: max(extra.Line, 1), Msg: "a file holds one pipeline, but this is a second YAML document"}
+		return nil, &Error{Line: max(extra.Line, 1), Msg: "a file holds one " + what + ", but this is a second YAML document"}
 	}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		return doc.Content[0], nil

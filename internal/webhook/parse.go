@@ -1,13 +1,7 @@
 package webhook
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,10 +19,8 @@ import (
 // pipeline.ErrorList holding every problem, in file order, each naming file,
 // line and field, as pipeline.Parse does.
 func ParseDefinition(filename string, data []byte) (*Definition, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	root, perr := readTree(filename, data)
+	root, perr := pipeline.ReadDocument(filename, data, "webhook definition")
 	if perr != nil {
-		perr.File = filename
 		return nil, pipeline.ErrorList{perr}
 	}
 	d := &decoder{file: filename, lines: map[string]int{}, bad: map[string]bool{}}
@@ -347,144 +339,4 @@ func (d *decoder) filters(n *yaml.Node, path string) []Filter {
 		}
 	}
 	return out
-}
-
-// readTree turns data into a yaml.Node tree. JSON is read by encoding/json
-// and built into nodes by hand, because yaml.v3 refuses some valid JSON (the
-// \/ escape, surrogate pairs) and gives JSON mistakes YAML's explanations.
-func readTree(filename string, data []byte) (*yaml.Node, *pipeline.Error) {
-	switch strings.ToLower(filepath.Ext(filename)) {
-	case ".json":
-		return readJSON(data)
-	case ".yml", ".yaml":
-		return readYAML(data)
-	}
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' && json.Valid(data) {
-		return readJSON(data)
-	}
-	return readYAML(data)
-}
-
-func lineAt(data []byte, off int) int {
-	off = max(0, min(off, len(data)))
-	return 1 + bytes.Count(data[:off], []byte{'\n'})
-}
-
-func readJSON(data []byte) (*yaml.Node, *pipeline.Error) {
-	if err := json.Unmarshal(data, new(json.RawMessage)); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, &pipeline.Error{Line: lineAt(data, int(se.Offset)-1), Msg: "invalid JSON: " + se.Error()}
-		}
-		return nil, &pipeline.Error{Line: 1, Msg: "invalid JSON: " + err.Error()}
-	}
-	b := &jsonTree{data: data, dec: json.NewDecoder(bytes.NewReader(data)), line: 1}
-	b.dec.UseNumber()
-	n, err := b.value()
-	if err != nil {
-		// Not reached after the check above; a parser of user input
-		// must not rely on that.
-		return nil, &pipeline.Error{Line: b.line, Msg: "invalid JSON: " + err.Error()}
-	}
-	return n, nil
-}
-
-// jsonTree builds nodes from encoding/json's tokens, counting lines as it
-// goes. No JSON token spans a line break, so the line a token ends on is the
-// line it starts on.
-type jsonTree struct {
-	data []byte
-	dec  *json.Decoder
-	pos  int
-	line int
-}
-
-func (b *jsonTree) token() (json.Token, int, error) {
-	tok, err := b.dec.Token()
-	if err != nil {
-		return nil, b.line, err
-	}
-	if end := min(int(b.dec.InputOffset()), len(b.data)); end > b.pos {
-		b.line += bytes.Count(b.data[b.pos:end], []byte{'\n'})
-		b.pos = end
-	}
-	return tok, b.line, nil
-}
-
-func (b *jsonTree) value() (*yaml.Node, error) {
-	tok, line, err := b.token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		kind, tag := yaml.MappingNode, "!!map"
-		if t == '[' {
-			kind, tag = yaml.SequenceNode, "!!seq"
-		}
-		n := &yaml.Node{Kind: kind, Tag: tag, Line: line}
-		for b.dec.More() {
-			if kind == yaml.MappingNode {
-				ktok, kline, err := b.token()
-				if err != nil {
-					return nil, err
-				}
-				key, _ := ktok.(string)
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Line: kline})
-			}
-			v, err := b.value()
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, v)
-		}
-		_, _, err := b.token() // the closing } or ]
-		return n, err
-	case string:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t, Line: line}, nil
-	case json.Number:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: string(t), Line: line}, nil
-	case bool:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(t), Line: line}, nil
-	case nil:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: line}, nil
-	}
-	return nil, fmt.Errorf("unexpected token %v", tok)
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func readYAML(data []byte) (root *yaml.Node, e *pipeline.Error) {
-	// yaml.v3 is meant to fail with an error, but a parser of user input
-	// must not take a server down if some input finds a panic in it.
-	defer func() {
-		if r := recover(); r != nil {
-			root, e = nil, &pipeline.Error{Line: 1, Msg: fmt.Sprintf("invalid YAML: %v", r)}
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
-			return nil, &pipeline.Error{Line: 1, Msg: "empty file: no webhook definition in it"}
-		}
-		msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 1
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-			if strings.HasPrefix(msg, "did not find expected") {
-				// libyaml's parser counts these lines from 0.
-				line++
-			}
-		}
-		return nil, &pipeline.Error{Line: line, Msg: "invalid YAML: " + msg}
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err != io.EOF {
-		return nil, &pipeline.Error{Line: max(extra.Line, 1), Msg: "a file holds one webhook definition, but this is a second YAML document"}
-	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0], nil
-	}
-	return &doc, nil
 }
