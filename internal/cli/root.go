@@ -82,6 +82,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newWebhookCmd(g),
 		newTokenCmd(g),
 		newBuildspecCmd(g),
+		newBuildCmd(g),
 	)
 	return root
 }

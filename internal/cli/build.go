@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-ci/sluice/internal/buildspec"
+	"github.com/sluice-ci/sluice/internal/worker"
+)
+
+func newBuildCmd(g *globals) *cobra.Command {
+	var specFile, source, artifacts string
+	var envs, secretEnvs []string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "build [--buildspec FILE] [--source DIR] [--artifacts DIR] [--env K=V]... [--secret-env K=VAR]...",
+		Short: "Run a buildspec here, without a server, as CodeBuild's local agent does",
+		Long: `Runs a buildspec in a fresh copy of the source directory, printing the phases as they
+go, and writes the primary artifact's files into --artifacts (each secondary artifact
+into a subdirectory named by its identifier). --secret-env K=VAR gives the build the
+variable K with the value of this shell's variable VAR. Exits non-zero when the build fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			variables, err := keyValues("--env", envs)
+			if err != nil {
+				return err
+			}
+			secretVars, err := keyValues("--secret-env", secretEnvs)
+			if err != nil {
+				return err
+			}
+			secrets := map[string]string{}
+			for k, from := range secretVars {
+				v, ok := os.LookupEnv(from)
+				if !ok {
+					return fmt.Errorf("--secret-env %s=%s: variable %s is not set in this shell", k, from, from)
+				}
+				secrets[k] = v
+			}
+			if specFile == "" {
+				specFile = filepath.Join(source, "buildspec.yml")
+			}
+			data, err := os.ReadFile(specFile)
+			if err != nil {
+				return err
+			}
+			spec, warnings, err := buildspec.Parse(specFile, data)
+			for _, w := range warnings {
+				fmt.Fprintln(g.errOut, "warning:", w)
+			}
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			res, err := runLocalBuild(ctx, g, spec, source, variables, secrets)
+			defer os.RemoveAll(res.workspace)
+			if err != nil {
+				return err
+			}
+			if reachedArtifacts(res) && artifacts != "" {
+				if err := writeArtifacts(spec, res.dir, artifacts); err != nil {
+					return &ExitError{Code: 1, Err: err}
+				}
+				fmt.Fprintf(g.out, "artifacts written to %s\n", artifacts)
+			}
+			if !res.Succeeded {
+				return &ExitError{Code: 1, Err: fmt.Errorf("build failed: %s", res.Message)}
+			}
+			fmt.Fprintln(g.out, "build succeeded")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&specFile, "buildspec", "", "buildspec file (default: SOURCE/buildspec.yml)")
+	cmd.Flags().StringVar(&source, "source", ".", "source directory, copied into a fresh workspace")
+	cmd.Flags().StringVar(&artifacts, "artifacts", "", "directory to write the artifacts into")
+	cmd.Flags().StringArrayVar(&envs, "env", nil, "environment variable K=V for the build (repeatable)")
+	cmd.Flags().StringArrayVar(&secretEnvs, "secret-env", nil, "secret variable K=VAR taken from this shell's VAR (repeatable)")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "build timeout; the whole process tree is killed when it passes")
+	return cmd
+}
+
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want NAME=VALUE", flag, kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+type localResult struct {
+	buildspec.Result
+	dir       string // the source's copy, where the build ran
+	workspace string // everything to remove afterwards
+}
+
+// runLocalBuild copies the source into a fresh workspace and runs the buildspec
+// there, so that the build cannot change the source it was given.
+func runLocalBuild(ctx context.Context, g *globals, spec *buildspec.Spec, source string, variables, secrets map[string]string) (localResult, error) {
+	ws, err := os.MkdirTemp("", "sluice-build-")
+	if err != nil {
+		return localResult{}, err
+	}
+	dir := filepath.Join(ws, "src")
+	if err := copyTree(source, dir); err != nil {
+		return localResult{workspace: ws}, fmt.Errorf("copy source: %w", err)
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
+		Dir: dir, Env: worker.DefaultBaseEnv(), Variables: variables, Secrets: secrets,
+		BuildID: "local:" + hex.EncodeToString(id[:]), BuildNumber: "1", Initiator: "sluice-build",
+		Log: g.out,
+	})
+	return localResult{Result: res, dir: dir, workspace: ws}, err
+}
+
+func reachedArtifacts(r localResult) bool {
+	for _, p := range r.Phases {
+		if p.Step == buildspec.StepUploadArtifacts {
+			return true
+		}
+	}
+	return false
+}
+
+func writeArtifacts(spec *buildspec.Spec, dir, out string) error {
+	if spec.Artifacts == nil {
+		return nil
+	}
+	write := func(a buildspec.Artifact, to string) error {
+		files, err := a.Collect(dir)
+		if err != nil {
+			return err
+		}
+		return buildspec.WriteDir(to, files)
+	}
+	if len(spec.Artifacts.Files) > 0 {
+		if err := write(spec.Artifacts.Artifact, out); err != nil {
+			return err
+		}
+	}
+	for _, s := range spec.Artifacts.Secondary {
+		if err := write(s, filepath.Join(out, s.Identifier)); err != nil {
+			return fmt.Errorf("secondary artifact %s: %w", s.Identifier, err)
+		}
+	}
+	return nil
+}
+
+// copyTree copies a directory, keeping modes and symbolic links.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

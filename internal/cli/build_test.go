@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sluice build runs a real buildspec with real bash, in a copy of the source.
+func TestBuildLocal(t *testing.T) {
+	src := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(src, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("buildspec.yml", `version: 0.2
+env:
+  variables:
+    GREETING: hello
+phases:
+  install:
+    commands:
+      - export TOOL=ready
+  build:
+    commands:
+      - mkdir -p out/docs
+      - echo "$GREETING $WHO $TOKEN $TOOL" > out/greeting.txt
+      - echo manual > out/docs/manual.txt
+artifacts:
+  files: ["**/*"]
+  base-directory: out
+  secondary-artifacts:
+    docs:
+      files: ["docs/*"]
+      base-directory: out
+      discard-paths: yes
+`)
+	write("input.txt", "source")
+	arts := t.TempDir()
+	t.Setenv("MY_TOKEN", "s3cret")
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"build", "--source", src, "--artifacts", arts,
+		"--env", "WHO=world", "--secret-env", "TOKEN=MY_TOKEN"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(arts, "greeting.txt")); string(b) != "hello world s3cret ready\n" {
+		t.Fatalf("primary artifact: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(arts, "docs", "manual.txt")); string(b) != "manual\n" {
+		t.Fatalf("secondary artifact: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(src, "out")); !os.IsNotExist(err) {
+		t.Fatalf("the build changed its source directory: %v", err)
+	}
+	if !strings.Contains(out.String(), "Entering phase BUILD") || !strings.Contains(out.String(), "build succeeded") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
+
+func TestBuildLocalFailure(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "buildspec.yml"), []byte("version: 0.2\nphases:\n  build:\n    commands:\n      - exit 3\n  post_build:\n    commands:\n      - echo post $CODEBUILD_BUILD_SUCCEEDING\n"), 0o644)
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"build", "--source", src}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "build failed") || !strings.Contains(out.String(), "post 0") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+}
