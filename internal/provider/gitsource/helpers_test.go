@@ -298,8 +298,22 @@ func recordingGit(t *testing.T) (bin, argsFile string) {
 	argsFile = filepath.Join(dir, "args")
 	bin = filepath.Join(dir, "git")
 	script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '" + argsFile + "'\nexec '" + gitPath + "' \"$@\"\n"
-	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+	writeExecutable(t, bin, script)
+	return bin, argsFile
+}
+
+// writeExecutable writes a script and makes it executable through a child
+// process. Written from this process, the file's descriptor could be inherited
+// by a process another parallel test forks at that instant, and executing the
+// script would then fail with "text file busy" (golang.org/issue/22315).
+func writeExecutable(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return bin, argsFile
+	if out, err := exec.Command("install", "-m", "0755", tmp, path).CombinedOutput(); err != nil {
+		t.Fatalf("install %s: %v\n%s", path, err, out)
+	}
+	os.Remove(tmp)
 }

@@ -31,9 +31,7 @@ while [ $# -gt 1 ]; do
 done
 exec sh -c "$1"
 `
-	if err := os.WriteFile(filepath.Join(binDir, "ssh"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeExecutable(t, filepath.Join(binDir, "ssh"), script)
 	return binDir, record
 }
 
