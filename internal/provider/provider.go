@@ -22,7 +22,10 @@ type Job struct {
 	Configuration map[string]string
 	// Revision is the source revision a Source action must produce (a commit
 	// id), or "" for the head of its branch.
-	Revision  string
+	Revision string
+	// Project is the build project a Build action names, as the server sent it
+	// (JSON), or nil.
+	Project   []byte
 	Commands  []string
 	Variables map[string]string // the execution's pipeline variables
 	// OutputVariables are the names the action declares it exports.

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
@@ -368,5 +369,7 @@ func Providers(serverURL, token string) map[string]provider.Provider {
 		"Git":        git,
 		"CodeCommit": git,
 		"GitRemote":  git,
+		"Build":      build.Provider{},
+		"CodeBuild":  build.Provider{},
 	}
 }

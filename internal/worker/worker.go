@@ -207,7 +207,7 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *masker) (pr
 	pj := &provider.Job{
 		ID: job.ID, Pipeline: job.PipelineName, ExecutionID: job.PipelineExecutionID, Stage: job.Stage, Action: job.Action,
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
-		Configuration: job.Configuration, Revision: job.Revision, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
+		Configuration: job.Configuration, Revision: job.Revision, Project: job.Project, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
 		Secret: func(ctx context.Context, name string) ([]byte, error) {
 			value, err := w.API.JobSecret(ctx, job.ID, w.ID, name)

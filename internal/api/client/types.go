@@ -1,6 +1,9 @@
 package client
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // These types are the HTTP API's contract: what the server sends and the CLI and
 // workers read. They are kept apart from the engine's and the store's types so the
@@ -205,14 +208,17 @@ type Job struct {
 	ActionTypeID        ActionTypeID      `json:"actionTypeId"`
 	Configuration       map[string]string `json:"configuration,omitempty"`
 	Revision            string            `json:"revision,omitempty"`
-	Commands            []string          `json:"commands,omitempty"`
-	Variables           map[string]string `json:"variables,omitempty"`
-	InputArtifacts      []Artifact        `json:"inputArtifacts,omitempty"`
-	OutputArtifacts     []Artifact        `json:"outputArtifacts,omitempty"`
-	OutputVariables     []string          `json:"outputVariables,omitempty"`
-	Deadline            time.Time         `json:"deadline"`
-	LeaseUntil          time.Time         `json:"leaseUntil"`
-	HeartbeatSeconds    float64           `json:"heartbeatSeconds"`
+	// Project is the build project a Build action names, read when the job
+	// was claimed.
+	Project          json.RawMessage   `json:"project,omitempty"`
+	Commands         []string          `json:"commands,omitempty"`
+	Variables        map[string]string `json:"variables,omitempty"`
+	InputArtifacts   []Artifact        `json:"inputArtifacts,omitempty"`
+	OutputArtifacts  []Artifact        `json:"outputArtifacts,omitempty"`
+	OutputVariables  []string          `json:"outputVariables,omitempty"`
+	Deadline         time.Time         `json:"deadline"`
+	LeaseUntil       time.Time         `json:"leaseUntil"`
+	HeartbeatSeconds float64           `json:"heartbeatSeconds"`
 }
 
 // ActionTypeID names an action's kind.

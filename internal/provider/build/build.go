@@ -1,0 +1,224 @@
+// Package build is the Build action (CodePipeline's CodeBuild action): it runs a
+// build project's buildspec on the action's input artifacts with CodeBuild's
+// semantics, and turns the buildspec's artifacts and exported variables into
+// the action's output artifacts and output variables.
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/buildspec"
+	"github.com/sluice-ci/sluice/internal/provider"
+)
+
+// Provider runs Build actions.
+type Provider struct{}
+
+// Project is the part of a build project the provider uses, as the server sends it.
+type Project struct {
+	Name                 string        `json:"name"`
+	Buildspec            string        `json:"buildspec"`
+	EnvironmentVariables []Variable    `json:"environmentVariables"`
+	TimeoutInMinutes     int           `json:"timeoutInMinutes"`
+	Timeout              time.Duration `json:"-"`
+}
+
+// Variable is an environment variable of a project or of the action's
+// EnvironmentVariables configuration (CodePipeline's JSON list).
+type Variable struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Type  string `json:"type"`
+}
+
+// Types of variables.
+const (
+	Plaintext      = "PLAINTEXT"
+	ParameterStore = "PARAMETER_STORE"
+	SecretsManager = "SECRETS_MANAGER"
+)
+
+// Run implements provider.Provider.
+func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
+	if job.Project == nil {
+		return provider.Result{}, fmt.Errorf("build project %s was not sent with the job", job.Configuration["ProjectName"])
+	}
+	var p Project
+	if err := json.Unmarshal(job.Project, &p); err != nil {
+		return provider.Result{}, fmt.Errorf("build project %s: %w", job.Configuration["ProjectName"], err)
+	}
+	if strings.EqualFold(job.Configuration["BatchEnabled"], "true") {
+		return provider.Result{}, errors.New("BatchEnabled: batch builds are not supported yet; run the build without it")
+	}
+	dir, secondary, err := sources(job)
+	if err != nil {
+		return provider.Result{}, err
+	}
+	spec, err := loadBuildspec(p, dir, job)
+	if err != nil {
+		return provider.Result{}, err
+	}
+
+	// The project's variables, then the action's, which override them, as in
+	// CodePipeline; secret ones are read through the worker, which masks them.
+	vars := append([]Variable{}, p.EnvironmentVariables...)
+	if raw := job.Configuration["EnvironmentVariables"]; raw != "" {
+		var more []Variable
+		if err := json.Unmarshal([]byte(raw), &more); err != nil {
+			return provider.Result{}, fmt.Errorf("configuration EnvironmentVariables: not CodePipeline's JSON list of {name, value, type}: %v", err)
+		}
+		vars = append(vars, more...)
+	}
+	plain, secrets := map[string]string{}, map[string]string{}
+	for _, v := range vars {
+		switch strings.ToUpper(v.Type) {
+		case "", Plaintext:
+			plain[v.Name] = v.Value
+			delete(secrets, v.Name)
+		case ParameterStore, SecretsManager:
+			if job.Secret == nil {
+				return provider.Result{}, fmt.Errorf("environment variable %s: this worker cannot read secrets", v.Name)
+			}
+			value, err := job.Secret(ctx, v.Value)
+			if err != nil {
+				return provider.Result{}, fmt.Errorf("environment variable %s: secret %s: %w", v.Name, v.Value, err)
+			}
+			secrets[v.Name] = string(value)
+			delete(plain, v.Name)
+		default:
+			return provider.Result{}, fmt.Errorf("environment variable %s: unknown type %q", v.Name, v.Type)
+		}
+	}
+
+	timeout := time.Duration(p.TimeoutInMinutes) * time.Minute
+	if timeout <= 0 {
+		timeout = 60 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
+		Dir:                   dir,
+		SecondaryDirs:         secondary,
+		Env:                   job.Env,
+		Variables:             plain,
+		Secrets:               secrets,
+		BuildID:               p.Name + ":" + job.ID,
+		BuildNumber:           strconv.Itoa(job.Attempt),
+		Initiator:             "sluice/" + job.Pipeline,
+		SourceVersion:         job.Revision,
+		ResolvedSourceVersion: job.Revision,
+		ScratchDir:            job.ScratchDir,
+		Log:                   job.Log,
+	})
+	if err != nil {
+		return provider.Result{}, err
+	}
+	if !res.Succeeded {
+		return provider.Result{}, errors.New(res.Message)
+	}
+	if err := writeOutputs(spec, dir, job.Outputs); err != nil {
+		return provider.Result{}, err
+	}
+	return provider.Result{Summary: "build " + p.Name + " succeeded", OutputVariables: res.ExportedVariables}, nil
+}
+
+// sources picks the primary source (PrimarySource, or the first input) and
+// names the others by artifact, as CODEBUILD_SRC_DIR_<name>.
+func sources(job *provider.Job) (string, map[string]string, error) {
+	if len(job.Inputs) == 0 {
+		// A build with no input artifact runs in an empty directory.
+		return job.WorkDir, nil, nil
+	}
+	primary := job.Configuration["PrimarySource"]
+	if primary == "" {
+		primary = job.Inputs[0]
+	}
+	dir, ok := job.InputDirs[primary]
+	if !ok {
+		return "", nil, fmt.Errorf("configuration PrimarySource: %s is not an input artifact of this action (it has %s)", primary, strings.Join(job.Inputs, ", "))
+	}
+	secondary := map[string]string{}
+	for _, name := range job.Inputs {
+		if name != primary {
+			secondary[name] = job.InputDirs[name]
+		}
+	}
+	return dir, secondary, nil
+}
+
+// loadBuildspec reads the project's buildspec: inline YAML, or a path inside
+// the primary source (buildspec.yml by default).
+func loadBuildspec(p Project, dir string, job *provider.Job) (*buildspec.Spec, error) {
+	name, data := "inline buildspec of project "+p.Name, []byte(p.Buildspec)
+	if !strings.Contains(p.Buildspec, "\n") {
+		rel := p.Buildspec
+		if rel == "" {
+			rel = "buildspec.yml"
+		}
+		if filepath.IsAbs(rel) || strings.HasPrefix(filepath.Clean(rel), "..") {
+			return nil, fmt.Errorf("buildspec %s: must be a path inside the source", rel)
+		}
+		var err error
+		if data, err = os.ReadFile(filepath.Join(dir, rel)); err != nil {
+			return nil, fmt.Errorf("buildspec %s: not found in the primary source: %w", rel, err)
+		}
+		name = rel
+	}
+	spec, warnings, err := buildspec.Parse(name, data)
+	for _, w := range warnings {
+		fmt.Fprintf(job.Log, "[Container] warning: %s\n", w)
+	}
+	return spec, err
+}
+
+// writeOutputs zips the primary artifact into the first output and each
+// secondary artifact into the output of the same name.
+func writeOutputs(spec *buildspec.Spec, dir string, outputs []provider.Output) error {
+	if len(outputs) == 0 {
+		return nil
+	}
+	if spec.Artifacts == nil {
+		return fmt.Errorf("the action declares output artifact %s, but the buildspec has no artifacts section", outputs[0].Name)
+	}
+	write := func(a buildspec.Artifact, out provider.Output) error {
+		files, err := a.Collect(dir)
+		if err != nil {
+			return err
+		}
+		f, err := os.Create(out.Path)
+		if err != nil {
+			return err
+		}
+		if err := buildspec.WriteZip(f, files); err != nil {
+			f.Close()
+			return fmt.Errorf("output artifact %s: %w", out.Name, err)
+		}
+		return f.Close()
+	}
+	if err := write(spec.Artifacts.Artifact, outputs[0]); err != nil {
+		return err
+	}
+	for _, out := range outputs[1:] {
+		found := false
+		for _, s := range spec.Artifacts.Secondary {
+			if s.Identifier == out.Name {
+				if err := write(s, out); err != nil {
+					return err
+				}
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("output artifact %s: the buildspec has no secondary artifact with that identifier", out.Name)
+		}
+	}
+	return nil
+}
