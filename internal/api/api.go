@@ -71,6 +71,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", s.jobOutput)
 	s.secretRoutes()
 	s.webhookRoutes()
+	s.projectRoutes()
 	s.tokenRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)

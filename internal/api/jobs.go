@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -39,6 +40,15 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		Configuration: j.Configuration, Revision: j.Revision, Commands: j.Commands, Variables: j.Variables,
 		OutputVariables: j.OutputVariables, Deadline: j.Deadline, LeaseUntil: cj.LeaseUntil,
 		HeartbeatSeconds: cj.Heartbeat.Seconds(),
+	}
+	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+		// The project as it is now, as CodeBuild reads it when a build starts.
+		// A missing one leaves Project empty, and the provider says so.
+		if info, err := s.svc.Project(r.Context(), j.Configuration["ProjectName"]); err == nil {
+			if out.Project, err = json.Marshal(info.Project); err != nil {
+				return err
+			}
+		}
 	}
 	for _, a := range j.InputArtifacts {
 		out.InputArtifacts = append(out.InputArtifacts, client.Artifact{Name: a.Name})

@@ -83,6 +83,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newTokenCmd(g),
 		newBuildspecCmd(g),
 		newBuildCmd(g),
+		newProjectCmd(g),
 	)
 	return root
 }

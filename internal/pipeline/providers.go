@@ -101,9 +101,9 @@ var providers = func() map[string]ProviderInfo {
 			requires("RepositoryName", "BranchName").runnable(),
 		knownProvider("GitRemote", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).runnable(),
 		// Build runs a buildspec; CodeBuild is the same under CodePipeline's name.
-		knownProvider("Build", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)),
+		knownProvider("Build", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).runnable(),
 		knownProvider("CodeBuild", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).
-			requires("ProjectName"),
+			requires("ProjectName").runnable(),
 		knownProvider("Manual", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts),
 		// PipelineGate waits on another pipeline (idle, succeeded, lock).
 		knownProvider("PipelineGate", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts),

@@ -211,3 +211,75 @@ func TestTokenPolicies(t *testing.T) {
 		t.Fatalf("a revoked token still works: %v", err)
 	}
 }
+
+func TestBuildActionRunsAProject(t *testing.T) {
+	c, _ := startServer(t)
+	ctx := context.Background()
+	if err := c.PutSecret(ctx, "npm-token", []byte("s3cret-npm")); err != nil {
+		t.Fatal(err)
+	}
+	project := `name: app-build
+buildspec: |
+  version: 0.2
+  env:
+    exported-variables: [VERSION]
+  phases:
+    build:
+      commands:
+        - export VERSION=2.$STAGE
+        - echo "token is $TOKEN"
+        - mkdir -p dist && cp app.txt dist/ && echo built > dist/built.txt
+  artifacts:
+    files: ["**/*"]
+    base-directory: dist
+environmentVariables:
+  - {name: STAGE, value: dev}
+  - {name: TOKEN, value: npm-token, type: SECRETS_MANAGER}
+`
+	if _, err := c.ApplyProject(ctx, "project.yml", []byte(project)); err != nil {
+		t.Fatal(err)
+	}
+	pipe := `name: app
+stages:
+  - name: Source
+    actions:
+      - name: src
+        provider: Commands
+        commands: ["echo hello > app.txt"]
+        outputArtifacts: [{name: code, files: [app.txt]}]
+  - name: Build
+    actions:
+      - name: build
+        provider: CodeBuild
+        namespace: build
+        configuration:
+          ProjectName: app-build
+          EnvironmentVariables: '[{"name":"STAGE","value":"prod","type":"PLAINTEXT"}]'
+        inputArtifacts: [code]
+        outputArtifacts: [bin]
+  - name: Use
+    actions:
+      - name: use
+        provider: Commands
+        inputArtifacts: [bin]
+        commands: ["test \"$(cat built.txt)\" = built", "test -f app.txt", "test #{build.VERSION} = 2.prod"]
+`
+	if _, err := c.ApplyPipeline(ctx, "p.yml", []byte(pipe), false); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Start(ctx, "app", client.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := waitEnd(t, c, "app", id)
+	log, _ := c.Log(ctx, "app", id, "build", 0, 0)
+	if e.Status != "Succeeded" {
+		t.Fatalf("execution %s: %s\n%s", e.Status, e.StatusSummary, log.Data)
+	}
+	if strings.Contains(string(log.Data), "s3cret-npm") || !strings.Contains(string(log.Data), "token is ***") {
+		t.Fatalf("the secret was not masked in the build log:\n%s", log.Data)
+	}
+	if !strings.Contains(string(log.Data), "Entering phase BUILD") {
+		t.Fatalf("no phase markers:\n%s", log.Data)
+	}
+}

@@ -5,12 +5,14 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -119,14 +121,37 @@ func (s *Service) JobSecret(ctx context.Context, jobID, worker, name string) ([]
 	if err != nil {
 		return nil, err
 	}
-	named := false
-	for k, v := range j.Configuration {
-		if v == name && strings.HasSuffix(k, "Secret") {
-			named = true
-		}
-	}
-	if !named {
+	if !s.jobNamesSecret(ctx, j, name) {
 		return nil, Errorf(CodeForbidden, "job %s does not name secret %s in its configuration", jobID, name)
 	}
 	return s.secretValue(ctx, name)
+}
+
+// jobNamesSecret reports whether a job may read secret name: its configuration
+// names it (CredentialsSecret), or, for a build, a secret-typed variable of its
+// project or of the action's EnvironmentVariables does.
+func (s *Service) jobNamesSecret(ctx context.Context, j engine.Job, name string) bool {
+	for k, v := range j.Configuration {
+		if v == name && strings.HasSuffix(k, "Secret") {
+			return true
+		}
+	}
+	type variable struct{ Name, Value, Type string }
+	var vars []variable
+	if raw := j.Configuration["EnvironmentVariables"]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &vars) // malformed: the build fails on it anyway
+	}
+	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+		if info, err := s.Project(ctx, j.Configuration["ProjectName"]); err == nil {
+			for _, v := range info.Project.EnvironmentVariables {
+				vars = append(vars, variable{Name: v.Name, Value: v.Value, Type: v.Type})
+			}
+		}
+	}
+	for _, v := range vars {
+		if t := strings.ToUpper(v.Type); v.Value == name && (t == "SECRETS_MANAGER" || t == "PARAMETER_STORE") {
+			return true
+		}
+	}
+	return false
 }

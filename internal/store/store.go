@@ -70,6 +70,11 @@ type Store interface {
 	PutWebhook(ctx context.Context, w Webhook) error
 	DeleteWebhook(ctx context.Context, name string) error
 
+	Projects(ctx context.Context) ([]Project, error)
+	Project(ctx context.Context, name string) (Project, error)
+	PutProject(ctx context.Context, p Project) error
+	DeleteProject(ctx context.Context, name string) error
+
 	// Secrets hold ciphertext only; the service encrypts and decrypts.
 	Secrets(ctx context.Context) ([]Secret, error)
 	Secret(ctx context.Context, name string) (Secret, error)
@@ -202,6 +207,14 @@ type EventFilter struct {
 
 // Webhook is a stored webhook definition.
 type Webhook struct {
+	Name       string
+	Definition []byte // JSON owned by the service
+	Created    time.Time
+	Updated    time.Time
+}
+
+// Project is a stored build project.
+type Project struct {
 	Name       string
 	Definition []byte // JSON owned by the service
 	Created    time.Time

@@ -49,7 +49,7 @@ const (
 // Run implements provider.Provider.
 func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
 	if job.Project == nil {
-		return provider.Result{}, fmt.Errorf("build project %s was not sent with the job", job.Configuration["ProjectName"])
+		return provider.Result{}, fmt.Errorf("configuration ProjectName: build project %q not found (create it with sluice project apply)", job.Configuration["ProjectName"])
 	}
 	var p Project
 	if err := json.Unmarshal(job.Project, &p); err != nil {

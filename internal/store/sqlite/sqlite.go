@@ -795,6 +795,71 @@ func (s *Store) DeleteWebhook(ctx context.Context, name string) error {
 	return nil
 }
 
+// Projects implements store.Store.
+func (s *Store) Projects(ctx context.Context) ([]store.Project, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM projects ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Project
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list projects: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func scanProject(r scanner) (store.Project, error) {
+	var p store.Project
+	var def string
+	var created, updated int64
+	if err := r.Scan(&p.Name, &def, &created, &updated); err != nil {
+		return p, err
+	}
+	p.Definition, p.Created, p.Updated = []byte(def), fromMS(created), fromMS(updated)
+	return p, nil
+}
+
+// Project implements store.Store.
+func (s *Store) Project(ctx context.Context, name string) (store.Project, error) {
+	p, err := scanProject(s.read.QueryRowContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM projects WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("project", name)
+	}
+	if err != nil {
+		return p, fmt.Errorf("get project %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// PutProject implements store.Store.
+func (s *Store) PutProject(ctx context.Context, p store.Project) error {
+	_, err := s.write.ExecContext(ctx, `
+		INSERT INTO projects (name, definition, created_ms, updated_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_ms = excluded.updated_ms`,
+		p.Name, string(p.Definition), ms(p.Created), ms(p.Updated))
+	if err != nil {
+		return fmt.Errorf("put project %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// DeleteProject implements store.Store.
+func (s *Store) DeleteProject(ctx context.Context, name string) error {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM projects WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete project %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("project", name)
+	}
+	return nil
+}
+
 // Secrets implements store.Store.
 func (s *Store) Secrets(ctx context.Context) ([]store.Secret, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT name, ciphertext, created_ms, updated_ms FROM secrets ORDER BY name`)

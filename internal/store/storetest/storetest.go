@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("TriggerBookkeeping", func(t *testing.T) { testTriggerBookkeeping(t, open(t)) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open(t)) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open(t)) })
+	t.Run("Projects", func(t *testing.T) { testProjects(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -500,6 +501,40 @@ func testWebhooks(t *testing.T, s store.Store) {
 	must(t, s.DeleteWebhook(ctx, "w"))
 	if err := s.DeleteWebhook(ctx, "w"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func testProjects(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.Project(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing project: %v", err)
+	}
+	if err := s.DeleteProject(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete missing project: %v", err)
+	}
+	must(t, s.PutProject(ctx, store.Project{Name: "p", Definition: []byte(`{"a":1}`), Created: t0, Updated: t0}))
+	must(t, s.PutProject(ctx, store.Project{Name: "p", Definition: []byte(`{"a":2}`), Created: t0.Add(time.Hour), Updated: t0.Add(time.Hour)}))
+	must(t, s.PutProject(ctx, store.Project{Name: "a", Definition: []byte(`{"b":1}`), Created: t0, Updated: t0}))
+	p, err := s.Project(ctx, "p")
+	must(t, err)
+	if p.Name != "p" || string(p.Definition) != `{"a":2}` || !p.Created.Equal(t0) || !p.Updated.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("project = %+v", p)
+	}
+	all, err := s.Projects(ctx)
+	must(t, err)
+	if len(all) != 2 || all[0].Name != "a" || all[1].Name != "p" || string(all[1].Definition) != `{"a":2}` {
+		t.Fatalf("projects = %+v", all)
+	}
+	must(t, s.DeleteProject(ctx, "p"))
+	if _, err := s.Project(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted project: %v", err)
+	}
+	if err := s.DeleteProject(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	all, _ = s.Projects(ctx)
+	if len(all) != 1 {
+		t.Fatalf("projects after delete = %d", len(all))
 	}
 }
 

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/buildproject"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+func (s *Server) projectRoutes() {
+	s.handle("POST /api/v1/projects", s.putProject)
+	s.handle("GET /api/v1/projects", s.listProjects)
+	s.handle("GET /api/v1/projects/{name}", s.getProject)
+	s.handle("DELETE /api/v1/projects/{name}", s.deleteProject)
+}
+
+func (s *Server) putProject(w http.ResponseWriter, r *http.Request) error {
+	filename := r.URL.Query().Get("filename")
+	if filename == "" {
+		filename = "project"
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxPipelineFile+1))
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "read request body: %v", err)
+	}
+	if len(data) > maxPipelineFile {
+		return service.Errorf(service.CodeInvalid, "%s: larger than %d bytes", filename, maxPipelineFile)
+	}
+	p, err := buildproject.Parse(filename, data)
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "%s", err.Error())
+	}
+	if err := s.svc.PutProject(r.Context(), p); err != nil {
+		return err
+	}
+	info, err := s.svc.Project(r.Context(), p.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, projectView(info))
+}
+
+func projectView(info service.ProjectInfo) client.Project {
+	p := info.Project
+	out := client.Project{
+		Name: p.Name, Description: p.Description, Buildspec: p.Buildspec,
+		EnvironmentVariables: []client.EnvironmentVariable{},
+		TimeoutInMinutes:     p.TimeoutInMinutes, Isolation: p.Isolation, Network: p.Network,
+		Created: info.Created, Updated: info.Updated,
+	}
+	for _, v := range p.EnvironmentVariables {
+		out.EnvironmentVariables = append(out.EnvironmentVariables, client.EnvironmentVariable{Name: v.Name, Value: v.Value, Type: v.Type})
+	}
+	return out
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
+	projects, err := s.svc.Projects(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Projects []client.Project `json:"projects"`
+	}{Projects: []client.Project{}}
+	for _, p := range projects {
+		out.Projects = append(out.Projects, projectView(p))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
+	info, err := s.svc.Project(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, projectView(info))
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.DeleteProject(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
