@@ -11,13 +11,14 @@ if ! need go; then
   echo "test.sh: Go is required (https://go.dev/dl/); nothing else needs installing by hand" >&2
   exit 1
 fi
-# The end-to-end tests drive real shells and git.
+# The end-to-end tests drive real shells and git; build isolation uses bubblewrap.
 missing=()
 need bash || missing+=(bash)
 need git || missing+=(git)
+need bwrap || missing+=(bubblewrap)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && need apt-get; then
-    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "test.sh: please install: ${missing[*]}" >&2
     exit 1

@@ -33,6 +33,9 @@ type RunConfig struct {
 	// status files. Empty means a temporary directory removed by Run.
 	ScratchDir string
 	Log        io.Writer // phase markers + command output; nil discards
+	// Sandbox, when set, is the command every phase's shell runs under (a
+	// bubblewrap invocation ending in "--").
+	Sandbox []string
 	// KillGrace is how long processes get between SIGTERM and SIGKILL when
 	// ctx ends; zero means 5s.
 	KillGrace time.Duration
@@ -379,6 +382,7 @@ func (r *runner) attempt(phase *Phase, anyFailed bool) (attemptResult, error) {
 		Env:       env,
 		Log:       r.log,
 		KillGrace: r.grace,
+		Wrap:      r.cfg.Sandbox,
 	})
 	if err != nil {
 		return attemptResult{}, err

@@ -274,7 +274,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, URLFile), []byte(s.URL()+"\n"), 0o644); err != nil {
 		return err
 	}
-	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers)
+	isolation := "bubblewrap (" + build.Bubblewrap() + ")"
+	if build.Bubblewrap() == "" {
+		isolation = "none: bubblewrap is not installed, builds run directly on this machine"
+	}
+	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers, "build-isolation", isolation)
 
 	var err error
 	select {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,11 +25,14 @@ type Provider struct{}
 
 // Project is the part of a build project the provider uses, as the server sends it.
 type Project struct {
-	Name                 string        `json:"name"`
-	Buildspec            string        `json:"buildspec"`
-	EnvironmentVariables []Variable    `json:"environmentVariables"`
-	TimeoutInMinutes     int           `json:"timeoutInMinutes"`
-	Timeout              time.Duration `json:"-"`
+	Name                 string     `json:"name"`
+	Buildspec            string     `json:"buildspec"`
+	EnvironmentVariables []Variable `json:"environmentVariables"`
+	TimeoutInMinutes     int        `json:"timeoutInMinutes"`
+	// Isolation is auto (bubblewrap where installed), bubblewrap or none.
+	Isolation string `json:"isolation"`
+	// Network lets an isolated build reach the network.
+	Network bool `json:"network"`
 }
 
 // Variable is an environment variable of a project or of the action's
@@ -98,6 +102,10 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 		}
 	}
 
+	env, sandbox, err := isolate(p, job)
+	if err != nil {
+		return provider.Result{}, err
+	}
 	timeout := time.Duration(p.TimeoutInMinutes) * time.Minute
 	if timeout <= 0 {
 		timeout = 60 * time.Minute
@@ -107,7 +115,8 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
 		Dir:                   dir,
 		SecondaryDirs:         secondary,
-		Env:                   job.Env,
+		Env:                   env,
+		Sandbox:               sandbox,
 		Variables:             plain,
 		Secrets:               secrets,
 		BuildID:               p.Name + ":" + job.ID,
@@ -221,4 +230,66 @@ func writeOutputs(spec *buildspec.Spec, dir string, outputs []provider.Output) e
 		}
 	}
 	return nil
+}
+
+// Bubblewrap returns the path of bwrap, or "" when the machine has none.
+func Bubblewrap() string {
+	p, err := exec.LookPath("bwrap")
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// isolate decides how the build runs: inside bubblewrap (the host read-only,
+// the job's own directories and a private /tmp and HOME writable, its own PID
+// namespace, the network only when the project allows it) or directly. It
+// returns the environment and the sandbox command.
+func isolate(p Project, job *provider.Job) ([]string, []string, error) {
+	mode := strings.ToLower(p.Isolation)
+	bwrap := Bubblewrap()
+	switch {
+	case mode == "none":
+		return job.Env, nil, nil
+	case bwrap == "" && mode == "bubblewrap":
+		return nil, nil, errors.New("isolation bubblewrap: bwrap is not installed on this worker (apt-get install bubblewrap), or set isolation: none")
+	case bwrap == "":
+		fmt.Fprintln(job.Log, "[Container] warning: bubblewrap is not installed on this worker; the build runs without isolation")
+		return job.Env, nil, nil
+	}
+	root := filepath.Dir(job.WorkDir) // the job's own directory: sources, inputs, outputs
+	home := filepath.Join(root, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, nil, err
+	}
+	args := []string{bwrap,
+		"--ro-bind", "/", "/",
+		"--dev", "/dev",
+		"--proc", "/proc",
+		"--tmpfs", "/tmp",
+		"--bind", root, root,
+		"--unshare-all",
+		"--die-with-parent",
+		"--new-session",
+	}
+	if job.ScratchDir != "" {
+		args = append(args, "--bind", job.ScratchDir, job.ScratchDir)
+	}
+	if p.Network {
+		args = append(args, "--share-net")
+	}
+	args = append(args, "--")
+	env := make([]string, 0, len(job.Env)+1)
+	for _, kv := range job.Env {
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "TMPDIR=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "HOME="+home)
+	how := "with the network"
+	if !p.Network {
+		how = "without the network"
+	}
+	fmt.Fprintf(job.Log, "[Container] isolated with bubblewrap: the host read-only, its own PID namespace, %s\n", how)
+	return env, args, nil
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,5 +146,101 @@ func TestPrimarySourceChoosesTheWorkingDirectory(t *testing.T) {
 		map[string]string{"PrimarySource": "tools"})
 	if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
 		t.Fatalf("%v\n%s", err, f.log)
+	}
+}
+
+func needBubblewrap(t *testing.T) {
+	t.Helper()
+	if Bubblewrap() == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("bubblewrap is not installed; test.sh installs it")
+		}
+		t.Skip("bubblewrap is not installed")
+	}
+}
+
+func runScript(t *testing.T, p Project, commands ...string) (string, error) {
+	t.Helper()
+	p.Buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n"
+	for _, c := range commands {
+		p.Buildspec += "      - " + strconvQuote(c) + "\n"
+	}
+	f := newJob(t, p, nil)
+	_, err := Provider{}.Run(context.Background(), f.job)
+	return f.log.String(), err
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestBubblewrapIsolation(t *testing.T) {
+	needBubblewrap(t)
+	// A listener on the host's loopback: an isolated build without the network
+	// has a loopback of its own and cannot reach it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
+	reach := "exec 3<>/dev/tcp/127.0.0.1/" + port
+	for _, tc := range []struct {
+		name     string
+		project  Project
+		commands []string
+		fails    string
+	}{
+		{"host is read-only", Project{Name: "p"}, []string{"touch /etc/sluice-was-here"}, "exited with code 1"},
+		{"workspace, HOME and /tmp are writable", Project{Name: "p"}, []string{"touch $CODEBUILD_SRC_DIR/x $HOME/y /tmp/z"}, ""},
+		{"own PID namespace", Project{Name: "p"}, []string{"test $$ -lt 10"}, ""},
+		{"no network unless allowed", Project{Name: "p"}, []string{reach}, "exited with code 1"},
+		{"network when allowed", Project{Name: "p", Network: true}, []string{reach}, ""},
+		{"isolation none runs on the host", Project{Name: "p", Isolation: "none"}, []string{reach, "test $$ -gt 10"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log, err := runScript(t, tc.project, tc.commands...)
+			switch {
+			case tc.fails == "" && err != nil:
+				t.Fatalf("failed: %v\n%s", err, log)
+			case tc.fails != "" && (err == nil || !strings.Contains(err.Error(), tc.fails)):
+				t.Fatalf("error %v, want %q\n%s", err, tc.fails, log)
+			}
+			if tc.project.Isolation != "none" && !strings.Contains(log, "isolated with bubblewrap") {
+				t.Fatalf("the log does not say the build is isolated:\n%s", log)
+			}
+		})
+	}
+	if _, err := os.Stat("/etc/sluice-was-here"); err == nil {
+		t.Fatal("an isolated build wrote to the host")
+	}
+}
+
+func TestBubblewrapRequiredButMissing(t *testing.T) {
+	// /usr/bin holds bwrap on Debian: hide it behind a PATH of our own making.
+	dir := t.TempDir()
+	for _, tool := range []string{"bash", "sh", "cat", "mkdir", "cp", "echo", "test"} {
+		if p, err := exec.LookPath(tool); err == nil {
+			os.Symlink(p, filepath.Join(dir, tool))
+		}
+	}
+	t.Setenv("PATH", dir)
+	_, err := runScript(t, Project{Name: "p", Isolation: "bubblewrap"}, "true")
+	if err == nil || !strings.Contains(err.Error(), "bwrap is not installed") {
+		t.Fatalf("error %v", err)
+	}
+	log, err := runScript(t, Project{Name: "p", Isolation: "auto"}, "true")
+	if err != nil || !strings.Contains(log, "runs without isolation") {
+		t.Fatalf("auto without bwrap: %v\n%s", err, log)
 	}
 }

@@ -22,6 +22,9 @@ type shellRun struct {
 	env    []string
 	log    io.Writer
 	grace  time.Duration
+	// wrap, when set, is a command the shell runs under (a sandbox such as
+	// bubblewrap): wrap[0] is executed with the rest, then the shell and script.
+	wrap []string
 }
 
 type shellExit struct {
@@ -74,6 +77,10 @@ func runShell(ctx context.Context, r shellRun) (shellExit, error) {
 			// ends only when a goroutine exits locked to it; Run never locks.
 			Pdeathsig: syscall.SIGKILL,
 		},
+	}
+	if len(r.wrap) > 0 {
+		cmd.Path = r.wrap[0]
+		cmd.Args = append(append([]string{}, r.wrap...), r.shell, r.script)
 	}
 	err = cmd.Start()
 	// From here on only the shell and its children hold the write end, so

@@ -16,6 +16,7 @@ type shellRun struct {
 	env    []string
 	log    io.Writer
 	grace  time.Duration
+	wrap   []string
 }
 
 type shellExit struct {

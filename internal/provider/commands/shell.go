@@ -17,6 +17,9 @@ type Shell struct {
 	Env       []string
 	Log       io.Writer
 	KillGrace time.Duration
+	// Wrap, when set, runs the shell under another command, such as a sandbox:
+	// Wrap[0] is executed with Wrap[1:], then the shell and the script.
+	Wrap []string
 }
 
 // ShellExit is how a Shell ended.
@@ -35,6 +38,6 @@ func RunShell(ctx context.Context, s Shell) (ShellExit, error) {
 	if s.Log == nil {
 		s.Log = io.Discard
 	}
-	out, err := runShell(ctx, shellRun{shell: s.Path, script: s.Script, dir: s.Dir, env: s.Env, log: s.Log, grace: s.KillGrace})
+	out, err := runShell(ctx, shellRun{shell: s.Path, script: s.Script, dir: s.Dir, env: s.Env, log: s.Log, grace: s.KillGrace, wrap: s.Wrap})
 	return ShellExit{ExitCode: out.exitCode, Stopped: out.stopped, OutputLeftOpen: out.outputLeftOpen}, err
 }
