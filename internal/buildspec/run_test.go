@@ -375,10 +375,16 @@ phases:
 	}
 	b, _ = os.ReadFile(pidFile)
 	pid := strings.TrimSpace(string(b))
-	if _, err := os.Stat("/proc/" + pid); err == nil {
-		st, _ := os.ReadFile("/proc/" + pid + "/stat")
-		if !strings.Contains(string(st), ") Z ") {
-			t.Errorf("sleep %s still running", pid)
+	// SIGKILL has been sent; the kernel takes a moment to finish the process.
+	// Gone, or a zombie nobody reaps (PID 1 here reaps no orphans), is dead.
+	dead := func() bool {
+		st, err := os.ReadFile("/proc/" + pid + "/stat")
+		return err != nil || strings.Contains(string(st), ") Z ")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !dead(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("sleep %s still running 5 s after the build was stopped", pid)
 		}
+		time.Sleep(10 * time.Millisecond) // polling a condition, bounded above
 	}
 }
