@@ -72,6 +72,7 @@ func (s *Server) routes() {
 	s.secretRoutes()
 	s.webhookRoutes()
 	s.projectRoutes()
+	s.reportRoutes()
 	s.tokenRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)

@@ -84,6 +84,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newBuildspecCmd(g),
 		newBuildCmd(g),
 		newProjectCmd(g),
+		newReportCmd(g),
 	)
 	return root
 }

@@ -6,6 +6,8 @@ package provider
 import (
 	"context"
 	"io"
+
+	"github.com/sluice-ci/sluice/internal/report"
 )
 
 // Job is one attempt of one action, prepared by the worker: input artifacts are
@@ -43,6 +45,8 @@ type Job struct {
 	// ScratchDir is an empty private directory, outside WorkDir, for the
 	// provider's own small files; it may be on a memory file system.
 	ScratchDir string
+	// Report keeps a test report of the job under a report group's name.
+	Report func(ctx context.Context, group string, r *report.Report) error
 	// Secret reads a secret the job's configuration names (CredentialsSecret);
 	// any other is refused by the server.
 	Secret func(ctx context.Context, name string) ([]byte, error)

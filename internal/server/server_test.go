@@ -229,6 +229,10 @@ buildspec: |
         - export VERSION=2.$STAGE
         - echo "token is $TOKEN"
         - mkdir -p dist && cp app.txt dist/ && echo built > dist/built.txt
+        - mkdir -p reports && printf '<testsuite name="unit"><testcase classname="app" name="ok" time="0.1"/><testcase classname="app" name="bad" time="0.2"><failure message="boom">trace</failure></testcase></testsuite>' > reports/unit.xml
+  reports:
+    unit:
+      files: ["reports/*.xml"]
   artifacts:
     files: ["**/*"]
     base-directory: dist
@@ -281,5 +285,20 @@ stages:
 	}
 	if !strings.Contains(string(log.Data), "Entering phase BUILD") {
 		t.Fatalf("no phase markers:\n%s", log.Data)
+	}
+	// The test report was kept with the execution, failures and all, though
+	// the build itself succeeded.
+	reports, err := c.Reports(ctx, "app", id, "Build/build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 || reports[0].Group != "unit" || reports[0].Report.Total != 2 || reports[0].Report.Failed != 1 {
+		t.Fatalf("reports = %+v", reports)
+	}
+	if !strings.HasPrefix(reports[0].Report.Cases[1].Message, "boom") {
+		t.Fatalf("failed case = %+v", reports[0].Report.Cases[1])
+	}
+	if other, _ := c.Reports(ctx, "app", id, "use"); len(other) != 0 {
+		t.Fatalf("another action's reports = %+v", other)
 	}
 }

@@ -59,6 +59,11 @@ type Store interface {
 	Token(ctx context.Context, hash string) (Token, error)
 	PutToken(ctx context.Context, t Token) error
 	Tokens(ctx context.Context) ([]Token, error)
+
+	// PutReport stores a test report of a job, replacing one of the same group.
+	PutReport(ctx context.Context, r Report) error
+	// Reports lists an execution's reports, oldest first.
+	Reports(ctx context.Context, executionID string) ([]Report, error)
 	DeleteToken(ctx context.Context, name string) error
 
 	// TriggerState returns the value stored under key, "" when there is none.
@@ -227,6 +232,17 @@ type Secret struct {
 	Ciphertext []byte
 	Created    time.Time
 	Updated    time.Time
+}
+
+// Report is a test report of one report group of one job.
+type Report struct {
+	JobID       string
+	Group       string
+	ExecutionID string
+	Stage       string
+	Action      string
+	Document    []byte // JSON owned by the service
+	Created     time.Time
 }
 
 // Token is an API credential; only a hash of the secret is stored.

@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/report"
 )
 
 // API is the part of the server's API a worker uses.
@@ -35,6 +36,7 @@ type API interface {
 	JobInput(ctx context.Context, jobID, worker, name string) (io.ReadCloser, error)
 	PutJobOutput(ctx context.Context, jobID, worker, name string, body io.Reader) error
 	JobSecret(ctx context.Context, jobID, worker, name string) ([]byte, error)
+	PutJobReport(ctx context.Context, jobID, worker, group string, r *report.Report) error
 }
 
 // Worker polls for jobs and runs them, one at a time.
@@ -209,6 +211,9 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *masker) (pr
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
 		Configuration: job.Configuration, Revision: job.Revision, Project: job.Project, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
+		Report: func(ctx context.Context, group string, r *report.Report) error {
+			return w.API.PutJobReport(ctx, job.ID, w.ID, group, r)
+		},
 		Secret: func(ctx context.Context, name string) ([]byte, error) {
 			value, err := w.API.JobSecret(ctx, job.ID, w.ID, name)
 			if err == nil {

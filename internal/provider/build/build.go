@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/buildspec"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/report"
 )
 
 // Provider runs Build actions.
@@ -129,6 +130,11 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	})
 	if err != nil {
 		return provider.Result{}, err
+	}
+	// Test reports are kept whether the build passed or not: a failing test
+	// run is when they matter most.
+	if reached(res, buildspec.StepUploadArtifacts) {
+		sendReports(ctx, spec, dir, job)
 	}
 	if !res.Succeeded {
 		return provider.Result{}, errors.New(res.Message)
@@ -292,4 +298,55 @@ func isolate(p Project, job *provider.Job) ([]string, []string, error) {
 	}
 	fmt.Fprintf(job.Log, "[Container] isolated with bubblewrap: the host read-only, its own PID namespace, %s\n", how)
 	return env, args, nil
+}
+
+func reached(res buildspec.Result, step buildspec.Step) bool {
+	for _, p := range res.Phases {
+		if p.Step == step {
+			return true
+		}
+	}
+	return false
+}
+
+// sendReports parses each report group's files and keeps the group's report
+// with the execution. Problems are logged, as CodeBuild does: a report that
+// cannot be read does not fail the build.
+func sendReports(ctx context.Context, spec *buildspec.Spec, dir string, job *provider.Job) {
+	for _, g := range spec.Reports {
+		files, err := buildspec.Artifact{Files: g.Files, BaseDirectory: g.BaseDirectory}.Collect(dir)
+		if err != nil {
+			fmt.Fprintf(job.Log, "[Container] report group %s: %v\n", g.Name, err)
+			continue
+		}
+		var parts []*report.Report
+		for _, f := range files {
+			r, err := parseReport(report.Format(g.FileFormat), f)
+			if err != nil {
+				fmt.Fprintf(job.Log, "[Container] report group %s: %v\n", g.Name, err)
+				continue
+			}
+			parts = append(parts, r)
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		merged := report.Merge(parts...)
+		fmt.Fprintf(job.Log, "[Container] report group %s: %s\n", g.Name, merged.Summary())
+		if job.Report == nil {
+			continue
+		}
+		if err := job.Report(ctx, g.Name, merged); err != nil {
+			fmt.Fprintf(job.Log, "[Container] report group %s: could not be kept: %v\n", g.Name, err)
+		}
+	}
+}
+
+func parseReport(format report.Format, f buildspec.ArtifactFile) (*report.Report, error) {
+	in, err := os.Open(f.Source)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	return report.Parse(format, f.Name, in)
 }

@@ -923,3 +923,38 @@ func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// PutReport implements store.Store.
+func (s *Store) PutReport(ctx context.Context, r store.Report) error {
+	_, err := s.write.ExecContext(ctx, `
+		INSERT INTO reports (job_id, grp, execution_id, stage, action, document, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (job_id, grp) DO UPDATE SET document = excluded.document, created_ms = excluded.created_ms`,
+		r.JobID, r.Group, r.ExecutionID, r.Stage, r.Action, string(r.Document), ms(r.Created))
+	if err != nil {
+		return fmt.Errorf("put report %s of job %s: %w", r.Group, r.JobID, err)
+	}
+	return nil
+}
+
+// Reports implements store.Store.
+func (s *Store) Reports(ctx context.Context, executionID string) ([]store.Report, error) {
+	rows, err := s.read.QueryContext(ctx, `
+		SELECT job_id, grp, execution_id, stage, action, document, created_ms FROM reports
+		WHERE execution_id = ? ORDER BY created_ms, rowid`, executionID)
+	if err != nil {
+		return nil, fmt.Errorf("list reports: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Report
+	for rows.Next() {
+		var r store.Report
+		var doc string
+		var created int64
+		if err := rows.Scan(&r.JobID, &r.Group, &r.ExecutionID, &r.Stage, &r.Action, &doc, &created); err != nil {
+			return nil, fmt.Errorf("list reports: %w", err)
+		}
+		r.Document, r.Created = []byte(doc), fromMS(created)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

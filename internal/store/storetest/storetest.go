@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("TriggerBookkeeping", func(t *testing.T) { testTriggerBookkeeping(t, open(t)) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open(t)) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open(t)) })
+	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, open(t)) })
 }
 
@@ -555,5 +556,18 @@ func testSecrets(t *testing.T, s store.Store) {
 	must(t, s.DeleteSecret(ctx, "a"))
 	if _, err := s.Secret(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted secret: %v", err)
+	}
+}
+
+func testReports(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.PutReport(ctx, store.Report{JobID: "j1", Group: "unit", ExecutionID: "e", Stage: "Build", Action: "b", Document: []byte(`{"v":1}`), Created: t0}))
+	must(t, s.PutReport(ctx, store.Report{JobID: "j1", Group: "lint", ExecutionID: "e", Stage: "Build", Action: "b", Document: []byte(`{}`), Created: t0.Add(time.Second)}))
+	must(t, s.PutReport(ctx, store.Report{JobID: "j1", Group: "unit", ExecutionID: "e", Stage: "Build", Action: "b", Document: []byte(`{"v":2}`), Created: t0}))
+	must(t, s.PutReport(ctx, store.Report{JobID: "j9", Group: "unit", ExecutionID: "other", Stage: "S", Action: "a", Document: []byte(`{}`), Created: t0}))
+	rs, err := s.Reports(ctx, "e")
+	must(t, err)
+	if len(rs) != 2 || rs[0].Group != "unit" || string(rs[0].Document) != `{"v":2}` || rs[1].Group != "lint" || rs[0].Stage != "Build" {
+		t.Fatalf("reports = %+v", rs)
 	}
 }

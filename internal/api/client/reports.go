@@ -1,0 +1,42 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"github.com/sluice-ci/sluice/internal/report"
+)
+
+// ActionReport is one report group's test report of one action.
+type ActionReport struct {
+	Stage  string         `json:"stage"`
+	Action string         `json:"action"`
+	Group  string         `json:"reportGroup"`
+	Report *report.Report `json:"report"`
+}
+
+// PutJobReport sends a test report of a job.
+func (c *Client) PutJobReport(ctx context.Context, jobID, worker, group string, r *report.Report) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPut, "/api/v1/jobs/"+esc(jobID)+"/reports/"+esc(group)+"?workerId="+url.QueryEscape(worker),
+		bytes.NewReader(raw), "application/json", nil)
+}
+
+// Reports lists an execution's test reports, of one action when action is set.
+func (c *Client) Reports(ctx context.Context, name, id, action string) ([]ActionReport, error) {
+	var out struct {
+		Reports []ActionReport `json:"reports"`
+	}
+	path := "/api/v1/pipelines/" + esc(name) + "/executions/" + esc(id) + "/reports"
+	if action != "" {
+		path += "?" + url.Values{"action": {action}}.Encode()
+	}
+	err := c.doJSON(ctx, http.MethodGet, path, nil, &out)
+	return out.Reports, err
+}
