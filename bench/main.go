@@ -7,6 +7,9 @@
 //	go run ./bench rss         the server's resident memory when idle
 //	go run ./bench push        from the end of `git push` to the source action's job being claimed
 //	go run ./bench gitlarge    push and clone of 10,000 files / 200 MB history, against the file protocol
+//	go run ./bench build       `sluice build` of a 3-command buildspec against `sh -c`
+//	go run ./bench zip         a 1 GiB artifact zipped by sluice against `zip -1`
+//	go run ./bench logs        an action printing 200 MB: captured whole, with the server's peak memory
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -34,7 +37,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -58,6 +61,9 @@ func main() {
 		{"rss", benchRSS},
 		{"push", benchPush},
 		{"gitlarge", benchGitLarge},
+		{"build", benchBuild},
+		{"zip", benchZip},
+		{"logs", benchLogs},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {

@@ -34,7 +34,8 @@ func newLogsCmd(g *globals) *cobra.Command {
 				}
 				g.out.Write(chunk.Data)
 				offset = chunk.NextOffset
-				if !follow || chunk.Done && len(chunk.Data) == 0 {
+				// A long log comes in pieces: read on until one comes back empty.
+				if len(chunk.Data) == 0 && (!follow || chunk.Done) {
 					return nil
 				}
 			}

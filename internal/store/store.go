@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// MaxLogRead is about how much of a log one Log call returns.
+const MaxLogRead = 4 << 20
+
 // ErrNotFound is returned, wrapped, when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
@@ -51,7 +54,8 @@ type Store interface {
 	JobsOfAction(ctx context.Context, executionID, stage, action string) ([]Job, error)
 
 	AppendLog(ctx context.Context, jobID string, data []byte) error
-	// Log returns the job's log from byte offset on.
+	// Log returns the job's log from byte offset on: at most about MaxLogRead
+	// bytes (whole chunks), so that a huge log is read in pieces.
 	Log(ctx context.Context, jobID string, offset int64) ([]byte, error)
 
 	Events(ctx context.Context, filter EventFilter) ([]Event, error)

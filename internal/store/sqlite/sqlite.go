@@ -432,6 +432,9 @@ func (s *Store) Log(ctx context.Context, jobID string, offset int64) ([]byte, er
 			data = data[offset-off:]
 		}
 		out = append(out, data...)
+		if len(out) >= store.MaxLogRead {
+			break // the reader asks again from where this ends
+		}
 	}
 	return out, rows.Err()
 }

@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -321,6 +322,26 @@ func testCancelFinish(t *testing.T, s store.Store) {
 
 func testLogs(t *testing.T, s store.Store) {
 	ctx := context.Background()
+	// A long log is read in pieces of about MaxLogRead.
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	for range 10 {
+		must(t, s.AppendLog(ctx, "big", big))
+	}
+	var total int64
+	for {
+		got, err := s.Log(ctx, "big", total)
+		must(t, err)
+		if len(got) == 0 {
+			break
+		}
+		if len(got) > store.MaxLogRead+len(big) {
+			t.Fatalf("one read returned %d bytes", len(got))
+		}
+		total += int64(len(got))
+	}
+	if total != 10<<20 {
+		t.Fatalf("read %d bytes of a 10 MiB log", total)
+	}
 	for _, chunk := range []string{"hello ", "", "world\n", "bye\n"} {
 		must(t, s.AppendLog(ctx, "j", []byte(chunk)))
 	}
