@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/buildspec"
+	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
@@ -121,11 +122,18 @@ func runLocalBuild(ctx context.Context, g *globals, spec *buildspec.Spec, source
 	}
 	var id [8]byte
 	rand.Read(id[:])
+	// Secret values never reach the terminal, as in builds on the server.
+	out := logmask.New(g.out)
+	for _, v := range secrets {
+		out.Add([]byte(v))
+	}
 	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
 		Dir: dir, Env: worker.DefaultBaseEnv(), Variables: variables, Secrets: secrets,
 		BuildID: "local:" + hex.EncodeToString(id[:]), BuildNumber: "1", Initiator: "sluice-build",
-		Log: g.out,
+		Log: out,
 	})
+	out.Flush()
+	res.Message = out.Redact(res.Message)
 	return localResult{Result: res, dir: dir, workspace: ws}, err
 }
 

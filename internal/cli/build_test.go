@@ -32,6 +32,7 @@ phases:
     commands:
       - mkdir -p out/docs
       - echo "$GREETING $WHO $TOKEN $TOOL" > out/greeting.txt
+      - echo "the token is $TOKEN"
       - echo manual > out/docs/manual.txt
 artifacts:
   files: ["**/*"]
@@ -59,6 +60,9 @@ artifacts:
 	}
 	if _, err := os.Stat(filepath.Join(src, "out")); !os.IsNotExist(err) {
 		t.Fatalf("the build changed its source directory: %v", err)
+	}
+	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "the token is ***") {
+		t.Fatalf("the secret was not masked:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "Entering phase BUILD") || !strings.Contains(out.String(), "build succeeded") {
 		t.Fatalf("output:\n%s", out.String())

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
 )
@@ -121,7 +122,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	defer func() { cancel(nil); <-hbDone }()
 
 	logs := newLogSink(w.API, job.ID, w.ID, w.LogFlush, func(err error) { cancel(err) })
-	masked := newMasker(logs)
+	masked := logmask.New(logs)
 	res, runErr := w.execute(jobCtx, job, masked)
 	masked.Flush()
 	tail := logs.Close()
@@ -196,7 +197,7 @@ func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.
 
 // execute prepares the job's directories and inputs, runs the provider and
 // uploads its outputs.
-func (w *Worker) execute(ctx context.Context, job *client.Job, logs *masker) (provider.Result, error) {
+func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Writer) (provider.Result, error) {
 	p, ok := w.Providers[job.ActionTypeID.Provider]
 	if !ok {
 		return provider.Result{}, fmt.Errorf("worker %s has no provider %s", w.ID, job.ActionTypeID.Provider)

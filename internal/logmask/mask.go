@@ -1,4 +1,6 @@
-package worker
+// Package logmask replaces secret values with *** in a log as it is written,
+// whoever prints them, whatever the write boundaries.
+package logmask
 
 import (
 	"bytes"
@@ -6,12 +8,12 @@ import (
 	"sync"
 )
 
-// masker replaces the values of a job's secrets with *** in its log, whoever
+// Writer replaces the values of a job's secrets with *** in its log, whoever
 // prints them: a provider, a command echoing a variable, a tool's debug output.
 // Secrets are added as the job reads them. A value split across writes is
 // still caught: the last bytes that could begin a secret are held back until
 // the next write or Flush.
-type masker struct {
+type Writer struct {
 	mu      sync.Mutex
 	w       io.Writer
 	secrets [][]byte
@@ -19,17 +21,18 @@ type masker struct {
 	pending []byte
 }
 
-// minMasked is the shortest value masked: shorter ones would blot out common
+// MinLength is the shortest value masked: shorter ones would blot out common
 // words and digits while protecting little.
-const minMasked = 4
+const MinLength = 4
 
 var mask = []byte("***")
 
-func newMasker(w io.Writer) *masker { return &masker{w: w} }
+// New returns a Writer that writes to w.
+func New(w io.Writer) *Writer { return &Writer{w: w} }
 
 // Add makes value masked from now on.
-func (m *masker) Add(value []byte) {
-	if len(value) < minMasked {
+func (m *Writer) Add(value []byte) {
+	if len(value) < MinLength {
 		return
 	}
 	m.mu.Lock()
@@ -38,7 +41,7 @@ func (m *masker) Add(value []byte) {
 	m.longest = max(m.longest, len(value))
 }
 
-func (m *masker) Write(p []byte) (int, error) {
+func (m *Writer) Write(p []byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.pending = append(m.pending, p...)
@@ -59,7 +62,7 @@ func (m *masker) Write(p []byte) (int, error) {
 }
 
 // Flush sends what was held back.
-func (m *masker) Flush() error {
+func (m *Writer) Flush() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.pending) == 0 {
@@ -72,7 +75,7 @@ func (m *masker) Flush() error {
 
 // Redact masks the job's secrets in s, for messages that go elsewhere than the
 // log: an action's summary.
-func (m *masker) Redact(s string) string {
+func (m *Writer) Redact(s string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := []byte(s)

@@ -1,4 +1,4 @@
-package worker
+package logmask
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ func TestMasker(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			m := newMasker(&out)
+			m := New(&out)
 			for _, s := range tc.secrets {
 				m.Add([]byte(s))
 			}
@@ -38,7 +38,7 @@ func TestMasker(t *testing.T) {
 				t.Fatalf("got %q, want %q", out.String(), tc.want)
 			}
 			for _, s := range tc.secrets {
-				if len(s) >= minMasked && strings.Contains(out.String(), s) {
+				if len(s) >= MinLength && strings.Contains(out.String(), s) {
 					t.Fatalf("secret %q leaked", s)
 				}
 			}
@@ -52,7 +52,7 @@ func TestMaskerEveryBoundary(t *testing.T) {
 	for i := 0; i <= len(text); i++ {
 		for j := i; j <= len(text); j++ {
 			var out bytes.Buffer
-			m := newMasker(&out)
+			m := New(&out)
 			m.Add([]byte("s3cr3t-value"))
 			m.Write([]byte(text[:i]))
 			m.Write([]byte(text[i:j]))
@@ -66,7 +66,7 @@ func TestMaskerEveryBoundary(t *testing.T) {
 }
 
 func TestMaskerRedact(t *testing.T) {
-	m := newMasker(&bytes.Buffer{})
+	m := New(&bytes.Buffer{})
 	m.Add([]byte("hunter22"))
 	if got := m.Redact("auth failed for hunter22"); got != "auth failed for ***" {
 		t.Fatalf("Redact = %q", got)
