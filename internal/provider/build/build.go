@@ -133,8 +133,9 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	}
 	// Test reports are kept whether the build passed or not: a failing test
 	// run is when they matter most.
+	// A build that timed out still gets its reports kept.
 	if reached(res, buildspec.StepUploadArtifacts) {
-		sendReports(ctx, spec, dir, job)
+		sendReports(context.WithoutCancel(ctx), spec, dir, job)
 	}
 	if !res.Succeeded {
 		return provider.Result{}, errors.New(res.Message)
