@@ -63,7 +63,7 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 	}
 	timeout := timeoutOf(a.Decl)
 	d.jobs = append(d.jobs, Job{
-		Revision:        pinnedRevision(e, a.Decl.Name),
+		Revision:        revisionFor(e, a),
 		ID:              a.JobID,
 		ExecutionID:     e.ID,
 		Pipeline:        e.Pipeline,
@@ -184,4 +184,24 @@ func recordRevision(e *Execution, a *Action) {
 		}
 	}
 	e.SourceRevisions = append(e.SourceRevisions, rev)
+}
+
+// revisionFor is the source revision a job works on: a source action's own
+// pinned revision, or, for other actions, the revision of the source action
+// that produced their first input artifact (a build's CODEBUILD_RESOLVED_SOURCE_VERSION).
+func revisionFor(e *Execution, a *Action) string {
+	if a.Decl.ActionTypeID.Category == pipeline.CategorySource || len(a.Decl.InputArtifacts) == 0 {
+		return pinnedRevision(e, a.Decl.Name)
+	}
+	first := a.Decl.InputArtifacts[0].Name
+	for _, st := range e.Stages {
+		for _, producer := range st.Actions {
+			for _, o := range producer.Decl.OutputArtifacts {
+				if o.Name == first && producer.Decl.ActionTypeID.Category == pipeline.CategorySource {
+					return pinnedRevision(e, producer.Decl.Name)
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -228,4 +229,30 @@ func TestMissingInputArtifact(t *testing.T) {
 	}
 	wantEqual(t, "execution", e.Status, ExecutionFailed)
 	wantContains(t, "summary", e.Summary, "build", "SourceArtifact")
+}
+
+func TestJobRevisionFollowsTheSourceOfTheFirstInput(t *testing.T) {
+	decl := &pipeline.Pipeline{Name: "p", ExecutionMode: pipeline.Parallel, Stages: []pipeline.Stage{
+		{Name: "Source", Actions: []pipeline.Action{{Name: "src", RunOrder: 1,
+			ActionTypeID:    pipeline.ActionTypeID{Category: pipeline.CategorySource, Owner: "AWS", Provider: "Git", Version: "1"},
+			OutputArtifacts: []pipeline.OutputArtifact{{Name: "code"}}}}},
+		{Name: "Build", Actions: []pipeline.Action{{Name: "b", RunOrder: 1,
+			ActionTypeID:   pipeline.ActionTypeID{Category: pipeline.CategoryBuild, Owner: "AWS", Provider: "Noop", Version: "1"},
+			InputArtifacts: []pipeline.InputArtifact{{Name: "code"}}}}},
+	}}
+	e, err := NewExecution(decl, 1, "exec-1", nil, map[string]string{"src": "abc1234"}, Trigger{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	env := Env{Now: t0, NewID: func() string { n++; return fmt.Sprintf("job-%d", n) }}
+	d, err := Decide(State{Pipeline: Pipeline{Name: "p", Version: 1, Mode: pipeline.Parallel}}, Start{Execution: e}, env)
+	if err != nil || len(d.Jobs) != 1 || d.Jobs[0].Revision != "abc1234" {
+		t.Fatalf("source job: %+v %v", d.Jobs, err)
+	}
+	d, err = Decide(State{Pipeline: Pipeline{Name: "p", Version: 1, Mode: pipeline.Parallel}, Executions: []*Execution{e}},
+		JobSucceeded{JobID: d.Jobs[0].ID, OutputVariables: map[string]string{"CommitId": "abc1234def"}}, env)
+	if err != nil || len(d.Jobs) != 1 || d.Jobs[0].Revision != "abc1234def" {
+		t.Fatalf("build job: %+v %v", d.Jobs, err)
+	}
 }
