@@ -45,6 +45,11 @@ type Job struct {
 	// ScratchDir is an empty private directory, outside WorkDir, for the
 	// provider's own small files; it may be on a memory file system.
 	ScratchDir string
+	// LoadCache opens the build cache kept for the job's project (a zip), or
+	// returns an error wrapping fs.ErrNotExist when there is none; SaveCache
+	// replaces it. Both are nil for jobs without a cache.
+	LoadCache func(ctx context.Context) (io.ReadCloser, error)
+	SaveCache func(ctx context.Context, zip io.Reader) error
 	// Report keeps a test report of the job under a report group's name.
 	Report func(ctx context.Context, group string, r *report.Report) error
 	// Secret reads a secret the job's configuration names (CredentialsSecret);

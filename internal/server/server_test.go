@@ -302,3 +302,51 @@ stages:
 		t.Fatalf("another action's reports = %+v", other)
 	}
 }
+
+func TestBuildCacheKeptPerProject(t *testing.T) {
+	c, _ := startServer(t)
+	ctx := context.Background()
+	project := `name: cached
+buildspec: |
+  version: 0.2
+  phases:
+    install:
+      commands:
+        - if [ -f deps/lib.txt ]; then echo "cache hit"; else mkdir -p deps && echo v1 > deps/lib.txt && echo "cache miss"; fi
+  cache:
+    paths: ["deps/**/*"]
+`
+	if _, err := c.ApplyProject(ctx, "project.yml", []byte(project)); err != nil {
+		t.Fatal(err)
+	}
+	pipe := `name: app
+executionMode: QUEUED
+stages:
+  - name: Source
+    actions:
+      - name: src
+        provider: Commands
+        commands: ["echo x > f"]
+        outputArtifacts: [{name: code, files: [f]}]
+  - name: Build
+    actions:
+      - name: build
+        provider: CodeBuild
+        configuration: {ProjectName: cached}
+        inputArtifacts: [code]
+`
+	if _, err := c.ApplyPipeline(ctx, "p.yml", []byte(pipe), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cache miss", "cache hit"} {
+		id, err := c.Start(ctx, "app", client.StartRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := waitEnd(t, c, "app", id)
+		log, _ := c.Log(ctx, "app", id, "build", 0, 0)
+		if e.Status != "Succeeded" || !strings.Contains(string(log.Data), want) {
+			t.Fatalf("%s: want %q in the log:\n%s", e.Status, want, log.Data)
+		}
+	}
+}

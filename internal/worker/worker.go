@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -38,6 +39,8 @@ type API interface {
 	PutJobOutput(ctx context.Context, jobID, worker, name string, body io.Reader) error
 	JobSecret(ctx context.Context, jobID, worker, name string) ([]byte, error)
 	PutJobReport(ctx context.Context, jobID, worker, group string, r *report.Report) error
+	JobCache(ctx context.Context, jobID, worker string) (io.ReadCloser, error)
+	PutJobCache(ctx context.Context, jobID, worker string, body io.Reader) error
 }
 
 // Worker polls for jobs and runs them, one at a time.
@@ -212,6 +215,16 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
 		Configuration: job.Configuration, Revision: job.Revision, Project: job.Project, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
+		LoadCache: func(ctx context.Context) (io.ReadCloser, error) {
+			rc, err := w.API.JobCache(ctx, job.ID, w.ID)
+			if client.IsCode(err, "NotFound") {
+				return nil, fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+			}
+			return rc, err
+		},
+		SaveCache: func(ctx context.Context, body io.Reader) error {
+			return w.API.PutJobCache(ctx, job.ID, w.ID, body)
+		},
 		Report: func(ctx context.Context, group string, r *report.Report) error {
 			return w.API.PutJobReport(ctx, job.ID, w.ID, group, r)
 		},

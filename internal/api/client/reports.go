@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -39,4 +40,19 @@ func (c *Client) Reports(ctx context.Context, name, id, action string) ([]Action
 	}
 	err := c.doJSON(ctx, http.MethodGet, path, nil, &out)
 	return out.Reports, err
+}
+
+// JobCache opens the build cache of a held build job's project; a NotFound
+// error when there is none.
+func (c *Client) JobCache(ctx context.Context, jobID, worker string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, "/api/v1/jobs/"+esc(jobID)+"/cache?workerId="+url.QueryEscape(worker), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// PutJobCache replaces the build cache of a held build job's project.
+func (c *Client) PutJobCache(ctx context.Context, jobID, worker string, body io.Reader) error {
+	return c.do(ctx, http.MethodPut, "/api/v1/jobs/"+esc(jobID)+"/cache?workerId="+url.QueryEscape(worker), body, "application/zip", nil)
 }

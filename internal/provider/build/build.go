@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/buildspec"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
@@ -113,6 +116,8 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	cachePaths := cachedPaths(spec, job)
+	restoreCache(ctx, cachePaths, dir, job)
 	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
 		Dir:                   dir,
 		SecondaryDirs:         secondary,
@@ -143,6 +148,7 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	if err := writeOutputs(spec, dir, job.Outputs); err != nil {
 		return provider.Result{}, err
 	}
+	saveCache(ctx, cachePaths, dir, job)
 	return provider.Result{Summary: "build " + p.Name + " succeeded", OutputVariables: res.ExportedVariables}, nil
 }
 
@@ -350,4 +356,74 @@ func parseReport(format report.Format, f buildspec.ArtifactFile) (*report.Report
 	}
 	defer in.Close()
 	return report.Parse(format, f.Name, in)
+}
+
+// cachedPaths returns the buildspec's cache paths that sluice can keep: those
+// inside the source directory. Others (a tool's directory under HOME, say)
+// are named in the log as not cached.
+func cachedPaths(spec *buildspec.Spec, job *provider.Job) []string {
+	if spec.Cache == nil || job.LoadCache == nil {
+		return nil
+	}
+	var keep []string
+	for _, p := range spec.Cache.Paths {
+		if filepath.IsAbs(p) || strings.HasPrefix(p, "~") || strings.HasPrefix(p, "$") || strings.HasPrefix(filepath.Clean(p), "..") {
+			fmt.Fprintf(job.Log, "[Container] warning: cache path %s is outside the source directory: sluice caches only paths inside it\n", p)
+			continue
+		}
+		keep = append(keep, p)
+	}
+	return keep
+}
+
+// restoreCache puts the project's cache back into the source directory before
+// the install phase, as CodeBuild's local cache does.
+func restoreCache(ctx context.Context, paths []string, dir string, job *provider.Job) {
+	if len(paths) == 0 {
+		return
+	}
+	rc, err := job.LoadCache(ctx)
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintln(job.Log, "[Container] no cache kept for this project yet")
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(job.Log, "[Container] warning: cache not restored: %v\n", err)
+		return
+	}
+	defer rc.Close()
+	tmp, err := os.CreateTemp(job.ScratchDir, "cache-*.zip")
+	if err == nil {
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		_, err = io.Copy(tmp, rc)
+	}
+	if err == nil {
+		err = artifact.UnzipFile(ctx, tmp.Name(), dir)
+	}
+	if err != nil {
+		fmt.Fprintf(job.Log, "[Container] warning: cache not restored: %v\n", err)
+		return
+	}
+	fmt.Fprintln(job.Log, "[Container] cache restored")
+}
+
+// saveCache keeps the cache paths' files for the project's next build.
+func saveCache(ctx context.Context, paths []string, dir string, job *provider.Job) {
+	if len(paths) == 0 {
+		return
+	}
+	files, err := buildspec.Artifact{Files: paths}.Collect(dir)
+	if err != nil {
+		fmt.Fprintf(job.Log, "[Container] warning: cache not saved: %v\n", err)
+		return
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(buildspec.WriteZip(pw, files)) }()
+	if err := job.SaveCache(ctx, pr); err != nil {
+		pr.CloseWithError(err)
+		fmt.Fprintf(job.Log, "[Container] warning: cache not saved: %v\n", err)
+		return
+	}
+	fmt.Fprintf(job.Log, "[Container] cache saved (%d files)\n", len(files))
 }

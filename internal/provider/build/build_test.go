@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -242,5 +244,44 @@ func TestBubblewrapRequiredButMissing(t *testing.T) {
 	log, err := runScript(t, Project{Name: "p", Isolation: "auto"}, "true")
 	if err != nil || !strings.Contains(log, "runs without isolation") {
 		t.Fatalf("auto without bwrap: %v\n%s", err, log)
+	}
+}
+
+// The cache paths of one build come back in the next build of the project.
+func TestCacheKeptBetweenBuilds(t *testing.T) {
+	var kept []byte
+	spec := `version: 0.2
+phases:
+  install:
+    commands:
+      - if [ -f deps/lib.txt ]; then echo "cache hit $(cat deps/lib.txt)"; else mkdir -p deps && echo v1 > deps/lib.txt && echo "cache miss"; fi
+cache:
+  paths:
+    - deps/**/*
+    - /root/.m2/**/*
+`
+	build := func() string {
+		f := newJob(t, Project{Name: "p", Buildspec: spec, Isolation: "none"}, nil)
+		f.job.LoadCache = func(context.Context) (io.ReadCloser, error) {
+			if kept == nil {
+				return nil, fs.ErrNotExist
+			}
+			return io.NopCloser(bytes.NewReader(kept)), nil
+		}
+		f.job.SaveCache = func(_ context.Context, r io.Reader) error {
+			var err error
+			kept, err = io.ReadAll(r)
+			return err
+		}
+		if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
+			t.Fatalf("%v\n%s", err, f.log)
+		}
+		return f.log.String()
+	}
+	if log := build(); !strings.Contains(log, "cache miss") || !strings.Contains(log, "cache saved (1 files)") || !strings.Contains(log, "/root/.m2/**/* is outside the source directory") {
+		t.Fatalf("first build:\n%s", log)
+	}
+	if log := build(); !strings.Contains(log, "cache restored") || !strings.Contains(log, "cache hit v1") {
+		t.Fatalf("second build:\n%s", log)
 	}
 }
