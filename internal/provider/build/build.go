@@ -63,9 +63,6 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	if err := json.Unmarshal(job.Project, &p); err != nil {
 		return provider.Result{}, fmt.Errorf("build project %s: %w", job.Configuration["ProjectName"], err)
 	}
-	if strings.EqualFold(job.Configuration["BatchEnabled"], "true") {
-		return provider.Result{}, errors.New("BatchEnabled: batch builds are not supported yet; run the build without it")
-	}
 	dir, secondary, err := sources(job)
 	if err != nil {
 		return provider.Result{}, err
@@ -116,31 +113,15 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	b := builder{p: p, job: job, env: env, sandbox: sandbox, plain: plain, secrets: secrets, secondary: secondary}
+	if strings.EqualFold(job.Configuration["BatchEnabled"], "true") {
+		return b.batch(ctx, spec, dir)
+	}
 	cachePaths := cachedPaths(spec, job)
 	restoreCache(ctx, cachePaths, dir, job)
-	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
-		Dir:                   dir,
-		SecondaryDirs:         secondary,
-		Env:                   env,
-		Sandbox:               sandbox,
-		Variables:             plain,
-		Secrets:               secrets,
-		BuildID:               p.Name + ":" + job.ID,
-		BuildNumber:           strconv.Itoa(job.Attempt),
-		Initiator:             "sluice/" + job.Pipeline,
-		SourceVersion:         job.Revision,
-		ResolvedSourceVersion: job.Revision,
-		ScratchDir:            job.ScratchDir,
-		Log:                   job.Log,
-	})
+	res, err := b.run(ctx, spec, dir, b.job.ScratchDir, nil)
 	if err != nil {
 		return provider.Result{}, err
-	}
-	// Test reports are kept whether the build passed or not: a failing test
-	// run is when they matter most.
-	// A build that timed out still gets its reports kept.
-	if reached(res, buildspec.StepUploadArtifacts) {
-		sendReports(context.WithoutCancel(ctx), spec, dir, job)
 	}
 	if !res.Succeeded {
 		return provider.Result{}, errors.New(res.Message)
@@ -150,6 +131,200 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	}
 	saveCache(ctx, cachePaths, dir, job)
 	return provider.Result{Summary: "build " + p.Name + " succeeded", OutputVariables: res.ExportedVariables}, nil
+}
+
+// builder runs one build, or each build of a batch, with the action's
+// settings.
+type builder struct {
+	p         Project
+	job       *provider.Job
+	env       []string
+	sandbox   []string
+	plain     map[string]string
+	secrets   map[string]string
+	secondary map[string]string
+}
+
+// run runs spec in dir with extra variables over the action's, and keeps its
+// test reports.
+func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch string, extra map[string]string) (buildspec.Result, error) {
+	vars := b.plain
+	if len(extra) > 0 {
+		vars = map[string]string{}
+		for k, v := range b.plain {
+			vars[k] = v
+		}
+		for k, v := range extra {
+			vars[k] = v
+		}
+	}
+	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
+		Dir:                   dir,
+		SecondaryDirs:         b.secondary,
+		Env:                   b.env,
+		Sandbox:               b.sandbox,
+		Variables:             vars,
+		Secrets:               b.secrets,
+		BuildID:               b.p.Name + ":" + b.job.ID,
+		BuildNumber:           strconv.Itoa(b.job.Attempt),
+		Initiator:             "sluice/" + b.job.Pipeline,
+		SourceVersion:         b.job.Revision,
+		ResolvedSourceVersion: b.job.Revision,
+		ScratchDir:            scratch,
+		Log:                   b.job.Log,
+	})
+	if err != nil {
+		return res, err
+	}
+	// Test reports are kept whether the build passed or not (a failing test
+	// run is when they matter most), and after a timeout too.
+	if reached(res, buildspec.StepUploadArtifacts) {
+		sendReports(context.WithoutCancel(ctx), spec, dir, b.job)
+	}
+	return res, nil
+}
+
+// batch runs the builds of the buildspec's batch section one after another,
+// each in a fresh copy of the primary source, in an order that respects a
+// build graph's dependencies. A build whose dependency failed does not run;
+// fast-fail stops the batch at the first failure; ignore-failure lets a build
+// fail without failing the batch. With CombineArtifacts, the primary artifacts
+// of all builds go into the first output artifact under their identifiers;
+// otherwise each output artifact takes the primary artifact of the build of
+// the same identifier.
+func (b builder) batch(ctx context.Context, spec *buildspec.Spec, dir string) (provider.Result, error) {
+	builds, err := spec.BatchBuilds()
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("BatchEnabled: %w", err)
+	}
+	root := filepath.Join(filepath.Dir(b.job.WorkDir), "batch")
+	failed := map[string]bool{}
+	var failures []string
+	vars := map[string]string{}
+	type done struct {
+		spec *buildspec.Spec
+		dir  string
+	}
+	succeeded := map[string]done{}
+	for _, pb := range builds {
+		log := func(format string, args ...any) {
+			fmt.Fprintf(b.job.Log, "[Container] batch build %s: "+format+"\n", append([]any{pb.Identifier}, args...)...)
+		}
+		if spec.Batch.FastFail && len(failures) > 0 {
+			log("not run: fast-fail after an earlier failure")
+			failed[pb.Identifier] = true
+			continue
+		}
+		if dep := firstFailed(pb.DependOn, failed); dep != "" {
+			log("not run: it depends on %s, which failed", dep)
+			failed[pb.Identifier] = true
+			continue
+		}
+		ws := filepath.Join(root, pb.Identifier)
+		if err := artifact.CopyTree(dir, ws); err != nil {
+			return provider.Result{}, fmt.Errorf("batch build %s: copy source: %w", pb.Identifier, err)
+		}
+		bspec := spec
+		if pb.Buildspec != "" {
+			if bspec, err = loadBuildspec(Project{Name: b.p.Name, Buildspec: pb.Buildspec}, ws, b.job); err != nil {
+				return provider.Result{}, fmt.Errorf("batch build %s: %w", pb.Identifier, err)
+			}
+		}
+		extra := map[string]string{"CODEBUILD_BATCH_BUILD_IDENTIFIER": pb.Identifier}
+		for k, v := range pb.Variables {
+			extra[k] = v
+		}
+		log("started")
+		// Each build keeps its scripts and status files apart.
+		scratch := ""
+		if b.job.ScratchDir != "" {
+			scratch = filepath.Join(b.job.ScratchDir, "batch-"+pb.Identifier)
+			if err := os.MkdirAll(scratch, 0o700); err != nil {
+				return provider.Result{}, err
+			}
+		}
+		res, err := b.run(ctx, bspec, ws, scratch, extra)
+		if err != nil {
+			return provider.Result{}, err
+		}
+		if !res.Succeeded {
+			failed[pb.Identifier] = true
+			if pb.IgnoreFailure {
+				log("failed, ignored: %s", res.Message)
+			} else {
+				log("failed: %s", res.Message)
+				failures = append(failures, pb.Identifier+": "+res.Message)
+			}
+			continue
+		}
+		log("succeeded")
+		for k, v := range res.ExportedVariables {
+			vars[k] = v
+		}
+		succeeded[pb.Identifier] = done{bspec, ws}
+	}
+	if len(failures) > 0 {
+		return provider.Result{}, fmt.Errorf("batch failed: %s", strings.Join(failures, "; "))
+	}
+	outputs := b.job.Outputs
+	switch {
+	case len(outputs) == 0:
+	case strings.EqualFold(b.job.Configuration["CombineArtifacts"], "true"):
+		var all []buildspec.ArtifactFile
+		for _, pb := range builds {
+			d, ok := succeeded[pb.Identifier]
+			if !ok || d.spec.Artifacts == nil || len(d.spec.Artifacts.Files) == 0 {
+				continue
+			}
+			files, err := d.spec.Artifacts.Artifact.Collect(d.dir)
+			if err != nil {
+				return provider.Result{}, fmt.Errorf("batch build %s: %w", pb.Identifier, err)
+			}
+			for _, f := range files {
+				f.Name = pb.Identifier + "/" + f.Name
+				all = append(all, f)
+			}
+		}
+		if err := writeZipFile(outputs[0], all); err != nil {
+			return provider.Result{}, err
+		}
+	default:
+		for _, out := range outputs {
+			d, ok := succeeded[out.Name]
+			if !ok || d.spec.Artifacts == nil {
+				return provider.Result{}, fmt.Errorf("output artifact %s: no build of the batch with that identifier produced artifacts (or set CombineArtifacts: true)", out.Name)
+			}
+			files, err := d.spec.Artifacts.Artifact.Collect(d.dir)
+			if err != nil {
+				return provider.Result{}, fmt.Errorf("batch build %s: %w", out.Name, err)
+			}
+			if err := writeZipFile(out, files); err != nil {
+				return provider.Result{}, err
+			}
+		}
+	}
+	return provider.Result{Summary: fmt.Sprintf("batch of %d builds of %s succeeded", len(builds), b.p.Name), OutputVariables: vars}, nil
+}
+
+func firstFailed(deps []string, failed map[string]bool) string {
+	for _, d := range deps {
+		if failed[d] {
+			return d
+		}
+	}
+	return ""
+}
+
+func writeZipFile(out provider.Output, files []buildspec.ArtifactFile) error {
+	f, err := os.Create(out.Path)
+	if err != nil {
+		return err
+	}
+	if err := buildspec.WriteZip(f, files); err != nil {
+		f.Close()
+		return fmt.Errorf("output artifact %s: %w", out.Name, err)
+	}
+	return f.Close()
 }
 
 // sources picks the primary source (PrimarySource, or the first input) and

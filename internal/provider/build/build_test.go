@@ -131,7 +131,7 @@ func TestBuildFailures(t *testing.T) {
 		{"bad buildspec", Project{Name: "p", Buildspec: "version: 9\nphases: {}\n"}, nil, "version"},
 		{"unknown secret", Project{Name: "p", Buildspec: spec, EnvironmentVariables: []Variable{{Name: "X", Value: "nope", Type: SecretsManager}}}, nil, "secret nope"},
 		{"unknown primary source", Project{Name: "p", Buildspec: spec}, map[string]string{"PrimarySource": "other"}, "PrimarySource: other is not an input artifact"},
-		{"batch", Project{Name: "p", Buildspec: spec}, map[string]string{"BatchEnabled": "true"}, "batch builds are not supported yet"},
+		{"batch without a batch section", Project{Name: "p", Buildspec: spec}, map[string]string{"BatchEnabled": "true"}, "BatchEnabled: batch: the buildspec has no batch section"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newJob(t, tc.project, tc.config, "bin")
@@ -283,5 +283,69 @@ cache:
 	}
 	if log := build(); !strings.Contains(log, "cache restored") || !strings.Contains(log, "cache hit v1") {
 		t.Fatalf("second build:\n%s", log)
+	}
+}
+
+func TestBatchBuilds(t *testing.T) {
+	batch := `version: 0.2
+env:
+  exported-variables: [LAST]
+phases:
+  build:
+    commands:
+      - echo "$CODEBUILD_BATCH_BUILD_IDENTIFIER OS=$OS" >> order.log
+      - mkdir -p dist && echo "$OS" > dist/os.txt
+      - export LAST=$CODEBUILD_BATCH_BUILD_IDENTIFIER
+      - test "$OS" != broken
+artifacts:
+  files: ["**/*"]
+  base-directory: dist
+batch:
+  build-graph:
+    - identifier: test
+      depend-on: [build]
+      env: {variables: {OS: test}}
+    - identifier: build
+      env: {variables: {OS: linux}}
+    - identifier: flaky
+      ignore-failure: true
+      env: {variables: {OS: broken}}
+    - identifier: after-flaky
+      depend-on: [flaky]
+      env: {variables: {OS: never}}
+`
+	f := newJob(t, Project{Name: "p", Buildspec: batch, Isolation: "none"},
+		map[string]string{"BatchEnabled": "true", "CombineArtifacts": "true"}, "all")
+	res, err := (Provider{}).Run(context.Background(), f.job)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, f.log)
+	}
+	got := zipNames(t, f.job.Outputs[0].Path)
+	if got["build/os.txt"] != "linux\n" || got["test/os.txt"] != "test\n" || len(got) != 2 {
+		t.Fatalf("combined artifact: %v", got)
+	}
+	log := f.log.String()
+	if strings.Index(log, "batch build build: started") > strings.Index(log, "batch build test: started") {
+		t.Fatalf("test ran before the build it depends on:\n%s", log)
+	}
+	if !strings.Contains(log, "batch build flaky: failed, ignored") || !strings.Contains(log, "batch build after-flaky: not run: it depends on flaky") {
+		t.Fatalf("log:\n%s", log)
+	}
+	if res.OutputVariables["LAST"] != "test" {
+		t.Fatalf("output variables %v", res.OutputVariables)
+	}
+	// Without CombineArtifacts, outputs are matched to builds by identifier;
+	// a failure that is not ignored fails the batch.
+	f = newJob(t, Project{Name: "p", Buildspec: batch, Isolation: "none"}, map[string]string{"BatchEnabled": "true"}, "build")
+	if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
+		t.Fatalf("%v\n%s", err, f.log)
+	}
+	if got := zipNames(t, f.job.Outputs[0].Path); got["os.txt"] != "linux\n" {
+		t.Fatalf("artifact of build: %v", got)
+	}
+	strict := strings.Replace(batch, "      ignore-failure: true\n", "", 1)
+	f = newJob(t, Project{Name: "p", Buildspec: strict, Isolation: "none"}, map[string]string{"BatchEnabled": "true"})
+	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "batch failed: flaky") {
+		t.Fatalf("a failed build of the batch: %v", err)
 	}
 }
