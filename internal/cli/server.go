@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -17,6 +18,9 @@ func newServerCmd(g *globals) *cobra.Command {
 		Short: "Run the sluice server: API, engine, scheduler and in-process workers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.Isolation != "auto" && cfg.Isolation != "none" {
+				return fmt.Errorf("--isolation: %q is not auto or none", cfg.Isolation)
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(g.errOut, nil))
 			s, err := server.Open(cmd.Context(), cfg)
 			if err != nil {
@@ -34,6 +38,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease", 30*time.Second, "how long a worker holds a job between heartbeats")
+	cmd.Flags().StringVar(&cfg.Isolation, "isolation", "auto", "build isolation: auto (bubblewrap where installed, as each project says) or none")
 	cmd.Flags().DurationVar(&cfg.PollInterval, "poll-interval", time.Minute, "how often remote repositories are polled for changes (PollForSourceChanges)")
 	cmd.Flags().DurationVar(&cfg.SweepInterval, "sweep-interval", time.Second, "how often expired leases and action timeouts are looked for")
 	return cmd

@@ -14,7 +14,7 @@ import (
 
 func newWorkerCmd(g *globals) *cobra.Command {
 	var concurrency int
-	var workRoot, id string
+	var workRoot, id, isolation string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a remote worker that takes jobs from a sluice server",
@@ -38,7 +38,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			var wg sync.WaitGroup
 			for i := range concurrency {
 				w := &worker.Worker{
-					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token),
+					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token, isolation),
 					WorkRoot: workRoot, ScratchRoot: worker.DefaultScratchRoot(), BaseEnv: worker.DefaultBaseEnv(), Logger: log,
 				}
 				wg.Add(1)
@@ -53,6 +53,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", 2, "jobs run at the same time")
+	cmd.Flags().StringVar(&isolation, "isolation", "auto", "build isolation: auto (bubblewrap where installed, as each project says) or none")
 	cmd.Flags().StringVar(&workRoot, "work-dir", "", "where jobs' working directories go (default: a temporary directory)")
 	cmd.Flags().StringVar(&id, "id", "", "worker id (default: HOST-PID)")
 	return cmd

@@ -45,7 +45,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// PollInterval is how often remote repositories are polled for changes.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// Isolation "none" runs builds directly even where bubblewrap is installed.
+	Isolation string
+	Logger    *slog.Logger
 }
 
 // Server is a running sluice server.
@@ -257,7 +259,7 @@ func (s *Server) Run(ctx context.Context) error {
 			w := &worker.Worker{
 				ID:          fmt.Sprintf("%s-%s-%d", host, instance, i),
 				API:         workerClient,
-				Providers:   Providers(s.URL(), workerToken),
+				Providers:   Providers(s.URL(), workerToken, s.cfg.Isolation),
 				WorkRoot:    workRoot,
 				BaseEnv:     worker.DefaultBaseEnv(),
 				ScratchRoot: worker.DefaultScratchRoot(),
@@ -275,7 +277,10 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	isolation := "bubblewrap (" + build.Bubblewrap() + ")"
-	if build.Bubblewrap() == "" {
+	switch {
+	case strings.EqualFold(s.cfg.Isolation, "none"):
+		isolation = "none (--isolation none): builds run directly on this machine"
+	case build.Bubblewrap() == "":
 		isolation = "none: bubblewrap is not installed, builds run directly on this machine"
 	}
 	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers, "build-isolation", isolation)
@@ -362,7 +367,7 @@ func lockDataDir(dir string) (*os.File, error) {
 
 // Providers are the providers in-process and remote workers run. serverURL and
 // token give source actions access to the server's hosted repositories.
-func Providers(serverURL, token string) map[string]provider.Provider {
+func Providers(serverURL, token, isolation string) map[string]provider.Provider {
 	git := &gitsource.Provider{
 		HostedURL:   func(name string) string { return strings.TrimRight(serverURL, "/") + "/git/" + name + ".git" },
 		HostedToken: token,
@@ -373,7 +378,7 @@ func Providers(serverURL, token string) map[string]provider.Provider {
 		"Git":        git,
 		"CodeCommit": git,
 		"GitRemote":  git,
-		"Build":      build.Provider{},
-		"CodeBuild":  build.Provider{},
+		"Build":      build.Provider{Isolation: isolation},
+		"CodeBuild":  build.Provider{Isolation: isolation},
 	}
 }

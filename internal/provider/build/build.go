@@ -25,7 +25,11 @@ import (
 )
 
 // Provider runs Build actions.
-type Provider struct{}
+type Provider struct {
+	// Isolation "none" runs every build directly, whatever its project says
+	// (the worker's --isolation none); "" leaves the choice to the project.
+	Isolation string
+}
 
 // Project is the part of a build project the provider uses, as the server sends it.
 type Project struct {
@@ -55,7 +59,7 @@ const (
 )
 
 // Run implements provider.Provider.
-func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
+func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
 	if job.Project == nil {
 		return provider.Result{}, fmt.Errorf("configuration ProjectName: build project %q not found (create it with sluice project apply)", job.Configuration["ProjectName"])
 	}
@@ -103,6 +107,13 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 		}
 	}
 
+	if err := buildspecSecrets(ctx, spec, job, secrets); err != nil {
+		return provider.Result{}, err
+	}
+	warnUnsupported(spec, job)
+	if strings.EqualFold(pr.Isolation, "none") {
+		p.Isolation = "none"
+	}
 	env, sandbox, err := isolate(p, job)
 	if err != nil {
 		return provider.Result{}, err
@@ -601,4 +612,38 @@ func saveCache(ctx context.Context, paths []string, dir string, job *provider.Jo
 		return
 	}
 	fmt.Fprintf(job.Log, "[Container] cache saved (%d files)\n", len(files))
+}
+
+// buildspecSecrets resolves the buildspec's own env.parameter-store and
+// env.secrets-manager entries from sluice's secret store. The server gives a
+// build only the secrets its project names, so a buildspec in the source can
+// reach no secret the project's owner did not declare.
+func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.Job, into map[string]string) error {
+	for _, group := range []map[string]string{spec.Env.ParameterStore, spec.Env.SecretsManager} {
+		for name, ref := range group {
+			// A secrets-manager reference is secret-id:json-key:version-stage:version-id;
+			// sluice's secrets have no versions or JSON keys, so the id is the name.
+			secret, _, _ := strings.Cut(ref, ":")
+			if job.Secret == nil {
+				return fmt.Errorf("env variable %s: this worker cannot read secrets", name)
+			}
+			value, err := job.Secret(ctx, secret)
+			if err != nil {
+				return fmt.Errorf("env variable %s: secret %s (a buildspec may use only secrets its project names in environmentVariables): %w", name, secret, err)
+			}
+			into[name] = string(value)
+		}
+	}
+	return nil
+}
+
+// warnUnsupported says in the log what the buildspec asks that sluice does
+// not do yet, rather than failing the build over it.
+func warnUnsupported(spec *buildspec.Spec, job *provider.Job) {
+	if spec.RunAs != "" {
+		fmt.Fprintf(job.Log, "[Container] warning: run-as %s is not supported; commands run as the worker's user\n", spec.RunAs)
+	}
+	if spec.Env.GitCredentialHelper {
+		fmt.Fprintln(job.Log, "[Container] warning: env.git-credential-helper is not supported")
+	}
 }

@@ -349,3 +349,27 @@ batch:
 		t.Fatalf("a failed build of the batch: %v", err)
 	}
 }
+
+func TestBuildspecSecrets(t *testing.T) {
+	spec := "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: npm-token:token\nphases:\n  build:\n    commands:\n      - test \"$TOKEN\" = s3cret\n"
+	f := newJob(t, Project{Name: "p", Buildspec: spec, Isolation: "none"}, nil)
+	if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
+		t.Fatalf("%v\n%s", err, f.log)
+	}
+	bad := strings.Replace(spec, "npm-token", "other", 1)
+	f = newJob(t, Project{Name: "p", Buildspec: bad, Isolation: "none"}, nil)
+	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "env variable TOKEN: secret other") {
+		t.Fatalf("an undeclared secret: %v", err)
+	}
+}
+
+func TestWorkerIsolationNoneOverridesTheProject(t *testing.T) {
+	needBubblewrap(t)
+	f := newJob(t, Project{Name: "p", Isolation: "bubblewrap", Buildspec: "version: 0.2\nphases:\n  build:\n    commands:\n      - test $$ -gt 10\n"}, nil)
+	if _, err := (Provider{Isolation: "none"}).Run(context.Background(), f.job); err != nil {
+		t.Fatalf("%v\n%s", err, f.log)
+	}
+	if strings.Contains(f.log.String(), "isolated with bubblewrap") {
+		t.Fatalf("isolated despite the worker's --isolation none:\n%s", f.log)
+	}
+}
