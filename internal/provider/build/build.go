@@ -445,21 +445,31 @@ func Bubblewrap() string {
 // namespace, the network only when the project allows it) or directly. It
 // returns the environment and the sandbox command.
 func isolate(p Project, job *provider.Job) ([]string, []string, error) {
+	// Every build gets a HOME of its own, as a fresh CodeBuild container has:
+	// nothing of the worker's home leaks in, and tools' caches under HOME can
+	// be kept with cache.paths.
+	root := filepath.Dir(job.WorkDir) // the job's own directory: sources, inputs, outputs
+	home := buildHome(job)
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, nil, err
+	}
+	env := make([]string, 0, len(job.Env)+1)
+	for _, kv := range job.Env {
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "TMPDIR=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "HOME="+home)
 	mode := strings.ToLower(p.Isolation)
 	bwrap := Bubblewrap()
 	switch {
 	case mode == "none":
-		return job.Env, nil, nil
+		return env, nil, nil
 	case bwrap == "" && mode == "bubblewrap":
 		return nil, nil, errors.New("isolation bubblewrap: bwrap is not installed on this worker (apt-get install bubblewrap), or set isolation: none")
 	case bwrap == "":
 		fmt.Fprintln(job.Log, "[Container] warning: bubblewrap is not installed on this worker; the build runs without isolation")
-		return job.Env, nil, nil
-	}
-	root := filepath.Dir(job.WorkDir) // the job's own directory: sources, inputs, outputs
-	home := filepath.Join(root, "home")
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return nil, nil, err
+		return env, nil, nil
 	}
 	args := []string{bwrap,
 		"--ro-bind", "/", "/",
@@ -478,13 +488,6 @@ func isolate(p Project, job *provider.Job) ([]string, []string, error) {
 		args = append(args, "--share-net")
 	}
 	args = append(args, "--")
-	env := make([]string, 0, len(job.Env)+1)
-	for _, kv := range job.Env {
-		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "TMPDIR=") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "HOME="+home)
 	how := "with the network"
 	if !p.Network {
 		how = "without the network"
@@ -544,27 +547,55 @@ func parseReport(format report.Format, f buildspec.ArtifactFile) (*report.Report
 	return report.Parse(format, f.Name, in)
 }
 
-// cachedPaths returns the buildspec's cache paths that sluice can keep: those
-// inside the source directory. Others (a tool's directory under HOME, say)
-// are named in the log as not cached.
-func cachedPaths(spec *buildspec.Spec, job *provider.Job) []string {
+// buildHome is the private HOME of a job's builds.
+func buildHome(job *provider.Job) string { return filepath.Join(filepath.Dir(job.WorkDir), "home") }
+
+// cachePath is a cache path resolved to the tree it lives in: the source
+// directory ("src") or the build's HOME ("home"), which is where CodeBuild's
+// images keep tools' caches (/root/.m2, ~/.npm).
+type cachePath struct {
+	base string // "src" or "home"
+	glob string // relative to the base
+}
+
+// cachedPaths returns the buildspec's cache paths that sluice can keep: inside
+// the source directory, or under HOME (written /root/..., ~/... or $HOME/...).
+// Others are named in the log as not cached.
+func cachedPaths(spec *buildspec.Spec, job *provider.Job) []cachePath {
 	if spec.Cache == nil || job.LoadCache == nil {
 		return nil
 	}
-	var keep []string
+	var keep []cachePath
 	for _, p := range spec.Cache.Paths {
-		if filepath.IsAbs(p) || strings.HasPrefix(p, "~") || strings.HasPrefix(p, "$") || strings.HasPrefix(filepath.Clean(p), "..") {
-			fmt.Fprintf(job.Log, "[Container] warning: cache path %s is outside the source directory: sluice caches only paths inside it\n", p)
-			continue
+		rel, home := "", false
+		for _, prefix := range []string{"/root/", "~/", "$HOME/", "${HOME}/"} {
+			if r, ok := strings.CutPrefix(p, prefix); ok {
+				rel, home = r, true
+			}
 		}
-		keep = append(keep, p)
+		switch {
+		case home:
+			keep = append(keep, cachePath{"home", rel})
+		case filepath.IsAbs(p) || strings.HasPrefix(p, "~") || strings.HasPrefix(p, "$") || strings.HasPrefix(filepath.Clean(p), ".."):
+			fmt.Fprintf(job.Log, "[Container] warning: cache path %s is outside the source directory and HOME: not cached\n", p)
+		default:
+			keep = append(keep, cachePath{"src", p})
+		}
 	}
 	return keep
 }
 
-// restoreCache puts the project's cache back into the source directory before
-// the install phase, as CodeBuild's local cache does.
-func restoreCache(ctx context.Context, paths []string, dir string, job *provider.Job) {
+func (c cachePath) dir(src string, job *provider.Job) string {
+	if c.base == "home" {
+		return buildHome(job)
+	}
+	return src
+}
+
+// restoreCache puts the project's cache back before the install phase, as
+// CodeBuild's local cache does: files under src/ into the source directory,
+// files under home/ into HOME.
+func restoreCache(ctx context.Context, paths []cachePath, dir string, job *provider.Job) {
 	if len(paths) == 0 {
 		return
 	}
@@ -578,15 +609,28 @@ func restoreCache(ctx context.Context, paths []string, dir string, job *provider
 		return
 	}
 	defer rc.Close()
-	tmp, err := os.CreateTemp(job.ScratchDir, "cache-*.zip")
-	if err == nil {
+	staging := filepath.Join(filepath.Dir(job.WorkDir), "cache")
+	err = func() error {
+		tmp, err := os.CreateTemp(filepath.Dir(job.WorkDir), "cache-*.zip")
+		if err != nil {
+			return err
+		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
-		_, err = io.Copy(tmp, rc)
-	}
-	if err == nil {
-		err = artifact.UnzipFile(ctx, tmp.Name(), dir)
-	}
+		if _, err := io.Copy(tmp, rc); err != nil {
+			return err
+		}
+		if err := artifact.UnzipFile(ctx, tmp.Name(), staging); err != nil {
+			return err
+		}
+		defer os.RemoveAll(staging)
+		for base, to := range map[string]string{"src": dir, "home": buildHome(job)} {
+			if err := mergeInto(filepath.Join(staging, base), to); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
 	if err != nil {
 		fmt.Fprintf(job.Log, "[Container] warning: cache not restored: %v\n", err)
 		return
@@ -594,15 +638,51 @@ func restoreCache(ctx context.Context, paths []string, dir string, job *provider
 	fmt.Fprintln(job.Log, "[Container] cache restored")
 }
 
+// mergeInto moves the tree at src into dst, replacing files of the same name.
+func mergeInto(src, dst string) error {
+	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		os.Remove(target)
+		return os.Rename(p, target)
+	})
+}
+
 // saveCache keeps the cache paths' files for the project's next build.
-func saveCache(ctx context.Context, paths []string, dir string, job *provider.Job) {
+func saveCache(ctx context.Context, paths []cachePath, dir string, job *provider.Job) {
 	if len(paths) == 0 {
 		return
 	}
-	files, err := buildspec.Artifact{Files: paths}.Collect(dir)
-	if err != nil {
-		fmt.Fprintf(job.Log, "[Container] warning: cache not saved: %v\n", err)
-		return
+	var files []buildspec.ArtifactFile
+	for _, base := range []string{"src", "home"} {
+		var globs []string
+		for _, c := range paths {
+			if c.base == base {
+				globs = append(globs, c.glob)
+			}
+		}
+		if len(globs) == 0 {
+			continue
+		}
+		from := cachePath{base: base}.dir(dir, job)
+		found, err := buildspec.Artifact{Files: globs}.Collect(from)
+		if err != nil {
+			fmt.Fprintf(job.Log, "[Container] warning: cache not saved: %v\n", err)
+			return
+		}
+		for _, f := range found {
+			f.Name = base + "/" + f.Name
+			files = append(files, f)
+		}
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(buildspec.WriteZip(pw, files)) }()

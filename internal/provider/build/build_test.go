@@ -254,11 +254,12 @@ func TestCacheKeptBetweenBuilds(t *testing.T) {
 phases:
   install:
     commands:
-      - if [ -f deps/lib.txt ]; then echo "cache hit $(cat deps/lib.txt)"; else mkdir -p deps && echo v1 > deps/lib.txt && echo "cache miss"; fi
+      - if [ -f deps/lib.txt ]; then echo "cache hit $(cat deps/lib.txt) $(cat $HOME/.m2/repo.txt)"; else mkdir -p deps $HOME/.m2 && echo v1 > deps/lib.txt && echo m2 > $HOME/.m2/repo.txt && echo "cache miss"; fi
 cache:
   paths:
     - deps/**/*
     - /root/.m2/**/*
+    - /opt/tools/**
 `
 	build := func() string {
 		f := newJob(t, Project{Name: "p", Buildspec: spec, Isolation: "none"}, nil)
@@ -278,10 +279,10 @@ cache:
 		}
 		return f.log.String()
 	}
-	if log := build(); !strings.Contains(log, "cache miss") || !strings.Contains(log, "cache saved (1 files)") || !strings.Contains(log, "/root/.m2/**/* is outside the source directory") {
+	if log := build(); !strings.Contains(log, "cache miss") || !strings.Contains(log, "cache saved (2 files)") || !strings.Contains(log, "/opt/tools/** is outside the source directory and HOME") {
 		t.Fatalf("first build:\n%s", log)
 	}
-	if log := build(); !strings.Contains(log, "cache restored") || !strings.Contains(log, "cache hit v1") {
+	if log := build(); !strings.Contains(log, "cache restored") || !strings.Contains(log, "cache hit v1 m2") {
 		t.Fatalf("second build:\n%s", log)
 	}
 }
