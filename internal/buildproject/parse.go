@@ -2,6 +2,7 @@ package buildproject
 
 import (
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,18 +134,6 @@ type field struct {
 	value *yaml.Node
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	if n == nil || n.Kind == yaml.AliasNode {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
 func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -152,7 +141,7 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		if isNull(n) {
+		if yamlnode.IsNull(n) {
 			return "null"
 		}
 		return strconv.Quote(n.Value)
@@ -162,8 +151,8 @@ func describe(n *yaml.Node) string {
 
 // mapping returns the entries of n, reporting duplicate keys; null is empty.
 func (d *decoder) mapping(n *yaml.Node, path string) []field {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
@@ -174,7 +163,7 @@ func (d *decoder) mapping(n *yaml.Node, path string) []field {
 	var out []field
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := resolve(n.Content[i])
+		k := yamlnode.Resolve(n.Content[i])
 		if k.Kind != yaml.ScalarNode {
 			d.errorf(k.Line, path, "keys must be strings, not %s", describe(k))
 			continue
@@ -196,13 +185,13 @@ func (d *decoder) mapping(n *yaml.Node, path string) []field {
 
 // str returns a scalar's text as written; null is "".
 func (d *decoder) str(n *yaml.Node, path string) string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.ScalarNode {
 		d.bad[path] = true
 		d.errorf(n.Line, path, "must be a string, not %s", describe(n))
 		return ""
 	}
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return ""
 	}
 	return n.Value
@@ -227,8 +216,8 @@ func (d *decoder) unknown(f field, path string, known []string) {
 }
 
 func (d *decoder) document(root *yaml.Node) *Project {
-	root = resolve(root)
-	if isNull(root) {
+	root = yamlnode.Resolve(root)
+	if yamlnode.IsNull(root) {
 		d.errorf(max(root.Line, 1), "", "empty document: no build project in it")
 		return nil
 	}
@@ -258,7 +247,7 @@ func (d *decoder) document(root *yaml.Node) *Project {
 		case "isolation":
 			p.Isolation = strings.ToLower(d.str(f.value, path))
 		case "network":
-			n := resolve(f.value)
+			n := yamlnode.Resolve(f.value)
 			if b, err := strconv.ParseBool(n.Value); n.Kind == yaml.ScalarNode && (n.Tag == "!!bool" || n.Tag == "!!str") && err == nil {
 				p.Network = b
 			} else {
@@ -299,7 +288,7 @@ func (d *decoder) document(root *yaml.Node) *Project {
 }
 
 func (d *decoder) buildspec(p *Project, n *yaml.Node, path string) {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind == yaml.MappingNode {
 		d.bad[path] = true
 		d.errorf(n.Line, path, "must be a string: a path inside the source, or the buildspec itself as a block (buildspec: |)")
@@ -310,9 +299,9 @@ func (d *decoder) buildspec(p *Project, n *yaml.Node, path string) {
 }
 
 func (d *decoder) integer(n *yaml.Node, path string) int {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	v, err := strconv.Atoi(n.Value)
-	if n.Kind != yaml.ScalarNode || isNull(n) || err != nil {
+	if n.Kind != yaml.ScalarNode || yamlnode.IsNull(n) || err != nil {
 		d.bad[path] = true
 		d.errorf(n.Line, path, "must be a whole number, not %s", describe(n))
 		return 0
@@ -321,8 +310,8 @@ func (d *decoder) integer(n *yaml.Node, path string) int {
 }
 
 func (d *decoder) variables(n *yaml.Node, path string) []EnvironmentVariable {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -333,7 +322,7 @@ func (d *decoder) variables(n *yaml.Node, path string) []EnvironmentVariable {
 	out := make([]EnvironmentVariable, len(n.Content))
 	for i, item := range n.Content {
 		ip := fmt.Sprintf("%s[%d]", path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		out[i].Type = TypePlaintext
 		for _, f := range d.mapping(item, ip) {
 			fp := ip + "." + f.key

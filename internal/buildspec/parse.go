@@ -2,6 +2,7 @@ package buildspec
 
 import (
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 	"regexp"
 	"sort"
 	"strconv"
@@ -61,7 +62,7 @@ func (d *decoder) unknown(f field, path string, known []string) {
 }
 
 func (d *decoder) typeError(n *yaml.Node, path, want string) {
-	d.errorf(n.Line, path, "must be %s, not %s", want, describe(n))
+	d.errorf(n.Line, path, "must be %s, not %s", want, yamlnode.Describe(n))
 }
 
 func joinPath(parent, key string) string {
@@ -72,39 +73,6 @@ func joinPath(parent, key string) string {
 }
 
 func indexPath(parent string, i int) string { return parent + "[" + strconv.Itoa(i) + "]" }
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "null"
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		case "!!bool":
-			return n.Value
-		}
-		return strconv.Quote(n.Value)
-	}
-	return "something else"
-}
-
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n == nil {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
 // yamlTags are the tags of YAML's core schema, which is all a buildspec holds.
 var yamlTags = map[string]bool{
@@ -149,9 +117,9 @@ func (d *decoder) fields(m *yaml.Node, path string) []field {
 	var out, merged []field
 	seen := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), m.Content[i+1]
+		k, v := yamlnode.Resolve(m.Content[i]), m.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.errorf(k.Line, path, "keys must be strings, not %s", describe(k))
+			d.errorf(k.Line, path, "keys must be strings, not %s", yamlnode.Describe(k))
 			continue
 		}
 		if k.Tag == "!!merge" {
@@ -175,7 +143,7 @@ func (d *decoder) fields(m *yaml.Node, path string) []field {
 }
 
 func (d *decoder) merge(v *yaml.Node, path string) []field {
-	v = resolve(v)
+	v = yamlnode.Resolve(v)
 	switch v.Kind {
 	case yaml.MappingNode:
 		if d.merging[v] {
@@ -189,9 +157,9 @@ func (d *decoder) merge(v *yaml.Node, path string) []field {
 		var out []field
 		seen := map[string]bool{}
 		for _, item := range v.Content {
-			item = resolve(item)
+			item = yamlnode.Resolve(item)
 			if item.Kind != yaml.MappingNode {
-				d.errorf(item.Line, path, "merge (<<) takes a mapping or a list of mappings, not a list holding %s", describe(item))
+				d.errorf(item.Line, path, "merge (<<) takes a mapping or a list of mappings, not a list holding %s", yamlnode.Describe(item))
 				continue
 			}
 			for _, f := range d.merge(item, path) {
@@ -203,15 +171,15 @@ func (d *decoder) merge(v *yaml.Node, path string) []field {
 		}
 		return out
 	}
-	d.errorf(v.Line, path, "merge (<<) takes a mapping or a list of mappings, not %s", describe(v))
+	d.errorf(v.Line, path, "merge (<<) takes a mapping or a list of mappings, not %s", yamlnode.Describe(v))
 	return nil
 }
 
 // mapping returns n's fields, or reports that n is not a mapping. Null is
 // an empty mapping.
 func (d *decoder) mapping(n *yaml.Node, path string) []field {
-	n = resolve(n)
-	if isNull(n) || !d.tagOK(n, path) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
@@ -224,7 +192,7 @@ func (d *decoder) mapping(n *yaml.Node, path string) []field {
 // scalar returns a scalar's text as written (so 0.2 is "0.2" and yes is
 // "yes"); null is "".
 func (d *decoder) scalar(n *yaml.Node, path, want string) string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if !d.tagOK(n, path) {
 		return ""
 	}
@@ -236,7 +204,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) string {
 		d.typeError(n, path, want)
 		return ""
 	}
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return ""
 	}
 	return n.Value
@@ -250,7 +218,7 @@ func placeholder(n *yaml.Node) (string, bool) {
 		return "", false
 	}
 	k, v := n.Content[0], n.Content[1]
-	if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || v.Kind != yaml.ScalarNode || !isNull(v) || v.Value != "" {
+	if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || v.Kind != yaml.ScalarNode || !yamlnode.IsNull(v) || v.Value != "" {
 		return "", false
 	}
 	return "{" + k.Value + "}", true
@@ -261,8 +229,8 @@ func (d *decoder) str(n *yaml.Node, path string) string { return d.scalar(n, pat
 // strings reads a list of strings. A single string is a list of one, as in
 // `commands: npm install`, which CodeBuild runs.
 func (d *decoder) strings(n *yaml.Node, path string) []string {
-	n = resolve(n)
-	if isNull(n) || !d.tagOK(n, path) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
 		return nil
 	}
 	switch n.Kind {
@@ -286,7 +254,7 @@ func (d *decoder) strings(n *yaml.Node, path string) []string {
 // commands reads a list of commands, explaining the commonest YAML slip:
 // an unquoted colon followed by a space turns a command into a mapping.
 func (d *decoder) commands(n *yaml.Node, path string) []string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind == yaml.SequenceNode && d.tagOK(n, path) {
 		if !d.spend(len(n.Content), n.Line) {
 			return nil
@@ -294,7 +262,7 @@ func (d *decoder) commands(n *yaml.Node, path string) []string {
 		out := make([]string, 0, len(n.Content))
 		for i, item := range n.Content {
 			ip := indexPath(path, i)
-			if it := resolve(item); it.Kind == yaml.MappingNode {
+			if it := yamlnode.Resolve(item); it.Kind == yaml.MappingNode {
 				d.errorf(it.Line, ip, "must be a command, not a mapping: quote the command, since a colon followed by a space makes a YAML mapping")
 				continue
 			}
@@ -307,8 +275,8 @@ func (d *decoder) commands(n *yaml.Node, path string) []string {
 
 // boolean reads yes/no/true/false in any case, the forms CodeBuild accepts.
 func (d *decoder) boolean(n *yaml.Node, path string) bool {
-	n = resolve(n)
-	if isNull(n) || !d.tagOK(n, path) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
 		return false
 	}
 	if n.Kind == yaml.ScalarNode {
@@ -349,13 +317,13 @@ func (d *decoder) variables(n *yaml.Node, path string) map[string]string {
 
 // peek returns n's keys without reporting anything (that was done already).
 func (d *decoder) peek(n *yaml.Node) []field {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
 	var out []field
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k.Kind == yaml.ScalarNode {
+		if k := yamlnode.Resolve(n.Content[i]); k.Kind == yaml.ScalarNode {
 			out = append(out, field{key: k.Value, line: k.Line})
 		}
 	}
@@ -383,16 +351,16 @@ var (
 )
 
 func (d *decoder) document(root *yaml.Node) *Spec {
-	root = resolve(root)
+	root = yamlnode.Resolve(root)
 	if !d.tagOK(root, "") {
 		return nil
 	}
-	if isNull(root) {
+	if yamlnode.IsNull(root) {
 		d.errorf(root.Line, "", "empty document: no buildspec in it")
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		d.errorf(root.Line, "", "a buildspec must be a mapping, not %s", describe(root))
+		d.errorf(root.Line, "", "a buildspec must be a mapping, not %s", yamlnode.Describe(root))
 		return nil
 	}
 	fs := d.fields(root, "")
@@ -460,7 +428,7 @@ func (d *decoder) document(root *yaml.Node) *Spec {
 }
 
 func (d *decoder) readVersion(f field) string {
-	n := resolve(f.value)
+	n := yamlnode.Resolve(f.value)
 	v := d.scalar(n, "version", "0.1 or 0.2")
 	switch v {
 	case "0.1", "0.2":
@@ -470,7 +438,7 @@ func (d *decoder) readVersion(f field) string {
 		return v
 	}
 	if n.Kind == yaml.ScalarNode {
-		d.errorf(n.Line, "version", "must be 0.1 or 0.2, not %s", describe(n))
+		d.errorf(n.Line, "version", "must be 0.1 or 0.2, not %s", yamlnode.Describe(n))
 	}
 	return ""
 }
@@ -602,7 +570,7 @@ var retryCountRE = regexp.MustCompile(`^([0-9]+)(?:-(.*))?$`)
 // onFailure reads ABORT, CONTINUE, RETRY, RETRY-count, RETRY-regex or
 // RETRY-count-regex. The keyword is read in any case; a regex is kept as written.
 func (d *decoder) onFailure(n *yaml.Node, path string) OnFailure {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	v := d.str(n, path)
 	if v == "" {
 		return OnFailure{}
@@ -673,7 +641,7 @@ func (d *decoder) reports(n *yaml.Node, path string) []Report {
 }
 
 func (d *decoder) reportFormat(n *yaml.Node, path string) ReportFormat {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	v := d.str(n, path)
 	if v == "" {
 		return JUnitXML
@@ -693,7 +661,7 @@ func (d *decoder) reportFormat(n *yaml.Node, path string) ReportFormat {
 
 func (d *decoder) artifacts(n *yaml.Node, path string) *Artifacts {
 	a := &Artifacts{}
-	a.Line = resolve(n).Line
+	a.Line = yamlnode.Resolve(n).Line
 	d.artifact(n, path, &a.Artifact, &a.Secondary)
 	return a
 }
@@ -760,7 +728,7 @@ func (d *decoder) cache(n *yaml.Node, path string) *Cache {
 		case "fallback-keys":
 			c.FallbackKeys = d.strings(f.value, fp)
 		case "action":
-			v := resolve(f.value)
+			v := yamlnode.Resolve(f.value)
 			c.Action = strings.ToLower(d.str(v, fp))
 			if c.Action != "" && c.Action != "restore" && c.Action != "save" {
 				d.errorf(v.Line, fp, "must be restore or save, not %q (leave it out to do both)", d.str(v, fp))
@@ -808,8 +776,8 @@ func (d *decoder) batch(n *yaml.Node, path string) *Batch {
 }
 
 func (d *decoder) tasks(n *yaml.Node, path string, graph bool) []BatchBuild {
-	n = resolve(n)
-	if isNull(n) || !d.tagOK(n, path) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -827,7 +795,7 @@ func (d *decoder) tasks(n *yaml.Node, path string, graph bool) []BatchBuild {
 	ids := map[string]int{}
 	for i, item := range n.Content {
 		ip := indexPath(path, i)
-		t := BatchBuild{Line: resolve(item).Line}
+		t := BatchBuild{Line: yamlnode.Resolve(item).Line}
 		for _, f := range d.mapping(item, ip) {
 			fp := joinPath(ip, f.key)
 			switch f.key {
@@ -856,7 +824,7 @@ func (d *decoder) tasks(n *yaml.Node, path string, graph bool) []BatchBuild {
 				d.unknown(f, fp, known)
 			}
 		}
-		if graph && t.Identifier == "" && resolve(item).Kind == yaml.MappingNode {
+		if graph && t.Identifier == "" && yamlnode.Resolve(item).Kind == yaml.MappingNode {
 			d.errorf(t.Line, joinPath(ip, "identifier"), "missing: every build of a build graph needs an identifier")
 		}
 		out = append(out, t)
@@ -966,10 +934,10 @@ func (d *decoder) fanout(n *yaml.Node, path string) *BuildFanout {
 		fp := joinPath(path, f.key)
 		switch f.key {
 		case "parallelism":
-			v := resolve(f.value)
+			v := yamlnode.Resolve(f.value)
 			p, err := strconv.Atoi(d.scalar(v, fp, "a whole number"))
 			if v.Kind == yaml.ScalarNode && (v.Tag != "!!int" || err != nil || p < 1) {
-				d.errorf(v.Line, fp, "must be a whole number from 1, not %s", describe(v))
+				d.errorf(v.Line, fp, "must be a whole number from 1, not %s", yamlnode.Describe(v))
 				continue
 			}
 			fo.Parallelism = p

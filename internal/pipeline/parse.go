@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 	"regexp"
 	"strconv"
 	"strings"
@@ -113,7 +114,7 @@ func (d *decoder) errorf(line int, path, format string, args ...any) {
 // typeError reports a value of the wrong shape and marks its path as failed.
 func (d *decoder) typeError(n *yaml.Node, path, want string) {
 	d.bad[path] = true
-	d.errorf(n.Line, path, "must be %s, not %s", want, describe(n))
+	d.errorf(n.Line, path, "must be %s, not %s", want, yamlnode.Describe(n))
 }
 
 func (d *decoder) failed(path string) bool {
@@ -164,41 +165,6 @@ func indexPath(parent string, i int) string {
 	return parent + "[" + strconv.Itoa(i) + "]"
 }
 
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "null"
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		case "!!bool":
-			return n.Value
-		}
-		return strconv.Quote(n.Value)
-	}
-	return "something else"
-}
-
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n == nil {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
 // spend charges n nodes against the budget and reports whether any is left.
 func (d *decoder) spend(n int, line int) bool {
 	if d.budget < 0 {
@@ -228,10 +194,10 @@ func (d *decoder) fields(m *yaml.Node, path string) []field {
 	var out, merged []field
 	seen := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), m.Content[i+1]
+		k, v := yamlnode.Resolve(m.Content[i]), m.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
 			d.bad[path] = true
-			d.errorf(k.Line, path, "keys must be strings, not %s", describe(k))
+			d.errorf(k.Line, path, "keys must be strings, not %s", yamlnode.Describe(k))
 			continue
 		}
 		if k.Tag == "!!merge" {
@@ -255,7 +221,7 @@ func (d *decoder) fields(m *yaml.Node, path string) []field {
 }
 
 func (d *decoder) merge(v *yaml.Node, path string) []field {
-	v = resolve(v)
+	v = yamlnode.Resolve(v)
 	switch v.Kind {
 	case yaml.MappingNode:
 		if d.merging[v] {
@@ -270,9 +236,9 @@ func (d *decoder) merge(v *yaml.Node, path string) []field {
 		var out []field
 		seen := map[string]bool{}
 		for _, item := range v.Content {
-			item = resolve(item)
+			item = yamlnode.Resolve(item)
 			if item.Kind != yaml.MappingNode {
-				d.errorf(item.Line, path, "merge (<<) takes a mapping or a list of mappings, not a list holding %s", describe(item))
+				d.errorf(item.Line, path, "merge (<<) takes a mapping or a list of mappings, not a list holding %s", yamlnode.Describe(item))
 				continue
 			}
 			for _, f := range d.merge(item, path) {
@@ -284,15 +250,15 @@ func (d *decoder) merge(v *yaml.Node, path string) []field {
 		}
 		return out
 	}
-	d.errorf(v.Line, path, "merge (<<) takes a mapping or a list of mappings, not %s", describe(v))
+	d.errorf(v.Line, path, "merge (<<) takes a mapping or a list of mappings, not %s", yamlnode.Describe(v))
 	return nil
 }
 
 // mapping returns n's fields, or reports that n is not a mapping. A null
 // value is an empty mapping.
 func (d *decoder) mapping(n *yaml.Node, path string) []field {
-	n = resolve(n)
-	if isNull(n) || !d.tagOK(n, path) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
@@ -322,8 +288,8 @@ func (d *decoder) tagOK(n *yaml.Node, path string) bool {
 // list returns the items of sequence n, or reports that n is not a list. A
 // null value is an empty list.
 func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
-	n = resolve(n)
-	if isNull(n) || !d.tagOK(n, path) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -339,7 +305,7 @@ func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
 // scalar returns the text of a scalar exactly as written, so `false` becomes
 // "false" and `0x1F` stays "0x1F". Null is "".
 func (d *decoder) scalar(n *yaml.Node, path, want string) string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if !d.tagOK(n, path) {
 		return ""
 	}
@@ -347,7 +313,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) string {
 		d.typeError(n, path, want)
 		return ""
 	}
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return ""
 	}
 	return n.Value
@@ -358,8 +324,8 @@ func (d *decoder) str(n *yaml.Node, path string) string {
 }
 
 func (d *decoder) integer(n *yaml.Node, path string) int {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return 0
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!float" && digitsRE.MatchString(n.Value) {
@@ -397,7 +363,7 @@ func (d *decoder) strings(n *yaml.Node, path string) []string {
 	out := make([]string, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		out[i] = d.str(item, ip)
 	}
 	return out
@@ -440,16 +406,16 @@ var (
 
 // document decodes the top of the file, in whichever of the three shapes it is.
 func (d *decoder) document(root *yaml.Node) *Pipeline {
-	root = resolve(root)
+	root = yamlnode.Resolve(root)
 	if !d.tagOK(root, "") {
 		return nil
 	}
-	if isNull(root) {
+	if yamlnode.IsNull(root) {
 		d.errorf(max(root.Line, 1), "", "empty document: no pipeline in it")
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		d.errorf(root.Line, "", "a pipeline must be a mapping, not %s", describe(root))
+		d.errorf(root.Line, "", "a pipeline must be a mapping, not %s", yamlnode.Describe(root))
 		return nil
 	}
 	if !hasKey(root, "pipeline") {
@@ -467,12 +433,12 @@ func (d *decoder) document(root *yaml.Node) *Pipeline {
 		d.lines[f.key] = f.line
 		switch f.key {
 		case "pipeline":
-			n := resolve(f.value)
+			n := yamlnode.Resolve(f.value)
 			if !d.tagOK(n, "pipeline") {
 				continue
 			}
 			if n.Kind != yaml.MappingNode {
-				d.errorf(n.Line, "pipeline", "must be a mapping, not %s", describe(n))
+				d.errorf(n.Line, "pipeline", "must be a mapping, not %s", yamlnode.Describe(n))
 				continue
 			}
 			p = d.pipeline(n, false)
@@ -488,7 +454,7 @@ func (d *decoder) document(root *yaml.Node) *Pipeline {
 
 func hasKey(m *yaml.Node, key string) bool {
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := resolve(m.Content[i])
+		k := yamlnode.Resolve(m.Content[i])
 		if k.Kind == yaml.ScalarNode && k.Tag != "!!merge" && k.Value == key {
 			return true
 		}
@@ -537,7 +503,7 @@ func (d *decoder) variables(n *yaml.Node, path string) []Variable {
 	out := make([]Variable, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		fs := d.mapping(item, ip)
 		for _, f := range fs {
 			fp := joinPath(ip, f.key)
@@ -565,7 +531,7 @@ func (d *decoder) stages(n *yaml.Node, path string) []Stage {
 	out := make([]Stage, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		fs := d.mapping(item, ip)
 		for _, f := range fs {
 			fp := joinPath(ip, f.key)
@@ -593,7 +559,7 @@ func (d *decoder) actions(n *yaml.Node, path string) []Action {
 	out := make([]Action, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		out[i] = d.action(item, ip)
 	}
 	return out
@@ -735,7 +701,7 @@ func (d *decoder) artifacts(n *yaml.Node, path string, known []string, withFiles
 	out := make([]OutputArtifact, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		item = resolve(item)
+		item = yamlnode.Resolve(item)
 		d.lines[ip] = item.Line
 		if !d.tagOK(item, ip) {
 			continue

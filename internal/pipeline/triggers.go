@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 	"strings"
 	"unicode/utf8"
 
@@ -49,7 +50,7 @@ func (d *decoder) triggers(n *yaml.Node, path string) []Trigger {
 	out := make([]Trigger, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		for _, f := range d.mapping(item, ip) {
 			fp := joinPath(ip, f.key)
 			d.lines[fp] = f.line
@@ -73,7 +74,7 @@ func (d *decoder) triggers(n *yaml.Node, path string) []Trigger {
 // gitConfiguration returns nil for a null value, so that validation can say
 // it is missing; an empty mapping is a configuration with nothing in it.
 func (d *decoder) gitConfiguration(n *yaml.Node, path string) *GitConfiguration {
-	if isNull(resolve(n)) {
+	if yamlnode.IsNull(yamlnode.Resolve(n)) {
 		return nil
 	}
 	g := &GitConfiguration{}
@@ -103,7 +104,7 @@ func (d *decoder) pushFilters(n *yaml.Node, path string) []GitPushFilter {
 	out := make([]GitPushFilter, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		for _, f := range d.mapping(item, ip) {
 			fp := joinPath(ip, f.key)
 			d.lines[fp] = f.line
@@ -125,7 +126,7 @@ func (d *decoder) pushFilters(n *yaml.Node, path string) []GitPushFilter {
 // gitFilter returns nil for a null value, which is the same as leaving the
 // field out.
 func (d *decoder) gitFilter(n *yaml.Node, path string) *GitFilter {
-	if isNull(resolve(n)) {
+	if yamlnode.IsNull(yamlnode.Resolve(n)) {
 		return nil
 	}
 	g := &GitFilter{}

@@ -1,7 +1,7 @@
 // Package pipeline holds sluice's declarations: pipelines, stages and actions as a
 // user writes them, in the native YAML form or CodePipeline's JSON form, and the
 // rules that make a declaration valid. Of sluice's packages it imports only
-// schedule, whose expressions are part of a declaration's syntax.
+// schedule, whose expressions are part of a declaration's syntax, and yamlnode.
 package pipeline
 
 // ExecutionMode says how executions of one pipeline share its stages.

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 	"sort"
 	"strconv"
 	"strings"
@@ -119,18 +120,6 @@ type field struct {
 	value *yaml.Node
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	if n == nil || n.Kind == yaml.AliasNode {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
 func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -138,7 +127,7 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		if isNull(n) {
+		if yamlnode.IsNull(n) {
 			return "null"
 		}
 		return strconv.Quote(n.Value)
@@ -149,8 +138,8 @@ func describe(n *yaml.Node) string {
 // mapping returns the entries of n, reporting duplicate keys; null is an
 // empty mapping.
 func (d *decoder) mapping(n *yaml.Node, path string) []field {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
@@ -161,7 +150,7 @@ func (d *decoder) mapping(n *yaml.Node, path string) []field {
 	var out []field
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := resolve(n.Content[i])
+		k := yamlnode.Resolve(n.Content[i])
 		if k.Kind != yaml.ScalarNode {
 			d.errorf(k.Line, path, "keys must be strings, not %s", describe(k))
 			continue
@@ -178,13 +167,13 @@ func (d *decoder) mapping(n *yaml.Node, path string) []field {
 
 // str returns a scalar's text as written; null is "".
 func (d *decoder) str(n *yaml.Node, path string) string {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.ScalarNode {
 		d.bad[path] = true
 		d.errorf(n.Line, path, "must be a string, not %s", describe(n))
 		return ""
 	}
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return ""
 	}
 	return n.Value
@@ -236,8 +225,8 @@ func editDistance(a, b string) int {
 }
 
 func (d *decoder) document(root *yaml.Node) *Definition {
-	root = resolve(root)
-	if isNull(root) {
+	root = yamlnode.Resolve(root)
+	if yamlnode.IsNull(root) {
 		d.errorf(max(root.Line, 1), "", "empty document: no webhook definition in it")
 		return nil
 	}
@@ -247,7 +236,7 @@ func (d *decoder) document(root *yaml.Node) *Definition {
 	}
 	wrapped := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if k := resolve(root.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "webhook" {
+		if k := yamlnode.Resolve(root.Content[i]); k.Kind == yaml.ScalarNode && k.Value == "webhook" {
 			wrapped = true
 		}
 	}
@@ -258,7 +247,7 @@ func (d *decoder) document(root *yaml.Node) *Definition {
 	for _, f := range d.mapping(root, "") {
 		switch f.key {
 		case "webhook":
-			n := resolve(f.value)
+			n := yamlnode.Resolve(f.value)
 			if n.Kind != yaml.MappingNode {
 				d.errorf(n.Line, "webhook", "must be a mapping, not %s", describe(n))
 				continue
@@ -312,8 +301,8 @@ func (d *decoder) definition(n *yaml.Node) *Definition {
 }
 
 func (d *decoder) filters(n *yaml.Node, path string) []Filter {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -324,7 +313,7 @@ func (d *decoder) filters(n *yaml.Node, path string) []Filter {
 	out := make([]Filter, len(n.Content))
 	for i, item := range n.Content {
 		ip := fmt.Sprintf("%s[%d]", path, i)
-		d.lines[ip] = resolve(item).Line
+		d.lines[ip] = yamlnode.Resolve(item).Line
 		for _, f := range d.mapping(item, ip) {
 			fp := join(ip, f.key)
 			d.lines[fp] = f.line
