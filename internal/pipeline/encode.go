@@ -64,6 +64,7 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 	addStr(root, "name", p.Name, true)
 	addStr(root, "pipelineType", p.PipelineType, false)
 	addStr(root, "executionMode", string(p.ExecutionMode), false)
+	addStr(root, "lock", p.Lock, false)
 	if len(p.Variables) > 0 {
 		vars := seqNode()
 		for _, v := range p.Variables {
@@ -79,6 +80,7 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 	for _, st := range p.Stages {
 		m := mapNode()
 		addStr(m, "name", st.Name, true)
+		addStr(m, "lock", st.Lock, false)
 		actions := seqNode()
 		for i := range st.Actions {
 			actions.Content = append(actions.Content, actionNode(&st.Actions[i]))

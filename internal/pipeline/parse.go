@@ -388,10 +388,10 @@ var (
 	documentFields = []string{"pipeline", "metadata", "tags"}
 	pipelineFields = []string{
 		"name", "pipelineType", "executionMode", "variables", "stages",
-		"roleArn", "artifactStore", "artifactStores", "version", "triggers",
+		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock",
 	}
 	variableFields = []string{"name", "defaultValue", "description"}
-	stageFields    = []string{"name", "actions", "blockers", "onFailure", "onSuccess", "beforeEntry"}
+	stageFields    = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
 	actionFields   = []string{
 		"name", "actionTypeId", "runOrder", "configuration", "commands",
 		"outputVariables", "inputArtifacts", "outputArtifacts", "namespace",
@@ -488,6 +488,8 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 			// CodePipeline's own settings; sluice has no use for them.
 		case "triggers":
 			p.Triggers = d.triggers(f.value, path)
+		case "lock":
+			p.Lock = d.str(f.value, path)
 		default:
 			d.unknown(f, path, known)
 		}
@@ -541,6 +543,8 @@ func (d *decoder) stages(n *yaml.Node, path string) []Stage {
 				out[i].Name = d.str(f.value, fp)
 			case "actions":
 				out[i].Actions = d.actions(f.value, fp)
+			case "lock":
+				out[i].Lock = d.str(f.value, fp)
 			case "blockers", "onFailure", "onSuccess", "beforeEntry":
 				// CodePipeline's stage conditions; not supported yet.
 			default:

@@ -46,6 +46,16 @@ type ProviderInfo struct {
 	RequiredConfiguration []string
 	// MinTimeout and MaxTimeout bound timeoutInMinutes when it is given.
 	MinTimeout, MaxTimeout int
+	// Check finds what is wrong with a configuration beyond missing keys:
+	// values out of their set, keys the provider does not read. It returns
+	// problems keyed by configuration key.
+	Check func(cfg map[string]string) []ConfigProblem
+}
+
+// ConfigProblem is one thing wrong with one configuration key.
+type ConfigProblem struct {
+	Key string
+	Msg string
 }
 
 // CodePipeline's bounds on ActionDeclaration.timeoutInMinutes.
@@ -70,6 +80,10 @@ func (p ProviderInfo) runnable() ProviderInfo               { p.Runnable = true;
 func (p ProviderInfo) noConfiguration() ProviderInfo        { p.NoConfiguration = true; return p }
 func (p ProviderInfo) requires(keys ...string) ProviderInfo { p.RequiredConfiguration = keys; return p }
 func (p ProviderInfo) timeout(lo, hi int) ProviderInfo      { p.MinTimeout, p.MaxTimeout = lo, hi; return p }
+func (p ProviderInfo) check(f func(map[string]string) []ConfigProblem) ProviderInfo {
+	p.Check = f
+	return p
+}
 func (p ProviderInfo) commands() ProviderInfo               { p.Commands, p.OutputFiles = true, true; return p }
 func categoriesOf(c ...string) []string                     { return c }
 func artifacts(lo, hi int) [2]int                           { return [2]int{lo, hi} }
@@ -104,14 +118,25 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider("Build", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).runnable(),
 		knownProvider("CodeBuild", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).
 			requires("ProjectName").runnable(),
-		knownProvider("Manual", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts),
-		// PipelineGate waits on another pipeline (idle, succeeded, lock).
-		knownProvider("PipelineGate", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts),
-		// Pipeline starts another pipeline.
-		knownProvider("Pipeline", OwnerAWS, categoriesOf(CategoryInvoke), anyArtifacts, anyArtifacts),
-		knownProvider("Function", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)),
+		// Manual waits for a person's answer; CodePipeline allows up to 7 days,
+		// sluice up to 60.
+		knownProvider("Manual", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts).
+			timeout(5, 60*24*60).check(manualConfig).runnable(),
+		// PipelineGate waits on another pipeline's state, released by its events.
+		knownProvider("PipelineGate", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts).
+			requires(ConfigPipelineName).timeout(1, 60*24*60).check(gateConfig).runnable(),
+		// Pipeline starts another pipeline and follows it to its end.
+		knownProvider("Pipeline", OwnerAWS, categoriesOf(CategoryInvoke), noArtifacts, noArtifacts).
+			requires(ConfigPipelineName).timeout(1, 60*24*60).check(invokeConfig).runnable(),
+		// Function is CodePipeline's Lambda invoke action over sluice's functions.
+		knownProvider("Function", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)).
+			requires("FunctionName").check(functionConfig).runnable(),
 		knownProvider("Lambda", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)).
-			requires("FunctionName"),
+			requires("FunctionName").check(functionConfig).runnable(),
+		// PipelineUpdate applies the pipeline's own definition from its input
+		// artifact, as CodePipeline's self-mutating pipelines do.
+		knownProvider("PipelineUpdate", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
+			requires("DefinitionPath").check(updateConfig).runnable(),
 
 		// CodePipeline's other action types, accepted for import only.
 		knownProvider("S3", OwnerAWS, categoriesOf(CategorySource, CategoryDeploy), artifacts(0, 1), artifacts(0, 1)),

@@ -1,13 +1,14 @@
 package pipeline
 
 import (
-	"github.com/sluice-ci/sluice/internal/yamlnode"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-ci/sluice/internal/schedule"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // This file holds everything about a pipeline's triggers: decoding them with
@@ -26,11 +27,12 @@ const (
 )
 
 var (
-	triggerFields    = []string{"providerType", "gitConfiguration", "schedule", "timeZone"}
+	triggerFields    = []string{"providerType", "gitConfiguration", "schedule", "timeZone", "pipeline"}
+	pipelineTrigFields = []string{"name", "on"}
 	gitConfigFields  = []string{"sourceActionName", "push", "pullRequest"}
 	pushFilterFields = []string{"branches", "tags", "filePaths"}
 	gitFilterFields  = []string{"includes", "excludes"}
-	triggerTypes     = []string{TriggerGit, TriggerSchedule, providerTypeAlias}
+	triggerTypes     = []string{TriggerGit, TriggerSchedule, TriggerPipeline, providerTypeAlias}
 )
 
 // triggerType reads a providerType: CodePipeline's CodeStarSourceConnection
@@ -63,12 +65,37 @@ func (d *decoder) triggers(n *yaml.Node, path string) []Trigger {
 				out[i].Schedule = d.str(f.value, fp)
 			case "timeZone":
 				out[i].TimeZone = d.str(f.value, fp)
+			case "pipeline":
+				out[i].Pipeline = d.pipelineTrigger(f.value, fp)
 			default:
 				d.unknown(f, fp, triggerFields)
 			}
 		}
 	}
 	return out
+}
+
+func (d *decoder) pipelineTrigger(n *yaml.Node, path string) *PipelineTrigger {
+	if yamlnode.IsNull(yamlnode.Resolve(n)) {
+		return nil
+	}
+	t := &PipelineTrigger{}
+	for _, f := range d.mapping(n, path) {
+		fp := joinPath(path, f.key)
+		d.lines[fp] = f.line
+		switch f.key {
+		case "name":
+			t.Name = d.str(f.value, fp)
+		case "on":
+			t.On = d.strings(f.value, fp)
+		default:
+			d.unknown(f, fp, pipelineTrigFields)
+		}
+	}
+	for i, s := range t.On {
+		t.On[i] = canonicalCase(s, UpstreamStates)
+	}
+	return t
 }
 
 // gitConfiguration returns nil for a null value, so that validation can say
@@ -169,16 +196,18 @@ func (v *validator) triggers(v1 bool) {
 			v.gitTrigger(tp, i, t, claimed)
 		case TriggerSchedule:
 			v.scheduleTrigger(tp, t)
+		case TriggerPipeline:
+			v.pipelineTrigger(tp, t)
 		case "":
-			v.errorf(joinPath(tp, "providerType"), "required: %s or %s", TriggerGit, TriggerSchedule)
+			v.errorf(joinPath(tp, "providerType"), "required: %s, %s or %s", TriggerGit, TriggerSchedule, TriggerPipeline)
 		case providerTypeAlias:
 			// Only a Pipeline built in code gets here: Parse reads the
 			// alias as Git, which is what the rest of sluice compares.
 			v.errorf(joinPath(tp, "providerType"), "write %q: %s is read as %s only when a declaration is parsed",
 				TriggerGit, providerTypeAlias, TriggerGit)
 		default:
-			v.errorf(joinPath(tp, "providerType"), "unknown trigger type %q (want %s, %s or %s)%s",
-				t.ProviderType, TriggerGit, providerTypeAlias, TriggerSchedule, v.hints.didYouMean(t.ProviderType, triggerTypes))
+			v.errorf(joinPath(tp, "providerType"), "unknown trigger type %q (want %s, %s, %s or %s)%s",
+				t.ProviderType, TriggerGit, providerTypeAlias, TriggerSchedule, TriggerPipeline, v.hints.didYouMean(t.ProviderType, triggerTypes))
 		}
 	}
 }
@@ -322,6 +351,32 @@ func (v *validator) scheduleTrigger(tp string, t *Trigger) {
 	}
 }
 
+func (v *validator) pipelineTrigger(tp string, t *Trigger) {
+	if t.GitConfiguration != nil || t.Schedule != "" || t.TimeZone != "" {
+		v.errorf(tp, "a %s trigger takes only pipeline: {name, on}", TriggerPipeline)
+	}
+	pp := joinPath(tp, "pipeline")
+	if t.Pipeline == nil {
+		v.errorf(pp, "required for a %s trigger: the upstream pipeline's name, as in pipeline: {name: infra, on: [Succeeded]}", TriggerPipeline)
+		return
+	}
+	v.name(joinPath(pp, "name"), t.Pipeline.Name, "pipeline name", nameRE, nameChars)
+	if t.Pipeline.Name == v.p.Name && t.Pipeline.Name != "" {
+		v.errorf(joinPath(pp, "name"), "a pipeline cannot trigger itself")
+	}
+	seen := map[string]bool{}
+	for i, s := range t.Pipeline.On {
+		op := indexPath(joinPath(pp, "on"), i)
+		switch {
+		case !slices.Contains(UpstreamStates, s):
+			v.errorf(op, "unknown state %q (want %s)%s", s, quotedList(UpstreamStates, "or"), v.hints.didYouMean(s, UpstreamStates))
+		case seen[s]:
+			v.errorf(op, "%s is listed twice", s)
+		}
+		seen[s] = true
+	}
+}
+
 // triggersNode writes triggers in the native YAML form, which is
 // CodePipeline's JSON structure (providerType Git for
 // CodeStarSourceConnection) plus schedules.
@@ -348,6 +403,12 @@ func triggersNode(ts []Trigger) *yaml.Node {
 		}
 		addStr(m, "schedule", t.Schedule, false)
 		addStr(m, "timeZone", t.TimeZone, false)
+		if pt := t.Pipeline; pt != nil {
+			pm := mapNode()
+			addStr(pm, "name", pt.Name, true)
+			addStrs(pm, "on", pt.On)
+			add(m, "pipeline", pm)
+		}
 		s.Content = append(s.Content, m)
 	}
 	return s

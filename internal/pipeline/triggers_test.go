@@ -165,7 +165,7 @@ func TestTriggerErrors(t *testing.T) {
 			triggers: `triggers:
   - providerType: Gti
 `,
-			want: []string{`pipe.yml:16: triggers[0].providerType: unknown trigger type "Gti" (want Git, CodeStarSourceConnection or Schedule) (did you mean "Git"?)`},
+			want: []string{`pipe.yml:16: triggers[0].providerType: unknown trigger type "Gti" (want Git, CodeStarSourceConnection, Schedule or Pipeline) (did you mean "Git"?)`},
 		},
 		{
 			name: "missing provider type and git configuration",
@@ -176,7 +176,7 @@ func TestTriggerErrors(t *testing.T) {
     gitConfiguration:
 `,
 			want: []string{
-				`pipe.yml:16: triggers[0].providerType: required: Git or Schedule`,
+				`pipe.yml:16: triggers[0].providerType: required: Git, Schedule or Pipeline`,
 				`pipe.yml:17: triggers[1].gitConfiguration: required for a Git trigger`,
 				`pipe.yml:19: triggers[2].gitConfiguration: required for a Git trigger`,
 			},
@@ -286,6 +286,25 @@ func TestTriggerErrors(t *testing.T) {
 				`pipe.yml:21: triggers[2].schedule: required for a Schedule trigger: cron(...) or rate(...), as in "cron(0 12 * * ? *)" or "rate(5 minutes)"`,
 				`pipe.yml:24: triggers[3].gitConfiguration: only Git triggers take a gitConfiguration`,
 				`pipe.yml:25: triggers[3].timeZone: time zone "Local" depends on the machine; name a zone such as "Europe/Paris"`,
+			},
+		},
+		{
+			name: "pipeline triggers",
+			triggers: `triggers:
+  - providerType: Pipeline
+    pipeline: {name: infra, on: [succeeded, Failed]}
+  - providerType: Pipeline
+  - providerType: Pipeline
+    pipeline: {name: mono, on: [Sucess, Failed, Failed], when: x}
+    schedule: rate(1 hour)
+`,
+			want: []string{
+				`pipe.yml:18: triggers[1].pipeline: required for a Pipeline trigger: the upstream pipeline's name, as in pipeline: {name: infra, on: [Succeeded]}`,
+				`pipe.yml:19: triggers[2]: a Pipeline trigger takes only pipeline: {name, on}`,
+				`pipe.yml:20: triggers[2].pipeline.when: unknown field`,
+				`pipe.yml:20: triggers[2].pipeline.name: a pipeline cannot trigger itself`,
+				`pipe.yml:20: triggers[2].pipeline.on[0]: unknown state "Sucess" (want "Succeeded", "Failed", "Stopped" or "Superseded")`,
+				`pipe.yml:20: triggers[2].pipeline.on[2]: Failed is listed twice`,
 			},
 		},
 		{

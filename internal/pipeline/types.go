@@ -43,12 +43,16 @@ type Pipeline struct {
 	Variables     []Variable    `json:"variables,omitempty"`
 	Stages        []Stage       `json:"stages"`
 	Triggers      []Trigger     `json:"triggers,omitempty"`
+	// Lock names a lock every execution holds from entering its first stage
+	// until it ends; executions of any pipeline naming the same lock queue for it.
+	Lock string `json:"lock,omitempty"`
 }
 
 // Trigger types.
 const (
 	TriggerGit      = "Git"      // CodeStarSourceConnection is read as Git
 	TriggerSchedule = "Schedule" // an EventBridge schedule expression
+	TriggerPipeline = "Pipeline" // another pipeline's execution ending
 )
 
 // Trigger starts executions of the pipeline: CodePipeline V2's git triggers with
@@ -60,7 +64,19 @@ type Trigger struct {
 	// syntax; TimeZone is an IANA name, UTC when empty.
 	Schedule string `json:"schedule,omitempty"`
 	TimeZone string `json:"timeZone,omitempty"`
+	// Pipeline starts this pipeline when an execution of another one ends.
+	Pipeline *PipelineTrigger `json:"pipeline,omitempty"`
 }
+
+// PipelineTrigger starts a pipeline when an execution of the upstream pipeline
+// Name ends in one of the states On (Succeeded when empty).
+type PipelineTrigger struct {
+	Name string   `json:"name"`
+	On   []string `json:"on,omitempty"`
+}
+
+// UpstreamStates are the ends of an execution a pipeline trigger can follow.
+var UpstreamStates = []string{"Succeeded", "Failed", "Stopped", "Superseded"}
 
 // GitConfiguration says which pushes to a source action's repository start the
 // pipeline. With no push filter, every push to the action's branch does.
@@ -94,6 +110,8 @@ type Variable struct {
 type Stage struct {
 	Name    string   `json:"name"`
 	Actions []Action `json:"actions"`
+	// Lock names a lock an execution holds while it is in this stage.
+	Lock string `json:"lock,omitempty"`
 }
 
 // Action is a unit of work in a stage. Actions with the same RunOrder run in

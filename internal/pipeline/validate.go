@@ -179,6 +179,9 @@ func (v *validator) maxLen(path, value string, limit int) {
 func (v *validator) pipeline() {
 	p := v.p
 	v.name("name", p.Name, "pipeline name", nameRE, nameChars)
+	if p.Lock != "" {
+		v.name("lock", p.Lock, "lock name", nameRE, nameChars)
+	}
 
 	v1 := p.PipelineType == legacyPipelineType
 	switch p.PipelineType {
@@ -220,6 +223,12 @@ func (v *validator) pipeline() {
 			v.errorf(joinPath(sp, "name"), "stage name %q is already used by stages[%d]", st.Name, first)
 		} else if st.Name != "" {
 			stageNames[st.Name] = si
+		}
+		if st.Lock != "" {
+			v.name(joinPath(sp, "lock"), st.Lock, "lock name", nameRE, nameChars)
+			if st.Lock == p.Lock {
+				v.errorf(joinPath(sp, "lock"), "the pipeline holds lock %q already for the whole execution", st.Lock)
+			}
 		}
 		v.stage(si, v1)
 	}
@@ -429,6 +438,11 @@ func (v *validator) configuration(ap string, a *Action, info ProviderInfo, known
 		}
 		if len(missing) > 0 {
 			v.errorf(cp, "missing %s (required by provider %q)", strings.Join(missing, ", "), info.Name)
+		}
+		if info.Check != nil {
+			for _, p := range info.Check(a.Configuration) {
+				v.errorf(joinPath(cp, p.Key), "%s", p.Msg)
+			}
 		}
 	}
 }

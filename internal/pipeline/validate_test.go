@@ -81,6 +81,40 @@ func TestValidate(t *testing.T) {
 		{"action name", func(p *Pipeline) { act(p, 1, 1).Name = "a/b" }, []string{
 			pkg + `.name: "a/b" is not a valid action name: use 1 to 100 of A-Z a-z 0-9 . @ _ -`}},
 
+		// Locks, gates, approvals, invokes, functions, self-updates.
+		{"locks", func(p *Pipeline) { p.Lock = "deploy"; p.Stages[1].Lock = "db" }, nil},
+		{"bad locks", func(p *Pipeline) { p.Lock = "a b"; p.Stages[0].Lock = "a b" }, []string{
+			`lock: "a b" is not a valid lock name: use 1 to 100 of A-Z a-z 0-9 . @ _ -`,
+			`stages[0].lock: "a b" is not a valid lock name: use 1 to 100 of A-Z a-z 0-9 . @ _ -`,
+			`stages[0].lock: the pipeline holds lock "a b" already for the whole execution`}},
+		{"gate", func(p *Pipeline) {
+			p.Stages[1].Actions = append(p.Stages[1].Actions, Action{Name: "Gate", ActionTypeID: ActionTypeID{Provider: "PipelineGate"},
+				Configuration: map[string]string{"PipelineName": "infra", "Condition": "Idle", "OnUpstreamFailure": "FAIL"}})
+		}, nil},
+		{"bad gate", func(p *Pipeline) {
+			p.Stages[1].Actions = append(p.Stages[1].Actions, Action{Name: "Gate", ActionTypeID: ActionTypeID{Provider: "PipelineGate"},
+				Configuration: map[string]string{"Condition": "Done", "OnUpstreamFailure": "fail", "Pipeline": "x"}})
+		}, []string{
+			`stages[1].actions[2].configuration: missing PipelineName (required by provider "PipelineGate")`,
+			`stages[1].actions[2].configuration.Pipeline: unknown configuration key (this provider reads PipelineName, Condition, OnUpstreamFailure)`,
+			`stages[1].actions[2].configuration.Condition: "Done" is not a condition (want Idle or Succeeded)`,
+			`stages[1].actions[2].configuration.OnUpstreamFailure: "fail" is not an answer (want FAIL or WAIT)`}},
+		{"manual", func(p *Pipeline) {
+			p.Stages[1].Actions = append(p.Stages[1].Actions, Action{Name: "Approve", ActionTypeID: ActionTypeID{Provider: "Manual"}, TimeoutInMinutes: 4,
+				Configuration: map[string]string{"NotificationTarget": "https://hooks.example/x, ops@example.com, slack"}})
+		}, []string{
+			`stages[1].actions[2].configuration.NotificationTarget: "slack" is neither a webhook URL (http:// or https://) nor an email address`,
+			`stages[1].actions[2].timeoutInMinutes: 4 is out of range 5 to 86400 for provider "Manual"`}},
+		{"invoke and function", func(p *Pipeline) {
+			p.Stages[1].Actions = append(p.Stages[1].Actions,
+				Action{Name: "Invoke", ActionTypeID: ActionTypeID{Provider: "Pipeline"}, Configuration: map[string]string{"PipelineName": "k8s", "Variables": "[1]"}},
+				Action{Name: "Fn", ActionTypeID: ActionTypeID{Provider: "Lambda"}, Configuration: map[string]string{"FunctionName": "f", "ContinuationIntervalSeconds": "0"}},
+				Action{Name: "Update", ActionTypeID: ActionTypeID{Provider: "PipelineUpdate"}, InputArtifacts: []InputArtifact{{Name: "src"}}, Configuration: map[string]string{"DefinitionPath": "../p.yml"}})
+		}, []string{
+			`stages[1].actions[2].configuration.Variables: must be a JSON object of strings, as in {"name": "value"}: json: cannot unmarshal array into Go value of type map[string]string`,
+			`stages[1].actions[3].configuration.ContinuationIntervalSeconds: "0" is not a whole number of seconds from 1 to 3600`,
+			`stages[1].actions[4].configuration.DefinitionPath: "../p.yml" must be a relative path inside the input artifact`}},
+
 		// Structure.
 		{"no stages", func(p *Pipeline) { p.Stages = nil }, []string{"stages: at least one stage is required"}},
 		{"too many stages", func(p *Pipeline) {
