@@ -84,9 +84,9 @@ func (p ProviderInfo) check(f func(map[string]string) []ConfigProblem) ProviderI
 	p.Check = f
 	return p
 }
-func (p ProviderInfo) commands() ProviderInfo               { p.Commands, p.OutputFiles = true, true; return p }
-func categoriesOf(c ...string) []string                     { return c }
-func artifacts(lo, hi int) [2]int                           { return [2]int{lo, hi} }
+func (p ProviderInfo) commands() ProviderInfo { p.Commands, p.OutputFiles = true, true; return p }
+func categoriesOf(c ...string) []string       { return c }
+func artifacts(lo, hi int) [2]int             { return [2]int{lo, hi} }
 
 var (
 	noArtifacts  = artifacts(0, 0)

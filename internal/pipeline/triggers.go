@@ -27,12 +27,12 @@ const (
 )
 
 var (
-	triggerFields    = []string{"providerType", "gitConfiguration", "schedule", "timeZone", "pipeline"}
+	triggerFields      = []string{"providerType", "gitConfiguration", "schedule", "timeZone", "pipeline"}
 	pipelineTrigFields = []string{"name", "on"}
-	gitConfigFields  = []string{"sourceActionName", "push", "pullRequest"}
-	pushFilterFields = []string{"branches", "tags", "filePaths"}
-	gitFilterFields  = []string{"includes", "excludes"}
-	triggerTypes     = []string{TriggerGit, TriggerSchedule, TriggerPipeline, providerTypeAlias}
+	gitConfigFields    = []string{"sourceActionName", "push", "pullRequest"}
+	pushFilterFields   = []string{"branches", "tags", "filePaths"}
+	gitFilterFields    = []string{"includes", "excludes"}
+	triggerTypes       = []string{TriggerGit, TriggerSchedule, TriggerPipeline, providerTypeAlias}
 )
 
 // triggerType reads a providerType: CodePipeline's CodeStarSourceConnection
