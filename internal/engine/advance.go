@@ -9,7 +9,9 @@ import (
 // reconcile advances every execution, oldest first, until none can move: one
 // execution leaving a stage may let another one in.
 func (d *decider) reconcile() {
+	defer d.syncLocks()
 	for range 4 * (len(d.execs) + 1) * (maxStages(d.execs) + 2) {
+		d.syncLocks()
 		moved := false
 		for _, e := range d.execs {
 			if d.advance(e) {
@@ -116,6 +118,9 @@ func (d *decider) tryEnter(e *Execution) bool {
 				waitingFor = fmt.Sprintf("queued behind execution %s for stage %s", first.ID, st.Name)
 			}
 		}
+	}
+	if waitingFor == "" {
+		waitingFor = d.acquire(e, st)
 	}
 	if waitingFor != "" {
 		if e.WaitingFor != waitingFor {

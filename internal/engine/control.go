@@ -79,6 +79,15 @@ func (d *decider) retry(h Retry) error {
 			return conflict("stage %s is occupied by execution %s; retry once it has left the stage", st.Name, other.ID)
 		}
 	}
+	for _, name := range locksFor(e, st) {
+		l := d.lock(name)
+		switch {
+		case l.Holder != nil && l.Holder.ExecutionID != e.ID:
+			return conflict("lock %s is held by execution %s of pipeline %s; retry once it is released", name, l.Holder.ExecutionID, l.Holder.Pipeline)
+		case l.Holder == nil && len(l.Queue) > 0 && l.Queue[0].ExecutionID != e.ID:
+			return conflict("lock %s is next promised to execution %s of pipeline %s; retry once it has had it", name, l.Queue[0].ExecutionID, l.Queue[0].Pipeline)
+		}
+	}
 	// Actions not started yet count as work to retry: a stage stopped between
 	// runOrder groups has no failed action but still has actions to run.
 	reset := 0
@@ -101,6 +110,9 @@ func (d *decider) retry(h Retry) error {
 	e.Summary = ""
 	st.Status = StageInProgress
 	st.Attempt++
+	if wait := d.acquire(e, st); wait != "" {
+		return conflict("%s", wait) // checked free above; kept as a guard
+	}
 	d.touch(e)
 	d.emit(e, PipelineEvent, "", nil, "RESUMED", "")
 	d.emit(e, StageEvent, st.Name, nil, "RESUMED", "")

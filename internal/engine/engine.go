@@ -26,6 +26,9 @@ type Pipeline struct {
 type State struct {
 	Pipeline   Pipeline
 	Executions []*Execution
+	// Locks holds every lock the executions or the pipeline name, shared with
+	// other pipelines; a missing entry is a free lock with nobody waiting.
+	Locks map[string]*Lock
 }
 
 // Env gives Decide the time and the identifiers it may use, so that it stays
@@ -41,6 +44,7 @@ type Decision struct {
 	Jobs    []Job        // jobs to offer to workers
 	Cancel  []CancelJob  // jobs to withdraw or kill
 	Events  []Event
+	Locks   map[string]*Lock // locks whose holder or queue changed
 }
 
 // Happening is one thing that happened to a pipeline.
@@ -95,6 +99,10 @@ func (JobTimedOut) happening()  {}
 func (Stop) happening()         {}
 func (Retry) happening()        {}
 func (Reconcile) happening()    {}
+func (ActionProgress) happening() {}
+func (ApprovalAnswer) happening() {}
+func (JobContinued) happening()   {}
+func (Restart) happening()        {}
 
 // Error is a refusal of a request that does not fit the executions' state, with a
 // message safe to show to the user.
@@ -167,9 +175,10 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 		Waiting:         true,
 		StartTime:       now,
 		LastUpdate:      now,
+		Lock:            decl.Lock,
 	}
 	for _, s := range decl.Stages {
-		st := Stage{Name: s.Name, Status: StageNotStarted}
+		st := Stage{Name: s.Name, Status: StageNotStarted, Lock: s.Lock}
 		for _, a := range s.Actions {
 			st.Actions = append(st.Actions, Action{Decl: a, Status: ActionNotStarted})
 		}
@@ -181,16 +190,24 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 // Decide applies h to s and returns what changed. It mutates the executions in s.
 func Decide(s State, h Happening, env Env) (Decision, error) {
 	d := &decider{
-		p:       s.Pipeline,
-		env:     env,
-		changed: map[*Execution]bool{},
+		p:           s.Pipeline,
+		env:         env,
+		changed:     map[*Execution]bool{},
+		locks:       s.Locks,
+		locksChanged: map[string]bool{},
+	}
+	if d.locks == nil {
+		d.locks = map[string]*Lock{}
 	}
 	if d.p.Mode == "" {
 		d.p.Mode = pipeline.Superseded // CodePipeline's default
 	}
 	d.execs = slices.Clone(s.Executions)
-	if st, ok := h.(Start); ok {
-		d.execs = append(d.execs, st.Execution)
+	switch h := h.(type) {
+	case Start:
+		d.execs = append(d.execs, h.Execution)
+	case Restart:
+		d.execs = append(d.execs, h.Next)
 	}
 	sort.SliceStable(d.execs, func(i, j int) bool { return d.execs[i].Seq < d.execs[j].Seq })
 
@@ -200,6 +217,12 @@ func Decide(s State, h Happening, env Env) (Decision, error) {
 	d.reconcile()
 
 	out := Decision{Jobs: d.jobs, Cancel: d.cancel, Events: d.events}
+	for name := range d.locksChanged {
+		if out.Locks == nil {
+			out.Locks = map[string]*Lock{}
+		}
+		out.Locks[name] = d.lock(name)
+	}
 	for _, e := range d.execs {
 		if d.changed[e] {
 			e.LastUpdate = env.Now
@@ -217,6 +240,9 @@ type decider struct {
 	jobs    []Job
 	cancel  []CancelJob
 	events  []Event
+
+	locks        map[string]*Lock
+	locksChanged map[string]bool
 }
 
 func (d *decider) apply(h Happening) error {
@@ -259,7 +285,7 @@ func (d *decider) apply(h Happening) error {
 			return err
 		}
 		d.cancel = append(d.cancel, CancelJob{JobID: a.JobID, Reason: "timed out"})
-		d.failAction(e, a, fmt.Sprintf("action timed out after %s", formatDuration(timeoutOf(a.Decl))))
+		d.failAction(e, a, timeoutMessage(a.Decl))
 		return nil
 	case JobLost:
 		e, a, err := d.findJob(h.JobID)
@@ -291,6 +317,14 @@ func (d *decider) apply(h Happening) error {
 		return d.retry(h)
 	case Reconcile:
 		return nil
+	case ActionProgress:
+		return d.progress(h)
+	case ApprovalAnswer:
+		return d.answer(h)
+	case JobContinued:
+		return d.continued(h)
+	case Restart:
+		return d.restart(h)
 	}
 	return fmt.Errorf("engine: unknown happening %T", h)
 }

@@ -35,6 +35,7 @@ func (d *decider) emit(e *Execution, kind, stage string, a *Action, state, summa
 		ev.Action = a.Decl.Name
 		ev.ActionType = &t
 		ev.Attempt = a.Attempt
+		ev.JobID = a.JobID
 	}
 	d.events = append(d.events, ev)
 }
@@ -58,6 +59,12 @@ func orDefault(s, def string) string {
 }
 
 func formatDuration(t time.Duration) string {
+	if t >= 24*time.Hour && t%(24*time.Hour) == 0 {
+		return plural(int(t/(24*time.Hour)), "day")
+	}
+	if t >= time.Hour && t%time.Hour == 0 {
+		return plural(int(t/time.Hour), "hour")
+	}
 	if t%time.Minute == 0 {
 		m := int(t / time.Minute)
 		if m == 1 {

@@ -109,6 +109,11 @@ type harness struct {
 	decisions []Decision
 	// allExecutions passes terminal executions to Decide as well.
 	allExecutions bool
+	// locks is shared by harnesses of pipelines that name the same locks.
+	locks map[string]*Lock
+	// prefix starts execution ids ("exec-" unless set), so that harnesses of
+	// different pipelines sharing locks do not reuse ids.
+	prefix string
 }
 
 func newHarness(tb testing.TB, decl *pipeline.Pipeline) *harness {
@@ -117,14 +122,22 @@ func newHarness(tb testing.TB, decl *pipeline.Pipeline) *harness {
 		tb:   tb,
 		decl: decl,
 		p:    Pipeline{Name: decl.Name, Version: 1, Mode: decl.ExecutionMode, Disabled: map[string]string{}},
-		now:  t0,
-		open: map[string]Job{},
+		now:   t0,
+		open:  map[string]Job{},
+		locks: map[string]*Lock{},
 	}
 }
 
 func (h *harness) newID() string {
 	h.ids++
 	return fmt.Sprintf("id-%04d", h.ids)
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func (h *harness) env() Env { return Env{Now: h.now, NewID: h.newID} }
@@ -148,7 +161,7 @@ func (h *harness) state(hp Happening) State {
 	case Stop:
 		target = hp.ExecutionID
 	}
-	st := State{Pipeline: h.p}
+	st := State{Pipeline: h.p, Locks: h.locks}
 	for _, e := range h.execs {
 		if h.allExecutions || !e.Status.Terminal() || e.ID == target {
 			st.Executions = append(st.Executions, e)
@@ -167,6 +180,9 @@ func (h *harness) try(hp Happening) (Decision, error) {
 	if s, ok := hp.(Start); ok {
 		h.execs = append(h.execs, s.Execution)
 	}
+	if r, ok := hp.(Restart); ok {
+		h.execs = append(h.execs, r.Next)
+	}
 	for _, c := range d.Cancel {
 		delete(h.open, c.JobID)
 	}
@@ -178,6 +194,12 @@ func (h *harness) try(hp Happening) (Decision, error) {
 	case JobLost:
 		delete(h.open, hp.JobID)
 	case JobTimedOut:
+		delete(h.open, hp.JobID)
+	case ApprovalAnswer:
+		delete(h.open, hp.JobID)
+	case JobContinued:
+		delete(h.open, hp.JobID)
+	case Restart:
 		delete(h.open, hp.JobID)
 	}
 	for _, j := range d.Jobs {
@@ -208,7 +230,7 @@ func (h *harness) do(hp Happening) Decision {
 func (h *harness) start(vars map[string]string) *Execution {
 	h.tb.Helper()
 	h.seq++
-	e, err := NewExecution(h.decl, h.p.Version, fmt.Sprintf("exec-%d", h.seq), vars, nil, Trigger{Type: "StartPipelineExecution", Detail: "test"}, h.now)
+	e, err := NewExecution(h.decl, h.p.Version, fmt.Sprintf("%s%d", cmpOr(h.prefix, "exec-"), h.seq), vars, nil, Trigger{Type: "StartPipelineExecution", Detail: "test"}, h.now)
 	if err != nil {
 		h.tb.Fatalf("NewExecution: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
 )
@@ -121,6 +120,8 @@ func variableLookup(e *Execution) func(ns, name string) (string, bool) {
 		case "variables":
 			v, ok := e.Variables[name]
 			return v, ok
+		case pipeline.NamespaceUpstream:
+			return upstreamLookup(e.Upstream, name)
 		case "codepipeline":
 			switch name {
 			case "PipelineExecutionId":
@@ -148,13 +149,6 @@ func runOrderOf(a pipeline.Action) int {
 		return 1
 	}
 	return a.RunOrder
-}
-
-func timeoutOf(a pipeline.Action) time.Duration {
-	if a.TimeoutInMinutes > 0 {
-		return time.Duration(a.TimeoutInMinutes) * time.Minute
-	}
-	return DefaultTimeout
 }
 
 func pinnedRevision(e *Execution, action string) string {

@@ -107,10 +107,36 @@ type Execution struct {
 	// SourceRevisions are the revisions the source actions produce: pinned at
 	// start by a push or the user, or recorded when the action succeeds.
 	SourceRevisions []SourceRevision `json:"sourceRevisions,omitempty"`
+	// Lock is the pipeline-level lock the execution holds from entering its
+	// first stage until it ends.
+	Lock string `json:"lock,omitempty"`
+	// Upstream is the execution whose end started this one through a Pipeline
+	// trigger; Parent the action that invoked it through a Pipeline action.
+	Upstream        *Upstream        `json:"upstream,omitempty"`
+	Parent          *Parent          `json:"parent,omitempty"`
 	StopMode        StopMode         `json:"stopMode,omitempty"`
 	StopReason      string           `json:"stopReason,omitempty"`
 	StartTime       time.Time        `json:"startTime"`
 	LastUpdate      time.Time        `json:"lastUpdateTime"`
+}
+
+// Upstream is what a downstream execution knows of the upstream one that
+// started it: readable as #{upstream.NAME}.
+type Upstream struct {
+	Pipeline        string            `json:"pipelineName"`
+	ExecutionID     string            `json:"pipelineExecutionId"`
+	Status          ExecutionStatus   `json:"status"`
+	Variables       map[string]string `json:"variables,omitempty"`
+	SourceRevisions []SourceRevision  `json:"sourceRevisions,omitempty"`
+}
+
+// Parent is the invoke action an execution was started by, which follows it.
+type Parent struct {
+	Pipeline    string `json:"pipelineName"`
+	ExecutionID string `json:"pipelineExecutionId"`
+	Stage       string `json:"stage"`
+	Action      string `json:"action"`
+	JobID       string `json:"jobId"`
 }
 
 // SourceRevision is the revision a source action of an execution produces.
@@ -126,6 +152,8 @@ type Stage struct {
 	Status  StageStatus `json:"status"`
 	Attempt int         `json:"attempt,omitempty"` // goes up by one on every retry
 	Actions []Action    `json:"actions"`
+	// Lock is held by the execution while it is in the stage.
+	Lock string `json:"lock,omitempty"`
 }
 
 // Action is the progress of one action of an execution, with its declaration.
@@ -142,6 +170,19 @@ type Action struct {
 	LastUpdate      time.Time         `json:"lastUpdateTime,omitzero"`
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
 	OutputArtifacts []ArtifactRef     `json:"outputArtifacts,omitempty"`
+	// ExternalID names what the action runs elsewhere: the execution a Pipeline
+	// action started.
+	ExternalID string `json:"externalExecutionId,omitempty"`
+	// Approval is the answer a Manual action got.
+	Approval *Approval `json:"approval,omitempty"`
+}
+
+// Approval records who answered a manual approval, how and when.
+type Approval struct {
+	Status  string    `json:"status"` // Approved or Rejected
+	Summary string    `json:"summary,omitempty"`
+	By      string    `json:"approvedBy"`
+	Time    time.Time `json:"time"`
 }
 
 // Job is the work behind one attempt of one action, offered to workers.
@@ -163,6 +204,10 @@ type Job struct {
 	Timeout         time.Duration         `json:"timeout"`
 	Deadline        time.Time             `json:"deadline"`
 	CreatedAt       time.Time             `json:"createdAt"`
+	// ContinuationToken is what a function gave when it asked to be invoked
+	// again; NotBefore is when that next invocation may start.
+	ContinuationToken string    `json:"continuationToken,omitempty"`
+	NotBefore         time.Time `json:"notBefore,omitzero"`
 }
 
 // OutputArtifact is an artifact a job must produce, and where to put it.
@@ -177,6 +222,8 @@ const (
 	PipelineEvent = "CodePipeline Pipeline Execution State Change"
 	StageEvent    = "CodePipeline Stage Execution State Change"
 	ActionEvent   = "CodePipeline Action Execution State Change"
+	// LockEvent is sluice's own: a lock was taken, waited for or released.
+	LockEvent = "sluice Lock State Change"
 )
 
 // Event records one state change. State uses CodePipeline's event words
@@ -194,6 +241,8 @@ type Event struct {
 	Attempt     int
 	Trigger     Trigger
 	Summary     string
+	JobID       string
+	Lock        string // for a LockEvent
 }
 
 // CancelJob asks that a job stop: a queued job is withdrawn, a running one is

@@ -328,7 +328,7 @@ func (v *validator) action(si, ai int, v1 bool) {
 		switch {
 		case !namespaceRE.MatchString(a.Namespace):
 			v.errorf(np, "%q is not a valid namespace: use %s", a.Namespace, nsChars)
-		case a.Namespace == NamespaceVariables || a.Namespace == NamespaceCodePipeline:
+		case a.Namespace == NamespaceVariables || a.Namespace == NamespaceCodePipeline || a.Namespace == NamespaceUpstream:
 			v.errorf(np, "namespace %q is reserved", a.Namespace)
 		case v.producers[a.Namespace] != nil:
 			// CodePipeline forbids it, so that #{X.y} never leaves a
@@ -576,6 +576,15 @@ func countProblem(n, lo, hi int, noun string) string {
 	return ""
 }
 
+func (v *validator) hasPipelineTrigger() bool {
+	for _, t := range v.p.Triggers {
+		if t.ProviderType == TriggerPipeline {
+			return true
+		}
+	}
+	return false
+}
+
 // references checks the variable references in one string an action holds.
 // si and ro place the action, so references to later actions are caught.
 func (v *validator) references(path, s string, si, ro int) {
@@ -587,6 +596,10 @@ func (v *validator) references(path, s string, si, ro int) {
 		case NamespaceVariables:
 			if !v.varSet[r.Name] {
 				v.errorf(path, "%s refers to undeclared pipeline variable %q%s", r, r.Name, v.hints.didYouMean(r.Name, v.varNames))
+			}
+		case NamespaceUpstream:
+			if !v.hasPipelineTrigger() {
+				v.errorf(path, "%s: the upstream namespace holds the variables of the execution that started this one, and this pipeline has no %s trigger", r, TriggerPipeline)
 			}
 		case NamespaceCodePipeline:
 			if r.Name != executionIDVariable && r.Name != pipelineNameVariable {

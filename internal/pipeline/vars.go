@@ -10,6 +10,10 @@ import (
 //	#{variables.NAME}                  a pipeline-level variable
 //	#{codepipeline.PipelineExecutionId} the execution's id (also PipelineName)
 //	#{NS.NAME}                         an output variable of the action whose namespace is NS
+//	#{upstream.NAME}                   of the execution whose end started this one through a
+//	                                   Pipeline trigger: PipelineName, PipelineExecutionId,
+//	                                   Status, RevisionId (its first source revision),
+//	                                   RevisionId_ACTION, and its pipeline variables by name
 //
 // Both parts use the characters CodePipeline allows in namespaces and variable
 // names: A-Z a-z 0-9 @ _ -. Substitution happens once: a value that itself
@@ -29,6 +33,7 @@ import (
 const (
 	NamespaceVariables    = "variables"
 	NamespaceCodePipeline = "codepipeline"
+	NamespaceUpstream     = "upstream"
 )
 
 // Ref is one variable reference, #{Namespace.Name}.
