@@ -91,14 +91,14 @@ type Retry struct {
 // the executions, such as a transition being enabled.
 type Reconcile struct{}
 
-func (Start) happening()        {}
-func (JobSucceeded) happening() {}
-func (JobFailed) happening()    {}
-func (JobLost) happening()      {}
-func (JobTimedOut) happening()  {}
-func (Stop) happening()         {}
-func (Retry) happening()        {}
-func (Reconcile) happening()    {}
+func (Start) happening()          {}
+func (JobSucceeded) happening()   {}
+func (JobFailed) happening()      {}
+func (JobLost) happening()        {}
+func (JobTimedOut) happening()    {}
+func (Stop) happening()           {}
+func (Retry) happening()          {}
+func (Reconcile) happening()      {}
 func (ActionProgress) happening() {}
 func (ApprovalAnswer) happening() {}
 func (JobContinued) happening()   {}
@@ -190,10 +190,10 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 // Decide applies h to s and returns what changed. It mutates the executions in s.
 func Decide(s State, h Happening, env Env) (Decision, error) {
 	d := &decider{
-		p:           s.Pipeline,
-		env:         env,
-		changed:     map[*Execution]bool{},
-		locks:       s.Locks,
+		p:            s.Pipeline,
+		env:          env,
+		changed:      map[*Execution]bool{},
+		locks:        s.Locks,
 		locksChanged: map[string]bool{},
 	}
 	if d.locks == nil {

@@ -119,9 +119,9 @@ type harness struct {
 func newHarness(tb testing.TB, decl *pipeline.Pipeline) *harness {
 	tb.Helper()
 	return &harness{
-		tb:   tb,
-		decl: decl,
-		p:    Pipeline{Name: decl.Name, Version: 1, Mode: decl.ExecutionMode, Disabled: map[string]string{}},
+		tb:    tb,
+		decl:  decl,
+		p:     Pipeline{Name: decl.Name, Version: 1, Mode: decl.ExecutionMode, Disabled: map[string]string{}},
 		now:   t0,
 		open:  map[string]Job{},
 		locks: map[string]*Lock{},

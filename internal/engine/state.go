@@ -112,12 +112,12 @@ type Execution struct {
 	Lock string `json:"lock,omitempty"`
 	// Upstream is the execution whose end started this one through a Pipeline
 	// trigger; Parent the action that invoked it through a Pipeline action.
-	Upstream        *Upstream        `json:"upstream,omitempty"`
-	Parent          *Parent          `json:"parent,omitempty"`
-	StopMode        StopMode         `json:"stopMode,omitempty"`
-	StopReason      string           `json:"stopReason,omitempty"`
-	StartTime       time.Time        `json:"startTime"`
-	LastUpdate      time.Time        `json:"lastUpdateTime"`
+	Upstream   *Upstream `json:"upstream,omitempty"`
+	Parent     *Parent   `json:"parent,omitempty"`
+	StopMode   StopMode  `json:"stopMode,omitempty"`
+	StopReason string    `json:"stopReason,omitempty"`
+	StartTime  time.Time `json:"startTime"`
+	LastUpdate time.Time `json:"lastUpdateTime"`
 }
 
 // Upstream is what a downstream execution knows of the upstream one that
