@@ -90,7 +90,58 @@ type Store interface {
 	PutSecret(ctx context.Context, s Secret) error
 	DeleteSecret(ctx context.Context, name string) error
 
+	// QueuedJobs lists the queued jobs of providers, oldest first: the actions
+	// the server holds itself (gates, approvals, invocations) wait there.
+	QueuedJobs(ctx context.Context, providers []string) ([]Job, error)
+
+	// Locks lists every lock with its holder and queue.
+	Locks(ctx context.Context) ([]Lock, error)
+
+	// Cursor is how far the named reader of the event log got (0 at first);
+	// SetCursor moves it.
+	Cursor(ctx context.Context, name string) (int64, error)
+	SetCursor(ctx context.Context, name string, seq int64, now time.Time) error
+
+	// InsertDelivery records a notification to send; a delivery whose id exists
+	// already is left alone, so that replaying what caused it sends nothing twice.
+	InsertDelivery(ctx context.Context, d Delivery) error
+	// DueDeliveries lists pending deliveries whose next attempt is due.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
+	// UpdateDelivery records an attempt's outcome.
+	UpdateDelivery(ctx context.Context, d Delivery) error
+	// Deliveries lists the deliveries of a source (a rule, an approval), newest first.
+	Deliveries(ctx context.Context, source string, limit int) ([]Delivery, error)
+
 	Close() error
+}
+
+// Lock is a stored lock: its holder and queue, a document owned by the service.
+type Lock struct {
+	Name     string
+	Document []byte
+	Updated  time.Time
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "Pending"
+	DeliveryDelivered = "Delivered"
+	DeliveryFailed    = "Failed" // gave up: a dead letter
+)
+
+// Delivery is a notification to an outside receiver and how sending it went.
+type Delivery struct {
+	ID        string
+	Kind      string // webhook, email, …
+	Source    string // what made it: "approval/JOB", "rule/NAME"
+	Target    []byte // JSON owned by the service: where to
+	Payload   []byte // what to send
+	Status    string
+	Attempts  int
+	Next      time.Time // when to try next, while Pending
+	LastError string
+	Created   time.Time
+	Updated   time.Time
 }
 
 // Tx is a write transaction scoped to one pipeline; see Store.Update.
@@ -123,6 +174,16 @@ type Tx interface {
 
 	InsertEvent(ctx context.Context, e Event) error
 	AppendLog(ctx context.Context, jobID string, data []byte) error
+
+	// Lock returns a lock's document, nil when the lock was never taken.
+	Lock(ctx context.Context, name string) ([]byte, error)
+	PutLock(ctx context.Context, name string, document []byte, now time.Time) error
+	// ParkJob lets go of a running job without ending it: its worker is done
+	// with it (a function was invoked and will answer through the API), and only
+	// its deadline still applies.
+	ParkJob(ctx context.Context, id string) error
+	// InsertDelivery is Store.InsertDelivery inside the transaction.
+	InsertDelivery(ctx context.Context, d Delivery) error
 }
 
 // Pipeline is a stored pipeline: its current version's declaration in canonical JSON.
@@ -193,6 +254,8 @@ type Job struct {
 	Created      time.Time
 	Claimed      time.Time
 	Finished     time.Time
+	// NotBefore holds a queued job back from workers until then.
+	NotBefore time.Time
 }
 
 // Event is a stored event; Seq orders all events.

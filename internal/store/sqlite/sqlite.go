@@ -283,20 +283,21 @@ func (s *Store) Executions(ctx context.Context, pipeline string, before int64, l
 	return listExecutions(ctx, s.read, `SELECT `+executionCols+` FROM executions WHERE pipeline = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, pipeline, before, limit)
 }
 
-const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms`
+const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms`
 
 func scanJob(r scanner) (store.Job, error) {
 	var j store.Job
 	var payload string
-	var lease, deadline, created, claimed, finished int64
+	var lease, deadline, created, claimed, finished, notBefore int64
 	err := r.Scan(&j.ID, &j.ExecutionID, &j.Pipeline, &j.Stage, &j.Action, &j.Attempt, &j.Provider, &payload, &j.Status,
-		&j.Worker, &lease, &deadline, &j.CancelReason, &j.Message, &created, &claimed, &finished)
+		&j.Worker, &lease, &deadline, &j.CancelReason, &j.Message, &created, &claimed, &finished, &notBefore)
 	if err != nil {
 		return j, err
 	}
 	j.Payload = []byte(payload)
 	j.LeaseUntil, j.Deadline = fromMS(lease), fromMS(deadline)
 	j.Created, j.Claimed, j.Finished = fromMS(created), fromMS(claimed), fromMS(finished)
+	j.NotBefore = fromMS(notBefore)
 	return j, nil
 }
 
@@ -347,10 +348,11 @@ func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string,
 	for _, p := range providers {
 		args = append(args, p)
 	}
+	args = append(args, ms(now))
 	// One writer at a time makes the pick-and-mark atomic without row locks.
 	j, err := scanJob(s.write.QueryRowContext(ctx, `
 		UPDATE jobs SET status = 'InProgress', worker = ?, lease_ms = ?, claimed_ms = ?
-		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider IN (`+marks+`)
+		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider IN (`+marks+`) AND not_before_ms <= ?
 		            ORDER BY created_ms, rowid LIMIT 1)
 		RETURNING `+jobCols, args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -643,9 +645,9 @@ func (t *tx) InsertJob(ctx context.Context, j store.Job) error {
 		j.Status = store.JobQueued
 	}
 	_, err := t.q.ExecContext(ctx, `
-		INSERT INTO jobs (id, execution_id, pipeline, stage, action, attempt, provider, payload, status, deadline_ms, created_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		j.ID, j.ExecutionID, j.Pipeline, j.Stage, j.Action, j.Attempt, j.Provider, string(j.Payload), j.Status, ms(j.Deadline), ms(j.Created))
+		INSERT INTO jobs (id, execution_id, pipeline, stage, action, attempt, provider, payload, status, deadline_ms, created_ms, not_before_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.ExecutionID, j.Pipeline, j.Stage, j.Action, j.Attempt, j.Provider, string(j.Payload), j.Status, ms(j.Deadline), ms(j.Created), ms(j.NotBefore))
 	if err != nil {
 		return fmt.Errorf("insert job %s: %w", j.ID, err)
 	}

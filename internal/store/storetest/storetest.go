@@ -36,6 +36,10 @@ func Run(t *testing.T, open Open) {
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open(t)) })
 	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, open(t)) })
+	t.Run("HeldJobs", func(t *testing.T) { testHeldJobs(t, open(t)) })
+	t.Run("Locks", func(t *testing.T) { testLocks(t, open(t)) })
+	t.Run("Cursors", func(t *testing.T) { testCursors(t, open(t)) })
+	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
