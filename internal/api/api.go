@@ -69,6 +69,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/jobs/{id}/log", s.appendLog)
 	s.handle("GET /api/v1/jobs/{id}/inputs/{artifact}", s.jobInput)
 	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", s.jobOutput)
+	s.handle("POST /api/v1/jobs/{id}/success", s.jobSuccess)
+	s.handle("POST /api/v1/jobs/{id}/failure", s.jobFailure)
 	s.secretRoutes()
 	s.webhookRoutes()
 	s.projectRoutes()
@@ -124,6 +126,13 @@ func (s *Server) authenticate(r *http.Request) (store.Token, error) {
 	}
 	if token == "" {
 		return store.Token{}, service.Errorf(service.CodeUnauthorized, "missing token: send it as 'Authorization: Bearer TOKEN' (the CLI reads --token or SLUICE_TOKEN)")
+	}
+	if service.IsJobToken(token) {
+		jobID, ok := s.svc.JobOfToken(token)
+		if !ok {
+			return store.Token{}, service.Errorf(service.CodeUnauthorized, "invalid job token")
+		}
+		return store.Token{Name: jobPrincipalPrefix + jobID, Policy: auth.JobPolicy(jobID)}, nil
 	}
 	t, err := s.tokens.Token(r.Context(), HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {

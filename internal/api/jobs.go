@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
@@ -82,7 +83,7 @@ func (s *Server) jobResult(w http.ResponseWriter, r *http.Request) error {
 	}
 	err := s.svc.CompleteJob(r.Context(), r.PathValue("id"), req.WorkerID, service.JobResult{
 		Succeeded: req.Succeeded, Summary: req.Summary, Message: req.Message, OutputVariables: req.OutputVariables,
-		Log: req.Log,
+		Log: req.Log, Invoked: req.Invoked,
 	})
 	if err != nil {
 		return err
@@ -106,13 +107,52 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// jobPrincipalPrefix names the principal of a job token: "job/ID".
+const jobPrincipalPrefix = "job/"
+
+// holder is who claims to hold a job: the worker a request names, or, for a
+// request made with the job's own token, the job token itself.
+func holder(r *http.Request) string {
+	if strings.HasPrefix(Principal(r.Context()), jobPrincipalPrefix) {
+		return service.JobTokenHolder
+	}
+	return r.URL.Query().Get("workerId")
+}
+
+func (s *Server) jobSuccess(w http.ResponseWriter, r *http.Request) error {
+	var req client.JobSuccess
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	err := s.svc.PutJobSuccessResult(r.Context(), r.PathValue("id"), service.FunctionSuccess{
+		ContinuationToken: req.ContinuationToken, OutputVariables: req.OutputVariables, Summary: req.Summary,
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) jobFailure(w http.ResponseWriter, r *http.Request) error {
+	var req client.JobFailure
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.PutJobFailureResult(r.Context(), r.PathValue("id"), req.Message); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) jobInput(w http.ResponseWriter, r *http.Request) error {
-	rc, err := s.svc.OpenInput(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.PathValue("artifact"))
+	rc, err := s.svc.OpenInput(r.Context(), r.PathValue("id"), holder(r), r.PathValue("artifact"))
 	return serveZip(w, rc, err, "input artifact "+r.PathValue("artifact"))
 }
 
 func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.svc.PutOutput(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.PathValue("artifact"), r.Body)
+	n, err := s.svc.PutOutput(r.Context(), r.PathValue("id"), holder(r), r.PathValue("artifact"), r.Body)
 	if err != nil {
 		return err
 	}

@@ -44,9 +44,27 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// JobPolicy is the policy of a job token: it may answer for that one job and
+// read and write its artifacts, nothing else.
+func JobPolicy(jobID string) string { return "job:" + jobID }
+
 // AllowsRequest reports whether a token with policy may make an API request.
 func AllowsRequest(policy, method, path string) bool {
 	jobs := strings.HasPrefix(path, "/api/v1/jobs/")
+	if jobID, ok := strings.CutPrefix(policy, "job:"); ok && jobID != "" {
+		rest, ok := strings.CutPrefix(path, "/api/v1/jobs/"+jobID+"/")
+		switch {
+		case !ok:
+			return false
+		case method == http.MethodPost:
+			return rest == "success" || rest == "failure"
+		case method == http.MethodGet:
+			return strings.HasPrefix(rest, "inputs/")
+		case method == http.MethodPut:
+			return strings.HasPrefix(rest, "outputs/")
+		}
+		return false
+	}
 	switch policy {
 	case PolicyAdmin:
 		return true

@@ -17,6 +17,15 @@ func TestAllowsRequest(t *testing.T) {
 		{PolicyWorker, "GET", "/api/v1/pipelines", false},
 		{"", "GET", "/api/v1/pipelines", false},
 		{"other", "GET", "/api/v1/pipelines", false},
+		{JobPolicy("j1"), "POST", "/api/v1/jobs/j1/success", true},
+		{JobPolicy("j1"), "POST", "/api/v1/jobs/j1/failure", true},
+		{JobPolicy("j1"), "GET", "/api/v1/jobs/j1/inputs/src", true},
+		{JobPolicy("j1"), "PUT", "/api/v1/jobs/j1/outputs/out", true},
+		{JobPolicy("j1"), "POST", "/api/v1/jobs/j2/success", false},
+		{JobPolicy("j1"), "POST", "/api/v1/jobs/j1/result", false},
+		{JobPolicy("j1"), "POST", "/api/v1/jobs/claim", false},
+		{JobPolicy("j1"), "GET", "/api/v1/pipelines", false},
+		{"job:", "GET", "/api/v1/pipelines", false},
 	} {
 		if got := AllowsRequest(tc.policy, tc.method, tc.path); got != tc.want {
 			t.Errorf("AllowsRequest(%q, %s %s) = %v, want %v", tc.policy, tc.method, tc.path, got, tc.want)

@@ -123,6 +123,10 @@ type JobResult struct {
 	// Log is the end of the job's log, appended in the same transaction, which
 	// saves short jobs a request.
 	Log []byte
+	// Invoked means the worker's part is done but the action's is not: a
+	// function was invoked and answers for itself through the API. Summary is
+	// shown on the action meanwhile.
+	Invoked bool
 }
 
 // maxResultLog bounds the log a result may carry.
@@ -139,6 +143,9 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 	}
 	if len(res.Log) > maxResultLog {
 		return Errorf(CodeInvalid, "log: at most %d bytes with a result; send the rest to the job's log first", maxResultLog)
+	}
+	if res.Invoked {
+		return s.parkJob(ctx, j, worker, res)
 	}
 	_, err = s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, jobID)
@@ -175,11 +182,18 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 	return err
 }
 
+// JobTokenHolder stands for the worker of a job when the caller proved itself
+// with the job's own token (a function reading its inputs, writing its outputs).
+const JobTokenHolder = "\x00job-token"
+
 // heldJob returns the job if worker holds it now.
 func (s *Service) heldJob(ctx context.Context, jobID, worker string) (engine.Job, error) {
 	row, err := s.store.Job(ctx, jobID)
 	if err != nil {
 		return engine.Job{}, Errorf(CodeNotFound, "job %s not found", jobID)
+	}
+	if worker == JobTokenHolder && row.Status == store.JobInProgress {
+		worker = row.Worker
 	}
 	if row.Status != store.JobInProgress || row.Worker != worker {
 		return engine.Job{}, s.notHeld(ctx, jobID, worker)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
@@ -50,6 +51,9 @@ type Service struct {
 
 	jobsQueued *notifier // a job became claimable
 	changed    *notifier // an execution or a log changed
+
+	tokenKeyOnce sync.Once
+	tokenKey     []byte // signs job tokens
 }
 
 // New returns a Service.

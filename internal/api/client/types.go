@@ -256,6 +256,22 @@ type JobResult struct {
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
 	// Log is the end of the job's log (at most 1 MiB), appended with the result.
 	Log []byte `json:"log,omitempty"`
+	// Invoked reports that a function was invoked and will answer for the job
+	// itself (JobSuccess or JobFailure); the worker lets go of the job.
+	Invoked bool `json:"invoked,omitempty"`
+}
+
+// JobSuccess is PutJobSuccessResult: a function's answer that its job
+// succeeded, or, with a continuation token, that it wants to be invoked again.
+type JobSuccess struct {
+	ContinuationToken string            `json:"continuationToken,omitempty"`
+	OutputVariables   map[string]string `json:"outputVariables,omitempty"`
+	Summary           string            `json:"summary,omitempty"`
+}
+
+// JobFailure is PutJobFailureResult.
+type JobFailure struct {
+	Message string `json:"message"`
 }
 
 // Event is an event, EventBridge's envelope around CodePipeline's detail.

@@ -1,0 +1,17 @@
+package client
+
+import (
+	"context"
+	"net/http"
+)
+
+// PutJobSuccessResult answers for a job as CodePipeline's PutJobSuccessResult
+// does: done, or, with a continuation token, to be invoked again.
+func (c *Client) PutJobSuccessResult(ctx context.Context, jobID string, res JobSuccess) error {
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/success", res, nil)
+}
+
+// PutJobFailureResult answers for a job that failed.
+func (c *Client) PutJobFailureResult(ctx context.Context, jobID string, res JobFailure) error {
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/failure", res, nil)
+}
