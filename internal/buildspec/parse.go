@@ -364,7 +364,7 @@ func (d *decoder) document(root *yaml.Node) *Spec {
 		return nil
 	}
 	fs := d.fields(root, "")
-	s := &Spec{}
+	s := &Spec{File: d.file}
 	// The version decides how the rest reads, so it comes first.
 	versionSeen := false
 	for _, f := range fs {
@@ -387,7 +387,7 @@ func (d *decoder) document(root *yaml.Node) *Spec {
 		switch f.key {
 		case "version":
 		case "run-as":
-			s.RunAs = d.str(f.value, f.key)
+			s.RunAs, s.RunAsLine = d.str(f.value, f.key), f.line
 		case "env", "environment_variables":
 			if f.key == "environment_variables" && !legacy {
 				d.warnf(f.line, f.key, "unknown key, ignored: version 0.2 renamed it env")
@@ -544,7 +544,7 @@ func (d *decoder) phase(f field, path string, name PhaseName) *Phase {
 		gp := joinPath(path, g.key)
 		switch g.key {
 		case "run-as":
-			ph.RunAs = d.str(g.value, gp)
+			ph.RunAs, ph.RunAsLine = d.str(g.value, gp), g.line
 		case "on-failure":
 			ph.OnFailure = d.onFailure(g.value, gp)
 		case "runtime-versions":

@@ -55,7 +55,7 @@ func TestParseKeys(t *testing.T) {
 				return names
 			}, []PhaseName{Install, PreBuild, Build, PostBuild}},
 		{"phase fields", "version: 0.2\nphases:\n  install:\n    run-as: me\n    on-failure: CONTINUE\n    runtime-versions: {python: 3.11, java: corretto17}\n    commands:\n      - a\n      - |\n        for x in 1 2; do\n          echo $x\n        done\n    finally: [z]\n",
-			func(s *Spec) any { return *s.Phases.Install }, Phase{Name: Install, Line: 3, RunAs: "me", OnFailure: OnFailure{Action: Continue},
+			func(s *Spec) any { return *s.Phases.Install }, Phase{Name: Install, Line: 3, RunAs: "me", RunAsLine: 4, OnFailure: OnFailure{Action: Continue},
 				RuntimeVersions: map[string]string{"python": "3.11", "java": "corretto17"},
 				Commands:        []string{"a", "for x in 1 2; do\n  echo $x\ndone\n"}, Finally: []string{"z"}}},
 		{"commands as one string", "version: 0.1\nphases: {install: {commands: npm install}}\n", func(s *Spec) any { return s.Phases.Install.Commands }, []string{"npm install"}},

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
 )
 
@@ -36,6 +37,16 @@ type RunConfig struct {
 	// Sandbox, when set, is the command every phase's shell runs under (a
 	// bubblewrap invocation ending in "--").
 	Sandbox []string
+	// SandboxAs, needed when Sandbox is set and the buildspec has run-as, is
+	// the command the phases of a run-as user run under instead: it must let
+	// that user reach the build's directories and leave setpriv, which
+	// switches to the user inside it, the privileges to do so (see
+	// commands.Shell.User).
+	SandboxAs func(a *Account) ([]string, error)
+	// Owned lists the build's own trees besides Dir and the scratch
+	// directory, such as its private HOME, that a run-as user is given
+	// before its phases. Never the worker's own HOME.
+	Owned []string
 	// KillGrace is how long processes get between SIGTERM and SIGKILL when
 	// ctx ends; zero means 5s.
 	KillGrace time.Duration
@@ -91,6 +102,10 @@ func Run(ctx context.Context, spec *Spec, cfg RunConfig) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	users, err := resolveRunAs(spec, os.Geteuid(), LookupAccount)
+	if err != nil {
+		return Result{}, err
+	}
 	scratch := cfg.ScratchDir
 	if scratch == "" {
 		if scratch, err = os.MkdirTemp("", "sluice-build-"); err != nil {
@@ -117,6 +132,11 @@ func Run(ctx context.Context, spec *Spec, cfg RunConfig) (Result, error) {
 		grace:   grace,
 		env:     initialEnv(spec, cfg, time.Now()),
 		dir:     cfg.Dir,
+		users:   users,
+		owner:   int64(os.Geteuid()), // sluice made the trees
+	}
+	if err := r.checkReach(); err != nil {
+		return Result{}, err
 	}
 	return r.run()
 }
@@ -225,6 +245,84 @@ type runner struct {
 	// exported holds env.exported-variables as last read.
 	exported map[string]string
 	seq      int
+
+	// users maps each phase to the run-as account it runs as, or nil for
+	// sluice's own user.
+	users map[PhaseName]*Account
+	// owner is the uid the build's trees belong to (see prepareFor).
+	owner int64
+	// readable is set once the secondary sources are readable by all.
+	readable bool
+}
+
+// checkReach makes sure, when phases run directly (not sandboxed) as a
+// run-as user, that the user can enter every directory above the build's
+// own, before any command runs. A sandbox makes its own view of them.
+func (r *runner) checkReach() error {
+	if len(r.cfg.Sandbox) > 0 {
+		return nil
+	}
+	trees := append([]string{r.cfg.Dir, r.scratch}, r.cfg.Owned...)
+	for _, d := range r.cfg.SecondaryDirs {
+		trees = append(trees, d)
+	}
+	above := ancestors(trees...)
+	checked := map[uint32]bool{}
+	for _, n := range PhaseNames {
+		a := r.users[n]
+		if a == nil || checked[a.UID] {
+			continue
+		}
+		checked[a.UID] = true
+		blocked, err := commands.Unreachable(a.user(), above)
+		if err != nil {
+			return fmt.Errorf("buildspec: run-as %s: %w", a.Name, err)
+		}
+		if blocked != "" {
+			line, path := r.spec.RunAsLine, ""
+			if p := r.spec.Phases.Get(n); p.RunAs != "" {
+				line, path = p.RunAsLine, "phases."+string(n)
+			}
+			return &pipeline.Error{File: r.spec.File, Line: line, Path: path, Msg: fmt.Sprintf(
+				"run-as %s: %s cannot enter %s, above the build's directories; let it through (setfacl -m u:%s:x %s, or chmod o+x %s) or run the build isolated",
+				a.Name, a.Name, blocked, a.Name, blocked, blocked)}
+		}
+	}
+	return nil
+}
+
+// prepareFor gives the build's trees to the user a phase runs as, a or,
+// when a is nil, sluice's own: before each phase they belong to its user, as
+// CodeBuild grants the run-as user access to them. That matters for sluice's
+// own user too when it is root in a sandbox's user namespace, which cannot
+// override the permissions of files a run-as user left. The trees are walked
+// only when the user changes.
+func (r *runner) prepareFor(a *Account) error {
+	to := &Account{Name: "sluice's own user", UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}
+	if a != nil {
+		to = a
+		if !r.readable {
+			var dirs []string
+			for _, d := range r.cfg.SecondaryDirs {
+				dirs = append(dirs, d)
+			}
+			if err := makeReadable(dirs...); err != nil {
+				return err
+			}
+			r.readable = true
+		}
+	}
+	if r.owner == int64(to.UID) {
+		return nil
+	}
+	if err := handOver(to, append([]string{r.cfg.Dir, r.scratch}, r.cfg.Owned...)...); err != nil {
+		return err
+	}
+	r.owner = int64(to.UID)
+	if a != nil {
+		r.marker("Running commands as %s", a)
+	}
+	return nil
 }
 
 func (r *runner) marker(format string, args ...any) {
@@ -303,11 +401,15 @@ func (r *runner) runPhase(step Step, phase *Phase, anyFailed bool) (PhaseResult,
 			re = regexp.MustCompile(".*")
 		}
 	}
+	user := r.users[phase.Name]
+	if err := r.prepareFor(user); err != nil {
+		return PhaseResult{}, "", err
+	}
 	// A retry starts from the state the phase first started with.
 	startState := r.state
 	for attempt := 0; ; attempt++ {
 		r.state = startState
-		out, err := r.attempt(phase, anyFailed)
+		out, err := r.attempt(phase, user, anyFailed)
 		if err != nil {
 			return PhaseResult{}, "", err
 		}
@@ -347,8 +449,16 @@ type attemptResult struct {
 	codebuildMsg string
 }
 
-// attempt runs a phase's commands and then its finally commands in one shell.
-func (r *runner) attempt(phase *Phase, anyFailed bool) (attemptResult, error) {
+// attempt runs a phase's commands and then its finally commands in one shell,
+// as user when it is set.
+//
+// A phase of a run-as user shares the build's shell session as any phase
+// does, since every phase is a shell of its own that starts from the state
+// file the previous one left (see Run): exported and plain variables and the
+// working directory flow across a change of user too. Files a phase creates
+// belong to its user; before each phase the build's trees are given to the
+// phase's user (see prepareFor).
+func (r *runner) attempt(phase *Phase, user *Account, anyFailed bool) (attemptResult, error) {
 	r.seq++
 	dir := filepath.Join(r.scratch, "phase."+strconv.Itoa(r.seq))
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -369,6 +479,23 @@ func (r *runner) attempt(phase *Phase, anyFailed bool) (attemptResult, error) {
 	if err := os.WriteFile(script, []byte(sc.text()), 0o600); err != nil {
 		return attemptResult{}, fmt.Errorf("buildspec: %w", err)
 	}
+	wrap := r.cfg.Sandbox
+	var as *commands.User
+	if user != nil {
+		if err := handOver(user, dir); err != nil {
+			return attemptResult{}, err
+		}
+		if len(wrap) > 0 {
+			if r.cfg.SandboxAs == nil {
+				return attemptResult{}, fmt.Errorf("buildspec: run-as %s: the sandbox cannot switch users", user.Name)
+			}
+			var err error
+			if wrap, err = r.cfg.SandboxAs(user); err != nil {
+				return attemptResult{}, err
+			}
+		}
+		as = user.user()
+	}
 	env := r.env.list()
 	if r.state != "" {
 		// The state file restores the environment the last phase left, so
@@ -382,7 +509,8 @@ func (r *runner) attempt(phase *Phase, anyFailed bool) (attemptResult, error) {
 		Env:       env,
 		Log:       r.log,
 		KillGrace: r.grace,
-		Wrap:      r.cfg.Sandbox,
+		Wrap:      wrap,
+		User:      as,
 	})
 	if err != nil {
 		return attemptResult{}, err

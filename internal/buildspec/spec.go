@@ -21,8 +21,12 @@ type Spec struct {
 	// format, read like 0.1). In 0.1 every command runs in a shell of its
 	// own; in 0.2 the commands of a build share one shell. See SeparateShells.
 	Version string
-	// RunAs is the user that runs every command, unless a phase names its own.
+	// File is the name Parse was given, for messages.
+	File string
+	// RunAs is the user that runs every command, unless a phase names its
+	// own: a user name or a numeric uid of the machine the build runs on.
 	RunAs     string
+	RunAsLine int
 	Env       Env
 	Proxy     *Proxy
 	Phases    Phases
@@ -35,6 +39,20 @@ type Spec struct {
 // SeparateShells reports whether each command runs in a shell of its own, as
 // in version 0.1, rather than all of a build's commands sharing one.
 func (s *Spec) SeparateShells() bool { return s.Version != "0.2" }
+
+// UsesRunAs reports whether any command of the buildspec runs as a user
+// named by run-as.
+func (s *Spec) UsesRunAs() bool {
+	if s.RunAs != "" {
+		return true
+	}
+	for _, p := range s.Phases.List() {
+		if p.RunAs != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // Env is the env section (environment_variables in version 0.1).
 type Env struct {
@@ -123,6 +141,7 @@ type Phase struct {
 	Line int // where the phase is declared
 	// RunAs overrides Spec.RunAs for this phase.
 	RunAs     string
+	RunAsLine int
 	OnFailure OnFailure
 	// RuntimeVersions (install only) is kept but has no effect: sluice has
 	// no managed runtimes to select.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,6 +120,22 @@ func runLocalBuild(ctx context.Context, g *globals, spec *buildspec.Spec, source
 	if err := artifact.CopyTree(source, dir); err != nil {
 		return localResult{workspace: ws}, fmt.Errorf("copy source: %w", err)
 	}
+	env := worker.DefaultBaseEnv()
+	var owned []string
+	if spec.UsesRunAs() {
+		// A run-as user must reach the source's copy, and gets a HOME of its
+		// own there rather than the HOME of whoever runs sluice build.
+		home := filepath.Join(ws, "home")
+		if err := os.Mkdir(home, 0o700); err != nil {
+			return localResult{workspace: ws}, err
+		}
+		if err := os.Chmod(ws, 0o711); err != nil {
+			return localResult{workspace: ws}, err
+		}
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") })
+		env = append(env, "HOME="+home)
+		owned = append(owned, home)
+	}
 	var id [8]byte
 	rand.Read(id[:])
 	// Secret values never reach the terminal, as in builds on the server.
@@ -127,7 +144,7 @@ func runLocalBuild(ctx context.Context, g *globals, spec *buildspec.Spec, source
 		out.Add([]byte(v))
 	}
 	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
-		Dir: dir, Env: worker.DefaultBaseEnv(), Variables: variables, Secrets: secrets,
+		Dir: dir, Env: env, Owned: owned, Variables: variables, Secrets: secrets,
 		BuildID: "local:" + hex.EncodeToString(id[:]), BuildNumber: "1", Initiator: "sluice-build",
 		Log: out,
 	})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,5 +78,52 @@ func TestBuildLocalFailure(t *testing.T) {
 	code := Main(context.Background(), []string{"build", "--source", src}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "build failed") || !strings.Contains(out.String(), "post 0") {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+}
+
+// With run-as, sluice build run as root runs the commands as that user, in a
+// HOME of its own rather than the caller's.
+func TestBuildLocalRunAs(t *testing.T) {
+	const name = "sluice-runas-cli"
+	if os.Geteuid() != 0 {
+		t.Skip("run-as: creating a user and switching to it needs root; run the tests as root to cover it")
+	}
+	if _, err := exec.LookPath("useradd"); err != nil {
+		t.Skip("run-as: useradd is not installed, so no user can be created for the test")
+	}
+	if _, err := user.Lookup(name); err != nil {
+		if out, err := exec.Command("useradd", "--no-create-home", "--user-group", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
+			t.Fatalf("useradd: %v\n%s", err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+				t.Errorf("userdel: %v\n%s", err, out)
+			}
+		})
+	}
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "buildspec.yml"), []byte(`version: 0.2
+run-as: `+name+`
+phases:
+  build:
+    commands:
+      - mkdir -p out && id -un > out/who.txt
+      - touch $HOME/written && echo "$HOME" > out/home.txt
+artifacts:
+  files: ["*"]
+  base-directory: out
+`), 0o644)
+	arts := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := Main(context.Background(), []string{"build", "--source", src, "--artifacts", arts}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	who, _ := os.ReadFile(filepath.Join(arts, "who.txt"))
+	home, _ := os.ReadFile(filepath.Join(arts, "home.txt"))
+	if strings.TrimSpace(string(who)) != name {
+		t.Fatalf("the build ran as %q\n%s", who, out.String())
+	}
+	if h := strings.TrimSpace(string(home)); h == os.Getenv("HOME") || !strings.HasSuffix(h, "/home") {
+		t.Fatalf("the build's HOME is %q, not one of its own", h)
 	}
 }

@@ -29,6 +29,9 @@ type Provider struct {
 	// Isolation "none" runs every build directly, whatever its project says
 	// (the worker's --isolation none); "" leaves the choice to the project.
 	Isolation string
+	// BatchConcurrency bounds how many builds of a batch run at once; zero
+	// means min(4, GOMAXPROCS*2).
+	BatchConcurrency int
 }
 
 // Project is the part of a build project the provider uses, as the server sends it.
@@ -110,11 +113,10 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 	if err := buildspecSecrets(ctx, spec, job, secrets); err != nil {
 		return provider.Result{}, err
 	}
-	warnUnsupported(spec, job)
 	if strings.EqualFold(pr.Isolation, "none") {
 		p.Isolation = "none"
 	}
-	env, sandbox, err := isolate(p, job)
+	env, sb, err := isolate(p, job)
 	if err != nil {
 		return provider.Result{}, err
 	}
@@ -124,13 +126,14 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	b := builder{p: p, job: job, env: env, sandbox: sandbox, plain: plain, secrets: secrets, secondary: secondary}
+	b := builder{p: p, job: job, env: env, sandbox: sb, plain: plain, secrets: secrets, secondary: secondary,
+		limit: pr.batchLimit(), git: &gitCredentials{}}
 	if strings.EqualFold(job.Configuration["BatchEnabled"], "true") {
 		return b.batch(ctx, spec, dir)
 	}
 	cachePaths := cachedPaths(spec, job)
 	restoreCache(ctx, cachePaths, dir, job)
-	res, err := b.run(ctx, spec, dir, b.job.ScratchDir, nil)
+	res, err := b.run(ctx, spec, dir, b.job.ScratchDir, buildHome(job), nil)
 	if err != nil {
 		return provider.Result{}, err
 	}
@@ -149,16 +152,43 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 type builder struct {
 	p         Project
 	job       *provider.Job
-	env       []string
-	sandbox   []string
+	env       []string // without HOME, which is each build's own
+	sandbox   *sandbox // nil: builds run directly
 	plain     map[string]string
 	secrets   map[string]string
 	secondary map[string]string
+	limit     int // builds of a batch at once
+	git       *gitCredentials
 }
 
-// run runs spec in dir with extra variables over the action's, and keeps its
-// test reports.
-func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch string, extra map[string]string) (buildspec.Result, error) {
+// run runs spec in dir with HOME home and extra variables over the action's,
+// and keeps its test reports.
+func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch, home string, extra map[string]string) (buildspec.Result, error) {
+	if spec.UsesRunAs() {
+		// Only the job's own directories are opened; the sandbox covers the
+		// worker's above them (see sandbox.argsAs), and a build run
+		// directly says which stops the user.
+		paths := []string{dir, scratch, home}
+		for _, d := range b.secondary {
+			paths = append(paths, d)
+		}
+		if err := letThrough([]string{filepath.Dir(b.job.WorkDir), b.job.ScratchDir}, paths...); err != nil {
+			return buildspec.Result{}, err
+		}
+	}
+	if spec.Env.GitCredentialHelper {
+		user, password, err := b.git.get(ctx, b.job)
+		if err != nil {
+			return buildspec.Result{}, err
+		}
+		helperDir := scratch
+		if helperDir == "" {
+			helperDir = home
+		}
+		if err := installGitHelper(home, helperDir, user, password); err != nil {
+			return buildspec.Result{}, err
+		}
+	}
 	vars := b.plain
 	if len(extra) > 0 {
 		vars = map[string]string{}
@@ -169,11 +199,12 @@ func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch str
 			vars[k] = v
 		}
 	}
-	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
+	cfg := buildspec.RunConfig{
 		Dir:                   dir,
 		SecondaryDirs:         b.secondary,
-		Env:                   b.env,
-		Sandbox:               b.sandbox,
+		Env:                   append(append([]string{}, b.env...), "HOME="+home),
+		Owned:                 []string{home},
+		Sandbox:               b.sandbox.args(),
 		Variables:             vars,
 		Secrets:               b.secrets,
 		BuildID:               b.p.Name + ":" + b.job.ID,
@@ -183,7 +214,11 @@ func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch str
 		ResolvedSourceVersion: b.job.Revision,
 		ScratchDir:            scratch,
 		Log:                   b.job.Log,
-	})
+	}
+	if b.sandbox != nil {
+		cfg.SandboxAs = b.sandbox.argsAs
+	}
+	res, err := buildspec.Run(ctx, spec, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -193,137 +228,6 @@ func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch str
 		sendReports(context.WithoutCancel(ctx), spec, dir, b.job)
 	}
 	return res, nil
-}
-
-// batch runs the builds of the buildspec's batch section one after another,
-// each in a fresh copy of the primary source, in an order that respects a
-// build graph's dependencies. A build whose dependency failed does not run;
-// fast-fail stops the batch at the first failure; ignore-failure lets a build
-// fail without failing the batch. With CombineArtifacts, the primary artifacts
-// of all builds go into the first output artifact under their identifiers;
-// otherwise each output artifact takes the primary artifact of the build of
-// the same identifier.
-func (b builder) batch(ctx context.Context, spec *buildspec.Spec, dir string) (provider.Result, error) {
-	builds, err := spec.BatchBuilds()
-	if err != nil {
-		return provider.Result{}, fmt.Errorf("BatchEnabled: %w", err)
-	}
-	root := filepath.Join(filepath.Dir(b.job.WorkDir), "batch")
-	failed := map[string]bool{}
-	var failures []string
-	vars := map[string]string{}
-	type done struct {
-		spec *buildspec.Spec
-		dir  string
-	}
-	succeeded := map[string]done{}
-	for _, pb := range builds {
-		log := func(format string, args ...any) {
-			fmt.Fprintf(b.job.Log, "[Container] batch build %s: "+format+"\n", append([]any{pb.Identifier}, args...)...)
-		}
-		if spec.Batch.FastFail && len(failures) > 0 {
-			log("not run: fast-fail after an earlier failure")
-			failed[pb.Identifier] = true
-			continue
-		}
-		if dep := firstFailed(pb.DependOn, failed); dep != "" {
-			log("not run: it depends on %s, which failed", dep)
-			failed[pb.Identifier] = true
-			continue
-		}
-		ws := filepath.Join(root, pb.Identifier)
-		if err := artifact.CopyTree(dir, ws); err != nil {
-			return provider.Result{}, fmt.Errorf("batch build %s: copy source: %w", pb.Identifier, err)
-		}
-		bspec := spec
-		if pb.Buildspec != "" {
-			if bspec, err = loadBuildspec(Project{Name: b.p.Name, Buildspec: pb.Buildspec}, ws, b.job); err != nil {
-				return provider.Result{}, fmt.Errorf("batch build %s: %w", pb.Identifier, err)
-			}
-		}
-		extra := map[string]string{"CODEBUILD_BATCH_BUILD_IDENTIFIER": pb.Identifier}
-		for k, v := range pb.Variables {
-			extra[k] = v
-		}
-		log("started")
-		// Each build keeps its scripts and status files apart.
-		scratch := ""
-		if b.job.ScratchDir != "" {
-			scratch = filepath.Join(b.job.ScratchDir, "batch-"+pb.Identifier)
-			if err := os.MkdirAll(scratch, 0o700); err != nil {
-				return provider.Result{}, err
-			}
-		}
-		res, err := b.run(ctx, bspec, ws, scratch, extra)
-		if err != nil {
-			return provider.Result{}, err
-		}
-		if !res.Succeeded {
-			failed[pb.Identifier] = true
-			if pb.IgnoreFailure {
-				log("failed, ignored: %s", res.Message)
-			} else {
-				log("failed: %s", res.Message)
-				failures = append(failures, pb.Identifier+": "+res.Message)
-			}
-			continue
-		}
-		log("succeeded")
-		for k, v := range res.ExportedVariables {
-			vars[k] = v
-		}
-		succeeded[pb.Identifier] = done{bspec, ws}
-	}
-	if len(failures) > 0 {
-		return provider.Result{}, fmt.Errorf("batch failed: %s", strings.Join(failures, "; "))
-	}
-	outputs := b.job.Outputs
-	switch {
-	case len(outputs) == 0:
-	case strings.EqualFold(b.job.Configuration["CombineArtifacts"], "true"):
-		var all []buildspec.ArtifactFile
-		for _, pb := range builds {
-			d, ok := succeeded[pb.Identifier]
-			if !ok || d.spec.Artifacts == nil || len(d.spec.Artifacts.Files) == 0 {
-				continue
-			}
-			files, err := d.spec.Artifacts.Artifact.Collect(d.dir)
-			if err != nil {
-				return provider.Result{}, fmt.Errorf("batch build %s: %w", pb.Identifier, err)
-			}
-			for _, f := range files {
-				f.Name = pb.Identifier + "/" + f.Name
-				all = append(all, f)
-			}
-		}
-		if err := writeZipFile(outputs[0], all); err != nil {
-			return provider.Result{}, err
-		}
-	default:
-		for _, out := range outputs {
-			d, ok := succeeded[out.Name]
-			if !ok || d.spec.Artifacts == nil {
-				return provider.Result{}, fmt.Errorf("output artifact %s: no build of the batch with that identifier produced artifacts (or set CombineArtifacts: true)", out.Name)
-			}
-			files, err := d.spec.Artifacts.Artifact.Collect(d.dir)
-			if err != nil {
-				return provider.Result{}, fmt.Errorf("batch build %s: %w", out.Name, err)
-			}
-			if err := writeZipFile(out, files); err != nil {
-				return provider.Result{}, err
-			}
-		}
-	}
-	return provider.Result{Summary: fmt.Sprintf("batch of %d builds of %s succeeded", len(builds), b.p.Name), OutputVariables: vars}, nil
-}
-
-func firstFailed(deps []string, failed map[string]bool) string {
-	for _, d := range deps {
-		if failed[d] {
-			return d
-		}
-	}
-	return ""
 }
 
 func writeZipFile(out provider.Output, files []buildspec.ArtifactFile) error {
@@ -443,23 +347,21 @@ func Bubblewrap() string {
 // isolate decides how the build runs: inside bubblewrap (the host read-only,
 // the job's own directories and a private /tmp and HOME writable, its own PID
 // namespace, the network only when the project allows it) or directly. It
-// returns the environment and the sandbox command.
-func isolate(p Project, job *provider.Job) ([]string, []string, error) {
+// returns the environment, without HOME, and the sandbox, nil for none.
+func isolate(p Project, job *provider.Job) ([]string, *sandbox, error) {
 	// Every build gets a HOME of its own, as a fresh CodeBuild container has:
 	// nothing of the worker's home leaks in, and tools' caches under HOME can
 	// be kept with cache.paths.
 	root := filepath.Dir(job.WorkDir) // the job's own directory: sources, inputs, outputs
-	home := buildHome(job)
-	if err := os.MkdirAll(home, 0o700); err != nil {
+	if err := os.MkdirAll(buildHome(job), 0o700); err != nil {
 		return nil, nil, err
 	}
-	env := make([]string, 0, len(job.Env)+1)
+	env := make([]string, 0, len(job.Env))
 	for _, kv := range job.Env {
 		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "TMPDIR=") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "HOME="+home)
 	mode := strings.ToLower(p.Isolation)
 	bwrap := Bubblewrap()
 	switch {
@@ -471,29 +373,16 @@ func isolate(p Project, job *provider.Job) ([]string, []string, error) {
 		fmt.Fprintln(job.Log, "[Container] warning: bubblewrap is not installed on this worker; the build runs without isolation")
 		return env, nil, nil
 	}
-	args := []string{bwrap,
-		"--ro-bind", "/", "/",
-		"--dev", "/dev",
-		"--proc", "/proc",
-		"--tmpfs", "/tmp",
-		"--bind", root, root,
-		"--unshare-all",
-		"--die-with-parent",
-		"--new-session",
-	}
+	sb := &sandbox{bwrap: bwrap, binds: []string{root}, network: p.Network}
 	if job.ScratchDir != "" {
-		args = append(args, "--bind", job.ScratchDir, job.ScratchDir)
+		sb.binds = append(sb.binds, job.ScratchDir)
 	}
-	if p.Network {
-		args = append(args, "--share-net")
-	}
-	args = append(args, "--")
 	how := "with the network"
 	if !p.Network {
 		how = "without the network"
 	}
 	fmt.Fprintf(job.Log, "[Container] isolated with bubblewrap: the host read-only, its own PID namespace, %s\n", how)
-	return env, args, nil
+	return env, sb, nil
 }
 
 func reached(res buildspec.Result, step buildspec.Step) bool {
@@ -715,15 +604,4 @@ func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.J
 		}
 	}
 	return nil
-}
-
-// warnUnsupported says in the log what the buildspec asks that sluice does
-// not do yet, rather than failing the build over it.
-func warnUnsupported(spec *buildspec.Spec, job *provider.Job) {
-	if spec.RunAs != "" {
-		fmt.Fprintf(job.Log, "[Container] warning: run-as %s is not supported; commands run as the worker's user\n", spec.RunAs)
-	}
-	if spec.Env.GitCredentialHelper {
-		fmt.Fprintln(job.Log, "[Container] warning: env.git-credential-helper is not supported")
-	}
 }

@@ -25,6 +25,8 @@ type shellRun struct {
 	// wrap, when set, is a command the shell runs under (a sandbox such as
 	// bubblewrap): wrap[0] is executed with the rest, then the shell and script.
 	wrap []string
+	// user, when set, is who the shell runs as (see Shell.User).
+	user *User
 }
 
 type shellExit struct {
@@ -80,7 +82,18 @@ func runShell(ctx context.Context, r shellRun) (shellExit, error) {
 	}
 	if len(r.wrap) > 0 {
 		cmd.Path = r.wrap[0]
-		cmd.Args = append(append([]string{}, r.wrap...), r.shell, r.script)
+		cmd.Args = append([]string{}, r.wrap...)
+		if r.user != nil {
+			setpriv, err := exec.LookPath("setpriv")
+			if err != nil {
+				pw.Close()
+				return shellExit{}, fmt.Errorf("commands: running as uid %d under %s needs setpriv (util-linux), which is not installed: %w", r.user.UID, r.wrap[0], err)
+			}
+			cmd.Args = append(cmd.Args, setprivArgs(setpriv, r.user)...)
+		}
+		cmd.Args = append(cmd.Args, r.shell, r.script)
+	} else if r.user != nil {
+		cmd.SysProcAttr.Credential = r.user.credential()
 	}
 	err = cmd.Start()
 	// From here on only the shell and its children hold the write end, so
@@ -143,6 +156,101 @@ func runShell(ctx context.Context, r shellRun) (shellExit, error) {
 		<-copied
 	}
 	return res, nil
+}
+
+func (u *User) credential() *syscall.Credential {
+	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: append([]uint32{}, u.Groups...)}
+}
+
+// Unreachable returns the first of dirs that u cannot enter, or "" when it
+// can enter them all. It asks the kernel by starting a shell as u that tries
+// each in turn, so that every rule the kernel applies (mode bits, groups,
+// ACLs, mount options) counts, rather than sluice's reading of mode bits.
+// Only root can ask about another user.
+func Unreachable(u *User, dirs []string) (string, error) {
+	if len(dirs) == 0 {
+		return "", nil
+	}
+	const script = `for d do cd -- "$d" 2>/dev/null || { printf '%s' "$d"; exit 1; }; done`
+	cmd := exec.Command("/bin/sh", append([]string{"-c", script, "sh"}, dirs...)...)
+	cmd.Dir = "/"
+	cmd.Env = []string{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.credential()}
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.As(err, &exit) && exit.ExitCode() == 1 && len(out) > 0:
+		return string(out), nil
+	}
+	return "", fmt.Errorf("commands: checking what uid %d can reach: %w", u.UID, err)
+}
+
+// ChownTree gives the tree at root, root included, to uid and gid without
+// ever following a symbolic link: every directory is opened with O_NOFOLLOW
+// relative to its parent's descriptor, so a process of the tree's previous
+// owner still running (one that left its process group) cannot turn the walk
+// outside the tree by swapping a directory for a link while it goes.
+func ChownTree(root string, uid, gid uint32) error {
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+		return chownErr(root, unix.Fchownat(unix.AT_FDCWD, root, int(uid), int(gid), unix.AT_SYMLINK_NOFOLLOW))
+	}
+	if err != nil {
+		return chownErr(root, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchown(fd, int(uid), int(gid)); err != nil {
+		return chownErr(root, err)
+	}
+	return chownDir(fd, root, int(uid), int(gid))
+}
+
+func chownDir(fd int, path string, uid, gid int) error {
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		return chownErr(path, err)
+	}
+	dir := os.NewFile(uintptr(dup), path)
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return chownErr(path, err)
+	}
+	for _, name := range names {
+		p := path + "/" + name
+		sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		switch {
+		case err == nil:
+			err = unix.Fchown(sub, uid, gid)
+			if err == nil {
+				err = chownDir(sub, p, uid, gid)
+			}
+			unix.Close(sub)
+			if err != nil {
+				return chownErr(p, err)
+			}
+		case errors.Is(err, unix.ENOENT):
+			// Removed since it was listed.
+		case errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP):
+			// Not a directory, or a link: its own inode, never what it names.
+			if err := unix.Fchownat(fd, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, unix.ENOENT) {
+				return chownErr(p, err)
+			}
+		default:
+			return chownErr(p, err)
+		}
+	}
+	return nil
+}
+
+func chownErr(path string, err error) error {
+	var pe *os.PathError
+	if err == nil || errors.As(err, &pe) {
+		return err
+	}
+	return &os.PathError{Op: "chown", Path: path, Err: err}
 }
 
 // stop asks the process group to end with SIGTERM and forces it with SIGKILL

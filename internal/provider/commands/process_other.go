@@ -17,6 +17,7 @@ type shellRun struct {
 	log    io.Writer
 	grace  time.Duration
 	wrap   []string
+	user   *User
 }
 
 type shellExit struct {
@@ -29,4 +30,14 @@ type shellExit struct {
 // promise that no process outlives a run; only Linux has all three.
 func runShell(context.Context, shellRun) (shellExit, error) {
 	return shellExit{}, errors.New("commands: only supported on Linux")
+}
+
+// Unreachable needs to run a process as another user; see process_linux.go.
+func Unreachable(*User, []string) (string, error) {
+	return "", errors.New("commands: only supported on Linux")
+}
+
+// ChownTree is Linux-only, as switching users is; see process_linux.go.
+func ChownTree(string, uint32, uint32) error {
+	return errors.New("commands: only supported on Linux")
 }

@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,6 +22,38 @@ type Shell struct {
 	// Wrap, when set, runs the shell under another command, such as a sandbox:
 	// Wrap[0] is executed with Wrap[1:], then the shell and the script.
 	Wrap []string
+	// User, when set, runs the shell as that user rather than as sluice's
+	// own; only root can ask for it. A shell run directly gets the user's
+	// credentials from the kernel as it starts. Under Wrap the switch is made
+	// by setpriv (util-linux) run inside the wrapper, right before the shell,
+	// so that the wrapper itself keeps the privileges it sets up with (a
+	// sandbox's mounts); the wrapper must leave setpriv CAP_SETUID and
+	// CAP_SETGID in the real user ids, that is, create no user namespace.
+	User *User
+}
+
+// User is who a shell runs as: a user id, its primary group and its
+// supplementary groups (none when Groups is empty).
+type User struct {
+	UID, GID uint32
+	Groups   []uint32
+}
+
+// setprivArgs is the command that switches to u inside a wrapper: real,
+// effective and saved ids all change, so the shell cannot switch back, and
+// no inheritable capability is left over.
+func setprivArgs(setpriv string, u *User) []string {
+	args := []string{setpriv, "--reuid=" + strconv.FormatUint(uint64(u.UID), 10), "--regid=" + strconv.FormatUint(uint64(u.GID), 10)}
+	if len(u.Groups) == 0 {
+		args = append(args, "--clear-groups")
+	} else {
+		ids := make([]string, len(u.Groups))
+		for i, g := range u.Groups {
+			ids[i] = strconv.FormatUint(uint64(g), 10)
+		}
+		args = append(args, "--groups="+strings.Join(ids, ","))
+	}
+	return append(args, "--inh-caps=-all", "--")
 }
 
 // ShellExit is how a Shell ended.
@@ -38,6 +72,6 @@ func RunShell(ctx context.Context, s Shell) (ShellExit, error) {
 	if s.Log == nil {
 		s.Log = io.Discard
 	}
-	out, err := runShell(ctx, shellRun{shell: s.Path, script: s.Script, dir: s.Dir, env: s.Env, log: s.Log, grace: s.KillGrace, wrap: s.Wrap})
+	out, err := runShell(ctx, shellRun{shell: s.Path, script: s.Script, dir: s.Dir, env: s.Env, log: s.Log, grace: s.KillGrace, wrap: s.Wrap, user: s.User})
 	return ShellExit{ExitCode: out.exitCode, Stopped: out.stopped, OutputLeftOpen: out.outputLeftOpen}, err
 }
