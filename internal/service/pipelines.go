@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/depgraph"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -42,6 +43,9 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 		cur, err := tx.Pipeline(ctx)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
+			if err := s.CheckDependencies(ctx, decl); err != nil {
+				return err
+			}
 			res.Created, res.Changed, res.Version = true, true, 1
 			return tx.PutPipeline(ctx, store.Pipeline{Name: decl.Name, Version: 1, Declaration: canon, Created: now, Updated: now})
 		case err != nil:
@@ -50,6 +54,9 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 		res.Version = cur.Version
 		if bytes.Equal(cur.Declaration, canon) {
 			return nil
+		}
+		if err := s.CheckDependencies(ctx, decl); err != nil {
+			return err
 		}
 		// Transitions of stages that no longer exist are forgotten.
 		trans, err := decodeTransitions(cur.Transitions)
@@ -83,6 +90,39 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 		}
 	}
 	return res, nil
+}
+
+// CheckDependencies refuses decl when, stored in place of the pipeline of its
+// name, it would close a cycle of starts: pipelines that start one another
+// through pipeline triggers or invoke actions, so that one execution would
+// start executions forever (or wait on itself). The error, CodeInvalid, names
+// decl's field and the cycle. Gates in a cycle only wait, and are allowed;
+// names holding #{...} are known only at run time and are not followed.
+//
+// ApplyPipeline calls it inside its write transaction, where SQLite's single
+// writer guarantees that no other apply commits between this read and the
+// write; anything else that stores a declaration must call it too.
+func (s *Service) CheckDependencies(ctx context.Context, decl *pipeline.Pipeline) error {
+	rows, err := s.store.Pipelines(ctx)
+	if err != nil {
+		return err
+	}
+	decls := []*pipeline.Pipeline{decl}
+	for _, r := range rows {
+		if r.Name == decl.Name {
+			continue
+		}
+		d, err := decodeDeclaration(r.Name, r.Declaration)
+		if err != nil {
+			return err
+		}
+		decls = append(decls, d)
+	}
+	c := depgraph.CycleThrough(decls, decl.Name)
+	if c == nil {
+		return nil
+	}
+	return Errorf(CodeInvalid, "%s: pipeline %s cycle: %s", c.Field(decl.Name), c.Kinds(), c)
 }
 
 // Pipeline returns one pipeline.

@@ -1,0 +1,45 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+// pipelineGraph answers GET /api/v1/graph?format=json|text|dot (json when
+// not given): how the pipelines depend on one another.
+func (s *Server) pipelineGraph(w http.ResponseWriter, r *http.Request) error {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "text" && format != "dot" {
+		return service.Errorf(service.CodeInvalid, "format: unknown format %q (json, text or dot)", format)
+	}
+	g, err := s.svc.Graph(r.Context())
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	switch format {
+	case "text":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		err = g.Text(&buf)
+	case "dot":
+		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
+		err = g.DOT(&buf)
+	default:
+		out := client.Graph{Nodes: []client.GraphNode{}, Edges: []client.GraphEdge{}}
+		for _, n := range g.Nodes {
+			out.Nodes = append(out.Nodes, client.GraphNode{Name: n.Name, Kind: string(n.Kind), Status: n.Status, Missing: n.Missing})
+		}
+		for _, e := range g.Edges {
+			out.Edges = append(out.Edges, client.GraphEdge{From: e.From, To: e.To, Kind: string(e.Kind), Detail: e.Detail})
+		}
+		return writeJSON(w, http.StatusOK, out)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
+}
