@@ -55,6 +55,15 @@ type Job struct {
 	// Secret reads a secret the job's configuration names (CredentialsSecret);
 	// any other is refused by the server.
 	Secret func(ctx context.Context, name string) ([]byte, error)
+	// Function is the function definition a Function (Lambda) action names,
+	// as the server sent it (JSON), or nil. JobToken lets the function answer
+	// for this job alone (a secret: never to be logged); ContinuationToken is
+	// what its previous invocation asked to be given back; ServerURL is where
+	// the function calls the server.
+	Function          []byte
+	JobToken          string
+	ContinuationToken string
+	ServerURL         string
 	// Env is the base environment for processes the provider starts.
 	Env []string
 	// Log receives the action's log. Writes are serialised by the provider.
@@ -72,6 +81,11 @@ type Output struct {
 type Result struct {
 	Summary         string
 	OutputVariables map[string]string
+	// Invoked means a function was started and will answer for the job
+	// itself (success, failure or a continuation) through the API: the
+	// worker lets go of the job without ending the action, and uploads no
+	// outputs (the function does).
+	Invoked bool
 }
 
 // Provider runs actions of one kind. Run returns an error when the action failed;

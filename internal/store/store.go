@@ -84,6 +84,11 @@ type Store interface {
 	PutProject(ctx context.Context, p Project) error
 	DeleteProject(ctx context.Context, name string) error
 
+	Functions(ctx context.Context) ([]Function, error)
+	Function(ctx context.Context, name string) (Function, error)
+	PutFunction(ctx context.Context, f Function) error
+	DeleteFunction(ctx context.Context, name string) error
+
 	// Secrets hold ciphertext only; the service encrypts and decrypts.
 	Secrets(ctx context.Context) ([]Secret, error)
 	Secret(ctx context.Context, name string) (Secret, error)
@@ -287,6 +292,14 @@ type Webhook struct {
 
 // Project is a stored build project.
 type Project struct {
+	Name       string
+	Definition []byte // JSON owned by the service
+	Created    time.Time
+	Updated    time.Time
+}
+
+// Function is a stored function definition.
+type Function struct {
 	Name       string
 	Definition []byte // JSON owned by the service
 	Created    time.Time

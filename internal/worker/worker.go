@@ -146,6 +146,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	} else {
 		result.Summary = res.Summary
 		result.OutputVariables = res.OutputVariables
+		result.Invoked = res.Invoked
 	}
 	result.Message, result.Summary = masked.Redact(result.Message), masked.Redact(result.Summary)
 	// The result is reported even if the job context ended, with a fresh context:
@@ -237,6 +238,14 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 			return value, err
 		},
 	}
+	if job.JobToken != "" {
+		// A function's job token must never reach the log.
+		logs.Add([]byte(job.JobToken))
+		pj.Function, pj.JobToken, pj.ContinuationToken = job.Function, job.JobToken, job.ContinuationToken
+		if api, ok := w.API.(interface{ BaseURL() string }); ok {
+			pj.ServerURL = api.BaseURL()
+		}
+	}
 	if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
 		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
 	}
@@ -270,8 +279,8 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 	pj.Env = w.env(job, pj)
 
 	res, err := p.Run(ctx, pj)
-	if err != nil {
-		return res, err
+	if err != nil || res.Invoked {
+		return res, err // an invoked function uploads its outputs itself
 	}
 	for _, o := range pj.Outputs {
 		if err := w.putOutput(ctx, job, o); err != nil {

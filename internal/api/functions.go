@@ -1,0 +1,75 @@
+package api
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+func (s *Server) functionRoutes() {
+	s.handle("POST /api/v1/functions", s.applyFunction)
+	s.handle("GET /api/v1/functions", s.listFunctions)
+	s.handle("GET /api/v1/functions/{name}", s.getFunction)
+	s.handle("DELETE /api/v1/functions/{name}", s.deleteFunction)
+}
+
+func (s *Server) applyFunction(w http.ResponseWriter, r *http.Request) error {
+	filename := r.URL.Query().Get("filename")
+	if filename == "" {
+		filename = "function"
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxPipelineFile+1))
+	if err != nil {
+		return service.Errorf(service.CodeInvalid, "read request body: %v", err)
+	}
+	if len(data) > maxPipelineFile {
+		return service.Errorf(service.CodeInvalid, "%s: larger than %d bytes", filename, maxPipelineFile)
+	}
+	res, err := s.svc.ApplyFunction(r.Context(), filename, data)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, client.FunctionApplyResult{
+		Name: res.Name, Created: res.Created, Changed: res.Changed, Function: functionView(res.Info),
+	})
+}
+
+func functionView(info service.FunctionInfo) client.Function {
+	f := info.Function
+	return client.Function{
+		Name: f.Name, Command: f.Command, URL: f.URL, Environment: f.Environment, WorkingDirectory: f.WorkingDirectory,
+		TimeoutInMinutes: f.TimeoutInMinutes, Created: info.Created, Updated: info.Updated,
+	}
+}
+
+func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
+	fns, err := s.svc.Functions(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Functions []client.Function `json:"functions"`
+	}{Functions: []client.Function{}}
+	for _, f := range fns {
+		out.Functions = append(out.Functions, functionView(f))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getFunction(w http.ResponseWriter, r *http.Request) error {
+	info, err := s.svc.Function(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, functionView(info))
+}
+
+func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.DeleteFunction(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,209 @@
+//go:build linux
+
+package function
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type commandRun struct {
+	path  string
+	args  []string
+	dir   string
+	env   []string
+	stdin *os.File
+	log   io.Writer
+	grace time.Duration
+	// timeout bounds the command, and what it leaves running in the
+	// background after exiting 0, from its start.
+	timeout time.Duration
+}
+
+type commandExit struct {
+	exitCode int  // 128+n when signal n killed it
+	stopped  bool // ctx ended the run
+	timedOut bool // the timeout ended the run
+}
+
+// outputGrace is how long the output of a command that exited 0 is read on
+// for what its background processes still write before Run returns.
+const outputGrace = 100 * time.Millisecond
+
+// lingerPoll is how often sluice looks whether what a function left running
+// has ended.
+const lingerPoll = 500 * time.Millisecond
+
+// runCommand runs the command in a process group of its own with its output
+// in log. When ctx ends or the timeout passes, or the command fails, the whole
+// group is killed. When it exits 0, what it started in the background may go
+// on (to answer for the job later) until the timeout, when the group is
+// killed.
+func runCommand(ctx context.Context, r commandRun) (commandExit, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return commandExit{}, err
+	}
+	cmd := &exec.Cmd{
+		Path: r.path, Args: r.args, Dir: r.dir, Env: r.env,
+		// *os.File values, not Readers and Writers: os/exec then starts no
+		// copying goroutine whose wait could hang on a background process.
+		Stdin: r.stdin, Stdout: pw, Stderr: pw,
+		SysProcAttr: &syscall.SysProcAttr{
+			// One kill(-pgid) reaches every process the function starts.
+			Setpgid: true,
+			// If the worker dies, so does the command.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	started := time.Now()
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return commandExit{}, fmt.Errorf("start %s: %w", r.args[0], err)
+	}
+	pgid := cmd.Process.Pid
+
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		defer pr.Close()
+		copyOutput(r.log, pr)
+	}()
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		waitExited(pgid)
+	}()
+
+	var res commandExit
+	timer := time.NewTimer(r.timeout)
+	defer timer.Stop()
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		res.stopped = true
+	case <-timer.C:
+		res.timedOut = true
+	}
+	if res.stopped || res.timedOut {
+		select {
+		case <-exited:
+			// It finished on its own meanwhile; its result stands.
+			res.stopped, res.timedOut = false, false
+		default:
+			stop(pgid, exited, r.grace)
+		}
+	}
+	killed := res.stopped || res.timedOut
+	if killed {
+		// Not yet reaped, the command's pid still names the group: this
+		// reaches exactly what it left behind.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	waitErr := cmd.Wait()
+	state := cmd.ProcessState
+	if state == nil {
+		return res, fmt.Errorf("wait for %s: %w", r.args[0], waitErr)
+	}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.exitCode = 128 + int(ws.Signal())
+	} else {
+		res.exitCode = state.ExitCode()
+	}
+	if !killed && res.exitCode != 0 {
+		// A failed function answers for nothing: what it left goes too. The
+		// group's id stays taken as long as any of it lives.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+
+	grace := r.grace
+	if !killed && res.exitCode == 0 {
+		grace = outputGrace
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-copied:
+	case <-t.C:
+		// Background processes hold the output open. The caller stops
+		// logging it when Run returns; it is read on until they close it, so
+		// that none of them blocks or dies writing to a full or closed pipe.
+	}
+	if !killed && res.exitCode == 0 && syscall.Kill(-pgid, 0) == nil {
+		go linger(pgid, started.Add(r.timeout), r.grace)
+	}
+	return res, nil
+}
+
+// linger waits for what a function left running to end, and kills it once
+// the deadline passes. It stops watching as soon as the group is empty: its
+// id may then be given to another process.
+func linger(pgid int, deadline time.Time, grace time.Duration) {
+	t := time.NewTicker(lingerPoll)
+	defer t.Stop()
+	for range t.C {
+		if syscall.Kill(-pgid, 0) != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-pgid, syscall.SIGTERM)
+			time.Sleep(grace)
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return
+		}
+	}
+}
+
+// stop asks the process group to end with SIGTERM and forces it with SIGKILL
+// after grace.
+func stop(pgid int, exited <-chan struct{}, grace time.Duration) {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-exited:
+	case <-t.C:
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-exited
+	}
+}
+
+// waitExited blocks until process pid has exited, without reaping it: as
+// long as it is a zombie its pid cannot be given to a new process, so
+// signalling the group by that pid stays safe.
+func waitExited(pid int) {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
+
+// copyOutput streams r to w as it arrives. After w fails, output is still
+// drained, so that the command never blocks on a full pipe.
+func copyOutput(w io.Writer, r io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 && w != nil {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				w = nil
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
