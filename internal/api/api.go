@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", s.actionLog)
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", s.downloadArtifact)
 	s.handle("GET /api/v1/events", s.listEvents)
+	s.handle("GET /api/v1/graph", s.pipelineGraph)
 
 	s.handle("POST /api/v1/jobs/claim", s.claimJob)
 	s.handle("POST /api/v1/jobs/{id}/heartbeat", s.heartbeat)
@@ -71,9 +72,11 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", s.jobOutput)
 	s.handle("POST /api/v1/jobs/{id}/success", s.jobSuccess)
 	s.handle("POST /api/v1/jobs/{id}/failure", s.jobFailure)
+	s.gateRoutes()
 	s.secretRoutes()
 	s.webhookRoutes()
 	s.projectRoutes()
+	s.functionRoutes()
 	s.reportRoutes()
 	s.tokenRoutes()
 	if s.repos != nil {

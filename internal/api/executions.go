@@ -69,12 +69,19 @@ func executionView(e *engine.Execution) client.Execution {
 		LastUpdateTime:      e.LastUpdate,
 		Stages:              []client.StageExecution{},
 		SourceRevisions:     sourceRevisionsView(e),
+		Lock:                e.Lock,
+	}
+	if u := e.Upstream; u != nil {
+		out.Upstream = &client.ExecutionRef{PipelineName: u.Pipeline, PipelineExecutionID: u.ExecutionID, Status: string(u.Status)}
+	}
+	if p := e.Parent; p != nil {
+		out.Parent = &client.ExecutionRef{PipelineName: p.Pipeline, PipelineExecutionID: p.ExecutionID, Stage: p.Stage, Action: p.Action}
 	}
 	if out.Variables == nil {
 		out.Variables = map[string]string{}
 	}
 	for _, st := range e.Stages {
-		cs := client.StageExecution{Name: st.Name, Status: string(st.Status), Attempt: st.Attempt, Actions: []client.ActionExecution{}}
+		cs := client.StageExecution{Name: st.Name, Status: string(st.Status), Attempt: st.Attempt, Actions: []client.ActionExecution{}, Lock: st.Lock}
 		for _, a := range st.Actions {
 			cs.Actions = append(cs.Actions, actionView(a))
 		}
@@ -101,6 +108,15 @@ func actionView(a engine.Action) client.ActionExecution {
 		Summary:         a.Summary,
 		Attempt:         a.Attempt,
 		OutputVariables: a.OutputVariables,
+		Configuration:   a.Decl.Configuration,
+
+		ExternalExecutionID: a.ExternalID,
+	}
+	if a.Decl.ActionTypeID.Provider == "Manual" && a.Status == engine.ActionInProgress {
+		av.Token = a.JobID
+	}
+	if ap := a.Approval; ap != nil {
+		av.Approval = &client.Approval{Status: ap.Status, Summary: ap.Summary, ApprovedBy: ap.By, Time: ap.Time}
 	}
 	if !a.StartTime.IsZero() {
 		t := a.StartTime

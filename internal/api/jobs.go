@@ -51,6 +51,15 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	if p := j.ActionType.Provider; p == "Function" || p == "Lambda" {
+		// As for projects: a missing function leaves Function empty.
+		if info, err := s.svc.Function(r.Context(), j.Configuration["FunctionName"]); err == nil {
+			if out.Function, err = json.Marshal(info.Function); err != nil {
+				return err
+			}
+		}
+		out.JobToken, out.ContinuationToken = s.svc.JobToken(j.ID), j.ContinuationToken
+	}
 	for _, a := range j.InputArtifacts {
 		out.InputArtifacts = append(out.InputArtifacts, client.Artifact{Name: a.Name})
 	}

@@ -75,8 +75,12 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newArtifactCmd(g),
 		newStopCmd(g),
 		newRetryCmd(g),
+		newApproveCmd(g),
+		newRejectCmd(g),
+		newLocksCmd(g),
 		newTransitionCmd(g),
 		newEventsCmd(g),
+		newGraphCmd(g),
 		newSecretCmd(g),
 		newRepoCmd(g),
 		newWebhookCmd(g),
@@ -84,6 +88,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newBuildspecCmd(g),
 		newBuildCmd(g),
 		newProjectCmd(g),
+		newFunctionCmd(g),
+		newJobCmd(g),
 		newReportCmd(g),
 	)
 	return root

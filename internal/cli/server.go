@@ -22,6 +22,9 @@ func newServerCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--isolation: %q is not auto or none", cfg.Isolation)
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(g.errOut, nil))
+			// The password comes from the environment only, never a flag that
+			// shows in the process list.
+			cfg.SMTP.Password = os.Getenv("SLUICE_SMTP_PASSWORD")
 			s, err := server.Open(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -41,5 +44,10 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Isolation, "isolation", "auto", "build isolation: auto (bubblewrap where installed, as each project says) or none")
 	cmd.Flags().DurationVar(&cfg.PollInterval, "poll-interval", time.Minute, "how often remote repositories are polled for changes (PollForSourceChanges)")
 	cmd.Flags().DurationVar(&cfg.SweepInterval, "sweep-interval", time.Second, "how often expired leases and action timeouts are looked for")
+	cmd.Flags().StringVar(&cfg.ExternalURL, "external-url", "", "the server's address in links it sends, e.g. https://sluice.example.com (default: the listening address)")
+	cmd.Flags().StringVar(&cfg.SMTP.Addr, "smtp-addr", "", "mail server for email notifications, host:port")
+	cmd.Flags().StringVar(&cfg.SMTP.From, "smtp-from", "sluice@localhost", "sender of email notifications")
+	cmd.Flags().StringVar(&cfg.SMTP.Username, "smtp-user", "", "user for SMTP AUTH (password in env SLUICE_SMTP_PASSWORD)")
+	cmd.Flags().StringVar(&cfg.SMTP.TLS, "smtp-tls", "", "SMTP TLS: starttls, tls, none (default: STARTTLS when offered)")
 	return cmd
 }

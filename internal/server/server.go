@@ -22,9 +22,11 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/provider/function"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -48,6 +50,13 @@ type Config struct {
 	// Isolation "none" runs builds directly even where bubblewrap is installed.
 	Isolation string
 	Logger    *slog.Logger
+	// ExternalURL is the server's address in links it sends (approval
+	// notifications); by default its listening address.
+	ExternalURL string
+	// SMTP is the mail server notifications go through.
+	SMTP notify.SMTP
+	// Deliveries overrides how notifications are retried (tests shorten it).
+	Deliveries service.DeliveryConfig
 }
 
 // Server is a running sluice server.
@@ -123,7 +132,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		lock.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key})
+	base := cfg.ExternalURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	deliveries := cfg.Deliveries
+	deliveries.SMTP = cfg.SMTP
+	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
+		BaseURL: base, Deliveries: deliveries})
 	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: st}, pushHandler(svc), cfg.Logger)
 	if err != nil {
 		ln.Close()
@@ -233,6 +249,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 	for _, loop := range []func(context.Context){
 		s.svc.RunSweeper,
+		s.svc.RunReactor,
+		s.svc.RunDeliveries,
 		func(ctx context.Context) { s.svc.RunPoller(ctx, s.cfg.PollInterval) },
 		func(ctx context.Context) { s.svc.RunScheduler(ctx, time.Second) },
 		s.replayPushes,
@@ -380,5 +398,7 @@ func Providers(serverURL, token, isolation string) map[string]provider.Provider 
 		"GitRemote":  git,
 		"Build":      build.Provider{Isolation: isolation},
 		"CodeBuild":  build.Provider{Isolation: isolation},
+		"Function":   function.Provider{},
+		"Lambda":     function.Provider{},
 	}
 }

@@ -56,6 +56,9 @@ type EventDetail struct {
 	Attempt          int             `json:"pipeline-execution-attempt,omitempty"`
 	Summary          string          `json:"summary,omitempty"`
 	Region           string          `json:"region"`
+	// sluice's own: the job behind an action's state, the lock of a lock event.
+	JobID string `json:"job-id,omitempty"`
+	Lock  string `json:"lock,omitempty"`
 }
 
 // EventType is an action's type inside an event.
@@ -77,6 +80,8 @@ func (s *Service) encodeEvent(e engine.Event) (store.Event, error) {
 		Attempt:     e.Attempt,
 		Summary:     e.Summary,
 		Region:      s.region,
+		JobID:       e.JobID,
+		Lock:        e.Lock,
 	}
 	if e.ActionType != nil {
 		d.Type = &EventType{Owner: e.ActionType.Owner, Provider: e.ActionType.Provider, Category: e.ActionType.Category, Version: e.ActionType.Version}

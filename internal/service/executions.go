@@ -26,6 +26,10 @@ type StartRequest struct {
 	TriggerState map[string]string
 	// Note, when set, is recorded as what the trigger did last.
 	Note *TriggerNote
+	// Upstream and Parent are recorded on the execution: the execution whose
+	// end started it, the action that invoked it.
+	Upstream *engine.Upstream
+	Parent   *engine.Parent
 }
 
 // ErrAlreadyStarted is returned for a start whose idempotency key was used.
@@ -54,6 +58,7 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 		if err != nil {
 			return nil, err
 		}
+		e.Upstream, e.Parent = req.Upstream, req.Parent
 		if req.IdempotencyKey != "" {
 			fresh, err := tx.UseKey(ctx, req.IdempotencyKey, id, s.now())
 			if err != nil {

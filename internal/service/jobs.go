@@ -38,6 +38,11 @@ func (s *Service) ClaimJob(ctx context.Context, worker string, providers []strin
 	if len(providers) == 0 {
 		return nil, Errorf(CodeInvalid, "providers: at least one provider is required")
 	}
+	for _, p := range providers {
+		if IsHeldProvider(p) {
+			return nil, Errorf(CodeInvalid, "providers: %s actions are run by the server itself, not by workers", p)
+		}
+	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {

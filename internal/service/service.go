@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,11 @@ type Config struct {
 	// SecretKey encrypts secrets (SecretKeySize bytes); without it secrets cannot
 	// be stored.
 	SecretKey []byte
+	// BaseURL is the server's address as people reach it, for links in
+	// notifications ("http://127.0.0.1:8080").
+	BaseURL string
+	// Deliveries configures how notifications are sent.
+	Deliveries DeliveryConfig
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -49,26 +55,36 @@ type Service struct {
 	remote    RemoteHeads // remote repositories, for polling
 	secretKey []byte
 
-	jobsQueued *notifier // a job became claimable
-	changed    *notifier // an execution or a log changed
+	jobsQueued       *notifier // a job became claimable
+	changed          *notifier // an execution or a log changed
+	deliveriesQueued *notifier // a notification is waiting to be sent
+	baseURL          string
+	deliveryCfg      DeliveryConfig
 
 	tokenKeyOnce sync.Once
 	tokenKey     []byte // signs job tokens
+
+	reactFailures  int // failures in a row of the reactor's current event
+	triggerCacheMu sync.Mutex
+	triggerCache   map[string]cachedDecl
 }
 
 // New returns a Service.
 func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	s := &Service{
-		store:      st,
-		artifacts:  artifacts,
-		region:     cfg.Region,
-		lease:      cfg.Lease,
-		sweep:      cfg.SweepInterval,
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		secretKey:  cfg.SecretKey,
-		jobsQueued: newNotifier(),
-		changed:    newNotifier(),
+		store:            st,
+		artifacts:        artifacts,
+		region:           cfg.Region,
+		lease:            cfg.Lease,
+		sweep:            cfg.SweepInterval,
+		log:              cfg.Logger,
+		now:              cfg.Now,
+		secretKey:        cfg.SecretKey,
+		jobsQueued:       newNotifier(),
+		changed:          newNotifier(),
+		deliveriesQueued: newNotifier(),
+		baseURL:          strings.TrimSuffix(cfg.BaseURL, "/"),
+		deliveryCfg:      cfg.Deliveries.withDefaults(),
 	}
 	if s.region == "" {
 		s.region = "local"
@@ -202,6 +218,9 @@ func (s *Service) decide(ctx context.Context, name, scope string, prepare func(t
 		if err != nil {
 			return err
 		}
+		if st.Locks, err = s.loadLocks(ctx, tx, decl, &st, h); err != nil {
+			return err
+		}
 		now := s.now()
 		dec, err = engine.Decide(st, h, engine.Env{Now: now, NewID: newID})
 		if err != nil {
@@ -248,9 +267,18 @@ func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, n
 		err = tx.InsertJob(ctx, store.Job{
 			ID: j.ID, ExecutionID: j.ExecutionID, Pipeline: j.Pipeline, Stage: j.Stage, Action: j.Action,
 			Attempt: j.Attempt, Provider: j.ActionType.Provider, Payload: payload, Status: store.JobQueued,
-			Deadline: j.Deadline, Created: j.CreatedAt,
+			Deadline: j.Deadline, Created: j.CreatedAt, NotBefore: j.NotBefore,
 		})
 		if err != nil {
+			return err
+		}
+	}
+	for name, l := range dec.Locks {
+		doc, err := json.Marshal(l)
+		if err != nil {
+			return fmt.Errorf("encode lock %s: %w", name, err)
+		}
+		if err := tx.PutLock(ctx, name, doc, now); err != nil {
 			return err
 		}
 	}
@@ -276,6 +304,9 @@ func (s *Service) RunSweeper(ctx context.Context) {
 		if err := s.SweepOnce(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("sweep expired jobs", "err", err)
 		}
+		// Jobs held back until a time (a function's next invocation) become
+		// claimable without a decision; waiting claimers look again.
+		s.jobsQueued.broadcast()
 		select {
 		case <-ctx.Done():
 			return

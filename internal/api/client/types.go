@@ -64,6 +64,22 @@ type Execution struct {
 	StartTime           time.Time         `json:"startTime"`
 	LastUpdateTime      time.Time         `json:"lastUpdateTime"`
 	Stages              []StageExecution  `json:"stages"`
+	// Lock is the pipeline-level lock the execution holds or waits for.
+	Lock string `json:"lock,omitempty"`
+	// Upstream is the execution whose end started this one (a Pipeline
+	// trigger); Parent the action that invoked it.
+	Upstream *ExecutionRef `json:"upstream,omitempty"`
+	Parent   *ExecutionRef `json:"parent,omitempty"`
+}
+
+// ExecutionRef points at an execution of another pipeline (and, for a
+// parent, the action in it).
+type ExecutionRef struct {
+	PipelineName        string `json:"pipelineName"`
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+	Status              string `json:"status,omitempty"`
+	Stage               string `json:"stage,omitempty"`
+	Action              string `json:"action,omitempty"`
 }
 
 // SourceRevision is the revision a source action of an execution produced.
@@ -88,6 +104,7 @@ type StageExecution struct {
 	Status  string            `json:"status"`
 	Attempt int               `json:"attempt,omitempty"`
 	Actions []ActionExecution `json:"actions"`
+	Lock    string            `json:"lock,omitempty"`
 }
 
 // ActionExecution is an action of an execution.
@@ -103,6 +120,40 @@ type ActionExecution struct {
 	LastUpdateTime  *time.Time        `json:"lastUpdateTime,omitempty"`
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
 	OutputArtifacts []string          `json:"outputArtifacts,omitempty"`
+	// Token answers a waiting Manual action (PutApprovalResult); Approval is
+	// the answer it got.
+	Token    string    `json:"token,omitempty"`
+	Approval *Approval `json:"approval,omitempty"`
+	// ExternalExecutionID names the execution a Pipeline action started.
+	ExternalExecutionID string            `json:"externalExecutionId,omitempty"`
+	Configuration       map[string]string `json:"configuration,omitempty"`
+}
+
+// Approval is the answer a manual approval got.
+type Approval struct {
+	Status     string    `json:"status"`
+	Summary    string    `json:"summary,omitempty"`
+	ApprovedBy string    `json:"approvedBy"`
+	Time       time.Time `json:"time"`
+}
+
+// ApprovalResult is PutApprovalResult's request, in CodePipeline's shape.
+type ApprovalResult struct {
+	StageName  string `json:"stageName"`
+	ActionName string `json:"actionName"`
+	Token      string `json:"token"`
+	Result     struct {
+		Status  string `json:"status"` // Approved or Rejected
+		Summary string `json:"summary,omitempty"`
+	} `json:"result"`
+}
+
+// LockState is a lock with its holder and queue.
+type LockState struct {
+	Name   string         `json:"name"`
+	Holder *ExecutionRef  `json:"holder,omitempty"`
+	Since  *time.Time     `json:"since,omitempty"`
+	Queue  []ExecutionRef `json:"queue"`
 }
 
 // ExecutionSummary is an execution in a list.
@@ -219,6 +270,13 @@ type Job struct {
 	Deadline         time.Time         `json:"deadline"`
 	LeaseUntil       time.Time         `json:"leaseUntil"`
 	HeartbeatSeconds float64           `json:"heartbeatSeconds"`
+
+	// Function is the function a Function (Lambda) action names, read when
+	// the job was claimed; JobToken lets it answer for this job alone, and
+	// ContinuationToken is what its previous invocation asked to be given.
+	Function          json.RawMessage `json:"function,omitempty"`
+	JobToken          string          `json:"jobToken,omitempty"`
+	ContinuationToken string          `json:"continuationToken,omitempty"`
 }
 
 // ActionTypeID names an action's kind.

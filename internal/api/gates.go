@@ -1,0 +1,57 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+func (s *Server) gateRoutes() {
+	s.handle("POST /api/v1/pipelines/{name}/approvals", s.putApprovalResult)
+	s.handle("GET /api/v1/locks", s.listLocks)
+}
+
+func (s *Server) putApprovalResult(w http.ResponseWriter, r *http.Request) error {
+	var req client.ApprovalResult
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	var approved bool
+	switch req.Result.Status {
+	case "Approved":
+		approved = true
+	case "Rejected":
+	default:
+		return service.Errorf(service.CodeInvalid, "result.status: %q is not Approved or Rejected", req.Result.Status)
+	}
+	err := s.svc.PutApprovalResult(r.Context(), service.ApprovalAnswer{
+		Pipeline: r.PathValue("name"), Stage: req.StageName, Action: req.ActionName, Token: req.Token,
+		Approved: approved, Summary: req.Result.Summary, Principal: Principal(r.Context()),
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listLocks(w http.ResponseWriter, r *http.Request) error {
+	locks, err := s.svc.Locks(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []client.LockState{}
+	for _, l := range locks {
+		ls := client.LockState{Name: l.Name, Queue: []client.ExecutionRef{}}
+		if h := l.Holder; h != nil {
+			since := h.Since
+			ls.Holder, ls.Since = &client.ExecutionRef{PipelineName: h.Pipeline, PipelineExecutionID: h.ExecutionID}, &since
+		}
+		for _, q := range l.Queue {
+			ls.Queue = append(ls.Queue, client.ExecutionRef{PipelineName: q.Pipeline, PipelineExecutionID: q.ExecutionID})
+		}
+		out = append(out, ls)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

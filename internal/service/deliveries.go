@@ -1,0 +1,189 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/notify"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// Notifications leave sluice through the deliveries table: what causes one
+// (an approval starting to wait) inserts a delivery keyed by its cause, and
+// the deliverer sends it, retrying with exponential backoff until it gets
+// through or its time runs out, when it stays as a dead letter. A delivery
+// in flight when the server dies is still Pending and is sent after restart:
+// at least once, never blocking a pipeline.
+
+// DeliveryConfig tunes deliveries; zero values take the defaults.
+type DeliveryConfig struct {
+	SMTP notify.SMTP
+	// Backoff spaces retries; MaxAge is how long a delivery is retried.
+	Backoff notify.Backoff
+	MaxAge  time.Duration
+	// Timeout bounds one attempt.
+	Timeout time.Duration
+	// Concurrency is how many deliveries are sent at once.
+	Concurrency int
+	HTTPClient  *http.Client
+}
+
+func (c DeliveryConfig) withDefaults() DeliveryConfig {
+	if c.Backoff.Base == 0 {
+		c.Backoff.Base = time.Second
+	}
+	if c.Backoff.Max == 0 {
+		c.Backoff.Max = 5 * time.Minute
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 24 * time.Hour
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 4
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	return c
+}
+
+// RunDeliveries sends due deliveries until ctx ends.
+func (s *Service) RunDeliveries(ctx context.Context) {
+	cfg := s.deliveryCfg
+	sem := make(chan struct{}, cfg.Concurrency)
+	var inflight sync.Map // delivery id → true, so a slow one is not sent twice at once
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		ch := s.deliveriesQueued.wait()
+		due, err := s.store.DueDeliveries(ctx, s.now(), 100)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("list due deliveries", "err", err)
+		}
+		for _, d := range due {
+			if _, busy := inflight.LoadOrStore(d.ID, true); busy {
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem; inflight.Delete(d.ID) }()
+				if err := s.deliver(ctx, d); err != nil && ctx.Err() == nil {
+					s.log.Error("record delivery", "id", d.ID, "err", err)
+				}
+			}()
+		}
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// deliver makes one attempt and records its outcome.
+func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
+	cfg := s.deliveryCfg
+	actx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	err := s.send(actx, d)
+	cancel()
+	if ctx.Err() != nil {
+		return nil // shutting down: the delivery stays Pending for the next start
+	}
+	now := s.now()
+	d.Attempts++
+	d.Updated = now
+	switch {
+	case err == nil:
+		d.Status, d.LastError = store.DeliveryDelivered, ""
+	case notify.Permanent(err) || now.Sub(d.Created) >= cfg.MaxAge:
+		d.Status, d.LastError = store.DeliveryFailed, err.Error()
+		s.log.Warn("delivery failed for good", "id", d.ID, "kind", d.Kind, "attempts", d.Attempts, "err", err)
+	default:
+		d.LastError = err.Error()
+		wait := cfg.Backoff.Delay(d.Attempts, rand.Float64)
+		if ra := notify.RetryAfter(err); ra > wait {
+			wait = min(ra, cfg.Backoff.Max)
+		}
+		d.Next = now.Add(wait)
+	}
+	return s.store.UpdateDelivery(ctx, d)
+}
+
+func (s *Service) send(ctx context.Context, d store.Delivery) error {
+	var t notificationTarget
+	if err := json.Unmarshal(d.Target, &t); err != nil {
+		return fmt.Errorf("decode target of delivery %s: %w", d.ID, err)
+	}
+	switch d.Kind {
+	case "webhook":
+		w := notify.Webhook{URL: t.URL, Headers: map[string]string{"X-Sluice-Event": eventKind(d.Source)}}
+		if t.Secret != "" {
+			secret, err := s.secretValue(ctx, t.Secret)
+			if err != nil {
+				return fmt.Errorf("signing secret %s: %w", t.Secret, err)
+			}
+			w.Secret = secret
+		}
+		return w.Send(ctx, s.deliveryCfg.HTTPClient, d.Payload, d.ID)
+	case "email":
+		if s.deliveryCfg.SMTP.Addr == "" {
+			return errors.New("no SMTP server is configured (sluice server --smtp-addr)")
+		}
+		subject, text := mailFor(d)
+		return s.deliveryCfg.SMTP.Send(ctx, notify.Mail{To: []string{t.To}, Subject: subject, Text: text})
+	}
+	return fmt.Errorf("unknown delivery kind %q", d.Kind)
+}
+
+func eventKind(source string) string {
+	kind, _, _ := strings.Cut(source, "/")
+	return kind
+}
+
+// mailFor writes a delivery as a readable mail.
+func mailFor(d store.Delivery) (subject, text string) {
+	var n ApprovalNotification
+	if eventKind(d.Source) == "approval" && json.Unmarshal(d.Payload, &n) == nil {
+		a := n.Approval
+		subject = fmt.Sprintf("Approval needed: %s / %s / %s", a.PipelineName, a.StageName, a.ActionName)
+		var b strings.Builder
+		fmt.Fprintf(&b, "Pipeline %s is waiting for an approval in stage %s, action %s.\n\n", a.PipelineName, a.StageName, a.ActionName)
+		if a.CustomData != "" {
+			fmt.Fprintf(&b, "%s\n\n", a.CustomData)
+		}
+		fmt.Fprintf(&b, "Review:     %s\n", a.ApprovalReviewLink)
+		if a.ExternalEntityLink != "" {
+			fmt.Fprintf(&b, "Details:    %s\n", a.ExternalEntityLink)
+		}
+		fmt.Fprintf(&b, "Execution:  %s\nExpires:    %s\nToken:      %s\n\n", n.Execution.ID, a.Expires, a.Token)
+		fmt.Fprintf(&b, "Answer with:\n  sluice approve %s %s %s %s --comment '...'\n  sluice reject %s %s %s %s --comment '...'\n",
+			a.PipelineName, n.Execution.ID, a.StageName, a.ActionName, a.PipelineName, n.Execution.ID, a.StageName, a.ActionName)
+		return subject, b.String()
+	}
+	return "sluice notification " + d.Source, string(d.Payload)
+}
+
+// Deliveries lists the deliveries of a source, newest first.
+func (s *Service) Deliveries(ctx context.Context, source string, limit int) ([]store.Delivery, error) {
+	return s.store.Deliveries(ctx, source, limit)
+}
