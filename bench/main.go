@@ -10,6 +10,8 @@
 //	go run ./bench build       `sluice build` of a 3-command buildspec against `sh -c`
 //	go run ./bench zip         a 1 GiB artifact zipped by sluice against `zip -1`
 //	go run ./bench logs        an action printing 200 MB: captured whole, with the server's peak memory
+//	go run ./bench gates       from an upstream execution's end to the gate waiting on it released (100 runs)
+//	go run ./bench waiting     1,000 executions waiting on a gate or a lock at once: memory, then the time to drain
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -37,7 +39,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|gates|waiting|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -64,6 +66,8 @@ func main() {
 		{"build", benchBuild},
 		{"zip", benchZip},
 		{"logs", benchLogs},
+		{"gates", benchGates},
+		{"waiting", benchWaiting},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {

@@ -487,3 +487,23 @@ stages:
 }
 
 var _ = store.ErrNotFound
+
+func TestLockOfDeletedPipelineIsReleased(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"gone", "next"} {
+		f.apply("name: " + name + "\nlock: shared\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Commands\n        commands: [x]\n")
+	}
+	f.start("gone")
+	next := f.start("next")
+	f.react()
+	if e := f.execution("next", next); !strings.Contains(e.WaitingFor, "waiting for lock shared") {
+		t.Fatalf("next waits for %q", e.WaitingFor)
+	}
+	if err := f.svc.DeletePipeline(f.ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	j := f.claim("w1")
+	if j.Job.Pipeline != "next" {
+		t.Fatalf("claimed %s", j.Job.Pipeline)
+	}
+}

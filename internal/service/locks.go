@@ -13,10 +13,10 @@ import (
 )
 
 // loadLocks reads, inside the decision's transaction, every lock the pipeline
-// or its executions name. A holder or waiter that is no longer an active
-// execution (its pipeline was deleted, or a bug let it end without letting go)
-// is dropped as the lock is read, so that a lock can never stay taken by
-// someone who is gone.
+// or its executions name. A holder, or the first in the queue, that is no
+// longer an active execution (its pipeline was deleted, or a bug let it end
+// without letting go) is dropped as the lock is read, so that a lock can
+// never stay taken, or promised, to someone who is gone.
 func (s *Service) loadLocks(ctx context.Context, tx store.Tx, decl *pipeline.Pipeline, st *engine.State, h engine.Happening) (map[string]*engine.Lock, error) {
 	var names []string
 	add := func(n string) {
@@ -78,17 +78,19 @@ func (s *Service) loadLocks(ctx context.Context, tx store.Tx, decl *pipeline.Pip
 				l.Holder = nil
 			}
 		}
-		queue := l.Queue[:0]
-		for _, w := range l.Queue {
-			ok, err := alive(w)
+		// Only the head of the queue can be given the lock, so only it is
+		// checked: one gone further back is dropped when it reaches the head,
+		// which keeps a decision's cost flat however long the queue.
+		for len(l.Queue) > 0 {
+			ok, err := alive(l.Queue[0])
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				queue = append(queue, w)
+				break
 			}
+			l.Queue = l.Queue[1:]
 		}
-		l.Queue = queue
 		out[name] = l
 	}
 	return out, nil

@@ -166,8 +166,13 @@ func (s *Service) Pipelines(ctx context.Context) ([]PipelineInfo, error) {
 // DeletePipeline deletes a pipeline with its executions; running jobs are
 // cancelled, so their workers kill them.
 func (s *Service) DeletePipeline(ctx context.Context, name string) error {
+	var decl *pipeline.Pipeline
 	err := s.store.Update(ctx, name, func(tx store.Tx) error {
-		if _, err := tx.Pipeline(ctx); err != nil {
+		row, err := tx.Pipeline(ctx)
+		if err != nil {
+			return err
+		}
+		if decl, err = decodeDeclaration(name, row.Declaration); err != nil {
 			return err
 		}
 		return tx.DeletePipeline(ctx)
@@ -176,7 +181,22 @@ func (s *Service) DeletePipeline(ctx context.Context, name string) error {
 		return pipelineNotFound(name, err)
 	}
 	s.changed.broadcast()
-	return nil
+	// Its executions held or waited for locks: the next in line goes on.
+	var errs []error
+	for _, l := range append([]string{decl.Lock}, stageLocks(decl)...) {
+		if l != "" {
+			errs = append(errs, s.wakeLockWaiters(ctx, l))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func stageLocks(decl *pipeline.Pipeline) []string {
+	var out []string
+	for _, st := range decl.Stages {
+		out = append(out, st.Lock)
+	}
+	return out
 }
 
 func pipelineNotFound(name string, err error) error {

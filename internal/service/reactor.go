@@ -501,8 +501,19 @@ func (s *Service) wakeLockWaiters(ctx context.Context, name string) error {
 		return err
 	}
 	for _, l := range locks {
-		if l.Name != name || l.Holder != nil || len(l.Queue) == 0 {
+		if l.Name != name || len(l.Queue) == 0 {
 			continue
+		}
+		if l.Holder != nil {
+			// A holder that is gone (its pipeline deleted) is let go of by the
+			// next decision that reads the lock: the waiter's.
+			row, err := s.store.Execution(ctx, l.Holder.ExecutionID)
+			if err == nil && row.Active {
+				return nil
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
 		next := l.Queue[0]
 		_, err := s.decide(ctx, next.Pipeline, next.ExecutionID, func(store.Tx, *engine.State) (engine.Happening, error) {
