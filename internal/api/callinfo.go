@@ -1,0 +1,31 @@
+package api
+
+import "context"
+
+// callInfo is what the audit trail records of one request. The audit
+// middleware puts an empty one in the request's context; the permission check
+// and the handlers fill it in as they learn who calls, for what operation, on
+// which resource, and how it ended.
+type callInfo struct {
+	Principal string         // the token's name ("" when unauthenticated)
+	Operation string         // the action name without its prefix: StartPipelineExecution, GitPush, …
+	Resource  string         // pipeline/NAME, repository/NAME, project/NAME, …; "*" for lists
+	Denied    bool           // the permission check refused it
+	Err       string         // the error answered, if any
+	Params    map[string]any // request parameters worth keeping, secrets removed
+}
+
+type callInfoKey struct{}
+
+func withCallInfo(ctx context.Context, ci *callInfo) context.Context {
+	return context.WithValue(ctx, callInfoKey{}, ci)
+}
+
+// callInfoFrom returns the request's callInfo, or a throwaway one when the
+// request did not come through the audit middleware (tests of single handlers).
+func callInfoFrom(ctx context.Context) *callInfo {
+	if ci, ok := ctx.Value(callInfoKey{}).(*callInfo); ok {
+		return ci
+	}
+	return &callInfo{}
+}
