@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", s.actionLog)
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", s.downloadArtifact)
 	s.handle("GET /api/v1/events", s.listEvents)
+	s.handle("GET /api/v1/events/stream", s.streamEvents)
 	s.handle("GET /api/v1/graph", s.pipelineGraph)
 
 	s.handle("POST /api/v1/jobs/claim", s.claimJob)

@@ -44,6 +44,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Isolation, "isolation", "auto", "build isolation: auto (bubblewrap where installed, as each project says) or none")
 	cmd.Flags().DurationVar(&cfg.PollInterval, "poll-interval", time.Minute, "how often remote repositories are polled for changes (PollForSourceChanges)")
 	cmd.Flags().DurationVar(&cfg.SweepInterval, "sweep-interval", time.Second, "how often expired leases and action timeouts are looked for")
+	cmd.Flags().DurationVar(&cfg.EventRetention, "event-retention", 30*24*time.Hour, "how long events are kept (0: for ever); events a rule or the reactor has not read yet are kept regardless")
 	cmd.Flags().StringVar(&cfg.ExternalURL, "external-url", "", "the server's address in links it sends, e.g. https://sluice.example.com (default: the listening address)")
 	cmd.Flags().StringVar(&cfg.SMTP.Addr, "smtp-addr", "", "mail server for email notifications, host:port")
 	cmd.Flags().StringVar(&cfg.SMTP.From, "smtp-from", "sluice@localhost", "sender of email notifications")

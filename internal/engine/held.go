@@ -63,6 +63,9 @@ func (d *decider) progress(h ActionProgress) error {
 	}
 	a.LastUpdate = d.env.Now
 	d.touch(e)
+	if a.Decl.ActionTypeID.Provider == "PipelineGate" {
+		d.emit(e, GateEvent, e.Stages[e.Current].Name, a, "WAITING", h.Summary)
+	}
 	return nil
 }
 
@@ -80,6 +83,7 @@ func (d *decider) answer(h ApprovalAnswer) error {
 	if h.Comment != "" {
 		summary += ": " + h.Comment
 	}
+	d.emit(e, ApprovalEvent, e.Stages[e.Current].Name, a, strings.ToUpper(status), summary)
 	if !h.Approved {
 		d.failAction(e, a, summary)
 		return nil

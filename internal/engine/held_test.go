@@ -46,8 +46,14 @@ func TestApproval(t *testing.T) {
 			h.succeed(e, "build", nil)
 			j := h.job(e, "Review")
 			wantEqual(t, "approval deadline", j.Deadline, act(t, e, "Review").StartTime.Add(7*24*time.Hour))
+			if got := lastOf(h.events, ApprovalEvent); got == nil || got.State != "WAITING" || got.JobID != j.ID {
+				t.Fatalf("approval waiting event %+v", got)
+			}
 			h.tick(time.Minute)
 			h.do(ApprovalAnswer{JobID: j.ID, Approved: tt.approved, By: "alice", Comment: "ship it"})
+			if got := lastOf(h.events, ApprovalEvent); got == nil || got.State != map[bool]string{true: "APPROVED", false: "REJECTED"}[tt.approved] || got.Summary != tt.wantSum {
+				t.Fatalf("approval answered event %+v", got)
+			}
 			a := act(t, e, "Review")
 			wantEqual(t, "summary", a.Summary, tt.wantSum)
 			if a.Approval == nil || a.Approval.By != "alice" || a.Approval.Summary != "ship it" || !a.Approval.Time.Equal(t0.Add(time.Minute)) {
@@ -92,15 +98,20 @@ func TestActionProgress(t *testing.T) {
 	e := h.start(nil)
 	j := h.job(e, "Gate")
 	d := h.do(ActionProgress{JobID: j.ID, Summary: "waiting for infra execution 1a2b (InProgress)", ExternalID: "1a2b"})
-	if len(d.Changed) != 1 || len(d.Events) != 0 {
+	if len(d.Changed) != 1 || len(d.Events) != 1 || d.Events[0].DetailType != GateEvent || d.Events[0].State != "WAITING" ||
+		d.Events[0].Summary != "waiting for infra execution 1a2b (InProgress)" {
 		t.Fatalf("progress changed %d executions and emitted %v", len(d.Changed), evs(d.Events))
 	}
 	a := act(t, e, "Gate")
 	wantEqual(t, "summary", a.Summary, "waiting for infra execution 1a2b (InProgress)")
 	wantEqual(t, "external id", a.ExternalID, "1a2b")
 	wantEqual(t, "status", a.Status, ActionInProgress)
-	if d := h.do(ActionProgress{JobID: j.ID, Summary: a.Summary}); len(d.Changed) != 0 {
+	if d := h.do(ActionProgress{JobID: j.ID, Summary: a.Summary}); len(d.Changed) != 0 || len(d.Events) != 0 {
 		t.Fatal("the same progress again changed the execution")
+	}
+	d = h.do(JobSucceeded{JobID: j.ID, Summary: "infra is idle"})
+	if got := evs(d.Events); len(got) == 0 || d.Events[0].DetailType != GateEvent || d.Events[0].State != "RELEASED" {
+		t.Fatalf("release events %v", got)
 	}
 }
 
@@ -158,4 +169,13 @@ func TestRestart(t *testing.T) {
 	if !h.hasJob(next, "src") {
 		t.Fatalf("the new execution did not start: open %v", h.openNames())
 	}
+}
+
+func lastOf(events []Event, kind string) *Event {
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].DetailType == kind {
+			return &events[i]
+		}
+	}
+	return nil
 }

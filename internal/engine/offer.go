@@ -24,6 +24,9 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 		a.StartTime = d.env.Now
 		d.emitAction(e, a, "STARTED", "")
 	}
+	if a.Decl.ActionTypeID.Provider == "Manual" {
+		d.emit(e, ApprovalEvent, st.Name, a, "WAITING", a.Decl.Configuration["CustomData"])
+	}
 
 	lookup := variableLookup(e)
 	var problems []string

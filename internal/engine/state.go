@@ -222,8 +222,11 @@ const (
 	PipelineEvent = "CodePipeline Pipeline Execution State Change"
 	StageEvent    = "CodePipeline Stage Execution State Change"
 	ActionEvent   = "CodePipeline Action Execution State Change"
-	// LockEvent is sluice's own: a lock was taken, waited for or released.
-	LockEvent = "sluice Lock State Change"
+	// sluice's own kinds: a lock taken, waited for or released; an approval
+	// waiting or answered; a gate waiting or released.
+	LockEvent     = "sluice Lock State Change"
+	ApprovalEvent = "sluice Approval State Change"
+	GateEvent     = "sluice Gate State Change"
 )
 
 // Event records one state change. State uses CodePipeline's event words

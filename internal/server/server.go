@@ -57,6 +57,8 @@ type Config struct {
 	SMTP notify.SMTP
 	// Deliveries overrides how notifications are retried (tests shorten it).
 	Deliveries service.DeliveryConfig
+	// EventRetention is how long events are kept (0: for ever).
+	EventRetention time.Duration
 }
 
 // Server is a running sluice server.
@@ -251,6 +253,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.svc.RunSweeper,
 		s.svc.RunReactor,
 		s.svc.RunDeliveries,
+		func(ctx context.Context) { s.svc.RunEventPruner(ctx, s.cfg.EventRetention, time.Hour) },
 		func(ctx context.Context) { s.svc.RunPoller(ctx, s.cfg.PollInterval) },
 		func(ctx context.Context) { s.svc.RunScheduler(ctx, time.Second) },
 		s.replayPushes,

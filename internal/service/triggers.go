@@ -101,6 +101,7 @@ func (s *Service) HandlePush(ctx context.Context, p Push) error {
 	if err := s.recordPush(ctx, p); err != nil {
 		return err
 	}
+	s.changed.broadcast() // the push's events, for streams and rules
 	infos, err := s.Pipelines(ctx)
 	if err != nil {
 		return err

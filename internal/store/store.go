@@ -59,6 +59,9 @@ type Store interface {
 	Log(ctx context.Context, jobID string, offset int64) ([]byte, error)
 
 	Events(ctx context.Context, filter EventFilter) ([]Event, error)
+	// PruneEvents deletes up to limit events older than before that every
+	// reader of the event log (see Cursor) has passed, and says how many.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	Token(ctx context.Context, hash string) (Token, error)
 	PutToken(ctx context.Context, t Token) error

@@ -168,3 +168,18 @@ func (s *Store) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 func (s *Store) Deliveries(ctx context.Context, source string, limit int) ([]store.Delivery, error) {
 	return listDeliveries(ctx, s.read, `SELECT `+deliveryCols+` FROM deliveries WHERE source = ? ORDER BY created_ms DESC, rowid DESC LIMIT ?`, source, limit)
 }
+
+// PruneEvents implements store.Store.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int64, error) {
+	// Events no reader has passed yet stay, however old: a rule or the reactor
+	// must see every event once.
+	res, err := s.write.ExecContext(ctx, `
+		DELETE FROM events WHERE seq IN (
+			SELECT seq FROM events
+			WHERE time_ms < ? AND seq <= COALESCE((SELECT MIN(seq) FROM cursors), 0)
+			ORDER BY seq LIMIT ?)`, ms(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -137,3 +137,27 @@ func testDeliveries(t *testing.T, s store.Store) {
 		t.Fatalf("update of a missing delivery: %v", err)
 	}
 }
+
+func testPruneEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+			return tx.InsertEvent(ctx, store.Event{Time: t0.Add(time.Duration(i) * time.Hour), Type: "x", Pipeline: "p", Document: []byte(`{}`)})
+		}))
+	}
+	all, err := s.Events(ctx, store.EventFilter{})
+	must(t, err)
+	// No reader yet: nothing may go, however old.
+	if n, err := s.PruneEvents(ctx, t0.Add(10*time.Hour), 100); err != nil || n != 0 {
+		t.Fatalf("pruned %d before any reader (%v)", n, err)
+	}
+	must(t, s.SetCursor(ctx, "reactor", all[3].Seq, t0))
+	must(t, s.SetCursor(ctx, "rules", all[1].Seq, t0))
+	// Old enough: the first three; passed by every reader: the first two.
+	n, err := s.PruneEvents(ctx, t0.Add(150*time.Minute), 100)
+	must(t, err)
+	left, _ := s.Events(ctx, store.EventFilter{})
+	if n != 2 || len(left) != 3 || left[0].Seq != all[2].Seq {
+		t.Fatalf("pruned %d, left %d starting at %d", n, len(left), left[0].Seq)
+	}
+}

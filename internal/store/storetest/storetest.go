@@ -41,6 +41,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open(t)) })
 	t.Run("Cursors", func(t *testing.T) { testCursors(t, open(t)) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open(t)) })
+	t.Run("PruneEvents", func(t *testing.T) { testPruneEvents(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
