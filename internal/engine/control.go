@@ -36,18 +36,18 @@ func (d *decider) stop(h Stop) error {
 			st.Status = StageStopping
 			d.emit(e, StageEvent, st.Name, nil, "STOPPING", h.Reason)
 		}
-		if h.Abandon {
-			for i := range st.Actions {
-				a := &st.Actions[i]
-				if a.Status != ActionInProgress {
-					continue
-				}
-				a.Status = ActionAbandoned
-				a.Summary = "abandoned: " + orDefault(h.Reason, "the execution was stopped")
-				a.LastUpdate = d.env.Now
-				d.cancel = append(d.cancel, CancelJob{JobID: a.JobID, Reason: "abandoned"})
-				d.emitAction(e, a, "ABANDONED", a.Summary)
+		for i := range st.Actions {
+			a := &st.Actions[i]
+			// An approval or a gate has no work in progress to wait for: a
+			// stop-and-wait ends them at once, as an abandon does.
+			if a.Status != ActionInProgress || !(h.Abandon || waitsOnly(a.Decl)) {
+				continue
 			}
+			a.Status = ActionAbandoned
+			a.Summary = "abandoned: " + orDefault(h.Reason, "the execution was stopped")
+			a.LastUpdate = d.env.Now
+			d.cancel = append(d.cancel, CancelJob{JobID: a.JobID, Reason: "abandoned"})
+			d.emitAction(e, a, "ABANDONED", a.Summary)
 		}
 	}
 	return nil
@@ -117,4 +117,11 @@ func (d *decider) retry(h Retry) error {
 	d.emit(e, PipelineEvent, "", nil, "RESUMED", "")
 	d.emit(e, StageEvent, st.Name, nil, "RESUMED", "")
 	return nil
+}
+
+// waitsOnly reports whether an action only waits (for a person or another
+// pipeline) and has nothing running that a stop-and-wait should let finish.
+func waitsOnly(a pipeline.Action) bool {
+	p := a.ActionTypeID.Provider
+	return p == "Manual" || p == "PipelineGate"
 }

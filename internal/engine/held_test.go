@@ -179,3 +179,20 @@ func lastOf(events []Event, kind string) *Event {
 	}
 	return nil
 }
+
+func TestStopAndWaitEndsApprovalsAndGatesAtOnce(t *testing.T) {
+	h := newHarness(t, newPipeline(pipeline.Superseded, stage("Wait",
+		held("Review", manualType), held("Gate", gateType, config("PipelineName", "infra")), noop("work", 1))))
+	e := h.start(nil)
+	work := h.job(e, "work")
+	d := h.do(Stop{ExecutionID: e.ID, Reason: "not now"})
+	if len(d.Cancel) != 2 {
+		t.Fatalf("cancelled %v, want the approval's and the gate's jobs", d.Cancel)
+	}
+	wantEqual(t, "review", act(t, e, "Review").Status, ActionAbandoned)
+	wantEqual(t, "gate", act(t, e, "Gate").Status, ActionAbandoned)
+	wantEqual(t, "work still runs", act(t, e, "work").Status, ActionInProgress)
+	wantEqual(t, "execution", e.Status, ExecutionStopping)
+	h.do(JobSucceeded{JobID: work.ID})
+	wantEqual(t, "execution", e.Status, ExecutionStopped)
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -506,4 +507,28 @@ func TestLockOfDeletedPipelineIsReleased(t *testing.T) {
 	if j.Job.Pipeline != "next" {
 		t.Fatalf("claimed %s", j.Job.Pipeline)
 	}
+}
+
+func TestPipelineTriggerForgottenWithItsPipeline(t *testing.T) {
+	f := newFixture(t)
+	f.apply(infraPipeline)
+	withTrigger := "name: app\ntriggers: [{providerType: Pipeline, pipeline: {name: infra}}]\nstages: [{name: S, actions: [{name: a, provider: Commands, commands: [x]}]}]\n"
+	without := "name: app\nstages: [{name: S, actions: [{name: a, provider: Commands, commands: [x]}]}]\n"
+	runInfra := func() {
+		f.start("infra")
+		f.succeed(f.claim("w1"), nil)
+		f.react()
+	}
+	f.apply(withTrigger)
+	runInfra()
+	if j := f.claim("w1"); j.Job.Pipeline != "app" {
+		t.Fatalf("claimed %s", j.Job.Pipeline)
+	}
+	if err := f.svc.DeletePipeline(f.ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Second)
+	f.apply(without) // version 1 again, with no trigger
+	runInfra()
+	f.noJob()
 }

@@ -378,7 +378,9 @@ func (s *Service) fireTriggers(ctx context.Context, d EventDetail) error {
 func (s *Service) triggerDecl(r store.Pipeline) (*pipeline.Pipeline, error) {
 	s.triggerCacheMu.Lock()
 	defer s.triggerCacheMu.Unlock()
-	if c, ok := s.triggerCache[r.Name]; ok && c.version == r.Version {
+	// A deleted and re-created pipeline starts at version 1 again: the time of
+	// its last update tells the two apart.
+	if c, ok := s.triggerCache[r.Name]; ok && c.version == r.Version && c.updated.Equal(r.Updated) {
 		return c.decl, nil
 	}
 	decl, err := decodeDeclaration(r.Name, r.Declaration)
@@ -395,12 +397,13 @@ func (s *Service) triggerDecl(r store.Pipeline) (*pipeline.Pipeline, error) {
 	if s.triggerCache == nil {
 		s.triggerCache = map[string]cachedDecl{}
 	}
-	s.triggerCache[r.Name] = cachedDecl{version: r.Version, decl: decl}
+	s.triggerCache[r.Name] = cachedDecl{version: r.Version, updated: r.Updated, decl: decl}
 	return decl, nil
 }
 
 type cachedDecl struct {
 	version int
+	updated time.Time
 	decl    *pipeline.Pipeline
 }
 
