@@ -2,7 +2,6 @@ package buildspec
 
 import (
 	"fmt"
-	"github.com/sluice-ci/sluice/internal/yamlnode"
 	"regexp"
 	"sort"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Parse reads one buildspec. filename is used in messages only.
@@ -24,7 +24,7 @@ func Parse(filename string, data []byte) (*Spec, []Warning, error) {
 	if perr != nil {
 		return nil, nil, pipeline.ErrorList{perr}
 	}
-	d := &decoder{file: filename, budget: maxNodes, merging: map[*yaml.Node]bool{}}
+	d := newDecoder(filename)
 	s := d.document(root)
 	sort.SliceStable(d.warns, func(i, j int) bool { return d.warns[i].Line < d.warns[j].Line })
 	if len(d.errs) > 0 {
@@ -34,186 +34,41 @@ func Parse(filename string, data []byte) (*Spec, []Warning, error) {
 	return s, d.warns, nil
 }
 
-// maxNodes bounds the work one file can cause: aliases let a few kilobytes
-// name the same subtree billions of times.
-const maxNodes = 1_000_000
-
 // decoder walks a node tree into a Spec, recording every problem and going on.
 type decoder struct {
+	*yamlnode.Decoder
 	file    string
 	version string
 	errs    pipeline.ErrorList
 	warns   []Warning
-	budget  int
-	merging map[*yaml.Node]bool
-	hints   int
 }
 
-func (d *decoder) errorf(line int, path, format string, args ...any) {
-	d.errs = append(d.errs, &pipeline.Error{File: d.file, Line: max(line, 1), Path: path, Msg: fmt.Sprintf(format, args...)})
+func newDecoder(file string) *decoder {
+	d := &decoder{file: file}
+	d.Decoder = yamlnode.New(yamlnode.Options{
+		Report: func(line int, path, msg string) {
+			d.errs = append(d.errs, &pipeline.Error{File: file, Line: max(line, 1), Path: path, Msg: msg})
+		},
+		// CodeBuild ignores keys it does not know; so does sluice, but
+		// says so.
+		Unknown: func(f yamlnode.Field, path, hint string) {
+			d.warnf(f.Line, path, "unknown key, ignored%s", hint)
+		},
+		Scalar:    d.placeholder,
+		MergeKeys: true,
+		CheckTags: true,
+	})
+	return d
 }
 
 func (d *decoder) warnf(line int, path, format string, args ...any) {
 	d.warns = append(d.warns, Warning{File: d.file, Line: max(line, 1), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (d *decoder) unknown(f field, path string, known []string) {
-	d.warnf(f.line, path, "unknown key, ignored%s", d.didYouMean(f.key, known))
-}
-
-func (d *decoder) typeError(n *yaml.Node, path, want string) {
-	d.errorf(n.Line, path, "must be %s, not %s", want, yamlnode.Describe(n))
-}
-
-func joinPath(parent, key string) string {
-	if parent == "" {
-		return key
-	}
-	return parent + "." + key
-}
-
-func indexPath(parent string, i int) string { return parent + "[" + strconv.Itoa(i) + "]" }
-
-// yamlTags are the tags of YAML's core schema, which is all a buildspec holds.
-var yamlTags = map[string]bool{
-	"": true, "!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true,
-	"!!map": true, "!!seq": true, "!!merge": true, "!!timestamp": true, "!!binary": true,
-}
-
-// tagOK rejects application tags such as CloudFormation's !Ref, which would
-// otherwise pass as plain strings and silently lose their meaning.
-func (d *decoder) tagOK(n *yaml.Node, path string) bool {
-	if yamlTags[n.Tag] {
-		return true
-	}
-	d.errorf(n.Line, path, "YAML tag %s is not supported", n.Tag)
-	return false
-}
-
-func (d *decoder) spend(n, line int) bool {
-	if d.budget < 0 {
-		return false
-	}
-	d.budget -= n
-	if d.budget < 0 {
-		d.errorf(line, "", "too large: more than %d values once aliases are expanded", maxNodes)
-		return false
-	}
-	return true
-}
-
-type field struct {
-	key   string
-	line  int
-	value *yaml.Node
-}
-
-// fields returns the entries of mapping m, with merge keys (<<) expanded
-// and duplicate keys reported. Keys written in m win over merged ones.
-func (d *decoder) fields(m *yaml.Node, path string) []field {
-	if !d.spend(len(m.Content)/2, m.Line) {
-		return nil
-	}
-	var out, merged []field
-	seen := map[string]int{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := yamlnode.Resolve(m.Content[i]), m.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(k.Line, path, "keys must be strings, not %s", yamlnode.Describe(k))
-			continue
-		}
-		if k.Tag == "!!merge" {
-			merged = append(merged, d.merge(v, path)...)
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			d.errorf(k.Line, joinPath(path, k.Value), "given twice (first on line %d)", first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		out = append(out, field{key: k.Value, line: k.Line, value: v})
-	}
-	for _, f := range merged {
-		if _, dup := seen[f.key]; !dup {
-			seen[f.key] = f.line
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func (d *decoder) merge(v *yaml.Node, path string) []field {
-	v = yamlnode.Resolve(v)
-	switch v.Kind {
-	case yaml.MappingNode:
-		if d.merging[v] {
-			d.errorf(v.Line, path, "merge (<<) includes itself")
-			return nil
-		}
-		d.merging[v] = true
-		defer delete(d.merging, v)
-		return d.fields(v, path)
-	case yaml.SequenceNode:
-		var out []field
-		seen := map[string]bool{}
-		for _, item := range v.Content {
-			item = yamlnode.Resolve(item)
-			if item.Kind != yaml.MappingNode {
-				d.errorf(item.Line, path, "merge (<<) takes a mapping or a list of mappings, not a list holding %s", yamlnode.Describe(item))
-				continue
-			}
-			for _, f := range d.merge(item, path) {
-				if !seen[f.key] {
-					seen[f.key] = true
-					out = append(out, f)
-				}
-			}
-		}
-		return out
-	}
-	d.errorf(v.Line, path, "merge (<<) takes a mapping or a list of mappings, not %s", yamlnode.Describe(v))
-	return nil
-}
-
-// mapping returns n's fields, or reports that n is not a mapping. Null is
-// an empty mapping.
-func (d *decoder) mapping(n *yaml.Node, path string) []field {
-	n = yamlnode.Resolve(n)
-	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		d.typeError(n, path, "a mapping")
-		return nil
-	}
-	return d.fields(n, path)
-}
-
-// scalar returns a scalar's text as written (so 0.2 is "0.2" and yes is
-// "yes"); null is "".
-func (d *decoder) scalar(n *yaml.Node, path, want string) string {
-	n = yamlnode.Resolve(n)
-	if !d.tagOK(n, path) {
-		return ""
-	}
-	if p, ok := placeholder(n); ok {
-		d.warnf(n.Line, path, "%s looks like a template placeholder left unfilled; read as that text", p)
-		return p
-	}
-	if n.Kind != yaml.ScalarNode {
-		d.typeError(n, path, want)
-		return ""
-	}
-	if yamlnode.IsNull(n) {
-		return ""
-	}
-	return n.Value
-}
-
-// placeholder recognises an unquoted template placeholder such as
+// placeholder reads an unquoted template placeholder such as
 // {-INSERT BUCKET NAME HERE-}, which YAML reads as a flow mapping holding
-// one key without a value, and returns the text as written.
-func placeholder(n *yaml.Node) (string, bool) {
+// one key without a value, as the text written, with a warning.
+func (d *decoder) placeholder(n *yaml.Node, path string) (string, bool) {
 	if n.Kind != yaml.MappingNode || n.Style&yaml.FlowStyle == 0 || len(n.Content) != 2 {
 		return "", false
 	}
@@ -221,85 +76,39 @@ func placeholder(n *yaml.Node) (string, bool) {
 	if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || v.Kind != yaml.ScalarNode || !yamlnode.IsNull(v) || v.Value != "" {
 		return "", false
 	}
-	return "{" + k.Value + "}", true
-}
-
-func (d *decoder) str(n *yaml.Node, path string) string { return d.scalar(n, path, "a string") }
-
-// strings reads a list of strings. A single string is a list of one, as in
-// `commands: npm install`, which CodeBuild runs.
-func (d *decoder) strings(n *yaml.Node, path string) []string {
-	n = yamlnode.Resolve(n)
-	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
-		return nil
-	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return []string{n.Value}
-	case yaml.SequenceNode:
-	default:
-		d.typeError(n, path, "a list of strings")
-		return nil
-	}
-	if !d.spend(len(n.Content), n.Line) {
-		return nil
-	}
-	out := make([]string, 0, len(n.Content))
-	for i, item := range n.Content {
-		out = append(out, d.str(item, indexPath(path, i)))
-	}
-	return out
+	p := "{" + k.Value + "}"
+	d.warnf(n.Line, path, "%s looks like a template placeholder left unfilled; read as that text", p)
+	return p, true
 }
 
 // commands reads a list of commands, explaining the commonest YAML slip:
 // an unquoted colon followed by a space turns a command into a mapping.
 func (d *decoder) commands(n *yaml.Node, path string) []string {
-	n = yamlnode.Resolve(n)
-	if n.Kind == yaml.SequenceNode && d.tagOK(n, path) {
-		if !d.spend(len(n.Content), n.Line) {
-			return nil
-		}
-		out := make([]string, 0, len(n.Content))
-		for i, item := range n.Content {
-			ip := indexPath(path, i)
-			if it := yamlnode.Resolve(item); it.Kind == yaml.MappingNode {
-				d.errorf(it.Line, ip, "must be a command, not a mapping: quote the command, since a colon followed by a space makes a YAML mapping")
-				continue
-			}
-			out = append(out, d.scalar(item, ip, "a command"))
-		}
-		return out
+	if yamlnode.Resolve(n).Kind != yaml.SequenceNode {
+		return d.StringOrList(n, path)
 	}
-	return d.strings(n, path)
-}
-
-// boolean reads yes/no/true/false in any case, the forms CodeBuild accepts.
-func (d *decoder) boolean(n *yaml.Node, path string) bool {
-	n = yamlnode.Resolve(n)
-	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
-		return false
-	}
-	if n.Kind == yaml.ScalarNode {
-		switch strings.ToLower(n.Value) {
-		case "yes", "true":
-			return true
-		case "no", "false":
-			return false
+	items := d.List(n, path)
+	out := make([]string, 0, len(items))
+	for i, item := range items {
+		ip := yamlnode.Index(path, i)
+		if it := yamlnode.Resolve(item); it.Kind == yaml.MappingNode {
+			d.Errorf(it.Line, ip, "must be a command, not a mapping: quote the command, since a colon followed by a space makes a YAML mapping")
+			continue
 		}
+		out = append(out, d.Scalar(item, ip, "a command"))
 	}
-	d.typeError(n, path, "yes or no (or true or false)")
-	return false
+	return out
 }
 
 // stringMap reads a mapping of names to scalars, each kept as written.
 func (d *decoder) stringMap(n *yaml.Node, path string) map[string]string {
-	fs := d.mapping(n, path)
+	fs := d.Mapping(n, path)
 	if len(fs) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(fs))
 	for _, f := range fs {
-		out[f.key] = d.scalar(f.value, joinPath(path, f.key), "a string, number or boolean")
+		out[f.Key] = d.Scalar(f.Value, yamlnode.Join(path, f.Key), "a string, number or boolean")
 	}
 	return out
 }
@@ -308,23 +117,23 @@ func (d *decoder) stringMap(n *yaml.Node, path string) map[string]string {
 func (d *decoder) variables(n *yaml.Node, path string) map[string]string {
 	vars := d.stringMap(n, path)
 	for _, f := range d.peek(n) {
-		if strings.HasPrefix(f.key, "CODEBUILD_") {
-			d.warnf(f.line, joinPath(path, f.key), "the CODEBUILD_ prefix is reserved; the build's own value may replace this one")
+		if strings.HasPrefix(f.Key, "CODEBUILD_") {
+			d.warnf(f.Line, yamlnode.Join(path, f.Key), "the CODEBUILD_ prefix is reserved; the build's own value may replace this one")
 		}
 	}
 	return vars
 }
 
 // peek returns n's keys without reporting anything (that was done already).
-func (d *decoder) peek(n *yaml.Node) []field {
+func (d *decoder) peek(n *yaml.Node) []yamlnode.Field {
 	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
-	var out []field
+	var out []yamlnode.Field
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := yamlnode.Resolve(n.Content[i]); k.Kind == yaml.ScalarNode {
-			out = append(out, field{key: k.Value, line: k.Line})
+			out = append(out, yamlnode.Field{Key: k.Value, Line: k.Line})
 		}
 	}
 	return out
@@ -352,29 +161,29 @@ var (
 
 func (d *decoder) document(root *yaml.Node) *Spec {
 	root = yamlnode.Resolve(root)
-	if !d.tagOK(root, "") {
+	if !d.TagOK(root, "") {
 		return nil
 	}
 	if yamlnode.IsNull(root) {
-		d.errorf(root.Line, "", "empty document: no buildspec in it")
+		d.Errorf(root.Line, "", "empty document: no buildspec in it")
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		d.errorf(root.Line, "", "a buildspec must be a mapping, not %s", yamlnode.Describe(root))
+		d.Errorf(root.Line, "", "a buildspec must be a mapping, not %s", d.Describe(root))
 		return nil
 	}
-	fs := d.fields(root, "")
+	fs := d.Fields(root, "")
 	s := &Spec{File: d.file}
 	// The version decides how the rest reads, so it comes first.
 	versionSeen := false
 	for _, f := range fs {
-		if f.key == "version" {
+		if f.Key == "version" {
 			versionSeen = true
 			s.Version = d.readVersion(f)
 		}
 	}
 	if !versionSeen {
-		d.errorf(root.Line, "version", "missing: a buildspec starts with version: 0.2 (or 0.1)")
+		d.Errorf(root.Line, "version", "missing: a buildspec starts with version: 0.2 (or 0.1)")
 	}
 	d.version = s.Version
 	legacy := s.Version == "0.1" || s.Version == "0.0"
@@ -382,43 +191,43 @@ func (d *decoder) document(root *yaml.Node) *Spec {
 	if legacy {
 		known = append(known[:len(known):len(known)], "environment_variables")
 	}
-	var envField *field
+	var envField *yamlnode.Field
 	for _, f := range fs {
-		switch f.key {
+		switch f.Key {
 		case "version":
 		case "run-as":
-			s.RunAs, s.RunAsLine = d.str(f.value, f.key), f.line
+			s.RunAs, s.RunAsLine = d.Str(f.Value, f.Key), f.Line
 		case "env", "environment_variables":
-			if f.key == "environment_variables" && !legacy {
-				d.warnf(f.line, f.key, "unknown key, ignored: version 0.2 renamed it env")
+			if f.Key == "environment_variables" && !legacy {
+				d.warnf(f.Line, f.Key, "unknown key, ignored: version 0.2 renamed it env")
 				continue
 			}
 			if envField != nil {
-				d.errorf(f.line, f.key, "conflicts with %s on line %d: give the environment once", envField.key, envField.line)
+				d.Errorf(f.Line, f.Key, "conflicts with %s on line %d: give the environment once", envField.Key, envField.Line)
 				continue
 			}
 			envField = &f
-			s.Env = d.env(f.value, f.key)
+			s.Env = d.env(f.Value, f.Key)
 		case "proxy":
 			s.Proxy = d.proxy(f)
 		case "phases":
-			s.Phases = d.phases(f.value, f.key)
+			s.Phases = d.phases(f.Value, f.Key)
 		case "reports":
-			s.Reports = d.reports(f.value, f.key)
+			s.Reports = d.reports(f.Value, f.Key)
 		case "artifacts":
-			s.Artifacts = d.artifacts(f.value, f.key)
+			s.Artifacts = d.artifacts(f.Value, f.Key)
 		case "cache":
-			s.Cache = d.cache(f.value, f.key)
+			s.Cache = d.cache(f.Value, f.Key)
 		case "batch":
-			s.Batch = d.batch(f.value, f.key)
+			s.Batch = d.batch(f.Value, f.Key)
 		case "containers":
 			if s.Version == "0.0" {
 				d.containers(f, s)
 				continue
 			}
-			d.unknown(f, f.key, known)
+			d.Unknown(f, f.Key, known)
 		default:
-			d.unknown(f, f.key, known)
+			d.Unknown(f, f.Key, known)
 		}
 	}
 	if len(s.Phases.List()) == 0 && s.Batch == nil && len(d.errs) == 0 {
@@ -427,9 +236,9 @@ func (d *decoder) document(root *yaml.Node) *Spec {
 	return s
 }
 
-func (d *decoder) readVersion(f field) string {
-	n := yamlnode.Resolve(f.value)
-	v := d.scalar(n, "version", "0.1 or 0.2")
+func (d *decoder) readVersion(f yamlnode.Field) string {
+	n := yamlnode.Resolve(f.Value)
+	v := d.Scalar(n, "version", "0.1 or 0.2")
 	switch v {
 	case "0.1", "0.2":
 		return v
@@ -438,7 +247,7 @@ func (d *decoder) readVersion(f field) string {
 		return v
 	}
 	if n.Kind == yaml.ScalarNode {
-		d.errorf(n.Line, "version", "must be 0.1 or 0.2, not %s", yamlnode.Describe(n))
+		d.Errorf(n.Line, "version", "must be 0.1 or 0.2, not %s", d.Describe(n))
 	}
 	return ""
 }
@@ -451,40 +260,40 @@ func (d *decoder) env(n *yaml.Node, path string) Env {
 		known = append(known[:len(known):len(known)], "plaintext")
 	}
 	var varsLine int
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "shell":
-			e.Shell = d.str(f.value, fp)
+			e.Shell = d.Str(f.Value, fp)
 			if e.Shell != "" && !contains(shells, e.Shell) {
-				d.errorf(f.line, fp, "must be one of %s, not %q", strings.Join(shells, ", "), e.Shell)
+				d.Errorf(f.Line, fp, "must be one of %s, not %q", strings.Join(shells, ", "), e.Shell)
 			}
 		case "variables", "plaintext":
-			if f.key == "plaintext" && !legacy {
-				d.warnf(f.line, fp, "unknown key, ignored: version 0.2 renamed it variables")
+			if f.Key == "plaintext" && !legacy {
+				d.warnf(f.Line, fp, "unknown key, ignored: version 0.2 renamed it variables")
 				continue
 			}
 			if varsLine > 0 {
-				d.errorf(f.line, fp, "conflicts with the variables on line %d: give them once", varsLine)
+				d.Errorf(f.Line, fp, "conflicts with the variables on line %d: give them once", varsLine)
 				continue
 			}
-			varsLine = f.line
-			e.Variables = d.variables(f.value, fp)
+			varsLine = f.Line
+			e.Variables = d.variables(f.Value, fp)
 		case "parameter-store":
-			e.ParameterStore = d.variables(f.value, fp)
+			e.ParameterStore = d.variables(f.Value, fp)
 		case "secrets-manager":
-			e.SecretsManager = d.variables(f.value, fp)
+			e.SecretsManager = d.variables(f.Value, fp)
 			for k, v := range e.SecretsManager {
 				if v == "" {
-					d.errorf(f.line, joinPath(fp, k), "must name a secret (secret-id:json-key:version-stage:version-id)")
+					d.Errorf(f.Line, yamlnode.Join(fp, k), "must name a secret (secret-id:json-key:version-stage:version-id)")
 				}
 			}
 		case "exported-variables":
-			e.ExportedVariables = d.strings(f.value, fp)
+			e.ExportedVariables = d.StringOrList(f.Value, fp)
 		case "git-credential-helper":
-			e.GitCredentialHelper = d.boolean(f.value, fp)
+			e.GitCredentialHelper = d.Bool(f.Value, fp)
 		default:
-			d.unknown(f, fp, known)
+			d.Unknown(f, fp, known)
 		}
 	}
 	return e
@@ -499,38 +308,38 @@ func contains(set []string, s string) bool {
 	return false
 }
 
-func (d *decoder) proxy(f field) *Proxy {
+func (d *decoder) proxy(f yamlnode.Field) *Proxy {
 	p := &Proxy{}
-	for _, g := range d.mapping(f.value, f.key) {
-		gp := joinPath(f.key, g.key)
-		switch g.key {
+	for _, g := range d.Mapping(f.Value, f.Key) {
+		gp := yamlnode.Join(f.Key, g.Key)
+		switch g.Key {
 		case "upload-artifacts":
-			p.UploadArtifacts = d.boolean(g.value, gp)
+			p.UploadArtifacts = d.Bool(g.Value, gp)
 		case "logs":
-			p.Logs = d.boolean(g.value, gp)
+			p.Logs = d.Bool(g.Value, gp)
 		default:
-			d.unknown(g, gp, proxyKeys)
+			d.Unknown(g, gp, proxyKeys)
 		}
 	}
-	d.warnf(f.line, f.key, "ignored: sluice does not run builds behind CodeBuild's explicit proxy")
+	d.warnf(f.Line, f.Key, "ignored: sluice does not run builds behind CodeBuild's explicit proxy")
 	return p
 }
 
 func (d *decoder) phases(n *yaml.Node, path string) Phases {
 	var ps Phases
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		name := PhaseName(f.key)
-		if f.key == "during_build" && d.version == "0.0" {
-			d.warnf(f.line, fp, "read as build, the phase's name since version 0.1")
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		name := PhaseName(f.Key)
+		if f.Key == "during_build" && d.version == "0.0" {
+			d.warnf(f.Line, fp, "read as build, the phase's name since version 0.1")
 			name = Build
 		}
 		if !contains(phaseNames, string(name)) {
-			d.unknown(f, fp, phaseNames)
+			d.Unknown(f, fp, phaseNames)
 			continue
 		}
 		if ps.Get(name) != nil {
-			d.errorf(f.line, fp, "conflicts with the %s phase given before", name)
+			d.Errorf(f.Line, fp, "conflicts with the %s phase given before", name)
 			continue
 		}
 		ps.set(name, d.phase(f, fp, name))
@@ -538,28 +347,28 @@ func (d *decoder) phases(n *yaml.Node, path string) Phases {
 	return ps
 }
 
-func (d *decoder) phase(f field, path string, name PhaseName) *Phase {
-	ph := &Phase{Name: name, Line: f.line}
-	for _, g := range d.mapping(f.value, path) {
-		gp := joinPath(path, g.key)
-		switch g.key {
+func (d *decoder) phase(f yamlnode.Field, path string, name PhaseName) *Phase {
+	ph := &Phase{Name: name, Line: f.Line}
+	for _, g := range d.Mapping(f.Value, path) {
+		gp := yamlnode.Join(path, g.Key)
+		switch g.Key {
 		case "run-as":
-			ph.RunAs, ph.RunAsLine = d.str(g.value, gp), g.line
+			ph.RunAs, ph.RunAsLine = d.Str(g.Value, gp), g.Line
 		case "on-failure":
-			ph.OnFailure = d.onFailure(g.value, gp)
+			ph.OnFailure = d.onFailure(g.Value, gp)
 		case "runtime-versions":
 			if name != Install {
-				d.warnf(g.line, gp, "ignored: only the install phase has runtime-versions")
+				d.warnf(g.Line, gp, "ignored: only the install phase has runtime-versions")
 				continue
 			}
-			ph.RuntimeVersions = d.stringMap(g.value, gp)
-			d.warnf(g.line, gp, "ignored: sluice has no managed runtimes; commands use the tools installed where the build runs")
+			ph.RuntimeVersions = d.stringMap(g.Value, gp)
+			d.warnf(g.Line, gp, "ignored: sluice has no managed runtimes; commands use the tools installed where the build runs")
 		case "commands":
-			ph.Commands = d.commands(g.value, gp)
+			ph.Commands = d.commands(g.Value, gp)
 		case "finally":
-			ph.Finally = d.commands(g.value, gp)
+			ph.Finally = d.commands(g.Value, gp)
 		default:
-			d.unknown(g, gp, phaseKeys)
+			d.Unknown(g, gp, phaseKeys)
 		}
 	}
 	return ph
@@ -571,7 +380,7 @@ var retryCountRE = regexp.MustCompile(`^([0-9]+)(?:-(.*))?$`)
 // RETRY-count-regex. The keyword is read in any case; a regex is kept as written.
 func (d *decoder) onFailure(n *yaml.Node, path string) OnFailure {
 	n = yamlnode.Resolve(n)
-	v := d.str(n, path)
+	v := d.Str(n, path)
 	if v == "" {
 		return OnFailure{}
 	}
@@ -590,7 +399,7 @@ func (d *decoder) onFailure(n *yaml.Node, path string) OnFailure {
 		if m := retryCountRE.FindStringSubmatch(rest); m != nil {
 			count, err := strconv.Atoi(m[1])
 			if err != nil || count > 100 {
-				d.errorf(n.Line, path, "retry count must be from 0 to 100, not %s", m[1])
+				d.Errorf(n.Line, path, "retry count must be from 0 to 100, not %s", m[1])
 				return OnFailure{}
 			}
 			o.Retries, o.Pattern = count, ".*"
@@ -599,41 +408,41 @@ func (d *decoder) onFailure(n *yaml.Node, path string) OnFailure {
 			}
 		}
 		if o.Pattern == "" {
-			d.errorf(n.Line, path, "%s, not %q: the regex after the last - is empty", want, v)
+			d.Errorf(n.Line, path, "%s, not %q: the regex after the last - is empty", want, v)
 			return OnFailure{}
 		}
 		if _, err := regexp.Compile(o.Pattern); err != nil {
-			d.errorf(n.Line, path, "%q is not a regular expression sluice can use: %v", o.Pattern, err)
+			d.Errorf(n.Line, path, "%q is not a regular expression sluice can use: %v", o.Pattern, err)
 			return OnFailure{}
 		}
 		return o
 	}
-	d.errorf(n.Line, path, "%s, not %q", want, v)
+	d.Errorf(n.Line, path, "%s, not %q", want, v)
 	return OnFailure{}
 }
 
 func (d *decoder) reports(n *yaml.Node, path string) []Report {
 	var out []Report
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		r := Report{Name: f.key, Line: f.line, FileFormat: JUnitXML}
-		for _, g := range d.mapping(f.value, fp) {
-			gp := joinPath(fp, g.key)
-			switch g.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		r := Report{Name: f.Key, Line: f.Line, FileFormat: JUnitXML}
+		for _, g := range d.Mapping(f.Value, fp) {
+			gp := yamlnode.Join(fp, g.Key)
+			switch g.Key {
 			case "files":
-				r.Files = d.strings(g.value, gp)
+				r.Files = d.StringOrList(g.Value, gp)
 			case "base-directory":
-				r.BaseDirectory = d.str(g.value, gp)
+				r.BaseDirectory = d.Str(g.Value, gp)
 			case "discard-paths":
-				r.DiscardPaths = d.boolean(g.value, gp)
+				r.DiscardPaths = d.Bool(g.Value, gp)
 			case "file-format":
-				r.FileFormat = d.reportFormat(g.value, gp)
+				r.FileFormat = d.reportFormat(g.Value, gp)
 			default:
-				d.unknown(g, gp, reportKeys)
+				d.Unknown(g, gp, reportKeys)
 			}
 		}
 		if len(r.Files) == 0 {
-			d.errorf(f.line, joinPath(fp, "files"), "missing: a report group needs the files that hold its reports")
+			d.Errorf(f.Line, yamlnode.Join(fp, "files"), "missing: a report group needs the files that hold its reports")
 		}
 		out = append(out, r)
 	}
@@ -642,7 +451,7 @@ func (d *decoder) reports(n *yaml.Node, path string) []Report {
 
 func (d *decoder) reportFormat(n *yaml.Node, path string) ReportFormat {
 	n = yamlnode.Resolve(n)
-	v := d.str(n, path)
+	v := d.Str(n, path)
 	if v == "" {
 		return JUnitXML
 	}
@@ -655,7 +464,7 @@ func (d *decoder) reportFormat(n *yaml.Node, path string) ReportFormat {
 	for i, f := range ReportFormats {
 		names[i] = string(f)
 	}
-	d.errorf(n.Line, path, "unknown report format %q%s; CodeBuild reads %s", v, d.didYouMean(strings.ToUpper(v), names), strings.Join(names, ", "))
+	d.Errorf(n.Line, path, "unknown report format %q%s; CodeBuild reads %s", v, d.DidYouMean(strings.ToUpper(v), names), strings.Join(names, ", "))
 	return JUnitXML
 }
 
@@ -673,70 +482,70 @@ func (d *decoder) artifact(n *yaml.Node, path string, a *Artifact, secondary *[]
 	if secondary == nil {
 		known = artKeys[:len(artKeys)-1]
 	}
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "files":
-			a.Files = d.strings(f.value, fp)
+			a.Files = d.StringOrList(f.Value, fp)
 		case "name":
-			a.Name = d.str(f.value, fp)
+			a.Name = d.Str(f.Value, fp)
 		case "discard-paths":
-			a.DiscardPaths = d.boolean(f.value, fp)
+			a.DiscardPaths = d.Bool(f.Value, fp)
 		case "base-directory":
-			a.BaseDirectory = d.str(f.value, fp)
+			a.BaseDirectory = d.Str(f.Value, fp)
 		case "exclude-paths":
-			a.ExcludePaths = d.strings(f.value, fp)
+			a.ExcludePaths = d.StringOrList(f.Value, fp)
 		case "enable-symlinks":
-			a.EnableSymlinks = d.boolean(f.value, fp)
+			a.EnableSymlinks = d.Bool(f.Value, fp)
 		case "s3-prefix":
-			a.S3Prefix = d.str(f.value, fp)
-			d.warnf(f.line, fp, "ignored: sluice does not write artifacts to S3")
+			a.S3Prefix = d.Str(f.Value, fp)
+			d.warnf(f.Line, fp, "ignored: sluice does not write artifacts to S3")
 		case "type":
 			if d.version == "0.2" {
-				d.unknown(f, fp, known)
+				d.Unknown(f, fp, known)
 				continue
 			}
-			d.str(f.value, fp)
-			d.warnf(f.line, fp, "ignored: the artifact type is the project's setting (deprecated in the buildspec)")
+			d.Str(f.Value, fp)
+			d.warnf(f.Line, fp, "ignored: the artifact type is the project's setting (deprecated in the buildspec)")
 		case "secondary-artifacts":
 			if secondary == nil {
-				d.unknown(f, fp, known)
+				d.Unknown(f, fp, known)
 				continue
 			}
-			for _, g := range d.mapping(f.value, fp) {
-				s := Artifact{Identifier: g.key, Line: g.line}
-				gp := joinPath(fp, g.key)
-				d.artifact(g.value, gp, &s, nil)
+			for _, g := range d.Mapping(f.Value, fp) {
+				s := Artifact{Identifier: g.Key, Line: g.Line}
+				gp := yamlnode.Join(fp, g.Key)
+				d.artifact(g.Value, gp, &s, nil)
 				if len(s.Files) == 0 {
-					d.errorf(g.line, joinPath(gp, "files"), "missing: an artifact needs the files to put in it")
+					d.Errorf(g.Line, yamlnode.Join(gp, "files"), "missing: an artifact needs the files to put in it")
 				}
 				*secondary = append(*secondary, s)
 			}
 		default:
-			d.unknown(f, fp, known)
+			d.Unknown(f, fp, known)
 		}
 	}
 }
 
 func (d *decoder) cache(n *yaml.Node, path string) *Cache {
 	c := &Cache{}
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "key":
-			c.Key = d.str(f.value, fp)
+			c.Key = d.Str(f.Value, fp)
 		case "fallback-keys":
-			c.FallbackKeys = d.strings(f.value, fp)
+			c.FallbackKeys = d.StringOrList(f.Value, fp)
 		case "action":
-			v := yamlnode.Resolve(f.value)
-			c.Action = strings.ToLower(d.str(v, fp))
+			v := yamlnode.Resolve(f.Value)
+			c.Action = strings.ToLower(d.Str(v, fp))
 			if c.Action != "" && c.Action != "restore" && c.Action != "save" {
-				d.errorf(v.Line, fp, "must be restore or save, not %q (leave it out to do both)", d.str(v, fp))
+				d.Errorf(v.Line, fp, "must be restore or save, not %q (leave it out to do both)", d.Str(v, fp))
 			}
 		case "paths":
-			c.Paths = d.strings(f.value, fp)
+			c.Paths = d.StringOrList(f.Value, fp)
 		default:
-			d.unknown(f, fp, cacheKeys)
+			d.Unknown(f, fp, cacheKeys)
 		}
 	}
 	return c
@@ -744,88 +553,81 @@ func (d *decoder) cache(n *yaml.Node, path string) *Cache {
 
 func (d *decoder) batch(n *yaml.Node, path string) *Batch {
 	b := &Batch{}
-	var kind *field
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	var kind *yamlnode.Field
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "fast-fail":
-			b.FastFail = d.boolean(f.value, fp)
+			b.FastFail = d.Bool(f.Value, fp)
 			continue
 		case "build-graph", "build-list", "build-matrix", "build-fanout":
 			if kind != nil {
-				d.errorf(f.line, fp, "conflicts with %s on line %d: a batch is one of build-graph, build-list, build-matrix or build-fanout", kind.key, kind.line)
+				d.Errorf(f.Line, fp, "conflicts with %s on line %d: a batch is one of build-graph, build-list, build-matrix or build-fanout", kind.Key, kind.Line)
 				continue
 			}
 			kind = &f
 		default:
-			d.unknown(f, fp, batchKeys)
+			d.Unknown(f, fp, batchKeys)
 			continue
 		}
-		switch f.key {
+		switch f.Key {
 		case "build-graph":
-			b.BuildGraph = d.tasks(f.value, fp, true)
+			b.BuildGraph = d.tasks(f.Value, fp, true)
 		case "build-list":
-			b.BuildList = d.tasks(f.value, fp, false)
+			b.BuildList = d.tasks(f.Value, fp, false)
 		case "build-matrix":
-			b.BuildMatrix = d.matrix(f.value, fp)
+			b.BuildMatrix = d.matrix(f.Value, fp)
 		case "build-fanout":
-			b.BuildFanout = d.fanout(f.value, fp)
+			b.BuildFanout = d.fanout(f.Value, fp)
 		}
 	}
 	return b
 }
 
 func (d *decoder) tasks(n *yaml.Node, path string, graph bool) []BatchBuild {
-	n = yamlnode.Resolve(n)
-	if yamlnode.IsNull(n) || !d.tagOK(n, path) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.typeError(n, path, "a list of builds")
-		return nil
-	}
-	if !d.spend(len(n.Content), n.Line) {
+	items := d.ListOf(n, path, "a list of builds")
+	if items == nil {
 		return nil
 	}
 	known := taskKeys
 	if !graph {
 		known = []string{"identifier", "buildspec", "env", "ignore-failure", "debug-session"}
 	}
-	out := make([]BatchBuild, 0, len(n.Content))
+	out := make([]BatchBuild, 0, len(items))
 	ids := map[string]int{}
-	for i, item := range n.Content {
-		ip := indexPath(path, i)
+	for i, item := range items {
+		ip := yamlnode.Index(path, i)
 		t := BatchBuild{Line: yamlnode.Resolve(item).Line}
-		for _, f := range d.mapping(item, ip) {
-			fp := joinPath(ip, f.key)
-			switch f.key {
+		for _, f := range d.Mapping(item, ip) {
+			fp := yamlnode.Join(ip, f.Key)
+			switch f.Key {
 			case "identifier":
-				t.Identifier = d.str(f.value, fp)
+				t.Identifier = d.Str(f.Value, fp)
 				if first, dup := ids[t.Identifier]; dup && t.Identifier != "" {
-					d.errorf(f.line, fp, "%q is already the identifier of the build on line %d", t.Identifier, first)
+					d.Errorf(f.Line, fp, "%q is already the identifier of the build on line %d", t.Identifier, first)
 				} else {
 					ids[t.Identifier] = t.Line
 				}
 			case "buildspec":
-				t.Buildspec = d.str(f.value, fp)
+				t.Buildspec = d.Str(f.Value, fp)
 			case "env":
-				t.Env = d.batchEnv(f.value, fp)
+				t.Env = d.batchEnv(f.Value, fp)
 			case "depend-on":
 				if !graph {
-					d.unknown(f, fp, known)
+					d.Unknown(f, fp, known)
 					continue
 				}
-				t.DependOn = d.strings(f.value, fp)
+				t.DependOn = d.StringOrList(f.Value, fp)
 			case "ignore-failure":
-				t.IgnoreFailure = d.boolean(f.value, fp)
+				t.IgnoreFailure = d.Bool(f.Value, fp)
 			case "debug-session":
-				t.DebugSession = d.boolean(f.value, fp)
+				t.DebugSession = d.Bool(f.Value, fp)
 			default:
-				d.unknown(f, fp, known)
+				d.Unknown(f, fp, known)
 			}
 		}
 		if graph && t.Identifier == "" && yamlnode.Resolve(item).Kind == yaml.MappingNode {
-			d.errorf(t.Line, joinPath(ip, "identifier"), "missing: every build of a build graph needs an identifier")
+			d.Errorf(t.Line, yamlnode.Join(ip, "identifier"), "missing: every build of a build graph needs an identifier")
 		}
 		out = append(out, t)
 	}
@@ -833,7 +635,7 @@ func (d *decoder) tasks(n *yaml.Node, path string, graph bool) []BatchBuild {
 		for i, t := range out {
 			for j, dep := range t.DependOn {
 				if _, ok := ids[dep]; !ok {
-					d.errorf(t.Line, indexPath(joinPath(indexPath(path, i), "depend-on"), j), "no build in the graph has the identifier %q", dep)
+					d.Errorf(t.Line, yamlnode.Index(yamlnode.Join(yamlnode.Index(path, i), "depend-on"), j), "no build in the graph has the identifier %q", dep)
 				}
 			}
 		}
@@ -843,24 +645,24 @@ func (d *decoder) tasks(n *yaml.Node, path string, graph bool) []BatchBuild {
 
 func (d *decoder) batchEnv(n *yaml.Node, path string) BatchEnv {
 	var e BatchEnv
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "compute-type":
-			e.ComputeType = d.str(f.value, fp)
+			e.ComputeType = d.Str(f.Value, fp)
 		case "fleet":
-			e.Fleet = d.str(f.value, fp)
+			e.Fleet = d.Str(f.Value, fp)
 		case "image":
-			e.Image = d.str(f.value, fp)
+			e.Image = d.Str(f.Value, fp)
 		case "type":
-			e.Type = d.str(f.value, fp)
+			e.Type = d.Str(f.Value, fp)
 		case "privileged-mode":
-			v := d.boolean(f.value, fp)
+			v := d.Bool(f.Value, fp)
 			e.PrivilegedMode = &v
 		case "variables":
-			e.Variables = d.variables(f.value, fp)
+			e.Variables = d.variables(f.Value, fp)
 		default:
-			d.unknown(f, fp, benvKeys)
+			d.Unknown(f, fp, benvKeys)
 		}
 	}
 	return e
@@ -868,35 +670,35 @@ func (d *decoder) batchEnv(n *yaml.Node, path string) BatchEnv {
 
 func (d *decoder) matrix(n *yaml.Node, path string) *BuildMatrix {
 	m := &BuildMatrix{}
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "static":
-			for _, g := range d.mapping(f.value, fp) {
-				gp := joinPath(fp, g.key)
-				switch g.key {
+			for _, g := range d.Mapping(f.Value, fp) {
+				gp := yamlnode.Join(fp, g.Key)
+				switch g.Key {
 				case "ignore-failure":
-					m.Static.IgnoreFailure = d.boolean(g.value, gp)
+					m.Static.IgnoreFailure = d.Bool(g.Value, gp)
 				case "env":
-					m.Static.Env = d.batchEnv(g.value, gp)
+					m.Static.Env = d.batchEnv(g.Value, gp)
 				default:
-					d.unknown(g, gp, staticKeys)
+					d.Unknown(g, gp, staticKeys)
 				}
 			}
 		case "dynamic":
-			for _, g := range d.mapping(f.value, fp) {
-				gp := joinPath(fp, g.key)
-				switch g.key {
+			for _, g := range d.Mapping(f.Value, fp) {
+				gp := yamlnode.Join(fp, g.Key)
+				switch g.Key {
 				case "buildspec":
-					m.Dynamic.Buildspec = d.strings(g.value, gp)
+					m.Dynamic.Buildspec = d.StringOrList(g.Value, gp)
 				case "env":
-					m.Dynamic.Env = d.matrixEnv(g.value, gp)
+					m.Dynamic.Env = d.matrixEnv(g.Value, gp)
 				default:
-					d.unknown(g, gp, dynamicKeys)
+					d.Unknown(g, gp, dynamicKeys)
 				}
 			}
 		default:
-			d.unknown(f, fp, matrixKeys)
+			d.Unknown(f, fp, matrixKeys)
 		}
 	}
 	return m
@@ -904,25 +706,25 @@ func (d *decoder) matrix(n *yaml.Node, path string) *BuildMatrix {
 
 func (d *decoder) matrixEnv(n *yaml.Node, path string) MatrixEnv {
 	var e MatrixEnv
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "compute-type":
-			e.ComputeType = d.strings(f.value, fp)
+			e.ComputeType = d.StringOrList(f.Value, fp)
 		case "fleet":
-			e.Fleet = d.strings(f.value, fp)
+			e.Fleet = d.StringOrList(f.Value, fp)
 		case "image":
-			e.Image = d.strings(f.value, fp)
+			e.Image = d.StringOrList(f.Value, fp)
 		case "variables":
-			fs := d.mapping(f.value, fp)
+			fs := d.Mapping(f.Value, fp)
 			if len(fs) > 0 {
 				e.Variables = make(map[string][]string, len(fs))
 			}
 			for _, g := range fs {
-				e.Variables[g.key] = d.strings(g.value, joinPath(fp, g.key))
+				e.Variables[g.Key] = d.StringOrList(g.Value, yamlnode.Join(fp, g.Key))
 			}
 		default:
-			d.unknown(f, fp, denvKeys)
+			d.Unknown(f, fp, denvKeys)
 		}
 	}
 	return e
@@ -930,21 +732,21 @@ func (d *decoder) matrixEnv(n *yaml.Node, path string) MatrixEnv {
 
 func (d *decoder) fanout(n *yaml.Node, path string) *BuildFanout {
 	fo := &BuildFanout{}
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := yamlnode.Join(path, f.Key)
+		switch f.Key {
 		case "parallelism":
-			v := yamlnode.Resolve(f.value)
-			p, err := strconv.Atoi(d.scalar(v, fp, "a whole number"))
+			v := yamlnode.Resolve(f.Value)
+			p, err := strconv.Atoi(d.Scalar(v, fp, "a whole number"))
 			if v.Kind == yaml.ScalarNode && (v.Tag != "!!int" || err != nil || p < 1) {
-				d.errorf(v.Line, fp, "must be a whole number from 1, not %s", yamlnode.Describe(v))
+				d.Errorf(v.Line, fp, "must be a whole number from 1, not %s", d.Describe(v))
 				continue
 			}
 			fo.Parallelism = p
 		case "ignore-failure":
-			fo.IgnoreFailure = d.boolean(f.value, fp)
+			fo.IgnoreFailure = d.Bool(f.Value, fp)
 		default:
-			d.unknown(f, fp, fanoutKeys)
+			d.Unknown(f, fp, fanoutKeys)
 		}
 	}
 	return fo
@@ -953,24 +755,24 @@ func (d *decoder) fanout(n *yaml.Node, path string) *BuildFanout {
 // containers reads version 0.0's containers section, in which one named
 // container holds the phases and artifacts that later versions put at the
 // top. Only the first container is read.
-func (d *decoder) containers(f field, s *Spec) {
-	fs := d.mapping(f.value, f.key)
+func (d *decoder) containers(f yamlnode.Field, s *Spec) {
+	fs := d.Mapping(f.Value, f.Key)
 	for i, c := range fs {
-		cp := joinPath(f.key, c.key)
+		cp := yamlnode.Join(f.Key, c.Key)
 		if i > 0 {
-			d.warnf(c.line, cp, "ignored: only the first container of a version 0.0 buildspec is read")
+			d.warnf(c.Line, cp, "ignored: only the first container of a version 0.0 buildspec is read")
 			continue
 		}
-		d.warnf(c.line, cp, "read as the buildspec's phases and artifacts, as in version 0.1")
-		for _, g := range d.mapping(c.value, cp) {
-			gp := joinPath(cp, g.key)
-			switch g.key {
+		d.warnf(c.Line, cp, "read as the buildspec's phases and artifacts, as in version 0.1")
+		for _, g := range d.Mapping(c.Value, cp) {
+			gp := yamlnode.Join(cp, g.Key)
+			switch g.Key {
 			case "phases":
-				s.Phases = d.phases(g.value, gp)
+				s.Phases = d.phases(g.Value, gp)
 			case "artifacts":
-				s.Artifacts = d.artifacts(g.value, gp)
+				s.Artifacts = d.artifacts(g.Value, gp)
 			default:
-				d.unknown(g, gp, []string{"phases", "artifacts"})
+				d.Unknown(g, gp, []string{"phases", "artifacts"})
 			}
 		}
 	}

@@ -45,30 +45,28 @@ func triggerType(s string) string {
 }
 
 func (d *decoder) triggers(n *yaml.Node, path string) []Trigger {
-	items := d.list(n, path)
+	items := d.List(n, path)
 	if len(items) == 0 {
 		return nil
 	}
 	out := make([]Trigger, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = yamlnode.Resolve(item).Line
-		for _, f := range d.mapping(item, ip) {
-			fp := joinPath(ip, f.key)
-			d.lines[fp] = f.line
-			switch f.key {
+		for _, f := range d.Mapping(item, ip) {
+			fp := joinPath(ip, f.Key)
+			switch f.Key {
 			case "providerType":
-				out[i].ProviderType = triggerType(d.str(f.value, fp))
+				out[i].ProviderType = triggerType(d.Str(f.Value, fp))
 			case "gitConfiguration":
-				out[i].GitConfiguration = d.gitConfiguration(f.value, fp)
+				out[i].GitConfiguration = d.gitConfiguration(f.Value, fp)
 			case "schedule":
-				out[i].Schedule = d.str(f.value, fp)
+				out[i].Schedule = d.Str(f.Value, fp)
 			case "timeZone":
-				out[i].TimeZone = d.str(f.value, fp)
+				out[i].TimeZone = d.Str(f.Value, fp)
 			case "pipeline":
-				out[i].Pipeline = d.pipelineTrigger(f.value, fp)
+				out[i].Pipeline = d.pipelineTrigger(f.Value, fp)
 			default:
-				d.unknown(f, fp, triggerFields)
+				d.Unknown(f, fp, triggerFields)
 			}
 		}
 	}
@@ -80,16 +78,15 @@ func (d *decoder) pipelineTrigger(n *yaml.Node, path string) *PipelineTrigger {
 		return nil
 	}
 	t := &PipelineTrigger{}
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		d.lines[fp] = f.line
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := joinPath(path, f.Key)
+		switch f.Key {
 		case "name":
-			t.Name = d.str(f.value, fp)
+			t.Name = d.Str(f.Value, fp)
 		case "on":
-			t.On = d.strings(f.value, fp)
+			t.On = d.Strings(f.Value, fp)
 		default:
-			d.unknown(f, fp, pipelineTrigFields)
+			d.Unknown(f, fp, pipelineTrigFields)
 		}
 	}
 	for i, s := range t.On {
@@ -105,45 +102,42 @@ func (d *decoder) gitConfiguration(n *yaml.Node, path string) *GitConfiguration 
 		return nil
 	}
 	g := &GitConfiguration{}
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		d.lines[fp] = f.line
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := joinPath(path, f.Key)
+		switch f.Key {
 		case "sourceActionName":
-			g.SourceActionName = d.str(f.value, fp)
+			g.SourceActionName = d.Str(f.Value, fp)
 		case "push":
-			g.Push = d.pushFilters(f.value, fp)
+			g.Push = d.pushFilters(f.Value, fp)
 		case "pullRequest":
 			// CodePipeline's pull request triggers: read so that
 			// get-pipeline documents import, not acted on yet.
 		default:
-			d.unknown(f, fp, gitConfigFields)
+			d.Unknown(f, fp, gitConfigFields)
 		}
 	}
 	return g
 }
 
 func (d *decoder) pushFilters(n *yaml.Node, path string) []GitPushFilter {
-	items := d.list(n, path)
+	items := d.List(n, path)
 	if len(items) == 0 {
 		return nil
 	}
 	out := make([]GitPushFilter, len(items))
 	for i, item := range items {
 		ip := indexPath(path, i)
-		d.lines[ip] = yamlnode.Resolve(item).Line
-		for _, f := range d.mapping(item, ip) {
-			fp := joinPath(ip, f.key)
-			d.lines[fp] = f.line
-			switch f.key {
+		for _, f := range d.Mapping(item, ip) {
+			fp := joinPath(ip, f.Key)
+			switch f.Key {
 			case "branches":
-				out[i].Branches = d.gitFilter(f.value, fp)
+				out[i].Branches = d.gitFilter(f.Value, fp)
 			case "tags":
-				out[i].Tags = d.gitFilter(f.value, fp)
+				out[i].Tags = d.gitFilter(f.Value, fp)
 			case "filePaths":
-				out[i].FilePaths = d.gitFilter(f.value, fp)
+				out[i].FilePaths = d.gitFilter(f.Value, fp)
 			default:
-				d.unknown(f, fp, pushFilterFields)
+				d.Unknown(f, fp, pushFilterFields)
 			}
 		}
 	}
@@ -157,16 +151,15 @@ func (d *decoder) gitFilter(n *yaml.Node, path string) *GitFilter {
 		return nil
 	}
 	g := &GitFilter{}
-	for _, f := range d.mapping(n, path) {
-		fp := joinPath(path, f.key)
-		d.lines[fp] = f.line
-		switch f.key {
+	for _, f := range d.Mapping(n, path) {
+		fp := joinPath(path, f.Key)
+		switch f.Key {
 		case "includes":
-			g.Includes = d.strings(f.value, fp)
+			g.Includes = d.Strings(f.Value, fp)
 		case "excludes":
-			g.Excludes = d.strings(f.value, fp)
+			g.Excludes = d.Strings(f.Value, fp)
 		default:
-			d.unknown(f, fp, gitFilterFields)
+			d.Unknown(f, fp, gitFilterFields)
 		}
 	}
 	return g

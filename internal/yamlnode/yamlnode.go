@@ -1,11 +1,13 @@
-// Package yamlnode holds the small helpers every sluice decoder of
-// line-numbered YAML trees needs (pipelines, buildspecs, webhook definitions,
-// build projects): following aliases, telling null, and naming a node in an
-// error message.
+// Package yamlnode holds what every sluice decoder of line-numbered YAML
+// trees shares (pipelines, buildspecs, webhook definitions, build projects,
+// functions): following aliases, telling null, naming a node in an error
+// message, field paths, and Decoder, which walks mappings and reads scalars
+// while recording every problem and the line of every field.
 package yamlnode
 
 import (
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -31,21 +33,60 @@ func IsNull(n *yaml.Node) bool {
 // Describe names what n is, for messages such as "expected a list, not the
 // number 3".
 func Describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Tag {
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		case "!!bool":
+			return n.Value
+		}
+	}
+	return describeQuoted(n)
+}
+
+// describeQuoted is Describe with every scalar but null given as its quoted
+// text: "8080", "true".
+func describeQuoted(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
+		if IsNull(n) {
 			return "null"
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		case "!!bool":
-			return n.Value
 		}
 		return strconv.Quote(n.Value)
 	}
 	return "something else"
+}
+
+// A field path names a value the way messages show it:
+// stages[1].actions[0].name. The root is "".
+
+// Join is the path of field key inside parent.
+func Join(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+// Index is the path of item i of the list at parent.
+func Index(parent string, i int) string {
+	return parent + "[" + strconv.Itoa(i) + "]"
+}
+
+// Parent strips the last element from a path; the parent of a top-level
+// field is "".
+func Parent(path string) string {
+	if strings.HasSuffix(path, "]") {
+		if i := strings.LastIndexByte(path, '['); i >= 0 {
+			return path[:i]
+		}
+	}
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
 }
