@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	fndef "github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/provider/function"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/worker"
+)
+
+// ruleFunctions runs the functions of event rules' targets in the server's
+// process, with the Function provider's command and URL invocation: the
+// event (or the transformed input) on a command's standard input, or as a
+// URL's body. Each command runs in a fresh temporary directory unless its
+// function names one.
+type ruleFunctions struct {
+	provider  function.Provider
+	serverURL string
+}
+
+var _ service.FunctionInvoker = ruleFunctions{}
+
+// outputTail is how much of a failed command's output its error quotes.
+const outputTail = 2 << 10
+
+// InvokeFunction implements service.FunctionInvoker.
+func (r ruleFunctions) InvokeFunction(ctx context.Context, fn fndef.Function, input []byte) error {
+	dir, err := os.MkdirTemp("", "sluice-rule-function-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	out := &tail{max: outputTail}
+	env := append(worker.DefaultBaseEnv(), "SLUICE_SERVER="+r.serverURL)
+	err = r.provider.Invoke(ctx, &fn, input, function.Invocation{
+		Dir: dir, ScratchDir: dir, Env: env, Log: out,
+		Headers: map[string]string{"X-Sluice-Server": r.serverURL},
+	})
+	if err != nil {
+		if o := strings.TrimSpace(out.String()); o != "" {
+			return fmt.Errorf("%w; its output ends: %s", err, o)
+		}
+	}
+	return err
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.ToValidUTF8(string(t.buf), "")
+}

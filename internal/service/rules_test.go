@@ -1,0 +1,454 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/notify"
+	"github.com/sluice-ci/sluice/internal/notify/smtpsink"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/sqlite"
+)
+
+// Rule tests run the service on the real clock, with the rule runner and
+// the deliverer in the background as the server runs them, and real
+// receivers on 127.0.0.1.
+
+const appPipeline = `
+name: app
+executionMode: PARALLEL
+stages:
+  - name: Build
+    actions:
+      - name: make
+        provider: Commands
+        commands: [make]
+`
+
+// newLiveFixture is a fixture on the real clock whose rule runner and
+// deliverer run until the test ends.
+func newLiveFixture(t *testing.T, dcfg service.DeliveryConfig) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dcfg.Backoff.Base == 0 {
+		dcfg.Backoff = notify.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond}
+	}
+	svc := service.New(st, arts, service.Config{
+		SecretKey: make([]byte, service.SecretKeySize), BaseURL: "http://sluice.test:8080", Deliveries: dcfg,
+	})
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context){svc.RunRules, svc.RunDeliveries} {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(ctx) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		st.Close()
+	})
+	return &fixture{t: t, ctx: ctx, svc: svc, store: st, clock: &clock{now: time.Now()}}
+}
+
+func (f *fixture) applyRule(src string) {
+	f.t.Helper()
+	if _, err := f.svc.ApplyRule(f.ctx, "rule.yml", []byte(src)); err != nil {
+		f.t.Fatalf("apply rule: %v", err)
+	}
+}
+
+// runApp starts an execution of app and ends its one job as told.
+func (f *fixture) runApp(succeed bool) string {
+	f.t.Helper()
+	id := f.start("app")
+	j := f.claim("w1")
+	res := service.JobResult{Succeeded: succeed, Message: "make: *** [all] Error 2"}
+	if err := f.svc.CompleteJob(f.ctx, j.Job.ID, j.Worker, res); err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// settled waits until the rule's deliveries number want and none is
+// pending, and returns them.
+func (f *fixture) settled(ruleName string, want int) []store.Delivery {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ds, err := f.svc.Deliveries(f.ctx, "rule/"+ruleName, 100)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		pending := 0
+		for _, d := range ds {
+			if d.Status == store.DeliveryPending {
+				pending++
+			}
+		}
+		if len(ds) == want && pending == 0 {
+			return ds
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("rule %s: %d deliveries, %d pending; want %d settled: %+v", ruleName, len(ds), pending, want, ds)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRuleWebhookOnFailedExecutions(t *testing.T) {
+	type hit struct {
+		body          string
+		signed        bool
+		team, ruleHdr string
+	}
+	hits := make(chan hit, 10)
+	secret := []byte("hook-secret")
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		hits <- hit{string(body), notify.Verify(secret, body, r.Header.Get(notify.HeaderSignature)), r.Header.Get("X-Team"), r.Header.Get("X-Sluice-Rule")}
+	}))
+	defer hook.Close()
+	f := newLiveFixture(t, service.DeliveryConfig{})
+	if err := f.svc.PutSecret(f.ctx, "hook", secret); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(appPipeline)
+	// An execution before the rule exists: the rule never sees it.
+	f.runApp(false)
+	time.Sleep(5 * time.Millisecond) // events are stamped to the millisecond
+	f.applyRule(`name: app-failed
+eventPattern:
+  source: [sluice.codepipeline]
+  detail-type: [CodePipeline Pipeline Execution State Change]
+  detail:
+    pipeline: [app]
+    state: [FAILED]
+targets:
+  - webhook:
+      url: ` + hook.URL + `/hooks/sluice
+      secret: hook
+      headers: {X-Team: platform}
+      inputTransformer:
+        inputPathsMap: {pipeline: $.detail.pipeline, id: $.detail.execution-id, state: $.detail.state}
+        inputTemplate: '{"text": "pipeline <pipeline> execution <id> <state>", "rule": <aws.events.rule-name>}'
+`)
+	time.Sleep(5 * time.Millisecond) // events are stamped to the millisecond
+	f.runApp(true)
+	failed := f.runApp(false)
+
+	var h hit
+	select {
+	case h = <-hits:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook got nothing")
+	}
+	want := `{"text":"pipeline app execution ` + failed + ` FAILED","rule":"app-failed"}`
+	if h.body != want || !h.signed || h.team != "platform" || h.ruleHdr != "app-failed" {
+		t.Fatalf("hit %+v\nwant body %s, signed, X-Team platform, X-Sluice-Rule app-failed", h, want)
+	}
+	ds := f.settled("app-failed", 1)
+	if d := ds[0]; d.Status != store.DeliveryDelivered || d.Attempts != 1 || d.Kind != "webhook" ||
+		!strings.HasPrefix(d.ID, "rule/app-failed/") || !strings.HasSuffix(d.ID, "/0") {
+		t.Fatalf("delivery %+v", d)
+	}
+	select {
+	case h := <-hits:
+		t.Fatalf("a second hit: %+v", h)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestRulePipelineTargetStartsWithEventVariables(t *testing.T) {
+	f := newLiveFixture(t, service.DeliveryConfig{})
+	f.apply(appPipeline)
+	f.apply(`
+name: rollback
+executionMode: PARALLEL
+variables:
+  - {name: FAILED_EXECUTION, defaultValue: none}
+  - {name: REASON, defaultValue: none}
+stages:
+  - name: Roll
+    actions:
+      - name: back
+        provider: Noop
+`)
+	f.applyRule(`name: roll-back-app
+eventPattern:
+  detail-type: [CodePipeline Pipeline Execution State Change]
+  detail: {pipeline: [app], state: [FAILED]}
+targets:
+  - pipeline:
+      name: rollback
+      variables: {FAILED_EXECUTION: $.detail.execution-id, REASON: app failed}
+`)
+	time.Sleep(5 * time.Millisecond)
+	failed := f.runApp(false)
+	f.settled("roll-back-app", 1)
+	rows, err := f.store.Executions(f.ctx, "rollback", 0, 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("rollback executions: %d (%v)", len(rows), err)
+	}
+	e := f.execution("rollback", rows[0].ID)
+	if e.Variables["FAILED_EXECUTION"] != failed || e.Variables["REASON"] != "app failed" || e.Trigger.Type != "CloudWatchEvent" ||
+		!strings.Contains(e.Trigger.Detail, "arn:sluice:events:local:local:rule/roll-back-app") {
+		t.Fatalf("rollback execution: variables %v, trigger %+v", e.Variables, e.Trigger)
+	}
+
+	// Read again from the start, as after a crash before the cursor moved:
+	// nothing is queued or started twice.
+	if err := f.store.SetCursor(f.ctx, "rules", 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := f.svc.RulesOnce(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	f.settled("roll-back-app", 1)
+	if rows, _ := f.store.Executions(f.ctx, "rollback", 0, 10); len(rows) != 1 {
+		t.Fatalf("%d rollback executions after a replay, want 1", len(rows))
+	}
+}
+
+func TestRuleEmailTarget(t *testing.T) {
+	sink, err := smtpsink.New(smtpsink.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	f := newLiveFixture(t, service.DeliveryConfig{SMTP: notify.SMTP{Addr: sink.Addr(), From: "sluice@example.com", TLS: notify.TLSNone}})
+	f.apply(appPipeline)
+	f.applyRule(`name: mail-ops
+eventPattern:
+  detail-type: [CodePipeline Pipeline Execution State Change]
+  detail: {state: [FAILED]}
+targets:
+  - email: {to: ops@example.com}
+`)
+	time.Sleep(5 * time.Millisecond)
+	failed := f.runApp(false)
+	wait, cancel := context.WithTimeout(f.ctx, 20*time.Second)
+	defer cancel()
+	msg, err := sink.Next(wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ := msg.Subject()
+	text, _ := msg.Text()
+	if subject != "sluice: pipeline app execution "+failed[:8]+" FAILED" || msg.To[0] != "ops@example.com" {
+		t.Fatalf("mail to %v, subject %q", msg.To, subject)
+	}
+	for _, want := range []string{"Execution:  " + failed, "State:      FAILED", "Rule:       mail-ops",
+		"Link:       http://sluice.test:8080/ui/pipelines/app/executions/" + failed, `"detail-type": "CodePipeline Pipeline Execution State Change"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("mail lacks %q:\n%s", want, text)
+		}
+	}
+	f.settled("mail-ops", 1)
+}
+
+func TestRuleDeadLetter(t *testing.T) {
+	var calls sync.Map
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Store(time.Now(), true)
+		http.Error(w, "receiver down", http.StatusServiceUnavailable)
+	}))
+	defer hook.Close()
+	f := newLiveFixture(t, service.DeliveryConfig{})
+	f.apply(appPipeline)
+	f.applyRule(`name: always-fails
+eventPattern:
+  detail-type: [CodePipeline Pipeline Execution State Change]
+  detail: {pipeline: [app], state: [FAILED]}
+targets:
+  - webhook: {url: "` + hook.URL + `", retryFor: 1s}
+  - pipeline: {name: no-such-pipeline}
+`)
+	time.Sleep(5 * time.Millisecond)
+	f.runApp(false)
+	f.settled("always-fails", 2)
+	fails, err := f.svc.RuleFailures(f.ctx, "always-fails")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fails) != 2 {
+		t.Fatalf("%d failures, want 2: %+v", len(fails), fails)
+	}
+	byKind := map[string]service.RuleDelivery{}
+	for _, fl := range fails {
+		byKind[fl.Delivery.Kind] = fl
+	}
+	w, p := byKind["webhook"], byKind["pipeline"]
+	// The receiver was tried until retryFor ran out; the pipeline that does
+	// not exist was given up at once.
+	if w.Delivery.Attempts < 2 || !strings.Contains(w.Delivery.LastError, "503") || w.To != "webhook "+hook.URL ||
+		w.Delivery.Updated.Sub(w.Delivery.Created) < time.Second {
+		t.Fatalf("webhook dead letter %+v", w)
+	}
+	if p.Delivery.Attempts != 1 || !strings.Contains(p.Delivery.LastError, "no-such-pipeline") || p.To != "pipeline no-such-pipeline" || p.EventID == "" {
+		t.Fatalf("pipeline dead letter %+v", p)
+	}
+	// Dead letters outlive their rule.
+	if err := f.svc.DeleteRule(f.ctx, "always-fails"); err != nil {
+		t.Fatal(err)
+	}
+	if fails, err := f.svc.RuleFailures(f.ctx, "always-fails"); err != nil || len(fails) != 2 {
+		t.Fatalf("after delete: %d failures (%v)", len(fails), err)
+	}
+	if _, err := f.svc.RuleFailures(f.ctx, "never-was"); service.ErrorCode(err) != service.CodeNotFound {
+		t.Fatalf("failures of a rule that never was: %v", err)
+	}
+}
+
+type recordingInvoker struct {
+	mu    sync.Mutex
+	calls []string
+	input [][]byte
+}
+
+func (r *recordingInvoker) InvokeFunction(_ context.Context, fn function.Function, input []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fn.Name)
+	r.input = append(r.input, input)
+	return nil
+}
+
+func TestRuleFunctionTargetAndDisabledRules(t *testing.T) {
+	f := newLiveFixture(t, service.DeliveryConfig{})
+	inv := &recordingInvoker{}
+	f.svc.SetFunctionInvoker(inv)
+	if _, err := f.svc.ApplyFunction(f.ctx, "fn.yml", []byte("name: notify\ncommand: [\"true\"]\n")); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(appPipeline)
+	f.applyRule(`name: to-function
+eventPattern:
+  detail-type: [CodePipeline Stage Execution State Change]
+  detail: {pipeline: [app], stage: [Build], state: [SUCCEEDED]}
+targets:
+  - function: {name: notify}
+`)
+	f.applyRule(`name: disabled
+state: DISABLED
+eventPattern: {source: [sluice.codepipeline]}
+targets:
+  - function: {name: notify}
+`)
+	time.Sleep(5 * time.Millisecond)
+	id := f.runApp(true)
+	f.settled("to-function", 1)
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if len(inv.calls) != 1 || inv.calls[0] != "notify" {
+		t.Fatalf("invocations %v", inv.calls)
+	}
+	var ev service.Event
+	if err := json.Unmarshal(inv.input[0], &ev); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(ev.Detail)
+	var d service.EventDetail
+	json.Unmarshal(raw, &d)
+	if ev.DetailType != engine.StageEvent || d.ExecutionID != id || d.Stage != "Build" || d.State != "SUCCEEDED" || ev.Source != "sluice.codepipeline" {
+		t.Fatalf("the function got %s", inv.input[0])
+	}
+	if ds, _ := f.svc.Deliveries(f.ctx, "rule/disabled", 10); len(ds) != 0 {
+		t.Fatalf("a disabled rule delivered %d", len(ds))
+	}
+}
+
+func TestRuleSchedule(t *testing.T) {
+	f := newFixture(t)
+	f.applyRule(`name: every-minute
+scheduleExpression: rate(1 minute)
+targets:
+  - webhook: {url: "http://127.0.0.1:9/tick"}
+`)
+	if err := f.svc.RuleSchedulesOnce(f.ctx); err != nil { // first sight: the anchor
+		t.Fatal(err)
+	}
+	if ds, _ := f.svc.Deliveries(f.ctx, "rule/every-minute", 10); len(ds) != 0 {
+		t.Fatalf("fired at once: %+v", ds)
+	}
+	f.clock.Add(61 * time.Second)
+	for range 2 { // twice: a tick fires once
+		if err := f.svc.RuleSchedulesOnce(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, _ := f.svc.Deliveries(f.ctx, "rule/every-minute", 10)
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries after a minute, want 1", len(ds))
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(ds[0].Payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev["detail-type"] != "Scheduled Event" || ev["source"] != "sluice.events" ||
+		ev["resources"].([]any)[0] != "arn:sluice:events:local:local:rule/every-minute" || !strings.Contains(ds[0].ID, "/tick-") {
+		t.Fatalf("scheduled delivery %s: %s", ds[0].ID, ds[0].Payload)
+	}
+	// Hours missed fire once, not sixty times.
+	f.clock.Add(time.Hour)
+	if err := f.svc.RuleSchedulesOnce(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := f.svc.Deliveries(f.ctx, "rule/every-minute", 10); len(ds) != 2 {
+		t.Fatalf("%d deliveries after an hour missed, want 2", len(ds))
+	}
+}
+
+func TestRuleApplyListDelete(t *testing.T) {
+	f := newFixture(t)
+	src := "name: r\neventPattern: {source: [sluice.codecommit]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\", secret: nope}}]\n"
+	if _, err := f.svc.ApplyRule(f.ctx, "r.yml", []byte(src)); service.ErrorCode(err) != service.CodeInvalid || !strings.Contains(err.Error(), "there is no secret nope") {
+		t.Fatalf("a rule naming a missing secret: %v", err)
+	}
+	src = strings.Replace(src, ", secret: nope", "", 1)
+	res, err := f.svc.ApplyRule(f.ctx, "r.yml", []byte(src))
+	if err != nil || !res.Created {
+		t.Fatalf("apply: %+v %v", res, err)
+	}
+	if res, _ = f.svc.ApplyRule(f.ctx, "r.yml", []byte(src)); res.Created || res.Changed {
+		t.Fatalf("the same rule again: %+v", res)
+	}
+	if res, _ = f.svc.ApplyRule(f.ctx, "r.yml", []byte(src+"description: pushes\n")); res.Created || !res.Changed {
+		t.Fatalf("a changed rule: %+v", res)
+	}
+	rules, err := f.svc.Rules(f.ctx)
+	if err != nil || len(rules) != 1 || rules[0].Rule.Description != "pushes" {
+		t.Fatalf("rules %+v %v", rules, err)
+	}
+	if err := f.svc.DeleteRule(f.ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Rule(f.ctx, "r"); service.ErrorCode(err) != service.CodeNotFound {
+		t.Fatalf("deleted rule: %v", err)
+	}
+}

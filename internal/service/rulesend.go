@@ -1,0 +1,179 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/eventpattern"
+	"github.com/sluice-ci/sluice/internal/rule"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// How the deliverer sends what rules queued, besides webhooks and mail.
+
+// refusal is a delivery that no retry can make go through: the pipeline or
+// function is not there, a variable's path is not in the event.
+type refusal struct{ error }
+
+func refusef(format string, args ...any) error { return refusal{fmt.Errorf(format, args...)} }
+
+func refused(err error) bool {
+	var r refusal
+	return errors.As(err, &r)
+}
+
+// startForRule starts the pipeline a rule's target names, with variables
+// taken from the event; the delivery's id is the start's idempotency key, so
+// a delivery sent twice starts one execution.
+func (s *Service) startForRule(ctx context.Context, d store.Delivery, t ruleTarget) error {
+	event, err := eventpattern.DecodeEvent(d.Payload)
+	if err != nil {
+		return refusef("the event does not decode: %v", err)
+	}
+	vars := make(map[string]string, len(t.Variables))
+	for k, v := range t.Variables {
+		if !strings.HasPrefix(v, "$") {
+			vars[k] = v
+			continue
+		}
+		val, ok, err := eventpattern.ResolvePath(v, event)
+		if err != nil {
+			return refusef("variable %s: %v", k, err)
+		}
+		if !ok {
+			return refusef("variable %s: the event has no %s", k, v)
+		}
+		vars[k] = textOf(val)
+	}
+	id, _ := event["id"].(string)
+	detail := fmt.Sprintf("%s, event %s", rule.ARN(s.region, t.Rule), id)
+	_, err = s.StartExecution(ctx, StartRequest{
+		Pipeline:       t.Pipeline,
+		Variables:      vars,
+		Trigger:        engine.Trigger{Type: TriggerPush, Detail: detail},
+		IdempotencyKey: "rule-delivery/" + d.ID,
+		Note:           &TriggerNote{Type: TriggerPush, Detail: "rule " + t.Rule + ", event " + id},
+	})
+	switch {
+	case err == nil, errors.Is(err, ErrAlreadyStarted):
+		return nil
+	case ErrorCode(err) == CodeNotFound || ErrorCode(err) == CodeInvalid:
+		return refusef("start pipeline %s: %s", t.Pipeline, ErrorMessage(err))
+	}
+	return err
+}
+
+// textOf is a value for a pipeline variable: a string as itself, anything
+// else as JSON.
+func textOf(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// invokeForRule hands the event (or the transformed input) to a function.
+func (s *Service) invokeForRule(ctx context.Context, d store.Delivery, t ruleTarget) error {
+	inv := s.functionInvoker()
+	if inv == nil {
+		return refusef("this server runs no functions for rules")
+	}
+	fn, err := s.Function(ctx, t.Function)
+	if ErrorCode(err) == CodeNotFound {
+		return refusef("function %s not found (sluice function apply)", t.Function)
+	}
+	if err != nil {
+		return err
+	}
+	return inv.InvokeFunction(ctx, fn.Function, d.Payload)
+}
+
+// ruleMail writes a rule's delivery as a mail: the transformed input as it
+// is, or the event told plainly ("sluice: pipeline app execution 1a2b3c4d
+// FAILED", then its fields and the event itself).
+func (s *Service) ruleMail(d store.Delivery) (subject, text string) {
+	var t ruleTarget
+	_ = json.Unmarshal(d.Target, &t)
+	if t.Transformed {
+		var str string
+		if json.Unmarshal(d.Payload, &str) == nil {
+			return "sluice: rule " + t.Rule, str
+		}
+		return "sluice: rule " + t.Rule, string(d.Payload)
+	}
+	var ev struct {
+		ID         string          `json:"id"`
+		DetailType string          `json:"detail-type"`
+		Source     string          `json:"source"`
+		Time       time.Time       `json:"time"`
+		Resources  []string        `json:"resources"`
+		Detail     json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(d.Payload, &ev); err != nil {
+		return "sluice: rule " + t.Rule, string(d.Payload)
+	}
+	var b strings.Builder
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%-11s %s\n", k+":", v)
+		}
+	}
+	var det EventDetail
+	isPipeline := strings.HasPrefix(ev.DetailType, "CodePipeline ") && json.Unmarshal(ev.Detail, &det) == nil && det.Pipeline != ""
+	if isPipeline {
+		what := "pipeline " + det.Pipeline
+		switch {
+		case det.Action != "":
+			what += " action " + det.Stage + "/" + det.Action
+		case det.Stage != "":
+			what += " stage " + det.Stage
+		}
+		subject = fmt.Sprintf("sluice: %s execution %s %s", what, shortID(det.ExecutionID), det.State)
+		fmt.Fprintf(&b, "%s of pipeline %s is %s.\n\n", strings.TrimPrefix(ev.DetailType, "CodePipeline "), det.Pipeline, det.State)
+		row("Pipeline", fmt.Sprintf("%s (version %d)", det.Pipeline, det.Version))
+		row("Execution", det.ExecutionID)
+		row("Stage", det.Stage)
+		row("Action", det.Action)
+		if det.Type != nil {
+			row("Provider", det.Type.Provider)
+		}
+		row("State", det.State)
+		row("Summary", det.Summary)
+		if det.ExecutionTrigger != nil {
+			row("Trigger", strings.TrimSpace(det.ExecutionTrigger.Type+" "+det.ExecutionTrigger.Detail))
+		}
+		row("Time", ev.Time.UTC().Format(time.RFC3339))
+		if det.ExecutionID != "" {
+			row("Link", s.link(fmt.Sprintf("/pipelines/%s/executions/%s", det.Pipeline, det.ExecutionID)))
+		}
+	} else {
+		subject = fmt.Sprintf("sluice: rule %s: %s", t.Rule, ev.DetailType)
+		fmt.Fprintf(&b, "%s from %s.\n\n", ev.DetailType, ev.Source)
+		row("Time", ev.Time.UTC().Format(time.RFC3339))
+		row("Resources", strings.Join(ev.Resources, ", "))
+	}
+	row("Rule", t.Rule)
+	row("Event", ev.ID)
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, d.Payload, "", "  ") == nil {
+		fmt.Fprintf(&b, "\nThe event:\n%s\n", pretty.String())
+	}
+	return subject, b.String()
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

@@ -1,0 +1,58 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+func testRules(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.Rule(ctx, "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing rule: %v", err)
+	}
+	if err := s.DeleteRule(ctx, "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete missing rule: %v", err)
+	}
+	if all, err := s.Rules(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("rules of an empty store = %v, %v", all, err)
+	}
+	must(t, s.PutRule(ctx, store.Rule{Name: "r", Definition: []byte(`{"a":1}`), Created: t0, Updated: t0}))
+	// A replacement keeps the first creation time.
+	must(t, s.PutRule(ctx, store.Rule{Name: "r", Definition: []byte(`{"a":2}`), Created: t0.Add(time.Hour), Updated: t0.Add(time.Hour)}))
+	must(t, s.PutRule(ctx, store.Rule{Name: "a.b-c", Definition: []byte(`{"b":1}`), Created: t0, Updated: t0}))
+	r, err := s.Rule(ctx, "r")
+	must(t, err)
+	if r.Name != "r" || string(r.Definition) != `{"a":2}` || !r.Created.Equal(t0) || !r.Updated.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("rule = %+v", r)
+	}
+	all, err := s.Rules(ctx)
+	must(t, err)
+	if len(all) != 2 || all[0].Name != "a.b-c" || all[1].Name != "r" || string(all[1].Definition) != `{"a":2}` {
+		t.Fatalf("rules = %+v", all)
+	}
+	// Rules and functions are apart, even under one name.
+	if _, err := s.Function(ctx, "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a rule shows as a function: %v", err)
+	}
+	// Deleting a rule leaves its deliveries: dead letters outlive it.
+	must(t, s.InsertDelivery(ctx, store.Delivery{ID: "rule/r/1/0", Kind: "webhook", Source: "rule/r", Target: []byte(`{}`),
+		Payload: []byte(`{}`), Next: t0, Created: t0, Updated: t0}))
+	must(t, s.DeleteRule(ctx, "r"))
+	if _, err := s.Rule(ctx, "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted rule: %v", err)
+	}
+	if err := s.DeleteRule(ctx, "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if ds, err := s.Deliveries(ctx, "rule/r", 10); err != nil || len(ds) != 1 {
+		t.Fatalf("deliveries of a deleted rule = %v, %v", ds, err)
+	}
+	all, _ = s.Rules(ctx)
+	if len(all) != 1 {
+		t.Fatalf("rules after delete = %d", len(all))
+	}
+}
