@@ -1,27 +1,61 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/iam"
 )
 
 func newTokenCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (policies: admin, read, worker)"}
-	var policy string
+	ready := strings.Join(iam.ReadyMadeNames(), ", ")
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens and their policies (ready-made: " + ready + ")"}
+	var policy, expires string
 	create := &cobra.Command{
-		Use:   "create NAME [--policy admin|read|worker]",
+		Use:   "create NAME [--policy NAME|FILE] [--expires 720h|30d]",
 		Short: "Create a token and print it (it is shown only this once)",
-		Args:  cobra.ExactArgs(1),
+		Long: "Create a token and print it on standard output, alone; it is shown only this once, and only its hash is kept.\n" +
+			"--policy names a ready-made policy (" + ready + ") or a policy file in JSON or YAML, in IAM's shape:\n\n" +
+			"  Statement:\n" +
+			"    - Effect: Allow\n" +
+			"      Action: [sluice:StartPipelineExecution, \"sluice:Get*\"]\n" +
+			"      Resource: pipeline/app-*\n\n" +
+			"A token of the same name is replaced.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			req := client.CreateTokenRequest{Name: args[0], Policy: policy}
+			if !slices.Contains(iam.ReadyMadeNames(), policy) && policy != iam.PolicyRead {
+				doc, err := os.ReadFile(policy)
+				if errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("--policy: %q is neither a ready-made policy (%s) nor a file", policy, ready)
+				}
+				if err != nil {
+					return fmt.Errorf("--policy: %w", err)
+				}
+				req.PolicyDocument = string(doc)
+			}
+			if expires != "" {
+				d, err := parseLifetime(expires)
+				if err != nil {
+					return fmt.Errorf("--expires: %w", err)
+				}
+				req.ExpiresInSeconds = int64((d + time.Second - 1) / time.Second)
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			t, err := c.CreateToken(cmd.Context(), args[0], policy)
+			t, err := c.CreateTokenWith(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -29,11 +63,12 @@ func newTokenCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&policy, "policy", "read", "admin (everything), read (look and fetch, change nothing) or worker (run jobs)")
+	create.Flags().StringVar(&policy, "policy", iam.PolicyViewer, "a ready-made policy ("+ready+") or a policy file (JSON or YAML)")
+	create.Flags().StringVar(&expires, "expires", "", "how long the token works, such as 720h or 30d (default: until revoked)")
 	var format string
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List tokens (never their secrets)",
+		Short: "List tokens: name, policy, created, expires (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
@@ -44,33 +79,64 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			now := time.Now()
 			return output(g.out, format, tokens, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tPOLICY\tCREATED")
+				fmt.Fprintln(tw, "NAME\tPOLICY\tCREATED\tEXPIRES")
 				for _, t := range tokens {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Policy, t.Created.Local().Format(time.DateTime))
+					exp := "never"
+					if t.Expires != nil {
+						exp = t.Expires.Local().Format(time.DateTime)
+						if !now.Before(*t.Expires) {
+							exp += " (expired)"
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Policy, t.Created.Local().Format(time.DateTime), exp)
 				}
 				tw.Flush()
 			})
 		},
 	}
 	addOutputFlag(list, &format)
-	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Revoke a token",
-		Args:  cobra.ExactArgs(1),
+	revoke := &cobra.Command{
+		Use:     "revoke NAME",
+		Aliases: []string{"delete"},
+		Short:   "Revoke a token: it stops working at once",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			if err := c.DeleteToken(cmd.Context(), args[0]); err != nil {
+			if err := c.RevokeToken(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "token %s revoked\n", args[0])
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, del)
+	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// parseLifetime reads a token's lifetime: a Go duration (720h, 90m) or a
+// number of days (30d).
+func parseLifetime(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days such as 30d", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q is not a duration such as 720h or 30d", s)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: a token's lifetime must be more than nothing", s)
+	}
+	return d, nil
 }

@@ -2,38 +2,107 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
 var tokenName = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+
+// maxPolicyDocument bounds a policy document.
+const maxPolicyDocument = 64 << 10
 
 // TokenInfo is what may be shown of a token: never its secret.
 type TokenInfo struct {
 	Name    string    `json:"name"`
 	Policy  string    `json:"policy"`
 	Created time.Time `json:"created"`
+	// Expires is when the token stops working; absent for never.
+	Expires *time.Time `json:"expires,omitempty"`
+	// PolicyDocument is the policy a token was given as a document.
+	PolicyDocument json.RawMessage `json:"policyDocument,omitempty"`
+}
+
+// TokenRequest asks for a token.
+type TokenRequest struct {
+	Name string
+	// Policy names a ready-made policy (iam.ReadyMade), or, with Document,
+	// the file the document came from (used in messages and shown by
+	// `sluice token list`).
+	Policy string
+	// Document is a policy document in JSON or YAML (iam.Parse).
+	Document []byte
+	// ExpiresIn is how long the token works; 0 for ever.
+	ExpiresIn time.Duration
 }
 
 // CreateToken makes a token and returns its secret, which is shown this once:
-// only its hash is kept. A token of the same name is replaced.
-func (s *Service) CreateToken(ctx context.Context, name, policy string) (string, error) {
+// only its hash is kept. A token of the same name is replaced. A ready-made
+// policy is kept by name (so a newer sluice's definition applies to it); a
+// document is kept as JSON.
+func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (string, TokenInfo, error) {
 	switch {
-	case !tokenName.MatchString(name):
-		return "", Errorf(CodeInvalid, "name: %q is not a token name (1-64 of letters, digits and ._@-)", name)
-	case reservedToken(name):
-		return "", Errorf(CodeInvalid, "name: %s is sluice's own token", name)
-	case !auth.ValidPolicy(policy):
-		return "", Errorf(CodeInvalid, "policy: %q is not admin, read or worker", policy)
+	case !tokenName.MatchString(req.Name):
+		return "", TokenInfo{}, Errorf(CodeInvalid, "name: %q is not a token name (1-64 of letters, digits and ._@-)", req.Name)
+	case reservedToken(req.Name):
+		return "", TokenInfo{}, Errorf(CodeInvalid, "name: %s is sluice's own token", req.Name)
+	case req.ExpiresIn < 0:
+		return "", TokenInfo{}, Errorf(CodeInvalid, "expires: %s is in the past; give how long the token is to work, such as 720h", req.ExpiresIn)
+	}
+	t := store.Token{Name: req.Name, Policy: req.Policy, Created: s.now()}
+	if len(req.Document) == 0 {
+		if _, ok := iam.ReadyMade(req.Policy); !ok {
+			return "", TokenInfo{}, Errorf(CodeInvalid, "policy: %q is not a ready-made policy (%s); give a policy document otherwise",
+				req.Policy, strings.Join(iam.ReadyMadeNames(), ", "))
+		}
+	} else {
+		if len(req.Document) > maxPolicyDocument {
+			return "", TokenInfo{}, Errorf(CodeInvalid, "policy document: larger than %d bytes", maxPolicyDocument)
+		}
+		if t.Policy == "" {
+			t.Policy = "policy.json"
+		}
+		if _, ready := iam.ReadyMade(filepath.Base(t.Policy)); ready {
+			return "", TokenInfo{}, Errorf(CodeInvalid, "policy: %s is a ready-made policy's name; name the policy document's file otherwise", filepath.Base(t.Policy))
+		}
+		p, err := iam.Parse(t.Policy, req.Document)
+		if err != nil {
+			return "", TokenInfo{}, Errorf(CodeInvalid, "%s", err.Error())
+		}
+		doc, err := json.Marshal(p)
+		if err != nil {
+			return "", TokenInfo{}, err
+		}
+		t.Policy, t.PolicyDocument = filepath.Base(t.Policy), string(doc)
+	}
+	if req.ExpiresIn > 0 {
+		t.Expires = t.Created.Add(req.ExpiresIn).Truncate(time.Millisecond)
 	}
 	secret := auth.NewToken()
-	err := s.store.PutToken(ctx, store.Token{Name: name, Hash: auth.HashToken(secret), Policy: policy, Created: s.now()})
-	return secret, err
+	t.Hash = auth.HashToken(secret)
+	if err := s.store.PutToken(ctx, t); err != nil {
+		return "", TokenInfo{}, err
+	}
+	return secret, tokenInfo(t), nil
+}
+
+func tokenInfo(t store.Token) TokenInfo {
+	info := TokenInfo{Name: t.Name, Policy: t.Policy, Created: t.Created}
+	if !t.Expires.IsZero() {
+		e := t.Expires
+		info.Expires = &e
+	}
+	if t.PolicyDocument != "" {
+		info.PolicyDocument = json.RawMessage(t.PolicyDocument)
+	}
+	return info
 }
 
 // reservedToken reports whether a token is the server's own: the admin token of
@@ -50,15 +119,15 @@ func (s *Service) Tokens(ctx context.Context) ([]TokenInfo, error) {
 	}
 	out := make([]TokenInfo, 0, len(rows))
 	for _, t := range rows {
-		out = append(out, TokenInfo{Name: t.Name, Policy: t.Policy, Created: t.Created})
+		out = append(out, tokenInfo(t))
 	}
 	return out, nil
 }
 
-// DeleteToken revokes a token at once.
-func (s *Service) DeleteToken(ctx context.Context, name string) error {
+// RevokeToken deletes a token; it stops working at once.
+func (s *Service) RevokeToken(ctx context.Context, name string) error {
 	if reservedToken(name) {
-		return Errorf(CodeInvalid, "name: %s is sluice's own token and cannot be deleted", name)
+		return Errorf(CodeInvalid, "name: %s is sluice's own token and cannot be revoked", name)
 	}
 	err := s.store.DeleteToken(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {

@@ -2,21 +2,30 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 )
 
-// CreateTokenRequest creates a token.
+// CreateTokenRequest creates a token (CreateToken).
 type CreateTokenRequest struct {
-	Name   string `json:"name"`
+	Name string `json:"name"`
+	// Policy names a ready-made policy (admin, operator, approver, viewer,
+	// worker), or, with PolicyDocument, the file the document came from
+	// (errors name it, and `token list` shows its base name).
 	Policy string `json:"policy"`
+	// PolicyDocument is a policy in IAM's shape, as JSON or YAML text.
+	PolicyDocument string `json:"policyDocument,omitempty"`
+	// ExpiresInSeconds is how long the token works; 0 for ever.
+	ExpiresInSeconds int64 `json:"expiresInSeconds,omitempty"`
 }
 
 // CreatedToken holds a new token's secret, shown this once.
 type CreatedToken struct {
-	Name   string `json:"name"`
-	Policy string `json:"policy"`
-	Token  string `json:"token"`
+	Name    string     `json:"name"`
+	Policy  string     `json:"policy"`
+	Token   string     `json:"token"`
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 // TokenInfo is a token without its secret.
@@ -24,12 +33,21 @@ type TokenInfo struct {
 	Name    string    `json:"name"`
 	Policy  string    `json:"policy"`
 	Created time.Time `json:"created"`
+	// Expires is when the token stops working; nil for never.
+	Expires *time.Time `json:"expires,omitempty"`
+	// PolicyDocument is the token's policy when it was given as a document.
+	PolicyDocument json.RawMessage `json:"policyDocument,omitempty"`
 }
 
-// CreateToken makes a token.
+// CreateToken makes a token with a ready-made policy that never expires.
 func (c *Client) CreateToken(ctx context.Context, name, policy string) (CreatedToken, error) {
+	return c.CreateTokenWith(ctx, CreateTokenRequest{Name: name, Policy: policy})
+}
+
+// CreateTokenWith makes a token as req says.
+func (c *Client) CreateTokenWith(ctx context.Context, req CreateTokenRequest) (CreatedToken, error) {
 	var out CreatedToken
-	err := c.doJSON(ctx, http.MethodPost, "/api/v1/tokens", CreateTokenRequest{Name: name, Policy: policy}, &out)
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/tokens", req, &out)
 	return out, err
 }
 
@@ -42,7 +60,10 @@ func (c *Client) Tokens(ctx context.Context) ([]TokenInfo, error) {
 	return out.Tokens, err
 }
 
-// DeleteToken revokes a token.
-func (c *Client) DeleteToken(ctx context.Context, name string) error {
+// RevokeToken deletes a token; it stops working at once.
+func (c *Client) RevokeToken(ctx context.Context, name string) error {
 	return c.doJSON(ctx, http.MethodDelete, "/api/v1/tokens/"+esc(name), nil, nil)
 }
+
+// DeleteToken is RevokeToken.
+func (c *Client) DeleteToken(ctx context.Context, name string) error { return c.RevokeToken(ctx, name) }

@@ -1,0 +1,322 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// The permission check. Every API operation is registered with handle under
+// one action name (sluice:ACTION in policies) and a function naming the
+// resource it acts on; handle authenticates the caller, asks the caller's
+// policy whether it allows that action on that resource, and only then runs
+// the handler. Handlers check nothing of the kind themselves. The few routes
+// that authenticate otherwise are registered with exempt, saying why.
+
+// handlerFunc answers a request, or returns the error to answer with.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// resourceFunc names the resource a request acts on: TYPE/NAME, or "*" for
+// an operation on no single resource (lists). An error is answered as it is,
+// before the policy is asked: the request does not say what it acts on.
+type resourceFunc func(r *http.Request) (string, error)
+
+// Route is one entry of the API's route table.
+type Route struct {
+	Pattern string // as registered with http.ServeMux: "POST /api/v1/pipelines/{name}/executions"
+	// Action is the operation's action name without its prefix
+	// (StartPipelineExecution); "" for an exempt route.
+	Action string
+	// Exempt says why a route has no action: how it authenticates instead.
+	Exempt string
+}
+
+// Routes returns the route table, in the order registered.
+func (s *Server) Routes() []Route { return slices.Clone(s.table) }
+
+// handle registers an API operation: pattern, its action name, the resource
+// it acts on, and h, which runs only when the caller's policy allows action on
+// that resource. h returns an error to answer with, or nil once it has written
+// its answer. The request's callInfo learns the principal, the operation and
+// the resource, and whether the check refused it, whatever the outcome.
+func (s *Server) handle(pattern, action string, resource resourceFunc, h handlerFunc) {
+	s.table = append(s.table, Route{Pattern: pattern, Action: action})
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		ci := callInfoFrom(r.Context())
+		ci.Operation = action
+		p, err := s.authn.authenticate(r)
+		if err != nil {
+			if service.ErrorCode(err) == service.CodeForbidden {
+				ci.Principal, ci.Denied = p.name, true // its policy no longer reads
+			} else {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		ci.Principal = p.name
+		res, err := resource(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ci.Resource = res
+		if err := p.allows(action, res); err != nil {
+			ci.Denied = true
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p.name))
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// exempt registers a route that takes no sluice token, or checks it itself:
+// why says which, for the route table.
+func (s *Server) exempt(pattern, why string, h http.Handler) {
+	s.table = append(s.table, Route{Pattern: pattern, Exempt: why})
+	s.mux.Handle(pattern, h)
+}
+
+// principal is an authenticated caller and its policy.
+type principal struct {
+	name       string // the token's name; job/ID for a job token
+	policyName string
+	policy     *iam.Policy
+}
+
+// allows returns nil when p's policy allows action on resource, else the
+// 403 to answer, naming what is missing.
+func (p principal) allows(action, resource string) error {
+	ok, why := iam.Evaluate(p.policy, iam.Prefix+action, resource)
+	if ok {
+		return nil
+	}
+	msg := fmt.Sprintf("token %s (policy %s) is not allowed %s%s on %s", p.name, p.policyName, iam.Prefix, action, resource)
+	if strings.HasPrefix(why, "explicitly") {
+		msg += ": " + why
+	}
+	return service.Errorf(service.CodeForbidden, "%s", msg)
+}
+
+// authenticator finds the principal behind a request's token.
+type authenticator struct {
+	tokens TokenStore
+	// jobOf returns the job a job token (sjt_…) was made for; nil when job
+	// tokens are not taken (git).
+	jobOf func(token string) (string, bool)
+	now   func() time.Time
+
+	mu       sync.Mutex
+	policies map[string]*iam.Policy // parsed policy documents, by their JSON
+}
+
+// maxCachedPolicies bounds the parsed documents kept; there are as many as
+// tokens with a document of their own, so the bound is rarely reached.
+const maxCachedPolicies = 1024
+
+// bearer returns the token a request carries: Authorization: Bearer, or the
+// password of basic auth (git clients send it so).
+func bearer(r *http.Request) string {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && token != "" {
+		return token
+	}
+	if _, pass, ok := r.BasicAuth(); ok {
+		return pass
+	}
+	return ""
+}
+
+func (a *authenticator) authenticate(r *http.Request) (principal, error) {
+	token := bearer(r)
+	if token == "" {
+		return principal{}, service.Errorf(service.CodeUnauthorized, "missing token: send it as 'Authorization: Bearer TOKEN' (the CLI reads --token or SLUICE_TOKEN)")
+	}
+	if a.jobOf != nil && service.IsJobToken(token) {
+		jobID, ok := a.jobOf(token)
+		if !ok {
+			return principal{}, service.Errorf(service.CodeUnauthorized, "invalid job token")
+		}
+		return principal{name: jobPrincipalPrefix + jobID, policyName: iam.JobPolicyName(jobID), policy: iam.JobPolicy(jobID)}, nil
+	}
+	t, err := a.tokens.Token(r.Context(), HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return principal{}, service.Errorf(service.CodeUnauthorized, "invalid token: no token of this server matches it")
+	}
+	if err != nil {
+		return principal{}, err
+	}
+	now := time.Now
+	if a.now != nil {
+		now = a.now
+	}
+	if !t.Expires.IsZero() && !now().Before(t.Expires) {
+		return principal{}, service.Errorf(service.CodeUnauthorized, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
+	}
+	p := principal{name: t.Name, policyName: t.Policy}
+	if p.policy, err = a.policyOf(t); err != nil {
+		return principal{name: t.Name}, service.Errorf(service.CodeForbidden, "token %s (policy %s): its policy document no longer reads (%v); give the token a new one", t.Name, t.Policy, err)
+	}
+	return p, nil
+}
+
+// policyOf is a token's policy: its document, or the ready-made policy it
+// names. A name sluice does not know allows nothing.
+func (a *authenticator) policyOf(t store.Token) (*iam.Policy, error) {
+	if t.PolicyDocument == "" {
+		p, _ := iam.ReadyMade(t.Policy)
+		return p, nil // nil for a name sluice does not know: nothing allowed
+	}
+	a.mu.Lock()
+	p, ok := a.policies[t.PolicyDocument]
+	a.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := iam.Parse(t.Policy+".json", []byte(t.PolicyDocument))
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if a.policies == nil || len(a.policies) >= maxCachedPolicies {
+		a.policies = map[string]*iam.Policy{}
+	}
+	a.policies[t.PolicyDocument] = p
+	a.mu.Unlock()
+	return p, nil
+}
+
+// GitAuthorizer lets git clients into hosted repositories with a sluice token
+// as the password of HTTP basic auth (any user name): a fetch needs
+// sluice:GitPull, a push sluice:GitPush, on repository/NAME, asked of the
+// token's policy as every API operation is. It fills the request's callInfo
+// as handle does.
+type GitAuthorizer struct {
+	Tokens TokenStore
+}
+
+var _ gitserver.Authorizer = GitAuthorizer{}
+
+// Authorize implements gitserver.Authorizer.
+func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.Access) (string, error) {
+	action := "GitPull"
+	if access == gitserver.Write {
+		action = "GitPush"
+	}
+	ci := callInfoFrom(r.Context())
+	ci.Operation, ci.Resource = action, "repository/"+repo
+	if _, _, ok := r.BasicAuth(); !ok {
+		return "", gitserver.ErrUnauthenticated
+	}
+	p, err := (&authenticator{tokens: a.Tokens}).authenticate(r)
+	if err != nil {
+		switch service.ErrorCode(err) {
+		case service.CodeUnauthorized: // missing, wrong or expired
+			ci.Err = service.ErrorMessage(err)
+			return "", fmt.Errorf("%w: %s", gitserver.ErrUnauthenticated, service.ErrorMessage(err))
+		case service.CodeForbidden: // a policy document that no longer reads
+			ci.Denied, ci.Err = true, service.ErrorMessage(err)
+			return "", fmt.Errorf("%w: %s", gitserver.ErrForbidden, service.ErrorMessage(err))
+		}
+		return "", err
+	}
+	ci.Principal = p.name
+	if err := p.allows(action, ci.Resource); err != nil {
+		ci.Denied, ci.Err = true, service.ErrorMessage(err)
+		return p.name, fmt.Errorf("%w: %s", gitserver.ErrForbidden, service.ErrorMessage(err))
+	}
+	return p.name, nil
+}
+
+// Resources.
+
+// resAll is the resource of operations on no single resource: lists, the
+// job queue.
+func resAll(*http.Request) (string, error) { return "*", nil }
+
+// pathResource names a resource of type typ by a path wildcard.
+func pathResource(typ, wildcard string) resourceFunc {
+	return func(r *http.Request) (string, error) { return typ + "/" + r.PathValue(wildcard), nil }
+}
+
+var (
+	resPipeline   = pathResource("pipeline", "name")
+	resRepository = pathResource("repository", "name")
+	resProject    = pathResource("project", "name")
+	resFunction   = pathResource("function", "name")
+	resSecret     = pathResource("secret", "name")
+	resWebhook    = pathResource("webhook", "name")
+	resToken      = pathResource("token", "name")
+	resJob        = pathResource("job", "id")
+)
+
+// resEvents is pipeline/NAME for events of one pipeline (?pipeline=NAME),
+// else "*".
+func resEvents(r *http.Request) (string, error) {
+	if p := r.URL.Query().Get("pipeline"); p != "" {
+		return "pipeline/" + p, nil
+	}
+	return "*", nil
+}
+
+// bodyResource names a resource of type typ by the name in the request's
+// body, which operations that create or replace a declaration carry (apply
+// a pipeline, a project, a function, a webhook; create a repository or a
+// token). It reads the body, at most limit bytes of it, puts it back for the
+// handler, and asks name for the name it declares, with the same parser the
+// handler uses, so that the resource checked is the one changed. A body that
+// does not say is answered with 400 and the parser's errors.
+func bodyResource(typ string, limit int64, name func(r *http.Request, body []byte) (string, error)) resourceFunc {
+	return func(r *http.Request) (string, error) {
+		data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return "", service.Errorf(service.CodeInvalid, "read request body: %v", err)
+		}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
+		if int64(len(data)) > limit {
+			return "", service.Errorf(service.CodeInvalid, "request body: larger than %d bytes", limit)
+		}
+		n, err := name(r, data)
+		if err != nil {
+			return "", err
+		}
+		return typ + "/" + n, nil
+	}
+}
+
+// jsonName is the "name" field of a JSON request body.
+func jsonName(_ *http.Request, body []byte) (string, error) {
+	var v struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", service.Errorf(service.CodeInvalid, "request body: %v", err)
+	}
+	return v.Name, nil
+}
+
+// fileName is the ?filename= a declaration was read from, for its errors.
+func fileName(r *http.Request, def string) string {
+	if f := r.URL.Query().Get("filename"); f != "" {
+		return f
+	}
+	return def
+}

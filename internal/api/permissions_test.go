@@ -1,0 +1,413 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api"
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/sqlite"
+)
+
+// permServer is the real API over a real SQLite store and hosted
+// repositories, served on 127.0.0.1, with a token per ready-made policy
+// (the token's name is the policy's) and a token of each name's own.
+type permServer struct {
+	url    string
+	api    *api.Server
+	svc    *service.Service
+	store  store.Store
+	tokens map[string]string // policy name → secret
+}
+
+func newPermServer(t *testing.T) *permServer {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
+	repos, err := gitserver.New(filepath.Join(dir, "repos"), api.GitAuthorizer{Tokens: st}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := api.New(svc, st, repos, slog.New(slog.DiscardHandler))
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	p := &permServer{url: srv.URL, api: a, svc: svc, store: st, tokens: map[string]string{}}
+	for _, name := range iam.ReadyMadeNames() {
+		secret := "secret-of-" + name
+		if err := st.PutToken(ctx, store.Token{Name: name, Hash: auth.HashToken(secret), Policy: name, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		p.tokens[name] = secret
+	}
+	return p
+}
+
+// do sends a request with token, bounded in time (a stream is cut short),
+// and returns the status and the body (an error's message).
+func (p *permServer) do(t *testing.T, method, path, body, token string, basic bool) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, p.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" && strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if basic {
+		req.SetBasicAuth("someone", token)
+	} else if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return resp.StatusCode, "" // a stream: the status is all there is to see
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	var eb client.ErrorBody
+	if json.Unmarshal(raw, &eb) == nil && eb.Message != "" {
+		return resp.StatusCode, eb.Message
+	}
+	return resp.StatusCode, string(raw)
+}
+
+// Who is allowed, by the initials of the ready-made policies: Admin,
+// Operator, aPprover, Viewer, Worker.
+const (
+	look    = "AOPV" // Get*, List*
+	admin   = "A"
+	run     = "AO"
+	approve = "AOP"
+	jobs    = "AW"
+)
+
+var initials = map[string]byte{"admin": 'A', "operator": 'O', "approver": 'P', "viewer": 'V', "worker": 'W'}
+
+// operation is one API operation as a request, its action, its resource, and
+// who may make it.
+type operation struct {
+	pattern, method, path, body string
+	action, resource            string
+	allowed                     string
+}
+
+const (
+	pipelineYAML = "name: app\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
+	projectYAML  = "name: web\nbuildspec: ci/buildspec.yml\n"
+	functionYAML = "name: fn\ncommand: [\"true\"]\n"
+	ruleYAML     = "name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: app}\n"
+	webhookYAML  = "name: hook\ntargetPipeline: app\ntargetAction: a\nfilters:\n  - jsonPath: $.ref\n    matchEquals: refs/heads/main\nauthentication: UNAUTHENTICATED\n"
+)
+
+// operations is the permission matrix: every operation the API has (the
+// test fails on a route missing here), and who may make it.
+var operations = []operation{
+	{"GET /api/v1/pipelines", "GET", "/api/v1/pipelines", "", "ListPipelines", "*", look},
+	{"POST /api/v1/pipelines", "POST", "/api/v1/pipelines?filename=app.yml", pipelineYAML, "PutPipeline", "pipeline/app", admin},
+	{"GET /api/v1/pipelines/{name}", "GET", "/api/v1/pipelines/app", "", "GetPipeline", "pipeline/app", look},
+	{"DELETE /api/v1/pipelines/{name}", "DELETE", "/api/v1/pipelines/gone", "", "DeletePipeline", "pipeline/gone", admin},
+	{"GET /api/v1/pipelines/{name}/state", "GET", "/api/v1/pipelines/app/state", "", "GetPipelineState", "pipeline/app", look},
+	{"POST /api/v1/pipelines/{name}/transitions/{stage}/enable", "POST", "/api/v1/pipelines/app/transitions/S/enable", `{"enabled":true}`, "EnableStageTransition", "pipeline/app", run},
+	{"POST /api/v1/pipelines/{name}/transitions/{stage}/disable", "POST", "/api/v1/pipelines/app/transitions/S/disable", `{"reason":"freeze"}`, "DisableStageTransition", "pipeline/app", run},
+	{"POST /api/v1/pipelines/{name}/executions", "POST", "/api/v1/pipelines/nope/executions", "", "StartPipelineExecution", "pipeline/nope", run},
+	{"GET /api/v1/pipelines/{name}/executions", "GET", "/api/v1/pipelines/app/executions", "", "ListPipelineExecutions", "pipeline/app", look},
+	{"GET /api/v1/pipelines/{name}/executions/{id}", "GET", "/api/v1/pipelines/app/executions/e1", "", "GetPipelineExecution", "pipeline/app", look},
+	{"POST /api/v1/pipelines/{name}/executions/{id}/stop", "POST", "/api/v1/pipelines/app/executions/e1/stop", `{}`, "StopPipelineExecution", "pipeline/app", run},
+	{"POST /api/v1/pipelines/{name}/executions/{id}/retry", "POST", "/api/v1/pipelines/app/executions/e1/retry", `{"stageName":"S"}`, "RetryStageExecution", "pipeline/app", run},
+	{"GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", "GET", "/api/v1/pipelines/app/executions/e1/logs/S/a", "", "GetActionLog", "pipeline/app", look},
+	{"GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", "GET", "/api/v1/pipelines/app/executions/e1/artifacts/out", "", "GetArtifact", "pipeline/app", look},
+	{"GET /api/v1/pipelines/{name}/executions/{id}/reports", "GET", "/api/v1/pipelines/app/executions/e1/reports", "", "ListReports", "pipeline/app", look},
+	{"POST /api/v1/pipelines/{name}/approvals", "POST", "/api/v1/pipelines/app/approvals", `{"stageName":"S","actionName":"a","token":"t","result":{"status":"Approved","summary":"ok"}}`, "PutApprovalResult", "pipeline/app", approve},
+	{"GET /api/v1/events", "GET", "/api/v1/events?pipeline=app", "", "ListEvents", "pipeline/app", look},
+	{"GET /api/v1/events/stream", "GET", "/api/v1/events/stream", "", "GetEventStream", "*", look},
+	{"GET /api/v1/graph", "GET", "/api/v1/graph", "", "GetPipelineGraph", "*", look},
+	{"GET /api/v1/locks", "GET", "/api/v1/locks", "", "ListLocks", "*", look},
+
+	{"POST /api/v1/jobs/claim", "POST", "/api/v1/jobs/claim", `{"workerId":"w","providers":["Noop"],"waitSeconds":0}`, "PollForJobs", "*", jobs},
+	{"POST /api/v1/jobs/{id}/heartbeat", "POST", "/api/v1/jobs/j1/heartbeat", `{"workerId":"w"}`, "AcknowledgeJob", "job/j1", jobs},
+	{"POST /api/v1/jobs/{id}/result", "POST", "/api/v1/jobs/j1/result", `{"workerId":"w","succeeded":true}`, "PutJobResult", "job/j1", jobs},
+	{"POST /api/v1/jobs/{id}/log", "POST", "/api/v1/jobs/j1/log?workerId=w", "hello", "PutJobLog", "job/j1", jobs},
+	{"GET /api/v1/jobs/{id}/inputs/{artifact}", "GET", "/api/v1/jobs/j1/inputs/src?workerId=w", "", "GetJobInput", "job/j1", jobs},
+	{"PUT /api/v1/jobs/{id}/outputs/{artifact}", "PUT", "/api/v1/jobs/j1/outputs/out?workerId=w", "zip", "PutJobOutput", "job/j1", jobs},
+	{"POST /api/v1/jobs/{id}/success", "POST", "/api/v1/jobs/j1/success", `{}`, "PutJobSuccessResult", "job/j1", jobs},
+	{"POST /api/v1/jobs/{id}/failure", "POST", "/api/v1/jobs/j1/failure", `{"message":"no"}`, "PutJobFailureResult", "job/j1", jobs},
+	{"PUT /api/v1/jobs/{id}/reports/{group}", "PUT", "/api/v1/jobs/j1/reports/unit?workerId=w", "<testsuite/>", "PutJobReport", "job/j1", jobs},
+	{"GET /api/v1/jobs/{id}/cache", "GET", "/api/v1/jobs/j1/cache?workerId=w", "", "GetJobCache", "job/j1", jobs},
+	{"PUT /api/v1/jobs/{id}/cache", "PUT", "/api/v1/jobs/j1/cache?workerId=w", "zip", "PutJobCache", "job/j1", jobs},
+	{"GET /api/v1/jobs/{id}/secrets/{name...}", "GET", "/api/v1/jobs/j1/secrets/npm?workerId=w", "", "GetJobSecret", "job/j1", jobs},
+
+	{"GET /api/v1/secrets", "GET", "/api/v1/secrets", "", "ListSecrets", "*", look},
+	{"PUT /api/v1/secrets/{name...}", "PUT", "/api/v1/secrets/ci/npm", "s3cret", "PutSecret", "secret/ci/npm", admin},
+	{"DELETE /api/v1/secrets/{name...}", "DELETE", "/api/v1/secrets/gone", "", "DeleteSecret", "secret/gone", admin},
+	{"POST /api/v1/webhooks", "POST", "/api/v1/webhooks?filename=hook.yml", webhookYAML, "PutWebhook", "webhook/hook", admin},
+	{"GET /api/v1/webhooks", "GET", "/api/v1/webhooks", "", "ListWebhooks", "*", look},
+	{"DELETE /api/v1/webhooks/{name}", "DELETE", "/api/v1/webhooks/gone", "", "DeleteWebhook", "webhook/gone", admin},
+	{"POST /api/v1/projects", "POST", "/api/v1/projects?filename=web.yml", projectYAML, "PutProject", "project/web", admin},
+	{"GET /api/v1/projects", "GET", "/api/v1/projects", "", "ListProjects", "*", look},
+	{"GET /api/v1/projects/{name}", "GET", "/api/v1/projects/web", "", "GetProject", "project/web", look},
+	{"DELETE /api/v1/projects/{name}", "DELETE", "/api/v1/projects/gone", "", "DeleteProject", "project/gone", admin},
+	{"POST /api/v1/functions", "POST", "/api/v1/functions?filename=fn.yml", functionYAML, "PutFunction", "function/fn", admin},
+	{"GET /api/v1/functions", "GET", "/api/v1/functions", "", "ListFunctions", "*", look},
+	{"GET /api/v1/functions/{name}", "GET", "/api/v1/functions/fn", "", "GetFunction", "function/fn", look},
+	{"DELETE /api/v1/functions/{name}", "DELETE", "/api/v1/functions/gone", "", "DeleteFunction", "function/gone", admin},
+	{"POST /api/v1/rules", "POST", "/api/v1/rules?filename=r.yml", "name: r\neventPattern: {source: [x]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\"}}]\n", "PutRule", "rule/r", admin},
+	{"GET /api/v1/rules", "GET", "/api/v1/rules", "", "ListRules", "*", look},
+	{"GET /api/v1/rules/{name}", "GET", "/api/v1/rules/r", "", "GetRule", "rule/r", look},
+	{"DELETE /api/v1/rules/{name}", "DELETE", "/api/v1/rules/gone", "", "DeleteRule", "rule/gone", admin},
+	{"GET /api/v1/rules/{name}/failures", "GET", "/api/v1/rules/r/failures", "", "ListRuleFailures", "rule/r", look},
+
+	{"POST /api/v1/rules", "POST", "/api/v1/rules?filename=nightly.yml", ruleYAML, "PutRule", "rule/nightly", admin},
+	{"GET /api/v1/rules", "GET", "/api/v1/rules", "", "ListRules", "*", look},
+	{"GET /api/v1/rules/{name}", "GET", "/api/v1/rules/nightly", "", "GetRule", "rule/nightly", look},
+	{"DELETE /api/v1/rules/{name}", "DELETE", "/api/v1/rules/gone", "", "DeleteRule", "rule/gone", admin},
+	{"GET /api/v1/rules/{name}/failures", "GET", "/api/v1/rules/nightly/failures", "", "ListRuleFailures", "rule/nightly", look},
+
+	{"POST /api/v1/repos", "POST", "/api/v1/repos", `{"name":"lib"}`, "CreateRepository", "repository/lib", admin},
+	{"GET /api/v1/repos", "GET", "/api/v1/repos", "", "ListRepositories", "*", look},
+	{"GET /api/v1/repos/{name}", "GET", "/api/v1/repos/lib", "", "GetRepository", "repository/lib", look},
+	{"DELETE /api/v1/repos/{name}", "DELETE", "/api/v1/repos/gone", "", "DeleteRepository", "repository/gone", admin},
+	{"POST /api/v1/repos/{name}/protections", "POST", "/api/v1/repos/lib/protections", `{"branch":"main","noForcePush":true}`, "PutBranchProtection", "repository/lib", admin},
+
+	{"POST /api/v1/tokens", "POST", "/api/v1/tokens", `{"name":"made","policy":"viewer"}`, "CreateToken", "token/made", admin},
+	{"GET /api/v1/tokens", "GET", "/api/v1/tokens", "", "ListTokens", "*", look},
+	{"DELETE /api/v1/tokens/{name}", "DELETE", "/api/v1/tokens/nobody", "", "RevokeToken", "token/nobody", admin},
+}
+
+// TestPermissionMatrix makes every operation with every ready-made policy
+// over real HTTP: a refusal is 403 naming the token, its policy, the action
+// and the resource; an allowed call reaches its handler (whatever the
+// handler then answers, it is not 401 or 403).
+func TestPermissionMatrix(t *testing.T) {
+	p := newPermServer(t)
+	covered := map[string]bool{}
+	for _, op := range operations {
+		covered[op.pattern] = true
+	}
+	for _, r := range p.api.Routes() {
+		if r.Action != "" && !covered[r.Pattern] {
+			t.Errorf("route %s (sluice:%s) is missing from the permission matrix", r.Pattern, r.Action)
+		}
+	}
+	// The admin goes last: its calls change things (delete, revoke) the
+	// others' must not depend on.
+	for _, policy := range []string{"viewer", "approver", "operator", "worker", "admin"} {
+		for _, op := range operations {
+			allowed := strings.IndexByte(op.allowed, initials[policy]) >= 0
+			status, body := p.do(t, op.method, op.path, op.body, p.tokens[policy], false)
+			if !allowed {
+				want := "token " + policy + " (policy " + policy + ") is not allowed sluice:" + op.action + " on " + op.resource
+				if status != http.StatusForbidden || !strings.Contains(body, want) {
+					t.Errorf("%s: %s %s = %d %s, want 403 with %q", policy, op.method, op.path, status, body, want)
+				}
+				continue
+			}
+			if status == http.StatusForbidden || status == http.StatusUnauthorized {
+				t.Errorf("%s: %s %s = %d %s, want it allowed", policy, op.method, op.path, status, body)
+			}
+		}
+	}
+}
+
+// TestGitPermissions: fetch is sluice:GitPull and push sluice:GitPush on
+// repository/NAME, asked of the same policies.
+func TestGitPermissions(t *testing.T) {
+	p := newPermServer(t)
+	for _, tc := range []struct {
+		service, action, allowed string
+	}{
+		{"git-upload-pack", "GitPull", "AOPVW"},
+		{"git-receive-pack", "GitPush", "AO"},
+	} {
+		for policy, initial := range initials {
+			status, body := p.do(t, "GET", "/git/app.git/info/refs?service="+tc.service, "", p.tokens[policy], true)
+			if strings.IndexByte(tc.allowed, initial) < 0 {
+				want := "token " + policy + " (policy " + policy + ") is not allowed sluice:" + tc.action + " on repository/app"
+				if status != http.StatusForbidden || !strings.Contains(body, want) {
+					t.Errorf("%s %s: %d %s, want 403 with %q", policy, tc.action, status, body, want)
+				}
+				continue
+			}
+			if status != http.StatusNotFound { // allowed, and there is no such repository
+				t.Errorf("%s %s: %d %s, want 404", policy, tc.action, status, body)
+			}
+		}
+	}
+	if status, _ := p.do(t, "GET", "/git/app.git/info/refs?service=git-upload-pack", "", "sluice_wrong", true); status != http.StatusUnauthorized {
+		t.Errorf("git with a wrong token: %d", status)
+	}
+}
+
+// TestPolicyDocuments: a token made with a policy document of its own, in
+// YAML, is held to it: wildcards in actions and resources, and a deny that
+// wins over an allow.
+func TestPolicyDocuments(t *testing.T) {
+	p := newPermServer(t)
+	ctx := context.Background()
+	admin := client.New(p.url, p.tokens["admin"])
+	doc := `Statement:
+  - Sid: Look
+    Effect: Allow
+    Action: ["sluice:Get*", "sluice:List*"]
+    Resource: "*"
+  - Sid: DeployApps
+    Effect: Allow
+    Action: [sluice:StartPipelineExecution, sluice:StopPipelineExecution]
+    Resource: pipeline/app-*
+  - Sid: NeverProd
+    Effect: Deny
+    Action: sluice:*
+    Resource: pipeline/app-prod
+`
+	made, err := admin.CreateTokenWith(ctx, client.CreateTokenRequest{Name: "deployer", Policy: "policies/deployer.yml", PolicyDocument: doc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.Policy != "deployer.yml" {
+		t.Errorf("policy name %q", made.Policy)
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		want               int
+		msg                string
+	}{
+		{"GET", "/api/v1/pipelines", "", 200, ""},
+		{"POST", "/api/v1/pipelines/app-web/executions", "", 404, "pipeline app-web"},
+		{"POST", "/api/v1/pipelines/other/executions", "", 403, "token deployer (policy deployer.yml) is not allowed sluice:StartPipelineExecution on pipeline/other"},
+		{"POST", "/api/v1/pipelines/app-prod/executions", "", 403, `is not allowed sluice:StartPipelineExecution on pipeline/app-prod: explicitly denied by statement "NeverProd"`},
+		{"GET", "/api/v1/pipelines/app-prod", "", 403, `explicitly denied by statement "NeverProd"`},
+		{"DELETE", "/api/v1/pipelines/app-web", "", 403, "sluice:DeletePipeline on pipeline/app-web"},
+	} {
+		status, body := p.do(t, tc.method, tc.path, tc.body, made.Token, false)
+		if status != tc.want || !strings.Contains(body, tc.msg) {
+			t.Errorf("%s %s = %d %s, want %d with %q", tc.method, tc.path, status, body, tc.want, tc.msg)
+		}
+	}
+	// The listing shows the policy's name and document, never the secret.
+	tokens, err := admin.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, tk := range tokens {
+		if tk.Name == "deployer" {
+			found = true
+			var pol iam.Policy
+			if err := json.Unmarshal(tk.PolicyDocument, &pol); err != nil || len(pol.Statement) != 3 || tk.Policy != "deployer.yml" || tk.Expires != nil {
+				t.Errorf("listed %+v (%v)", tk, err)
+			}
+		}
+	}
+	if !found {
+		t.Error("deployer not listed")
+	}
+	// A document with mistakes is refused, naming file, line and field.
+	_, err = admin.CreateTokenWith(ctx, client.CreateTokenRequest{Name: "bad", Policy: "bad.yml",
+		PolicyDocument: "Statement:\n  - Effect: Allow\n    Action: sluice:GetPipline\n    Resource: pipelines/app\n"})
+	for _, want := range []string{`bad.yml:3: Statement[0].Action: "sluice:GetPipline" is not a sluice action (did you mean "sluice:GetPipeline"?)`,
+		`bad.yml:4: Statement[0].Resource: "pipelines/app" is not a resource`} {
+		if !client.IsCode(err, "Invalid") || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad document: %v, want %q", err, want)
+		}
+	}
+	if _, err := admin.CreateToken(ctx, "x", "root"); !client.IsCode(err, "Invalid") || !strings.Contains(err.Error(), "admin, operator, approver, viewer, worker") {
+		t.Errorf("unknown ready-made policy: %v", err)
+	}
+	// A stored document that no longer reads (an action since renamed)
+	// allows nothing, and says why.
+	stale := store.Token{Name: "stale", Hash: auth.HashToken("stale-secret"), Policy: "old.yml",
+		PolicyDocument: `{"Statement":[{"Effect":"Allow","Action":["sluice:GetEverything"],"Resource":["*"]}]}`}
+	if err := p.store.PutToken(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := p.do(t, "GET", "/api/v1/pipelines", "", "stale-secret", false); status != http.StatusForbidden ||
+		!strings.Contains(body, "token stale (policy old.yml): its policy document no longer reads") {
+		t.Errorf("stale document: %d %s", status, body)
+	}
+}
+
+func TestTokenExpiry(t *testing.T) {
+	p := newPermServer(t)
+	ctx := context.Background()
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := p.store.PutToken(ctx, store.Token{Name: "old", Hash: auth.HashToken("old-secret"), Policy: "viewer", Expires: at}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := p.do(t, "GET", "/api/v1/pipelines", "", "old-secret", false)
+	if status != http.StatusUnauthorized || !strings.Contains(body, "token old expired at 2025-01-02T03:04:05Z") {
+		t.Errorf("expired token: %d %s", status, body)
+	}
+	if status, _ := p.do(t, "GET", "/git/app.git/info/refs?service=git-upload-pack", "", "old-secret", true); status != http.StatusUnauthorized {
+		t.Errorf("expired token on git: %d", status)
+	}
+	// One made to expire works until then, and says when.
+	made, err := client.New(p.url, p.tokens["admin"]).CreateTokenWith(ctx, client.CreateTokenRequest{Name: "short", Policy: "viewer", ExpiresInSeconds: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.Expires == nil || made.Expires.Sub(time.Now()) < 59*time.Minute || made.Expires.Sub(time.Now()) > time.Hour {
+		t.Errorf("expires %v", made.Expires)
+	}
+	if status, body := p.do(t, "GET", "/api/v1/pipelines", "", made.Token, false); status != 200 {
+		t.Errorf("a token before its expiry: %d %s", status, body)
+	}
+}
+
+// TestJobTokens: a function's job token answers for its own job and
+// nothing else, through a generated policy.
+func TestJobTokens(t *testing.T) {
+	p := newPermServer(t)
+	token := p.svc.JobToken("j1")
+	for _, tc := range []struct {
+		method, path, body string
+		denied             string
+	}{
+		{"POST", "/api/v1/jobs/j1/success", `{}`, ""},
+		{"POST", "/api/v1/jobs/j1/failure", `{"message":"no"}`, ""},
+		{"GET", "/api/v1/jobs/j1/inputs/src", "", ""},
+		{"PUT", "/api/v1/jobs/j1/outputs/out", "zip", ""},
+		{"POST", "/api/v1/jobs/j2/success", `{}`, "token job/j1 (policy job:j1) is not allowed sluice:PutJobSuccessResult on job/j2"},
+		{"POST", "/api/v1/jobs/j1/result", `{"workerId":"w","succeeded":true}`, "sluice:PutJobResult on job/j1"},
+		{"POST", "/api/v1/jobs/claim", `{"workerId":"w","providers":["Noop"]}`, "sluice:PollForJobs on *"},
+		{"GET", "/api/v1/pipelines", "", "sluice:ListPipelines on *"},
+	} {
+		status, body := p.do(t, tc.method, tc.path, tc.body, token, false)
+		switch {
+		case tc.denied != "" && (status != http.StatusForbidden || !strings.Contains(body, tc.denied)):
+			t.Errorf("%s %s = %d %s, want 403 with %q", tc.method, tc.path, status, body, tc.denied)
+		case tc.denied == "" && (status == http.StatusForbidden || status == http.StatusUnauthorized):
+			t.Errorf("%s %s = %d %s, want it allowed", tc.method, tc.path, status, body)
+		}
+	}
+	if status, body := p.do(t, "GET", "/api/v1/pipelines", "", "sjt_j1.forged", false); status != http.StatusUnauthorized {
+		t.Errorf("forged job token: %d %s", status, body)
+	}
+}

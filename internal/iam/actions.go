@@ -1,0 +1,138 @@
+package iam
+
+import (
+	"slices"
+	"strings"
+)
+
+// Version is the policy language version sluice writes, IAM's current one.
+const Version = "2012-10-17"
+
+// Actions are the names of every operation a policy can allow, without their
+// prefix: one per API operation (the API's route table names them, and a test
+// keeps the two in step) and the two git ones. Names follow CodePipeline's,
+// CodeCommit's, CodeBuild's and Lambda's API where those have the operation.
+// Reads start with Get or List and nothing else does, so that sluice:Get* and
+// sluice:List* mean "look". The job protocol's reads (GetJob*) are on
+// job/ID resources, which the ready-made policies for people deny.
+var Actions = []string{
+	// Pipelines.
+	"ListPipelines", "GetPipeline", "PutPipeline", "DeletePipeline", "GetPipelineState",
+	"EnableStageTransition", "DisableStageTransition", "GetPipelineGraph",
+	// Executions.
+	"StartPipelineExecution", "ListPipelineExecutions", "GetPipelineExecution",
+	"StopPipelineExecution", "RetryStageExecution", "GetActionLog", "GetArtifact", "ListReports",
+	"ListEvents", "GetEventStream",
+	// Approvals and locks.
+	"PutApprovalResult", "ListLocks",
+	// The job protocol, spoken by workers (and, for one job, by a function's job token).
+	"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
+	"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
+	// Secrets, webhooks, build projects, functions.
+	"ListSecrets", "PutSecret", "DeleteSecret",
+	"ListWebhooks", "PutWebhook", "DeleteWebhook",
+	"ListProjects", "GetProject", "PutProject", "DeleteProject",
+	"ListFunctions", "GetFunction", "PutFunction", "DeleteFunction",
+	// Event rules.
+	"ListRules", "GetRule", "PutRule", "DeleteRule", "ListRuleFailures",
+	// Hosted repositories.
+	"ListRepositories", "GetRepository", "CreateRepository", "DeleteRepository", "PutBranchProtection",
+	"GitPull", "GitPush",
+	// Tokens, and the audit trail of what they did.
+	"ListTokens", "CreateToken", "RevokeToken", "ListAuditRecords",
+}
+
+// ResourceTypes are what a resource's TYPE/NAME may start with.
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job"}
+
+// IsAction reports whether name (without prefix) is one of Actions.
+func IsAction(name string) bool { return slices.Contains(Actions, name) }
+
+// Ready-made policy names.
+const (
+	PolicyAdmin    = "admin"
+	PolicyOperator = "operator"
+	PolicyApprover = "approver"
+	PolicyViewer   = "viewer"
+	PolicyWorker   = "worker"
+	// PolicyRead is the name viewer had before policies named actions;
+	// tokens made then keep working under it.
+	PolicyRead = "read"
+)
+
+// ReadyMadeNames lists the ready-made policies a token can be given by name.
+func ReadyMadeNames() []string {
+	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker}
+}
+
+func actions(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = Prefix + n
+	}
+	return out
+}
+
+// noJobProtocol keeps people's policies out of the job protocol, whose reads
+// Get* would otherwise match.
+var noJobProtocol = Statement{Sid: "JobProtocolIsForWorkers", Effect: Deny, Action: []string{Prefix + "*"}, Resource: []string{"job/*"}}
+
+// ReadyMade returns a ready-made policy by name ("read" is viewer), and
+// whether there is one. Tokens given one by name keep only the name, so a
+// newer sluice's definition applies to them, as AWS-managed policies do.
+func ReadyMade(name string) (*Policy, bool) {
+	everywhere := []string{"*"}
+	look := actions("Get*", "List*", "GitPull")
+	var sts []Statement
+	switch name {
+	case PolicyAdmin:
+		sts = []Statement{{Sid: "Everything", Effect: Allow, Action: []string{"*"}, Resource: everywhere}}
+	case PolicyOperator:
+		sts = []Statement{
+			{Sid: "LookAtEverything", Effect: Allow, Action: look, Resource: everywhere},
+			{Sid: "RunPipelines", Effect: Allow, Action: actions(
+				"StartPipelineExecution", "StopPipelineExecution", "RetryStageExecution",
+				"EnableStageTransition", "DisableStageTransition", "PutApprovalResult", "GitPush",
+			), Resource: everywhere},
+			noJobProtocol,
+		}
+	case PolicyApprover:
+		sts = []Statement{
+			{Sid: "LookAtEverything", Effect: Allow, Action: look, Resource: everywhere},
+			{Sid: "AnswerApprovals", Effect: Allow, Action: actions("PutApprovalResult"), Resource: everywhere},
+			noJobProtocol,
+		}
+	case PolicyViewer, PolicyRead:
+		sts = []Statement{
+			{Sid: "LookAtEverything", Effect: Allow, Action: look, Resource: everywhere},
+			noJobProtocol,
+		}
+	case PolicyWorker:
+		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
+			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
+			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
+			"GitPull",
+		), Resource: everywhere}}
+	default:
+		return nil, false
+	}
+	return &Policy{Version: Version, Statement: sts}, true
+}
+
+// knownResource reports whether r is "*" or TYPE/NAME with a TYPE pattern
+// matching one of ResourceTypes and a NAME not empty.
+func knownResource(r string) bool {
+	if r == "*" {
+		return true
+	}
+	typ, name, ok := strings.Cut(r, "/")
+	if !ok || name == "" {
+		return false
+	}
+	for _, t := range ResourceTypes {
+		if Match(typ, t) {
+			return true
+		}
+	}
+	return false
+}
