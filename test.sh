@@ -16,6 +16,15 @@ missing=()
 need bash || missing+=(bash)
 need git || missing+=(git)
 need bwrap || missing+=(bubblewrap)
+# The web console's browser tests drive Chromium (headless); where it cannot
+# be installed they are skipped, saying so.
+if ! need chromium && ! need chromium-browser; then
+  if [ "$(id -u)" = 0 ] && need apt-get; then
+    missing+=(chromium)
+  else
+    echo "test.sh: chromium is not installed: the console's browser tests will be skipped" >&2
+  fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && need apt-get; then
     apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,367 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+// ---- the list of pipelines ----
+
+type pipelinesPage struct {
+	Query     string
+	Pipelines []pipelineRow
+	Total     int
+}
+
+func (pipelinesPage) navKey() string  { return "pipelines" }
+func (pipelinesPage) liveURL() string { return Prefix + "live" }
+
+type pipelineRow struct {
+	Name, Mode string
+	Version    int
+	Stages     int
+	Latest     *engine.Execution
+	Updated    time.Time
+}
+
+func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	ps, err := s.svc.Pipelines(r.Context())
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	page := pipelinesPage{Query: q, Total: len(ps)}
+	for _, p := range ps {
+		name := p.Declaration.Name
+		if q != "" && !strings.Contains(strings.ToLower(name), strings.ToLower(q)) {
+			continue
+		}
+		row := pipelineRow{Name: name, Version: p.Version, Mode: string(p.Declaration.ExecutionMode), Stages: len(p.Declaration.Stages), Updated: p.Updated}
+		if row.Mode == "" {
+			row.Mode = string(pipeline.Superseded)
+		}
+		latest, err := s.svc.Executions(r.Context(), name, 0, 1)
+		if err != nil && service.ErrorCode(err) != service.CodeNotFound {
+			return err
+		}
+		if len(latest) > 0 {
+			row.Latest = latest[0]
+		}
+		page.Pipelines = append(page.Pipelines, row)
+	}
+	sort.Slice(page.Pipelines, func(i, j int) bool { return page.Pipelines[i].Name < page.Pipelines[j].Name })
+	s.render(w, r, c, "pipelines", "Pipelines", page)
+	return nil
+}
+
+// ---- a pipeline, drawn as its stages ----
+
+// pipelinePage is a pipeline as CodePipeline's console draws it: each stage
+// with the latest execution that entered it, the transitions between
+// stages, and the executions running or waiting.
+type pipelinePage struct {
+	Name      string
+	Version   int
+	Mode      string
+	Lock      string
+	Variables []pipeline.Variable
+	Stages    []stageView
+	Running   []*engine.Execution // executions not ended, newest first
+	Recent    []*engine.Execution // the latest few, newest first
+	Latest    *engine.Execution
+	Trigger   *service.TriggerNote
+	// Execution is set on an execution's own page: the stages as it ran them.
+	Execution *engine.Execution
+	Upstream  *engine.Upstream
+}
+
+func (p pipelinePage) navKey() string  { return "pipelines" }
+func (p pipelinePage) liveURL() string { return Prefix + "live?pipeline=" + urlQueryEscape(p.Name) }
+
+// stageView is one stage column.
+type stageView struct {
+	Name        string
+	Status      string // of the stage in ExecutionID ("" when no execution entered it)
+	ExecutionID string
+	Attempt     int
+	Lock        string
+	// Groups are the actions by runOrder: each group runs after the one before.
+	Groups [][]actionView
+	// Transition is the stage's inbound transition; nil for the first stage
+	// and on an execution's page.
+	Transition *service.Transition
+	Waiting    []*engine.Execution
+	// CanRetry: the stage failed or stopped in the latest execution to enter
+	// it, which ended so.
+	CanRetry bool
+	First    bool
+}
+
+// actionView is one action card.
+type actionView struct {
+	Pipeline, ExecutionID, Stage string
+	engine.Action
+	Name, Provider, Category string
+	// Kind picks the card: approval, gate, invoke, source or plain.
+	Kind        string
+	Token       string // a waiting approval's token
+	CommitID    string // a source action's revision
+	CommitMsg   string
+	Config      map[string]string
+	HasLog      bool
+	ChildPath   string // an invoke's child execution page
+	ExecRunning bool
+}
+
+func (a actionView) End() time.Time {
+	if a.Status == engine.ActionInProgress || a.Status == engine.ActionNotStarted {
+		return time.Time{}
+	}
+	return a.LastUpdate
+}
+
+func newActionView(name string, e *engine.Execution, stage string, a engine.Action) actionView {
+	v := actionView{Pipeline: name, Stage: stage, Action: a, Name: a.Decl.Name, Provider: a.Decl.ActionTypeID.Provider,
+		Category: a.Decl.ActionTypeID.Category, Config: a.Decl.Configuration, Kind: "plain"}
+	if e != nil {
+		v.ExecutionID = e.ID
+		v.ExecRunning = !e.Status.Terminal()
+	}
+	v.HasLog = a.JobID != ""
+	switch {
+	case v.Provider == "Manual":
+		v.Kind = "approval"
+		if a.Status == engine.ActionInProgress {
+			v.Token = a.JobID
+		}
+	case v.Provider == "PipelineGate":
+		v.Kind = "gate"
+	case v.Provider == "Pipeline" && v.Category == pipeline.CategoryInvoke:
+		v.Kind = "invoke"
+		if child := v.Config["PipelineName"]; a.ExternalID != "" && child != "" && !strings.Contains(child, "#{") {
+			v.ChildPath = urlPath(Prefix+"pipelines", child, "executions", a.ExternalID)
+		}
+	case v.Category == pipeline.CategorySource:
+		v.Kind = "source"
+		v.CommitID = a.OutputVariables["CommitId"]
+		v.CommitMsg = a.OutputVariables["CommitMessage"]
+	}
+	// What the server holds itself writes no log.
+	v.HasLog = a.JobID != "" && (v.Kind == "plain" || v.Kind == "source")
+	return v
+}
+
+// groupActions splits a stage's actions by runOrder.
+func groupActions(actions []actionView) [][]actionView {
+	sorted := slices.Clone(actions)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Decl.RunOrder < sorted[j].Decl.RunOrder })
+	var out [][]actionView
+	for i, a := range sorted {
+		if i == 0 || a.Decl.RunOrder != sorted[i-1].Decl.RunOrder {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], a)
+	}
+	return out
+}
+
+// maxStateScan bounds how far back the latest execution of each stage is
+// looked for, as the API's GetPipelineState does; stateBatch is how many
+// executions are read at a time.
+const (
+	maxStateScan = 200
+	stateBatch   = 10
+	recentShown  = 10
+)
+
+// pipelineState gathers a pipeline page: the newest executions are read a
+// few at a time until every stage has found the latest execution to enter
+// it (usually the first batch), so that a long history costs nothing.
+func (s *Server) pipelineState(ctx context.Context, name string) (pipelinePage, error) {
+	p, err := s.svc.Pipeline(ctx, name)
+	if err != nil {
+		return pipelinePage{}, err
+	}
+	d := p.Declaration
+	page := pipelinePage{Name: name, Version: p.Version, Mode: string(d.ExecutionMode), Lock: d.Lock, Variables: d.Variables}
+	if page.Mode == "" {
+		page.Mode = string(pipeline.Superseded)
+	}
+	type found struct {
+		e     *engine.Execution
+		index int
+	}
+	latest := make([]*found, len(d.Stages))
+	waiting := make([][]*engine.Execution, len(d.Stages))
+	missing := len(d.Stages)
+	var before int64
+	for scanned := 0; scanned < maxStateScan && (missing > 0 || scanned == 0); {
+		batch, err := s.svc.Executions(ctx, name, before, stateBatch)
+		if err != nil {
+			return pipelinePage{}, err
+		}
+		for _, e := range batch {
+			if len(page.Recent) < recentShown {
+				page.Recent = append(page.Recent, e)
+			}
+			if !e.Status.Terminal() {
+				page.Running = append(page.Running, e)
+			}
+			for i, st := range d.Stages {
+				for j, es := range e.Stages {
+					if es.Name != st.Name {
+						continue
+					}
+					if e.Waiting && e.Current == j && !e.Status.Terminal() {
+						waiting[i] = append([]*engine.Execution{e}, waiting[i]...)
+					}
+					if latest[i] == nil && es.Status != engine.StageNotStarted {
+						latest[i] = &found{e, j}
+						missing--
+					}
+				}
+			}
+		}
+		scanned += len(batch)
+		if len(batch) < stateBatch {
+			break
+		}
+		before = batch[len(batch)-1].Seq
+	}
+	if len(page.Recent) > 0 {
+		page.Latest = page.Recent[0]
+	}
+	if note, err := s.svc.LastTrigger(ctx, name); err == nil {
+		page.Trigger = note
+	}
+	for i, st := range d.Stages {
+		sv := stageView{Name: st.Name, Lock: st.Lock, Waiting: waiting[i], First: i == 0}
+		if i > 0 {
+			t := service.Transition{Enabled: true}
+			if tr, ok := p.Transitions[st.Name]; ok {
+				t = tr
+			}
+			sv.Transition = &t
+		}
+		var actions []actionView
+		if f := latest[i]; f != nil {
+			es := f.e.Stages[f.index]
+			sv.Status, sv.ExecutionID, sv.Attempt = string(es.Status), f.e.ID, es.Attempt
+			sv.CanRetry = (es.Status == engine.StageFailed || es.Status == engine.StageStopped) &&
+				(f.e.Status == engine.ExecutionFailed || f.e.Status == engine.ExecutionStopped)
+			for _, a := range es.Actions {
+				actions = append(actions, newActionView(name, f.e, st.Name, a))
+			}
+		} else {
+			for _, a := range st.Actions {
+				actions = append(actions, newActionView(name, nil, st.Name, engine.Action{Decl: a, Status: engine.ActionNotStarted}))
+			}
+		}
+		sv.Groups = groupActions(actions)
+		page.Stages = append(page.Stages, sv)
+	}
+	return page, nil
+}
+
+func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *call) error {
+	page, err := s.pipelineState(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	s.render(w, r, c, "pipeline", page.Name, page)
+	return nil
+}
+
+// executionPage draws the pipeline as one execution ran it.
+func (s *Server) executionPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, id := r.PathValue("name"), r.PathValue("id")
+	e, err := s.svc.Execution(r.Context(), name, id)
+	if err != nil {
+		return err
+	}
+	page := pipelinePage{Name: name, Version: e.Version, Execution: e, Upstream: e.Upstream, Lock: e.Lock}
+	for i, es := range e.Stages {
+		sv := stageView{Name: es.Name, Status: string(es.Status), ExecutionID: e.ID, Attempt: es.Attempt, Lock: es.Lock, First: i == 0}
+		if e.Waiting && e.Current == i && !e.Status.Terminal() {
+			sv.Waiting = []*engine.Execution{e}
+		}
+		sv.CanRetry = (es.Status == engine.StageFailed || es.Status == engine.StageStopped) &&
+			(e.Status == engine.ExecutionFailed || e.Status == engine.ExecutionStopped)
+		var actions []actionView
+		for _, a := range es.Actions {
+			actions = append(actions, newActionView(name, e, es.Name, a))
+		}
+		sv.Groups = groupActions(actions)
+		page.Stages = append(page.Stages, sv)
+	}
+	if !e.Status.Terminal() {
+		page.Running = []*engine.Execution{e}
+	}
+	s.render(w, r, c, "execution", name+" · execution "+short(e.ID), page)
+	return nil
+}
+
+// ---- execution history ----
+
+const historyPageSize = 50
+
+type historyPage struct {
+	Name       string
+	Executions []*engine.Execution
+	Before     int64 // this page's bound (0: the newest)
+	Older      int64 // the next page's bound, 0 when there is none
+}
+
+func (h historyPage) navKey() string { return "pipelines" }
+func (h historyPage) liveURL() string {
+	if h.Before != 0 {
+		return "" // an older page does not change
+	}
+	return Prefix + "live?pipeline=" + urlQueryEscape(h.Name)
+}
+
+func (s *Server) historyPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	name := r.PathValue("name")
+	var before int64
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return errorf(service.CodeInvalid, "before: %q is not an execution sequence number", v)
+		}
+		before = n
+	}
+	es, err := s.svc.Executions(r.Context(), name, before, historyPageSize+1)
+	if err != nil {
+		return err
+	}
+	page := historyPage{Name: name, Before: before}
+	if len(es) > historyPageSize {
+		es = es[:historyPageSize]
+		page.Older = es[len(es)-1].Seq
+	}
+	page.Executions = es
+	s.render(w, r, c, "history", name+" · history", page)
+	return nil
+}
+
+// executionEnd is when an execution ended, zero while it runs.
+func executionEnd(e *engine.Execution) time.Time {
+	if e.Status.Terminal() {
+		return e.LastUpdate
+	}
+	return time.Time{}
+}
+
+func init() {
+	funcs["ended"] = executionEnd
+	funcs["running"] = func(e *engine.Execution) bool { return !e.Status.Terminal() }
+}
