@@ -12,6 +12,8 @@
 //	go run ./bench logs        an action printing 200 MB: captured whole, with the server's peak memory
 //	go run ./bench gates       from an upstream execution's end to the gate waiting on it released (100 runs)
 //	go run ./bench waiting     1,000 executions waiting on a gate or a lock at once: memory, then the time to drain
+//	go run ./bench ui          the web console: a 10×10 pipeline page with 1,000 executions rendered, and live updates
+//	go run ./bench rules       from a job's success to a rule's webhook target holding the SUCCEEDED event (100 runs)
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -39,7 +41,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|gates|waiting|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|gates|waiting|ui|rules|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -68,6 +70,9 @@ func main() {
 		{"logs", benchLogs},
 		{"gates", benchGates},
 		{"waiting", benchWaiting},
+		{"ui", benchUI},
+		{"rules", benchRules},
+		{"audit", benchAudit},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {

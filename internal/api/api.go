@@ -1,6 +1,8 @@
-// Package api serves sluice's HTTP JSON API. Handlers decode requests, check the
-// caller's token, call the service and encode answers; they hold no rules of
-// their own. The wire types live in api/client.
+// Package api serves sluice's HTTP JSON API. Handlers decode requests, call
+// the service and encode answers; they hold no rules of their own. Who may do
+// what is checked in one place, handle (permissions.go), from the route
+// table below: every operation has an action name and a resource. The wire
+// types live in api/client.
 package api
 
 import (
@@ -9,7 +11,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
@@ -26,18 +27,19 @@ type TokenStore interface {
 
 // Server is the API's HTTP handler.
 type Server struct {
-	svc    *service.Service
-	repos  *gitserver.Server
-	tokens TokenStore
-	log    *slog.Logger
-	mux    *http.ServeMux
+	svc   *service.Service
+	repos *gitserver.Server
+	authn *authenticator
+	log   *slog.Logger
+	mux   *http.ServeMux
+	table []Route
 }
 
-// New returns the API handler.
 // New returns the API handler; repos may be nil when the server hosts no
 // repositories.
 func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *slog.Logger) *Server {
-	s := &Server{svc: svc, tokens: tokens, repos: repos, log: log, mux: http.NewServeMux()}
+	s := &Server{svc: svc, repos: repos, log: log, mux: http.NewServeMux(),
+		authn: &authenticator{tokens: tokens, jobOf: svc.JobOfToken}}
 	s.routes()
 	return s
 }
@@ -45,44 +47,51 @@ func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *
 // HashToken is how tokens are stored: only their SHA-256 is kept.
 func HashToken(token string) string { return auth.HashToken(token) }
 
+// routes is the route table: every operation with its action name (see
+// iam.Actions) and the resource it acts on.
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	s.exempt("GET /healthz", "liveness probe: says nothing, needs no token",
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }))
 
-	s.handle("GET /api/v1/pipelines", s.listPipelines)
-	s.handle("POST /api/v1/pipelines", s.applyPipeline)
-	s.handle("GET /api/v1/pipelines/{name}", s.getPipeline)
-	s.handle("DELETE /api/v1/pipelines/{name}", s.deletePipeline)
-	s.handle("GET /api/v1/pipelines/{name}/state", s.pipelineState)
-	s.handle("POST /api/v1/pipelines/{name}/transitions/{stage}", s.setTransition)
-	s.handle("POST /api/v1/pipelines/{name}/executions", s.startExecution)
-	s.handle("GET /api/v1/pipelines/{name}/executions", s.listExecutions)
-	s.handle("GET /api/v1/pipelines/{name}/executions/{id}", s.getExecution)
-	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/stop", s.stopExecution)
-	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/retry", s.retryStage)
-	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", s.actionLog)
-	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", s.downloadArtifact)
-	s.handle("GET /api/v1/events", s.listEvents)
-	s.handle("GET /api/v1/events/stream", s.streamEvents)
-	s.handle("GET /api/v1/graph", s.pipelineGraph)
+	s.handle("GET /api/v1/pipelines", "ListPipelines", resAll, s.listPipelines)
+	s.handle("POST /api/v1/pipelines", "PutPipeline", resDeclaredPipeline, s.applyPipeline)
+	s.handle("GET /api/v1/pipelines/{name}", "GetPipeline", resPipeline, s.getPipeline)
+	s.handle("DELETE /api/v1/pipelines/{name}", "DeletePipeline", resPipeline, s.deletePipeline)
+	s.handle("GET /api/v1/pipelines/{name}/state", "GetPipelineState", resPipeline, s.pipelineState)
+	s.handle("POST /api/v1/pipelines/{name}/transitions/{stage}/enable", "EnableStageTransition", resPipeline, s.setTransition(true))
+	s.handle("POST /api/v1/pipelines/{name}/transitions/{stage}/disable", "DisableStageTransition", resPipeline, s.setTransition(false))
+	s.handle("POST /api/v1/pipelines/{name}/executions", "StartPipelineExecution", resPipeline, s.startExecution)
+	s.handle("GET /api/v1/pipelines/{name}/executions", "ListPipelineExecutions", resPipeline, s.listExecutions)
+	s.handle("GET /api/v1/pipelines/{name}/executions/{id}", "GetPipelineExecution", resPipeline, s.getExecution)
+	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/stop", "StopPipelineExecution", resPipeline, s.stopExecution)
+	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/retry", "RetryStageExecution", resPipeline, s.retryStage)
+	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", "GetActionLog", resPipeline, s.actionLog)
+	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", "GetArtifact", resPipeline, s.downloadArtifact)
+	s.handle("GET /api/v1/events", "ListEvents", resEvents, s.listEvents)
+	s.handle("GET /api/v1/events/stream", "GetEventStream", resEvents, s.streamEvents)
+	s.handle("GET /api/v1/graph", "GetPipelineGraph", resAll, s.pipelineGraph)
 
-	s.handle("POST /api/v1/jobs/claim", s.claimJob)
-	s.handle("POST /api/v1/jobs/{id}/heartbeat", s.heartbeat)
-	s.handle("POST /api/v1/jobs/{id}/result", s.jobResult)
-	s.handle("POST /api/v1/jobs/{id}/log", s.appendLog)
-	s.handle("GET /api/v1/jobs/{id}/inputs/{artifact}", s.jobInput)
-	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", s.jobOutput)
-	s.handle("POST /api/v1/jobs/{id}/success", s.jobSuccess)
-	s.handle("POST /api/v1/jobs/{id}/failure", s.jobFailure)
+	// The job protocol (docs/ARCHITECTURE.md).
+	s.handle("POST /api/v1/jobs/claim", "PollForJobs", resAll, s.claimJob)
+	s.handle("POST /api/v1/jobs/{id}/heartbeat", "AcknowledgeJob", resJob, s.heartbeat)
+	s.handle("POST /api/v1/jobs/{id}/result", "PutJobResult", resJob, s.jobResult)
+	s.handle("POST /api/v1/jobs/{id}/log", "PutJobLog", resJob, s.appendLog)
+	s.handle("GET /api/v1/jobs/{id}/inputs/{artifact}", "GetJobInput", resJob, s.jobInput)
+	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", "PutJobOutput", resJob, s.jobOutput)
+	s.handle("POST /api/v1/jobs/{id}/success", "PutJobSuccessResult", resJob, s.jobSuccess)
+	s.handle("POST /api/v1/jobs/{id}/failure", "PutJobFailureResult", resJob, s.jobFailure)
 	s.gateRoutes()
 	s.secretRoutes()
 	s.webhookRoutes()
 	s.projectRoutes()
 	s.functionRoutes()
+	s.ruleRoutes()
 	s.reportRoutes()
 	s.tokenRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
-		s.mux.Handle("/git/", s.repos)
+		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",
+			s.repos)
 	}
 }
 
@@ -97,54 +106,6 @@ func Principal(ctx context.Context) string {
 	return p
 }
 
-// handle registers h behind token authentication; h returns an error to answer
-// with, or nil once it has written its answer.
-func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		tok, err := s.authenticate(r)
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
-			s.writeError(w, r, err)
-			return
-		}
-		if !auth.AllowsRequest(tok.Policy, r.Method, r.URL.Path) {
-			s.writeError(w, r, service.Errorf(service.CodeForbidden, "token %s (policy %s) may not %s %s", tok.Name, tok.Policy, r.Method, r.URL.Path))
-			return
-		}
-		name := tok.Name
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, name))
-		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
-		}
-	})
-}
-
-func (s *Server) authenticate(r *http.Request) (store.Token, error) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
-		if user, pass, basic := r.BasicAuth(); basic {
-			_ = user // git clients send the token as the password of basic auth
-			token = pass
-		}
-	}
-	if token == "" {
-		return store.Token{}, service.Errorf(service.CodeUnauthorized, "missing token: send it as 'Authorization: Bearer TOKEN' (the CLI reads --token or SLUICE_TOKEN)")
-	}
-	if service.IsJobToken(token) {
-		jobID, ok := s.svc.JobOfToken(token)
-		if !ok {
-			return store.Token{}, service.Errorf(service.CodeUnauthorized, "invalid job token")
-		}
-		return store.Token{Name: jobPrincipalPrefix + jobID, Policy: auth.JobPolicy(jobID)}, nil
-	}
-	t, err := s.tokens.Token(r.Context(), HashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Token{}, service.Errorf(service.CodeUnauthorized, "invalid token: no token of this server matches it")
-	}
-	return t, err
-}
-
 var statusOf = map[string]int{
 	service.CodeInvalid:      http.StatusBadRequest,
 	service.CodeNotFound:     http.StatusNotFound,
@@ -154,8 +115,10 @@ var statusOf = map[string]int{
 	service.CodeInternal:     http.StatusInternalServerError,
 }
 
+// writeError answers with err, and notes it in the request's callInfo.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := service.ErrorCode(err)
+	callInfoFrom(r.Context()).Err = service.ErrorMessage(err)
 	if code == service.CodeInternal {
 		if r.Context().Err() != nil {
 			return // the client went away

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -36,7 +37,7 @@ func TestEventStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
-	if err := st.PutToken(ctx, store.Token{Name: "reader", Hash: auth.HashToken("read-token"), Policy: auth.PolicyRead}); err != nil {
+	if err := st.PutToken(ctx, store.Token{Name: "reader", Hash: auth.HashToken("read-token"), Policy: iam.PolicyRead}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api.New(svc, st, nil, slog.New(slog.DiscardHandler)))

@@ -5,15 +5,26 @@ import (
 	"net/http"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
 func (s *Server) functionRoutes() {
-	s.handle("POST /api/v1/functions", s.applyFunction)
-	s.handle("GET /api/v1/functions", s.listFunctions)
-	s.handle("GET /api/v1/functions/{name}", s.getFunction)
-	s.handle("DELETE /api/v1/functions/{name}", s.deleteFunction)
+	s.handle("POST /api/v1/functions", "PutFunction", resDeclaredFunction, s.applyFunction)
+	s.handle("GET /api/v1/functions", "ListFunctions", resAll, s.listFunctions)
+	s.handle("GET /api/v1/functions/{name}", "GetFunction", resFunction, s.getFunction)
+	s.handle("DELETE /api/v1/functions/{name}", "DeleteFunction", resFunction, s.deleteFunction)
 }
+
+// resDeclaredFunction is function/NAME of the function a PutFunction body
+// defines.
+var resDeclaredFunction = bodyResource("function", maxPipelineFile, func(r *http.Request, data []byte) (string, error) {
+	f, err := function.Parse(fileName(r, "function"), data)
+	if err != nil {
+		return "", service.Errorf(service.CodeInvalid, "%s", err.Error())
+	}
+	return f.Name, nil
+})
 
 func (s *Server) applyFunction(w http.ResponseWriter, r *http.Request) error {
 	filename := r.URL.Query().Get("filename")

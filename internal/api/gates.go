@@ -8,8 +8,8 @@ import (
 )
 
 func (s *Server) gateRoutes() {
-	s.handle("POST /api/v1/pipelines/{name}/approvals", s.putApprovalResult)
-	s.handle("GET /api/v1/locks", s.listLocks)
+	s.handle("POST /api/v1/pipelines/{name}/approvals", "PutApprovalResult", resPipeline, s.putApprovalResult)
+	s.handle("GET /api/v1/locks", "ListLocks", resAll, s.listLocks)
 }
 
 func (s *Server) putApprovalResult(w http.ResponseWriter, r *http.Request) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -36,8 +37,8 @@ func TestGraph(t *testing.T) {
 	}
 	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
 	for _, tok := range []store.Token{
-		{Name: "reader", Hash: auth.HashToken("read-token"), Policy: auth.PolicyRead},
-		{Name: "worker", Hash: auth.HashToken("worker-token"), Policy: auth.PolicyWorker},
+		{Name: "reader", Hash: auth.HashToken("read-token"), Policy: iam.PolicyRead},
+		{Name: "worker", Hash: auth.HashToken("worker-token"), Policy: iam.PolicyWorker},
 	} {
 		if err := st.PutToken(ctx, tok); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,16 @@ import (
 
 const maxPipelineFile = 4 << 20
 
+// resDeclaredPipeline is pipeline/NAME of the pipeline a PutPipeline body
+// declares.
+var resDeclaredPipeline = bodyResource("pipeline", maxPipelineFile, func(r *http.Request, data []byte) (string, error) {
+	decl, err := pipeline.ParseWith(fileName(r, "pipeline"), data, pipeline.RequireRunnable)
+	if err != nil {
+		return "", service.Errorf(service.CodeInvalid, "%s", err.Error())
+	}
+	return decl.Name, nil
+})
+
 func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 	filename := r.URL.Query().Get("filename")
 	if filename == "" {
@@ -81,17 +91,24 @@ func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) setTransition(w http.ResponseWriter, r *http.Request) error {
-	var req client.TransitionRequest
-	if err := decode(r, &req); err != nil {
-		return err
+// setTransition is EnableStageTransition (enabled) or DisableStageTransition:
+// two routes, so that a policy can allow one and not the other. The body's
+// enabled field, if any, is the route's to say.
+func (s *Server) setTransition(enabled bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req client.TransitionRequest
+		if r.ContentLength != 0 {
+			if err := decode(r, &req); err != nil {
+				return err
+			}
+		}
+		err := s.svc.SetTransition(r.Context(), r.PathValue("name"), r.PathValue("stage"), enabled, req.Reason, Principal(r.Context()))
+		if err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
-	err := s.svc.SetTransition(r.Context(), r.PathValue("name"), r.PathValue("stage"), req.Enabled, req.Reason, Principal(r.Context()))
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (s *Server) pipelineState(w http.ResponseWriter, r *http.Request) error {

@@ -10,11 +10,21 @@ import (
 )
 
 func (s *Server) projectRoutes() {
-	s.handle("POST /api/v1/projects", s.putProject)
-	s.handle("GET /api/v1/projects", s.listProjects)
-	s.handle("GET /api/v1/projects/{name}", s.getProject)
-	s.handle("DELETE /api/v1/projects/{name}", s.deleteProject)
+	s.handle("POST /api/v1/projects", "PutProject", resDeclaredProject, s.putProject)
+	s.handle("GET /api/v1/projects", "ListProjects", resAll, s.listProjects)
+	s.handle("GET /api/v1/projects/{name}", "GetProject", resProject, s.getProject)
+	s.handle("DELETE /api/v1/projects/{name}", "DeleteProject", resProject, s.deleteProject)
 }
+
+// resDeclaredProject is project/NAME of the build project a PutProject body
+// defines.
+var resDeclaredProject = bodyResource("project", maxPipelineFile, func(r *http.Request, data []byte) (string, error) {
+	p, err := buildproject.Parse(fileName(r, "project"), data)
+	if err != nil {
+		return "", service.Errorf(service.CodeInvalid, "%s", err.Error())
+	}
+	return p.Name, nil
+})
 
 func (s *Server) putProject(w http.ResponseWriter, r *http.Request) error {
 	filename := r.URL.Query().Get("filename")

@@ -8,7 +8,7 @@ import (
 )
 
 func (s *Server) reportRoutes() {
-	s.handle("PUT /api/v1/jobs/{id}/reports/{group}", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("PUT /api/v1/jobs/{id}/reports/{group}", "PutJobReport", resJob, func(w http.ResponseWriter, r *http.Request) error {
 		raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<20+1))
 		if err != nil {
 			return service.Errorf(service.CodeInvalid, "read report: %v", err)
@@ -19,18 +19,18 @@ func (s *Server) reportRoutes() {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
-	s.handle("GET /api/v1/jobs/{id}/cache", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("GET /api/v1/jobs/{id}/cache", "GetJobCache", resJob, func(w http.ResponseWriter, r *http.Request) error {
 		rc, err := s.svc.OpenCache(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"))
 		return serveZip(w, rc, err, "the build cache")
 	})
-	s.handle("PUT /api/v1/jobs/{id}/cache", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("PUT /api/v1/jobs/{id}/cache", "PutJobCache", resJob, func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.svc.PutCache(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.Body); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
-	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/reports", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/reports", "ListReports", resPipeline, func(w http.ResponseWriter, r *http.Request) error {
 		reports, err := s.svc.Reports(r.Context(), r.PathValue("name"), r.PathValue("id"), r.URL.Query().Get("action"))
 		if err != nil {
 			return err

@@ -5,45 +5,15 @@ import (
 	"net/http"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
-	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
-
-// GitAuthorizer lets git clients into hosted repositories with a sluice token
-// as the password of HTTP basic auth (any user name); auth.AllowsGit decides
-// who may fetch and who may push.
-type GitAuthorizer struct {
-	Tokens TokenStore
-}
-
-var _ gitserver.Authorizer = GitAuthorizer{}
-
-// Authorize implements gitserver.Authorizer.
-func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.Access) (string, error) {
-	_, token, ok := r.BasicAuth()
-	if !ok || token == "" {
-		return "", gitserver.ErrUnauthenticated
-	}
-	t, err := a.Tokens.Token(r.Context(), HashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return "", gitserver.ErrUnauthenticated
-	}
-	if err != nil {
-		return "", err
-	}
-	if !auth.AllowsGit(t.Policy, access == gitserver.Write) {
-		return t.Name, gitserver.ErrForbidden
-	}
-	return t.Name, nil
-}
 
 // repoRoutes registers the hosted repositories' API (CodeCommit's
 // create/list/get/delete-repository, and branch protection). The repositories
 // themselves are served by gitserver.Server at /git/.
 func (s *Server) repoRoutes(repos *gitserver.Server) {
-	s.handle("POST /api/v1/repos", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("POST /api/v1/repos", "CreateRepository", bodyResource("repository", 1<<20, jsonName), func(w http.ResponseWriter, r *http.Request) error {
 		var req client.CreateRepoRequest
 		if err := decode(r, &req); err != nil {
 			return err
@@ -55,7 +25,7 @@ func (s *Server) repoRoutes(repos *gitserver.Server) {
 		s.log.Info("repository created", "repository", repo.Name, "principal", Principal(r.Context()))
 		return writeJSON(w, http.StatusCreated, repoView(r, repo))
 	})
-	s.handle("GET /api/v1/repos", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("GET /api/v1/repos", "ListRepositories", resAll, func(w http.ResponseWriter, r *http.Request) error {
 		list, err := repos.List(r.Context())
 		if err != nil {
 			return repoError(err)
@@ -68,14 +38,14 @@ func (s *Server) repoRoutes(repos *gitserver.Server) {
 		}
 		return writeJSON(w, http.StatusOK, out)
 	})
-	s.handle("GET /api/v1/repos/{name}", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("GET /api/v1/repos/{name}", "GetRepository", resRepository, func(w http.ResponseWriter, r *http.Request) error {
 		repo, err := repos.Get(r.Context(), r.PathValue("name"))
 		if err != nil {
 			return repoError(err)
 		}
 		return writeJSON(w, http.StatusOK, repoView(r, repo))
 	})
-	s.handle("DELETE /api/v1/repos/{name}", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("DELETE /api/v1/repos/{name}", "DeleteRepository", resRepository, func(w http.ResponseWriter, r *http.Request) error {
 		if err := repos.Delete(r.Context(), r.PathValue("name")); err != nil {
 			return repoError(err)
 		}
@@ -83,7 +53,7 @@ func (s *Server) repoRoutes(repos *gitserver.Server) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
-	s.handle("POST /api/v1/repos/{name}/protections", func(w http.ResponseWriter, r *http.Request) error {
+	s.handle("POST /api/v1/repos/{name}/protections", "PutBranchProtection", resRepository, func(w http.ResponseWriter, r *http.Request) error {
 		var req client.BranchProtection
 		if err := decode(r, &req); err != nil {
 			return err

@@ -10,10 +10,10 @@ import (
 const maxSecret = 64 << 10
 
 func (s *Server) secretRoutes() {
-	s.handle("GET /api/v1/secrets", s.listSecrets)
-	s.handle("PUT /api/v1/secrets/{name...}", s.putSecret)
-	s.handle("DELETE /api/v1/secrets/{name...}", s.deleteSecret)
-	s.handle("GET /api/v1/jobs/{id}/secrets/{name...}", s.jobSecret)
+	s.handle("GET /api/v1/secrets", "ListSecrets", resAll, s.listSecrets)
+	s.handle("PUT /api/v1/secrets/{name...}", "PutSecret", resSecret, s.putSecret)
+	s.handle("DELETE /api/v1/secrets/{name...}", "DeleteSecret", resSecret, s.deleteSecret)
+	s.handle("GET /api/v1/jobs/{id}/secrets/{name...}", "GetJobSecret", resJob, s.jobSecret)
 }
 
 func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {

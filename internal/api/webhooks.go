@@ -12,12 +12,22 @@ import (
 const maxWebhookBody = 1 << 20
 
 func (s *Server) webhookRoutes() {
-	s.handle("POST /api/v1/webhooks", s.putWebhook)
-	s.handle("GET /api/v1/webhooks", s.listWebhooks)
-	s.handle("DELETE /api/v1/webhooks/{name}", s.deleteWebhook)
-	// Deliveries carry no sluice token: the webhook's own authentication decides.
-	s.mux.HandleFunc("POST /webhooks/{name}", s.deliverWebhook)
+	s.handle("POST /api/v1/webhooks", "PutWebhook", resDeclaredWebhook, s.putWebhook)
+	s.handle("GET /api/v1/webhooks", "ListWebhooks", resAll, s.listWebhooks)
+	s.handle("DELETE /api/v1/webhooks/{name}", "DeleteWebhook", resWebhook, s.deleteWebhook)
+	s.exempt("POST /webhooks/{name}", "webhook deliveries carry no sluice token: the webhook's own authentication (GITHUB_HMAC, IP, UNAUTHENTICATED) decides",
+		http.HandlerFunc(s.deliverWebhook))
 }
+
+// resDeclaredWebhook is webhook/NAME of the webhook a PutWebhook body
+// defines.
+var resDeclaredWebhook = bodyResource("webhook", maxPipelineFile, func(r *http.Request, data []byte) (string, error) {
+	def, err := webhook.ParseDefinition(fileName(r, "webhook"), data)
+	if err != nil {
+		return "", service.Errorf(service.CodeInvalid, "%s", err.Error())
+	}
+	return def.Name, nil
+})
 
 func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
 	filename := r.URL.Query().Get("filename")

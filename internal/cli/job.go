@@ -38,7 +38,8 @@ func newJobCmd(g *globals) *cobra.Command {
 		if token == "" {
 			return nil, "", errors.New("no token: set SLUICE_JOB_TOKEN (a command function is given it; a URL function gets it in the X-Sluice-Job-Token header) or pass --token")
 		}
-		return client.New(g.server, token), id, nil
+		c, err := g.clientWith(token)
+		return c, id, err
 	}
 
 	var continuation, summary string

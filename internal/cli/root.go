@@ -34,6 +34,7 @@ func (e *ExitError) Error() string {
 type globals struct {
 	server string
 	token  string
+	caCert string // PEM file of certificates to trust for the server
 	out    io.Writer
 	errOut io.Writer
 }
@@ -42,7 +43,20 @@ func (g *globals) client() (*client.Client, error) {
 	if g.token == "" {
 		return nil, errors.New("no token: pass --token or set SLUICE_TOKEN (the server wrote its admin token to DATA/admin.token)")
 	}
-	return client.New(g.server, g.token), nil
+	return g.clientWith(g.token)
+}
+
+// clientWith is a client of --server with token, trusting --ca-cert.
+func (g *globals) clientWith(token string) (*client.Client, error) {
+	var opts []client.Option
+	if g.caCert != "" {
+		pool, err := client.LoadCAFile(g.caCert)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-cert: %w", err)
+		}
+		opts = append(opts, client.WithRootCAs(pool))
+	}
+	return client.New(g.server, token, opts...), nil
 }
 
 // NewRoot returns the sluice command.
@@ -62,6 +76,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", defServer, "server URL (env SLUICE_SERVER)")
 	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("SLUICE_TOKEN"), "API token (env SLUICE_TOKEN)")
+	root.PersistentFlags().StringVar(&g.caCert, "ca-cert", os.Getenv("SLUICE_CA_CERT"), "PEM file of certificates to trust for an https server, such as its self-signed one (env SLUICE_CA_CERT)")
 
 	root.AddCommand(
 		newServerCmd(g),
@@ -89,8 +104,10 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newBuildCmd(g),
 		newProjectCmd(g),
 		newFunctionCmd(g),
+		newRuleCmd(g),
 		newJobCmd(g),
 		newReportCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }

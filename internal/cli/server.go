@@ -50,5 +50,9 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.SMTP.From, "smtp-from", "sluice@localhost", "sender of email notifications")
 	cmd.Flags().StringVar(&cfg.SMTP.Username, "smtp-user", "", "user for SMTP AUTH (password in env SLUICE_SMTP_PASSWORD)")
 	cmd.Flags().StringVar(&cfg.SMTP.TLS, "smtp-tls", "", "SMTP TLS: starttls, tls, none (default: STARTTLS when offered)")
+	addAuditServerFlags(cmd, &cfg)
+	cmd.Flags().StringVar(&cfg.TLSCert, "tls-cert", "", "PEM file of the server's certificate (and chain): serve HTTPS")
+	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", "", "PEM file of the key of --tls-cert")
+	cmd.Flags().BoolVar(&cfg.Insecure, "insecure", false, "allow listening on an address other than loopback without TLS (tokens in clear text)")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,13 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// git and command functions read the file themselves.
+			caFile := ""
+			if g.caCert != "" {
+				if caFile, err = filepath.Abs(g.caCert); err != nil {
+					return err
+				}
+			}
 			if id == "" {
 				host, _ := os.Hostname()
 				id = fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -38,7 +46,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			var wg sync.WaitGroup
 			for i := range concurrency {
 				w := &worker.Worker{
-					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token, isolation),
+					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token, isolation, caFile),
 					WorkRoot: workRoot, ScratchRoot: worker.DefaultScratchRoot(), BaseEnv: worker.DefaultBaseEnv(), Logger: log,
 				}
 				wg.Add(1)

@@ -81,7 +81,8 @@ func (a Access) String() string {
 // is ignored. Authorize returns the principal's name, or an error that is (in
 // the sense of errors.Is) ErrUnauthenticated when the credentials are missing
 // or wrong (answered with 401 so git asks for, or sends, credentials) or
-// ErrForbidden when the principal may not do this (403); any other error is
+// ErrForbidden when the principal may not do this (403; an error reading
+// "forbidden: DETAIL" has DETAIL shown to the client); any other error is
 // answered with 500. It is called from many goroutines at once.
 type Authorizer interface {
 	Authorize(r *http.Request, repo string, access Access) (principal string, err error)

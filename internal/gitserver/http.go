@@ -75,7 +75,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if access == Write {
 			verb = "push to"
 		}
-		plainError(w, http.StatusForbidden, fmt.Sprintf("sluice: permission denied: you may not %s repository %s", verb, name))
+		msg := fmt.Sprintf("sluice: permission denied: you may not %s repository %s", verb, name)
+		if detail, ok := strings.CutPrefix(err.Error(), ErrForbidden.Error()+": "); ok {
+			msg += "; " + detail // what the authorizer found missing
+		}
+		plainError(w, http.StatusForbidden, msg)
 		return
 	case err != nil:
 		s.log.Error("authorize git request", "repository", name, "err", err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +21,10 @@ import (
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/build"
@@ -32,6 +35,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/ui"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
@@ -59,6 +63,22 @@ type Config struct {
 	Deliveries service.DeliveryConfig
 	// EventRetention is how long events are kept (0: for ever).
 	EventRetention time.Duration
+	// AuditRetention is how long the audit trail keeps records (DATA/audit.db);
+	// 0 means 90 days, a negative value for ever.
+	AuditRetention time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the audit
+	// trail believes for a request's source address.
+	TrustedProxies []netip.Prefix
+	// NoAudit turns the audit trail off. Only the benchmark that measures its
+	// cost uses it.
+	NoAudit bool
+	// TLSCert and TLSKey are PEM files of the server's certificate (its
+	// chain) and key: with them the API and the hosted repositories are
+	// served over HTTPS only.
+	TLSCert, TLSKey string
+	// Insecure allows listening on an address other than loopback without
+	// TLS, tokens and all in clear text; without it the server refuses.
+	Insecure bool
 }
 
 // Server is a running sluice server.
@@ -67,8 +87,11 @@ type Server struct {
 	store    *sqlite.Store
 	svc      *service.Service
 	repos    *gitserver.Server
+	audit    *audit.Log // nil with NoAudit
 	http     *http.Server
 	listener net.Listener
+	tls      bool         // listener speaks TLS
+	inner    net.Listener // with TLS: loopback plain HTTP for the in-process workers
 	log      *slog.Logger
 
 	lock *os.File // holds the data directory's lock while the server lives
@@ -86,6 +109,9 @@ const (
 	// SecretKeyFile holds the key that encrypts secrets. It is kept apart from
 	// the database: a copy of sluice.db alone reveals no secret.
 	SecretKeyFile = "secret.key"
+	// AuditFile is the audit trail's database, apart from sluice.db so that
+	// audit writes never queue behind the store's writer.
+	AuditFile = "audit.db"
 )
 
 // Open opens the data directory, creating it and the admin token on first start,
@@ -128,15 +154,19 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		lock.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, inner, err := listen(cfg)
 	if err != nil {
 		st.Close()
 		lock.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return nil, err
+	}
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
 	}
 	base := cfg.ExternalURL
 	if base == "" {
-		base = "http://" + ln.Addr().String()
+		base = scheme + ln.Addr().String()
 	}
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
@@ -144,19 +174,56 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		BaseURL: base, Deliveries: deliveries})
 	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: st}, pushHandler(svc), cfg.Logger)
 	if err != nil {
-		ln.Close()
+		closeListeners(ln, inner)
 		st.Close()
 		lock.Close()
 		return nil, err
 	}
 	svc.SetRepos(repos)
 	svc.SetRemoteHeads(gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
-	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, log: cfg.Logger, lock: lock}
+	svc.SetFunctionInvoker(ruleFunctions{serverURL: base})
+	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock}
+	apiServer := api.New(svc, st, repos, cfg.Logger)
+	var handler http.Handler = apiServer
+	if !cfg.NoAudit {
+		retention := cfg.AuditRetention
+		if retention == 0 {
+			retention = 90 * 24 * time.Hour
+		}
+		s.audit, err = audit.Open(ctx, filepath.Join(cfg.DataDir, AuditFile), audit.Options{Retention: retention, Logger: cfg.Logger})
+		if err != nil {
+			closeListeners(ln, inner)
+			st.Close()
+			lock.Close()
+			return nil, err
+		}
+		handler = apiServer.Audited(s.audit, api.AuditOptions{TrustedProxies: cfg.TrustedProxies})
+	}
+	// The web console, at /ui/ (and / sends browsers there).
+	consoleCfg := ui.Config{Service: svc, Tokens: st, Repos: repos, Logger: cfg.Logger}
+	if s.audit != nil {
+		consoleCfg.Audit = s.audit
+	}
+	console, err := ui.New(consoleCfg)
+	if err != nil {
+		if s.audit != nil {
+			s.audit.Close()
+		}
+		closeListeners(ln, inner)
+		st.Close()
+		lock.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", handler)
+	mux.Handle(ui.Prefix, console)
+	mux.Handle("GET /{$}", http.RedirectHandler(ui.Prefix, http.StatusSeeOther))
 	s.http = &http.Server{
 		// No WriteTimeout: clones and artifact downloads may take long.
-		Handler:           api.New(svc, st, repos, cfg.Logger),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	s.http.RegisterOnShutdown(console.Close)
 	return s, nil
 }
 
@@ -164,7 +231,22 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
 // URL is the server's base URL.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
+
+// workerURL is where the in-process workers reach the API: the server's own
+// URL, or with TLS its loopback listener, so that they (and the git and
+// function commands they run) need not trust the certificate.
+func (s *Server) workerURL() string {
+	if s.inner != nil {
+		return "http://" + s.inner.Addr().String()
+	}
+	return s.URL()
+}
 
 // ensureAdminToken creates the admin token on first start. The token file is the
 // only copy of the secret; the store keeps its hash.
@@ -178,14 +260,14 @@ func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
 		// A crash between storing the hash and writing the file, or a database
 		// restored without its token: the file is what the user holds, so it wins.
 		if _, err := st.Token(ctx, api.HashToken(token)); errors.Is(err, store.ErrNotFound) {
-			return st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: auth.PolicyAdmin, Created: time.Now().UTC()})
+			return st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: iam.PolicyAdmin, Created: time.Now().UTC()})
 		} else if err != nil {
 			return err
 		}
 		return nil
 	}
 	token := newToken()
-	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: auth.PolicyAdmin, Created: time.Now().UTC()}); err != nil {
+	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: iam.PolicyAdmin, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 	return writeFileAtomic(path, []byte(token+"\n"), 0o600)
@@ -237,7 +319,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// is named after the host so that replicas sharing a store keep theirs.
 	workerToken := newToken()
 	host, _ := os.Hostname()
-	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker@" + host, Hash: api.HashToken(workerToken), Policy: auth.PolicyWorker, Created: time.Now().UTC()}); err != nil {
+	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker@" + host, Hash: api.HashToken(workerToken), Policy: iam.PolicyWorker, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 
@@ -246,13 +328,20 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Error("replay spooled pushes", "err", err)
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	// net/http's own complaints (a failed TLS handshake, a client speaking
+	// plain HTTP to the TLS port) go to the server's log, not to stderr.
+	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	if s.inner != nil {
+		go func() { errc <- s.http.Serve(s.inner) }()
+	}
 
 	for _, loop := range []func(context.Context){
 		s.svc.RunSweeper,
 		s.svc.RunReactor,
 		s.svc.RunDeliveries,
+		s.svc.RunRules,
 		func(ctx context.Context) { s.svc.RunEventPruner(ctx, s.cfg.EventRetention, time.Hour) },
 		func(ctx context.Context) { s.svc.RunPoller(ctx, s.cfg.PollInterval) },
 		func(ctx context.Context) { s.svc.RunScheduler(ctx, time.Second) },
@@ -274,13 +363,13 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := os.MkdirAll(workRoot, 0o700); err != nil {
 			return fmt.Errorf("create work directory: %w", err)
 		}
-		workerClient = client.New(s.URL(), workerToken)
+		workerClient = client.New(s.workerURL(), workerToken)
 		instance := newToken()[7:15]
 		for i := range s.cfg.Workers {
 			w := &worker.Worker{
 				ID:          fmt.Sprintf("%s-%s-%d", host, instance, i),
 				API:         workerClient,
-				Providers:   Providers(s.URL(), workerToken, s.cfg.Isolation),
+				Providers:   Providers(s.workerURL(), workerToken, s.cfg.Isolation, ""),
 				WorkRoot:    workRoot,
 				BaseEnv:     worker.DefaultBaseEnv(),
 				ScratchRoot: worker.DefaultScratchRoot(),
@@ -357,9 +446,18 @@ func (s *Server) replayPushes(ctx context.Context) {
 // Close releases the store and the data directory. Call it after Run returned.
 func (s *Server) Close() error {
 	s.listener.Close()
+	if s.inner != nil {
+		s.inner.Close()
+	}
+	var auditErr error
+	if s.audit != nil {
+		// Writes what requests still running handed over; later ones are
+		// refused, and logged.
+		auditErr = s.audit.Close()
+	}
 	err := s.store.Close()
 	s.lock.Close()
-	return err
+	return errors.Join(err, auditErr)
 }
 
 // lockDataDir takes an exclusive lock on the data directory, so that a second
@@ -387,12 +485,16 @@ func lockDataDir(dir string) (*os.File, error) {
 }
 
 // Providers are the providers in-process and remote workers run. serverURL and
-// token give source actions access to the server's hosted repositories.
-func Providers(serverURL, token, isolation string) map[string]provider.Provider {
+// token give source actions access to the server's hosted repositories;
+// caFile, when not "", is a PEM file of certificates to trust for the server
+// (--ca-cert), passed on to git and to command functions.
+func Providers(serverURL, token, isolation, caFile string) map[string]provider.Provider {
 	git := &gitsource.Provider{
-		HostedURL:   func(name string) string { return strings.TrimRight(serverURL, "/") + "/git/" + name + ".git" },
-		HostedToken: token,
+		HostedURL:    func(name string) string { return strings.TrimRight(serverURL, "/") + "/git/" + name + ".git" },
+		HostedToken:  token,
+		HostedCAFile: caFile,
 	}
+	fn := function.Provider{CACertFile: caFile}
 	return map[string]provider.Provider{
 		"Commands":   commands.Provider{},
 		"Noop":       noop.Provider{},
@@ -401,7 +503,7 @@ func Providers(serverURL, token, isolation string) map[string]provider.Provider 
 		"GitRemote":  git,
 		"Build":      build.Provider{Isolation: isolation},
 		"CodeBuild":  build.Provider{Isolation: isolation},
-		"Function":   function.Provider{},
-		"Lambda":     function.Provider{},
+		"Function":   fn,
+		"Lambda":     fn,
 	}
 }

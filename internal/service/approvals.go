@@ -52,10 +52,12 @@ type ApprovalAnswer struct {
 	Principal               string
 }
 
-// CanAnswerApproval is the one place that decides who may answer an approval:
-// principals allowed PutApprovalResult on the pipeline. Until policies name
-// actions and resources, that is every principal the API let make a change
-// (admin tokens); the check stays here so that it can be tightened alone.
+// CanAnswerApproval is the one place in the service that decides who may
+// answer an approval: principals allowed sluice:PutApprovalResult on
+// pipeline/NAME. The API's permission check has already asked the caller's
+// policy exactly that before any answer reaches here (see api.handle), so what
+// is left to refuse is an answer with no principal at all, one that did not
+// come through the API's check.
 func CanAnswerApproval(principal, pipelineName string) bool { return principal != "" }
 
 // PutApprovalResult answers a manual approval.

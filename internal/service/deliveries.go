@@ -16,16 +16,18 @@ import (
 )
 
 // Notifications leave sluice through the deliveries table: what causes one
-// (an approval starting to wait) inserts a delivery keyed by its cause, and
-// the deliverer sends it, retrying with exponential backoff until it gets
-// through or its time runs out, when it stays as a dead letter. A delivery
+// (an approval starting to wait, a rule matching an event) inserts a
+// delivery keyed by its cause, and the deliverer sends it, retrying with
+// exponential backoff until it gets through or its time runs out, when it
+// stays as a dead letter. A delivery
 // in flight when the server dies is still Pending and is sent after restart:
 // at least once, never blocking a pipeline.
 
 // DeliveryConfig tunes deliveries; zero values take the defaults.
 type DeliveryConfig struct {
 	SMTP notify.SMTP
-	// Backoff spaces retries; MaxAge is how long a delivery is retried.
+	// Backoff spaces retries; MaxAge is how long a delivery is retried,
+	// unless its target says otherwise (a rule target's retryFor).
 	Backoff notify.Backoff
 	MaxAge  time.Duration
 	// Timeout bounds one attempt.
@@ -103,7 +105,22 @@ func (s *Service) RunDeliveries(ctx context.Context) {
 // deliver makes one attempt and records its outcome.
 func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
 	cfg := s.deliveryCfg
-	actx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	maxAge := cfg.MaxAge
+	var t deliveryTarget
+	if json.Unmarshal(d.Target, &t) == nil {
+		// A rule's target says how long its deliveries are retried.
+		if r, err := time.ParseDuration(t.RetryFor); err == nil && r > 0 {
+			maxAge = r
+		}
+	}
+	var actx context.Context
+	var cancel context.CancelFunc
+	if d.Kind == "function" {
+		// The function's own timeoutInMinutes bounds its invocation.
+		actx, cancel = context.WithCancel(ctx)
+	} else {
+		actx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+	}
 	err := s.send(actx, d)
 	cancel()
 	if ctx.Err() != nil {
@@ -115,7 +132,7 @@ func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
 	switch {
 	case err == nil:
 		d.Status, d.LastError = store.DeliveryDelivered, ""
-	case notify.Permanent(err) || now.Sub(d.Created) >= cfg.MaxAge:
+	case notify.Permanent(err) || refused(err) || now.Sub(d.Created) >= maxAge:
 		d.Status, d.LastError = store.DeliveryFailed, err.Error()
 		s.log.Warn("delivery failed for good", "id", d.ID, "kind", d.Kind, "attempts", d.Attempts, "err", err)
 	default:
@@ -129,14 +146,31 @@ func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
 	return s.store.UpdateDelivery(ctx, d)
 }
 
+// deliveryTarget is a delivery's target document: an approval's
+// notificationTarget or a rule's ruleTarget, whose JSON names agree.
+type deliveryTarget struct {
+	ruleTarget
+	To string `json:"to,omitempty"` // an approval's mail address
+}
+
 func (s *Service) send(ctx context.Context, d store.Delivery) error {
-	var t notificationTarget
+	var t deliveryTarget
 	if err := json.Unmarshal(d.Target, &t); err != nil {
 		return fmt.Errorf("decode target of delivery %s: %w", d.ID, err)
 	}
 	switch d.Kind {
+	case "pipeline":
+		return s.startForRule(ctx, d, t.ruleTarget)
+	case "function":
+		return s.invokeForRule(ctx, d, t.ruleTarget)
 	case "webhook":
 		w := notify.Webhook{URL: t.URL, Headers: map[string]string{"X-Sluice-Event": eventKind(d.Source)}}
+		for k, v := range t.Headers {
+			w.Headers[k] = v
+		}
+		if t.Rule != "" {
+			w.Headers["X-Sluice-Rule"] = t.Rule
+		}
 		if t.Secret != "" {
 			secret, err := s.secretValue(ctx, t.Secret)
 			if err != nil {
@@ -149,8 +183,12 @@ func (s *Service) send(ctx context.Context, d store.Delivery) error {
 		if s.deliveryCfg.SMTP.Addr == "" {
 			return errors.New("no SMTP server is configured (sluice server --smtp-addr)")
 		}
-		subject, text := mailFor(d)
-		return s.deliveryCfg.SMTP.Send(ctx, notify.Mail{To: []string{t.To}, Subject: subject, Text: text})
+		subject, text := s.mailFor(d)
+		to := t.Recipients
+		if t.To != "" {
+			to = []string{t.To}
+		}
+		return s.deliveryCfg.SMTP.Send(ctx, notify.Mail{To: to, Subject: subject, Text: text})
 	}
 	return fmt.Errorf("unknown delivery kind %q", d.Kind)
 }
@@ -161,7 +199,10 @@ func eventKind(source string) string {
 }
 
 // mailFor writes a delivery as a readable mail.
-func mailFor(d store.Delivery) (subject, text string) {
+func (s *Service) mailFor(d store.Delivery) (subject, text string) {
+	if eventKind(d.Source) == "rule" {
+		return s.ruleMail(d)
+	}
 	var n ApprovalNotification
 	if eventKind(d.Source) == "approval" && json.Unmarshal(d.Payload, &n) == nil {
 		a := n.Approval

@@ -67,6 +67,8 @@ type Service struct {
 	reactFailures  int // failures in a row of the reactor's current event
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
+
+	rules ruleState // the rule runner's compiled rules and wiring (rules.go)
 }
 
 // New returns a Service.

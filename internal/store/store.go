@@ -92,6 +92,11 @@ type Store interface {
 	PutFunction(ctx context.Context, f Function) error
 	DeleteFunction(ctx context.Context, name string) error
 
+	Rules(ctx context.Context) ([]Rule, error) // by name
+	Rule(ctx context.Context, name string) (Rule, error)
+	PutRule(ctx context.Context, r Rule) error
+	DeleteRule(ctx context.Context, name string) error
+
 	// Secrets hold ciphertext only; the service encrypts and decrypts.
 	Secrets(ctx context.Context) ([]Secret, error)
 	Secret(ctx context.Context, name string) (Secret, error)
@@ -330,8 +335,14 @@ type Report struct {
 
 // Token is an API credential; only a hash of the secret is stored.
 type Token struct {
-	Name    string
-	Hash    string
-	Policy  string
-	Created time.Time
+	Name string
+	Hash string
+	// Policy names the token's policy: a ready-made one, whose definition
+	// is sluice's (PolicyDocument empty), or the file a document came from.
+	Policy string
+	// PolicyDocument is the policy as JSON, when it is not a ready-made one.
+	PolicyDocument string
+	Created        time.Time
+	// Expires is when the token stops working; zero for never.
+	Expires time.Time
 }

@@ -5,12 +5,15 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -38,9 +41,49 @@ type Client struct {
 	http  *http.Client
 }
 
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the client send its requests with hc. It should set
+// no overall timeout: long polls and artifact transfers set their own
+// deadlines through the context.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) { c.http = hc }
+}
+
+// WithRootCAs makes the client trust the server certificates pool vouches
+// for, such as a self-signed one (see LoadCAFile), in place of the system's.
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(c *Client) {
+		if t, ok := c.http.Transport.(*http.Transport); ok {
+			t = t.Clone()
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+			c.http = &http.Client{Transport: t}
+		}
+	}
+}
+
+// LoadCAFile reads PEM certificates to trust (sluice's --ca-cert, env
+// SLUICE_CA_CERT), added to the system's roots: a self-signed server
+// certificate, or the CA that signed it.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CA certificate: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA certificate %s: no PEM certificate in it", path)
+	}
+	return pool, nil
+}
+
 // New returns a client of the server at base (e.g. http://127.0.0.1:8080).
-func New(base, token string) *Client {
-	return &Client{
+func New(base, token string, opts ...Option) *Client {
+	c := &Client{
 		base:  strings.TrimRight(base, "/"),
 		token: token,
 		// No overall timeout: long polls and artifact transfers set their own
@@ -51,6 +94,10 @@ func New(base, token string) *Client {
 			IdleConnTimeout:     90 * time.Second,
 		}},
 	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // do sends a request and decodes a JSON answer into out (when not nil).
@@ -191,9 +238,14 @@ func (c *Client) State(ctx context.Context, name string) (*PipelineState, error)
 	return &out, err
 }
 
-// SetTransition enables or disables a stage's inbound transition.
+// SetTransition enables or disables a stage's inbound transition
+// (EnableStageTransition, DisableStageTransition).
 func (c *Client) SetTransition(ctx context.Context, name, stage string, req TransitionRequest) error {
-	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/transitions/"+esc(stage), req, nil)
+	verb := "disable"
+	if req.Enabled {
+		verb = "enable"
+	}
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/transitions/"+esc(stage)+"/"+verb, req, nil)
 }
 
 // LogChunk is a piece of an action's log.

@@ -36,6 +36,10 @@ type Provider struct {
 	// KillGrace is how long a command's processes get between SIGTERM and
 	// SIGKILL when it is stopped; 0 means DefaultKillGrace.
 	KillGrace time.Duration
+	// CACertFile is given to command functions as SLUICE_CA_CERT, so that
+	// `sluice job success` trusts the server's self-signed certificate as
+	// the worker does; "" gives nothing.
+	CACertFile string
 }
 
 // DefaultKillGrace is the KillGrace a zero Provider uses.
@@ -145,6 +149,9 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Func
 		env = append(env, k+"="+fn.Environment[k])
 	}
 	env = append(env, "SLUICE_SERVER="+job.ServerURL, "SLUICE_JOB_TOKEN="+job.JobToken, "SLUICE_JOB_ID="+job.ID)
+	if p.CACertFile != "" {
+		env = append(env, "SLUICE_CA_CERT="+p.CACertFile)
+	}
 	program, err := lookPath(fn.Command[0], env)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)

@@ -72,6 +72,10 @@ type Provider struct {
 	// HostedToken is sent as the HTTP basic-auth password to hosted
 	// repositories (user name "sluice"), with the first request.
 	HostedToken string
+	// HostedCAFile is a PEM file of certificates to trust for the hosted
+	// repositories' server (sluice's --ca-cert), when its certificate is
+	// self-signed; "" trusts the system's roots only.
+	HostedCAFile string
 	// Secret resolves a CredentialsSecret name to its value (GitRemote); nil
 	// when the worker has no secret access.
 	Secret func(ctx context.Context, name string) (string, error)
@@ -196,6 +200,9 @@ func (p *Provider) prepare(job *provider.Job, src *source) (*git, func(), error)
 		// (and log) an anonymous attempt; scoped to the repository's
 		// server, so a redirect to another host does not carry it.
 		config = append(config, [2]string{"http." + origin(src.remote.url) + ".extraHeader", src.header})
+	}
+	if src.hosted && p.HostedCAFile != "" {
+		config = append(config, [2]string{"http." + origin(src.remote.url) + ".sslCAInfo", p.HostedCAFile})
 	}
 	extra := []string{
 		"HOME=" + home,

@@ -485,24 +485,26 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.Event,
 // Token implements store.Store.
 func (s *Store) Token(ctx context.Context, hash string) (store.Token, error) {
 	t := store.Token{Hash: hash}
-	var created int64
-	err := s.read.QueryRowContext(ctx, `SELECT name, policy, created_ms FROM tokens WHERE hash = ?`, hash).Scan(&t.Name, &t.Policy, &created)
+	var created, expires int64
+	err := s.read.QueryRowContext(ctx, `SELECT name, policy, policy_document, created_ms, expires_ms FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.Name, &t.Policy, &t.PolicyDocument, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, notFound("token", "")
 	}
 	if err != nil {
 		return t, fmt.Errorf("get token: %w", err)
 	}
-	t.Created = fromMS(created)
+	t.Created, t.Expires = fromMS(created), fromMS(expires)
 	return t, nil
 }
 
 // PutToken implements store.Store.
 func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 	_, err := s.write.ExecContext(ctx, `
-		INSERT INTO tokens (hash, name, policy, created_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, policy = excluded.policy`,
-		t.Hash, t.Name, t.Policy, ms(t.Created))
+		INSERT INTO tokens (hash, name, policy, policy_document, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, policy = excluded.policy,
+			policy_document = excluded.policy_document, created_ms = excluded.created_ms, expires_ms = excluded.expires_ms`,
+		t.Hash, t.Name, t.Policy, t.PolicyDocument, ms(t.Created), ms(t.Expires))
 	if err != nil {
 		return fmt.Errorf("put token %s: %w", t.Name, err)
 	}
@@ -511,7 +513,7 @@ func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 
 // Tokens implements store.Store; hashes are left out.
 func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, policy, created_ms FROM tokens ORDER BY name`)
+	rows, err := s.read.QueryContext(ctx, `SELECT name, policy, policy_document, created_ms, expires_ms FROM tokens ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -519,11 +521,11 @@ func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
 	var out []store.Token
 	for rows.Next() {
 		var t store.Token
-		var created int64
-		if err := rows.Scan(&t.Name, &t.Policy, &created); err != nil {
+		var created, expires int64
+		if err := rows.Scan(&t.Name, &t.Policy, &t.PolicyDocument, &created, &expires); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}
-		t.Created = fromMS(created)
+		t.Created, t.Expires = fromMS(created), fromMS(expires)
 		out = append(out, t)
 	}
 	return out, rows.Err()

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, open(t)) })
 	t.Run("Functions", func(t *testing.T) { testFunctions(t, open(t)) })
+	t.Run("Rules", func(t *testing.T) { testRules(t, open(t)) })
 	t.Run("HeldJobs", func(t *testing.T) { testHeldJobs(t, open(t)) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open(t)) })
 	t.Run("Cursors", func(t *testing.T) { testCursors(t, open(t)) })
@@ -417,6 +418,28 @@ func testTokens(t *testing.T, s store.Store) {
 	if len(all) != 2 || all[0].Name != "admin" || all[1].Name != "ci" || all[1].Policy != "read" || all[1].Hash != "" {
 		t.Fatalf("tokens = %+v", all)
 	}
+	// A policy document and an expiry are kept with the token, and replaced
+	// with it.
+	doc := `{"Statement":[{"Effect":"Allow","Action":["sluice:Get*"],"Resource":["*"]}]}`
+	exp := t0.Add(time.Hour)
+	must(t, s.PutToken(ctx, store.Token{Name: "bot", Hash: "h4", Policy: "bot.yml", PolicyDocument: doc, Created: t0, Expires: exp}))
+	bot, err := s.Token(ctx, "h4")
+	must(t, err)
+	if bot.Policy != "bot.yml" || bot.PolicyDocument != doc || !bot.Expires.Equal(exp) || !bot.Created.Equal(t0) {
+		t.Fatalf("token with a document = %+v", bot)
+	}
+	must(t, s.PutToken(ctx, store.Token{Name: "bot", Hash: "h5", Policy: "viewer", Created: t0.Add(time.Minute)}))
+	bot, err = s.Token(ctx, "h5")
+	must(t, err)
+	if bot.Policy != "viewer" || bot.PolicyDocument != "" || !bot.Expires.IsZero() || !bot.Created.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("replaced token = %+v", bot)
+	}
+	all, err = s.Tokens(ctx)
+	must(t, err)
+	if len(all) != 3 || all[1].Name != "bot" || all[1].Policy != "viewer" {
+		t.Fatalf("tokens = %+v", all)
+	}
+	must(t, s.DeleteToken(ctx, "bot"))
 	must(t, s.DeleteToken(ctx, "ci"))
 	if _, err := s.Token(ctx, "h3"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted token still valid: %v", err)

@@ -1,0 +1,512 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/audit"
+	"github.com/sluice-ci/sluice/internal/service"
+)
+
+// AuditOptions configure the audit middleware.
+type AuditOptions struct {
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed: a
+	// request from one of them is recorded as coming from the address its
+	// proxies name (the last one that is not itself a trusted proxy). Without
+	// them the source is always the connection's own address.
+	TrustedProxies []netip.Prefix
+}
+
+// Audited returns the API behind the audit middleware, which records every
+// request but GET /healthz in trail (the record committed before the request
+// completes), and serves the trail at GET /api/v1/audit. Call it once, before
+// serving.
+func (s *Server) Audited(trail *audit.Log, opts AuditOptions) http.Handler {
+	s.handle("GET /api/v1/audit", opListAudit, resAll, func(w http.ResponseWriter, r *http.Request) error {
+		return s.listAudit(w, r, trail)
+	})
+	return &auditHandler{next: s, trail: trail, trusted: opts.TrustedProxies, log: s.log}
+}
+
+// Operation names of requests that do not go through handle (git requests
+// that GitAuthorizer did not see, webhook deliveries) and of the trail's own.
+const (
+	opGitPull        = "GitPull"
+	opGitPush        = "GitPush"
+	opDeliverWebhook = "DeliverWebhook"
+	opListAudit      = "ListAuditRecords"
+)
+
+type auditHandler struct {
+	next    http.Handler
+	trail   *audit.Log
+	trusted []netip.Prefix
+	log     *slog.Logger
+}
+
+func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	ci := &callInfo{}
+	r = r.WithContext(withCallInfo(r.Context(), ci))
+	var body *bodyCapture
+	if r.Body != nil && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")) {
+		body = &bodyCapture{ReadCloser: r.Body}
+		r.Body = body
+	}
+	aw := &auditWriter{w: w}
+	var rw http.ResponseWriter = aw
+	if _, ok := w.(http.Hijacker); ok {
+		rw = auditHijacker{aw}
+	}
+	completed := false
+	defer func() {
+		if completed {
+			return
+		}
+		// The handler panicked (or called runtime.Goexit): record that, then
+		// let the panic go on to net/http.
+		p := recover()
+		if ci.Err == "" {
+			ci.Err = "internal error: the request was aborted"
+		}
+		if !aw.wrote {
+			aw.status, aw.wrote = http.StatusInternalServerError, true
+		}
+		h.record(r, ci, aw, body, start, id)
+		if p != nil {
+			panic(p)
+		}
+	}()
+	h.next.ServeHTTP(rw, r)
+	completed = true
+	h.record(r, ci, aw, body, start, id)
+}
+
+// record writes the request's audit record and waits for its commit.
+func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, body *bodyCapture, start time.Time, id string) {
+	status := aw.status
+	switch {
+	case aw.wrote:
+	case aw.hijacked:
+		status = http.StatusSwitchingProtocols
+	case r.Context().Err() != nil:
+		status = 499 // the client went away before anything was answered
+		if ci.Err == "" {
+			ci.Err = "the client closed the request"
+		}
+	default:
+		status = http.StatusOK
+	}
+	switch {
+	case r.Pattern == "/git/":
+		repo, op := gitOperation(r)
+		if ci.Operation == "" {
+			ci.Operation = op
+		}
+		if ci.Resource == "" && repo != "" {
+			ci.Resource = "repository/" + repo
+		}
+	case r.Pattern == "POST /webhooks/{name}":
+		name := r.PathValue("name")
+		if ci.Operation == "" {
+			ci.Operation = opDeliverWebhook
+		}
+		if ci.Principal == "" {
+			ci.Principal = "webhook/" + name
+		}
+		if ci.Resource == "" {
+			ci.Resource = "webhook/" + name
+		}
+	}
+	params := make(map[string]string)
+	for k, v := range ci.Params {
+		params[k] = paramString(v)
+	}
+	if ci.Operation == "" {
+		// A route the permission check does not name, or no route at all.
+		ci.Operation = r.Pattern
+		if r.Pattern == "" {
+			ci.Operation = "NoRoute"
+			setParam(params, "path", r.URL.Path)
+		}
+	}
+	for _, name := range patternWildcards(r.Pattern) {
+		if v := r.PathValue(name); v != "" {
+			setParam(params, name, v)
+		}
+	}
+	for k, vs := range r.URL.Query() {
+		setParam(params, k, strings.Join(vs, ","))
+	}
+	if body != nil && !secretBody(r.Pattern) {
+		for k, v := range allowedBodyFields(body.buf) {
+			setParam(params, k, v)
+		}
+	}
+	errMsg := ci.Err
+	if errMsg == "" && status >= 400 {
+		errMsg = errorMessage(aw.errBody)
+		if errMsg == "" {
+			errMsg = http.StatusText(status)
+		}
+	}
+	outcome := audit.Allowed
+	switch {
+	case ci.Denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
+		outcome = audit.Denied
+	case errMsg != "" || status >= 400:
+		outcome = audit.Failed
+	}
+	rec := audit.Record{
+		Time:      start,
+		RequestID: id,
+		Principal: ci.Principal,
+		Source:    clientAddr(r, h.trusted),
+		UserAgent: truncate(r.UserAgent(), 256),
+		Operation: ci.Operation,
+		Resource:  ci.Resource,
+		Params:    params,
+		Outcome:   outcome,
+		Error:     truncate(errMsg, 2000),
+		Status:    status,
+		Duration:  time.Since(start),
+	}
+	// Written even when the client went away: the call happened.
+	if err := h.trail.Append(context.WithoutCancel(r.Context()), rec); err != nil {
+		// The answer is already on its way; the server's log is the last place
+		// left to keep what happened.
+		h.log.Error("audit record not written", "err", err, "request-id", id, "principal", rec.Principal,
+			"operation", rec.Operation, "resource", rec.Resource, "outcome", rec.Outcome, "status", rec.Status, "source", rec.Source)
+	}
+}
+
+// gitOperation names a git request's repository and operation: a push is
+// receive-pack, everything else (upload-pack, and the dumb protocol, which is
+// refused) is a pull; the info/refs advertisement counts as the operation it
+// announces.
+func gitOperation(r *http.Request) (repo, op string) {
+	rest := strings.TrimPrefix(r.URL.Path, "/git/")
+	repo, _, _ = strings.Cut(rest, "/")
+	repo = strings.TrimSuffix(repo, ".git")
+	op = opGitPull
+	if strings.HasSuffix(r.URL.Path, "/git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack" {
+		op = opGitPush
+	}
+	return repo, op
+}
+
+// secretBody reports whether a route's body must never be looked at: a
+// secret's value, a token's creation.
+func secretBody(pattern string) bool {
+	return strings.Contains(pattern, "/secrets") || strings.Contains(pattern, "/tokens")
+}
+
+// bodyFields are the JSON body fields worth recording (top level, scalar
+// values only); anything else in a body, secret or not, is left out.
+var bodyFields = map[string]bool{
+	"name": true, "description": true, "stageName": true, "actionName": true, "enabled": true, "reason": true,
+	"abandon": true, "all": true, "workerId": true, "succeeded": true, "invoked": true, "branch": true,
+	"noForcePush": true, "noDelete": true, "ref": true,
+}
+
+// maxBodyCapture bounds what is kept of a JSON request body to read its fields.
+const maxBodyCapture = 64 << 10
+
+func allowedBodyFields(raw []byte) map[string]string {
+	if len(raw) == 0 || len(raw) >= maxBodyCapture {
+		return nil
+	}
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return nil
+	}
+	out := make(map[string]string)
+	for k, v := range doc {
+		if !bodyFields[k] || audit.SecretKey(k) {
+			continue
+		}
+		switch v := v.(type) {
+		case string, bool, float64:
+			out[k] = paramString(v)
+		}
+	}
+	// PutApprovalResult: the answer, never its token.
+	if res, ok := doc["result"].(map[string]any); ok {
+		if st, ok := res["status"].(string); ok {
+			out["result.status"] = st
+		}
+	}
+	return out
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// bodyCapture keeps the first bytes a handler reads of a JSON body.
+type bodyCapture struct {
+	io.ReadCloser
+	buf []byte
+}
+
+func (b *bodyCapture) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 && len(b.buf) < maxBodyCapture {
+		b.buf = append(b.buf, p[:min(n, maxBodyCapture-len(b.buf))]...)
+	}
+	return n, err
+}
+
+func setParam(params map[string]string, k, v string) {
+	if _, ok := params[k]; !ok {
+		params[k] = v
+	}
+}
+
+func paramString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool, int, int64:
+		return fmt.Sprint(v)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(raw)
+}
+
+// patternWildcards lists the wildcard names of a ServeMux pattern.
+func patternWildcards(pattern string) []string {
+	var names []string
+	for {
+		i := strings.IndexByte(pattern, '{')
+		if i < 0 {
+			return names
+		}
+		j := strings.IndexByte(pattern[i:], '}')
+		if j < 0 {
+			return names
+		}
+		name := strings.TrimSuffix(pattern[i+1:i+j], "...")
+		if name != "$" && name != "" {
+			names = append(names, name)
+		}
+		pattern = pattern[i+j+1:]
+	}
+}
+
+// errorMessage reads the message of an error answer: the API's JSON error
+// body, or plain text (git's answers).
+func errorMessage(body []byte) string {
+	var eb client.ErrorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Message != "" {
+		return eb.Message
+	}
+	return strings.TrimSpace(string(body))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// clientAddr is the address a request came from: the connection's, or when
+// that is a trusted proxy, the last address in X-Forwarded-For that is not
+// one.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if len(trusted) == 0 {
+		return host
+	}
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(addr) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			ap, err := netip.ParseAddrPort(hop)
+			if err != nil {
+				return host // a hop we cannot read: the last one we could is what we know
+			}
+			a = ap.Addr()
+		}
+		host = a.Unmap().String()
+		if !isTrusted(a) {
+			return host
+		}
+	}
+	return host
+}
+
+// auditWriter notes the status a handler answers with, and the start of an
+// error answer's body. It passes Flush (streaming answers), ReadFrom
+// (sendfile) and, through auditHijacker, Hijack on to the ResponseWriter it
+// wraps; Unwrap lets http.ResponseController reach the rest.
+type auditWriter struct {
+	w        http.ResponseWriter
+	status   int
+	wrote    bool
+	hijacked bool
+	errBody  []byte
+}
+
+const maxErrBody = 4 << 10
+
+func (a *auditWriter) Header() http.Header { return a.w.Header() }
+
+func (a *auditWriter) WriteHeader(code int) {
+	if !a.wrote && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
+		a.status, a.wrote = code, true
+	}
+	a.w.WriteHeader(code)
+}
+
+func (a *auditWriter) Write(p []byte) (int, error) {
+	if !a.wrote {
+		a.status, a.wrote = http.StatusOK, true
+	}
+	if a.status >= 400 && len(a.errBody) < maxErrBody {
+		a.errBody = append(a.errBody, p[:min(len(p), maxErrBody-len(a.errBody))]...)
+	}
+	return a.w.Write(p)
+}
+
+func (a *auditWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !a.wrote {
+		a.status, a.wrote = http.StatusOK, true
+	}
+	if rf, ok := a.w.(io.ReaderFrom); ok && a.status < 400 {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{a}, src)
+}
+
+// writerOnly hides ReadFrom, so that io.Copy does not call it again.
+type writerOnly struct{ io.Writer }
+
+func (a *auditWriter) Flush() { a.FlushError() }
+
+func (a *auditWriter) FlushError() error {
+	if !a.wrote {
+		a.status, a.wrote = http.StatusOK, true
+	}
+	return http.NewResponseController(a.w).Flush()
+}
+
+func (a *auditWriter) Unwrap() http.ResponseWriter { return a.w }
+
+// auditHijacker is an auditWriter over a ResponseWriter that can be hijacked.
+type auditHijacker struct{ *auditWriter }
+
+func (a auditHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := a.w.(http.Hijacker).Hijack()
+	if err == nil {
+		a.hijacked = true
+	}
+	return c, rw, err
+}
+
+// listAudit is GET /api/v1/audit?principal=&operation=&denied=&since=&limit=&before=.
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, trail *audit.Log) error {
+	q := r.URL.Query()
+	f := audit.Filter{Principal: q.Get("principal"), Operation: q.Get("operation"), Limit: audit.DefaultLimit}
+	if v := q.Get("denied"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return service.Errorf(service.CodeInvalid, "denied: %q is not true or false", v)
+		}
+		f.Denied = b
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			age, aerr := audit.ParseAge(v)
+			if aerr != nil {
+				return service.Errorf(service.CodeInvalid, "since: %q is neither an RFC 3339 time (2026-01-02T15:04:05Z) nor an age such as 1h or 7d", v)
+			}
+			t = time.Now().Add(-age)
+		}
+		f.Since = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > audit.MaxLimit {
+			return service.Errorf(service.CodeInvalid, "limit: %q is not a number from 1 to %d", v, audit.MaxLimit)
+		}
+		f.Limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return service.Errorf(service.CodeInvalid, "before: %q is not a record id", v)
+		}
+		f.Before = n
+	}
+	recs, err := trail.Query(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := client.AuditList{Records: make([]client.AuditRecord, 0, len(recs))}
+	for _, rec := range recs {
+		out.Records = append(out.Records, client.AuditRecord{
+			ID: rec.ID, Time: rec.Time, RequestID: rec.RequestID, Principal: rec.Principal, SourceAddress: rec.Source,
+			UserAgent: rec.UserAgent, Operation: rec.Operation, Resource: rec.Resource, Parameters: rec.Params,
+			Outcome: rec.Outcome, Error: rec.Error, Status: rec.Status,
+			DurationMS: float64(rec.Duration.Microseconds()) / 1000,
+		})
+	}
+	if len(recs) == f.Limit {
+		out.NextBefore = recs[len(recs)-1].ID
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
