@@ -6,12 +6,17 @@
 // # Group commit
 //
 // Append hands a record to one writer goroutine and waits until the
-// transaction holding it has committed (synchronous=FULL: on disk, not only
-// in the OS's cache). The writer takes every record waiting when it starts a
-// transaction; those that arrive while it commits join the next one. Under
-// load one commit carries many records, so the trail costs one fsync per
-// batch, not per request, and a caller that got its answer knows its record
-// survives a crash.
+// transaction holding it has committed (WAL with synchronous=NORMAL, as the
+// pipeline store: a commit survives sluice crashing; only the machine losing
+// power may lose the last ones). The writer takes every record waiting when
+// it starts a transaction; those that arrive while it commits join the next
+// one. Under load one commit carries many records, so the trail costs one
+// write per batch, not per request, and a caller that got its answer knows
+// its record survives a crash.
+//
+// Submit hands a record over without waiting for its commit. The API uses it
+// for reads that were allowed and succeeded, which change nothing: a crash can
+// lose the last batch of those, never a change, a denial or a failure.
 //
 // # Append-only
 //
@@ -129,6 +134,7 @@ type Stats struct {
 type pending struct {
 	rec  *Record
 	done chan error // buffered: the writer never waits for the caller
+	wait bool       // a caller waits for the commit (Append, not Submit)
 }
 
 // maxBatch bounds one transaction, so a burst is not one huge commit.
@@ -152,7 +158,7 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 	dsn := func(txlock string) string {
 		q := url.Values{}
 		// FULL: a committed record is on disk, not only in the page cache.
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
 			q.Add("_pragma", p)
 		}
 		if txlock != "" {
@@ -207,9 +213,10 @@ CREATE TABLE audit_records (
 	status      INTEGER NOT NULL,
 	duration_us INTEGER NOT NULL
 );
-CREATE INDEX audit_records_time ON audit_records (time_us);
-CREATE INDEX audit_records_principal ON audit_records (principal, id);
-CREATE INDEX audit_records_operation ON audit_records (operation, id);
+-- No index on time: records are appended in the order they complete, so time
+-- follows the rowid, and a time is found by binary search on it (firstAt).
+-- Queries read newest first along the rowid and filter; each index was a few
+-- percent of an API read's cost (go run ./bench audit).
 CREATE INDEX audit_records_denied ON audit_records (id) WHERE outcome = 'denied';
 CREATE TRIGGER audit_records_append_only BEFORE UPDATE ON audit_records
 BEGIN
@@ -251,7 +258,7 @@ func (l *Log) Append(ctx context.Context, rec Record) error {
 		rec.Time = l.opts.Now()
 	}
 	rec.Params = RedactParams(rec.Params)
-	p := &pending{rec: &rec, done: make(chan error, 1)}
+	p := &pending{rec: &rec, done: make(chan error, 1), wait: true}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -272,6 +279,23 @@ func (l *Log) Append(ctx context.Context, rec Record) error {
 	}
 }
 
+// Submit hands rec to the writer and returns without waiting for its commit;
+// see the package comment for when that is enough.
+func (l *Log) Submit(rec Record) error {
+	if rec.Time.IsZero() {
+		rec.Time = l.opts.Now()
+	}
+	rec.Params = RedactParams(rec.Params)
+	p := &pending{rec: &rec, done: make(chan error, 1)}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	l.in <- p
+	return nil
+}
+
 // writer commits what is waiting, batch after batch, until in is closed.
 func (l *Log) writer() {
 	defer close(l.writerDone)
@@ -288,6 +312,15 @@ func (l *Log) writer() {
 		// an idle one it returns at once.
 		runtime.Gosched()
 		open := true
+		// When nobody waits for this batch (reads, handed over by Submit), it
+		// lingers a moment for more: a transaction's begin and commit cost
+		// more than the rows in it. A record someone waits for ends the linger.
+		var linger <-chan time.Time
+		var lingerTimer *time.Timer
+		if !p.wait {
+			lingerTimer = time.NewTimer(submitLinger)
+			linger = lingerTimer.C
+		}
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -297,9 +330,30 @@ func (l *Log) writer() {
 					break drain
 				}
 				batch = append(batch, p)
+				if p.wait {
+					linger = nil
+				}
 			default:
-				break drain
+				if linger == nil {
+					break drain
+				}
+				select {
+				case p, ok := <-l.in:
+					if !ok {
+						open = false
+						break drain
+					}
+					batch = append(batch, p)
+					if p.wait {
+						linger = nil
+					}
+				case <-linger:
+					break drain
+				}
 			}
+		}
+		if lingerTimer != nil {
+			lingerTimer.Stop()
 		}
 		err := l.commit(batch)
 		if err != nil {
@@ -404,6 +458,43 @@ func (l *Log) Stats() Stats {
 	return l.stats
 }
 
+// submitLinger is how long a batch nobody waits for gathers more records.
+const submitLinger = 2 * time.Millisecond
+
+// clockSkew bounds how far apart in time two records can be written out of
+// order: a record's time is when its request completed, taken just before it
+// is handed to the writer, so only goroutine scheduling separates the two.
+const clockSkew = time.Minute
+
+// firstAt returns the id of the first record whose time is t or later (one
+// past the last id when there is none), by binary search over the rowid: time
+// grows with it, to within clockSkew.
+func (l *Log) firstAt(ctx context.Context, t time.Time) (int64, error) {
+	var lo, hi int64
+	if err := l.read.QueryRowContext(ctx, `SELECT COALESCE(MIN(id), 1), COALESCE(MAX(id), 0) + 1 FROM audit_records`).Scan(&lo, &hi); err != nil {
+		return 0, fmt.Errorf("audit records: %w", err)
+	}
+	want := t.UnixMicro()
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var id, at int64
+		err := l.read.QueryRowContext(ctx, `SELECT id, time_us FROM audit_records WHERE id >= ? ORDER BY id LIMIT 1`, mid).Scan(&id, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			hi = mid
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("audit records: %w", err)
+		}
+		if at < want {
+			lo = id + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
 // Query returns the records f selects, newest first.
 func (l *Log) Query(ctx context.Context, f Filter) ([]Record, error) {
 	var where []string
@@ -420,8 +511,12 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Record, error) {
 		where = append(where, "outcome = 'denied'")
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "time_us >= ?")
-		args = append(args, f.Since.UnixMicro())
+		from, err := l.firstAt(ctx, f.Since.Add(-clockSkew))
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, "id >= ?", "time_us >= ?")
+		args = append(args, from, f.Since.UnixMicro())
 	}
 	if f.Before > 0 {
 		where = append(where, "id < ?")
@@ -469,9 +564,15 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 	for {
 		// Never the newest record: the next id is one more than the largest
 		// left, so keeping it keeps ids from being handed out twice.
+		// Records before the first one at before-clockSkew are surely older
+		// than before; the few within the skew wait for the next prune.
+		upto, err := l.firstAt(ctx, before.Add(-clockSkew))
+		if err != nil {
+			return total, err
+		}
 		res, err := l.write.ExecContext(ctx, `DELETE FROM audit_records WHERE id IN
-			(SELECT id FROM audit_records WHERE time_us < ? ORDER BY time_us LIMIT ?)
-			AND id < (SELECT MAX(id) FROM audit_records)`, before.UnixMicro(), l.opts.PruneBatch)
+			(SELECT id FROM audit_records WHERE id < ? ORDER BY id LIMIT ?)
+			AND id < (SELECT MAX(id) FROM audit_records)`, upto, l.opts.PruneBatch)
 		if err != nil {
 			return total, fmt.Errorf("prune audit records: %w", err)
 		}

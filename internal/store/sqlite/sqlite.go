@@ -30,8 +30,9 @@ var migrations embed.FS
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
+	write  *sql.DB
+	readDB *sql.DB
+	read   *stmtCache // over readDB
 }
 
 var _ store.Store = (*Store)(nil)
@@ -60,8 +61,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Idle connections are kept: opening one costs more than most reads.
 	read.SetMaxOpenConns(4)
-	s := &Store{write: write, read: read}
+	read.SetMaxIdleConns(4)
+	read.SetConnMaxIdleTime(0)
+	s := &Store{write: write, readDB: read, read: newStmtCache(read)}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -71,7 +75,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	s.read.close()
+	return errors.Join(s.readDB.Close(), s.write.Close())
 }
 
 func (s *Store) migrate(ctx context.Context) error {
