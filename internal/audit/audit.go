@@ -279,6 +279,30 @@ func (l *Log) Append(ctx context.Context, rec Record) error {
 	}
 }
 
+// Flush returns once every record handed over before it (by Submit too) is
+// committed.
+func (l *Log) Flush(ctx context.Context) error {
+	p := &pending{done: make(chan error, 1), wait: true}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case l.in <- p:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return ctx.Err()
+	}
+	l.mu.RUnlock()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Submit hands rec to the writer and returns without waiting for its commit;
 // see the package comment for when that is enough.
 func (l *Log) Submit(rec Record) error {
@@ -381,6 +405,15 @@ const rowsPerInsert = 64
 
 func (l *Log) commit(batch []*pending) error {
 	ctx := context.Background() // a record is written whoever stopped waiting for it
+	live := batch[:0:0]
+	for _, p := range batch {
+		if p.rec != nil { // nil: a Flush marker
+			live = append(live, p)
+		}
+	}
+	if batch = live; len(batch) == 0 {
+		return nil
+	}
 	// Prepared before the transaction, which holds the only connection.
 	for start := 0; start < len(batch); start += rowsPerInsert {
 		if _, err := l.insert(ctx, min(rowsPerInsert, len(batch)-start)); err != nil {

@@ -341,3 +341,41 @@ func TestParseAge(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitThenFlush: records handed over without waiting are committed in
+// order with the rest, and Flush returns once they are; a search by time
+// finds them without an index.
+func TestSubmitThenFlush(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := open(t, filepath.Join(t.TempDir(), "audit.db"), audit.Options{})
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 50 {
+		r := audit.Record{Time: t0.Add(time.Duration(i) * time.Hour), Principal: "reader", Operation: "GetPipeline", Outcome: audit.Allowed, Status: 200,
+			RequestID: fmt.Sprintf("r%02d", i)}
+		if err := l.Submit(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := l.Query(ctx, audit.Filter{Limit: 100})
+	if err != nil || len(all) != 50 {
+		t.Fatalf("%d records after Flush (%v)", len(all), err)
+	}
+	for _, tc := range []struct {
+		since time.Time
+		want  int
+	}{
+		{t0.Add(-time.Hour), 50}, {t0, 50}, {t0.Add(30*time.Hour + time.Second), 19}, {t0.Add(49 * time.Hour), 1}, {t0.Add(50 * time.Hour), 0},
+	} {
+		got, err := l.Query(ctx, audit.Filter{Since: tc.since, Limit: 100})
+		if err != nil || len(got) != tc.want {
+			t.Errorf("since %v: %d records, want %d (%v)", tc.since, len(got), tc.want, err)
+		}
+	}
+	if n, err := l.Prune(ctx, t0.Add(10*time.Hour)); err != nil || n < 9 || n > 10 {
+		t.Fatalf("pruned %d (%v), want the 10 older than 10 hours, less those within the clock skew", n, err)
+	}
+}
