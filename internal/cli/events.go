@@ -56,7 +56,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 	}
 	addOutputFlag(cmd, &format)
 	cmd.Flags().StringVar(&f.Pipeline, "pipeline", "", "only events of this pipeline")
-	cmd.Flags().StringVar(&f.Type, "type", "", "only events of this detail-type (\"CodePipeline Action Execution State Change\"), or its short form: pipeline, stage, action, repository, approval, gate, lock")
+	cmd.Flags().StringVar(&f.Type, "type", "", "only events of this detail-type (\"CodePipeline Action Execution State Change\"), or its short form: pipeline, stage, action, repository, approval, gate, lock, transition")
 	cmd.Flags().StringVar(&since, "since", "", "only events from this time on: RFC 3339 (2026-11-23T10:00:00Z) or a duration ago (90m, 2h, 7d)")
 	cmd.Flags().IntVar(&f.Limit, "limit", 1000, "at most this many events (without -f)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep following new events (Server-Sent Events) until interrupted")
@@ -72,6 +72,7 @@ var eventTypes = map[string]string{
 	"approval":   "sluice Approval State Change",
 	"gate":       "sluice Gate State Change",
 	"lock":       "sluice Lock State Change",
+	"transition": "sluice Stage Transition Change",
 }
 
 func expandEventType(t string) string {
@@ -123,6 +124,8 @@ func printEvent(w io.Writer, e client.Event) {
 		kind = "approval "
 	case eventTypes["gate"]:
 		kind = "gate "
+	case eventTypes["transition"]:
+		kind = "transition "
 	case eventTypes["lock"]:
 		kind = "lock " + fmt.Sprint(d["lock"]) + " "
 	}

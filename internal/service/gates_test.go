@@ -487,7 +487,7 @@ stages:
 	})
 }
 
-var _ = store.ErrNotFound
+
 
 func TestLockOfDeletedPipelineIsReleased(t *testing.T) {
 	f := newFixture(t)
@@ -531,4 +531,26 @@ func TestPipelineTriggerForgottenWithItsPipeline(t *testing.T) {
 	f.apply(without) // version 1 again, with no trigger
 	runInfra()
 	f.noJob()
+}
+
+func TestTransitionChangesAreEvents(t *testing.T) {
+	f := newFixture(t)
+	f.apply(twoStages)
+	if err := f.svc.SetTransition(f.ctx, "p", "Deploy", false, "freeze", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetTransition(f.ctx, "p", "Deploy", true, "", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := f.svc.Events(f.ctx, store.EventFilter{Type: service.TransitionEvent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("%d transition events, want 2", len(evs))
+	}
+	d0, d1 := evs[0].Detail.(service.EventDetail), evs[1].Detail.(service.EventDetail)
+	if d0.Stage != "Deploy" || d0.State != "DISABLED" || d0.Summary != "freeze" || d1.State != "ENABLED" {
+		t.Fatalf("events %+v %+v", d0, d1)
+	}
 }

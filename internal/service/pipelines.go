@@ -253,10 +253,31 @@ func (s *Service) SetTransition(ctx context.Context, name, stage string, enabled
 		if err := tx.SetTransitions(ctx, raw); err != nil {
 			return nil, err
 		}
+		// CodePipeline emits nothing here; sluice does, so that consoles and
+		// rules see a transition change as it happens.
+		state := "ENABLED"
+		if !enabled {
+			state = "DISABLED"
+		}
+		doc, err := json.Marshal(EventDetail{Pipeline: name, Version: row.Version, Stage: stage, State: state,
+			Summary: reason, Region: s.region})
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.InsertEvent(ctx, store.Event{Time: s.now(), Type: TransitionEvent, Pipeline: name, Document: doc}); err != nil {
+			return nil, err
+		}
 		return engine.Reconcile{}, nil
 	})
+	if err == nil {
+		s.changed.broadcast()
+	}
 	return pipelineNotFound(name, err)
 }
+
+// TransitionEvent is the detail type of a stage's inbound transition being
+// enabled or disabled.
+const TransitionEvent = "sluice Stage Transition Change"
 
 // validateName reports a request field that cannot name anything stored.
 func validateName(field, v string) error {
