@@ -487,8 +487,6 @@ stages:
 	})
 }
 
-
-
 func TestLockOfDeletedPipelineIsReleased(t *testing.T) {
 	f := newFixture(t)
 	for _, name := range []string{"gone", "next"} {
