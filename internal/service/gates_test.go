@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -550,5 +551,26 @@ func TestTransitionChangesAreEvents(t *testing.T) {
 	d0, d1 := evs[0].Detail.(service.EventDetail), evs[1].Detail.(service.EventDetail)
 	if d0.Stage != "Deploy" || d0.State != "DISABLED" || d0.Summary != "freeze" || d1.State != "ENABLED" {
 		t.Fatalf("events %+v %+v", d0, d1)
+	}
+}
+
+func TestInvokeUnderASharedLockRefused(t *testing.T) {
+	f := newFixture(t)
+	f.apply("name: migrate\nlock: prod\nstages: [{name: S, actions: [{name: a, provider: Commands, commands: [x]}]}]\n")
+	p, err := pipeline.Parse("k8s.yml", []byte("name: k8s\nstages:\n  - name: Deploy\n    lock: prod\n    actions: [{name: db, provider: Pipeline, configuration: {PipelineName: migrate}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.ApplyPipeline(f.ctx, p)
+	if service.ErrorCode(err) != service.CodeInvalid || !strings.Contains(err.Error(), "its action Deploy/db holds lock prod while it invokes pipeline migrate, which needs the same lock") {
+		t.Fatalf("apply: %v", err)
+	}
+	if _, err := f.svc.Pipeline(f.ctx, "k8s"); service.ErrorCode(err) != service.CodeNotFound {
+		t.Fatalf("the refused pipeline was stored: %v", err)
+	}
+	// Another lock is fine.
+	p.Stages[0].Lock = "other"
+	if _, err := f.svc.ApplyPipeline(f.ctx, p); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -118,11 +118,52 @@ func (s *Service) CheckDependencies(ctx context.Context, decl *pipeline.Pipeline
 		}
 		decls = append(decls, d)
 	}
-	c := depgraph.CycleThrough(decls, decl.Name)
-	if c == nil {
-		return nil
+	if c := depgraph.CycleThrough(decls, decl.Name); c != nil {
+		return Errorf(CodeInvalid, "%s: pipeline %s cycle: %s", c.Field(decl.Name), c.Kinds(), c)
 	}
-	return Errorf(CodeInvalid, "%s: pipeline %s cycle: %s", c.Field(decl.Name), c.Kinds(), c)
+	return lockedInvokes(decls, decl.Name)
+}
+
+// lockedInvokes refuses an invoke that could never finish: an action that
+// holds lock L (its pipeline's, or its stage's) while it starts and waits for
+// a pipeline that needs L too. Only pairs involving the pipeline named name
+// are checked, so that an apply is refused for what it changes.
+func lockedInvokes(decls []*pipeline.Pipeline, name string) error {
+	byName := map[string]*pipeline.Pipeline{}
+	for _, d := range decls {
+		byName[d.Name] = d
+	}
+	needs := func(p *pipeline.Pipeline, lock string) bool {
+		if p.Lock == lock {
+			return true
+		}
+		for _, st := range p.Stages {
+			if st.Lock == lock {
+				return true
+			}
+		}
+		return false
+	}
+	for _, d := range decls {
+		for si, st := range d.Stages {
+			for ai, a := range st.Actions {
+				if a.ActionTypeID.Provider != "Pipeline" {
+					continue
+				}
+				child := byName[a.Configuration[pipeline.ConfigPipelineName]]
+				if child == nil || (d.Name != name && child.Name != name) {
+					continue
+				}
+				for _, held := range []string{d.Lock, st.Lock} {
+					if held != "" && needs(child, held) {
+						return Errorf(CodeInvalid, "stages[%d].actions[%d]: pipeline %s would wait for itself: its action %s/%s holds lock %s while it invokes pipeline %s, which needs the same lock",
+							si, ai, d.Name, st.Name, a.Name, held, child.Name)
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Pipeline returns one pipeline.
