@@ -33,15 +33,41 @@ func newEventsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Without --since, the newest events: the last --limit of them, or
+			// with -f the last ten, then what comes.
+			f.Newest = f.Since.IsZero()
 			if follow {
 				enc := json.NewEncoder(g.out)
-				return c.StreamEvents(cmd.Context(), f, func(e client.Event) error {
+				show := func(e client.Event) error {
 					if format == "json" {
 						return enc.Encode(e)
 					}
 					printEvent(g.out, e)
 					return nil
-				})
+				}
+				if f.Newest {
+					recent, err := c.ListEvents(cmd.Context(), client.EventFilter{Pipeline: f.Pipeline, Type: f.Type, Limit: 10, Newest: true})
+					if err != nil {
+						return err
+					}
+					for _, e := range recent {
+						if err := show(e); err != nil {
+							return err
+						}
+						f.After = e.Seq
+					}
+					if len(recent) == 0 {
+						// Nothing matches yet: follow from the log's current end.
+						last, err := c.ListEvents(cmd.Context(), client.EventFilter{Limit: 1, Newest: true})
+						if err != nil {
+							return err
+						}
+						if len(last) == 1 {
+							f.After = last[0].Seq
+						}
+					}
+				}
+				return c.StreamEvents(cmd.Context(), f, show)
 			}
 			evs, err := c.ListEvents(cmd.Context(), f)
 			if err != nil {
@@ -58,7 +84,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.Pipeline, "pipeline", "", "only events of this pipeline")
 	cmd.Flags().StringVar(&f.Type, "type", "", "only events of this detail-type (\"CodePipeline Action Execution State Change\"), or its short form: pipeline, stage, action, repository, approval, gate, lock, transition")
 	cmd.Flags().StringVar(&since, "since", "", "only events from this time on: RFC 3339 (2026-11-23T10:00:00Z) or a duration ago (90m, 2h, 7d)")
-	cmd.Flags().IntVar(&f.Limit, "limit", 1000, "at most this many events (without -f)")
+	cmd.Flags().IntVar(&f.Limit, "limit", 1000, "at most this many events (without -f): the newest, or with --since the first from then on")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep following new events (Server-Sent Events) until interrupted")
 	return cmd
 }

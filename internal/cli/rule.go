@@ -290,7 +290,12 @@ func ruleOn(r client.Rule) string {
 	if r.ScheduleExpression != "" {
 		return r.ScheduleExpression
 	}
+	// The server sends the pattern indented: one line of it for a table.
+	var compact bytes.Buffer
 	s := string(r.EventPattern)
+	if json.Compact(&compact, r.EventPattern) == nil {
+		s = compact.String()
+	}
 	if len(s) > 60 {
 		s = s[:57] + "..."
 	}

@@ -25,8 +25,9 @@ func (s *Service) WaitEvents(ctx context.Context, f store.EventFilter, wait time
 	}
 }
 
-// RunEventPruner deletes events older than retention, every interval, until
-// ctx ends. Events that the reactor or a rule has not read yet are kept.
+// RunEventPruner deletes events and delivered notifications older than
+// retention, every interval, until ctx ends. Events that the reactor or a rule
+// has not read yet are kept, and so are dead letters.
 func (s *Service) RunEventPruner(ctx context.Context, retention, interval time.Duration) {
 	if retention <= 0 {
 		return
@@ -39,6 +40,20 @@ func (s *Service) RunEventPruner(ctx context.Context, retention, interval time.D
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Error("prune events", "err", err)
+				}
+				break
+			}
+			if n < 1000 {
+				break
+			}
+		}
+		// Deliveries that got through go with the events that caused them;
+		// dead letters stay.
+		for {
+			n, err := s.store.PruneDeliveries(ctx, s.now().Add(-retention), 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("prune deliveries", "err", err)
 				}
 				break
 			}

@@ -52,13 +52,19 @@ type EventDetail struct {
 	Action           string          `json:"action,omitempty"`
 	State            string          `json:"state"`
 	Type             *EventType      `json:"type,omitempty"`
-	ExecutionTrigger *engine.Trigger `json:"execution-trigger,omitempty"`
+	ExecutionTrigger *EventTrigger `json:"execution-trigger,omitempty"`
 	Attempt          int             `json:"pipeline-execution-attempt,omitempty"`
 	Summary          string          `json:"summary,omitempty"`
 	Region           string          `json:"region"`
 	// sluice's own: the job behind an action's state, the lock of a lock event.
 	JobID string `json:"job-id,omitempty"`
 	Lock  string `json:"lock,omitempty"`
+}
+
+// EventTrigger is what started the execution, as CodePipeline's events write it.
+type EventTrigger struct {
+	Type   string `json:"trigger-type"`
+	Detail string `json:"trigger-detail,omitempty"`
 }
 
 // EventType is an action's type inside an event.
@@ -86,9 +92,8 @@ func (s *Service) encodeEvent(e engine.Event) (store.Event, error) {
 	if e.ActionType != nil {
 		d.Type = &EventType{Owner: e.ActionType.Owner, Provider: e.ActionType.Provider, Category: e.ActionType.Category, Version: e.ActionType.Version}
 	}
-	if e.DetailType == engine.PipelineEvent {
-		t := e.Trigger
-		d.ExecutionTrigger = &t
+	if e.Trigger.Type != "" {
+		d.ExecutionTrigger = &EventTrigger{Type: e.Trigger.Type, Detail: e.Trigger.Detail}
 	}
 	doc, err := json.Marshal(d)
 	if err != nil {

@@ -212,20 +212,18 @@ type RuleDelivery struct {
 // never got through and are no longer retried, with their attempts and last
 // error. They outlive the rule.
 func (s *Service) RuleFailures(ctx context.Context, name string) ([]RuleDelivery, error) {
-	all, err := s.store.Deliveries(ctx, ruleSource(name), maxRuleDeliveries)
+	failed, err := s.store.DeliveriesIn(ctx, ruleSource(name), store.DeliveryFailed, maxRuleDeliveries)
 	if err != nil {
 		return nil, err
 	}
-	if len(all) == 0 {
+	if len(failed) == 0 {
 		if _, err := s.Rule(ctx, name); err != nil {
 			return nil, err
 		}
 	}
 	out := []RuleDelivery{}
-	for _, d := range all {
-		if d.Status == store.DeliveryFailed {
-			out = append(out, ruleDelivery(d))
-		}
+	for _, d := range failed {
+		out = append(out, ruleDelivery(d))
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -182,6 +183,13 @@ func TestRunThroughJobProtocol(t *testing.T) {
 	}
 	if d := evs[0].Detail.(service.EventDetail); d.ExecutionTrigger == nil || d.ExecutionTrigger.Type != "StartPipelineExecution" {
 		t.Fatalf("pipeline event lacks its trigger: %+v", d)
+	}
+	// CodePipeline's own spelling, so that patterns written for AWS match.
+	for _, ev := range evs {
+		raw, _ := json.Marshal(ev.Detail)
+		if !strings.Contains(string(raw), `"execution-trigger":{"trigger-type":"StartPipelineExecution"`) {
+			t.Fatalf("event detail %s lacks CodePipeline's execution-trigger", raw)
+		}
 	}
 }
 

@@ -122,8 +122,14 @@ type Store interface {
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	// UpdateDelivery records an attempt's outcome.
 	UpdateDelivery(ctx context.Context, d Delivery) error
-	// Deliveries lists the deliveries of a source (a rule, an approval), newest first.
+	// Deliveries lists the deliveries of a source (a rule, an approval), newest
+	// first; with status set, only those in it (DeliveryFailed: the dead letters).
 	Deliveries(ctx context.Context, source string, limit int) ([]Delivery, error)
+	DeliveriesIn(ctx context.Context, source, status string, limit int) ([]Delivery, error)
+	// PruneDeliveries deletes up to limit delivered deliveries last updated
+	// before before, and says how many. Dead letters stay until their
+	// source's owner looks at them.
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error)
 
 	Close() error
 }
@@ -288,6 +294,9 @@ type EventFilter struct {
 	AfterSeq int64
 	Since    time.Time
 	Limit    int
+	// Newest takes the last Limit events that match instead of the first;
+	// they are still returned oldest first.
+	Newest bool
 }
 
 // Webhook is a stored webhook definition.

@@ -264,7 +264,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request, c *call) error 
 // safeNext keeps a redirect after sign-in inside the console.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
-		strings.HasPrefix(next, Prefix+"signin") || strings.HasPrefix(next, Prefix+"events") {
+		strings.HasPrefix(next, Prefix+"signin") || strings.HasPrefix(next, Prefix+"live") || strings.HasPrefix(next, Prefix+"static") {
 		return Prefix + "pipelines"
 	}
 	return next

@@ -179,6 +179,8 @@ func TestSafeNext(t *testing.T) {
 		"/api/v1/pipelines":     "/ui/pipelines",
 		"/ui/signin?next=/ui/x": "/ui/pipelines",
 		"":                      "/ui/pipelines",
+		"/ui/events?pipeline=a": "/ui/events?pipeline=a",
+		"/ui/live?pipeline=a":   "/ui/pipelines",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

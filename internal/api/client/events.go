@@ -19,6 +19,8 @@ type EventFilter struct {
 	Since    time.Time
 	After    int64
 	Limit    int
+	// Newest lists the last Limit events instead of the first.
+	Newest bool
 }
 
 func (f EventFilter) query() url.Values {
@@ -38,6 +40,9 @@ func (f EventFilter) query() url.Values {
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
+	if f.Newest {
+		q.Set("newest", "true")
+	}
 	return q
 }
 
@@ -54,7 +59,7 @@ func (c *Client) ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 // fn with each event matching f, oldest first, until ctx ends or fn returns an
 // error. A dropped connection is resumed from the last event seen.
 func (c *Client) StreamEvents(ctx context.Context, f EventFilter, fn func(Event) error) error {
-	f.Limit = 0
+	f.Limit, f.Newest = 0, false
 	for {
 		err := c.streamOnce(ctx, &f, fn)
 		if ctx.Err() != nil {

@@ -183,3 +183,19 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	}
 	return res.RowsAffected()
 }
+
+// DeliveriesIn implements store.Store.
+func (s *Store) DeliveriesIn(ctx context.Context, source, status string, limit int) ([]store.Delivery, error) {
+	return listDeliveries(ctx, s.read, `SELECT `+deliveryCols+` FROM deliveries WHERE source = ? AND status = ? ORDER BY created_ms DESC, rowid DESC LIMIT ?`,
+		source, status, limit)
+}
+
+// PruneDeliveries implements store.Store.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM deliveries WHERE rowid IN (
+		SELECT rowid FROM deliveries WHERE status = 'Delivered' AND updated_ms < ? LIMIT ?)`, ms(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune deliveries: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -466,7 +466,11 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.Event,
 	if limit <= 0 {
 		limit = 1000
 	}
-	q += ` ORDER BY seq LIMIT ?`
+	if f.Newest {
+		q = `SELECT * FROM (` + q + ` ORDER BY seq DESC LIMIT ?) ORDER BY seq`
+	} else {
+		q += ` ORDER BY seq LIMIT ?`
+	}
 	args = append(args, limit)
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {

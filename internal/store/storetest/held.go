@@ -136,6 +136,21 @@ func testDeliveries(t *testing.T, s store.Store) {
 	if err := s.UpdateDelivery(ctx, store.Delivery{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update of a missing delivery: %v", err)
 	}
+	dead := all[0]
+	dead.Status, dead.Attempts, dead.LastError, dead.Updated = store.DeliveryFailed, 9, "410 Gone", t0.Add(3*time.Second)
+	must(t, s.UpdateDelivery(ctx, dead))
+	failed, err := s.DeliveriesIn(ctx, "approval/j1", store.DeliveryFailed, 10)
+	must(t, err)
+	if len(failed) != 1 || failed[0].ID != dead.ID || failed[0].LastError != "410 Gone" {
+		t.Fatalf("dead letters = %+v", failed)
+	}
+	// Pruning takes the delivered one, old enough, and leaves the dead letter.
+	n, err := s.PruneDeliveries(ctx, t0.Add(time.Hour), 10)
+	must(t, err)
+	left, _ := s.Deliveries(ctx, "approval/j1", 10)
+	if n != 1 || len(left) != 1 || left[0].ID != dead.ID {
+		t.Fatalf("pruned %d, left %+v", n, left)
+	}
 }
 
 func testPruneEvents(t *testing.T, s store.Store) {
@@ -147,6 +162,11 @@ func testPruneEvents(t *testing.T, s store.Store) {
 	}
 	all, err := s.Events(ctx, store.EventFilter{})
 	must(t, err)
+	newest, err := s.Events(ctx, store.EventFilter{Limit: 2, Newest: true})
+	must(t, err)
+	if len(newest) != 2 || newest[0].Seq != all[3].Seq || newest[1].Seq != all[4].Seq {
+		t.Fatalf("the newest two: %v", newest)
+	}
 	// No reader yet: nothing may go, however old.
 	if n, err := s.PruneEvents(ctx, t0.Add(10*time.Hour), 100); err != nil || n != 0 {
 		t.Fatalf("pruned %d before any reader (%v)", n, err)
