@@ -45,17 +45,17 @@ type RepositoryEventDetail struct {
 
 // EventDetail is the detail of a CodePipeline state-change event.
 type EventDetail struct {
-	Pipeline         string          `json:"pipeline"`
-	Version          int             `json:"version"`
-	ExecutionID      string          `json:"execution-id"`
-	Stage            string          `json:"stage,omitempty"`
-	Action           string          `json:"action,omitempty"`
-	State            string          `json:"state"`
-	Type             *EventType      `json:"type,omitempty"`
+	Pipeline         string        `json:"pipeline"`
+	Version          int           `json:"version"`
+	ExecutionID      string        `json:"execution-id"`
+	Stage            string        `json:"stage,omitempty"`
+	Action           string        `json:"action,omitempty"`
+	State            string        `json:"state"`
+	Type             *EventType    `json:"type,omitempty"`
 	ExecutionTrigger *EventTrigger `json:"execution-trigger,omitempty"`
-	Attempt          int             `json:"pipeline-execution-attempt,omitempty"`
-	Summary          string          `json:"summary,omitempty"`
-	Region           string          `json:"region"`
+	Attempt          int           `json:"pipeline-execution-attempt,omitempty"`
+	Summary          string        `json:"summary,omitempty"`
+	Region           string        `json:"region"`
 	// sluice's own: the job behind an action's state, the lock of a lock event.
 	JobID string `json:"job-id,omitempty"`
 	Lock  string `json:"lock,omitempty"`
