@@ -493,3 +493,22 @@ eventPattern:
 targets:
   - webhook: {url: "http://ops.example/hook"}
 `
+
+// TestListPagesAreLive: every list page follows the event stream and has the
+// fragment its live region fetches.
+func TestListPagesAreLive(t *testing.T) {
+	ts := startServer(t)
+	b := newBrowserless(t, ts.url)
+	b.signIn(ts.admin)
+	for _, page := range []string{"/ui/repos", "/ui/projects", "/ui/functions", "/ui/rules", "/ui/audit"} {
+		resp, body := b.get(page)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-live-stream="/ui/live`) || !strings.Contains(body, `data-live="`) {
+			t.Errorf("%s: %s, not live", page, resp.Status)
+			continue
+		}
+		resp, frag := b.get(page + "?fragment=live")
+		if resp.StatusCode != http.StatusOK || strings.Contains(frag, "<html") {
+			t.Errorf("%s?fragment=live: %s\n%.200s", page, resp.Status, frag)
+		}
+	}
+}

@@ -23,6 +23,9 @@ type reposPage struct {
 	Repos  []gitserver.Repo
 }
 
+// The page follows every change; its list is read again on each.
+func (reposPage) liveURL() string { return Prefix + "live" }
+
 func (reposPage) navKey() string { return "repos" }
 
 func (s *Server) reposPage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -42,6 +45,9 @@ func (s *Server) reposPage(w http.ResponseWriter, r *http.Request, c *call) erro
 
 type projectsPage struct{ Projects []service.ProjectInfo }
 
+// The page follows every change; its list is read again on each.
+func (projectsPage) liveURL() string { return Prefix + "live" }
+
 func (projectsPage) navKey() string { return "projects" }
 
 func (s *Server) projectsPage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -54,6 +60,9 @@ func (s *Server) projectsPage(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 type functionsPage struct{ Functions []service.FunctionInfo }
+
+// The page follows every change; its list is read again on each.
+func (functionsPage) liveURL() string { return Prefix + "live" }
 
 func (functionsPage) navKey() string { return "functions" }
 
@@ -243,6 +252,9 @@ type auditPage struct {
 	Records                     []audit.Record
 	Older                       int64
 }
+
+// The page follows every change; its list is read again on each.
+func (auditPage) liveURL() string { return Prefix + "live" }
 
 func (auditPage) navKey() string { return "audit" }
 

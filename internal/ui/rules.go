@@ -19,6 +19,9 @@ type ruleView struct {
 	Failures    []service.RuleDelivery
 }
 
+// The page follows every change, failed deliveries among them.
+func (rulesPage) liveURL() string { return Prefix + "live" }
+
 func (rulesPage) navKey() string { return "rules" }
 
 // failuresShown bounds the dead letters listed per rule.
