@@ -206,9 +206,13 @@ func (b *browser) signIn(token string) {
 }
 
 // text waits for the element and returns its text.
+// text reads an element's text in one step inside the page: a live region
+// may swap its content between finding a node and reading it, which a query
+// followed by a read would trip over. It waits for the element to exist.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	return run(b, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.innerText : null })()`, sel)
+	return run(b, "read "+sel, chromedp.Poll[string](js))
 }
 
 func TestBrowserStartAndWatch(t *testing.T) {
