@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -88,6 +89,15 @@ func newDecoder(file string) *decoder {
 		MergeKeys:    true,
 		CheckTags:    true,
 		FailOnBadKey: true,
+		Scalar: func(n *yaml.Node, path string) (string, bool) {
+			// Unquoted, "echo x #{build.Tag}" ends at " #": YAML reads the
+			// rest as a comment and the reference silently disappears.
+			if n.Kind == yaml.ScalarNode && n.Style == 0 && strings.HasPrefix(n.LineComment, "#{") {
+				d.errs = append(d.errs, &Error{File: file, Line: n.Line, Path: path,
+					Msg: fmt.Sprintf("%q is cut short: YAML reads %q after a space as a comment; quote the whole value", n.Value, n.LineComment)})
+			}
+			return "", false
+		},
 	})
 	return d
 }

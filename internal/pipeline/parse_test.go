@@ -236,6 +236,24 @@ func TestParseErrors(t *testing.T) {
 		want []string
 	}{
 		{
+			name: "a reference cut off by an unquoted comment",
+			file: "pipe.yml",
+			src: `name: demo
+stages:
+  - name: Build
+    actions:
+      - name: A
+        provider: Commands
+        commands:
+          - echo "id #{codepipeline.PipelineExecutionId}"
+          - make # a comment is fine
+        configuration: {}
+`,
+			want: []string{
+				`pipe.yml:8: stages[0].actions[0].commands[0]: "echo \"id" is cut short: YAML reads "#{codepipeline.PipelineExecutionId}\"" after a space as a comment; quote the whole value`,
+			},
+		},
+		{
 			name: "misspelt field, with the brief's example",
 			file: "pipe.yml",
 			src: `name: demo
