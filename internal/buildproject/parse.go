@@ -1,7 +1,6 @@
 package buildproject
 
 import (
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -25,7 +24,7 @@ func Parse(filename string, data []byte) (*Project, error) {
 	d := newDecoder(filename)
 	p := d.document(root)
 	if p == nil {
-		return nil, d.sorted()
+		return nil, d.Sorted()
 	}
 	for _, e := range p.validate(filename, d.inlineLine) {
 		// Validate names fields by sluice's shape; CodeBuild's nests some.
@@ -40,10 +39,10 @@ func Parse(filename string, data []byte) (*Project, error) {
 		if e.Line == 0 {
 			e.File, e.Line = filename, d.LineOf(e.Path)
 		}
-		d.errs = append(d.errs, e)
+		d.Errs = append(d.Errs, e)
 	}
-	if len(d.errs) > 0 {
-		return nil, d.sorted()
+	if len(d.Errs) > 0 {
+		return nil, d.Sorted()
 	}
 	return p, nil
 }
@@ -64,27 +63,13 @@ var (
 // decoder walks a node tree into a Project, recording each field's line and
 // every problem rather than stopping at the first.
 type decoder struct {
-	*yamlnode.Decoder
-	errs  pipeline.ErrorList
+	*pipeline.FileDecoder
 	given map[string]string
 	spec  *yaml.Node // the buildspec's node
 }
 
 func newDecoder(file string) *decoder {
-	d := &decoder{}
-	d.Decoder = yamlnode.New(yamlnode.Options{
-		Report: func(line int, path, msg string) {
-			d.errs = append(d.errs, &pipeline.Error{File: file, Line: max(line, 1), Path: path, Msg: msg})
-		},
-		QuoteScalars:   true,
-		StrconvScalars: true,
-	})
-	return d
-}
-
-func (d *decoder) sorted() pipeline.ErrorList {
-	sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
-	return d.errs
+	return &decoder{FileDecoder: pipeline.NewFileDecoder(file, yamlnode.Options{QuoteScalars: true, StrconvScalars: true})}
 }
 
 // inlineLine maps a line of an inline buildspec to the file's: one for one in
@@ -114,13 +99,7 @@ func (d *decoder) once(what string, f yamlnode.Field, path string) bool {
 }
 
 func (d *decoder) document(root *yaml.Node) *Project {
-	root = yamlnode.Resolve(root)
-	if yamlnode.IsNull(root) {
-		d.Errorf(max(root.Line, 1), "", "empty document: no build project in it")
-		return nil
-	}
-	if root.Kind != yaml.MappingNode {
-		d.Errorf(root.Line, "", "a build project must be a mapping, not %s", d.Describe(root))
+	if root = d.Root(root, "build project"); root == nil {
 		return nil
 	}
 	p := New("")

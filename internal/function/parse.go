@@ -1,7 +1,6 @@
 package function
 
 import (
-	"sort"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -22,17 +21,11 @@ func Parse(filename string, data []byte) (*Function, error) {
 	d := newDecoder(filename)
 	f := d.document(root)
 	if f == nil {
-		return nil, d.sorted()
+		return nil, d.Sorted()
 	}
-	for _, e := range f.validate() {
-		if d.Failed(e.Path) {
-			continue // its value did not decode; that was reported already
-		}
-		e.File, e.Line = filename, d.LineOf(e.Path)
-		d.errs = append(d.errs, e)
-	}
-	if len(d.errs) > 0 {
-		return nil, d.sorted()
+	d.Place(f.validate())
+	if len(d.Errs) > 0 {
+		return nil, d.Sorted()
 	}
 	return f, nil
 }
@@ -42,34 +35,15 @@ var fields = []string{"name", "command", "url", "environment", "workingDirectory
 // decoder walks a node tree into a Function, recording each field's line and
 // every problem rather than stopping at the first.
 type decoder struct {
-	*yamlnode.Decoder
-	errs pipeline.ErrorList
+	*pipeline.FileDecoder
 }
 
 func newDecoder(file string) *decoder {
-	d := &decoder{}
-	d.Decoder = yamlnode.New(yamlnode.Options{
-		Report: func(line int, path, msg string) {
-			d.errs = append(d.errs, &pipeline.Error{File: file, Line: max(line, 1), Path: path, Msg: msg})
-		},
-		StrconvScalars: true,
-	})
-	return d
-}
-
-func (d *decoder) sorted() pipeline.ErrorList {
-	sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
-	return d.errs
+	return &decoder{pipeline.NewFileDecoder(file, yamlnode.Options{StrconvScalars: true})}
 }
 
 func (d *decoder) document(root *yaml.Node) *Function {
-	root = yamlnode.Resolve(root)
-	if yamlnode.IsNull(root) {
-		d.Errorf(max(root.Line, 1), "", "empty document: no function in it")
-		return nil
-	}
-	if root.Kind != yaml.MappingNode {
-		d.Errorf(root.Line, "", "a function must be a mapping, not %s", d.Describe(root))
+	if root = d.Root(root, "function"); root == nil {
 		return nil
 	}
 	f := New("")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -28,17 +27,17 @@ func Parse(filename string, data []byte) (*Rule, error) {
 	d := newDecoder(filename)
 	r := d.document(root)
 	if r == nil {
-		return nil, d.sorted()
+		return nil, d.Sorted()
 	}
 	for _, e := range r.validate() {
 		if d.Failed(e.Path) {
 			continue // its value did not decode; that was reported already
 		}
 		e.File, e.Line = filename, max(d.LineOf(e.Path), 1)
-		d.errs = append(d.errs, e)
+		d.Errs = append(d.Errs, e)
 	}
-	if len(d.errs) > 0 {
-		return nil, d.sorted()
+	if len(d.Errs) > 0 {
+		return nil, d.Sorted()
 	}
 	return r, nil
 }
@@ -54,35 +53,15 @@ var (
 )
 
 type decoder struct {
-	*yamlnode.Decoder
-	errs pipeline.ErrorList
+	*pipeline.FileDecoder
 }
 
 func newDecoder(file string) *decoder {
-	d := &decoder{}
-	d.Decoder = yamlnode.New(yamlnode.Options{
-		Report: func(line int, path, msg string) {
-			d.errs = append(d.errs, &pipeline.Error{File: file, Line: max(line, 1), Path: path, Msg: msg})
-		},
-		CheckTags:    true,
-		FailOnBadKey: true,
-	})
-	return d
-}
-
-func (d *decoder) sorted() pipeline.ErrorList {
-	sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
-	return d.errs
+	return &decoder{pipeline.NewFileDecoder(file, yamlnode.Options{CheckTags: true, FailOnBadKey: true})}
 }
 
 func (d *decoder) document(root *yaml.Node) *Rule {
-	root = yamlnode.Resolve(root)
-	if yamlnode.IsNull(root) {
-		d.Errorf(max(root.Line, 1), "", "empty document: no rule in it")
-		return nil
-	}
-	if root.Kind != yaml.MappingNode {
-		d.Errorf(root.Line, "", "a rule must be a mapping, not %s", d.Describe(root))
+	if root = d.Root(root, "rule"); root == nil {
 		return nil
 	}
 	r := &Rule{State: Enabled}
