@@ -25,6 +25,9 @@ func newServerCmd(g *globals) *cobra.Command {
 			// The password comes from the environment only, never a flag that
 			// shows in the process list.
 			cfg.SMTP.Password = os.Getenv("SLUICE_SMTP_PASSWORD")
+			if cfg.Store == "" {
+				cfg.Store = os.Getenv("SLUICE_STORE") // not the flag's default: --help would show a URL's password
+			}
 			s, err := server.Open(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -38,6 +41,7 @@ func newServerCmd(g *globals) *cobra.Command {
 		def = "sluice-data"
 	}
 	cmd.Flags().StringVar(&cfg.DataDir, "data", def, "data directory (env SLUICE_DATA)")
+	cmd.Flags().StringVar(&cfg.Store, "store", "", "where state is kept: sqlite (the embedded default, in --data) or a postgres:// URL (env SLUICE_STORE; password in PGPASSWORD)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease", 30*time.Second, "how long a worker holds a job between heartbeats")

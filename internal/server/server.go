@@ -34,6 +34,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/noop"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/postgres"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
 	"github.com/sluice-ci/sluice/internal/ui"
 	"github.com/sluice-ci/sluice/internal/worker"
@@ -79,12 +80,16 @@ type Config struct {
 	// Insecure allows listening on an address other than loopback without
 	// TLS, tokens and all in clear text; without it the server refuses.
 	Insecure bool
+	// Store is where the state lives: "" or "sqlite" for the embedded
+	// database in DataDir, a postgres:// URL for PostgreSQL. Artifacts,
+	// repositories, keys and the audit trail stay in DataDir either way.
+	Store string
 }
 
 // Server is a running sluice server.
 type Server struct {
 	cfg      Config
-	store    *sqlite.Store
+	store    store.Store
 	svc      *service.Service
 	repos    *gitserver.Server
 	audit    *audit.Log // nil with NoAudit
@@ -114,6 +119,19 @@ const (
 	AuditFile = "audit.db"
 )
 
+// openStore opens the store cfg.Store names.
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	switch {
+	case cfg.Store == "" || cfg.Store == "sqlite":
+		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sluice.db"))
+	case strings.HasPrefix(cfg.Store, "postgres://") || strings.HasPrefix(cfg.Store, "postgresql://"):
+		return postgres.Open(ctx, cfg.Store)
+	default:
+		// The value is not repeated: a mistyped URL may hold a password.
+		return nil, errors.New("store: want sqlite or a postgres:// URL")
+	}
+}
+
 // Open opens the data directory, creating it and the admin token on first start,
 // and listens on cfg.Addr. Run serves.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
@@ -133,7 +151,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "sluice.db"))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		lock.Close()
 		return nil, err

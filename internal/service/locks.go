@@ -46,6 +46,10 @@ func (s *Service) loadLocks(ctx context.Context, tx store.Tx, decl *pipeline.Pip
 	if len(names) == 0 {
 		return nil, nil
 	}
+	// Always in the same order: a store that locks each lock's row as it
+	// reads it (PostgreSQL) cannot then deadlock two pipelines naming the same
+	// locks in different orders.
+	slices.Sort(names)
 	out := make(map[string]*engine.Lock, len(names))
 	for _, name := range names {
 		doc, err := tx.Lock(ctx, name)

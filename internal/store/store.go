@@ -1,6 +1,6 @@
 // Package store declares how sluice keeps its state: pipelines and their versions,
 // executions, jobs, logs, events and tokens. Implementations live in sub-packages
-// (sqlite now; postgres next) and pass the same conformance suite, storetest.
+// (sqlite, the embedded default, and postgres) and pass the same conformance suite, storetest.
 //
 // The store knows rows, not rules: execution and job documents are opaque JSON
 // that the service encodes, so the schema does not weld itself to the engine's

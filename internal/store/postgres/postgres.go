@@ -50,8 +50,16 @@ import (
 var migrations embed.FS
 
 // Store is a store.Store on a PostgreSQL database.
+//
+// It has two pools, as the SQLite store has. Update's transactions and the
+// writes outside them use write; plain reads use read. The service reads
+// through the Store while it holds an Update open (whether a lock's holder
+// is still alive, say): with one pool, enough concurrent Updates would hold
+// every connection and wait for one more for ever. A read never waits for a
+// row lock, so the read pool always drains, and Updates always progress.
 type Store struct {
-	pool *pgxpool.Pool
+	write *pgxpool.Pool
+	read  *pgxpool.Pool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -60,26 +68,36 @@ var _ store.Store = (*Store)(nil)
 // up to date. Stores opened at the same time on one database migrate one
 // after the other.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	write, err := pgxpool.NewWithConfig(ctx, cfg.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	read, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	s := &Store{write: write, read: read}
 	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close closes the pool.
+// Close closes the pools.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.read.Close()
+	s.write.Close()
 	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -175,6 +193,15 @@ func list[T any](ctx context.Context, q querier, what string, scan func(scanner)
 	return out, nil
 }
 
+// sqlLimit is limit as a LIMIT argument: SQLite reads a negative limit as
+// none, PostgreSQL refuses it, and takes NULL for none.
+func sqlLimit(limit int) any {
+	if limit < 0 {
+		return nil
+	}
+	return limit
+}
+
 // advisoryLock takes a transaction-level advisory lock on key.
 func advisoryLock(ctx context.Context, q querier, key string) error {
 	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
@@ -183,7 +210,7 @@ func advisoryLock(ctx context.Context, q querier, key string) error {
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, pipeline string, fn func(tx store.Tx) error) error {
-	pgTx, err := s.pool.Begin(ctx)
+	pgTx, err := s.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -203,7 +230,7 @@ func (s *Store) Update(ctx context.Context, pipeline string, fn func(tx store.Tx
 // inTx runs fn in a transaction of its own, for the few writes outside Update
 // that need more than one statement.
 func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
-	pgTx, err := s.pool.Begin(ctx)
+	pgTx, err := s.write.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -219,12 +246,12 @@ func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 
 // Pipelines implements store.Store.
 func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
-	return list(ctx, s.pool, "pipelines", scanPipeline, `SELECT `+pipelineCols+` FROM pipelines ORDER BY name`)
+	return list(ctx, s.read, "pipelines", scanPipeline, `SELECT `+pipelineCols+` FROM pipelines ORDER BY name`)
 }
 
 // Pipeline implements store.Store.
 func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, error) {
-	return getPipeline(ctx, s.pool, name)
+	return getPipeline(ctx, s.read, name)
 }
 
 const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms`
@@ -260,7 +287,7 @@ func (s *Store) PipelineVersion(ctx context.Context, name string, version int) (
 	v := store.PipelineVersion{Name: name, Version: version}
 	var decl string
 	var created int64
-	err := s.pool.QueryRow(ctx, `SELECT declaration, created_ms FROM pipeline_versions WHERE name = $1 AND version = $2`, name, version).Scan(&decl, &created)
+	err := s.read.QueryRow(ctx, `SELECT declaration, created_ms FROM pipeline_versions WHERE name = $1 AND version = $2`, name, version).Scan(&decl, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, notFound("pipeline version", fmt.Sprintf("%s@%d", name, version))
 	}
@@ -298,7 +325,7 @@ func getExecution(ctx context.Context, q querier, id string) (store.Execution, e
 
 // Execution implements store.Store.
 func (s *Store) Execution(ctx context.Context, id string) (store.Execution, error) {
-	return getExecution(ctx, s.pool, id)
+	return getExecution(ctx, s.read, id)
 }
 
 // Executions implements store.Store.
@@ -309,7 +336,7 @@ func (s *Store) Executions(ctx context.Context, pipeline string, before int64, l
 	if limit <= 0 {
 		limit = 100
 	}
-	return list(ctx, s.pool, "executions", scanExecution,
+	return list(ctx, s.read, "executions", scanExecution,
 		`SELECT `+executionCols+` FROM executions WHERE pipeline = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, pipeline, before, limit)
 }
 
@@ -337,7 +364,7 @@ func listJobs(ctx context.Context, q querier, query string, args ...any) ([]stor
 
 // Job implements store.Store.
 func (s *Store) Job(ctx context.Context, id string) (store.Job, error) {
-	return getJob(ctx, s.pool, id)
+	return getJob(ctx, s.read, id)
 }
 
 func getJob(ctx context.Context, q querier, id string) (store.Job, error) {
@@ -357,7 +384,7 @@ func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string,
 		return store.Job{}, notFound("job", "for no provider")
 	}
 	// SKIP LOCKED: claimers racing for the oldest job each take a different one.
-	j, err := scanJob(s.pool.QueryRow(ctx, `
+	j, err := scanJob(s.write.QueryRow(ctx, `
 		UPDATE jobs SET status = 'InProgress', worker = $1, lease_ms = $2, claimed_ms = $3
 		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider = ANY($4) AND not_before_ms <= $3
 		            ORDER BY created_ms, rn LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -373,7 +400,7 @@ func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string,
 
 // Heartbeat implements store.Store.
 func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) (store.Job, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `
+	j, err := scanJob(s.write.QueryRow(ctx, `
 		UPDATE jobs SET lease_ms = $1 WHERE id = $2 AND worker = $3 AND status = 'InProgress'
 		RETURNING `+jobCols, ms(leaseUntil), id, worker))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -387,15 +414,15 @@ func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil tim
 
 // ExpiredJobs implements store.Store.
 func (s *Store) ExpiredJobs(ctx context.Context, now time.Time, limit int) ([]store.Job, error) {
-	return listJobs(ctx, s.pool, `
+	return listJobs(ctx, s.read, `
 		SELECT `+jobCols+` FROM jobs
 		WHERE (status = 'InProgress' AND lease_ms < $1) OR (status IN ('Queued', 'InProgress') AND deadline_ms < $1)
-		ORDER BY created_ms, rn LIMIT $2`, ms(now), limit)
+		ORDER BY created_ms, rn LIMIT $2`, ms(now), sqlLimit(limit))
 }
 
 // JobsOfAction implements store.Store.
 func (s *Store) JobsOfAction(ctx context.Context, executionID, stage, action string) ([]store.Job, error) {
-	return listJobs(ctx, s.pool, `SELECT `+jobCols+` FROM jobs WHERE execution_id = $1 AND stage = $2 AND action = $3 ORDER BY created_ms, rn`,
+	return listJobs(ctx, s.read, `SELECT `+jobCols+` FROM jobs WHERE execution_id = $1 AND stage = $2 AND action = $3 ORDER BY created_ms, rn`,
 		executionID, stage, action)
 }
 
@@ -404,7 +431,7 @@ func (s *Store) QueuedJobs(ctx context.Context, providers []string) ([]store.Job
 	if len(providers) == 0 {
 		return nil, nil
 	}
-	return listJobs(ctx, s.pool, `SELECT `+jobCols+` FROM jobs WHERE status = 'Queued' AND provider = ANY($1) ORDER BY created_ms, rn`, providers)
+	return listJobs(ctx, s.read, `SELECT `+jobCols+` FROM jobs WHERE status = 'Queued' AND provider = ANY($1) ORDER BY created_ms, rn`, providers)
 }
 
 // AppendLog implements store.Store.
@@ -436,7 +463,7 @@ func appendLog(ctx context.Context, q querier, jobID string, data []byte) error 
 
 // Log implements store.Store.
 func (s *Store) Log(ctx context.Context, jobID string, offset int64) ([]byte, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.read.Query(ctx, `
 		SELECT pos, data FROM log_chunks WHERE job_id = $1 AND pos + octet_length(data) > $2 ORDER BY pos`, jobID, offset)
 	if err != nil {
 		return nil, fmt.Errorf("read log of job %s: %w", jobID, err)
@@ -492,7 +519,7 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.Event,
 	} else {
 		q += fmt.Sprintf(` ORDER BY seq LIMIT $%d`, len(args))
 	}
-	return list(ctx, s.pool, "events", func(r scanner) (store.Event, error) {
+	return list(ctx, s.read, "events", func(r scanner) (store.Event, error) {
 		var e store.Event
 		var t int64
 		var doc string
@@ -508,11 +535,11 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.Event,
 func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int64, error) {
 	// Events no reader has passed yet stay, however old: a rule or the reactor
 	// must see every event once.
-	tag, err := s.pool.Exec(ctx, `
+	tag, err := s.write.Exec(ctx, `
 		DELETE FROM events WHERE seq IN (
 			SELECT seq FROM events
 			WHERE time_ms < $1 AND seq <= COALESCE((SELECT MIN(seq) FROM cursors), 0)
-			ORDER BY seq LIMIT $2)`, ms(before), limit)
+			ORDER BY seq LIMIT $2)`, ms(before), sqlLimit(limit))
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", err)
 	}
@@ -523,7 +550,7 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 func (s *Store) Token(ctx context.Context, hash string) (store.Token, error) {
 	t := store.Token{Hash: hash}
 	var created, expires int64
-	err := s.pool.QueryRow(ctx, `SELECT name, policy, policy_document, created_ms, expires_ms FROM tokens WHERE hash = $1`, hash).
+	err := s.read.QueryRow(ctx, `SELECT name, policy, policy_document, created_ms, expires_ms FROM tokens WHERE hash = $1`, hash).
 		Scan(&t.Name, &t.Policy, &t.PolicyDocument, &created, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, notFound("token", "")
@@ -537,7 +564,7 @@ func (s *Store) Token(ctx context.Context, hash string) (store.Token, error) {
 
 // PutToken implements store.Store.
 func (s *Store) PutToken(ctx context.Context, t store.Token) error {
-	_, err := s.pool.Exec(ctx, `
+	_, err := s.write.Exec(ctx, `
 		INSERT INTO tokens (hash, name, policy, policy_document, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, policy = excluded.policy,
 			policy_document = excluded.policy_document, created_ms = excluded.created_ms, expires_ms = excluded.expires_ms`,
@@ -550,7 +577,7 @@ func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 
 // Tokens implements store.Store; hashes are left out.
 func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
-	return list(ctx, s.pool, "tokens", func(r scanner) (store.Token, error) {
+	return list(ctx, s.read, "tokens", func(r scanner) (store.Token, error) {
 		var t store.Token
 		var created, expires int64
 		if err := r.Scan(&t.Name, &t.Policy, &t.PolicyDocument, &created, &expires); err != nil {
@@ -569,7 +596,7 @@ func (s *Store) DeleteToken(ctx context.Context, name string) error {
 // deleteNamed deletes the row called name from table, ErrNotFound when
 // there is none. table and what are constants of this package.
 func (s *Store) deleteNamed(ctx context.Context, table, what, name string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM `+table+` WHERE name = $1`, name)
+	tag, err := s.write.Exec(ctx, `DELETE FROM `+table+` WHERE name = $1`, name)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", what, name, err)
 	}
@@ -582,7 +609,7 @@ func (s *Store) deleteNamed(ctx context.Context, table, what, name string) error
 // TriggerState implements store.Store.
 func (s *Store) TriggerState(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.pool.QueryRow(ctx, `SELECT value FROM trigger_state WHERE key = $1`, key).Scan(&v)
+	err := s.read.QueryRow(ctx, `SELECT value FROM trigger_state WHERE key = $1`, key).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -594,7 +621,7 @@ func (s *Store) TriggerState(ctx context.Context, key string) (string, error) {
 
 // PutReport implements store.Store.
 func (s *Store) PutReport(ctx context.Context, r store.Report) error {
-	_, err := s.pool.Exec(ctx, `
+	_, err := s.write.Exec(ctx, `
 		INSERT INTO reports (job_id, grp, execution_id, stage, action, document, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (job_id, grp) DO UPDATE SET document = excluded.document, created_ms = excluded.created_ms`,
 		r.JobID, r.Group, r.ExecutionID, r.Stage, r.Action, string(r.Document), ms(r.Created))
@@ -606,7 +633,7 @@ func (s *Store) PutReport(ctx context.Context, r store.Report) error {
 
 // Reports implements store.Store.
 func (s *Store) Reports(ctx context.Context, executionID string) ([]store.Report, error) {
-	return list(ctx, s.pool, "reports", func(sc scanner) (store.Report, error) {
+	return list(ctx, s.read, "reports", func(sc scanner) (store.Report, error) {
 		var r store.Report
 		var doc string
 		var created int64
@@ -622,7 +649,7 @@ func (s *Store) Reports(ctx context.Context, executionID string) ([]store.Report
 // Locks implements store.Store. Placeholder rows (see Tx.Lock) are locks
 // never taken, and are left out.
 func (s *Store) Locks(ctx context.Context) ([]store.Lock, error) {
-	return list(ctx, s.pool, "locks", func(r scanner) (store.Lock, error) {
+	return list(ctx, s.read, "locks", func(r scanner) (store.Lock, error) {
 		var l store.Lock
 		var doc string
 		var updated int64
@@ -637,7 +664,7 @@ func (s *Store) Locks(ctx context.Context) ([]store.Lock, error) {
 // Cursor implements store.Store.
 func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 	var seq int64
-	err := s.pool.QueryRow(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
+	err := s.read.QueryRow(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -649,7 +676,7 @@ func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 
 // SetCursor implements store.Store.
 func (s *Store) SetCursor(ctx context.Context, name string, seq int64, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `
+	_, err := s.write.Exec(ctx, `
 		INSERT INTO cursors (name, seq, updated_ms) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_ms = excluded.updated_ms`, name, seq, ms(now))
 	if err != nil {
@@ -675,7 +702,7 @@ func insertDelivery(ctx context.Context, q querier, d store.Delivery) error {
 
 // InsertDelivery implements store.Store.
 func (s *Store) InsertDelivery(ctx context.Context, d store.Delivery) error {
-	return insertDelivery(ctx, s.pool, d)
+	return insertDelivery(ctx, s.write, d)
 }
 
 func scanDelivery(r scanner) (store.Delivery, error) {
@@ -692,13 +719,13 @@ func scanDelivery(r scanner) (store.Delivery, error) {
 
 // DueDeliveries implements store.Store.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
-	return list(ctx, s.pool, "deliveries", scanDelivery,
-		`SELECT `+deliveryCols+` FROM deliveries WHERE status = 'Pending' AND next_ms <= $1 ORDER BY next_ms LIMIT $2`, ms(now), limit)
+	return list(ctx, s.read, "deliveries", scanDelivery,
+		`SELECT `+deliveryCols+` FROM deliveries WHERE status = 'Pending' AND next_ms <= $1 ORDER BY next_ms LIMIT $2`, ms(now), sqlLimit(limit))
 }
 
 // UpdateDelivery implements store.Store.
 func (s *Store) UpdateDelivery(ctx context.Context, d store.Delivery) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET status = $1, attempts = $2, next_ms = $3, last_error = $4, updated_ms = $5 WHERE id = $6`,
+	tag, err := s.write.Exec(ctx, `UPDATE deliveries SET status = $1, attempts = $2, next_ms = $3, last_error = $4, updated_ms = $5 WHERE id = $6`,
 		d.Status, d.Attempts, ms(d.Next), d.LastError, ms(d.Updated), d.ID)
 	if err != nil {
 		return fmt.Errorf("update delivery %s: %w", d.ID, err)
@@ -711,21 +738,21 @@ func (s *Store) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 
 // Deliveries implements store.Store.
 func (s *Store) Deliveries(ctx context.Context, source string, limit int) ([]store.Delivery, error) {
-	return list(ctx, s.pool, "deliveries", scanDelivery,
-		`SELECT `+deliveryCols+` FROM deliveries WHERE source = $1 ORDER BY created_ms DESC, rn DESC LIMIT $2`, source, limit)
+	return list(ctx, s.read, "deliveries", scanDelivery,
+		`SELECT `+deliveryCols+` FROM deliveries WHERE source = $1 ORDER BY created_ms DESC, rn DESC LIMIT $2`, source, sqlLimit(limit))
 }
 
 // DeliveriesIn implements store.Store.
 func (s *Store) DeliveriesIn(ctx context.Context, source, status string, limit int) ([]store.Delivery, error) {
-	return list(ctx, s.pool, "deliveries", scanDelivery,
+	return list(ctx, s.read, "deliveries", scanDelivery,
 		`SELECT `+deliveryCols+` FROM deliveries WHERE source = $1 AND status = $2 ORDER BY created_ms DESC, rn DESC LIMIT $3`,
-		source, status, limit)
+		source, status, sqlLimit(limit))
 }
 
 // PruneDeliveries implements store.Store.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM deliveries WHERE id IN (
-		SELECT id FROM deliveries WHERE status = 'Delivered' AND updated_ms < $1 LIMIT $2)`, ms(before), limit)
+	tag, err := s.write.Exec(ctx, `DELETE FROM deliveries WHERE id IN (
+		SELECT id FROM deliveries WHERE status = 'Delivered' AND updated_ms < $1 LIMIT $2)`, ms(before), sqlLimit(limit))
 	if err != nil {
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}
