@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,6 +26,9 @@ func newServerCmd(g *globals) *cobra.Command {
 			// The password comes from the environment only, never a flag that
 			// shows in the process list.
 			cfg.SMTP.Password = os.Getenv("SLUICE_SMTP_PASSWORD")
+			// S3 credentials too come from the environment only.
+			cfg.S3AccessKey = cmp.Or(os.Getenv("SLUICE_S3_ACCESS_KEY"), os.Getenv("AWS_ACCESS_KEY_ID"))
+			cfg.S3SecretKey = cmp.Or(os.Getenv("SLUICE_S3_SECRET_KEY"), os.Getenv("AWS_SECRET_ACCESS_KEY"))
 			if cfg.Store == "" {
 				cfg.Store = os.Getenv("SLUICE_STORE") // not the flag's default: --help would show a URL's password
 			}
@@ -42,6 +46,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.DataDir, "data", def, "data directory (env SLUICE_DATA)")
 	cmd.Flags().StringVar(&cfg.Store, "store", "", "where state is kept: sqlite (the embedded default, in --data) or a postgres:// URL (env SLUICE_STORE; password in PGPASSWORD)")
+	cmd.Flags().StringVar(&cfg.Artifacts, "artifacts", "", "where artifacts are kept: a directory (default DATA/artifacts) or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false (keys in env SLUICE_S3_ACCESS_KEY/SLUICE_S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease", 30*time.Second, "how long a worker holds a job between heartbeats")

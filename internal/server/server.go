@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/artifact/s3"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
@@ -81,9 +82,15 @@ type Config struct {
 	// TLS, tokens and all in clear text; without it the server refuses.
 	Insecure bool
 	// Store is where the state lives: "" or "sqlite" for the embedded
-	// database in DataDir, a postgres:// URL for PostgreSQL. Artifacts,
-	// repositories, keys and the audit trail stay in DataDir either way.
+	// database in DataDir, a postgres:// URL for PostgreSQL. Repositories,
+	// keys and the audit trail stay in DataDir either way (artifacts too,
+	// unless Artifacts says otherwise).
 	Store string
+	// Artifacts is where artifacts are kept: "" for DataDir/artifacts, another
+	// directory, or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false
+	// with the credentials in S3AccessKey and S3SecretKey.
+	Artifacts                string
+	S3AccessKey, S3SecretKey string
 }
 
 // Server is a running sluice server.
@@ -132,6 +139,33 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	}
 }
 
+// openArtifacts opens the artifact store cfg.Artifacts names. An S3 bucket is
+// checked at once, so a wrong bucket or key fails the start, not the first job.
+func openArtifacts(ctx context.Context, cfg Config) (artifact.Store, error) {
+	if !strings.HasPrefix(cfg.Artifacts, "s3://") {
+		dir := cfg.Artifacts
+		if dir == "" {
+			dir = filepath.Join(cfg.DataDir, "artifacts")
+		}
+		return artifact.NewDisk(dir)
+	}
+	sc, err := s3.ParseURL(cfg.Artifacts)
+	if err != nil {
+		return nil, err
+	}
+	sc.AccessKey, sc.SecretKey = cfg.S3AccessKey, cfg.S3SecretKey
+	arts, err := s3.New(sc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := arts.Check(ctx); err != nil {
+		return nil, fmt.Errorf("artifact store %s: %w", sc, err)
+	}
+	return arts, nil
+}
+
 // Open opens the data directory, creating it and the admin token on first start,
 // and listens on cfg.Addr. Run serves.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
@@ -156,9 +190,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		lock.Close()
 		return nil, err
 	}
-	arts, err := artifact.NewDisk(filepath.Join(cfg.DataDir, "artifacts"))
+	arts, err := openArtifacts(ctx, cfg)
 	if err != nil {
 		st.Close()
+		lock.Close()
 		return nil, err
 	}
 	if err := ensureAdminToken(ctx, st, cfg.DataDir); err != nil {

@@ -1,0 +1,347 @@
+package s3_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/artifact/artifacttest"
+	"github.com/sluice-ci/sluice/internal/artifact/s3"
+)
+
+// versitygwModule is the S3-compatible server the tests run against (see
+// ../shared/RECIPES.md, "An S3-compatible server").
+const versitygwModule = "github.com/versity/versitygw/cmd/versitygw@v1.8.0"
+
+const (
+	accessKey = "sluice-test-access"
+	secretKey = "sluice-test-secret-not-a-real-one"
+)
+
+var (
+	endpoint   string // host:port of the running server, empty if none
+	skipReason string // why the tests skip, if endpoint is empty
+	buckets    atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	stop, err := startServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "s3:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	os.Exit(code)
+}
+
+// toolsDir is where versitygw is looked for and installed: $SLUICE_TOOLS, or
+// ~/.cache/sluice-tools, outside the repository so one install serves every run.
+func toolsDir() (string, error) {
+	if d := os.Getenv("SLUICE_TOOLS"); d != "" {
+		return filepath.Abs(d)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, "sluice-tools"), nil
+}
+
+// startServer starts versitygw, installing it first when asked to. With no
+// binary and no request to install, it sets skipReason and returns no error;
+// an error means the server should have run and did not.
+func startServer() (stop func(), err error) {
+	dir, err := toolsDir()
+	if err != nil {
+		return nil, fmt.Errorf("tools directory: %w", err)
+	}
+	bin := filepath.Join(dir, "versitygw")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") != "true" && os.Getenv("SLUICE_S3_TESTS") != "1" {
+			skipReason = fmt.Sprintf("versitygw not found at %s; run with SLUICE_S3_TESTS=1 (or CI=true) to install it there "+
+				"(GOBIN=%s go install %s, about 90 s once), or set SLUICE_TOOLS to a directory holding it", bin, dir, versitygwModule)
+			return nil, nil
+		}
+		if err := install(dir); err != nil {
+			return nil, err
+		}
+	}
+
+	data, err := os.MkdirTemp("", "sluice-s3-test-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(data)
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(bin, "--access", accessKey, "--secret", secretKey, "--port", addr, "posix", data)
+	logFile, err := os.CreateTemp("", "sluice-versitygw-*.log")
+	if err != nil {
+		os.RemoveAll(data)
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(data)
+		return nil, fmt.Errorf("start versitygw: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() {
+		cmd.Process.Kill()
+		<-exited
+		logFile.Close()
+		os.Remove(logFile.Name())
+		os.RemoveAll(data)
+	}
+	// versitygw is an external process with no readiness signal of its own:
+	// poll a TCP connect, within a bounded deadline.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			log, _ := os.ReadFile(logFile.Name())
+			stop()
+			return nil, fmt.Errorf("versitygw exited before accepting connections (%v): %s", err, log)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("versitygw did not accept connections on %s within 15s", addr)
+		}
+	}
+	endpoint = addr
+	return stop, nil
+}
+
+func install(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "s3: installing versitygw into %s (once per machine)\n", dir)
+	cmd := exec.Command("go", "install", versitygwModule)
+	// Outside the module, so that its go.mod and any -mod flag play no part.
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("install versitygw: %w\n%s", err, out)
+	}
+	fmt.Fprintf(os.Stderr, "s3: installed versitygw in %s\n", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func requireServer(t *testing.T) {
+	t.Helper()
+	if endpoint == "" {
+		t.Skip(skipReason)
+	}
+}
+
+// newBucket creates an empty bucket private to the test.
+func newBucket(t *testing.T) string {
+	t.Helper()
+	c, err := minio.New(endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(accessKey, secretKey, ""),
+		BucketLookup: minio.BucketLookupPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("sluice-test-%d", buckets.Add(1))
+	if err := c.MakeBucket(t.Context(), name, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("make bucket %s: %v", name, err)
+	}
+	return name
+}
+
+func newStore(t *testing.T, prefix string) *s3.Store {
+	t.Helper()
+	s, err := s3.New(s3.Config{
+		Endpoint:  endpoint,
+		Bucket:    newBucket(t),
+		Prefix:    prefix,
+		AccessKey: accessKey,
+		SecretKey: secretKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	requireServer(t)
+	artifacttest.RunStore(t, func(t *testing.T) artifact.Store { return newStore(t, "") })
+}
+
+func TestConformanceWithPrefix(t *testing.T) {
+	requireServer(t)
+	artifacttest.RunStore(t, func(t *testing.T) artifact.Store { return newStore(t, "sluice/artifacts") })
+}
+
+// TestLargePutBoundedMemory puts 64 MiB from a stream of unknown length and
+// checks that the heap never held much more than a part or two, and that Get
+// returns the same bytes.
+func TestLargePutBoundedMemory(t *testing.T) {
+	requireServer(t)
+	s := newStore(t, "big")
+	const size = 64 << 20
+	const limit = 48 << 20
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	src := rand.NewChaCha8([32]byte{1, 2, 3})
+	h := sha256.New()
+	r := &peakReader{r: io.TeeReader(io.LimitReader(src, size), h), every: 1 << 20}
+	n, err := s.Put(t.Context(), "exec/Out/big.zip", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != size {
+		t.Fatalf("Put size = %d, want %d", n, size)
+	}
+	if grew := int64(r.peak) - int64(before.HeapInuse); grew > limit {
+		t.Errorf("heap in use grew by %d MiB during Put, want under %d MiB", grew>>20, limit>>20)
+	} else {
+		t.Logf("heap in use grew by at most %d MiB during a %d MiB Put", max(grew, 0)>>20, size>>20)
+	}
+	want := h.Sum(nil)
+
+	if got, err := s.Stat(t.Context(), "exec/Out/big.zip"); err != nil || got != size {
+		t.Fatalf("Stat = %d, %v; want %d", got, err, size)
+	}
+	rc, err := s.Get(t.Context(), "exec/Out/big.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	h = sha256.New()
+	if got, err := io.Copy(h, rc); err != nil || got != size {
+		t.Fatalf("reading back: %d bytes, %v", got, err)
+	}
+	if got := h.Sum(nil); string(got) != string(want) {
+		t.Fatalf("Get returned different bytes: sha256 %x, want %x", got, want)
+	}
+}
+
+// peakReader samples HeapInuse every so many bytes read.
+type peakReader struct {
+	r     io.Reader
+	every int
+	read  int
+	peak  uint64
+}
+
+func (p *peakReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.read += n
+	if p.read >= p.every || err != nil {
+		p.read = 0
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		p.peak = max(p.peak, m.HeapInuse)
+	}
+	return n, err
+}
+
+func TestPrefixIsolates(t *testing.T) {
+	requireServer(t)
+	t.Parallel()
+	bucket := newBucket(t)
+	open := func(prefix string) *s3.Store {
+		s, err := s3.New(s3.Config{Endpoint: endpoint, Bucket: bucket, Prefix: prefix, AccessKey: accessKey, SecretKey: secretKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := open("a"), open("b/")
+	if _, err := a.Put(t.Context(), "k.zip", strings.NewReader("in a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Stat(t.Context(), "k.zip"); !errors.Is(err, artifact.ErrNotFound) {
+		t.Fatalf("Stat under another prefix: err = %v, want ErrNotFound", err)
+	}
+	if size, err := open("").Stat(t.Context(), "a/k.zip"); err != nil || size != 4 {
+		t.Fatalf("Stat of the full object name = %d, %v; want 4", size, err)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []s3.Config{
+		{Bucket: "b"},
+		{Endpoint: "127.0.0.1:1"},
+		{Endpoint: "127.0.0.1:1", Bucket: "b", Prefix: "a/../b"},
+		{Endpoint: "127.0.0.1:1", Bucket: "b", PartSize: 1 << 20},
+	} {
+		if _, err := s3.New(cfg); err == nil {
+			t.Errorf("New(%v) succeeded", cfg)
+		}
+	}
+}
+
+func TestCheckMissingBucketAndSecretNotShown(t *testing.T) {
+	requireServer(t)
+	t.Parallel()
+	cfg := s3.Config{Endpoint: endpoint, Bucket: "no-such-bucket", AccessKey: accessKey, SecretKey: secretKey}
+	s, err := s3.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err = s.Check(ctx)
+	if err == nil {
+		t.Fatal("Check of a missing bucket succeeded")
+	}
+	for _, text := range []string{err.Error(), cfg.String(), fmt.Sprint(cfg)} {
+		if strings.Contains(text, secretKey) {
+			t.Fatalf("secret shown in %q", text)
+		}
+	}
+}
