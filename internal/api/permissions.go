@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/gitserver"
@@ -122,13 +121,8 @@ type authenticator struct {
 	jobOf func(token string) (string, bool)
 	now   func() time.Time
 
-	mu       sync.Mutex
-	policies map[string]*iam.Policy // parsed policy documents, by their JSON
+	policies iam.Policies
 }
-
-// maxCachedPolicies bounds the parsed documents kept; there are as many as
-// tokens with a document of their own, so the bound is rarely reached.
-const maxCachedPolicies = 1024
 
 // bearer returns the token a request carries: Authorization: Bearer, or the
 // password of basic auth (git clients send it so).
@@ -169,35 +163,9 @@ func (a *authenticator) authenticate(r *http.Request) (principal, error) {
 		return principal{}, service.Errorf(service.CodeUnauthorized, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
 	}
 	p := principal{name: t.Name, policyName: t.Policy}
-	if p.policy, err = a.policyOf(t); err != nil {
+	if p.policy, err = a.policies.Of(t.Policy, t.PolicyDocument); err != nil {
 		return principal{name: t.Name}, service.Errorf(service.CodeForbidden, "token %s (policy %s): its policy document no longer reads (%v); give the token a new one", t.Name, t.Policy, err)
 	}
-	return p, nil
-}
-
-// policyOf is a token's policy: its document, or the ready-made policy it
-// names. A name sluice does not know allows nothing.
-func (a *authenticator) policyOf(t store.Token) (*iam.Policy, error) {
-	if t.PolicyDocument == "" {
-		p, _ := iam.ReadyMade(t.Policy)
-		return p, nil // nil for a name sluice does not know: nothing allowed
-	}
-	a.mu.Lock()
-	p, ok := a.policies[t.PolicyDocument]
-	a.mu.Unlock()
-	if ok {
-		return p, nil
-	}
-	p, err := iam.Parse(t.Policy+".json", []byte(t.PolicyDocument))
-	if err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	if a.policies == nil || len(a.policies) >= maxCachedPolicies {
-		a.policies = map[string]*iam.Policy{}
-	}
-	a.policies[t.PolicyDocument] = p
-	a.mu.Unlock()
 	return p, nil
 }
 

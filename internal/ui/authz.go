@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"sync"
 
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -22,45 +21,17 @@ type Authorizer interface {
 // viewer, worker; read is viewer). A name sluice does not know, or a
 // document that no longer reads, allows nothing.
 type IAMAuthorizer struct {
-	mu       sync.Mutex
-	policies map[string]*iam.Policy // parsed documents, by their JSON
+	policies iam.Policies
 }
 
 // Allowed implements Authorizer.
 func (a *IAMAuthorizer) Allowed(_ context.Context, token store.Token, action, resource string) (bool, error) {
-	p := a.policyOf(token)
-	if p == nil {
+	p, err := a.policies.Of(token.Policy, token.PolicyDocument)
+	if p == nil || err != nil {
 		return false, nil
 	}
 	ok, _ := iam.Evaluate(p, iam.Prefix+action, resource)
 	return ok, nil
-}
-
-// maxCachedPolicies bounds the parsed documents kept.
-const maxCachedPolicies = 1024
-
-func (a *IAMAuthorizer) policyOf(t store.Token) *iam.Policy {
-	if t.PolicyDocument == "" {
-		p, _ := iam.ReadyMade(t.Policy)
-		return p
-	}
-	a.mu.Lock()
-	p, ok := a.policies[t.PolicyDocument]
-	a.mu.Unlock()
-	if ok {
-		return p
-	}
-	p, err := iam.Parse(t.Policy+".json", []byte(t.PolicyDocument))
-	if err != nil {
-		return nil
-	}
-	a.mu.Lock()
-	if a.policies == nil || len(a.policies) >= maxCachedPolicies {
-		a.policies = map[string]*iam.Policy{}
-	}
-	a.policies[t.PolicyDocument] = p
-	a.mu.Unlock()
-	return p
 }
 
 // permissions answers, for one request, what its principal may do; the
