@@ -1,0 +1,51 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// fenced finds the YAML and JSON code blocks of a Markdown file.
+var fenced = regexp.MustCompile("(?s)```(yaml|json)\n(.*?)```")
+
+// TestDocumentedPipelinesValidate runs `sluice pipeline validate` on every
+// pipeline written out in the README and the documentation, as a reader would
+// copy it: an example that no longer applies is a broken promise.
+func TestDocumentedPipelinesValidate(t *testing.T) {
+	files, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "../README.md")
+	dir := t.TempDir()
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range fenced.FindAllStringSubmatch(string(data), -1) {
+			block := m[2]
+			// A whole pipeline has its stages; fragments (one action, a
+			// trigger) are shown inside the text that explains them.
+			if !strings.Contains(block, "\nstages:") && !strings.Contains(block, `"stages"`) {
+				continue
+			}
+			file := filepath.Join(dir, filepath.Base(f)+"-"+string(rune('a'+i))+"."+m[1])
+			if err := os.WriteFile(file, []byte(block), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res := runCLI(t, nil, "pipeline", "validate", "-f", file)
+			if res.code != 0 {
+				t.Errorf("%s, block %d: %s", f, i+1, res)
+			}
+			checked++
+		}
+	}
+	if checked < 3 {
+		t.Fatalf("checked %d documented pipelines, expected the README's and the guides' (at least 3)", checked)
+	}
+}
