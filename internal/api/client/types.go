@@ -317,6 +317,10 @@ type JobResult struct {
 	// Invoked reports that a function was invoked and will answer for the job
 	// itself (JobSuccess or JobFailure); the worker lets go of the job.
 	Invoked bool `json:"invoked,omitempty"`
+	// FailedArtifacts names the output artifacts a failed job uploaded anyway
+	// (a build whose upload phase ran after its build phase failed). They are
+	// kept for download, marked as from a failed attempt, never used as inputs.
+	FailedArtifacts []string `json:"failedArtifacts,omitempty"`
 }
 
 // JobSuccess is PutJobSuccessResult: a function's answer that its job
