@@ -129,6 +129,10 @@ func actionView(a engine.Action) client.ActionExecution {
 	for _, o := range a.OutputArtifacts {
 		av.OutputArtifacts = append(av.OutputArtifacts, o.Name)
 	}
+	for _, o := range a.FailedArtifacts {
+		av.FailedArtifacts = append(av.FailedArtifacts, o.Name)
+		av.FailedAttempt = a.FailedAttempt
+	}
 	return av
 }
 

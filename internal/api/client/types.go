@@ -120,6 +120,10 @@ type ActionExecution struct {
 	LastUpdateTime  *time.Time        `json:"lastUpdateTime,omitempty"`
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
 	OutputArtifacts []string          `json:"outputArtifacts,omitempty"`
+	// FailedArtifacts were uploaded by the failed attempt FailedAttempt: they
+	// can be downloaded, and no later action receives them.
+	FailedArtifacts []string `json:"failedOutputArtifacts,omitempty"`
+	FailedAttempt   int      `json:"failedAttempt,omitempty"`
 	// Token answers a waiting Manual action (PutApprovalResult); Approval is
 	// the answer it got.
 	Token    string    `json:"token,omitempty"`
