@@ -77,9 +77,10 @@ const (
 	LinkOutsideArtifact = "points outside the artifact's base directory, where enable-symlinks cannot keep it"
 )
 
-// maxCollect bounds how many files one artifact collects, so that links to
-// directories that fan out fail instead of filling the disk.
-const maxCollect = 1_000_000
+// maxCollect bounds how many paths one artifact looks at and collects, so
+// that links to directories that fan out fail instead of running on or filling
+// the disk. A variable so that a test can lower it.
+var maxCollect = 1_000_000
 
 // Collect lists the files of an artifact as CodeBuild lays them out: the files
 // globs are matched under base-directory (or the source directory), names are
@@ -159,6 +160,9 @@ type collector struct {
 	// expanding holds the directories being taken through links, so that a
 	// cycle is reported rather than followed.
 	expanding map[string]bool
+	// visited counts paths looked at, so that links to directories that fan
+	// out (each holding two links to the next) fail rather than run on.
+	visited int
 }
 
 // inside reports whether the resolved path p is dir or below it.
@@ -171,6 +175,9 @@ func inside(dir, p string) bool {
 // under the base directory, into the collection. phys is inside the workspace
 // and its parent is a real directory.
 func (c *collector) add(rel, phys string) (int, error) {
+	if c.visited++; c.visited > maxCollect {
+		return 0, fmt.Errorf("artifacts: more than %d paths to look at (links to directories that fan out?)", maxCollect)
+	}
 	fi, err := os.Lstat(phys)
 	if err != nil {
 		return 0, fmt.Errorf("artifacts: %s: %w", rel, err)

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -281,5 +282,33 @@ func TestCollectInsideLinks(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dest, "current", "app.latest")); err != nil || string(b) != "app" {
 		t.Errorf("reading through extracted links: %q, %v", b, err)
+	}
+}
+
+// Directories holding two links each to the next make a tree that doubles
+// with every level without a cycle: Collect must stop, not run on.
+func TestCollectFanOutBounded(t *testing.T) {
+	defer func(n int) { maxCollect = n }(maxCollect)
+	maxCollect = 20_000
+	dir := t.TempDir()
+	const levels = 24 // 2^24 paths, far past the bound
+	for i := range levels {
+		d := filepath.Join(dir, fmt.Sprintf("d%02d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range levels - 1 {
+		d := filepath.Join(dir, fmt.Sprintf("d%02d", i))
+		next := fmt.Sprintf("../d%02d", i+1)
+		for _, n := range []string{"a", "b"} {
+			if err := os.Symlink(next, filepath.Join(d, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, err := Artifact{Files: []string{"d00"}}.Collect(dir)
+	if err == nil || !strings.Contains(err.Error(), "fan out") {
+		t.Fatalf("err = %v, want the fan-out bound", err)
 	}
 }
