@@ -98,7 +98,7 @@ func TestCommandsAction(t *testing.T) {
 	s.ok("artifact", "download", "commands", id, "extra", "--out", extra)
 	wantEqual(t, "extra docs/greeting.txt", readFile(t, filepath.Join(extra, "docs", "greeting.txt")), "hi world\n")
 	r := s.fails("artifact", "download", "commands", id, "nope", "--out", s.scratch("nope"))
-	wantContains(t, "download of an unknown artifact", r.stderr, "no artifact nope")
+	wantContains(t, "download of an unknown artifact", r.stderr, `unknown artifact "nope"`)
 
 	// Logs: the commands as run and their output.
 	log := s.ok("logs", "commands", id, "Check")

@@ -129,6 +129,10 @@ func actionView(a engine.Action) client.ActionExecution {
 	for _, o := range a.OutputArtifacts {
 		av.OutputArtifacts = append(av.OutputArtifacts, o.Name)
 	}
+	for _, o := range a.FailedArtifacts {
+		av.FailedArtifacts = append(av.FailedArtifacts, o.Name)
+		av.FailedAttempt = a.FailedAttempt
+	}
 	return av
 }
 
@@ -217,9 +221,20 @@ func (s *Server) actionLog(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// FailedAttemptHeader on an artifact download names the failed attempt of its
+// action that uploaded it; an artifact of a succeeded action has none.
+const FailedAttemptHeader = client.FailedAttemptHeader
+
 func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error {
-	rc, err := s.svc.OpenArtifact(r.Context(), r.PathValue("name"), r.PathValue("id"), r.PathValue("artifact"))
-	return serveZip(w, rc, err, "artifact "+r.PathValue("artifact"))
+	a, err := s.svc.OpenArtifact(r.Context(), r.PathValue("name"), r.PathValue("id"), r.PathValue("artifact"))
+	if err != nil {
+		return serveZip(w, nil, err, "artifact "+r.PathValue("artifact"))
+	}
+	if a.Failed {
+		// Kept from a failed attempt for debugging; clients say so.
+		w.Header().Set(FailedAttemptHeader, strconv.Itoa(a.Attempt))
+	}
+	return serveZip(w, a, nil, "artifact "+r.PathValue("artifact"))
 }
 
 // serveZip streams an artifact opened with err, naming what in a not-found answer.

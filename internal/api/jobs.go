@@ -92,7 +92,7 @@ func (s *Server) jobResult(w http.ResponseWriter, r *http.Request) error {
 	}
 	err := s.svc.CompleteJob(r.Context(), r.PathValue("id"), req.WorkerID, service.JobResult{
 		Succeeded: req.Succeeded, Summary: req.Summary, Message: req.Message, OutputVariables: req.OutputVariables,
-		Log: req.Log, Invoked: req.Invoked,
+		Log: req.Log, Invoked: req.Invoked, FailedArtifacts: req.FailedArtifacts,
 	})
 	if err != nil {
 		return err

@@ -32,16 +32,60 @@ import (
 // modification time, and come in lexical order so the same tree gives the same
 // entry list. Directories are entries too, so empty ones survive a round trip.
 //
-// A symlink that resolves inside root is stored as a symlink with a relative
-// target, so Unzip accepts it; one that resolves outside root is replaced by
-// what it points to (a file's content, a directory's tree). Symlinked
-// directories are not descended while matching globs. Sockets, pipes and
+// Artifacts never follow a link out of root: root is what the code that made
+// it was trusted with, and the worker zipping it is not in its sandbox. A
+// symlink that resolves inside root is stored as what it points to (a file's
+// content, a directory's tree); one that resolves outside root, or to nothing,
+// fails Zip with a *LinkError naming the link and its target. A link to a
+// directory that leads back to itself fails as a cycle instead of filling the
+// zip. Symlinked directories are not descended while matching globs: a glob
+// matches the link, which then takes the directory. Every file is opened
+// through an os.Root on root, so a link swapped in while Zip runs cannot lead
+// out either. ZipWith can keep links as links instead. Sockets, pipes and
 // devices are skipped: builds leave such things around and they cannot be
 // carried in a zip.
 //
 // On error, what was written to w is not a valid artifact. w must not be a file
 // under root.
 func Zip(ctx context.Context, w io.Writer, root string, globs []string) (files int, err error) {
+	return ZipWith(ctx, w, root, globs, ZipOptions{})
+}
+
+// ZipOptions change how Zip stores what it finds.
+type ZipOptions struct {
+	// KeepLinks stores a symlink that resolves inside root, or that dangles
+	// but names a place inside root, as a symlink with a relative target
+	// (CodeBuild's enable-symlinks), so that Unzip restores it as one. Links
+	// leading outside root still fail.
+	KeepLinks bool
+}
+
+// LinkError is a symlink that an artifact cannot carry: it leads outside the
+// working directory, cannot be resolved, or loops.
+type LinkError struct {
+	Path   string // slash-separated, relative to the working directory
+	Target string // as the link says
+	Reason string
+}
+
+func (e *LinkError) Error() string {
+	return fmt.Sprintf("symlink %s -> %s: %s", e.Path, e.Target, e.Reason)
+}
+
+// Reasons of a LinkError.
+const (
+	LinkOutside  = "points outside the working directory; artifacts never follow a link out of it"
+	LinkDangling = "points to nothing"
+	LinkCycle    = "leads back into a directory it is in (a cycle)"
+)
+
+// maxZipEntries bounds what Zip writes, so that links that fan out (a
+// directory holding two links to the next, and so on) fail rather than fill
+// the disk; Unzip would refuse more anyway.
+const maxZipEntries = MaxUnzipEntries
+
+// ZipWith is Zip with options.
+func ZipWith(ctx context.Context, w io.Writer, root string, globs []string, opts ZipOptions) (files int, err error) {
 	patterns, err := cleanGlobs(globs)
 	if err != nil {
 		return 0, fmt.Errorf("zip: %w", err)
@@ -62,7 +106,13 @@ func Zip(ctx context.Context, w io.Writer, root string, globs []string) (files i
 		return 0, fmt.Errorf("zip: root %s is not a directory", root)
 	}
 
-	z := &zipper{ctx: ctx, zw: zip.NewWriter(w), realRoot: realRoot, expanding: map[string]bool{}}
+	fsRoot, err := os.OpenRoot(realRoot)
+	if err != nil {
+		return 0, fmt.Errorf("zip: %w", err)
+	}
+	defer fsRoot.Close()
+
+	z := &zipper{ctx: ctx, zw: zip.NewWriter(w), realRoot: realRoot, root: fsRoot, keepLinks: opts.KeepLinks, expanding: map[string]bool{}}
 	matched := make([]bool, len(patterns))
 	included := map[string]bool{} // directories taken whole, by root-relative path
 	bases := make([]string, len(patterns))
@@ -185,16 +235,20 @@ func mayHoldMatches(bases []string, rel string) bool {
 }
 
 type zipper struct {
-	ctx      context.Context
-	zw       *zip.Writer
-	realRoot string
-	files    int
-	// expanding holds the outside directories being copied in through
-	// symlinks, so a link cycle is reported instead of followed forever.
+	ctx       context.Context
+	zw        *zip.Writer
+	realRoot  string
+	root      *os.Root // on realRoot: every read goes through it
+	keepLinks bool
+	files     int
+	entries   int
+	// expanding holds the directories being copied in through symlinks, so
+	// that a link cycle is reported instead of followed forever.
 	expanding map[string]bool
 }
 
 // add writes the entry rel for the file at p, whose type (from Lstat) is typ.
+// p is a resolved path inside realRoot.
 func (z *zipper) add(rel, p string, typ fs.FileMode) error {
 	switch {
 	case typ.IsDir():
@@ -204,16 +258,20 @@ func (z *zipper) add(rel, p string, typ fs.FileMode) error {
 		}
 		return z.addDir(rel, fi)
 	case typ.IsRegular():
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		return z.addFile(rel, p, fi)
+		return z.addFile(rel, p)
 	case typ&fs.ModeSymlink != 0:
 		return z.addLink(rel, p)
 	default:
 		return nil
 	}
+}
+
+func (z *zipper) header(h *zip.FileHeader) (io.Writer, error) {
+	z.entries++
+	if z.entries > maxZipEntries {
+		return nil, fmt.Errorf("more than %d entries (links to directories that fan out?)", maxZipEntries)
+	}
+	return z.zw.CreateHeader(h)
 }
 
 func (z *zipper) addDir(rel string, fi fs.FileInfo) error {
@@ -223,27 +281,43 @@ func (z *zipper) addDir(rel string, fi fs.FileInfo) error {
 	}
 	h.Name = rel + "/"
 	h.Method = zip.Store
-	if _, err := z.zw.CreateHeader(h); err != nil {
+	if _, err := z.header(h); err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}
 	return nil
 }
 
-// addFile stores the content of p; fi describes p after following any
-// symlink, so its mode is that of the content.
-func (z *zipper) addFile(rel, p string, fi fs.FileInfo) error {
-	f, err := os.Open(p)
+// addFile stores the content of the file at p, a path inside realRoot, as rel.
+// It opens p through the os.Root, which follows links only inside root, so a
+// path changed since it was looked at cannot lead out; the header comes from
+// what was opened.
+func (z *zipper) addFile(rel, p string) error {
+	inRoot, ok := z.rootRel(p)
+	if !ok {
+		return &LinkError{Path: rel, Target: p, Reason: LinkOutside}
+	}
+	f, err := z.root.Open(filepath.FromSlash(inRoot))
 	if err != nil {
+		if strings.Contains(err.Error(), "escapes from parent") {
+			return &LinkError{Path: rel, Target: inRoot, Reason: LinkOutside}
+		}
 		return err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("%s: %w", rel, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
 	h, err := zip.FileInfoHeader(fi)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}
 	h.Name = rel
 	h.Method = zip.Deflate
-	fw, err := z.zw.CreateHeader(h)
+	fw, err := z.header(h)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}
@@ -254,6 +328,9 @@ func (z *zipper) addFile(rel, p string, fi fs.FileInfo) error {
 	return nil
 }
 
+// addLink stores the symlink at p (inside realRoot) as rel: as a link with
+// keepLinks, otherwise as what it points to; either way only if it resolves
+// inside root.
 func (z *zipper) addLink(rel, p string) error {
 	target, err := os.Readlink(p)
 	if err != nil {
@@ -262,14 +339,24 @@ func (z *zipper) addLink(rel, p string) error {
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		// A dangling or looping link has no content to copy, so it can only
-		// be kept as a link, and only if it stays inside root.
-		if t, ok := localTarget(rel, target); ok {
+		// be kept as a link, and only if it names a place inside root.
+		if t, ok := localTarget(rel, target); ok && z.keepLinks {
 			return z.writeLink(rel, t)
 		}
-		return fmt.Errorf("symlink %s: target %q cannot be resolved and is outside the working directory: %w", rel, target, err)
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, ok := localTarget(rel, target); !ok {
+				return &LinkError{Path: rel, Target: target, Reason: LinkOutside}
+			}
+			return &LinkError{Path: rel, Target: target, Reason: LinkDangling}
+		}
+		return &LinkError{Path: rel, Target: target, Reason: LinkCycle}
+	}
+	inRoot, ok := z.rootRel(real)
+	if !ok {
+		return &LinkError{Path: rel, Target: target, Reason: LinkOutside}
 	}
 
-	if inRoot, ok := z.rootRel(real); ok {
+	if z.keepLinks {
 		// Keep the link's own target when it means the same thing in the
 		// archive, so chains like lib.so -> lib.so.1 -> lib.so.1.2 survive;
 		// otherwise point straight at the resolved file.
@@ -292,22 +379,25 @@ func (z *zipper) addLink(rel, p string) error {
 	}
 	switch {
 	case fi.Mode().IsRegular():
-		return z.addFile(rel, real, fi)
+		return z.addFile(rel, real)
 	case fi.IsDir():
-		return z.addOutsideDir(rel, real, fi)
+		return z.addLinkedDir(rel, target, filepath.Dir(p), real, fi)
 	default:
 		return nil
 	}
 }
 
-// addOutsideDir copies in the tree of a directory outside root that a symlink
-// at rel points to.
-func (z *zipper) addOutsideDir(rel, dir string, fi fs.FileInfo) error {
-	if r, err := filepath.Rel(dir, z.realRoot); err == nil && filepath.IsLocal(r) {
-		return fmt.Errorf("symlink %s: points to %s, which contains the working directory", rel, dir)
+// addLinkedDir copies in, as rel, the tree of the directory dir inside root
+// that a symlink with the given target in the directory parent points to.
+func (z *zipper) addLinkedDir(rel, target, parent, dir string, fi fs.FileInfo) error {
+	realParent, err := filepath.EvalSymlinks(parent)
+	if err != nil {
+		return fmt.Errorf("symlink %s: %w", rel, err)
 	}
-	if z.expanding[dir] {
-		return fmt.Errorf("symlink %s: cycle through %s", rel, dir)
+	// A link to its own directory or an ancestor would hold itself; so would
+	// one back into a directory already being copied in through a link.
+	if r, err := filepath.Rel(dir, realParent); err == nil && (r == "." || filepath.IsLocal(r)) || z.expanding[dir] {
+		return &LinkError{Path: rel, Target: target, Reason: LinkCycle}
 	}
 	z.expanding[dir] = true
 	defer delete(z.expanding, dir)
@@ -315,15 +405,60 @@ func (z *zipper) addOutsideDir(rel, dir string, fi fs.FileInfo) error {
 	if err := z.addDir(rel, fi); err != nil {
 		return err
 	}
-	des, err := os.ReadDir(dir)
+	inRoot, _ := z.rootRel(dir)
+	d, err := z.root.Open(filepath.FromSlash(inRoot))
 	if err != nil {
 		return fmt.Errorf("symlink %s: %w", rel, err)
 	}
+	des, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("symlink %s: %w", rel, err)
+	}
+	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	for _, de := range des {
 		if err := z.ctx.Err(); err != nil {
 			return err
 		}
-		if err := z.add(rel+"/"+de.Name(), filepath.Join(dir, de.Name()), de.Type()); err != nil {
+		if err := z.addIn(rel+"/"+de.Name(), filepath.Join(dir, de.Name()), de.Type()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addIn is add for an entry met while copying a linked directory: real
+// directories are walked too.
+func (z *zipper) addIn(rel, p string, typ fs.FileMode) error {
+	if !typ.IsDir() {
+		return z.add(rel, p, typ)
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if err := z.addDir(rel, fi); err != nil {
+		return err
+	}
+	inRoot, ok := z.rootRel(p)
+	if !ok {
+		return &LinkError{Path: rel, Target: p, Reason: LinkOutside}
+	}
+	d, err := z.root.Open(filepath.FromSlash(inRoot))
+	if err != nil {
+		return err
+	}
+	des, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	for _, de := range des {
+		if err := z.ctx.Err(); err != nil {
+			return err
+		}
+		if err := z.addIn(rel+"/"+de.Name(), filepath.Join(p, de.Name()), de.Type()); err != nil {
 			return err
 		}
 	}
@@ -333,7 +468,7 @@ func (z *zipper) addOutsideDir(rel, dir string, fi fs.FileInfo) error {
 func (z *zipper) writeLink(rel, target string) error {
 	h := &zip.FileHeader{Name: rel, Method: zip.Store}
 	h.SetMode(fs.ModeSymlink | 0o777)
-	fw, err := z.zw.CreateHeader(h)
+	fw, err := z.header(h)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}

@@ -162,12 +162,9 @@ func sampleTree(t testing.TB) (root, outside string) {
 	symlink(t, "../dist/app.js", filepath.Join(root, "bin", "app.js"))
 	symlink(t, "dist", filepath.Join(root, "current"))
 	symlink(t, filepath.Join(root, "README.md"), filepath.Join(root, "abs-inside"))
-	symlink(t, "not-built-yet", filepath.Join(root, "dangling"))
 
 	write(t, filepath.Join(outside, "shared.txt"), "shared", 0o640)
 	write(t, filepath.Join(outside, "tools", "tool"), "tool", 0o755)
-	symlink(t, filepath.Join(outside, "shared.txt"), filepath.Join(root, "shared.txt"))
-	symlink(t, "../outside/tools", filepath.Join(root, "tools"))
 	// Pin directory modes, which MkdirAll left to the umask.
 	for _, d := range []string{"bin", "dist", "dist/css", "lib", "../outside/tools"} {
 		if err := os.Chmod(filepath.Join(root, d), 0o755); err != nil {
@@ -184,6 +181,51 @@ func TestZipRoundTrip(t *testing.T) {
 
 	dest := filepath.Join(t.TempDir(), "dest", "nested")
 	if err := unzipBytes(t, data, dest); err != nil {
+		t.Fatalf("Unzip: %v", err)
+	}
+	// Links inside the working directory are stored as what they point to.
+	want := []string{
+		"README.md f:-rw-r--r--:readme",
+		"abs-inside f:-rw-r--r--:readme",
+		"bin d:-rwxr-xr-x",
+		"bin/app.js f:-rw-r--r--:app",
+		"bin/run.sh f:-rwxr-xr-x:#!/bin/sh\necho hi\n",
+		"current d:-rwxr-xr-x",
+		"current/app.js f:-rw-r--r--:app",
+		"current/css d:-rwxr-xr-x",
+		"current/css/site.css f:-rw-------:css",
+		"dist d:-rwxr-xr-x",
+		"dist/app.js f:-rw-r--r--:app",
+		"dist/css d:-rwxr-xr-x",
+		"dist/css/site.css f:-rw-------:css",
+		"empty d:-rwxr-x---",
+		"lib d:-rwxr-xr-x",
+		"lib/libx.so f:-rwxr-xr-x:elf",
+		"lib/libx.so.1 f:-rwxr-xr-x:elf",
+		"lib/libx.so.1.2 f:-rwxr-xr-x:elf",
+	}
+	if got := listTree(t, dest); !slices.Equal(got, want) {
+		t.Fatalf("extracted tree:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Directories are not counted.
+	if n != 11 {
+		t.Errorf("Zip returned %d files, want 11", n)
+	}
+}
+
+// With KeepLinks (CodeBuild's enable-symlinks) links inside the working
+// directory round-trip as links.
+func TestZipKeepLinksRoundTrip(t *testing.T) {
+	t.Parallel()
+	root, _ := sampleTree(t)
+	symlink(t, "not-built-yet", filepath.Join(root, "dangling"))
+	var buf bytes.Buffer
+	n, err := ZipWith(t.Context(), &buf, root, []string{"**/*"}, ZipOptions{KeepLinks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "dest")
+	if err := unzipBytes(t, buf.Bytes(), dest); err != nil {
 		t.Fatalf("Unzip: %v", err)
 	}
 	want := []string{
@@ -203,19 +245,14 @@ func TestZipRoundTrip(t *testing.T) {
 		"lib/libx.so l:libx.so.1", // the chain is kept, not flattened
 		"lib/libx.so.1 l:libx.so.1.2",
 		"lib/libx.so.1.2 f:-rwxr-xr-x:elf",
-		"shared.txt f:-rw-r-----:shared", // outside: content instead of link
-		"tools d:-rwxr-xr-x",
-		"tools/tool f:-rwxr-xr-x:tool",
 	}
 	if got := listTree(t, dest); !slices.Equal(got, want) {
 		t.Fatalf("extracted tree:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// 13 files and symlinks; directories are not counted.
-	if n != 13 {
-		t.Errorf("Zip returned %d files, want 13", n)
+	if n != 11 {
+		t.Errorf("ZipWith returned %d files, want 11", n)
 	}
-
-	// The executable is still runnable through the extracted link chain.
+	// The executable is still readable through the extracted link chain.
 	if b, err := os.ReadFile(filepath.Join(dest, "lib", "libx.so")); err != nil || string(b) != "elf" {
 		t.Errorf("reading through extracted links = %q, %v", b, err)
 	}
@@ -281,8 +318,8 @@ func TestZipGlobs(t *testing.T) {
 		// Overlapping globs add each entry once.
 		{[]string{"dist", "dist/app.js"}, []string{"dist/", "dist/app.js", "dist/css/", "dist/css/site.css"}},
 		{[]string{"empty"}, []string{"empty/"}},
-		// A symlinked directory is stored as the link, not descended.
-		{[]string{"current"}, []string{"current"}},
+		// A glob matching a symlinked directory takes what it points to.
+		{[]string{"current"}, []string{"current/", "current/app.js", "current/css/", "current/css/site.css"}},
 	}
 	for _, c := range cases {
 		data, _ := zipTree(t, root, c.globs...)
@@ -364,41 +401,103 @@ func TestZipSymlinkRoot(t *testing.T) {
 	}
 }
 
-func TestZipRefusesHazardousLinks(t *testing.T) {
+// What a build could write to make the worker, outside its sandbox, zip a
+// host file: every such link fails Zip, naming the link and its target, and
+// nothing of the outside file reaches the output.
+func TestZipLinkAttacks(t *testing.T) {
 	t.Parallel()
 	base := t.TempDir()
 	root := filepath.Join(base, "work")
+	secret := filepath.Join(base, "data", "admin.token")
+	write(t, secret, "TOPSECRET", 0o600)
 	write(t, filepath.Join(root, "f"), "x", 0o644)
-
-	// Copying an ancestor of root would copy root into itself.
+	write(t, filepath.Join(root, "sub", "g"), "g", 0o644)
+	for _, d := range []string{"a", "b", "d", "chain", "inner", "dots"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	symlink(t, secret, filepath.Join(root, "tok"))
+	symlink(t, "/etc", filepath.Join(root, "etc"))
+	symlink(t, "../../../../../../../../../../etc/passwd", filepath.Join(root, "d", "rel"))
 	symlink(t, "..", filepath.Join(root, "up"))
-	var buf bytes.Buffer
-	if _, err := Zip(t.Context(), &buf, root, []string{"up"}); err == nil || !strings.Contains(err.Error(), "contains the working directory") {
-		t.Errorf("link to parent: err = %v", err)
-	}
-
-	// An outside directory that links to itself is a cycle.
-	loop := filepath.Join(base, "loop")
-	if err := os.MkdirAll(loop, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	symlink(t, loop, filepath.Join(loop, "again"))
-	symlink(t, loop, filepath.Join(root, "loop"))
-	if _, err := Zip(t.Context(), &buf, root, []string{"loop"}); err == nil || !strings.Contains(err.Error(), "cycle") {
-		t.Errorf("link cycle: err = %v", err)
-	}
-
-	// A dangling link to outside root has no content and cannot stay a link.
-	symlink(t, "/nonexistent/sluice/target", filepath.Join(root, "gone"))
-	if _, err := Zip(t.Context(), &buf, root, []string{"gone"}); err == nil || !strings.Contains(err.Error(), "gone") {
-		t.Errorf("dangling outside link: err = %v", err)
-	}
-
-	// A link inside root that loops on itself is kept as a link.
+	symlink(t, "step2", filepath.Join(root, "chain", "step1"))
+	symlink(t, "../../data/admin.token", filepath.Join(root, "chain", "step2"))
+	symlink(t, "../sub/../../data/admin.token", filepath.Join(root, "dots", "x"))
+	symlink(t, "../sub", filepath.Join(root, "inner", "dir"))
+	symlink(t, secret, filepath.Join(root, "sub", "leak"))
+	symlink(t, "missing", filepath.Join(root, "dangling"))
+	symlink(t, "/nonexistent/sluice", filepath.Join(root, "gone"))
 	symlink(t, "self", filepath.Join(root, "self"))
-	data, _ := zipTree(t, root, "self")
-	if got := entryNames(t, data); !slices.Equal(got, []string{"self"}) {
-		t.Errorf("self link entries = %q", got)
+	symlink(t, "..", filepath.Join(root, "d", "loop"))
+	symlink(t, ".", filepath.Join(root, "d", "here"))
+	symlink(t, "../b", filepath.Join(root, "a", "tob"))
+	symlink(t, "../a", filepath.Join(root, "b", "toa"))
+
+	cases := []struct {
+		glob, link, target, reason string
+	}{
+		{"tok", "tok", secret, LinkOutside},
+		{"etc", "etc", "/etc", LinkOutside},
+		{"d/rel", "d/rel", "../../../../../../../../../../etc/passwd", LinkOutside},
+		{"up", "up", "..", LinkOutside},
+		{"chain/step1", "chain/step1", "step2", LinkOutside},
+		{"dots/x", "dots/x", "../sub/../../data/admin.token", LinkOutside},
+		// A link to a directory inside, which holds a link out.
+		{"inner", "inner/dir/leak", secret, LinkOutside},
+		{"dangling", "dangling", "missing", LinkDangling},
+		{"gone", "gone", "/nonexistent/sluice", LinkOutside},
+		{"self", "self", "self", LinkCycle},
+		{"d/loop", "d/loop", "..", LinkCycle},
+		{"d/here", "d/here", ".", LinkCycle},
+		{"a", "a/tob/toa/tob", "../b", LinkCycle},
+	}
+	for _, keep := range []bool{false, true} {
+		for _, c := range cases {
+			if keep && (c.reason != LinkOutside || c.glob == "inner") {
+				continue // kept as links inside: nothing is followed
+			}
+			var buf bytes.Buffer
+			_, err := ZipWith(t.Context(), &buf, root, []string{c.glob}, ZipOptions{KeepLinks: keep})
+			var le *LinkError
+			if !errors.As(err, &le) {
+				t.Errorf("keep=%v %s: err = %v, want a LinkError", keep, c.glob, err)
+				continue
+			}
+			if le.Path != c.link || le.Target != c.target || le.Reason != c.reason {
+				t.Errorf("keep=%v %s: LinkError{%q, %q, %q}, want {%q, %q, %q}", keep, c.glob, le.Path, le.Target, le.Reason, c.link, c.target, c.reason)
+			}
+			if !strings.Contains(err.Error(), c.link) || !strings.Contains(err.Error(), c.target) {
+				t.Errorf("keep=%v %s: error %q does not name the link and its target", keep, c.glob, err)
+			}
+			if bytes.Contains(buf.Bytes(), []byte("TOPSECRET")) {
+				t.Errorf("keep=%v %s: the outside file's content was written", keep, c.glob)
+			}
+		}
+	}
+
+	// With KeepLinks, links that cannot be followed but stay inside are kept.
+	var buf bytes.Buffer
+	if _, err := ZipWith(t.Context(), &buf, root, []string{"self", "dangling", "d/here"}, ZipOptions{KeepLinks: true}); err != nil {
+		t.Fatalf("KeepLinks on inside links: %v", err)
+	}
+	if got := entryNames(t, buf.Bytes()); !slices.Equal(got, []string{"d/here", "dangling", "self"}) {
+		t.Errorf("KeepLinks entries = %q", got)
+	}
+}
+
+// A link to a directory inside that is also matched directly is copied, not
+// refused: duplication is no cycle.
+func TestZipLinkedDirTwice(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	write(t, filepath.Join(root, "lib", "v1", "x"), "x", 0o644)
+	symlink(t, "v1", filepath.Join(root, "lib", "current"))
+	symlink(t, "lib/current", filepath.Join(root, "latest"))
+	data, n := zipTree(t, root, "**")
+	want := []string{"latest/", "latest/x", "lib/", "lib/current/", "lib/current/x", "lib/v1/", "lib/v1/x"}
+	if got := entryNames(t, data); !slices.Equal(got, want) || n != 3 {
+		t.Errorf("entries = %q (%d files), want %q", got, n, want)
 	}
 }
 
@@ -508,6 +607,8 @@ func TestUnzipRefusesHostileArchives(t *testing.T) {
 		{"long link", []zent{link("l", strings.Repeat("a/", 3000))}, "longer than"},
 		{"file through link entry", []zent{link("l", "sub"), {name: "l/evil.txt", body: "x"}}, `"l" is not a directory`},
 		{"file through link entry, reversed", []zent{{name: "l/evil.txt", body: "x"}, link("l", ".")}, "both a directory"},
+		{"file through a chain of link entries", []zent{{name: "sub/", mode: fs.ModeDir | 0o755}, link("b", "sub"), link("a", "b"), {name: "a/evil.txt", body: "x"}}, `"a" is not a directory`},
+		{"link entry through a link entry", []zent{link("l", "."), link("l/up", "..")}, `"l" is not a directory`},
 		{"duplicate file", []zent{{name: "f", body: "1"}, {name: "f", body: "2"}}, "more than once"},
 		{"duplicate after cleaning", []zent{{name: "a/f", body: "1"}, {name: "a//f", body: "2"}}, "more than once"},
 		{"file and dir", []zent{{name: "a", body: "1"}, {name: "a/b", body: "2"}}, `"a" is not a directory`},

@@ -65,6 +65,9 @@ func newArtifactCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer rc.Close()
+			if rc.FailedAttempt > 0 {
+				fmt.Fprintf(g.errOut, "note: artifact %s comes from attempt %d of its action, which failed; it is kept for debugging and no later action received it\n", args[2], rc.FailedAttempt)
+			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}

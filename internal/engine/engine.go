@@ -61,9 +61,13 @@ type JobSucceeded struct {
 }
 
 // JobFailed reports a job's failure; Message is shown as the action's summary.
+// Artifacts names the declared outputs the worker uploaded despite the
+// failure (a build whose upload phase ran); they are kept as the action's
+// FailedArtifacts.
 type JobFailed struct {
-	JobID   string
-	Message string
+	JobID     string
+	Message   string
+	Artifacts []string
 }
 
 // JobLost reports that the worker holding a job stopped renewing its lease.
@@ -267,6 +271,7 @@ func (d *decider) apply(h Happening) error {
 		for _, o := range a.Decl.OutputArtifacts {
 			a.OutputArtifacts = append(a.OutputArtifacts, ArtifactRef{Name: o.Name, Key: ArtifactKey(e.ID, o.Name, a.JobID)})
 		}
+		a.FailedArtifacts, a.FailedAttempt = nil, 0
 		a.LastUpdate = d.env.Now
 		recordRevision(e, a)
 		d.touch(e)
@@ -279,6 +284,13 @@ func (d *decider) apply(h Happening) error {
 		e, a, err := d.findJob(h.JobID)
 		if err != nil {
 			return err
+		}
+		a.FailedArtifacts, a.FailedAttempt = nil, 0
+		for _, o := range a.Decl.OutputArtifacts {
+			if slices.Contains(h.Artifacts, o.Name) {
+				a.FailedArtifacts = append(a.FailedArtifacts, ArtifactRef{Name: o.Name, Key: ArtifactKey(e.ID, o.Name, a.JobID)})
+				a.FailedAttempt = a.Attempt
+			}
 		}
 		d.failAction(e, a, h.Message)
 		return nil

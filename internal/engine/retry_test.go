@@ -363,3 +363,39 @@ func TestFirstStageCannotBeBlocked(t *testing.T) {
 	wantSlice(t, "jobs", jobActions(h.decisions[0].Jobs), []string{"src"})
 	wantEqual(t, "waiting", e.Waiting, false)
 }
+
+// A failed attempt's uploaded outputs are kept on the action for download,
+// never given to a later action, and dropped when a retry succeeds.
+func TestFailedAttemptArtifacts(t *testing.T) {
+	h := newHarness(t, retryPipeline(pipeline.Superseded))
+	e := h.start(nil)
+	h.succeed(e, "src", nil)
+	h.succeed(e, "a", nil)
+	bJob1 := h.job(e, "b")
+	// Names the action does not declare are ignored.
+	h.do(JobFailed{JobID: bJob1.ID, Message: "tests failed", Artifacts: []string{"ArtB", "Other"}})
+	wantEqual(t, "status", e.Status, ExecutionFailed)
+	b := act(t, e, "b")
+	if len(b.FailedArtifacts) != 1 || b.FailedArtifacts[0] != (ArtifactRef{Name: "ArtB", Key: ArtifactKey(e.ID, "ArtB", bJob1.ID)}) {
+		t.Fatalf("failed artifacts = %+v", b.FailedArtifacts)
+	}
+	wantEqual(t, "failed attempt", b.FailedAttempt, 1)
+	if len(b.OutputArtifacts) != 0 {
+		t.Errorf("a failed attempt's artifact is an output: %+v", b.OutputArtifacts)
+	}
+	if _, ok := findArtifact(e, "ArtB"); ok {
+		t.Error("a failed attempt's artifact can be found as an input")
+	}
+
+	d := h.do(Retry{ExecutionID: e.ID, Stage: "Build"})
+	// Until the retry ends, the failed attempt's artifact stays downloadable.
+	wantEqual(t, "failed artifacts during the retry", len(act(t, e, "b").FailedArtifacts), 1)
+	bJob2 := d.Jobs[0]
+	d = h.succeed(e, "b", nil)
+	c := d.Jobs[0]
+	wantEqual(t, "c input ArtB", c.InputArtifacts[1].Key, ArtifactKey(e.ID, "ArtB", bJob2.ID))
+	b = act(t, e, "b")
+	if len(b.FailedArtifacts) != 0 || b.FailedAttempt != 0 {
+		t.Errorf("after a successful retry: failed artifacts %+v (attempt %d)", b.FailedArtifacts, b.FailedAttempt)
+	}
+}

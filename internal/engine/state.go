@@ -170,6 +170,12 @@ type Action struct {
 	LastUpdate      time.Time         `json:"lastUpdateTime,omitzero"`
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
 	OutputArtifacts []ArtifactRef     `json:"outputArtifacts,omitempty"`
+	// FailedArtifacts are the outputs the latest failed attempt (FailedAttempt)
+	// uploaded anyway, as CodeBuild uploads artifacts after a failed build
+	// phase. They are kept for people to download and debug with, and never
+	// given to a later action as input; a retry that succeeds drops them.
+	FailedArtifacts []ArtifactRef `json:"failedOutputArtifacts,omitempty"`
+	FailedAttempt   int           `json:"failedAttempt,omitempty"`
 	// ExternalID names what the action runs elsewhere: the execution a Pipeline
 	// action started.
 	ExternalID string `json:"externalExecutionId,omitempty"`

@@ -86,6 +86,11 @@ type Result struct {
 	// worker lets go of the job without ending the action, and uploads no
 	// outputs (the function does).
 	Invoked bool
+	// KeptOutputs, with an error from Run, names outputs written completely
+	// although the action failed (a build whose upload phase ran after its
+	// build phase failed, as CodeBuild does). The worker uploads them with
+	// the failure, marked as from a failed attempt; no later action gets them.
+	KeptOutputs []string
 }
 
 // Provider runs actions of one kind. Run returns an error when the action failed;

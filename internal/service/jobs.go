@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // The job protocol, as CodePipeline's job workers know it: a worker polls for a
@@ -132,6 +135,10 @@ type JobResult struct {
 	// function was invoked and answers for itself through the API. Summary is
 	// shown on the action meanwhile.
 	Invoked bool
+	// FailedArtifacts names outputs a failed job uploaded anyway; see
+	// engine.Action.FailedArtifacts. Names the job does not declare, or that
+	// were not stored, are ignored.
+	FailedArtifacts []string
 }
 
 // maxResultLog bounds the log a result may carry.
@@ -151,6 +158,12 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 	}
 	if res.Invoked {
 		return s.parkJob(ctx, j, worker, res)
+	}
+	var failedArtifacts []string
+	if !res.Succeeded && len(res.FailedArtifacts) > 0 {
+		if failedArtifacts, err = s.storedOutputs(ctx, jobID, worker, res.FailedArtifacts); err != nil {
+			return err
+		}
 	}
 	_, err = s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, jobID)
@@ -173,7 +186,7 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 		if err := tx.FinishJob(ctx, jobID, store.JobFailed, res.Message, now); err != nil {
 			return nil, err
 		}
-		return engine.JobFailed{JobID: jobID, Message: res.Message}, nil
+		return engine.JobFailed{JobID: jobID, Message: res.Message, Artifacts: failedArtifacts}, nil
 	})
 	if errors.Is(err, engine.ErrUnknownJob) {
 		// The action was stopped or timed out in between; the job row still ends.
@@ -185,6 +198,28 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 		return Errorf(CodeNotFound, "job %s not found", jobID)
 	}
 	return err
+}
+
+// storedOutputs returns those of names that are output artifacts of the job
+// worker holds and are in the artifact store, so that a failed attempt's
+// record never points at nothing.
+func (s *Service) storedOutputs(ctx context.Context, jobID, worker string, names []string) ([]string, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range j.OutputArtifacts {
+		if !slices.Contains(names, o.Name) {
+			continue
+		}
+		if _, err := s.artifacts.Stat(ctx, o.Key); err == nil {
+			out = append(out, o.Name)
+		} else if !errors.Is(err, artifact.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // JobTokenHolder stands for the worker of a job when the caller proved itself
@@ -316,20 +351,83 @@ func (s *Service) ActionLog(ctx context.Context, name, executionID, action strin
 	}
 }
 
-// OpenArtifact opens the artifact named name that an execution produced.
-func (s *Service) OpenArtifact(ctx context.Context, pipelineName, executionID, name string) (io.ReadCloser, error) {
+// Artifact is an execution's artifact opened for reading.
+type Artifact struct {
+	io.ReadCloser
+	Name   string
+	Stage  string
+	Action string // the action that produced it
+	// Failed marks an artifact the action uploaded in an attempt that failed
+	// (Attempt): kept for debugging, never an input of a later action.
+	Failed  bool
+	Attempt int
+}
+
+// OpenArtifact opens the artifact named name that an execution produced: the
+// output of an action that succeeded or, failing that, what its latest failed
+// attempt uploaded, marked Failed. A name no action of the execution declares
+// gets a did-you-mean; a declared one that was not produced says why.
+func (s *Service) OpenArtifact(ctx context.Context, pipelineName, executionID, name string) (*Artifact, error) {
 	e, err := s.Execution(ctx, pipelineName, executionID)
 	if err != nil {
 		return nil, err
 	}
+	var declared []string
 	for _, st := range e.Stages {
 		for _, a := range st.Actions {
 			for _, o := range a.OutputArtifacts {
 				if o.Name == name {
-					return s.artifacts.Get(ctx, o.Key)
+					rc, err := s.artifacts.Get(ctx, o.Key)
+					if err != nil {
+						return nil, err
+					}
+					return &Artifact{ReadCloser: rc, Name: name, Stage: st.Name, Action: a.Decl.Name, Attempt: a.Attempt}, nil
 				}
 			}
 		}
 	}
-	return nil, Errorf(CodeNotFound, "execution %s has no artifact %s (it is produced only when its action succeeds)", executionID, name)
+	for _, st := range e.Stages {
+		for _, a := range st.Actions {
+			for _, o := range a.FailedArtifacts {
+				if o.Name == name {
+					rc, err := s.artifacts.Get(ctx, o.Key)
+					if err != nil {
+						return nil, err
+					}
+					return &Artifact{ReadCloser: rc, Name: name, Stage: st.Name, Action: a.Decl.Name, Failed: true, Attempt: a.FailedAttempt}, nil
+				}
+			}
+			for _, o := range a.Decl.OutputArtifacts {
+				declared = append(declared, o.Name)
+				if o.Name == name {
+					return nil, Errorf(CodeNotFound, "artifact %s of execution %s was not produced: %s", name, executionID, notProduced(e, st.Name, a))
+				}
+			}
+		}
+	}
+	if len(declared) == 0 {
+		return nil, Errorf(CodeNotFound, "unknown artifact %q: no action of execution %s declares an output artifact", name, executionID)
+	}
+	var hints yamlnode.Hints
+	if hint := hints.DidYouMean(name, declared); hint != "" {
+		return nil, Errorf(CodeNotFound, "unknown artifact %q%s", name, hint)
+	}
+	return nil, Errorf(CodeNotFound, "unknown artifact %q: the actions of execution %s declare %s", name, executionID, strings.Join(declared, ", "))
+}
+
+// notProduced says why action a has no output to offer.
+func notProduced(e *engine.Execution, stage string, a engine.Action) string {
+	where := "action " + stage + "/" + a.Decl.Name
+	switch a.Status {
+	case engine.ActionNotStarted:
+		if e.Status.Terminal() {
+			return where + " never ran (the execution " + strings.ToLower(string(e.Status)) + " before it)"
+		}
+		return where + " has not run yet"
+	case engine.ActionInProgress:
+		return where + " is still running"
+	case engine.ActionFailed:
+		return where + " failed without uploading it (outputs are kept on failure only from builds whose upload phase ran)"
+	}
+	return where + " is " + string(a.Status) + " and produced no output"
 }

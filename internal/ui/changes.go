@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
@@ -165,8 +166,12 @@ func (s *Server) artifact(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	defer rc.Close()
+	file := slug(art) + ".zip"
+	if rc.Failed {
+		file = slug(art) + "-failed-attempt-" + strconv.Itoa(rc.Attempt) + ".zip"
+	}
 	w.Header().Set("Content-Type", "application/zip")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+slug(art)+`.zip"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+file+`"`)
 	_, _ = io.Copy(w, rc)
 	return nil
 }

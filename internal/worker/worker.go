@@ -139,6 +139,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	}
 	result := client.JobResult{WorkerID: w.ID, Succeeded: runErr == nil, Log: tail}
 	if runErr != nil {
+		result.FailedArtifacts = res.KeptOutputs
 		result.Message = runErr.Error()
 		if errors.Is(runErr, context.DeadlineExceeded) {
 			result.Message = "action timed out: " + runErr.Error()
@@ -279,8 +280,12 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 	pj.Env = w.env(job, pj)
 
 	res, err := p.Run(ctx, pj)
-	if err != nil || res.Invoked {
-		return res, err // an invoked function uploads its outputs itself
+	if err != nil {
+		res.KeptOutputs = w.putKeptOutputs(ctx, job, pj, res.KeptOutputs)
+		return res, err
+	}
+	if res.Invoked {
+		return res, nil // an invoked function uploads its outputs itself
 	}
 	for _, o := range pj.Outputs {
 		if err := w.putOutput(ctx, job, o); err != nil {
@@ -324,6 +329,24 @@ func (w *Worker) putOutput(ctx context.Context, job *client.Job, o provider.Outp
 		return fmt.Errorf("upload output artifact %s: %w", o.Name, err)
 	}
 	return nil
+}
+
+// putKeptOutputs uploads the outputs a failed run kept and returns the names
+// uploaded. A failure here is logged, not reported: the action has already
+// failed for its own reason.
+func (w *Worker) putKeptOutputs(ctx context.Context, job *client.Job, pj *provider.Job, names []string) []string {
+	var done []string
+	for _, o := range pj.Outputs {
+		if !slices.Contains(names, o.Name) || ctx.Err() != nil {
+			continue
+		}
+		if err := w.putOutput(ctx, job, o); err != nil {
+			fmt.Fprintf(pj.Log, "[sluice] output artifact %s of the failed attempt not kept: %v\n", o.Name, err)
+			continue
+		}
+		done = append(done, o.Name)
+	}
+	return done
 }
 
 // env is the job's process environment: the worker's base, then sluice's own

@@ -278,13 +278,26 @@ func (c *Client) Log(ctx context.Context, name, id, action string, offset int64,
 	return chunk, nil
 }
 
+// FailedAttemptHeader on an artifact download names the failed attempt of its
+// action that uploaded it.
+const FailedAttemptHeader = "X-Sluice-Failed-Attempt"
+
+// ArtifactStream is an artifact being downloaded.
+type ArtifactStream struct {
+	io.ReadCloser
+	// FailedAttempt is the attempt of the action that uploaded the artifact
+	// although it failed; 0 for an artifact of an action that succeeded.
+	FailedAttempt int
+}
+
 // Artifact opens an artifact an execution produced, as a zip stream.
-func (c *Client) Artifact(ctx context.Context, name, id, artifact string) (io.ReadCloser, error) {
+func (c *Client) Artifact(ctx context.Context, name, id, artifact string) (*ArtifactStream, error) {
 	resp, err := c.send(ctx, http.MethodGet, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/artifacts/"+esc(artifact), nil, "")
 	if err != nil {
 		return nil, err
 	}
-	return resp.Body, nil
+	n, _ := strconv.Atoi(resp.Header.Get(FailedAttemptHeader))
+	return &ArtifactStream{ReadCloser: resp.Body, FailedAttempt: n}, nil
 }
 
 // Events lists events after a sequence number.

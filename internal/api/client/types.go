@@ -120,6 +120,10 @@ type ActionExecution struct {
 	LastUpdateTime  *time.Time        `json:"lastUpdateTime,omitempty"`
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
 	OutputArtifacts []string          `json:"outputArtifacts,omitempty"`
+	// FailedArtifacts were uploaded by the failed attempt FailedAttempt: they
+	// can be downloaded, and no later action receives them.
+	FailedArtifacts []string `json:"failedOutputArtifacts,omitempty"`
+	FailedAttempt   int      `json:"failedAttempt,omitempty"`
 	// Token answers a waiting Manual action (PutApprovalResult); Approval is
 	// the answer it got.
 	Token    string    `json:"token,omitempty"`
@@ -317,6 +321,10 @@ type JobResult struct {
 	// Invoked reports that a function was invoked and will answer for the job
 	// itself (JobSuccess or JobFailure); the worker lets go of the job.
 	Invoked bool `json:"invoked,omitempty"`
+	// FailedArtifacts names the output artifacts a failed job uploaded anyway
+	// (a build whose upload phase ran after its build phase failed). They are
+	// kept for download, marked as from a failed attempt, never used as inputs.
+	FailedArtifacts []string `json:"failedArtifacts,omitempty"`
 }
 
 // JobSuccess is PutJobSuccessResult: a function's answer that its job

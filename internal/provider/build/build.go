@@ -138,9 +138,18 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 		return provider.Result{}, err
 	}
 	if !res.Succeeded {
-		return provider.Result{}, errors.New(res.Message)
+		// CodeBuild always attempts UPLOAD_ARTIFACTS, even after BUILD
+		// failed: what the artifacts section matches is kept for debugging.
+		var kept []string
+		if reached(res, buildspec.StepUploadArtifacts) && len(job.Outputs) > 0 && spec.Artifacts != nil {
+			kept, err = writeOutputs(spec, dir, job.Outputs)
+			if err != nil {
+				fmt.Fprintf(job.Log, "[Container] artifacts of the failed build not kept: %v\n", err)
+			}
+		}
+		return provider.Result{KeptOutputs: kept}, errors.New(res.Message)
 	}
-	if err := writeOutputs(spec, dir, job.Outputs); err != nil {
+	if _, err := writeOutputs(spec, dir, job.Outputs); err != nil {
 		return provider.Result{}, err
 	}
 	saveCache(ctx, cachePaths, dir, job)
@@ -230,16 +239,22 @@ func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch, ho
 	return res, nil
 }
 
+// writeZipFile writes files as the zip of out; on error it leaves no file, so
+// nothing partial is taken for an artifact.
 func writeZipFile(out provider.Output, files []buildspec.ArtifactFile) error {
 	f, err := os.Create(out.Path)
 	if err != nil {
 		return err
 	}
-	if err := buildspec.WriteZip(f, files); err != nil {
-		f.Close()
+	err = buildspec.WriteZip(f, files)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out.Path)
 		return fmt.Errorf("output artifact %s: %w", out.Name, err)
 	}
-	return f.Close()
+	return nil
 }
 
 // sources picks the primary source (PrimarySource, or the first input) and
@@ -292,47 +307,45 @@ func loadBuildspec(p Project, dir string, job *provider.Job) (*buildspec.Spec, e
 }
 
 // writeOutputs zips the primary artifact into the first output and each
-// secondary artifact into the output of the same name.
-func writeOutputs(spec *buildspec.Spec, dir string, outputs []provider.Output) error {
+// secondary artifact into the output of the same name, and returns the names
+// of the outputs written, which are all of them unless it fails.
+func writeOutputs(spec *buildspec.Spec, dir string, outputs []provider.Output) ([]string, error) {
 	if len(outputs) == 0 {
-		return nil
+		return nil, nil
 	}
 	if spec.Artifacts == nil {
-		return fmt.Errorf("the action declares output artifact %s, but the buildspec has no artifacts section", outputs[0].Name)
+		return nil, fmt.Errorf("the action declares output artifact %s, but the buildspec has no artifacts section", outputs[0].Name)
 	}
+	var written []string
 	write := func(a buildspec.Artifact, out provider.Output) error {
 		files, err := a.Collect(dir)
 		if err != nil {
-			return err
-		}
-		f, err := os.Create(out.Path)
-		if err != nil {
-			return err
-		}
-		if err := buildspec.WriteZip(f, files); err != nil {
-			f.Close()
 			return fmt.Errorf("output artifact %s: %w", out.Name, err)
 		}
-		return f.Close()
+		if err := writeZipFile(out, files); err != nil {
+			return err
+		}
+		written = append(written, out.Name)
+		return nil
 	}
 	if err := write(spec.Artifacts.Artifact, outputs[0]); err != nil {
-		return err
+		return written, err
 	}
 	for _, out := range outputs[1:] {
 		found := false
 		for _, s := range spec.Artifacts.Secondary {
 			if s.Identifier == out.Name {
 				if err := write(s, out); err != nil {
-					return err
+					return written, err
 				}
 				found = true
 			}
 		}
 		if !found {
-			return fmt.Errorf("output artifact %s: the buildspec has no secondary artifact with that identifier", out.Name)
+			return written, fmt.Errorf("output artifact %s: the buildspec has no secondary artifact with that identifier", out.Name)
 		}
 	}
-	return nil
+	return written, nil
 }
 
 // Bubblewrap returns the path of bwrap, or "" when the machine has none.
@@ -428,7 +441,9 @@ func sendReports(ctx context.Context, spec *buildspec.Spec, dir string, job *pro
 }
 
 func parseReport(format report.Format, f buildspec.ArtifactFile) (*report.Report, error) {
-	in, err := os.Open(f.Source)
+	// Open never follows a link out of the workspace: a report "file" that
+	// links to /etc/shadow is not read by the worker.
+	in, err := f.Open()
 	if err != nil {
 		return nil, err
 	}

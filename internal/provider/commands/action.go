@@ -51,11 +51,16 @@ func zipOutput(ctx context.Context, dir string, o provider.Output) error {
 	if len(globs) == 0 {
 		globs = []string{"**/*"}
 	}
+	// Zip never follows a link out of the working directory: a command's
+	// `ln -s /etc out/etc` fails the action naming the link.
 	if _, err := artifact.Zip(ctx, f, dir, globs); err != nil {
 		f.Close()
+		// A partial zip left at o.Path would be taken for an artifact.
+		os.Remove(o.Path)
 		return fmt.Errorf("output artifact %s: %w", o.Name, err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(o.Path)
 		return fmt.Errorf("output artifact %s: %w", o.Name, err)
 	}
 	return nil

@@ -43,7 +43,7 @@ func writeCloneRef(ctx context.Context, g *git, src *source, id string, out prov
 	if err != nil {
 		return fmt.Errorf("output artifact %s: %w", out.Name, err)
 	}
-	if _, err := artifact.Zip(ctx, f, g.dir, []string{"**/*"}); err != nil {
+	if _, err := artifact.ZipWith(ctx, f, g.dir, []string{"**/*"}, artifact.ZipOptions{KeepLinks: true}); err != nil {
 		f.Close()
 		return fmt.Errorf("output artifact %s: %w", out.Name, err)
 	}
@@ -54,8 +54,8 @@ func writeCloneRef(ctx context.Context, g *git, src *source, id string, out prov
 }
 
 // checkSymlinks refuses a working copy with a symlink that leads out of it.
-// artifact.Zip would store what such a link points to on the worker, and
-// artifact.Unzip refuses the link itself, so neither can be carried.
+// artifact.ZipWith would fail on it naming only the link, and artifact.Unzip
+// refuses the link itself, so neither can carry it; this says why.
 func checkSymlinks(root string) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
