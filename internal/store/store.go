@@ -77,31 +77,16 @@ type Store interface {
 	// Keys start with "PIPELINE/", so that deleting a pipeline forgets them.
 	TriggerState(ctx context.Context, key string) (string, error)
 
-	Webhooks(ctx context.Context) ([]Webhook, error)
-	Webhook(ctx context.Context, name string) (Webhook, error)
-	PutWebhook(ctx context.Context, w Webhook) error
-	DeleteWebhook(ctx context.Context, name string) error
-
-	Projects(ctx context.Context) ([]Project, error)
-	Project(ctx context.Context, name string) (Project, error)
-	PutProject(ctx context.Context, p Project) error
-	DeleteProject(ctx context.Context, name string) error
-
-	Functions(ctx context.Context) ([]Function, error)
-	Function(ctx context.Context, name string) (Function, error)
-	PutFunction(ctx context.Context, f Function) error
-	DeleteFunction(ctx context.Context, name string) error
-
-	Rules(ctx context.Context) ([]Rule, error) // by name
-	Rule(ctx context.Context, name string) (Rule, error)
-	PutRule(ctx context.Context, r Rule) error
-	DeleteRule(ctx context.Context, name string) error
-
-	// Secrets hold ciphertext only; the service encrypts and decrypts.
-	Secrets(ctx context.Context) ([]Secret, error)
-	Secret(ctx context.Context, name string) (Secret, error)
-	PutSecret(ctx context.Context, s Secret) error
-	DeleteSecret(ctx context.Context, name string) error
+	// Definition returns the definition of kind called name.
+	Definition(ctx context.Context, kind Kind, name string) (Definition, error)
+	// Definitions lists the definitions of kind, by name.
+	Definitions(ctx context.Context, kind Kind) ([]Definition, error)
+	// PutDefinition creates d, or replaces the definition of its kind and name
+	// keeping the first creation time.
+	PutDefinition(ctx context.Context, d Definition) error
+	// DeleteDefinition deletes the definition of kind called name, ErrNotFound
+	// when there is none. What refers to it (a rule's deliveries) stays.
+	DeleteDefinition(ctx context.Context, kind Kind, name string) error
 
 	// QueuedJobs lists the queued jobs of providers, oldest first: the actions
 	// the server holds itself (gates, approvals, invocations) wait there.
@@ -297,38 +282,6 @@ type EventFilter struct {
 	// Newest takes the last Limit events that match instead of the first;
 	// they are still returned oldest first.
 	Newest bool
-}
-
-// Webhook is a stored webhook definition.
-type Webhook struct {
-	Name       string
-	Definition []byte // JSON owned by the service
-	Created    time.Time
-	Updated    time.Time
-}
-
-// Project is a stored build project.
-type Project struct {
-	Name       string
-	Definition []byte // JSON owned by the service
-	Created    time.Time
-	Updated    time.Time
-}
-
-// Function is a stored function definition.
-type Function struct {
-	Name       string
-	Definition []byte // JSON owned by the service
-	Created    time.Time
-	Updated    time.Time
-}
-
-// Secret is a stored secret, encrypted by the service.
-type Secret struct {
-	Name       string
-	Ciphertext []byte
-	Created    time.Time
-	Updated    time.Time
 }
 
 // Report is a test report of one report group of one job.

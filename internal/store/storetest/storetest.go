@@ -32,12 +32,8 @@ func Run(t *testing.T, open Open) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
 	t.Run("DeletePipeline", func(t *testing.T) { testDelete(t, open(t)) })
 	t.Run("TriggerBookkeeping", func(t *testing.T) { testTriggerBookkeeping(t, open(t)) })
-	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, open(t)) })
-	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open(t)) })
 	t.Run("Reports", func(t *testing.T) { testReports(t, open(t)) })
-	t.Run("Projects", func(t *testing.T) { testProjects(t, open(t)) })
-	t.Run("Functions", func(t *testing.T) { testFunctions(t, open(t)) })
-	t.Run("Rules", func(t *testing.T) { testRules(t, open(t)) })
+	t.Run("Definitions", func(t *testing.T) { testDefinitions(t, open) })
 	t.Run("HeldJobs", func(t *testing.T) { testHeldJobs(t, open(t)) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open(t)) })
 	t.Run("Cursors", func(t *testing.T) { testCursors(t, open(t)) })
@@ -530,82 +526,6 @@ func testTriggerBookkeeping(t *testing.T, s store.Store) {
 	}
 	if v, _ := s.TriggerState(ctx, "p2/poll/src"); v != "keep" {
 		t.Fatalf("another pipeline's trigger state = %q", v)
-	}
-}
-
-func testWebhooks(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	if _, err := s.Webhook(ctx, "w"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("missing webhook: %v", err)
-	}
-	must(t, s.PutWebhook(ctx, store.Webhook{Name: "w", Definition: []byte(`{"a":1}`), Created: t0, Updated: t0}))
-	must(t, s.PutWebhook(ctx, store.Webhook{Name: "w", Definition: []byte(`{"a":2}`), Created: t0.Add(time.Hour), Updated: t0.Add(time.Hour)}))
-	w, err := s.Webhook(ctx, "w")
-	must(t, err)
-	if string(w.Definition) != `{"a":2}` || !w.Created.Equal(t0) || !w.Updated.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("webhook = %+v", w)
-	}
-	all, _ := s.Webhooks(ctx)
-	if len(all) != 1 {
-		t.Fatalf("webhooks = %d", len(all))
-	}
-	must(t, s.DeleteWebhook(ctx, "w"))
-	if err := s.DeleteWebhook(ctx, "w"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("second delete: %v", err)
-	}
-}
-
-func testProjects(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	if _, err := s.Project(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("missing project: %v", err)
-	}
-	if err := s.DeleteProject(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("delete missing project: %v", err)
-	}
-	must(t, s.PutProject(ctx, store.Project{Name: "p", Definition: []byte(`{"a":1}`), Created: t0, Updated: t0}))
-	must(t, s.PutProject(ctx, store.Project{Name: "p", Definition: []byte(`{"a":2}`), Created: t0.Add(time.Hour), Updated: t0.Add(time.Hour)}))
-	must(t, s.PutProject(ctx, store.Project{Name: "a", Definition: []byte(`{"b":1}`), Created: t0, Updated: t0}))
-	p, err := s.Project(ctx, "p")
-	must(t, err)
-	if p.Name != "p" || string(p.Definition) != `{"a":2}` || !p.Created.Equal(t0) || !p.Updated.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("project = %+v", p)
-	}
-	all, err := s.Projects(ctx)
-	must(t, err)
-	if len(all) != 2 || all[0].Name != "a" || all[1].Name != "p" || string(all[1].Definition) != `{"a":2}` {
-		t.Fatalf("projects = %+v", all)
-	}
-	must(t, s.DeleteProject(ctx, "p"))
-	if _, err := s.Project(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("deleted project: %v", err)
-	}
-	if err := s.DeleteProject(ctx, "p"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("second delete: %v", err)
-	}
-	all, _ = s.Projects(ctx)
-	if len(all) != 1 {
-		t.Fatalf("projects after delete = %d", len(all))
-	}
-}
-
-func testSecrets(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	must(t, s.PutSecret(ctx, store.Secret{Name: "b", Ciphertext: []byte{1, 2}, Created: t0, Updated: t0}))
-	must(t, s.PutSecret(ctx, store.Secret{Name: "a", Ciphertext: []byte{0, 255}, Created: t0, Updated: t0}))
-	must(t, s.PutSecret(ctx, store.Secret{Name: "b", Ciphertext: []byte{3}, Created: t0, Updated: t0.Add(time.Minute)}))
-	sec, err := s.Secret(ctx, "b")
-	must(t, err)
-	if string(sec.Ciphertext) != "\x03" || !sec.Updated.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("secret = %+v", sec)
-	}
-	all, _ := s.Secrets(ctx)
-	if len(all) != 2 || all[0].Name != "a" || all[0].Ciphertext[1] != 255 {
-		t.Fatalf("secrets = %+v", all)
-	}
-	must(t, s.DeleteSecret(ctx, "a"))
-	if _, err := s.Secret(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("deleted secret: %v", err)
 	}
 }
 
