@@ -10,9 +10,9 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
-// testDefinitions runs the same contract on every kind of definition, each
+// exerciseDefinitions runs the same contract on every kind of definition, each
 // on its own store.
-func testDefinitions(t *testing.T, open Open) {
+func exerciseDefinitions(t *testing.T, open Open) {
 	for _, kind := range store.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
