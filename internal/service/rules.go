@@ -549,7 +549,7 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Definition, r 
 	now := s.now()
 	anchor, last, ok := parseTicks(raw)
 	if !ok {
-		return false, s.store.Update(ctx, "", func(tx store.Tx) error {
+		return false, s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
 			return tx.SetTriggerState(ctx, key, formatTicks(now, now), now)
 		})
 	}
@@ -583,7 +583,7 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Definition, r 
 	if _, err := s.queueRuleDeliveries(ctx, c, fmt.Sprintf("tick-%d", tick.UnixMilli()), evRaw, m, ev.ID, tick); err != nil {
 		return false, err
 	}
-	return true, s.store.Update(ctx, "", func(tx store.Tx) error {
+	return true, s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
 		return tx.SetTriggerState(ctx, key, formatTicks(anchor, tick), s.now())
 	})
 }

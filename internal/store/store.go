@@ -28,7 +28,16 @@ type Store interface {
 	// other Update of the same pipeline runs at the same time, on any replica
 	// sharing the store. fn's writes commit together or not at all. A missing
 	// pipeline is not an error here; tx.Pipeline reports it.
+	// Update of the empty name is UpdateGlobal; call that by its name.
 	Update(ctx context.Context, pipeline string, fn func(tx Tx) error) error
+	// UpdateGlobal runs fn in one write transaction that belongs to no
+	// pipeline, for writes of sluice's own (recording a push's events, a
+	// rule's schedule ticks). It holds the global lock: no other UpdateGlobal
+	// runs at the same time, on any replica. It does not exclude Updates of
+	// pipelines (on SQLite it does, as every write waits for the one writer).
+	// The Tx's methods about its pipeline (Pipeline, PutPipeline, NextSeq, …)
+	// find no pipeline.
+	UpdateGlobal(ctx context.Context, fn func(tx Tx) error) error
 
 	Pipelines(ctx context.Context) ([]Pipeline, error)
 	Pipeline(ctx context.Context, name string) (Pipeline, error)
@@ -148,7 +157,8 @@ type Delivery struct {
 	Updated   time.Time
 }
 
-// Tx is a write transaction scoped to one pipeline; see Store.Update.
+// Tx is a write transaction scoped to one pipeline, or to none; see
+// Store.Update and Store.UpdateGlobal.
 type Tx interface {
 	Pipeline(ctx context.Context) (Pipeline, error) // ErrNotFound if it does not exist
 	// PutPipeline creates the pipeline or stores a new version of it.

@@ -8,7 +8,8 @@
 // are made safe one by one:
 //
 //   - Update holds a transaction-level advisory lock on "pipeline:NAME", so no
-//     two Updates of one pipeline run together, on any replica.
+//     two Updates of one pipeline run together, on any replica; UpdateGlobal
+//     holds "pipeline:" (the lock of no pipeline).
 //   - Tx.Lock locks the lock's row (FOR UPDATE, inserting a placeholder row
 //     first when there is none), so two pipelines sharing a lock take turns
 //     and neither loses the other's write.
@@ -197,6 +198,13 @@ func sqlLimit(limit int) any {
 func advisoryLock(ctx context.Context, q querier, key string) error {
 	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
 	return err
+}
+
+// UpdateGlobal implements store.Store: it is the Update of the pipeline with
+// no name, whose advisory lock "pipeline:" replicas from before UpdateGlobal
+// was named took too, so both exclude each other during an upgrade.
+func (s *Store) UpdateGlobal(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Update(ctx, "", fn)
 }
 
 // Update implements store.Store.

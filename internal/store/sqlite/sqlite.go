@@ -113,6 +113,11 @@ type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// UpdateGlobal implements store.Store: the one writer is the global lock.
+func (s *Store) UpdateGlobal(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Update(ctx, "", fn)
+}
+
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, pipeline string, fn func(tx store.Tx) error) error {
 	sqlTx, err := s.write.BeginTx(ctx, nil)

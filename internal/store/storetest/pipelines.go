@@ -19,6 +19,8 @@ func exercisePipelines(t *testing.T, open Open) {
 		{"DeletePipeline", testDelete},
 		{"TriggerBookkeeping", testTriggerBookkeeping},
 		{"ReadsInsideManyUpdates", testReadsInsideManyUpdates},
+		{"UpdateGlobal", testUpdateGlobal},
+		{"UpdateGlobalExcludesItself", testUpdateGlobalExcludesItself},
 	})
 }
 
@@ -185,4 +187,70 @@ func testReadsInsideManyUpdates(t *testing.T, s store.Store) {
 		}()
 	}
 	wg.Wait()
+}
+
+// UpdateGlobal commits its writes together or not at all, and its
+// transaction belongs to no pipeline.
+func testUpdateGlobal(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	putPipeline(t, s, "p", 1)
+	boom := errors.New("boom")
+	err := s.UpdateGlobal(ctx, func(tx store.Tx) error {
+		must(t, tx.SetTriggerState(ctx, "rule:r/1/schedule/x", "rolled back", t0))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("UpdateGlobal = %v, want fn's error", err)
+	}
+	if v, _ := s.TriggerState(ctx, "rule:r/1/schedule/x"); v != "" {
+		t.Fatalf("a failed UpdateGlobal wrote %q", v)
+	}
+	must(t, s.UpdateGlobal(ctx, func(tx store.Tx) error {
+		if _, err := tx.Pipeline(ctx); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the global transaction's pipeline: %v, want ErrNotFound", err)
+		}
+		fresh, err := tx.UseKey(ctx, "push-events/1", "", t0)
+		if err != nil || !fresh {
+			t.Errorf("UseKey = %v, %v", fresh, err)
+		}
+		return tx.SetTriggerState(ctx, "rule:r/1/schedule/x", "kept", t0)
+	}))
+	if v, _ := s.TriggerState(ctx, "rule:r/1/schedule/x"); v != "kept" {
+		t.Fatalf("trigger state after UpdateGlobal = %q", v)
+	}
+	if p, err := s.Pipeline(ctx, "p"); err != nil || p.Version != 1 {
+		t.Fatalf("the pipeline after UpdateGlobal: %+v, %v", p, err)
+	}
+}
+
+// While one UpdateGlobal runs, another waits: it does not enter its fn
+// before the first returns, here until its context ends.
+func testUpdateGlobalExcludesItself(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.UpdateGlobal(ctx, func(tx store.Tx) error {
+			close(entered)
+			<-release
+			return tx.SetTriggerState(ctx, "k", "first", t0)
+		})
+	}()
+	<-entered
+	waitCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err := s.UpdateGlobal(waitCtx, func(tx store.Tx) error {
+		t.Error("a second UpdateGlobal ran while the first held the global lock")
+		return nil
+	})
+	if err == nil {
+		t.Fatal("the second UpdateGlobal returned without error while the first held the lock")
+	}
+	close(release)
+	must(t, <-first)
+	// Once the first is done, the next one runs.
+	must(t, s.UpdateGlobal(ctx, func(tx store.Tx) error { return tx.SetTriggerState(ctx, "k", "second", t0) }))
+	if v, _ := s.TriggerState(ctx, "k"); v != "second" {
+		t.Fatalf("trigger state = %q", v)
+	}
 }
