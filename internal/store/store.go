@@ -49,9 +49,9 @@ type Store interface {
 	Executions(ctx context.Context, pipeline string, before int64, limit int) ([]Execution, error)
 
 	Job(ctx context.Context, id string) (Job, error)
-	// ClaimJob gives worker the oldest queued job whose provider is in providers,
-	// leased until leaseUntil, or ErrNotFound when there is none.
-	ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (Job, error)
+	// ClaimJob gives the worker the oldest queued job whose provider is one of
+	// its providers, or ErrNotFound when there is none.
+	ClaimJob(ctx context.Context, c ClaimJobParams) (Job, error)
 	// Heartbeat extends the lease of a job the worker holds. ErrConflict when the
 	// worker no longer holds it (cancelled, timed out, or its lease was given up):
 	// the worker must then kill what it runs.
@@ -128,6 +128,22 @@ type Store interface {
 	Close() error
 }
 
+// ClaimJobParams say who claims a job of which providers, and when.
+type ClaimJobParams struct {
+	Worker     string
+	Providers  []string
+	Now        time.Time // a job held back until after Now is not claimed
+	LeaseUntil time.Time // the worker's lease on the job it gets
+}
+
+// FinishJobParams say how a job ended.
+type FinishJobParams struct {
+	ID      string
+	Status  JobStatus // a finished one
+	Message string
+	Now     time.Time
+}
+
 // Lock is a stored lock: its holder and queue, a document owned by the service.
 type Lock struct {
 	Name     string
@@ -184,7 +200,7 @@ type Tx interface {
 	// one finds out at its next heartbeat. A finished job is left alone.
 	CancelJob(ctx context.Context, id, reason string, now time.Time) error
 	// FinishJob records a job's end; it is a no-op for a job already finished.
-	FinishJob(ctx context.Context, id string, status JobStatus, message string, now time.Time) error
+	FinishJob(ctx context.Context, f FinishJobParams) error
 
 	InsertEvent(ctx context.Context, e Event) error
 	AppendLog(ctx context.Context, jobID string, data []byte) error

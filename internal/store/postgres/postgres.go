@@ -378,7 +378,8 @@ func getJob(ctx context.Context, q querier, id string) (store.Job, error) {
 }
 
 // ClaimJob implements store.Store.
-func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (store.Job, error) {
+func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	worker, providers, now, leaseUntil := c.Worker, c.Providers, c.Now, c.LeaseUntil
 	if len(providers) == 0 {
 		return store.Job{}, notFound("job", "for no provider")
 	}

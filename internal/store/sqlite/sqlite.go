@@ -317,7 +317,8 @@ func getJob(ctx context.Context, q queryer, id string) (store.Job, error) {
 }
 
 // ClaimJob implements store.Store.
-func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (store.Job, error) {
+func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	worker, providers, now, leaseUntil := c.Worker, c.Providers, c.Now, c.LeaseUntil
 	if len(providers) == 0 {
 		return store.Job{}, notFound("job", "for no provider")
 	}
@@ -650,7 +651,8 @@ func (t *tx) CancelJob(ctx context.Context, id, reason string, now time.Time) er
 	return nil
 }
 
-func (t *tx) FinishJob(ctx context.Context, id string, status store.JobStatus, message string, now time.Time) error {
+func (t *tx) FinishJob(ctx context.Context, f store.FinishJobParams) error {
+	id, status, message, now := f.ID, f.Status, f.Message, f.Now
 	_, err := t.q.ExecContext(ctx, `
 		UPDATE jobs SET status = ?, message = ?, finished_ms = ?
 		WHERE id = ? AND status IN ('Queued', 'InProgress')`, status, message, ms(now), id)

@@ -28,20 +28,20 @@ func testClaim(t *testing.T, s store.Store) {
 	insertJob(t, s, "p", "j2", "Commands", t0.Add(2*time.Second))
 	insertJob(t, s, "p", "j1", "Commands", t0.Add(time.Second))
 	insertJob(t, s, "p", "j3", "Build", t0)
-	j, err := s.ClaimJob(ctx, "w1", []string{"Commands"}, t0, t0.Add(30*time.Second))
+	j, err := s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w1", Providers: []string{"Commands"}, Now: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	must(t, err)
 	if j.ID != "j1" || j.Status != store.JobInProgress || j.Worker != "w1" || !j.LeaseUntil.Equal(t0.Add(30*time.Second)) {
 		t.Fatalf("first claim = %+v", j)
 	}
-	j, err = s.ClaimJob(ctx, "w1", []string{"Commands"}, t0, t0.Add(30*time.Second))
+	j, err = s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w1", Providers: []string{"Commands"}, Now: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	must(t, err)
 	if j.ID != "j2" {
 		t.Fatalf("second claim = %s", j.ID)
 	}
-	if _, err := s.ClaimJob(ctx, "w1", []string{"Commands"}, t0, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w1", Providers: []string{"Commands"}, Now: t0, LeaseUntil: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("nothing left: %v", err)
 	}
-	j, err = s.ClaimJob(ctx, "w2", []string{"Noop", "Build"}, t0, t0)
+	j, err = s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w2", Providers: []string{"Noop", "Build"}, Now: t0, LeaseUntil: t0})
 	must(t, err)
 	if j.ID != "j3" {
 		t.Fatalf("build claim = %s", j.ID)
@@ -64,7 +64,7 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 			defer wg.Done()
 			worker := fmt.Sprintf("w%d", w)
 			for {
-				j, err := s.ClaimJob(ctx, worker, []string{"Noop"}, t0, t0.Add(time.Minute))
+				j, err := s.ClaimJob(ctx, store.ClaimJobParams{Worker: worker, Providers: []string{"Noop"}, Now: t0, LeaseUntil: t0.Add(time.Minute)})
 				if errors.Is(err, store.ErrNotFound) {
 					return
 				}
@@ -91,7 +91,7 @@ func testHeartbeat(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	putPipeline(t, s, "p", 1)
 	insertJob(t, s, "p", "j", "Noop", t0)
-	_, err := s.ClaimJob(ctx, "w", []string{"Noop"}, t0, t0.Add(10*time.Second))
+	_, err := s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w", Providers: []string{"Noop"}, Now: t0, LeaseUntil: t0.Add(10 * time.Second)})
 	must(t, err)
 	if _, err := s.Heartbeat(ctx, "j", "other", t0.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("heartbeat by another worker: %v", err)
@@ -126,11 +126,11 @@ func testCancelFinish(t *testing.T, s store.Store) {
 	insertJob(t, s, "p", "queued", "Noop", t0)
 	insertJob(t, s, "p", "running", "Noop", t0.Add(time.Second))
 	insertJob(t, s, "p", "done", "Noop", t0.Add(2*time.Second))
-	_, err := s.ClaimJob(ctx, "w", []string{"Noop"}, t0, t0.Add(time.Minute))
+	_, err := s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w", Providers: []string{"Noop"}, Now: t0, LeaseUntil: t0.Add(time.Minute)})
 	must(t, err) // claims "queued"; make the names honest by cancelling a fresh queued one
 	insertJob(t, s, "p", "fresh", "Noop", t0.Add(3*time.Second))
 	must(t, s.Update(ctx, "p", func(tx store.Tx) error {
-		if err := tx.FinishJob(ctx, "done", store.JobSucceeded, "ok", t0); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: "done", Status: store.JobSucceeded, Message: "ok", Now: t0}); err != nil {
 			return err
 		}
 		if err := tx.CancelJob(ctx, "queued", "abandoned", t0); err != nil {
@@ -140,7 +140,7 @@ func testCancelFinish(t *testing.T, s store.Store) {
 			return err
 		}
 		// Finishing or cancelling an ended job changes nothing.
-		if err := tx.FinishJob(ctx, "done", store.JobFailed, "late", t0); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: "done", Status: store.JobFailed, Message: "late", Now: t0}); err != nil {
 			return err
 		}
 		return tx.CancelJob(ctx, "done", "late", t0)
@@ -155,7 +155,7 @@ func testCancelFinish(t *testing.T, s store.Store) {
 	if _, err := s.Heartbeat(ctx, "queued", "w", t0.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("heartbeat of a cancelled job: %v", err)
 	}
-	if j, _ := s.ClaimJob(ctx, "w", []string{"Noop"}, t0, t0.Add(time.Minute)); j.ID != "running" {
+	if j, _ := s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w", Providers: []string{"Noop"}, Now: t0, LeaseUntil: t0.Add(time.Minute)}); j.ID != "running" {
 		t.Fatalf("cancelled jobs must not be claimed; got %q", j.ID)
 	}
 }
@@ -178,10 +178,10 @@ func testHeldJobs(t *testing.T, s store.Store) {
 		return tx.InsertJob(ctx, store.Job{ID: "fn-2", ExecutionID: "e", Pipeline: "p", Stage: "s", Action: "a", Attempt: 2,
 			Provider: "Function", Payload: []byte(`{}`), Deadline: t0.Add(time.Hour), Created: t0, NotBefore: t0.Add(30 * time.Second)})
 	}))
-	if _, err := s.ClaimJob(ctx, "w", []string{"Function"}, t0.Add(29*time.Second), t0.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w", Providers: []string{"Function"}, Now: t0.Add(29 * time.Second), LeaseUntil: t0.Add(time.Minute)}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("claim before NotBefore: %v, want ErrNotFound", err)
 	}
-	j, err := s.ClaimJob(ctx, "w", []string{"Function"}, t0.Add(30*time.Second), t0.Add(time.Minute))
+	j, err := s.ClaimJob(ctx, store.ClaimJobParams{Worker: "w", Providers: []string{"Function"}, Now: t0.Add(30 * time.Second), LeaseUntil: t0.Add(time.Minute)})
 	must(t, err)
 	if j.ID != "fn-2" || !j.NotBefore.Equal(t0.Add(30*time.Second)) {
 		t.Fatalf("claimed %s with NotBefore %v", j.ID, j.NotBefore)
