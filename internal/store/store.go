@@ -1,6 +1,8 @@
-// Package store declares how sluice keeps its state: pipelines and their versions,
-// executions, jobs, logs, events and tokens. Implementations live in sub-packages
-// (sqlite, the embedded default, and postgres) and pass the same conformance suite, storetest.
+// Package store declares how sluice keeps its state: pipelines and their
+// versions, executions, jobs, logs, events, tokens, and named definitions of
+// each Kind (webhooks, build projects, functions, rules, secrets).
+// Implementations live in sub-packages (sqlite, the embedded default, and
+// postgres) and pass the same conformance suite, storetest.
 //
 // The store knows rows, not rules: execution and job documents are opaque JSON
 // that the service encodes, so the schema does not weld itself to the engine's

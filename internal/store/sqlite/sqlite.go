@@ -38,6 +38,15 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	files, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return openAt(ctx, path, files)
+}
+
+// openAt opens the database at path and applies the migrations of files.
+func openAt(ctx context.Context, path string, files fs.FS) (*Store, error) {
 	dsn := func(txlock string) string {
 		q := url.Values{}
 		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
@@ -65,7 +74,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxIdleConns(4)
 	read.SetConnMaxIdleTime(0)
 	s := &Store{write: write, readDB: read, read: newStmtCache(read)}
-	if err := s.migrate(ctx); err != nil {
+	// The write pool's one connection begins IMMEDIATE: one migrator at a time.
+	if _, err := migrate.Run(ctx, migrate.SQL(s.write), files, migrate.Options{}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -76,16 +86,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Close() error {
 	s.read.close()
 	return errors.Join(s.readDB.Close(), s.write.Close())
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	files, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	// The write pool's one connection begins IMMEDIATE: one migrator at a time.
-	_, err = migrate.Run(ctx, migrate.SQL(s.write), files, migrate.Options{})
-	return err
 }
 
 func ms(t time.Time) int64 {
