@@ -1,7 +1,7 @@
 package store
 
 import (
-	"fmt"
+	"errors"
 	"time"
 )
 
@@ -22,19 +22,9 @@ const (
 // Kinds lists every kind of definition.
 var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret}
 
-// Valid reports whether k is one of Kinds.
-func (k Kind) Valid() bool {
-	for _, v := range Kinds {
-		if k == v {
-			return true
-		}
-	}
-	return false
-}
-
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.
-var ErrUnknownKind = fmt.Errorf("unknown definition kind")
+var ErrUnknownKind = errors.New("unknown definition kind")
 
 // Definition is a stored definition of one kind.
 type Definition struct {
