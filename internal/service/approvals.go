@@ -93,7 +93,7 @@ func (s *Service) PutApprovalResult(ctx context.Context, a ApprovalAnswer) error
 		if !a.Approved {
 			status, verb = store.JobFailed, "rejected"
 		}
-		if err := tx.FinishJob(ctx, row.ID, status, verb+" by "+a.Principal, s.now()); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: row.ID, Status: status, Message: verb + " by " + a.Principal, Now: s.now()}); err != nil {
 			return nil, err
 		}
 		return engine.ApprovalAnswer{JobID: row.ID, Approved: a.Approved, By: a.Principal, Comment: a.Summary}, nil

@@ -146,7 +146,7 @@ func (s *Service) RepositoryARN(name string) string {
 // recordPush writes one event per reference a push changed, once per push even
 // when the push is handed over again after a crash.
 func (s *Service) recordPush(ctx context.Context, p Push) error {
-	return s.store.Update(ctx, "", func(tx store.Tx) error {
+	return s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
 		fresh, err := tx.UseKey(ctx, "push-events/"+p.ID, "", s.now())
 		if err != nil || !fresh {
 			return err

@@ -54,13 +54,13 @@ func (s *Service) PutFunction(ctx context.Context, f *function.Function) (Functi
 	}
 	res := FunctionApplyResult{Name: f.Name, Created: true, Changed: true}
 	now := s.now()
-	row := store.Function{Name: f.Name, Definition: raw, Created: now, Updated: now}
-	old, err := s.store.Function(ctx, f.Name)
+	row := store.Definition{Kind: store.KindFunction, Name: f.Name, Document: raw, Created: now, Updated: now}
+	old, err := s.store.Definition(ctx, store.KindFunction, f.Name)
 	switch {
 	case err == nil:
 		res.Created = false
 		row.Created = old.Created
-		if canonicalJSON(old.Definition, &function.Function{}) == string(raw) {
+		if canonicalJSON(old.Document, &function.Function{}) == string(raw) {
 			res.Changed = false
 			res.Info, err = decodeFunction(old)
 			return res, err
@@ -68,7 +68,7 @@ func (s *Service) PutFunction(ctx context.Context, f *function.Function) (Functi
 	case !errors.Is(err, store.ErrNotFound):
 		return FunctionApplyResult{}, err
 	}
-	if err := s.store.PutFunction(ctx, row); err != nil {
+	if err := s.store.PutDefinition(ctx, row); err != nil {
 		return FunctionApplyResult{}, err
 	}
 	res.Info = FunctionInfo{Function: *f, Created: row.Created, Updated: row.Updated}
@@ -92,7 +92,7 @@ func canonicalJSON(raw []byte, v any) string {
 
 // Functions lists the functions by name.
 func (s *Service) Functions(ctx context.Context) ([]FunctionInfo, error) {
-	rows, err := s.store.Functions(ctx)
+	rows, err := s.store.Definitions(ctx, store.KindFunction)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (s *Service) Functions(ctx context.Context) ([]FunctionInfo, error) {
 
 // Function returns one function.
 func (s *Service) Function(ctx context.Context, name string) (FunctionInfo, error) {
-	row, err := s.store.Function(ctx, name)
+	row, err := s.store.Definition(ctx, store.KindFunction, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return FunctionInfo{}, Errorf(CodeNotFound, "function %s not found", name)
 	}
@@ -119,9 +119,9 @@ func (s *Service) Function(ctx context.Context, name string) (FunctionInfo, erro
 	return decodeFunction(row)
 }
 
-func decodeFunction(r store.Function) (FunctionInfo, error) {
+func decodeFunction(r store.Definition) (FunctionInfo, error) {
 	f := FunctionInfo{Created: r.Created, Updated: r.Updated}
-	if err := json.Unmarshal(r.Definition, &f.Function); err != nil {
+	if err := json.Unmarshal(r.Document, &f.Function); err != nil {
 		return f, fmt.Errorf("decode function %s: %w", r.Name, err)
 	}
 	return f, nil
@@ -129,7 +129,7 @@ func decodeFunction(r store.Function) (FunctionInfo, error) {
 
 // DeleteFunction deletes a function. Actions naming it fail when they run.
 func (s *Service) DeleteFunction(ctx context.Context, name string) error {
-	if err := s.store.DeleteFunction(ctx, name); err != nil {
+	if err := s.store.DeleteDefinition(ctx, store.KindFunction, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return Errorf(CodeNotFound, "function %s not found", name)
 		}

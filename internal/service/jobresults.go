@@ -125,7 +125,7 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, jobID string, res Fun
 		}
 		now := s.now()
 		if res.ContinuationToken != "" {
-			if err := tx.FinishJob(ctx, jobID, store.JobSucceeded, "continues with a continuation token", now); err != nil {
+			if err := tx.FinishJob(ctx, store.FinishJobParams{ID: jobID, Status: store.JobSucceeded, Message: "continues with a continuation token", Now: now}); err != nil {
 				return nil, err
 			}
 			after := DefaultContinuationInterval
@@ -134,7 +134,7 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, jobID string, res Fun
 			}
 			return engine.JobContinued{JobID: jobID, Token: res.ContinuationToken, After: after, Summary: res.Summary}, nil
 		}
-		if err := tx.FinishJob(ctx, jobID, store.JobSucceeded, res.Summary, now); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: jobID, Status: store.JobSucceeded, Message: res.Summary, Now: now}); err != nil {
 			return nil, err
 		}
 		return engine.JobSucceeded{JobID: jobID, Summary: res.Summary, OutputVariables: res.OutputVariables}, nil
@@ -158,7 +158,7 @@ func (s *Service) PutJobFailureResult(ctx context.Context, jobID, message string
 		if _, _, err := answerable(tx, ctx, jobID); err != nil {
 			return nil, err
 		}
-		if err := tx.FinishJob(ctx, jobID, store.JobFailed, message, s.now()); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: jobID, Status: store.JobFailed, Message: message, Now: s.now()}); err != nil {
 			return nil, err
 		}
 		return engine.JobFailed{JobID: jobID, Message: message}, nil
@@ -170,7 +170,7 @@ func (s *Service) answerError(ctx context.Context, row store.Job, err error) err
 	if errors.Is(err, engine.ErrUnknownJob) {
 		// The action was stopped or timed out in between.
 		_ = s.store.Update(ctx, row.Pipeline, func(tx store.Tx) error {
-			return tx.FinishJob(ctx, row.ID, store.JobCancelled, "answer arrived after the action ended", s.now())
+			return tx.FinishJob(ctx, store.FinishJobParams{ID: row.ID, Status: store.JobCancelled, Message: "answer arrived after the action ended", Now: s.now()})
 		})
 		return Errorf(CodeConflict, "job %s: its action is no longer running", row.ID)
 	}

@@ -51,7 +51,7 @@ func (s *Service) ClaimJob(ctx context.Context, worker string, providers []strin
 	for {
 		ch := s.jobsQueued.wait()
 		now := s.now()
-		row, err := s.store.ClaimJob(ctx, worker, providers, now, now.Add(s.lease))
+		row, err := s.store.ClaimJob(ctx, store.ClaimJobParams{Worker: worker, Providers: providers, Now: now, LeaseUntil: now.Add(s.lease)})
 		if err == nil {
 			var j engine.Job
 			if err := json.Unmarshal(row.Payload, &j); err != nil {
@@ -178,12 +178,12 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 			return nil, err
 		}
 		if res.Succeeded {
-			if err := tx.FinishJob(ctx, jobID, store.JobSucceeded, res.Summary, now); err != nil {
+			if err := tx.FinishJob(ctx, store.FinishJobParams{ID: jobID, Status: store.JobSucceeded, Message: res.Summary, Now: now}); err != nil {
 				return nil, err
 			}
 			return engine.JobSucceeded{JobID: jobID, Summary: res.Summary, OutputVariables: res.OutputVariables}, nil
 		}
-		if err := tx.FinishJob(ctx, jobID, store.JobFailed, res.Message, now); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: jobID, Status: store.JobFailed, Message: res.Message, Now: now}); err != nil {
 			return nil, err
 		}
 		return engine.JobFailed{JobID: jobID, Message: res.Message, Artifacts: failedArtifacts}, nil
@@ -191,7 +191,7 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 	if errors.Is(err, engine.ErrUnknownJob) {
 		// The action was stopped or timed out in between; the job row still ends.
 		return s.store.Update(ctx, j.Pipeline, func(tx store.Tx) error {
-			return tx.FinishJob(ctx, jobID, store.JobCancelled, "result arrived after the action ended", s.now())
+			return tx.FinishJob(ctx, store.FinishJobParams{ID: jobID, Status: store.JobCancelled, Message: "result arrived after the action ended", Now: s.now()})
 		})
 	}
 	if errors.Is(err, store.ErrNotFound) {

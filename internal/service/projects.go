@@ -31,7 +31,7 @@ func (s *Service) PutProject(ctx context.Context, p *buildproject.Project) error
 		if !v.IsSecret() {
 			continue
 		}
-		_, err := s.store.Secret(ctx, v.Value)
+		_, err := s.store.Definition(ctx, store.KindSecret, v.Value)
 		if errors.Is(err, store.ErrNotFound) {
 			return Errorf(CodeInvalid, "environmentVariables[%d]: variable %s (%s) names secret %s, which does not exist (create it with `sluice secret put %s`)",
 				i, v.Name, v.Type, v.Value, v.Value)
@@ -46,17 +46,17 @@ func (s *Service) PutProject(ctx context.Context, p *buildproject.Project) error
 	}
 	now := s.now()
 	created := now
-	if old, err := s.store.Project(ctx, p.Name); err == nil {
+	if old, err := s.store.Definition(ctx, store.KindProject, p.Name); err == nil {
 		created = old.Created
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return s.store.PutProject(ctx, store.Project{Name: p.Name, Definition: raw, Created: created, Updated: now})
+	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindProject, Name: p.Name, Document: raw, Created: created, Updated: now})
 }
 
 // Projects lists the build projects by name.
 func (s *Service) Projects(ctx context.Context) ([]ProjectInfo, error) {
-	rows, err := s.store.Projects(ctx)
+	rows, err := s.store.Definitions(ctx, store.KindProject)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (s *Service) Projects(ctx context.Context) ([]ProjectInfo, error) {
 
 // Project returns one build project.
 func (s *Service) Project(ctx context.Context, name string) (ProjectInfo, error) {
-	row, err := s.store.Project(ctx, name)
+	row, err := s.store.Definition(ctx, store.KindProject, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return ProjectInfo{}, Errorf(CodeNotFound, "project %s not found", name)
 	}
@@ -83,9 +83,9 @@ func (s *Service) Project(ctx context.Context, name string) (ProjectInfo, error)
 	return decodeProject(row)
 }
 
-func decodeProject(r store.Project) (ProjectInfo, error) {
+func decodeProject(r store.Definition) (ProjectInfo, error) {
 	p := ProjectInfo{Created: r.Created, Updated: r.Updated}
-	if err := json.Unmarshal(r.Definition, &p.Project); err != nil {
+	if err := json.Unmarshal(r.Document, &p.Project); err != nil {
 		return p, fmt.Errorf("decode project %s: %w", r.Name, err)
 	}
 	return p, nil
@@ -93,7 +93,7 @@ func decodeProject(r store.Project) (ProjectInfo, error) {
 
 // DeleteProject deletes a build project.
 func (s *Service) DeleteProject(ctx context.Context, name string) error {
-	if err := s.store.DeleteProject(ctx, name); err != nil {
+	if err := s.store.DeleteDefinition(ctx, store.KindProject, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return Errorf(CodeNotFound, "project %s not found", name)
 		}

@@ -217,7 +217,7 @@ func (s *Service) answerHeld(ctx context.Context, row store.Job, status store.Jo
 		if cur.Status != store.JobQueued {
 			return engine.Reconcile{}, nil // answered meanwhile
 		}
-		if err := tx.FinishJob(ctx, row.ID, status, msg, s.now()); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: row.ID, Status: status, Message: msg, Now: s.now()}); err != nil {
 			return nil, err
 		}
 		return h, nil

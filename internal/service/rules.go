@@ -114,7 +114,7 @@ func (s *Service) PutRule(ctx context.Context, r *rule.Rule) (RuleApplyResult, e
 		if t.Webhook == nil || t.Webhook.Secret == "" {
 			continue
 		}
-		if _, err := s.store.Secret(ctx, t.Webhook.Secret); errors.Is(err, store.ErrNotFound) {
+		if _, err := s.store.Definition(ctx, store.KindSecret, t.Webhook.Secret); errors.Is(err, store.ErrNotFound) {
 			return RuleApplyResult{}, Errorf(CodeInvalid, "targets[%d].webhook.secret: there is no secret %s (sluice secret put %s)", i, t.Webhook.Secret, t.Webhook.Secret)
 		} else if err != nil {
 			return RuleApplyResult{}, err
@@ -126,13 +126,13 @@ func (s *Service) PutRule(ctx context.Context, r *rule.Rule) (RuleApplyResult, e
 	}
 	res := RuleApplyResult{Name: r.Name, Created: true, Changed: true}
 	now := s.now()
-	row := store.Rule{Name: r.Name, Definition: raw, Created: now, Updated: now}
-	old, err := s.store.Rule(ctx, r.Name)
+	row := store.Definition{Kind: store.KindRule, Name: r.Name, Document: raw, Created: now, Updated: now}
+	old, err := s.store.Definition(ctx, store.KindRule, r.Name)
 	switch {
 	case err == nil:
 		res.Created = false
 		row.Created = old.Created
-		if canonicalJSON(old.Definition, &rule.Rule{}) == string(raw) {
+		if canonicalJSON(old.Document, &rule.Rule{}) == string(raw) {
 			res.Changed = false
 			res.Info, err = decodeRule(old)
 			return res, err
@@ -140,7 +140,7 @@ func (s *Service) PutRule(ctx context.Context, r *rule.Rule) (RuleApplyResult, e
 	case !errors.Is(err, store.ErrNotFound):
 		return RuleApplyResult{}, err
 	}
-	if err := s.store.PutRule(ctx, row); err != nil {
+	if err := s.store.PutDefinition(ctx, row); err != nil {
 		return RuleApplyResult{}, err
 	}
 	res.Info = RuleInfo{Rule: *r, Created: row.Created, Updated: row.Updated}
@@ -149,7 +149,7 @@ func (s *Service) PutRule(ctx context.Context, r *rule.Rule) (RuleApplyResult, e
 
 // Rules lists the rules by name.
 func (s *Service) Rules(ctx context.Context) ([]RuleInfo, error) {
-	rows, err := s.store.Rules(ctx)
+	rows, err := s.store.Definitions(ctx, store.KindRule)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Service) Rules(ctx context.Context) ([]RuleInfo, error) {
 
 // Rule returns one rule.
 func (s *Service) Rule(ctx context.Context, name string) (RuleInfo, error) {
-	row, err := s.store.Rule(ctx, name)
+	row, err := s.store.Definition(ctx, store.KindRule, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return RuleInfo{}, Errorf(CodeNotFound, "rule %s not found", name)
 	}
@@ -176,9 +176,9 @@ func (s *Service) Rule(ctx context.Context, name string) (RuleInfo, error) {
 	return decodeRule(row)
 }
 
-func decodeRule(row store.Rule) (RuleInfo, error) {
+func decodeRule(row store.Definition) (RuleInfo, error) {
 	info := RuleInfo{Created: row.Created, Updated: row.Updated}
-	if err := json.Unmarshal(row.Definition, &info.Rule); err != nil {
+	if err := json.Unmarshal(row.Document, &info.Rule); err != nil {
 		return info, fmt.Errorf("decode rule %s: %w", row.Name, err)
 	}
 	return info, nil
@@ -187,7 +187,7 @@ func decodeRule(row store.Rule) (RuleInfo, error) {
 // DeleteRule deletes a rule. What it queued is still sent; its dead letters
 // stay listed.
 func (s *Service) DeleteRule(ctx context.Context, name string) error {
-	if err := s.store.DeleteRule(ctx, name); err != nil {
+	if err := s.store.DeleteDefinition(ctx, store.KindRule, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return Errorf(CodeNotFound, "rule %s not found", name)
 		}
@@ -427,7 +427,7 @@ func (s *Service) queueRuleDeliveries(ctx context.Context, cr *compiledRule, key
 // loadRules returns the event rules' set and the compiled rules, compiling
 // only what changed since the last call.
 func (s *Service) loadRules(ctx context.Context) (*eventpattern.Set, map[string]*compiledRule, error) {
-	rows, err := s.store.Rules(ctx)
+	rows, err := s.store.Definitions(ctx, store.KindRule)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -441,7 +441,7 @@ func (s *Service) loadRules(ctx context.Context) (*eventpattern.Set, map[string]
 	seen := make(map[string]bool, len(rows))
 	for _, row := range rows {
 		seen[row.Name] = true
-		if c, ok := st.compiled[row.Name]; ok && c.updated.Equal(row.Updated) && bytes.Equal(c.raw, row.Definition) {
+		if c, ok := st.compiled[row.Name]; ok && c.updated.Equal(row.Updated) && bytes.Equal(c.raw, row.Document) {
 			continue
 		}
 		c, err := compileRule(row)
@@ -476,12 +476,12 @@ func (s *Service) loadRules(ctx context.Context) (*eventpattern.Set, map[string]
 	return st.set, snapshot, nil
 }
 
-func compileRule(row store.Rule) (*compiledRule, error) {
+func compileRule(row store.Definition) (*compiledRule, error) {
 	info, err := decodeRule(row)
 	if err != nil {
 		return nil, err
 	}
-	c := &compiledRule{def: info.Rule, raw: row.Definition, created: row.Created, updated: row.Updated}
+	c := &compiledRule{def: info.Rule, raw: row.Document, created: row.Created, updated: row.Updated}
 	if _, err := c.def.Pattern(); err != nil {
 		return nil, err
 	}
@@ -506,7 +506,7 @@ func compileRule(row store.Rule) (*compiledRule, error) {
 // while the server was down fire once, as the latest of them. Rules run on
 // UTC, as EventBridge's do. Changing a rule starts its schedule afresh.
 func (s *Service) RuleSchedulesOnce(ctx context.Context) error {
-	rows, err := s.store.Rules(ctx)
+	rows, err := s.store.Definitions(ctx, store.KindRule)
 	if err != nil {
 		return err
 	}
@@ -534,7 +534,7 @@ func (s *Service) RuleSchedulesOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Service) ruleScheduleTick(ctx context.Context, row store.Rule, r rule.Rule) (bool, error) {
+func (s *Service) ruleScheduleTick(ctx context.Context, row store.Definition, r rule.Rule) (bool, error) {
 	sched, err := schedule.Parse(r.ScheduleExpression)
 	if err != nil {
 		return false, err
@@ -549,7 +549,7 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Rule, r rule.R
 	now := s.now()
 	anchor, last, ok := parseTicks(raw)
 	if !ok {
-		return false, s.store.Update(ctx, "", func(tx store.Tx) error {
+		return false, s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
 			return tx.SetTriggerState(ctx, key, formatTicks(now, now), now)
 		})
 	}
@@ -557,7 +557,7 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Rule, r rule.R
 	if tick.IsZero() {
 		return false, nil
 	}
-	c := &compiledRule{def: r, raw: row.Definition, created: row.Created, updated: row.Updated}
+	c := &compiledRule{def: r, raw: row.Document, created: row.Created, updated: row.Updated}
 	for _, t := range r.Targets {
 		var tr *eventpattern.Transformer
 		if it := t.Transformer(); it != nil {
@@ -583,7 +583,7 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Rule, r rule.R
 	if _, err := s.queueRuleDeliveries(ctx, c, fmt.Sprintf("tick-%d", tick.UnixMilli()), evRaw, m, ev.ID, tick); err != nil {
 		return false, err
 	}
-	return true, s.store.Update(ctx, "", func(tx store.Tx) error {
+	return true, s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
 		return tx.SetTriggerState(ctx, key, formatTicks(anchor, tick), s.now())
 	})
 }

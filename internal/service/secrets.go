@@ -64,12 +64,12 @@ func (s *Service) PutSecret(ctx context.Context, name string, value []byte) erro
 	// between secrets in the database.
 	sealed := gcm.Seal(nonce, nonce, value, []byte(name))
 	now := s.now()
-	return s.store.PutSecret(ctx, store.Secret{Name: name, Ciphertext: sealed, Created: now, Updated: now})
+	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindSecret, Name: name, Document: sealed, Created: now, Updated: now})
 }
 
 // Secrets lists the secrets, without values.
 func (s *Service) Secrets(ctx context.Context) ([]SecretInfo, error) {
-	rows, err := s.store.Secrets(ctx)
+	rows, err := s.store.Definitions(ctx, store.KindSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (s *Service) Secrets(ctx context.Context) ([]SecretInfo, error) {
 
 // DeleteSecret deletes a secret.
 func (s *Service) DeleteSecret(ctx context.Context, name string) error {
-	err := s.store.DeleteSecret(ctx, name)
+	err := s.store.DeleteDefinition(ctx, store.KindSecret, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return Errorf(CodeNotFound, "secret %s not found", name)
 	}
@@ -92,7 +92,7 @@ func (s *Service) DeleteSecret(ctx context.Context, name string) error {
 // secretValue decrypts a secret for sluice's own use (a poll of a remote
 // repository) or for a worker.
 func (s *Service) secretValue(ctx context.Context, name string) ([]byte, error) {
-	row, err := s.store.Secret(ctx, name)
+	row, err := s.store.Definition(ctx, store.KindSecret, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, Errorf(CodeNotFound, "secret %s not found", name)
 	}
@@ -103,10 +103,10 @@ func (s *Service) secretValue(ctx context.Context, name string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	if len(row.Ciphertext) < gcm.NonceSize() {
+	if len(row.Document) < gcm.NonceSize() {
 		return nil, fmt.Errorf("secret %s: stored value is damaged", name)
 	}
-	nonce, sealed := row.Ciphertext[:gcm.NonceSize()], row.Ciphertext[gcm.NonceSize():]
+	nonce, sealed := row.Document[:gcm.NonceSize()], row.Document[gcm.NonceSize():]
 	value, err := gcm.Open(nil, nonce, sealed, []byte(name))
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: cannot be decrypted with this server's key: %w", name, err)

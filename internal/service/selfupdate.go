@@ -67,7 +67,7 @@ func (s *Service) selfUpdate(ctx context.Context, row store.Job, j engine.Job) e
 		now := s.now()
 		if bytes.Equal(prow.Declaration, canon) && old.Version == prow.Version {
 			msg := fmt.Sprintf("the definition in %s is version %d, which this execution runs", defPath, prow.Version)
-			if err := tx.FinishJob(ctx, row.ID, store.JobSucceeded, msg, now); err != nil {
+			if err := tx.FinishJob(ctx, store.FinishJobParams{ID: row.ID, Status: store.JobSucceeded, Message: msg, Now: now}); err != nil {
 				return nil, err
 			}
 			return engine.JobSucceeded{JobID: row.ID, Summary: msg}, nil
@@ -93,7 +93,7 @@ func (s *Service) selfUpdate(ctx context.Context, row store.Job, j engine.Job) e
 		// The action that invoked this execution, if any, follows its replacement.
 		old.Parent = nil
 		msg := fmt.Sprintf("updated pipeline %s to version %d from %s; restarted as execution %s", decl.Name, version, defPath, next.ID)
-		if err := tx.FinishJob(ctx, row.ID, store.JobSucceeded, msg, now); err != nil {
+		if err := tx.FinishJob(ctx, store.FinishJobParams{ID: row.ID, Status: store.JobSucceeded, Message: msg, Now: now}); err != nil {
 			return nil, err
 		}
 		return engine.Restart{JobID: row.ID, Summary: msg, Next: next}, nil

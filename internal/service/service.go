@@ -343,13 +343,13 @@ func (s *Service) expire(ctx context.Context, j store.Job) error {
 			return engine.Reconcile{}, nil
 		}
 		if !cur.Deadline.IsZero() && cur.Deadline.Before(now) {
-			if err := tx.FinishJob(ctx, j.ID, store.JobTimedOut, "timed out", now); err != nil {
+			if err := tx.FinishJob(ctx, store.FinishJobParams{ID: j.ID, Status: store.JobTimedOut, Message: "timed out", Now: now}); err != nil {
 				return nil, err
 			}
 			return engine.JobTimedOut{JobID: j.ID}, nil
 		}
 		if cur.Status == store.JobInProgress && cur.LeaseUntil.Before(now) {
-			if err := tx.FinishJob(ctx, j.ID, store.JobLost, "lease expired", now); err != nil {
+			if err := tx.FinishJob(ctx, store.FinishJobParams{ID: j.ID, Status: store.JobLost, Message: "lease expired", Now: now}); err != nil {
 				return nil, err
 			}
 			return engine.JobLost{JobID: j.ID}, nil
@@ -360,7 +360,7 @@ func (s *Service) expire(ctx context.Context, j store.Job) error {
 		// The action moved on meanwhile, or the pipeline was deleted: only the job row
 		// is left to close.
 		return s.store.Update(ctx, j.Pipeline, func(tx store.Tx) error {
-			return tx.FinishJob(ctx, j.ID, store.JobCancelled, "no longer wanted", s.now())
+			return tx.FinishJob(ctx, store.FinishJobParams{ID: j.ID, Status: store.JobCancelled, Message: "no longer wanted", Now: s.now()})
 		})
 	}
 	return err

@@ -50,15 +50,15 @@ func (s *Service) PutWebhook(ctx context.Context, def *webhook.Definition) error
 	}
 	now := s.now()
 	created := now
-	if old, err := s.store.Webhook(ctx, def.Name); err == nil {
+	if old, err := s.store.Definition(ctx, store.KindWebhook, def.Name); err == nil {
 		created = old.Created
 	}
-	return s.store.PutWebhook(ctx, store.Webhook{Name: def.Name, Definition: raw, Created: created, Updated: now})
+	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindWebhook, Name: def.Name, Document: raw, Created: created, Updated: now})
 }
 
 // Webhooks lists the webhooks.
 func (s *Service) Webhooks(ctx context.Context) ([]WebhookInfo, error) {
-	rows, err := s.store.Webhooks(ctx)
+	rows, err := s.store.Definitions(ctx, store.KindWebhook)
 	if err != nil {
 		return nil, err
 	}
@@ -73,9 +73,9 @@ func (s *Service) Webhooks(ctx context.Context) ([]WebhookInfo, error) {
 	return out, nil
 }
 
-func decodeWebhook(r store.Webhook) (WebhookInfo, error) {
+func decodeWebhook(r store.Definition) (WebhookInfo, error) {
 	w := WebhookInfo{Created: r.Created, Updated: r.Updated}
-	if err := json.Unmarshal(r.Definition, &w.Definition); err != nil {
+	if err := json.Unmarshal(r.Document, &w.Definition); err != nil {
 		return w, fmt.Errorf("decode webhook %s: %w", r.Name, err)
 	}
 	return w, nil
@@ -83,13 +83,13 @@ func decodeWebhook(r store.Webhook) (WebhookInfo, error) {
 
 // DeleteWebhook deletes a webhook and its secret.
 func (s *Service) DeleteWebhook(ctx context.Context, name string) error {
-	if err := s.store.DeleteWebhook(ctx, name); err != nil {
+	if err := s.store.DeleteDefinition(ctx, store.KindWebhook, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return Errorf(CodeNotFound, "webhook %s not found", name)
 		}
 		return err
 	}
-	if err := s.store.DeleteSecret(ctx, webhookSecretName(name)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.store.DeleteDefinition(ctx, store.KindSecret, webhookSecretName(name)); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -107,7 +107,7 @@ type WebhookResult struct {
 // push the source action can build. A bad signature or address is
 // Unauthorized, a malformed body Invalid; neither starts anything.
 func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Request, body []byte) (WebhookResult, error) {
-	row, err := s.store.Webhook(ctx, name)
+	row, err := s.store.Definition(ctx, store.KindWebhook, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return WebhookResult{}, Errorf(CodeNotFound, "webhook %s not found", name)
 	}

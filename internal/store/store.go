@@ -1,6 +1,8 @@
-// Package store declares how sluice keeps its state: pipelines and their versions,
-// executions, jobs, logs, events and tokens. Implementations live in sub-packages
-// (sqlite, the embedded default, and postgres) and pass the same conformance suite, storetest.
+// Package store declares how sluice keeps its state: pipelines and their
+// versions, executions, jobs, logs, events, tokens, and named definitions of
+// each Kind (webhooks, build projects, functions, rules, secrets).
+// Implementations live in sub-packages (sqlite, the embedded default, and
+// postgres) and pass the same conformance suite, storetest.
 //
 // The store knows rows, not rules: execution and job documents are opaque JSON
 // that the service encodes, so the schema does not weld itself to the engine's
@@ -28,7 +30,16 @@ type Store interface {
 	// other Update of the same pipeline runs at the same time, on any replica
 	// sharing the store. fn's writes commit together or not at all. A missing
 	// pipeline is not an error here; tx.Pipeline reports it.
+	// Update of the empty name is UpdateGlobal; call that by its name.
 	Update(ctx context.Context, pipeline string, fn func(tx Tx) error) error
+	// UpdateGlobal runs fn in one write transaction that belongs to no
+	// pipeline, for writes of sluice's own (recording a push's events, a
+	// rule's schedule ticks). It holds the global lock: no other UpdateGlobal
+	// runs at the same time, on any replica. It does not exclude Updates of
+	// pipelines (on SQLite it does, as every write waits for the one writer).
+	// The Tx's methods about its pipeline (Pipeline, PutPipeline, NextSeq, …)
+	// find no pipeline.
+	UpdateGlobal(ctx context.Context, fn func(tx Tx) error) error
 
 	Pipelines(ctx context.Context) ([]Pipeline, error)
 	Pipeline(ctx context.Context, name string) (Pipeline, error)
@@ -40,9 +51,9 @@ type Store interface {
 	Executions(ctx context.Context, pipeline string, before int64, limit int) ([]Execution, error)
 
 	Job(ctx context.Context, id string) (Job, error)
-	// ClaimJob gives worker the oldest queued job whose provider is in providers,
-	// leased until leaseUntil, or ErrNotFound when there is none.
-	ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (Job, error)
+	// ClaimJob gives the worker the oldest queued job whose provider is one of
+	// its providers, or ErrNotFound when there is none.
+	ClaimJob(ctx context.Context, c ClaimJobParams) (Job, error)
 	// Heartbeat extends the lease of a job the worker holds. ErrConflict when the
 	// worker no longer holds it (cancelled, timed out, or its lease was given up):
 	// the worker must then kill what it runs.
@@ -77,31 +88,16 @@ type Store interface {
 	// Keys start with "PIPELINE/", so that deleting a pipeline forgets them.
 	TriggerState(ctx context.Context, key string) (string, error)
 
-	Webhooks(ctx context.Context) ([]Webhook, error)
-	Webhook(ctx context.Context, name string) (Webhook, error)
-	PutWebhook(ctx context.Context, w Webhook) error
-	DeleteWebhook(ctx context.Context, name string) error
-
-	Projects(ctx context.Context) ([]Project, error)
-	Project(ctx context.Context, name string) (Project, error)
-	PutProject(ctx context.Context, p Project) error
-	DeleteProject(ctx context.Context, name string) error
-
-	Functions(ctx context.Context) ([]Function, error)
-	Function(ctx context.Context, name string) (Function, error)
-	PutFunction(ctx context.Context, f Function) error
-	DeleteFunction(ctx context.Context, name string) error
-
-	Rules(ctx context.Context) ([]Rule, error) // by name
-	Rule(ctx context.Context, name string) (Rule, error)
-	PutRule(ctx context.Context, r Rule) error
-	DeleteRule(ctx context.Context, name string) error
-
-	// Secrets hold ciphertext only; the service encrypts and decrypts.
-	Secrets(ctx context.Context) ([]Secret, error)
-	Secret(ctx context.Context, name string) (Secret, error)
-	PutSecret(ctx context.Context, s Secret) error
-	DeleteSecret(ctx context.Context, name string) error
+	// Definition returns the definition of kind called name.
+	Definition(ctx context.Context, kind Kind, name string) (Definition, error)
+	// Definitions lists the definitions of kind, by name.
+	Definitions(ctx context.Context, kind Kind) ([]Definition, error)
+	// PutDefinition creates d, or replaces the definition of its kind and name
+	// keeping the first creation time.
+	PutDefinition(ctx context.Context, d Definition) error
+	// DeleteDefinition deletes the definition of kind called name, ErrNotFound
+	// when there is none. What refers to it (a rule's deliveries) stays.
+	DeleteDefinition(ctx context.Context, kind Kind, name string) error
 
 	// QueuedJobs lists the queued jobs of providers, oldest first: the actions
 	// the server holds itself (gates, approvals, invocations) wait there.
@@ -134,6 +130,22 @@ type Store interface {
 	Close() error
 }
 
+// ClaimJobParams say who claims a job of which providers, and when.
+type ClaimJobParams struct {
+	Worker     string
+	Providers  []string
+	Now        time.Time // a job held back until after Now is not claimed
+	LeaseUntil time.Time // the worker's lease on the job it gets
+}
+
+// FinishJobParams say how a job ended.
+type FinishJobParams struct {
+	ID      string
+	Status  JobStatus // a finished one
+	Message string
+	Now     time.Time
+}
+
 // Lock is a stored lock: its holder and queue, a document owned by the service.
 type Lock struct {
 	Name     string
@@ -163,7 +175,8 @@ type Delivery struct {
 	Updated   time.Time
 }
 
-// Tx is a write transaction scoped to one pipeline; see Store.Update.
+// Tx is a write transaction scoped to one pipeline, or to none; see
+// Store.Update and Store.UpdateGlobal.
 type Tx interface {
 	Pipeline(ctx context.Context) (Pipeline, error) // ErrNotFound if it does not exist
 	// PutPipeline creates the pipeline or stores a new version of it.
@@ -189,7 +202,7 @@ type Tx interface {
 	// one finds out at its next heartbeat. A finished job is left alone.
 	CancelJob(ctx context.Context, id, reason string, now time.Time) error
 	// FinishJob records a job's end; it is a no-op for a job already finished.
-	FinishJob(ctx context.Context, id string, status JobStatus, message string, now time.Time) error
+	FinishJob(ctx context.Context, f FinishJobParams) error
 
 	InsertEvent(ctx context.Context, e Event) error
 	AppendLog(ctx context.Context, jobID string, data []byte) error
@@ -297,38 +310,6 @@ type EventFilter struct {
 	// Newest takes the last Limit events that match instead of the first;
 	// they are still returned oldest first.
 	Newest bool
-}
-
-// Webhook is a stored webhook definition.
-type Webhook struct {
-	Name       string
-	Definition []byte // JSON owned by the service
-	Created    time.Time
-	Updated    time.Time
-}
-
-// Project is a stored build project.
-type Project struct {
-	Name       string
-	Definition []byte // JSON owned by the service
-	Created    time.Time
-	Updated    time.Time
-}
-
-// Function is a stored function definition.
-type Function struct {
-	Name       string
-	Definition []byte // JSON owned by the service
-	Created    time.Time
-	Updated    time.Time
-}
-
-// Secret is a stored secret, encrypted by the service.
-type Secret struct {
-	Name       string
-	Ciphertext []byte
-	Created    time.Time
-	Updated    time.Time
 }
 
 // Report is a test report of one report group of one job.

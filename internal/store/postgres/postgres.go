@@ -8,7 +8,8 @@
 // are made safe one by one:
 //
 //   - Update holds a transaction-level advisory lock on "pipeline:NAME", so no
-//     two Updates of one pipeline run together, on any replica.
+//     two Updates of one pipeline run together, on any replica; UpdateGlobal
+//     holds "pipeline:" (the lock of no pipeline).
 //   - Tx.Lock locks the lock's row (FOR UPDATE, inserting a placeholder row
 //     first when there is none), so two pipelines sharing a lock take turns
 //     and neither loses the other's write.
@@ -34,9 +35,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +42,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -96,54 +95,47 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// migrateLock serialises migrations across replicas: each migration's
+// transaction takes it first, so stores opened together on one database
+// migrate one after the other and each migration runs once.
+const migrateLock = `SELECT pg_advisory_xact_lock(hashtextextended('sluice:migrate', 0))`
+
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.write.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sluice:migrate', 0))`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", name)
-		}
-		if v <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		// Without arguments pgx sends the text as one simple query, so a
-		// migration may hold many statements.
-		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	_, err = migrate.Run(ctx, migrateDB{s.write}, files, migrate.Options{Lock: migrateLock})
+	return err
 }
+
+// migrateDB is a migrate.DB over the pool. Without arguments pgx sends a
+// query's text as one simple query, so a migration may hold many statements.
+type migrateDB struct{ pool *pgxpool.Pool }
+
+func (d migrateDB) Begin(ctx context.Context) (migrate.Tx, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return migrateTx{tx}, nil
+}
+
+type migrateTx struct{ tx pgx.Tx }
+
+func (t migrateTx) Exec(ctx context.Context, query string) error {
+	_, err := t.tx.Exec(ctx, query)
+	return err
+}
+
+func (t migrateTx) QueryInt(ctx context.Context, query string) (int, error) {
+	var v int
+	err := t.tx.QueryRow(ctx, query).Scan(&v)
+	return v, err
+}
+
+func (t migrateTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t migrateTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -206,6 +198,13 @@ func sqlLimit(limit int) any {
 func advisoryLock(ctx context.Context, q querier, key string) error {
 	_, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
 	return err
+}
+
+// UpdateGlobal implements store.Store: it is the Update of the pipeline with
+// no name, whose advisory lock "pipeline:" replicas from before UpdateGlobal
+// was named took too, so both exclude each other during an upgrade.
+func (s *Store) UpdateGlobal(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Update(ctx, "", fn)
 }
 
 // Update implements store.Store.
@@ -379,7 +378,8 @@ func getJob(ctx context.Context, q querier, id string) (store.Job, error) {
 }
 
 // ClaimJob implements store.Store.
-func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (store.Job, error) {
+func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	worker, providers, now, leaseUntil := c.Worker, c.Providers, c.Now, c.LeaseUntil
 	if len(providers) == 0 {
 		return store.Job{}, notFound("job", "for no provider")
 	}

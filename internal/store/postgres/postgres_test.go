@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -227,132 +224,4 @@ func TestConcurrentOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// Two pipelines sharing a lock take turns on it: neither loses the other's
-// write, though their Updates hold different pipeline locks.
-func TestSharedLockAcrossPipelines(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	const n = 100
-	var wg sync.WaitGroup
-	for _, p := range []string{"p", "q"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range n {
-				err := s.Update(ctx, p, func(tx store.Tx) error {
-					doc, err := tx.Lock(ctx, "shared")
-					if err != nil {
-						return err
-					}
-					var v struct{ Count int }
-					if doc != nil {
-						if err := json.Unmarshal(doc, &v); err != nil {
-							return err
-						}
-					}
-					v.Count++
-					doc, _ = json.Marshal(v)
-					return tx.PutLock(ctx, "shared", doc, time.Now())
-				})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	locks, err := s.Locks(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(locks) != 1 || string(locks[0].Document) != fmt.Sprintf(`{"Count":%d}`, 2*n) {
-		t.Fatalf("locks = %+v, want one with Count %d", locks, 2*n)
-	}
-}
-
-// Events written by concurrent transactions of different pipelines are seen
-// by a reader following seq in commit order: it never skips one.
-func TestEventsFollowCommitOrder(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	const writers, each = 4, 25
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				err := s.Update(ctx, fmt.Sprintf("p%d", w), func(tx store.Tx) error {
-					if err := tx.InsertEvent(ctx, store.Event{Time: time.Now(), Type: "x", Pipeline: fmt.Sprintf("p%d", w), Document: []byte(`{}`)}); err != nil {
-						return err
-					}
-					if i%5 == 0 {
-						time.Sleep(time.Millisecond) // hold the transaction open a little
-					}
-					return nil
-				})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	var cursor int64
-	seen := 0
-	for finished := false; !finished; {
-		select {
-		case <-done:
-			finished = true
-		default:
-		}
-		evs, err := s.Events(ctx, store.EventFilter{AfterSeq: cursor})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			cursor = e.Seq
-			seen++
-		}
-	}
-	all, err := s.Events(ctx, store.EventFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != writers*each || seen != writers*each {
-		t.Fatalf("the cursor reader saw %d of %d events (%d stored)", seen, writers*each, len(all))
-	}
-}
-
-// Updates that read through the store while they hold their transaction (as
-// the service does) never starve each other of connections, however many
-// run at once.
-func TestReadsInsideManyUpdates(t *testing.T) {
-	s := open(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.Update(ctx, fmt.Sprintf("p%d", i), func(tx store.Tx) error {
-				time.Sleep(20 * time.Millisecond) // let the others take their connections
-				_, err := s.Execution(ctx, "none")
-				if errors.Is(err, store.ErrNotFound) {
-					err = nil
-				}
-				return err
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
 }

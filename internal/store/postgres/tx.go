@@ -176,7 +176,8 @@ func (t *tx) CancelJob(ctx context.Context, id, reason string, now time.Time) er
 	return nil
 }
 
-func (t *tx) FinishJob(ctx context.Context, id string, status store.JobStatus, message string, now time.Time) error {
+func (t *tx) FinishJob(ctx context.Context, f store.FinishJobParams) error {
+	id, status, message, now := f.ID, f.Status, f.Message, f.Now
 	_, err := t.q.Exec(ctx, `
 		UPDATE jobs SET status = $1, message = $2, finished_ms = $3
 		WHERE id = $4 AND status IN ('Queued', 'InProgress')`, string(status), message, ms(now), id)

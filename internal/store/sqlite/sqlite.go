@@ -15,14 +15,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -39,6 +38,15 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	files, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return openAt(ctx, path, files)
+}
+
+// openAt opens the database at path and applies the migrations of files.
+func openAt(ctx context.Context, path string, files fs.FS) (*Store, error) {
 	dsn := func(txlock string) string {
 		q := url.Values{}
 		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
@@ -66,7 +74,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxIdleConns(4)
 	read.SetConnMaxIdleTime(0)
 	s := &Store{write: write, readDB: read, read: newStmtCache(read)}
-	if err := s.migrate(ctx); err != nil {
+	// The write pool's one connection begins IMMEDIATE: one migrator at a time.
+	if _, err := migrate.Run(ctx, migrate.SQL(s.write), files, migrate.Options{}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -77,47 +86,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Close() error {
 	s.read.close()
 	return errors.Join(s.readDB.Close(), s.write.Close())
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", name)
-		}
-		if v <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
-			return fmt.Errorf("migrate %s: %w", base, err)
-		}
-	}
-	return tx.Commit()
 }
 
 func ms(t time.Time) int64 {
@@ -143,6 +111,11 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// UpdateGlobal implements store.Store: the one writer is the global lock.
+func (s *Store) UpdateGlobal(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Update(ctx, "", fn)
 }
 
 // Update implements store.Store.
@@ -344,7 +317,8 @@ func getJob(ctx context.Context, q queryer, id string) (store.Job, error) {
 }
 
 // ClaimJob implements store.Store.
-func (s *Store) ClaimJob(ctx context.Context, worker string, providers []string, now, leaseUntil time.Time) (store.Job, error) {
+func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	worker, providers, now, leaseUntil := c.Worker, c.Providers, c.Now, c.LeaseUntil
 	if len(providers) == 0 {
 		return store.Job{}, notFound("job", "for no provider")
 	}
@@ -677,7 +651,8 @@ func (t *tx) CancelJob(ctx context.Context, id, reason string, now time.Time) er
 	return nil
 }
 
-func (t *tx) FinishJob(ctx context.Context, id string, status store.JobStatus, message string, now time.Time) error {
+func (t *tx) FinishJob(ctx context.Context, f store.FinishJobParams) error {
+	id, status, message, now := f.ID, f.Status, f.Message, f.Now
 	_, err := t.q.ExecContext(ctx, `
 		UPDATE jobs SET status = ?, message = ?, finished_ms = ?
 		WHERE id = ? AND status IN ('Queued', 'InProgress')`, status, message, ms(now), id)
@@ -744,200 +719,6 @@ func (s *Store) TriggerState(ctx context.Context, key string) (string, error) {
 		return "", fmt.Errorf("get trigger state %s: %w", key, err)
 	}
 	return v, nil
-}
-
-// Webhooks implements store.Store.
-func (s *Store) Webhooks(ctx context.Context) ([]store.Webhook, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM webhooks ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list webhooks: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list webhooks: %w", err)
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
-
-func scanWebhook(r scanner) (store.Webhook, error) {
-	var w store.Webhook
-	var def string
-	var created, updated int64
-	if err := r.Scan(&w.Name, &def, &created, &updated); err != nil {
-		return w, err
-	}
-	w.Definition, w.Created, w.Updated = []byte(def), fromMS(created), fromMS(updated)
-	return w, nil
-}
-
-// Webhook implements store.Store.
-func (s *Store) Webhook(ctx context.Context, name string) (store.Webhook, error) {
-	w, err := scanWebhook(s.read.QueryRowContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM webhooks WHERE name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return w, notFound("webhook", name)
-	}
-	if err != nil {
-		return w, fmt.Errorf("get webhook %s: %w", name, err)
-	}
-	return w, nil
-}
-
-// PutWebhook implements store.Store.
-func (s *Store) PutWebhook(ctx context.Context, w store.Webhook) error {
-	_, err := s.write.ExecContext(ctx, `
-		INSERT INTO webhooks (name, definition, created_ms, updated_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_ms = excluded.updated_ms`,
-		w.Name, string(w.Definition), ms(w.Created), ms(w.Updated))
-	if err != nil {
-		return fmt.Errorf("put webhook %s: %w", w.Name, err)
-	}
-	return nil
-}
-
-// DeleteWebhook implements store.Store.
-func (s *Store) DeleteWebhook(ctx context.Context, name string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM webhooks WHERE name = ?`, name)
-	if err != nil {
-		return fmt.Errorf("delete webhook %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("webhook", name)
-	}
-	return nil
-}
-
-// Projects implements store.Store.
-func (s *Store) Projects(ctx context.Context) ([]store.Project, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM projects ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list projects: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Project
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list projects: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-func scanProject(r scanner) (store.Project, error) {
-	var p store.Project
-	var def string
-	var created, updated int64
-	if err := r.Scan(&p.Name, &def, &created, &updated); err != nil {
-		return p, err
-	}
-	p.Definition, p.Created, p.Updated = []byte(def), fromMS(created), fromMS(updated)
-	return p, nil
-}
-
-// Project implements store.Store.
-func (s *Store) Project(ctx context.Context, name string) (store.Project, error) {
-	p, err := scanProject(s.read.QueryRowContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM projects WHERE name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, notFound("project", name)
-	}
-	if err != nil {
-		return p, fmt.Errorf("get project %s: %w", name, err)
-	}
-	return p, nil
-}
-
-// PutProject implements store.Store.
-func (s *Store) PutProject(ctx context.Context, p store.Project) error {
-	_, err := s.write.ExecContext(ctx, `
-		INSERT INTO projects (name, definition, created_ms, updated_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_ms = excluded.updated_ms`,
-		p.Name, string(p.Definition), ms(p.Created), ms(p.Updated))
-	if err != nil {
-		return fmt.Errorf("put project %s: %w", p.Name, err)
-	}
-	return nil
-}
-
-// DeleteProject implements store.Store.
-func (s *Store) DeleteProject(ctx context.Context, name string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM projects WHERE name = ?`, name)
-	if err != nil {
-		return fmt.Errorf("delete project %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("project", name)
-	}
-	return nil
-}
-
-// Secrets implements store.Store.
-func (s *Store) Secrets(ctx context.Context) ([]store.Secret, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, ciphertext, created_ms, updated_ms FROM secrets ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list secrets: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Secret
-	for rows.Next() {
-		sec, err := scanSecret(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list secrets: %w", err)
-		}
-		out = append(out, sec)
-	}
-	return out, rows.Err()
-}
-
-func scanSecret(r scanner) (store.Secret, error) {
-	var sec store.Secret
-	var created, updated int64
-	if err := r.Scan(&sec.Name, &sec.Ciphertext, &created, &updated); err != nil {
-		return sec, err
-	}
-	sec.Created, sec.Updated = fromMS(created), fromMS(updated)
-	return sec, nil
-}
-
-// Secret implements store.Store.
-func (s *Store) Secret(ctx context.Context, name string) (store.Secret, error) {
-	sec, err := scanSecret(s.read.QueryRowContext(ctx, `SELECT name, ciphertext, created_ms, updated_ms FROM secrets WHERE name = ?`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return sec, notFound("secret", name)
-	}
-	if err != nil {
-		return sec, fmt.Errorf("get secret %s: %w", name, err)
-	}
-	return sec, nil
-}
-
-// PutSecret implements store.Store.
-func (s *Store) PutSecret(ctx context.Context, sec store.Secret) error {
-	_, err := s.write.ExecContext(ctx, `
-		INSERT INTO secrets (name, ciphertext, created_ms, updated_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, updated_ms = excluded.updated_ms`,
-		sec.Name, sec.Ciphertext, ms(sec.Created), ms(sec.Updated))
-	if err != nil {
-		return fmt.Errorf("put secret %s: %w", sec.Name, err)
-	}
-	return nil
-}
-
-// DeleteSecret implements store.Store.
-func (s *Store) DeleteSecret(ctx context.Context, name string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM secrets WHERE name = ?`, name)
-	if err != nil {
-		return fmt.Errorf("delete secret %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("secret", name)
-	}
-	return nil
 }
 
 // PutReport implements store.Store.

@@ -1,0 +1,38 @@
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Kind names a kind of definition: a document kept under a name, created,
+// replaced and deleted whole by the service. Each kind has its own table in
+// each store and its own namespace of names.
+type Kind string
+
+// The kinds of definitions.
+const (
+	KindWebhook  Kind = "webhook"
+	KindProject  Kind = "project" // a build project (CodeBuild's)
+	KindFunction Kind = "function"
+	KindRule     Kind = "rule"   // an event rule; its deliveries outlive it
+	KindSecret   Kind = "secret" // Document is ciphertext: the service encrypts and decrypts
+)
+
+// Kinds lists every kind of definition.
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret}
+
+// ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
+// a bug of the caller, never input.
+var ErrUnknownKind = errors.New("unknown definition kind")
+
+// Definition is a stored definition of one kind.
+type Definition struct {
+	Kind     Kind
+	Name     string
+	Document []byte // owned by the service: JSON, or ciphertext for KindSecret
+	// Created is when the definition was first put: PutDefinition keeps the
+	// stored value when it replaces a definition.
+	Created time.Time
+	Updated time.Time
+}

@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// definitionTable is where the definitions of one kind are kept: every such
+// table has the columns name, the document's column, created_ms and updated_ms.
+type definitionTable struct {
+	table  string // constants of this package, never input
+	column string
+	binary bool // the document column is a BLOB, not TEXT
+}
+
+var definitionTables = map[store.Kind]definitionTable{
+	store.KindWebhook:  {table: "webhooks", column: "definition"},
+	store.KindProject:  {table: "projects", column: "definition"},
+	store.KindFunction: {table: "functions", column: "definition"},
+	store.KindRule:     {table: "rules", column: "definition"},
+	store.KindSecret:   {table: "secrets", column: "ciphertext", binary: true},
+}
+
+func tableOf(kind store.Kind) (definitionTable, error) {
+	t, ok := definitionTables[kind]
+	if !ok {
+		return t, fmt.Errorf("%w %q", store.ErrUnknownKind, kind)
+	}
+	return t, nil
+}
+
+func (t definitionTable) selectCols() string {
+	return `SELECT name, ` + t.column + `, created_ms, updated_ms FROM ` + t.table
+}
+
+func scanDefinition(r scanner, kind store.Kind) (store.Definition, error) {
+	d := store.Definition{Kind: kind}
+	var created, updated int64
+	if err := r.Scan(&d.Name, &d.Document, &created, &updated); err != nil {
+		return d, err
+	}
+	d.Created, d.Updated = fromMS(created), fromMS(updated)
+	return d, nil
+}
+
+// Definitions implements store.Store.
+func (s *Store) Definitions(ctx context.Context, kind store.Kind) ([]store.Definition, error) {
+	t, err := tableOf(kind)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, t.selectCols()+` ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", t.table, err)
+	}
+	defer rows.Close()
+	var out []store.Definition
+	for rows.Next() {
+		d, err := scanDefinition(rows, kind)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", t.table, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Definition implements store.Store.
+func (s *Store) Definition(ctx context.Context, kind store.Kind, name string) (store.Definition, error) {
+	t, err := tableOf(kind)
+	if err != nil {
+		return store.Definition{}, err
+	}
+	d, err := scanDefinition(s.read.QueryRowContext(ctx, t.selectCols()+` WHERE name = ?`, name), kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, notFound(string(kind), name)
+	}
+	if err != nil {
+		return d, fmt.Errorf("get %s %s: %w", kind, name, err)
+	}
+	return d, nil
+}
+
+// PutDefinition implements store.Store.
+func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
+	t, err := tableOf(d.Kind)
+	if err != nil {
+		return err
+	}
+	var doc any = string(d.Document)
+	if t.binary {
+		doc = d.Document
+	}
+	_, err = s.write.ExecContext(ctx, `
+		INSERT INTO `+t.table+` (name, `+t.column+`, created_ms, updated_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET `+t.column+` = excluded.`+t.column+`, updated_ms = excluded.updated_ms`,
+		d.Name, doc, ms(d.Created), ms(d.Updated))
+	if err != nil {
+		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
+	}
+	return nil
+}
+
+// DeleteDefinition implements store.Store.
+func (s *Store) DeleteDefinition(ctx context.Context, kind store.Kind, name string) error {
+	t, err := tableOf(kind)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, `DELETE FROM `+t.table+` WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(string(kind), name)
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package sqlite
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/migrate"
+)
+
+// A database made by an older sluice, with only its first migrations
+// applied, opens: the missing ones run and its rows stay.
+func TestOpenUpgradesAnOlderDatabase(t *testing.T) {
+	ctx := context.Background()
+	// The schema of a sluice whose last migration was 0003 (projects).
+	old := fstest.MapFS{}
+	for _, name := range []string{"0001_init.sql", "0002_triggers.sql", "0003_projects.sql"} {
+		body, err := fs.ReadFile(migrations, "migrations/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[name] = &fstest.MapFile{Data: body}
+	}
+	path := filepath.Join(t.TempDir(), "v3.db")
+	s, err := openAt(ctx, path, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO projects (name, definition, created_ms, updated_ms) VALUES ('kept', '{"a":1}', 1, 2)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Definitions(ctx, store.KindFunction); err == nil {
+		t.Fatal("functions exist at version 3: the old schema is not old")
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open the older database: %v", err)
+	}
+	defer s.Close()
+	d, err := s.Definition(ctx, store.KindProject, "kept")
+	if err != nil || string(d.Document) != `{"a":1}` {
+		t.Fatalf("project after the upgrade = %+v, %v", d, err)
+	}
+	var v int
+	if err := s.write.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrate.Load(mustSub(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != len(all) {
+		t.Fatalf("version after the upgrade = %d, want %d", v, len(all))
+	}
+	for _, kind := range store.Kinds {
+		if _, err := s.Definitions(ctx, kind); err != nil {
+			t.Fatalf("%s after the upgrade: %v", kind, err)
+		}
+	}
+}
+
+func mustSub(t *testing.T) fs.FS {
+	t.Helper()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
