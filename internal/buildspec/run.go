@@ -366,7 +366,8 @@ func (r *runner) run() (Result, error) {
 		}
 		action := phase.OnFailure.Action
 		if action == Retry {
-			action = Abort // retries are exhausted by now
+			// Retries are exhausted by now: the default transitions apply.
+			action = DefaultTransition
 		}
 		step = Next(step, failed, action)
 	}

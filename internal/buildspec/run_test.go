@@ -218,6 +218,21 @@ phases:
 			logHas: []string{"s=0"},
 		},
 		{
+			name: "ABORT in build stops the build: its finally runs, post_build does not, no artifacts",
+			yml: `version: 0.2
+phases:
+  build:
+    on-failure: ABORT
+    commands: ["false", "echo not-reached"]
+    finally: ["echo build-finally-ran"]
+  post_build: {commands: ["echo post-build-ran"]}
+`,
+			steps:     "BUILD:FAILED",
+			msg:       `phase BUILD: command "false" exited with code 1`,
+			logHas:    []string{"build-finally-ran"},
+			logHasNot: []string{"post-build-ran", "not-reached"},
+		},
+		{
 			name: "exit in a command ends the phase as its failure",
 			yml: `version: 0.2
 phases:
