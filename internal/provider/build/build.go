@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +103,9 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 			value, err := job.Secret(ctx, v.Value)
 			if err != nil {
 				return provider.Result{}, fmt.Errorf("environment variable %s: secret %s: %w", v.Name, v.Value, err)
+			}
+			if len(value) == 0 {
+				return provider.Result{}, fmt.Errorf("environment variable %s: secret %s resolved to nothing; the build does not run on an empty value", v.Name, v.Value)
 			}
 			secrets[v.Name] = string(value)
 			delete(plain, v.Name)
@@ -586,19 +590,38 @@ func saveCache(ctx context.Context, paths []cachePath, dir string, job *provider
 // buildspecSecrets resolves the buildspec's own env.parameter-store and
 // env.secrets-manager entries from sluice's secret store. The server gives a
 // build only the secrets its project names, so a buildspec in the source can
-// reach no secret the project's owner did not declare.
+// reach no secret the project's owner did not declare. An entry that
+// resolves to nothing fails the build naming it, as CodeBuild fails a build
+// whose parameter or secret cannot be read, rather than exporting an empty
+// value the build would run on unawares.
 func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.Job, into map[string]string) error {
-	for _, group := range []map[string]string{spec.Env.ParameterStore, spec.Env.SecretsManager} {
-		for name, ref := range group {
+	for _, group := range []struct {
+		field string
+		refs  map[string]string
+	}{{"parameter-store", spec.Env.ParameterStore}, {"secrets-manager", spec.Env.SecretsManager}} {
+		names := make([]string, 0, len(group.refs))
+		for name := range group.refs {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			ref := group.refs[name]
 			// A secrets-manager reference is secret-id:json-key:version-stage:version-id;
 			// sluice's secrets have no versions or JSON keys, so the id is the name.
 			secret, _, _ := strings.Cut(ref, ":")
+			where := fmt.Sprintf("%s: env.%s.%s", spec.File, group.field, name)
+			if secret == "" {
+				return fmt.Errorf("%s: %q names no secret", where, ref)
+			}
 			if job.Secret == nil {
-				return fmt.Errorf("env variable %s: this worker cannot read secrets", name)
+				return fmt.Errorf("%s: this worker cannot read secrets", where)
 			}
 			value, err := job.Secret(ctx, secret)
 			if err != nil {
-				return fmt.Errorf("env variable %s: secret %s (a buildspec may use only secrets its project names in environmentVariables): %w", name, secret, err)
+				return fmt.Errorf("%s: secret %s (a buildspec may use only secrets its project names in environmentVariables): %w", where, secret, err)
+			}
+			if len(value) == 0 {
+				return fmt.Errorf("%s: secret %s resolved to nothing; the build does not run on an empty value", where, secret)
 			}
 			into[name] = string(value)
 		}

@@ -42,8 +42,11 @@ func newJob(t *testing.T, project Project, config map[string]string, outputs ...
 		WorkDir: src, Inputs: []string{"code", "tools"}, InputDirs: map[string]string{"code": src, "tools": tools},
 		ScratchDir: filepath.Join(root, "scratch"), Env: []string{"PATH=" + os.Getenv("PATH")}, Log: log,
 		Secret: func(ctx context.Context, name string) ([]byte, error) {
-			if name == "npm-token" {
+			switch name {
+			case "npm-token":
 				return []byte("s3cret"), nil
+			case "blank":
+				return []byte{}, nil // a secret whose value is empty
 			}
 			return nil, errors.New("no such secret")
 		},
@@ -359,8 +362,41 @@ func TestBuildspecSecrets(t *testing.T) {
 	}
 	bad := strings.Replace(spec, "npm-token", "other", 1)
 	f = newJob(t, Project{Name: "p", Buildspec: bad, Isolation: "none"}, nil)
-	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "env variable TOKEN: secret other") {
+	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "env.secrets-manager.TOKEN: secret other") {
 		t.Fatalf("an undeclared secret: %v", err)
+	}
+}
+
+// TestSecretsResolvingToNothing: a parameter-store or secrets-manager entry,
+// or a project variable of those types, whose secret is empty fails the
+// build naming the variable and the secret, before any command runs.
+func TestSecretsResolvingToNothing(t *testing.T) {
+	run := "phases:\n  build:\n    commands:\n      - touch ran\n"
+	for _, tc := range []struct {
+		name    string
+		project Project
+		want    string
+	}{
+		{"parameter-store", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\nenv:\n  parameter-store:\n    DB_PASSWORD: blank\n" + run},
+			"env.parameter-store.DB_PASSWORD: secret blank resolved to nothing"},
+		{"secrets-manager", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: blank:key\n" + run},
+			"env.secrets-manager.TOKEN: secret blank resolved to nothing"},
+		{"secrets-manager naming no secret", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: :key\n" + run},
+			`env.secrets-manager.TOKEN: ":key" names no secret`},
+		{"project variable", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\n" + run,
+			EnvironmentVariables: []Variable{{Name: "KEY", Value: "blank", Type: ParameterStore}}},
+			"environment variable KEY: secret blank resolved to nothing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newJob(t, tc.project, nil)
+			_, err := (Provider{}).Run(context.Background(), f.job)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q\n%s", err, tc.want, f.log)
+			}
+			if _, err := os.Stat(filepath.Join(f.job.WorkDir, "ran")); err == nil {
+				t.Fatal("the build ran on an empty secret")
+			}
+		})
 	}
 }
 
