@@ -8,4 +8,9 @@ type Rule struct {
 	Definition []byte // JSON owned by the service
 	Created    time.Time
 	Updated    time.Time
+	// CreatedSeq is the Seq of the last event written when the rule was
+	// created: the rule sees the events after it. PutRule sets it when it
+	// creates the rule, in the same statement, and a replacement keeps it;
+	// the value given to PutRule is ignored.
+	CreatedSeq int64
 }

@@ -84,10 +84,6 @@ func toFunction(d definition) store.Function {
 	return store.Function{Name: d.name, Definition: d.def, Created: d.created, Updated: d.updated}
 }
 
-func toRule(d definition) store.Rule {
-	return store.Rule{Name: d.name, Definition: d.def, Created: d.created, Updated: d.updated}
-}
-
 // Webhooks implements store.Store.
 func (s *Store) Webhooks(ctx context.Context) ([]store.Webhook, error) {
 	ds, err := s.definitions(ctx, "webhooks")
@@ -154,21 +150,48 @@ func (s *Store) DeleteFunction(ctx context.Context, name string) error {
 	return s.deleteNamed(ctx, "functions", "function", name)
 }
 
+// Rules, unlike the other definitions, carry the sequence of the last event
+// written when they were created.
+const ruleColumns = `name, definition, created_ms, updated_ms, created_seq`
+
+func scanRule(r scanner) (store.Rule, error) {
+	var ru store.Rule
+	var def string
+	var created, updated int64
+	if err := r.Scan(&ru.Name, &def, &created, &updated, &ru.CreatedSeq); err != nil {
+		return ru, err
+	}
+	ru.Definition, ru.Created, ru.Updated = []byte(def), fromMS(created), fromMS(updated)
+	return ru, nil
+}
+
 // Rules implements store.Store.
 func (s *Store) Rules(ctx context.Context) ([]store.Rule, error) {
-	ds, err := s.definitions(ctx, "rules")
-	return mapDefs(ds, err, toRule)
+	return list(ctx, s.read, "rules", scanRule, `SELECT `+ruleColumns+` FROM rules ORDER BY name`)
 }
 
 // Rule implements store.Store.
 func (s *Store) Rule(ctx context.Context, name string) (store.Rule, error) {
-	d, err := s.definition(ctx, "rules", "rule", name)
-	return toRule(d), err
+	r, err := scanRule(s.read.QueryRow(ctx, `SELECT `+ruleColumns+` FROM rules WHERE name = $1`, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, notFound("rule", name)
+	}
+	if err != nil {
+		return r, fmt.Errorf("get rule %s: %w", name, err)
+	}
+	return r, nil
 }
 
 // PutRule implements store.Store.
 func (s *Store) PutRule(ctx context.Context, r store.Rule) error {
-	return s.putDefinition(ctx, "rules", "rule", definition{r.Name, r.Definition, r.Created, r.Updated})
+	_, err := s.write.Exec(ctx, `
+		INSERT INTO rules (`+ruleColumns+`) VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(seq), 0) FROM events))
+		ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_ms = excluded.updated_ms`,
+		r.Name, string(r.Definition), ms(r.Created), ms(r.Updated))
+	if err != nil {
+		return fmt.Errorf("put rule %s: %w", r.Name, err)
+	}
+	return nil
 }
 
 // DeleteRule implements store.Store. The rule's deliveries stay, dead letters

@@ -11,7 +11,7 @@ import (
 
 // Rules implements store.Store.
 func (s *Store) Rules(ctx context.Context) ([]store.Rule, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM rules ORDER BY name`)
+	rows, err := s.read.QueryContext(ctx, `SELECT name, definition, created_ms, updated_ms, created_seq FROM rules ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list rules: %w", err)
 	}
@@ -31,7 +31,7 @@ func scanRule(sc scanner) (store.Rule, error) {
 	var r store.Rule
 	var def string
 	var created, updated int64
-	if err := sc.Scan(&r.Name, &def, &created, &updated); err != nil {
+	if err := sc.Scan(&r.Name, &def, &created, &updated, &r.CreatedSeq); err != nil {
 		return r, err
 	}
 	r.Definition, r.Created, r.Updated = []byte(def), fromMS(created), fromMS(updated)
@@ -40,7 +40,7 @@ func scanRule(sc scanner) (store.Rule, error) {
 
 // Rule implements store.Store.
 func (s *Store) Rule(ctx context.Context, name string) (store.Rule, error) {
-	r, err := scanRule(s.read.QueryRowContext(ctx, `SELECT name, definition, created_ms, updated_ms FROM rules WHERE name = ?`, name))
+	r, err := scanRule(s.read.QueryRowContext(ctx, `SELECT name, definition, created_ms, updated_ms, created_seq FROM rules WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, notFound("rule", name)
 	}
@@ -53,7 +53,8 @@ func (s *Store) Rule(ctx context.Context, name string) (store.Rule, error) {
 // PutRule implements store.Store.
 func (s *Store) PutRule(ctx context.Context, r store.Rule) error {
 	_, err := s.write.ExecContext(ctx, `
-		INSERT INTO rules (name, definition, created_ms, updated_ms) VALUES (?, ?, ?, ?)
+		INSERT INTO rules (name, definition, created_ms, updated_ms, created_seq)
+		VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM events))
 		ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_ms = excluded.updated_ms`,
 		r.Name, string(r.Definition), ms(r.Created), ms(r.Updated))
 	if err != nil {

@@ -55,4 +55,43 @@ func testRules(t *testing.T, s store.Store) {
 	if len(all) != 1 {
 		t.Fatalf("rules after delete = %d", len(all))
 	}
+	testRuleCreatedSeq(t, s)
+}
+
+// testRuleCreatedSeq: a rule created remembers the sequence of the last
+// event then written, whatever times the rule and the events carry (a
+// replica's clock may be behind another's); a replacement keeps it.
+func testRuleCreatedSeq(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if r, err := s.Rule(ctx, "a.b-c"); err != nil || r.CreatedSeq != 0 {
+		t.Fatalf("a rule made before any event: %+v, %v", r, err)
+	}
+	putPipeline(t, s, "p", 1)
+	var last int64
+	for i := 0; i < 3; i++ {
+		// Events stamped an hour after the rule below: the clock decides nothing.
+		must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+			return tx.InsertEvent(ctx, store.Event{Time: t0.Add(time.Hour), Type: "T", Pipeline: "p", ExecutionID: "e", Document: []byte(`{}`)})
+		}))
+	}
+	evs, err := s.Events(ctx, store.EventFilter{})
+	must(t, err)
+	last = evs[len(evs)-1].Seq
+	must(t, s.PutRule(ctx, store.Rule{Name: "later", Definition: []byte(`{}`), Created: t0, Updated: t0, CreatedSeq: 12345}))
+	r, err := s.Rule(ctx, "later")
+	must(t, err)
+	if r.CreatedSeq != last {
+		t.Fatalf("CreatedSeq = %d, want %d, the last event's", r.CreatedSeq, last)
+	}
+	must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+		return tx.InsertEvent(ctx, store.Event{Time: t0, Type: "T", Pipeline: "p", ExecutionID: "e", Document: []byte(`{}`)})
+	}))
+	must(t, s.PutRule(ctx, store.Rule{Name: "later", Definition: []byte(`{"v":2}`), Created: t0, Updated: t0.Add(time.Minute)}))
+	all, err := s.Rules(ctx)
+	must(t, err)
+	for _, r := range all {
+		if r.Name == "later" && (r.CreatedSeq != last || string(r.Definition) != `{"v":2}`) {
+			t.Fatalf("a replaced rule: %+v, want CreatedSeq %d kept", r, last)
+		}
+	}
 }
