@@ -216,6 +216,7 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
 		Configuration: job.Configuration, Revision: job.Revision, Project: job.Project, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
+		Region: job.Region, BuildNumber: job.BuildNumber,
 		LoadCache: func(ctx context.Context) (io.ReadCloser, error) {
 			rc, err := w.API.JobCache(ctx, job.ID, w.ID)
 			if client.IsCode(err, "NotFound") {

@@ -151,6 +151,34 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 	return provider.Result{Summary: "build " + p.Name + " succeeded", OutputVariables: res.ExportedVariables}, nil
 }
 
+// identify sets the variables CodeBuild gives a build to say which it is, in
+// CodeBuild's formats (its "Environment variables in build environments"):
+// CODEBUILD_BUILD_ID is PROJECT:UUID (the job's id), CODEBUILD_BUILD_ARN
+// that id's ARN, with sluice's partition and account in the places of AWS's
+// as in every ARN sluice makes; CODEBUILD_BUILD_NUMBER counts the project's
+// builds (the server allocates it when the job is claimed); a pipeline's
+// build is initiated by codepipeline/PIPELINE; the resolved source version
+// is the commit of the source action that produced the primary input
+// (CodePipeline's source revision); AWS_REGION and AWS_DEFAULT_REGION name
+// the server's region.
+func (b builder) identify(cfg *buildspec.RunConfig) {
+	region := b.job.Region
+	if region == "" {
+		region = "local" // a server that does not say
+	}
+	cfg.Region = region
+	cfg.BuildID = b.p.Name + ":" + b.job.ID
+	cfg.BuildARN = "arn:sluice:codebuild:" + region + ":local:build/" + cfg.BuildID
+	number := b.job.BuildNumber
+	if number <= 0 {
+		number = int64(b.job.Attempt) // a server that allocates none
+	}
+	cfg.BuildNumber = strconv.FormatInt(number, 10)
+	cfg.Initiator = "codepipeline/" + b.job.Pipeline
+	cfg.SourceVersion = b.job.Revision
+	cfg.ResolvedSourceVersion = b.job.Revision
+}
+
 // builder runs one build, or each build of a batch, with the action's
 // settings.
 type builder struct {
@@ -204,21 +232,17 @@ func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch, ho
 		}
 	}
 	cfg := buildspec.RunConfig{
-		Dir:                   dir,
-		SecondaryDirs:         b.secondary,
-		Env:                   append(append([]string{}, b.env...), "HOME="+home),
-		Owned:                 []string{home},
-		Sandbox:               b.sandbox.args(),
-		Variables:             vars,
-		Secrets:               b.secrets,
-		BuildID:               b.p.Name + ":" + b.job.ID,
-		BuildNumber:           strconv.Itoa(b.job.Attempt),
-		Initiator:             "sluice/" + b.job.Pipeline,
-		SourceVersion:         b.job.Revision,
-		ResolvedSourceVersion: b.job.Revision,
-		ScratchDir:            scratch,
-		Log:                   b.job.Log,
+		Dir:           dir,
+		SecondaryDirs: b.secondary,
+		Env:           append(append([]string{}, b.env...), "HOME="+home),
+		Owned:         []string{home},
+		Sandbox:       b.sandbox.args(),
+		Variables:     vars,
+		Secrets:       b.secrets,
+		ScratchDir:    scratch,
+		Log:           b.job.Log,
 	}
+	b.identify(&cfg)
 	if b.sandbox != nil {
 		cfg.SandboxAs = b.sandbox.argsAs
 	}

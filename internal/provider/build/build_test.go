@@ -410,3 +410,36 @@ func TestWorkerIsolationNoneOverridesTheProject(t *testing.T) {
 		t.Fatalf("isolated despite the worker's --isolation none:\n%s", f.log)
 	}
 }
+
+// TestBuildIdentity: the variables that say which build this is, in
+// CodeBuild's formats, with the server's region.
+func TestBuildIdentity(t *testing.T) {
+	spec := `version: 0.2
+env:
+  exported-variables: [CODEBUILD_BUILD_ID, CODEBUILD_BUILD_ARN, CODEBUILD_BUILD_NUMBER, CODEBUILD_INITIATOR, CODEBUILD_RESOLVED_SOURCE_VERSION, REGIONS]
+phases:
+  build:
+    commands:
+      - export REGIONS="$AWS_REGION $AWS_DEFAULT_REGION"
+`
+	f := newJob(t, Project{Name: "web", Buildspec: spec, Isolation: "none"}, nil)
+	f.job.ID = "b1e6661e-e4f2-4156-9ab9-82a19ed0e0e0"
+	f.job.Region, f.job.BuildNumber, f.job.Revision = "eu-west-3", 42, "0123456789abcdef0123456789abcdef01234567"
+	res, err := (Provider{}).Run(context.Background(), f.job)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, f.log)
+	}
+	want := map[string]string{
+		"CODEBUILD_BUILD_ID":                "web:b1e6661e-e4f2-4156-9ab9-82a19ed0e0e0",
+		"CODEBUILD_BUILD_ARN":               "arn:sluice:codebuild:eu-west-3:local:build/web:b1e6661e-e4f2-4156-9ab9-82a19ed0e0e0",
+		"CODEBUILD_BUILD_NUMBER":            "42",
+		"CODEBUILD_INITIATOR":               "codepipeline/app",
+		"CODEBUILD_RESOLVED_SOURCE_VERSION": "0123456789abcdef0123456789abcdef01234567",
+		"REGIONS":                           "eu-west-3 eu-west-3",
+	}
+	for k, v := range want {
+		if got := res.OutputVariables[k]; got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+}

@@ -243,3 +243,17 @@ func (s *Store) PutSecret(ctx context.Context, sec store.Secret) error {
 func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 	return s.deleteNamed(ctx, "secrets", "secret", name)
 }
+
+// NextBuildNumber implements store.Store. The upsert takes the row's lock,
+// so concurrent callers on any replica get distinct numbers.
+func (s *Store) NextBuildNumber(ctx context.Context, project string) (int64, error) {
+	var n int64
+	err := s.write.QueryRow(ctx, `
+		INSERT INTO build_numbers (project, last) VALUES ($1, 1)
+		ON CONFLICT (project) DO UPDATE SET last = build_numbers.last + 1
+		RETURNING last`, project).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next build number of %s: %w", project, err)
+	}
+	return n, nil
+}

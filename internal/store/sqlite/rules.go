@@ -75,3 +75,17 @@ func (s *Store) DeleteRule(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// NextBuildNumber implements store.Store. Writes go through one connection,
+// so the increment and its read are one atomic statement.
+func (s *Store) NextBuildNumber(ctx context.Context, project string) (int64, error) {
+	var n int64
+	err := s.write.QueryRowContext(ctx, `
+		INSERT INTO build_numbers (project, last) VALUES (?, 1)
+		ON CONFLICT (project) DO UPDATE SET last = build_numbers.last + 1
+		RETURNING last`, project).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next build number of %s: %w", project, err)
+	}
+	return n, nil
+}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,5 +94,44 @@ func testRuleCreatedSeq(t *testing.T, s store.Store) {
 		if r.Name == "later" && (r.CreatedSeq != last || string(r.Definition) != `{"v":2}`) {
 			t.Fatalf("a replaced rule: %+v, want CreatedSeq %d kept", r, last)
 		}
+	}
+}
+
+// testBuildNumbers: each project counts its builds from 1, concurrent
+// callers get distinct numbers, and the count survives nothing but itself.
+func testBuildNumbers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for want := int64(1); want <= 3; want++ {
+		n, err := s.NextBuildNumber(ctx, "app")
+		must(t, err)
+		if n != want {
+			t.Fatalf("build number %d, want %d", n, want)
+		}
+	}
+	if n, err := s.NextBuildNumber(ctx, "other"); err != nil || n != 1 {
+		t.Fatalf("another project's first build number = %d, %v", n, err)
+	}
+	const callers = 8
+	got := make(chan int64, callers)
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.NextBuildNumber(ctx, "app")
+			if err != nil {
+				t.Error(err)
+			}
+			got <- n
+		}()
+	}
+	wg.Wait()
+	close(got)
+	seen := map[int64]bool{}
+	for n := range got {
+		if seen[n] || n < 4 || n > 3+callers {
+			t.Fatalf("concurrent build numbers: %d given twice or out of 4-%d", n, 3+callers)
+		}
+		seen[n] = true
 	}
 }
