@@ -22,7 +22,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/buildspec"
 	"github.com/sluice-ci/sluice/internal/provider"
-	"github.com/sluice-ci/sluice/internal/report"
 )
 
 // Provider runs Build actions.
@@ -426,42 +425,14 @@ func reached(res buildspec.Result, step buildspec.Step) bool {
 // with the execution. Problems are logged, as CodeBuild does: a report that
 // cannot be read does not fail the build.
 func sendReports(ctx context.Context, spec *buildspec.Spec, dir string, job *provider.Job) {
-	for _, g := range spec.Reports {
-		files, err := buildspec.Artifact{Files: g.Files, BaseDirectory: g.BaseDirectory}.Collect(dir)
-		if err != nil {
-			fmt.Fprintf(job.Log, "[Container] report group %s: %v\n", g.Name, err)
-			continue
-		}
-		var parts []*report.Report
-		for _, f := range files {
-			r, err := parseReport(report.Format(g.FileFormat), f)
-			if err != nil {
-				fmt.Fprintf(job.Log, "[Container] report group %s: %v\n", g.Name, err)
-				continue
-			}
-			parts = append(parts, r)
-		}
-		if len(parts) == 0 {
-			continue
-		}
-		merged := report.Merge(parts...)
-		fmt.Fprintf(job.Log, "[Container] report group %s: %s\n", g.Name, merged.Summary())
+	for _, g := range buildspec.ReadReports(spec, dir, job.Log) {
 		if job.Report == nil {
 			continue
 		}
-		if err := job.Report(ctx, g.Name, merged); err != nil {
-			fmt.Fprintf(job.Log, "[Container] report group %s: could not be kept: %v\n", g.Name, err)
+		if err := job.Report(ctx, g.Group, g.Report); err != nil {
+			fmt.Fprintf(job.Log, "[Container] report group %s: could not be kept: %v\n", g.Group, err)
 		}
 	}
-}
-
-func parseReport(format report.Format, f buildspec.ArtifactFile) (*report.Report, error) {
-	in, err := os.Open(f.Source)
-	if err != nil {
-		return nil, err
-	}
-	defer in.Close()
-	return report.Parse(format, f.Name, in)
 }
 
 // buildHome is the private HOME of a job's builds.
