@@ -40,13 +40,17 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		},
 		Configuration: j.Configuration, Revision: j.Revision, Commands: j.Commands, Variables: j.Variables,
 		OutputVariables: j.OutputVariables, Deadline: j.Deadline, LeaseUntil: cj.LeaseUntil,
-		HeartbeatSeconds: cj.Heartbeat.Seconds(),
+		HeartbeatSeconds: cj.Heartbeat.Seconds(), Region: s.svc.Region(),
 	}
 	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
 		// The project as it is now, as CodeBuild reads it when a build starts.
 		// A missing one leaves Project empty, and the provider says so.
 		if info, err := s.svc.Project(r.Context(), j.Configuration["ProjectName"]); err == nil {
 			if out.Project, err = json.Marshal(info.Project); err != nil {
+				return err
+			}
+			// Each attempt is a build of its own, with its own number.
+			if out.BuildNumber, err = s.svc.NextBuildNumber(r.Context(), info.Project.Name); err != nil {
 				return err
 			}
 		}

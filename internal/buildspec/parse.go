@@ -290,6 +290,7 @@ func (d *decoder) env(n *yaml.Node, path string) Env {
 			}
 		case "exported-variables":
 			e.ExportedVariables = d.StringOrList(f.Value, fp)
+			d.checkExported(f, fp, e.ExportedVariables)
 		case "git-credential-helper":
 			e.GitCredentialHelper = d.Bool(f.Value, fp)
 		default:
@@ -297,6 +298,23 @@ func (d *decoder) env(n *yaml.Node, path string) Env {
 		}
 	}
 	return e
+}
+
+// checkExported refuses names CodeBuild cannot export: its buildspec
+// reference lists environment variables that start with AWS_ among what
+// "cannot be exported".
+func (d *decoder) checkExported(f yamlnode.Field, path string, names []string) {
+	n := yamlnode.Resolve(f.Value)
+	for i, name := range names {
+		if !strings.HasPrefix(name, "AWS_") {
+			continue
+		}
+		line, ip := f.Line, path
+		if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+			line, ip = yamlnode.Resolve(n.Content[i]).Line, yamlnode.Index(path, i)
+		}
+		d.Errorf(line, ip, "%s cannot be exported: CodeBuild exports no variable whose name starts with AWS_", name)
+	}
 }
 
 func contains(set []string, s string) bool {

@@ -120,6 +120,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad shell", "version: 0.2\nenv: {shell: zsh}\n", []string{"b.yml:2: env.shell: must be one of bash, /bin/sh, powershell.exe, cmd.exe, not \"zsh\""}},
 		{"variable list", "version: 0.2\nenv:\n  variables:\n    A: [1]\n", []string{"b.yml:4: env.variables.A: must be a string, number or boolean, not a list"}},
 		{"empty secret", "version: 0.2\nenv:\n  secrets-manager:\n    S:\n", []string{"b.yml:3: env.secrets-manager.S: must name a secret (secret-id:json-key:version-stage:version-id)"}},
+		{"exported AWS_", "version: 0.2\nenv:\n  exported-variables:\n    - OK\n    - AWS_REGION\n", []string{"b.yml:5: env.exported-variables[1]: AWS_REGION cannot be exported: CodeBuild exports no variable whose name starts with AWS_"}},
+		{"exported AWS_ alone", "version: 0.2\nenv:\n  exported-variables: AWS_X\n", []string{"b.yml:3: env.exported-variables: AWS_X cannot be exported: CodeBuild exports no variable whose name starts with AWS_"}},
 		{"bad bool", "version: 0.2\nenv: {git-credential-helper: maybe}\n", []string{"b.yml:2: env.git-credential-helper: must be yes or no (or true or false), not \"maybe\""}},
 		{"both env forms", "version: 0.1\nenv: {}\nenvironment_variables: {}\n", []string{"b.yml:3: environment_variables: conflicts with env on line 2: give the environment once"}},
 		{"phases list", "version: 0.2\nphases: [build]\n", []string{"b.yml:2: phases: must be a mapping, not a list"}},

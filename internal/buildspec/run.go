@@ -28,7 +28,15 @@ type RunConfig struct {
 	// on as environment; masking them in the log is the caller's job.
 	Secrets map[string]string
 
-	BuildID, BuildNumber, Initiator, SourceVersion, ResolvedSourceVersion string
+	// The CODEBUILD_ variables of the same names. BuildID is
+	// PROJECT:UUID, BuildARN the build's ARN, BuildNumber the project's
+	// count of builds, Initiator codepipeline/PIPELINE for a pipeline's
+	// builds.
+	BuildID, BuildARN, BuildNumber, Initiator, SourceVersion, ResolvedSourceVersion string
+	// Region is AWS_REGION and AWS_DEFAULT_REGION: the region the build
+	// runs in. Empty sets neither. The buildspec's variables may override
+	// them, as they override any variable of the image.
+	Region string
 
 	// ScratchDir is a private directory, outside Dir, for scripts and
 	// status files. Empty means a temporary directory removed by Run.
@@ -204,6 +212,10 @@ func initialEnv(spec *Spec, cfg RunConfig, start time.Time) *envList {
 			e.set(k, v)
 		}
 	}
+	if cfg.Region != "" {
+		e.set("AWS_DEFAULT_REGION", cfg.Region)
+		e.set("AWS_REGION", cfg.Region)
+	}
 	e.setMap(spec.Env.Variables)
 	e.setMap(cfg.Variables)
 	e.setMap(cfg.Secrets)
@@ -217,6 +229,9 @@ func initialEnv(spec *Spec, cfg RunConfig, start time.Time) *envList {
 		e.set("CODEBUILD_SRC_DIR_"+id, cfg.SecondaryDirs[id])
 	}
 	e.set("CODEBUILD_BUILD_ID", cfg.BuildID)
+	if cfg.BuildARN != "" {
+		e.set("CODEBUILD_BUILD_ARN", cfg.BuildARN)
+	}
 	e.set("CODEBUILD_BUILD_NUMBER", cfg.BuildNumber)
 	e.set("CODEBUILD_INITIATOR", cfg.Initiator)
 	e.set("CODEBUILD_SOURCE_VERSION", cfg.SourceVersion)
@@ -366,7 +381,8 @@ func (r *runner) run() (Result, error) {
 		}
 		action := phase.OnFailure.Action
 		if action == Retry {
-			action = Abort // retries are exhausted by now
+			// Retries are exhausted by now: the default transitions apply.
+			action = DefaultTransition
 		}
 		step = Next(step, failed, action)
 	}

@@ -218,6 +218,21 @@ phases:
 			logHas: []string{"s=0"},
 		},
 		{
+			name: "ABORT in build stops the build: its finally runs, post_build does not, no artifacts",
+			yml: `version: 0.2
+phases:
+  build:
+    on-failure: ABORT
+    commands: ["false", "echo not-reached"]
+    finally: ["echo build-finally-ran"]
+  post_build: {commands: ["echo post-build-ran"]}
+`,
+			steps:     "BUILD:FAILED",
+			msg:       `phase BUILD: command "false" exited with code 1`,
+			logHas:    []string{"build-finally-ran"},
+			logHasNot: []string{"post-build-ran", "not-reached"},
+		},
+		{
 			name: "exit in a command ends the phase as its failure",
 			yml: `version: 0.2
 phases:
@@ -296,16 +311,17 @@ env:
   variables:
     FROM_SPEC: spec
     OVERRIDDEN: spec
-  exported-variables: [FROM_SPEC, OVERRIDDEN, SECRET, CODEBUILD_SRC_DIR, CODEBUILD_SRC_DIR_other, CODEBUILD_BUILD_ID, CODEBUILD_BUILD_NUMBER, CODEBUILD_INITIATOR, CODEBUILD_SOURCE_VERSION, CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_START_TIME, CODEBUILD_BUILD_SUCCEEDING, SLUICE_BUILD]
+  exported-variables: [FROM_SPEC, OVERRIDDEN, SECRET, CODEBUILD_SRC_DIR, CODEBUILD_SRC_DIR_other, CODEBUILD_BUILD_ID, CODEBUILD_BUILD_NUMBER, CODEBUILD_INITIATOR, CODEBUILD_SOURCE_VERSION, CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_START_TIME, CODEBUILD_BUILD_SUCCEEDING, SLUICE_BUILD, CODEBUILD_BUILD_ARN, REGIONS]
 phases:
   install:
     runtime-versions: {nodejs: 18}
-    commands: ["true"]
+    commands: ["true", 'export REGIONS="$AWS_REGION $AWS_DEFAULT_REGION"']
 `, func(c *RunConfig) {
 		c.Variables = map[string]string{"OVERRIDDEN": "project"}
 		c.Secrets = map[string]string{"SECRET": "s3cr3t"}
 		c.SecondaryDirs = map[string]string{"other": "/src/other"}
 		c.BuildID, c.BuildNumber, c.Initiator = "proj:123", "7", "me"
+		c.BuildARN, c.Region = "arn:sluice:codebuild:eu-west-3:local:build/proj:123", "eu-west-3"
 		c.SourceVersion, c.ResolvedSourceVersion = "main", "deadbeef"
 	})
 	if !res.Succeeded {
@@ -317,6 +333,7 @@ phases:
 		"CODEBUILD_BUILD_ID": "proj:123", "CODEBUILD_BUILD_NUMBER": "7", "CODEBUILD_INITIATOR": "me",
 		"CODEBUILD_SOURCE_VERSION": "main", "CODEBUILD_RESOLVED_SOURCE_VERSION": "deadbeef",
 		"CODEBUILD_BUILD_SUCCEEDING": "1", "SLUICE_BUILD": "1",
+		"CODEBUILD_BUILD_ARN": "arn:sluice:codebuild:eu-west-3:local:build/proj:123", "REGIONS": "eu-west-3 eu-west-3",
 	}
 	for k, v := range want {
 		if got := res.ExportedVariables[k]; got != v {

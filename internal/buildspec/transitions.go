@@ -5,8 +5,11 @@ package buildspec
 // (straight to finalizing: no build, no post_build, no artifacts); a failure in
 // build still runs post_build, and artifacts are uploaded whatever build did;
 // on-failure: CONTINUE goes on to the next phase as if nothing had failed,
-// though the build itself still ends failed. A phase's finally block runs
-// whenever the phase started, whatever its commands did.
+// though the build itself still ends failed; on-failure: ABORT ("abort the
+// build", in CodeBuild's buildspec reference) ends it after the failing
+// phase in any phase: no post_build, no artifacts. A phase's finally block
+// runs whenever the phase started, whatever its commands did (it belongs to
+// the phase, so ABORT runs it too).
 // CODEBUILD_BUILD_SUCCEEDING is 1 until the first failure, then 0.
 
 // Step is a step of a build after its source is in place.
@@ -40,8 +43,12 @@ func StepOf(p PhaseName) Step {
 }
 
 // Next returns the step after s, which ended failed or not, with the phase's
-// on-failure setting (a RETRY the runner has exhausted counts as ABORT).
+// on-failure setting (a RETRY the runner has exhausted takes the default
+// transitions).
 func Next(s Step, failed bool, onFailure FailureAction) Step {
+	if failed && onFailure == Abort {
+		return StepFinalizing
+	}
 	if failed && onFailure != Continue {
 		switch s {
 		case StepInstall, StepPreBuild:

@@ -40,8 +40,16 @@ func TestTransitions(t *testing.T) {
 			"INSTALL(1) PRE_BUILD(0) BUILD(0) POST_BUILD(0) UPLOAD_ARTIFACTS(0)"},
 		{"pre_build fails with explicit ABORT", map[Step]bool{StepPreBuild: true}, map[Step]FailureAction{StepPreBuild: Abort},
 			"INSTALL(1) PRE_BUILD(1)"},
-		{"exhausted RETRY counts as ABORT", map[Step]bool{StepInstall: true}, map[Step]FailureAction{StepInstall: Retry},
+		{"exhausted RETRY in install: straight to finalizing", map[Step]bool{StepInstall: true}, map[Step]FailureAction{StepInstall: Retry},
 			"INSTALL(1)"},
+		{"build fails with ABORT: no post_build, no artifacts", map[Step]bool{StepBuild: true}, map[Step]FailureAction{StepBuild: Abort},
+			"INSTALL(1) PRE_BUILD(1) BUILD(1)"},
+		{"post_build fails with ABORT: no artifacts", map[Step]bool{StepPostBuild: true}, map[Step]FailureAction{StepPostBuild: Abort},
+			"INSTALL(1) PRE_BUILD(1) BUILD(1) POST_BUILD(1)"},
+		{"install fails with ABORT", map[Step]bool{StepInstall: true}, map[Step]FailureAction{StepInstall: Abort},
+			"INSTALL(1)"},
+		{"build fails, default: post_build still runs (ABORT is not the default)", map[Step]bool{StepBuild: true}, map[Step]FailureAction{StepBuild: DefaultTransition},
+			"INSTALL(1) PRE_BUILD(1) BUILD(1) POST_BUILD(0) UPLOAD_ARTIFACTS(0)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := run(tc.fails, tc.onFailure); got != tc.want {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -69,6 +70,9 @@ variable K with the value of this shell's variable VAR. Exits non-zero when the 
 			if err != nil {
 				return err
 			}
+			for _, r := range res.reports {
+				fmt.Fprintf(g.out, "report %s: %s\n", r.Group, r.Report.Summary())
+			}
 			if reachedArtifacts(res) && artifacts != "" {
 				if err := writeArtifacts(spec, res.dir, artifacts); err != nil {
 					return &ExitError{Code: 1, Err: err}
@@ -106,7 +110,8 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 type localResult struct {
 	buildspec.Result
 	dir       string // the source's copy, where the build ran
-	workspace string // everything to remove afterwards
+	workspace string // everything to remove afterwards, the build's HOME included
+	reports   []buildspec.GroupReport
 }
 
 // runLocalBuild copies the source into a fresh workspace and runs the buildspec
@@ -120,24 +125,32 @@ func runLocalBuild(ctx context.Context, g *globals, spec *buildspec.Spec, source
 	if err := artifact.CopyTree(source, dir); err != nil {
 		return localResult{workspace: ws}, fmt.Errorf("copy source: %w", err)
 	}
-	env := worker.DefaultBaseEnv()
-	var owned []string
+	// The build gets a HOME of its own, as on a server and in a fresh
+	// CodeBuild container: nothing of the caller's (credentials, caches,
+	// dotfiles) reaches it, and what it leaves there goes with the workspace.
+	home := filepath.Join(ws, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		return localResult{workspace: ws}, err
+	}
+	env := slices.DeleteFunc(worker.DefaultBaseEnv(), func(kv string) bool { return strings.HasPrefix(kv, "HOME=") })
+	env = append(env, "HOME="+home)
+	owned := []string{home}
 	if spec.UsesRunAs() {
-		// A run-as user must reach the source's copy, and gets a HOME of its
-		// own there rather than the HOME of whoever runs sluice build.
-		home := filepath.Join(ws, "home")
-		if err := os.Mkdir(home, 0o700); err != nil {
-			return localResult{workspace: ws}, err
-		}
+		// A run-as user must reach the source's copy and its HOME.
 		if err := os.Chmod(ws, 0o711); err != nil {
 			return localResult{workspace: ws}, err
 		}
-		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") })
-		env = append(env, "HOME="+home)
-		owned = append(owned, home)
 	}
-	var id [8]byte
-	rand.Read(id[:])
+	var b [16]byte
+	rand.Read(b[:])
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80 // a version 4 UUID, as CodeBuild's build ids hold
+	h := hex.EncodeToString(b[:])
+	buildID := "local:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	// CodeBuild names the user who started a build as its initiator.
+	initiator := "sluice-build"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		initiator = u.Username
+	}
 	// Secret values never reach the terminal, as in builds on the server.
 	out := logmask.New(g.out)
 	for _, v := range secrets {
@@ -145,12 +158,19 @@ func runLocalBuild(ctx context.Context, g *globals, spec *buildspec.Spec, source
 	}
 	res, err := buildspec.Run(ctx, spec, buildspec.RunConfig{
 		Dir: dir, Env: env, Owned: owned, Variables: variables, Secrets: secrets,
-		BuildID: "local:" + hex.EncodeToString(id[:]), BuildNumber: "1", Initiator: "sluice-build",
+		BuildID: buildID, BuildARN: "arn:sluice:codebuild:local:local:build/" + buildID, BuildNumber: "1",
+		Initiator: initiator, Region: "local",
 		Log: out,
 	})
+	// The test reports are read as the server reads them: when the build
+	// got as far as its artifacts, whether it passed or not.
+	var reports []buildspec.GroupReport
+	if err == nil && reachedArtifacts(localResult{Result: res}) {
+		reports = buildspec.ReadReports(spec, dir, out)
+	}
 	out.Flush()
 	res.Message = out.Redact(res.Message)
-	return localResult{Result: res, dir: dir, workspace: ws}, err
+	return localResult{Result: res, dir: dir, workspace: ws, reports: reports}, err
 }
 
 func reachedArtifacts(r localResult) bool {

@@ -127,3 +127,53 @@ artifacts:
 		t.Fatalf("the build's HOME is %q, not one of its own", h)
 	}
 }
+
+// sluice build gives the build a HOME of its own, removed afterwards, and
+// reads its test reports as the server does, even when the build fails.
+func TestBuildLocalHomeAndReports(t *testing.T) {
+	callerHome := t.TempDir()
+	os.WriteFile(filepath.Join(callerHome, ".netrc"), []byte("machine example.com password hunter2\n"), 0o600)
+	t.Setenv("HOME", callerHome)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "buildspec.yml"), []byte(`version: 0.2
+phases:
+  build:
+    commands:
+      - test ! -e "$HOME/.netrc"
+      - test "$HOME" != "`+callerHome+`"
+      - echo cache > "$HOME/left-behind"
+      - mkdir -p out && echo "$HOME" > out/home.txt
+      - echo "initiator=$CODEBUILD_INITIATOR region=$AWS_REGION"
+      - mkdir -p reports && printf '<testsuite name="unit"><testcase classname="a" name="ok"/><testcase classname="a" name="bad"><failure message="boom">x</failure></testcase></testsuite>' > reports/unit.xml
+      - exit 1
+reports:
+  unit:
+    files: ["reports/*.xml"]
+artifacts:
+  files: [home.txt]
+  base-directory: out
+`), 0o644)
+	arts := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"build", "--source", src, "--artifacts", arts}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (the build fails)\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "report unit: 2 tests: 1 passed, 1 failed") {
+		t.Fatalf("no report summary:\n%s", out.String())
+	}
+	home, err := os.ReadFile(filepath.Join(arts, "home.txt"))
+	if err != nil {
+		t.Fatalf("the build failed before its HOME checks passed:\n%s", out.String())
+	}
+	if _, err := os.Stat(strings.TrimSpace(string(home))); !os.IsNotExist(err) {
+		t.Fatalf("the build's HOME %s is still there: %v", home, err)
+	}
+	if _, err := os.Stat(filepath.Join(callerHome, "left-behind")); !os.IsNotExist(err) {
+		t.Fatal("the build wrote into the caller's HOME")
+	}
+	me, _ := user.Current()
+	if !strings.Contains(out.String(), "initiator="+me.Username+" region=local") {
+		t.Fatalf("initiator and region:\n%s", out.String())
+	}
+}

@@ -185,12 +185,16 @@ func recordRevision(e *Execution, a *Action) {
 
 // revisionFor is the source revision a job works on: a source action's own
 // pinned revision, or, for other actions, the revision of the source action
-// that produced their first input artifact (a build's CODEBUILD_RESOLVED_SOURCE_VERSION).
+// that produced their primary input artifact, the one their PrimarySource
+// names or else the first (a build's CODEBUILD_RESOLVED_SOURCE_VERSION).
 func revisionFor(e *Execution, a *Action) string {
 	if a.Decl.ActionTypeID.Category == pipeline.CategorySource || len(a.Decl.InputArtifacts) == 0 {
 		return pinnedRevision(e, a.Decl.Name)
 	}
 	first := a.Decl.InputArtifacts[0].Name
+	if primary := a.Decl.Configuration["PrimarySource"]; primary != "" {
+		first = primary
+	}
 	for _, st := range e.Stages {
 		for _, producer := range st.Actions {
 			for _, o := range producer.Decl.OutputArtifacts {

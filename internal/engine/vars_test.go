@@ -256,3 +256,43 @@ func TestJobRevisionFollowsTheSourceOfTheFirstInput(t *testing.T) {
 		t.Fatalf("build job: %+v %v", d.Jobs, err)
 	}
 }
+
+// With PrimarySource, the revision is that input's source's, as CodePipeline
+// gives CodeBuild the primary source's revision.
+func TestJobRevisionFollowsThePrimarySource(t *testing.T) {
+	src := func(name, out string) pipeline.Action {
+		return pipeline.Action{Name: name, RunOrder: 1,
+			ActionTypeID:    pipeline.ActionTypeID{Category: pipeline.CategorySource, Owner: "AWS", Provider: "Git", Version: "1"},
+			OutputArtifacts: []pipeline.OutputArtifact{{Name: out}}}
+	}
+	decl := &pipeline.Pipeline{Name: "p", ExecutionMode: pipeline.Parallel, Stages: []pipeline.Stage{
+		{Name: "Source", Actions: []pipeline.Action{src("tools-src", "tools"), src("app-src", "code")}},
+		{Name: "Build", Actions: []pipeline.Action{{Name: "b", RunOrder: 1,
+			ActionTypeID:   pipeline.ActionTypeID{Category: pipeline.CategoryBuild, Owner: "AWS", Provider: "Noop", Version: "1"},
+			Configuration:  map[string]string{"PrimarySource": "code"},
+			InputArtifacts: []pipeline.InputArtifact{{Name: "tools"}, {Name: "code"}}}}},
+	}}
+	e, err := NewExecution(decl, 1, "exec-1", nil, map[string]string{"tools-src": "7001cafe", "app-src": "a44bee"}, Trigger{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	env := Env{Now: t0, NewID: func() string { n++; return fmt.Sprintf("job-%d", n) }}
+	st := State{Pipeline: Pipeline{Name: "p", Version: 1, Mode: pipeline.Parallel}}
+	d, err := Decide(st, Start{Execution: e}, env)
+	if err != nil || len(d.Jobs) != 2 {
+		t.Fatalf("source jobs: %+v %v", d.Jobs, err)
+	}
+	st.Executions = []*Execution{e}
+	var build []Job
+	for _, j := range d.Jobs {
+		d, err := Decide(st, JobSucceeded{JobID: j.ID}, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		build = append(build, d.Jobs...)
+	}
+	if len(build) != 1 || build[0].Revision != "a44bee" {
+		t.Fatalf("build job: %+v, want the revision of app-src", build)
+	}
+}

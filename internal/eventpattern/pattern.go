@@ -11,12 +11,14 @@
 //   - {"prefix": "x"}, {"prefix": {"equals-ignore-case": "x"}}, {"suffix": …}
 //     the same ways, {"equals-ignore-case": "x"}, {"wildcard": "a*b"};
 //   - {"anything-but": …} a value, a list of strings or of numbers, or
-//     {"prefix"|"suffix": "x"}, {"equals-ignore-case": …}, {"wildcard": …};
+//     {"prefix"|"suffix"|"equals-ignore-case"|"wildcard": a string or a list};
 //   - {"numeric": [">", 0, "<=", 5]} and {"numeric": ["=", 3.018e2]};
 //   - {"cidr": "10.0.0.0/24"} (IPv4 or IPv6);
 //   - {"exists": true|false}, on leaves only: a field holding an object does
 //     not exist as far as exists is concerned;
-//   - "$or": [{…}, {…}] at any level, alternatives of fields at that level.
+//   - "$or": [{…}, {…}] at any level, alternatives of fields at that level;
+//     elsewhere (an object, a list of values or of filters) "$or" is an
+//     ordinary field name, as in EventBridge's matcher.
 //
 // When the event's value is a list, the pattern matches if any element does.
 //
@@ -171,7 +173,7 @@ func (c *compiler) object(v *value, ppath, epath string) *object {
 	for i, key := range v.keys {
 		val := v.vals[i]
 		pp, ep := join(ppath, key), join(epath, key)
-		if key == "$or" {
+		if key == "$or" && isOrPrimitive(val) {
 			o.ors = append(o.ors, c.or(val, pp, ppath, epath))
 			continue
 		}
@@ -195,6 +197,55 @@ func (c *compiler) object(v *value, ppath, epath string) *object {
 		o.fields = append(o.fields, f)
 	}
 	return o
+}
+
+// isOrPrimitive reports whether "$or": v is EventBridge's "or" rather than a
+// field called "$or". Its matcher (aws/event-ruler, which documents the
+// rule) reads "$or" as "or" only when it holds a list of objects none of
+// whose field names, at any depth, is an operator's name; otherwise "$or"
+// is an ordinary field name, as in {"$or": {"a": ["x"]}} or
+// {"$or": ["x", "y"]}. (A list of one object is read as "or" here, for the
+// clearer error: the matcher refuses it either way.)
+func isOrPrimitive(v *value) bool {
+	if v.kind != kArray || len(v.items) == 0 {
+		return false
+	}
+	for _, it := range v.items {
+		if it.kind != kObject || usesOperatorName(it) {
+			return false
+		}
+	}
+	return true
+}
+
+// usesOperatorName reports whether an object of fields, or one nested in
+// it, has a field named like an operator.
+func usesOperatorName(o *value) bool {
+	for i, k := range o.keys {
+		if contains(operators, k) {
+			return true
+		}
+		switch v := o.vals[i]; {
+		case v.kind == kObject && usesOperatorName(v):
+			return true
+		case k == "$or" && v.kind == kArray:
+			for _, it := range v.items {
+				if it.kind == kObject && usesOperatorName(it) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func contains(set []string, s string) bool {
+	for _, x := range set {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *compiler) or(v *value, pp, ppath, epath string) *orGroup {
@@ -385,11 +436,22 @@ func (c *compiler) anythingBut(v *value, pp string) matcher {
 		op, arg := v.keys[0], v.vals[0]
 		switch op {
 		case "prefix", "suffix":
-			if arg.kind != kString {
-				c.fail(pp, `"anything-but": %q must be a string`, op)
+			// A string or a list of them, none empty, as EventBridge's
+			// matcher takes them: {"anything-but": {"prefix": ["a", "b"]}}.
+			strs, ok := stringList(arg)
+			if !ok {
+				c.fail(pp, `"anything-but": %q must be a string or a list of strings`, op)
 				return nil
 			}
-			return &anythingBut{inner: &affix{suffix: op == "suffix", s: arg.str}}
+			var inner []matcher
+			for _, s := range strs {
+				if s == "" {
+					c.fail(pp, `"anything-but": %q must not be empty`, op)
+					return nil
+				}
+				inner = append(inner, &affix{suffix: op == "suffix", s: s})
+			}
+			return &anythingBut{inner: anyOf(inner)}
 		case "equals-ignore-case", "wildcard":
 			strs, ok := stringList(arg)
 			if !ok {

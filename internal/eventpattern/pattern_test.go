@@ -221,6 +221,32 @@ var docCases = []matchCase{
 	// "FileName is not a file path that includes /lib/."
 	{"anything-but wildcard", `{"FilePath" : [{ "anything-but": { "wildcard": "*/lib/*" }}]}`, `{"FilePath": "/usr/lib/x.so"}`, false},
 	{"anything-but wildcard, other", `{"FilePath" : [{ "anything-but": { "wildcard": "*/lib/*" }}]}`, `{"FilePath": "/usr/bin/x"}`, true},
+	// A list of prefixes or suffixes, as EventBridge's matcher
+	// (aws/event-ruler) takes them: none of them may match.
+	{"anything-but prefix list", `{"Region": [ { "anything-but": {"prefix": ["us-", "ca-"] } } ]}`, `{"Region": "eu-west-1"}`, true},
+	{"anything-but prefix list, first", `{"Region": [ { "anything-but": {"prefix": ["us-", "ca-"] } } ]}`, `{"Region": "us-east-1"}`, false},
+	{"anything-but prefix list, second", `{"Region": [ { "anything-but": {"prefix": ["us-", "ca-"] } } ]}`, `{"Region": "ca-central-1"}`, false},
+	{"anything-but suffix list", `{"FileName": [ { "anything-but": { "suffix": [".png", ".jpg"] } } ]}`, `{"FileName": "a.gif"}`, true},
+	{"anything-but suffix list, excluded", `{"FileName": [ { "anything-but": { "suffix": [".png", ".jpg"] } } ]}`, `{"FileName": "a.jpg"}`, false},
+	// "$or" is an ordinary field name unless it holds a list of objects of
+	// fields (event-ruler's README, "The backward compatibility of using
+	// "$or" as field name"): its example, with an object.
+	{"$or as a field holding an object", `{
+    "source": [ "aws.cloudwatch" ],
+    "$or": {
+        "metricType": [ "MetricType" ] ,
+        "namespace": [ "AWS/EC2", "AWS/ES" ]
+    }
+}`, `{"source": "aws.cloudwatch", "$or": {"metricType": "MetricType", "namespace": "AWS/ES"}}`, true},
+	{"$or as a field holding an object, not in the event", `{"source": [ "aws.cloudwatch" ], "$or": {"metricType": [ "MetricType" ]}}`,
+		`{"source": "aws.cloudwatch", "metricType": "MetricType"}`, false},
+	{"$or as a field with values", `{"$or": ["a", "b"]}`, `{"$or": "b"}`, true},
+	{"$or as a field with values, other", `{"$or": ["a", "b"]}`, `{"$or": "c"}`, false},
+	// Objects naming operators make it a field whose values are filters
+	// (the README's {"$or": [{"numeric": …}, {"prefix": "abc"}]}).
+	{"$or as a field with filters", `{"$or": [ {"numeric": [">", 100]}, {"prefix": "abc"} ]}`, `{"$or": "abcd"}`, true},
+	{"$or as a field with filters, numeric", `{"$or": [ {"numeric": [">", 100]}, {"prefix": "abc"} ]}`, `{"$or": 101}`, true},
+	{"$or as a field with filters, none", `{"$or": [ {"numeric": [">", 100]}, {"prefix": "abc"} ]}`, `{"$or": 5}`, false},
 	// "Region is in the US."
 	{"begins with", `{"Region": [ {"prefix": "us-" } ]}`, `{"Region": "us-west-2"}`, true},
 	// "Service name starts with the letters "eventb", regardless of case."
@@ -420,6 +446,8 @@ func TestCompileErrors(t *testing.T) {
 		{`{"ip": [{"cidr": "10.0.0/8"}]}`, `ip: "cidr": "10.0.0/8" is not an IP network such as 10.0.0.0/24`},
 		{`{"f": [{"wildcard": "a**b"}]}`, `f: "wildcard": consecutive wildcard characters (**) are not allowed`},
 		{`{"$or": [{"a": ["1"]}]}`, `$or: must be a list of at least two objects, each an alternative set of fields`},
+		{`{"r": [{"anything-but": {"prefix": ["a", ""]}}]}`, `r: "anything-but": "prefix" must not be empty`},
+		{`{"r": [{"anything-but": {"suffix": [1]}}]}`, `r: "anything-but": "suffix" must be a string or a list of strings`},
 		{`{"d": {"$or": [{"a": ["1"]}, {"b": "2"}]}}`, `d.$or[1].b: must be a list of values to match (as in ["2"]) or an object of fields, not the string "2"`},
 		{`{"a": ["1"], "a": ["2"]}`, `key "a" given twice`},
 		{`["a"]`, `an event pattern must be a JSON object, not a list`},

@@ -66,6 +66,11 @@ type Job struct {
 	ServerURL         string
 	// Env is the base environment for processes the provider starts.
 	Env []string
+	// Region is the name of the region the job runs in (the server's).
+	Region string
+	// BuildNumber is a Build action's number among its project's builds
+	// (CODEBUILD_BUILD_NUMBER), or 0 when the server gave none.
+	BuildNumber int64
 	// Log receives the action's log. Writes are serialised by the provider.
 	Log io.Writer
 }

@@ -192,7 +192,18 @@ func addItem(f field, s *set, item string) error {
 				return err
 			}
 			if lo > hi {
-				return fieldError(f, item, "range starts after it ends")
+				if f.name == fYear.name {
+					return fieldError(f, item, "range starts after it ends (years do not wrap around)")
+				}
+				// A range that ends before it starts wraps around the
+				// field's end, as EventBridge's (Quartz's) do: 20-2 in
+				// hours is 20-23 and 0-2, FRI-MON is FRI, SAT, SUN, MON,
+				// and a step carries across the wrap (22-3/2: 22, 0, 2).
+				span := f.max - f.min + 1
+				for v := lo; v <= hi+span; v += step {
+					s.add((v - f.min) % span)
+				}
+				return nil
 			}
 		case !hasStep:
 			hi = lo

@@ -81,7 +81,8 @@ func TestParseErrors(t *testing.T) {
 		{"cron(*/60 * * * ? *)", `step 60 out of range 1-59`},
 		{"cron(*/x * * * ? *)", `step "x" is not a whole number`},
 		{"cron(/5 * * * ? *)", `missing value before /`},
-		{"cron(5-2 * * * ? *)", `cron: minutes "5-2": range starts after it ends`},
+		{"cron(0 0 1 1 ? 2030-2025)", `cron: year "2030-2025": range starts after it ends (years do not wrap around)`},
+		{"cron(50-70 * * * ? *)", `cron: minutes "50-70": 70 out of range 0-59`},
 		{"cron(5- * * * ? *)", `cron: minutes "5-": missing value`},
 		{"cron(1,,2 * * * ? *)", `empty item in a list`},
 		{"cron(0 0 30 2 ? *)", `never fires`},
@@ -258,6 +259,49 @@ func TestNext(t *testing.T) {
 	}
 }
 
+// TestWrappingRanges: a range that ends before it starts wraps around the
+// end of its field, as EventBridge's do. The first case is from
+// EventBridge's own table of examples ("every 30 minutes Monday through
+// Friday" between the evening and 2 AM); hours and days of week are
+// separate sets, so Monday's early hours fire and Saturday's do not.
+// 2026-12-04 is a Friday.
+func TestWrappingRanges(t *testing.T) {
+	tests := []struct {
+		expr, after string
+		want        []string
+	}{
+		{"cron(0/30 20-2 ? * MON-FRI *)", "2026-12-04 19:59",
+			[]string{"2026-12-04 20:00", "2026-12-04 20:30", "2026-12-04 21:00"}},
+		{"cron(0/30 20-2 ? * MON-FRI *)", "2026-12-04 23:45",
+			[]string{"2026-12-07 00:00", "2026-12-07 00:30", "2026-12-07 01:00", "2026-12-07 01:30", "2026-12-07 02:00", "2026-12-07 02:30", "2026-12-07 20:00"}},
+		// A step carries across the wrap, as in Quartz: 22, 0, 2.
+		{"cron(0 22-3/2 * * ? *)", "2026-12-04 21:00",
+			[]string{"2026-12-04 22:00", "2026-12-05 00:00", "2026-12-05 02:00", "2026-12-05 22:00"}},
+		// FRI-MON: Friday, Saturday, Sunday, Monday.
+		{"cron(0 9 ? * FRI-MON *)", "2026-12-03 00:00",
+			[]string{"2026-12-04 09:00", "2026-12-05 09:00", "2026-12-06 09:00", "2026-12-07 09:00", "2026-12-11 09:00"}},
+		// NOV-FEB: November, December, January, February.
+		{"cron(0 0 1 NOV-FEB ? *)", "2026-03-01 00:00",
+			[]string{"2026-11-01 00:00", "2026-12-01 00:00", "2027-01-01 00:00", "2027-02-01 00:00", "2027-11-01 00:00"}},
+		// Days of month wrap at 31 whatever the month's length.
+		{"cron(0 0 30-2 * ? *)", "2027-02-27 00:00",
+			[]string{"2027-03-01 00:00", "2027-03-02 00:00", "2027-03-30 00:00", "2027-03-31 00:00", "2027-04-01 00:00"}},
+		{"cron(55-5 10 * * ? *)", "2026-12-04 00:00",
+			[]string{"2026-12-04 10:00", "2026-12-04 10:01", "2026-12-04 10:02", "2026-12-04 10:03", "2026-12-04 10:04", "2026-12-04 10:05", "2026-12-04 10:55"}},
+	}
+	for _, tc := range tests {
+		s := mustParse(t, tc.expr)
+		cur := at(t, time.UTC, tc.after)
+		for _, w := range tc.want {
+			cur = s.Next(cur, time.UTC)
+			if want := at(t, time.UTC, w); !cur.Equal(want) {
+				t.Errorf("%s: got %s, want %s", tc.expr, fmtTime(cur), fmtTime(want))
+				break
+			}
+		}
+	}
+}
+
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "never"
@@ -366,14 +410,14 @@ func TestNextAgainstBruteForce(t *testing.T) {
 		n = 40
 	}
 	for i := 0; i < n; i++ {
-		minute := pick("*", "0", "30", "0/15", "5-10", "0,30", "*/7", "59")
-		hour := pick("*", "2", "1-3", "0/6", "12", "2,3")
-		month := pick("*", "*", "MAR,OCT", "3-4", "10-11", "*/2")
+		minute := pick("*", "0", "30", "0/15", "5-10", "0,30", "*/7", "59", "50-5", "55-10/4")
+		hour := pick("*", "2", "1-3", "0/6", "12", "2,3", "22-2", "20-3/2")
+		month := pick("*", "*", "MAR,OCT", "3-4", "10-11", "*/2", "NOV-FEB", "10-3")
 		dom, dow := "?", "?"
 		if rng.Intn(2) == 0 {
-			dom = pick("*", "1", "L", "LW", "15W", "1W", "31W", "1-7", "*/5", "28-31")
+			dom = pick("*", "1", "L", "LW", "15W", "1W", "31W", "1-7", "*/5", "28-31", "28-3")
 		} else {
-			dow = pick("*", "1", "MON-FRI", "L", "6L", "1#1", "1#5", "2#2", "7")
+			dow = pick("*", "1", "MON-FRI", "L", "6L", "1#1", "1#5", "2#2", "7", "FRI-MON", "7-1")
 		}
 		expr := fmt.Sprintf("cron(%s %s %s %s %s *)", minute, hour, dom, month, dow)
 		s, err := Parse(expr)

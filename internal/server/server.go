@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,7 +92,15 @@ type Config struct {
 	// with the credentials in S3AccessKey and S3SecretKey.
 	Artifacts                string
 	S3AccessKey, S3SecretKey string
+	// Region is the name of the region this server is: events, ARNs and
+	// builds (AWS_REGION, AWS_DEFAULT_REGION, CODEBUILD_BUILD_ARN) carry it.
+	// "" means "local".
+	Region string
 }
+
+// regionRE is what a region name may be: AWS's own (us-east-1) and
+// sluice's "local" fit; "=" stays free for a later NAME=STORE form.
+var regionRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Server is a running sluice server.
 type Server struct {
@@ -178,6 +187,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Minute
 	}
+	if cfg.Region != "" && !regionRE.MatchString(cfg.Region) {
+		return nil, fmt.Errorf("--region %q: a region name is lower-case letters, digits and hyphens, such as us-east-1 or local", cfg.Region)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -224,7 +236,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
 	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
-		BaseURL: base, Deliveries: deliveries})
+		BaseURL: base, Deliveries: deliveries, Region: cfg.Region})
 	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: st}, pushHandler(svc), cfg.Logger)
 	if err != nil {
 		closeListeners(ln, inner)

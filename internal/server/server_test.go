@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -19,14 +20,18 @@ import (
 // detector sees the API, the service, the sweeper and the in-process workers
 // working together (the e2e suite drives the built binary instead).
 
-func startServer(t *testing.T) (*client.Client, string) {
+func startServer(t *testing.T, configure ...func(*server.Config)) (*client.Client, string) {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.Open(ctx, server.Config{
+	cfg := server.Config{
 		DataDir: dir, Addr: "127.0.0.1:0", Workers: 2, Lease: 3 * time.Second, SweepInterval: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	s, err := server.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,5 +353,64 @@ stages:
 		if e.Status != "Succeeded" || !strings.Contains(string(log.Data), want) {
 			t.Fatalf("%s: want %q in the log:\n%s", e.Status, want, log.Data)
 		}
+	}
+}
+
+// TestBuildIdentityThroughTheServer: the server's --region reaches the build
+// through the job, and each build of a project gets the next number.
+func TestBuildIdentityThroughTheServer(t *testing.T) {
+	c, _ := startServer(t, func(cfg *server.Config) { cfg.Region = "eu-west-3" })
+	ctx := context.Background()
+	project := `name: numbered
+buildspec: |
+  version: 0.2
+  phases:
+    build:
+      commands:
+        - echo "number=$CODEBUILD_BUILD_NUMBER region=$AWS_REGION/$AWS_DEFAULT_REGION initiator=$CODEBUILD_INITIATOR"
+        - echo "arn=$CODEBUILD_BUILD_ARN"
+`
+	if _, err := c.ApplyProject(ctx, "project.yml", []byte(project)); err != nil {
+		t.Fatal(err)
+	}
+	pipe := `name: numbers
+stages:
+  - name: Source
+    actions:
+      - name: src
+        provider: Commands
+        commands: ["echo x > x.txt"]
+        outputArtifacts: [{name: code, files: [x.txt]}]
+  - name: Build
+    actions:
+      - name: build
+        provider: CodeBuild
+        configuration: {ProjectName: numbered}
+        inputArtifacts: [code]
+`
+	if _, err := c.ApplyPipeline(ctx, "p.yml", []byte(pipe), false); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 2; n++ {
+		id, err := c.Start(ctx, "numbers", client.StartRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := waitEnd(t, c, "numbers", id)
+		log, _ := c.Log(ctx, "numbers", id, "build", 0, 0)
+		if e.Status != "Succeeded" {
+			t.Fatalf("execution %s: %s\n%s", e.Status, e.StatusSummary, log.Data)
+		}
+		want := fmt.Sprintf("number=%d region=eu-west-3/eu-west-3 initiator=codepipeline/numbers", n)
+		if !strings.Contains(string(log.Data), want) || !strings.Contains(string(log.Data), "arn=arn:sluice:codebuild:eu-west-3:local:build/numbered:") {
+			t.Fatalf("build %d: want %q and the build's ARN in\n%s", n, want, log.Data)
+		}
+	}
+}
+
+func TestRegionNameChecked(t *testing.T) {
+	_, err := server.Open(context.Background(), server.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Region: "eu=disk"})
+	if err == nil || !strings.Contains(err.Error(), `--region "eu=disk"`) {
+		t.Fatalf("a bad region name: %v", err)
 	}
 }

@@ -76,6 +76,7 @@ type compiledRule struct {
 	raw          []byte
 	created      time.Time
 	updated      time.Time
+	createdSeq   int64                       // the rule sees events with a greater Seq
 	transformers []*eventpattern.Transformer // per target, nil without one
 }
 
@@ -353,7 +354,9 @@ func (s *Service) ruleEvent(ctx context.Context, set *eventpattern.Set, compiled
 	for _, name := range set.Matching(m) {
 		cr := compiled[name]
 		// A rule sees what happened after it was made, as EventBridge's do.
-		if cr == nil || !cr.def.IsEnabled() || ev.Time.Before(cr.created) {
+		// "After" is by the events' sequence, not by clocks, which replicas
+		// do not share.
+		if cr == nil || !cr.def.IsEnabled() || ev.Seq <= cr.createdSeq {
 			continue
 		}
 		q, err := s.queueRuleDeliveries(ctx, cr, fmt.Sprint(ev.Seq), raw, m, ev.ID, ev.Time)
@@ -481,7 +484,7 @@ func compileRule(row store.Definition) (*compiledRule, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiledRule{def: info.Rule, raw: row.Document, created: row.Created, updated: row.Updated}
+	c := &compiledRule{def: info.Rule, raw: row.Document, created: row.Created, updated: row.Updated, createdSeq: row.CreatedSeq}
 	if _, err := c.def.Pattern(); err != nil {
 		return nil, err
 	}
@@ -557,7 +560,7 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Definition, r 
 	if tick.IsZero() {
 		return false, nil
 	}
-	c := &compiledRule{def: r, raw: row.Document, created: row.Created, updated: row.Updated}
+	c := &compiledRule{def: r, raw: row.Document, created: row.Created, updated: row.Updated, createdSeq: row.CreatedSeq}
 	for _, t := range r.Targets {
 		var tr *eventpattern.Transformer
 		if it := t.Transformer(); it != nil {

@@ -135,7 +135,6 @@ func TestRuleWebhookOnFailedExecutions(t *testing.T) {
 	f.apply(appPipeline)
 	// An execution before the rule exists: the rule never sees it.
 	f.runApp(false)
-	time.Sleep(5 * time.Millisecond) // events are stamped to the millisecond
 	f.applyRule(`name: app-failed
 eventPattern:
   source: [sluice.codepipeline]
@@ -152,7 +151,6 @@ targets:
         inputPathsMap: {pipeline: $.detail.pipeline, id: $.detail.execution-id, state: $.detail.state}
         inputTemplate: '{"text": "pipeline <pipeline> execution <id> <state>", "rule": <aws.events.rule-name>}'
 `)
-	time.Sleep(5 * time.Millisecond) // events are stamped to the millisecond
 	f.runApp(true)
 	failed := f.runApp(false)
 
@@ -202,7 +200,6 @@ targets:
       name: rollback
       variables: {FAILED_EXECUTION: $.detail.execution-id, REASON: app failed}
 `)
-	time.Sleep(5 * time.Millisecond)
 	failed := f.runApp(false)
 	f.settled("roll-back-app", 1)
 	rows, err := f.store.Executions(f.ctx, "rollback", 0, 10)
@@ -250,7 +247,6 @@ eventPattern:
 targets:
   - email: {to: ops@example.com}
 `)
-	time.Sleep(5 * time.Millisecond)
 	failed := f.runApp(false)
 	wait, cancel := context.WithTimeout(f.ctx, 20*time.Second)
 	defer cancel()
@@ -289,7 +285,6 @@ targets:
   - webhook: {url: "` + hook.URL + `", retryFor: 1s}
   - pipeline: {name: no-such-pipeline}
 `)
-	time.Sleep(5 * time.Millisecond)
 	f.runApp(false)
 	f.settled("always-fails", 2)
 	fails, err := f.svc.RuleFailures(f.ctx, "always-fails")
@@ -360,7 +355,6 @@ eventPattern: {source: [sluice.codepipeline]}
 targets:
   - function: {name: notify}
 `)
-	time.Sleep(5 * time.Millisecond)
 	id := f.runApp(true)
 	f.settled("to-function", 1)
 	inv.mu.Lock()
@@ -380,6 +374,48 @@ targets:
 	}
 	if ds, _ := f.svc.Deliveries(f.ctx, "rule/disabled", 10); len(ds) != 0 {
 		t.Fatalf("a disabled rule delivered %d", len(ds))
+	}
+}
+
+// TestRulesDecideByEventSequence: a rule sees the events written after it
+// was created, decided by the events' sequence, so replicas whose clocks
+// disagree agree, and no test needs to wait for a clock to tick. Here the
+// rule is created on a clock an hour ahead (another replica's) and the
+// events are stamped on one an hour behind.
+func TestRulesDecideByEventSequence(t *testing.T) {
+	f := newFixture(t)
+	f.apply(appPipeline)
+	f.clock.Add(time.Hour)
+	f.runApp(false) // before the rule, stamped later than the rule below
+	f.clock.Add(-2 * time.Hour)
+	f.applyRule(`name: failed
+eventPattern:
+  detail-type: [CodePipeline Pipeline Execution State Change]
+  detail: {pipeline: [app], state: [FAILED]}
+targets:
+  - webhook: {url: "http://127.0.0.1:9/hook"}
+`)
+	f.clock.Add(-time.Hour)
+	after := f.runApp(false) // after the rule, stamped two hours before it
+	for {
+		n, err := f.svc.RulesOnce(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	ds, err := f.svc.Deliveries(f.ctx, "rule/failed", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || !strings.Contains(string(ds[0].Payload), after) {
+		var got []string
+		for _, d := range ds {
+			got = append(got, string(d.Payload))
+		}
+		t.Fatalf("%d deliveries, want 1, for execution %s:\n%s", len(ds), after, strings.Join(got, "\n"))
 	}
 }
 

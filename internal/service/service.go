@@ -109,6 +109,16 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 // Lease is how long a worker holds a job between heartbeats.
 func (s *Service) Lease() time.Duration { return s.lease }
 
+// Region is the name of the region this server is ("local" unless
+// configured), as events, ARNs and builds' AWS_REGION carry it.
+func (s *Service) Region() string { return s.region }
+
+// NextBuildNumber allocates the next build number of a build project
+// (CODEBUILD_BUILD_NUMBER), counting from 1.
+func (s *Service) NextBuildNumber(ctx context.Context, project string) (int64, error) {
+	return s.store.NextBuildNumber(ctx, project)
+}
+
 func newID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -35,4 +35,10 @@ type Definition struct {
 	// stored value when it replaces a definition.
 	Created time.Time
 	Updated time.Time
+	// CreatedSeq, for rules only, is the Seq of the last event written when
+	// the rule was created: the rule sees the events after it, whatever the
+	// clocks of the replicas say. PutDefinition sets it when it creates the
+	// rule, in the same statement, and a replacement keeps it; the value
+	// given to PutDefinition is ignored. Other kinds carry 0.
+	CreatedSeq int64
 }

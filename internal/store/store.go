@@ -99,6 +99,12 @@ type Store interface {
 	// when there is none. What refers to it (a rule's deliveries) stays.
 	DeleteDefinition(ctx context.Context, kind Kind, name string) error
 
+	// NextBuildNumber allocates the next number of a build project's builds
+	// (CodeBuild's CODEBUILD_BUILD_NUMBER): 1 for its first build, then one
+	// more each call, atomically, across replicas and restarts. Deleting
+	// and re-creating the project does not start it again.
+	NextBuildNumber(ctx context.Context, project string) (int64, error)
+
 	// QueuedJobs lists the queued jobs of providers, oldest first: the actions
 	// the server holds itself (gates, approvals, invocations) wait there.
 	QueuedJobs(ctx context.Context, providers []string) ([]Job, error)

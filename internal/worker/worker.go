@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -154,9 +155,40 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	// the server must hear of it.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer rcancel()
-	if err := w.API.CompleteJob(rctx, job.ID, result); err != nil && !client.IsCode(err, "Conflict") {
+	if err := w.report(rctx, job.ID, result); err != nil && !client.IsCode(err, "Conflict") {
 		log.Error("report job result", "err", err)
 	}
+}
+
+// report sends a job's result, again and again while the server cannot be
+// reached or fails (a restart, a proxy's 502) until ctx ends: a result lost
+// to a blip would leave a finished job to run out its lease and be run
+// again. An answer the server meant (a conflict, a refusal) ends it.
+func (w *Worker) report(ctx context.Context, jobID string, result client.JobResult) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := w.API.CompleteJob(ctx, jobID, result)
+		if err == nil || !transient(err) {
+			return err
+		}
+		w.Logger.Warn("report job result, will retry", "job", jobID, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// transient reports whether err may go away if the call is made again: the
+// server was not reached, or answered with a server-side failure.
+func transient(err error) bool {
+	var e *client.Error
+	if !errors.As(err, &e) {
+		return true
+	}
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
 }
 
 var errTakenAway = errors.New("job taken away")
@@ -217,6 +249,7 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
 		Configuration: job.Configuration, Revision: job.Revision, Project: job.Project, Commands: job.Commands, Variables: job.Variables, OutputVariables: job.OutputVariables,
 		WorkDir: filepath.Join(root, "src"), InputDirs: map[string]string{}, Log: logs,
+		Region: job.Region, BuildNumber: job.BuildNumber,
 		LoadCache: func(ctx context.Context) (io.ReadCloser, error) {
 			rc, err := w.API.JobCache(ctx, job.ID, w.ID)
 			if client.IsCode(err, "NotFound") {
@@ -421,6 +454,10 @@ type logSink struct {
 
 const logChunk = 256 << 10
 
+// maxBacklog bounds the log kept while the server cannot take it: past it,
+// the oldest part is dropped, and the log says how much.
+const maxBacklog = 16 * logChunk
+
 func newLogSink(api API, job, worker string, every time.Duration, onLost func(error)) *logSink {
 	s := &logSink{api: api, job: job, worker: worker, onLost: onLost, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
@@ -474,8 +511,27 @@ func (s *logSink) flush() {
 			s.onLost(fmt.Errorf("%w: %v", errTakenAway, err))
 			return
 		}
+		if err != nil && transient(err) {
+			// Kept, in order, for the next flush (or the result) rather
+			// than lost to a blip.
+			s.requeue(data)
+			return
+		}
 		data = data[n:]
 	}
+}
+
+// requeue puts data back before what was written since, keeping at most
+// maxBacklog bytes: the newest, after a note of what was dropped.
+func (s *logSink) requeue(data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := append(slices.Clip(data), s.buf...)
+	if over := len(all) - maxBacklog; over > 0 {
+		note := fmt.Sprintf("[sluice: %d bytes of log lost while the server could not take them]\n", over)
+		all = append([]byte(note), all[over:]...)
+	}
+	s.buf = all
 }
 
 // Close stops the sink and returns what it has not sent yet, at most one chunk,
@@ -489,5 +545,11 @@ func (s *logSink) Close() []byte {
 	defer s.mu.Unlock()
 	tail := s.buf
 	s.buf = nil
+	if over := len(tail) - logChunk; over > 0 {
+		// The server could not take the rest before the job ended; the
+		// result carries one chunk, the newest.
+		note := fmt.Sprintf("[sluice: %d bytes of log lost while the server could not take them]\n", over+100)
+		tail = append([]byte(note), tail[over+100:]...)
+	}
 	return tail
 }

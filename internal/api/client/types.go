@@ -281,6 +281,12 @@ type Job struct {
 	Function          json.RawMessage `json:"function,omitempty"`
 	JobToken          string          `json:"jobToken,omitempty"`
 	ContinuationToken string          `json:"continuationToken,omitempty"`
+
+	// Region is the server's region, the one the job runs in.
+	Region string `json:"region,omitempty"`
+	// BuildNumber is the build's number among its project's builds, for a
+	// Build action.
+	BuildNumber int64 `json:"buildNumber,omitempty"`
 }
 
 // ActionTypeID names an action's kind.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/buildspec"
 	"github.com/sluice-ci/sluice/internal/provider"
-	"github.com/sluice-ci/sluice/internal/report"
 )
 
 // Provider runs Build actions.
@@ -103,6 +103,9 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 			if err != nil {
 				return provider.Result{}, fmt.Errorf("environment variable %s: secret %s: %w", v.Name, v.Value, err)
 			}
+			if len(value) == 0 {
+				return provider.Result{}, fmt.Errorf("environment variable %s: secret %s resolved to nothing; the build does not run on an empty value", v.Name, v.Value)
+			}
 			secrets[v.Name] = string(value)
 			delete(plain, v.Name)
 		default:
@@ -154,6 +157,34 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 	}
 	saveCache(ctx, cachePaths, dir, job)
 	return provider.Result{Summary: "build " + p.Name + " succeeded", OutputVariables: res.ExportedVariables}, nil
+}
+
+// identify sets the variables CodeBuild gives a build to say which it is, in
+// CodeBuild's formats (its "Environment variables in build environments"):
+// CODEBUILD_BUILD_ID is PROJECT:UUID (the job's id), CODEBUILD_BUILD_ARN
+// that id's ARN, with sluice's partition and account in the places of AWS's
+// as in every ARN sluice makes; CODEBUILD_BUILD_NUMBER counts the project's
+// builds (the server allocates it when the job is claimed); a pipeline's
+// build is initiated by codepipeline/PIPELINE; the resolved source version
+// is the commit of the source action that produced the primary input
+// (CodePipeline's source revision); AWS_REGION and AWS_DEFAULT_REGION name
+// the server's region.
+func (b builder) identify(cfg *buildspec.RunConfig) {
+	region := b.job.Region
+	if region == "" {
+		region = "local" // a server that does not say
+	}
+	cfg.Region = region
+	cfg.BuildID = b.p.Name + ":" + b.job.ID
+	cfg.BuildARN = "arn:sluice:codebuild:" + region + ":local:build/" + cfg.BuildID
+	number := b.job.BuildNumber
+	if number <= 0 {
+		number = int64(b.job.Attempt) // a server that allocates none
+	}
+	cfg.BuildNumber = strconv.FormatInt(number, 10)
+	cfg.Initiator = "codepipeline/" + b.job.Pipeline
+	cfg.SourceVersion = b.job.Revision
+	cfg.ResolvedSourceVersion = b.job.Revision
 }
 
 // builder runs one build, or each build of a batch, with the action's
@@ -209,21 +240,17 @@ func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch, ho
 		}
 	}
 	cfg := buildspec.RunConfig{
-		Dir:                   dir,
-		SecondaryDirs:         b.secondary,
-		Env:                   append(append([]string{}, b.env...), "HOME="+home),
-		Owned:                 []string{home},
-		Sandbox:               b.sandbox.args(),
-		Variables:             vars,
-		Secrets:               b.secrets,
-		BuildID:               b.p.Name + ":" + b.job.ID,
-		BuildNumber:           strconv.Itoa(b.job.Attempt),
-		Initiator:             "sluice/" + b.job.Pipeline,
-		SourceVersion:         b.job.Revision,
-		ResolvedSourceVersion: b.job.Revision,
-		ScratchDir:            scratch,
-		Log:                   b.job.Log,
+		Dir:           dir,
+		SecondaryDirs: b.secondary,
+		Env:           append(append([]string{}, b.env...), "HOME="+home),
+		Owned:         []string{home},
+		Sandbox:       b.sandbox.args(),
+		Variables:     vars,
+		Secrets:       b.secrets,
+		ScratchDir:    scratch,
+		Log:           b.job.Log,
 	}
+	b.identify(&cfg)
 	if b.sandbox != nil {
 		cfg.SandboxAs = b.sandbox.argsAs
 	}
@@ -411,44 +438,14 @@ func reached(res buildspec.Result, step buildspec.Step) bool {
 // with the execution. Problems are logged, as CodeBuild does: a report that
 // cannot be read does not fail the build.
 func sendReports(ctx context.Context, spec *buildspec.Spec, dir string, job *provider.Job) {
-	for _, g := range spec.Reports {
-		files, err := buildspec.Artifact{Files: g.Files, BaseDirectory: g.BaseDirectory}.Collect(dir)
-		if err != nil {
-			fmt.Fprintf(job.Log, "[Container] report group %s: %v\n", g.Name, err)
-			continue
-		}
-		var parts []*report.Report
-		for _, f := range files {
-			r, err := parseReport(report.Format(g.FileFormat), f)
-			if err != nil {
-				fmt.Fprintf(job.Log, "[Container] report group %s: %v\n", g.Name, err)
-				continue
-			}
-			parts = append(parts, r)
-		}
-		if len(parts) == 0 {
-			continue
-		}
-		merged := report.Merge(parts...)
-		fmt.Fprintf(job.Log, "[Container] report group %s: %s\n", g.Name, merged.Summary())
+	for _, g := range buildspec.ReadReports(spec, dir, job.Log) {
 		if job.Report == nil {
 			continue
 		}
-		if err := job.Report(ctx, g.Name, merged); err != nil {
-			fmt.Fprintf(job.Log, "[Container] report group %s: could not be kept: %v\n", g.Name, err)
+		if err := job.Report(ctx, g.Group, g.Report); err != nil {
+			fmt.Fprintf(job.Log, "[Container] report group %s: could not be kept: %v\n", g.Group, err)
 		}
 	}
-}
-
-func parseReport(format report.Format, f buildspec.ArtifactFile) (*report.Report, error) {
-	// Open never follows a link out of the workspace: a report "file" that
-	// links to /etc/shadow is not read by the worker.
-	in, err := f.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer in.Close()
-	return report.Parse(format, f.Name, in)
 }
 
 // buildHome is the private HOME of a job's builds.
@@ -601,19 +598,38 @@ func saveCache(ctx context.Context, paths []cachePath, dir string, job *provider
 // buildspecSecrets resolves the buildspec's own env.parameter-store and
 // env.secrets-manager entries from sluice's secret store. The server gives a
 // build only the secrets its project names, so a buildspec in the source can
-// reach no secret the project's owner did not declare.
+// reach no secret the project's owner did not declare. An entry that
+// resolves to nothing fails the build naming it, as CodeBuild fails a build
+// whose parameter or secret cannot be read, rather than exporting an empty
+// value the build would run on unawares.
 func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.Job, into map[string]string) error {
-	for _, group := range []map[string]string{spec.Env.ParameterStore, spec.Env.SecretsManager} {
-		for name, ref := range group {
+	for _, group := range []struct {
+		field string
+		refs  map[string]string
+	}{{"parameter-store", spec.Env.ParameterStore}, {"secrets-manager", spec.Env.SecretsManager}} {
+		names := make([]string, 0, len(group.refs))
+		for name := range group.refs {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			ref := group.refs[name]
 			// A secrets-manager reference is secret-id:json-key:version-stage:version-id;
 			// sluice's secrets have no versions or JSON keys, so the id is the name.
 			secret, _, _ := strings.Cut(ref, ":")
+			where := fmt.Sprintf("%s: env.%s.%s", spec.File, group.field, name)
+			if secret == "" {
+				return fmt.Errorf("%s: %q names no secret", where, ref)
+			}
 			if job.Secret == nil {
-				return fmt.Errorf("env variable %s: this worker cannot read secrets", name)
+				return fmt.Errorf("%s: this worker cannot read secrets", where)
 			}
 			value, err := job.Secret(ctx, secret)
 			if err != nil {
-				return fmt.Errorf("env variable %s: secret %s (a buildspec may use only secrets its project names in environmentVariables): %w", name, secret, err)
+				return fmt.Errorf("%s: secret %s (a buildspec may use only secrets its project names in environmentVariables): %w", where, secret, err)
+			}
+			if len(value) == 0 {
+				return fmt.Errorf("%s: secret %s resolved to nothing; the build does not run on an empty value", where, secret)
 			}
 			into[name] = string(value)
 		}

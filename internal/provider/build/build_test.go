@@ -42,8 +42,11 @@ func newJob(t *testing.T, project Project, config map[string]string, outputs ...
 		WorkDir: src, Inputs: []string{"code", "tools"}, InputDirs: map[string]string{"code": src, "tools": tools},
 		ScratchDir: filepath.Join(root, "scratch"), Env: []string{"PATH=" + os.Getenv("PATH")}, Log: log,
 		Secret: func(ctx context.Context, name string) ([]byte, error) {
-			if name == "npm-token" {
+			switch name {
+			case "npm-token":
 				return []byte("s3cret"), nil
+			case "blank":
+				return []byte{}, nil // a secret whose value is empty
 			}
 			return nil, errors.New("no such secret")
 		},
@@ -359,8 +362,41 @@ func TestBuildspecSecrets(t *testing.T) {
 	}
 	bad := strings.Replace(spec, "npm-token", "other", 1)
 	f = newJob(t, Project{Name: "p", Buildspec: bad, Isolation: "none"}, nil)
-	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "env variable TOKEN: secret other") {
+	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "env.secrets-manager.TOKEN: secret other") {
 		t.Fatalf("an undeclared secret: %v", err)
+	}
+}
+
+// TestSecretsResolvingToNothing: a parameter-store or secrets-manager entry,
+// or a project variable of those types, whose secret is empty fails the
+// build naming the variable and the secret, before any command runs.
+func TestSecretsResolvingToNothing(t *testing.T) {
+	run := "phases:\n  build:\n    commands:\n      - touch ran\n"
+	for _, tc := range []struct {
+		name    string
+		project Project
+		want    string
+	}{
+		{"parameter-store", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\nenv:\n  parameter-store:\n    DB_PASSWORD: blank\n" + run},
+			"env.parameter-store.DB_PASSWORD: secret blank resolved to nothing"},
+		{"secrets-manager", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: blank:key\n" + run},
+			"env.secrets-manager.TOKEN: secret blank resolved to nothing"},
+		{"secrets-manager naming no secret", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: :key\n" + run},
+			`env.secrets-manager.TOKEN: ":key" names no secret`},
+		{"project variable", Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\n" + run,
+			EnvironmentVariables: []Variable{{Name: "KEY", Value: "blank", Type: ParameterStore}}},
+			"environment variable KEY: secret blank resolved to nothing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newJob(t, tc.project, nil)
+			_, err := (Provider{}).Run(context.Background(), f.job)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q\n%s", err, tc.want, f.log)
+			}
+			if _, err := os.Stat(filepath.Join(f.job.WorkDir, "ran")); err == nil {
+				t.Fatal("the build ran on an empty secret")
+			}
+		})
 	}
 }
 
@@ -372,5 +408,38 @@ func TestWorkerIsolationNoneOverridesTheProject(t *testing.T) {
 	}
 	if strings.Contains(f.log.String(), "isolated with bubblewrap") {
 		t.Fatalf("isolated despite the worker's --isolation none:\n%s", f.log)
+	}
+}
+
+// TestBuildIdentity: the variables that say which build this is, in
+// CodeBuild's formats, with the server's region.
+func TestBuildIdentity(t *testing.T) {
+	spec := `version: 0.2
+env:
+  exported-variables: [CODEBUILD_BUILD_ID, CODEBUILD_BUILD_ARN, CODEBUILD_BUILD_NUMBER, CODEBUILD_INITIATOR, CODEBUILD_RESOLVED_SOURCE_VERSION, REGIONS]
+phases:
+  build:
+    commands:
+      - export REGIONS="$AWS_REGION $AWS_DEFAULT_REGION"
+`
+	f := newJob(t, Project{Name: "web", Buildspec: spec, Isolation: "none"}, nil)
+	f.job.ID = "b1e6661e-e4f2-4156-9ab9-82a19ed0e0e0"
+	f.job.Region, f.job.BuildNumber, f.job.Revision = "eu-west-3", 42, "0123456789abcdef0123456789abcdef01234567"
+	res, err := (Provider{}).Run(context.Background(), f.job)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, f.log)
+	}
+	want := map[string]string{
+		"CODEBUILD_BUILD_ID":                "web:b1e6661e-e4f2-4156-9ab9-82a19ed0e0e0",
+		"CODEBUILD_BUILD_ARN":               "arn:sluice:codebuild:eu-west-3:local:build/web:b1e6661e-e4f2-4156-9ab9-82a19ed0e0e0",
+		"CODEBUILD_BUILD_NUMBER":            "42",
+		"CODEBUILD_INITIATOR":               "codepipeline/app",
+		"CODEBUILD_RESOLVED_SOURCE_VERSION": "0123456789abcdef0123456789abcdef01234567",
+		"REGIONS":                           "eu-west-3 eu-west-3",
+	}
+	for k, v := range want {
+		if got := res.OutputVariables[k]; got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
 	}
 }

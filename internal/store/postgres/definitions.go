@@ -15,14 +15,17 @@ import (
 type definitionTable struct {
 	table  string // constants of this package, never input
 	column string
-	binary bool // the document column is BYTEA, not TEXT
+	binary bool
+	// createdSeq: the table keeps the sequence of the last event written
+	// when a definition was created (rules; see store.Definition).
+	createdSeq bool // the document column is BYTEA, not TEXT
 }
 
 var definitionTables = map[store.Kind]definitionTable{
 	store.KindWebhook:  {table: "webhooks", column: "definition"},
 	store.KindProject:  {table: "projects", column: "definition"},
 	store.KindFunction: {table: "functions", column: "definition"},
-	store.KindRule:     {table: "rules", column: "definition"},
+	store.KindRule:     {table: "rules", column: "definition", createdSeq: true},
 	store.KindSecret:   {table: "secrets", column: "ciphertext", binary: true},
 }
 
@@ -35,7 +38,28 @@ func tableOf(kind store.Kind) (definitionTable, error) {
 }
 
 func (t definitionTable) selectCols() string {
-	return `SELECT name, ` + t.column + `, created_ms, updated_ms FROM ` + t.table
+	seq := "0"
+	if t.createdSeq {
+		seq = "created_seq"
+	}
+	return `SELECT name, ` + t.column + `, created_ms, updated_ms, ` + seq + ` FROM ` + t.table
+}
+
+func (t definitionTable) seqValue() string {
+	if t.createdSeq {
+		return `, (SELECT COALESCE(MAX(seq), 0) FROM events)`
+	}
+	return ``
+}
+
+// insertCols and insertValues are the columns a new definition sets, and
+// their values: the first four are parameters, created_seq is read from the
+// events in the same statement.
+func (t definitionTable) insertCols() string {
+	if t.createdSeq {
+		return `name, ` + t.column + `, created_ms, updated_ms, created_seq`
+	}
+	return `name, ` + t.column + `, created_ms, updated_ms`
 }
 
 func (t definitionTable) scan(kind store.Kind) func(scanner) (store.Definition, error) {
@@ -47,7 +71,7 @@ func (t definitionTable) scan(kind store.Kind) func(scanner) (store.Definition, 
 		if t.binary {
 			doc = &d.Document
 		}
-		if err := r.Scan(&d.Name, doc, &created, &updated); err != nil {
+		if err := r.Scan(&d.Name, doc, &created, &updated, &d.CreatedSeq); err != nil {
 			return d, err
 		}
 		if !t.binary {
@@ -94,7 +118,7 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 		doc = d.Document
 	}
 	_, err = s.write.Exec(ctx, `
-		INSERT INTO `+t.table+` (name, `+t.column+`, created_ms, updated_ms) VALUES ($1, $2, $3, $4)
+		INSERT INTO `+t.table+` (`+t.insertCols()+`) VALUES ($1, $2, $3, $4`+t.seqValue()+`)
 		ON CONFLICT (name) DO UPDATE SET `+t.column+` = excluded.`+t.column+`, updated_ms = excluded.updated_ms`,
 		d.Name, doc, ms(d.Created), ms(d.Updated))
 	if err != nil {
@@ -110,4 +134,18 @@ func (s *Store) DeleteDefinition(ctx context.Context, kind store.Kind, name stri
 		return err
 	}
 	return s.deleteNamed(ctx, t.table, string(kind), name)
+}
+
+// NextBuildNumber implements store.Store. The upsert takes the row's lock,
+// so concurrent callers on any replica get distinct numbers.
+func (s *Store) NextBuildNumber(ctx context.Context, project string) (int64, error) {
+	var n int64
+	err := s.write.QueryRow(ctx, `
+		INSERT INTO build_numbers (project, last) VALUES ($1, 1)
+		ON CONFLICT (project) DO UPDATE SET last = build_numbers.last + 1
+		RETURNING last`, project).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next build number of %s: %w", project, err)
+	}
+	return n, nil
 }

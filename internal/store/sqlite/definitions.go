@@ -14,14 +14,17 @@ import (
 type definitionTable struct {
 	table  string // constants of this package, never input
 	column string
-	binary bool // the document column is a BLOB, not TEXT
+	binary bool
+	// createdSeq: the table keeps the sequence of the last event written
+	// when a definition was created (rules; see store.Definition).
+	createdSeq bool // the document column is a BLOB, not TEXT
 }
 
 var definitionTables = map[store.Kind]definitionTable{
 	store.KindWebhook:  {table: "webhooks", column: "definition"},
 	store.KindProject:  {table: "projects", column: "definition"},
 	store.KindFunction: {table: "functions", column: "definition"},
-	store.KindRule:     {table: "rules", column: "definition"},
+	store.KindRule:     {table: "rules", column: "definition", createdSeq: true},
 	store.KindSecret:   {table: "secrets", column: "ciphertext", binary: true},
 }
 
@@ -34,13 +37,34 @@ func tableOf(kind store.Kind) (definitionTable, error) {
 }
 
 func (t definitionTable) selectCols() string {
-	return `SELECT name, ` + t.column + `, created_ms, updated_ms FROM ` + t.table
+	seq := "0"
+	if t.createdSeq {
+		seq = "created_seq"
+	}
+	return `SELECT name, ` + t.column + `, created_ms, updated_ms, ` + seq + ` FROM ` + t.table
+}
+
+func (t definitionTable) seqValue() string {
+	if t.createdSeq {
+		return `, (SELECT COALESCE(MAX(seq), 0) FROM events)`
+	}
+	return ``
+}
+
+// insertCols and insertValues are the columns a new definition sets, and
+// their values: the first four are parameters, created_seq is read from the
+// events in the same statement.
+func (t definitionTable) insertCols() string {
+	if t.createdSeq {
+		return `name, ` + t.column + `, created_ms, updated_ms, created_seq`
+	}
+	return `name, ` + t.column + `, created_ms, updated_ms`
 }
 
 func scanDefinition(r scanner, kind store.Kind) (store.Definition, error) {
 	d := store.Definition{Kind: kind}
 	var created, updated int64
-	if err := r.Scan(&d.Name, &d.Document, &created, &updated); err != nil {
+	if err := r.Scan(&d.Name, &d.Document, &created, &updated, &d.CreatedSeq); err != nil {
 		return d, err
 	}
 	d.Created, d.Updated = fromMS(created), fromMS(updated)
@@ -96,7 +120,7 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 		doc = d.Document
 	}
 	_, err = s.write.ExecContext(ctx, `
-		INSERT INTO `+t.table+` (name, `+t.column+`, created_ms, updated_ms) VALUES (?, ?, ?, ?)
+		INSERT INTO `+t.table+` (`+t.insertCols()+`) VALUES (?, ?, ?, ?`+t.seqValue()+`)
 		ON CONFLICT (name) DO UPDATE SET `+t.column+` = excluded.`+t.column+`, updated_ms = excluded.updated_ms`,
 		d.Name, doc, ms(d.Created), ms(d.Updated))
 	if err != nil {
@@ -119,4 +143,18 @@ func (s *Store) DeleteDefinition(ctx context.Context, kind store.Kind, name stri
 		return notFound(string(kind), name)
 	}
 	return nil
+}
+
+// NextBuildNumber implements store.Store. Writes go through one connection,
+// so the increment and its read are one atomic statement.
+func (s *Store) NextBuildNumber(ctx context.Context, project string) (int64, error) {
+	var n int64
+	err := s.write.QueryRowContext(ctx, `
+		INSERT INTO build_numbers (project, last) VALUES (?, 1)
+		ON CONFLICT (project) DO UPDATE SET last = build_numbers.last + 1
+		RETURNING last`, project).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next build number of %s: %w", project, err)
+	}
+	return n, nil
 }

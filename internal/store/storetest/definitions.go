@@ -27,6 +27,10 @@ func exerciseDefinitions(t *testing.T, open Open) {
 		t.Parallel()
 		testUnknownKind(t, open(t))
 	})
+	t.Run("RuleCreatedSeq", func(t *testing.T) {
+		t.Parallel()
+		testRuleCreatedSeq(t, open(t))
+	})
 	t.Run("RuleDeliveriesOutliveIt", func(t *testing.T) {
 		t.Parallel()
 		testRuleDeliveriesOutliveIt(t, open(t))
@@ -133,5 +137,58 @@ func testRuleDeliveriesOutliveIt(t *testing.T, s store.Store) {
 	must(t, s.DeleteDefinition(ctx, store.KindRule, "r"))
 	if ds, err := s.Deliveries(ctx, "rule/r", 10); err != nil || len(ds) != 1 {
 		t.Fatalf("deliveries of a deleted rule = %v, %v", ds, err)
+	}
+}
+
+// testRuleCreatedSeq: a rule created remembers the sequence of the last
+// event then written, whatever times the rule and the events carry (a
+// replica's clock may be behind another's); a replacement keeps it, and the
+// value given to PutDefinition is ignored. Other kinds carry none.
+func testRuleCreatedSeq(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	rule := func(name, doc string, at time.Time, seq int64) store.Definition {
+		return store.Definition{Kind: store.KindRule, Name: name, Document: []byte(doc), Created: at, Updated: at, CreatedSeq: seq}
+	}
+	must(t, s.PutDefinition(ctx, rule("early", `{}`, t0, 99)))
+	if r, err := s.Definition(ctx, store.KindRule, "early"); err != nil || r.CreatedSeq != 0 {
+		t.Fatalf("a rule made before any event: %+v, %v", r, err)
+	}
+	putPipeline(t, s, "p", 1)
+	for i := 0; i < 3; i++ {
+		// Events stamped an hour after the rule below: the clock decides nothing.
+		must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+			return tx.InsertEvent(ctx, store.Event{Time: t0.Add(time.Hour), Type: "T", Pipeline: "p", ExecutionID: "e", Document: []byte(`{}`)})
+		}))
+	}
+	evs, err := s.Events(ctx, store.EventFilter{})
+	must(t, err)
+	last := evs[len(evs)-1].Seq
+	must(t, s.PutDefinition(ctx, rule("later", `{}`, t0, 12345)))
+	r, err := s.Definition(ctx, store.KindRule, "later")
+	must(t, err)
+	if r.CreatedSeq != last {
+		t.Fatalf("CreatedSeq = %d, want %d, the last event's", r.CreatedSeq, last)
+	}
+	must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+		return tx.InsertEvent(ctx, store.Event{Time: t0, Type: "T", Pipeline: "p", ExecutionID: "e", Document: []byte(`{}`)})
+	}))
+	must(t, s.PutDefinition(ctx, rule("later", `{"v":2}`, t0.Add(time.Minute), 0)))
+	all, err := s.Definitions(ctx, store.KindRule)
+	must(t, err)
+	found := false
+	for _, r := range all {
+		if r.Name == "later" {
+			found = true
+			if r.CreatedSeq != last || string(r.Document) != `{"v":2}` {
+				t.Fatalf("a replaced rule: %+v, want CreatedSeq %d kept", r, last)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("rule later not listed")
+	}
+	must(t, s.PutDefinition(ctx, store.Definition{Kind: store.KindProject, Name: "p", Document: []byte(`{}`), Created: t0, Updated: t0, CreatedSeq: 7}))
+	if d, err := s.Definition(ctx, store.KindProject, "p"); err != nil || d.CreatedSeq != 0 {
+		t.Fatalf("a project carries no sequence: %+v, %v", d, err)
 	}
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 	group("Locks", exerciseLocks)
 	group("Deliveries", exerciseDeliveries)
 	group("Definitions", exerciseDefinitions)
+	group("BuildNumbers", exerciseBuildNumbers)
 }
 
 // test is one test of the suite, run on a fresh store.
