@@ -257,7 +257,7 @@ func TestApprovalThroughCLI(t *testing.T) {
 	// or the server does (the token given).
 	r := s.fails("approve", "release", id, "Approve", "review")
 	wantContains(t, "second approve", r.stderr, "approval Approve/review of execution "+id+" was already answered: Approved by admin")
-	r = s.fails("reject", "release", id, "Approve", "review", "--token", token, "--comment", "too late")
+	r = s.fails("reject", "release", id, "Approve", "review", "--approval-token", token, "--comment", "too late")
 	wantContains(t, "reject with the answered approval's token", r.stderr, "was already answered: Approved by admin")
 	r = s.fails("approve", "release", id, "Deploy", "ship")
 	wantContains(t, "approve of a Commands action", r.stderr, "not a manual approval")
@@ -425,7 +425,7 @@ stages:
 	}
 
 	// The token the notification carries answers the approval.
-	s.ok("approve", "notified", id, "Approve", "review", "--token", m.Approval.Token, "--comment", "seen the mail")
+	s.ok("approve", "notified", id, "Approve", "review", "--approval-token", m.Approval.Token, "--comment", "seen the mail")
 	s.waitEnd("notified", id, "Succeeded")
 }
 

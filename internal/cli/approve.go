@@ -18,7 +18,7 @@ func newRejectCmd(g *globals) *cobra.Command  { return newAnswerCmd(g, "reject",
 func newAnswerCmd(g *globals, verb, status string) *cobra.Command {
 	var comment, token string
 	cmd := &cobra.Command{
-		Use:   verb + " NAME ID STAGE ACTION [--comment C]",
+		Use:   verb + " NAME ID STAGE ACTION [--comment C] [--approval-token T]",
 		Short: fmt.Sprintf("%s a manual approval waiting in an execution (PutApprovalResult)", map[string]string{"approve": "Approve", "reject": "Reject"}[verb]),
 		Args:  cobra.ExactArgs(4),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,7 +46,8 @@ func newAnswerCmd(g *globals, verb, status string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "why (recorded with the answer)")
-	cmd.Flags().StringVar(&token, "token", "", "the approval's token (default: read from the execution)")
+	// Not --token: that is the API token on every command, this one included.
+	cmd.Flags().StringVar(&token, "approval-token", "", "the approval's token, PutApprovalResult's token (default: read from the execution)")
 	return cmd
 }
 
