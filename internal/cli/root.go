@@ -37,10 +37,10 @@ type globals struct {
 	// SLUICE_SERVER (a data directory's server.url), for error messages.
 	serverFrom    string
 	serverDefault bool // neither --server nor SLUICE_SERVER was given
-	token  string
-	caCert string // PEM file of certificates to trust for the server
-	out    io.Writer
-	errOut io.Writer
+	token         string
+	caCert        string // PEM file of certificates to trust for the server
+	out           io.Writer
+	errOut        io.Writer
 }
 
 func (g *globals) client() (*client.Client, error) {
