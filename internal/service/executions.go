@@ -215,6 +215,8 @@ func (s *Service) sleep(ctx context.Context, ch <-chan struct{}, deadline <-chan
 		return true, ctx.Err()
 	case <-deadline:
 		return true, nil
+	case <-s.stopping:
+		return true, nil
 	case <-ch:
 	case <-t.C:
 	}
