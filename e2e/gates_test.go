@@ -520,6 +520,16 @@ stages:
 			wantEqual(t, w+" while "+name+" holds the lock", e.Status, "InProgress")
 			wantEqual(t, w+"'s ship while "+name+" holds the lock", e.actionStatus("ship"), "NotStarted")
 			wantContains(t, w+" waitingFor", e.WaitingFor, "lock deploy")
+			// The lists say what it waits for, and the graph who holds
+			// the lock and who is only queued for it.
+			wantContains(t, "sluice executions "+w, s.ok("executions", w), ids[w]+"  InProgress (waiting for lock deploy)")
+			wantContains(t, "sluice pipeline list", s.ok("pipeline", "list"), ids[w]+" InProgress (waiting for lock deploy)")
+		}
+		if i == 0 {
+			wantContains(t, "sluice graph while "+name+" holds the lock", s.ok("graph"),
+				"lk-a [InProgress]\n  holds lock deploy (pipeline; execution "+ids["lk-a"]+")\n",
+				"lk-b [InProgress (waiting for lock deploy)]\n  queued for lock deploy (pipeline; position 1, held by lk-a)\n",
+				"lk-c [InProgress (waiting for lock deploy)]\n  queued for lock deploy (pipeline; position 2, held by lk-a)\n")
 		}
 		touch(t, filepath.Join(dir, "go-"+name))
 		s.waitEnd(name, ids[name], "Succeeded")

@@ -78,11 +78,22 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 			s.writeError(w, r, err)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p.name))
+		ctx := context.WithValue(r.Context(), principalKey{}, p.name)
+		r = r.WithContext(context.WithValue(ctx, callerKey{}, p))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+type callerKey struct{}
+
+// mayAlso reports whether the request's caller may also do action on
+// resource: for a list that adds what another operation would show (the
+// pipeline list's latest executions), which only those allowed that see.
+func mayAlso(r *http.Request, action, resource string) bool {
+	p, ok := r.Context().Value(callerKey{}).(principal)
+	return ok && p.allows(action, resource) == nil
 }
 
 // exempt registers a route that takes no sluice token, or checks it itself:

@@ -60,11 +60,32 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		Pipelines []client.PipelineSummary `json:"pipelines"`
 	}{Pipelines: []client.PipelineSummary{}}
-	for _, p := range ps {
-		out.Pipelines = append(out.Pipelines, client.PipelineSummary{
+	// The latest execution is what ListPipelineExecutions shows: only for
+	// the pipelines the caller may list executions of.
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		if mayAlso(r, "ListPipelineExecutions", "pipeline/"+p.Declaration.Name) {
+			names[i] = p.Declaration.Name
+		}
+	}
+	latest, err := s.svc.LatestExecutions(r.Context(), names)
+	if err != nil {
+		return err
+	}
+	waits, err := s.svc.ExecutionWaiting(r.Context(), latest...)
+	if err != nil {
+		return err
+	}
+	for i, p := range ps {
+		sum := client.PipelineSummary{
 			Name: p.Declaration.Name, Version: p.Version, ExecutionMode: string(p.Declaration.ExecutionMode),
 			Created: p.Created, Updated: p.Updated,
-		})
+		}
+		if e := latest[i]; e != nil {
+			sum.LatestExecution = &client.LatestExecution{PipelineExecutionID: e.ID, Status: string(e.Status),
+				StartTime: e.StartTime, LastUpdateTime: e.LastUpdate, Waiting: waitingView(waits[i])}
+		}
+		out.Pipelines = append(out.Pipelines, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
