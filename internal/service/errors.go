@@ -22,6 +22,10 @@ const (
 type Error struct {
 	Code string
 	Msg  string
+	// MissingPipeline names the pipeline a not-found error is about, so that
+	// the API can add a did-you-mean for callers allowed to list pipelines
+	// (SuggestPipeline).
+	MissingPipeline string
 }
 
 func (e *Error) Error() string { return e.Msg }
