@@ -124,9 +124,10 @@ locks:
 
 	// Closing a cycle of triggers is refused, naming the field and the
 	// cycle, and changes nothing.
-	r := s.fails("pipeline", "apply", "-f", file("infra-cycle.yml", graphInfraCycle))
+	cycleFile := file("infra-cycle.yml", graphInfraCycle)
+	r := s.fails("pipeline", "apply", "-f", cycleFile)
 	wantContains(t, "apply stderr", r.stderr,
-		"triggers[0].pipeline.name: pipeline trigger cycle: infra → k8s → infra (k8s is started by infra's Succeeded, infra is started by k8s's Succeeded)")
+		cycleFile+":4: triggers[0].pipeline.name: pipeline trigger cycle: infra → k8s → infra (k8s is started by infra's Succeeded, infra is started by k8s's Succeeded)")
 	wantEqual(t, "version of infra after the refused apply", s.version("infra"), 1)
 	var after graphDoc
 	s.json(&after, "graph")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/depgraph"
@@ -120,7 +121,9 @@ func (s *Service) CheckDependencies(ctx context.Context, decl *pipeline.Pipeline
 		decls = append(decls, d)
 	}
 	if c := depgraph.CycleThrough(decls, decl.Name); c != nil {
-		return Errorf(CodeInvalid, "%s: pipeline %s cycle: %s", c.Field(decl.Name), c.Kinds(), c)
+		e := Errorf(CodeInvalid, "%s: pipeline %s cycle: %s", c.Field(decl.Name), c.Kinds(), c)
+		e.Field = c.Field(decl.Name)
+		return e
 	}
 	return lockedInvokes(decls, decl.Name)
 }
@@ -157,8 +160,12 @@ func lockedInvokes(decls []*pipeline.Pipeline, name string) error {
 				}
 				for _, held := range []string{d.Lock, st.Lock} {
 					if held != "" && needs(child, held) {
-						return Errorf(CodeInvalid, "stages[%d].actions[%d]: pipeline %s would wait for itself: its action %s/%s holds lock %s while it invokes pipeline %s, which needs the same lock",
+						e := Errorf(CodeInvalid, "stages[%d].actions[%d]: pipeline %s would wait for itself: its action %s/%s holds lock %s while it invokes pipeline %s, which needs the same lock",
 							si, ai, d.Name, st.Name, a.Name, held, child.Name)
+						if d.Name == name {
+							e.Field = fmt.Sprintf("stages[%d].actions[%d]", si, ai)
+						}
+						return e
 					}
 				}
 			}
