@@ -171,6 +171,11 @@ func TestPipelineGateWaitsForUpstream(t *testing.T) {
 	wantEqual(t, "stage Deploy while infra runs", e.stage(t, "Deploy").Status, "NotStarted")
 	wantEqual(t, "kubectl while infra runs", e.actionStatus("kubectl"), "NotStarted")
 	wantContains(t, "status k8s", s.ok("status", "k8s"), "infra-ready: InProgress "+waitingFor(infra1))
+	// The lists and the graph say what k8s waits for, not just InProgress.
+	wantContains(t, "executions k8s", s.ok("executions", "k8s"), k1+"  InProgress (waiting for gate: infra)")
+	wantContains(t, "pipeline list", s.ok("pipeline", "list"), k1+" InProgress (waiting for gate: infra)")
+	wantContains(t, "graph", s.ok("graph"), "\nk8s [InProgress (waiting for gate: infra)]\n")
+	wantContains(t, "execution get k8s", s.ok("execution", "get", "k8s", k1), "execution "+k1+" of k8s (version 1): InProgress (waiting for gate: infra)\n")
 
 	// infra's success releases the gate; k8s proceeds and succeeds.
 	release(t, rel(1), "ok")
