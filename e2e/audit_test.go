@@ -97,3 +97,43 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("after a restart, audit --denied = %+v", after)
 	}
 }
+
+// git tries every push and fetch without credentials first, and sends them
+// only when answered 401 with a challenge: that try is a challenge in the
+// trail, not a denial, so `audit --denied` lists only real refusals.
+func TestAuditGitChallengeIsNotADenial(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	s.ok("repo", "create", "app")
+	g := newGit(t, s)
+	dir := s.scratch("work")
+	g.initRepo(dir)
+	g.commit(dir, "first", map[string]string{"README": "hello\n"})
+	g.run(dir, "push", "-q", s.gitURL("app"), "main")
+	g.run("", "clone", "-q", s.gitURL("app"), filepath.Join(s.base, "clone"))
+
+	var denied []auditRecord
+	s.json(&denied, "audit", "--denied")
+	if len(denied) != 0 {
+		t.Errorf("audit --denied after a push and a clone with a good token: %+v", denied)
+	}
+	var pushes []auditRecord
+	s.json(&pushes, "audit", "--operation", "GitPush")
+	outcomes := map[string]int{}
+	for _, r := range pushes {
+		outcomes[r.Outcome]++
+		if r.Outcome == "challenge" && (r.Status != 401 || r.Principal != "") {
+			t.Errorf("challenge record = %+v", r)
+		}
+	}
+	if outcomes["challenge"] == 0 || outcomes["allowed"] == 0 {
+		t.Errorf("GitPush outcomes = %v, want git's anonymous try as a challenge and the push allowed: %+v", outcomes, pushes)
+	}
+
+	// A wrong token is a real refusal.
+	g.fails(dir, "push", "-q", s.gitURLAs("ann", "sl_not-a-token", "app"), "main")
+	s.json(&denied, "audit", "--denied")
+	if len(denied) == 0 || denied[0].Operation != "GitPush" || denied[0].Status != 401 || denied[0].Outcome != "denied" {
+		t.Errorf("audit --denied after a push with a wrong token: %+v", denied)
+	}
+}

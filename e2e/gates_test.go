@@ -171,6 +171,11 @@ func TestPipelineGateWaitsForUpstream(t *testing.T) {
 	wantEqual(t, "stage Deploy while infra runs", e.stage(t, "Deploy").Status, "NotStarted")
 	wantEqual(t, "kubectl while infra runs", e.actionStatus("kubectl"), "NotStarted")
 	wantContains(t, "status k8s", s.ok("status", "k8s"), "infra-ready: InProgress "+waitingFor(infra1))
+	// The lists and the graph say what k8s waits for, not just InProgress.
+	wantContains(t, "executions k8s", s.ok("executions", "k8s"), k1+"  InProgress (waiting for gate: infra)")
+	wantContains(t, "pipeline list", s.ok("pipeline", "list"), k1+" InProgress (waiting for gate: infra)")
+	wantContains(t, "graph", s.ok("graph"), "\nk8s [InProgress (waiting for gate: infra)]\n")
+	wantContains(t, "execution get k8s", s.ok("execution", "get", "k8s", k1), "execution "+k1+" of k8s (version 1): InProgress (waiting for gate: infra)\n")
 
 	// infra's success releases the gate; k8s proceeds and succeeds.
 	release(t, rel(1), "ok")
@@ -257,7 +262,7 @@ func TestApprovalThroughCLI(t *testing.T) {
 	// or the server does (the token given).
 	r := s.fails("approve", "release", id, "Approve", "review")
 	wantContains(t, "second approve", r.stderr, "approval Approve/review of execution "+id+" was already answered: Approved by admin")
-	r = s.fails("reject", "release", id, "Approve", "review", "--token", token, "--comment", "too late")
+	r = s.fails("reject", "release", id, "Approve", "review", "--approval-token", token, "--comment", "too late")
 	wantContains(t, "reject with the answered approval's token", r.stderr, "was already answered: Approved by admin")
 	r = s.fails("approve", "release", id, "Deploy", "ship")
 	wantContains(t, "approve of a Commands action", r.stderr, "not a manual approval")
@@ -425,7 +430,7 @@ stages:
 	}
 
 	// The token the notification carries answers the approval.
-	s.ok("approve", "notified", id, "Approve", "review", "--token", m.Approval.Token, "--comment", "seen the mail")
+	s.ok("approve", "notified", id, "Approve", "review", "--approval-token", m.Approval.Token, "--comment", "seen the mail")
 	s.waitEnd("notified", id, "Succeeded")
 }
 
@@ -520,6 +525,16 @@ stages:
 			wantEqual(t, w+" while "+name+" holds the lock", e.Status, "InProgress")
 			wantEqual(t, w+"'s ship while "+name+" holds the lock", e.actionStatus("ship"), "NotStarted")
 			wantContains(t, w+" waitingFor", e.WaitingFor, "lock deploy")
+			// The lists say what it waits for, and the graph who holds
+			// the lock and who is only queued for it.
+			wantContains(t, "sluice executions "+w, s.ok("executions", w), ids[w]+"  InProgress (waiting for lock deploy)")
+			wantContains(t, "sluice pipeline list", s.ok("pipeline", "list"), ids[w]+" InProgress (waiting for lock deploy)")
+		}
+		if i == 0 {
+			wantContains(t, "sluice graph while "+name+" holds the lock", s.ok("graph"),
+				"lk-a [InProgress]\n  holds lock deploy (pipeline; execution "+ids["lk-a"]+")\n",
+				"lk-b [InProgress (waiting for lock deploy)]\n  queued for lock deploy (pipeline; position 1, held by lk-a)\n",
+				"lk-c [InProgress (waiting for lock deploy)]\n  queued for lock deploy (pipeline; position 2, held by lk-a)\n")
 		}
 		touch(t, filepath.Join(dir, "go-"+name))
 		s.waitEnd(name, ids[name], "Succeeded")

@@ -85,16 +85,16 @@ func TestPipelineGraph(t *testing.T) {
 	s.apply(file("db.yml", graphDB))
 
 	wantEqual(t, "graph", s.ok("graph"), `db
-  holds lock deploy (pipeline)
+  uses lock deploy (pipeline)
 infra
   waited for by k8s (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
   starts k8s (trigger on Succeeded)
 k8s
   waits for infra (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
   started by infra (trigger on Succeeded)
-  holds lock deploy (stage Deploy)
+  uses lock deploy (stage Deploy)
 locks:
-  deploy: db (pipeline), k8s (stage Deploy)
+  deploy: used by db (pipeline), k8s (stage Deploy)
 `)
 
 	dot := s.ok("graph", "-o", "dot")
@@ -103,8 +103,8 @@ locks:
 		`"lock:deploy" [label="lock deploy", shape=box];`,
 		`"infra" -> "k8s" [label="gate Deploy/WaitForInfra: Succeeded, on failure WAIT", style=solid];`,
 		`"infra" -> "k8s" [label="trigger on Succeeded", style=dashed];`,
-		`"db" -> "lock:deploy" [label="lock pipeline", style=dotted, arrowhead=none];`,
-		`"k8s" -> "lock:deploy" [label="lock stage Deploy", style=dotted, arrowhead=none];`)
+		`"db" -> "lock:deploy" [label="uses pipeline", style=dotted, arrowhead=none];`,
+		`"k8s" -> "lock:deploy" [label="uses stage Deploy", style=dotted, arrowhead=none];`)
 
 	var g graphDoc
 	s.json(&g, "graph")
@@ -124,9 +124,10 @@ locks:
 
 	// Closing a cycle of triggers is refused, naming the field and the
 	// cycle, and changes nothing.
-	r := s.fails("pipeline", "apply", "-f", file("infra-cycle.yml", graphInfraCycle))
+	cycleFile := file("infra-cycle.yml", graphInfraCycle)
+	r := s.fails("pipeline", "apply", "-f", cycleFile)
 	wantContains(t, "apply stderr", r.stderr,
-		"triggers[0].pipeline.name: pipeline trigger cycle: infra → k8s → infra (k8s is started by infra's Succeeded, infra is started by k8s's Succeeded)")
+		cycleFile+":4: triggers[0].pipeline.name: pipeline trigger cycle: infra → k8s → infra (k8s is started by infra's Succeeded, infra is started by k8s's Succeeded)")
 	wantEqual(t, "version of infra after the refused apply", s.version("infra"), 1)
 	var after graphDoc
 	s.json(&after, "graph")

@@ -172,6 +172,8 @@ func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, bo
 	}
 	outcome := audit.Allowed
 	switch {
+	case isChallenge(r, aw, status) && !ci.Denied:
+		outcome = audit.Challenge
 	case ci.Denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
 		outcome = audit.Denied
 	case errMsg != "" || status >= 400:
@@ -206,6 +208,16 @@ func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, bo
 		h.log.Error("audit record not written", "err", err, "request-id", id, "principal", rec.Principal,
 			"operation", rec.Operation, "resource", rec.Resource, "outcome", rec.Outcome, "status", rec.Status, "source", rec.Source)
 	}
+}
+
+// isChallenge reports whether the call was a request with no credentials at
+// all answered with 401 and a WWW-Authenticate challenge: git's first,
+// anonymous, try of every fetch and push, before it asks its credential
+// helper. That is not a refusal of anyone, and would bury the real ones in
+// `audit --denied`; wrong, expired or insufficient credentials stay denied.
+func isChallenge(r *http.Request, aw *auditWriter, status int) bool {
+	return status == http.StatusUnauthorized && aw.Header().Get("WWW-Authenticate") != "" &&
+		r.Header.Get("Authorization") == ""
 }
 
 // gitOperation names a git request's repository and operation: a push is

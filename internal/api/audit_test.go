@@ -312,7 +312,13 @@ func TestAuditTrail(t *testing.T) {
 	if a.status != http.StatusUnauthorized {
 		t.Fatalf("anonymous git push: %d %s", a.status, a.body)
 	}
-	want(t, "anonymous git push", e.committed(a.requestID), "", "GitPush", "repository/app", audit.Denied, 401)
+	// git's first, anonymous, try of every push: a challenge, not a denial.
+	want(t, "anonymous git push", e.committed(a.requestID), "", "GitPush", "repository/app", audit.Challenge, 401)
+	a = e.do(call{method: "POST", path: "/git/app.git/git-receive-pack", body: "0000", contentType: "application/x-git-receive-pack-request", basic: "no-such-token"})
+	if a.status != http.StatusUnauthorized {
+		t.Fatalf("git push with a wrong token: %d %s", a.status, a.body)
+	}
+	want(t, "git push with a wrong token", e.committed(a.requestID), "", "GitPush", "repository/app", audit.Denied, 401)
 
 	// The query, with its filters; it is recorded itself.
 	denied := e.query("admin-token", "?denied=true")

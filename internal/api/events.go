@@ -52,6 +52,13 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	flusher.Flush()
 	ctx := r.Context()
 	for ctx.Err() == nil {
+		select {
+		case <-s.svc.Stopping():
+			// The server is shutting down: end the stream (the client
+			// reconnects with Last-Event-ID and misses nothing).
+			return nil
+		default:
+		}
 		evs, err := s.svc.WaitEvents(ctx, f, streamKeepAlive)
 		if err != nil {
 			if ctx.Err() != nil {

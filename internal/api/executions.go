@@ -52,7 +52,21 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, executionView(e))
+	view := executionView(e)
+	ws, err := s.svc.ExecutionWaiting(r.Context(), e)
+	if err != nil {
+		return err
+	}
+	view.Waiting = waitingView(ws[0])
+	return writeJSON(w, http.StatusOK, view)
+}
+
+// waitingView is the API's form of what an execution waits for.
+func waitingView(w *service.Waiting) *client.Waiting {
+	if w == nil {
+		return nil
+	}
+	return &client.Waiting{Kind: w.Kind, Name: w.Name, Position: w.Position, HeldBy: w.HeldBy, Label: w.Label(), Detail: w.Detail}
 }
 
 func executionView(e *engine.Execution) client.Execution {
@@ -160,8 +174,13 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		Executions []client.ExecutionSummary `json:"pipelineExecutionSummaries"`
 	}{Executions: []client.ExecutionSummary{}}
-	for _, e := range es {
+	waits, err := s.svc.ExecutionWaiting(r.Context(), es...)
+	if err != nil {
+		return err
+	}
+	for i, e := range es {
 		out.Executions = append(out.Executions, client.ExecutionSummary{
+			Waiting:             waitingView(waits[i]),
 			PipelineExecutionID: e.ID, PipelineVersion: e.Version, Status: string(e.Status), StatusSummary: e.Summary,
 			Trigger:         client.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 			SourceRevisions: sourceRevisionsView(e),

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/depgraph"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -30,10 +31,21 @@ func (s *Server) pipelineGraph(w http.ResponseWriter, r *http.Request) error {
 	default:
 		out := client.Graph{Nodes: []client.GraphNode{}, Edges: []client.GraphEdge{}}
 		for _, n := range g.Nodes {
-			out.Nodes = append(out.Nodes, client.GraphNode{Name: n.Name, Kind: string(n.Kind), Status: n.Status, Missing: n.Missing})
+			gn := client.GraphNode{Name: n.Name, Kind: string(n.Kind), Status: n.Status, Missing: n.Missing, Waiting: n.Waiting}
+			if h := n.Holder; h != nil {
+				gn.Holder = &client.ExecutionRef{PipelineName: h.Pipeline, PipelineExecutionID: h.ExecutionID}
+			}
+			for _, q := range n.Queue {
+				gn.Queue = append(gn.Queue, client.ExecutionRef{PipelineName: q.Pipeline, PipelineExecutionID: q.ExecutionID})
+			}
+			out.Nodes = append(out.Nodes, gn)
 		}
 		for _, e := range g.Edges {
-			out.Edges = append(out.Edges, client.GraphEdge{From: e.From, To: e.To, Kind: string(e.Kind), Detail: e.Detail})
+			ge := client.GraphEdge{From: e.From, To: e.To, Kind: string(e.Kind), Detail: e.Detail}
+			if e.Kind == depgraph.EdgeLock {
+				ge.State, ge.Position, _ = g.LockUse(e.From, e.To)
+			}
+			out.Edges = append(out.Edges, ge)
 		}
 		return writeJSON(w, http.StatusOK, out)
 	}

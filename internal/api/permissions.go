@@ -78,11 +78,36 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 			s.writeError(w, r, err)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p.name))
+		ctx := context.WithValue(r.Context(), principalKey{}, p.name)
+		r = r.WithContext(context.WithValue(ctx, callerKey{}, p))
 		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, s.withPipelineHint(r, err))
 		}
 	})
+}
+
+type callerKey struct{}
+
+// withPipelineHint adds a did-you-mean to a pipeline's not-found error, for a
+// caller allowed to list the pipelines: to others it would reveal names.
+func (s *Server) withPipelineHint(r *http.Request, err error) error {
+	var se *service.Error
+	if !errors.As(err, &se) || se.MissingPipeline == "" || !mayAlso(r, "ListPipelines", "*") {
+		return err
+	}
+	hint := s.svc.SuggestPipeline(r.Context(), se.MissingPipeline)
+	if hint == "" {
+		return err
+	}
+	return &service.Error{Code: se.Code, Msg: se.Msg + hint, MissingPipeline: se.MissingPipeline}
+}
+
+// mayAlso reports whether the request's caller may also do action on
+// resource: for a list that adds what another operation would show (the
+// pipeline list's latest executions), which only those allowed that see.
+func mayAlso(r *http.Request, action, resource string) bool {
+	p, ok := r.Context().Value(callerKey{}).(principal)
+	return ok && p.allows(action, resource) == nil
 }
 
 // exempt registers a route that takes no sluice token, or checks it itself:

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
@@ -43,13 +46,32 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := s.svc.ApplyPipeline(r.Context(), decl)
 	if err != nil {
-		return err
+		return onLine(filename, data, err)
 	}
 	status := http.StatusOK
 	if res.Created {
 		status = http.StatusCreated
 	}
 	return writeJSON(w, status, client.ApplyResult(res))
+}
+
+// onLine puts an error the service found about a field of the declaration
+// (a cycle of triggers, say) on that field's line of the file, as parse
+// errors are: "pipe.yml:12: triggers[0].pipeline.name: ...".
+func onLine(filename string, data []byte, err error) error {
+	var se *service.Error
+	if !errors.As(err, &se) || se.Field == "" {
+		return err
+	}
+	line, written := pipeline.Locate(filename, data, se.Field)
+	if line == 0 {
+		return err
+	}
+	msg := se.Msg
+	if rest, ok := strings.CutPrefix(msg, se.Field+": "); ok {
+		msg = written + ": " + rest
+	}
+	return &service.Error{Code: se.Code, Msg: fmt.Sprintf("%s:%d: %s", filename, line, msg), Field: se.Field}
 }
 
 func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
@@ -60,11 +82,32 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		Pipelines []client.PipelineSummary `json:"pipelines"`
 	}{Pipelines: []client.PipelineSummary{}}
-	for _, p := range ps {
-		out.Pipelines = append(out.Pipelines, client.PipelineSummary{
+	// The latest execution is what ListPipelineExecutions shows: only for
+	// the pipelines the caller may list executions of.
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		if mayAlso(r, "ListPipelineExecutions", "pipeline/"+p.Declaration.Name) {
+			names[i] = p.Declaration.Name
+		}
+	}
+	latest, err := s.svc.LatestExecutions(r.Context(), names)
+	if err != nil {
+		return err
+	}
+	waits, err := s.svc.ExecutionWaiting(r.Context(), latest...)
+	if err != nil {
+		return err
+	}
+	for i, p := range ps {
+		sum := client.PipelineSummary{
 			Name: p.Declaration.Name, Version: p.Version, ExecutionMode: string(p.Declaration.ExecutionMode),
 			Created: p.Created, Updated: p.Updated,
-		})
+		}
+		if e := latest[i]; e != nil {
+			sum.LatestExecution = &client.LatestExecution{PipelineExecutionID: e.ID, Status: string(e.Status),
+				StartTime: e.StartTime, LastUpdateTime: e.LastUpdate, Waiting: waitingView(waits[i])}
+		}
+		out.Pipelines = append(out.Pipelines, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -49,6 +49,10 @@ const (
 	Allowed = "allowed" // the call was let through and succeeded
 	Denied  = "denied"  // authentication or the permission check refused it
 	Failed  = "failed"  // it was let through and failed (an error was answered)
+	// Challenge is a request that carried no credentials answered with 401
+	// and WWW-Authenticate, as git's first anonymous try of every push and
+	// fetch is: not a refusal, so not among the denied.
+	Challenge = "challenge"
 )
 
 // Record is one audited request.
@@ -62,7 +66,7 @@ type Record struct {
 	Operation string // StartPipelineExecution, GitPush, DeliverWebhook, …
 	Resource  string // pipeline/NAME, repository/NAME, …; "*" for lists
 	Params    map[string]string
-	Outcome   string // Allowed, Denied or Failed
+	Outcome   string // Allowed, Denied, Failed or Challenge
 	Error     string // the error answered, if any
 	Status    int    // the HTTP status answered
 	Duration  time.Duration

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 func newApproveCmd(g *globals) *cobra.Command { return newAnswerCmd(g, "approve", "Approved") }
@@ -18,7 +19,7 @@ func newRejectCmd(g *globals) *cobra.Command  { return newAnswerCmd(g, "reject",
 func newAnswerCmd(g *globals, verb, status string) *cobra.Command {
 	var comment, token string
 	cmd := &cobra.Command{
-		Use:   verb + " NAME ID STAGE ACTION [--comment C]",
+		Use:   verb + " NAME ID STAGE ACTION [--comment C] [--approval-token T]",
 		Short: fmt.Sprintf("%s a manual approval waiting in an execution (PutApprovalResult)", map[string]string{"approve": "Approve", "reject": "Reject"}[verb]),
 		Args:  cobra.ExactArgs(4),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,11 +47,17 @@ func newAnswerCmd(g *globals, verb, status string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "why (recorded with the answer)")
-	cmd.Flags().StringVar(&token, "token", "", "the approval's token (default: read from the execution)")
+	// Not --token: that is the API token on every command, this one included.
+	cmd.Flags().StringVar(&token, "approval-token", "", "the approval's token, PutApprovalResult's token (default: read from the execution)")
 	return cmd
 }
 
 func approvalToken(e *client.Execution, stage, action string) (string, error) {
+	var hints yamlnode.Hints
+	var stages []string
+	for _, st := range e.Stages {
+		stages = append(stages, st.Name)
+	}
 	for _, st := range e.Stages {
 		if st.Name != stage {
 			continue
@@ -71,9 +78,13 @@ func approvalToken(e *client.Execution, stage, action string) (string, error) {
 			}
 			return a.Token, nil
 		}
-		return "", fmt.Errorf("stage %s of execution %s has no action %s", stage, e.PipelineExecutionID, action)
+		var actions []string
+		for _, a := range st.Actions {
+			actions = append(actions, a.Name)
+		}
+		return "", fmt.Errorf("action %q not found in stage %s of execution %s%s", action, stage, e.PipelineExecutionID, hints.DidYouMean(action, actions))
 	}
-	return "", fmt.Errorf("execution %s has no stage %s", e.PipelineExecutionID, stage)
+	return "", fmt.Errorf("stage %q not found in pipeline %s%s", stage, e.PipelineName, hints.DidYouMean(stage, stages))
 }
 
 func newLocksCmd(g *globals) *cobra.Command {

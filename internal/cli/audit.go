@@ -23,7 +23,9 @@ func newAuditCmd(g *globals) *cobra.Command {
 		Short: "List the audit trail: API calls, git requests and webhook deliveries, newest first",
 		Long: `List the audit trail, newest first: every API call, git request and webhook
 delivery, with who made it, from where, the operation and resource, the outcome
-(allowed, denied or failed; -o json shows the error answered, the parameters
+(allowed, denied, failed, or challenge: a request without credentials answered
+with 401 and WWW-Authenticate, as git's first try of every push and fetch is,
+which --denied leaves out; -o json shows the error answered, the parameters
 and the user agent) and the request id the caller was answered with (its
 X-Request-Id). --since takes an RFC 3339 time or an age (1h, 7d).`,
 		Args: cobra.NoArgs,

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -36,9 +37,9 @@ func newExecutionCmd(g *globals) *cobra.Command {
 }
 
 func printExecution(w io.Writer, e *client.Execution) {
-	fmt.Fprintf(w, "execution %s of %s (version %d): %s\n", e.PipelineExecutionID, e.PipelineName, e.PipelineVersion, e.Status)
+	fmt.Fprintf(w, "execution %s of %s (version %d): %s\n", e.PipelineExecutionID, e.PipelineName, e.PipelineVersion, statusText(e.Status, e.Waiting))
 	if e.StatusSummary != "" {
-		fmt.Fprintf(w, "  %s\n", e.StatusSummary)
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(strings.TrimSpace(e.StatusSummary), "\n", "\n  "))
 	}
 	if e.WaitingFor != "" {
 		fmt.Fprintf(w, "  waiting: %s\n", e.WaitingFor)
@@ -52,7 +53,7 @@ func printExecution(w io.Writer, e *client.Execution) {
 	for _, st := range e.Stages {
 		fmt.Fprintf(tw, "%s\t\t%s\t%d\t\n", st.Name, st.Status, st.Attempt)
 		for _, a := range st.Actions {
-			fmt.Fprintf(tw, "\t%s\t%s\t%d\t%s\n", a.Name, a.Status, a.Attempt, a.Summary)
+			fmt.Fprintf(tw, "\t%s\t%s\t%d\t%s\n", a.Name, a.Status, a.Attempt, firstLine(a.Summary))
 		}
 	}
 	tw.Flush()
@@ -77,9 +78,10 @@ func newExecutionsCmd(g *globals) *cobra.Command {
 			return output(g.out, format, es, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tSTATUS\tTRIGGER\tSTARTED\tDURATION")
+				now := time.Now()
 				for _, e := range es {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.PipelineExecutionID, e.Status, e.Trigger.TriggerType,
-						e.StartTime.Local().Format(time.DateTime), e.LastUpdateTime.Sub(e.StartTime).Round(time.Millisecond))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.PipelineExecutionID, statusText(e.Status, e.Waiting), e.Trigger.TriggerType,
+						e.StartTime.Local().Format(time.DateTime), duration(e.Status, e.StartTime, e.LastUpdateTime, now))
 				}
 				tw.Flush()
 			})
@@ -131,7 +133,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 							fmt.Fprintf(w, "  %s: NotStarted\n", a.ActionName)
 							continue
 						}
-						fmt.Fprintf(w, "  %s: %s %s\n", a.ActionName, a.LatestExecution.Status, a.LatestExecution.Summary)
+						fmt.Fprintf(w, "  %s: %s %s\n", a.ActionName, a.LatestExecution.Status, firstLine(a.LatestExecution.Summary))
 					}
 				}
 			})
@@ -139,4 +141,33 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 	addOutputFlag(cmd, &format)
 	return cmd
+}
+
+// statusText is an execution's status as lists show it: with what it waits
+// for, when it waits, since "InProgress" alone does not say whether it works.
+func statusText(status string, w *client.Waiting) string {
+	if w == nil || w.Label == "" {
+		return status
+	}
+	return status + " (" + w.Label + ")"
+}
+
+// duration is how long an execution took, or for one still running how long
+// it has been running: its last update says nothing of its end.
+func duration(status string, start, lastUpdate, now time.Time) string {
+	if status == "InProgress" || status == "Stopping" {
+		return "running " + now.Sub(start).Round(time.Second).String()
+	}
+	return lastUpdate.Sub(start).Round(time.Millisecond).String()
+}
+
+// firstLine is the first line of a summary for a table's cell, with "…" when
+// lines were left out (-o json and -o yaml keep them all): a summary's second
+// line would break the table.
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return strings.TrimSpace(s[:i]) + " …"
+	}
+	return s
 }

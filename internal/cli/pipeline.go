@@ -108,9 +108,13 @@ func newPipelineListCmd(g *globals) *cobra.Command {
 			}
 			return output(g.out, format, ps, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tVERSION\tMODE\tUPDATED")
+				fmt.Fprintln(tw, "NAME\tVERSION\tMODE\tUPDATED\tLATEST EXECUTION")
 				for _, p := range ps {
-					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", p.Name, p.Version, p.ExecutionMode, p.Updated.Local().Format(time.DateTime))
+					latest := "-"
+					if l := p.LatestExecution; l != nil {
+						latest = l.PipelineExecutionID + " " + statusText(l.Status, l.Waiting)
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", p.Name, p.Version, p.ExecutionMode, p.Updated.Local().Format(time.DateTime), latest)
 				}
 				tw.Flush()
 			})

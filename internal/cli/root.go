@@ -33,10 +33,14 @@ func (e *ExitError) Error() string {
 // globals are the flags every client command shares.
 type globals struct {
 	server string
-	token  string
-	caCert string // PEM file of certificates to trust for the server
-	out    io.Writer
-	errOut io.Writer
+	// serverFrom says where server came from when it is neither the flag nor
+	// SLUICE_SERVER (a data directory's server.url), for error messages.
+	serverFrom    string
+	serverDefault bool // neither --server nor SLUICE_SERVER was given
+	token         string
+	caCert        string // PEM file of certificates to trust for the server
+	out           io.Writer
+	errOut        io.Writer
 }
 
 func (g *globals) client() (*client.Client, error) {
@@ -48,6 +52,11 @@ func (g *globals) client() (*client.Client, error) {
 
 // clientWith is a client of --server with token, trusting --ca-cert.
 func (g *globals) clientWith(token string) (*client.Client, error) {
+	if g.serverDefault && g.server == defaultServer {
+		if u, from := discoverServer(); u != "" {
+			g.server, g.serverFrom = u, from
+		}
+	}
 	var opts []client.Option
 	if g.caCert != "" {
 		pool, err := client.LoadCAFile(g.caCert)
@@ -61,6 +70,11 @@ func (g *globals) clientWith(token string) (*client.Client, error) {
 
 // NewRoot returns the sluice command.
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	root, _ := newRoot(stdout, stderr)
+	return root
+}
+
+func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 	g := &globals{out: stdout, errOut: stderr}
 	root := &cobra.Command{
 		Use:           "sluice",
@@ -72,9 +86,12 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	defServer := os.Getenv("SLUICE_SERVER")
 	if defServer == "" {
-		defServer = "http://127.0.0.1:8080"
+		defServer = defaultServer
 	}
-	root.PersistentFlags().StringVar(&g.server, "server", defServer, "server URL (env SLUICE_SERVER)")
+	root.PersistentFlags().StringVar(&g.server, "server", defServer, "server URL (env SLUICE_SERVER; default: the URL in $SLUICE_DATA/server.url or ./sluice-data/server.url that a server on this machine wrote, else "+defaultServer+")")
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+		g.serverDefault = os.Getenv("SLUICE_SERVER") == "" && !cmd.Flags().Changed("server")
+	}
 	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("SLUICE_TOKEN"), "API token (env SLUICE_TOKEN)")
 	root.PersistentFlags().StringVar(&g.caCert, "ca-cert", os.Getenv("SLUICE_CA_CERT"), "PEM file of certificates to trust for an https server, such as its self-signed one (env SLUICE_CA_CERT)")
 
@@ -108,21 +125,24 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newJobCmd(g),
 		newReportCmd(g),
 		newAuditCmd(g),
+		newVersionCmd(g),
 	)
-	return root
+	return root, g
 }
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := NewRoot(stdout, stderr)
+	root, g := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
 	}
+	err = explainUnreachable(err, g)
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
+			ee.Err = explainUnreachable(ee.Err, g)
 			fmt.Fprintln(stderr, "sluice:", ee.Err)
 		}
 		return ee.Code

@@ -40,7 +40,7 @@ const (
 	EdgeGate    EdgeKind = "gate"    // To has a PipelineGate action waiting on From
 	EdgeTrigger EdgeKind = "trigger" // From's execution ending starts To
 	EdgeInvoke  EdgeKind = "invoke"  // From has a Pipeline invoke action starting To
-	EdgeLock    EdgeKind = "lock"    // pipeline From holds lock To
+	EdgeLock    EdgeKind = "lock"    // pipeline From declares lock To (uses it)
 )
 
 // Node is a pipeline, a dynamic pipeline name or a lock. Name is unique
@@ -54,6 +54,25 @@ type Node struct {
 	// Status is the pipeline's latest execution status, "" when unknown or
 	// when it never ran; see SetStatus.
 	Status string
+	// Waiting says what the pipeline's latest execution, in progress, waits
+	// for ("waiting for lock deploy"); see SetWaiting.
+	Waiting string
+	// Holder and Queue are, for a lock, the execution holding it and those
+	// queued for it, first first; see SetLocks.
+	Holder *LockUser
+	Queue  []LockUser
+}
+
+// LockUser is an execution holding a lock or queued for it.
+type LockUser struct {
+	Pipeline    string
+	ExecutionID string
+}
+
+// LockState is who holds a lock and who is queued for it.
+type LockState struct {
+	Holder *LockUser
+	Queue  []LockUser
 }
 
 // Label is what a reader calls the node: a lock's name without its prefix.
@@ -163,6 +182,52 @@ func (g *Graph) SetStatus(status map[string]string) {
 			g.Nodes[i].Status = status[g.Nodes[i].Name]
 		}
 	}
+}
+
+// SetWaiting records what each pipeline's latest execution waits for (by
+// pipeline name), such as "waiting for lock deploy".
+func (g *Graph) SetWaiting(waiting map[string]string) {
+	for i := range g.Nodes {
+		if g.Nodes[i].Kind == NodePipeline {
+			g.Nodes[i].Waiting = waiting[g.Nodes[i].Name]
+		}
+	}
+}
+
+// SetLocks records who holds each lock (by lock name) and who is queued for
+// it, so that the graph tells a pipeline that holds a lock from one that only
+// declares it, or is queued for it.
+func (g *Graph) SetLocks(locks map[string]LockState) {
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if n.Kind != NodeLock {
+			continue
+		}
+		st := locks[n.Label()]
+		n.Holder, n.Queue = st.Holder, st.Queue
+	}
+}
+
+// LockUse is how pipeline uses lock now: "holds" (an execution of it holds
+// the lock), "queued" (one is queued for it, at position, 1 being next, with
+// heldBy the pipeline holding it) or "" (it only declares the lock).
+func (g *Graph) LockUse(pipeline, lock string) (use string, position int, heldBy string) {
+	n, ok := g.Node(lock)
+	if !ok || n.Kind != NodeLock {
+		return "", 0, ""
+	}
+	if n.Holder != nil {
+		heldBy = n.Holder.Pipeline
+		if n.Holder.Pipeline == pipeline {
+			return "holds", 0, heldBy
+		}
+	}
+	for i, q := range n.Queue {
+		if q.Pipeline == pipeline {
+			return "queued", i + 1, heldBy
+		}
+	}
+	return "", 0, heldBy
 }
 
 // Node returns the node named name.

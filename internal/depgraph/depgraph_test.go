@@ -348,7 +348,7 @@ stages:
 
 const wantText = `db
   waits for network (gate Migrate/WaitForNet: Idle)
-  holds lock deploy (pipeline)
+  uses lock deploy (pipeline)
   invoked by k8s (invoke Deploy/Migrate)
 infra [Succeeded]
   waited for by k8s (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
@@ -357,11 +357,11 @@ k8s [InProgress]
   waits for infra (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
   started by infra (trigger on Succeeded)
   invokes db (invoke Deploy/Migrate)
-  holds lock deploy (stage Deploy)
+  uses lock deploy (stage Deploy)
 network (missing: referenced but not declared)
   waited for by db (gate Migrate/WaitForNet: Idle)
 locks:
-  deploy: db (pipeline), k8s (stage Deploy)
+  deploy: used by db (pipeline), k8s (stage Deploy)
 `
 
 const wantDOT = `digraph sluice {
@@ -373,11 +373,11 @@ const wantDOT = `digraph sluice {
   "k8s" [label="k8s\nInProgress", shape=ellipse, style=filled, fillcolor="#bbdefb"];
   "network" [label="network\n(missing)", shape=ellipse, style=dashed];
   "lock:deploy" [label="lock deploy", shape=box];
-  "db" -> "lock:deploy" [label="lock pipeline", style=dotted, arrowhead=none];
+  "db" -> "lock:deploy" [label="uses pipeline", style=dotted, arrowhead=none];
   "infra" -> "k8s" [label="gate Deploy/WaitForInfra: Succeeded, on failure WAIT", style=solid];
   "infra" -> "k8s" [label="trigger on Succeeded", style=dashed];
   "k8s" -> "db" [label="invoke Deploy/Migrate", style=bold];
-  "k8s" -> "lock:deploy" [label="lock stage Deploy", style=dotted, arrowhead=none];
+  "k8s" -> "lock:deploy" [label="uses stage Deploy", style=dotted, arrowhead=none];
   "network" -> "db" [label="gate Migrate/WaitForNet: Idle", style=solid];
 }
 `
@@ -471,5 +471,55 @@ func TestDOTRenders(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("<svg")) || !bytes.Contains(out, []byte("lock deploy")) {
 		t.Errorf("dot -Tsvg wrote no drawing of the graph:\n%s", out)
+	}
+}
+
+// Declaring a lock is not holding it: with the locks' state, the graph says
+// which pipeline holds the lock and which is queued for it, where it used to
+// say every declaring pipeline "holds" it.
+func TestLockHolderAndQueue(t *testing.T) {
+	g := small(t)
+	g.SetStatus(map[string]string{"infra": "Succeeded", "k8s": "InProgress", "db": "InProgress"})
+	g.SetWaiting(map[string]string{"db": "waiting for lock deploy"})
+	g.SetLocks(map[string]LockState{"deploy": {
+		Holder: &LockUser{Pipeline: "k8s", ExecutionID: "e-k8s"},
+		Queue:  []LockUser{{Pipeline: "db", ExecutionID: "e-db"}},
+	}})
+	var buf bytes.Buffer
+	if err := g.Text(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := `db [InProgress (waiting for lock deploy)]
+  waits for network (gate Migrate/WaitForNet: Idle)
+  queued for lock deploy (pipeline; position 1, held by k8s)
+  invoked by k8s (invoke Deploy/Migrate)
+infra [Succeeded]
+  waited for by k8s (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
+  starts k8s (trigger on Succeeded)
+k8s [InProgress]
+  waits for infra (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
+  started by infra (trigger on Succeeded)
+  invokes db (invoke Deploy/Migrate)
+  holds lock deploy (stage Deploy; execution e-k8s)
+network (missing: referenced but not declared)
+  waited for by db (gate Migrate/WaitForNet: Idle)
+locks:
+  deploy: used by db (pipeline), k8s (stage Deploy); held by k8s (execution e-k8s); queued: db (execution e-db)
+`
+	if got := buf.String(); got != want {
+		t.Errorf("text:\n%s\nwant:\n%s", got, want)
+	}
+	buf.Reset()
+	if err := g.DOT(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`"db" [label="db\nInProgress\nwaiting for lock deploy", shape=ellipse, style=filled, fillcolor="#bbdefb"];`,
+		`"db" -> "lock:deploy" [label="queued #1 pipeline", style=dotted, arrowhead=none];`,
+		`"k8s" -> "lock:deploy" [label="holds stage Deploy", style=solid, arrowhead=none];`,
+	} {
+		if !strings.Contains(buf.String(), line) {
+			t.Errorf("DOT has no line %s\n%s", line, buf.String())
+		}
 	}
 }

@@ -2,6 +2,7 @@ package depgraph
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -29,6 +30,9 @@ func (g *Graph) DOT(w io.Writer) error {
 				attrs = append(attrs, "style=dashed")
 			case n.Status != "":
 				label += "\n" + n.Status
+				if n.Waiting != "" {
+					label += "\n" + n.Waiting
+				}
 				attrs = append(attrs, "style=filled", "fillcolor="+quote(statusColour(n.Status)))
 			}
 		case NodeDynamic:
@@ -43,10 +47,23 @@ func (g *Graph) DOT(w io.Writer) error {
 	}
 	for _, e := range g.Edges {
 		label := string(e.Kind) + " " + e.Detail
-		if e.Kind == EdgeTrigger {
+		style := edgeStyle[e.Kind]
+		switch e.Kind {
+		case EdgeTrigger:
 			label = "trigger on " + strings.ReplaceAll(e.Detail, ",", " or ")
+		case EdgeLock:
+			// Declaring a lock is not holding it: "uses", unless an
+			// execution holds it or is queued for it now.
+			switch use, pos, _ := g.LockUse(e.From, e.To); use {
+			case "holds":
+				label, style = "holds "+e.Detail, "solid"
+			case "queued":
+				label = fmt.Sprintf("queued #%d %s", pos, e.Detail)
+			default:
+				label = "uses " + e.Detail
+			}
 		}
-		attrs := []string{"label=" + quote(label), "style=" + edgeStyle[e.Kind]}
+		attrs := []string{"label=" + quote(label), "style=" + style}
 		if e.Kind == EdgeLock {
 			attrs = append(attrs, "arrowhead=none")
 		}

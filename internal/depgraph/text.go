@@ -3,6 +3,7 @@ package depgraph
 import (
 	"bufio"
 	"cmp"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -10,8 +11,10 @@ import (
 
 // Text writes the graph for a reader: one block per pipeline, what it depends
 // on first (gates it waits on, pipelines whose end starts it, pipelines it
-// invokes, locks it holds), then what depends on it; then the holders of each
-// lock, and a note when some names are dynamic:
+// invokes, locks it uses), then what depends on it; then the users of each
+// lock, and a note when some names are dynamic. A lock is "used" by the
+// pipelines that declare it; "holds" and "queued for" say, when SetLocks was
+// given the locks' state, which execution has it and which wait:
 //
 //	infra [Succeeded]
 //	  waited for by k8s (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
@@ -19,9 +22,11 @@ import (
 //	k8s
 //	  waits for infra (gate Deploy/WaitForInfra: Succeeded, on failure WAIT)
 //	  started by infra (trigger on Succeeded)
-//	  holds lock deploy (stage Deploy)
+//	  holds lock deploy (stage Deploy; execution 0b1c…)
+//	db [InProgress (waiting for lock deploy)]
+//	  queued for lock deploy (pipeline; position 1, held by k8s)
 //	locks:
-//	  deploy: db (pipeline), k8s (stage Deploy)
+//	  deploy: used by db (pipeline), k8s (stage Deploy); held by k8s (execution 0b1c…); queued: db (execution 9f2e…)
 //
 // Headers that are not pipelines end with ':', which no pipeline name holds.
 func (g *Graph) Text(w io.Writer) error {
@@ -35,7 +40,7 @@ func (g *Graph) Text(w io.Writer) error {
 	for _, e := range g.Edges {
 		kr := edgeRank[e.Kind]
 		if e.Kind == EdgeLock {
-			lines[e.From] = append(lines[e.From], line{0, kr, e.To, "holds lock " + g.label(e.To) + " (" + e.Detail + ")"})
+			lines[e.From] = append(lines[e.From], line{0, kr, e.To, g.lockLine(e)})
 			continue
 		}
 		dynamic = dynamic || isDynamic(e.From) || isDynamic(e.To)
@@ -77,7 +82,11 @@ func (g *Graph) Text(w io.Writer) error {
 		pipelines++
 		bw.WriteString(n.Name)
 		if n.Status != "" {
-			bw.WriteString(" [" + n.Status + "]")
+			status := n.Status
+			if n.Waiting != "" {
+				status += " (" + n.Waiting + ")"
+			}
+			bw.WriteString(" [" + status + "]")
 		}
 		if n.Missing {
 			bw.WriteString(" (missing: referenced but not declared)")
@@ -107,13 +116,24 @@ func (g *Graph) Text(w io.Writer) error {
 			bw.WriteString("locks:\n")
 			first = false
 		}
-		var holders []string
+		var users []string
 		for _, e := range g.Edges {
 			if e.Kind == EdgeLock && e.To == n.Name {
-				holders = append(holders, e.From+" ("+e.Detail+")")
+				users = append(users, e.From+" ("+e.Detail+")")
 			}
 		}
-		bw.WriteString("  " + n.Label() + ": " + strings.Join(holders, ", ") + "\n")
+		text := "used by " + strings.Join(users, ", ")
+		if h := n.Holder; h != nil {
+			text += "; held by " + h.Pipeline + " (execution " + h.ExecutionID + ")"
+		}
+		if len(n.Queue) > 0 {
+			var queued []string
+			for _, q := range n.Queue {
+				queued = append(queued, q.Pipeline+" (execution "+q.ExecutionID+")")
+			}
+			text += "; queued: " + strings.Join(queued, ", ")
+		}
+		bw.WriteString("  " + n.Label() + ": " + text + "\n")
 	}
 	if dynamic {
 		bw.WriteString("note: a pipeline name holding #{...} is known only when its action runs; it is shown as written and left out of the cycle check\n")
@@ -122,6 +142,24 @@ func (g *Graph) Text(w io.Writer) error {
 }
 
 const dynamicNote = " [dynamic]"
+
+// lockLine is how a pipeline's lock edge reads: it holds the lock, is queued
+// for it, or only declares it (uses it).
+func (g *Graph) lockLine(e Edge) string {
+	lock := g.label(e.To)
+	switch use, pos, heldBy := g.LockUse(e.From, e.To); use {
+	case "holds":
+		n, _ := g.Node(e.To)
+		return "holds lock " + lock + " (" + e.Detail + "; execution " + n.Holder.ExecutionID + ")"
+	case "queued":
+		q := fmt.Sprintf("queued for lock %s (%s; position %d", lock, e.Detail, pos)
+		if heldBy != "" {
+			q += ", held by " + heldBy
+		}
+		return q + ")"
+	}
+	return "uses lock " + lock + " (" + e.Detail + ")"
+}
 
 // label is how a node is named in a line about another one.
 func (g *Graph) label(name string) string {

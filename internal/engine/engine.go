@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Pipeline is what the engine needs to know of a pipeline beyond its executions.
@@ -156,12 +157,30 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("pipeline %s declares no variable %s", decl.Name, strings.Join(unknown, ", "))}
+		msg := fmt.Sprintf("pipeline %s declares no variable %s", decl.Name, strings.Join(unknown, ", "))
+		if len(unknown) == 1 {
+			var names []string
+			for _, v := range decl.Variables {
+				names = append(names, v.Name)
+			}
+			var hints yamlnode.Hints
+			msg += hints.DidYouMean(unknown[0], names)
+		}
+		return nil, &Error{Code: "Invalid", Msg: msg}
 	}
 	var pinned []SourceRevision
 	for _, action := range slices.Sorted(maps.Keys(revisions)) {
 		if !isSourceAction(decl, action) {
-			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: pipeline %s has no source action %s", decl.Name, action)}
+			var sources []string
+			for _, st := range decl.Stages {
+				for _, a := range st.Actions {
+					if isSourceAction(decl, a.Name) {
+						sources = append(sources, a.Name)
+					}
+				}
+			}
+			var hints yamlnode.Hints
+			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: pipeline %s has no source action %s%s", decl.Name, action, hints.DidYouMean(action, sources))}
 		}
 		if !isRevisionID(revisions[action]) {
 			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)}

@@ -69,6 +69,28 @@ func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error)
 	return p, nil
 }
 
+// Locate finds where field (a path as Validate's errors have them, such as
+// "triggers[0].pipeline.name") is written in the pipeline file data: its
+// line, or its parent's when it is not written, and the path as written.
+// It is for problems found after parsing, such as a cycle refused at apply,
+// so that they name the file's line as parse errors do. Line is 0 when data
+// does not read.
+func Locate(filename string, data []byte, field string) (line int, written string) {
+	root, perr := ReadDocument(filename, data, "pipeline")
+	if perr != nil {
+		return 0, field
+	}
+	d := newDecoder(filename)
+	if d.document(root) == nil {
+		return 0, field
+	}
+	written = field
+	if w, ok := d.written[field]; ok {
+		written = w
+	}
+	return d.LineOf(field), written
+}
+
 // decoder walks a node tree into a Pipeline. It never stops at the first
 // problem: each is recorded and the walk goes on, so one run reports them all.
 type decoder struct {

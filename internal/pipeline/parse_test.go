@@ -345,8 +345,41 @@ stages:
   - name: Build
    actions: []
 `,
-			// libyaml names the line where the list it was reading starts.
-			want: []string{`pipe.yml:3: invalid YAML: did not find expected '-' indicator`},
+			// libyaml names the line where the list it was reading starts;
+			// the error names the line that does not fit in it.
+			want: []string{`pipe.yml:4: invalid YAML: did not find expected '-' indicator`},
+		},
+		{
+			name: "YAML indentation error deep in a file",
+			file: "pipe.yml",
+			src: `name: app
+stages:
+  - name: Build
+    actions:
+      - name: compile
+        provider: Commands
+        commands:
+       - make
+  - name: Deploy
+    actions:
+      - name: ship
+        provider: Noop
+`,
+			want: []string{`pipe.yml:8: invalid YAML: did not find expected '-' indicator`},
+		},
+		{
+			name: "YAML key indented less than its mapping",
+			file: "pipe.yml",
+			src: `name: app
+stages:
+  - name: Build
+    actions:
+      - name: compile
+        provider: Commands
+        runOrder: 1
+       commands: [make]
+`,
+			want: []string{`pipe.yml:8: invalid YAML: did not find expected '-' indicator`},
 		},
 		{
 			name: "YAML error on the first line",

@@ -229,6 +229,13 @@ func yamlError(data []byte, err error) *Error {
 				break
 			}
 		}
+		if m[2] == "did not find expected '-' indicator" || m[2] == "did not find expected key" {
+			// yaml.v3 gives the line where the block began, not the line
+			// that does not fit in it (a mis-indented line further down).
+			if l := firstFailingLine(data, line, m[2]); l > 0 {
+				line = l
+			}
+		}
 		return &Error{Line: line, Msg: "invalid YAML: " + m[2]}
 	}
 	if m := yamlAnchorRE.FindStringSubmatch(msg); m != nil {
@@ -247,6 +254,45 @@ func yamlError(data []byte, err error) *Error {
 		}
 	}
 	return &Error{Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// firstFailingLine finds the line that breaks a block: the smallest n, from
+// line from on, such that the file's first n lines fail to parse with the
+// same problem. Adding lines after a broken block does not mend it, so a
+// binary search does: a few parses, however long the file.
+func firstFailingLine(data []byte, from int, problem string) int {
+	// ends[i] is the offset just past line i+1's newline.
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	fails := func(n int) bool {
+		var doc yaml.Node
+		err := yaml.Unmarshal(data[:ends[n-1]], &doc)
+		if err == nil {
+			return false
+		}
+		m := yamlLineRE.FindStringSubmatch(err.Error())
+		return m != nil && m[2] == problem
+	}
+	lo, hi := max(from, 1), len(ends)
+	if lo > hi || !fails(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // yamlReaderProblems are libyaml's complaints about bytes rather than syntax;

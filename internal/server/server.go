@@ -465,6 +465,9 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	// Long polls and event streams end now: otherwise Shutdown waits its
+	// full timeout for them, and they outlive the store.
+	s.svc.StopWaiting()
 	// Workers first: their requests are cancelled with them, and their idle
 	// connections closed, so the HTTP server has nothing left to wait for.
 	s.cancel()

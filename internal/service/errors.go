@@ -22,6 +22,15 @@ const (
 type Error struct {
 	Code string
 	Msg  string
+	// MissingPipeline names the pipeline a not-found error is about, so that
+	// the API can add a did-you-mean for callers allowed to list pipelines
+	// (SuggestPipeline).
+	MissingPipeline string
+	// Field is the path, in the declaration being applied, that an Invalid
+	// error found at apply time is about ("triggers[0].pipeline.name"); Msg
+	// begins with it. The API puts the error on that field's line of the
+	// file it was given.
+	Field string
 }
 
 func (e *Error) Error() string { return e.Msg }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
@@ -151,6 +152,18 @@ func (s *Service) requireLatestInStage(ctx context.Context, name, id, stage stri
 	if err != nil {
 		return err
 	}
+	// A stage the execution does not have is not found, not "did not fail".
+	this, err := decodeExecution(row)
+	if err != nil {
+		return err
+	}
+	var stages []string
+	for _, st := range this.Stages {
+		stages = append(stages, st.Name)
+	}
+	if !slices.Contains(stages, stage) {
+		return stageNotFound(name, stage, stages)
+	}
 	newer, err := s.store.Executions(ctx, name, 0, recentForState)
 	if err != nil {
 		return err
@@ -214,6 +227,8 @@ func (s *Service) sleep(ctx context.Context, ch <-chan struct{}, deadline <-chan
 	case <-ctx.Done():
 		return true, ctx.Err()
 	case <-deadline:
+		return true, nil
+	case <-s.stopping:
 		return true, nil
 	case <-ch:
 	case <-t.C:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -147,18 +148,70 @@ func TestGraph(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `db
-  holds lock deploy (pipeline)
+  uses lock deploy (pipeline)
 infra [Succeeded]
   waited for by k8s (gate Deploy/Wait: Succeeded)
   starts k8s (trigger on Succeeded)
 k8s
   waits for infra (gate Deploy/Wait: Succeeded)
   started by infra (trigger on Succeeded)
-  holds lock deploy (pipeline)
+  uses lock deploy (pipeline)
 locks:
-  deploy: db (pipeline), k8s (pipeline)
+  deploy: used by db (pipeline), k8s (pipeline)
 `
 	if got := buf.String(); got != want {
 		t.Errorf("graph:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// The graph and the lists tell the pipeline holding a lock from the one
+// queued for it, and say what a waiting execution waits for: "InProgress"
+// alone read the same for both.
+func TestGraphAndListsSayWhoHoldsAndWhoWaits(t *testing.T) {
+	f := newFixture(t)
+	f.apply(depPipeline("k8s", "lock: deploy", ""))
+	f.apply(depPipeline("db", "lock: deploy", ""))
+	f.apply(`name: release
+stages:
+  - name: Approve
+    actions:
+      - {name: review, provider: Manual}
+`)
+	holder := f.start("k8s")
+	queued := f.start("db")
+	review := f.start("release")
+
+	g, err := f.svc.Graph(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := g.Text(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"db [InProgress (waiting for lock deploy)]\n  queued for lock deploy (pipeline; position 1, held by k8s)\n",
+		"k8s [InProgress]\n  holds lock deploy (pipeline; execution " + holder + ")\n",
+		"release [InProgress (waiting for approval)]\n",
+		"  deploy: used by db (pipeline), k8s (pipeline); held by k8s (execution " + holder + "); queued: db (execution " + queued + ")\n",
+	} {
+		if !strings.Contains(buf.String(), line) {
+			t.Errorf("graph lacks %q:\n%s", line, buf.String())
+		}
+	}
+
+	es := []*engine.Execution{f.execution("k8s", holder), f.execution("db", queued), f.execution("release", review)}
+	ws, err := f.svc.ExecutionWaiting(f.ctx, es...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws[0] != nil {
+		t.Errorf("k8s, holding the lock and running, waits for %+v", ws[0])
+	}
+	if w := ws[1]; w == nil || w.Kind != service.WaitLock || w.Name != "deploy" || w.Position != 1 || w.HeldBy != "k8s" || w.Label() != "waiting for lock deploy" {
+		t.Errorf("db waits for %+v", w)
+	}
+	if w := ws[2]; w == nil || w.Kind != service.WaitApproval || w.Name != "Approve/review" || w.Label() != "waiting for approval" {
+		t.Errorf("release waits for %+v", w)
 	}
 }

@@ -301,7 +301,13 @@ func FindAction(e *engine.Execution, action string) (*engine.Stage, *engine.Acti
 	}
 	switch n {
 	case 0:
-		return nil, nil, Errorf(CodeNotFound, "execution %s has no action %s", e.ID, action)
+		var names []string
+		for _, st := range e.Stages {
+			for _, a := range st.Actions {
+				names = append(names, a.Decl.Name, st.Name+"/"+a.Decl.Name)
+			}
+		}
+		return nil, nil, Errorf(CodeNotFound, "action %q not found in execution %s of pipeline %s%s", action, e.ID, e.Pipeline, didYouMean(action, names))
 	case 1:
 		return stage, found, nil
 	}

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/depgraph"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // PipelineInfo is a stored pipeline with its declaration decoded.
@@ -119,7 +121,9 @@ func (s *Service) CheckDependencies(ctx context.Context, decl *pipeline.Pipeline
 		decls = append(decls, d)
 	}
 	if c := depgraph.CycleThrough(decls, decl.Name); c != nil {
-		return Errorf(CodeInvalid, "%s: pipeline %s cycle: %s", c.Field(decl.Name), c.Kinds(), c)
+		e := Errorf(CodeInvalid, "%s: pipeline %s cycle: %s", c.Field(decl.Name), c.Kinds(), c)
+		e.Field = c.Field(decl.Name)
+		return e
 	}
 	return lockedInvokes(decls, decl.Name)
 }
@@ -156,8 +160,12 @@ func lockedInvokes(decls []*pipeline.Pipeline, name string) error {
 				}
 				for _, held := range []string{d.Lock, st.Lock} {
 					if held != "" && needs(child, held) {
-						return Errorf(CodeInvalid, "stages[%d].actions[%d]: pipeline %s would wait for itself: its action %s/%s holds lock %s while it invokes pipeline %s, which needs the same lock",
+						e := Errorf(CodeInvalid, "stages[%d].actions[%d]: pipeline %s would wait for itself: its action %s/%s holds lock %s while it invokes pipeline %s, which needs the same lock",
 							si, ai, d.Name, st.Name, a.Name, held, child.Name)
+						if d.Name == name {
+							e.Field = fmt.Sprintf("stages[%d].actions[%d]", si, ai)
+						}
+						return e
 					}
 				}
 			}
@@ -242,9 +250,38 @@ func stageLocks(decl *pipeline.Pipeline) []string {
 
 func pipelineNotFound(name string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return Errorf(CodeNotFound, "pipeline %s not found", name)
+		e := Errorf(CodeNotFound, "pipeline %s not found", name)
+		e.MissingPipeline = name
+		return e
 	}
 	return err
+}
+
+// SuggestPipeline returns ` (did you mean "app"?)` when a stored pipeline's
+// name is a plausible typo of name, else "". It reads the pipelines only on
+// this error path; the API asks only for callers allowed to list them.
+func (s *Service) SuggestPipeline(ctx context.Context, name string) string {
+	rows, err := s.store.Pipelines(ctx)
+	if err != nil {
+		return ""
+	}
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r.Name
+	}
+	return didYouMean(name, names)
+}
+
+// didYouMean is ` (did you mean "x"?)` for the candidate closest to word, or
+// "" when none is a plausible typo of it.
+func didYouMean(word string, candidates []string) string {
+	var h yamlnode.Hints
+	return h.DidYouMean(word, candidates)
+}
+
+// stageNotFound is the error for a stage name that pipeline has none of.
+func stageNotFound(pipeline, stage string, stages []string) error {
+	return Errorf(CodeNotFound, "stage %q not found in pipeline %s%s", stage, pipeline, didYouMean(stage, stages))
 }
 
 // SetTransition enables or disables the inbound transition of a stage. Executions
@@ -268,7 +305,11 @@ func (s *Service) SetTransition(ctx context.Context, name, stage string, enabled
 		}
 		switch {
 		case idx < 0:
-			return nil, Errorf(CodeNotFound, "pipeline %s has no stage %s", name, stage)
+			var names []string
+			for _, s := range decl.Stages {
+				names = append(names, s.Name)
+			}
+			return nil, stageNotFound(name, stage, names)
 		case idx == 0:
 			return nil, Errorf(CodeInvalid, "stage %s is the first stage of pipeline %s; it has no inbound transition", stage, name)
 		case !enabled && reason == "":

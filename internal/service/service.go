@@ -55,8 +55,10 @@ type Service struct {
 	remote    RemoteHeads // remote repositories, for polling
 	secretKey []byte
 
-	jobsQueued       *notifier // a job became claimable
-	changed          *notifier // an execution or a log changed
+	jobsQueued       *notifier     // a job became claimable
+	changed          *notifier     // an execution or a log changed
+	stopping         chan struct{} // closed by StopWaiting: long polls and streams end
+	stopOnce         sync.Once
 	deliveriesQueued *notifier // a notification is waiting to be sent
 	baseURL          string
 	deliveryCfg      DeliveryConfig
@@ -84,6 +86,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 		secretKey:        cfg.SecretKey,
 		jobsQueued:       newNotifier(),
 		changed:          newNotifier(),
+		stopping:         make(chan struct{}),
 		deliveriesQueued: newNotifier(),
 		baseURL:          strings.TrimSuffix(cfg.BaseURL, "/"),
 		deliveryCfg:      cfg.Deliveries.withDefaults(),
@@ -375,3 +378,12 @@ func (s *Service) expire(ctx context.Context, j store.Job) error {
 	}
 	return err
 }
+
+// StopWaiting ends every long poll (job claims, heartbeats, execution and log
+// waits) at once, as if its wait had run out, and makes Stopping ready so that
+// event streams end too. The server calls it when shutdown begins, so that its
+// HTTP server has no handler left to wait for and no handler outlives the store.
+func (s *Service) StopWaiting() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// Stopping is closed once StopWaiting has been called.
+func (s *Service) Stopping() <-chan struct{} { return s.stopping }

@@ -26,7 +26,7 @@ type AuditRecord struct {
 	// Parameters are the path and query parameters and a few fields of a JSON
 	// body; values of keys that may hold secrets read "[redacted]".
 	Parameters map[string]string `json:"parameters,omitempty"`
-	Outcome    string            `json:"outcome"` // allowed, denied or failed
+	Outcome    string            `json:"outcome"` // allowed, denied, failed or challenge
 	Error      string            `json:"error,omitempty"`
 	Status     int               `json:"status"` // the HTTP status answered
 	DurationMS float64           `json:"durationMs"`

@@ -22,6 +22,13 @@ type GraphNode struct {
 	Kind    string `json:"kind"`
 	Status  string `json:"status"`
 	Missing bool   `json:"missing"`
+	// Waiting is what a pipeline's latest execution, in progress, waits for:
+	// "waiting for lock deploy", "waiting for gate: infra", "waiting for approval".
+	Waiting string `json:"waiting,omitempty"`
+	// Holder and Queue are, for a lock, the execution holding it and those
+	// queued for it, next first.
+	Holder *ExecutionRef  `json:"holder,omitempty"`
+	Queue  []ExecutionRef `json:"queue,omitempty"`
 }
 
 // GraphEdge points from what comes first to what follows: Kind "gate" (To
@@ -34,6 +41,11 @@ type GraphEdge struct {
 	To     string `json:"to"`
 	Kind   string `json:"kind"`
 	Detail string `json:"detail"`
+	// State is, for a lock edge, "holds" when an execution of From holds the
+	// lock now, "queued" when one is queued for it (Position 1 is next), and
+	// "" when From only declares it.
+	State    string `json:"state,omitempty"`
+	Position int    `json:"position,omitempty"`
 }
 
 // Graph returns the pipelines' dependency graph as the server writes it in

@@ -30,6 +30,9 @@ type PipelineSummary struct {
 	ExecutionMode string    `json:"executionMode"`
 	Created       time.Time `json:"created"`
 	Updated       time.Time `json:"updated"`
+	// LatestExecution is the pipeline's latest execution, absent when it
+	// never ran.
+	LatestExecution *LatestExecution `json:"latestExecution,omitempty"`
 }
 
 // Trigger says what started an execution.
@@ -52,18 +55,21 @@ type StartResult struct {
 
 // Execution is one execution with its stages and actions.
 type Execution struct {
-	PipelineExecutionID string            `json:"pipelineExecutionId"`
-	PipelineName        string            `json:"pipelineName"`
-	PipelineVersion     int               `json:"pipelineVersion"`
-	Status              string            `json:"status"`
-	StatusSummary       string            `json:"statusSummary,omitempty"`
-	WaitingFor          string            `json:"waitingFor,omitempty"`
-	Trigger             Trigger           `json:"trigger"`
-	Variables           map[string]string `json:"variables"`
-	SourceRevisions     []SourceRevision  `json:"sourceRevisions"`
-	StartTime           time.Time         `json:"startTime"`
-	LastUpdateTime      time.Time         `json:"lastUpdateTime"`
-	Stages              []StageExecution  `json:"stages"`
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+	PipelineName        string `json:"pipelineName"`
+	PipelineVersion     int    `json:"pipelineVersion"`
+	Status              string `json:"status"`
+	StatusSummary       string `json:"statusSummary,omitempty"`
+	WaitingFor          string `json:"waitingFor,omitempty"`
+	// Waiting says what an execution in progress waits for (a lock, a gate,
+	// an approval…); absent when it waits for nothing.
+	Waiting         *Waiting          `json:"waiting,omitempty"`
+	Trigger         Trigger           `json:"trigger"`
+	Variables       map[string]string `json:"variables"`
+	SourceRevisions []SourceRevision  `json:"sourceRevisions"`
+	StartTime       time.Time         `json:"startTime"`
+	LastUpdateTime  time.Time         `json:"lastUpdateTime"`
+	Stages          []StageExecution  `json:"stages"`
 	// Lock is the pipeline-level lock the execution holds or waits for.
 	Lock string `json:"lock,omitempty"`
 	// Upstream is the execution whose end started this one (a Pipeline
@@ -170,6 +176,33 @@ type ExecutionSummary struct {
 	SourceRevisions     []SourceRevision `json:"sourceRevisions"`
 	StartTime           time.Time        `json:"startTime"`
 	LastUpdateTime      time.Time        `json:"lastUpdateTime"`
+	Waiting             *Waiting         `json:"waiting,omitempty"`
+}
+
+// Waiting is what an execution in progress waits for: "InProgress" alone
+// does not say whether it works or waits on something outside it.
+type Waiting struct {
+	// Kind is lock, gate, approval, invoke, transition or stage.
+	Kind string `json:"kind"`
+	// Name is the lock, the gated or invoked pipeline, the stage, or for an
+	// approval STAGE/ACTION.
+	Name string `json:"name,omitempty"`
+	// Position in the lock's queue (1: next) and the pipeline holding it.
+	Position int    `json:"position,omitempty"`
+	HeldBy   string `json:"heldBy,omitempty"`
+	// Label is the short form the lists show after the status: "waiting for
+	// lock prod-cluster", "waiting for gate: infra", "waiting for approval".
+	Label  string `json:"label"`
+	Detail string `json:"detail,omitempty"` // the whole sentence, when there is one
+}
+
+// LatestExecution is a pipeline's latest execution, in the pipeline list.
+type LatestExecution struct {
+	PipelineExecutionID string    `json:"pipelineExecutionId"`
+	Status              string    `json:"status"`
+	StartTime           time.Time `json:"startTime"`
+	LastUpdateTime      time.Time `json:"lastUpdateTime"`
+	Waiting             *Waiting  `json:"waiting,omitempty"`
 }
 
 // StopRequest stops an execution.
