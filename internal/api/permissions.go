@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -78,7 +79,8 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 			s.writeError(w, r, err)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p.name))
+		ctx := context.WithValue(r.Context(), principalKey{}, p.name)
+		r = r.WithContext(context.WithValue(ctx, callerKey{}, p))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -90,6 +92,15 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 func (s *Server) exempt(pattern, why string, h http.Handler) {
 	s.table = append(s.table, Route{Pattern: pattern, Exempt: why})
 	s.mux.Handle(pattern, h)
+}
+
+type callerKey struct{}
+
+// caller returns the principal a request was authorized for (handle puts it
+// in the request's context): what it holds bounds what it may hand on.
+func caller(r *http.Request) principal {
+	p, _ := r.Context().Value(callerKey{}).(principal)
+	return p
 }
 
 // principal is an authenticated caller and its policy.
@@ -217,9 +228,22 @@ func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.
 // job queue.
 func resAll(*http.Request) (string, error) { return "*", nil }
 
-// pathResource names a resource of type typ by a path wildcard.
+// pathResource names a resource of type typ by a path wildcard. The name,
+// decoded from the URL (%2e%2e is ..), must obey pipeline.CheckName, as
+// every name given to sluice does; a secret's name may hold /-separated
+// segments.
 func pathResource(typ, wildcard string) resourceFunc {
-	return func(r *http.Request) (string, error) { return typ + "/" + r.PathValue(wildcard), nil }
+	return func(r *http.Request) (string, error) {
+		name := r.PathValue(wildcard)
+		check := pipeline.CheckName
+		if typ == "secret" {
+			check = pipeline.CheckPathName
+		}
+		if err := check(name); err != nil {
+			return "", service.Errorf(service.CodeInvalid, "%s: %v", wildcard, err)
+		}
+		return typ + "/" + name, nil
+	}
 }
 
 var (

@@ -200,6 +200,11 @@ var operations = []operation{
 	{"POST /api/v1/tokens", "POST", "/api/v1/tokens", `{"name":"made","policy":"viewer"}`, "CreateToken", "token/made", admin},
 	{"GET /api/v1/tokens", "GET", "/api/v1/tokens", "", "ListTokens", "*", look},
 	{"DELETE /api/v1/tokens/{name}", "DELETE", "/api/v1/tokens/nobody", "", "RevokeToken", "token/nobody", admin},
+	{"POST /api/v1/tokens/{name}/rotate", "POST", "/api/v1/tokens/nobody/rotate", "", "RotateToken", "token/nobody", admin},
+	{"GET /api/v1/policies", "GET", "/api/v1/policies", "", "ListPolicies", "*", look},
+	{"GET /api/v1/policies/{name}", "GET", "/api/v1/policies/viewer", "", "GetPolicy", "policy/viewer", look},
+	{"PUT /api/v1/policies/{name}", "PUT", "/api/v1/policies/deploy?filename=deploy.yml", "Statement:\n  - {Effect: Allow, Action: 'sluice:GetSecretValue', Resource: secret/a}\n", "PutPolicy", "policy/deploy", admin},
+	{"DELETE /api/v1/policies/{name}", "DELETE", "/api/v1/policies/gone", "", "DeletePolicy", "policy/gone", admin},
 }
 
 // TestPermissionMatrix makes every operation with every ready-made policy

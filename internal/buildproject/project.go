@@ -47,6 +47,13 @@ type Project struct {
 	TimeoutInMinutes     int                   `json:"timeoutInMinutes"`
 	Isolation            string                `json:"isolation"`
 	Network              bool                  `json:"network"`
+	// ServiceRole names the policy the project's builds run with (CodeBuild's
+	// serviceRole: a role's name or ARN, read as its name): it decides which
+	// secrets they get. Empty: the pipeline's role.
+	ServiceRole string `json:"serviceRole,omitempty"`
+	// ServiceRoleFromARN says ServiceRole was read from an IAM role's ARN,
+	// as for pipeline.Pipeline.RoleFromARN.
+	ServiceRoleFromARN bool `json:"-"`
 }
 
 // EnvironmentVariable is one of a project's variables. For PARAMETER_STORE and
@@ -93,8 +100,13 @@ func (p *Project) validate(file string, inlineLine func(int) int) pipeline.Error
 	switch {
 	case p.Name == "":
 		add("name", "required")
+	case pipeline.CheckName(p.Name) != nil:
+		add("name", "%v", pipeline.CheckName(p.Name))
 	case !nameRE.MatchString(p.Name):
 		add("name", "%q is not a project name (2-255 letters, digits, - and _, starting with a letter or digit)", p.Name)
+	}
+	if p.ServiceRole != "" && pipeline.CheckName(p.ServiceRole) != nil {
+		add("serviceRole", "%v", pipeline.CheckName(p.ServiceRole))
 	}
 	if len(p.Description) > 255 {
 		add("description", "longer than 255 characters")

@@ -44,6 +44,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -319,6 +320,9 @@ func writeMeta(dir string, m meta) error {
 func ValidName(name string) error {
 	if name == "" || len(name) > 100 {
 		return errorf(ErrInvalid, "repository name %q: must be 1 to 100 characters long", name)
+	}
+	if err := pipeline.CheckName(name); err != nil {
+		return errorf(ErrInvalid, "repository name: %v", err)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

@@ -120,7 +120,7 @@ var (
 	documentFields = []string{"pipeline", "metadata", "tags"}
 	pipelineFields = []string{
 		"name", "pipelineType", "executionMode", "variables", "stages",
-		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock",
+		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock", "role",
 	}
 	variableFields = []string{"name", "defaultValue", "description"}
 	stageFields    = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
@@ -204,7 +204,14 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 			p.Variables = d.variables(f.Value, path)
 		case "stages":
 			p.Stages = d.stages(f.Value, path)
-		case "roleArn", "artifactStore", "artifactStores", "version":
+		case "roleArn", "role":
+			raw := d.Str(f.Value, path)
+			role := RoleName(raw)
+			if p.Role != "" && role != p.Role {
+				d.Errorf(f.Value.Line, path, "names role %q, but the pipeline also names role %q: give one", role, p.Role)
+			}
+			p.Role, p.RoleFromARN = role, role != raw
+		case "artifactStore", "artifactStores", "version":
 			// CodePipeline's own settings; sluice has no use for them.
 		case "triggers":
 			p.Triggers = d.triggers(f.Value, path)

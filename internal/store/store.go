@@ -97,6 +97,13 @@ type Store interface {
 	PutRule(ctx context.Context, r Rule) error
 	DeleteRule(ctx context.Context, name string) error
 
+	// Policies are named policy documents, usable as a pipeline's or a build
+	// project's role.
+	Policies(ctx context.Context) ([]Policy, error) // by name
+	Policy(ctx context.Context, name string) (Policy, error)
+	PutPolicy(ctx context.Context, p Policy) error
+	DeletePolicy(ctx context.Context, name string) error
+
 	// Secrets hold ciphertext only; the service encrypts and decrypts.
 	Secrets(ctx context.Context) ([]Secret, error)
 	Secret(ctx context.Context, name string) (Secret, error)
@@ -319,6 +326,14 @@ type Project struct {
 type Function struct {
 	Name       string
 	Definition []byte // JSON owned by the service
+	Created    time.Time
+	Updated    time.Time
+}
+
+// Policy is a stored named policy.
+type Policy struct {
+	Name       string
+	Definition []byte // the policy document as JSON, owned by the service
 	Created    time.Time
 	Updated    time.Time
 }

@@ -220,3 +220,29 @@ func (s *Store) PutSecret(ctx context.Context, sec store.Secret) error {
 func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 	return s.deleteNamed(ctx, "secrets", "secret", name)
 }
+
+func toPolicy(d definition) store.Policy {
+	return store.Policy{Name: d.name, Definition: d.def, Created: d.created, Updated: d.updated}
+}
+
+// Policies implements store.Store.
+func (s *Store) Policies(ctx context.Context) ([]store.Policy, error) {
+	ds, err := s.definitions(ctx, "policies")
+	return mapDefs(ds, err, toPolicy)
+}
+
+// Policy implements store.Store.
+func (s *Store) Policy(ctx context.Context, name string) (store.Policy, error) {
+	d, err := s.definition(ctx, "policies", "policy", name)
+	return toPolicy(d), err
+}
+
+// PutPolicy implements store.Store.
+func (s *Store) PutPolicy(ctx context.Context, p store.Policy) error {
+	return s.putDefinition(ctx, "policies", "policy", definition{p.Name, p.Definition, p.Created, p.Updated})
+}
+
+// DeletePolicy implements store.Store.
+func (s *Store) DeletePolicy(ctx context.Context, name string) error {
+	return s.deleteNamed(ctx, "policies", "policy", name)
+}
