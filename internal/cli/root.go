@@ -75,7 +75,15 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		defServer = "http://127.0.0.1:8080"
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", defServer, "server URL (env SLUICE_SERVER)")
-	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("SLUICE_TOKEN"), "API token (env SLUICE_TOKEN)")
+	// The token's default is read from the environment when a command runs,
+	// never here: cobra prints a flag's default in --help, and a token must
+	// not reach a terminal, a CI log or a screenshot that way.
+	root.PersistentFlags().StringVar(&g.token, "token", "", "API token (default $SLUICE_TOKEN)")
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+		if !cmd.Flags().Changed("token") {
+			g.token = os.Getenv("SLUICE_TOKEN")
+		}
+	}
 	root.PersistentFlags().StringVar(&g.caCert, "ca-cert", os.Getenv("SLUICE_CA_CERT"), "PEM file of certificates to trust for an https server, such as its self-signed one (env SLUICE_CA_CERT)")
 
 	root.AddCommand(
@@ -100,6 +108,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newRepoCmd(g),
 		newWebhookCmd(g),
 		newTokenCmd(g),
+		newPolicyCmd(g),
 		newBuildspecCmd(g),
 		newBuildCmd(g),
 		newProjectCmd(g),

@@ -44,7 +44,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -56,6 +55,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sluice-ci/sluice/internal/pipeline"
 )
 
 // Access is what a request wants to do with a repository.
