@@ -114,6 +114,7 @@ var statusOf = map[string]int{
 	service.CodeUnauthorized: http.StatusUnauthorized,
 	service.CodeForbidden:    http.StatusForbidden,
 	service.CodeInternal:     http.StatusInternalServerError,
+	service.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 }
 
 // writeError answers with err, and notes it in the request's callInfo.

@@ -68,6 +68,9 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 			return
 		}
 		ci.Principal = p.name
+		// The resource function may need to read the body (bodyResource);
+		// it finds the caller here, to refuse before parsing anything.
+		r = r.WithContext(context.WithValue(r.Context(), pendingKey{}, pending{p, action}))
 		res, err := resource(r)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -95,6 +98,16 @@ func (s *Server) exempt(pattern, why string, h http.Handler) {
 }
 
 type callerKey struct{}
+
+// pending is the caller and action of a request whose resource is being
+// named: bodyResource asks it whether the caller may act on any resource of
+// the type before it reads the body.
+type pending struct {
+	p      principal
+	action string
+}
+
+type pendingKey struct{}
 
 // caller returns the principal a request was authorized for (handle puts it
 // in the request's context): what it holds bounds what it may hand on.
@@ -269,12 +282,22 @@ func resEvents(r *http.Request) (string, error) {
 // bodyResource names a resource of type typ by the name in the request's
 // body, which operations that create or replace a declaration carry (apply
 // a pipeline, a project, a function, a webhook; create a repository or a
-// token). It reads the body, at most limit bytes of it, puts it back for the
-// handler, and asks name for the name it declares, with the same parser the
-// handler uses, so that the resource checked is the one changed. A body that
-// does not say is answered with 400 and the parser's errors.
+// token). Permission comes before parsing: a caller whose policy allows the
+// action on no resource of the type (iam.AllowsAny on TYPE/*) is refused
+// before a byte of the body is read. Then it reads the body, at most limit
+// bytes of it (413 beyond), puts it back for the handler, and asks name for
+// the name it declares, with the same parser the handler uses, so that the
+// resource checked is the one changed. A body that does not say is answered
+// with 400 and the parser's errors.
 func bodyResource(typ string, limit int64, name func(r *http.Request, body []byte) (string, error)) resourceFunc {
 	return func(r *http.Request) (string, error) {
+		if pend, ok := r.Context().Value(pendingKey{}).(pending); ok {
+			if !iam.AllowsAny(pend.p.policy, iam.Prefix+pend.action, typ+"/*") {
+				callInfoFrom(r.Context()).Denied = true
+				return "", service.Errorf(service.CodeForbidden, "token %s (policy %s) is not allowed %s%s on any %s (refused before reading the request body)",
+					pend.p.name, pend.p.policyName, iam.Prefix, pend.action, typ+"/*")
+			}
+		}
 		data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
 			return "", service.Errorf(service.CodeInvalid, "read request body: %v", err)
@@ -284,7 +307,7 @@ func bodyResource(typ string, limit int64, name func(r *http.Request, body []byt
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
 		if int64(len(data)) > limit {
-			return "", service.Errorf(service.CodeInvalid, "request body: larger than %d bytes", limit)
+			return "", service.Errorf(service.CodeTooLarge, "request body: larger than %d bytes, the limit of this operation", limit)
 		}
 		n, err := name(r, data)
 		if err != nil {

@@ -230,7 +230,12 @@ func TestPermissionMatrix(t *testing.T) {
 			status, body := p.do(t, op.method, op.path, op.body, p.tokens[policy], false)
 			if !allowed {
 				want := "token " + policy + " (policy " + policy + ") is not allowed sluice:" + op.action + " on " + op.resource
-				if status != http.StatusForbidden || !strings.Contains(body, want) {
+				// Operations naming their resource in the body refuse a
+				// caller allowed the action on nothing of the type before
+				// reading it, naming the type.
+				typ, _, _ := strings.Cut(op.resource, "/")
+				early := "token " + policy + " (policy " + policy + ") is not allowed sluice:" + op.action + " on any " + typ + "/* (refused before reading the request body)"
+				if status != http.StatusForbidden || !strings.Contains(body, want) && !strings.Contains(body, early) {
 					t.Errorf("%s: %s %s = %d %s, want 403 with %q", policy, op.method, op.path, status, body, want)
 				}
 				continue
@@ -414,5 +419,29 @@ func TestJobTokens(t *testing.T) {
 	}
 	if status, body := p.do(t, "GET", "/api/v1/pipelines", "", "sjt_j1.forged", false); status != http.StatusUnauthorized {
 		t.Errorf("forged job token: %d %s", status, body)
+	}
+}
+
+// TestPermissionBeforeBody: an operation that names its resource in its body
+// refuses a caller who may do it to nothing of the type before reading the
+// body — an oversized or hostile one included — and bounds the body of one
+// who may (413, naming the limit).
+func TestPermissionBeforeBody(t *testing.T) {
+	p := newPermServer(t)
+	huge := "name: r\neventPattern: {source: [" + strings.Repeat(`"x",`, 1<<20) + `"x"]}` + "\n"
+	status, body := p.do(t, "POST", "/api/v1/rules?filename=r.yml", huge, p.tokens["viewer"], false)
+	if status != http.StatusForbidden || !strings.Contains(body, "sluice:PutRule on any rule/*") {
+		t.Errorf("viewer: %d %s, want 403 before the body is read", status, body)
+	}
+	status, body = p.do(t, "POST", "/api/v1/rules?filename=r.yml", huge, p.tokens["admin"], false)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than") {
+		t.Errorf("admin: %d %s, want 413 naming the limit", status, body)
+	}
+	// A path naming . or .. is no name.
+	for _, path := range []string{"/api/v1/tokens/%2e%2e", "/api/v1/tokens/%2e", "/api/v1/secrets/ci/%2e%2e"} {
+		status, body = p.do(t, "DELETE", path, "", p.tokens["admin"], false)
+		if status != http.StatusBadRequest || !strings.Contains(body, "is not a name") {
+			t.Errorf("DELETE %s: %d %s, want 400", path, status, body)
+		}
 	}
 }

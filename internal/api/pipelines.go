@@ -40,7 +40,7 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The pipeline's jobs get the secrets its role allows: applying it hands
 	// that role on, which only a caller holding all of it may.
-	if decl.Role, err = s.svc.ResolveRole(r.Context(), decl.Role, decl.RoleFromARN); err != nil {
+	if decl.Role, err = s.svc.ResolveRole(r.Context(), decl.Role); err != nil {
 		return err
 	}
 	p := caller(r)

@@ -46,7 +46,7 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request) error {
 	// building pipeline's): applying it hands a role on, the default one
 	// (iam.PolicyDefaultPipeline) when it names none, since its buildspec
 	// sees whatever secrets the pipeline's role gives.
-	if p.ServiceRole, err = s.svc.ResolveRole(r.Context(), p.ServiceRole, p.ServiceRoleFromARN); err != nil {
+	if p.ServiceRole, err = s.svc.ResolveRole(r.Context(), p.ServiceRole); err != nil {
 		return err
 	}
 	c := caller(r)

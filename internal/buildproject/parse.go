@@ -126,9 +126,7 @@ func (d *decoder) document(root *yaml.Node) *Project {
 		case "network":
 			p.Network = d.Bool(f.Value, path)
 		case "serviceRole":
-			raw := d.Str(f.Value, path)
-			p.ServiceRole = pipeline.RoleName(raw)
-			p.ServiceRoleFromARN = p.ServiceRole != raw
+			p.ServiceRole = d.Str(f.Value, path)
 		case "source":
 			for _, sf := range d.Mapping(f.Value, path) {
 				sp := yamlnode.Join(path, sf.Key)

@@ -47,13 +47,11 @@ type Project struct {
 	TimeoutInMinutes     int                   `json:"timeoutInMinutes"`
 	Isolation            string                `json:"isolation"`
 	Network              bool                  `json:"network"`
-	// ServiceRole names the policy the project's builds run with (CodeBuild's
-	// serviceRole: a role's name or ARN, read as its name): it decides which
-	// secrets they get. Empty: the pipeline's role.
+	// ServiceRole names the policy the project's builds run with, as
+	// written (CodeBuild's serviceRole: a role's name or ARN, whose name
+	// pipeline.RoleName reads): it decides which secrets they get. Empty: the
+	// pipeline's role. Applying resolves it as a pipeline's role.
 	ServiceRole string `json:"serviceRole,omitempty"`
-	// ServiceRoleFromARN says ServiceRole was read from an IAM role's ARN,
-	// as for pipeline.Pipeline.RoleFromARN.
-	ServiceRoleFromARN bool `json:"-"`
 }
 
 // EnvironmentVariable is one of a project's variables. For PARAMETER_STORE and
@@ -105,8 +103,8 @@ func (p *Project) validate(file string, inlineLine func(int) int) pipeline.Error
 	case !nameRE.MatchString(p.Name):
 		add("name", "%q is not a project name (2-255 letters, digits, - and _, starting with a letter or digit)", p.Name)
 	}
-	if p.ServiceRole != "" && pipeline.CheckName(p.ServiceRole) != nil {
-		add("serviceRole", "%v", pipeline.CheckName(p.ServiceRole))
+	if p.ServiceRole != "" && pipeline.CheckName(pipeline.RoleName(p.ServiceRole)) != nil {
+		add("serviceRole", "%v", pipeline.CheckName(pipeline.RoleName(p.ServiceRole)))
 	}
 	if len(p.Description) > 255 {
 		add("description", "longer than 255 characters")

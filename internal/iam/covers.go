@@ -160,3 +160,22 @@ func Digest(document string) string {
 	sum := sha256.Sum256([]byte(document))
 	return "sha256:" + hex.EncodeToString(sum[:8])
 }
+
+// AllowsAny reports whether policy may allow action on some resource
+// matching pattern: an Allow statement for it opens a resource pattern that
+// meets pattern and is not wholly denied. It is the check made before a
+// request's body is read to learn which resource it names: a caller that may
+// do action on no resource of the type is refused without the body being
+// parsed.
+func AllowsAny(policy *Policy, action, pattern string) bool {
+	if policy == nil {
+		return false
+	}
+	allow, deny := policy.patterns(action)
+	for _, a := range allow {
+		if Intersects(a, pattern) && !containedInAny(a, deny) && !containedInAny(pattern, deny) {
+			return true
+		}
+	}
+	return false
+}

@@ -209,3 +209,28 @@ func TestReadyMadeKeepSecretValues(t *testing.T) {
 		t.Error(Describe("p.json", `{"Statement":[]}`))
 	}
 }
+
+func TestAllowsAny(t *testing.T) {
+	viewer, _ := ReadyMade("viewer")
+	admin, _ := ReadyMade("admin")
+	ci := &Policy{Statement: []Statement{
+		stmt(Allow, actions("PutRule"), "rule/ci-*"),
+		stmt(Allow, actions("PutPipeline"), "*"), stmt(Deny, actions("PutPipeline"), "pipeline/*"),
+	}}
+	for _, tc := range []struct {
+		policy           *Policy
+		action, resource string
+		want             bool
+	}{
+		{viewer, "PutRule", "rule/*", false},
+		{admin, "PutRule", "rule/*", true},
+		{ci, "PutRule", "rule/*", true},
+		{ci, "PutRule", "pipeline/*", false},
+		{ci, "PutPipeline", "pipeline/*", false},
+		{nil, "PutRule", "rule/*", false},
+	} {
+		if got := AllowsAny(tc.policy, Prefix+tc.action, tc.resource); got != tc.want {
+			t.Errorf("AllowsAny(%s on %s) = %v, want %v", tc.action, tc.resource, got, tc.want)
+		}
+	}
+}

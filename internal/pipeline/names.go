@@ -57,11 +57,22 @@ func CheckPathName(name string) error {
 // name, or an IAM role's ARN (arn:aws:iam::ACCOUNT:role/PATH/NAME, as
 // CodePipeline's roleArn and CodeBuild's serviceRole hold), read as NAME.
 func RoleName(s string) string {
+	name, _ := roleName(s)
+	return name
+}
+
+// IsRoleARN reports whether s is an IAM role's ARN rather than a name.
+func IsRoleARN(s string) bool {
+	_, arn := roleName(s)
+	return arn
+}
+
+func roleName(s string) (string, bool) {
 	if rest, ok := strings.CutPrefix(s, "arn:"); ok {
 		if i := strings.Index(rest, ":role/"); i >= 0 {
 			path := rest[i+len(":role/"):]
-			return path[strings.LastIndex(path, "/")+1:]
+			return path[strings.LastIndex(path, "/")+1:], true
 		}
 	}
-	return s
+	return s, false
 }

@@ -205,12 +205,11 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 		case "stages":
 			p.Stages = d.stages(f.Value, path)
 		case "roleArn", "role":
-			raw := d.Str(f.Value, path)
-			role := RoleName(raw)
-			if p.Role != "" && role != p.Role {
-				d.Errorf(f.Value.Line, path, "names role %q, but the pipeline also names role %q: give one", role, p.Role)
+			role := d.Str(f.Value, path)
+			if p.Role != "" && RoleName(role) != RoleName(p.Role) {
+				d.Errorf(f.Value.Line, path, "names role %q, but the pipeline also names role %q: give one", RoleName(role), RoleName(p.Role))
 			}
-			p.Role, p.RoleFromARN = role, role != raw
+			p.Role = role
 		case "artifactStore", "artifactStores", "version":
 			// CodePipeline's own settings; sluice has no use for them.
 		case "triggers":

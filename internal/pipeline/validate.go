@@ -185,7 +185,7 @@ func (v *validator) pipeline() {
 		v.name("lock", p.Lock, "lock name", nameRE, nameChars)
 	}
 	if p.Role != "" {
-		v.name("role", p.Role, "role name", nameRE, nameChars)
+		v.name("role", RoleName(p.Role), "role name", nameRE, nameChars)
 	}
 
 	v1 := p.PipelineType == legacyPipelineType

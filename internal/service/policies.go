@@ -169,15 +169,16 @@ func (s *Service) CheckPassRole(ctx context.Context, holder *iam.Policy, holderN
 	return nil
 }
 
-// ResolveRole returns the role a declaration runs with: role itself, or,
-// when it was read from an AWS role ARN and sluice has no policy of that
-// name, "" (the default role) — so that CodePipeline's and CodeBuild's files
-// apply unchanged, and a policy made later under that name does not widen
-// what was passed when it was applied.
-func (s *Service) ResolveRole(ctx context.Context, role string, fromARN bool) (string, error) {
-	if role == "" || !fromARN {
+// ResolveRole returns the name of the role a declaration runs with: role
+// itself, or the name in an AWS role ARN; but when an ARN names a role
+// sluice has no policy of, "" (the default role) — so that CodePipeline's
+// and CodeBuild's files apply unchanged, and a policy made later under that
+// name does not widen what was passed when it was applied.
+func (s *Service) ResolveRole(ctx context.Context, role string) (string, error) {
+	if !pipeline.IsRoleARN(role) {
 		return role, nil
 	}
+	role = pipeline.RoleName(role)
 	if _, err := s.RolePolicy(ctx, role); err != nil {
 		if ErrorCode(err) == CodeNotFound {
 			return "", nil
