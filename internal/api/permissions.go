@@ -59,8 +59,11 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 		ci.Operation = action
 		p, err := s.authn.authenticate(r)
 		if err != nil {
+			// A token that is known but refused (expired) is named in the
+			// audit record; p.name is "" when there is no such token.
+			ci.Principal = p.name
 			if service.ErrorCode(err) == service.CodeForbidden {
-				ci.Principal, ci.Denied = p.name, true // its policy no longer reads
+				ci.Denied = true // its policy no longer reads
 			} else {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
 			}
@@ -184,7 +187,7 @@ func (a *authenticator) authenticate(r *http.Request) (principal, error) {
 		now = a.now
 	}
 	if !t.Expires.IsZero() && !now().Before(t.Expires) {
-		return principal{}, service.Errorf(service.CodeUnauthorized, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
+		return principal{name: t.Name}, service.Errorf(service.CodeUnauthorized, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
 	}
 	p := principal{name: t.Name, policyName: t.Policy}
 	if p.policy, err = a.policies.Of(t.Policy, t.PolicyDocument); err != nil {
@@ -217,6 +220,7 @@ func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.
 	}
 	p, err := (&authenticator{tokens: a.Tokens}).authenticate(r)
 	if err != nil {
+		ci.Principal = p.name // an expired token is named
 		switch service.ErrorCode(err) {
 		case service.CodeUnauthorized: // missing, wrong or expired
 			ci.Err = service.ErrorMessage(err)
