@@ -104,4 +104,3 @@ func TestExpiredTokenNamedInAudit(t *testing.T) {
 		t.Errorf("records %+v, want one denied naming ci-old", trail.recs)
 	}
 }
-
