@@ -75,8 +75,9 @@ const (
 )
 
 // ReadyMadeNames lists the ready-made policies a token can be given by name.
+// PolicyDefaultPipeline is ready-made too, but a role, not meant for tokens.
 func ReadyMadeNames() []string {
-	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker, PolicyDefaultPipeline}
+	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker}
 }
 
 func actions(names ...string) []string {
