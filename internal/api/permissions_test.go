@@ -47,7 +47,7 @@ func newPermServer(t *testing.T) *permServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
+	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, SecretKey: make([]byte, service.SecretKeySize)})
 	repos, err := gitserver.New(filepath.Join(dir, "repos"), api.GitAuthorizer{Tokens: st}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -443,5 +443,32 @@ func TestPermissionBeforeBody(t *testing.T) {
 		if status != http.StatusBadRequest || !strings.Contains(body, "is not a name") {
 			t.Errorf("DELETE %s: %d %s, want 400", path, status, body)
 		}
+	}
+}
+
+// TestRuleSecretNeedsRead: a rule whose webhook target signs with a sluice
+// secret may be applied only by a caller allowed to read that secret, since
+// its author chooses where the signed bodies go.
+func TestRuleSecretNeedsRead(t *testing.T) {
+	p := newPermServer(t)
+	doc := `{"Statement":[{"Effect":"Allow","Action":"sluice:PutRule","Resource":"rule/*"}]}`
+	if err := p.store.PutToken(context.Background(), store.Token{Name: "rules", Hash: auth.HashToken("rules-secret"), Policy: "rules.json", PolicyDocument: doc, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.svc.PutSecret(context.Background(), "prod-key", []byte("v4lue-of-prod-key")); err != nil {
+		t.Fatal(err)
+	}
+	signed := "name: hook\neventPattern: {source: [sluice]}\ntargets:\n  - webhook: {url: 'http://127.0.0.1:1/x', secret: prod-key}\n"
+	status, body := p.do(t, "POST", "/api/v1/rules?filename=hook.yml", signed, "rules-secret", false)
+	if status != http.StatusForbidden || !strings.Contains(body, "rule hook signs with secret prod-key") ||
+		!strings.Contains(body, "not allowed sluice:GetSecretValue on secret/prod-key") {
+		t.Errorf("rule signing with a secret it may not read: %d %s", status, body)
+	}
+	unsigned := strings.Replace(signed, ", secret: prod-key", "", 1)
+	if status, body := p.do(t, "POST", "/api/v1/rules?filename=hook.yml", unsigned, "rules-secret", false); status != http.StatusOK {
+		t.Errorf("an unsigned rule: %d %s", status, body)
+	}
+	if status, body := p.do(t, "POST", "/api/v1/rules?filename=hook.yml", signed, p.tokens["admin"], false); status != http.StatusOK {
+		t.Errorf("admin's signed rule: %d %s", status, body)
 	}
 }
