@@ -80,7 +80,9 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	// not reach a terminal, a CI log or a screenshot that way.
 	root.PersistentFlags().StringVar(&g.token, "token", "", "API token (default $SLUICE_TOKEN)")
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
-		if !cmd.Flags().Changed("token") {
+		// The root's own flag: a command may have a --token of its own (an
+		// approval's), which shadows it.
+		if !root.PersistentFlags().Changed("token") {
 			g.token = os.Getenv("SLUICE_TOKEN")
 		}
 	}
