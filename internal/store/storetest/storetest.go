@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Projects", func(t *testing.T) { testProjects(t, open(t)) })
 	t.Run("Functions", func(t *testing.T) { testFunctions(t, open(t)) })
 	t.Run("Rules", func(t *testing.T) { testRules(t, open(t)) })
+	t.Run("Policies", func(t *testing.T) { testPolicies(t, open(t)) })
 	t.Run("HeldJobs", func(t *testing.T) { testHeldJobs(t, open(t)) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open(t)) })
 	t.Run("Cursors", func(t *testing.T) { testCursors(t, open(t)) })
