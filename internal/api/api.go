@@ -148,6 +148,10 @@ func decode(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return service.Errorf(service.CodeTooLarge, "request body: larger than %d bytes, the limit of this operation", tooLarge.Limit)
+		}
 		if errors.As(err, &te) {
 			return service.Errorf(service.CodeInvalid, "request body: field %s: expected %s", te.Field, te.Type)
 		}

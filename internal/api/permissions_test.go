@@ -437,6 +437,15 @@ func TestPermissionBeforeBody(t *testing.T) {
 	if status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than") {
 		t.Errorf("admin: %d %s, want 413 naming the limit", status, body)
 	}
+	// A JSON request beyond its limit: 403 for whoever may not, 413 for
+	// whoever may.
+	bigJSON := `{"reason":"` + strings.Repeat("x", 2<<20) + `"}`
+	if status, body := p.do(t, "POST", "/api/v1/pipelines/app/transitions/S/disable", bigJSON, p.tokens["viewer"], false); status != http.StatusForbidden {
+		t.Errorf("viewer's big JSON: %d %s, want 403", status, body)
+	}
+	if status, body := p.do(t, "POST", "/api/v1/pipelines/app/transitions/S/disable", bigJSON, p.tokens["admin"], false); status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than 1048576 bytes") {
+		t.Errorf("admin's big JSON: %d %s, want 413", status, body)
+	}
 	// A path naming . or .. is no name.
 	for _, path := range []string{"/api/v1/tokens/%2e%2e", "/api/v1/tokens/%2e", "/api/v1/secrets/ci/%2e%2e"} {
 		status, body = p.do(t, "DELETE", path, "", p.tokens["admin"], false)
