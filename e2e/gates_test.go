@@ -758,4 +758,14 @@ func TestSelfUpdatingPipeline(t *testing.T) {
 		"invalid pipeline definition: pipeline.yml:", `unknown provider "Comands"`)
 	wantEqual(t, "ship after a broken definition", e.actionStatus("ship"), "NotStarted")
 	wantEqual(t, "pipeline version after a broken definition", s.pipelineVersion("selfie"), 2)
+
+	// Code in the repository cannot choose its pipeline's role (which
+	// decides the secrets its jobs get): that is for whoever applies it.
+	g.commit(work, "take admin", map[string]string{"pipeline.yml": "role: admin\n" + selfUpdatePipeline("v4")})
+	g.run(work, "push", "-q", "origin", "main")
+	note = s.nextTrigger("selfie", &note)
+	e = s.wantStarted("selfie", note, 5, "Failed")
+	wantContains(t, "update summary (a new role)", e.action(t, "update").Summary,
+		`pipeline.yml changes the pipeline's role from "" to "admin"; a definition in a repository cannot change its role`)
+	wantEqual(t, "pipeline version after a new role", s.pipelineVersion("selfie"), 2)
 }

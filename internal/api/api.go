@@ -88,6 +88,7 @@ func (s *Server) routes() {
 	s.ruleRoutes()
 	s.reportRoutes()
 	s.tokenRoutes()
+	s.policyRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
 		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",
@@ -113,6 +114,7 @@ var statusOf = map[string]int{
 	service.CodeUnauthorized: http.StatusUnauthorized,
 	service.CodeForbidden:    http.StatusForbidden,
 	service.CodeInternal:     http.StatusInternalServerError,
+	service.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 }
 
 // writeError answers with err, and notes it in the request's callInfo.
@@ -146,6 +148,10 @@ func decode(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return service.Errorf(service.CodeTooLarge, "request body: larger than %d bytes, the limit of this operation", tooLarge.Limit)
+		}
 		if errors.As(err, &te) {
 			return service.Errorf(service.CodeInvalid, "request body: field %s: expected %s", te.Field, te.Type)
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -42,6 +43,19 @@ func (s *Server) Audited(trail *audit.Log, opts AuditOptions) http.Handler {
 	return &auditHandler{next: s, trail: trail, trusted: opts.TrustedProxies, log: s.log}
 }
 
+// trailWriter is what the audit middleware writes records to: Append waits
+// for the record's commit, Submit does not. *audit.Log is one; tests give
+// one that fails, as a full disk makes the real one fail.
+type trailWriter interface {
+	Append(ctx context.Context, rec audit.Record) error
+	Submit(rec audit.Record) error
+}
+
+// maxHeldAnswer bounds the answer to a change held back until its audit
+// record is committed; a longer one (none of the API's are) goes out as it
+// is written, and a failure to record it can then only be logged.
+const maxHeldAnswer = 1 << 20
+
 // Operation names of requests that do not go through handle (git requests
 // that GitAuthorizer did not see, webhook deliveries) and of the trail's own.
 const (
@@ -53,7 +67,7 @@ const (
 
 type auditHandler struct {
 	next    http.Handler
-	trail   *audit.Log
+	trail   trailWriter
 	trusted []netip.Prefix
 	log     *slog.Logger
 }
@@ -72,6 +86,14 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")) {
 		body = &bodyCapture{ReadCloser: r.Body}
 		r.Body = body
+	}
+	// The answer to a change is held until its audit record is committed: a
+	// change the trail cannot record is answered with an error, never a
+	// success (reads are not held: they change nothing).
+	var held *heldWriter
+	if holdsAnswer(r) {
+		held = &heldWriter{w: w, header: w.Header()}
+		w = held
 	}
 	aw := &auditWriter{w: w}
 	var rw http.ResponseWriter = aw
@@ -99,11 +121,108 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(rw, r)
 	completed = true
-	h.record(r, ci, aw, body, start, id)
+	err := h.record(r, ci, aw, body, start, id)
+	if held == nil {
+		return
+	}
+	if err != nil && !held.sent {
+		held.discard()
+		msg := "the audit trail could not record this request (" + err.Error() + "); it may have taken effect, but is not confirmed: look at the server's log"
+		held.w.Header().Set("Content-Type", "application/json")
+		held.w.WriteHeader(http.StatusInternalServerError)
+		json.NewEncoder(held.w).Encode(client.ErrorBody{Code: service.CodeInternal, Message: msg})
+		return
+	}
+	held.release()
 }
 
-// record writes the request's audit record and waits for its commit.
-func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, body *bodyCapture, start time.Time, id string) {
+// holdsAnswer reports whether a request's answer waits for its audit
+// record: every change, that is every method but GET and HEAD, but a git
+// fetch (a POST that changes nothing, and whose answer is a pack).
+func holdsAnswer(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return false
+	}
+	if strings.HasPrefix(r.URL.Path, "/git/") && strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
+		return false
+	}
+	return true
+}
+
+// heldWriter keeps an answer (status, body) until release, up to
+// maxHeldAnswer bytes, beyond which it sends what it holds and passes the
+// rest through.
+type heldWriter struct {
+	w      http.ResponseWriter
+	header http.Header
+	status int
+	buf    bytes.Buffer
+	sent   bool // the answer has started going out
+}
+
+func (h *heldWriter) Header() http.Header { return h.header }
+
+func (h *heldWriter) WriteHeader(code int) {
+	if h.sent {
+		h.w.WriteHeader(code)
+		return
+	}
+	if h.status == 0 || code < 200 {
+		if code >= 200 {
+			h.status = code
+		}
+	}
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	if h.sent {
+		return h.w.Write(p)
+	}
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	if h.buf.Len()+len(p) > maxHeldAnswer {
+		h.release()
+		return h.w.Write(p)
+	}
+	return h.buf.Write(p)
+}
+
+// Flush is put off until release: the answer is not confirmed before then.
+func (h *heldWriter) Flush() {}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (h *heldWriter) Unwrap() http.ResponseWriter { return h.w }
+
+// release sends what is held.
+func (h *heldWriter) release() {
+	if h.sent {
+		return
+	}
+	h.sent = true
+	if h.status == 0 && h.buf.Len() == 0 {
+		return // nothing was answered: net/http answers 200
+	}
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	h.w.WriteHeader(h.status)
+	h.w.Write(h.buf.Bytes())
+}
+
+// discard forgets what is held, the headers set for it included.
+func (h *heldWriter) discard() {
+	h.buf.Reset()
+	for k := range h.header {
+		if k != "X-Request-Id" {
+			delete(h.header, k)
+		}
+	}
+}
+
+// record writes the request's audit record and waits for its commit, and
+// returns the error when it could not be written.
+func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, body *bodyCapture, start time.Time, id string) error {
 	status := aw.status
 	switch {
 	case aw.wrote:
@@ -203,11 +322,13 @@ func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, bo
 		write = func() error { return h.trail.Submit(rec) }
 	}
 	if err := write(); err != nil {
-		// The answer is already on its way; the server's log is the last place
-		// left to keep what happened.
+		// The server's log is the last place left to keep what happened; the
+		// answer to a change, held until now, becomes an error (ServeHTTP).
 		h.log.Error("audit record not written", "err", err, "request-id", id, "principal", rec.Principal,
 			"operation", rec.Operation, "resource", rec.Resource, "outcome", rec.Outcome, "status", rec.Status, "source", rec.Source)
+		return err
 	}
+	return nil
 }
 
 // isChallenge reports whether the call was a request with no credentials at

@@ -29,3 +29,11 @@ func callInfoFrom(ctx context.Context) *callInfo {
 	}
 	return &callInfo{}
 }
+
+// setParam records a parameter of the request in its audit record.
+func (ci *callInfo) setParam(k string, v any) {
+	if ci.Params == nil {
+		ci.Params = map[string]any{}
+	}
+	ci.Params[k] = v
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -58,8 +59,11 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 		ci.Operation = action
 		p, err := s.authn.authenticate(r)
 		if err != nil {
+			// A token that is known but refused (expired) is named in the
+			// audit record; p.name is "" when there is no such token.
+			ci.Principal = p.name
 			if service.ErrorCode(err) == service.CodeForbidden {
-				ci.Principal, ci.Denied = p.name, true // its policy no longer reads
+				ci.Denied = true // its policy no longer reads
 			} else {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
 			}
@@ -67,6 +71,9 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 			return
 		}
 		ci.Principal = p.name
+		// The resource function may need to read the body (bodyResource);
+		// it finds the caller here, to refuse before parsing anything.
+		r = r.WithContext(context.WithValue(r.Context(), pendingKey{}, pending{p, action}))
 		res, err := resource(r)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -86,6 +93,7 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 	})
 }
 
+// callerKey holds the principal a request was authorized for.
 type callerKey struct{}
 
 // withPipelineHint adds a did-you-mean to a pipeline's not-found error, for a
@@ -115,6 +123,23 @@ func mayAlso(r *http.Request, action, resource string) bool {
 func (s *Server) exempt(pattern, why string, h http.Handler) {
 	s.table = append(s.table, Route{Pattern: pattern, Exempt: why})
 	s.mux.Handle(pattern, h)
+}
+
+// pending is the caller and action of a request whose resource is being
+// named: bodyResource asks it whether the caller may act on any resource of
+// the type before it reads the body.
+type pending struct {
+	p      principal
+	action string
+}
+
+type pendingKey struct{}
+
+// caller returns the principal a request was authorized for (handle puts it
+// in the request's context): what it holds bounds what it may hand on.
+func caller(r *http.Request) principal {
+	p, _ := r.Context().Value(callerKey{}).(principal)
+	return p
 }
 
 // principal is an authenticated caller and its policy.
@@ -185,7 +210,7 @@ func (a *authenticator) authenticate(r *http.Request) (principal, error) {
 		now = a.now
 	}
 	if !t.Expires.IsZero() && !now().Before(t.Expires) {
-		return principal{}, service.Errorf(service.CodeUnauthorized, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
+		return principal{name: t.Name}, service.Errorf(service.CodeUnauthorized, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
 	}
 	p := principal{name: t.Name, policyName: t.Policy}
 	if p.policy, err = a.policies.Of(t.Policy, t.PolicyDocument); err != nil {
@@ -218,6 +243,7 @@ func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.
 	}
 	p, err := (&authenticator{tokens: a.Tokens}).authenticate(r)
 	if err != nil {
+		ci.Principal = p.name // an expired token is named
 		switch service.ErrorCode(err) {
 		case service.CodeUnauthorized: // missing, wrong or expired
 			ci.Err = service.ErrorMessage(err)
@@ -242,9 +268,22 @@ func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.
 // job queue.
 func resAll(*http.Request) (string, error) { return "*", nil }
 
-// pathResource names a resource of type typ by a path wildcard.
+// pathResource names a resource of type typ by a path wildcard. The name,
+// decoded from the URL (%2e%2e is ..), must obey pipeline.CheckName, as
+// every name given to sluice does; a secret's name may hold /-separated
+// segments.
 func pathResource(typ, wildcard string) resourceFunc {
-	return func(r *http.Request) (string, error) { return typ + "/" + r.PathValue(wildcard), nil }
+	return func(r *http.Request) (string, error) {
+		name := r.PathValue(wildcard)
+		check := pipeline.CheckName
+		if typ == "secret" {
+			check = pipeline.CheckPathName
+		}
+		if err := check(name); err != nil {
+			return "", service.Errorf(service.CodeInvalid, "%s: %v", wildcard, err)
+		}
+		return typ + "/" + name, nil
+	}
 }
 
 var (
@@ -270,12 +309,22 @@ func resEvents(r *http.Request) (string, error) {
 // bodyResource names a resource of type typ by the name in the request's
 // body, which operations that create or replace a declaration carry (apply
 // a pipeline, a project, a function, a webhook; create a repository or a
-// token). It reads the body, at most limit bytes of it, puts it back for the
-// handler, and asks name for the name it declares, with the same parser the
-// handler uses, so that the resource checked is the one changed. A body that
-// does not say is answered with 400 and the parser's errors.
+// token). Permission comes before parsing: a caller whose policy allows the
+// action on no resource of the type (iam.AllowsAny on TYPE/*) is refused
+// before a byte of the body is read. Then it reads the body, at most limit
+// bytes of it (413 beyond), puts it back for the handler, and asks name for
+// the name it declares, with the same parser the handler uses, so that the
+// resource checked is the one changed. A body that does not say is answered
+// with 400 and the parser's errors.
 func bodyResource(typ string, limit int64, name func(r *http.Request, body []byte) (string, error)) resourceFunc {
 	return func(r *http.Request) (string, error) {
+		if pend, ok := r.Context().Value(pendingKey{}).(pending); ok {
+			if !iam.AllowsAny(pend.p.policy, iam.Prefix+pend.action, typ+"/*") {
+				callInfoFrom(r.Context()).Denied = true
+				return "", service.Errorf(service.CodeForbidden, "token %s (policy %s) is not allowed %s%s on any %s (refused before reading the request body)",
+					pend.p.name, pend.p.policyName, iam.Prefix, pend.action, typ+"/*")
+			}
+		}
 		data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
 			return "", service.Errorf(service.CodeInvalid, "read request body: %v", err)
@@ -285,7 +334,7 @@ func bodyResource(typ string, limit int64, name func(r *http.Request, body []byt
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
 		if int64(len(data)) > limit {
-			return "", service.Errorf(service.CodeInvalid, "request body: larger than %d bytes", limit)
+			return "", service.Errorf(service.CodeTooLarge, "request body: larger than %d bytes, the limit of this operation", limit)
 		}
 		n, err := name(r, data)
 		if err != nil {

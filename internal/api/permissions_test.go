@@ -47,7 +47,7 @@ func newPermServer(t *testing.T) *permServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
+	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, SecretKey: make([]byte, service.SecretKeySize)})
 	repos, err := gitserver.New(filepath.Join(dir, "repos"), api.GitAuthorizer{Tokens: st}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +200,11 @@ var operations = []operation{
 	{"POST /api/v1/tokens", "POST", "/api/v1/tokens", `{"name":"made","policy":"viewer"}`, "CreateToken", "token/made", admin},
 	{"GET /api/v1/tokens", "GET", "/api/v1/tokens", "", "ListTokens", "*", look},
 	{"DELETE /api/v1/tokens/{name}", "DELETE", "/api/v1/tokens/nobody", "", "RevokeToken", "token/nobody", admin},
+	{"POST /api/v1/tokens/{name}/rotate", "POST", "/api/v1/tokens/nobody/rotate", "", "RotateToken", "token/nobody", admin},
+	{"GET /api/v1/policies", "GET", "/api/v1/policies", "", "ListPolicies", "*", look},
+	{"GET /api/v1/policies/{name}", "GET", "/api/v1/policies/viewer", "", "GetPolicy", "policy/viewer", look},
+	{"PUT /api/v1/policies/{name}", "PUT", "/api/v1/policies/deploy?filename=deploy.yml", "Statement:\n  - {Effect: Allow, Action: 'sluice:GetSecretValue', Resource: secret/a}\n", "PutPolicy", "policy/deploy", admin},
+	{"DELETE /api/v1/policies/{name}", "DELETE", "/api/v1/policies/gone", "", "DeletePolicy", "policy/gone", admin},
 }
 
 // TestPermissionMatrix makes every operation with every ready-made policy
@@ -225,7 +230,12 @@ func TestPermissionMatrix(t *testing.T) {
 			status, body := p.do(t, op.method, op.path, op.body, p.tokens[policy], false)
 			if !allowed {
 				want := "token " + policy + " (policy " + policy + ") is not allowed sluice:" + op.action + " on " + op.resource
-				if status != http.StatusForbidden || !strings.Contains(body, want) {
+				// Operations naming their resource in the body refuse a
+				// caller allowed the action on nothing of the type before
+				// reading it, naming the type.
+				typ, _, _ := strings.Cut(op.resource, "/")
+				early := "token " + policy + " (policy " + policy + ") is not allowed sluice:" + op.action + " on any " + typ + "/* (refused before reading the request body)"
+				if status != http.StatusForbidden || !strings.Contains(body, want) && !strings.Contains(body, early) {
 					t.Errorf("%s: %s %s = %d %s, want 403 with %q", policy, op.method, op.path, status, body, want)
 				}
 				continue
@@ -409,5 +419,65 @@ func TestJobTokens(t *testing.T) {
 	}
 	if status, body := p.do(t, "GET", "/api/v1/pipelines", "", "sjt_j1.forged", false); status != http.StatusUnauthorized {
 		t.Errorf("forged job token: %d %s", status, body)
+	}
+}
+
+// TestPermissionBeforeBody: an operation that names its resource in its body
+// refuses a caller who may do it to nothing of the type before reading the
+// body — an oversized or hostile one included — and bounds the body of one
+// who may (413, naming the limit).
+func TestPermissionBeforeBody(t *testing.T) {
+	p := newPermServer(t)
+	huge := "name: r\neventPattern: {source: [" + strings.Repeat(`"x",`, 1<<20) + `"x"]}` + "\n"
+	status, body := p.do(t, "POST", "/api/v1/rules?filename=r.yml", huge, p.tokens["viewer"], false)
+	if status != http.StatusForbidden || !strings.Contains(body, "sluice:PutRule on any rule/*") {
+		t.Errorf("viewer: %d %s, want 403 before the body is read", status, body)
+	}
+	status, body = p.do(t, "POST", "/api/v1/rules?filename=r.yml", huge, p.tokens["admin"], false)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than") {
+		t.Errorf("admin: %d %s, want 413 naming the limit", status, body)
+	}
+	// A JSON request beyond its limit: 403 for whoever may not, 413 for
+	// whoever may.
+	bigJSON := `{"reason":"` + strings.Repeat("x", 2<<20) + `"}`
+	if status, body := p.do(t, "POST", "/api/v1/pipelines/app/transitions/S/disable", bigJSON, p.tokens["viewer"], false); status != http.StatusForbidden {
+		t.Errorf("viewer's big JSON: %d %s, want 403", status, body)
+	}
+	if status, body := p.do(t, "POST", "/api/v1/pipelines/app/transitions/S/disable", bigJSON, p.tokens["admin"], false); status != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than 1048576 bytes") {
+		t.Errorf("admin's big JSON: %d %s, want 413", status, body)
+	}
+	// A path naming . or .. is no name.
+	for _, path := range []string{"/api/v1/tokens/%2e%2e", "/api/v1/tokens/%2e", "/api/v1/secrets/ci/%2e%2e"} {
+		status, body = p.do(t, "DELETE", path, "", p.tokens["admin"], false)
+		if status != http.StatusBadRequest || !strings.Contains(body, "is not a name") {
+			t.Errorf("DELETE %s: %d %s, want 400", path, status, body)
+		}
+	}
+}
+
+// TestRuleSecretNeedsRead: a rule whose webhook target signs with a sluice
+// secret may be applied only by a caller allowed to read that secret, since
+// its author chooses where the signed bodies go.
+func TestRuleSecretNeedsRead(t *testing.T) {
+	p := newPermServer(t)
+	doc := `{"Statement":[{"Effect":"Allow","Action":"sluice:PutRule","Resource":"rule/*"}]}`
+	if err := p.store.PutToken(context.Background(), store.Token{Name: "rules", Hash: auth.HashToken("rules-secret"), Policy: "rules.json", PolicyDocument: doc, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.svc.PutSecret(context.Background(), "prod-key", []byte("v4lue-of-prod-key")); err != nil {
+		t.Fatal(err)
+	}
+	signed := "name: hook\neventPattern: {source: [sluice]}\ntargets:\n  - webhook: {url: 'http://127.0.0.1:1/x', secret: prod-key}\n"
+	status, body := p.do(t, "POST", "/api/v1/rules?filename=hook.yml", signed, "rules-secret", false)
+	if status != http.StatusForbidden || !strings.Contains(body, "rule hook signs with secret prod-key") ||
+		!strings.Contains(body, "not allowed sluice:GetSecretValue on secret/prod-key") {
+		t.Errorf("rule signing with a secret it may not read: %d %s", status, body)
+	}
+	unsigned := strings.Replace(signed, ", secret: prod-key", "", 1)
+	if status, body := p.do(t, "POST", "/api/v1/rules?filename=hook.yml", unsigned, "rules-secret", false); status != http.StatusOK {
+		t.Errorf("an unsigned rule: %d %s", status, body)
+	}
+	if status, body := p.do(t, "POST", "/api/v1/rules?filename=hook.yml", signed, p.tokens["admin"], false); status != http.StatusOK {
+		t.Errorf("admin's signed rule: %d %s", status, body)
 	}
 }

@@ -41,6 +41,15 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return service.Errorf(service.CodeInvalid, "%s", err.Error())
 	}
+	// The pipeline's jobs get the secrets its role allows: applying it hands
+	// that role on, which only a caller holding all of it may.
+	if decl.Role, err = s.svc.ResolveRole(r.Context(), decl.Role); err != nil {
+		return err
+	}
+	p := caller(r)
+	if err := s.svc.CheckPassRole(r.Context(), p.policy, p.name, "pipeline "+decl.Name, decl.Role); err != nil {
+		return err
+	}
 	if r.URL.Query().Get("dryRun") == "true" {
 		return writeJSON(w, http.StatusOK, client.ApplyResult{Name: decl.Name})
 	}

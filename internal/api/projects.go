@@ -42,6 +42,17 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return service.Errorf(service.CodeInvalid, "%s", err.Error())
 	}
+	// A project's builds get the secrets its role allows (without one, the
+	// building pipeline's): applying it hands a role on, the default one
+	// (iam.PolicyDefaultPipeline) when it names none, since its buildspec
+	// sees whatever secrets the pipeline's role gives.
+	if p.ServiceRole, err = s.svc.ResolveRole(r.Context(), p.ServiceRole); err != nil {
+		return err
+	}
+	c := caller(r)
+	if err := s.svc.CheckPassRole(r.Context(), c.policy, c.name, "project "+p.Name, p.ServiceRole); err != nil {
+		return err
+	}
 	if err := s.svc.PutProject(r.Context(), p); err != nil {
 		return err
 	}

@@ -37,6 +37,18 @@ func (s *Server) applyRule(w http.ResponseWriter, r *http.Request) error {
 	if len(data) > maxPipelineFile {
 		return service.Errorf(service.CodeInvalid, "%s: larger than %d bytes", filename, maxPipelineFile)
 	}
+	// A webhook target signs what it sends with a sluice secret, to a URL
+	// the rule's author chose: using a secret so needs the right to read it.
+	if ru, err := rule.Parse(filename, data); err == nil {
+		c := caller(r)
+		for _, t := range ru.Targets {
+			if t.Webhook != nil && t.Webhook.Secret != "" {
+				if err := c.allows("GetSecretValue", "secret/"+t.Webhook.Secret); err != nil {
+					return service.Errorf(service.CodeForbidden, "rule %s signs with secret %s: %s", ru.Name, t.Webhook.Secret, service.ErrorMessage(err))
+				}
+			}
+		}
+	}
 	res, err := s.svc.ApplyRule(r.Context(), filename, data)
 	if err != nil {
 		return err

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -17,17 +19,17 @@ func (s *Server) tokenRoutes() {
 		if err := decode(r, &req); err != nil {
 			return err
 		}
-		if req.ExpiresInSeconds < 0 || req.ExpiresInSeconds > maxTokenLifetime {
-			return service.Errorf(service.CodeInvalid, "expiresInSeconds: must be from 0 (never) to %d (100 years)", maxTokenLifetime)
+		return s.issueToken(w, r, req, s.svc.CreateToken)
+	})
+	s.handle("POST /api/v1/tokens/{name}/rotate", "RotateToken", resToken, func(w http.ResponseWriter, r *http.Request) error {
+		var req client.CreateTokenRequest
+		if r.ContentLength != 0 {
+			if err := decode(r, &req); err != nil {
+				return err
+			}
 		}
-		secret, info, err := s.svc.CreateToken(r.Context(), service.TokenRequest{
-			Name: req.Name, Policy: req.Policy, Document: []byte(req.PolicyDocument),
-			ExpiresIn: time.Duration(req.ExpiresInSeconds) * time.Second,
-		})
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusCreated, client.CreatedToken{Name: info.Name, Policy: info.Policy, Token: secret, Expires: info.Expires})
+		req.Name = r.PathValue("name")
+		return s.issueToken(w, r, req, s.svc.RotateToken)
 	})
 	s.handle("GET /api/v1/tokens", "ListTokens", resAll, func(w http.ResponseWriter, r *http.Request) error {
 		tokens, err := s.svc.Tokens(r.Context())
@@ -43,4 +45,32 @@ func (s *Server) tokenRoutes() {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
+}
+
+// issueToken creates or rotates a token for the caller, who hands on at most
+// what it holds, and names the granted policy in the request's audit record.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, req client.CreateTokenRequest,
+	issue func(context.Context, service.TokenRequest) (string, service.TokenInfo, error)) error {
+	if req.ExpiresInSeconds < 0 || req.ExpiresInSeconds > maxTokenLifetime {
+		return service.Errorf(service.CodeInvalid, "expiresInSeconds: must be from 0 (never) to %d (100 years)", maxTokenLifetime)
+	}
+	p := caller(r)
+	ci := callInfoFrom(r.Context())
+	if req.PolicyDocument != "" {
+		ci.setParam("policy", req.Policy+" (inline policy "+iam.Digest(req.PolicyDocument)+" of the text sent)")
+	} else if req.Policy != "" {
+		ci.setParam("policy", req.Policy)
+	}
+	secret, info, err := issue(r.Context(), service.TokenRequest{
+		Name: req.Name, Policy: req.Policy, Document: []byte(req.PolicyDocument),
+		ExpiresIn: time.Duration(req.ExpiresInSeconds) * time.Second,
+		Holder:    p.policy, HolderName: p.name,
+	})
+	if err != nil {
+		return err
+	}
+	// What was granted, as stored: a ready-made name, or the document's
+	// file name and the digest of its stored JSON.
+	ci.setParam("policy", iam.Describe(info.Policy, string(info.PolicyDocument)))
+	return writeJSON(w, http.StatusCreated, client.CreatedToken{Name: info.Name, Policy: info.Policy, Token: secret, Expires: info.Expires})
 }

@@ -48,10 +48,10 @@ func Parse(filename string, data []byte) (*Project, error) {
 }
 
 var (
-	projectFields = []string{"name", "description", "buildspec", "environmentVariables", "timeoutInMinutes", "isolation", "network", "source", "environment"}
+	projectFields = []string{"name", "description", "buildspec", "environmentVariables", "timeoutInMinutes", "isolation", "network", "source", "environment", "serviceRole"}
 	// CodeBuild's create-project fields that do not apply here.
 	ignoredFields = []string{"artifacts", "secondarySources", "secondarySourceVersions", "secondaryArtifacts", "sourceVersion",
-		"cache", "serviceRole", "queuedTimeoutInMinutes", "encryptionKey", "tags", "vpcConfig", "badgeEnabled", "logsConfig",
+		"cache", "queuedTimeoutInMinutes", "encryptionKey", "tags", "vpcConfig", "badgeEnabled", "logsConfig",
 		"fileSystemLocations", "buildBatchConfig", "concurrentBuildLimit", "autoRetryLimit"}
 	sourceFields = []string{"buildspec", "type", "location", "gitCloneDepth", "gitSubmodulesConfig", "auth", "reportBuildStatus",
 		"buildStatusConfig", "insecureSsl", "sourceIdentifier"}
@@ -125,6 +125,8 @@ func (d *decoder) document(root *yaml.Node) *Project {
 			p.Isolation = strings.ToLower(d.Str(f.Value, path))
 		case "network":
 			p.Network = d.Bool(f.Value, path)
+		case "serviceRole":
+			p.ServiceRole = d.Str(f.Value, path)
 		case "source":
 			for _, sf := range d.Mapping(f.Value, path) {
 				sp := yamlnode.Join(path, sf.Key)

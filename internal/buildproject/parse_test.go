@@ -46,7 +46,7 @@ func TestParse(t *testing.T) {
 		{"codebuild json", "project.json", codebuild, &Project{
 			Name: "app-build", Buildspec: "version: 0.2\nphases:\n  build:\n    commands: [make]\n",
 			EnvironmentVariables: []EnvironmentVariable{{Name: "TOKEN", Value: "tok", Type: TypeParameterStore}},
-			TimeoutInMinutes:     90, Isolation: IsolationAuto, Network: true,
+			TimeoutInMinutes:     90, Isolation: IsolationAuto, Network: true, ServiceRole: "arn:aws:iam::1:role/x",
 		}},
 	}
 	for _, tt := range tests {

@@ -47,6 +47,11 @@ type Project struct {
 	TimeoutInMinutes     int                   `json:"timeoutInMinutes"`
 	Isolation            string                `json:"isolation"`
 	Network              bool                  `json:"network"`
+	// ServiceRole names the policy the project's builds run with, as
+	// written (CodeBuild's serviceRole: a role's name or ARN, whose name
+	// pipeline.RoleName reads): it decides which secrets they get. Empty: the
+	// pipeline's role. Applying resolves it as a pipeline's role.
+	ServiceRole string `json:"serviceRole,omitempty"`
 }
 
 // EnvironmentVariable is one of a project's variables. For PARAMETER_STORE and
@@ -93,8 +98,13 @@ func (p *Project) validate(file string, inlineLine func(int) int) pipeline.Error
 	switch {
 	case p.Name == "":
 		add("name", "required")
+	case pipeline.CheckName(p.Name) != nil:
+		add("name", "%v", pipeline.CheckName(p.Name))
 	case !nameRE.MatchString(p.Name):
 		add("name", "%q is not a project name (2-255 letters, digits, - and _, starting with a letter or digit)", p.Name)
+	}
+	if p.ServiceRole != "" && pipeline.CheckName(pipeline.RoleName(p.ServiceRole)) != nil {
+		add("serviceRole", "%v", pipeline.CheckName(pipeline.RoleName(p.ServiceRole)))
 	}
 	if len(p.Description) > 255 {
 		add("description", "longer than 255 characters")

@@ -89,10 +89,18 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		defServer = defaultServer
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", defServer, "server URL (env SLUICE_SERVER; default: the URL in $SLUICE_DATA/server.url or ./sluice-data/server.url that a server on this machine wrote, else "+defaultServer+")")
+	// The token's default is read from the environment when a command runs,
+	// never here: cobra prints a flag's default in --help, and a token must
+	// not reach a terminal, a CI log or a screenshot that way.
+	root.PersistentFlags().StringVar(&g.token, "token", "", "API token (default $SLUICE_TOKEN)")
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
 		g.serverDefault = os.Getenv("SLUICE_SERVER") == "" && !cmd.Flags().Changed("server")
+		// The root's own flag, in case a command ever defines a --token of
+		// its own that would shadow it.
+		if !root.PersistentFlags().Changed("token") {
+			g.token = os.Getenv("SLUICE_TOKEN")
+		}
 	}
-	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("SLUICE_TOKEN"), "API token (env SLUICE_TOKEN)")
 	root.PersistentFlags().StringVar(&g.caCert, "ca-cert", os.Getenv("SLUICE_CA_CERT"), "PEM file of certificates to trust for an https server, such as its self-signed one (env SLUICE_CA_CERT)")
 
 	root.AddCommand(
@@ -117,6 +125,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newRepoCmd(g),
 		newWebhookCmd(g),
 		newTokenCmd(g),
+		newPolicyCmd(g),
 		newBuildspecCmd(g),
 		newBuildCmd(g),
 		newProjectCmd(g),

@@ -30,26 +30,13 @@ func newTokenCmd(g *globals) *cobra.Command {
 			"    - Effect: Allow\n" +
 			"      Action: [sluice:StartPipelineExecution, \"sluice:Get*\"]\n" +
 			"      Resource: pipeline/app-*\n\n" +
-			"A token of the same name is replaced.",
+			"A name in use is refused (409); `sluice token rotate NAME` gives a token a new secret.\n" +
+			"You can hand on only what you hold: the new token's policy may allow nothing your own token does not.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := client.CreateTokenRequest{Name: args[0], Policy: policy}
-			if !slices.Contains(iam.ReadyMadeNames(), policy) && policy != iam.PolicyRead {
-				doc, err := os.ReadFile(policy)
-				if errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("--policy: %q is neither a ready-made policy (%s) nor a file", policy, ready)
-				}
-				if err != nil {
-					return fmt.Errorf("--policy: %w", err)
-				}
-				req.PolicyDocument = string(doc)
-			}
-			if expires != "" {
-				d, err := parseLifetime(expires)
-				if err != nil {
-					return fmt.Errorf("--expires: %w", err)
-				}
-				req.ExpiresInSeconds = int64((d + time.Second - 1) / time.Second)
+			req, err := tokenRequest(args[0], policy, expires)
+			if err != nil {
+				return err
 			}
 			c, err := g.client()
 			if err != nil {
@@ -115,8 +102,62 @@ func newTokenCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, revoke)
+	var rotPolicy, rotExpires string
+	rotate := &cobra.Command{
+		Use:   "rotate NAME [--policy NAME|FILE] [--expires 720h|30d]",
+		Short: "Give a token a new secret and print it; the old one stops working at once",
+		Long: "Give a token a new secret and print it on standard output, alone. The token keeps its policy\n" +
+			"unless --policy names one (which, as for create, may allow nothing your own token does not),\n" +
+			"and its lifetime unless --expires gives one. Needs sluice:RotateToken on token/NAME.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := client.CreateTokenRequest{Name: args[0]}
+			if rotPolicy != "" || rotExpires != "" {
+				var err error
+				if req, err = tokenRequest(args[0], rotPolicy, rotExpires); err != nil {
+					return err
+				}
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			t, err := c.RotateToken(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.out, t.Token)
+			return nil
+		},
+	}
+	rotate.Flags().StringVar(&rotPolicy, "policy", "", "a new policy: ready-made ("+ready+") or a policy file (default: the token's own)")
+	rotate.Flags().StringVar(&rotExpires, "expires", "", "how long the new secret works, such as 720h or 30d (default: the token's lifetime)")
+	cmd.AddCommand(create, list, revoke, rotate)
 	return cmd
+}
+
+// tokenRequest reads --policy (a ready-made name or a file) and --expires.
+func tokenRequest(name, policy, expires string) (client.CreateTokenRequest, error) {
+	ready := strings.Join(iam.ReadyMadeNames(), ", ")
+	req := client.CreateTokenRequest{Name: name, Policy: policy}
+	if policy != "" && !slices.Contains(iam.ReadyMadeNames(), policy) && policy != iam.PolicyRead {
+		doc, err := os.ReadFile(policy)
+		if errors.Is(err, os.ErrNotExist) {
+			return req, fmt.Errorf("--policy: %q is neither a ready-made policy (%s) nor a file", policy, ready)
+		}
+		if err != nil {
+			return req, fmt.Errorf("--policy: %w", err)
+		}
+		req.PolicyDocument = string(doc)
+	}
+	if expires != "" {
+		d, err := parseLifetime(expires)
+		if err != nil {
+			return req, fmt.Errorf("--expires: %w", err)
+		}
+		req.ExpiresInSeconds = int64((d + time.Second - 1) / time.Second)
+	}
+	return req, nil
 }
 
 // parseLifetime reads a token's lifetime: a Go duration (720h, 90m) or a

@@ -41,6 +41,10 @@ const (
 	maxPatternDepth = 64
 )
 
+// MaxSize is the largest pattern, in bytes of JSON: what writes one from
+// another form stops there rather than expand it further.
+const MaxSize = maxPatternSize
+
 func parseJSON(data []byte) (*value, error) {
 	if len(data) > maxPatternSize {
 		return nil, fmt.Errorf("larger than %d bytes", maxPatternSize)

@@ -65,6 +65,8 @@ func (f *Function) validate() pipeline.ErrorList {
 	switch {
 	case f.Name == "":
 		add("name", "required")
+	case pipeline.CheckName(f.Name) != nil:
+		add("name", "%v", pipeline.CheckName(f.Name))
 	case !nameRE.MatchString(f.Name):
 		add("name", "%q is not a function name (1-100 letters, digits, ., - and _)", f.Name)
 	}

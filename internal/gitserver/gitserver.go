@@ -55,6 +55,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sluice-ci/sluice/internal/pipeline"
 )
 
 // Access is what a request wants to do with a repository.
@@ -319,6 +321,9 @@ func writeMeta(dir string, m meta) error {
 func ValidName(name string) error {
 	if name == "" || len(name) > 100 {
 		return errorf(ErrInvalid, "repository name %q: must be 1 to 100 characters long", name)
+	}
+	if err := pipeline.CheckName(name); err != nil {
+		return errorf(ErrInvalid, "repository name: %v", err)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

@@ -39,11 +39,20 @@ var Actions = []string{
 	"ListRepositories", "GetRepository", "CreateRepository", "DeleteRepository", "PutBranchProtection",
 	"GitPull", "GitPush",
 	// Tokens, and the audit trail of what they did.
-	"ListTokens", "CreateToken", "RevokeToken", "ListAuditRecords",
+	"ListTokens", "CreateToken", "RotateToken", "RevokeToken", "ListAuditRecords",
+	// Named policies, which pipelines and projects run with as their role.
+	"ListPolicies", "GetPolicy", "PutPolicy", "DeletePolicy",
+	// A secret's value, asked of a job's role (never of a token) when the
+	// job's worker asks for a secret: no route has it.
+	"GetSecretValue",
 }
 
+// RoleActions are the actions asked of a role rather than of a caller: no API
+// route names them.
+var RoleActions = []string{"GetSecretValue"}
+
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }
@@ -55,12 +64,18 @@ const (
 	PolicyApprover = "approver"
 	PolicyViewer   = "viewer"
 	PolicyWorker   = "worker"
+	// PolicyDefaultPipeline is the role of a pipeline or build project that
+	// names none: its jobs may read every secret, as before roles existed.
+	// Applying such a pipeline counts as passing this role, so only a caller
+	// holding sluice:GetSecretValue on secret/* may.
+	PolicyDefaultPipeline = "default-pipeline"
 	// PolicyRead is the name viewer had before policies named actions;
 	// tokens made then keep working under it.
 	PolicyRead = "read"
 )
 
 // ReadyMadeNames lists the ready-made policies a token can be given by name.
+// PolicyDefaultPipeline is ready-made too, but a role, not meant for tokens.
 func ReadyMadeNames() []string {
 	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker}
 }
@@ -76,6 +91,10 @@ func actions(names ...string) []string {
 // noJobProtocol keeps people's policies out of the job protocol, whose reads
 // Get* would otherwise match.
 var noJobProtocol = Statement{Sid: "JobProtocolIsForWorkers", Effect: Deny, Action: []string{Prefix + "*"}, Resource: []string{"job/*"}}
+
+// noSecretValues keeps secret values out of "look at everything": Get*
+// would otherwise match GetSecretValue.
+var noSecretValues = Statement{Sid: "SecretValuesAreNotForLooking", Effect: Deny, Action: actions("GetSecretValue"), Resource: []string{"*"}}
 
 // ReadyMade returns a ready-made policy by name ("read" is viewer), and
 // whether there is one. Tokens given one by name keep only the name, so a
@@ -94,19 +113,21 @@ func ReadyMade(name string) (*Policy, bool) {
 				"StartPipelineExecution", "StopPipelineExecution", "RetryStageExecution",
 				"EnableStageTransition", "DisableStageTransition", "PutApprovalResult", "GitPush",
 			), Resource: everywhere},
-			noJobProtocol,
+			noJobProtocol, noSecretValues,
 		}
 	case PolicyApprover:
 		sts = []Statement{
 			{Sid: "LookAtEverything", Effect: Allow, Action: look, Resource: everywhere},
 			{Sid: "AnswerApprovals", Effect: Allow, Action: actions("PutApprovalResult"), Resource: everywhere},
-			noJobProtocol,
+			noJobProtocol, noSecretValues,
 		}
 	case PolicyViewer, PolicyRead:
 		sts = []Statement{
 			{Sid: "LookAtEverything", Effect: Allow, Action: look, Resource: everywhere},
-			noJobProtocol,
+			noJobProtocol, noSecretValues,
 		}
+	case PolicyDefaultPipeline:
+		sts = []Statement{{Sid: "ReadEverySecret", Effect: Allow, Action: actions("GetSecretValue"), Resource: []string{"secret/*"}}}
 	case PolicyWorker:
 		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
 			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",

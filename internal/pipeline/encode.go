@@ -65,6 +65,7 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 	addStr(root, "pipelineType", p.PipelineType, false)
 	addStr(root, "executionMode", string(p.ExecutionMode), false)
 	addStr(root, "lock", p.Lock, false)
+	addStr(root, "role", p.Role, false)
 	if len(p.Variables) > 0 {
 		vars := seqNode()
 		for _, v := range p.Variables {

@@ -142,7 +142,7 @@ var (
 	documentFields = []string{"pipeline", "metadata", "tags"}
 	pipelineFields = []string{
 		"name", "pipelineType", "executionMode", "variables", "stages",
-		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock",
+		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock", "role",
 	}
 	variableFields = []string{"name", "defaultValue", "description"}
 	stageFields    = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
@@ -226,7 +226,13 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 			p.Variables = d.variables(f.Value, path)
 		case "stages":
 			p.Stages = d.stages(f.Value, path)
-		case "roleArn", "artifactStore", "artifactStores", "version":
+		case "roleArn", "role":
+			role := d.Str(f.Value, path)
+			if p.Role != "" && RoleName(role) != RoleName(p.Role) {
+				d.Errorf(f.Value.Line, path, "names role %q, but the pipeline also names role %q: give one", RoleName(role), RoleName(p.Role))
+			}
+			p.Role = role
+		case "artifactStore", "artifactStores", "version":
 			// CodePipeline's own settings; sluice has no use for them.
 		case "triggers":
 			p.Triggers = d.triggers(f.Value, path)

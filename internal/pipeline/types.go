@@ -46,6 +46,14 @@ type Pipeline struct {
 	// Lock names a lock every execution holds from entering its first stage
 	// until it ends; executions of any pipeline naming the same lock queue for it.
 	Lock string `json:"lock,omitempty"`
+	// Role names the policy the pipeline's jobs run with, as written: a
+	// name, or CodePipeline's roleArn (arn:aws:iam::ACCOUNT:role/NAME, whose
+	// NAME RoleName reads). A job gets a secret only when its role allows
+	// sluice:GetSecretValue on secret/NAME. Empty is the default role,
+	// iam.PolicyDefaultPipeline. Applying resolves it to a name (an ARN
+	// naming a role sluice has not runs with the default role, so AWS's
+	// files apply unchanged).
+	Role string `json:"role,omitempty"`
 }
 
 // Trigger types.

@@ -167,6 +167,8 @@ func (v *validator) name(path, value, what string, re *regexp.Regexp, chars stri
 		v.errorf(path, "required")
 	case !re.MatchString(value):
 		v.errorf(path, "%q is not a valid %s: use %s", value, what, chars)
+	case CheckName(value) != nil:
+		v.errorf(path, "%v", CheckName(value))
 	}
 }
 
@@ -181,6 +183,9 @@ func (v *validator) pipeline() {
 	v.name("name", p.Name, "pipeline name", nameRE, nameChars)
 	if p.Lock != "" {
 		v.name("lock", p.Lock, "lock name", nameRE, nameChars)
+	}
+	if p.Role != "" {
+		v.name("role", RoleName(p.Role), "role name", nameRE, nameChars)
 	}
 
 	v1 := p.PipelineType == legacyPipelineType

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluice-ci/sluice/internal/eventpattern"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
@@ -54,10 +55,11 @@ var (
 
 type decoder struct {
 	*pipeline.FileDecoder
+	tooLarge bool // toJSON has said that the pattern is too large
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{pipeline.NewFileDecoder(file, yamlnode.Options{CheckTags: true, FailOnBadKey: true})}
+	return &decoder{FileDecoder: pipeline.NewFileDecoder(file, yamlnode.Options{CheckTags: true, FailOnBadKey: true})}
 }
 
 func (d *decoder) document(root *yaml.Node) *Rule {
@@ -124,6 +126,15 @@ var jsonNumberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0
 
 // toJSON writes a YAML value as JSON, numbers as written.
 func (d *decoder) toJSON(b *strings.Builder, n *yaml.Node, path string) bool {
+	// The size is checked as the pattern is written, not once it all is:
+	// aliases make a small file stand for a large pattern.
+	if b.Len() > eventpattern.MaxSize {
+		if !d.tooLarge {
+			d.tooLarge = true
+			d.Errorf(n.Line, path, "the pattern is larger than %d bytes as JSON", eventpattern.MaxSize)
+		}
+		return false
+	}
 	n = yamlnode.Resolve(n)
 	if !d.TagOK(n, path) {
 		return false

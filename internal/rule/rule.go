@@ -209,6 +209,8 @@ func (r *Rule) validate() pipeline.ErrorList {
 	switch {
 	case r.Name == "":
 		add("name", "required")
+	case pipeline.CheckName(r.Name) != nil:
+		add("name", "%v", pipeline.CheckName(r.Name))
 	case !nameRE.MatchString(r.Name):
 		add("name", "%q is not a rule name (1-64 letters, digits, ., - and _)", r.Name)
 	}

@@ -16,6 +16,8 @@ const (
 	CodeUnauthorized = "Unauthorized"
 	CodeForbidden    = "Forbidden"
 	CodeInternal     = "Internal"
+	// CodeTooLarge is a request body beyond its operation's limit (413).
+	CodeTooLarge = "TooLarge"
 )
 
 // Error is a failure whose message is safe to show to the caller.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -46,6 +48,9 @@ func (s *Service) aead() (cipher.AEAD, error) {
 
 // PutSecret stores a secret's value, replacing any earlier one.
 func (s *Service) PutSecret(ctx context.Context, name string, value []byte) error {
+	if err := pipeline.CheckPathName(name); err != nil {
+		return Errorf(CodeInvalid, "name: %v", err)
+	}
 	if !secretName.MatchString(name) {
 		return Errorf(CodeInvalid, "name: %q is not a secret name (1-512 of letters, digits and /_+=.@-)", name)
 	}
@@ -115,7 +120,10 @@ func (s *Service) secretValue(ctx context.Context, name string) ([]byte, error) 
 }
 
 // JobSecret gives a worker the value of a secret its job names in its
-// configuration (as CredentialsSecret); any other secret is refused.
+// configuration (as CredentialsSecret) when the job's role allows
+// sluice:GetSecretValue on secret/NAME; any other secret is refused. The role
+// is asked now, as the job runs, so a changed or revoked grant applies to
+// the next job at once.
 func (s *Service) JobSecret(ctx context.Context, jobID, worker, name string) ([]byte, error) {
 	j, err := s.heldJob(ctx, jobID, worker)
 	if err != nil {
@@ -124,7 +132,46 @@ func (s *Service) JobSecret(ctx context.Context, jobID, worker, name string) ([]
 	if !s.jobNamesSecret(ctx, j, name) {
 		return nil, Errorf(CodeForbidden, "job %s does not name secret %s in its configuration", jobID, name)
 	}
+	role, err := s.jobRole(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := s.RolePolicy(ctx, role)
+	if err != nil {
+		return nil, Errorf(CodeForbidden, "secret %s: %s", name, ErrorMessage(err))
+	}
+	if ok, why := iam.Evaluate(policy, iam.Prefix+"GetSecretValue", "secret/"+name); !ok {
+		shown := role
+		if shown == "" {
+			shown = iam.PolicyDefaultPipeline
+		}
+		return nil, Errorf(CodeForbidden, "secret %s: role %s of %s does not allow sluice:GetSecretValue on secret/%s (%s)",
+			name, shown, jobOwner(j), name, why)
+	}
 	return s.secretValue(ctx, name)
+}
+
+// jobRole names the role a job runs with: for a build, its project's
+// serviceRole when it has one; else its pipeline's role ("" is the
+// default role).
+func (s *Service) jobRole(ctx context.Context, j engine.Job) (string, error) {
+	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+		if info, err := s.Project(ctx, j.Configuration["ProjectName"]); err == nil && info.Project.ServiceRole != "" {
+			return info.Project.ServiceRole, nil
+		}
+	}
+	info, err := s.Pipeline(ctx, j.Pipeline)
+	if err != nil {
+		return "", Errorf(CodeForbidden, "job %s: its pipeline %s: %s", j.ID, j.Pipeline, ErrorMessage(err))
+	}
+	return info.Declaration.Role, nil
+}
+
+func jobOwner(j engine.Job) string {
+	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+		return fmt.Sprintf("pipeline %s (project %s)", j.Pipeline, j.Configuration["ProjectName"])
+	}
+	return "pipeline " + j.Pipeline
 }
 
 // jobNamesSecret reports whether a job may read secret name: its configuration

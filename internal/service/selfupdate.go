@@ -42,6 +42,17 @@ func (s *Service) selfUpdate(ctx context.Context, row store.Job, j engine.Job) e
 	if decl.Name != j.Pipeline {
 		return fail(fmt.Sprintf("%s defines pipeline %s, not %s; a pipeline can update only itself", defPath, decl.Name, j.Pipeline))
 	}
+	// Code in the repository must not choose which secrets its pipeline gets:
+	// the role stays what whoever applied the pipeline passed.
+	if decl.Role, err = s.ResolveRole(ctx, decl.Role); err != nil {
+		return fail(ErrorMessage(err))
+	}
+	if cur, err := s.Pipeline(ctx, j.Pipeline); err != nil {
+		return fail(ErrorMessage(err))
+	} else if cur.Declaration.Role != decl.Role {
+		return fail(fmt.Sprintf("%s changes the pipeline's role from %q to %q; a definition in a repository cannot change its role: apply it with sluice pipeline apply",
+			defPath, cur.Declaration.Role, decl.Role))
+	}
 	canon := decl.Canonical()
 	_, err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, row.ID)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -41,27 +42,75 @@ type TokenRequest struct {
 	Document []byte
 	// ExpiresIn is how long the token works; 0 for ever.
 	ExpiresIn time.Duration
+	// Holder is the policy of whoever asks, HolderName its name: the new
+	// policy must allow nothing Holder does not (iam.Covers). A nil Holder
+	// holds nothing.
+	Holder     *iam.Policy
+	HolderName string
 }
 
 // CreateToken makes a token and returns its secret, which is shown this once:
-// only its hash is kept. A token of the same name is replaced. A ready-made
-// policy is kept by name (so a newer sluice's definition applies to it); a
-// document is kept as JSON.
+// only its hash is kept. A name in use is a conflict (RotateToken gives a
+// token a new secret). A ready-made policy is kept by name (so a newer
+// sluice's definition applies to it); a document is kept as JSON. The
+// creator hands on only what it holds: req.Holder must allow everything the
+// new token's policy allows (iam.Covers).
 func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (string, TokenInfo, error) {
 	switch {
+	case pipeline.CheckName(req.Name) != nil:
+		return "", TokenInfo{}, Errorf(CodeInvalid, "name: %v", pipeline.CheckName(req.Name))
 	case !tokenName.MatchString(req.Name):
 		return "", TokenInfo{}, Errorf(CodeInvalid, "name: %q is not a token name (1-64 of letters, digits and ._@-)", req.Name)
 	case reservedToken(req.Name):
 		return "", TokenInfo{}, Errorf(CodeInvalid, "name: %s is sluice's own token", req.Name)
-	case req.ExpiresIn < 0:
+	}
+	if _, err := s.tokenByName(ctx, req.Name); err == nil {
+		return "", TokenInfo{}, Errorf(CodeConflict, "token %s exists already: revoke it first, or give it a new secret with `sluice token rotate %s`", req.Name, req.Name)
+	} else if ErrorCode(err) != CodeNotFound {
+		return "", TokenInfo{}, err
+	}
+	t := store.Token{Name: req.Name, Created: s.now()}
+	return s.issueToken(ctx, t, req)
+}
+
+// RotateToken gives an existing token a new secret; the old one stops
+// working at once. The token keeps its policy unless req names one (then the
+// cover rule applies as for CreateToken), and its expiry unless req gives a
+// lifetime.
+func (s *Service) RotateToken(ctx context.Context, req TokenRequest) (string, TokenInfo, error) {
+	if reservedToken(req.Name) {
+		return "", TokenInfo{}, Errorf(CodeInvalid, "name: %s is sluice's own token", req.Name)
+	}
+	old, err := s.tokenByName(ctx, req.Name)
+	if err != nil {
+		return "", TokenInfo{}, err
+	}
+	t := store.Token{Name: old.Name, Created: s.now()}
+	if req.Policy == "" && len(req.Document) == 0 {
+		// A stored document is JSON, which reads as YAML whatever its name.
+		req.Policy, req.Document = old.Policy, []byte(old.PolicyDocument)
+	}
+	if req.ExpiresIn == 0 && !old.Expires.IsZero() {
+		req.ExpiresIn = old.Expires.Sub(old.Created)
+	}
+	return s.issueToken(ctx, t, req)
+}
+
+// issueToken checks req's policy against its holder, and stores t with it
+// and a new secret.
+func (s *Service) issueToken(ctx context.Context, t store.Token, req TokenRequest) (string, TokenInfo, error) {
+	if req.ExpiresIn < 0 {
 		return "", TokenInfo{}, Errorf(CodeInvalid, "expires: %s is in the past; give how long the token is to work, such as 720h", req.ExpiresIn)
 	}
-	t := store.Token{Name: req.Name, Policy: req.Policy, Created: s.now()}
+	t.Policy = req.Policy
+	var granted *iam.Policy
 	if len(req.Document) == 0 {
-		if _, ok := iam.ReadyMade(req.Policy); !ok {
+		p, ok := iam.ReadyMade(req.Policy)
+		if !ok {
 			return "", TokenInfo{}, Errorf(CodeInvalid, "policy: %q is not a ready-made policy (%s); give a policy document otherwise",
 				req.Policy, strings.Join(iam.ReadyMadeNames(), ", "))
 		}
+		granted = p
 	} else {
 		if len(req.Document) > maxPolicyDocument {
 			return "", TokenInfo{}, Errorf(CodeInvalid, "policy document: larger than %d bytes", maxPolicyDocument)
@@ -81,6 +130,11 @@ func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (string, To
 			return "", TokenInfo{}, err
 		}
 		t.Policy, t.PolicyDocument = filepath.Base(t.Policy), string(doc)
+		granted = p
+	}
+	if ok, why := iam.Covers(req.Holder, granted); !ok {
+		return "", TokenInfo{}, Errorf(CodeForbidden, "token %s may not hand on policy %s: it allows %s, which %s does not hold (you can hand on only what you hold)",
+			t.Name, iam.Describe(t.Policy, t.PolicyDocument), why, holderName(req.HolderName))
 	}
 	if req.ExpiresIn > 0 {
 		t.Expires = t.Created.Add(req.ExpiresIn).Truncate(time.Millisecond)
@@ -91,6 +145,27 @@ func (s *Service) CreateToken(ctx context.Context, req TokenRequest) (string, To
 		return "", TokenInfo{}, err
 	}
 	return secret, tokenInfo(t), nil
+}
+
+func holderName(name string) string {
+	if name == "" {
+		return "the caller"
+	}
+	return "token " + name
+}
+
+// tokenByName finds a stored token by its name.
+func (s *Service) tokenByName(ctx context.Context, name string) (store.Token, error) {
+	rows, err := s.store.Tokens(ctx)
+	if err != nil {
+		return store.Token{}, err
+	}
+	for _, t := range rows {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return store.Token{}, Errorf(CodeNotFound, "token %s not found", name)
 }
 
 func tokenInfo(t store.Token) TokenInfo {

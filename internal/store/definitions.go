@@ -17,10 +17,11 @@ const (
 	KindFunction Kind = "function"
 	KindRule     Kind = "rule"   // an event rule; its deliveries outlive it
 	KindSecret   Kind = "secret" // Document is ciphertext: the service encrypts and decrypts
+	KindPolicy   Kind = "policy" // a named policy, usable as a pipeline's or project's role
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

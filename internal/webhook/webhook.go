@@ -107,6 +107,8 @@ func (d *Definition) Validate() error {
 		switch {
 		case f.value == "":
 			add(f.path, "required")
+		case pipeline.CheckName(f.value) != nil:
+			add(f.path, "%v", pipeline.CheckName(f.value))
 		case !nameRE.MatchString(f.value):
 			add(f.path, "%q is not a valid %s: use %s", f.value, f.what, nameConstraints)
 		}

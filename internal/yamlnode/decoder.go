@@ -72,6 +72,7 @@ type Decoder struct {
 	budget  int
 	merging map[*yaml.Node]bool
 	hints   Hints
+	sizes   map[*yaml.Node]int // treeSize's memo
 }
 
 // New returns a Decoder for one file.
@@ -82,6 +83,7 @@ func New(opts Options) *Decoder {
 		bad:     map[string]bool{},
 		budget:  MaxNodes,
 		merging: map[*yaml.Node]bool{},
+		sizes:   map[*yaml.Node]int{},
 	}
 }
 
@@ -145,6 +147,52 @@ func (d *Decoder) spend(n, line int) bool {
 	return true
 }
 
+// spendAliases charges, for every alias among nodes, the whole tree it
+// stands for, as it is handed out: an alias bomb (a list of ten aliases of a
+// list of ten aliases of …) then runs out of budget at its first level, in
+// time proportional to its text, instead of after a million values have been
+// walked. A subtree reached through an alias is charged again as it is
+// walked; the budget is generous enough for that.
+func (d *Decoder) spendAliases(nodes []*yaml.Node) bool {
+	for _, n := range nodes {
+		if n != nil && n.Kind == yaml.AliasNode {
+			if !d.spend(d.treeSize(n, 0), n.Line) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// treeSize counts the values n stands for once its aliases are expanded,
+// capped just above MaxNodes. Sizes are remembered per node, so the count
+// costs one visit of each node written.
+func (d *Decoder) treeSize(n *yaml.Node, depth int) int {
+	if n == nil || depth > 10_000 {
+		return 1
+	}
+	if s, ok := d.sizes[n]; ok {
+		return s
+	}
+	// A cycle (&a [*a], or a merge of itself) counts its node once here; it
+	// is reported, or runs out of budget, as it is walked.
+	d.sizes[n] = 1
+	size := 1
+	if n.Kind == yaml.AliasNode {
+		size = d.treeSize(n.Alias, depth+1)
+	} else {
+		for _, c := range n.Content {
+			size += d.treeSize(c, depth+1)
+			if size > MaxNodes {
+				size = MaxNodes + 1
+				break
+			}
+		}
+	}
+	d.sizes[n] = size
+	return size
+}
+
 // Mapping returns the fields of n, or reports that n is not a mapping. Null
 // is an empty mapping.
 func (d *Decoder) Mapping(n *yaml.Node, path string) []Field {
@@ -176,7 +224,7 @@ func (d *Decoder) Fields(m *yaml.Node, path string) []Field {
 // does: a key misplaced in the wrapper is not where the wrapped one is
 // missing.
 func (d *Decoder) Entries(m *yaml.Node, path string) []Field {
-	if !d.spend(len(m.Content)/2, m.Line) {
+	if !d.spend(len(m.Content)/2, m.Line) || !d.spendAliases(m.Content) {
 		return nil
 	}
 	var out, merged []Field
@@ -264,7 +312,7 @@ func (d *Decoder) ListOf(n *yaml.Node, path, want string) []*yaml.Node {
 		d.TypeError(n, path, want)
 		return nil
 	}
-	if !d.spend(len(n.Content), n.Line) {
+	if !d.spend(len(n.Content), n.Line) || !d.spendAliases(n.Content) {
 		return nil
 	}
 	for i, item := range n.Content {

@@ -67,3 +67,13 @@ func (c *Client) RevokeToken(ctx context.Context, name string) error {
 
 // DeleteToken is RevokeToken.
 func (c *Client) DeleteToken(ctx context.Context, name string) error { return c.RevokeToken(ctx, name) }
+
+// RotateToken gives token req.Name a new secret (RotateToken); its policy
+// stays unless req names one, its expiry unless req gives a lifetime.
+func (c *Client) RotateToken(ctx context.Context, req CreateTokenRequest) (CreatedToken, error) {
+	var out CreatedToken
+	name := req.Name
+	req.Name = ""
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/tokens/"+esc(name)+"/rotate", req, &out)
+	return out, err
+}

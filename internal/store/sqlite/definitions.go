@@ -26,6 +26,7 @@ var definitionTables = map[store.Kind]definitionTable{
 	store.KindFunction: {table: "functions", column: "definition"},
 	store.KindRule:     {table: "rules", column: "definition", createdSeq: true},
 	store.KindSecret:   {table: "secrets", column: "ciphertext", binary: true},
+	store.KindPolicy:   {table: "policies", column: "definition"},
 }
 
 func tableOf(kind store.Kind) (definitionTable, error) {
