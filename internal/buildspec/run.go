@@ -50,6 +50,10 @@ type RunConfig struct {
 	// KillGrace is how long processes get between SIGTERM and SIGKILL when
 	// ctx ends; zero means 5s.
 	KillGrace time.Duration
+	// DefaultAccount, when set, is who phases without run-as run as (and
+	// run-as of sluice's own user): a sandbox started by root runs builds
+	// as an unprivileged account, never as root.
+	DefaultAccount *Account
 }
 
 // Phase statuses.
@@ -105,6 +109,13 @@ func Run(ctx context.Context, spec *Spec, cfg RunConfig) (Result, error) {
 	users, err := resolveRunAs(spec, os.Geteuid(), LookupAccount)
 	if err != nil {
 		return Result{}, err
+	}
+	if cfg.DefaultAccount != nil {
+		for _, n := range PhaseNames {
+			if users[n] == nil {
+				users[n] = cfg.DefaultAccount
+			}
+		}
 	}
 	scratch := cfg.ScratchDir
 	if scratch == "" {

@@ -74,6 +74,12 @@ type Spec struct {
 	// and its bookkeeping files, which Run leaves there. Empty means a new
 	// temporary directory, removed when Run returns.
 	ScratchDir string
+
+	// Wrap, when set, is the command the shell runs under (a sandbox's
+	// bubblewrap, ending in "--"); User, when set, who it runs as (see
+	// Shell.Wrap and Shell.User).
+	Wrap []string
+	User *User
 }
 
 // Result is what a successful run produces.
@@ -139,6 +145,8 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		env:    env,
 		log:    log,
 		grace:  grace,
+		wrap:   spec.Wrap,
+		user:   spec.User,
 	})
 	if err != nil {
 		return Result{}, err

@@ -26,6 +26,8 @@ import (
 
 	fndef "github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
 // Provider is the Function provider.
@@ -40,6 +42,34 @@ type Provider struct {
 	// `sluice job success` trusts the server's self-signed certificate as
 	// the worker does; "" gives nothing.
 	CACertFile string
+	// Isolation is the worker's sandbox, which command functions run in,
+	// with the network (they answer through the API); nil runs them directly.
+	Isolation *sandbox.Isolation
+}
+
+// sandboxed puts a command function in p's sandbox: root is its own
+// directory, scratch its scratch directory, dir its working directory (shown
+// read-only when it is not inside root). It returns the wrapper and the
+// environment to run with, or nil and env when p isolates nothing.
+func (p Provider) sandboxed(root, scratch, dir string, env []string) ([]string, []string, error) {
+	if err := p.Isolation.Check(); err != nil {
+		return nil, nil, err
+	}
+	if !p.Isolation.Enabled() {
+		return nil, env, nil
+	}
+	var ro []string
+	if rel, err := filepath.Rel(root, dir); err != nil || strings.HasPrefix(rel, "..") {
+		ro = append(ro, dir)
+	}
+	if p.CACertFile != "" {
+		ro = append(ro, p.CACertFile)
+	}
+	box, err := commands.Sandbox(p.Isolation, root, scratch, env, true, ro...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(box.Args, box.SwitchArgs()...), box.Env, nil
 }
 
 // DefaultKillGrace is the KillGrace a zero Provider uses.
@@ -156,6 +186,10 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Func
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
+	wrap, env, err := p.sandboxed(filepath.Dir(job.WorkDir), job.ScratchDir, dir, env)
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
+	}
 	stdin, err := eventFile(job.ScratchDir, event)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
@@ -168,7 +202,7 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Func
 	fmt.Fprintf(log, "[sluice] invoking function %s: %s\n", fn.Name, strings.Join(fn.Command, " "))
 	res, err := runCommand(ctx, commandRun{
 		path: program, args: fn.Command, dir: dir, env: env, stdin: stdin, log: log,
-		grace: grace, timeout: timeout,
+		grace: grace, timeout: timeout, wrap: wrap,
 	})
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)

@@ -64,6 +64,10 @@ func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, 
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
+	wrap, env, err := p.sandboxed(inv.Dir, inv.ScratchDir, dir, env)
+	if err != nil {
+		return fmt.Errorf("function %s: %w", fn.Name, err)
+	}
 	stdin, err := eventFile(inv.ScratchDir, input)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
@@ -75,7 +79,7 @@ func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, 
 	}
 	res, err := runCommand(ctx, commandRun{
 		path: program, args: fn.Command, dir: dir, env: env, stdin: stdin, log: log,
-		grace: grace, timeout: timeout,
+		grace: grace, timeout: timeout, wrap: wrap,
 	})
 	switch {
 	case err != nil:
