@@ -250,6 +250,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	svc.SetRepos(repos)
 	svc.SetRemoteHeads(gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
+	svc.SetIsolation(iso.Describe(), iso.Enabled())
 	svc.SetFunctionInvoker(ruleFunctions{serverURL: base, provider: function.Provider{Isolation: iso}})
 	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock, iso: iso}
 	apiServer := api.New(svc, st, repos, cfg.Logger)

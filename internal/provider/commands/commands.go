@@ -123,6 +123,14 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	if err := os.WriteFile(scriptPath, []byte(sc.text()), 0o600); err != nil {
 		return Result{}, fmt.Errorf("commands: %w", err)
 	}
+	if spec.User != nil {
+		// The shell reads it, and writes its bookkeeping beside it, as User.
+		for _, p := range []string{tmp, scriptPath} {
+			if err := os.Chown(p, int(spec.User.UID), int(spec.User.GID)); err != nil {
+				return Result{}, fmt.Errorf("commands: %w", err)
+			}
+		}
+	}
 
 	log := spec.Log
 	if log == nil {

@@ -49,9 +49,10 @@ type Provider struct {
 
 // sandboxed puts a command function in p's sandbox: root is its own
 // directory, scratch its scratch directory, dir its working directory (shown
-// read-only when it is not inside root). It returns the wrapper and the
+// read-only when it is not inside root), program the program it runs (shown
+// read-only, wherever it is installed). It returns the wrapper and the
 // environment to run with, or nil and env when p isolates nothing.
-func (p Provider) sandboxed(root, scratch, dir string, env []string) ([]string, []string, error) {
+func (p Provider) sandboxed(root, scratch, dir, program string, env []string) ([]string, []string, error) {
 	if err := p.Isolation.Check(); err != nil {
 		return nil, nil, err
 	}
@@ -64,6 +65,10 @@ func (p Provider) sandboxed(root, scratch, dir string, env []string) ([]string, 
 	}
 	if p.CACertFile != "" {
 		ro = append(ro, p.CACertFile)
+	}
+	if filepath.IsAbs(program) {
+		// The function's program, wherever it is installed, read-only.
+		ro = append(ro, program)
 	}
 	box, err := commands.Sandbox(p.Isolation, root, scratch, env, true, ro...)
 	if err != nil {
@@ -186,7 +191,7 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Func
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	wrap, env, err := p.sandboxed(filepath.Dir(job.WorkDir), job.ScratchDir, dir, env)
+	wrap, env, err := p.sandboxed(filepath.Dir(job.WorkDir), job.ScratchDir, dir, program, env)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
 	}

@@ -64,7 +64,7 @@ func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, 
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	wrap, env, err := p.sandboxed(inv.Dir, inv.ScratchDir, dir, env)
+	wrap, env, err := p.sandboxed(inv.Dir, inv.ScratchDir, dir, program, env)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
