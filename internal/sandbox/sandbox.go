@@ -252,20 +252,21 @@ func (i *Isolation) view(s Spec) []string {
 		// /etc/resolv.conf links here on systemd machines.
 		args = append(args, "--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve")
 	}
+	made := map[string]bool{"/": true, "/tmp": true, "/var/tmp": true, "/run": true, "/dev": true}
+	var covered []string
 	for _, h := range i.hide {
-		for _, d := range shown {
-			if under(h, d) {
-				args = append(args, "--perms", "0755", "--tmpfs", h)
-				break
-			}
+		if shownUnder(h, shown) {
+			args = append(args, "--perms", "0755", "--tmpfs", h)
+			covered = append(covered, h)
+			made[h] = true
 		}
 	}
-	made := map[string]bool{"/": true, "/tmp": true, "/var/tmp": true, "/run": true, "/dev": true}
 	dirs := func(p string) {
 		// bubblewrap would make the directories down to a bind without
-		// search permission for others, which BuildUser needs.
+		// search permission for others, which BuildUser needs. Those of
+		// a shown directory exist already, unless a cover hides them.
 		for _, d := range parents(p) {
-			if made[d] || shownUnder(d, shown) {
+			if made[d] || shownUnder(d, shown) && !shownUnder(d, covered) {
 				continue
 			}
 			made[d] = true
@@ -372,4 +373,13 @@ func (i *Isolation) WriteAccounts(dir, home string) (passwd, group string, err e
 		return "", "", fmt.Errorf("sandbox: %w", err)
 	}
 	return passwd, group, nil
+}
+
+// switchArgs is setpriv's command that makes a root worker's job BuildUID,
+// for tests that start a sandbox by hand.
+func (i *Isolation) switchArgs() []string {
+	if !i.Root() {
+		return nil
+	}
+	return []string{"setpriv", "--reuid=" + strconv.Itoa(BuildUID), "--regid=" + strconv.Itoa(BuildGID), "--clear-groups", "--inh-caps=-all", "--"}
 }
