@@ -409,3 +409,52 @@ stages:
 		t.Fatalf("--isolation bubblewrap without bwrap: %s", r)
 	}
 }
+
+// Links planted for sluice to follow with the worker's privileges after the
+// job: an output variable's file turned into a link to /etc/shadow by an EXIT
+// trap (after the shell wrote it), and the outputs directory swapped for a
+// link to a directory of the host.
+func TestSandboxLinkTricks(t *testing.T) {
+	needSandbox(t)
+	t.Parallel()
+	s := startServer(t, "--isolation", "auto")
+	planted := s.scratch("planted")
+	s.applyYAML("tricks", `name: tricks
+stages:
+  - name: Run
+    actions:
+      - name: output
+        provider: Commands
+        outputVariables: [X]
+        commands:
+          - export X=plain
+          - trap 'ln -sf /etc/shadow "$(dirname "$0")/output.0"' EXIT
+  - name: Again
+    actions:
+      - name: outputs
+        provider: Commands
+        commands:
+          - echo data > f.txt
+          - rm -rf ../outputs; ln -s `+planted+` ../outputs || true
+        outputArtifacts: [{name: out}]
+`)
+	id := s.start("tricks")
+	e := s.waitFor("tricks", id, 30*time.Second, "to end", execution.terminal)
+	for _, st := range e.Stages {
+		for _, a := range st.Actions {
+			for k, v := range a.OutputVariables {
+				if strings.Contains(v, "root:") {
+					t.Fatalf("action %s's variable %s holds /etc/shadow: %q", a.Name, k, v)
+				}
+			}
+		}
+	}
+	wantContains(t, "the output action", e.action(t, "output").Summary+e.StatusSummary, "output variable")
+	entries, err := os.ReadDir(planted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("sluice wrote into the host's directory the job linked to: %v", entries)
+	}
+}

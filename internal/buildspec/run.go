@@ -539,7 +539,7 @@ func (r *runner) attempt(phase *Phase, user *Account, anyFailed bool) (attemptRe
 	if !r.spec.SeparateShells() {
 		if _, err := os.Stat(sc.donePath()); err == nil {
 			r.state = sc.statePath()
-			if b, err := os.ReadFile(sc.pwdPath()); err == nil {
+			if b, err := commands.ReadOwnFile(sc.pwdPath()); err == nil {
 				if d := strings.TrimSuffix(string(b), "\n"); d != "" {
 					r.dir = d
 				}
@@ -706,7 +706,7 @@ type events struct {
 
 func (sc *phaseScript) readEvents() (events, error) {
 	var ev events
-	f, err := os.Open(sc.eventsPath())
+	f, err := commands.OpenOwnFile(sc.eventsPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return ev, nil
 	}
@@ -740,7 +740,7 @@ func (sc *phaseScript) readExported() (map[string]string, bool) {
 	}
 	vals := map[string]string{}
 	for i, name := range sc.exported {
-		if b, err := os.ReadFile(sc.varPath(i)); err == nil {
+		if b, err := commands.ReadOwnFile(sc.varPath(i)); err == nil {
 			vals[name] = string(b)
 		}
 	}

@@ -332,11 +332,13 @@ func (i *Isolation) Env(base []string, home string) []string {
 	return out
 }
 
-// WriteAccounts writes, into dir, the /etc/passwd and /etc/group a job sees:
-// the host's, with the job's user's entry having home as its home (ssh and
-// git look there, not at $HOME), and, for a root worker, BuildUser added. It
-// returns their paths for Spec.
-func (i *Isolation) WriteAccounts(dir, home string) (passwd, group string, err error) {
+// WriteAccounts writes the /etc/passwd and /etc/group a job sees: the
+// host's, with the job's user's entry having home as its home (ssh and git
+// look there, not at $HOME), and, for a root worker, BuildUser added. They go
+// into a directory of their own, never one the job can write: bubblewrap
+// follows links there with the worker's privileges. It returns their paths
+// for Spec, and a function that removes them once bubblewrap has started.
+func (i *Isolation) WriteAccounts(home string) (passwd, group string, remove func(), err error) {
 	uid, gid := os.Getuid(), os.Getgid()
 	name := ""
 	if i.Root() {
@@ -365,14 +367,21 @@ func (i *Isolation) WriteAccounts(dir, home string) (passwd, group string, err e
 	if i.Root() && !strings.Contains(gr, ":"+strconv.Itoa(BuildGID)+":") {
 		gr = strings.TrimRight(gr, "\n") + "\n" + fmt.Sprintf("%s:x:%d:\n", BuildName, BuildGID)
 	}
+	dir, err := os.MkdirTemp("", "sluice-accounts-")
+	if err != nil {
+		return "", "", nil, fmt.Errorf("sandbox: %w", err)
+	}
+	remove = func() { os.RemoveAll(dir) }
 	passwd, group = filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
 	if err := os.WriteFile(passwd, []byte(pw.String()), 0o644); err != nil {
-		return "", "", fmt.Errorf("sandbox: %w", err)
+		remove()
+		return "", "", nil, fmt.Errorf("sandbox: %w", err)
 	}
 	if err := os.WriteFile(group, []byte(gr), 0o644); err != nil {
-		return "", "", fmt.Errorf("sandbox: %w", err)
+		remove()
+		return "", "", nil, fmt.Errorf("sandbox: %w", err)
 	}
-	return passwd, group, nil
+	return passwd, group, remove, nil
 }
 
 // switchArgs is setpriv's command that makes a root worker's job BuildUID,

@@ -122,6 +122,7 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 	if err != nil {
 		return provider.Result{}, err
 	}
+	defer sb.Close()
 	timeout := time.Duration(p.TimeoutInMinutes) * time.Minute
 	if timeout <= 0 {
 		timeout = 60 * time.Minute
@@ -365,15 +366,11 @@ func isolate(iso *sandbox.Isolation, p Project, job *provider.Job) ([]string, *b
 		fmt.Fprintln(job.Log, "[Container] the project asks for isolation none; only the worker's operator can turn isolation off (--isolation none), so the build is isolated")
 	}
 	env = iso.Env(env, "")
-	acct := filepath.Join(root, "etc")
-	if err := os.MkdirAll(acct, 0o755); err != nil {
-		return nil, nil, err
-	}
-	passwd, group, err := iso.WriteAccounts(acct, buildHome(job))
+	passwd, group, remove, err := iso.WriteAccounts(buildHome(job))
 	if err != nil {
 		return nil, nil, err
 	}
-	sb := &box{iso: iso, spec: sandbox.Spec{Binds: []string{root}, Network: p.Network, Passwd: passwd, Group: group}}
+	sb := &box{iso: iso, spec: sandbox.Spec{Binds: []string{root}, Network: p.Network, Passwd: passwd, Group: group}, close: remove}
 	if job.ScratchDir != "" {
 		sb.spec.Binds = append(sb.spec.Binds, job.ScratchDir)
 	}

@@ -13,8 +13,16 @@ import (
 // box is how a job's builds are isolated: the worker's sandbox (see package
 // sandbox) showing the job's own directories read-write.
 type box struct {
-	iso  *sandbox.Isolation
-	spec sandbox.Spec
+	iso   *sandbox.Isolation
+	spec  sandbox.Spec
+	close func() // removes the accounts files
+}
+
+// Close removes what the sandbox kept for the build's phases.
+func (s *box) Close() {
+	if s != nil && s.close != nil {
+		s.close()
+	}
 }
 
 // args is the command the phases of a build run under.

@@ -38,10 +38,13 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		ScratchDir:      job.ScratchDir,
 	}
 	if p.Isolation.Enabled() {
-		box, err := Sandbox(p.Isolation, filepath.Dir(job.WorkDir), job.ScratchDir, job.Env, !strings.EqualFold(job.Configuration[ConfigNetwork], "false"))
+		root := filepath.Dir(job.WorkDir)
+		box, err := Sandbox(p.Isolation, root, job.ScratchDir, []string{job.WorkDir, filepath.Join(root, "inputs")}, job.Env,
+			!strings.EqualFold(job.Configuration[ConfigNetwork], "false"))
 		if err != nil {
 			return provider.Result{}, err
 		}
+		defer box.Close()
 		spec.Wrap, spec.User, spec.Env = box.Args, box.User, box.Env
 	}
 	res, err := Run(ctx, spec)

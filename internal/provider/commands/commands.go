@@ -257,7 +257,7 @@ func isExecutable(path string) bool {
 // readStatus reports the index of the last command the script started, or
 // len(commands) once they all succeeded.
 func (sc *script) readStatus() (index int, ok bool) {
-	b, err := os.ReadFile(sc.statusPath())
+	b, err := ReadOwnFile(sc.statusPath())
 	if err != nil {
 		return 0, false
 	}
@@ -272,7 +272,7 @@ func (sc *script) readOutputs() (Result, error) {
 	res := Result{OutputVariables: make(map[string]string, len(sc.outputs))}
 	var verr OutputVariableError
 	for i, name := range sc.outputs {
-		value, err := os.ReadFile(sc.outputPath(i))
+		value, err := ReadOwnFile(sc.outputPath(i))
 		if errors.Is(err, os.ErrNotExist) {
 			verr.Unset = append(verr.Unset, name)
 			continue

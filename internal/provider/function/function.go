@@ -48,16 +48,18 @@ type Provider struct {
 }
 
 // sandboxed puts a command function in p's sandbox: root is its own
-// directory, scratch its scratch directory, dir its working directory (shown
+// directory, scratch its scratch directory, owned what it writes in root
+// (see commands.Sandbox), dir its working directory (shown
 // read-only when it is not inside root), program the program it runs (shown
 // read-only, wherever it is installed). It returns the wrapper and the
-// environment to run with, or nil and env when p isolates nothing.
-func (p Provider) sandboxed(root, scratch, dir, program string, env []string) ([]string, []string, error) {
+// environment to run with, or nil and env when p isolates nothing, and what
+// to call once the command has started.
+func (p Provider) sandboxed(root, scratch string, owned []string, dir, program string, env []string) ([]string, []string, func(), error) {
 	if err := p.Isolation.Check(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !p.Isolation.Enabled() {
-		return nil, env, nil
+		return nil, env, func() {}, nil
 	}
 	var ro []string
 	if rel, err := filepath.Rel(root, dir); err != nil || strings.HasPrefix(rel, "..") {
@@ -70,11 +72,11 @@ func (p Provider) sandboxed(root, scratch, dir, program string, env []string) ([
 		// The function's program, wherever it is installed, read-only.
 		ro = append(ro, program)
 	}
-	box, err := commands.Sandbox(p.Isolation, root, scratch, env, true, ro...)
+	box, err := commands.Sandbox(p.Isolation, root, scratch, owned, env, true, ro...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return append(box.Args, box.SwitchArgs()...), box.Env, nil
+	return append(box.Args, box.SwitchArgs()...), box.Env, box.Close, nil
 }
 
 // DefaultKillGrace is the KillGrace a zero Provider uses.
@@ -191,10 +193,12 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Func
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	wrap, env, err := p.sandboxed(filepath.Dir(job.WorkDir), job.ScratchDir, dir, program, env)
+	root := filepath.Dir(job.WorkDir)
+	wrap, env, done, err := p.sandboxed(root, job.ScratchDir, []string{job.WorkDir, filepath.Join(root, "inputs")}, dir, program, env)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
+	defer done()
 	stdin, err := eventFile(job.ScratchDir, event)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)

@@ -64,10 +64,12 @@ func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, 
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	wrap, env, err := p.sandboxed(inv.Dir, inv.ScratchDir, dir, program, env)
+	// The invocation's directory is a throwaway: the function owns all of it.
+	wrap, env, done, err := p.sandboxed(inv.Dir, inv.ScratchDir, []string{inv.Dir}, dir, program, env)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
+	defer done()
 	stdin, err := eventFile(inv.ScratchDir, input)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
