@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -456,5 +457,78 @@ stages:
 	}
 	if len(entries) != 0 {
 		t.Fatalf("sluice wrote into the host's directory the job linked to: %v", entries)
+	}
+}
+
+// remoteWorker is a `sluice worker` process.
+type remoteWorker struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  string
+}
+
+func startWorker(t *testing.T, s *server, tokenFile, name string) *remoteWorker {
+	t.Helper()
+	log := filepath.Join(s.base, name+".log")
+	logf, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(sluiceBin, "worker", "--server", s.url, "--token-file", tokenFile, "--concurrency", "1", "--isolation", "auto", "--id", name)
+	cmd.Env = cliEnv("", "")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &remoteWorker{cmd: cmd, done: make(chan struct{}), log: log}
+	go func() { cmd.Wait(); close(w.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-w.done
+		if t.Failed() {
+			b, _ := os.ReadFile(log)
+			t.Logf("worker %s log:\n%s", name, b)
+		}
+	})
+	return w
+}
+
+// A remote worker isolates as the server does: its job's daemon dies when the
+// worker is killed, the job offered again runs once, and the worker's token,
+// given in a file, is in no command line.
+func TestRemoteWorkerKilled(t *testing.T) {
+	needSandbox(t)
+	t.Parallel()
+	s := startServer(t, "--workers", "0", "--isolation", "auto")
+	token := strings.TrimSpace(s.ok("token", "create", "remote", "--policy", "worker"))
+	tokenFile := filepath.Join(s.scratch("worker"), "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ls := newLineServer(t)
+	daemonPipeline(s, ls.port())
+	w1 := startWorker(t, s, tokenFile, "w1")
+	id := s.start("daemon")
+	run := ls.next(t, "run 1")
+	daemon := ls.next(t, "daemon 1")
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", w1.cmd.Process.Pid))
+	if err != nil || strings.Contains(string(cmdline), token) {
+		t.Fatalf("the worker's command line %q holds its token (%v)", cmdline, err)
+	}
+	wantContains(t, "worker log", readFile(t, w1.log), `isolation="bubblewrap`)
+	w1.cmd.Process.Kill()
+	<-w1.done
+	run.closed(t, "the killed worker's job")
+	daemon.closed(t, "the daemon of the killed worker's job")
+	startWorker(t, s, tokenFile, "w2")
+	run2 := ls.next(t, "run 2")
+	ls.next(t, "daemon 2")
+	fmt.Fprintln(run2.c, "go")
+	ls.next(t, "effect 2")
+	e := s.waitEnd("daemon", id, "Succeeded")
+	wantEqual(t, "attempt", e.action(t, "daemon").Attempt, 2)
+	if n := ls.count("effect"); n != 1 {
+		t.Fatalf("the side effect happened %d times, want once", n)
 	}
 }
