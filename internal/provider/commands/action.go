@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 )
@@ -22,7 +23,7 @@ type Provider struct {
 
 // ConfigNetwork is the Commands configuration key that takes the network
 // from the commands ("false"); the network is on by default.
-const ConfigNetwork = "Network"
+const ConfigNetwork = pipeline.ConfigNetwork
 
 // Run implements provider.Provider.
 func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
