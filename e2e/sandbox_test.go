@@ -532,3 +532,53 @@ func TestRemoteWorkerKilled(t *testing.T) {
 		t.Fatalf("the side effect happened %d times, want once", n)
 	}
 }
+
+// A rule's function target runs in the server's process's sandbox too: it
+// reaches the network (here the test's loopback server) but not the data
+// directory or the server's environment.
+func TestRuleFunctionTargetSandboxed(t *testing.T) {
+	needSandbox(t)
+	t.Parallel()
+	s := startServerEnv(t, []string{"SLUICE_SMTP_PASSWORD=" + canary}, "--isolation", "auto")
+	ls := newLineServer(t)
+	applyFunction(t, s, "peek", fmt.Sprintf(`name: peek
+command:
+  - /bin/bash
+  - -c
+  - |
+    exec 3<>/dev/tcp/127.0.0.1/%d
+    seen=sealed
+    cat %s/admin.token >/dev/null 2>&1 && seen=admin.token
+    grep -qs %s /proc/[0-9]*/environ && seen=environment
+    echo "rule $seen uid=$(id -u)" >&3
+`, ls.port(), s.data, canary))
+	s.applyYAML("app", "name: app\nstages:\n  - name: Run\n    actions:\n      - name: noop\n        provider: Noop\n")
+	ruleFile := filepath.Join(s.scratch("rules"), "rule.yml")
+	writeFile(t, ruleFile, `name: peek
+eventPattern:
+  detail-type: [CodePipeline Pipeline Execution State Change]
+  detail: {pipeline: [app], state: [SUCCEEDED]}
+targets:
+  - function: {name: peek}
+`)
+	s.ok("rule", "apply", "-f", ruleFile)
+	// A rule sees the events after it was applied, to the millisecond: start
+	// until one execution's success reaches it.
+	id := s.start("app")
+	s.waitEnd("app", id, "Succeeded")
+	var c *lineConn
+	select {
+	case c = <-ls.conns:
+	case <-time.After(10 * time.Second):
+		id = s.start("app")
+		s.waitEnd("app", id, "Succeeded")
+		c = ls.next(t, "rule")
+	}
+	want := "rule sealed uid="
+	if os.Geteuid() == 0 {
+		want += "65533"
+	}
+	if !strings.HasPrefix(c.hello, want) {
+		t.Fatalf("the rule's function said %q, want %q…", c.hello, want)
+	}
+}
