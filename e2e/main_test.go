@@ -70,8 +70,9 @@ type server struct {
 	cmd   *exec.Cmd
 	done  chan struct{} // closed when the process has exited
 	runs  int
-	flags []string // extra flags for every start of the server
-	env   []string // extra environment for every start of the server
+	flags []string            // extra flags for every start of the server
+	env   []string            // extra environment for every start of the server
+	cred  *syscall.Credential // who the server runs as; nil for the test's user
 }
 
 // startServer starts a server on a fresh data directory, with flags added to
@@ -127,6 +128,9 @@ func (s *server) boot() {
 	}
 	cmd := exec.Command(sluiceBin, append(args, s.flags...)...)
 	cmd.Env = append(cliEnv("", ""), s.env...)
+	if s.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -580,5 +581,52 @@ targets:
 	}
 	if !strings.HasPrefix(c.hello, want) {
 		t.Fatalf("the rule's function said %q, want %q…", c.hello, want)
+	}
+}
+
+// A server run as an ordinary user (as most are) isolates through a user
+// namespace: the same probe finds nothing, and the job runs as that user.
+func TestSandboxAsOrdinaryUser(t *testing.T) {
+	needSandbox(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start the server as another user")
+	}
+	if path, _ := exec.LookPath("bwrap"); path != "" {
+		probe := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", path, "--unshare-all", "--ro-bind", "/", "/", "true")
+		if out, err := probe.CombinedOutput(); err != nil {
+			t.Skipf("user namespaces are not available to ordinary users here: %v %s", err, out)
+		}
+	}
+	t.Parallel()
+	base, err := os.MkdirTemp("", "sluice-e2e-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(base, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	// The user runs the binary the tests built.
+	if err := os.Chmod(filepath.Dir(sluiceBin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, base: base, data: filepath.Join(base, "data"), flags: []string{"--isolation", "auto"},
+		env: []string{"SLUICE_SMTP_PASSWORD=" + canary}, cred: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	t.Cleanup(func() {
+		s.shutdown()
+		if t.Failed() {
+			s.dumpLogs()
+		}
+		os.RemoveAll(base)
+	})
+	s.boot()
+	probePipeline(t, s)
+	id := s.start("probe")
+	s.waitEnd("probe", id, "Succeeded")
+	for _, action := range []string{"commands", "codebuild"} {
+		log := s.ok("logs", "probe", id, action)
+		wantContains(t, action+" log", log, "probe done uid=65534")
+		if strings.Contains(log, "LEAK:") {
+			t.Errorf("%s reached the server's things:\n%s", action, log)
+		}
 	}
 }
