@@ -47,17 +47,6 @@ func (s *box) argsAs(a *buildspec.Account) ([]string, error) {
 // root worker's sandbox) rather than as the worker's user.
 func (s *box) switches() bool { return s != nil && s.iso.Root() }
 
-// parents lists the directories above p, from the root down.
-func parents(p string) []string {
-	var out []string
-	for d := filepath.Dir(p); ; d = filepath.Dir(d) {
-		out = append([]string{d}, out...)
-		if d == filepath.Dir(d) {
-			return out
-		}
-	}
-}
-
 // under reports whether p is dir or inside it.
 func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
