@@ -59,7 +59,9 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				defer os.RemoveAll(workRoot)
 			}
 			log := slog.New(slog.NewTextHandler(g.errOut, nil))
-			iso, err := sandbox.New(isolation, bwrap)
+			// Jobs never see the work directory, whatever holds it: other
+			// jobs' directories are there.
+			iso, err := sandbox.New(isolation, bwrap, workRoot)
 			if err != nil {
 				return fmt.Errorf("--isolation: %w", err)
 			}
