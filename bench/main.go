@@ -45,6 +45,7 @@ func main() {
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
+	flag.StringVar(&isolation, "isolation", "auto", "the servers' --isolation: auto (bubblewrap) or none, to measure what the sandbox costs")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		flag.Usage()
@@ -96,6 +97,10 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
+// isolation is the -isolation flag: how the benchmarks' servers isolate
+// actions' code.
+var isolation string
+
 // startServer runs a server in this process with the given in-process workers.
 func startServer(ctx context.Context, workers int) (*client.Client, func(), error) {
 	c, _, _, cleanup, err := startServerURL(ctx, workers)
@@ -109,7 +114,7 @@ func startServerURL(ctx context.Context, workers int) (*client.Client, string, s
 		return nil, "", "", nil, err
 	}
 	s, err := server.Open(ctx, server.Config{
-		DataDir: dir, Addr: "127.0.0.1:0", Workers: workers,
+		DataDir: dir, Addr: "127.0.0.1:0", Workers: workers, Isolation: isolation,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -247,8 +252,8 @@ func benchSequential(ctx context.Context, runs int) error {
 		walls = append(walls, time.Since(t0))
 	}
 	floor, wall := percentile(floors, 0.5), percentile(walls, 0.5)
-	fmt.Printf("10 sequential `true` actions: median %s end to end; floor (true x10) median %s; ratio %.1fx\n",
-		ms(wall), ms(floor), float64(wall)/float64(floor))
+	fmt.Printf("10 sequential `true` actions (isolation %s): median %s end to end; floor (true x10) median %s; ratio %.1fx\n",
+		isolation, ms(wall), ms(floor), float64(wall)/float64(floor))
 	return nil
 }
 

@@ -70,7 +70,9 @@ type server struct {
 	cmd   *exec.Cmd
 	done  chan struct{} // closed when the process has exited
 	runs  int
-	flags []string // extra flags for every start of the server
+	flags []string            // extra flags for every start of the server
+	env   []string            // extra environment for every start of the server
+	cred  *syscall.Credential // who the server runs as; nil for the test's user
 }
 
 // startServer starts a server on a fresh data directory, with flags added to
@@ -78,11 +80,17 @@ type server struct {
 // ends.
 func startServer(t *testing.T, flags ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, flags...)
+}
+
+// startServerEnv is startServer with env added to the server's environment.
+func startServerEnv(t *testing.T, env []string, flags ...string) *server {
+	t.Helper()
 	base, err := os.MkdirTemp("", "sluice-e2e-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, base: base, data: filepath.Join(base, "data"), flags: flags}
+	s := &server{t: t, base: base, data: filepath.Join(base, "data"), flags: flags, env: env}
 	t.Cleanup(func() {
 		s.shutdown()
 		if t.Failed() {
@@ -111,8 +119,18 @@ func (s *server) boot() {
 	defer logf.Close()
 	args := []string{"server", "--data", s.data, "--addr", "127.0.0.1:0",
 		"--workers", "2", "--lease", "2s", "--sweep-interval", "200ms"}
+	if !slices.Contains(s.flags, "--isolation") {
+		// Most tests share files with their pipelines' commands through
+		// directories of the test (markers, release files), which a
+		// sandbox hides; the sandbox's own tests (sandbox_test.go,
+		// quickstart_test.go) ask for it.
+		args = append(args, "--isolation", "none")
+	}
 	cmd := exec.Command(sluiceBin, append(args, s.flags...)...)
-	cmd.Env = cliEnv("", "")
+	cmd.Env = append(cliEnv("", ""), s.env...)
+	if s.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

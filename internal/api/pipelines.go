@@ -169,6 +169,7 @@ func (s *Server) pipelineState(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := client.PipelineState{PipelineName: st.Name, PipelineVersion: st.Version}
+	out.Isolation, out.Sandboxed = s.svc.Isolation()
 	note, err := s.svc.LastTrigger(r.Context(), st.Name)
 	if err != nil {
 		return err

@@ -58,6 +58,10 @@ type RunConfig struct {
 	// KillGrace is how long processes get between SIGTERM and SIGKILL when
 	// ctx ends; zero means 5s.
 	KillGrace time.Duration
+	// DefaultAccount, when set, is who phases without run-as run as (and
+	// run-as of sluice's own user): a sandbox started by root runs builds
+	// as an unprivileged account, never as root.
+	DefaultAccount *Account
 }
 
 // Phase statuses.
@@ -113,6 +117,13 @@ func Run(ctx context.Context, spec *Spec, cfg RunConfig) (Result, error) {
 	users, err := resolveRunAs(spec, os.Geteuid(), LookupAccount)
 	if err != nil {
 		return Result{}, err
+	}
+	if cfg.DefaultAccount != nil {
+		for _, n := range PhaseNames {
+			if users[n] == nil {
+				users[n] = cfg.DefaultAccount
+			}
+		}
 	}
 	scratch := cfg.ScratchDir
 	if scratch == "" {
@@ -544,7 +555,7 @@ func (r *runner) attempt(phase *Phase, user *Account, anyFailed bool) (attemptRe
 	if !r.spec.SeparateShells() {
 		if _, err := os.Stat(sc.donePath()); err == nil {
 			r.state = sc.statePath()
-			if b, err := os.ReadFile(sc.pwdPath()); err == nil {
+			if b, err := commands.ReadOwnFile(sc.pwdPath()); err == nil {
 				if d := strings.TrimSuffix(string(b), "\n"); d != "" {
 					r.dir = d
 				}
@@ -711,7 +722,7 @@ type events struct {
 
 func (sc *phaseScript) readEvents() (events, error) {
 	var ev events
-	f, err := os.Open(sc.eventsPath())
+	f, err := commands.OpenOwnFile(sc.eventsPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return ev, nil
 	}
@@ -745,7 +756,7 @@ func (sc *phaseScript) readExported() (map[string]string, bool) {
 	}
 	vals := map[string]string{}
 	for i, name := range sc.exported {
-		if b, err := os.ReadFile(sc.varPath(i)); err == nil {
+		if b, err := commands.ReadOwnFile(sc.varPath(i)); err == nil {
 			vals[name] = string(b)
 		}
 	}

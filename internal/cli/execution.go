@@ -109,6 +109,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 			}
 			return output(g.out, format, st, func(w io.Writer) {
 				fmt.Fprintf(w, "pipeline %s (version %d)\n", st.PipelineName, st.PipelineVersion)
+				if st.Isolation != "" {
+					warn := ""
+					if !st.Sandboxed {
+						warn = "WARNING: "
+					}
+					fmt.Fprintf(w, "%sisolation of the server's workers: %s\n", warn, st.Isolation)
+				}
 				if t := st.LastTrigger; t != nil {
 					if t.Started {
 						fmt.Fprintf(w, "last trigger: %s %s: started %s\n", t.TriggerType, t.TriggerDetail, t.PipelineExecutionID)

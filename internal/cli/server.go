@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,8 +21,18 @@ func newServerCmd(g *globals) *cobra.Command {
 		Short: "Run the sluice server: API, engine, scheduler and in-process workers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cfg.Isolation != "auto" && cfg.Isolation != "none" {
-				return fmt.Errorf("--isolation: %q is not auto or none", cfg.Isolation)
+			// Jobs run in directories of their own: a relative path given
+			// to one (CODEBUILD_SRC_DIR, a sandbox's binds) would name
+			// nothing there, so every configured path is made absolute now.
+			for _, p := range []*string{&cfg.DataDir, &cfg.TLSCert, &cfg.TLSKey, &cfg.Artifacts} {
+				if *p == "" || strings.Contains(*p, "://") {
+					continue
+				}
+				abs, err := filepath.Abs(*p)
+				if err != nil {
+					return fmt.Errorf("%s: %w", *p, err)
+				}
+				*p = abs
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(g.errOut, nil))
 			// The password comes from the environment only, never a flag that
@@ -51,7 +63,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as events, ARNs and builds (AWS_REGION) carry it, e.g. us-east-1")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease", 30*time.Second, "how long a worker holds a job between heartbeats")
-	cmd.Flags().StringVar(&cfg.Isolation, "isolation", "auto", "build isolation: auto (bubblewrap where installed, as each project says) or none")
+	addIsolationFlags(cmd, &cfg.Isolation, &cfg.Bwrap)
 	cmd.Flags().DurationVar(&cfg.PollInterval, "poll-interval", time.Minute, "how often remote repositories are polled for changes (PollForSourceChanges)")
 	cmd.Flags().DurationVar(&cfg.SweepInterval, "sweep-interval", time.Second, "how often expired leases and action timeouts are looked for")
 	cmd.Flags().DurationVar(&cfg.EventRetention, "event-retention", 30*24*time.Hour, "how long events are kept (0: for ever); events a rule or the reactor has not read yet are kept regardless")
@@ -65,4 +77,12 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", "", "PEM file of the key of --tls-cert")
 	cmd.Flags().BoolVar(&cfg.Insecure, "insecure", false, "allow listening on an address other than loopback without TLS (tokens in clear text)")
 	return cmd
+}
+
+// addIsolationFlags adds --isolation, and the hidden --bwrap that tests use
+// to play a machine without bubblewrap.
+func addIsolationFlags(cmd *cobra.Command, isolation, bwrap *string) {
+	cmd.Flags().StringVar(isolation, "isolation", "auto", "how actions' code (Commands, builds, command functions) is isolated: auto (bubblewrap; where it does not work such actions are refused), bubblewrap (refuse to start without it) or none (run it unsandboxed as this process's user)")
+	cmd.Flags().StringVar(bwrap, "bwrap", "", "bubblewrap program to use (default: bwrap in PATH)")
+	cmd.Flags().MarkHidden("bwrap")
 }

@@ -5,22 +5,33 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/server"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
 func newWorkerCmd(g *globals) *cobra.Command {
 	var concurrency int
-	var workRoot, id, isolation string
+	var workRoot, id, isolation, bwrap, tokenFile string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a remote worker that takes jobs from a sluice server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if tokenFile != "" {
+				// A token in a file (or SLUICE_TOKEN) never shows in the
+				// process list, as --token does.
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("--token-file: %w", err)
+				}
+				g.token = strings.TrimSpace(string(b))
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -36,6 +47,11 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				host, _ := os.Hostname()
 				id = fmt.Sprintf("%s-%d", host, os.Getpid())
 			}
+			if workRoot != "" {
+				if workRoot, err = filepath.Abs(workRoot); err != nil {
+					return err
+				}
+			}
 			if workRoot == "" {
 				if workRoot, err = os.MkdirTemp("", "sluice-worker-"); err != nil {
 					return err
@@ -43,10 +59,16 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				defer os.RemoveAll(workRoot)
 			}
 			log := slog.New(slog.NewTextHandler(g.errOut, nil))
+			// Jobs never see the work directory, whatever holds it: other
+			// jobs' directories are there.
+			iso, err := sandbox.New(isolation, bwrap, workRoot)
+			if err != nil {
+				return fmt.Errorf("--isolation: %w", err)
+			}
 			var wg sync.WaitGroup
 			for i := range concurrency {
 				w := &worker.Worker{
-					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token, isolation, caFile),
+					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token, iso, caFile),
 					WorkRoot: workRoot, ScratchRoot: worker.DefaultScratchRoot(), BaseEnv: worker.DefaultBaseEnv(), Logger: log,
 				}
 				wg.Add(1)
@@ -55,13 +77,17 @@ func newWorkerCmd(g *globals) *cobra.Command {
 					w.Run(cmd.Context())
 				}()
 			}
-			log.Info("sluice worker started", "server", g.server, "id", id, "concurrency", concurrency)
+			log.Info("sluice worker started", "server", g.server, "id", id, "concurrency", concurrency, "isolation", iso.Describe())
+			if !iso.Enabled() {
+				log.Warn("actions that run code are not sandboxed on this worker: " + iso.Describe())
+			}
 			wg.Wait()
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", 2, "jobs run at the same time")
-	cmd.Flags().StringVar(&isolation, "isolation", "auto", "build isolation: auto (bubblewrap where installed, as each project says) or none")
+	addIsolationFlags(cmd, &isolation, &bwrap)
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the worker's token (instead of --token, which other users see in the process list)")
 	cmd.Flags().StringVar(&workRoot, "work-dir", "", "where jobs' working directories go (default: a temporary directory)")
 	cmd.Flags().StringVar(&id, "id", "", "worker id (default: HOST-PID)")
 	return cmd

@@ -103,7 +103,7 @@ var providers = func() map[string]ProviderInfo {
 		// Commands runs shell commands. CodePipeline caps it at 1..10 inputs and
 		// one output; sluice runs it locally and has no reason to.
 		knownProvider("Commands", OwnerAWS, categoriesOf(CategoryCompute), anyArtifacts, anyArtifacts).
-			commands().timeout(1, 480).runnable(),
+			commands().timeout(1, 480).check(commandsConfig).runnable(),
 		// Noop succeeds at once; it lets engine tests and benchmarks build
 		// pipelines of any shape without running anything.
 		knownProvider("Noop", OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts).noConfiguration().runnable(),

@@ -115,6 +115,12 @@ func TestValidate(t *testing.T) {
 			`stages[1].actions[3].configuration.ContinuationIntervalSeconds: "0" is not a whole number of seconds from 1 to 3600`,
 			`stages[1].actions[4].configuration.DefinitionPath: "../p.yml" must be a relative path inside the input artifact`}},
 
+		{"commands network", func(p *Pipeline) {
+			p.Stages[1].Actions = append(p.Stages[1].Actions,
+				Action{Name: "Off", ActionTypeID: ActionTypeID{Provider: "Commands"}, Commands: []string{"true"}, Configuration: map[string]string{"Network": "false"}},
+				Action{Name: "Bad", ActionTypeID: ActionTypeID{Provider: "Commands"}, Commands: []string{"true"}, Configuration: map[string]string{"Network": "off"}})
+		}, []string{`stages[1].actions[3].configuration.Network: "off" is not true or false`}},
+
 		// Structure.
 		{"no stages", func(p *Pipeline) { p.Stages = nil }, []string{"stages: at least one stage is required"}},
 		{"too many stages", func(p *Pipeline) {

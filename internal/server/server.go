@@ -34,6 +34,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/function"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/postgres"
@@ -54,9 +55,14 @@ type Config struct {
 	SweepInterval time.Duration
 	// PollInterval is how often remote repositories are polled for changes.
 	PollInterval time.Duration
-	// Isolation "none" runs builds directly even where bubblewrap is installed.
+	// Isolation is how actions' code is isolated (see package sandbox): auto
+	// (bubblewrap where it works, else such actions are refused), bubblewrap
+	// (refuse to start without it) or none (run it unsandboxed).
 	Isolation string
-	Logger    *slog.Logger
+	// Bwrap is the bubblewrap program to use; "" looks bwrap up in PATH.
+	// Tests point it at a missing file to play a machine without one.
+	Bwrap  string
+	Logger *slog.Logger
 	// ExternalURL is the server's address in links it sends (approval
 	// notifications); by default its listening address.
 	ExternalURL string
@@ -116,6 +122,7 @@ type Server struct {
 	log      *slog.Logger
 
 	lock *os.File // holds the data directory's lock while the server lives
+	iso  *sandbox.Isolation
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -193,6 +200,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	// A job runs in its own directory: every path it is given must be
+	// absolute, or it names nothing there.
+	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+		cfg.DataDir = abs
+	}
+	iso, err := sandbox.New(cfg.Isolation, cfg.Bwrap, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("--isolation: %w", err)
+	}
 	lock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -246,8 +262,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	svc.SetRepos(repos)
 	svc.SetRemoteHeads(gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
-	svc.SetFunctionInvoker(ruleFunctions{serverURL: base})
-	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock}
+	svc.SetIsolation(iso.Describe(), iso.Enabled())
+	svc.SetFunctionInvoker(ruleFunctions{serverURL: base, provider: function.Provider{Isolation: iso}})
+	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock, iso: iso}
 	apiServer := api.New(svc, st, repos, cfg.Logger)
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {
@@ -291,6 +308,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.http.RegisterOnShutdown(console.Close)
 	return s, nil
 }
+
+// Isolation says which isolation actions' code runs under.
+func (s *Server) Isolation() *sandbox.Isolation { return s.iso }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
@@ -434,7 +454,7 @@ func (s *Server) Run(ctx context.Context) error {
 			w := &worker.Worker{
 				ID:          fmt.Sprintf("%s-%s-%d", host, instance, i),
 				API:         workerClient,
-				Providers:   Providers(s.workerURL(), workerToken, s.cfg.Isolation, ""),
+				Providers:   Providers(s.workerURL(), workerToken, s.iso, ""),
 				WorkRoot:    workRoot,
 				BaseEnv:     worker.DefaultBaseEnv(),
 				ScratchRoot: worker.DefaultScratchRoot(),
@@ -451,14 +471,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, URLFile), []byte(s.URL()+"\n"), 0o644); err != nil {
 		return err
 	}
-	isolation := "bubblewrap (" + build.Bubblewrap() + ")"
-	switch {
-	case strings.EqualFold(s.cfg.Isolation, "none"):
-		isolation = "none (--isolation none): builds run directly on this machine"
-	case build.Bubblewrap() == "":
-		isolation = "none: bubblewrap is not installed, builds run directly on this machine"
+	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers, "isolation", s.iso.Describe())
+	if !s.iso.Enabled() {
+		s.log.Warn("actions that run code are not sandboxed on this server: " + s.iso.Describe())
 	}
-	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers, "build-isolation", isolation)
 
 	var err error
 	select {
@@ -556,21 +572,24 @@ func lockDataDir(dir string) (*os.File, error) {
 // token give source actions access to the server's hosted repositories;
 // caFile, when not "", is a PEM file of certificates to trust for the server
 // (--ca-cert), passed on to git and to command functions.
-func Providers(serverURL, token, isolation, caFile string) map[string]provider.Provider {
+//
+// iso is the sandbox every action that runs user code runs in (Commands,
+// builds, command functions).
+func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) map[string]provider.Provider {
 	git := &gitsource.Provider{
 		HostedURL:    func(name string) string { return strings.TrimRight(serverURL, "/") + "/git/" + name + ".git" },
 		HostedToken:  token,
 		HostedCAFile: caFile,
 	}
-	fn := function.Provider{CACertFile: caFile}
+	fn := function.Provider{CACertFile: caFile, Isolation: iso}
 	return map[string]provider.Provider{
-		"Commands":   commands.Provider{},
+		"Commands":   commands.Provider{Isolation: iso},
 		"Noop":       noop.Provider{},
 		"Git":        git,
 		"CodeCommit": git,
 		"GitRemote":  git,
-		"Build":      build.Provider{Isolation: isolation},
-		"CodeBuild":  build.Provider{Isolation: isolation},
+		"Build":      build.Provider{Isolation: iso},
+		"CodeBuild":  build.Provider{Isolation: iso},
 		"Function":   fn,
 		"Lambda":     fn,
 	}

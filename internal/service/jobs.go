@@ -222,6 +222,14 @@ func (s *Service) storedOutputs(ctx context.Context, jobID, worker string, names
 	return out, nil
 }
 
+// answeredBy reports whether row ended with an answer (success or failure,
+// not a cancellation) while worker still ran it: a function answering
+// through the API before its command exited.
+func answeredBy(row store.Job, worker string) bool {
+	return (row.Status == store.JobSucceeded || row.Status == store.JobFailed) &&
+		worker != "" && worker != JobTokenHolder && row.Worker == worker
+}
+
 // JobTokenHolder stands for the worker of a job when the caller proved itself
 // with the job's own token (a function reading its inputs, writing its outputs).
 const JobTokenHolder = "\x00job-token"
@@ -246,7 +254,18 @@ func (s *Service) heldJob(ctx context.Context, jobID, worker string) (engine.Job
 }
 
 // AppendLog adds output to a running job's log.
+//
+// A function may answer for its job before its command has exited: the job
+// has then ended, but what the command prints until it exits (or is killed)
+// still belongs to the log, so the worker that ran it may go on appending.
 func (s *Service) AppendLog(ctx context.Context, jobID, worker string, data []byte) error {
+	if row, err := s.store.Job(ctx, jobID); err == nil && answeredBy(row, worker) {
+		if err := s.store.AppendLog(ctx, jobID, data); err != nil {
+			return err
+		}
+		s.changed.broadcast()
+		return nil
+	}
 	if _, err := s.heldJob(ctx, jobID, worker); err != nil {
 		return err
 	}

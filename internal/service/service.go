@@ -54,6 +54,7 @@ type Service struct {
 	repos     Repos       // hosted repositories, when the server hosts any
 	remote    RemoteHeads // remote repositories, for polling
 	secretKey []byte
+	isolation isolation // see SetIsolation
 
 	jobsQueued       *notifier     // a job became claimable
 	changed          *notifier     // an execution or a log changed

@@ -20,6 +20,9 @@ type pipelinesPage struct {
 	Query     string
 	Pipelines []pipelineRow
 	Total     int
+	// Isolation says how actions' code is isolated; Sandboxed whether it is.
+	Isolation string
+	Sandboxed bool
 }
 
 func (pipelinesPage) navKey() string  { return "pipelines" }
@@ -40,6 +43,7 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	page := pipelinesPage{Query: q, Total: len(ps)}
+	page.Isolation, page.Sandboxed = s.svc.Isolation()
 	for _, p := range ps {
 		name := p.Declaration.Name
 		if q != "" && !strings.Contains(strings.ToLower(name), strings.ToLower(q)) {

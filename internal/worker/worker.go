@@ -133,6 +133,13 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 
 	if cause := context.Cause(jobCtx); cause != nil && errors.Is(cause, errTakenAway) {
 		log.Info("job taken away", "reason", cause)
+		// The server keeps the end of the log of a job a function answered
+		// for while its command still ran; any other job refuses it.
+		if len(tail) > 0 {
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			_ = w.API.AppendLog(rctx, job.ID, w.ID, tail)
+			rcancel()
+		}
 		return
 	}
 	if ctx.Err() != nil {
@@ -193,6 +200,14 @@ func transient(err error) bool {
 
 var errTakenAway = errors.New("job taken away")
 
+// answered reports whether a heartbeat was refused because the job ended with
+// an answer (the server's "job X has ended (Succeeded)"), not because it was
+// cancelled or given to another worker.
+func answered(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "has ended (Succeeded)") || strings.Contains(msg, "has ended (Failed)")
+}
+
 // firstHeartbeat is how long a job runs before its first heartbeat. A stop asked
 // before then reaches the job when that heartbeat is answered.
 const firstHeartbeat = 250 * time.Millisecond
@@ -215,6 +230,12 @@ func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.
 	for ctx.Err() == nil {
 		started := time.Now()
 		_, err := w.API.Heartbeat(ctx, job.ID, w.ID, every)
+		if job.JobToken != "" && client.IsCode(err, "Conflict") && answered(err) {
+			// The function answered for its job while its command still
+			// runs: the command goes on to its end (or the job's
+			// deadline), its output still logged.
+			return
+		}
 		if client.IsCode(err, "Conflict") || client.IsCode(err, "NotFound") {
 			cancel(fmt.Errorf("%w: %v", errTakenAway, err))
 			return

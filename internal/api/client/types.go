@@ -230,6 +230,10 @@ type PipelineState struct {
 	StageStates     []StageState `json:"stageStates"`
 	// LastTrigger is what the last push, webhook, poll or schedule did.
 	LastTrigger *TriggerNote `json:"lastTrigger,omitempty"`
+	// Isolation says how the server's workers isolate actions' code (a
+	// sluice addition), and Sandboxed whether they do at all.
+	Isolation string `json:"isolation,omitempty"`
+	Sandboxed bool   `json:"sandboxed"`
 }
 
 // TriggerNote is what a trigger did: started an execution, or why not.

@@ -142,7 +142,7 @@ func TestBatchRunsBuildsInParallel(t *testing.T) {
 			// sooner.
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			_, err := (Provider{BatchConcurrency: tc.limit}).Run(ctx, f.job)
+			_, err := (Provider{BatchConcurrency: tc.limit, Isolation: testProvider(t, f.job).Isolation}).Run(ctx, f.job)
 			log := f.log.String()
 			switch {
 			case tc.fails == "" && err != nil:

@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,13 +21,14 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/buildspec"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
 // Provider runs Build actions.
 type Provider struct {
-	// Isolation "none" runs every build directly, whatever its project says
-	// (the worker's --isolation none); "" leaves the choice to the project.
-	Isolation string
+	// Isolation is the worker's sandbox, which every build runs in whatever
+	// its project says; nil runs builds directly (tests).
+	Isolation *sandbox.Isolation
 	// BatchConcurrency bounds how many builds of a batch run at once; zero
 	// means min(4, GOMAXPROCS*2).
 	BatchConcurrency int
@@ -40,7 +40,9 @@ type Project struct {
 	Buildspec            string     `json:"buildspec"`
 	EnvironmentVariables []Variable `json:"environmentVariables"`
 	TimeoutInMinutes     int        `json:"timeoutInMinutes"`
-	// Isolation is auto (bubblewrap where installed), bubblewrap or none.
+	// Isolation is auto, bubblewrap or none. Only the worker's operator
+	// decides whether builds are isolated (--isolation): a project asking for
+	// none is told so in the log and isolated anyway.
 	Isolation string `json:"isolation"`
 	// Network lets an isolated build reach the network.
 	Network bool `json:"network"`
@@ -116,13 +118,14 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 	if err := buildspecSecrets(ctx, spec, job, secrets); err != nil {
 		return provider.Result{}, err
 	}
-	if strings.EqualFold(pr.Isolation, "none") {
-		p.Isolation = "none"
+	if err := pr.Isolation.Check(); err != nil {
+		return provider.Result{}, err
 	}
-	env, sb, err := isolate(p, job)
+	env, sb, err := isolate(pr.Isolation, p, job)
 	if err != nil {
 		return provider.Result{}, err
 	}
+	defer sb.Close()
 	timeout := time.Duration(p.TimeoutInMinutes) * time.Minute
 	if timeout <= 0 {
 		timeout = 60 * time.Minute
@@ -193,7 +196,7 @@ type builder struct {
 	p         Project
 	job       *provider.Job
 	env       []string // without HOME, which is each build's own
-	sandbox   *sandbox // nil: builds run directly
+	sandbox   *box     // nil: builds run directly
 	plain     map[string]string
 	secrets   map[string]string
 	secondary map[string]string
@@ -204,7 +207,7 @@ type builder struct {
 // run runs spec in dir with HOME home and extra variables over the action's,
 // and keeps its test reports.
 func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch, home string, extra map[string]string) (buildspec.Result, error) {
-	if spec.UsesRunAs() {
+	if spec.UsesRunAs() || b.sandbox.switches() {
 		// Only the job's own directories are opened; the sandbox covers the
 		// worker's above them (see sandbox.argsAs), and a build run
 		// directly says which stops the user.
@@ -253,6 +256,9 @@ func (b builder) run(ctx context.Context, spec *buildspec.Spec, dir, scratch, ho
 	b.identify(&cfg)
 	if b.sandbox != nil {
 		cfg.SandboxAs = b.sandbox.argsAs
+		if b.sandbox.switches() {
+			cfg.DefaultAccount = &buildspec.Account{Name: sandbox.BuildName, UID: sandbox.BuildUID, GID: sandbox.BuildGID}
+		}
 	}
 	res, err := buildspec.Run(ctx, spec, cfg)
 	if err != nil {
@@ -375,20 +381,11 @@ func writeOutputs(spec *buildspec.Spec, dir string, outputs []provider.Output) (
 	return written, nil
 }
 
-// Bubblewrap returns the path of bwrap, or "" when the machine has none.
-func Bubblewrap() string {
-	p, err := exec.LookPath("bwrap")
-	if err != nil {
-		return ""
-	}
-	return p
-}
-
-// isolate decides how the build runs: inside bubblewrap (the host read-only,
-// the job's own directories and a private /tmp and HOME writable, its own PID
-// namespace, the network only when the project allows it) or directly. It
-// returns the environment, without HOME, and the sandbox, nil for none.
-func isolate(p Project, job *provider.Job) ([]string, *sandbox, error) {
+// isolate decides how the build runs: in the worker's sandbox (see package
+// sandbox; the network only when the project allows it) or, when the worker
+// has none, directly. It returns the environment, without HOME, and the
+// sandbox, nil for none.
+func isolate(iso *sandbox.Isolation, p Project, job *provider.Job) ([]string, *box, error) {
 	// Every build gets a HOME of its own, as a fresh CodeBuild container has:
 	// nothing of the worker's home leaks in, and tools' caches under HOME can
 	// be kept with cache.paths.
@@ -402,26 +399,30 @@ func isolate(p Project, job *provider.Job) ([]string, *sandbox, error) {
 			env = append(env, kv)
 		}
 	}
-	mode := strings.ToLower(p.Isolation)
-	bwrap := Bubblewrap()
-	switch {
-	case mode == "none":
-		return env, nil, nil
-	case bwrap == "" && mode == "bubblewrap":
-		return nil, nil, errors.New("isolation bubblewrap: bwrap is not installed on this worker (apt-get install bubblewrap), or set isolation: none")
-	case bwrap == "":
-		fmt.Fprintln(job.Log, "[Container] warning: bubblewrap is not installed on this worker; the build runs without isolation")
+	if !iso.Enabled() {
 		return env, nil, nil
 	}
-	sb := &sandbox{bwrap: bwrap, binds: []string{root}, network: p.Network}
+	if strings.EqualFold(p.Isolation, "none") {
+		fmt.Fprintln(job.Log, "[Container] the project asks for isolation none; only the worker's operator can turn isolation off (--isolation none), so the build is isolated")
+	}
+	env = iso.Env(env, "")
+	passwd, group, remove, err := iso.WriteAccounts(buildHome(job))
+	if err != nil {
+		return nil, nil, err
+	}
+	sb := &box{iso: iso, spec: sandbox.Spec{Binds: []string{root}, Network: p.Network, Passwd: passwd, Group: group}, close: remove}
 	if job.ScratchDir != "" {
-		sb.binds = append(sb.binds, job.ScratchDir)
+		sb.spec.Binds = append(sb.spec.Binds, job.ScratchDir)
 	}
 	how := "with the network"
 	if !p.Network {
 		how = "without the network"
 	}
-	fmt.Fprintf(job.Log, "[Container] isolated with bubblewrap: the host read-only, its own PID namespace, %s\n", how)
+	who := ""
+	if iso.Root() {
+		who = fmt.Sprintf(", as %s (uid %d)", sandbox.BuildName, sandbox.BuildUID)
+	}
+	fmt.Fprintf(job.Log, "[Container] isolated with bubblewrap: system directories read-only, the job's own directories, its own PID namespace, %s%s\n", how, who)
 	return env, sb, nil
 }
 

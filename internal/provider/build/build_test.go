@@ -10,12 +10,12 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
 type fixture struct {
@@ -103,7 +103,7 @@ func TestBuildRunsProjectBuildspec(t *testing.T) {
 		"ProjectName":          "app-build",
 		"EnvironmentVariables": `[{"name":"STAGE","value":"prod","type":"PLAINTEXT"}]`,
 	}, "bin", "docs")
-	res, err := Provider{}.Run(context.Background(), f.job)
+	res, err := testProvider(t, f.job).Run(context.Background(), f.job)
 	if err != nil {
 		t.Fatalf("build failed: %v\n%s", err, f.log)
 	}
@@ -138,7 +138,7 @@ func TestBuildFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newJob(t, tc.project, tc.config, "bin")
-			_, err := Provider{}.Run(context.Background(), f.job)
+			_, err := testProvider(t, f.job).Run(context.Background(), f.job)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q\n%s", err, tc.want, f.log)
 			}
@@ -149,14 +149,31 @@ func TestBuildFailures(t *testing.T) {
 func TestPrimarySourceChoosesTheWorkingDirectory(t *testing.T) {
 	f := newJob(t, Project{Name: "p", Buildspec: "version: 0.2\nphases:\n  build:\n    commands:\n      - test -f tool.txt\n      - test -f $CODEBUILD_SRC_DIR_code/main.txt\n"},
 		map[string]string{"PrimarySource": "tools"})
-	if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
+	if _, err := testProvider(t, f.job).Run(context.Background(), f.job); err != nil {
 		t.Fatalf("%v\n%s", err, f.log)
 	}
 }
 
+// testProvider is the provider of a worker that isolates as the job's
+// project asks: with the machine's sandbox, or none for isolation none.
+func testProvider(t *testing.T, job *provider.Job) Provider {
+	t.Helper()
+	var p Project
+	json.Unmarshal(job.Project, &p)
+	if p.Isolation == "none" {
+		return Provider{}
+	}
+	needBubblewrap(t)
+	iso, err := sandbox.New(sandbox.Auto, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Provider{Isolation: iso}
+}
+
 func needBubblewrap(t *testing.T) {
 	t.Helper()
-	if Bubblewrap() == "" {
+	if path, _ := sandbox.Detect(""); path == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatal("bubblewrap is not installed; test.sh installs it")
 		}
@@ -171,7 +188,18 @@ func runScript(t *testing.T, p Project, commands ...string) (string, error) {
 		p.Buildspec += "      - " + strconvQuote(c) + "\n"
 	}
 	f := newJob(t, p, nil)
-	_, err := Provider{}.Run(context.Background(), f.job)
+	_, err := testProvider(t, f.job).Run(context.Background(), f.job)
+	return f.log.String(), err
+}
+
+func runScriptWith(t *testing.T, pr Provider, p Project, commands ...string) (string, error) {
+	t.Helper()
+	p.Buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n"
+	for _, c := range commands {
+		p.Buildspec += "      - " + strconvQuote(c) + "\n"
+	}
+	f := newJob(t, p, nil)
+	_, err := pr.Run(context.Background(), f.job)
 	return f.log.String(), err
 }
 
@@ -211,7 +239,7 @@ func TestBubblewrapIsolation(t *testing.T) {
 		{"own PID namespace", Project{Name: "p"}, []string{"test $$ -lt 10"}, ""},
 		{"no network unless allowed", Project{Name: "p"}, []string{reach}, "exited with code 1"},
 		{"network when allowed", Project{Name: "p", Network: true}, []string{reach}, ""},
-		{"isolation none runs on the host", Project{Name: "p", Isolation: "none"}, []string{reach, "test $$ -gt 10"}, ""},
+		{"the data directory, /root and /home are absent", Project{Name: "p"}, []string{"test ! -e /root", "test ! -e /home", "test ! -e " + filepath.Dir(os.TempDir()) + "/no-such"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			log, err := runScript(t, tc.project, tc.commands...)
@@ -221,7 +249,7 @@ func TestBubblewrapIsolation(t *testing.T) {
 			case tc.fails != "" && (err == nil || !strings.Contains(err.Error(), tc.fails)):
 				t.Fatalf("error %v, want %q\n%s", err, tc.fails, log)
 			}
-			if tc.project.Isolation != "none" && !strings.Contains(log, "isolated with bubblewrap") {
+			if !strings.Contains(log, "isolated with bubblewrap") {
 				t.Fatalf("the log does not say the build is isolated:\n%s", log)
 			}
 		})
@@ -231,22 +259,32 @@ func TestBubblewrapIsolation(t *testing.T) {
 	}
 }
 
+// Only the worker's operator turns isolation off: a project that asks for
+// none is isolated all the same.
+func TestProjectCannotTurnIsolationOff(t *testing.T) {
+	needBubblewrap(t)
+	iso, err := sandbox.New(sandbox.Auto, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := runScriptWith(t, Provider{Isolation: iso}, Project{Name: "p", Isolation: "none"}, "test $$ -lt 10", "test ! -e /root", "! cat /etc/shadow")
+	if err != nil || !strings.Contains(log, "only the worker's operator can turn isolation off") {
+		t.Fatalf("%v\n%s", err, log)
+	}
+}
+
 func TestBubblewrapRequiredButMissing(t *testing.T) {
-	// /usr/bin holds bwrap on Debian: hide it behind a PATH of our own making.
-	dir := t.TempDir()
-	for _, tool := range []string{"bash", "sh", "cat", "mkdir", "cp", "echo", "test"} {
-		if p, err := exec.LookPath(tool); err == nil {
-			os.Symlink(p, filepath.Join(dir, tool))
-		}
+	missing := filepath.Join(t.TempDir(), "bwrap")
+	if _, err := sandbox.New(sandbox.Bubblewrap, missing); err == nil || !strings.Contains(err.Error(), "not installed") {
+		t.Fatalf("isolation bubblewrap without bwrap: %v", err)
 	}
-	t.Setenv("PATH", dir)
-	_, err := runScript(t, Project{Name: "p", Isolation: "bubblewrap"}, "true")
-	if err == nil || !strings.Contains(err.Error(), "bwrap is not installed") {
-		t.Fatalf("error %v", err)
+	iso, err := sandbox.New(sandbox.Auto, missing)
+	if err != nil {
+		t.Fatal(err)
 	}
-	log, err := runScript(t, Project{Name: "p", Isolation: "auto"}, "true")
-	if err != nil || !strings.Contains(log, "runs without isolation") {
-		t.Fatalf("auto without bwrap: %v\n%s", err, log)
+	log, err := runScriptWith(t, Provider{Isolation: iso}, Project{Name: "p"}, "touch ran")
+	if err == nil || !strings.Contains(err.Error(), "--isolation none") {
+		t.Fatalf("auto without bwrap ran the build: %v\n%s", err, log)
 	}
 }
 
@@ -277,7 +315,7 @@ cache:
 			kept, err = io.ReadAll(r)
 			return err
 		}
-		if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
+		if _, err := testProvider(t, f.job).Run(context.Background(), f.job); err != nil {
 			t.Fatalf("%v\n%s", err, f.log)
 		}
 		return f.log.String()
@@ -320,7 +358,7 @@ batch:
 `
 	f := newJob(t, Project{Name: "p", Buildspec: batch, Isolation: "none"},
 		map[string]string{"BatchEnabled": "true", "CombineArtifacts": "true"}, "all")
-	res, err := (Provider{}).Run(context.Background(), f.job)
+	res, err := testProvider(t, f.job).Run(context.Background(), f.job)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, f.log)
 	}
@@ -341,7 +379,7 @@ batch:
 	// Without CombineArtifacts, outputs are matched to builds by identifier;
 	// a failure that is not ignored fails the batch.
 	f = newJob(t, Project{Name: "p", Buildspec: batch, Isolation: "none"}, map[string]string{"BatchEnabled": "true"}, "build")
-	if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
+	if _, err := testProvider(t, f.job).Run(context.Background(), f.job); err != nil {
 		t.Fatalf("%v\n%s", err, f.log)
 	}
 	if got := zipNames(t, f.job.Outputs[0].Path); got["os.txt"] != "linux\n" {
@@ -349,7 +387,7 @@ batch:
 	}
 	strict := strings.Replace(batch, "      ignore-failure: true\n", "", 1)
 	f = newJob(t, Project{Name: "p", Buildspec: strict, Isolation: "none"}, map[string]string{"BatchEnabled": "true"})
-	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "batch failed: flaky") {
+	if _, err := testProvider(t, f.job).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "batch failed: flaky") {
 		t.Fatalf("a failed build of the batch: %v", err)
 	}
 }
@@ -357,12 +395,12 @@ batch:
 func TestBuildspecSecrets(t *testing.T) {
 	spec := "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: npm-token:token\nphases:\n  build:\n    commands:\n      - test \"$TOKEN\" = s3cret\n"
 	f := newJob(t, Project{Name: "p", Buildspec: spec, Isolation: "none"}, nil)
-	if _, err := (Provider{}).Run(context.Background(), f.job); err != nil {
+	if _, err := testProvider(t, f.job).Run(context.Background(), f.job); err != nil {
 		t.Fatalf("%v\n%s", err, f.log)
 	}
 	bad := strings.Replace(spec, "npm-token", "other", 1)
 	f = newJob(t, Project{Name: "p", Buildspec: bad, Isolation: "none"}, nil)
-	if _, err := (Provider{}).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "env.secrets-manager.TOKEN: secret other") {
+	if _, err := testProvider(t, f.job).Run(context.Background(), f.job); err == nil || !strings.Contains(err.Error(), "env.secrets-manager.TOKEN: secret other") {
 		t.Fatalf("an undeclared secret: %v", err)
 	}
 }
@@ -403,7 +441,11 @@ func TestSecretsResolvingToNothing(t *testing.T) {
 func TestWorkerIsolationNoneOverridesTheProject(t *testing.T) {
 	needBubblewrap(t)
 	f := newJob(t, Project{Name: "p", Isolation: "bubblewrap", Buildspec: "version: 0.2\nphases:\n  build:\n    commands:\n      - test $$ -gt 10\n"}, nil)
-	if _, err := (Provider{Isolation: "none"}).Run(context.Background(), f.job); err != nil {
+	none, err := sandbox.New(sandbox.None, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Provider{Isolation: none}).Run(context.Background(), f.job); err != nil {
 		t.Fatalf("%v\n%s", err, f.log)
 	}
 	if strings.Contains(f.log.String(), "isolated with bubblewrap") {

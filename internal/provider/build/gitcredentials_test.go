@@ -96,7 +96,7 @@ func TestGitCredentialHelper(t *testing.T) {
 				}
 				return nil, errors.New("no such secret")
 			}
-			_, err := (Provider{}).Run(context.Background(), f.job)
+			_, err := testProvider(t, f.job).Run(context.Background(), f.job)
 			log := f.log.String()
 			switch {
 			case tc.fails && (err == nil || !strings.Contains(log, "could not read Username")):
@@ -148,7 +148,7 @@ batch:
 			masked := logmask.New(f.log)
 			f.job.Log = masked
 			f.job.Secret = func(context.Context, string) ([]byte, error) { return []byte("builder:" + password), nil }
-			_, err := (Provider{}).Run(context.Background(), f.job)
+			_, err := testProvider(t, f.job).Run(context.Background(), f.job)
 			masked.Flush()
 			if err != nil {
 				t.Fatalf("%v\n%s", err, f.log)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/sluice-ci/sluice/internal/buildspec"
+	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
 // testUser creates a user for the test and removes it when the test ends.
@@ -118,7 +119,7 @@ phases:
 				// directory; the worker's stays closed inside a sandbox.
 				openAncestors(t, root, "/var/tmp")
 			}
-			res, err := (Provider{}).Run(context.Background(), f.job)
+			res, err := testProvider(t, f.job).Run(context.Background(), f.job)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, f.log)
 			}
@@ -126,7 +127,13 @@ phases:
 				b, _ := os.ReadFile(filepath.Join(f.job.WorkDir, p))
 				return strings.TrimSpace(string(b))
 			}
-			if read("install.who") != "root" || read("build.who") != "root" || read("post_build.who") != name || res.OutputVariables["WHO"] != name {
+			// In a sandbox, root's phases run as the unprivileged build
+			// account: root there could undo the sandbox.
+			rootName := "root"
+			if tc.isolation == "bubblewrap" {
+				rootName = sandbox.BuildName
+			}
+			if read("install.who") != rootName || read("build.who") != rootName || read("post_build.who") != name || res.OutputVariables["WHO"] != name {
 				t.Fatalf("install ran as %q, build as %q, post_build as %q, exported %v\n%s",
 					read("install.who"), read("build.who"), read("post_build.who"), res.OutputVariables, f.log)
 			}
@@ -158,7 +165,7 @@ func TestRunAsBlockedWithoutSandbox(t *testing.T) {
 	const name = "sluice-runas-build"
 	testUser(t, name)
 	f := newJob(t, Project{Name: "p", Isolation: "none", Buildspec: "version: 0.2\nphases:\n  build:\n    run-as: " + name + "\n    commands:\n      - touch ran\n"}, nil)
-	_, err := (Provider{}).Run(context.Background(), f.job)
+	_, err := testProvider(t, f.job).Run(context.Background(), f.job)
 	blocked := filepath.Dir(filepath.Dir(f.job.WorkDir))
 	want := "inline buildspec of project p:4: phases.build: run-as " + name + ": " + name + " cannot enter " + blocked
 	if err == nil || !strings.HasPrefix(err.Error(), want) {

@@ -5,25 +5,50 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
 // Provider is the Compute/Commands action: it runs the action's commands in its
 // working directory and zips the declared files of each output artifact.
-type Provider struct{}
+type Provider struct {
+	// Isolation is the worker's sandbox; nil runs the commands unsandboxed.
+	Isolation *sandbox.Isolation
+}
+
+// ConfigNetwork is the Commands configuration key that takes the network
+// from the commands ("false"); the network is on by default.
+const ConfigNetwork = pipeline.ConfigNetwork
 
 // Run implements provider.Provider.
-func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
-	res, err := Run(ctx, Spec{
+func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
+	if err := p.Isolation.Check(); err != nil {
+		return provider.Result{}, err
+	}
+	spec := Spec{
 		Dir:             job.WorkDir,
 		Commands:        job.Commands,
 		Env:             job.Env,
 		OutputVariables: job.OutputVariables,
 		Log:             job.Log,
 		ScratchDir:      job.ScratchDir,
-	})
+	}
+	if p.Isolation.Enabled() {
+		root := filepath.Dir(job.WorkDir)
+		box, err := Sandbox(p.Isolation, root, job.ScratchDir, []string{job.WorkDir, filepath.Join(root, "inputs")}, job.Env,
+			!strings.EqualFold(job.Configuration[ConfigNetwork], "false"))
+		if err != nil {
+			return provider.Result{}, err
+		}
+		defer box.Close()
+		spec.Wrap, spec.User, spec.Env = box.Args, box.User, box.Env
+	}
+	res, err := Run(ctx, spec)
 	if err != nil {
 		var f *Failure
 		if errors.As(err, &f) {

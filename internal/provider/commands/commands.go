@@ -74,6 +74,12 @@ type Spec struct {
 	// and its bookkeeping files, which Run leaves there. Empty means a new
 	// temporary directory, removed when Run returns.
 	ScratchDir string
+
+	// Wrap, when set, is the command the shell runs under (a sandbox's
+	// bubblewrap, ending in "--"); User, when set, who it runs as (see
+	// Shell.Wrap and Shell.User).
+	Wrap []string
+	User *User
 }
 
 // Result is what a successful run produces.
@@ -117,6 +123,14 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	if err := os.WriteFile(scriptPath, []byte(sc.text()), 0o600); err != nil {
 		return Result{}, fmt.Errorf("commands: %w", err)
 	}
+	if spec.User != nil {
+		// The shell reads it, and writes its bookkeeping beside it, as User.
+		for _, p := range []string{tmp, scriptPath} {
+			if err := os.Chown(p, int(spec.User.UID), int(spec.User.GID)); err != nil {
+				return Result{}, fmt.Errorf("commands: %w", err)
+			}
+		}
+	}
 
 	log := spec.Log
 	if log == nil {
@@ -139,6 +153,8 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		env:    env,
 		log:    log,
 		grace:  grace,
+		wrap:   spec.Wrap,
+		user:   spec.User,
 	})
 	if err != nil {
 		return Result{}, err
@@ -241,7 +257,7 @@ func isExecutable(path string) bool {
 // readStatus reports the index of the last command the script started, or
 // len(commands) once they all succeeded.
 func (sc *script) readStatus() (index int, ok bool) {
-	b, err := os.ReadFile(sc.statusPath())
+	b, err := ReadOwnFile(sc.statusPath())
 	if err != nil {
 		return 0, false
 	}
@@ -256,7 +272,7 @@ func (sc *script) readOutputs() (Result, error) {
 	res := Result{OutputVariables: make(map[string]string, len(sc.outputs))}
 	var verr OutputVariableError
 	for i, name := range sc.outputs {
-		value, err := os.ReadFile(sc.outputPath(i))
+		value, err := ReadOwnFile(sc.outputPath(i))
 		if errors.Is(err, os.ErrNotExist) {
 			verr.Unset = append(verr.Unset, name)
 			continue

@@ -309,3 +309,34 @@ func copyOutput(w io.Writer, r io.Reader) {
 		}
 	}
 }
+
+// OpenOwnFile opens a bookkeeping file a job's shell wrote (a status, an
+// output variable) without following a link: the job, running as another
+// user, owns the directory and could put there a link to a file only sluice
+// may read, for sluice to read it back into the job's results.
+func OpenOwnFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &os.PathError{Op: "open", Path: path, Err: errors.New("not a regular file")}
+	}
+	return f, nil
+}
+
+// ReadOwnFile reads a file OpenOwnFile opens.
+func ReadOwnFile(path string) ([]byte, error) {
+	f, err := OpenOwnFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}

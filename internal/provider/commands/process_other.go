@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 )
 
@@ -41,3 +42,9 @@ func Unreachable(*User, []string) (string, error) {
 func ChownTree(string, uint32, uint32) error {
 	return errors.New("commands: only supported on Linux")
 }
+
+// ReadOwnFile reads a bookkeeping file a job's shell wrote.
+func ReadOwnFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// OpenOwnFile opens a bookkeeping file a job's shell wrote.
+func OpenOwnFile(path string) (*os.File, error) { return os.Open(path) }

@@ -26,6 +26,8 @@ import (
 
 	fndef "github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
 // Provider is the Function provider.
@@ -40,6 +42,41 @@ type Provider struct {
 	// `sluice job success` trusts the server's self-signed certificate as
 	// the worker does; "" gives nothing.
 	CACertFile string
+	// Isolation is the worker's sandbox, which command functions run in,
+	// with the network (they answer through the API); nil runs them directly.
+	Isolation *sandbox.Isolation
+}
+
+// sandboxed puts a command function in p's sandbox: root is its own
+// directory, scratch its scratch directory, owned what it writes in root
+// (see commands.Sandbox), dir its working directory (shown
+// read-only when it is not inside root), program the program it runs (shown
+// read-only, wherever it is installed). It returns the wrapper and the
+// environment to run with, or nil and env when p isolates nothing, and what
+// to call once the command has started.
+func (p Provider) sandboxed(root, scratch string, owned []string, dir, program string, env []string) ([]string, []string, func(), error) {
+	if err := p.Isolation.Check(); err != nil {
+		return nil, nil, nil, err
+	}
+	if !p.Isolation.Enabled() {
+		return nil, env, func() {}, nil
+	}
+	var ro []string
+	if rel, err := filepath.Rel(root, dir); err != nil || strings.HasPrefix(rel, "..") {
+		ro = append(ro, dir)
+	}
+	if p.CACertFile != "" {
+		ro = append(ro, p.CACertFile)
+	}
+	if filepath.IsAbs(program) {
+		// The function's program, wherever it is installed, read-only.
+		ro = append(ro, program)
+	}
+	box, err := commands.Sandbox(p.Isolation, root, scratch, owned, env, true, ro...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return append(box.Args, box.SwitchArgs()...), box.Env, box.Close, nil
 }
 
 // DefaultKillGrace is the KillGrace a zero Provider uses.
@@ -156,6 +193,12 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Func
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
+	root := filepath.Dir(job.WorkDir)
+	wrap, env, done, err := p.sandboxed(root, job.ScratchDir, []string{job.WorkDir, filepath.Join(root, "inputs")}, dir, program, env)
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
+	}
+	defer done()
 	stdin, err := eventFile(job.ScratchDir, event)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
@@ -168,7 +211,7 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Func
 	fmt.Fprintf(log, "[sluice] invoking function %s: %s\n", fn.Name, strings.Join(fn.Command, " "))
 	res, err := runCommand(ctx, commandRun{
 		path: program, args: fn.Command, dir: dir, env: env, stdin: stdin, log: log,
-		grace: grace, timeout: timeout,
+		grace: grace, timeout: timeout, wrap: wrap,
 	})
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)

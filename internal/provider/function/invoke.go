@@ -64,6 +64,12 @@ func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, 
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
+	// The invocation's directory is a throwaway: the function owns all of it.
+	wrap, env, done, err := p.sandboxed(inv.Dir, inv.ScratchDir, []string{inv.Dir}, dir, program, env)
+	if err != nil {
+		return fmt.Errorf("function %s: %w", fn.Name, err)
+	}
+	defer done()
 	stdin, err := eventFile(inv.ScratchDir, input)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
@@ -75,7 +81,7 @@ func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, 
 	}
 	res, err := runCommand(ctx, commandRun{
 		path: program, args: fn.Command, dir: dir, env: env, stdin: stdin, log: log,
-		grace: grace, timeout: timeout,
+		grace: grace, timeout: timeout, wrap: wrap,
 	})
 	switch {
 	case err != nil:

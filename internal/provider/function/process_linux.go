@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,7 +28,18 @@ type commandRun struct {
 	// timeout bounds the command, and what it leaves running in the
 	// background after exiting 0, from its start.
 	timeout time.Duration
+	// wrap, when set, is the sandbox the command runs in (bubblewrap's
+	// command ending in "--", and setpriv's when it switches users).
+	wrap []string
 }
+
+// keepAlive runs a sandboxed function's command, reports its exit status on
+// descriptor 3 and, when it is 0, stays until nothing but itself and the
+// sandbox's init is left: the sandbox ends when its first process does, and
+// what the function left in the background must live on to answer. It uses
+// shell builtins only (the glob counts the namespace's processes), besides
+// sleep between looks.
+const keepAlive = `"$@" 3>&-; rc=$?; printf '%s\n' "$rc" >&3; exec 3>&-; [ "$rc" -eq 0 ] || exit "$rc"; while set -- /proc/[0-9]*; [ "$#" -gt 2 ]; do sleep 1; done`
 
 type commandExit struct {
 	exitCode int  // 128+n when signal n killed it
@@ -64,14 +77,39 @@ func runCommand(ctx context.Context, r commandRun) (commandExit, error) {
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	var reported chan int // the sandboxed command's own exit status
+	var sr, sw *os.File
+	if len(r.wrap) > 0 {
+		if sr, sw, err = os.Pipe(); err != nil {
+			pr.Close()
+			pw.Close()
+			return commandExit{}, err
+		}
+		defer sr.Close()
+		cmd.Path = r.wrap[0]
+		cmd.Args = append(append(append([]string{}, r.wrap...), "/bin/sh", "-c", keepAlive, "sluice-function", r.path), r.args[1:]...)
+		cmd.ExtraFiles = []*os.File{sw}
+		reported = make(chan int, 1)
+	}
 	started := time.Now()
 	err = cmd.Start()
 	pw.Close()
+	if sw != nil {
+		sw.Close()
+	}
 	if err != nil {
 		pr.Close()
 		return commandExit{}, fmt.Errorf("start %s: %w", r.args[0], err)
 	}
 	pgid := cmd.Process.Pid
+	if reported != nil {
+		go func() {
+			b, _ := io.ReadAll(sr)
+			if code, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				reported <- code
+			}
+		}()
+	}
 
 	copied := make(chan struct{})
 	go func() {
@@ -90,6 +128,29 @@ func runCommand(ctx context.Context, r commandRun) (commandExit, error) {
 	defer timer.Stop()
 	select {
 	case <-exited:
+	case code := <-reported:
+		if code == 0 {
+			// The command took the event; the sandbox lives on for what it
+			// left running, until that ends or the timeout passes.
+			go func() {
+				select {
+				case <-exited:
+				case <-time.After(time.Until(started.Add(r.timeout))):
+					stop(pgid, exited, r.grace)
+					_ = syscall.Kill(-pgid, syscall.SIGKILL)
+				}
+				cmd.Wait()
+				<-copied
+			}()
+			t := time.NewTimer(outputGrace)
+			defer t.Stop()
+			select {
+			case <-copied:
+			case <-t.C:
+			}
+			return commandExit{}, nil
+		}
+		<-exited
 	case <-ctx.Done():
 		res.stopped = true
 	case <-timer.C:

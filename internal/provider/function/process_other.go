@@ -19,6 +19,7 @@ type commandRun struct {
 	log     io.Writer
 	grace   time.Duration
 	timeout time.Duration
+	wrap    []string
 }
 
 type commandExit struct {
