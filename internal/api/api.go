@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -107,16 +108,6 @@ func Principal(ctx context.Context) string {
 	return p
 }
 
-var statusOf = map[string]int{
-	service.CodeInvalid:      http.StatusBadRequest,
-	service.CodeNotFound:     http.StatusNotFound,
-	service.CodeConflict:     http.StatusConflict,
-	service.CodeUnauthorized: http.StatusUnauthorized,
-	service.CodeForbidden:    http.StatusForbidden,
-	service.CodeInternal:     http.StatusInternalServerError,
-	service.CodeTooLarge:     http.StatusRequestEntityTooLarge,
-}
-
 // writeError answers with err, and notes it in the request's callInfo.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := service.ErrorCode(err)
@@ -127,11 +118,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusBadRequest
-	}
-	writeJSON(w, status, client.ErrorBody{Code: code, Message: service.ErrorMessage(err)})
+	writeJSON(w, errcode.HTTPStatus(code), client.ErrorBody{Code: code, Message: service.ErrorMessage(err)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -73,7 +74,7 @@ func (s *Server) repoRoutes(repos *gitserver.Server) {
 
 // repoError maps the git server's errors onto the API's codes.
 func repoError(err error) error {
-	code := ""
+	var code errcode.Code
 	switch {
 	case errors.Is(err, gitserver.ErrInvalid):
 		code = service.CodeInvalid

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
@@ -110,16 +111,11 @@ func (JobContinued) happening()   {}
 func (Restart) happening()        {}
 
 // Error is a refusal of a request that does not fit the executions' state, with a
-// message safe to show to the user.
-type Error struct {
-	Code string // "NotFound", "Conflict" or "Invalid"
-	Msg  string
-}
-
-func (e *Error) Error() string { return e.Msg }
+// message safe to show to the user; its code is NotFound, Conflict or Invalid.
+type Error = errcode.Error
 
 func conflict(format string, args ...any) error {
-	return &Error{Code: "Conflict", Msg: fmt.Sprintf(format, args...)}
+	return errcode.Errorf(errcode.Conflict, format, args...)
 }
 
 // ErrUnknownJob is returned for a job result that matches no running action: the
@@ -166,7 +162,7 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 			var hints yamlnode.Hints
 			msg += hints.DidYouMean(unknown[0], names)
 		}
-		return nil, &Error{Code: "Invalid", Msg: msg}
+		return nil, errcode.Errorf(errcode.Invalid, "%s", msg)
 	}
 	var pinned []SourceRevision
 	for _, action := range slices.Sorted(maps.Keys(revisions)) {
@@ -180,10 +176,10 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 				}
 			}
 			var hints yamlnode.Hints
-			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: pipeline %s has no source action %s%s", decl.Name, action, hints.DidYouMean(action, sources))}
+			return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: pipeline %s has no source action %s%s", decl.Name, action, hints.DidYouMean(action, sources))
 		}
 		if !isRevisionID(revisions[action]) {
-			return nil, &Error{Code: "Invalid", Msg: fmt.Sprintf("sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)}
+			return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)
 		}
 		pinned = append(pinned, SourceRevision{ActionName: action, RevisionID: revisions[action]})
 	}
@@ -386,7 +382,7 @@ func (d *decider) find(id string) (*Execution, error) {
 			return e, nil
 		}
 	}
-	return nil, &Error{Code: "NotFound", Msg: fmt.Sprintf("execution %s of pipeline %s not found", id, d.p.Name)}
+	return nil, errcode.Errorf(errcode.NotFound, "execution %s of pipeline %s not found", id, d.p.Name)
 }
 
 func isSourceAction(decl *pipeline.Pipeline, name string) bool {

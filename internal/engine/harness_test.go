@@ -470,8 +470,8 @@ func wantErrCode(tb testing.TB, err error, code string) {
 	if !errors.As(err, &ee) {
 		tb.Fatalf("error %v (%T), want *engine.Error with code %s", err, err, code)
 	}
-	if ee.Code != code {
-		tb.Fatalf("error code %s (%s), want %s", ee.Code, ee.Msg, code)
+	if string(ee.Code) != code {
+		tb.Fatalf("error code %s (%s), want %s", ee.Code, ee.Message, code)
 	}
 }
 

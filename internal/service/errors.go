@@ -2,27 +2,27 @@ package service
 
 import (
 	"errors"
-	"fmt"
 
-	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
-// Error codes, shared with the API's table of HTTP statuses.
+// Error codes: errcode's, under the names the service has always used.
 const (
-	CodeInvalid      = "Invalid"
-	CodeNotFound     = "NotFound"
-	CodeConflict     = "Conflict"
-	CodeUnauthorized = "Unauthorized"
-	CodeForbidden    = "Forbidden"
-	CodeInternal     = "Internal"
+	CodeInvalid      = errcode.Invalid
+	CodeNotFound     = errcode.NotFound
+	CodeConflict     = errcode.Conflict
+	CodeUnauthorized = errcode.Unauthorized
+	CodeForbidden    = errcode.Forbidden
+	CodeInternal     = errcode.Internal
 	// CodeTooLarge is a request body beyond its operation's limit (413).
-	CodeTooLarge = "TooLarge"
+	CodeTooLarge = errcode.TooLarge
 )
 
-// Error is a failure whose message is safe to show to the caller.
+// Error is a failure whose message is safe to show to the caller: an
+// errcode error that also names what the API needs to improve its message.
 type Error struct {
-	Code string
+	Code errcode.Code
 	Msg  string
 	// MissingPipeline names the pipeline a not-found error is about, so that
 	// the API can add a did-you-mean for callers allowed to list pipelines
@@ -37,20 +37,21 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
+// ErrorCode implements errcode.Coder.
+func (e *Error) ErrorCode() errcode.Code { return e.Code }
+
 // Errorf makes an *Error.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+func Errorf(code errcode.Code, format string, args ...any) *Error {
+	e := errcode.Errorf(code, format, args...)
+	return &Error{Code: e.Code, Msg: e.Message}
 }
 
-// ErrorCode returns the code of err, CodeInternal for errors sluice did not expect.
-func ErrorCode(err error) string {
-	var se *Error
-	if errors.As(err, &se) {
-		return se.Code
-	}
-	var ee *engine.Error
-	if errors.As(err, &ee) {
-		return ee.Code
+// ErrorCode returns the code of err, CodeInternal for errors sluice did not
+// expect. The store's not-found and conflict are read as those codes.
+func ErrorCode(err error) errcode.Code {
+	var c errcode.Coder
+	if errors.As(err, &c) {
+		return c.ErrorCode()
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return CodeNotFound
@@ -68,13 +69,9 @@ func ErrorMessage(err error) string {
 	case CodeInternal:
 		return "internal error"
 	default:
-		var se *Error
-		if errors.As(err, &se) {
-			return se.Msg
-		}
-		var ee *engine.Error
-		if errors.As(err, &ee) {
-			return ee.Msg
+		var c errcode.Coder
+		if errors.As(err, &c) {
+			return c.Error()
 		}
 		return err.Error()
 	}

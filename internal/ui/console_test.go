@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/errcode"
 )
 
 func TestSignInRequired(t *testing.T) {
@@ -239,8 +241,11 @@ func TestViewerSeesNoControls(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "policy viewer") {
 			t.Errorf("viewer POST %s: %s, want 403 naming the policy", path, resp.Status)
 		}
+		// A script gets the API's error body: code and message.
 		resp, body = viewer.post(path, form, "Accept", "application/json")
-		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"message"`) {
+		var eb errcode.Body
+		if resp.StatusCode != http.StatusForbidden || json.Unmarshal([]byte(body), &eb) != nil ||
+			eb.Code != errcode.Forbidden || !strings.Contains(eb.Message, "policy viewer") {
 			t.Errorf("viewer POST %s as a script: %s %s", path, resp.Status, body)
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/audit"
+	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -280,23 +281,11 @@ func sameSiteRetry(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-var statusOfCode = map[string]int{
-	service.CodeInvalid:      http.StatusBadRequest,
-	service.CodeNotFound:     http.StatusNotFound,
-	service.CodeConflict:     http.StatusConflict,
-	service.CodeUnauthorized: http.StatusUnauthorized,
-	service.CodeForbidden:    http.StatusForbidden,
-	service.CodeInternal:     http.StatusInternalServerError,
-}
-
 func statusOf(err error) int {
 	if err == nil {
 		return http.StatusOK
 	}
-	if st, ok := statusOfCode[service.ErrorCode(err)]; ok {
-		return st
-	}
-	return http.StatusBadRequest
+	return errcode.HTTPStatus(service.ErrorCode(err))
 }
 
 // fail answers err: JSON for scripts, an error page for people.
@@ -310,7 +299,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *call, err error
 	}
 	msg := service.ErrorMessage(err)
 	if wantsJSON(r) || isFragment(r) {
-		writeJSON(w, status, map[string]string{"message": msg})
+		// The API's error body, so that a script reads both alike.
+		writeJSON(w, status, errcode.Body{Code: service.ErrorCode(err), Message: msg})
 		return
 	}
 	w.WriteHeader(status)
@@ -407,4 +397,6 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func errorf(code, format string, args ...any) error { return service.Errorf(code, format, args...) }
+func errorf(code errcode.Code, format string, args ...any) error {
+	return service.Errorf(code, format, args...)
+}

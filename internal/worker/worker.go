@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
@@ -162,7 +163,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	// the server must hear of it.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer rcancel()
-	if err := w.report(rctx, job.ID, result); err != nil && !client.IsCode(err, "Conflict") {
+	if err := w.report(rctx, job.ID, result); err != nil && !client.IsCode(err, errcode.Conflict) {
 		log.Error("report job result", "err", err)
 	}
 }
@@ -230,13 +231,13 @@ func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.
 	for ctx.Err() == nil {
 		started := time.Now()
 		_, err := w.API.Heartbeat(ctx, job.ID, w.ID, every)
-		if job.JobToken != "" && client.IsCode(err, "Conflict") && answered(err) {
+		if job.JobToken != "" && client.IsCode(err, errcode.Conflict) && answered(err) {
 			// The function answered for its job while its command still
 			// runs: the command goes on to its end (or the job's
 			// deadline), its output still logged.
 			return
 		}
-		if client.IsCode(err, "Conflict") || client.IsCode(err, "NotFound") {
+		if client.IsCode(err, errcode.Conflict) || client.IsCode(err, errcode.NotFound) {
 			cancel(fmt.Errorf("%w: %v", errTakenAway, err))
 			return
 		}
@@ -273,7 +274,7 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 		Region: job.Region, BuildNumber: job.BuildNumber,
 		LoadCache: func(ctx context.Context) (io.ReadCloser, error) {
 			rc, err := w.API.JobCache(ctx, job.ID, w.ID)
-			if client.IsCode(err, "NotFound") {
+			if client.IsCode(err, errcode.NotFound) {
 				return nil, fmt.Errorf("%w: %v", fs.ErrNotExist, err)
 			}
 			return rc, err
@@ -528,7 +529,7 @@ func (s *logSink) flush() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := s.api.AppendLog(ctx, s.job, s.worker, data[:n])
 		cancel()
-		if client.IsCode(err, "Conflict") {
+		if client.IsCode(err, errcode.Conflict) {
 			s.onLost(fmt.Errorf("%w: %v", errTakenAway, err))
 			return
 		}

@@ -17,19 +17,32 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/errcode"
 )
 
-// Error is an error answered by the server.
+// Error is an error answered by the server: the code and message of its body
+// and the HTTP status, which the worker needs to tell a proxy's 502 from a
+// refusal. errcode.Of reads its code.
 type Error struct {
 	Status  int
-	Code    string
+	Code    errcode.Code // "" when the body carried none
 	Message string
 }
 
 func (e *Error) Error() string { return e.Message }
 
+// ErrorCode implements errcode.Coder: the body's code, or the one its status
+// is answered with when the body carried none (a proxy's error page).
+func (e *Error) ErrorCode() errcode.Code {
+	if e.Code != "" {
+		return e.Code
+	}
+	return errcode.FromHTTPStatus(e.Status)
+}
+
 // IsCode reports whether err is a server error with code.
-func IsCode(err error, code string) bool {
+func IsCode(err error, code errcode.Code) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/errcode"
 )
 
 // serve runs handler on 127.0.0.1 for the test and returns a client of it.
@@ -58,6 +60,10 @@ func TestErrorsDecodeToCodes(t *testing.T) {
 	if !IsCode(fmt.Errorf("wrapped: %w", err), "Conflict") {
 		t.Fatal("IsCode does not see through wrapping")
 	}
+	// The server's vocabulary reads the client's errors too.
+	if errcode.Of(fmt.Errorf("wrapped: %w", err)) != errcode.Conflict || errcode.Message(err) != "job j1 is no longer yours" {
+		t.Fatalf("errcode reads %q %q", errcode.Of(err), errcode.Message(err))
+	}
 
 	if _, err := c.Pipeline(ctx, "app"); !IsCode(err, "NotFound") || err.Error() != "pipeline app not found" {
 		t.Fatalf("not found: %v", err)
@@ -67,6 +73,9 @@ func TestErrorsDecodeToCodes(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != http.StatusBadGateway || e.Code != "" ||
 		!strings.Contains(e.Message, "GET /api/v1/pipelines: 502 Bad Gateway: <html>bad gateway</html>") {
 		t.Fatalf("a proxy's page: %#v", err)
+	}
+	if errcode.Of(err) != errcode.Internal {
+		t.Fatalf("a proxy's 502 reads as %q, want Internal", errcode.Of(err))
 	}
 }
 

@@ -3,17 +3,16 @@ package client
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/errcode"
 )
 
 // These types are the HTTP API's contract: what the server sends and the CLI and
 // workers read. They are kept apart from the engine's and the store's types so the
 // API can stay stable while those change.
 
-// ErrorBody is every error response.
-type ErrorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+// ErrorBody is every error response: {"code": "...", "message": "..."}.
+type ErrorBody = errcode.Body
 
 // ApplyResult says what applying a pipeline did.
 type ApplyResult struct {
