@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -126,7 +127,7 @@ func actionView(a engine.Action) client.ActionExecution {
 
 		ExternalExecutionID: a.ExternalID,
 	}
-	if a.Decl.ActionTypeID.Provider == "Manual" && a.Status == engine.ActionInProgress {
+	if a.Decl.ActionTypeID.Provider == pipeline.ProviderManual && a.Status == engine.ActionInProgress {
 		av.Token = a.JobID
 	}
 	if ap := a.Approval; ap != nil {

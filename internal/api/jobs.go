@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -42,7 +43,7 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		OutputVariables: j.OutputVariables, Deadline: j.Deadline, LeaseUntil: cj.LeaseUntil,
 		HeartbeatSeconds: cj.Heartbeat.Seconds(), Region: s.svc.Region(),
 	}
-	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+	if pipeline.IsBuild(j.ActionType.Provider) {
 		// The project as it is now, as CodeBuild reads it when a build starts.
 		// A missing one leaves Project empty, and the provider says so.
 		if info, err := s.svc.Project(r.Context(), j.Configuration["ProjectName"]); err == nil {
@@ -55,7 +56,7 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if p := j.ActionType.Provider; p == "Function" || p == "Lambda" {
+	if pipeline.IsFunction(j.ActionType.Provider) {
 		// As for projects: a missing function leaves Function empty.
 		if info, err := s.svc.Function(r.Context(), j.Configuration["FunctionName"]); err == nil {
 			if out.Function, err = json.Marshal(info.Function); err != nil {

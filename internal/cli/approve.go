@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -66,7 +67,7 @@ func approvalToken(e *client.Execution, stage, action string) (string, error) {
 			if a.Name != action {
 				continue
 			}
-			if a.Provider != "Manual" {
+			if a.Provider != pipeline.ProviderManual {
 				return "", fmt.Errorf("action %s/%s is a %s action, not a manual approval", stage, action, a.Provider)
 			}
 			if a.Approval != nil {

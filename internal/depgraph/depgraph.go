@@ -242,11 +242,10 @@ func (g *Graph) Node(name string) (Node, bool) {
 
 func isDynamic(name string) bool { return strings.Contains(name, "#{") }
 
-// Provider names of the actions that make edges, as pipeline's provider table
-// has them.
+// Provider names of the actions that make edges.
 const (
-	providerGate   = "PipelineGate"
-	providerInvoke = "Pipeline"
+	providerGate   = pipeline.ProviderPipelineGate
+	providerInvoke = pipeline.ProviderPipeline
 )
 
 // isAction reports whether a is an action of sluice's provider name; a custom

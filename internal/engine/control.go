@@ -123,5 +123,5 @@ func (d *decider) retry(h Retry) error {
 // pipeline) and has nothing running that a stop-and-wait should let finish.
 func waitsOnly(a pipeline.Action) bool {
 	p := a.ActionTypeID.Provider
-	return p == "Manual" || p == "PipelineGate"
+	return p == pipeline.ProviderManual || p == pipeline.ProviderPipelineGate
 }

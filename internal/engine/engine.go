@@ -290,7 +290,7 @@ func (d *decider) apply(h Happening) error {
 		a.LastUpdate = d.env.Now
 		recordRevision(e, a)
 		d.touch(e)
-		if a.Decl.ActionTypeID.Provider == "PipelineGate" {
+		if a.Decl.ActionTypeID.Provider == pipeline.ProviderPipelineGate {
 			d.emit(e, GateEvent, e.Stages[e.Current].Name, a, "RELEASED", h.Summary)
 		}
 		d.emitAction(e, a, "SUCCEEDED", h.Summary)

@@ -10,10 +10,13 @@ import (
 
 // Some actions are not run by a worker but held by the server while they wait
 // for something outside the pipeline: a person's answer (Manual), another
-// pipeline's state (PipelineGate), an invoked execution (Pipeline), a function's
-// callback. Their jobs are offered like any other, so that timeouts and the
-// record of attempts work the same, but nothing claims them; the service
-// answers them with the happenings below.
+// pipeline's state (PipelineGate), an invoked execution (Pipeline); or while it
+// changes the pipeline (PipelineUpdate). pipeline's provider table marks them
+// Held. Their jobs are offered like any other, so that timeouts and the
+// record of attempts work the same, but no worker claims them; the service
+// answers them with the happenings below. A function (Function, Lambda) is
+// claimed by a worker that invokes it, then answers through the same
+// happenings (JobContinued) when it calls back.
 
 // ActionProgress changes what a running action says while it waits, without
 // ending it.
@@ -63,7 +66,7 @@ func (d *decider) progress(h ActionProgress) error {
 	}
 	a.LastUpdate = d.env.Now
 	d.touch(e)
-	if a.Decl.ActionTypeID.Provider == "PipelineGate" {
+	if a.Decl.ActionTypeID.Provider == pipeline.ProviderPipelineGate {
 		d.emit(e, GateEvent, e.Stages[e.Current].Name, a, "WAITING", h.Summary)
 	}
 	return nil
@@ -161,9 +164,9 @@ func timeoutOf(a pipeline.Action) time.Duration {
 		return time.Duration(a.TimeoutInMinutes) * time.Minute
 	}
 	switch a.ActionTypeID.Provider {
-	case "Manual":
+	case pipeline.ProviderManual:
 		return DefaultApprovalTimeout
-	case "PipelineGate":
+	case pipeline.ProviderPipelineGate:
 		return DefaultGateTimeout
 	}
 	return DefaultTimeout
@@ -172,11 +175,11 @@ func timeoutOf(a pipeline.Action) time.Duration {
 func timeoutMessage(a pipeline.Action) string {
 	t := formatDuration(timeoutOf(a))
 	switch a.ActionTypeID.Provider {
-	case "Manual":
+	case pipeline.ProviderManual:
 		return fmt.Sprintf("approval timed out after %s without an answer", t)
-	case "PipelineGate":
+	case pipeline.ProviderPipelineGate:
 		return fmt.Sprintf("gate timed out after %s still waiting for pipeline %s", t, a.Configuration[pipeline.ConfigPipelineName])
-	case "Function", "Lambda":
+	case pipeline.ProviderFunction, pipeline.ProviderLambda:
 		return fmt.Sprintf("function %s did not answer within %s", a.Configuration["FunctionName"], t)
 	}
 	return "action timed out after " + t

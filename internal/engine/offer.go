@@ -24,7 +24,7 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 		a.StartTime = d.env.Now
 		d.emitAction(e, a, "STARTED", "")
 	}
-	if a.Decl.ActionTypeID.Provider == "Manual" {
+	if a.Decl.ActionTypeID.Provider == pipeline.ProviderManual {
 		d.emit(e, ApprovalEvent, st.Name, a, "WAITING", a.Decl.Configuration["CustomData"])
 	}
 

@@ -15,6 +15,27 @@ const (
 	OwnerCustom     = "Custom"
 )
 
+// Names of the providers sluice runs. The other names in the table are
+// CodePipeline's, accepted for import only.
+const (
+	ProviderCommands   = "Commands"
+	ProviderNoop       = "Noop"
+	ProviderGit        = "Git"
+	ProviderCodeCommit = "CodeCommit" // Git under CodePipeline's name
+	ProviderGitRemote  = "GitRemote"
+	ProviderBuild      = "Build"
+	ProviderCodeBuild  = "CodeBuild" // Build under CodePipeline's name
+	ProviderManual     = "Manual"
+	// ProviderPipelineGate waits on another pipeline's state.
+	ProviderPipelineGate = "PipelineGate"
+	// ProviderPipeline invokes another pipeline (category Invoke).
+	ProviderPipeline = "Pipeline"
+	ProviderFunction = "Function"
+	ProviderLambda   = "Lambda" // Function under CodePipeline's name
+	// ProviderPipelineUpdate applies the pipeline's own definition.
+	ProviderPipelineUpdate = "PipelineUpdate"
+)
+
 // NoLimit in a ProviderInfo count or timeout bound means the bound is not checked.
 const NoLimit = -1
 
@@ -32,6 +53,11 @@ type ProviderInfo struct {
 	// stored, so CodePipeline declarations import whole, but an execution
 	// reaching one fails.
 	Runnable bool
+	// Held means the server runs the provider's actions itself: they wait
+	// for something outside their pipeline (a person, another pipeline) or
+	// change the pipeline, so no worker may claim their jobs, and they write
+	// no log. Every other runnable provider is run by workers.
+	Held bool
 
 	MinInputs, MaxInputs   int
 	MinOutputs, MaxOutputs int
@@ -77,6 +103,7 @@ func knownProvider(name, owner string, categories []string, in, out [2]int) Prov
 }
 
 func (p ProviderInfo) runnable() ProviderInfo               { p.Runnable = true; return p }
+func (p ProviderInfo) held() ProviderInfo                   { p.Held = true; return p }
 func (p ProviderInfo) noConfiguration() ProviderInfo        { p.NoConfiguration = true; return p }
 func (p ProviderInfo) requires(keys ...string) ProviderInfo { p.RequiredConfiguration = keys; return p }
 func (p ProviderInfo) timeout(lo, hi int) ProviderInfo      { p.MinTimeout, p.MaxTimeout = lo, hi; return p }
@@ -102,41 +129,41 @@ var providers = func() map[string]ProviderInfo {
 	list := []ProviderInfo{
 		// Commands runs shell commands. CodePipeline caps it at 1..10 inputs and
 		// one output; sluice runs it locally and has no reason to.
-		knownProvider("Commands", OwnerAWS, categoriesOf(CategoryCompute), anyArtifacts, anyArtifacts).
+		knownProvider(ProviderCommands, OwnerAWS, categoriesOf(CategoryCompute), anyArtifacts, anyArtifacts).
 			commands().timeout(1, 480).check(commandsConfig).runnable(),
 		// Noop succeeds at once; it lets engine tests and benchmarks build
 		// pipelines of any shape without running anything.
-		knownProvider("Noop", OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts).noConfiguration().runnable(),
+		knownProvider(ProviderNoop, OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts).noConfiguration().runnable(),
 
 		// Git is sluice's hosted repository source; CodeCommit is the same action
 		// under CodePipeline's name.
-		knownProvider("Git", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).runnable(),
-		knownProvider("CodeCommit", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
+		knownProvider(ProviderGit, OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).runnable(),
+		knownProvider(ProviderCodeCommit, OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
 			requires("RepositoryName", "BranchName").runnable(),
-		knownProvider("GitRemote", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).runnable(),
+		knownProvider(ProviderGitRemote, OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).runnable(),
 		// Build runs a buildspec; CodeBuild is the same under CodePipeline's name.
-		knownProvider("Build", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).runnable(),
-		knownProvider("CodeBuild", OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).
+		knownProvider(ProviderBuild, OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).runnable(),
+		knownProvider(ProviderCodeBuild, OwnerAWS, categoriesOf(CategoryBuild, CategoryTest), artifacts(1, 5), artifacts(0, 5)).
 			requires("ProjectName").runnable(),
 		// Manual waits for a person's answer; CodePipeline allows up to 7 days,
 		// sluice up to 60.
-		knownProvider("Manual", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts).
-			timeout(5, 60*24*60).check(manualConfig).runnable(),
+		knownProvider(ProviderManual, OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts).
+			timeout(5, 60*24*60).check(manualConfig).runnable().held(),
 		// PipelineGate waits on another pipeline's state, released by its events.
-		knownProvider("PipelineGate", OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts).
-			requires(ConfigPipelineName).timeout(1, 60*24*60).check(gateConfig).runnable(),
+		knownProvider(ProviderPipelineGate, OwnerAWS, categoriesOf(CategoryApproval), noArtifacts, noArtifacts).
+			requires(ConfigPipelineName).timeout(1, 60*24*60).check(gateConfig).runnable().held(),
 		// Pipeline starts another pipeline and follows it to its end.
-		knownProvider("Pipeline", OwnerAWS, categoriesOf(CategoryInvoke), noArtifacts, noArtifacts).
-			requires(ConfigPipelineName).timeout(1, 60*24*60).check(invokeConfig).runnable(),
+		knownProvider(ProviderPipeline, OwnerAWS, categoriesOf(CategoryInvoke), noArtifacts, noArtifacts).
+			requires(ConfigPipelineName).timeout(1, 60*24*60).check(invokeConfig).runnable().held(),
 		// Function is CodePipeline's Lambda invoke action over sluice's functions.
-		knownProvider("Function", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)).
+		knownProvider(ProviderFunction, OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)).
 			requires("FunctionName").check(functionConfig).runnable(),
-		knownProvider("Lambda", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)).
+		knownProvider(ProviderLambda, OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 5), artifacts(0, 5)).
 			requires("FunctionName").check(functionConfig).runnable(),
 		// PipelineUpdate applies the pipeline's own definition from its input
 		// artifact, as CodePipeline's self-mutating pipelines do.
-		knownProvider("PipelineUpdate", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
-			requires("DefinitionPath").check(updateConfig).runnable(),
+		knownProvider(ProviderPipelineUpdate, OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
+			requires("DefinitionPath").check(updateConfig).runnable().held(),
 
 		// CodePipeline's other action types, accepted for import only.
 		knownProvider("S3", OwnerAWS, categoriesOf(CategorySource, CategoryDeploy), artifacts(0, 1), artifacts(0, 1)),
@@ -194,6 +221,32 @@ func Providers() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// IsHeld reports whether the server runs actions of the named provider itself
+// (Manual, PipelineGate, Pipeline, PipelineUpdate), so that no worker may
+// claim them.
+func IsHeld(name string) bool { return providers[name].Held }
+
+// HeldProviders returns the names of the providers the server holds, sorted.
+func HeldProviders() []string {
+	var names []string
+	for _, n := range Providers() {
+		if providers[n].Held {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// IsBuild reports whether provider runs a build project's buildspec (Build,
+// or CodeBuild, its name in CodePipeline).
+func IsBuild(provider string) bool { return provider == ProviderBuild || provider == ProviderCodeBuild }
+
+// IsFunction reports whether provider invokes a function (Function, or
+// Lambda, its name in CodePipeline).
+func IsFunction(provider string) bool {
+	return provider == ProviderFunction || provider == ProviderLambda
 }
 
 // providerNames is Providers(), computed once for suggestions.

@@ -90,3 +90,24 @@ func TestProvidersTable(t *testing.T) {
 		}
 	}
 }
+
+// The server holds exactly the actions that wait outside their pipeline or
+// change it; every one of them can run.
+func TestHeldProviders(t *testing.T) {
+	want := []string{ProviderManual, ProviderPipeline, ProviderPipelineGate, ProviderPipelineUpdate}
+	if got := HeldProviders(); !slices.Equal(got, want) {
+		t.Fatalf("HeldProviders() = %v, want %v", got, want)
+	}
+	for _, name := range Providers() {
+		info, _ := LookupProvider(name)
+		if info.Held && !info.Runnable {
+			t.Errorf("%s is held but cannot run", name)
+		}
+		if IsHeld(name) != info.Held {
+			t.Errorf("IsHeld(%s) = %v, want %v", name, IsHeld(name), info.Held)
+		}
+	}
+	if IsHeld("NoSuchProvider") {
+		t.Error("an unknown provider is held")
+	}
+}

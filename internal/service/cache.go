@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 )
 
 // Build caches are kept per project in the artifact store, one zip each,
@@ -19,7 +20,7 @@ func (s *Service) buildProjectOf(ctx context.Context, jobID, worker string) (str
 	if err != nil {
 		return "", err
 	}
-	if p := j.ActionType.Provider; p != "Build" && p != "CodeBuild" {
+	if !pipeline.IsBuild(j.ActionType.Provider) {
 		return "", Errorf(CodeInvalid, "job %s is not a build: it has no cache", jobID)
 	}
 	name := j.Configuration["ProjectName"]

@@ -151,7 +151,7 @@ func lockedInvokes(decls []*pipeline.Pipeline, name string) error {
 	for _, d := range decls {
 		for si, st := range d.Stages {
 			for ai, a := range st.Actions {
-				if a.ActionTypeID.Provider != "Pipeline" {
+				if a.ActionTypeID.Provider != pipeline.ProviderPipeline {
 					continue
 				}
 				child := byName[a.Configuration[pipeline.ConfigPipelineName]]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -56,7 +57,7 @@ func (s *Service) PollOnce(ctx context.Context) error {
 		decl := info.Declaration
 		for _, st := range decl.Stages {
 			for _, a := range st.Actions {
-				if a.ActionTypeID.Provider != "GitRemote" || a.Configuration["PollForSourceChanges"] == "false" {
+				if a.ActionTypeID.Provider != pipeline.ProviderGitRemote || a.Configuration["PollForSourceChanges"] == "false" {
 					continue
 				}
 				if err := s.pollAction(ctx, decl.Name, a.Name, a.Configuration); err != nil {

@@ -24,25 +24,19 @@ import (
 
 const reactorCursor = "reactor"
 
-// Held providers are run by the server itself, never by a worker.
+// The providers the server runs itself, never a worker: pipeline's table
+// marks them Held.
 const (
-	providerGate   = "PipelineGate"
-	providerManual = "Manual"
-	providerInvoke = "Pipeline"
-	providerUpdate = "PipelineUpdate"
+	providerGate   = pipeline.ProviderPipelineGate
+	providerManual = pipeline.ProviderManual
+	providerInvoke = pipeline.ProviderPipeline
+	providerUpdate = pipeline.ProviderPipelineUpdate
 )
 
-var heldProviders = []string{providerGate, providerManual, providerInvoke, providerUpdate}
+var heldProviders = pipeline.HeldProviders()
 
 // IsHeldProvider reports whether the server runs actions of provider p itself.
-func IsHeldProvider(p string) bool {
-	for _, h := range heldProviders {
-		if h == p {
-			return true
-		}
-	}
-	return false
-}
+func IsHeldProvider(p string) bool { return pipeline.IsHeld(p) }
 
 // reactorBackstop is how often every held action is looked at again, in case
 // another replica's change was missed; the event log is the fast path.

@@ -155,7 +155,7 @@ func (s *Service) JobSecret(ctx context.Context, jobID, worker, name string) ([]
 // serviceRole when it has one; else its pipeline's role ("" is the
 // default role).
 func (s *Service) jobRole(ctx context.Context, j engine.Job) (string, error) {
-	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+	if pipeline.IsBuild(j.ActionType.Provider) {
 		if info, err := s.Project(ctx, j.Configuration["ProjectName"]); err == nil && info.Project.ServiceRole != "" {
 			return info.Project.ServiceRole, nil
 		}
@@ -168,7 +168,7 @@ func (s *Service) jobRole(ctx context.Context, j engine.Job) (string, error) {
 }
 
 func jobOwner(j engine.Job) string {
-	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+	if pipeline.IsBuild(j.ActionType.Provider) {
 		return fmt.Sprintf("pipeline %s (project %s)", j.Pipeline, j.Configuration["ProjectName"])
 	}
 	return "pipeline " + j.Pipeline
@@ -188,7 +188,7 @@ func (s *Service) jobNamesSecret(ctx context.Context, j engine.Job, name string)
 	if raw := j.Configuration["EnvironmentVariables"]; raw != "" {
 		_ = json.Unmarshal([]byte(raw), &vars) // malformed: the build fails on it anyway
 	}
-	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+	if pipeline.IsBuild(j.ActionType.Provider) {
 		if info, err := s.Project(ctx, j.Configuration["ProjectName"]); err == nil {
 			for _, v := range info.Project.EnvironmentVariables {
 				vars = append(vars, variable{Name: v.Name, Value: v.Value, Type: v.Type})

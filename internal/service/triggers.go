@@ -166,7 +166,7 @@ func hostedSources(decl *pipeline.Pipeline, repo string) []pipeline.Action {
 	for _, st := range decl.Stages {
 		for _, a := range st.Actions {
 			switch a.ActionTypeID.Provider {
-			case "Git", "CodeCommit":
+			case pipeline.ProviderGit, pipeline.ProviderCodeCommit:
 				if a.Configuration["RepositoryName"] == repo {
 					out = append(out, a)
 				}

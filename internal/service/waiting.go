@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 )
 
 // Kinds of Waiting.
@@ -115,11 +116,11 @@ func waitingOf(e *engine.Execution, queues map[string]lockQueue) *Waiting {
 		}
 		var this *Waiting
 		switch a.Decl.ActionTypeID.Provider {
-		case "Manual":
+		case pipeline.ProviderManual:
 			this = &Waiting{Kind: WaitApproval, Name: st.Name + "/" + a.Decl.Name, Detail: a.Summary}
-		case "PipelineGate":
+		case pipeline.ProviderPipelineGate:
 			this = &Waiting{Kind: WaitGate, Name: a.Decl.Configuration["PipelineName"], Detail: a.Summary}
-		case "Pipeline":
+		case pipeline.ProviderPipeline:
 			this = &Waiting{Kind: WaitInvoke, Name: a.Decl.Configuration["PipelineName"], Detail: a.Summary}
 		default:
 			return nil // something runs: the execution is not (only) waiting

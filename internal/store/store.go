@@ -106,7 +106,8 @@ type Store interface {
 	NextBuildNumber(ctx context.Context, project string) (int64, error)
 
 	// QueuedJobs lists the queued jobs of providers, oldest first: the actions
-	// the server holds itself (gates, approvals, invocations) wait there.
+	// the server holds itself (gates, approvals, invocations, self-updates)
+	// wait there.
 	QueuedJobs(ctx context.Context, providers []string) ([]Job, error)
 
 	// Locks lists every lock with its holder and queue.

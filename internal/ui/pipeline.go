@@ -140,16 +140,15 @@ func newActionView(name string, e *engine.Execution, stage string, a engine.Acti
 		v.ExecutionID = e.ID
 		v.ExecRunning = !e.Status.Terminal()
 	}
-	v.HasLog = a.JobID != ""
 	switch {
-	case v.Provider == "Manual":
+	case v.Provider == pipeline.ProviderManual:
 		v.Kind = "approval"
 		if a.Status == engine.ActionInProgress {
 			v.Token = a.JobID
 		}
-	case v.Provider == "PipelineGate":
+	case v.Provider == pipeline.ProviderPipelineGate:
 		v.Kind = "gate"
-	case v.Provider == "Pipeline" && v.Category == pipeline.CategoryInvoke:
+	case v.Provider == pipeline.ProviderPipeline && v.Category == pipeline.CategoryInvoke:
 		v.Kind = "invoke"
 		if child := v.Config["PipelineName"]; a.ExternalID != "" && child != "" && !strings.Contains(child, "#{") {
 			v.ChildPath = urlPath(Prefix+"pipelines", child, "executions", a.ExternalID)
@@ -159,8 +158,9 @@ func newActionView(name string, e *engine.Execution, stage string, a engine.Acti
 		v.CommitID = a.OutputVariables["CommitId"]
 		v.CommitMsg = a.OutputVariables["CommitMessage"]
 	}
-	// What the server holds itself writes no log.
-	v.HasLog = a.JobID != "" && (v.Kind == "plain" || v.Kind == "source")
+	// What the server holds itself (approvals, gates, invokes, self-updates)
+	// writes no log.
+	v.HasLog = a.JobID != "" && !pipeline.IsHeld(v.Provider)
 	return v
 }
 

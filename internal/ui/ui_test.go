@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sluice-ci/sluice/internal/depgraph"
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 )
@@ -184,6 +185,23 @@ func TestSafeNext(t *testing.T) {
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// An action the server holds writes no log, so its card offers none; one a
+// worker ran does. PipelineUpdate is held too, though its card is plain.
+func TestHeldActionsOfferNoLog(t *testing.T) {
+	for provider, want := range map[string]bool{
+		pipeline.ProviderManual: false, pipeline.ProviderPipelineGate: false, pipeline.ProviderPipeline: false,
+		pipeline.ProviderPipelineUpdate: false,
+		pipeline.ProviderCommands:       true, pipeline.ProviderGit: true, pipeline.ProviderFunction: true,
+	} {
+		info, _ := pipeline.LookupProvider(provider)
+		a := engine.Action{JobID: "j1", Status: engine.ActionSucceeded, Decl: pipeline.Action{Name: "a",
+			ActionTypeID: pipeline.ActionTypeID{Category: info.Category, Owner: pipeline.OwnerAWS, Provider: provider}}}
+		if got := newActionView("app", nil, "S", a).HasLog; got != want {
+			t.Errorf("%s: HasLog = %v, want %v", provider, got, want)
 		}
 	}
 }
