@@ -5,7 +5,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -14,12 +13,12 @@ import (
 // --cli-input-json`, whose fields that do not apply here (artifacts,
 // serviceRole, environment.image…) are accepted and ignored. Absent fields
 // take the defaults. filename is used in errors and to tell JSON from YAML.
-// On failure the error is a pipeline.ErrorList holding every problem, in file
+// On failure the error is a yamlnode.ErrorList holding every problem, in file
 // order, each naming file, line and field.
 func Parse(filename string, data []byte) (*Project, error) {
-	root, perr := pipeline.ReadDocument(filename, data, "build project")
+	root, perr := yamlnode.ReadDocument(filename, data, "build project")
 	if perr != nil {
-		return nil, pipeline.ErrorList{perr}
+		return nil, yamlnode.ErrorList{perr}
 	}
 	d := newDecoder(filename)
 	p := d.document(root)
@@ -63,13 +62,13 @@ var (
 // decoder walks a node tree into a Project, recording each field's line and
 // every problem rather than stopping at the first.
 type decoder struct {
-	*pipeline.FileDecoder
+	*yamlnode.FileDecoder
 	given map[string]string
 	spec  *yaml.Node // the buildspec's node
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{FileDecoder: pipeline.NewFileDecoder(file, yamlnode.Options{QuoteScalars: true, StrconvScalars: true})}
+	return &decoder{FileDecoder: yamlnode.NewFileDecoder(file, yamlnode.Options{QuoteScalars: true, StrconvScalars: true})}
 }
 
 // inlineLine maps a line of an inline buildspec to the file's: one for one in

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/buildspec"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Environment variable types, CodeBuild's.
@@ -84,16 +85,16 @@ func IsInline(spec string) bool { return versionRE.MatchString(spec) }
 // Inline reports whether p's buildspec is inline YAML rather than a path.
 func (p *Project) Inline() bool { return IsInline(p.Buildspec) }
 
-// Validate checks p. The error, if any, is a pipeline.ErrorList naming each
+// Validate checks p. The error, if any, is a yamlnode.ErrorList naming each
 // problem's field; Parse adds the file's lines.
 func (p *Project) Validate() error { return p.validate("", nil).Err() }
 
 // validate checks p; an inline buildspec's errors are reported in the file
 // named file at the line inlineLine gives for its own line (nil: none).
-func (p *Project) validate(file string, inlineLine func(int) int) pipeline.ErrorList {
-	var errs pipeline.ErrorList
+func (p *Project) validate(file string, inlineLine func(int) int) yamlnode.ErrorList {
+	var errs yamlnode.ErrorList
 	add := func(path, format string, args ...any) {
-		errs = append(errs, &pipeline.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &yamlnode.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case p.Name == "":
@@ -114,9 +115,9 @@ func (p *Project) validate(file string, inlineLine func(int) int) pipeline.Error
 		add("buildspec", "must not be empty (a path inside the source, or the buildspec itself)")
 	case p.Inline():
 		_, _, err := buildspec.Parse("buildspec", []byte(p.Buildspec))
-		list, _ := err.(pipeline.ErrorList)
+		list, _ := err.(yamlnode.ErrorList)
 		for _, e := range list {
-			pe := &pipeline.Error{Path: "buildspec", Msg: e.Msg}
+			pe := &yamlnode.Error{Path: "buildspec", Msg: e.Msg}
 			if e.Path != "" {
 				pe.Path += "." + e.Path
 			}

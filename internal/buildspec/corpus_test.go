@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // The shared corpus holds real files copied from public repositories. It
@@ -87,7 +87,7 @@ func TestCorpusInvalid(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _, err = Parse(name, data)
-			var list pipeline.ErrorList
+			var list yamlnode.ErrorList
 			if !errors.As(err, &list) || len(list) == 0 {
 				t.Fatalf("want an ErrorList, got %v", err)
 			}

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // FuzzParse checks that no input panics and that every rejection is an
@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		var list pipeline.ErrorList
+		var list yamlnode.ErrorList
 		if !errors.As(err, &list) || len(list) == 0 {
 			t.Fatalf("error is not an ErrorList: %v", err)
 		}

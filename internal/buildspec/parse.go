@@ -9,20 +9,19 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Parse reads one buildspec. filename is used in messages only.
 //
 // On success it returns the spec and its warnings, in file order. On failure
-// the error is a pipeline.ErrorList holding every problem found, in file
+// the error is a yamlnode.ErrorList holding every problem found, in file
 // order, each naming file, line and field; the warnings found are returned
 // beside it.
 func Parse(filename string, data []byte) (*Spec, []Warning, error) {
-	root, perr := pipeline.ReadDocument(filename, data, "buildspec")
+	root, perr := yamlnode.ReadDocument(filename, data, "buildspec")
 	if perr != nil {
-		return nil, nil, pipeline.ErrorList{perr}
+		return nil, nil, yamlnode.ErrorList{perr}
 	}
 	d := newDecoder(filename)
 	s := d.document(root)
@@ -39,7 +38,7 @@ type decoder struct {
 	*yamlnode.Decoder
 	file    string
 	version string
-	errs    pipeline.ErrorList
+	errs    yamlnode.ErrorList
 	warns   []Warning
 }
 
@@ -47,7 +46,7 @@ func newDecoder(file string) *decoder {
 	d := &decoder{file: file}
 	d.Decoder = yamlnode.New(yamlnode.Options{
 		Report: func(line int, path, msg string) {
-			d.errs = append(d.errs, &pipeline.Error{File: file, Line: max(line, 1), Path: path, Msg: msg})
+			d.errs = append(d.errs, &yamlnode.Error{File: file, Line: max(line, 1), Path: path, Msg: msg})
 		},
 		// CodeBuild ignores keys it does not know; so does sluice, but
 		// says so.

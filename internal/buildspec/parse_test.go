@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 func mustParse(t *testing.T, src string) (*Spec, []string) {
@@ -160,7 +160,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse accepted it: %+v", s)
 			}
-			var list pipeline.ErrorList
+			var list yamlnode.ErrorList
 			if !errors.As(err, &list) {
 				t.Fatalf("error is not an ErrorList: %v", err)
 			}

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // RunConfig is what Run needs besides the buildspec.
@@ -309,7 +309,7 @@ func (r *runner) checkReach() error {
 			if p := r.spec.Phases.Get(n); p.RunAs != "" {
 				line, path = p.RunAsLine, "phases."+string(n)
 			}
-			return &pipeline.Error{File: r.spec.File, Line: line, Path: path, Msg: fmt.Sprintf(
+			return &yamlnode.Error{File: r.spec.File, Line: line, Path: path, Msg: fmt.Sprintf(
 				"run-as %s: %s cannot enter %s, above the build's directories; let it through (setfacl -m u:%s:x %s, or chmod o+x %s) or run the build isolated",
 				a.Name, a.Name, blocked, a.Name, blocked, blocked)}
 		}

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Account is a user that run-as names, as this machine knows it.
@@ -78,17 +78,17 @@ func cannotSwitch(name string, euid int) string {
 // run-as names the user sluice already runs as). Every problem is reported
 // at once, naming file, line and field, before any command runs.
 func resolveRunAs(spec *Spec, euid int, lookup func(string) (*Account, error)) (map[PhaseName]*Account, error) {
-	var errs pipeline.ErrorList
+	var errs yamlnode.ErrorList
 	resolve := func(name string, line int, path string) *Account {
 		a, err := lookup(name)
 		switch {
 		case err != nil:
-			errs = append(errs, &pipeline.Error{File: spec.File, Line: line, Path: path, Msg: fmt.Sprintf("run-as %s: %v", name, err)})
+			errs = append(errs, &yamlnode.Error{File: spec.File, Line: line, Path: path, Msg: fmt.Sprintf("run-as %s: %v", name, err)})
 			return nil
 		case a.UID == uint32(euid):
 			return nil
 		case euid != 0:
-			errs = append(errs, &pipeline.Error{File: spec.File, Line: line, Path: path, Msg: cannotSwitch(name, euid)})
+			errs = append(errs, &yamlnode.Error{File: spec.File, Line: line, Path: path, Msg: cannotSwitch(name, euid)})
 			return nil
 		}
 		return a

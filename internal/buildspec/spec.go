@@ -2,7 +2,7 @@
 // into a Spec, without running anything.
 //
 // Parse reports every problem in one pass: errors (malformed YAML, values of
-// the wrong type, an unknown version) as a pipeline.ErrorList whose entries
+// the wrong type, an unknown version) as a yamlnode.ErrorList whose entries
 // name file, line and field; and warnings (unknown keys, settings that cannot
 // apply outside AWS) that never stop a build. The format follows CodeBuild's
 // buildspec reference and batch build buildspec reference:

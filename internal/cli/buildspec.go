@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/buildspec"
-	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 func newBuildspecCmd(g *globals) *cobra.Command {
@@ -54,7 +54,7 @@ func validateBuildspec(g *globals, file string) bool {
 		fmt.Fprintln(g.errOut, "warning:", w.String())
 	}
 	if err != nil {
-		var list pipeline.ErrorList
+		var list yamlnode.ErrorList
 		n := 1
 		if errors.As(err, &list) {
 			n = len(list)

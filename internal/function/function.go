@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Timeouts, in minutes: how long a command may run (or a URL take to answer
@@ -53,14 +54,14 @@ var (
 // reservedPrefix starts the variables sluice sets itself.
 const reservedPrefix = "SLUICE_"
 
-// Validate checks f. The error, if any, is a pipeline.ErrorList naming each
+// Validate checks f. The error, if any, is a yamlnode.ErrorList naming each
 // problem's field; Parse adds the file's lines.
 func (f *Function) Validate() error { return f.validate().Err() }
 
-func (f *Function) validate() pipeline.ErrorList {
-	var errs pipeline.ErrorList
+func (f *Function) validate() yamlnode.ErrorList {
+	var errs yamlnode.ErrorList
 	add := func(path, format string, args ...any) {
-		errs = append(errs, &pipeline.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &yamlnode.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case f.Name == "":

@@ -5,18 +5,17 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Parse reads a function definition for `sluice function apply -f`, in YAML
 // or JSON (told apart by filename). Absent fields take the defaults. On
-// failure the error is a pipeline.ErrorList holding every problem, in file
+// failure the error is a yamlnode.ErrorList holding every problem, in file
 // order, each naming file, line and field.
 func Parse(filename string, data []byte) (*Function, error) {
-	root, perr := pipeline.ReadDocument(filename, data, "function")
+	root, perr := yamlnode.ReadDocument(filename, data, "function")
 	if perr != nil {
-		return nil, pipeline.ErrorList{perr}
+		return nil, yamlnode.ErrorList{perr}
 	}
 	d := newDecoder(filename)
 	f := d.document(root)
@@ -35,11 +34,11 @@ var fields = []string{"name", "command", "url", "environment", "workingDirectory
 // decoder walks a node tree into a Function, recording each field's line and
 // every problem rather than stopping at the first.
 type decoder struct {
-	*pipeline.FileDecoder
+	*yamlnode.FileDecoder
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{pipeline.NewFileDecoder(file, yamlnode.Options{StrconvScalars: true})}
+	return &decoder{yamlnode.NewFileDecoder(file, yamlnode.Options{StrconvScalars: true})}
 }
 
 func (d *decoder) document(root *yaml.Node) *Function {

@@ -8,7 +8,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -22,17 +21,17 @@ import (
 //	    Action: sluice:StartPipelineExecution   # or a list; wildcards * and ?
 //	    Resource: [pipeline/app, pipeline/app-*] # or a string; "*" for all
 //
-// On failure the error is a pipeline.ErrorList holding every problem in file
+// On failure the error is a yamlnode.ErrorList holding every problem in file
 // order, each naming file, line and field (Statement[0].Action[1]).
 func Parse(filename string, data []byte) (*Policy, error) {
-	root, perr := pipeline.ReadDocument(filename, data, "policy")
+	root, perr := yamlnode.ReadDocument(filename, data, "policy")
 	if perr != nil {
-		return nil, pipeline.ErrorList{perr}
+		return nil, yamlnode.ErrorList{perr}
 	}
-	var errs pipeline.ErrorList
+	var errs yamlnode.ErrorList
 	d := &decoder{Decoder: yamlnode.New(yamlnode.Options{
 		Report: func(line int, path, msg string) {
-			errs = append(errs, &pipeline.Error{File: filename, Line: max(line, 1), Path: path, Msg: msg})
+			errs = append(errs, &yamlnode.Error{File: filename, Line: max(line, 1), Path: path, Msg: msg})
 		},
 		CheckTags: true,
 	})}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // The shared corpus holds real files copied from public repositories. It
@@ -102,9 +104,9 @@ func TestCorpusInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatal("Parse accepted a broken file")
 			}
-			var list ErrorList
+			var list yamlnode.ErrorList
 			if !errors.As(err, &list) || len(list) == 0 {
-				t.Fatalf("error is not an ErrorList: %v", err)
+				t.Fatalf("error is not a yamlnode.ErrorList: %v", err)
 			}
 			for _, e := range list {
 				if e.Line <= 0 || e.File != filepath.Base(path) {
@@ -136,7 +138,7 @@ func TestCorpusInvalidLines(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = Parse(name, data)
-		var list ErrorList
+		var list yamlnode.ErrorList
 		if !errors.As(err, &list) || list[0].Line != line {
 			t.Errorf("%s: %v, want the first error on line %d", name, err, line)
 		}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // FuzzParse checks that no input makes Parse panic or hang, that every
@@ -43,9 +45,9 @@ func FuzzParse(f *testing.F) {
 		}
 		p, err := Parse(name, data)
 		if err != nil {
-			var list ErrorList
+			var list yamlnode.ErrorList
 			if !errors.As(err, &list) || len(list) == 0 {
-				t.Fatalf("error is not a non-empty ErrorList: %#v", err)
+				t.Fatalf("error is not a non-empty yamlnode.ErrorList: %#v", err)
 			}
 			for _, e := range list {
 				if e.File != name || e.Line <= 0 {

@@ -17,7 +17,7 @@ import (
 //
 // filename is used in error messages and to tell JSON from YAML. The returned
 // pipeline has its defaults filled in and has passed Validate. On failure the
-// error is an ErrorList holding every problem found, in file order, each
+// error is a yamlnode.ErrorList holding every problem found, in file order, each
 // naming file, line and field.
 func Parse(filename string, data []byte) (*Pipeline, error) {
 	return ParseWith(filename, data)
@@ -25,13 +25,13 @@ func Parse(filename string, data []byte) (*Pipeline, error) {
 
 // Check is a further rule a caller applies to a parsed pipeline, beyond Validate;
 // its errors carry paths, and ParseWith places them on lines like Validate's.
-type Check func(p *Pipeline) ErrorList
+type Check func(p *Pipeline) yamlnode.ErrorList
 
 // ParseWith is Parse with further checks.
 func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error) {
-	root, perr := ReadDocument(filename, data, "pipeline")
+	root, perr := yamlnode.ReadDocument(filename, data, "pipeline")
 	if perr != nil {
-		return nil, ErrorList{perr}
+		return nil, yamlnode.ErrorList{perr}
 	}
 
 	d := newDecoder(filename)
@@ -40,7 +40,7 @@ func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error)
 		if len(d.errs) == 0 {
 			d.Errorf(root.Line, "", "no pipeline found")
 		}
-		d.errs.sortByLine()
+		d.errs.SortByLine()
 		return nil, d.errs
 	}
 	p.SetDefaults()
@@ -63,7 +63,7 @@ func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error)
 		errs = append(errs, e)
 	}
 	if len(errs) > 0 {
-		errs.sortByLine()
+		errs.SortByLine()
 		return nil, errs
 	}
 	return p, nil
@@ -76,7 +76,7 @@ func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error)
 // so that they name the file's line as parse errors do. Line is 0 when data
 // does not read.
 func Locate(filename string, data []byte, field string) (line int, written string) {
-	root, perr := ReadDocument(filename, data, "pipeline")
+	root, perr := yamlnode.ReadDocument(filename, data, "pipeline")
 	if perr != nil {
 		return 0, field
 	}
@@ -95,7 +95,7 @@ func Locate(filename string, data []byte, field string) (line int, written strin
 // problem: each is recorded and the walk goes on, so one run reports them all.
 type decoder struct {
 	*yamlnode.Decoder
-	errs ErrorList
+	errs yamlnode.ErrorList
 	// written maps the path validation uses to the path the user wrote,
 	// where a shortcut made them differ (provider beside actionTypeId, an
 	// input artifact given as a plain string).
@@ -106,7 +106,7 @@ func newDecoder(file string) *decoder {
 	d := &decoder{written: map[string]string{}}
 	d.Decoder = yamlnode.New(yamlnode.Options{
 		Report: func(line int, path, msg string) {
-			d.errs = append(d.errs, &Error{File: file, Line: line, Path: path, Msg: msg})
+			d.errs = append(d.errs, &yamlnode.Error{File: file, Line: line, Path: path, Msg: msg})
 		},
 		MergeKeys:    true,
 		CheckTags:    true,
@@ -115,7 +115,7 @@ func newDecoder(file string) *decoder {
 			// Unquoted, "echo x #{build.Tag}" ends at " #": YAML reads the
 			// rest as a comment and the reference silently disappears.
 			if n.Kind == yaml.ScalarNode && n.Style == 0 && strings.HasPrefix(n.LineComment, "#{") {
-				d.errs = append(d.errs, &Error{File: file, Line: n.Line, Path: path,
+				d.errs = append(d.errs, &yamlnode.Error{File: file, Line: n.Line, Path: path,
 					Msg: fmt.Sprintf("%q is cut short: YAML reads %q after a space as a comment; quote the whole value", n.Value, n.LineComment)})
 			}
 			return "", false

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // demoYAML is a native pipeline using every shortcut; demoPipeline is what it
@@ -141,15 +143,15 @@ func mustParse(t *testing.T, name, src string) *Pipeline {
 }
 
 // errorLines returns err's messages, one per problem, and checks that err is
-// an ErrorList whose entries all carry a file and a line.
+// a yamlnode.ErrorList whose entries all carry a file and a line.
 func errorLines(t *testing.T, err error) []string {
 	t.Helper()
 	if err == nil {
 		return nil
 	}
-	var list ErrorList
+	var list yamlnode.ErrorList
 	if !errors.As(err, &list) {
-		t.Fatalf("error is %T, not ErrorList: %v", err, err)
+		t.Fatalf("error is %T, not yamlnode.ErrorList: %v", err, err)
 	}
 	out := make([]string, len(list))
 	for i, e := range list {
@@ -835,36 +837,6 @@ func TestJSONEscapes(t *testing.T) {
 		"variables": [{"name": "V", "defaultValue": "a\/b \ud83d\ude00 \u00e9"}]}`)
 	if got, want := p.Variables[0].DefaultValue, "a/b 😀 é"; got != want {
 		t.Errorf("defaultValue = %q, want %q", got, want)
-	}
-}
-
-func TestErrorFormat(t *testing.T) {
-	tests := []struct {
-		err  Error
-		want string
-	}{
-		{Error{File: "p.yml", Line: 7, Path: "stages[0].name", Msg: "required"}, "p.yml:7: stages[0].name: required"},
-		{Error{File: "p.yml", Path: "name", Msg: "required"}, "p.yml: name: required"},
-		{Error{Line: 3, Path: "name", Msg: "required"}, "line 3: name: required"},
-		{Error{Path: "name", Msg: "required"}, "name: required"},
-		{Error{File: "p.yml", Line: 1, Msg: "empty"}, "p.yml:1: empty"},
-		{Error{Msg: "bare"}, "bare"},
-	}
-	for _, tt := range tests {
-		if got := tt.err.Error(); got != tt.want {
-			t.Errorf("Error() = %q, want %q", got, tt.want)
-		}
-	}
-	list := ErrorList{&tests[0].err, &tests[1].err}
-	if got, want := list.Error(), "p.yml:7: stages[0].name: required\np.yml: name: required"; got != want {
-		t.Errorf("ErrorList.Error() = %q, want %q", got, want)
-	}
-	var e *Error
-	if !errors.As(list.Err(), &e) || e != &tests[0].err {
-		t.Errorf("errors.As did not find the first *Error")
-	}
-	if err := ErrorList(nil).Err(); err != nil {
-		t.Errorf("empty ErrorList.Err() = %v, want nil", err)
 	}
 }
 

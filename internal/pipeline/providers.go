@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Owners of action types, as CodePipeline names them. Custom action types are
@@ -262,8 +264,8 @@ var owners = []string{OwnerAWS, OwnerThirdParty, OwnerCustom}
 // RequireRunnable is a Check that refuses actions whose provider this sluice
 // knows but cannot run yet: applied, such a pipeline would wait for a worker that
 // never comes.
-func RequireRunnable(p *Pipeline) ErrorList {
-	var errs ErrorList
+func RequireRunnable(p *Pipeline) yamlnode.ErrorList {
+	var errs yamlnode.ErrorList
 	var runnable []string
 	for _, name := range Providers() {
 		if info, _ := LookupProvider(name); info.Runnable {
@@ -274,7 +276,7 @@ func RequireRunnable(p *Pipeline) ErrorList {
 		for j, a := range st.Actions {
 			info, ok := LookupProvider(a.ActionTypeID.Provider)
 			if ok && !info.Runnable {
-				errs.add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.provider", i, j),
+				errs.Add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.provider", i, j),
 					fmt.Sprintf("provider %q cannot run in this version of sluice yet (it runs %s)", a.ActionTypeID.Provider, strings.Join(runnable, ", ")))
 			}
 		}

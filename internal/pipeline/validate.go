@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Limits mirror CodePipeline's API reference and quotas, so a pipeline valid
@@ -59,7 +61,7 @@ const (
 // file or line; Parse adds those. Zero values that SetDefaults would fill in
 // are accepted, so Validate works on a pipeline built by hand as well as on
 // a parsed one.
-func (p *Pipeline) Validate() ErrorList {
+func (p *Pipeline) Validate() yamlnode.ErrorList {
 	v := &validator{p: p}
 	v.index()
 	v.pipeline()
@@ -71,7 +73,7 @@ func (p *Pipeline) Validate() ErrorList {
 
 type validator struct {
 	p    *Pipeline
-	errs ErrorList
+	errs yamlnode.ErrorList
 	// producers and namespaces record, for each output artifact and each
 	// namespace, the first action declaring it.
 	producers     map[string]*position
@@ -96,7 +98,7 @@ type position struct {
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
-	v.errs.add(path, fmt.Sprintf(format, args...))
+	v.errs.Add(path, fmt.Sprintf(format, args...))
 }
 
 func actionPath(si, ai int) string {

@@ -10,20 +10,19 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-ci/sluice/internal/eventpattern"
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Parse reads a rule definition for `sluice rule apply -f`, in YAML or JSON
 // (told apart by filename). The event pattern may be written as a mapping,
 // in the file's own syntax, or as a string of JSON, as EventBridge's
-// PutRule takes it. On failure the error is a pipeline.ErrorList holding
+// PutRule takes it. On failure the error is a yamlnode.ErrorList holding
 // every problem, in file order, each naming file, line and field (for a
 // problem inside the pattern: eventPattern.detail.state).
 func Parse(filename string, data []byte) (*Rule, error) {
-	root, perr := pipeline.ReadDocument(filename, data, "rule")
+	root, perr := yamlnode.ReadDocument(filename, data, "rule")
 	if perr != nil {
-		return nil, pipeline.ErrorList{perr}
+		return nil, yamlnode.ErrorList{perr}
 	}
 	d := newDecoder(filename)
 	r := d.document(root)
@@ -54,12 +53,12 @@ var (
 )
 
 type decoder struct {
-	*pipeline.FileDecoder
+	*yamlnode.FileDecoder
 	tooLarge bool // toJSON has said that the pattern is too large
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{FileDecoder: pipeline.NewFileDecoder(file, yamlnode.Options{CheckTags: true, FailOnBadKey: true})}
+	return &decoder{FileDecoder: yamlnode.NewFileDecoder(file, yamlnode.Options{CheckTags: true, FailOnBadKey: true})}
 }
 
 func (d *decoder) document(root *yaml.Node) *Rule {

@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/eventpattern"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/schedule"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Rule states.
@@ -197,14 +198,14 @@ var (
 // reservedHeaders are set by sluice on every webhook delivery.
 var reservedHeaders = []string{"content-type", "user-agent", "content-length", "host"}
 
-// Validate checks r. The error, if any, is a pipeline.ErrorList naming each
+// Validate checks r. The error, if any, is a yamlnode.ErrorList naming each
 // problem's field; Parse adds the file's lines.
 func (r *Rule) Validate() error { return r.validate().Err() }
 
-func (r *Rule) validate() pipeline.ErrorList {
-	var errs pipeline.ErrorList
+func (r *Rule) validate() yamlnode.ErrorList {
+	var errs yamlnode.ErrorList
 	add := func(path, format string, args ...any) {
-		errs = append(errs, &pipeline.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &yamlnode.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case r.Name == "":
@@ -259,10 +260,10 @@ func yamlJoin(parent, key string) string {
 	return parent + "." + key
 }
 
-func (t Target) validate(path string) pipeline.ErrorList {
-	var errs pipeline.ErrorList
+func (t Target) validate(path string) yamlnode.ErrorList {
+	var errs yamlnode.ErrorList
 	add := func(p, format string, args ...any) {
-		errs = append(errs, &pipeline.Error{Path: p, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &yamlnode.Error{Path: p, Msg: fmt.Sprintf(format, args...)})
 	}
 	n := 0
 	for _, set := range []bool{t.Webhook != nil, t.Pipeline != nil, t.Function != nil, t.Email != nil} {

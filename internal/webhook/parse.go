@@ -6,7 +6,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -15,21 +14,21 @@ import (
 // `aws codepipeline put-webhook --cli-input-json`, which wraps it as
 // {"webhook": {...}, "tags": [...]} (tags are ignored). filename is used in
 // errors and to tell JSON from YAML. On failure the error is a
-// pipeline.ErrorList holding every problem, in file order, each naming file,
+// yamlnode.ErrorList holding every problem, in file order, each naming file,
 // line and field, as pipeline.Parse does.
 func ParseDefinition(filename string, data []byte) (*Definition, error) {
-	root, perr := pipeline.ReadDocument(filename, data, "webhook definition")
+	root, perr := yamlnode.ReadDocument(filename, data, "webhook definition")
 	if perr != nil {
-		return nil, pipeline.ErrorList{perr}
+		return nil, yamlnode.ErrorList{perr}
 	}
 	d := newDecoder(filename)
 	def := d.document(root)
 	if def == nil {
 		return nil, d.sorted()
 	}
-	var problems pipeline.ErrorList
+	var problems yamlnode.ErrorList
 	if err := def.Validate(); err != nil {
-		problems, _ = err.(pipeline.ErrorList)
+		problems, _ = err.(yamlnode.ErrorList)
 	}
 	for _, e := range problems {
 		if d.Failed(e.Path) {
@@ -57,21 +56,21 @@ var (
 // and every problem rather than stopping at the first.
 type decoder struct {
 	*yamlnode.Decoder
-	errs pipeline.ErrorList
+	errs yamlnode.ErrorList
 }
 
 func newDecoder(file string) *decoder {
 	d := &decoder{}
 	d.Decoder = yamlnode.New(yamlnode.Options{
 		Report: func(line int, path, msg string) {
-			d.errs = append(d.errs, &pipeline.Error{File: file, Line: line, Path: path, Msg: msg})
+			d.errs = append(d.errs, &yamlnode.Error{File: file, Line: line, Path: path, Msg: msg})
 		},
 		QuoteScalars: true,
 	})
 	return d
 }
 
-func (d *decoder) sorted() pipeline.ErrorList {
+func (d *decoder) sorted() yamlnode.ErrorList {
 	sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
 	return d.errs
 }

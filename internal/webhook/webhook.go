@@ -21,6 +21,7 @@ import (
 	"github.com/ohler55/ojg/jp"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // Authentication types, as CodePipeline names them.
@@ -92,12 +93,12 @@ func (d *Definition) Redacted() *Definition {
 }
 
 // Validate checks d against CodePipeline's rules and returns every problem as
-// a pipeline.ErrorList whose paths name fields (filters[1].jsonPath), or nil.
+// a yamlnode.ErrorList whose paths name fields (filters[1].jsonPath), or nil.
 // ParseDefinition adds file and line to the same errors.
 func (d *Definition) Validate() error {
-	var errs pipeline.ErrorList
+	var errs yamlnode.ErrorList
 	add := func(path, format string, args ...any) {
-		errs = append(errs, &pipeline.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &yamlnode.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	for _, f := range []struct{ path, value, what string }{
 		{"name", d.Name, "webhook name"},
@@ -180,7 +181,7 @@ func (d *Definition) CheckTarget(p *pipeline.Pipeline) error {
 			}
 		}
 	}
-	return pipeline.ErrorList{{Path: "targetAction",
+	return yamlnode.ErrorList{{Path: "targetAction",
 		Msg: fmt.Sprintf("pipeline %q has no source action %q in its first stage", p.Name, d.TargetAction)}}
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 func readTestdata(t *testing.T, name string) []byte {
@@ -53,15 +54,15 @@ func TestParseDefinitionFiles(t *testing.T) {
 }
 
 // errorLines returns err's messages and checks that it is a
-// pipeline.ErrorList whose entries all carry a file and a line.
+// yamlnode.ErrorList whose entries all carry a file and a line.
 func errorLines(t *testing.T, err error) []string {
 	t.Helper()
 	if err == nil {
 		return nil
 	}
-	var list pipeline.ErrorList
+	var list yamlnode.ErrorList
 	if !errors.As(err, &list) {
-		t.Fatalf("error is %T, not pipeline.ErrorList: %v", err, err)
+		t.Fatalf("error is %T, not yamlnode.ErrorList: %v", err, err)
 	}
 	out := make([]string, len(list))
 	for i, e := range list {
@@ -612,7 +613,7 @@ stages:
 	for _, target := range []string{"Test", "Nope"} {
 		d.TargetAction = target
 		err := d.CheckTarget(p)
-		var list pipeline.ErrorList
+		var list yamlnode.ErrorList
 		if !errors.As(err, &list) || list[0].Path != "targetAction" {
 			t.Errorf("CheckTarget(%s) = %v, want an error on targetAction", target, err)
 		}

@@ -1,8 +1,11 @@
-// Package yamlnode holds what every sluice decoder of line-numbered YAML
-// trees shares (pipelines, buildspecs, webhook definitions, build projects,
-// functions): following aliases, telling null, naming a node in an error
-// message, field paths, and Decoder, which walks mappings and reads scalars
-// while recording every problem and the line of every field.
+// Package yamlnode holds what every sluice decoder of declaration files
+// shares (pipelines, buildspecs, webhook definitions, build projects,
+// functions, rules, policies): ReadDocument, which reads a file's YAML or
+// JSON into a line-numbered tree; Error and ErrorList, which name the file,
+// line and field of every problem; following aliases, telling null, naming a
+// node in an error message, field paths; Decoder, which walks mappings and
+// reads scalars while recording every problem and the line of every field;
+// and FileDecoder, a Decoder of one file that collects its problems.
 package yamlnode
 
 import (

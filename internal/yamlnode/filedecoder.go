@@ -1,11 +1,9 @@
-package pipeline
+package yamlnode
 
 import (
 	"sort"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
 // FileDecoder decodes the node tree of one declaration file (a function, a
@@ -13,19 +11,19 @@ import (
 // an Error of that file rather than stopping at the first. Packages embed it
 // in their own decoder and add their fields' readers.
 type FileDecoder struct {
-	*yamlnode.Decoder
+	*Decoder
 	File string
 	Errs ErrorList
 }
 
 // NewFileDecoder returns a decoder of file. opts.Report is set here: every
 // problem becomes an Error of file, at line 1 or later.
-func NewFileDecoder(file string, opts yamlnode.Options) *FileDecoder {
+func NewFileDecoder(file string, opts Options) *FileDecoder {
 	d := &FileDecoder{File: file}
 	opts.Report = func(line int, path, msg string) {
 		d.Errs = append(d.Errs, &Error{File: file, Line: max(line, 1), Path: path, Msg: msg})
 	}
-	d.Decoder = yamlnode.New(opts)
+	d.Decoder = New(opts)
 	return d
 }
 
@@ -33,8 +31,8 @@ func NewFileDecoder(file string, opts yamlnode.Options) *FileDecoder {
 // another kind of value in words of what (e.g. "function"); it returns the
 // resolved mapping, or nil after reporting.
 func (d *FileDecoder) Root(root *yaml.Node, what string) *yaml.Node {
-	root = yamlnode.Resolve(root)
-	if yamlnode.IsNull(root) {
+	root = Resolve(root)
+	if IsNull(root) {
 		d.Errorf(max(root.Line, 1), "", "empty document: no %s in it", what)
 		return nil
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package yamlnode
 
 import (
 	"bytes"
@@ -15,9 +15,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// This file turns bytes into a yaml.Node tree; parse.go turns the tree into a
-// Pipeline. Both YAML and JSON end up as yaml.Node so that every later error
-// can name a line.
+// This file turns a declaration file's bytes into a yaml.Node tree; each
+// kind's decoder (pipeline, buildspec, webhook, …) turns the tree into its
+// type. Both YAML and JSON end up as yaml.Node so that every later error can
+// name a line.
 
 var utf8BOM = []byte("\xef\xbb\xbf")
 

@@ -1,4 +1,4 @@
-package pipeline
+package yamlnode
 
 import (
 	"sort"
@@ -75,13 +75,15 @@ func (l ErrorList) Err() error {
 	return l
 }
 
-func (l *ErrorList) add(path, msg string) {
+// Add adds a problem at path, with no file or line yet (FileDecoder.Place
+// gives them).
+func (l *ErrorList) Add(path, msg string) {
 	*l = append(*l, &Error{Path: path, Msg: msg})
 }
 
-// sortByLine orders errors as they appear in the file. Errors without a line
+// SortByLine orders errors as they appear in the file. Errors without a line
 // (which only happens when nothing in the file could be located) go last.
-func (l ErrorList) sortByLine() {
+func (l ErrorList) SortByLine() {
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i].Line, l[j].Line
 		if a == 0 || b == 0 {
