@@ -30,7 +30,7 @@ var layers = map[string]int{
 	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2,
 	"internal/webhook": 2, "internal/rule": 2, "internal/buildspec": 2, "internal/buildproject": 3,
 	// 4: providers, and the service's use cases.
-	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/function": 4,
+	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/lambda": 4,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
 	"internal/service": 4,
 	// 6: the worker and the protocol fronts.

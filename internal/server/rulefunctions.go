@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	fndef "github.com/sluice-ci/sluice/internal/function"
-	"github.com/sluice-ci/sluice/internal/provider/function"
+	"github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
@@ -19,7 +19,7 @@ import (
 // URL's body. Each command runs in a fresh temporary directory unless its
 // function names one.
 type ruleFunctions struct {
-	provider  function.Provider
+	provider  lambda.Provider
 	serverURL string
 }
 
@@ -29,7 +29,7 @@ var _ service.FunctionInvoker = ruleFunctions{}
 const outputTail = 2 << 10
 
 // InvokeFunction implements service.FunctionInvoker.
-func (r ruleFunctions) InvokeFunction(ctx context.Context, fn fndef.Function, input []byte) error {
+func (r ruleFunctions) InvokeFunction(ctx context.Context, fn function.Function, input []byte) error {
 	dir, err := os.MkdirTemp("", "sluice-rule-function-")
 	if err != nil {
 		return err
@@ -37,7 +37,7 @@ func (r ruleFunctions) InvokeFunction(ctx context.Context, fn fndef.Function, in
 	defer os.RemoveAll(dir)
 	out := &tail{max: outputTail}
 	env := append(worker.DefaultBaseEnv(), "SLUICE_SERVER="+r.serverURL)
-	err = r.provider.Invoke(ctx, &fn, input, function.Invocation{
+	err = r.provider.Invoke(ctx, &fn, input, lambda.Invocation{
 		Dir: dir, ScratchDir: dir, Env: env, Log: out,
 		Headers: map[string]string{"X-Sluice-Server": r.serverURL},
 	})

@@ -31,8 +31,8 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
-	"github.com/sluice-ci/sluice/internal/provider/function"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
+	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -263,7 +263,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	svc.SetRepos(repos)
 	svc.SetRemoteHeads(gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
 	svc.SetIsolation(iso.Describe(), iso.Enabled())
-	svc.SetFunctionInvoker(ruleFunctions{serverURL: base, provider: function.Provider{Isolation: iso}})
+	svc.SetFunctionInvoker(ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}})
 	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock, iso: iso}
 	apiServer := api.New(svc, st, repos, cfg.Logger)
 	var handler http.Handler = apiServer
@@ -581,7 +581,7 @@ func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) m
 		HostedToken:  token,
 		HostedCAFile: caFile,
 	}
-	fn := function.Provider{CACertFile: caFile, Isolation: iso}
+	fn := lambda.Provider{CACertFile: caFile, Isolation: iso}
 	return map[string]provider.Provider{
 		"Commands":   commands.Provider{Isolation: iso},
 		"Noop":       noop.Provider{},

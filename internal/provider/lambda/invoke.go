@@ -1,4 +1,4 @@
-package function
+package lambda
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	fndef "github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/function"
 )
 
 // Invocation is what Invoke needs besides the function and its input.
@@ -36,7 +36,7 @@ type Invocation struct {
 // the function's timeoutInMinutes; what a command leaves running in the
 // background may go on until that timeout. No job token goes with it: a
 // function invoked this way answers to nobody.
-func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, inv Invocation) error {
+func (p Provider) Invoke(ctx context.Context, fn *function.Function, input []byte, inv Invocation) error {
 	if err := fn.Validate(); err != nil {
 		return fmt.Errorf("function %s: %v", fn.Name, err)
 	}
@@ -96,7 +96,7 @@ func (p Provider) Invoke(ctx context.Context, fn *fndef.Function, input []byte, 
 	return nil
 }
 
-func (p Provider) invokeURL(ctx context.Context, fn *fndef.Function, input []byte, timeout time.Duration, headers map[string]string) error {
+func (p Provider) invokeURL(ctx context.Context, fn *function.Function, input []byte, timeout time.Duration, headers map[string]string) error {
 	u, err := url.Parse(fn.URL)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package function
+package lambda
 
 import (
 	"context"

@@ -1,11 +1,11 @@
-// Package function is the Function provider, CodePipeline's Lambda invoke
+// Package lambda is the Function provider, CodePipeline's Lambda invoke
 // action (provider names Function and Lambda) over sluice's functions: it
 // hands the job event to the function the action names (a command it starts,
 // or a URL it POSTs to) and returns as soon as the function has taken it. The
 // function then answers for the job itself, through the API, with the job
 // token the event carries: success (with output variables), failure, or a
 // continuation token to be invoked again with.
-package function
+package lambda
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	fndef "github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/sandbox"
@@ -90,7 +90,7 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	if job.Function == nil {
 		return provider.Result{}, fmt.Errorf("configuration FunctionName: function %q not found (create it with sluice function apply)", name)
 	}
-	var fn fndef.Function
+	var fn function.Function
 	if err := json.Unmarshal(job.Function, &fn); err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", name, err)
 	}
@@ -120,13 +120,13 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 var errTimeout = errors.New("the function's timeout passed")
 
 // invoked is the result of a function that took its event.
-func invoked(fn *fndef.Function) provider.Result {
+func invoked(fn *function.Function) provider.Result {
 	return provider.Result{Invoked: true, Summary: fmt.Sprintf("function %s invoked; waiting for its answer", fn.Name)}
 }
 
 // post sends the event to a URL function: a 2xx answer means the function
 // took it.
-func (p Provider) post(ctx context.Context, job *provider.Job, fn *fndef.Function, event []byte, timeout time.Duration, log io.Writer) (provider.Result, error) {
+func (p Provider) post(ctx context.Context, job *provider.Job, fn *function.Function, event []byte, timeout time.Duration, log io.Writer) (provider.Result, error) {
 	u, err := url.Parse(fn.URL)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("function %s: %w", fn.Name, err)
@@ -173,7 +173,7 @@ func (p Provider) post(ctx context.Context, job *provider.Job, fn *fndef.Functio
 // command starts a command function with the event on its standard input.
 // Exit status 0 means the function took the event; whatever it left running
 // in the background may go on until the function's timeout, to answer later.
-func (p Provider) command(ctx context.Context, job *provider.Job, fn *fndef.Function, event []byte, timeout time.Duration, log *syncWriter) (provider.Result, error) {
+func (p Provider) command(ctx context.Context, job *provider.Job, fn *function.Function, event []byte, timeout time.Duration, log *syncWriter) (provider.Result, error) {
 	dir := fn.WorkingDirectory
 	if dir == "" {
 		dir = job.WorkDir

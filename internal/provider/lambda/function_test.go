@@ -1,6 +1,6 @@
 //go:build linux
 
-package function
+package lambda
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	fndef "github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/provider"
 )
 
@@ -46,7 +46,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // newJob returns a job of a Function action naming fn, with its directories.
-func newJob(t *testing.T, fn *fndef.Function) (*provider.Job, *lockedBuffer) {
+func newJob(t *testing.T, fn *function.Function) (*provider.Job, *lockedBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	work, scratch := filepath.Join(dir, "src"), filepath.Join(dir, "scratch")
@@ -93,8 +93,8 @@ func script(t *testing.T, body string) string {
 	return path
 }
 
-func commandFunction(program string, args ...string) *fndef.Function {
-	fn := fndef.New("fn")
+func commandFunction(program string, args ...string) *function.Function {
+	fn := function.New("fn")
 	fn.Command = append([]string{program}, args...)
 	return fn
 }
@@ -175,14 +175,14 @@ func TestCommandFromPathInItsWorkingDirectory(t *testing.T) {
 func TestCommandFailures(t *testing.T) {
 	tests := []struct {
 		name string
-		fn   *fndef.Function
+		fn   *function.Function
 		want string
 	}{
 		{"exit status", commandFunction("/bin/sh", "-c", "echo oops; exit 3"), "function fn exited with status 3"},
 		{"killed", commandFunction("/bin/sh", "-c", "kill -9 $$"), "function fn exited with status 137"},
 		{"not in PATH", commandFunction("no-such-program-here"), `function fn: program "no-such-program-here" not found in PATH (` + os.Getenv("PATH") + ")"},
 		{"not found", nil, `configuration FunctionName: function "fn" not found (create it with sluice function apply)`},
-		{"bad working directory", func() *fndef.Function {
+		{"bad working directory", func() *function.Function {
 			fn := commandFunction("/bin/true")
 			fn.WorkingDirectory = "/no/such/dir"
 			return fn
@@ -337,8 +337,8 @@ func TestBackgroundOutlivesTheCommandUntilTheTimeout(t *testing.T) {
 	}
 }
 
-func urlFunction(u string) *fndef.Function {
-	fn := fndef.New("hook")
+func urlFunction(u string) *function.Function {
+	fn := function.New("hook")
 	fn.URL = u
 	return fn
 }
