@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -42,8 +43,7 @@ func (e *Error) ErrorCode() errcode.Code { return e.Code }
 
 // Errorf makes an *Error.
 func Errorf(code errcode.Code, format string, args ...any) *Error {
-	e := errcode.Errorf(code, format, args...)
-	return &Error{Code: e.Code, Msg: e.Message}
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
 // ErrorCode returns the code of err, CodeInternal for errors sluice did not
