@@ -28,7 +28,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
@@ -569,8 +568,7 @@ func lockDataDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// Providers are the providers in-process and remote workers run: every
-// runnable provider of pipeline's table that the server does not hold. serverURL and
+// Providers are the providers in-process and remote workers run. serverURL and
 // token give source actions access to the server's hosted repositories;
 // caFile, when not "", is a PEM file of certificates to trust for the server
 // (--ca-cert), passed on to git and to command functions.
@@ -585,14 +583,14 @@ func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) m
 	}
 	fn := lambda.Provider{CACertFile: caFile, Isolation: iso}
 	return map[string]provider.Provider{
-		pipeline.ProviderCommands:   commands.Provider{Isolation: iso},
-		pipeline.ProviderNoop:       noop.Provider{},
-		pipeline.ProviderGit:        git,
-		pipeline.ProviderCodeCommit: git,
-		pipeline.ProviderGitRemote:  git,
-		pipeline.ProviderBuild:      build.Provider{Isolation: iso},
-		pipeline.ProviderCodeBuild:  build.Provider{Isolation: iso},
-		pipeline.ProviderFunction:   fn,
-		pipeline.ProviderLambda:     fn,
+		"Commands":   commands.Provider{Isolation: iso},
+		"Noop":       noop.Provider{},
+		"Git":        git,
+		"CodeCommit": git,
+		"GitRemote":  git,
+		"Build":      build.Provider{Isolation: iso},
+		"CodeBuild":  build.Provider{Isolation: iso},
+		"Function":   fn,
+		"Lambda":     fn,
 	}
 }
