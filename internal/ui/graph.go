@@ -176,13 +176,13 @@ func drawGraph(g *depgraph.Graph, notes graphNotes) template.HTML {
 			}
 			sub, cls = info.icon+" "+spaced(word), "n-pipeline st-"+info.class
 			if w, ok := notes.wait[n.Name]; ok {
-				sub, cls, more = "⏸ "+w.Short, "n-pipeline st-wait", ": "+w.Long
+				sub, cls, more = "‖ "+w.Short, "n-pipeline st-wait", ": "+w.Long
 			}
 			href = urlPath(Prefix+"pipelines", n.Name)
 		}
 		title := n.Label() + ": " + sub + more
-		if r := []rune(sub); len(r) > 30 {
-			sub = string(r[:29]) + "…"
+		if r := []rune(sub); len(r) > 26 {
+			sub = string(r[:25]) + "…"
 		}
 		if href != "" {
 			fmt.Fprintf(&b, `<a href="%s" class="node-link" data-node="%s">`, esc(href), esc(n.Name))

@@ -139,6 +139,11 @@ func TestBrowserGateCardShowsResolvedValues(t *testing.T) {
 		}
 		b.shot("gate-card")
 	}
+	b.do("open the list", chromedp.Navigate(ts.url+"/ui/pipelines"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="deploy"] .waitfor`)))
+	if got := strings.TrimSpace(strings.TrimPrefix(b.text(`tr[data-name="deploy"] .waitfor`), "‖")); got != "gate: infra" {
+		t.Errorf("deploy's row says it waits for %q, want its gate", got)
+	}
 	// Before any execution, the card shows the declaration and says the
 	// values are the execution's to resolve.
 	ts.apply(strings.Replace(strings.Split(gatePipelines, "\n---\n")[1], "name: deploy", "name: deploy2", 1))
@@ -243,5 +248,99 @@ func TestBrowserGraphLayout(t *testing.T) {
 	})()`, `y("hello") > Math.max(y("app"), y("infra"), y("network"), y("k8s"), y("dns"))`)))
 	if !low {
 		t.Error("the independent pipelines are not below the dependent ones")
+	}
+}
+
+// lockPipelines take the same lock: infra holds it while its approval
+// waits, so k8s queues for it.
+var lockPipelines = []string{`
+name: infra
+lock: prod-cluster
+stages:
+  - name: Plan
+    actions: [{name: plan, provider: Noop}]
+  - name: Approve
+    actions: [{name: review, provider: Manual}]
+`, `
+name: k8s
+lock: prod-cluster
+stages:
+  - name: Deploy
+    actions: [{name: apply, provider: Noop}]
+`}
+
+// TestBrowserWaitsAndLocks: the console tells the execution holding a lock
+// from the one queued for it, and says what each waits for, in the list of
+// pipelines, on the pipeline's and the execution's pages and in the graph.
+func TestBrowserWaitsAndLocks(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	for _, p := range lockPipelines {
+		ts.apply(p)
+	}
+	ctx := context.Background()
+	infra, err := ts.api.Start(ctx, "infra", client.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.waitExecution("infra", infra, "the approval", func(e *client.Execution) bool {
+		return actionStatus(e, "Approve", "review") == "InProgress"
+	})
+	k8s, err := ts.api.Start(ctx, "k8s", client.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.waitExecution("k8s", k8s, "the lock", func(e *client.Execution) bool { return strings.Contains(e.WaitingFor, "lock") })
+
+	b := newBrowser(t, ts.url)
+	b.signIn(ts.admin)
+	b.do("open the list", chromedp.Navigate(ts.url+"/ui/pipelines"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-name="k8s"] .waitfor`)))
+	if got := strings.TrimSpace(strings.TrimPrefix(b.text(`tr[data-name="k8s"] .waitfor`), "‖")); got != "queued for lock prod-cluster" {
+		t.Errorf("k8s's row says it waits for %q", got)
+	}
+	if got := strings.TrimSpace(strings.TrimPrefix(b.text(`tr[data-name="infra"] .waitfor`), "‖")); got != "approval review" {
+		t.Errorf("infra's row says it waits for %q", got)
+	}
+	b.shot("list-waiting")
+
+	b.do("open k8s", chromedp.Navigate(ts.url+"/ui/pipelines/k8s"), chromedp.WaitVisible(chromedp.CSS(`.run .waitfor`)))
+	if got := b.text(`.run .waitfor`); !strings.Contains(got, "queued for prod-cluster behind infra (holds it)") {
+		t.Errorf("k8s's running execution reads %q", got)
+	}
+	if got := b.text(`#pipeline-lock`); !strings.Contains(got, "held by infra") {
+		t.Errorf("k8s's lock reads %q, want its holder", got)
+	}
+	b.shot("pipeline-queued")
+
+	b.do("open k8s's execution", chromedp.Navigate(ts.url+"/ui/pipelines/k8s/executions/"+k8s),
+		chromedp.WaitVisible(chromedp.CSS(`#execution-locks`)))
+	if got := b.text(`#execution-locks [data-lock="prod-cluster"][data-role="queued"]`); !strings.Contains(got, "queued for prod-cluster behind infra") {
+		t.Errorf("the queued execution's lock reads %q", got)
+	}
+	b.do("open infra's execution", chromedp.Navigate(ts.url+"/ui/pipelines/infra/executions/"+infra),
+		chromedp.WaitVisible(chromedp.CSS(`#execution-locks`)))
+	if got := b.text(`#execution-locks [data-lock="prod-cluster"][data-role="holds"]`); got != "holds prod-cluster" {
+		t.Errorf("the holding execution's lock reads %q", got)
+	}
+
+	b.do("open the graph", chromedp.Navigate(ts.url+"/ui/graph"), chromedp.WaitVisible(chromedp.CSS(`svg.graph [data-node="k8s"]`)))
+	b.shot("graph-waiting")
+	edges := run(b, "read the lock edges", chromedp.Evaluate[map[string]string](`Object.fromEntries(
+	  [...document.querySelectorAll('svg.graph path.e-lock')].map(p => [p.dataset.from, p.getAttribute("class") + " | " + p.querySelector("title").textContent]))`))
+	if got := edges["infra"]; !strings.Contains(got, "held") || !strings.Contains(got, "infra holds lock prod-cluster") {
+		t.Errorf("infra's lock edge: %q", got)
+	}
+	if got := edges["k8s"]; !strings.Contains(got, "queued") || strings.Contains(got, "k8s holds") {
+		t.Errorf("k8s's lock edge: %q", got)
+	}
+	if got := b.text(`table.edges`); strings.Contains(got, "k8s holds") {
+		t.Errorf("the edges' table says k8s holds the lock it is queued for: %q", got)
+	}
+	if got := run(b, "read k8s's node", chromedp.TextContent(chromedp.CSS(`svg.graph [data-node="k8s"] .node-sub`))); !strings.Contains(got, "queued for lock") {
+		t.Errorf("k8s's node reads %q", got)
+	}
+	if got := run(b, "read the lock's node", chromedp.TextContent(chromedp.CSS(`svg.graph [data-node="lock:prod-cluster"] .node-sub`))); !strings.Contains(got, "held by infra") {
+		t.Errorf("the lock's node reads %q", got)
 	}
 }
