@@ -257,6 +257,7 @@ func (b *browser) text(sel string) string {
 }
 
 func TestBrowserStartAndWatch(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	b := newBrowser(t, ts.url)
@@ -322,6 +323,7 @@ func TestBrowserStartAndWatch(t *testing.T) {
 }
 
 func TestBrowserFailingActionLog(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ctx := context.Background()
 	if _, err := ts.api.ApplyProject(ctx, "unit.yml", []byte(`
@@ -395,6 +397,7 @@ stages:
 }
 
 func TestBrowserLogFollowsLive(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	gate := t.TempDir()
 	ts.apply(fmt.Sprintf(`
@@ -450,6 +453,7 @@ stages:
 }
 
 func TestBrowserApproval(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(releasePipeline)
 	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
@@ -481,6 +485,7 @@ func TestBrowserApproval(t *testing.T) {
 }
 
 func TestBrowserTransition(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	b := newBrowser(t, ts.url)
@@ -521,6 +526,7 @@ func TestBrowserTransition(t *testing.T) {
 }
 
 func TestBrowserDependencyGraph(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	ts.apply(releasePipeline)
@@ -587,6 +593,7 @@ stages:
 }
 
 func TestBrowserViewerHasNoControls(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(releasePipeline)
 	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
@@ -615,6 +622,7 @@ func TestBrowserViewerHasNoControls(t *testing.T) {
 }
 
 func TestBrowserConsolePages(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	ctx := context.Background()

@@ -233,6 +233,25 @@ func TestBrowserGraphLayout(t *testing.T) {
 	if len(g.Crossings) > 0 {
 		t.Errorf("edges cross in a graph that can be drawn without crossings: %v", g.Crossings)
 	}
+	// The legend says which way a gate's arrow points, and the arrows point
+	// that way: from the pipeline waited for to the one that waits.
+	if got := b.text(".legend"); !strings.Contains(got, "gate: the pipeline at the arrow's head waits for the one at its tail") {
+		t.Errorf("the legend reads %q", got)
+	}
+	heads := run(b, "find the gates' heads", chromedp.Evaluate[map[string]string](`Object.fromEntries(
+	  [...document.querySelectorAll("svg.graph path.e-gate")].map(p => {
+	    const end = p.getPointAtLength(p.getTotalLength());
+	    const at = [...document.querySelectorAll("svg.graph [data-node]")].find(n => {
+	      const r = n.querySelector("rect").getBBox();
+	      return end.x >= r.x - 12 && end.x <= r.x + r.width + 12 && end.y >= r.y && end.y <= r.y + r.height;
+	    });
+	    return [p.dataset.from + "→" + p.dataset.to, at ? at.dataset.node : ""];
+	  }))`))
+	for edge, want := range map[string]string{"infra→k8s": "k8s", "k8s→app": "app", "network→dns": "dns"} {
+		if heads[edge] != want {
+			t.Errorf("the gate %s has its head at %q, want at %s, the pipeline that waits", edge, heads[edge], want)
+		}
+	}
 	// Pipelines that depend on nothing are set apart, below the rest.
 	apart := run(b, "read the independent pipelines", chromedp.Evaluate[string](`(() => {
 	  const sec = document.querySelector("svg.graph .independent");

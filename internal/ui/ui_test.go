@@ -24,6 +24,7 @@ var publicRoutes = []string{
 // TestEveryRouteHasAnAction walks the route table: every route but the
 // public ones names exactly one action, which IAM knows.
 func TestEveryRouteHasAnAction(t *testing.T) {
+	t.Parallel()
 	s, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +62,7 @@ func TestEveryRouteHasAnAction(t *testing.T) {
 // TestTemplatesAskKnownActions: the controls' permission checks name
 // actions IAM knows, so a misspelt one cannot hide a control for everybody.
 func TestTemplatesAskKnownActions(t *testing.T) {
+	t.Parallel()
 	ask := regexp.MustCompile(`Perm\.(?:On|Can) "([A-Za-z]+)"`)
 	n := 0
 	err := fs.WalkDir(templateFS, "templates", func(path string, d fs.DirEntry, err error) error {
@@ -93,6 +95,7 @@ func TestTemplatesAskKnownActions(t *testing.T) {
 }
 
 func TestSplitPhases(t *testing.T) {
+	t.Parallel()
 	log := "preparing\n" +
 		"[Container] 2026/01/02 10:00:00 Entering phase INSTALL\n" +
 		"installing\n" +
@@ -131,6 +134,7 @@ func TestSplitPhases(t *testing.T) {
 }
 
 func TestGraphLayout(t *testing.T) {
+	t.Parallel()
 	decl := func(yml string) *pipeline.Pipeline {
 		p, err := pipeline.Parse("p.yml", []byte(yml))
 		if err != nil {
@@ -175,6 +179,7 @@ func TestGraphLayout(t *testing.T) {
 // without crossings exists, edges over several layers routed through the
 // layers between (not over the nodes), and a cycle of gates drawn too.
 func TestGraphLayoutCrossings(t *testing.T) {
+	t.Parallel()
 	decl := func(yml string) *pipeline.Pipeline {
 		p, err := pipeline.Parse("p.yml", []byte(yml))
 		if err != nil {
@@ -264,6 +269,7 @@ func TestGraphLayoutCrossings(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"/ui/pipelines/x":       "/ui/pipelines/x",
 		"https://evil.example/": "/ui/pipelines",
