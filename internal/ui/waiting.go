@@ -35,7 +35,7 @@ func waitOf(e *engine.Execution, locks []service.LockState) waitInfo {
 			}
 		}
 		switch {
-		case strings.HasPrefix(e.WaitingFor, "transition to stage"):
+		case strings.Contains(e.WaitingFor, "transition") && strings.Contains(e.WaitingFor, "disabled"):
 			return waitInfo{Kind: "transition", Short: "transition to " + stage.Name + " disabled", Long: e.WaitingFor}
 		case e.WaitingFor != "":
 			return waitInfo{Kind: "stage", Short: "waiting to enter " + stage.Name, Long: e.WaitingFor}
