@@ -42,6 +42,10 @@ func (s *Server) graphPage(w http.ResponseWriter, r *http.Request, c *call) erro
 		page.Locks = locks
 	}
 	notes, err := s.graphNotes(r.Context(), g, locks)
+	if !page.CanLocks {
+		// Who holds each lock, and who queues, is ListLocks's to show.
+		notes.locks = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -152,14 +156,16 @@ func drawGraph(g *depgraph.Graph, notes graphNotes) template.HTML {
 		var sub, cls, href, more string
 		switch {
 		case n.Kind == depgraph.NodeLock:
-			sub, cls = "lock · free", "n-lock"
-			l := notes.locks[n.Label()]
-			if l.Holder != nil {
-				sub = "lock · held by " + l.Holder.Pipeline
-				cls += " taken"
-			}
-			if len(l.Queue) > 0 {
-				sub += fmt.Sprintf(", %d queued", len(l.Queue))
+			sub, cls = "lock", "n-lock"
+			if l, known := notes.locks[n.Label()]; notes.locks != nil {
+				sub = "lock · free"
+				if known && l.Holder != nil {
+					sub = "lock · held by " + l.Holder.Pipeline
+					cls += " taken"
+				}
+				if len(l.Queue) > 0 {
+					sub += fmt.Sprintf(", %d queued", len(l.Queue))
+				}
 			}
 		case n.Kind == depgraph.NodeDynamic:
 			sub, cls = "named at run time", "n-dynamic"

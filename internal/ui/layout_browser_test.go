@@ -363,3 +363,48 @@ func TestBrowserWaitsAndLocks(t *testing.T) {
 		t.Errorf("the lock's node reads %q", got)
 	}
 }
+
+// TestLockHoldersNeedListLocks: a reader allowed the graph and the pipeline
+// but not ListLocks is not told who holds a lock (the graph's lock node and
+// edges, the pipeline's lock line); an admin is.
+func TestLockHoldersNeedListLocks(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	for _, p := range lockPipelines {
+		ts.apply(p)
+	}
+	ctx := context.Background()
+	infra, err := ts.api.Start(ctx, "infra", client.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.waitExecution("infra", infra, "the approval", func(e *client.Execution) bool {
+		return actionStatus(e, "Approve", "review") == "InProgress"
+	})
+	tok, err := ts.api.CreateTokenWith(ctx, client.CreateTokenRequest{Name: "looker", Policy: "looker.yml", PolicyDocument: `
+Statement:
+  - Effect: Allow
+    Action: [sluice:GetPipelineGraph, sluice:ListPipelines, sluice:GetPipelineState, sluice:ListPipelineExecutions, sluice:GetEventStream]
+    Resource: "*"
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		token string
+		see   bool
+	}{{tok.Token, false}, {ts.admin, true}} {
+		b := newBrowserless(t, ts.url)
+		b.signIn(c.token)
+		_, graph := b.get("/ui/graph")
+		_, page := b.get("/ui/pipelines/k8s")
+		for what, body := range map[string]string{"graph": graph, "k8s's page": page} {
+			if strings.Contains(body, "held by infra") != c.see {
+				t.Errorf("%s, token %s: shows the lock's holder: %v, want %v", what, map[bool]string{true: "admin", false: "looker"}[c.see], !c.see, c.see)
+			}
+		}
+		if !strings.Contains(graph, `data-node="lock:prod-cluster"`) {
+			t.Error("the graph has no lock node")
+		}
+	}
+}

@@ -205,7 +205,7 @@ const (
 // pipelineState gathers a pipeline page: the newest executions are read a
 // few at a time until every stage has found the latest execution to enter
 // it (usually the first batch), so that a long history costs nothing.
-func (s *Server) pipelineState(ctx context.Context, name string) (pipelinePage, error) {
+func (s *Server) pipelineState(ctx context.Context, name string, canLocks bool) (pipelinePage, error) {
 	p, err := s.svc.Pipeline(ctx, name)
 	if err != nil {
 		return pipelinePage{}, err
@@ -259,7 +259,7 @@ func (s *Server) pipelineState(ctx context.Context, name string) (pipelinePage, 
 	if len(page.Recent) > 0 {
 		page.Latest = page.Recent[0]
 	}
-	if err := s.noteWaits(ctx, &page); err != nil {
+	if err := s.noteWaits(ctx, &page, canLocks); err != nil {
 		return pipelinePage{}, err
 	}
 	if note, err := s.svc.LastTrigger(ctx, name); err == nil {
@@ -295,7 +295,7 @@ func (s *Server) pipelineState(ctx context.Context, name string) (pipelinePage, 
 }
 
 func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *call) error {
-	page, err := s.pipelineState(r.Context(), r.PathValue("name"))
+	page, err := s.pipelineState(r.Context(), r.PathValue("name"), c.perm.Can(actListLocks, "*"))
 	if err != nil {
 		return err
 	}
@@ -328,16 +328,18 @@ func (s *Server) executionPage(w http.ResponseWriter, r *http.Request, c *call) 
 	if !e.Status.Terminal() {
 		page.Running = []*engine.Execution{e}
 	}
-	if err := s.noteWaits(r.Context(), &page); err != nil {
+	if err := s.noteWaits(r.Context(), &page, c.perm.Can(actListLocks, "*")); err != nil {
 		return err
 	}
 	s.render(w, r, c, "execution", name+" · execution "+short(e.ID), page)
 	return nil
 }
 
-// noteWaits fills in what the page's running executions wait for and who
-// holds the locks it shows.
-func (s *Server) noteWaits(ctx context.Context, page *pipelinePage) error {
+// noteWaits fills in what the page's running executions wait for and, for a
+// reader allowed to list locks, who holds the pipeline's lock. (What an
+// execution of this pipeline waits for names the lock's holder, as the
+// execution's own waitingFor does.)
+func (s *Server) noteWaits(ctx context.Context, page *pipelinePage, canLocks bool) error {
 	locks, err := s.svc.Locks(ctx)
 	if err != nil {
 		return err
@@ -348,7 +350,7 @@ func (s *Server) noteWaits(ctx context.Context, page *pipelinePage) error {
 			page.Waits[e.ID] = w
 		}
 	}
-	if page.Lock != "" {
+	if page.Lock != "" && canLocks {
 		page.LockHolder = lockHolderOf(page.Lock, locks)
 	}
 	if page.Execution != nil {
