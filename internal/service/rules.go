@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/eventpattern"
+	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/rule"
 	"github.com/sluice-ci/sluice/internal/schedule"
@@ -63,12 +64,16 @@ func (s *Service) functionInvoker() FunctionInvoker {
 
 // ruleState is the rule runner's cache of compiled rules, and its wiring.
 type ruleState struct {
-	run      sync.Mutex // one RulesOnce at a time
+	follower *follow.Follower // reads the event log; one round at a time
 	mu       sync.Mutex
 	invoker  FunctionInvoker
 	compiled map[string]*compiledRule
 	set      *eventpattern.Set
-	failures int // in a row, on the runner's current event
+	// The current round's rules and how many deliveries it queued; only
+	// the follower's round touches them.
+	batchSet   *eventpattern.Set
+	batchRules map[string]*compiledRule
+	queued     int
 }
 
 type compiledRule struct {
@@ -254,91 +259,52 @@ func ruleSource(name string) string { return "rule/" + name }
 // ctx ends. It wakes at once when an execution changes (the notifier the
 // reactor waits on too), and looks every second anyway.
 func (s *Service) RunRules(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			if err := s.RuleSchedulesOnce(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("scheduled rules", "err", err)
-			}
-		default:
+	s.rules.follower.Run(ctx, s.changed.wait, time.Second, func(ctx context.Context) {
+		if err := s.RuleSchedulesOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("scheduled rules", "err", err)
 		}
-		ch := s.changed.wait()
-		n, err := s.RulesOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("match events against rules", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue // there may be more
-		}
-		retry := time.NewTimer(time.Second)
-		select {
-		case <-ctx.Done():
-			retry.Stop()
-			return
-		case <-ch:
-		case <-retry.C:
-		case <-tick.C:
-			if err := s.RuleSchedulesOnce(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("scheduled rules", "err", err)
-			}
-		}
-		retry.Stop()
-	}
+	})
 }
 
 // rulesBatch is how many events one RulesOnce reads.
 const rulesBatch = 500
 
+// newRuleFollower is the rule runner's follower of the event log: it
+// compiles the rules once per batch, matches each event against them and
+// wakes the deliverer when it queued something.
+func (s *Service) newRuleFollower() *follow.Follower {
+	st := &s.rules
+	return &follow.Follower{
+		Log: s.store, Cursor: rulesCursor, Batch: rulesBatch, Now: s.now, Logger: s.log,
+		What: "match events against rules",
+		Begin: func(ctx context.Context) error {
+			var err error
+			st.batchSet, st.batchRules, err = s.loadRules(ctx)
+			st.queued = 0
+			return err
+		},
+		Handle: func(ctx context.Context, r store.Event) error {
+			ev, err := s.eventOf(r)
+			if err != nil || st.batchSet.Len() == 0 {
+				return err
+			}
+			q, err := s.ruleEvent(ctx, st.batchSet, st.batchRules, ev)
+			st.queued += q
+			return err
+		},
+		End: func(context.Context) {
+			if st.queued > 0 {
+				s.deliveriesQueued.broadcast()
+			}
+		},
+	}
+}
+
 // RulesOnce matches the events written since the last call against the
 // rules, queues the deliveries of every match, and reports how many events
 // it read. An event whose deliveries cannot be written is tried again by the
 // next call, up to three times, then skipped with an error in the log.
-func (s *Service) RulesOnce(ctx context.Context) (int, error) {
-	s.rules.run.Lock()
-	defer s.rules.run.Unlock()
-	cursor, err := s.store.Cursor(ctx, rulesCursor)
-	if err != nil {
-		return 0, err
-	}
-	evs, err := s.Events(ctx, store.EventFilter{AfterSeq: cursor, Limit: rulesBatch})
-	if err != nil || len(evs) == 0 {
-		return 0, err
-	}
-	set, compiled, err := s.loadRules(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var failed error
-	n, queued := 0, 0
-	for _, ev := range evs {
-		if set.Len() > 0 {
-			q, err := s.ruleEvent(ctx, set, compiled, ev)
-			queued += q
-			if err != nil {
-				s.rules.failures++
-				if s.rules.failures < 3 {
-					failed = fmt.Errorf("event %d (%s): %w", ev.Seq, ev.DetailType, err)
-					break
-				}
-				s.log.Error("rules: giving up on an event", "seq", ev.Seq, "type", ev.DetailType, "err", err)
-			}
-		}
-		s.rules.failures = 0
-		cursor = ev.Seq
-		n++
-	}
-	if queued > 0 {
-		s.deliveriesQueued.broadcast()
-	}
-	if n > 0 {
-		if err := s.store.SetCursor(ctx, rulesCursor, cursor, s.now()); err != nil {
-			return n, err
-		}
-	}
-	return n, failed
-}
+func (s *Service) RulesOnce(ctx context.Context) (int, error) { return s.rules.follower.Once(ctx) }
 
 // ruleEvent queues the deliveries of the rules one event matches.
 func (s *Service) ruleEvent(ctx context.Context, set *eventpattern.Set, compiled map[string]*compiledRule, ev Event) (int, error) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -66,7 +67,7 @@ type Service struct {
 	tokenKeyOnce sync.Once
 	tokenKey     []byte // signs job tokens
 
-	reactFailures  int // failures in a row of the reactor's current event
+	reactor        *follow.Follower // follows the event log (reactor.go)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
 
@@ -106,6 +107,8 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
+	s.reactor = s.newReactor()
+	s.rules.follower = s.newRuleFollower()
 	return s
 }
 
