@@ -38,6 +38,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/postgres"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/trigger"
 	"github.com/sluice-ci/sluice/internal/ui"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
@@ -107,6 +108,8 @@ type Server struct {
 	cfg      Config
 	store    store.Store
 	svc      *service.Service
+	poller   *trigger.Poller
+	schedule *trigger.Scheduler
 	repos    *gitserver.Server
 	audit    *audit.Log // nil with NoAudit
 	http     *http.Server
@@ -245,9 +248,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	svc.SetRepos(repos)
-	svc.SetRemoteHeads(gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
 	svc.SetFunctionInvoker(ruleFunctions{serverURL: base})
 	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock}
+	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
+	s.schedule = trigger.NewScheduler(svc)
 	apiServer := api.New(svc, st, repos, cfg.Logger)
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {
@@ -408,8 +412,8 @@ func (s *Server) Run(ctx context.Context) error {
 		s.svc.RunDeliveries,
 		s.svc.RunRules,
 		func(ctx context.Context) { s.svc.RunEventPruner(ctx, s.cfg.EventRetention, time.Hour) },
-		func(ctx context.Context) { s.svc.RunPoller(ctx, s.cfg.PollInterval) },
-		func(ctx context.Context) { s.svc.RunScheduler(ctx, time.Second) },
+		func(ctx context.Context) { s.poller.Run(ctx, s.cfg.PollInterval) },
+		func(ctx context.Context) { s.schedule.Run(ctx, time.Second) },
 		s.replayPushes,
 	} {
 		s.wg.Add(1)

@@ -516,13 +516,13 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Definition, r 
 		return false, err
 	}
 	now := s.now()
-	anchor, last, ok := parseTicks(raw)
+	anchor, last, ok := schedule.ParseTicks(raw)
 	if !ok {
 		return false, s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
-			return tx.SetTriggerState(ctx, key, formatTicks(now, now), now)
+			return tx.SetTriggerState(ctx, key, schedule.FormatTicks(now, now), now)
 		})
 	}
-	tick := dueTick(sched, anchor, last, now)
+	tick := sched.Due(anchor, last, now, time.UTC)
 	if tick.IsZero() {
 		return false, nil
 	}
@@ -553,31 +553,8 @@ func (s *Service) ruleScheduleTick(ctx context.Context, row store.Definition, r 
 		return false, err
 	}
 	return true, s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
-		return tx.SetTriggerState(ctx, key, formatTicks(anchor, tick), s.now())
+		return tx.SetTriggerState(ctx, key, schedule.FormatTicks(anchor, tick), s.now())
 	})
-}
-
-// dueTick is the latest tick of sched after last and not after now, or zero
-// when none is due.
-func dueTick(sched schedule.Schedule, anchor, last, now time.Time) time.Time {
-	next := func(after time.Time) time.Time {
-		if _, isRate := sched.Rate(); isRate {
-			return sched.NextRate(anchor, after)
-		}
-		return sched.Next(after, time.UTC)
-	}
-	tick := next(last)
-	if tick.IsZero() || tick.After(now) {
-		return time.Time{}
-	}
-	for range 100000 {
-		n := next(tick)
-		if n.IsZero() || n.After(now) {
-			break
-		}
-		tick = n
-	}
-	return tick
 }
 
 // RuleARN names a rule as EventBridge's ARNs do.

@@ -52,8 +52,7 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 
-	repos     Repos       // hosted repositories, when the server hosts any
-	remote    RemoteHeads // remote repositories, for polling
+	repos     Repos // hosted repositories, when the server hosts any
 	secretKey []byte
 
 	jobsQueued       *notifier     // a job became claimable
