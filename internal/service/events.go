@@ -110,7 +110,7 @@ func (s *Service) Events(ctx context.Context, f store.EventFilter) ([]Event, err
 	}
 	out := make([]Event, 0, len(rows))
 	for _, r := range rows {
-		ev, err := s.eventOf(r)
+		ev, err := s.EventOf(r)
 		if err != nil {
 			return nil, err
 		}
@@ -119,8 +119,8 @@ func (s *Service) Events(ctx context.Context, f store.EventFilter) ([]Event, err
 	return out, nil
 }
 
-// eventOf is a stored event as API clients and rules see it.
-func (s *Service) eventOf(r store.Event) (Event, error) {
+// EventOf is a stored event as API clients and rules see it.
+func (s *Service) EventOf(r store.Event) (Event, error) {
 	ev := Event{
 		ID:         fmt.Sprintf("%020d", r.Seq),
 		Seq:        r.Seq,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -34,4 +35,27 @@ func (s *Service) SecretValue(ctx context.Context, name string) ([]byte, error) 
 // NoteIgnored records on a pipeline that a trigger started nothing, and why.
 func (s *Service) NoteIgnored(ctx context.Context, name string, note TriggerNote) error {
 	return s.noteIgnored(ctx, name, note)
+}
+
+// Link is an address of the server's web console, for notifications.
+func (s *Service) Link(path string) string {
+	return s.baseURL + "/ui" + path
+}
+
+// ApprovalNotifier queues the notifications of a Manual approval that
+// started waiting (package event's Runner); the reactor calls it, again
+// after a crash, so it must queue nothing twice for one job.
+type ApprovalNotifier interface {
+	NotifyApproval(ctx context.Context, row store.Job, j engine.Job) error
+}
+
+// SetApprovalNotifier wires what queues approvals' notifications, before the
+// reactor runs; without one, approvals notify no one.
+func (s *Service) SetApprovalNotifier(n ApprovalNotifier) { s.approvals = n }
+
+func (s *Service) notifyApproval(ctx context.Context, row store.Job, j engine.Job) error {
+	if s.approvals == nil {
+		return nil
+	}
+	return s.approvals.NotifyApproval(ctx, row, j)
 }

@@ -38,8 +38,6 @@ type Config struct {
 	// BaseURL is the server's address as people reach it, for links in
 	// notifications ("http://127.0.0.1:8080").
 	BaseURL string
-	// Deliveries configures how notifications are sent.
-	Deliveries DeliveryConfig
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -55,13 +53,12 @@ type Service struct {
 	repos     Repos // hosted repositories, when the server hosts any
 	secretKey []byte
 
-	jobsQueued       *notifier     // a job became claimable
-	changed          *notifier     // an execution or a log changed
-	stopping         chan struct{} // closed by StopWaiting: long polls and streams end
-	stopOnce         sync.Once
-	deliveriesQueued *notifier // a notification is waiting to be sent
-	baseURL          string
-	deliveryCfg      DeliveryConfig
+	jobsQueued *notifier     // a job became claimable
+	changed    *notifier     // an execution or a log changed
+	stopping   chan struct{} // closed by StopWaiting: long polls and streams end
+	stopOnce   sync.Once
+	baseURL    string
+	approvals  ApprovalNotifier // queues approvals' notifications (parts.go)
 
 	tokenKeyOnce sync.Once
 	tokenKey     []byte // signs job tokens
@@ -69,27 +66,23 @@ type Service struct {
 	reactor        *follow.Follower // follows the event log (reactor.go)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
-
-	rules ruleState // the rule runner's compiled rules and wiring (rules.go)
 }
 
 // New returns a Service.
 func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	s := &Service{
-		store:            st,
-		artifacts:        artifacts,
-		region:           cfg.Region,
-		lease:            cfg.Lease,
-		sweep:            cfg.SweepInterval,
-		log:              cfg.Logger,
-		now:              cfg.Now,
-		secretKey:        cfg.SecretKey,
-		jobsQueued:       newNotifier(),
-		changed:          newNotifier(),
-		stopping:         make(chan struct{}),
-		deliveriesQueued: newNotifier(),
-		baseURL:          strings.TrimSuffix(cfg.BaseURL, "/"),
-		deliveryCfg:      cfg.Deliveries.withDefaults(),
+		store:      st,
+		artifacts:  artifacts,
+		region:     cfg.Region,
+		lease:      cfg.Lease,
+		sweep:      cfg.SweepInterval,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		secretKey:  cfg.SecretKey,
+		jobsQueued: newNotifier(),
+		changed:    newNotifier(),
+		stopping:   make(chan struct{}),
+		baseURL:    strings.TrimSuffix(cfg.BaseURL, "/"),
 	}
 	if s.region == "" {
 		s.region = "local"
@@ -107,7 +100,6 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
 	s.reactor = s.newReactor()
-	s.rules.follower = s.newRuleFollower()
 	return s
 }
 
