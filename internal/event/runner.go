@@ -302,7 +302,7 @@ func compileRule(row store.Definition) (*compiledRule, error) {
 // ---- schedules ----
 
 // RuleSchedulesOnce fires every enabled scheduled rule whose tick is due, as
-// ScheduleOnce does for pipelines: the state (first seen, last tick fired)
+// trigger.Scheduler does for pipelines: the state (first seen, last tick fired)
 // is kept in the store, written after the tick's deliveries, which are keyed
 // by the tick, so that a tick fires once even across a crash; ticks missed
 // while the server was down fire once, as the latest of them. Rules run on
