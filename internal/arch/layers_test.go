@@ -23,7 +23,7 @@ var layers = map[string]int{
 	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0, "internal/sandbox": 0,
 	// 1: what builds on one of those alone.
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
-	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1,
+	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1, "internal/follow": 1,
 	"internal/provider": 1, "internal/api/client": 1,
 	// 2: declarations, and the pure engine.
 	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2,
@@ -31,7 +31,7 @@ var layers = map[string]int{
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/function": 5,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
-	"internal/service": 4,
+	"internal/service": 4, "internal/trigger": 5, "internal/event": 5,
 	// 6: the worker and the protocol fronts.
 	"internal/worker": 6, "internal/api": 6, "internal/ui": 6,
 	// 7: wiring, then the command line, then main.
