@@ -1,40 +1,65 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: checks formatting and vet, then runs
-# every test (unit, store conformance on SQLite, end to end against the real
-# binary). It installs what the tests need and stops what it starts.
+# every test (unit, store conformance on SQLite and PostgreSQL, end to end against
+# the real binary, the console in a real browser). It says what it installs before
+# installing it, prints each step with the time since it began, and stops what it
+# starts. Arguments are passed to go test (./test.sh -run TestX, ./test.sh -short).
 set -euo pipefail
 cd "$(dirname "$0")"
 
+start=$SECONDS
+step() { printf '== [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
 need() { command -v "$1" >/dev/null 2>&1; }
 
 if ! need go; then
   echo "test.sh: Go is required (https://go.dev/dl/); nothing else needs installing by hand" >&2
   exit 1
 fi
-# The end-to-end tests drive real shells and git; build isolation uses bubblewrap.
+
+# What the tests drive: real shells and git (end to end), bubblewrap (build
+# isolation), Chromium (the console's browser tests; skipped, saying so, where it
+# cannot be installed).
 missing=()
 need bash || missing+=(bash)
 need git || missing+=(git)
 need bwrap || missing+=(bubblewrap)
-# The web console's browser tests drive Chromium (headless); where it cannot
-# be installed they are skipped, saying so.
-if ! need chromium && ! need chromium-browser; then
-  if [ "$(id -u)" = 0 ] && need apt-get; then
+browser=chromium
+if need chromium || need chromium-browser; then browser=""; fi
+can_install=""
+if [ "$(id -u)" = 0 ] && need apt-get; then can_install=1; fi
+if [ -n "$browser" ]; then
+  if [ -n "$can_install" ]; then
     missing+=(chromium)
   else
     echo "test.sh: chromium is not installed: the console's browser tests will be skipped" >&2
   fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && need apt-get; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
+  if [ -z "$can_install" ]; then
     echo "test.sh: please install: ${missing[*]}" >&2
     exit 1
   fi
+  estimate="a few seconds"
+  case " ${missing[*]} " in *" chromium "*) estimate="about 1 minute" ;; esac
+  step "installing ${missing[*]} with apt-get ($estimate)"
+  export DEBIAN_FRONTEND=noninteractive
+  # One update, then one install; an install that fails on a stale index is
+  # tried once more after a fresh update (mirrors change under a long-lived
+  # machine's feet).
+  apt_log=$(mktemp)
+  trap 'rm -f "$apt_log"' EXIT
+  if ! { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } >"$apt_log" 2>&1; then
+    step "apt-get failed; updating the package index and trying once more"
+    if ! { apt-get update -qq && apt-get install -y -qq "${missing[@]}"; } >"$apt_log" 2>&1; then
+      cat "$apt_log" >&2
+      echo "test.sh: could not install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  step "installed ${missing[*]}"
 fi
 
-echo "== gofmt"
+step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2
@@ -42,9 +67,16 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
-echo "== go vet"
+step "go vet (compiles everything: a few minutes on a fresh machine, seconds after)"
 go vet ./...
 
-echo "== go test"
+step "go test (a line per package as each finishes)"
 # -p 2: the machine this runs on in CI has two cores.
-go test -p 2 -timeout 20m -count=1 ./... "$@"
+status=0
+go test -p 2 -timeout 20m -count=1 ./... "$@" || status=$?
+if [ $status = 0 ]; then
+  step "all tests passed"
+else
+  step "tests FAILED (exit status $status)"
+fi
+exit $status

@@ -20,11 +20,11 @@ command:
   - -c
   - |
     cat >/dev/null
-    echo "before the answer"
+    echo "before the answer $((40+2))"
     curl -sf -X POST -H "Authorization: Bearer $SLUICE_JOB_TOKEN" -H 'Content-Type: application/json' \
-      -d '{"summary":"answered"}' "$SLUICE_SERVER/api/v1/jobs/$SLUICE_JOB_ID/success" && echo "answered"
+      -d '{"summary":"answered"}' "$SLUICE_SERVER/api/v1/jobs/$SLUICE_JOB_ID/success" && echo "answered $((40+2))"
     sleep 2 # work the command goes on with after its answer
-    echo "after the answer"
+    echo "after the answer $((40+2))"
 `)
 	s.applyYAML("late", `name: late
 stages:
@@ -39,7 +39,9 @@ stages:
 	var log string
 	eventually(t, 20*time.Second, "the command's last line in the log", func() bool {
 		log = s.ok("logs", "late", id, "Call")
-		return strings.Contains(log, "after the answer")
+		// The log's first line shows the command itself: look for what only
+		// its output holds (the shell's arithmetic done).
+		return strings.Contains(log, "after the answer 42")
 	})
-	wantContains(t, "Call log", log, "[sluice] invoking function late", "before the answer", "answered\n", "after the answer")
+	wantContains(t, "Call log", log, "[sluice] invoking function late", "before the answer 42", "answered 42", "after the answer 42")
 }

@@ -81,15 +81,30 @@ func TestQuickStart(t *testing.T) {
 		}
 		return string(out)
 	}
-	run("pipeline", "apply", "-f", "examples/hello.yml")
-	out := lines(run("start", "hello", "--wait"))
-	if len(out) != 2 || out[1] != "Succeeded" {
-		t.Fatalf("./sluice start hello --wait printed %q, want the id then Succeeded", out)
+	// The README's commands, read from it: a quick start that drifts from
+	// what works fails here.
+	var id string
+	ran := 0
+	for _, line := range quickStartCommands(t) {
+		args := strings.Fields(strings.ReplaceAll(line, "EXECUTION_ID", id))
+		out := run(args[1:]...)
+		ran++
+		switch args[1] {
+		case "start":
+			got := lines(out)
+			if len(got) != 2 || got[1] != "Succeeded" {
+				t.Fatalf("%s printed %q, want the id then Succeeded", line, got)
+			}
+			id = got[0]
+		case "execution":
+			wantContains(t, line, out, `"status": "Succeeded"`)
+		case "logs":
+			wantContains(t, line, out, "hello from 1.0.")
+		}
 	}
-	id := out[0]
-	wantContains(t, "execution get", run("execution", "get", "hello", id, "-o", "json"), `"status": "Succeeded"`)
-	wantContains(t, "logs", run("logs", "hello", id, "check"), "hello from 1.0.")
-	run("artifact", "download", "hello", id, "bin", "--out", "./bin")
+	if ran < 5 || id == "" {
+		t.Fatalf("ran %d commands of the README's quick start (execution %q): expected apply, start, get, logs, download", ran, id)
+	}
 	wantContains(t, "the artifact", readFile(t, filepath.Join(dir, "bin", "out", "message.txt")), "hello from 1.0.")
 
 	// A CodeBuild action, with the same relative data directory.
@@ -123,8 +138,37 @@ stages:
         outputArtifacts: [{name: built}]
 `)
 	run("pipeline", "apply", "-f", "build.yml")
-	out = lines(run("start", "build", "--wait"))
+	out := lines(run("start", "build", "--wait"))
 	if len(out) != 2 || out[1] != "Succeeded" {
 		t.Fatalf("./sluice start build --wait printed %q; the build's log:\n%s", out, run("logs", "build", out[0], "build"))
 	}
+}
+
+// quickStartCommands returns the ./sluice lines of the README's quick start
+// (the block that drives the server), without their comments.
+func quickStartCommands(t *testing.T) []string {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Quick start")
+	if !ok {
+		t.Fatal("README.md has no Quick start section")
+	}
+	rest, _, _ = strings.Cut(rest, "\n## ")
+	var cmds []string
+	for _, line := range strings.Split(rest, "\n") {
+		if !strings.HasPrefix(line, "./sluice ") {
+			continue
+		}
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = line[:i]
+		}
+		cmds = append(cmds, strings.TrimSpace(line))
+	}
+	if len(cmds) == 0 {
+		t.Fatal("README.md's quick start has no ./sluice commands")
+	}
+	return cmds
 }

@@ -16,9 +16,11 @@ import (
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/errcode"
+	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/trigger"
 )
 
 // TokenStore finds the principal behind a token.
@@ -29,6 +31,8 @@ type TokenStore interface {
 // Server is the API's HTTP handler.
 type Server struct {
 	svc   *service.Service
+	hooks *trigger.Webhooks
+	rules *event.Rules
 	repos *gitserver.Server
 	authn *authenticator
 	log   *slog.Logger
@@ -39,7 +43,7 @@ type Server struct {
 // New returns the API handler; repos may be nil when the server hosts no
 // repositories.
 func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *slog.Logger) *Server {
-	s := &Server{svc: svc, repos: repos, log: log, mux: http.NewServeMux(),
+	s := &Server{svc: svc, hooks: trigger.NewWebhooks(svc), rules: event.NewRules(svc), repos: repos, log: log, mux: http.NewServeMux(),
 		authn: &authenticator{tokens: tokens, jobOf: svc.JobOfToken}}
 	s.routes()
 	return s

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/rule"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -49,7 +50,7 @@ func (s *Server) applyRule(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	res, err := s.svc.ApplyRule(r.Context(), filename, data)
+	res, err := s.rules.Apply(r.Context(), filename, data)
 	if err != nil {
 		return err
 	}
@@ -58,11 +59,11 @@ func (s *Server) applyRule(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func (s *Server) ruleView(info service.RuleInfo) client.Rule {
+func (s *Server) ruleView(info event.RuleInfo) client.Rule {
 	r := info.Rule
 	out := client.Rule{
 		Name: r.Name, Description: r.Description, EventPattern: r.EventPattern, ScheduleExpression: r.ScheduleExpression,
-		State: r.State, ARN: s.svc.RuleARN(r.Name), Targets: []client.RuleTarget{}, Created: info.Created, Updated: info.Updated,
+		State: r.State, ARN: s.rules.ARN(r.Name), Targets: []client.RuleTarget{}, Created: info.Created, Updated: info.Updated,
 	}
 	for _, t := range r.Targets {
 		var ct client.RuleTarget
@@ -94,7 +95,7 @@ func transformerView(t *rule.InputTransformer) *client.InputTransformer {
 }
 
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
-	rules, err := s.svc.Rules(r.Context())
+	rules, err := s.rules.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {
-	info, err := s.svc.Rule(r.Context(), r.PathValue("name"))
+	info, err := s.rules.Get(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
-	if err := s.svc.DeleteRule(r.Context(), r.PathValue("name")); err != nil {
+	if err := s.rules.Delete(r.Context(), r.PathValue("name")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -124,7 +125,7 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) ruleFailures(w http.ResponseWriter, r *http.Request) error {
-	fs, err := s.svc.RuleFailures(r.Context(), r.PathValue("name"))
+	fs, err := s.rules.Failures(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/trigger"
 	"github.com/sluice-ci/sluice/internal/webhook"
 )
 
@@ -42,13 +43,13 @@ func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return service.Errorf(service.CodeInvalid, "%s", err.Error())
 	}
-	if err := s.svc.PutWebhook(r.Context(), def); err != nil {
+	if err := s.hooks.Put(r.Context(), def); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, webhookView(service.WebhookInfo{Definition: *def}, r))
+	return writeJSON(w, http.StatusOK, webhookView(trigger.WebhookInfo{Definition: *def}, r))
 }
 
-func webhookView(info service.WebhookInfo, r *http.Request) client.Webhook {
+func webhookView(info trigger.WebhookInfo, r *http.Request) client.Webhook {
 	d := info.Definition
 	out := client.Webhook{
 		Name: d.Name, TargetPipeline: d.TargetPipeline, TargetAction: d.TargetAction,
@@ -62,7 +63,7 @@ func webhookView(info service.WebhookInfo, r *http.Request) client.Webhook {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
-	hooks, err := s.svc.Webhooks(r.Context())
+	hooks, err := s.hooks.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := s.svc.DeleteWebhook(r.Context(), r.PathValue("name")); err != nil {
+	if err := s.hooks.Delete(r.Context(), r.PathValue("name")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -93,7 +94,7 @@ func (s *Server) deliverWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, service.Errorf(service.CodeInvalid, "body larger than %d bytes", maxWebhookBody))
 		return
 	}
-	res, err := s.svc.HandleWebhook(r.Context(), r.PathValue("name"), r, body)
+	res, err := s.hooks.Handle(r.Context(), r.PathValue("name"), r, body)
 	if err != nil {
 		if service.ErrorCode(err) == service.CodeUnauthorized {
 			s.log.Warn("webhook delivery refused", "webhook", r.PathValue("name"), "remote", r.RemoteAddr, "err", err)

@@ -60,23 +60,26 @@ type ZipOptions struct {
 	KeepLinks bool
 }
 
-// LinkError is a symlink that an artifact cannot carry: it leads outside the
-// working directory, cannot be resolved, or loops.
+// LinkError is a symbolic link that an artifact cannot carry: it leads
+// outside the workspace, cannot be resolved, or loops. Artifacts never follow
+// a link out of the workspace: the worker collecting them runs outside the
+// job's sandbox. Zip and the buildspec's artifact collection both report it.
 type LinkError struct {
-	Path   string // slash-separated, relative to the working directory
+	Path   string // slash-separated, relative to the workspace (or the artifact's base directory)
 	Target string // as the link says
 	Reason string
 }
 
 func (e *LinkError) Error() string {
-	return fmt.Sprintf("symlink %s -> %s: %s", e.Path, e.Target, e.Reason)
+	return fmt.Sprintf("symbolic link %s -> %s %s", e.Path, e.Target, e.Reason)
 }
 
 // Reasons of a LinkError.
 const (
-	LinkOutside  = "points outside the working directory; artifacts never follow a link out of it"
-	LinkDangling = "points to nothing"
-	LinkCycle    = "leads back into a directory it is in (a cycle)"
+	LinkOutside         = "points outside the workspace; artifacts never follow a link out of it"
+	LinkDangling        = "points to nothing"
+	LinkCycle           = "leads back into a directory it is in (a cycle)"
+	LinkOutsideArtifact = "points outside the artifact's base directory, where enable-symlinks cannot keep it"
 )
 
 // maxZipEntries bounds what Zip writes, so that links that fan out (a

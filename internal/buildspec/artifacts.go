@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/sluice-ci/sluice/internal/artifact"
 )
 
 // ArtifactFile is one file of a build's artifact: where it is in the
@@ -56,25 +58,16 @@ func (f ArtifactFile) Open() (*os.File, error) {
 	return in, nil
 }
 
-// LinkError is a symbolic link an artifact cannot carry. Artifacts never
-// follow a link out of the workspace: the worker collecting them runs outside
-// the build's sandbox.
-type LinkError struct {
-	Path   string // relative to the artifact's base directory
-	Target string // as the link says
-	Reason string
-}
-
-func (e *LinkError) Error() string {
-	return fmt.Sprintf("artifacts: symbolic link %s -> %s %s", e.Path, e.Target, e.Reason)
-}
+// LinkError is artifact.LinkError: the artifact collection here and Zip
+// refuse links alike.
+type LinkError = artifact.LinkError
 
 // Reasons of a LinkError.
 const (
-	LinkOutside         = "points outside the workspace; artifacts never follow a link out of it"
-	LinkDangling        = "points to nothing"
-	LinkCycle           = "leads back into a directory it is in (a cycle)"
-	LinkOutsideArtifact = "points outside the artifact's base directory, where enable-symlinks cannot keep it"
+	LinkOutside         = artifact.LinkOutside
+	LinkDangling        = artifact.LinkDangling
+	LinkCycle           = artifact.LinkCycle
+	LinkOutsideArtifact = artifact.LinkOutsideArtifact
 )
 
 // maxCollect bounds how many paths one artifact looks at and collects, so

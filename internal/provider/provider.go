@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/report"
 )
 
@@ -64,6 +65,10 @@ type Job struct {
 	JobToken          string
 	ContinuationToken string
 	ServerURL         string
+	// AWS returns the named aws connection (the action's `Connection`
+	// configuration), with credentials that reach only this worker; it is
+	// nil where no connection can be had.
+	AWS func(ctx context.Context, connection string) (*awsconn.Conn, error)
 	// Env is the base environment for processes the provider starts.
 	Env []string
 	// Region is the name of the region the job runs in (the server's).

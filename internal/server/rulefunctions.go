@@ -7,9 +7,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
-	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
@@ -23,12 +23,12 @@ type ruleFunctions struct {
 	serverURL string
 }
 
-var _ service.FunctionInvoker = ruleFunctions{}
+var _ event.FunctionInvoker = ruleFunctions{}
 
 // outputTail is how much of a failed command's output its error quotes.
 const outputTail = 2 << 10
 
-// InvokeFunction implements service.FunctionInvoker.
+// InvokeFunction implements event.FunctionInvoker.
 func (r ruleFunctions) InvokeFunction(ctx context.Context, fn function.Function, input []byte) error {
 	dir, err := os.MkdirTemp("", "sluice-rule-function-")
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact/s3"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
@@ -39,6 +40,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/postgres"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/trigger"
 	"github.com/sluice-ci/sluice/internal/ui"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
@@ -69,7 +71,7 @@ type Config struct {
 	// SMTP is the mail server notifications go through.
 	SMTP notify.SMTP
 	// Deliveries overrides how notifications are retried (tests shorten it).
-	Deliveries service.DeliveryConfig
+	Deliveries event.DeliveryConfig
 	// EventRetention is how long events are kept (0: for ever).
 	EventRetention time.Duration
 	// AuditRetention is how long the audit trail keeps records (DATA/audit.db);
@@ -113,6 +115,9 @@ type Server struct {
 	cfg      Config
 	store    store.Store
 	svc      *service.Service
+	poller   *trigger.Poller
+	schedule *trigger.Scheduler
+	events   *event.Runner
 	repos    *gitserver.Server
 	audit    *audit.Log // nil with NoAudit
 	http     *http.Server
@@ -252,7 +257,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
 	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
-		BaseURL: base, Deliveries: deliveries, Region: cfg.Region})
+		BaseURL: base, Region: cfg.Region})
 	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: st}, pushHandler(svc), cfg.Logger)
 	if err != nil {
 		closeListeners(ln, inner)
@@ -261,10 +266,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	svc.SetRepos(repos)
-	svc.SetRemoteHeads(gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
 	svc.SetIsolation(iso.Describe(), iso.Enabled())
-	svc.SetFunctionInvoker(ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}})
 	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock, iso: iso}
+	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
+	s.schedule = trigger.NewScheduler(svc)
+	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
+	svc.SetApprovalNotifier(s.events)
 	apiServer := api.New(svc, st, repos, cfg.Logger)
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {
@@ -425,11 +432,11 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, loop := range []func(context.Context){
 		s.svc.RunSweeper,
 		s.svc.RunReactor,
-		s.svc.RunDeliveries,
-		s.svc.RunRules,
+		s.events.RunDeliveries,
+		s.events.RunRules,
 		func(ctx context.Context) { s.svc.RunEventPruner(ctx, s.cfg.EventRetention, time.Hour) },
-		func(ctx context.Context) { s.svc.RunPoller(ctx, s.cfg.PollInterval) },
-		func(ctx context.Context) { s.svc.RunScheduler(ctx, time.Second) },
+		func(ctx context.Context) { s.poller.Run(ctx, s.cfg.PollInterval) },
+		func(ctx context.Context) { s.schedule.Run(ctx, time.Second) },
 		s.replayPushes,
 	} {
 		s.wg.Add(1)

@@ -110,32 +110,41 @@ func (s *Service) Events(ctx context.Context, f store.EventFilter) ([]Event, err
 	}
 	out := make([]Event, 0, len(rows))
 	for _, r := range rows {
-		ev := Event{
-			ID:         fmt.Sprintf("%020d", r.Seq),
-			Seq:        r.Seq,
-			Version:    "0",
-			DetailType: r.Type,
-			Source:     "sluice.codepipeline",
-			Time:       r.Time,
-			Region:     s.region,
-			Resources:  []string{s.PipelineARN(r.Pipeline)},
-		}
-		if r.Type == RepositoryEvent {
-			var d RepositoryEventDetail
-			if err := json.Unmarshal(r.Document, &d); err != nil {
-				return nil, fmt.Errorf("decode event %d: %w", r.Seq, err)
-			}
-			ev.Source, ev.Resources, ev.Detail = "sluice.codecommit", []string{s.RepositoryARN(d.RepositoryName)}, d
-		} else {
-			var d EventDetail
-			if err := json.Unmarshal(r.Document, &d); err != nil {
-				return nil, fmt.Errorf("decode event %d: %w", r.Seq, err)
-			}
-			ev.Detail = d
+		ev, err := s.EventOf(r)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// EventOf is a stored event as API clients and rules see it.
+func (s *Service) EventOf(r store.Event) (Event, error) {
+	ev := Event{
+		ID:         fmt.Sprintf("%020d", r.Seq),
+		Seq:        r.Seq,
+		Version:    "0",
+		DetailType: r.Type,
+		Source:     "sluice.codepipeline",
+		Time:       r.Time,
+		Region:     s.region,
+		Resources:  []string{s.PipelineARN(r.Pipeline)},
+	}
+	if r.Type == RepositoryEvent {
+		var d RepositoryEventDetail
+		if err := json.Unmarshal(r.Document, &d); err != nil {
+			return Event{}, fmt.Errorf("decode event %d: %w", r.Seq, err)
+		}
+		ev.Source, ev.Resources, ev.Detail = "sluice.codecommit", []string{s.RepositoryARN(d.RepositoryName)}, d
+	} else {
+		var d EventDetail
+		if err := json.Unmarshal(r.Document, &d); err != nil {
+			return Event{}, fmt.Errorf("decode event %d: %w", r.Seq, err)
+		}
+		ev.Detail = d
+	}
+	return ev, nil
 }
 
 // RepositoryARN names a hosted repository as CodeCommit's ARNs do.

@@ -1,27 +1,14 @@
 package service
 
-import "sync"
+import "github.com/sluice-ci/sluice/internal/follow"
 
-// notifier wakes goroutines waiting for a kind of change. It only makes waiting
-// faster: every waiter also re-reads the store on a timer, so a change made by
-// another replica is seen too, just later.
-type notifier struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
+// notifier wakes goroutines waiting for a kind of change (see
+// follow.Notifier: it only makes waiting faster).
+type notifier struct{ follow.Notifier }
 
-func newNotifier() *notifier { return &notifier{ch: make(chan struct{})} }
+func newNotifier() *notifier { return &notifier{} }
 
 // wait returns a channel closed at the next broadcast.
-func (n *notifier) wait() <-chan struct{} {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.ch
-}
+func (n *notifier) wait() <-chan struct{} { return n.Wait() }
 
-func (n *notifier) broadcast() {
-	n.mu.Lock()
-	close(n.ch)
-	n.ch = make(chan struct{})
-	n.mu.Unlock()
-}
+func (n *notifier) broadcast() { n.Broadcast() }

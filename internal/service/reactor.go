@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -44,71 +45,27 @@ const reactorBackstop = 30 * time.Second
 
 // RunReactor reacts to events until ctx ends.
 func (s *Service) RunReactor(ctx context.Context) {
-	backstop := time.NewTicker(reactorBackstop)
-	defer backstop.Stop()
+	s.reviewHeld(ctx)
+	s.reactor.Run(ctx, s.changed.wait, reactorBackstop, s.reviewHeld)
+}
+
+func (s *Service) reviewHeld(ctx context.Context) {
 	if err := s.ReviewHeld(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("review held actions", "err", err)
 	}
-	for {
-		ch := s.changed.wait()
-		n, err := s.ReactOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("react to events", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		retry := time.NewTimer(time.Second)
-		select {
-		case <-ctx.Done():
-			retry.Stop()
-			return
-		case <-ch:
-		case <-retry.C:
-		case <-backstop.C:
-			if err := s.ReviewHeld(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("review held actions", "err", err)
-			}
-		}
-		retry.Stop()
-	}
+}
+
+// newReactor is the reactor's follower of the event log.
+func (s *Service) newReactor() *follow.Follower {
+	return &follow.Follower{Log: s.store, Cursor: reactorCursor, Batch: 200, Now: s.now, Logger: s.log,
+		What: "react to events", Handle: s.react}
 }
 
 // ReactOnce reacts to the events written since the last call and reports how
 // many it read. An event whose reaction fails is tried again by the next call,
 // up to three times, then skipped with an error in the log; the backstop
 // review still catches held actions it concerned.
-func (s *Service) ReactOnce(ctx context.Context) (int, error) {
-	cursor, err := s.store.Cursor(ctx, reactorCursor)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := s.store.Events(ctx, store.EventFilter{AfterSeq: cursor, Limit: 200})
-	if err != nil {
-		return 0, err
-	}
-	var failed error
-	n := 0
-	for _, r := range rows {
-		if err := s.react(ctx, r); err != nil {
-			s.reactFailures++
-			if s.reactFailures < 3 {
-				failed = fmt.Errorf("event %d (%s): %w", r.Seq, r.Type, err)
-				break
-			}
-			s.log.Error("giving up on an event", "seq", r.Seq, "type", r.Type, "err", err)
-		}
-		s.reactFailures = 0
-		cursor = r.Seq
-		n++
-	}
-	if n > 0 {
-		if err := s.store.SetCursor(ctx, reactorCursor, cursor, s.now()); err != nil {
-			return n, err
-		}
-	}
-	return n, failed
-}
+func (s *Service) ReactOnce(ctx context.Context) (int, error) { return s.reactor.Once(ctx) }
 
 func (s *Service) react(ctx context.Context, r store.Event) error {
 	switch r.Type {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -37,8 +38,6 @@ type Config struct {
 	// BaseURL is the server's address as people reach it, for links in
 	// notifications ("http://127.0.0.1:8080").
 	BaseURL string
-	// Deliveries configures how notifications are sent.
-	Deliveries DeliveryConfig
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -51,46 +50,40 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 
-	repos     Repos       // hosted repositories, when the server hosts any
-	remote    RemoteHeads // remote repositories, for polling
+	repos     Repos // hosted repositories, when the server hosts any
 	secretKey []byte
 	isolation isolation // see SetIsolation
 
-	jobsQueued       *notifier     // a job became claimable
-	changed          *notifier     // an execution or a log changed
-	stopping         chan struct{} // closed by StopWaiting: long polls and streams end
-	stopOnce         sync.Once
-	deliveriesQueued *notifier // a notification is waiting to be sent
-	baseURL          string
-	deliveryCfg      DeliveryConfig
+	jobsQueued *notifier     // a job became claimable
+	changed    *notifier     // an execution or a log changed
+	stopping   chan struct{} // closed by StopWaiting: long polls and streams end
+	stopOnce   sync.Once
+	baseURL    string
+	approvals  ApprovalNotifier // queues approvals' notifications (parts.go)
 
 	tokenKeyOnce sync.Once
 	tokenKey     []byte // signs job tokens
 
-	reactFailures  int // failures in a row of the reactor's current event
+	reactor        *follow.Follower // follows the event log (reactor.go)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
-
-	rules ruleState // the rule runner's compiled rules and wiring (rules.go)
 }
 
 // New returns a Service.
 func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	s := &Service{
-		store:            st,
-		artifacts:        artifacts,
-		region:           cfg.Region,
-		lease:            cfg.Lease,
-		sweep:            cfg.SweepInterval,
-		log:              cfg.Logger,
-		now:              cfg.Now,
-		secretKey:        cfg.SecretKey,
-		jobsQueued:       newNotifier(),
-		changed:          newNotifier(),
-		stopping:         make(chan struct{}),
-		deliveriesQueued: newNotifier(),
-		baseURL:          strings.TrimSuffix(cfg.BaseURL, "/"),
-		deliveryCfg:      cfg.Deliveries.withDefaults(),
+		store:      st,
+		artifacts:  artifacts,
+		region:     cfg.Region,
+		lease:      cfg.Lease,
+		sweep:      cfg.SweepInterval,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		secretKey:  cfg.SecretKey,
+		jobsQueued: newNotifier(),
+		changed:    newNotifier(),
+		stopping:   make(chan struct{}),
+		baseURL:    strings.TrimSuffix(cfg.BaseURL, "/"),
 	}
 	if s.region == "" {
 		s.region = "local"
@@ -107,6 +100,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
+	s.reactor = s.newReactor()
 	return s
 }
 

@@ -70,8 +70,11 @@ func chromium(t *testing.T) string {
 	return chromiumPath
 }
 
-// browser is one headless Chromium with one tab, watching every request
-// the page makes.
+// browser is one tab of the package's one headless Chromium, in a browser
+// context of its own (its own cookies and storage, as a private window has),
+// watching every request the page makes. Starting Chromium costs about a
+// second of both cores; a tab costs little, so the tests share one browser
+// and can run in parallel.
 type browser struct {
 	t    *testing.T
 	ctx  context.Context
@@ -86,29 +89,67 @@ type browser struct {
 // on the clock.
 const stepTimeout = 30 * time.Second
 
+// The package's browser, started by the first test that asks for one and
+// closed by TestMain.
+var shared struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel func()
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.cancel != nil {
+		shared.cancel()
+	}
+	os.Exit(code)
+}
+
+// sharedBrowser starts the package's Chromium once.
+func sharedBrowser(path string) (context.Context, error) {
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-chromium-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("no-first-run", true),
+			chromedp.UserDataDir(dir),
+			chromedp.WindowSize(1440, 1000),
+		)
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(allocCtx)
+		shared.ctx = ctx
+		shared.cancel = func() {
+			cancel()
+			cancelAlloc()
+			os.RemoveAll(dir)
+		}
+		shared.err = chromedp.Do(ctx) // starts the browser, with no timeout
+	})
+	return shared.ctx, shared.err
+}
+
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	path := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no timeout
+	parent, err := sharedBrowser(chromium(t))
+	if err != nil {
 		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	// Opens the tab; every tab starts at the size a desktop console is used at.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 1000)); err != nil {
+		t.Fatalf("open a tab: %v", err)
 	}
 	b := &browser{t: t, ctx: ctx, base: base}
 	requests := chromedp.Events(ctx, network.RequestWillBeSent)
@@ -216,6 +257,7 @@ func (b *browser) text(sel string) string {
 }
 
 func TestBrowserStartAndWatch(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	b := newBrowser(t, ts.url)
@@ -281,6 +323,7 @@ func TestBrowserStartAndWatch(t *testing.T) {
 }
 
 func TestBrowserFailingActionLog(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ctx := context.Background()
 	if _, err := ts.api.ApplyProject(ctx, "unit.yml", []byte(`
@@ -354,6 +397,7 @@ stages:
 }
 
 func TestBrowserLogFollowsLive(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	gate := t.TempDir()
 	ts.apply(fmt.Sprintf(`
@@ -409,6 +453,7 @@ stages:
 }
 
 func TestBrowserApproval(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(releasePipeline)
 	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
@@ -440,6 +485,7 @@ func TestBrowserApproval(t *testing.T) {
 }
 
 func TestBrowserTransition(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	b := newBrowser(t, ts.url)
@@ -480,6 +526,7 @@ func TestBrowserTransition(t *testing.T) {
 }
 
 func TestBrowserDependencyGraph(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	ts.apply(releasePipeline)
@@ -546,6 +593,7 @@ stages:
 }
 
 func TestBrowserViewerHasNoControls(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(releasePipeline)
 	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
@@ -574,6 +622,7 @@ func TestBrowserViewerHasNoControls(t *testing.T) {
 }
 
 func TestBrowserConsolePages(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	ctx := context.Background()

@@ -19,6 +19,7 @@ import (
 )
 
 func TestSignInRequired(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	b := newBrowserless(t, ts.url)
 
@@ -102,6 +103,7 @@ func mustURL(s string) *url.URL {
 }
 
 func TestRevokedTokenEndsSession(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	tok := ts.token("alice", "operator")
 	b := newBrowserless(t, ts.url)
@@ -133,6 +135,7 @@ func deleteToken(ts *testServer, name string) error {
 }
 
 func TestChangesNeedCSRF(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	b := newBrowserless(t, ts.url)
@@ -178,6 +181,7 @@ var postForm = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
 // control that changes anything, and the server refuses each change made by
 // hand, with a valid session and CSRF token.
 func TestViewerSeesNoControls(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(releasePipeline)
 	ctx := context.Background()
@@ -295,6 +299,7 @@ func TestViewerSeesNoControls(t *testing.T) {
 
 // TestLiveStream: a change to a pipeline reaches a page's stream.
 func TestLiveStream(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	b := newBrowserless(t, ts.url)
@@ -340,6 +345,7 @@ func TestLiveStream(t *testing.T) {
 
 // TestPagesRender walks every page with data on it.
 func TestPagesRender(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	ts.apply(helloPipeline)
 	ts.apply(releasePipeline)
@@ -421,6 +427,7 @@ stages:
 // TestSourceRevisions: a push to a hosted repository starts the pipeline,
 // and the pipeline's page shows the revision with its commit message.
 func TestSourceRevisions(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
@@ -502,6 +509,7 @@ targets:
 // TestListPagesAreLive: every list page follows the event stream and has the
 // fragment its live region fetches.
 func TestListPagesAreLive(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t)
 	b := newBrowserless(t, ts.url)
 	b.signIn(ts.admin)

@@ -2,15 +2,16 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"html"
 	"html/template"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/depgraph"
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -32,158 +33,58 @@ func (s *Server) graphPage(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	page := graphPage{Graph: g, SVG: drawGraph(g), CanLocks: c.perm.Can(actListLocks, "*")}
-	if page.CanLocks {
-		if page.Locks, err = s.svc.Locks(r.Context()); err != nil {
-			return err
-		}
+	page := graphPage{Graph: g, CanLocks: c.perm.Can(actListLocks, "*")}
+	locks, err := s.svc.Locks(r.Context())
+	if err != nil {
+		return err
 	}
+	if page.CanLocks {
+		page.Locks = locks
+	}
+	notes, err := s.graphNotes(r.Context(), g, locks)
+	if !page.CanLocks {
+		// Who holds each lock, and who queues, is ListLocks's to show.
+		notes.locks = nil
+	}
+	if err != nil {
+		return err
+	}
+	page.SVG = drawGraph(g, notes)
 	s.render(w, r, c, "graph", "Dependencies", page)
 	return nil
 }
 
-// Sizes of the drawing, in SVG user units (pixels at 100 %).
-const (
-	nodeW    = 184
-	nodeH    = 52
-	layerGap = 96
-	rowGap   = 28
-	margin   = 24
-	// arcRise is how far above the nodes an edge over several layers
-	// bows; the drawing has that much more room at the top.
-	arcRise = 36
-)
-
-type placed struct {
-	node  depgraph.Node
-	layer int
-	row   int
-	x, y  int
+// graphNotes is the live state drawn over the declarations: what the
+// latest execution of each pipeline waits for, and who holds each lock and
+// who is queued for it.
+type graphNotes struct {
+	wait  map[string]waitInfo
+	locks map[string]engine.Lock
 }
 
-// layout places the nodes in layers: each node one layer right of the
-// furthest node it depends on (edges that close a cycle, which gates may,
-// are left out of that), then orders each layer by the mean row of its
-// neighbours, a few sweeps each way, so that edges cross less.
-func layout(g *depgraph.Graph) (map[string]*placed, int, int) {
-	pos := map[string]*placed{}
-	for _, n := range g.Nodes {
-		pos[n.Name] = &placed{node: n}
+func (s *Server) graphNotes(ctx context.Context, g *depgraph.Graph, locks []service.LockState) (graphNotes, error) {
+	n := graphNotes{wait: map[string]waitInfo{}, locks: map[string]engine.Lock{}}
+	for _, l := range locks {
+		n.locks[l.Name] = l.Lock
 	}
-	out := map[string][]string{}
-	in := map[string][]string{}
-	for _, e := range g.Edges {
-		if e.From == e.To {
+	for _, node := range g.Nodes {
+		if node.Kind != depgraph.NodePipeline || node.Missing || node.Status != string(engine.ExecutionInProgress) {
 			continue
 		}
-		out[e.From] = append(out[e.From], e.To)
-		in[e.To] = append(in[e.To], e.From)
-	}
-	// Back edges: found by a depth-first search in the nodes' order.
-	back := map[[2]string]bool{}
-	state := map[string]int{} // 0 new, 1 on the stack, 2 done
-	var visit func(string)
-	visit = func(n string) {
-		state[n] = 1
-		for _, m := range out[n] {
-			switch state[m] {
-			case 0:
-				visit(m)
-			case 1:
-				back[[2]string{n, m}] = true
-			}
-		}
-		state[n] = 2
-	}
-	for _, n := range g.Nodes {
-		if state[n.Name] == 0 {
-			visit(n.Name)
-		}
-	}
-	// Longest path from the sources over the forward edges.
-	layer := map[string]int{}
-	var depth func(string, map[string]bool) int
-	depth = func(n string, seen map[string]bool) int {
-		if l, ok := layer[n]; ok {
-			return l
-		}
-		seen[n] = true
-		l := 0
-		for _, p := range in[n] {
-			if back[[2]string{p, n}] || seen[p] {
+		latest, err := s.svc.Executions(ctx, node.Name, 0, 1)
+		if err != nil {
+			if service.ErrorCode(err) == service.CodeNotFound {
 				continue
 			}
-			l = max(l, depth(p, seen)+1)
+			return n, err
 		}
-		delete(seen, n)
-		layer[n] = l
-		return l
-	}
-	layers := [][]string{}
-	for _, n := range g.Nodes {
-		l := depth(n.Name, map[string]bool{})
-		pos[n.Name].layer = l
-		for len(layers) <= l {
-			layers = append(layers, nil)
-		}
-		layers[l] = append(layers[l], n.Name)
-	}
-	// Order within layers: barycentres of the neighbours' rows.
-	rowOf := func(n string) int { return pos[n].row }
-	for li := range layers {
-		for i, n := range layers[li] {
-			pos[n].row = i
-		}
-	}
-	sweep := func(li int, neighbours map[string][]string) {
-		type key struct {
-			name string
-			bc   float64
-		}
-		ks := make([]key, len(layers[li]))
-		for i, n := range layers[li] {
-			sum, cnt := 0.0, 0
-			for _, m := range neighbours[n] {
-				if pos[m].layer != li {
-					sum += float64(rowOf(m))
-					cnt++
-				}
+		if len(latest) > 0 {
+			if w := waitOf(latest[0], locks); w.Kind != "" {
+				n.wait[node.Name] = w
 			}
-			bc := float64(pos[n].row)
-			if cnt > 0 {
-				bc = sum / float64(cnt)
-			}
-			ks[i] = key{n, bc}
-		}
-		sort.SliceStable(ks, func(i, j int) bool { return ks[i].bc < ks[j].bc })
-		for i, k := range ks {
-			layers[li][i] = k.name
-			pos[k.name].row = i
 		}
 	}
-	for range 4 {
-		for li := 1; li < len(layers); li++ {
-			sweep(li, in)
-		}
-		for li := len(layers) - 2; li >= 0; li-- {
-			sweep(li, out)
-		}
-	}
-	tallest := 0
-	for _, l := range layers {
-		tallest = max(tallest, len(l))
-	}
-	height := margin*2 + arcRise + tallest*nodeH + max(tallest-1, 0)*rowGap
-	for li, l := range layers {
-		top := margin + arcRise + (tallest-len(l))*(nodeH+rowGap)/2
-		for i, n := range l {
-			p := pos[n]
-			p.x = margin + li*(nodeW+layerGap)
-			p.y = top + i*(nodeH+rowGap)
-		}
-	}
-	width := margin*2 + len(layers)*nodeW + max(len(layers)-1, 0)*layerGap
-	return pos, max(width, 2*margin+nodeW), max(height, 2*margin+arcRise+nodeH)
+	return n, nil
 }
 
 var edgeStyle = map[depgraph.EdgeKind]string{
@@ -193,16 +94,17 @@ var edgeStyle = map[depgraph.EdgeKind]string{
 	depgraph.EdgeLock:    "e-lock",
 }
 
-// drawGraph writes the graph as an inline SVG.
-func drawGraph(g *depgraph.Graph) template.HTML {
+// drawGraph writes the graph as an inline SVG. It is drawn for the width of
+// a desktop's console and scales to the page's width (see app.css).
+func drawGraph(g *depgraph.Graph, notes graphNotes) template.HTML {
 	if len(g.Nodes) == 0 {
 		return ""
 	}
-	pos, width, height := layout(g)
+	d := layout(g)
 	var b strings.Builder
 	esc := html.EscapeString
 	fmt.Fprintf(&b, `<svg class="graph" id="dependency-graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="group" aria-labelledby="graph-title">`,
-		width, height, width, height)
+		d.width, d.height, d.width, d.height)
 	b.WriteString(`<title id="graph-title">How pipelines depend on one another</title>`)
 	b.WriteString(`<defs>`)
 	for _, k := range []string{"gate", "trigger", "invoke"} {
@@ -210,55 +112,61 @@ func drawGraph(g *depgraph.Graph) template.HTML {
 	}
 	b.WriteString(`</defs>`)
 	// Edges first, so nodes are drawn over them.
-	edges := slices.Clone(g.Edges)
-	slices.SortStableFunc(edges, func(a, b depgraph.Edge) int { return cmp.Compare(edgeStyle[a.Kind], edgeStyle[b.Kind]) })
-	for _, e := range edges {
-		from, to := pos[e.From], pos[e.To]
-		if from == nil || to == nil {
+	order := make([]int, len(g.Edges))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, c int) int { return cmp.Compare(edgeStyle[g.Edges[a].Kind], edgeStyle[g.Edges[c].Kind]) })
+	for _, i := range order {
+		e, pts := g.Edges[i], d.routes[i]
+		if pts == nil {
 			continue
 		}
-		x1, y1 := from.x+nodeW, from.y+nodeH/2
-		x2, y2 := to.x, to.y+nodeH/2
-		var d string
-		switch {
-		case to.layer == from.layer+1:
-			mx := (x1 + x2) / 2
-			d = fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", x1, y1, mx, y1, mx, y2, x2, y2)
-		case to.layer > from.layer:
-			// Over the layers in between: bow above the nodes it passes.
-			top := min(from.y, to.y) - arcRise
-			d = fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", x1, from.y+nodeH/3, x1+layerGap, top, x2-layerGap, top, x2, to.y+nodeH/3)
-		default:
-			// Backwards or within a layer: loop around below the nodes.
-			low := max(from.y, to.y) + nodeH + rowGap/2
-			d = fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", from.x+nodeW/2, from.y+nodeH, from.x+nodeW/2, low+rowGap, to.x+nodeW/2, low+rowGap, to.x+nodeW/2, to.y+nodeH)
-		}
+		cls, title := "edge "+edgeStyle[e.Kind], edgeText(e)
 		marker := ""
-		if e.Kind != depgraph.EdgeLock {
+		if e.Kind == depgraph.EdgeLock {
+			// Who holds the lock now, and who is queued for it.
+			lock := strings.TrimPrefix(e.To, "lock:")
+			held, queued := lockRole(lock, notes.locks[lock], e.From)
+			switch {
+			case held != "":
+				cls += " held"
+				title = e.From + " holds lock " + strings.TrimPrefix(e.To, "lock:") + " now (execution " + short(held) + ")"
+			case queued != "":
+				cls += " queued"
+				title = e.From + " is " + queued
+			}
+		} else {
 			marker = fmt.Sprintf(` marker-end="url(#arrow-%s)"`, e.Kind)
 		}
-		fmt.Fprintf(&b, `<path class="edge %s" d="%s"%s><title>%s</title></path>`, edgeStyle[e.Kind], d, marker, esc(edgeText(e)))
+		fmt.Fprintf(&b, `<path class="%s" data-from="%s" data-to="%s" d="%s"%s><title>%s</title></path>`,
+			cls, esc(e.From), esc(e.To), pathData(pts), marker, esc(title))
 		if e.Kind != depgraph.EdgeLock {
-			lx, ly := (x1+x2)/2, (y1+y2)/2-6
-			if to.layer > from.layer+1 {
-				ly = min(from.y, to.y) - arcRise*3/4
-			}
-			if to.layer <= from.layer {
-				lx, ly = (from.x+to.x+nodeW)/2, max(from.y, to.y)+nodeH+rowGap
-			}
-			fmt.Fprintf(&b, `<text class="edge-label" x="%d" y="%d" text-anchor="middle">%s</text>`, lx, ly, esc(string(e.Kind)))
+			// The label sits on the last stretch, next to the arrow's head.
+			a, c := pts[len(pts)-2], pts[len(pts)-1]
+			fmt.Fprintf(&b, `<text class="edge-label" x="%d" y="%d" text-anchor="middle">%s</text>`, (a.x+c.x)/2, (a.y+c.y)/2-6, esc(string(e.Kind)))
 		}
 	}
-	for _, n := range g.Nodes {
-		p := pos[n.Name]
+	drawNode := func(n depgraph.Node) {
+		p := d.pos[n.Name]
 		label := n.Label()
-		if len([]rune(label)) > 22 {
-			label = string([]rune(label)[:21]) + "…"
+		if len([]rune(label)) > 23 {
+			label = string([]rune(label)[:22]) + "…"
 		}
-		var sub, cls, href string
+		var sub, cls, href, more string
 		switch {
 		case n.Kind == depgraph.NodeLock:
 			sub, cls = "lock", "n-lock"
+			if l, known := notes.locks[n.Label()]; notes.locks != nil {
+				sub = "lock · free"
+				if known && l.Holder != nil {
+					sub = "lock · held by " + l.Holder.Pipeline
+					cls += " taken"
+				}
+				if len(l.Queue) > 0 {
+					sub += fmt.Sprintf(", %d queued", len(l.Queue))
+				}
+			}
 		case n.Kind == depgraph.NodeDynamic:
 			sub, cls = "named at run time", "n-dynamic"
 		case n.Missing:
@@ -273,9 +181,15 @@ func drawGraph(g *depgraph.Graph) template.HTML {
 				word = "Never run"
 			}
 			sub, cls = info.icon+" "+spaced(word), "n-pipeline st-"+info.class
+			if w, ok := notes.wait[n.Name]; ok {
+				sub, cls, more = "‖ "+w.Short, "n-pipeline st-wait", ": "+w.Long
+			}
 			href = urlPath(Prefix+"pipelines", n.Name)
 		}
-		title := n.Label() + ": " + sub
+		title := n.Label() + ": " + sub + more
+		if r := []rune(sub); len(r) > 26 {
+			sub = string(r[:25]) + "…"
+		}
 		if href != "" {
 			fmt.Fprintf(&b, `<a href="%s" class="node-link" data-node="%s">`, esc(href), esc(n.Name))
 		} else {
@@ -294,11 +208,43 @@ func drawGraph(g *depgraph.Graph) template.HTML {
 			b.WriteString(`</g>`)
 		}
 	}
+	for _, n := range g.Nodes {
+		if d.pos[n.Name].layer >= 0 {
+			drawNode(n)
+		}
+	}
+	if len(d.apart) > 0 {
+		b.WriteString(`<g class="independent">`)
+		if d.layers > 0 {
+			fmt.Fprintf(&b, `<line class="apart-rule" x1="%d" y1="%d" x2="%d" y2="%d"/>`, margin, d.apartY-apartGap/2, d.width-margin, d.apartY-apartGap/2)
+		}
+		fmt.Fprintf(&b, `<text class="apart-title" x="%d" y="%d">No dependencies</text>`, margin, d.apartY+14)
+		for _, name := range d.apart {
+			drawNode(d.pos[name].node)
+		}
+		b.WriteString(`</g>`)
+	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
 
-// edgeText says what an edge means, in words.
+// lockRole says whether pipeline holds lock l now (the holding execution)
+// or is queued for it (in words: "queued for L behind P").
+func lockRole(lock string, l engine.Lock, pipeline string) (held, queued string) {
+	if l.Holder != nil && l.Holder.Pipeline == pipeline {
+		return l.Holder.ExecutionID, ""
+	}
+	for i, q := range l.Queue {
+		if q.Pipeline == pipeline {
+			return "", queuedPhrase(lock, l, i)
+		}
+	}
+	return "", ""
+}
+
+// edgeText says what an edge means, in words. A lock edge says what the
+// declaration says (the pipeline takes the lock when it runs), not who
+// holds it now: the drawing and the lock table say that.
 func edgeText(e depgraph.Edge) string {
 	from := strings.TrimPrefix(e.From, "lock:")
 	to := strings.TrimPrefix(e.To, "lock:")
@@ -310,7 +256,7 @@ func edgeText(e depgraph.Edge) string {
 	case depgraph.EdgeInvoke:
 		return from + " invokes " + to + " in " + e.Detail
 	case depgraph.EdgeLock:
-		return from + " holds lock " + to + " (" + e.Detail + ")"
+		return from + " takes lock " + to + " while it runs (" + e.Detail + ")"
 	}
 	return from + " → " + to
 }

@@ -34,10 +34,16 @@ type pipelineRow struct {
 	Stages     int
 	Latest     *engine.Execution
 	Updated    time.Time
+	// Wait is what the latest execution waits for, when it is in progress.
+	Wait waitInfo
 }
 
 func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) error {
 	ps, err := s.svc.Pipelines(r.Context())
+	if err != nil {
+		return err
+	}
+	locks, err := s.svc.Locks(r.Context())
 	if err != nil {
 		return err
 	}
@@ -59,6 +65,7 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		if len(latest) > 0 {
 			row.Latest = latest[0]
+			row.Wait = waitOf(row.Latest, locks)
 		}
 		page.Pipelines = append(page.Pipelines, row)
 	}
@@ -86,6 +93,12 @@ type pipelinePage struct {
 	// Execution is set on an execution's own page: the stages as it ran them.
 	Execution *engine.Execution
 	Upstream  *engine.Upstream
+	// Waits says what each running execution waits for, by id.
+	Waits map[string]waitInfo
+	// LockHolder says who holds the pipeline's lock now; LockNotes, on an
+	// execution's page, whether it holds its locks or is queued for them.
+	LockHolder string
+	LockNotes  []lockNote
 }
 
 func (p pipelinePage) navKey() string  { return "pipelines" }
@@ -139,6 +152,12 @@ func newActionView(name string, e *engine.Execution, stage string, a engine.Acti
 	if e != nil {
 		v.ExecutionID = e.ID
 		v.ExecRunning = !e.Status.Terminal()
+		// The values this execution gives the configuration's #{…}
+		// references, as its job got them.
+		v.Config = make(map[string]string, len(a.Decl.Configuration))
+		for k, val := range a.Decl.Configuration {
+			v.Config[k] = engine.ResolveNow(e, val)
+		}
 	}
 	switch {
 	case v.Provider == pipeline.ProviderManual:
@@ -190,7 +209,7 @@ const (
 // pipelineState gathers a pipeline page: the newest executions are read a
 // few at a time until every stage has found the latest execution to enter
 // it (usually the first batch), so that a long history costs nothing.
-func (s *Server) pipelineState(ctx context.Context, name string) (pipelinePage, error) {
+func (s *Server) pipelineState(ctx context.Context, name string, canLocks bool) (pipelinePage, error) {
 	p, err := s.svc.Pipeline(ctx, name)
 	if err != nil {
 		return pipelinePage{}, err
@@ -244,6 +263,9 @@ func (s *Server) pipelineState(ctx context.Context, name string) (pipelinePage, 
 	if len(page.Recent) > 0 {
 		page.Latest = page.Recent[0]
 	}
+	if err := s.noteWaits(ctx, &page, canLocks); err != nil {
+		return pipelinePage{}, err
+	}
 	if note, err := s.svc.LastTrigger(ctx, name); err == nil {
 		page.Trigger = note
 	}
@@ -277,7 +299,7 @@ func (s *Server) pipelineState(ctx context.Context, name string) (pipelinePage, 
 }
 
 func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *call) error {
-	page, err := s.pipelineState(r.Context(), r.PathValue("name"))
+	page, err := s.pipelineState(r.Context(), r.PathValue("name"), c.perm.Can(actListLocks, "*"))
 	if err != nil {
 		return err
 	}
@@ -310,7 +332,34 @@ func (s *Server) executionPage(w http.ResponseWriter, r *http.Request, c *call) 
 	if !e.Status.Terminal() {
 		page.Running = []*engine.Execution{e}
 	}
+	if err := s.noteWaits(r.Context(), &page, c.perm.Can(actListLocks, "*")); err != nil {
+		return err
+	}
 	s.render(w, r, c, "execution", name+" · execution "+short(e.ID), page)
+	return nil
+}
+
+// noteWaits fills in what the page's running executions wait for and, for a
+// reader allowed to list locks, who holds the pipeline's lock. (What an
+// execution of this pipeline waits for names the lock's holder, as the
+// execution's own waitingFor does.)
+func (s *Server) noteWaits(ctx context.Context, page *pipelinePage, canLocks bool) error {
+	locks, err := s.svc.Locks(ctx)
+	if err != nil {
+		return err
+	}
+	page.Waits = map[string]waitInfo{}
+	for _, e := range page.Running {
+		if w := waitOf(e, locks); w.Kind != "" {
+			page.Waits[e.ID] = w
+		}
+	}
+	if page.Lock != "" && canLocks {
+		page.LockHolder = lockHolderOf(page.Lock, locks)
+	}
+	if page.Execution != nil {
+		page.LockNotes = lockNotes(page.Execution, locks)
+	}
 	return nil
 }
 

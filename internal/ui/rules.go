@@ -3,7 +3,7 @@ package ui
 import (
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/event"
 )
 
 // rulesPage lists the event rules with their dead letters: deliveries that
@@ -13,10 +13,10 @@ type rulesPage struct {
 }
 
 type ruleView struct {
-	service.RuleInfo
+	event.RuleInfo
 	Targets     []string
 	CanFailures bool
-	Failures    []service.RuleDelivery
+	Failures    []event.RuleDelivery
 }
 
 // The page follows every change, failed deliveries among them.
@@ -28,7 +28,7 @@ func (rulesPage) navKey() string { return "rules" }
 const failuresShown = 20
 
 func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	rules, err := s.svc.Rules(r.Context())
+	rules, err := s.rules.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, c *call) erro
 			rv.Targets = append(rv.Targets, t.Describe())
 		}
 		if rv.CanFailures {
-			fs, err := s.svc.RuleFailures(r.Context(), ri.Rule.Name)
+			fs, err := s.rules.Failures(r.Context(), ri.Rule.Name)
 			if err != nil {
 				return err
 			}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/errcode"
+	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -74,6 +75,7 @@ type Config struct {
 // Server is the console's HTTP handler.
 type Server struct {
 	svc    *service.Service
+	rules  *event.Rules
 	tokens TokenStore
 	repos  Repos
 	audit  AuditTrail
@@ -108,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc: cfg.Service, tokens: cfg.Tokens, repos: cfg.Repos, audit: cfg.Audit, authz: cfg.Authorizer,
+		svc: cfg.Service, rules: event.NewRules(cfg.Service), tokens: cfg.Tokens, repos: cfg.Repos, audit: cfg.Audit, authz: cfg.Authorizer,
 		log: cfg.Logger, mux: http.NewServeMux(), pages: p,
 		sessions: newSessions(cfg.SessionTTL, 24*time.Hour),
 		done:     make(chan struct{}),

@@ -25,6 +25,7 @@ var publicRoutes = []string{
 // TestEveryRouteHasAnAction walks the route table: every route but the
 // public ones names exactly one action, which IAM knows.
 func TestEveryRouteHasAnAction(t *testing.T) {
+	t.Parallel()
 	s, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +63,7 @@ func TestEveryRouteHasAnAction(t *testing.T) {
 // TestTemplatesAskKnownActions: the controls' permission checks name
 // actions IAM knows, so a misspelt one cannot hide a control for everybody.
 func TestTemplatesAskKnownActions(t *testing.T) {
+	t.Parallel()
 	ask := regexp.MustCompile(`Perm\.(?:On|Can) "([A-Za-z]+)"`)
 	n := 0
 	err := fs.WalkDir(templateFS, "templates", func(path string, d fs.DirEntry, err error) error {
@@ -94,6 +96,7 @@ func TestTemplatesAskKnownActions(t *testing.T) {
 }
 
 func TestSplitPhases(t *testing.T) {
+	t.Parallel()
 	log := "preparing\n" +
 		"[Container] 2026/01/02 10:00:00 Entering phase INSTALL\n" +
 		"installing\n" +
@@ -132,6 +135,7 @@ func TestSplitPhases(t *testing.T) {
 }
 
 func TestGraphLayout(t *testing.T) {
+	t.Parallel()
 	decl := func(yml string) *pipeline.Pipeline {
 		p, err := pipeline.Parse("p.yml", []byte(yml))
 		if err != nil {
@@ -146,7 +150,8 @@ func TestGraphLayout(t *testing.T) {
 		decl("name: c\nlock: L\ntriggers: [{providerType: Pipeline, pipeline: {name: b}}]\nstages: [{name: S, actions: [{name: g, provider: PipelineGate, configuration: {PipelineName: b}}]}]\n"),
 	})
 	g.SetStatus(map[string]string{"a": "Succeeded", "b": "Failed"})
-	pos, w, h := layout(g)
+	d := layout(g)
+	pos, w, h := d.pos, d.width, d.height
 	if pos["a"].layer >= pos["b"].layer || pos["b"].layer >= pos["c"].layer {
 		t.Errorf("layers a %d, b %d, c %d: want each after what it depends on", pos["a"].layer, pos["b"].layer, pos["c"].layer)
 	}
@@ -160,18 +165,112 @@ func TestGraphLayout(t *testing.T) {
 			}
 		}
 	}
-	svg := string(drawGraph(g))
+	svg := string(drawGraph(g, graphNotes{}))
 	for _, want := range []string{`data-node="a"`, `data-node="lock:L"`, `href="/ui/pipelines/b"`, "✗ Failed", "✓ Succeeded", `class="edge e-gate"`, `class="edge e-trigger"`, `class="edge e-lock"`} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("the drawing has no %s", want)
 		}
 	}
-	if drawGraph(&depgraph.Graph{}) != "" {
+	if drawGraph(&depgraph.Graph{}, graphNotes{}) != "" {
 		t.Error("an empty graph is drawn")
 	}
 }
 
+// TestGraphLayoutCrossings: layers ordered to cross nowhere when a drawing
+// without crossings exists, edges over several layers routed through the
+// layers between (not over the nodes), and a cycle of gates drawn too.
+func TestGraphLayoutCrossings(t *testing.T) {
+	t.Parallel()
+	decl := func(yml string) *pipeline.Pipeline {
+		p, err := pipeline.Parse("p.yml", []byte(yml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gate := func(name, on string) string {
+		return "name: " + name + "\nstages: [{name: S, actions: [{name: g, provider: PipelineGate, configuration: {PipelineName: " + on + "}}]}]\n"
+	}
+	// Declared in an order that crosses: a1 and a2 feed b2 and b1 the other
+	// way round, and a1 reaches d over three layers.
+	g := depgraph.Build([]*pipeline.Pipeline{
+		decl("name: a1\nstages: [{name: S, actions: [{name: x, provider: Noop}]}]\n"),
+		decl("name: a2\nstages: [{name: S, actions: [{name: x, provider: Noop}]}]\n"),
+		decl(gate("b1", "a2")), decl(gate("b2", "a1")),
+		decl(gate("c1", "b1")), decl(gate("c2", "b2")),
+		decl("name: d\ntriggers: [{providerType: Pipeline, pipeline: {name: a1}}]\nstages: [{name: S, actions: [{name: g, provider: PipelineGate, configuration: {PipelineName: c2}}]}]\n"),
+		decl("name: alone\nstages: [{name: S, actions: [{name: x, provider: Noop}]}]\n"),
+	})
+	d := layout(g)
+	type seg struct{ a, b point }
+	var segs [][]seg
+	var ends [][2]string
+	for i, e := range g.Edges {
+		var ss []seg
+		for k := 0; k+1 < len(d.routes[i]); k++ {
+			ss = append(ss, seg{d.routes[i][k], d.routes[i][k+1]})
+		}
+		segs = append(segs, ss)
+		ends = append(ends, [2]string{e.From, e.To})
+	}
+	orient := func(p, q, r point) int {
+		v := (q.x-p.x)*(r.y-p.y) - (q.y-p.y)*(r.x-p.x)
+		switch {
+		case v > 0:
+			return 1
+		case v < 0:
+			return -1
+		}
+		return 0
+	}
+	crossings := 0
+	for i := range segs {
+		for j := i + 1; j < len(segs); j++ {
+			if ends[i][0] == ends[j][0] || ends[i][0] == ends[j][1] || ends[i][1] == ends[j][0] || ends[i][1] == ends[j][1] {
+				continue
+			}
+			for _, s1 := range segs[i] {
+				for _, s2 := range segs[j] {
+					if orient(s1.a, s1.b, s2.a)*orient(s1.a, s1.b, s2.b) < 0 && orient(s2.a, s2.b, s1.a)*orient(s2.a, s2.b, s1.b) < 0 {
+						crossings++
+						t.Errorf("%s→%s crosses %s→%s", ends[i][0], ends[i][1], ends[j][0], ends[j][1])
+					}
+				}
+			}
+		}
+	}
+	if d.pos["alone"].layer != -1 || d.pos["alone"].y <= d.pos["d"].y {
+		t.Errorf("alone is at layer %d, y %d: want it set apart, below", d.pos["alone"].layer, d.pos["alone"].y)
+	}
+	// The long edge a1 → d passes through the layers between, clear of
+	// every node there.
+	for i, e := range g.Edges {
+		if e.From != "a1" || e.To != "d" {
+			continue
+		}
+		if len(d.routes[i]) != 2+2*2 {
+			t.Errorf("a1 → d has %d points, want 6 (through 2 layers)", len(d.routes[i]))
+		}
+		for _, pt := range d.routes[i][1 : len(d.routes[i])-1] {
+			for name, p := range d.pos {
+				if pt.x >= p.x && pt.x <= p.x+nodeW && pt.y >= p.y && pt.y <= p.y+nodeH && p.layer >= 0 {
+					t.Errorf("a1 → d passes through node %s at %v", name, pt)
+				}
+			}
+		}
+	}
+	// The nodes spread over the drawing's width.
+	minX, maxX := d.width, 0
+	for _, p := range d.pos {
+		minX, maxX = min(minX, p.x), max(maxX, p.x+nodeW)
+	}
+	if float64(maxX-minX) < 0.8*float64(d.width) {
+		t.Errorf("the nodes span %d of %d units", maxX-minX, d.width)
+	}
+}
+
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"/ui/pipelines/x":       "/ui/pipelines/x",
 		"https://evil.example/": "/ui/pipelines",

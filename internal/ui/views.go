@@ -189,7 +189,7 @@ var statuses = map[string]statusInfo{
 	"InProgress": {"run", "↻"},
 	"STARTED":    {"run", "↻"},
 	"Pending":    {"run", "↻"},
-	"Waiting":    {"wait", "⏸"},
+	"Waiting":    {"wait", "‖"},
 	"Stopping":   {"warn", "◼"},
 	"Stopped":    {"stop", "■"},
 	"STOPPED":    {"stop", "■"},

@@ -21,7 +21,7 @@ func (p *Provider) Head(ctx context.Context, providerName string, cfg map[string
 }
 
 // RemoteHeads reads the heads of branches of any git URL for the poller of
-// GitRemote actions; its Head has the signature of service.RemoteHeads.
+// GitRemote actions; its Head has the signature of trigger.RemoteHeads.
 type RemoteHeads struct {
 	// Git is the git binary, default "git".
 	Git string

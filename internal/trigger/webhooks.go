@@ -1,4 +1,4 @@
-package service
+package trigger
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/webhook"
 )
@@ -18,6 +19,13 @@ import (
 // Webhooks are CodePipeline's: a definition names a pipeline and its source
 // action, filters on the body and an authentication. The SecretToken is kept
 // as a sluice secret, never in the stored definition, and never shown again.
+
+// Webhooks are the webhook use cases: definitions kept in the store, and
+// deliveries that start their pipelines.
+type Webhooks struct{ svc Service }
+
+// NewWebhooks returns the webhook use cases over svc.
+func NewWebhooks(svc Service) *Webhooks { return &Webhooks{svc: svc} }
 
 // WebhookInfo is a stored webhook, its secret left out.
 type WebhookInfo struct {
@@ -28,14 +36,14 @@ type WebhookInfo struct {
 
 func webhookSecretName(name string) string { return "webhook/" + name }
 
-// PutWebhook creates or replaces a webhook.
-func (s *Service) PutWebhook(ctx context.Context, def *webhook.Definition) error {
-	p, err := s.Pipeline(ctx, def.TargetPipeline)
+// Put creates or replaces a webhook.
+func (w *Webhooks) Put(ctx context.Context, def *webhook.Definition) error {
+	p, err := w.svc.Pipeline(ctx, def.TargetPipeline)
 	if err != nil {
-		return Errorf(CodeInvalid, "targetPipeline: pipeline %s not found", def.TargetPipeline)
+		return service.Errorf(service.CodeInvalid, "targetPipeline: pipeline %s not found", def.TargetPipeline)
 	}
 	if err := def.CheckTarget(p.Declaration); err != nil {
-		return Errorf(CodeInvalid, "%v", err)
+		return service.Errorf(service.CodeInvalid, "%v", err)
 	}
 	stored := *def
 	stored.AuthenticationConfiguration.SecretToken = ""
@@ -44,21 +52,21 @@ func (s *Service) PutWebhook(ctx context.Context, def *webhook.Definition) error
 		return err
 	}
 	if token := def.AuthenticationConfiguration.SecretToken; token != "" {
-		if err := s.PutSecret(ctx, webhookSecretName(def.Name), []byte(token)); err != nil {
+		if err := w.svc.PutSecret(ctx, webhookSecretName(def.Name), []byte(token)); err != nil {
 			return err
 		}
 	}
-	now := s.now()
+	now := w.svc.Now()
 	created := now
-	if old, err := s.store.Definition(ctx, store.KindWebhook, def.Name); err == nil {
+	if old, err := w.svc.Store().Definition(ctx, store.KindWebhook, def.Name); err == nil {
 		created = old.Created
 	}
-	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindWebhook, Name: def.Name, Document: raw, Created: created, Updated: now})
+	return w.svc.Store().PutDefinition(ctx, store.Definition{Kind: store.KindWebhook, Name: def.Name, Document: raw, Created: created, Updated: now})
 }
 
-// Webhooks lists the webhooks.
-func (s *Service) Webhooks(ctx context.Context) ([]WebhookInfo, error) {
-	rows, err := s.store.Definitions(ctx, store.KindWebhook)
+// List lists the webhooks.
+func (w *Webhooks) List(ctx context.Context) ([]WebhookInfo, error) {
+	rows, err := w.svc.Store().Definitions(ctx, store.KindWebhook)
 	if err != nil {
 		return nil, err
 	}
@@ -81,15 +89,15 @@ func decodeWebhook(r store.Definition) (WebhookInfo, error) {
 	return w, nil
 }
 
-// DeleteWebhook deletes a webhook and its secret.
-func (s *Service) DeleteWebhook(ctx context.Context, name string) error {
-	if err := s.store.DeleteDefinition(ctx, store.KindWebhook, name); err != nil {
+// Delete deletes a webhook and its secret.
+func (w *Webhooks) Delete(ctx context.Context, name string) error {
+	if err := w.svc.Store().DeleteDefinition(ctx, store.KindWebhook, name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return Errorf(CodeNotFound, "webhook %s not found", name)
+			return service.Errorf(service.CodeNotFound, "webhook %s not found", name)
 		}
 		return err
 	}
-	if err := s.store.DeleteDefinition(ctx, store.KindSecret, webhookSecretName(name)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := w.svc.Store().DeleteDefinition(ctx, store.KindSecret, webhookSecretName(name)); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -102,14 +110,14 @@ type WebhookResult struct {
 	Reason      string `json:"reason,omitempty"`
 }
 
-// HandleWebhook checks a delivery to webhook name and, when its filters match,
+// Handle checks a delivery to webhook name and, when its filters match,
 // starts the target pipeline, pinned to the pushed commit when the body is a
 // push the source action can build. A bad signature or address is
 // Unauthorized, a malformed body Invalid; neither starts anything.
-func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Request, body []byte) (WebhookResult, error) {
-	row, err := s.store.Definition(ctx, store.KindWebhook, name)
+func (w *Webhooks) Handle(ctx context.Context, name string, r *http.Request, body []byte) (WebhookResult, error) {
+	row, err := w.svc.Store().Definition(ctx, store.KindWebhook, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return WebhookResult{}, Errorf(CodeNotFound, "webhook %s not found", name)
+		return WebhookResult{}, service.Errorf(service.CodeNotFound, "webhook %s not found", name)
 	}
 	if err != nil {
 		return WebhookResult{}, err
@@ -120,7 +128,7 @@ func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Reques
 	}
 	def := info.Definition
 	if def.Authentication == webhook.AuthGitHubHMAC {
-		token, err := s.secretValue(ctx, webhookSecretName(name))
+		token, err := w.svc.SecretValue(ctx, webhookSecretName(name))
 		if err != nil {
 			return WebhookResult{}, err
 		}
@@ -128,25 +136,25 @@ func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Reques
 	}
 	if err := def.Authenticate(r, body); err != nil {
 		if errors.Is(err, webhook.ErrUnauthorized) {
-			return WebhookResult{}, Errorf(CodeUnauthorized, "webhook %s: %s", name, webhookReason(err))
+			return WebhookResult{}, service.Errorf(service.CodeUnauthorized, "webhook %s: %s", name, webhookReason(err))
 		}
-		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %s", name, webhookReason(err))
+		return WebhookResult{}, service.Errorf(service.CodeInvalid, "webhook %s: %s", name, webhookReason(err))
 	}
-	p, err := s.Pipeline(ctx, def.TargetPipeline)
+	p, err := w.svc.Pipeline(ctx, def.TargetPipeline)
 	if err != nil {
 		return WebhookResult{}, err
 	}
 	action, ok := findAction(p.Declaration, def.TargetAction)
 	if !ok {
-		return WebhookResult{}, Errorf(CodeConflict, "webhook %s: pipeline %s no longer has action %s", name, def.TargetPipeline, def.TargetAction)
+		return WebhookResult{}, service.Errorf(service.CodeConflict, "webhook %s: pipeline %s no longer has action %s", name, def.TargetPipeline, def.TargetAction)
 	}
 	matched, err := def.Match(body, func(key string) string { return action.Configuration[key] })
 	if err != nil {
-		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %s", name, webhookReason(err))
+		return WebhookResult{}, service.Errorf(service.CodeInvalid, "webhook %s: %s", name, webhookReason(err))
 	}
 	push, err := webhook.ParsePush(r, body)
 	if err != nil {
-		return WebhookResult{}, Errorf(CodeInvalid, "webhook %s: %s", name, webhookReason(err))
+		return WebhookResult{}, service.Errorf(service.CodeInvalid, "webhook %s: %s", name, webhookReason(err))
 	}
 	detail := "webhook " + name
 	if push.Ref != "" {
@@ -155,18 +163,18 @@ func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Reques
 			detail += " by " + push.Pusher
 		}
 	}
-	note := TriggerNote{Type: TriggerWebhook, Detail: detail}
+	note := service.TriggerNote{Type: service.TriggerWebhook, Detail: detail}
 	if !matched || push.Deleted {
 		reason := "the body matches no filter of the webhook"
 		if push.Deleted {
 			reason = push.Ref + " was deleted"
 		}
 		note.Reason = reason
-		return WebhookResult{Reason: reason}, s.noteIgnored(ctx, def.TargetPipeline, note)
+		return WebhookResult{Reason: reason}, w.svc.NoteIgnored(ctx, def.TargetPipeline, note)
 	}
-	req := StartRequest{
+	req := service.StartRequest{
 		Pipeline: def.TargetPipeline,
-		Trigger:  engine.Trigger{Type: TriggerWebhook, Detail: detail},
+		Trigger:  engine.Trigger{Type: service.TriggerWebhook, Detail: detail},
 		Note:     &note,
 	}
 	if action.ActionTypeID.Category == pipeline.CategorySource && isCommitID(push.After) {
@@ -175,8 +183,8 @@ func (s *Service) HandleWebhook(ctx context.Context, name string, r *http.Reques
 	if id := deliveryID(r); id != "" {
 		req.IdempotencyKey = "webhook/" + name + "/" + id
 	}
-	e, err := s.StartExecution(ctx, req)
-	if errors.Is(err, ErrAlreadyStarted) {
+	e, err := w.svc.StartExecution(ctx, req)
+	if errors.Is(err, service.ErrAlreadyStarted) {
 		return WebhookResult{Reason: "this delivery was handled already"}, nil
 	}
 	if err != nil {

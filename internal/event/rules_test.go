@@ -1,4 +1,4 @@
-package service_test
+package event_test
 
 import (
 	"context"
@@ -6,20 +6,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/notify/smtpsink"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 )
 
 // Rule tests run the service on the real clock, with the rule runner and
@@ -37,42 +35,9 @@ stages:
         commands: [make]
 `
 
-// newLiveFixture is a fixture on the real clock whose rule runner and
-// deliverer run until the test ends.
-func newLiveFixture(t *testing.T, dcfg service.DeliveryConfig) *fixture {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dcfg.Backoff.Base == 0 {
-		dcfg.Backoff = notify.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond}
-	}
-	svc := service.New(st, arts, service.Config{
-		SecretKey: make([]byte, service.SecretKeySize), BaseURL: "http://sluice.test:8080", Deliveries: dcfg,
-	})
-	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){svc.RunRules, svc.RunDeliveries} {
-		wg.Add(1)
-		go func() { defer wg.Done(); loop(ctx) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		st.Close()
-	})
-	return &fixture{t: t, ctx: ctx, svc: svc, store: st, clock: &clock{now: time.Now()}}
-}
-
 func (f *fixture) applyRule(src string) {
 	f.t.Helper()
-	if _, err := f.svc.ApplyRule(f.ctx, "rule.yml", []byte(src)); err != nil {
+	if _, err := f.rules.Apply(f.ctx, "rule.yml", []byte(src)); err != nil {
 		f.t.Fatalf("apply rule: %v", err)
 	}
 }
@@ -95,7 +60,7 @@ func (f *fixture) settled(ruleName string, want int) []store.Delivery {
 	f.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		ds, err := f.svc.Deliveries(f.ctx, "rule/"+ruleName, 100)
+		ds, err := f.runner.Deliveries(f.ctx, "rule/"+ruleName, 100)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -128,7 +93,7 @@ func TestRuleWebhookOnFailedExecutions(t *testing.T) {
 		hits <- hit{string(body), notify.Verify(secret, body, r.Header.Get(notify.HeaderSignature)), r.Header.Get("X-Team"), r.Header.Get("X-Sluice-Rule")}
 	}))
 	defer hook.Close()
-	f := newLiveFixture(t, service.DeliveryConfig{})
+	f := newLiveFixture(t, event.Config{})
 	if err := f.svc.PutSecret(f.ctx, "hook", secret); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +142,7 @@ targets:
 }
 
 func TestRulePipelineTargetStartsWithEventVariables(t *testing.T) {
-	f := newLiveFixture(t, service.DeliveryConfig{})
+	f := newLiveFixture(t, event.Config{})
 	f.apply(appPipeline)
 	f.apply(`
 name: rollback
@@ -218,7 +183,7 @@ targets:
 		t.Fatal(err)
 	}
 	for {
-		n, err := f.svc.RulesOnce(f.ctx)
+		n, err := f.runner.RulesOnce(f.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +203,7 @@ func TestRuleEmailTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	f := newLiveFixture(t, service.DeliveryConfig{SMTP: notify.SMTP{Addr: sink.Addr(), From: "sluice@example.com", TLS: notify.TLSNone}})
+	f := newLiveFixture(t, event.Config{Deliveries: event.DeliveryConfig{SMTP: notify.SMTP{Addr: sink.Addr(), From: "sluice@example.com", TLS: notify.TLSNone}}})
 	f.apply(appPipeline)
 	f.applyRule(`name: mail-ops
 eventPattern:
@@ -275,7 +240,7 @@ func TestRuleDeadLetter(t *testing.T) {
 		http.Error(w, "receiver down", http.StatusServiceUnavailable)
 	}))
 	defer hook.Close()
-	f := newLiveFixture(t, service.DeliveryConfig{})
+	f := newLiveFixture(t, event.Config{})
 	f.apply(appPipeline)
 	f.applyRule(`name: always-fails
 eventPattern:
@@ -287,14 +252,14 @@ targets:
 `)
 	f.runApp(false)
 	f.settled("always-fails", 2)
-	fails, err := f.svc.RuleFailures(f.ctx, "always-fails")
+	fails, err := f.rules.Failures(f.ctx, "always-fails")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fails) != 2 {
 		t.Fatalf("%d failures, want 2: %+v", len(fails), fails)
 	}
-	byKind := map[string]service.RuleDelivery{}
+	byKind := map[string]event.RuleDelivery{}
 	for _, fl := range fails {
 		byKind[fl.Delivery.Kind] = fl
 	}
@@ -309,13 +274,13 @@ targets:
 		t.Fatalf("pipeline dead letter %+v", p)
 	}
 	// Dead letters outlive their rule.
-	if err := f.svc.DeleteRule(f.ctx, "always-fails"); err != nil {
+	if err := f.rules.Delete(f.ctx, "always-fails"); err != nil {
 		t.Fatal(err)
 	}
-	if fails, err := f.svc.RuleFailures(f.ctx, "always-fails"); err != nil || len(fails) != 2 {
+	if fails, err := f.rules.Failures(f.ctx, "always-fails"); err != nil || len(fails) != 2 {
 		t.Fatalf("after delete: %d failures (%v)", len(fails), err)
 	}
-	if _, err := f.svc.RuleFailures(f.ctx, "never-was"); service.ErrorCode(err) != service.CodeNotFound {
+	if _, err := f.rules.Failures(f.ctx, "never-was"); service.ErrorCode(err) != service.CodeNotFound {
 		t.Fatalf("failures of a rule that never was: %v", err)
 	}
 }
@@ -335,9 +300,8 @@ func (r *recordingInvoker) InvokeFunction(_ context.Context, fn function.Functio
 }
 
 func TestRuleFunctionTargetAndDisabledRules(t *testing.T) {
-	f := newLiveFixture(t, service.DeliveryConfig{})
 	inv := &recordingInvoker{}
-	f.svc.SetFunctionInvoker(inv)
+	f := newLiveFixture(t, event.Config{Functions: inv})
 	if _, err := f.svc.ApplyFunction(f.ctx, "fn.yml", []byte("name: notify\ncommand: [\"true\"]\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +336,7 @@ targets:
 	if ev.DetailType != engine.StageEvent || d.ExecutionID != id || d.Stage != "Build" || d.State != "SUCCEEDED" || ev.Source != "sluice.codepipeline" {
 		t.Fatalf("the function got %s", inv.input[0])
 	}
-	if ds, _ := f.svc.Deliveries(f.ctx, "rule/disabled", 10); len(ds) != 0 {
+	if ds, _ := f.runner.Deliveries(f.ctx, "rule/disabled", 10); len(ds) != 0 {
 		t.Fatalf("a disabled rule delivered %d", len(ds))
 	}
 }
@@ -398,7 +362,7 @@ targets:
 	f.clock.Add(-time.Hour)
 	after := f.runApp(false) // after the rule, stamped two hours before it
 	for {
-		n, err := f.svc.RulesOnce(f.ctx)
+		n, err := f.runner.RulesOnce(f.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +370,7 @@ targets:
 			break
 		}
 	}
-	ds, err := f.svc.Deliveries(f.ctx, "rule/failed", 10)
+	ds, err := f.runner.Deliveries(f.ctx, "rule/failed", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,19 +390,19 @@ scheduleExpression: rate(1 minute)
 targets:
   - webhook: {url: "http://127.0.0.1:9/tick"}
 `)
-	if err := f.svc.RuleSchedulesOnce(f.ctx); err != nil { // first sight: the anchor
+	if err := f.runner.RuleSchedulesOnce(f.ctx); err != nil { // first sight: the anchor
 		t.Fatal(err)
 	}
-	if ds, _ := f.svc.Deliveries(f.ctx, "rule/every-minute", 10); len(ds) != 0 {
+	if ds, _ := f.runner.Deliveries(f.ctx, "rule/every-minute", 10); len(ds) != 0 {
 		t.Fatalf("fired at once: %+v", ds)
 	}
 	f.clock.Add(61 * time.Second)
 	for range 2 { // twice: a tick fires once
-		if err := f.svc.RuleSchedulesOnce(f.ctx); err != nil {
+		if err := f.runner.RuleSchedulesOnce(f.ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ds, _ := f.svc.Deliveries(f.ctx, "rule/every-minute", 10)
+	ds, _ := f.runner.Deliveries(f.ctx, "rule/every-minute", 10)
 	if len(ds) != 1 {
 		t.Fatalf("%d deliveries after a minute, want 1", len(ds))
 	}
@@ -452,10 +416,10 @@ targets:
 	}
 	// Hours missed fire once, not sixty times.
 	f.clock.Add(time.Hour)
-	if err := f.svc.RuleSchedulesOnce(f.ctx); err != nil {
+	if err := f.runner.RuleSchedulesOnce(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ds, _ := f.svc.Deliveries(f.ctx, "rule/every-minute", 10); len(ds) != 2 {
+	if ds, _ := f.runner.Deliveries(f.ctx, "rule/every-minute", 10); len(ds) != 2 {
 		t.Fatalf("%d deliveries after an hour missed, want 2", len(ds))
 	}
 }
@@ -463,28 +427,28 @@ targets:
 func TestRuleApplyListDelete(t *testing.T) {
 	f := newFixture(t)
 	src := "name: r\neventPattern: {source: [sluice.codecommit]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\", secret: nope}}]\n"
-	if _, err := f.svc.ApplyRule(f.ctx, "r.yml", []byte(src)); service.ErrorCode(err) != service.CodeInvalid || !strings.Contains(err.Error(), "there is no secret nope") {
+	if _, err := f.rules.Apply(f.ctx, "r.yml", []byte(src)); service.ErrorCode(err) != service.CodeInvalid || !strings.Contains(err.Error(), "there is no secret nope") {
 		t.Fatalf("a rule naming a missing secret: %v", err)
 	}
 	src = strings.Replace(src, ", secret: nope", "", 1)
-	res, err := f.svc.ApplyRule(f.ctx, "r.yml", []byte(src))
+	res, err := f.rules.Apply(f.ctx, "r.yml", []byte(src))
 	if err != nil || !res.Created {
 		t.Fatalf("apply: %+v %v", res, err)
 	}
-	if res, _ = f.svc.ApplyRule(f.ctx, "r.yml", []byte(src)); res.Created || res.Changed {
+	if res, _ = f.rules.Apply(f.ctx, "r.yml", []byte(src)); res.Created || res.Changed {
 		t.Fatalf("the same rule again: %+v", res)
 	}
-	if res, _ = f.svc.ApplyRule(f.ctx, "r.yml", []byte(src+"description: pushes\n")); res.Created || !res.Changed {
+	if res, _ = f.rules.Apply(f.ctx, "r.yml", []byte(src+"description: pushes\n")); res.Created || !res.Changed {
 		t.Fatalf("a changed rule: %+v", res)
 	}
-	rules, err := f.svc.Rules(f.ctx)
+	rules, err := f.rules.List(f.ctx)
 	if err != nil || len(rules) != 1 || rules[0].Rule.Description != "pushes" {
 		t.Fatalf("rules %+v %v", rules, err)
 	}
-	if err := f.svc.DeleteRule(f.ctx, "r"); err != nil {
+	if err := f.rules.Delete(f.ctx, "r"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Rule(f.ctx, "r"); service.ErrorCode(err) != service.CodeNotFound {
+	if _, err := f.rules.Get(f.ctx, "r"); service.ErrorCode(err) != service.CodeNotFound {
 		t.Fatalf("deleted rule: %v", err)
 	}
 }

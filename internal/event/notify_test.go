@@ -1,4 +1,4 @@
-package service_test
+package event_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/notify/smtpsink"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -53,7 +54,7 @@ func TestApprovalNotifications(t *testing.T) {
 	defer hook.Close()
 
 	dir := t.TempDir()
-	open := func() (*service.Service, store.Store) {
+	open := func() *fixture {
 		st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
 		if err != nil {
 			t.Fatal(err)
@@ -64,15 +65,16 @@ func TestApprovalNotifications(t *testing.T) {
 		}
 		svc := service.New(st, arts, service.Config{
 			SecretKey: make([]byte, service.SecretKeySize), BaseURL: "http://sluice.test:8080",
-			Deliveries: service.DeliveryConfig{
-				SMTP:    notify.SMTP{Addr: sink.Addr(), From: "sluice@example.com", TLS: notify.TLSNone},
-				Backoff: notify.Backoff{Base: time.Millisecond, Max: 10 * time.Millisecond},
-			},
 		})
-		return svc, st
+		runner := event.NewRunner(svc, event.Config{Deliveries: event.DeliveryConfig{
+			SMTP:    notify.SMTP{Addr: sink.Addr(), From: "sluice@example.com", TLS: notify.TLSNone},
+			Backoff: notify.Backoff{Base: time.Millisecond, Max: 10 * time.Millisecond},
+		}})
+		svc.SetApprovalNotifier(runner)
+		return &fixture{t: t, ctx: ctx, svc: svc, store: st, runner: runner, rules: event.NewRules(svc), clock: &clock{now: time.Now()}}
 	}
-	svc, st := open()
-	f := &fixture{t: t, ctx: ctx, svc: svc, store: st, clock: &clock{now: time.Now()}}
+	f := open()
+	svc, st := f.svc, f.store
 	if err := svc.PutSecret(ctx, "hook", secret); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestApprovalNotifications(t *testing.T) {
 	f.react()
 	dctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { svc.RunDeliveries(dctx); close(done) }()
+	go func() { f.runner.RunDeliveries(dctx); close(done) }()
 
 	wait, waitCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer waitCancel()
@@ -105,7 +107,7 @@ func TestApprovalNotifications(t *testing.T) {
 	if !h.signed {
 		t.Fatal("the webhook's signature does not verify")
 	}
-	var n service.ApprovalNotification
+	var n event.ApprovalNotification
 	if err := json.Unmarshal(h.body, &n); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestApprovalNotifications(t *testing.T) {
 	// Wait for the record (an observable state, polled with a bound).
 	var deliveries []store.Delivery
 	for tick := time.NewTicker(5 * time.Millisecond); ; <-tick.C {
-		deliveries, err = svc.Deliveries(ctx, "approval/"+token, 10)
+		deliveries, err = f.runner.Deliveries(ctx, "approval/"+token, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,9 +153,8 @@ func TestApprovalNotifications(t *testing.T) {
 
 	// Restart: a new service on the same store answers the same approval.
 	st.Close()
-	svc2, st2 := open()
-	defer st2.Close()
-	f2 := &fixture{t: t, ctx: ctx, svc: svc2, store: st2, clock: f.clock}
+	f2 := open()
+	defer f2.store.Close()
 	if err := f2.answer(id, true, "after a restart"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package service
+package event
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
 	"github.com/sluice-ci/sluice/internal/rule"
+	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -31,7 +32,7 @@ func refused(err error) bool {
 // startForRule starts the pipeline a rule's target names, with variables
 // taken from the event; the delivery's id is the start's idempotency key, so
 // a delivery sent twice starts one execution.
-func (s *Service) startForRule(ctx context.Context, d store.Delivery, t ruleTarget) error {
+func (rn *Runner) startForRule(ctx context.Context, d store.Delivery, t ruleTarget) error {
 	event, err := eventpattern.DecodeEvent(d.Payload)
 	if err != nil {
 		return refusef("the event does not decode: %v", err)
@@ -52,19 +53,19 @@ func (s *Service) startForRule(ctx context.Context, d store.Delivery, t ruleTarg
 		vars[k] = textOf(val)
 	}
 	id, _ := event["id"].(string)
-	detail := fmt.Sprintf("%s, event %s", rule.ARN(s.region, t.Rule), id)
-	_, err = s.StartExecution(ctx, StartRequest{
+	detail := fmt.Sprintf("%s, event %s", rule.ARN(rn.svc.Region(), t.Rule), id)
+	_, err = rn.svc.StartExecution(ctx, service.StartRequest{
 		Pipeline:       t.Pipeline,
 		Variables:      vars,
-		Trigger:        engine.Trigger{Type: TriggerPush, Detail: detail},
+		Trigger:        engine.Trigger{Type: service.TriggerPush, Detail: detail},
 		IdempotencyKey: "rule-delivery/" + d.ID,
-		Note:           &TriggerNote{Type: TriggerPush, Detail: "rule " + t.Rule + ", event " + id},
+		Note:           &service.TriggerNote{Type: service.TriggerPush, Detail: "rule " + t.Rule + ", event " + id},
 	})
 	switch {
-	case err == nil, errors.Is(err, ErrAlreadyStarted):
+	case err == nil, errors.Is(err, service.ErrAlreadyStarted):
 		return nil
-	case ErrorCode(err) == CodeNotFound || ErrorCode(err) == CodeInvalid:
-		return refusef("start pipeline %s: %s", t.Pipeline, ErrorMessage(err))
+	case service.ErrorCode(err) == service.CodeNotFound || service.ErrorCode(err) == service.CodeInvalid:
+		return refusef("start pipeline %s: %s", t.Pipeline, service.ErrorMessage(err))
 	}
 	return err
 }
@@ -83,13 +84,13 @@ func textOf(v any) string {
 }
 
 // invokeForRule hands the event (or the transformed input) to a function.
-func (s *Service) invokeForRule(ctx context.Context, d store.Delivery, t ruleTarget) error {
-	inv := s.functionInvoker()
+func (rn *Runner) invokeForRule(ctx context.Context, d store.Delivery, t ruleTarget) error {
+	inv := rn.functions
 	if inv == nil {
 		return refusef("this server runs no functions for rules")
 	}
-	fn, err := s.Function(ctx, t.Function)
-	if ErrorCode(err) == CodeNotFound {
+	fn, err := rn.svc.Function(ctx, t.Function)
+	if service.ErrorCode(err) == service.CodeNotFound {
 		return refusef("function %s not found (sluice function apply)", t.Function)
 	}
 	if err != nil {
@@ -101,7 +102,7 @@ func (s *Service) invokeForRule(ctx context.Context, d store.Delivery, t ruleTar
 // ruleMail writes a rule's delivery as a mail: the transformed input as it
 // is, or the event told plainly ("sluice: pipeline app execution 1a2b3c4d
 // FAILED", then its fields and the event itself).
-func (s *Service) ruleMail(d store.Delivery) (subject, text string) {
+func (rn *Runner) ruleMail(d store.Delivery) (subject, text string) {
 	var t ruleTarget
 	_ = json.Unmarshal(d.Target, &t)
 	if t.Transformed {
@@ -128,7 +129,7 @@ func (s *Service) ruleMail(d store.Delivery) (subject, text string) {
 			fmt.Fprintf(&b, "%-11s %s\n", k+":", v)
 		}
 	}
-	var det EventDetail
+	var det service.EventDetail
 	isPipeline := strings.HasPrefix(ev.DetailType, "CodePipeline ") && json.Unmarshal(ev.Detail, &det) == nil && det.Pipeline != ""
 	if isPipeline {
 		what := "pipeline " + det.Pipeline
@@ -154,7 +155,7 @@ func (s *Service) ruleMail(d store.Delivery) (subject, text string) {
 		}
 		row("Time", ev.Time.UTC().Format(time.RFC3339))
 		if det.ExecutionID != "" {
-			row("Link", s.link(fmt.Sprintf("/pipelines/%s/executions/%s", det.Pipeline, det.ExecutionID)))
+			row("Link", rn.svc.Link(fmt.Sprintf("/pipelines/%s/executions/%s", det.Pipeline, det.ExecutionID)))
 		}
 	} else {
 		subject = fmt.Sprintf("sluice: rule %s: %s", t.Rule, ev.DetailType)

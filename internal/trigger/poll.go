@@ -1,4 +1,4 @@
-package service
+package trigger
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -20,17 +21,25 @@ type RemoteHeads interface {
 	Head(ctx context.Context, url, branch string, secret []byte) (string, error)
 }
 
-// SetRemoteHeads gives the service a way to poll remote repositories.
-func (s *Service) SetRemoteHeads(r RemoteHeads) { s.remote = r }
+// Poller polls the branches of remote repositories that GitRemote source
+// actions follow.
+type Poller struct {
+	svc    Service
+	remote RemoteHeads
+}
 
-// RunPoller polls, every interval, the branches that GitRemote source actions
+// NewPoller returns a poller reading remote heads with remote (nil: nothing
+// is polled).
+func NewPoller(svc Service, remote RemoteHeads) *Poller { return &Poller{svc: svc, remote: remote} }
+
+// Run polls, every interval, the branches that GitRemote source actions
 // follow with PollForSourceChanges on (the default), until ctx ends.
-func (s *Service) RunPoller(ctx context.Context, interval time.Duration) {
+func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := s.PollOnce(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("poll for source changes", "err", err)
+		if err := p.Once(ctx); err != nil && ctx.Err() == nil {
+			p.svc.Logger().Warn("poll for source changes", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -40,15 +49,15 @@ func (s *Service) RunPoller(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// PollOnce checks every polled branch once and starts the pipelines whose head
+// Once checks every polled branch once and starts the pipelines whose head
 // moved. The last head seen is kept in the store, written in the same
 // transaction as the start, so a restart neither misses a change nor starts
 // twice for one. The first look at a branch only records its head.
-func (s *Service) PollOnce(ctx context.Context) error {
-	if s.remote == nil {
+func (p *Poller) Once(ctx context.Context) error {
+	if p.remote == nil {
 		return nil
 	}
-	infos, err := s.Pipelines(ctx)
+	infos, err := p.svc.Pipelines(ctx)
 	if err != nil {
 		return err
 	}
@@ -60,7 +69,7 @@ func (s *Service) PollOnce(ctx context.Context) error {
 				if a.ActionTypeID.Provider != pipeline.ProviderGitRemote || a.Configuration["PollForSourceChanges"] == "false" {
 					continue
 				}
-				if err := s.pollAction(ctx, decl.Name, a.Name, a.Configuration); err != nil {
+				if err := p.pollAction(ctx, decl.Name, a.Name, a.Configuration); err != nil {
 					errs = append(errs, fmt.Errorf("pipeline %s action %s: %w", decl.Name, a.Name, err))
 				}
 			}
@@ -69,27 +78,27 @@ func (s *Service) PollOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Service) pollAction(ctx context.Context, name, action string, cfg map[string]string) error {
+func (p *Poller) pollAction(ctx context.Context, name, action string, cfg map[string]string) error {
 	url, branch := cfg["Url"], cfg["BranchName"]
 	var secret []byte
 	if cs := cfg["CredentialsSecret"]; cs != "" {
 		var err error
-		if secret, err = s.secretValue(ctx, cs); err != nil {
+		if secret, err = p.svc.SecretValue(ctx, cs); err != nil {
 			return err
 		}
 	}
 	// One unreachable remote must not hold up the others' polls.
 	headCtx, cancel := context.WithTimeout(ctx, pollTimeout)
-	head, err := s.remote.Head(headCtx, url, branch, secret)
+	head, err := p.remote.Head(headCtx, url, branch, secret)
 	cancel()
 	if err != nil {
-		return s.noteIgnored(ctx, name, TriggerNote{
-			Type: TriggerPoll, Detail: fmt.Sprintf("poll of branch %s of %s", branch, url),
+		return p.svc.NoteIgnored(ctx, name, service.TriggerNote{
+			Type: service.TriggerPoll, Detail: fmt.Sprintf("poll of branch %s of %s", branch, url),
 			Reason: err.Error(),
 		})
 	}
 	key := name + "/poll/" + action
-	prev, err := s.store.TriggerState(ctx, key)
+	prev, err := p.svc.Store().TriggerState(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -97,17 +106,17 @@ func (s *Service) pollAction(ctx context.Context, name, action string, cfg map[s
 	case prev == head:
 		return nil
 	case prev == "":
-		return s.store.Update(ctx, name, func(tx store.Tx) error {
-			return tx.SetTriggerState(ctx, key, head, s.now())
+		return p.svc.Store().Update(ctx, name, func(tx store.Tx) error {
+			return tx.SetTriggerState(ctx, key, head, p.svc.Now())
 		})
 	}
 	detail := fmt.Sprintf("new commit %s on branch %s of %s", short(head), branch, url)
-	return s.start(ctx, StartRequest{
+	return start(ctx, p.svc, service.StartRequest{
 		Pipeline:        name,
 		SourceRevisions: map[string]string{action: head},
-		Trigger:         engine.Trigger{Type: TriggerPoll, Detail: detail},
+		Trigger:         engine.Trigger{Type: service.TriggerPoll, Detail: detail},
 		IdempotencyKey:  "poll/" + name + "/" + action + "/" + head,
 		TriggerState:    map[string]string{key: head},
-		Note:            &TriggerNote{Type: TriggerPoll, Detail: detail},
+		Note:            &service.TriggerNote{Type: service.TriggerPoll, Detail: detail},
 	})
 }

@@ -1,4 +1,4 @@
-package service
+package event
 
 import (
 	"context"
@@ -60,17 +60,17 @@ func (c DeliveryConfig) withDefaults() DeliveryConfig {
 }
 
 // RunDeliveries sends due deliveries until ctx ends.
-func (s *Service) RunDeliveries(ctx context.Context) {
-	cfg := s.deliveryCfg
+func (rn *Runner) RunDeliveries(ctx context.Context) {
+	cfg := rn.cfg
 	sem := make(chan struct{}, cfg.Concurrency)
 	var inflight sync.Map // delivery id → true, so a slow one is not sent twice at once
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		ch := s.deliveriesQueued.wait()
-		due, err := s.store.DueDeliveries(ctx, s.now(), 100)
+		ch := rn.delivery.Wait()
+		due, err := rn.svc.Store().DueDeliveries(ctx, rn.svc.Now(), 100)
 		if err != nil && ctx.Err() == nil {
-			s.log.Error("list due deliveries", "err", err)
+			rn.log.Error("list due deliveries", "err", err)
 		}
 		for _, d := range due {
 			if _, busy := inflight.LoadOrStore(d.ID, true); busy {
@@ -85,8 +85,8 @@ func (s *Service) RunDeliveries(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem; inflight.Delete(d.ID) }()
-				if err := s.deliver(ctx, d); err != nil && ctx.Err() == nil {
-					s.log.Error("record delivery", "id", d.ID, "err", err)
+				if err := rn.deliver(ctx, d); err != nil && ctx.Err() == nil {
+					rn.log.Error("record delivery", "id", d.ID, "err", err)
 				}
 			}()
 		}
@@ -103,8 +103,8 @@ func (s *Service) RunDeliveries(ctx context.Context) {
 }
 
 // deliver makes one attempt and records its outcome.
-func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
-	cfg := s.deliveryCfg
+func (rn *Runner) deliver(ctx context.Context, d store.Delivery) error {
+	cfg := rn.cfg
 	maxAge := cfg.MaxAge
 	var t deliveryTarget
 	if json.Unmarshal(d.Target, &t) == nil {
@@ -121,12 +121,12 @@ func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
 	} else {
 		actx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 	}
-	err := s.send(actx, d)
+	err := rn.send(actx, d)
 	cancel()
 	if ctx.Err() != nil {
 		return nil // shutting down: the delivery stays Pending for the next start
 	}
-	now := s.now()
+	now := rn.svc.Now()
 	d.Attempts++
 	d.Updated = now
 	switch {
@@ -134,7 +134,7 @@ func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
 		d.Status, d.LastError = store.DeliveryDelivered, ""
 	case notify.Permanent(err) || refused(err) || now.Sub(d.Created) >= maxAge:
 		d.Status, d.LastError = store.DeliveryFailed, err.Error()
-		s.log.Warn("delivery failed for good", "id", d.ID, "kind", d.Kind, "attempts", d.Attempts, "err", err)
+		rn.log.Warn("delivery failed for good", "id", d.ID, "kind", d.Kind, "attempts", d.Attempts, "err", err)
 	default:
 		d.LastError = err.Error()
 		wait := cfg.Backoff.Delay(d.Attempts, rand.Float64)
@@ -143,7 +143,7 @@ func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
 		}
 		d.Next = now.Add(wait)
 	}
-	return s.store.UpdateDelivery(ctx, d)
+	return rn.svc.Store().UpdateDelivery(ctx, d)
 }
 
 // deliveryTarget is a delivery's target document: an approval's
@@ -153,16 +153,16 @@ type deliveryTarget struct {
 	To string `json:"to,omitempty"` // an approval's mail address
 }
 
-func (s *Service) send(ctx context.Context, d store.Delivery) error {
+func (rn *Runner) send(ctx context.Context, d store.Delivery) error {
 	var t deliveryTarget
 	if err := json.Unmarshal(d.Target, &t); err != nil {
 		return fmt.Errorf("decode target of delivery %s: %w", d.ID, err)
 	}
 	switch d.Kind {
 	case "pipeline":
-		return s.startForRule(ctx, d, t.ruleTarget)
+		return rn.startForRule(ctx, d, t.ruleTarget)
 	case "function":
-		return s.invokeForRule(ctx, d, t.ruleTarget)
+		return rn.invokeForRule(ctx, d, t.ruleTarget)
 	case "webhook":
 		w := notify.Webhook{URL: t.URL, Headers: map[string]string{"X-Sluice-Event": eventKind(d.Source)}}
 		for k, v := range t.Headers {
@@ -172,23 +172,23 @@ func (s *Service) send(ctx context.Context, d store.Delivery) error {
 			w.Headers["X-Sluice-Rule"] = t.Rule
 		}
 		if t.Secret != "" {
-			secret, err := s.secretValue(ctx, t.Secret)
+			secret, err := rn.svc.SecretValue(ctx, t.Secret)
 			if err != nil {
 				return fmt.Errorf("signing secret %s: %w", t.Secret, err)
 			}
 			w.Secret = secret
 		}
-		return w.Send(ctx, s.deliveryCfg.HTTPClient, d.Payload, d.ID)
+		return w.Send(ctx, rn.cfg.HTTPClient, d.Payload, d.ID)
 	case "email":
-		if s.deliveryCfg.SMTP.Addr == "" {
+		if rn.cfg.SMTP.Addr == "" {
 			return errors.New("no SMTP server is configured (sluice server --smtp-addr)")
 		}
-		subject, text := s.mailFor(d)
+		subject, text := rn.mailFor(d)
 		to := t.Recipients
 		if t.To != "" {
 			to = []string{t.To}
 		}
-		return s.deliveryCfg.SMTP.Send(ctx, notify.Mail{To: to, Subject: subject, Text: text})
+		return rn.cfg.SMTP.Send(ctx, notify.Mail{To: to, Subject: subject, Text: text})
 	}
 	return fmt.Errorf("unknown delivery kind %q", d.Kind)
 }
@@ -199,9 +199,9 @@ func eventKind(source string) string {
 }
 
 // mailFor writes a delivery as a readable mail.
-func (s *Service) mailFor(d store.Delivery) (subject, text string) {
+func (rn *Runner) mailFor(d store.Delivery) (subject, text string) {
 	if eventKind(d.Source) == "rule" {
-		return s.ruleMail(d)
+		return rn.ruleMail(d)
 	}
 	var n ApprovalNotification
 	if eventKind(d.Source) == "approval" && json.Unmarshal(d.Payload, &n) == nil {
@@ -225,6 +225,6 @@ func (s *Service) mailFor(d store.Delivery) (subject, text string) {
 }
 
 // Deliveries lists the deliveries of a source, newest first.
-func (s *Service) Deliveries(ctx context.Context, source string, limit int) ([]store.Delivery, error) {
-	return s.store.Deliveries(ctx, source, limit)
+func (rn *Runner) Deliveries(ctx context.Context, source string, limit int) ([]store.Delivery, error) {
+	return rn.svc.Store().Deliveries(ctx, source, limit)
 }

@@ -1,0 +1,46 @@
+// Package event holds what sluice does with the events in its log besides
+// reacting to them: EventBridge's rules (the use cases that keep them, and
+// the runner that matches the log against them and fires scheduled ones),
+// the deliveries table's sender (webhooks, mail, pipeline starts, function
+// invocations) and approvals' notifications. The event log itself is in the
+// store, written by the service; this package reaches the service through
+// the small interface Service.
+package event
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// Service is what rules, deliveries and notifications need of sluice's
+// service.
+type Service interface {
+	Store() store.Store
+	Now() time.Time
+	Logger() *slog.Logger
+	Region() string
+	// Link is an address of the web console, for notifications.
+	Link(path string) string
+	// Changed is closed at the next change of the event log (among others).
+	Changed() <-chan struct{}
+	// EventOf is a stored event as API clients and rules see it.
+	EventOf(r store.Event) (service.Event, error)
+	StartExecution(ctx context.Context, req service.StartRequest) (*engine.Execution, error)
+	Function(ctx context.Context, name string) (service.FunctionInfo, error)
+	SecretValue(ctx context.Context, name string) ([]byte, error)
+}
+
+var _ Service = (*service.Service)(nil)
+
+// Config tunes a Runner; zero values take the defaults.
+type Config struct {
+	// Deliveries configures how notifications are sent.
+	Deliveries DeliveryConfig
+	// Functions runs function targets; without it they fail for good.
+	Functions FunctionInvoker
+}

@@ -1,0 +1,141 @@
+package follow_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/follow"
+	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/store/sqlite"
+)
+
+func openLog(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func insert(t *testing.T, st store.Store, types ...string) {
+	t.Helper()
+	ctx := context.Background()
+	err := st.UpdateGlobal(ctx, func(tx store.Tx) error {
+		for _, typ := range types {
+			if err := tx.InsertEvent(ctx, store.Event{Time: time.Now(), Type: typ, Document: []byte("{}")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOnceRetriesThenSkips: an event whose handling fails holds the cursor
+// back for two rounds and is skipped on the third, with the events after it
+// handled; the cursor in the store says how far the follower got.
+func TestOnceRetriesThenSkips(t *testing.T) {
+	ctx := context.Background()
+	st := openLog(t)
+	insert(t, st, "ok", "bad", "ok")
+	var handled []string
+	begins, ends := 0, 0
+	f := &follow.Follower{
+		Log: st, Cursor: "test", Batch: 10, Now: time.Now,
+		Begin: func(context.Context) error { begins++; return nil },
+		Handle: func(_ context.Context, ev store.Event) error {
+			if ev.Type == "bad" {
+				return errors.New("cannot")
+			}
+			handled = append(handled, ev.Type)
+			return nil
+		},
+		End: func(context.Context) { ends++ },
+	}
+	cursor := func() int64 {
+		c, err := st.Cursor(ctx, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for i, want := range []struct {
+		n      int
+		failed bool
+		cursor int64
+	}{{1, true, 1}, {0, true, 1}, {2, false, 3}, {0, false, 3}} {
+		n, err := f.Once(ctx)
+		if n != want.n || (err != nil) != want.failed || cursor() != want.cursor {
+			t.Fatalf("round %d: read %d, err %v, cursor %d; want %d, failed %v, cursor %d", i+1, n, err, cursor(), want.n, want.failed, want.cursor)
+		}
+	}
+	if len(handled) != 2 {
+		t.Fatalf("handled %v, want the two good events once each", handled)
+	}
+	// Begin and End run around every round that read something, not the
+	// empty last one.
+	if begins != 3 || ends != 3 {
+		t.Fatalf("begin ran %d times, end %d; want 3 each", begins, ends)
+	}
+}
+
+// TestBeginErrorReadsNothing: a batch whose preparation fails leaves the
+// cursor where it was.
+func TestBeginErrorReadsNothing(t *testing.T) {
+	ctx := context.Background()
+	st := openLog(t)
+	insert(t, st, "a")
+	f := &follow.Follower{Log: st, Cursor: "test", Batch: 10, Now: time.Now,
+		Begin:  func(context.Context) error { return errors.New("rules do not load") },
+		Handle: func(context.Context, store.Event) error { t.Fatal("handled without Begin"); return nil },
+	}
+	if n, err := f.Once(ctx); n != 0 || err == nil {
+		t.Fatalf("read %d, err %v", n, err)
+	}
+	if c, _ := st.Cursor(ctx, "test"); c != 0 {
+		t.Fatalf("cursor moved to %d", c)
+	}
+}
+
+// TestRunWakesAndStops: Run handles an event written after it started (woken
+// by the notifier, or by its one-second retry), and returns when its context
+// ends.
+func TestRunWakesAndStops(t *testing.T) {
+	st := openLog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seen := make(chan string, 10)
+	f := &follow.Follower{Log: st, Cursor: "test", Batch: 10, Now: time.Now,
+		Handle: func(_ context.Context, ev store.Event) error { seen <- ev.Type; return nil },
+	}
+	var wake follow.Notifier
+	done := make(chan struct{})
+	go func() {
+		f.Run(ctx, wake.Wait, time.Hour, func(context.Context) {})
+		close(done)
+	}()
+	insert(t, st, "first")
+	wake.Broadcast()
+	timeout := time.After(30 * time.Second)
+	select {
+	case got := <-seen:
+		if got != "first" {
+			t.Fatalf("handled %q", got)
+		}
+	case <-timeout:
+		t.Fatal("the event was never handled")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-timeout:
+		t.Fatal("Run did not return after its context ended")
+	}
+}

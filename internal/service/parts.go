@@ -1,0 +1,61 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// What the packages built on the service (event: rules, deliveries,
+// notifications; trigger: webhooks, polling, schedules) reach it by, each
+// through a small interface of its own.
+
+// Store is the store the service writes to.
+func (s *Service) Store() store.Store { return s.store }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Logger is the service's log.
+func (s *Service) Logger() *slog.Logger { return s.log }
+
+// Changed returns a channel closed at the next change of an execution, a
+// log or the event log: the notifier the reactor waits on.
+func (s *Service) Changed() <-chan struct{} { return s.changed.wait() }
+
+// SecretValue decrypts a secret for sluice's own use: signing a delivery,
+// checking a webhook's signature, polling a remote repository.
+func (s *Service) SecretValue(ctx context.Context, name string) ([]byte, error) {
+	return s.secretValue(ctx, name)
+}
+
+// NoteIgnored records on a pipeline that a trigger started nothing, and why.
+func (s *Service) NoteIgnored(ctx context.Context, name string, note TriggerNote) error {
+	return s.noteIgnored(ctx, name, note)
+}
+
+// Link is an address of the server's web console, for notifications.
+func (s *Service) Link(path string) string {
+	return s.baseURL + "/ui" + path
+}
+
+// ApprovalNotifier queues the notifications of a Manual approval that
+// started waiting (package event's Runner); the reactor calls it, again
+// after a crash, so it must queue nothing twice for one job.
+type ApprovalNotifier interface {
+	NotifyApproval(ctx context.Context, row store.Job, j engine.Job) error
+}
+
+// SetApprovalNotifier wires what queues approvals' notifications, before the
+// reactor runs; without one, approvals notify no one.
+func (s *Service) SetApprovalNotifier(n ApprovalNotifier) { s.approvals = n }
+
+func (s *Service) notifyApproval(ctx context.Context, row store.Job, j engine.Job) error {
+	if s.approvals == nil {
+		return nil
+	}
+	return s.approvals.NotifyApproval(ctx, row, j)
+}
