@@ -17,12 +17,11 @@ import (
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // TokenStore finds the principal behind a token.
 type TokenStore interface {
-	Token(ctx context.Context, hash string) (store.Token, error)
+	Token(ctx context.Context, hash string) (service.Token, error)
 }
 
 // Server is the API's HTTP handler.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
-	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -24,7 +23,7 @@ func (s *Server) startExecution(w http.ResponseWriter, r *http.Request) error {
 		Pipeline:        r.PathValue("name"),
 		Variables:       req.Variables,
 		SourceRevisions: req.SourceRevisions,
-		Trigger:         engine.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
+		Trigger:         service.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
 	})
 	if err != nil {
 		return err
@@ -37,7 +36,7 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var e *engine.Execution
+	var e *service.Execution
 	if wait > 0 {
 		var since time.Time
 		if v := r.URL.Query().Get("since"); v != "" {
@@ -69,7 +68,7 @@ func waitingView(w *service.Waiting) *client.Waiting {
 	return &client.Waiting{Kind: w.Kind, Name: w.Name, Position: w.Position, HeldBy: w.HeldBy, Label: w.Label(), Detail: w.Detail}
 }
 
-func executionView(e *engine.Execution) client.Execution {
+func executionView(e *service.Execution) client.Execution {
 	out := client.Execution{
 		PipelineExecutionID: e.ID,
 		PipelineName:        e.Pipeline,
@@ -104,7 +103,7 @@ func executionView(e *engine.Execution) client.Execution {
 	return out
 }
 
-func sourceRevisionsView(e *engine.Execution) []client.SourceRevision {
+func sourceRevisionsView(e *service.Execution) []client.SourceRevision {
 	out := []client.SourceRevision{}
 	for _, r := range e.SourceRevisions {
 		out = append(out, client.SourceRevision(r))
@@ -112,7 +111,7 @@ func sourceRevisionsView(e *engine.Execution) []client.SourceRevision {
 	return out
 }
 
-func actionView(a engine.Action) client.ActionExecution {
+func actionView(a service.ActionExecution) client.ActionExecution {
 	av := client.ActionExecution{
 		Name:            a.Decl.Name,
 		Provider:        a.Decl.ActionTypeID.Provider,
@@ -126,7 +125,7 @@ func actionView(a engine.Action) client.ActionExecution {
 
 		ExternalExecutionID: a.ExternalID,
 	}
-	if a.Decl.ActionTypeID.Provider == "Manual" && a.Status == engine.ActionInProgress {
+	if a.Decl.ActionTypeID.Provider == "Manual" && a.Status == service.ActionInProgress {
 		av.Token = a.JobID
 	}
 	if ap := a.Approval; ap != nil {

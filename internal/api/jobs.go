@@ -10,7 +10,6 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 const maxLogChunk = 4 << 20
@@ -176,7 +175,7 @@ func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.EventFilter{Pipeline: q.Get("pipeline"), Type: q.Get("type"), Limit: 1000, Newest: q.Get("newest") == "true"}
+	f := service.EventFilter{Pipeline: q.Get("pipeline"), Type: q.Get("type"), Limit: 1000, Newest: q.Get("newest") == "true"}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

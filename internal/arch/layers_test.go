@@ -20,14 +20,15 @@ var layers = map[string]int{
 	"internal/yamlnode": 0, "internal/schedule": 0, "internal/report": 0, "internal/auth": 0,
 	"internal/audit": 0, "internal/notify": 0, "internal/notify/smtpsink": 0,
 	"internal/eventpattern": 0, "internal/logmask": 0, "internal/artifact": 0,
-	"internal/store": 0, "internal/store/migrate": 0, "internal/gitserver": 0, "internal/arch": 0,
+	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0,
+	"internal/sandbox": 0,
 	// 1: what builds on one of those alone.
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1,
 	"internal/provider": 1, "internal/api/client": 1,
 	// 2: declarations, and the pure engine.
 	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2,
-	"internal/webhook": 2, "internal/rule": 2, "internal/buildspec": 2, "internal/buildproject": 3,
+	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/buildspec": 2, "internal/buildproject": 3,
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/function": 4,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
@@ -52,8 +53,6 @@ var forbidden = map[[2]string]string{
 // The test fails when one is gone, so that this list stays true.
 var debts = map[[2]string]string{
 	{"internal/buildspec", "internal/provider/commands"}: "the process-group runner belongs below both (a package of its own)",
-	{"internal/api", "internal/store"}:                   "store row types leak into handlers",
-	{"internal/api", "internal/engine"}:                  "engine types leak into handlers",
 	{"internal/ui", "internal/store"}:                    "store row types leak into pages",
 	{"internal/ui", "internal/engine"}:                   "the console recomputes stage state",
 }
