@@ -34,7 +34,7 @@ var layers = map[string]int{
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
 	"internal/service": 4,
 	// 6: the worker and the protocol fronts.
-	"internal/worker": 6, "internal/api": 6, "internal/ui": 6,
+	"internal/worker": 6, "internal/api": 6, "internal/ui": 6, "internal/provider/registry": 6,
 	// 7: wiring, then the command line, then main.
 	"internal/server": 7, "internal/cli": 8, "cmd/sluice": 9,
 }

@@ -28,12 +28,9 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
-	"github.com/sluice-ci/sluice/internal/provider"
-	"github.com/sluice-ci/sluice/internal/provider/build"
-	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/provider/function"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
-	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/provider/registry"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -454,7 +451,7 @@ func (s *Server) Run(ctx context.Context) error {
 			w := &worker.Worker{
 				ID:          fmt.Sprintf("%s-%s-%d", host, instance, i),
 				API:         workerClient,
-				Providers:   Providers(s.workerURL(), workerToken, s.iso, ""),
+				Providers:   registry.Implementations(registry.Options{ServerURL: s.workerURL(), Token: workerToken, Isolation: s.iso}),
 				WorkRoot:    workRoot,
 				BaseEnv:     worker.DefaultBaseEnv(),
 				ScratchRoot: worker.DefaultScratchRoot(),
@@ -566,31 +563,4 @@ func lockDataDir(dir string) (*os.File, error) {
 	f.Truncate(0)
 	fmt.Fprintf(f, "sluice server pid %d", os.Getpid())
 	return f, nil
-}
-
-// Providers are the providers in-process and remote workers run. serverURL and
-// token give source actions access to the server's hosted repositories;
-// caFile, when not "", is a PEM file of certificates to trust for the server
-// (--ca-cert), passed on to git and to command functions.
-//
-// iso is the sandbox every action that runs user code runs in (Commands,
-// builds, command functions).
-func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) map[string]provider.Provider {
-	git := &gitsource.Provider{
-		HostedURL:    func(name string) string { return strings.TrimRight(serverURL, "/") + "/git/" + name + ".git" },
-		HostedToken:  token,
-		HostedCAFile: caFile,
-	}
-	fn := function.Provider{CACertFile: caFile, Isolation: iso}
-	return map[string]provider.Provider{
-		"Commands":   commands.Provider{Isolation: iso},
-		"Noop":       noop.Provider{},
-		"Git":        git,
-		"CodeCommit": git,
-		"GitRemote":  git,
-		"Build":      build.Provider{Isolation: iso},
-		"CodeBuild":  build.Provider{Isolation: iso},
-		"Function":   fn,
-		"Lambda":     fn,
-	}
 }
