@@ -39,6 +39,21 @@ type Config struct {
 	BaseURL string
 	// Deliveries configures how notifications are sent.
 	Deliveries DeliveryConfig
+
+	// What the service works with besides the store and the artifacts, given
+	// here so that a service is complete when New returns (the setters
+	// remain for tests that change one later). Each may be nil/"".
+	//
+	// Repos reads hosted repositories (see SetRepos).
+	Repos Repos
+	// RemoteHeads polls remote repositories (see SetRemoteHeads).
+	RemoteHeads RemoteHeads
+	// Functions runs event rules' function targets (see SetFunctionInvoker).
+	Functions FunctionInvoker
+	// Isolation describes the sandbox the server's workers run code in, and
+	// Sandboxed says whether there is one (see SetIsolation).
+	Isolation string
+	Sandboxed bool
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -106,6 +121,18 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.Repos != nil {
+		s.SetRepos(cfg.Repos)
+	}
+	if cfg.RemoteHeads != nil {
+		s.SetRemoteHeads(cfg.RemoteHeads)
+	}
+	if cfg.Functions != nil {
+		s.SetFunctionInvoker(cfg.Functions)
+	}
+	if cfg.Isolation != "" {
+		s.SetIsolation(cfg.Isolation, cfg.Sandboxed)
 	}
 	return s
 }
