@@ -23,7 +23,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 var (
@@ -321,11 +321,11 @@ stages:
         configuration: {ProjectName: unit}
         inputArtifacts: [code]
 `)
-	id, err := ts.api.Start(ctx, "broken", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "broken", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("broken", id, "failure", func(e *client.Execution) bool { return e.Status == "Failed" })
+	ts.waitExecution("broken", id, "failure", func(e *wire.Execution) bool { return e.Status == "Failed" })
 
 	b := newBrowser(t, ts.url)
 	b.signIn(ts.admin)
@@ -370,12 +370,12 @@ stages:
           - while [ ! -e %[1]s/end ]; do sleep 0.02; done
 `, gate))
 	ctx := context.Background()
-	id, err := ts.api.Start(ctx, "slow", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "slow", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Wait until the action runs and has written its first line.
-	ts.waitExecution("slow", id, "the action to run", func(e *client.Execution) bool { return actionStatus(e, "Run", "work") == "InProgress" })
+	ts.waitExecution("slow", id, "the action to run", func(e *wire.Execution) bool { return actionStatus(e, "Run", "work") == "InProgress" })
 	for {
 		l, err := ts.api.Log(ctx, "slow", id, "work", 0, 5*time.Second)
 		if err != nil {
@@ -411,7 +411,7 @@ stages:
 func TestBrowserApproval(t *testing.T) {
 	ts := startServer(t)
 	ts.apply(releasePipeline)
-	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
+	id, err := ts.api.Start(context.Background(), "release", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func TestBrowserApproval(t *testing.T) {
 		t.Errorf("the answered approval reads %q", got)
 	}
 	b.shot("approval-approved")
-	e := ts.waitExecution("release", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	e := ts.waitExecution("release", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 	_ = e
 }
 
@@ -462,7 +462,7 @@ func TestBrowserTransition(t *testing.T) {
 		t.Fatalf("the transition is not disabled on the server: %v", err)
 	}
 	// An execution now waits at the transition, and the page says so.
-	if _, err := ts.api.Start(ctx, "hello", client.StartRequest{}); err != nil {
+	if _, err := ts.api.Start(ctx, "hello", wire.StartRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	b.do("see the execution wait", chromedp.WaitVisible(chromedp.CSS(`#transition-Test .waiting`)),
@@ -512,11 +512,11 @@ stages:
         provider: Commands
         commands: ["echo migrated"]
 `)
-	id, err := ts.api.Start(context.Background(), "hello", client.StartRequest{})
+	id, err := ts.api.Start(context.Background(), "hello", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("hello", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	ts.waitExecution("hello", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 
 	b := newBrowser(t, ts.url)
 	b.signIn(ts.admin)
@@ -548,11 +548,11 @@ stages:
 func TestBrowserViewerHasNoControls(t *testing.T) {
 	ts := startServer(t)
 	ts.apply(releasePipeline)
-	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
+	id, err := ts.api.Start(context.Background(), "release", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("release", id, "the approval", func(e *client.Execution) bool {
+	ts.waitExecution("release", id, "the approval", func(e *wire.Execution) bool {
 		return actionStatus(e, "Approve", "review") == "InProgress"
 	})
 	b := newBrowser(t, ts.url)
@@ -583,11 +583,11 @@ func TestBrowserConsolePages(t *testing.T) {
 	if _, err := ts.api.ApplyRule(ctx, "rule.yml", []byte(ruleFile)); err != nil {
 		t.Fatal(err)
 	}
-	id, err := ts.api.Start(ctx, "hello", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "hello", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("hello", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	ts.waitExecution("hello", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 
 	b := newBrowser(t, ts.url)
 	b.signIn(ts.admin)
