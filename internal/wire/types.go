@@ -1,13 +1,9 @@
-package client
+package wire
 
 import (
 	"encoding/json"
 	"time"
 )
-
-// These types are the HTTP API's contract: what the server sends and the CLI and
-// workers read. They are kept apart from the engine's and the store's types so the
-// API can stay stable while those change.
 
 // ErrorBody is every error response.
 type ErrorBody struct {
