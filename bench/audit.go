@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/server"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // benchAudit measures what the audit trail costs the API: the same calls by N
@@ -40,7 +41,7 @@ func benchAudit(ctx context.Context, runs int) error {
 			return err
 		}},
 		{"StartPipelineExecution", 500, func(ctx context.Context, c *client.Client) error {
-			_, err := c.Start(ctx, "audited", client.StartRequest{})
+			_, err := c.Start(ctx, "audited", wire.StartRequest{})
 			return err
 		}},
 	}
@@ -131,7 +132,7 @@ func startAuditServer(ctx context.Context, noAudit bool, callers int) (*auditSer
 		src += fmt.Sprintf("  - name: %s\n    actions:\n      - name: %s\n        provider: Noop\n", st, strings.ToLower(st))
 	}
 	if err := apply(ctx, as.clients[0], src); err == nil {
-		_, err = as.clients[0].Start(ctx, "audited", client.StartRequest{})
+		_, err = as.clients[0].Start(ctx, "audited", wire.StartRequest{})
 	}
 	if err != nil {
 		as.stop()

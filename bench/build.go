@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/buildspec"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // benchBuild compares `sluice build` of a 3-command buildspec with running the
@@ -157,7 +157,7 @@ func benchLogs(ctx context.Context, _ int) error {
 		return err
 	}
 	t0 := time.Now()
-	id, err := c.Start(ctx, "loud", client.StartRequest{})
+	id, err := c.Start(ctx, "loud", wire.StartRequest{})
 	if err != nil {
 		return err
 	}

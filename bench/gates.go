@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // benchGates measures how fast a gate lets its pipeline go once the upstream
@@ -32,10 +33,10 @@ func benchGates(ctx context.Context, runs int) error {
 	if err := apply(ctx, c, "name: k8s\nexecutionMode: PARALLEL\nstages:\n  - name: Wait\n    actions:\n      - name: infra\n        provider: PipelineGate\n        configuration: {PipelineName: infra, Condition: Idle}\n  - name: Deploy\n    actions:\n      - name: ship\n        provider: Noop\n"); err != nil {
 		return err
 	}
-	claim := client.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
+	claim := wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
 	var client_, server_ []time.Duration
 	for range runs {
-		infra, err := c.Start(ctx, "infra", client.StartRequest{})
+		infra, err := c.Start(ctx, "infra", wire.StartRequest{})
 		if err != nil {
 			return err
 		}
@@ -43,21 +44,21 @@ func benchGates(ctx context.Context, runs int) error {
 		if err != nil || job == nil || job.PipelineName != "infra" {
 			return fmt.Errorf("infra's job: %v", err)
 		}
-		k8s, err := c.Start(ctx, "k8s", client.StartRequest{})
+		k8s, err := c.Start(ctx, "k8s", wire.StartRequest{})
 		if err != nil {
 			return err
 		}
-		e, err := waitAction(ctx, c, "k8s", k8s, "infra", func(a client.ActionExecution) bool {
+		e, err := waitAction(ctx, c, "k8s", k8s, "infra", func(a wire.ActionExecution) bool {
 			return strings.HasPrefix(a.Summary, "waiting for infra execution")
 		})
 		if err != nil {
 			return err
 		}
 		t0 := time.Now()
-		if err := c.CompleteJob(ctx, job.ID, client.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
+		if err := c.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
 			return err
 		}
-		e, err = waitAction(ctx, c, "k8s", k8s, "infra", func(a client.ActionExecution) bool { return a.Status == "Succeeded" })
+		e, err = waitAction(ctx, c, "k8s", k8s, "infra", func(a wire.ActionExecution) bool { return a.Status == "Succeeded" })
 		if err != nil {
 			return err
 		}
@@ -71,7 +72,7 @@ func benchGates(ctx context.Context, runs int) error {
 		if job, err = c.ClaimJob(ctx, claim); err != nil || job == nil {
 			return fmt.Errorf("k8s's job: %v", err)
 		}
-		if err := c.CompleteJob(ctx, job.ID, client.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
+		if err := c.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
 			return err
 		}
 	}
@@ -82,7 +83,7 @@ func benchGates(ctx context.Context, runs int) error {
 }
 
 // waitAction long-polls an execution until its action (in any stage) meets ok.
-func waitAction(ctx context.Context, c *client.Client, name, id, action string, ok func(client.ActionExecution) bool) (*client.Execution, error) {
+func waitAction(ctx context.Context, c *client.Client, name, id, action string, ok func(wire.ActionExecution) bool) (*wire.Execution, error) {
 	var since time.Time
 	for {
 		e, err := c.Execution(ctx, name, id, since, 30*time.Second)
@@ -127,11 +128,11 @@ func benchWaiting(ctx context.Context, runs int) error {
 			return err
 		}
 	}
-	infra, err := c.Start(ctx, "infra", client.StartRequest{})
+	infra, err := c.Start(ctx, "infra", wire.StartRequest{})
 	if err != nil {
 		return err
 	}
-	holder, err := c.Start(ctx, "holder", client.StartRequest{})
+	holder, err := c.Start(ctx, "holder", wire.StartRequest{})
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func benchWaiting(ctx context.Context, runs int) error {
 	var ids = map[string][]string{}
 	for _, p := range []string{"gated", "locked"} {
 		for range n {
-			id, err := c.Start(ctx, p, client.StartRequest{})
+			id, err := c.Start(ctx, p, wire.StartRequest{})
 			if err != nil {
 				return err
 			}
@@ -147,7 +148,7 @@ func benchWaiting(ctx context.Context, runs int) error {
 		}
 	}
 	// All waiting: the last gate says what it waits for, the lock's queue is full.
-	if _, err := waitAction(ctx, c, "gated", ids["gated"][n-1], "infra", func(a client.ActionExecution) bool {
+	if _, err := waitAction(ctx, c, "gated", ids["gated"][n-1], "infra", func(a wire.ActionExecution) bool {
 		return strings.HasPrefix(a.Summary, "waiting for infra execution")
 	}); err != nil {
 		return err
@@ -179,7 +180,7 @@ func benchWaiting(ctx context.Context, runs int) error {
 		if err != nil {
 			return err
 		}
-		req := client.ApprovalResult{StageName: "Approve", ActionName: "go", Token: e.Stages[0].Actions[0].Token}
+		req := wire.ApprovalResult{StageName: "Approve", ActionName: "go", Token: e.Stages[0].Actions[0].Token}
 		req.Result.Status = "Approved"
 		if err := c.PutApprovalResult(ctx, r.pipeline, req); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // gitEnv keeps the machine's git configuration out of the measurements.
@@ -83,7 +84,7 @@ func benchPush(ctx context.Context, runs int) error {
 		claimed := make(chan time.Time, 1)
 		errc := make(chan error, 1)
 		go func() {
-			j, err := c.ClaimJob(ctx, client.ClaimRequest{WorkerID: "bench", Providers: []string{"Git"}, WaitSeconds: 10})
+			j, err := c.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Git"}, WaitSeconds: 10})
 			if err == nil && j == nil {
 				err = fmt.Errorf("no job within 10 s of the push")
 			}
@@ -92,7 +93,7 @@ func benchPush(ctx context.Context, runs int) error {
 				return
 			}
 			claimed <- time.Now()
-			c.CompleteJob(ctx, j.ID, client.JobResult{WorkerID: "bench", Message: "benchmark"})
+			c.CompleteJob(ctx, j.ID, wire.JobResult{WorkerID: "bench", Message: "benchmark"})
 		}()
 		started := time.Now()
 		if err := git(ctx, env, work, "push", "-q", url, "main"); err != nil {

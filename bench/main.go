@@ -37,6 +37,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/server"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func main() {
@@ -182,10 +183,10 @@ func benchOverhead(ctx context.Context, runs int) error {
 	if err := apply(ctx, c, sequentialPipeline("overhead", 10, "        provider: Noop\n")); err != nil {
 		return err
 	}
-	claim := client.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
+	claim := wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
 	var gaps []time.Duration
 	for range runs {
-		if _, err := c.Start(ctx, "overhead", client.StartRequest{}); err != nil {
+		if _, err := c.Start(ctx, "overhead", wire.StartRequest{}); err != nil {
 			return err
 		}
 		job, err := c.ClaimJob(ctx, claim)
@@ -194,7 +195,7 @@ func benchOverhead(ctx context.Context, runs int) error {
 		}
 		for i := 1; i <= 10; i++ {
 			t0 := time.Now()
-			if err := c.CompleteJob(ctx, job.ID, client.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
+			if err := c.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
 				return err
 			}
 			if i == 10 {
@@ -238,7 +239,7 @@ func benchSequential(ctx context.Context, runs int) error {
 	var walls []time.Duration
 	for range runs {
 		t0 := time.Now()
-		id, err := c.Start(ctx, "sequential", client.StartRequest{})
+		id, err := c.Start(ctx, "sequential", wire.StartRequest{})
 		if err != nil {
 			return err
 		}
@@ -257,7 +258,7 @@ func benchSequential(ctx context.Context, runs int) error {
 	return nil
 }
 
-func waitDone(ctx context.Context, c *client.Client, name, id string) (*client.Execution, error) {
+func waitDone(ctx context.Context, c *client.Client, name, id string) (*wire.Execution, error) {
 	var since time.Time
 	for {
 		e, err := c.Execution(ctx, name, id, since, 30*time.Second)
@@ -292,7 +293,7 @@ func benchThroughput(ctx context.Context, runs int) error {
 	t0 := time.Now()
 	ids := make([]string, runs)
 	for i := range ids {
-		if ids[i], err = c.Start(ctx, "throughput", client.StartRequest{}); err != nil {
+		if ids[i], err = c.Start(ctx, "throughput", wire.StartRequest{}); err != nil {
 			return err
 		}
 	}

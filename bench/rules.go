@@ -9,7 +9,7 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // benchRules measures how fast an event rule delivers: the bench plays a
@@ -54,10 +54,10 @@ func benchRules(ctx context.Context, runs int) error {
 		return err
 	}
 	time.Sleep(10 * time.Millisecond) // the rule sees events after it, to the millisecond
-	claim := client.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
+	claim := wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
 	var lat, server []time.Duration
 	for range runs {
-		id, err := c.Start(ctx, "app", client.StartRequest{})
+		id, err := c.Start(ctx, "app", wire.StartRequest{})
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func benchRules(ctx context.Context, runs int) error {
 			return fmt.Errorf("app's job: %v", err)
 		}
 		t0 := time.Now()
-		if err := c.CompleteJob(ctx, job.ID, client.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
+		if err := c.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
 			return err
 		}
 		select {

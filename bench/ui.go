@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // benchUI measures the web console on a pipeline of 10 stages × 10 actions
@@ -48,17 +48,17 @@ func benchUI(ctx context.Context, runs int) error {
 	// History: 1,000 executions, each a document of 100 actions. The
 	// transition into S02 is disabled, so each runs at most its first stage
 	// and is superseded by the next; the last then runs every stage.
-	if err := c.SetTransition(ctx, "big", "S02", client.TransitionRequest{Enabled: false, Reason: "filling history"}); err != nil {
+	if err := c.SetTransition(ctx, "big", "S02", wire.TransitionRequest{Enabled: false, Reason: "filling history"}); err != nil {
 		return err
 	}
 	t0 := time.Now()
 	var last string
 	for range 1000 {
-		if last, err = c.Start(ctx, "big", client.StartRequest{}); err != nil {
+		if last, err = c.Start(ctx, "big", wire.StartRequest{}); err != nil {
 			return err
 		}
 	}
-	if err := c.SetTransition(ctx, "big", "S02", client.TransitionRequest{Enabled: true}); err != nil {
+	if err := c.SetTransition(ctx, "big", "S02", wire.TransitionRequest{Enabled: true}); err != nil {
 		return err
 	}
 	for {
@@ -103,7 +103,7 @@ func benchUI(ctx context.Context, runs int) error {
 	}
 
 	// Live updates: the page's stream, then the fragment it re-fetches.
-	if err := c.SetTransition(ctx, "big", "S02", client.TransitionRequest{Enabled: false, Reason: "measuring"}); err != nil {
+	if err := c.SetTransition(ctx, "big", "S02", wire.TransitionRequest{Enabled: false, Reason: "measuring"}); err != nil {
 		return err
 	}
 	sctx, stop := context.WithCancel(ctx)
@@ -115,7 +115,7 @@ func benchUI(ctx context.Context, runs int) error {
 	var delivered, updated []time.Duration
 	for range runs {
 		t0 := time.Now()
-		id, err := c.Start(ctx, "big", client.StartRequest{})
+		id, err := c.Start(ctx, "big", wire.StartRequest{})
 		if err != nil {
 			return err
 		}

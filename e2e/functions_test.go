@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // functionScript is a command function: it reads its event from standard
@@ -105,7 +106,7 @@ func TestFunctions(t *testing.T) {
 	wantEqual(t, "second apply", applyFunction(t, s, "greeter", def), "function greeter unchanged")
 	wantEqual(t, "third apply", applyFunction(t, s, "greeter", def+"timeoutInMinutes: 10\n"), "function greeter updated")
 	wantContains(t, "function list", s.ok("function", "list"), "greeter", script, "10m")
-	var got client.Function
+	var got wire.Function
 	s.json(&got, "function", "get", "greeter")
 	if got.Name != "greeter" || len(got.Command) != 1 || got.Command[0] != script || got.Environment["DIR"] != dir || got.TimeoutInMinutes != 10 {
 		t.Fatalf("function get = %+v", got)
@@ -222,7 +223,7 @@ func TestFunctions(t *testing.T) {
 				time.Sleep(300 * time.Millisecond)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				answered <- client.New(server, token).PutJobSuccessResult(ctx, jobID, client.JobSuccess{
+				answered <- client.New(server, token).PutJobSuccessResult(ctx, jobID, wire.JobSuccess{
 					OutputVariables: map[string]string{"greeting": "from-url"}, Summary: "answered over HTTP",
 				})
 			}()

@@ -2,7 +2,7 @@
 // the service and encode answers; they hold no rules of their own. Who may do
 // what is checked in one place, handle (permissions.go), from the route
 // table below: every operation has an action name and a resource. The wire
-// types live in api/client.
+// types live in package wire.
 package api
 
 import (
@@ -13,19 +13,18 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/trigger"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // TokenStore finds the principal behind a token.
 type TokenStore interface {
-	Token(ctx context.Context, hash string) (store.Token, error)
+	Token(ctx context.Context, hash string) (service.Token, error)
 }
 
 // Server is the API's HTTP handler.
@@ -122,7 +121,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, errcode.HTTPStatus(code), client.ErrorBody{Code: code, Message: service.ErrorMessage(err)})
+	writeJSON(w, errcode.HTTPStatus(code), wire.ErrorBody{Code: code, Message: service.ErrorMessage(err)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

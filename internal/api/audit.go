@@ -18,9 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // AuditOptions configure the audit middleware.
@@ -130,7 +130,7 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		msg := "the audit trail could not record this request (" + err.Error() + "); it may have taken effect, but is not confirmed: look at the server's log"
 		held.w.Header().Set("Content-Type", "application/json")
 		held.w.WriteHeader(http.StatusInternalServerError)
-		json.NewEncoder(held.w).Encode(client.ErrorBody{Code: service.CodeInternal, Message: msg})
+		json.NewEncoder(held.w).Encode(wire.ErrorBody{Code: service.CodeInternal, Message: msg})
 		return
 	}
 	held.release()
@@ -464,7 +464,7 @@ func patternWildcards(pattern string) []string {
 // errorMessage reads the message of an error answer: the API's JSON error
 // body, or plain text (git's answers).
 func errorMessage(body []byte) string {
-	var eb client.ErrorBody
+	var eb wire.ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Message != "" {
 		return eb.Message
 	}
@@ -637,9 +637,9 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, trail *audit.
 	if err != nil {
 		return err
 	}
-	out := client.AuditList{Records: make([]client.AuditRecord, 0, len(recs))}
+	out := wire.AuditList{Records: make([]wire.AuditRecord, 0, len(recs))}
 	for _, rec := range recs {
-		out.Records = append(out.Records, client.AuditRecord{
+		out.Records = append(out.Records, wire.AuditRecord{
 			ID: rec.ID, Time: rec.Time, RequestID: rec.RequestID, Principal: rec.Principal, SourceAddress: rec.Source,
 			UserAgent: rec.UserAgent, Operation: rec.Operation, Resource: rec.Resource, Parameters: rec.Params,
 			Outcome: rec.Outcome, Error: rec.Error, Status: rec.Status,

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api"
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/auth"
@@ -30,6 +29,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // Values that must never reach the audit trail.
@@ -152,14 +152,14 @@ func (e *auditEnv) do(c call) answer {
 
 // committed reads the record of a request straight from the database file,
 // through a connection of its own: what a crash right now would leave.
-func (e *auditEnv) committed(requestID string) client.AuditRecord {
+func (e *auditEnv) committed(requestID string) wire.AuditRecord {
 	e.t.Helper()
 	db, err := sql.Open("sqlite", "file:"+e.path+"?mode=ro")
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer db.Close()
-	var r client.AuditRecord
+	var r wire.AuditRecord
 	var params string
 	err = db.QueryRow(`SELECT id, principal, source, user_agent, operation, resource, params, outcome, error, status
 		FROM audit_records WHERE request_id = ?`, requestID).Scan(&r.ID, &r.Principal, &r.SourceAddress, &r.UserAgent,
@@ -183,20 +183,20 @@ func (e *auditEnv) committed(requestID string) client.AuditRecord {
 	return r
 }
 
-func (e *auditEnv) query(token, q string) client.AuditList {
+func (e *auditEnv) query(token, q string) wire.AuditList {
 	e.t.Helper()
 	a := e.do(call{method: "GET", path: "/api/v1/audit" + q, token: token})
 	if a.status != http.StatusOK {
 		e.t.Fatalf("GET /api/v1/audit%s: %d %s", q, a.status, a.body)
 	}
-	var out client.AuditList
+	var out wire.AuditList
 	if err := json.Unmarshal([]byte(a.body), &out); err != nil {
 		e.t.Fatal(err)
 	}
 	return out
 }
 
-func want(t *testing.T, what string, r client.AuditRecord, principal, operation, resource, outcome string, status int) {
+func want(t *testing.T, what string, r wire.AuditRecord, principal, operation, resource, outcome string, status int) {
 	t.Helper()
 	if r.Principal != principal || r.Operation != operation || r.Resource != resource || r.Outcome != outcome || r.Status != status {
 		t.Errorf("%s: recorded principal=%q operation=%q resource=%q outcome=%q status=%d (error %q); want %q %q %q %q %d",
@@ -255,7 +255,7 @@ func TestAuditTrail(t *testing.T) {
 	if a.status != http.StatusCreated {
 		t.Fatalf("create token: %d %s", a.status, a.body)
 	}
-	var created client.CreatedToken
+	var created wire.CreatedToken
 	json.Unmarshal([]byte(a.body), &created)
 	if created.Token == "" {
 		t.Fatalf("create token answered no token: %s", a.body)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // streamKeepAlive is how often an idle event stream sends a comment, so that
@@ -21,7 +20,7 @@ const streamKeepAlive = 15 * time.Second
 // number, so a client that reconnects with Last-Event-ID misses nothing.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.EventFilter{Pipeline: q.Get("pipeline"), Type: q.Get("type"), Limit: 500}
+	f := service.EventFilter{Pipeline: q.Get("pipeline"), Type: q.Get("type"), Limit: 500}
 	after := q.Get("after")
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		after = id

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // TestEventStream follows the Server-Sent Events stream over real HTTP: events
@@ -54,16 +55,16 @@ func TestEventStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := client.New(srv.URL, "read-token")
-	got := make(chan client.Event, 100)
+	got := make(chan wire.Event, 100)
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- c.StreamEvents(sctx, client.EventFilter{Pipeline: "app"}, func(e client.Event) error {
+		done <- c.StreamEvents(sctx, client.EventFilter{Pipeline: "app"}, func(e wire.Event) error {
 			got <- e
 			return nil
 		})
 	}()
-	next := func() client.Event {
+	next := func() wire.Event {
 		t.Helper()
 		select {
 		case e := <-got:
@@ -71,7 +72,7 @@ func TestEventStream(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no event arrived")
 		}
-		return client.Event{}
+		return wire.Event{}
 	}
 	// Written before: the execution's start, its stage, its action.
 	var last int64
@@ -97,8 +98,8 @@ func TestEventStream(t *testing.T) {
 	// Resuming after the first execution's events gives the second's only.
 	rctx, rstop := context.WithCancel(ctx)
 	defer rstop()
-	var resumed []client.Event
-	err = c.StreamEvents(rctx, client.EventFilter{Pipeline: "app", After: last}, func(e client.Event) error {
+	var resumed []wire.Event
+	err = c.StreamEvents(rctx, client.EventFilter{Pipeline: "app", After: last}, func(e wire.Event) error {
 		resumed = append(resumed, e)
 		if len(resumed) == 1 { // second waits for the stage first holds: its start alone
 			return errors.New("enough")

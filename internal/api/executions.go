@@ -9,13 +9,13 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
-	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func (s *Server) startExecution(w http.ResponseWriter, r *http.Request) error {
-	var req client.StartRequest
+	var req wire.StartRequest
 	if r.ContentLength != 0 {
 		if err := decode(r, &req); err != nil {
 			return err
@@ -25,12 +25,12 @@ func (s *Server) startExecution(w http.ResponseWriter, r *http.Request) error {
 		Pipeline:        r.PathValue("name"),
 		Variables:       req.Variables,
 		SourceRevisions: req.SourceRevisions,
-		Trigger:         engine.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
+		Trigger:         service.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, client.StartResult{PipelineExecutionID: e.ID})
+	return writeJSON(w, http.StatusCreated, wire.StartResult{PipelineExecutionID: e.ID})
 }
 
 func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
@@ -38,7 +38,7 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var e *engine.Execution
+	var e *service.Execution
 	if wait > 0 {
 		var since time.Time
 		if v := r.URL.Query().Get("since"); v != "" {
@@ -63,40 +63,40 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 }
 
 // waitingView is the API's form of what an execution waits for.
-func waitingView(w *service.Waiting) *client.Waiting {
+func waitingView(w *service.Waiting) *wire.Waiting {
 	if w == nil {
 		return nil
 	}
-	return &client.Waiting{Kind: w.Kind, Name: w.Name, Position: w.Position, HeldBy: w.HeldBy, Label: w.Label(), Detail: w.Detail}
+	return &wire.Waiting{Kind: w.Kind, Name: w.Name, Position: w.Position, HeldBy: w.HeldBy, Label: w.Label(), Detail: w.Detail}
 }
 
-func executionView(e *engine.Execution) client.Execution {
-	out := client.Execution{
+func executionView(e *service.Execution) wire.Execution {
+	out := wire.Execution{
 		PipelineExecutionID: e.ID,
 		PipelineName:        e.Pipeline,
 		PipelineVersion:     e.Version,
 		Status:              string(e.Status),
 		StatusSummary:       e.Summary,
 		WaitingFor:          e.WaitingFor,
-		Trigger:             client.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
+		Trigger:             wire.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 		Variables:           e.Variables,
 		StartTime:           e.StartTime,
 		LastUpdateTime:      e.LastUpdate,
-		Stages:              []client.StageExecution{},
+		Stages:              []wire.StageExecution{},
 		SourceRevisions:     sourceRevisionsView(e),
 		Lock:                e.Lock,
 	}
 	if u := e.Upstream; u != nil {
-		out.Upstream = &client.ExecutionRef{PipelineName: u.Pipeline, PipelineExecutionID: u.ExecutionID, Status: string(u.Status)}
+		out.Upstream = &wire.ExecutionRef{PipelineName: u.Pipeline, PipelineExecutionID: u.ExecutionID, Status: string(u.Status)}
 	}
 	if p := e.Parent; p != nil {
-		out.Parent = &client.ExecutionRef{PipelineName: p.Pipeline, PipelineExecutionID: p.ExecutionID, Stage: p.Stage, Action: p.Action}
+		out.Parent = &wire.ExecutionRef{PipelineName: p.Pipeline, PipelineExecutionID: p.ExecutionID, Stage: p.Stage, Action: p.Action}
 	}
 	if out.Variables == nil {
 		out.Variables = map[string]string{}
 	}
 	for _, st := range e.Stages {
-		cs := client.StageExecution{Name: st.Name, Status: string(st.Status), Attempt: st.Attempt, Actions: []client.ActionExecution{}, Lock: st.Lock}
+		cs := wire.StageExecution{Name: st.Name, Status: string(st.Status), Attempt: st.Attempt, Actions: []wire.ActionExecution{}, Lock: st.Lock}
 		for _, a := range st.Actions {
 			cs.Actions = append(cs.Actions, actionView(a))
 		}
@@ -105,16 +105,16 @@ func executionView(e *engine.Execution) client.Execution {
 	return out
 }
 
-func sourceRevisionsView(e *engine.Execution) []client.SourceRevision {
-	out := []client.SourceRevision{}
+func sourceRevisionsView(e *service.Execution) []wire.SourceRevision {
+	out := []wire.SourceRevision{}
 	for _, r := range e.SourceRevisions {
-		out = append(out, client.SourceRevision(r))
+		out = append(out, wire.SourceRevision(r))
 	}
 	return out
 }
 
-func actionView(a engine.Action) client.ActionExecution {
-	av := client.ActionExecution{
+func actionView(a service.ActionExecution) wire.ActionExecution {
+	av := wire.ActionExecution{
 		Name:            a.Decl.Name,
 		Provider:        a.Decl.ActionTypeID.Provider,
 		Category:        a.Decl.ActionTypeID.Category,
@@ -127,11 +127,11 @@ func actionView(a engine.Action) client.ActionExecution {
 
 		ExternalExecutionID: a.ExternalID,
 	}
-	if a.Decl.ActionTypeID.Provider == pipeline.ProviderManual && a.Status == engine.ActionInProgress {
+	if a.Decl.ActionTypeID.Provider == pipeline.ProviderManual && a.Status == service.ActionInProgress {
 		av.Token = a.JobID
 	}
 	if ap := a.Approval; ap != nil {
-		av.Approval = &client.Approval{Status: ap.Status, Summary: ap.Summary, ApprovedBy: ap.By, Time: ap.Time}
+		av.Approval = &wire.Approval{Status: ap.Status, Summary: ap.Summary, ApprovedBy: ap.By, Time: ap.Time}
 	}
 	if !a.StartTime.IsZero() {
 		t := a.StartTime
@@ -173,17 +173,17 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Executions []client.ExecutionSummary `json:"pipelineExecutionSummaries"`
-	}{Executions: []client.ExecutionSummary{}}
+		Executions []wire.ExecutionSummary `json:"pipelineExecutionSummaries"`
+	}{Executions: []wire.ExecutionSummary{}}
 	waits, err := s.svc.ExecutionWaiting(r.Context(), es...)
 	if err != nil {
 		return err
 	}
 	for i, e := range es {
-		out.Executions = append(out.Executions, client.ExecutionSummary{
+		out.Executions = append(out.Executions, wire.ExecutionSummary{
 			Waiting:             waitingView(waits[i]),
 			PipelineExecutionID: e.ID, PipelineVersion: e.Version, Status: string(e.Status), StatusSummary: e.Summary,
-			Trigger:         client.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
+			Trigger:         wire.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 			SourceRevisions: sourceRevisionsView(e),
 			StartTime:       e.StartTime, LastUpdateTime: e.LastUpdate,
 		})
@@ -192,7 +192,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
-	var req client.StopRequest
+	var req wire.StopRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) retryStage(w http.ResponseWriter, r *http.Request) error {
-	var req client.RetryRequest
+	var req wire.RetryRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}

@@ -4,9 +4,9 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func (s *Server) functionRoutes() {
@@ -42,14 +42,14 @@ func (s *Server) applyFunction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, client.FunctionApplyResult{
+	return writeJSON(w, http.StatusOK, wire.FunctionApplyResult{
 		Name: res.Name, Created: res.Created, Changed: res.Changed, Function: functionView(res.Info),
 	})
 }
 
-func functionView(info service.FunctionInfo) client.Function {
+func functionView(info service.FunctionInfo) wire.Function {
 	f := info.Function
-	return client.Function{
+	return wire.Function{
 		Name: f.Name, Command: f.Command, URL: f.URL, Environment: f.Environment, WorkingDirectory: f.WorkingDirectory,
 		TimeoutInMinutes: f.TimeoutInMinutes, Created: info.Created, Updated: info.Updated,
 	}
@@ -61,8 +61,8 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Functions []client.Function `json:"functions"`
-	}{Functions: []client.Function{}}
+		Functions []wire.Function `json:"functions"`
+	}{Functions: []wire.Function{}}
 	for _, f := range fns {
 		out.Functions = append(out.Functions, functionView(f))
 	}

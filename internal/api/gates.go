@@ -3,8 +3,8 @@ package api
 import (
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func (s *Server) gateRoutes() {
@@ -13,7 +13,7 @@ func (s *Server) gateRoutes() {
 }
 
 func (s *Server) putApprovalResult(w http.ResponseWriter, r *http.Request) error {
-	var req client.ApprovalResult
+	var req wire.ApprovalResult
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -41,15 +41,15 @@ func (s *Server) listLocks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []client.LockState{}
+	out := []wire.LockState{}
 	for _, l := range locks {
-		ls := client.LockState{Name: l.Name, Queue: []client.ExecutionRef{}}
+		ls := wire.LockState{Name: l.Name, Queue: []wire.ExecutionRef{}}
 		if h := l.Holder; h != nil {
 			since := h.Since
-			ls.Holder, ls.Since = &client.ExecutionRef{PipelineName: h.Pipeline, PipelineExecutionID: h.ExecutionID}, &since
+			ls.Holder, ls.Since = &wire.ExecutionRef{PipelineName: h.Pipeline, PipelineExecutionID: h.ExecutionID}, &since
 		}
 		for _, q := range l.Queue {
-			ls.Queue = append(ls.Queue, client.ExecutionRef{PipelineName: q.Pipeline, PipelineExecutionID: q.ExecutionID})
+			ls.Queue = append(ls.Queue, wire.ExecutionRef{PipelineName: q.Pipeline, PipelineExecutionID: q.ExecutionID})
 		}
 		out = append(out, ls)
 	}

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/depgraph"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // pipelineGraph answers GET /api/v1/graph?format=json|text|dot (json when
@@ -29,19 +29,19 @@ func (s *Server) pipelineGraph(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
 		err = g.DOT(&buf)
 	default:
-		out := client.Graph{Nodes: []client.GraphNode{}, Edges: []client.GraphEdge{}}
+		out := wire.Graph{Nodes: []wire.GraphNode{}, Edges: []wire.GraphEdge{}}
 		for _, n := range g.Nodes {
-			gn := client.GraphNode{Name: n.Name, Kind: string(n.Kind), Status: n.Status, Missing: n.Missing, Waiting: n.Waiting}
+			gn := wire.GraphNode{Name: n.Name, Kind: string(n.Kind), Status: n.Status, Missing: n.Missing, Waiting: n.Waiting}
 			if h := n.Holder; h != nil {
-				gn.Holder = &client.ExecutionRef{PipelineName: h.Pipeline, PipelineExecutionID: h.ExecutionID}
+				gn.Holder = &wire.ExecutionRef{PipelineName: h.Pipeline, PipelineExecutionID: h.ExecutionID}
 			}
 			for _, q := range n.Queue {
-				gn.Queue = append(gn.Queue, client.ExecutionRef{PipelineName: q.Pipeline, PipelineExecutionID: q.ExecutionID})
+				gn.Queue = append(gn.Queue, wire.ExecutionRef{PipelineName: q.Pipeline, PipelineExecutionID: q.ExecutionID})
 			}
 			out.Nodes = append(out.Nodes, gn)
 		}
 		for _, e := range g.Edges {
-			ge := client.GraphEdge{From: e.From, To: e.To, Kind: string(e.Kind), Detail: e.Detail}
+			ge := wire.GraphEdge{From: e.From, To: e.To, Kind: string(e.Kind), Detail: e.Detail}
 			if e.Kind == depgraph.EdgeLock {
 				ge.State, ge.Position, _ = g.LockUse(e.From, e.To)
 			}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api"
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -21,6 +20,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func TestGraph(t *testing.T) {
@@ -115,7 +115,7 @@ stages:
 
 	// The JSON decodes into the client's types, every node and edge there.
 	_, _, body := get("read-token", "?format=json")
-	var g client.Graph
+	var g wire.Graph
 	if err := json.Unmarshal([]byte(body), &g); err != nil {
 		t.Fatal(err)
 	}

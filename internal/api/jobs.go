@@ -8,16 +8,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 const maxLogChunk = 4 << 20
 
 func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
-	var req client.ClaimRequest
+	var req wire.ClaimRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -33,10 +32,10 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	j := cj.Job
-	out := client.Job{
+	out := wire.Job{
 		ID: j.ID, PipelineExecutionID: j.ExecutionID, PipelineName: j.Pipeline, Stage: j.Stage, Action: j.Action,
 		Attempt: j.Attempt,
-		ActionTypeID: client.ActionTypeID{
+		ActionTypeID: wire.ActionTypeID{
 			Category: j.ActionType.Category, Owner: j.ActionType.Owner, Provider: j.ActionType.Provider, Version: j.ActionType.Version,
 		},
 		Configuration: j.Configuration, Revision: j.Revision, Commands: j.Commands, Variables: j.Variables,
@@ -66,16 +65,16 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		out.JobToken, out.ContinuationToken = s.svc.JobToken(j.ID), j.ContinuationToken
 	}
 	for _, a := range j.InputArtifacts {
-		out.InputArtifacts = append(out.InputArtifacts, client.Artifact{Name: a.Name})
+		out.InputArtifacts = append(out.InputArtifacts, wire.Artifact{Name: a.Name})
 	}
 	for _, a := range j.OutputArtifacts {
-		out.OutputArtifacts = append(out.OutputArtifacts, client.Artifact{Name: a.Name, Files: a.Files})
+		out.OutputArtifacts = append(out.OutputArtifacts, wire.Artifact{Name: a.Name, Files: a.Files})
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
-	var req client.HeartbeatRequest
+	var req wire.HeartbeatRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -87,11 +86,11 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, client.HeartbeatResult{LeaseUntil: until})
+	return writeJSON(w, http.StatusOK, wire.HeartbeatResult{LeaseUntil: until})
 }
 
 func (s *Server) jobResult(w http.ResponseWriter, r *http.Request) error {
-	var req client.JobResult
+	var req wire.JobResult
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -134,7 +133,7 @@ func holder(r *http.Request) string {
 }
 
 func (s *Server) jobSuccess(w http.ResponseWriter, r *http.Request) error {
-	var req client.JobSuccess
+	var req wire.JobSuccess
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -149,7 +148,7 @@ func (s *Server) jobSuccess(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) jobFailure(w http.ResponseWriter, r *http.Request) error {
-	var req client.JobFailure
+	var req wire.JobFailure
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -177,7 +176,7 @@ func (s *Server) jobOutput(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.EventFilter{Pipeline: q.Get("pipeline"), Type: q.Get("type"), Limit: 1000, Newest: q.Get("newest") == "true"}
+	f := service.EventFilter{Pipeline: q.Get("pipeline"), Type: q.Get("type"), Limit: 1000, Newest: q.Get("newest") == "true"}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

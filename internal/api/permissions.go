@@ -16,7 +16,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // The permission check. Every API operation is registered with handle under
@@ -199,7 +198,7 @@ func (a *authenticator) authenticate(r *http.Request) (principal, error) {
 		return principal{name: jobPrincipalPrefix + jobID, policyName: iam.JobPolicyName(jobID), policy: iam.JobPolicy(jobID)}, nil
 	}
 	t, err := a.tokens.Token(r.Context(), HashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, service.ErrNotFound) {
 		return principal{}, service.Errorf(service.CodeUnauthorized, "invalid token: no token of this server matches it")
 	}
 	if err != nil {

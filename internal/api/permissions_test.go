@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // permServer is the real API over a real SQLite store and hosted
@@ -93,7 +94,7 @@ func (p *permServer) do(t *testing.T, method, path, body, token string, basic bo
 		return resp.StatusCode, "" // a stream: the status is all there is to see
 	}
 	raw, _ := io.ReadAll(resp.Body)
-	var eb client.ErrorBody
+	var eb wire.ErrorBody
 	if json.Unmarshal(raw, &eb) == nil && eb.Message != "" {
 		return resp.StatusCode, eb.Message
 	}
@@ -297,7 +298,7 @@ func TestPolicyDocuments(t *testing.T) {
     Action: sluice:*
     Resource: pipeline/app-prod
 `
-	made, err := admin.CreateTokenWith(ctx, client.CreateTokenRequest{Name: "deployer", Policy: "policies/deployer.yml", PolicyDocument: doc})
+	made, err := admin.CreateTokenWith(ctx, wire.CreateTokenRequest{Name: "deployer", Policy: "policies/deployer.yml", PolicyDocument: doc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +341,7 @@ func TestPolicyDocuments(t *testing.T) {
 		t.Error("deployer not listed")
 	}
 	// A document with mistakes is refused, naming file, line and field.
-	_, err = admin.CreateTokenWith(ctx, client.CreateTokenRequest{Name: "bad", Policy: "bad.yml",
+	_, err = admin.CreateTokenWith(ctx, wire.CreateTokenRequest{Name: "bad", Policy: "bad.yml",
 		PolicyDocument: "Statement:\n  - Effect: Allow\n    Action: sluice:GetPipline\n    Resource: pipelines/app\n"})
 	for _, want := range []string{`bad.yml:3: Statement[0].Action: "sluice:GetPipline" is not a sluice action (did you mean "sluice:GetPipeline"?)`,
 		`bad.yml:4: Statement[0].Resource: "pipelines/app" is not a resource`} {
@@ -379,7 +380,7 @@ func TestTokenExpiry(t *testing.T) {
 		t.Errorf("expired token on git: %d", status)
 	}
 	// One made to expire works until then, and says when.
-	made, err := client.New(p.url, p.tokens["admin"]).CreateTokenWith(ctx, client.CreateTokenRequest{Name: "short", Policy: "viewer", ExpiresInSeconds: 3600})
+	made, err := client.New(p.url, p.tokens["admin"]).CreateTokenWith(ctx, wire.CreateTokenRequest{Name: "short", Policy: "viewer", ExpiresInSeconds: 3600})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 const maxPipelineFile = 4 << 20
@@ -51,7 +51,7 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.URL.Query().Get("dryRun") == "true" {
-		return writeJSON(w, http.StatusOK, client.ApplyResult{Name: decl.Name})
+		return writeJSON(w, http.StatusOK, wire.ApplyResult{Name: decl.Name})
 	}
 	res, err := s.svc.ApplyPipeline(r.Context(), decl)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 	if res.Created {
 		status = http.StatusCreated
 	}
-	return writeJSON(w, status, client.ApplyResult(res))
+	return writeJSON(w, status, wire.ApplyResult(res))
 }
 
 // onLine puts an error the service found about a field of the declaration
@@ -89,8 +89,8 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Pipelines []client.PipelineSummary `json:"pipelines"`
-	}{Pipelines: []client.PipelineSummary{}}
+		Pipelines []wire.PipelineSummary `json:"pipelines"`
+	}{Pipelines: []wire.PipelineSummary{}}
 	// The latest execution is what ListPipelineExecutions shows: only for
 	// the pipelines the caller may list executions of.
 	names := make([]string, len(ps))
@@ -108,12 +108,12 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for i, p := range ps {
-		sum := client.PipelineSummary{
+		sum := wire.PipelineSummary{
 			Name: p.Declaration.Name, Version: p.Version, ExecutionMode: string(p.Declaration.ExecutionMode),
 			Created: p.Created, Updated: p.Updated,
 		}
 		if e := latest[i]; e != nil {
-			sum.LatestExecution = &client.LatestExecution{PipelineExecutionID: e.ID, Status: string(e.Status),
+			sum.LatestExecution = &wire.LatestExecution{PipelineExecutionID: e.ID, Status: string(e.Status),
 				StartTime: e.StartTime, LastUpdateTime: e.LastUpdate, Waiting: waitingView(waits[i])}
 		}
 		out.Pipelines = append(out.Pipelines, sum)
@@ -148,7 +148,7 @@ func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
 // enabled field, if any, is the route's to say.
 func (s *Server) setTransition(enabled bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		var req client.TransitionRequest
+		var req wire.TransitionRequest
 		if r.ContentLength != 0 {
 			if err := decode(r, &req); err != nil {
 				return err
@@ -168,45 +168,45 @@ func (s *Server) pipelineState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := client.PipelineState{PipelineName: st.Name, PipelineVersion: st.Version}
+	out := wire.PipelineState{PipelineName: st.Name, PipelineVersion: st.Version}
 	out.Isolation, out.Sandboxed = s.svc.Isolation()
 	note, err := s.svc.LastTrigger(r.Context(), st.Name)
 	if err != nil {
 		return err
 	}
 	if note != nil {
-		out.LastTrigger = &client.TriggerNote{
+		out.LastTrigger = &wire.TriggerNote{
 			Time: note.Time, TriggerType: note.Type, TriggerDetail: note.Detail,
 			Started: note.Started, PipelineExecutionID: note.ExecutionID, Reason: note.Reason,
 		}
 	}
 	for _, ss := range st.Stages {
-		cs := client.StageState{
+		cs := wire.StageState{
 			StageName: ss.Name,
-			InboundTransitionState: client.TransitionState{
+			InboundTransitionState: wire.TransitionState{
 				Enabled:        ss.Transition.Enabled,
 				DisabledReason: ss.Transition.DisabledReason,
 				LastChangedBy:  ss.Transition.DisabledBy,
 			},
-			ActionStates: []client.ActionState{},
+			ActionStates: []wire.ActionState{},
 		}
 		if !ss.Transition.LastChangedAt.IsZero() {
 			t := ss.Transition.LastChangedAt
 			cs.InboundTransitionState.LastChangedAt = &t
 		}
 		if ss.Latest != nil {
-			cs.LatestExecution = &client.StageLatest{PipelineExecutionID: ss.Latest.ID, Status: string(ss.Latest.Stages[ss.Index].Status)}
+			cs.LatestExecution = &wire.StageLatest{PipelineExecutionID: ss.Latest.ID, Status: string(ss.Latest.Stages[ss.Index].Status)}
 			for _, a := range ss.Latest.Stages[ss.Index].Actions {
 				av := actionView(a)
-				cs.ActionStates = append(cs.ActionStates, client.ActionState{ActionName: a.Decl.Name, LatestExecution: &av})
+				cs.ActionStates = append(cs.ActionStates, wire.ActionState{ActionName: a.Decl.Name, LatestExecution: &av})
 			}
 		} else {
 			for _, name := range ss.Actions {
-				cs.ActionStates = append(cs.ActionStates, client.ActionState{ActionName: name})
+				cs.ActionStates = append(cs.ActionStates, wire.ActionState{ActionName: name})
 			}
 		}
 		for _, wt := range ss.Waiting {
-			cs.Waiting = append(cs.Waiting, client.WaitingExecution{PipelineExecutionID: wt.ID, Reason: wt.WaitingFor})
+			cs.Waiting = append(cs.Waiting, wire.WaitingExecution{PipelineExecutionID: wt.ID, Reason: wt.WaitingFor})
 		}
 		out.StageStates = append(out.StageStates, cs)
 	}

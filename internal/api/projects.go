@@ -4,9 +4,9 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/buildproject"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func (s *Server) projectRoutes() {
@@ -63,16 +63,16 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, projectView(info))
 }
 
-func projectView(info service.ProjectInfo) client.Project {
+func projectView(info service.ProjectInfo) wire.Project {
 	p := info.Project
-	out := client.Project{
+	out := wire.Project{
 		Name: p.Name, Description: p.Description, Buildspec: p.Buildspec,
-		EnvironmentVariables: []client.EnvironmentVariable{},
+		EnvironmentVariables: []wire.EnvironmentVariable{},
 		TimeoutInMinutes:     p.TimeoutInMinutes, Isolation: p.Isolation, Network: p.Network,
 		Created: info.Created, Updated: info.Updated,
 	}
 	for _, v := range p.EnvironmentVariables {
-		out.EnvironmentVariables = append(out.EnvironmentVariables, client.EnvironmentVariable{Name: v.Name, Value: v.Value, Type: v.Type})
+		out.EnvironmentVariables = append(out.EnvironmentVariables, wire.EnvironmentVariable{Name: v.Name, Value: v.Value, Type: v.Type})
 	}
 	return out
 }
@@ -83,8 +83,8 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Projects []client.Project `json:"projects"`
-	}{Projects: []client.Project{}}
+		Projects []wire.Project `json:"projects"`
+	}{Projects: []wire.Project{}}
 	for _, p := range projects {
 		out.Projects = append(out.Projects, projectView(p))
 	}

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // repoRoutes registers the hosted repositories' API (CodeCommit's
@@ -15,7 +15,7 @@ import (
 // themselves are served by gitserver.Server at /git/.
 func (s *Server) repoRoutes(repos *gitserver.Server) {
 	s.handle("POST /api/v1/repos", "CreateRepository", bodyResource("repository", 1<<20, jsonName), func(w http.ResponseWriter, r *http.Request) error {
-		var req client.CreateRepoRequest
+		var req wire.CreateRepoRequest
 		if err := decode(r, &req); err != nil {
 			return err
 		}
@@ -32,8 +32,8 @@ func (s *Server) repoRoutes(repos *gitserver.Server) {
 			return repoError(err)
 		}
 		out := struct {
-			Repos []client.Repo `json:"repos"`
-		}{Repos: make([]client.Repo, 0, len(list))}
+			Repos []wire.Repo `json:"repos"`
+		}{Repos: make([]wire.Repo, 0, len(list))}
 		for _, repo := range list {
 			out.Repos = append(out.Repos, repoView(r, repo))
 		}
@@ -55,7 +55,7 @@ func (s *Server) repoRoutes(repos *gitserver.Server) {
 		return nil
 	})
 	s.handle("POST /api/v1/repos/{name}/protections", "PutBranchProtection", resRepository, func(w http.ResponseWriter, r *http.Request) error {
-		var req client.BranchProtection
+		var req wire.BranchProtection
 		if err := decode(r, &req); err != nil {
 			return err
 		}
@@ -92,17 +92,17 @@ func repoError(err error) error {
 	return service.Errorf(code, "%s", err.Error())
 }
 
-func repoView(r *http.Request, repo gitserver.Repo) client.Repo {
-	v := client.Repo{
+func repoView(r *http.Request, repo gitserver.Repo) wire.Repo {
+	v := wire.Repo{
 		Name:         repo.Name,
 		Description:  repo.Description,
 		Created:      repo.Created,
-		Protections:  []client.BranchProtection{},
+		Protections:  []wire.BranchProtection{},
 		CloneURLPath: repo.CloneURLPath,
 		CloneURL:     baseURL(r) + repo.CloneURLPath,
 	}
 	for _, p := range repo.Protections {
-		v.Protections = append(v.Protections, client.BranchProtection{Branch: p.Branch, NoForcePush: p.NoForcePush, NoDelete: p.NoDelete})
+		v.Protections = append(v.Protections, wire.BranchProtection{Branch: p.Branch, NoForcePush: p.NoForcePush, NoDelete: p.NoDelete})
 	}
 	return v
 }

@@ -1,13 +1,15 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/rule"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func (s *Server) ruleRoutes() {
@@ -54,44 +56,33 @@ func (s *Server) applyRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, client.RuleApplyResult{
-		Name: res.Name, Created: res.Created, Changed: res.Changed, Rule: s.ruleView(res.Info),
+	view, err := s.ruleView(res.Info)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.RuleApplyResult{
+		Name: res.Name, Created: res.Created, Changed: res.Changed, Rule: view,
 	})
 }
 
-func (s *Server) ruleView(info event.RuleInfo) client.Rule {
-	r := info.Rule
-	out := client.Rule{
-		Name: r.Name, Description: r.Description, EventPattern: r.EventPattern, ScheduleExpression: r.ScheduleExpression,
-		State: r.State, ARN: s.rules.ARN(r.Name), Targets: []client.RuleTarget{}, Created: info.Created, Updated: info.Updated,
+// ruleView is a rule as declared, with what the server adds (its ARN and
+// times). The declaration and wire.Rule share their JSON, which wire's tests
+// hold them to, so the one becomes the other through it: no field is copied
+// by hand, and none can be forgotten.
+func (s *Server) ruleView(info event.RuleInfo) (wire.Rule, error) {
+	var out wire.Rule
+	data, err := json.Marshal(info.Rule)
+	if err == nil {
+		err = json.Unmarshal(data, &out)
 	}
-	for _, t := range r.Targets {
-		var ct client.RuleTarget
-		switch {
-		case t.Webhook != nil:
-			w := t.Webhook
-			ct.Webhook = &client.RuleWebhook{URL: w.URL, Secret: w.Secret, Headers: w.Headers,
-				InputTransformer: transformerView(w.InputTransformer), RetryFor: w.RetryFor}
-		case t.Pipeline != nil:
-			p := t.Pipeline
-			ct.Pipeline = &client.RulePipeline{Name: p.Name, Variables: p.Variables, RetryFor: p.RetryFor}
-		case t.Function != nil:
-			f := t.Function
-			ct.Function = &client.RuleFunction{Name: f.Name, InputTransformer: transformerView(f.InputTransformer), RetryFor: f.RetryFor}
-		case t.Email != nil:
-			e := t.Email
-			ct.Email = &client.RuleEmail{To: e.To, InputTransformer: transformerView(e.InputTransformer), RetryFor: e.RetryFor}
-		}
-		out.Targets = append(out.Targets, ct)
+	if err != nil {
+		return wire.Rule{}, fmt.Errorf("rule %s: %w", info.Rule.Name, err)
 	}
-	return out
-}
-
-func transformerView(t *rule.InputTransformer) *client.InputTransformer {
-	if t == nil {
-		return nil
+	if out.Targets == nil {
+		out.Targets = []wire.RuleTarget{}
 	}
-	return &client.InputTransformer{InputPathsMap: t.InputPathsMap, InputTemplate: t.InputTemplate}
+	out.ARN, out.Created, out.Updated = s.rules.ARN(info.Rule.Name), info.Created, info.Updated
+	return out, nil
 }
 
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
@@ -100,10 +91,14 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Rules []client.Rule `json:"rules"`
-	}{Rules: []client.Rule{}}
+		Rules []wire.Rule `json:"rules"`
+	}{Rules: []wire.Rule{}}
 	for _, ru := range rules {
-		out.Rules = append(out.Rules, s.ruleView(ru))
+		view, err := s.ruleView(ru)
+		if err != nil {
+			return err
+		}
+		out.Rules = append(out.Rules, view)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -113,7 +108,11 @@ func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.ruleView(info))
+	view, err := s.ruleView(info)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, view)
 }
 
 func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
@@ -130,11 +129,11 @@ func (s *Server) ruleFailures(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Failures []client.RuleDelivery `json:"failures"`
-	}{Failures: []client.RuleDelivery{}}
+		Failures []wire.RuleDelivery `json:"failures"`
+	}{Failures: []wire.RuleDelivery{}}
 	for _, f := range fs {
 		d := f.Delivery
-		out.Failures = append(out.Failures, client.RuleDelivery{
+		out.Failures = append(out.Failures, wire.RuleDelivery{
 			ID: d.ID, Kind: d.Kind, Target: f.To, EventID: f.EventID, Status: d.Status, Attempts: d.Attempts,
 			LastError: d.LastError, Created: d.Created, Updated: d.Updated,
 		})

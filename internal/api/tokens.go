@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // maxTokenLifetime bounds a token's expiry, in seconds.
@@ -15,14 +15,14 @@ const maxTokenLifetime = 100 * 365 * 24 * 3600
 
 func (s *Server) tokenRoutes() {
 	s.handle("POST /api/v1/tokens", "CreateToken", bodyResource("token", 1<<20, jsonName), func(w http.ResponseWriter, r *http.Request) error {
-		var req client.CreateTokenRequest
+		var req wire.CreateTokenRequest
 		if err := decode(r, &req); err != nil {
 			return err
 		}
 		return s.issueToken(w, r, req, s.svc.CreateToken)
 	})
 	s.handle("POST /api/v1/tokens/{name}/rotate", "RotateToken", resToken, func(w http.ResponseWriter, r *http.Request) error {
-		var req client.CreateTokenRequest
+		var req wire.CreateTokenRequest
 		if r.ContentLength != 0 {
 			if err := decode(r, &req); err != nil {
 				return err
@@ -49,7 +49,7 @@ func (s *Server) tokenRoutes() {
 
 // issueToken creates or rotates a token for the caller, who hands on at most
 // what it holds, and names the granted policy in the request's audit record.
-func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, req client.CreateTokenRequest,
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, req wire.CreateTokenRequest,
 	issue func(context.Context, service.TokenRequest) (string, service.TokenInfo, error)) error {
 	if req.ExpiresInSeconds < 0 || req.ExpiresInSeconds > maxTokenLifetime {
 		return service.Errorf(service.CodeInvalid, "expiresInSeconds: must be from 0 (never) to %d (100 years)", maxTokenLifetime)
@@ -72,5 +72,5 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, req client.C
 	// What was granted, as stored: a ready-made name, or the document's
 	// file name and the digest of its stored JSON.
 	ci.setParam("policy", iam.Describe(info.Policy, string(info.PolicyDocument)))
-	return writeJSON(w, http.StatusCreated, client.CreatedToken{Name: info.Name, Policy: info.Policy, Token: secret, Expires: info.Expires})
+	return writeJSON(w, http.StatusCreated, wire.CreatedToken{Name: info.Name, Policy: info.Policy, Token: secret, Expires: info.Expires})
 }

@@ -4,10 +4,10 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/trigger"
 	"github.com/sluice-ci/sluice/internal/webhook"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 const maxWebhookBody = 1 << 20
@@ -49,15 +49,15 @@ func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, webhookView(trigger.WebhookInfo{Definition: *def}, r))
 }
 
-func webhookView(info trigger.WebhookInfo, r *http.Request) client.Webhook {
+func webhookView(info trigger.WebhookInfo, r *http.Request) wire.Webhook {
 	d := info.Definition
-	out := client.Webhook{
+	out := wire.Webhook{
 		Name: d.Name, TargetPipeline: d.TargetPipeline, TargetAction: d.TargetAction,
 		Authentication: d.Authentication, AllowedIPRange: d.AuthenticationConfiguration.AllowedIPRange,
 		URLPath: "/webhooks/" + d.Name, Created: info.Created, Updated: info.Updated,
 	}
 	for _, f := range d.Filters {
-		out.Filters = append(out.Filters, client.WebhookFilter{JSONPath: f.JSONPath, MatchEquals: f.MatchEquals})
+		out.Filters = append(out.Filters, wire.WebhookFilter{JSONPath: f.JSONPath, MatchEquals: f.MatchEquals})
 	}
 	return out
 }
@@ -68,8 +68,8 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Webhooks []client.Webhook `json:"webhooks"`
-	}{Webhooks: []client.Webhook{}}
+		Webhooks []wire.Webhook `json:"webhooks"`
+	}{Webhooks: []wire.Webhook{}}
 	for _, h := range hooks {
 		out.Webhooks = append(out.Webhooks, webhookView(h, r))
 	}

@@ -25,16 +25,16 @@ var layers = map[string]int{
 	// 1: what builds on one of those alone.
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1, "internal/follow": 1,
-	"internal/provider": 1, "internal/api/client": 1,
+	"internal/provider": 1, "internal/wire": 1, "internal/wire/wiretest": 1, "internal/process": 1,
 	// 2: declarations, and the pure engine.
 	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2,
-	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/buildspec": 2, "internal/buildproject": 3,
+	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/api/client": 2, "internal/buildspec": 2, "internal/buildproject": 3,
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/lambda": 5,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
 	"internal/service": 4, "internal/trigger": 5, "internal/event": 5,
 	// 6: the worker and the protocol fronts.
-	"internal/worker": 6, "internal/api": 6, "internal/ui": 6,
+	"internal/worker": 6, "internal/api": 6, "internal/ui": 6, "internal/provider/registry": 6,
 	// 7: wiring, then the command line, then main.
 	"internal/server": 7, "internal/cli": 8, "cmd/sluice": 9,
 }
@@ -52,11 +52,7 @@ var forbidden = map[[2]string]string{
 // debts are violations known today, each with the change that removes it.
 // The test fails when one is gone, so that this list stays true.
 var debts = map[[2]string]string{
-	{"internal/buildspec", "internal/provider/commands"}: "the process-group runner belongs below both (a package of its own)",
-	{"internal/api", "internal/store"}:                   "store row types leak into handlers",
-	{"internal/api", "internal/engine"}:                  "engine types leak into handlers",
-	{"internal/ui", "internal/store"}:                    "store row types leak into pages",
-	{"internal/ui", "internal/engine"}:                   "the console recomputes stage state",
+	{"internal/ui", "internal/engine"}: "the console recomputes stage state",
 }
 
 func TestImportsPointDown(t *testing.T) {

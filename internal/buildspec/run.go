@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -49,7 +49,7 @@ type RunConfig struct {
 	// the command the phases of a run-as user run under instead: it must let
 	// that user reach the build's directories and leave setpriv, which
 	// switches to the user inside it, the privileges to do so (see
-	// commands.Shell.User).
+	// process.Shell.User).
 	SandboxAs func(a *Account) ([]string, error)
 	// Owned lists the build's own trees besides Dir and the scratch
 	// directory, such as its private HOME, that a run-as user is given
@@ -300,7 +300,7 @@ func (r *runner) checkReach() error {
 			continue
 		}
 		checked[a.UID] = true
-		blocked, err := commands.Unreachable(a.user(), above)
+		blocked, err := process.Unreachable(a.user(), above)
 		if err != nil {
 			return fmt.Errorf("buildspec: run-as %s: %w", a.Name, err)
 		}
@@ -507,7 +507,7 @@ func (r *runner) attempt(phase *Phase, user *Account, anyFailed bool) (attemptRe
 		return attemptResult{}, fmt.Errorf("buildspec: %w", err)
 	}
 	wrap := r.cfg.Sandbox
-	var as *commands.User
+	var as *process.User
 	if user != nil {
 		if err := handOver(user, dir); err != nil {
 			return attemptResult{}, err
@@ -529,7 +529,7 @@ func (r *runner) attempt(phase *Phase, user *Account, anyFailed bool) (attemptRe
 		// start from nothing: a variable it unset stays unset.
 		env = []string{}
 	}
-	out, err := commands.RunShell(r.ctx, commands.Shell{
+	out, err := process.RunShell(r.ctx, process.Shell{
 		Path:      r.shell,
 		Script:    script,
 		Dir:       r.dir,
@@ -555,7 +555,7 @@ func (r *runner) attempt(phase *Phase, user *Account, anyFailed bool) (attemptRe
 	if !r.spec.SeparateShells() {
 		if _, err := os.Stat(sc.donePath()); err == nil {
 			r.state = sc.statePath()
-			if b, err := commands.ReadOwnFile(sc.pwdPath()); err == nil {
+			if b, err := process.ReadOwnFile(sc.pwdPath()); err == nil {
 				if d := strings.TrimSuffix(string(b), "\n"); d != "" {
 					r.dir = d
 				}
@@ -722,7 +722,7 @@ type events struct {
 
 func (sc *phaseScript) readEvents() (events, error) {
 	var ev events
-	f, err := commands.OpenOwnFile(sc.eventsPath())
+	f, err := process.OpenOwnFile(sc.eventsPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return ev, nil
 	}
@@ -756,7 +756,7 @@ func (sc *phaseScript) readExported() (map[string]string, bool) {
 	}
 	vals := map[string]string{}
 	for i, name := range sc.exported {
-		if b, err := commands.ReadOwnFile(sc.varPath(i)); err == nil {
+		if b, err := process.ReadOwnFile(sc.varPath(i)); err == nil {
 			vals[name] = string(b)
 		}
 	}

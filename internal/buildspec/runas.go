@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -24,8 +24,8 @@ func (a *Account) String() string {
 	return fmt.Sprintf("%s (uid %d)", a.Name, a.UID)
 }
 
-func (a *Account) user() *commands.User {
-	return &commands.User{UID: a.UID, GID: a.GID, Groups: a.Groups}
+func (a *Account) user() *process.User {
+	return &process.User{UID: a.UID, GID: a.GID, Groups: a.Groups}
 }
 
 // LookupAccount finds a run-as value in the machine's user database: a user
@@ -151,7 +151,7 @@ func handOver(a *Account, trees ...string) error {
 		if t == "" {
 			continue
 		}
-		if err := commands.ChownTree(t, a.UID, a.GID); err != nil {
+		if err := process.ChownTree(t, a.UID, a.GID); err != nil {
 			return fmt.Errorf("run-as %s: giving it %s: %w", a.Name, t, err)
 		}
 	}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -38,7 +38,7 @@ func newAnswerCmd(g *globals, verb, status string) *cobra.Command {
 					return err
 				}
 			}
-			req := client.ApprovalResult{StageName: stage, ActionName: action, Token: token}
+			req := wire.ApprovalResult{StageName: stage, ActionName: action, Token: token}
 			req.Result.Status, req.Result.Summary = status, comment
 			if err := c.PutApprovalResult(cmd.Context(), name, req); err != nil {
 				return err
@@ -53,7 +53,7 @@ func newAnswerCmd(g *globals, verb, status string) *cobra.Command {
 	return cmd
 }
 
-func approvalToken(e *client.Execution, stage, action string) (string, error) {
+func approvalToken(e *wire.Execution, stage, action string) (string, error) {
 	var hints yamlnode.Hints
 	var stages []string
 	for _, st := range e.Stages {

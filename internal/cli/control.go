@@ -5,11 +5,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newStopCmd(g *globals) *cobra.Command {
-	var req client.StopRequest
+	var req wire.StopRequest
 	cmd := &cobra.Command{
 		Use:   "stop NAME ID [--abandon] [--reason R]",
 		Short: "Stop an execution, letting running actions finish or abandoning them",
@@ -46,7 +46,7 @@ func newRetryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Retry(cmd.Context(), args[0], args[1], client.RetryRequest{Stage: args[2], All: all}); err != nil {
+			if err := c.Retry(cmd.Context(), args[0], args[1], wire.RetryRequest{Stage: args[2], All: all}); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "stage %s of execution %s retried\n", args[2], args[1])
@@ -69,7 +69,7 @@ func newTransitionCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.SetTransition(cmd.Context(), args[0], args[1], client.TransitionRequest{Enabled: false, Reason: reason}); err != nil {
+			if err := c.SetTransition(cmd.Context(), args[0], args[1], wire.TransitionRequest{Enabled: false, Reason: reason}); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "transition into %s disabled\n", args[1])
@@ -86,7 +86,7 @@ func newTransitionCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.SetTransition(cmd.Context(), args[0], args[1], client.TransitionRequest{Enabled: true}); err != nil {
+			if err := c.SetTransition(cmd.Context(), args[0], args[1], wire.TransitionRequest{Enabled: true}); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "transition into %s enabled\n", args[1])

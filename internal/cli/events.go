@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newEventsCmd(g *globals) *cobra.Command {
@@ -38,7 +39,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 			f.Newest = f.Since.IsZero()
 			if follow {
 				enc := json.NewEncoder(g.out)
-				show := func(e client.Event) error {
+				show := func(e wire.Event) error {
 					if format == "json" {
 						return enc.Encode(e)
 					}
@@ -126,7 +127,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-func printEvent(w io.Writer, e client.Event) {
+func printEvent(w io.Writer, e wire.Event) {
 	d := e.Detail
 	at := e.Time.Local().Format(time.DateTime)
 	if _, push := d["repositoryName"]; push {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newExecutionCmd(g *globals) *cobra.Command {
@@ -36,7 +36,7 @@ func newExecutionCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printExecution(w io.Writer, e *client.Execution) {
+func printExecution(w io.Writer, e *wire.Execution) {
 	fmt.Fprintf(w, "execution %s of %s (version %d): %s\n", e.PipelineExecutionID, e.PipelineName, e.PipelineVersion, statusText(e.Status, e.Waiting))
 	if e.StatusSummary != "" {
 		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(strings.TrimSpace(e.StatusSummary), "\n", "\n  "))
@@ -152,7 +152,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 
 // statusText is an execution's status as lists show it: with what it waits
 // for, when it waits, since "InProgress" alone does not say whether it works.
-func statusText(status string, w *client.Waiting) string {
+func statusText(status string, w *wire.Waiting) string {
 	if w == nil || w.Label == "" {
 		return status
 	}

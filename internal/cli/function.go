@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newFunctionCmd(g *globals) *cobra.Command {
@@ -113,14 +113,14 @@ func newFunctionCmd(g *globals) *cobra.Command {
 }
 
 // functionRuns says in one line what a function runs.
-func functionRuns(f client.Function) string {
+func functionRuns(f wire.Function) string {
 	if f.URL != "" {
 		return "POST " + f.URL
 	}
 	return strings.Join(f.Command, " ")
 }
 
-func printFunction(w io.Writer, f client.Function) {
+func printFunction(w io.Writer, f wire.Function) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name:\t%s\n", f.Name)
 	if f.URL != "" {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // newJobCmd is how a function answers for its job, as a Lambda function calls
@@ -49,7 +50,7 @@ func newJobCmd(g *globals) *cobra.Command {
 		Short: "Report that a function's job succeeded, or, with a continuation token, that it is to be invoked again",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res := client.JobSuccess{ContinuationToken: continuation, Summary: summary}
+			res := wire.JobSuccess{ContinuationToken: continuation, Summary: summary}
 			for _, kv := range vars {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || k == "" {
@@ -92,7 +93,7 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.PutJobFailureResult(cmd.Context(), id, client.JobFailure{Message: message}); err != nil {
+			if err := c.PutJobFailureResult(cmd.Context(), id, wire.JobFailure{Message: message}); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "job %s failed: %s\n", id, message)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/buildproject"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newProjectCmd(g *globals) *cobra.Command {
@@ -110,7 +110,7 @@ func buildspecSummary(spec string) string {
 	return spec
 }
 
-func printProject(w io.Writer, p client.Project) {
+func printProject(w io.Writer, p wire.Project) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name:\t%s\n", p.Name)
 	if p.Description != "" {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newRepoCmd(g *globals) *cobra.Command {
@@ -97,7 +97,7 @@ func newRepoGetCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printRepo(w io.Writer, r client.Repo) {
+func printRepo(w io.Writer, r wire.Repo) {
 	fmt.Fprintf(w, "name:        %s\n", r.Name)
 	if r.Description != "" {
 		fmt.Fprintf(w, "description: %s\n", r.Description)
@@ -114,7 +114,7 @@ func printRepo(w io.Writer, r client.Repo) {
 	}
 }
 
-func protectionText(p client.BranchProtection) string {
+func protectionText(p wire.BranchProtection) string {
 	switch {
 	case p.NoForcePush && p.NoDelete:
 		return "no force pushes, no deletion"
@@ -146,7 +146,7 @@ func newRepoDeleteCmd(g *globals) *cobra.Command {
 }
 
 func newRepoProtectCmd(g *globals) *cobra.Command {
-	var p client.BranchProtection
+	var p wire.BranchProtection
 	var format string
 	cmd := &cobra.Command{
 		Use:   "protect NAME BRANCH [--no-force-push] [--no-delete]",

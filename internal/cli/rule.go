@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
 	"github.com/sluice-ci/sluice/internal/rule"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newRuleCmd(g *globals) *cobra.Command {
@@ -286,7 +286,7 @@ func printTransformed(w io.Writer, r *rule.Rule, ev map[string]any) {
 }
 
 // ruleOn says what a rule reacts to, in a few words.
-func ruleOn(r client.Rule) string {
+func ruleOn(r wire.Rule) string {
 	if r.ScheduleExpression != "" {
 		return r.ScheduleExpression
 	}
@@ -302,7 +302,7 @@ func ruleOn(r client.Rule) string {
 	return s
 }
 
-func targetWords(ts []client.RuleTarget) []string {
+func targetWords(ts []wire.RuleTarget) []string {
 	var out []string
 	for _, t := range ts {
 		switch {
@@ -323,7 +323,7 @@ func redact(u string) string {
 	return rule.Target{Webhook: &rule.WebhookTarget{URL: u}}.Describe()[len("webhook "):]
 }
 
-func printRule(w io.Writer, r client.Rule) {
+func printRule(w io.Writer, r wire.Rule) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name:\t%s\n", r.Name)
 	if r.Description != "" {
@@ -344,9 +344,9 @@ func printRule(w io.Writer, r client.Rule) {
 	}
 	fmt.Fprintln(w, "\nTargets:")
 	for i, t := range r.Targets {
-		words := targetWords([]client.RuleTarget{t})
+		words := targetWords([]wire.RuleTarget{t})
 		fmt.Fprintf(w, "  %d. %s\n", i+1, strings.Join(words, ""))
-		var it *client.InputTransformer
+		var it *wire.InputTransformer
 		retry := ""
 		switch {
 		case t.Webhook != nil:

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newStartCmd(g *globals) *cobra.Command {
@@ -19,7 +20,7 @@ func newStartCmd(g *globals) *cobra.Command {
 		Short: "Start an execution of a pipeline",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := client.StartRequest{Variables: map[string]string{}}
+			req := wire.StartRequest{Variables: map[string]string{}}
 			for _, kv := range vars {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || k == "" {
@@ -49,7 +50,7 @@ func newStartCmd(g *globals) *cobra.Command {
 			if !wait {
 				return nil
 			}
-			e, err := waitExecution(cmd.Context(), c, args[0], id, func(e *client.Execution) {})
+			e, err := waitExecution(cmd.Context(), c, args[0], id, func(e *wire.Execution) {})
 			if err != nil {
 				return err
 			}
@@ -72,7 +73,7 @@ func newStartCmd(g *globals) *cobra.Command {
 
 // waitExecution follows an execution with long polls until it ends, calling seen
 // on every new state.
-func waitExecution(ctx context.Context, c *client.Client, name, id string, seen func(*client.Execution)) (*client.Execution, error) {
+func waitExecution(ctx context.Context, c *client.Client, name, id string, seen func(*wire.Execution)) (*wire.Execution, error) {
 	var since time.Time
 	for {
 		e, err := c.Execution(ctx, name, id, since, 30*time.Second)

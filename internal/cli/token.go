@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newTokenCmd(g *globals) *cobra.Command {
@@ -111,7 +111,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 			"and its lifetime unless --expires gives one. Needs sluice:RotateToken on token/NAME.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := client.CreateTokenRequest{Name: args[0]}
+			req := wire.CreateTokenRequest{Name: args[0]}
 			if rotPolicy != "" || rotExpires != "" {
 				var err error
 				if req, err = tokenRequest(args[0], rotPolicy, rotExpires); err != nil {
@@ -137,9 +137,9 @@ func newTokenCmd(g *globals) *cobra.Command {
 }
 
 // tokenRequest reads --policy (a ready-made name or a file) and --expires.
-func tokenRequest(name, policy, expires string) (client.CreateTokenRequest, error) {
+func tokenRequest(name, policy, expires string) (wire.CreateTokenRequest, error) {
 	ready := strings.Join(iam.ReadyMadeNames(), ", ")
-	req := client.CreateTokenRequest{Name: name, Policy: policy}
+	req := wire.CreateTokenRequest{Name: name, Policy: policy}
 	if policy != "" && !slices.Contains(iam.ReadyMadeNames(), policy) && policy != iam.PolicyRead {
 		doc, err := os.ReadFile(policy)
 		if errors.Is(err, os.ErrNotExist) {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-ci/sluice/internal/provider/registry"
 	"github.com/sluice-ci/sluice/internal/sandbox"
-	"github.com/sluice-ci/sluice/internal/server"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
@@ -68,7 +68,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			var wg sync.WaitGroup
 			for i := range concurrency {
 				w := &worker.Worker{
-					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: server.Providers(g.server, g.token, iso, caFile),
+					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: registry.Implementations(registry.Options{ServerURL: g.server, Token: g.token, Isolation: iso, CAFile: caFile}),
 					WorkRoot: workRoot, ScratchRoot: worker.DefaultScratchRoot(), BaseEnv: worker.DefaultBaseEnv(), Logger: log,
 				}
 				wg.Add(1)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/server"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // selfSigned writes a self-signed certificate for 127.0.0.1 and localhost,
@@ -185,7 +186,7 @@ func TestTLS(t *testing.T) {
 	if _, err := c.ApplyPipeline(ctx, "p.yml", []byte("name: p\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"), false); err != nil {
 		t.Fatal(err)
 	}
-	started, err := c.Start(ctx, "p", client.StartRequest{})
+	started, err := c.Start(ctx, "p", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,12 +30,9 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
-	"github.com/sluice-ci/sluice/internal/provider"
-	"github.com/sluice-ci/sluice/internal/provider/build"
-	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
-	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/provider/registry"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -128,6 +126,7 @@ type Server struct {
 
 	lock *os.File // holds the data directory's lock while the server lives
 	iso  *sandbox.Isolation
+	undo undoStack // what Open built, for Close
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -188,8 +187,12 @@ func openArtifacts(ctx context.Context, cfg Config) (artifact.Store, error) {
 }
 
 // Open opens the data directory, creating it and the admin token on first start,
-// and listens on cfg.Addr. Run serves.
-func Open(ctx context.Context, cfg Config) (*Server, error) {
+// and listens on cfg.Addr. Run serves; Close releases what Open built.
+//
+// Each thing Open builds registers how to undo it as it is built, so that an
+// error at any step undoes exactly what was built before it, last first, and
+// Close undoes all of it the same way.
+func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -214,95 +217,92 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--isolation: %w", err)
 	}
-	lock, err := lockDataDir(cfg.DataDir)
-	if err != nil {
+	s := &Server{cfg: cfg, log: cfg.Logger, iso: iso, tls: cfg.TLSCert != ""}
+	defer func() {
+		if err != nil {
+			s.undo.unwind()
+		}
+	}()
+
+	if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		lock.Close()
+	s.undo.push(s.lock.Close)
+	if s.store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	s.undo.push(s.store.Close)
 	arts, err := openArtifacts(ctx, cfg)
 	if err != nil {
-		st.Close()
-		lock.Close()
 		return nil, err
 	}
-	if err := ensureAdminToken(ctx, st, cfg.DataDir); err != nil {
-		st.Close()
-		lock.Close()
+	// The disk store holds its directory open; S3's holds nothing.
+	if c, ok := arts.(io.Closer); ok {
+		s.undo.push(c.Close)
+	}
+	if err := ensureAdminToken(ctx, s.store, cfg.DataDir); err != nil {
 		return nil, err
 	}
 	key, err := loadSecretKey(cfg.DataDir)
 	if err != nil {
-		st.Close()
-		lock.Close()
 		return nil, err
 	}
-	ln, inner, err := listen(cfg)
-	if err != nil {
-		st.Close()
-		lock.Close()
+	if s.listener, s.inner, err = listen(cfg); err != nil {
 		return nil, err
 	}
-	scheme := "http://"
-	if cfg.TLSCert != "" {
-		scheme = "https://"
-	}
+	// Run's shutdown closes them too; a second close only reports that.
+	s.undo.push(func() error { closeListeners(s.listener, s.inner); return nil })
+
 	base := cfg.ExternalURL
 	if base == "" {
-		base = scheme + ln.Addr().String()
+		base = s.URL()
+	}
+	// The service and the hosted repositories need each other: pushes go to
+	// the service, which reads the repositories. No push arrives before Run
+	// serves, by when svc is set.
+	var svc *service.Service
+	if s.repos, err = gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: s.store}, pushHandler(&svc), cfg.Logger); err != nil {
+		return nil, err
 	}
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
-	svc := service.New(st, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
-		BaseURL: base, Region: cfg.Region})
-	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: st}, pushHandler(svc), cfg.Logger)
-	if err != nil {
-		closeListeners(ln, inner)
-		st.Close()
-		lock.Close()
-		return nil, err
-	}
-	svc.SetRepos(repos)
-	svc.SetIsolation(iso.Describe(), iso.Enabled())
-	s := &Server{cfg: cfg, store: st, svc: svc, repos: repos, listener: ln, tls: cfg.TLSCert != "", inner: inner, log: cfg.Logger, lock: lock, iso: iso}
+	svc = service.New(s.store, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
+		BaseURL: base, Region: cfg.Region,
+		Repos:     s.repos,
+		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
+	})
+	s.svc = svc
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
 	svc.SetApprovalNotifier(s.events)
-	apiServer := api.New(svc, st, repos, cfg.Logger)
+
+	apiServer := api.New(svc, s.store, s.repos, cfg.Logger)
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {
 		retention := cfg.AuditRetention
 		if retention == 0 {
 			retention = 90 * 24 * time.Hour
 		}
-		s.audit, err = audit.Open(ctx, filepath.Join(cfg.DataDir, AuditFile), audit.Options{Retention: retention, Logger: cfg.Logger})
-		if err != nil {
-			closeListeners(ln, inner)
-			st.Close()
-			lock.Close()
+		if s.audit, err = audit.Open(ctx, filepath.Join(cfg.DataDir, AuditFile), audit.Options{Retention: retention, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
+		// Writes what requests still running handed over; later ones are
+		// refused, and logged.
+		s.undo.push(s.audit.Close)
 		handler = apiServer.Audited(s.audit, api.AuditOptions{TrustedProxies: cfg.TrustedProxies})
 	}
 	// The web console, at /ui/ (and / sends browsers there).
-	consoleCfg := ui.Config{Service: svc, Tokens: st, Repos: repos, Logger: cfg.Logger}
+	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger}
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
 	}
 	console, err := ui.New(consoleCfg)
 	if err != nil {
-		if s.audit != nil {
-			s.audit.Close()
-		}
-		closeListeners(ln, inner)
-		st.Close()
-		lock.Close()
 		return nil, err
 	}
+	// Run's shutdown closes it; Close does when Run never ran.
+	s.undo.push(func() error { console.Close(); return nil })
 	mux := http.NewServeMux()
 	mux.Handle("/", handler)
 	mux.Handle(ui.Prefix, console)
@@ -314,6 +314,22 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.http.RegisterOnShutdown(console.Close)
 	return s, nil
+}
+
+// undoStack holds how to undo each thing Open built, in the order built.
+type undoStack []func() error
+
+func (u *undoStack) push(undo func() error) { *u = append(*u, undo) }
+
+// unwind undoes everything, last built first, once: a second call finds
+// nothing left.
+func (u *undoStack) unwind() error {
+	var errs []error
+	for i := len(*u) - 1; i >= 0; i-- {
+		errs = append(errs, (*u)[i]())
+	}
+	*u = nil
+	return errors.Join(errs...)
 }
 
 // Isolation says which isolation actions' code runs under.
@@ -461,7 +477,7 @@ func (s *Server) Run(ctx context.Context) error {
 			w := &worker.Worker{
 				ID:          fmt.Sprintf("%s-%s-%d", host, instance, i),
 				API:         workerClient,
-				Providers:   Providers(s.workerURL(), workerToken, s.iso, ""),
+				Providers:   registry.Implementations(registry.Options{ServerURL: s.workerURL(), Token: workerToken, Isolation: s.iso}),
 				WorkRoot:    workRoot,
 				BaseEnv:     worker.DefaultBaseEnv(),
 				ScratchRoot: worker.DefaultScratchRoot(),
@@ -507,14 +523,15 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// pushHandler turns accepted pushes into triggers.
-func pushHandler(svc *service.Service) func(context.Context, gitserver.Push) error {
+// pushHandler turns accepted pushes into triggers for the service *svc holds
+// by the time pushes arrive.
+func pushHandler(svc **service.Service) func(context.Context, gitserver.Push) error {
 	return func(ctx context.Context, p gitserver.Push) error {
 		sp := service.Push{ID: p.ID, Repository: p.Repository, Principal: p.Principal}
 		for _, u := range p.Updates {
 			sp.Updates = append(sp.Updates, service.RefUpdate{Ref: u.Ref, Old: u.Old, New: u.New})
 		}
-		return svc.HandlePush(ctx, sp)
+		return (*svc).HandlePush(ctx, sp)
 	}
 }
 
@@ -534,21 +551,12 @@ func (s *Server) replayPushes(ctx context.Context) {
 	}
 }
 
-// Close releases the store and the data directory. Call it after Run returned.
+// Close releases everything Open built, last built first: the console, the
+// audit trail, the listeners, the artifact store, the store and the data
+// directory's lock. Call
+// it after Run returned, or instead of Run; a second call does nothing.
 func (s *Server) Close() error {
-	s.listener.Close()
-	if s.inner != nil {
-		s.inner.Close()
-	}
-	var auditErr error
-	if s.audit != nil {
-		// Writes what requests still running handed over; later ones are
-		// refused, and logged.
-		auditErr = s.audit.Close()
-	}
-	err := s.store.Close()
-	s.lock.Close()
-	return errors.Join(err, auditErr)
+	return s.undo.unwind()
 }
 
 // lockDataDir takes an exclusive lock on the data directory, so that a second
@@ -573,31 +581,4 @@ func lockDataDir(dir string) (*os.File, error) {
 	f.Truncate(0)
 	fmt.Fprintf(f, "sluice server pid %d", os.Getpid())
 	return f, nil
-}
-
-// Providers are the providers in-process and remote workers run. serverURL and
-// token give source actions access to the server's hosted repositories;
-// caFile, when not "", is a PEM file of certificates to trust for the server
-// (--ca-cert), passed on to git and to command functions.
-//
-// iso is the sandbox every action that runs user code runs in (Commands,
-// builds, command functions).
-func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) map[string]provider.Provider {
-	git := &gitsource.Provider{
-		HostedURL:    func(name string) string { return strings.TrimRight(serverURL, "/") + "/git/" + name + ".git" },
-		HostedToken:  token,
-		HostedCAFile: caFile,
-	}
-	fn := lambda.Provider{CACertFile: caFile, Isolation: iso}
-	return map[string]provider.Provider{
-		"Commands":   commands.Provider{Isolation: iso},
-		"Noop":       noop.Provider{},
-		"Git":        git,
-		"CodeCommit": git,
-		"GitRemote":  git,
-		"Build":      build.Provider{Isolation: iso},
-		"CodeBuild":  build.Provider{Isolation: iso},
-		"Function":   fn,
-		"Lambda":     fn,
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/server"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // These tests run the whole server in the test's own process, so that the race
@@ -52,7 +53,7 @@ func startServer(t *testing.T, configure ...func(*server.Config)) (*client.Clien
 	return client.New(s.URL(), strings.TrimSpace(string(token))), s.URL()
 }
 
-func waitEnd(t *testing.T, c *client.Client, name, id string) *client.Execution {
+func waitEnd(t *testing.T, c *client.Client, name, id string) *wire.Execution {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -102,7 +103,7 @@ func TestWholeServerRuns(t *testing.T) {
 	}
 	var ids []string
 	for range 3 {
-		id, err := c.Start(ctx, "race", client.StartRequest{})
+		id, err := c.Start(ctx, "race", wire.StartRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +130,7 @@ func TestWholeServerAbandon(t *testing.T) {
 	if _, err := c.ApplyPipeline(ctx, "slow.yml", []byte(src), false); err != nil {
 		t.Fatal(err)
 	}
-	id, err := c.Start(ctx, "slow", client.StartRequest{})
+	id, err := c.Start(ctx, "slow", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestWholeServerAbandon(t *testing.T) {
 		seen += string(chunk.Data)
 		offset = chunk.NextOffset
 	}
-	if err := c.Stop(ctx, "slow", id, client.StopRequest{Abandon: true, Reason: "test"}); err != nil {
+	if err := c.Stop(ctx, "slow", id, wire.StopRequest{Abandon: true, Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	e := waitEnd(t, c, "slow", id)
@@ -155,7 +156,7 @@ func TestWholeServerAbandon(t *testing.T) {
 		t.Fatalf("after abandon: %s / %s", e.Status, e.Stages[0].Actions[0].Status)
 	}
 	// A second stop is refused: the execution has ended.
-	if err := c.Stop(ctx, "slow", id, client.StopRequest{}); !client.IsCode(err, "Conflict") {
+	if err := c.Stop(ctx, "slow", id, wire.StopRequest{}); !client.IsCode(err, "Conflict") {
 		t.Fatalf("second stop: %v", err)
 	}
 }
@@ -185,12 +186,12 @@ func TestTokenPolicies(t *testing.T) {
 	if _, err := viewer.Pipelines(ctx); err != nil {
 		t.Fatalf("a read token cannot look: %v", err)
 	}
-	_, err = viewer.Start(ctx, "p", client.StartRequest{})
+	_, err = viewer.Start(ctx, "p", wire.StartRequest{})
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != 403 || !strings.Contains(ce.Message, "policy read") {
 		t.Fatalf("a read token started a pipeline: %v", err)
 	}
-	if _, err := viewer.ClaimJob(ctx, client.ClaimRequest{WorkerID: "w", Providers: []string{"Noop"}}); !client.IsCode(err, "Forbidden") {
+	if _, err := viewer.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "w", Providers: []string{"Noop"}}); !client.IsCode(err, "Forbidden") {
 		t.Fatalf("a read token claimed jobs: %v", err)
 	}
 	w, _ := admin.CreateToken(ctx, "runner", "worker")
@@ -276,7 +277,7 @@ stages:
 	if _, err := c.ApplyPipeline(ctx, "p.yml", []byte(pipe), false); err != nil {
 		t.Fatal(err)
 	}
-	id, err := c.Start(ctx, "app", client.StartRequest{})
+	id, err := c.Start(ctx, "app", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +345,7 @@ stages:
 		t.Fatal(err)
 	}
 	for _, want := range []string{"cache miss", "cache hit"} {
-		id, err := c.Start(ctx, "app", client.StartRequest{})
+		id, err := c.Start(ctx, "app", wire.StartRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +393,7 @@ stages:
 		t.Fatal(err)
 	}
 	for n := 1; n <= 2; n++ {
-		id, err := c.Start(ctx, "numbers", client.StartRequest{})
+		id, err := c.Start(ctx, "numbers", wire.StartRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}

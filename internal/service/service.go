@@ -38,6 +38,17 @@ type Config struct {
 	// BaseURL is the server's address as people reach it, for links in
 	// notifications ("http://127.0.0.1:8080").
 	BaseURL string
+
+	// What the service works with besides the store and the artifacts, given
+	// here so that a service is complete when New returns (the setters
+	// remain for tests that change one later). Each may be nil/"".
+	//
+	// Repos reads hosted repositories (see SetRepos).
+	Repos Repos
+	// Isolation describes the sandbox the server's workers run code in, and
+	// Sandboxed says whether there is one (see SetIsolation).
+	Isolation string
+	Sandboxed bool
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -101,6 +112,12 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
 	s.reactor = s.newReactor()
+	if cfg.Repos != nil {
+		s.SetRepos(cfg.Repos)
+	}
+	if cfg.Isolation != "" {
+		s.SetIsolation(cfg.Isolation, cfg.Sandboxed)
+	}
 	return s
 }
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // A failed build's kept artifact is linked from its action's log page, marked
@@ -45,11 +45,11 @@ stages:
         inputArtifacts: [src]
         outputArtifacts: [bin]
 `)
-	id, err := ts.api.Start(ctx, "kept", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "kept", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("kept", id, "failure", func(e *client.Execution) bool { return e.Status == "Failed" })
+	ts.waitExecution("kept", id, "failure", func(e *wire.Execution) bool { return e.Status == "Failed" })
 	b := newBrowserless(t, ts.url)
 	b.signIn(ts.admin)
 	resp, body := b.get("/ui/pipelines/kept/executions/" + id + "/logs/Build/compile")

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/sluice-ci/sluice/internal/iam"
-	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/service"
 )
 
 // Authorizer decides whether a token may do action (an action name without
@@ -13,7 +13,7 @@ import (
 // before the handler runs, and again for each control it considers
 // offering.
 type Authorizer interface {
-	Allowed(ctx context.Context, token store.Token, action, resource string) (bool, error)
+	Allowed(ctx context.Context, token service.Token, action, resource string) (bool, error)
 }
 
 // IAMAuthorizer evaluates the token's policy as the API does: its policy
@@ -25,7 +25,7 @@ type IAMAuthorizer struct {
 }
 
 // Allowed implements Authorizer.
-func (a *IAMAuthorizer) Allowed(_ context.Context, token store.Token, action, resource string) (bool, error) {
+func (a *IAMAuthorizer) Allowed(_ context.Context, token service.Token, action, resource string) (bool, error) {
 	p, err := a.policies.Of(token.Policy, token.PolicyDocument)
 	if p == nil || err != nil {
 		return false, nil
@@ -39,7 +39,7 @@ func (a *IAMAuthorizer) Allowed(_ context.Context, token store.Token, action, re
 type permissions struct {
 	ctx   context.Context
 	authz Authorizer
-	token store.Token
+	token service.Token
 	cache map[string]bool
 }
 

@@ -23,7 +23,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 var (
@@ -364,11 +364,11 @@ stages:
         configuration: {ProjectName: unit}
         inputArtifacts: [code]
 `)
-	id, err := ts.api.Start(ctx, "broken", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "broken", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("broken", id, "failure", func(e *client.Execution) bool { return e.Status == "Failed" })
+	ts.waitExecution("broken", id, "failure", func(e *wire.Execution) bool { return e.Status == "Failed" })
 
 	b := newBrowser(t, ts.url)
 	b.signIn(ts.admin)
@@ -414,12 +414,12 @@ stages:
           - while [ ! -e %[1]s/end ]; do sleep 0.02; done
 `, gate))
 	ctx := context.Background()
-	id, err := ts.api.Start(ctx, "slow", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "slow", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Wait until the action runs and has written its first line.
-	ts.waitExecution("slow", id, "the action to run", func(e *client.Execution) bool { return actionStatus(e, "Run", "work") == "InProgress" })
+	ts.waitExecution("slow", id, "the action to run", func(e *wire.Execution) bool { return actionStatus(e, "Run", "work") == "InProgress" })
 	for {
 		l, err := ts.api.Log(ctx, "slow", id, "work", 0, 5*time.Second)
 		if err != nil {
@@ -456,7 +456,7 @@ func TestBrowserApproval(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	ts.apply(releasePipeline)
-	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
+	id, err := ts.api.Start(context.Background(), "release", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +480,7 @@ func TestBrowserApproval(t *testing.T) {
 		t.Errorf("the answered approval reads %q", got)
 	}
 	b.shot("approval-approved")
-	e := ts.waitExecution("release", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	e := ts.waitExecution("release", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 	_ = e
 }
 
@@ -508,7 +508,7 @@ func TestBrowserTransition(t *testing.T) {
 		t.Fatalf("the transition is not disabled on the server: %v", err)
 	}
 	// An execution now waits at the transition, and the page says so.
-	if _, err := ts.api.Start(ctx, "hello", client.StartRequest{}); err != nil {
+	if _, err := ts.api.Start(ctx, "hello", wire.StartRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	b.do("see the execution wait", chromedp.WaitVisible(chromedp.CSS(`#transition-Test .waiting`)),
@@ -559,11 +559,11 @@ stages:
         provider: Commands
         commands: ["echo migrated"]
 `)
-	id, err := ts.api.Start(context.Background(), "hello", client.StartRequest{})
+	id, err := ts.api.Start(context.Background(), "hello", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("hello", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	ts.waitExecution("hello", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 
 	b := newBrowser(t, ts.url)
 	b.signIn(ts.admin)
@@ -596,11 +596,11 @@ func TestBrowserViewerHasNoControls(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	ts.apply(releasePipeline)
-	id, err := ts.api.Start(context.Background(), "release", client.StartRequest{})
+	id, err := ts.api.Start(context.Background(), "release", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("release", id, "the approval", func(e *client.Execution) bool {
+	ts.waitExecution("release", id, "the approval", func(e *wire.Execution) bool {
 		return actionStatus(e, "Approve", "review") == "InProgress"
 	})
 	b := newBrowser(t, ts.url)
@@ -632,11 +632,11 @@ func TestBrowserConsolePages(t *testing.T) {
 	if _, err := ts.api.ApplyRule(ctx, "rule.yml", []byte(ruleFile)); err != nil {
 		t.Fatal(err)
 	}
-	id, err := ts.api.Start(ctx, "hello", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "hello", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("hello", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	ts.waitExecution("hello", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 
 	b := newBrowser(t, ts.url)
 	b.signIn(ts.admin)

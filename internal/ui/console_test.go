@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/errcode"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func TestSignInRequired(t *testing.T) {
@@ -161,7 +161,7 @@ func TestChangesNeedCSRF(t *testing.T) {
 	if err != nil || len(es) != 1 {
 		t.Fatalf("executions %v %v", es, err)
 	}
-	e := ts.waitExecution("hello", es[0].PipelineExecutionID, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	e := ts.waitExecution("hello", es[0].PipelineExecutionID, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 	if e.Variables["GREETING"] != "bonjour" || e.Trigger.TriggerDetail != "admin" {
 		t.Fatalf("execution variables %v trigger %+v", e.Variables, e.Trigger)
 	}
@@ -185,11 +185,11 @@ func TestViewerSeesNoControls(t *testing.T) {
 	ts := startServer(t)
 	ts.apply(releasePipeline)
 	ctx := context.Background()
-	id, err := ts.api.Start(ctx, "release", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "release", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := ts.waitExecution("release", id, "the approval", func(e *client.Execution) bool {
+	e := ts.waitExecution("release", id, "the approval", func(e *wire.Execution) bool {
 		return actionStatus(e, "Approve", "review") == "InProgress"
 	})
 	var token string
@@ -287,7 +287,7 @@ func TestViewerSeesNoControls(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("approver approves: %s %s", resp.Status, body)
 	}
-	done := ts.waitExecution("release", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	done := ts.waitExecution("release", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 	for _, st := range done.Stages {
 		for _, a := range st.Actions {
 			if a.Approval != nil && (a.Approval.ApprovedBy != "ann" || a.Approval.Summary != "canary is green") {
@@ -324,7 +324,7 @@ func TestLiveStream(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("stream: %s %s", resp.Status, resp.Header.Get("Content-Type"))
 	}
-	if _, err := ts.api.Start(ctx, "hello", client.StartRequest{}); err != nil {
+	if _, err := ts.api.Start(ctx, "hello", wire.StartRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(resp.Body)
@@ -375,11 +375,11 @@ stages:
 	if _, err := ts.api.ApplyRule(ctx, "rule.yml", []byte(ruleFile)); err != nil {
 		t.Fatal(err)
 	}
-	id, err := ts.api.Start(ctx, "hello", client.StartRequest{})
+	id, err := ts.api.Start(ctx, "hello", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("hello", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	ts.waitExecution("hello", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 	b := newBrowserless(t, ts.url)
 	b.signIn(ts.admin)
 	for page, want := range map[string][]string{
@@ -486,7 +486,7 @@ stages:
 			t.Fatal("the push started nothing")
 		}
 	}
-	ts.waitExecution("app", id, "success", func(e *client.Execution) bool { return e.Status == "Succeeded" })
+	ts.waitExecution("app", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
 	b := newBrowserless(t, ts.url)
 	b.signIn(ts.admin)
 	for _, page := range []string{"/ui/pipelines/app", "/ui/pipelines/app/executions", "/ui/pipelines/app/executions/" + id} {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/server"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // testServer is a real sluice server, in this process, on a fresh data
@@ -95,7 +96,7 @@ func (ts *testServer) token(name, policy string) string {
 }
 
 // waitExecution waits until cond holds for the execution.
-func (ts *testServer) waitExecution(name, id string, what string, cond func(*client.Execution) bool) *client.Execution {
+func (ts *testServer) waitExecution(name, id string, what string, cond func(*wire.Execution) bool) *wire.Execution {
 	ts.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var since time.Time
@@ -114,7 +115,7 @@ func (ts *testServer) waitExecution(name, id string, what string, cond func(*cli
 	}
 }
 
-func actionStatus(e *client.Execution, stage, action string) string {
+func actionStatus(e *wire.Execution, stage, action string) string {
 	for _, st := range e.Stages {
 		if st.Name != stage {
 			continue

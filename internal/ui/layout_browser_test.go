@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // manyStagesPipeline has six stages with long names: at 1400 px they do not
@@ -118,11 +118,11 @@ func TestBrowserGateCardShowsResolvedValues(t *testing.T) {
 	}
 	ctx := context.Background()
 	// infra never ran: the gate waits for its first success.
-	id, err := ts.api.Start(ctx, "deploy", client.StartRequest{Variables: map[string]string{"ON_INFRA_FAILURE": "FAIL"}})
+	id, err := ts.api.Start(ctx, "deploy", wire.StartRequest{Variables: map[string]string{"ON_INFRA_FAILURE": "FAIL"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("deploy", id, "the gate to wait", func(e *client.Execution) bool {
+	ts.waitExecution("deploy", id, "the gate to wait", func(e *wire.Execution) bool {
 		return actionStatus(e, "WaitForInfra", "infra-ready") == "InProgress"
 	})
 	b := newBrowser(t, ts.url)
@@ -298,18 +298,18 @@ func TestBrowserWaitsAndLocks(t *testing.T) {
 		ts.apply(p)
 	}
 	ctx := context.Background()
-	infra, err := ts.api.Start(ctx, "infra", client.StartRequest{})
+	infra, err := ts.api.Start(ctx, "infra", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("infra", infra, "the approval", func(e *client.Execution) bool {
+	ts.waitExecution("infra", infra, "the approval", func(e *wire.Execution) bool {
 		return actionStatus(e, "Approve", "review") == "InProgress"
 	})
-	k8s, err := ts.api.Start(ctx, "k8s", client.StartRequest{})
+	k8s, err := ts.api.Start(ctx, "k8s", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("k8s", k8s, "the lock", func(e *client.Execution) bool { return strings.Contains(e.WaitingFor, "lock") })
+	ts.waitExecution("k8s", k8s, "the lock", func(e *wire.Execution) bool { return strings.Contains(e.WaitingFor, "lock") })
 
 	b := newBrowser(t, ts.url)
 	b.signIn(ts.admin)
@@ -374,14 +374,14 @@ func TestLockHoldersNeedListLocks(t *testing.T) {
 		ts.apply(p)
 	}
 	ctx := context.Background()
-	infra, err := ts.api.Start(ctx, "infra", client.StartRequest{})
+	infra, err := ts.api.Start(ctx, "infra", wire.StartRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitExecution("infra", infra, "the approval", func(e *client.Execution) bool {
+	ts.waitExecution("infra", infra, "the approval", func(e *wire.Execution) bool {
 		return actionStatus(e, "Approve", "review") == "InProgress"
 	})
-	tok, err := ts.api.CreateTokenWith(ctx, client.CreateTokenRequest{Name: "looker", Policy: "looker.yml", PolicyDocument: `
+	tok, err := ts.api.CreateTokenWith(ctx, wire.CreateTokenRequest{Name: "looker", Policy: "looker.yml", PolicyDocument: `
 Statement:
   - Effect: Allow
     Action: [sluice:GetPipelineGraph, sluice:ListPipelines, sluice:GetPipelineState, sluice:ListPipelineExecutions, sluice:GetEventStream]

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // liveKeepAlive is how often an idle stream sends a comment; the session's
@@ -74,7 +73,7 @@ type liveMessage struct {
 // ?pipeline=NAME is given.
 func (s *Server) live(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
-	f := store.EventFilter{Pipeline: q.Get("pipeline"), Limit: 200}
+	f := service.EventFilter{Pipeline: q.Get("pipeline"), Limit: 200}
 	after := q.Get("after")
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		after = id
@@ -132,7 +131,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, c *call) error {
 		if len(evs) > 0 || idle+wait >= liveKeepAlive {
 			// Revoked meanwhile: tell the page, which sends the browser to
 			// sign in.
-			if _, err := s.tokens.Token(ctx, c.sess.tokenHash); errors.Is(err, store.ErrNotFound) {
+			if _, err := s.tokens.Token(ctx, c.sess.tokenHash); errors.Is(err, service.ErrNotFound) {
 				s.sessions.remove(c.sess.id)
 				fmt.Fprint(w, "event: signedout\ndata: {}\n\n")
 				flusher.Flush()

@@ -12,7 +12,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // ---- repositories ----
@@ -119,7 +118,7 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 		page.Before = n
 	}
-	evs, older, err := s.newestEvents(r.Context(), store.EventFilter{Pipeline: page.Pipeline, Type: page.Type}, page.Before, eventsShown)
+	evs, older, err := s.newestEvents(r.Context(), service.EventFilter{Pipeline: page.Pipeline, Type: page.Type}, page.Before, eventsShown)
 	if err != nil {
 		return err
 	}
@@ -150,7 +149,7 @@ const (
 // below before (0: the newest), newest first, and the bound of the next
 // older page (0 when there is nothing older). The event log reads forwards
 // only, so it is read backwards a window at a time.
-func (s *Server) newestEvents(ctx context.Context, f store.EventFilter, before int64, n int) ([]service.Event, int64, error) {
+func (s *Server) newestEvents(ctx context.Context, f service.EventFilter, before int64, n int) ([]service.Event, int64, error) {
 	hi := before - 1
 	if before == 0 {
 		var err error
@@ -195,7 +194,7 @@ func (s *Server) newestEvents(ctx context.Context, f store.EventFilter, before i
 // firstSeq is the sequence number of the oldest event kept, 0 when there is
 // none.
 func (s *Server) firstSeq(ctx context.Context) (int64, error) {
-	evs, err := s.svc.Events(ctx, store.EventFilter{Limit: 1})
+	evs, err := s.svc.Events(ctx, service.EventFilter{Limit: 1})
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
@@ -207,7 +206,7 @@ func (s *Server) firstSeq(ctx context.Context) (int64, error) {
 // indexed lookups however long the log.
 func (s *Server) latestSeq(ctx context.Context) (int64, error) {
 	after := func(x int64) (bool, error) {
-		evs, err := s.svc.Events(ctx, store.EventFilter{AfterSeq: x, Limit: 1})
+		evs, err := s.svc.Events(ctx, service.EventFilter{AfterSeq: x, Limit: 1})
 		return len(evs) > 0, err
 	}
 	first, err := s.firstSeq(ctx)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // Cookies the console sets. Both are HttpOnly, SameSite=Strict, limited to
@@ -71,7 +70,7 @@ func newSessions(idle, max time.Duration) *sessions {
 	return &sessions{idle: idle, max: max, now: time.Now, byID: map[string]*session{}}
 }
 
-func (ss *sessions) create(tok store.Token) *session {
+func (ss *sessions) create(tok service.Token) *session {
 	now := ss.now()
 	sess := &session{id: randomToken(), tokenHash: tok.Hash, name: tok.Name, csrf: randomToken(), created: now, lastUsed: now}
 	ss.mu.Lock()
@@ -228,7 +227,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 		return s.showSignin(w, r, c, http.StatusUnauthorized, "A job token cannot sign in to the console.")
 	}
 	tok, err := s.tokens.Token(r.Context(), auth.HashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, service.ErrNotFound) {
 		s.audited(r, c, http.StatusUnauthorized, service.Errorf(service.CodeUnauthorized, "invalid token"))
 		return s.showSignin(w, r, c, http.StatusUnauthorized, "No token of this server matches it.")
 	}

@@ -33,7 +33,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // Prefix is where the console is mounted.
@@ -41,7 +40,7 @@ const Prefix = "/ui/"
 
 // TokenStore finds the principal behind a token hash (the store does).
 type TokenStore interface {
-	Token(ctx context.Context, hash string) (store.Token, error)
+	Token(ctx context.Context, hash string) (service.Token, error)
 }
 
 // Repos lists the hosted repositories (the git server does); nil when the
@@ -140,9 +139,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // call is what a handler knows of the request beyond it.
 type call struct {
-	sess     *session     // nil on public routes
-	token    store.Token  // the session's token, as just read from the store
-	perm     *permissions // what the principal may do, asked lazily
+	sess     *session      // nil on public routes
+	token    service.Token // the session's token, as just read from the store
+	perm     *permissions  // what the principal may do, asked lazily
 	action   string
 	resource string
 	params   []string // the route's path parameters, for the audit trail
@@ -224,22 +223,22 @@ func (s *Server) wrap(rt route) http.HandlerFunc {
 
 // authenticate finds the request's session and checks that its token still
 // exists: a revoked token's sessions end at once.
-func (s *Server) authenticate(r *http.Request) (*session, store.Token, error) {
+func (s *Server) authenticate(r *http.Request) (*session, service.Token, error) {
 	sess := s.sessions.fromRequest(r)
 	if sess == nil {
-		return nil, store.Token{}, errNoSession
+		return nil, service.Token{}, errNoSession
 	}
 	tok, err := s.tokens.Token(r.Context(), sess.tokenHash)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, service.ErrNotFound) {
 		s.sessions.remove(sess.id)
-		return nil, store.Token{}, errRevoked
+		return nil, service.Token{}, errRevoked
 	}
 	if err != nil {
-		return nil, store.Token{}, err
+		return nil, service.Token{}, err
 	}
 	if expired(tok) {
 		s.sessions.remove(sess.id)
-		return nil, store.Token{}, errExpired
+		return nil, service.Token{}, errExpired
 	}
 	return sess, tok, nil
 }
@@ -250,7 +249,7 @@ var (
 	errExpired   = errors.New("the token this session was signed in with has expired; sign in again")
 )
 
-func expired(t store.Token) bool { return !t.Expires.IsZero() && !time.Now().Before(t.Expires) }
+func expired(t service.Token) bool { return !t.Expires.IsZero() && !time.Now().Before(t.Expires) }
 
 // signInAgain answers a request without a valid session: pages go to the
 // sign-in form (coming back afterwards), scripts get 401.

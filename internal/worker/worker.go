@@ -29,13 +29,14 @@ import (
 	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // API is the part of the server's API a worker uses.
 type API interface {
-	ClaimJob(ctx context.Context, req client.ClaimRequest) (*client.Job, error)
-	Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (client.HeartbeatResult, error)
-	CompleteJob(ctx context.Context, jobID string, res client.JobResult) error
+	ClaimJob(ctx context.Context, req wire.ClaimRequest) (*wire.Job, error)
+	Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (wire.HeartbeatResult, error)
+	CompleteJob(ctx context.Context, jobID string, res wire.JobResult) error
 	AppendLog(ctx context.Context, jobID, worker string, data []byte) error
 	JobInput(ctx context.Context, jobID, worker, name string) (io.ReadCloser, error)
 	PutJobOutput(ctx context.Context, jobID, worker, name string, body io.Reader) error
@@ -84,7 +85,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	slices.Sort(providers)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		job, err := w.API.ClaimJob(ctx, client.ClaimRequest{WorkerID: w.ID, Providers: providers, WaitSeconds: int(w.PollWait / time.Second)})
+		job, err := w.API.ClaimJob(ctx, wire.ClaimRequest{WorkerID: w.ID, Providers: providers, WaitSeconds: int(w.PollWait / time.Second)})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -107,7 +108,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // runJob runs one claimed job to its end and reports it.
-func (w *Worker) runJob(ctx context.Context, job *client.Job) {
+func (w *Worker) runJob(ctx context.Context, job *wire.Job) {
 	log := w.Logger.With("worker", w.ID, "job", job.ID, "pipeline", job.PipelineName, "action", job.Action)
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -146,7 +147,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 	if ctx.Err() != nil {
 		return // this worker is shutting down; the lease runs out and the job is offered again
 	}
-	result := client.JobResult{WorkerID: w.ID, Succeeded: runErr == nil, Log: tail}
+	result := wire.JobResult{WorkerID: w.ID, Succeeded: runErr == nil, Log: tail}
 	if runErr != nil {
 		result.FailedArtifacts = res.KeptOutputs
 		result.Message = runErr.Error()
@@ -172,7 +173,7 @@ func (w *Worker) runJob(ctx context.Context, job *client.Job) {
 // reached or fails (a restart, a proxy's 502) until ctx ends: a result lost
 // to a blip would leave a finished job to run out its lease and be run
 // again. An answer the server meant (a conflict, a refusal) ends it.
-func (w *Worker) report(ctx context.Context, jobID string, result client.JobResult) error {
+func (w *Worker) report(ctx context.Context, jobID string, result wire.JobResult) error {
 	backoff := 100 * time.Millisecond
 	for {
 		err := w.API.CompleteJob(ctx, jobID, result)
@@ -216,7 +217,7 @@ const firstHeartbeat = 250 * time.Millisecond
 // heartbeat renews the job's lease until ctx ends. Each call is held by the
 // server until the job is taken away or the interval passes, so a stop reaches
 // the job at once; a failed call is retried after a pause.
-func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.CancelCauseFunc) {
+func (w *Worker) heartbeat(ctx context.Context, job *wire.Job, cancel context.CancelCauseFunc) {
 	every := time.Duration(job.HeartbeatSeconds * float64(time.Second))
 	if every <= 0 {
 		every = 10 * time.Second
@@ -256,7 +257,7 @@ func (w *Worker) heartbeat(ctx context.Context, job *client.Job, cancel context.
 
 // execute prepares the job's directories and inputs, runs the provider and
 // uploads its outputs.
-func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Writer) (provider.Result, error) {
+func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Writer) (provider.Result, error) {
 	p, ok := w.Providers[job.ActionTypeID.Provider]
 	if !ok {
 		return provider.Result{}, fmt.Errorf("worker %s has no provider %s", w.ID, job.ActionTypeID.Provider)
@@ -350,7 +351,7 @@ func (w *Worker) execute(ctx context.Context, job *client.Job, logs *logmask.Wri
 	return res, nil
 }
 
-func (w *Worker) fetchInput(ctx context.Context, job *client.Job, name, root, dir string) error {
+func (w *Worker) fetchInput(ctx context.Context, job *wire.Job, name, root, dir string) error {
 	rc, err := w.API.JobInput(ctx, job.ID, w.ID, name)
 	if err != nil {
 		return fmt.Errorf("input artifact %s: %w", name, err)
@@ -374,7 +375,7 @@ func (w *Worker) fetchInput(ctx context.Context, job *client.Job, name, root, di
 	return nil
 }
 
-func (w *Worker) putOutput(ctx context.Context, job *client.Job, o provider.Output) error {
+func (w *Worker) putOutput(ctx context.Context, job *wire.Job, o provider.Output) error {
 	f, err := os.Open(o.Path)
 	if err != nil {
 		return fmt.Errorf("output artifact %s was not produced: %w", o.Name, err)
@@ -389,7 +390,7 @@ func (w *Worker) putOutput(ctx context.Context, job *client.Job, o provider.Outp
 // putKeptOutputs uploads the outputs a failed run kept and returns the names
 // uploaded. A failure here is logged, not reported: the action has already
 // failed for its own reason.
-func (w *Worker) putKeptOutputs(ctx context.Context, job *client.Job, pj *provider.Job, names []string) []string {
+func (w *Worker) putKeptOutputs(ctx context.Context, job *wire.Job, pj *provider.Job, names []string) []string {
 	var done []string
 	for _, o := range pj.Outputs {
 		if !slices.Contains(names, o.Name) || ctx.Err() != nil {
@@ -407,7 +408,7 @@ func (w *Worker) putKeptOutputs(ctx context.Context, job *client.Job, pj *provid
 // env is the job's process environment: the worker's base, then sluice's own
 // variables, with CodeBuild's names for the source directories as well, since
 // CodePipeline's Commands action runs on CodeBuild and scripts use them.
-func (w *Worker) env(job *client.Job, pj *provider.Job) []string {
+func (w *Worker) env(job *wire.Job, pj *provider.Job) []string {
 	env := slices.Clone(w.BaseEnv)
 	add := func(k, v string) { env = append(env, k+"="+v) }
 	add("SLUICE_PIPELINE_NAME", job.PipelineName)

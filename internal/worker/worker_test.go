@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // fakeAPI is a scripted server: each method answers from what the test set
@@ -24,8 +25,8 @@ import (
 type fakeAPI struct {
 	mu sync.Mutex
 
-	jobs      []*client.Job // given out in order by ClaimJob
-	claimErrs []error       // returned by the first ClaimJob calls
+	jobs      []*wire.Job // given out in order by ClaimJob
+	claimErrs []error     // returned by the first ClaimJob calls
 	claims    int
 
 	heartbeat func(n int) error // answers the n-th heartbeat (from 1); nil: OK
@@ -36,8 +37,8 @@ type fakeAPI struct {
 
 	completeErrs []error // returned by the first CompleteJob calls
 	completes    int
-	results      []client.JobResult
-	completed    chan client.JobResult
+	results      []wire.JobResult
+	completed    chan wire.JobResult
 
 	inputs  map[string][]byte // input artifacts (zips) by name
 	outputs map[string][]byte // uploaded outputs by name
@@ -49,7 +50,7 @@ type fakeAPI struct {
 }
 
 func newFakeAPI() *fakeAPI {
-	return &fakeAPI{completed: make(chan client.JobResult, 10), outputs: map[string][]byte{}, calls: make(chan string, 1000)}
+	return &fakeAPI{completed: make(chan wire.JobResult, 10), outputs: map[string][]byte{}, calls: make(chan string, 1000)}
 }
 
 func (f *fakeAPI) signal(call string) {
@@ -75,7 +76,7 @@ func (f *fakeAPI) waitCall(t *testing.T, call string) {
 	}
 }
 
-func (f *fakeAPI) ClaimJob(ctx context.Context, req client.ClaimRequest) (*client.Job, error) {
+func (f *fakeAPI) ClaimJob(ctx context.Context, req wire.ClaimRequest) (*wire.Job, error) {
 	f.mu.Lock()
 	f.claims++
 	f.signal("claim")
@@ -97,14 +98,14 @@ func (f *fakeAPI) ClaimJob(ctx context.Context, req client.ClaimRequest) (*clien
 	return nil, ctx.Err()
 }
 
-func (f *fakeAPI) Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (client.HeartbeatResult, error) {
+func (f *fakeAPI) Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (wire.HeartbeatResult, error) {
 	f.mu.Lock()
 	f.beats++
 	n, answer := f.beats, f.heartbeat
 	f.mu.Unlock()
 	if answer != nil {
 		if err := answer(n); err != nil {
-			return client.HeartbeatResult{}, err
+			return wire.HeartbeatResult{}, err
 		}
 	}
 	// A lease renewed: the server holds the call until the wait passes.
@@ -112,10 +113,10 @@ func (f *fakeAPI) Heartbeat(ctx context.Context, jobID, worker string, wait time
 	case <-ctx.Done():
 	case <-time.After(wait):
 	}
-	return client.HeartbeatResult{LeaseUntil: time.Now().Add(time.Minute)}, ctx.Err()
+	return wire.HeartbeatResult{LeaseUntil: time.Now().Add(time.Minute)}, ctx.Err()
 }
 
-func (f *fakeAPI) CompleteJob(ctx context.Context, jobID string, res client.JobResult) error {
+func (f *fakeAPI) CompleteJob(ctx context.Context, jobID string, res wire.JobResult) error {
 	f.mu.Lock()
 	f.completes++
 	if len(f.completeErrs) > 0 {
@@ -206,14 +207,14 @@ func startWorker(t *testing.T, api API, providers map[string]provider.Provider) 
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func waitResult(t *testing.T, api *fakeAPI) client.JobResult {
+func waitResult(t *testing.T, api *fakeAPI) wire.JobResult {
 	t.Helper()
 	select {
 	case r := <-api.completed:
 		return r
 	case <-time.After(20 * time.Second):
 		t.Fatal("no result reported")
-		return client.JobResult{}
+		return wire.JobResult{}
 	}
 }
 
@@ -241,9 +242,9 @@ func TestRunReportsTheResult(t *testing.T) {
 	api := newFakeAPI()
 	api.inputs = map[string][]byte{"src": zipOf(t, map[string]string{"in.txt": "hello"})}
 	api.secrets = map[string][]byte{"token": []byte("s3cret")}
-	api.jobs = []*client.Job{{
-		ID: "j1", PipelineName: "app", Action: "make", Attempt: 1, ActionTypeID: client.ActionTypeID{Provider: "Fake"},
-		InputArtifacts: []client.Artifact{{Name: "src"}}, OutputArtifacts: []client.Artifact{{Name: "out"}},
+	api.jobs = []*wire.Job{{
+		ID: "j1", PipelineName: "app", Action: "make", Attempt: 1, ActionTypeID: wire.ActionTypeID{Provider: "Fake"},
+		InputArtifacts: []wire.Artifact{{Name: "src"}}, OutputArtifacts: []wire.Artifact{{Name: "out"}},
 		Region: "eu-west-3", BuildNumber: 7,
 	}}
 	var got *provider.Job
@@ -282,7 +283,7 @@ func TestRunReportsTheResult(t *testing.T) {
 func TestRunReportsAFailure(t *testing.T) {
 	api := newFakeAPI()
 	api.secrets = map[string][]byte{"token": []byte("s3cret")}
-	api.jobs = []*client.Job{{ID: "j1", ActionTypeID: client.ActionTypeID{Provider: "Fake"}}}
+	api.jobs = []*wire.Job{{ID: "j1", ActionTypeID: wire.ActionTypeID{Provider: "Fake"}}}
 	startWorker(t, api, map[string]provider.Provider{"Fake": provider.Func(func(ctx context.Context, j *provider.Job) (provider.Result, error) {
 		s, _ := j.Secret(ctx, "token")
 		return provider.Result{}, errors.New("bad token " + string(s))
@@ -296,7 +297,7 @@ func TestRunReportsAFailure(t *testing.T) {
 // A job whose deadline has passed is stopped and reported as timed out.
 func TestRunTimesOut(t *testing.T) {
 	api := newFakeAPI()
-	api.jobs = []*client.Job{{ID: "j1", ActionTypeID: client.ActionTypeID{Provider: "Fake"}, Deadline: time.Now().Add(-time.Second)}}
+	api.jobs = []*wire.Job{{ID: "j1", ActionTypeID: wire.ActionTypeID{Provider: "Fake"}, Deadline: time.Now().Add(-time.Second)}}
 	startWorker(t, api, map[string]provider.Provider{"Fake": provider.Func(func(ctx context.Context, j *provider.Job) (provider.Result, error) {
 		<-ctx.Done()
 		return provider.Result{}, ctx.Err()
@@ -313,7 +314,7 @@ func TestRunTimesOut(t *testing.T) {
 // is made again.
 func TestHeartbeatTakenAwayKillsTheJob(t *testing.T) {
 	api := newFakeAPI()
-	api.jobs = []*client.Job{{ID: "j1", ActionTypeID: client.ActionTypeID{Provider: "Fake"}, HeartbeatSeconds: 0.01}}
+	api.jobs = []*wire.Job{{ID: "j1", ActionTypeID: wire.ActionTypeID{Provider: "Fake"}, HeartbeatSeconds: 0.01}}
 	api.heartbeat = func(n int) error {
 		if n == 1 {
 			return errRefused
@@ -354,7 +355,7 @@ func TestHeartbeatTakenAwayKillsTheJob(t *testing.T) {
 func TestClaimRetriedAfterErrors(t *testing.T) {
 	api := newFakeAPI()
 	api.claimErrs = []error{errRefused, errUnavailable}
-	api.jobs = []*client.Job{{ID: "j1", ActionTypeID: client.ActionTypeID{Provider: "Fake"}}}
+	api.jobs = []*wire.Job{{ID: "j1", ActionTypeID: wire.ActionTypeID{Provider: "Fake"}}}
 	startWorker(t, api, map[string]provider.Provider{"Fake": provider.Func(func(ctx context.Context, j *provider.Job) (provider.Result, error) {
 		return provider.Result{Summary: "ok"}, nil
 	})})
@@ -373,7 +374,7 @@ func TestClaimRetriedAfterErrors(t *testing.T) {
 func TestResultRetriedOnTransientErrors(t *testing.T) {
 	api := newFakeAPI()
 	api.completeErrs = []error{errRefused, errUnavailable}
-	api.jobs = []*client.Job{{ID: "j1", ActionTypeID: client.ActionTypeID{Provider: "Fake"}}}
+	api.jobs = []*wire.Job{{ID: "j1", ActionTypeID: wire.ActionTypeID{Provider: "Fake"}}}
 	startWorker(t, api, map[string]provider.Provider{"Fake": provider.Func(func(ctx context.Context, j *provider.Job) (provider.Result, error) {
 		return provider.Result{Summary: "ok"}, nil
 	})})

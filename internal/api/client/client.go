@@ -1,5 +1,6 @@
 // Package client is the Go client of sluice's HTTP API, used by the CLI and by
-// workers, in-process and remote alike. types.go holds the API's contract.
+// workers, in-process and remote alike. The bodies it sends and reads are
+// package wire's.
 package client
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"io"
 	"net/http"
 	"net/url"
@@ -151,7 +153,7 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var eb ErrorBody
+	var eb wire.ErrorBody
 	if json.Unmarshal(raw, &eb) != nil || eb.Message == "" {
 		eb.Message = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(raw)))
 	}
@@ -174,8 +176,8 @@ func esc(s string) string { return url.PathEscape(s) }
 
 // ApplyPipeline sends a pipeline file as it is; the server parses and validates
 // it, so errors name the file's own lines. With dryRun nothing is stored.
-func (c *Client) ApplyPipeline(ctx context.Context, filename string, data []byte, dryRun bool) (ApplyResult, error) {
-	var out ApplyResult
+func (c *Client) ApplyPipeline(ctx context.Context, filename string, data []byte, dryRun bool) (wire.ApplyResult, error) {
+	var out wire.ApplyResult
 	q := url.Values{"filename": {filename}}
 	if dryRun {
 		q.Set("dryRun", "true")
@@ -185,9 +187,9 @@ func (c *Client) ApplyPipeline(ctx context.Context, filename string, data []byte
 }
 
 // Pipelines lists pipelines.
-func (c *Client) Pipelines(ctx context.Context) ([]PipelineSummary, error) {
+func (c *Client) Pipelines(ctx context.Context) ([]wire.PipelineSummary, error) {
 	var out struct {
-		Pipelines []PipelineSummary `json:"pipelines"`
+		Pipelines []wire.PipelineSummary `json:"pipelines"`
 	}
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/pipelines", nil, &out)
 	return out.Pipelines, err
@@ -206,28 +208,28 @@ func (c *Client) DeletePipeline(ctx context.Context, name string) error {
 }
 
 // Start starts an execution.
-func (c *Client) Start(ctx context.Context, name string, req StartRequest) (string, error) {
-	var out StartResult
+func (c *Client) Start(ctx context.Context, name string, req wire.StartRequest) (string, error) {
+	var out wire.StartResult
 	err := c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions", req, &out)
 	return out.PipelineExecutionID, err
 }
 
 // Execution returns an execution. With wait > 0 the server answers once the
 // execution changed after since, or wait passed.
-func (c *Client) Execution(ctx context.Context, name, id string, since time.Time, wait time.Duration) (*Execution, error) {
+func (c *Client) Execution(ctx context.Context, name, id string, since time.Time, wait time.Duration) (*wire.Execution, error) {
 	path := "/api/v1/pipelines/" + esc(name) + "/executions/" + esc(id)
 	if wait > 0 {
 		path += "?" + url.Values{"since": {since.Format(time.RFC3339Nano)}, "wait": {wait.String()}}.Encode()
 	}
-	var out Execution
+	var out wire.Execution
 	err := c.doJSON(ctx, http.MethodGet, path, nil, &out)
 	return &out, err
 }
 
 // Executions lists executions, newest first.
-func (c *Client) Executions(ctx context.Context, name string, limit int) ([]ExecutionSummary, error) {
+func (c *Client) Executions(ctx context.Context, name string, limit int) ([]wire.ExecutionSummary, error) {
 	var out struct {
-		Executions []ExecutionSummary `json:"pipelineExecutionSummaries"`
+		Executions []wire.ExecutionSummary `json:"pipelineExecutionSummaries"`
 	}
 	path := "/api/v1/pipelines/" + esc(name) + "/executions?limit=" + strconv.Itoa(limit)
 	err := c.doJSON(ctx, http.MethodGet, path, nil, &out)
@@ -235,25 +237,25 @@ func (c *Client) Executions(ctx context.Context, name string, limit int) ([]Exec
 }
 
 // Stop stops an execution.
-func (c *Client) Stop(ctx context.Context, name, id string, req StopRequest) error {
+func (c *Client) Stop(ctx context.Context, name, id string, req wire.StopRequest) error {
 	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/stop", req, nil)
 }
 
 // Retry retries a stage of an execution.
-func (c *Client) Retry(ctx context.Context, name, id string, req RetryRequest) error {
+func (c *Client) Retry(ctx context.Context, name, id string, req wire.RetryRequest) error {
 	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/retry", req, nil)
 }
 
 // State returns the state of a pipeline's stages.
-func (c *Client) State(ctx context.Context, name string) (*PipelineState, error) {
-	var out PipelineState
+func (c *Client) State(ctx context.Context, name string) (*wire.PipelineState, error) {
+	var out wire.PipelineState
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/pipelines/"+esc(name)+"/state", nil, &out)
 	return &out, err
 }
 
 // SetTransition enables or disables a stage's inbound transition
 // (EnableStageTransition, DisableStageTransition).
-func (c *Client) SetTransition(ctx context.Context, name, stage string, req TransitionRequest) error {
+func (c *Client) SetTransition(ctx context.Context, name, stage string, req wire.TransitionRequest) error {
 	verb := "disable"
 	if req.Enabled {
 		verb = "enable"
@@ -314,20 +316,20 @@ func (c *Client) Artifact(ctx context.Context, name, id, artifact string) (*Arti
 }
 
 // Events lists events after a sequence number.
-func (c *Client) Events(ctx context.Context, pipeline string, after int64, limit int) ([]Event, error) {
+func (c *Client) Events(ctx context.Context, pipeline string, after int64, limit int) ([]wire.Event, error) {
 	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "limit": {strconv.Itoa(limit)}}
 	if pipeline != "" {
 		q.Set("pipeline", pipeline)
 	}
 	var out struct {
-		Events []Event `json:"events"`
+		Events []wire.Event `json:"events"`
 	}
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/events?"+q.Encode(), nil, &out)
 	return out.Events, err
 }
 
 // ClaimJob polls for a job; it returns nil when none came within the wait.
-func (c *Client) ClaimJob(ctx context.Context, req ClaimRequest) (*Job, error) {
+func (c *Client) ClaimJob(ctx context.Context, req wire.ClaimRequest) (*wire.Job, error) {
 	resp, err := c.send(ctx, http.MethodPost, "/api/v1/jobs/claim", jsonBody(req), "application/json")
 	if err != nil {
 		return nil, err
@@ -336,7 +338,7 @@ func (c *Client) ClaimJob(ctx context.Context, req ClaimRequest) (*Job, error) {
 	if resp.StatusCode == http.StatusNoContent {
 		return nil, nil
 	}
-	var j Job
+	var j wire.Job
 	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
 		return nil, fmt.Errorf("claim job: decode answer: %w", err)
 	}
@@ -345,15 +347,15 @@ func (c *Client) ClaimJob(ctx context.Context, req ClaimRequest) (*Job, error) {
 
 // Heartbeat renews a job's lease and waits up to wait, answering early when the
 // job is taken away. A Conflict error means the job must be stopped.
-func (c *Client) Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (HeartbeatResult, error) {
-	var out HeartbeatResult
-	req := HeartbeatRequest{WorkerID: worker, WaitSeconds: wait.Seconds()}
+func (c *Client) Heartbeat(ctx context.Context, jobID, worker string, wait time.Duration) (wire.HeartbeatResult, error) {
+	var out wire.HeartbeatResult
+	req := wire.HeartbeatRequest{WorkerID: worker, WaitSeconds: wait.Seconds()}
 	err := c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/heartbeat", req, &out)
 	return out, err
 }
 
 // CompleteJob reports a job's result.
-func (c *Client) CompleteJob(ctx context.Context, jobID string, res JobResult) error {
+func (c *Client) CompleteJob(ctx context.Context, jobID string, res wire.JobResult) error {
 	return c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/result", res, nil)
 }
 

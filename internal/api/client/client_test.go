@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,16 +41,16 @@ func TestErrorsDecodeToCodes(t *testing.T) {
 	c := serve(t, "", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/v1/jobs/j1/result":
-			writeJSON(w, http.StatusConflict, ErrorBody{Code: "Conflict", Message: "job j1 is no longer yours"})
+			writeJSON(w, http.StatusConflict, wire.ErrorBody{Code: "Conflict", Message: "job j1 is no longer yours"})
 		case "/api/v1/pipelines/app":
-			writeJSON(w, http.StatusNotFound, ErrorBody{Code: "NotFound", Message: "pipeline app not found"})
+			writeJSON(w, http.StatusNotFound, wire.ErrorBody{Code: "NotFound", Message: "pipeline app not found"})
 		default:
 			http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
 		}
 	})
 	ctx := context.Background()
 
-	err := c.CompleteJob(ctx, "j1", JobResult{WorkerID: "w"})
+	err := c.CompleteJob(ctx, "j1", wire.JobResult{WorkerID: "w"})
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusConflict || e.Code != "Conflict" || e.Message != "job j1 is no longer yours" {
 		t.Fatalf("conflict: %#v", err)
@@ -113,7 +114,7 @@ func TestAuthorizationHeader(t *testing.T) {
 		})
 		ctx := context.Background()
 		c.Pipelines(ctx)
-		c.ClaimJob(ctx, ClaimRequest{WorkerID: "w", Providers: []string{"Build"}})
+		c.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "w", Providers: []string{"Build"}})
 		c.AppendLog(ctx, "j", "w", []byte("x"))
 		mu.Lock()
 		for _, h := range got {
@@ -131,29 +132,29 @@ func TestAuthorizationHeader(t *testing.T) {
 // ClaimJob is a long poll: the worker says how long the server may hold it,
 // and "no job" (204) is nil without an error.
 func TestClaimJobLongPoll(t *testing.T) {
-	var reqs []ClaimRequest
+	var reqs []wire.ClaimRequest
 	give := false
 	c := serve(t, "", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/jobs/claim" || r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s %s (%s)", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 		}
-		var req ClaimRequest
+		var req wire.ClaimRequest
 		json.NewDecoder(r.Body).Decode(&req)
 		reqs = append(reqs, req)
 		if !give {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusOK, Job{ID: "j1", PipelineName: "app", HeartbeatSeconds: 10, Region: "eu-west-3", BuildNumber: 4,
-			ActionTypeID: ActionTypeID{Category: "Build", Owner: "AWS", Provider: "CodeBuild", Version: "1"}})
+		writeJSON(w, http.StatusOK, wire.Job{ID: "j1", PipelineName: "app", HeartbeatSeconds: 10, Region: "eu-west-3", BuildNumber: 4,
+			ActionTypeID: wire.ActionTypeID{Category: "Build", Owner: "AWS", Provider: "CodeBuild", Version: "1"}})
 	})
 	ctx := context.Background()
-	j, err := c.ClaimJob(ctx, ClaimRequest{WorkerID: "w1", Providers: []string{"Build", "Commands"}, WaitSeconds: 20})
+	j, err := c.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "w1", Providers: []string{"Build", "Commands"}, WaitSeconds: 20})
 	if err != nil || j != nil {
 		t.Fatalf("no job: %+v, %v", j, err)
 	}
 	give = true
-	j, err = c.ClaimJob(ctx, ClaimRequest{WorkerID: "w1", Providers: []string{"Build"}, WaitSeconds: 20})
+	j, err = c.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "w1", Providers: []string{"Build"}, WaitSeconds: 20})
 	if err != nil || j == nil || j.ID != "j1" || j.ActionTypeID.Provider != "CodeBuild" || j.Region != "eu-west-3" || j.BuildNumber != 4 {
 		t.Fatalf("a job: %+v, %v", j, err)
 	}
@@ -197,12 +198,12 @@ func TestLongPollParameters(t *testing.T) {
 	c := serve(t, "", func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/v1/jobs/j%201/heartbeat", "/api/v1/jobs/j 1/heartbeat":
-			var req HeartbeatRequest
+			var req wire.HeartbeatRequest
 			json.NewDecoder(r.Body).Decode(&req)
 			if req.WorkerID != "w1" || req.WaitSeconds != 7.5 {
 				t.Errorf("heartbeat request %+v", req)
 			}
-			writeJSON(w, http.StatusOK, HeartbeatResult{LeaseUntil: since})
+			writeJSON(w, http.StatusOK, wire.HeartbeatResult{LeaseUntil: since})
 		case "/api/v1/pipelines/app/executions/e1":
 			q := r.URL.Query()
 			if q.Get("since") != since.Format(time.RFC3339Nano) || q.Get("wait") != "10s" {
@@ -311,7 +312,7 @@ func TestStreamEventsResumes(t *testing.T) {
 		mu.Unlock()
 		w.Header().Set("Content-Type", "text/event-stream")
 		send := func(seq int) {
-			raw, _ := json.Marshal(Event{ID: fmt.Sprint(seq), Seq: int64(seq), DetailType: "T"})
+			raw, _ := json.Marshal(wire.Event{ID: fmt.Sprint(seq), Seq: int64(seq), DetailType: "T"})
 			fmt.Fprintf(w, ": keep-alive\n\nid: %d\ndata: %s\n\n", seq, raw)
 		}
 		if n == 1 {
@@ -325,7 +326,7 @@ func TestStreamEventsResumes(t *testing.T) {
 	})
 	stop := errors.New("enough")
 	var seqs []int64
-	err := c.StreamEvents(context.Background(), EventFilter{Pipeline: "app"}, func(ev Event) error {
+	err := c.StreamEvents(context.Background(), EventFilter{Pipeline: "app"}, func(ev wire.Event) error {
 		seqs = append(seqs, ev.Seq)
 		if ev.Seq == 3 {
 			return stop
@@ -350,9 +351,9 @@ func TestStreamEventsRefused(t *testing.T) {
 	calls := 0
 	c := serve(t, "", func(w http.ResponseWriter, r *http.Request) {
 		calls++
-		writeJSON(w, http.StatusForbidden, ErrorBody{Code: "Forbidden", Message: "events:Read denied"})
+		writeJSON(w, http.StatusForbidden, wire.ErrorBody{Code: "Forbidden", Message: "events:Read denied"})
 	})
-	err := c.StreamEvents(context.Background(), EventFilter{}, func(Event) error { return nil })
+	err := c.StreamEvents(context.Background(), EventFilter{}, func(wire.Event) error { return nil })
 	if !IsCode(err, "Forbidden") || calls != 1 {
 		t.Fatalf("err %v after %d calls", err, calls)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,9 +48,9 @@ func (f EventFilter) query() url.Values {
 }
 
 // ListEvents lists events matching f, oldest first.
-func (c *Client) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
+func (c *Client) ListEvents(ctx context.Context, f EventFilter) ([]wire.Event, error) {
 	var out struct {
-		Events []Event `json:"events"`
+		Events []wire.Event `json:"events"`
 	}
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/events?"+f.query().Encode(), nil, &out)
 	return out.Events, err
@@ -58,7 +59,7 @@ func (c *Client) ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 // StreamEvents follows the server's event stream (Server-Sent Events) and calls
 // fn with each event matching f, oldest first, until ctx ends or fn returns an
 // error. A dropped connection is resumed from the last event seen.
-func (c *Client) StreamEvents(ctx context.Context, f EventFilter, fn func(Event) error) error {
+func (c *Client) StreamEvents(ctx context.Context, f EventFilter, fn func(wire.Event) error) error {
 	f.Limit, f.Newest = 0, false
 	for {
 		err := c.streamOnce(ctx, &f, fn)
@@ -83,7 +84,7 @@ type stopError struct{ err error }
 
 func (e stopError) Error() string { return e.err.Error() }
 
-func (c *Client) streamOnce(ctx context.Context, f *EventFilter, fn func(Event) error) error {
+func (c *Client) streamOnce(ctx context.Context, f *EventFilter, fn func(wire.Event) error) error {
 	resp, err := c.send(ctx, http.MethodGet, "/api/v1/events/stream?"+f.query().Encode(), nil, "")
 	if err != nil {
 		return err
@@ -99,7 +100,7 @@ func (c *Client) streamOnce(ctx context.Context, f *EventFilter, fn func(Event) 
 			if data.Len() == 0 {
 				continue
 			}
-			var ev Event
+			var ev wire.Event
 			if err := json.Unmarshal([]byte(data.String()), &ev); err != nil {
 				return stopError{fmt.Errorf("decode event: %w", err)}
 			}

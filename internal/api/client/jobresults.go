@@ -2,16 +2,17 @@ package client
 
 import (
 	"context"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"net/http"
 )
 
 // PutJobSuccessResult answers for a job as CodePipeline's PutJobSuccessResult
 // does: done, or, with a continuation token, to be invoked again.
-func (c *Client) PutJobSuccessResult(ctx context.Context, jobID string, res JobSuccess) error {
+func (c *Client) PutJobSuccessResult(ctx context.Context, jobID string, res wire.JobSuccess) error {
 	return c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/success", res, nil)
 }
 
 // PutJobFailureResult answers for a job that failed.
-func (c *Client) PutJobFailureResult(ctx context.Context, jobID string, res JobFailure) error {
+func (c *Client) PutJobFailureResult(ctx context.Context, jobID string, res wire.JobFailure) error {
 	return c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/failure", res, nil)
 }

@@ -4,20 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"io"
 	"net/http"
 	"net/url"
 
 	"github.com/sluice-ci/sluice/internal/report"
 )
-
-// ActionReport is one report group's test report of one action.
-type ActionReport struct {
-	Stage  string         `json:"stage"`
-	Action string         `json:"action"`
-	Group  string         `json:"reportGroup"`
-	Report *report.Report `json:"report"`
-}
 
 // PutJobReport sends a test report of a job.
 func (c *Client) PutJobReport(ctx context.Context, jobID, worker, group string, r *report.Report) error {
@@ -30,9 +23,9 @@ func (c *Client) PutJobReport(ctx context.Context, jobID, worker, group string, 
 }
 
 // Reports lists an execution's test reports, of one action when action is set.
-func (c *Client) Reports(ctx context.Context, name, id, action string) ([]ActionReport, error) {
+func (c *Client) Reports(ctx context.Context, name, id, action string) ([]wire.ActionReport, error) {
 	var out struct {
-		Reports []ActionReport `json:"reports"`
+		Reports []wire.ActionReport `json:"reports"`
 	}
 	path := "/api/v1/pipelines/" + esc(name) + "/executions/" + esc(id) + "/reports"
 	if action != "" {

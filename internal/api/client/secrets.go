@@ -3,18 +3,11 @@ package client
 import (
 	"bytes"
 	"context"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 )
-
-// SecretInfo is what the API shows of a secret: never its value.
-type SecretInfo struct {
-	Name    string    `json:"name"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
-}
 
 // PutSecret stores a secret's value.
 func (c *Client) PutSecret(ctx context.Context, name string, value []byte) error {
@@ -22,9 +15,9 @@ func (c *Client) PutSecret(ctx context.Context, name string, value []byte) error
 }
 
 // Secrets lists secrets.
-func (c *Client) Secrets(ctx context.Context) ([]SecretInfo, error) {
+func (c *Client) Secrets(ctx context.Context) ([]wire.SecretInfo, error) {
 	var out struct {
-		Secrets []SecretInfo `json:"secrets"`
+		Secrets []wire.SecretInfo `json:"secrets"`
 	}
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/secrets", nil, &out)
 	return out.Secrets, err

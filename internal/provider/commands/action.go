@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 )
@@ -40,7 +41,7 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	}
 	if p.Isolation.Enabled() {
 		root := filepath.Dir(job.WorkDir)
-		box, err := Sandbox(p.Isolation, root, job.ScratchDir, []string{job.WorkDir, filepath.Join(root, "inputs")}, job.Env,
+		box, err := process.Sandbox(p.Isolation, root, job.ScratchDir, []string{job.WorkDir, filepath.Join(root, "inputs")}, job.Env,
 			!strings.EqualFold(job.Configuration[ConfigNetwork], "false"))
 		if err != nil {
 			return provider.Result{}, err

@@ -27,11 +27,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/process"
 )
 
 // DefaultKillGrace is how long a stopped run's processes get between SIGTERM
 // and SIGKILL when Spec.KillGrace is zero.
-const DefaultKillGrace = 5 * time.Second
+const DefaultKillGrace = process.DefaultKillGrace
 
 // Spec describes one run of an action's commands.
 type Spec struct {
@@ -79,7 +81,7 @@ type Spec struct {
 	// bubblewrap, ending in "--"); User, when set, who it runs as (see
 	// Shell.Wrap and Shell.User).
 	Wrap []string
-	User *User
+	User *process.User
 }
 
 // Result is what a successful run produces.
@@ -146,27 +148,27 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		env = []string{}
 	}
 
-	out, err := runShell(ctx, shellRun{
-		shell:  shell,
-		script: scriptPath,
-		dir:    spec.Dir,
-		env:    env,
-		log:    log,
-		grace:  grace,
-		wrap:   spec.Wrap,
-		user:   spec.User,
+	out, err := process.RunShell(ctx, process.Shell{
+		Path:      shell,
+		Script:    scriptPath,
+		Dir:       spec.Dir,
+		Env:       env,
+		Log:       log,
+		KillGrace: grace,
+		Wrap:      spec.Wrap,
+		User:      spec.User,
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	// The output copier has finished, so Run may write to log itself.
-	if out.outputLeftOpen {
+	if out.OutputLeftOpen {
 		fmt.Fprintf(log, "sluice: the output was still open %s after the shell exited; a process that left the process group may still be running\n", grace)
 	}
 
 	n := len(spec.Commands)
 	index, started := sc.readStatus()
-	if out.stopped {
+	if out.Stopped {
 		if started && index < n {
 			return Result{}, fmt.Errorf("commands: stopped during command %d %q: %w", index+1, summary(spec.Commands[index]), ctx.Err())
 		}
@@ -174,9 +176,9 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	}
 	switch {
 	case !started:
-		return Result{}, fmt.Errorf("commands: shell %s exited with code %d before the first command", shell, out.exitCode)
-	case index < n && out.exitCode != 0:
-		return Result{}, &Failure{Index: index, Command: spec.Commands[index], ExitCode: out.exitCode}
+		return Result{}, fmt.Errorf("commands: shell %s exited with code %d before the first command", shell, out.ExitCode)
+	case index < n && out.ExitCode != 0:
+		return Result{}, &Failure{Index: index, Command: spec.Commands[index], ExitCode: out.ExitCode}
 	case index < n:
 		// A line that runs `exit 0` ends the job successfully, as in GitLab
 		// CI; the user asked for it, but say so, since it is easy to miss.
@@ -187,11 +189,11 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 				index+1, summary(spec.Commands[index]), &OutputVariableError{Unset: spec.OutputVariables})
 		}
 		return Result{OutputVariables: map[string]string{}}, nil
-	case out.exitCode != 0:
+	case out.ExitCode != 0:
 		// The commands all succeeded, so something ended the shell while it
 		// read the output variables: an EXIT trap of the user's calling
 		// exit, or a signal from outside.
-		return Result{}, fmt.Errorf("commands: shell exited with code %d after the last command succeeded", out.exitCode)
+		return Result{}, fmt.Errorf("commands: shell exited with code %d after the last command succeeded", out.ExitCode)
 	}
 	return sc.readOutputs()
 }
@@ -257,7 +259,7 @@ func isExecutable(path string) bool {
 // readStatus reports the index of the last command the script started, or
 // len(commands) once they all succeeded.
 func (sc *script) readStatus() (index int, ok bool) {
-	b, err := ReadOwnFile(sc.statusPath())
+	b, err := process.ReadOwnFile(sc.statusPath())
 	if err != nil {
 		return 0, false
 	}
@@ -272,7 +274,7 @@ func (sc *script) readOutputs() (Result, error) {
 	res := Result{OutputVariables: make(map[string]string, len(sc.outputs))}
 	var verr OutputVariableError
 	for i, name := range sc.outputs {
-		value, err := ReadOwnFile(sc.outputPath(i))
+		value, err := process.ReadOwnFile(sc.outputPath(i))
 		if errors.Is(err, os.ErrNotExist) {
 			verr.Unset = append(verr.Unset, name)
 			continue

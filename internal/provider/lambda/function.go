@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/function"
+	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/provider"
-	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
@@ -49,7 +49,7 @@ type Provider struct {
 
 // sandboxed puts a command function in p's sandbox: root is its own
 // directory, scratch its scratch directory, owned what it writes in root
-// (see commands.Sandbox), dir its working directory (shown
+// (see process.Sandbox), dir its working directory (shown
 // read-only when it is not inside root), program the program it runs (shown
 // read-only, wherever it is installed). It returns the wrapper and the
 // environment to run with, or nil and env when p isolates nothing, and what
@@ -72,7 +72,7 @@ func (p Provider) sandboxed(root, scratch string, owned []string, dir, program s
 		// The function's program, wherever it is installed, read-only.
 		ro = append(ro, program)
 	}
-	box, err := commands.Sandbox(p.Isolation, root, scratch, owned, env, true, ro...)
+	box, err := process.Sandbox(p.Isolation, root, scratch, owned, env, true, ro...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

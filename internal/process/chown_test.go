@@ -1,6 +1,6 @@
 //go:build linux
 
-package commands_test
+package process_test
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/process"
 )
 
 // ChownTree gives a whole tree away and nothing outside it, whatever links
@@ -29,7 +29,7 @@ func TestChownTree(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(root, "a", "fifo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := commands.ChownTree(root, nobody, nobody); err != nil {
+	if err := process.ChownTree(root, nobody, nobody); err != nil {
 		t.Fatal(err)
 	}
 	owner := func(p string) uint32 {
@@ -49,7 +49,7 @@ func TestChownTree(t *testing.T) {
 			t.Errorf("%s, outside the tree, was given away (uid %d)", p, uid)
 		}
 	}
-	if err := commands.ChownTree(filepath.Join(root, "missing"), nobody, nobody); !os.IsNotExist(err) {
+	if err := process.ChownTree(filepath.Join(root, "missing"), nobody, nobody); !os.IsNotExist(err) {
 		t.Errorf("a missing tree: %v", err)
 	}
 }

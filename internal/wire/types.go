@@ -1,4 +1,4 @@
-package client
+package wire
 
 import (
 	"encoding/json"
@@ -6,10 +6,6 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/errcode"
 )
-
-// These types are the HTTP API's contract: what the server sends and the CLI and
-// workers read. They are kept apart from the engine's and the store's types so the
-// API can stay stable while those change.
 
 // ErrorBody is every error response: {"code": "...", "message": "..."}.
 type ErrorBody = errcode.Body

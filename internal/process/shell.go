@@ -1,4 +1,4 @@
-package commands
+package process
 
 import (
 	"context"
@@ -8,9 +8,13 @@ import (
 	"time"
 )
 
+// DefaultKillGrace is how long a stopped shell's processes get between
+// SIGTERM and SIGKILL when Shell.KillGrace is zero.
+const DefaultKillGrace = 5 * time.Second
+
 // Shell is a script to run in a process group of its own, for runners that
 // write their own scripts (the buildspec runner) but want the same guarantees
-// as Run: output streamed in order, everything killed on cancel, no process
+// as commands.Run: output streamed in order, everything killed on cancel, no process
 // left behind when the shell exits.
 type Shell struct {
 	Path      string

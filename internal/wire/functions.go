@@ -1,0 +1,26 @@
+package wire
+
+import (
+	"time"
+)
+
+// Function is a function as the API shows it: what the Function (Lambda)
+// invoke action runs.
+type Function struct {
+	Name             string            `json:"name"`
+	Command          []string          `json:"command,omitempty"`
+	URL              string            `json:"url,omitempty"`
+	Environment      map[string]string `json:"environment,omitempty"`
+	WorkingDirectory string            `json:"workingDirectory,omitempty"`
+	TimeoutInMinutes int               `json:"timeoutInMinutes"`
+	Created          time.Time         `json:"created"`
+	Updated          time.Time         `json:"updated"`
+}
+
+// FunctionApplyResult says what applying a function did.
+type FunctionApplyResult struct {
+	Name     string   `json:"name"`
+	Created  bool     `json:"created"`
+	Changed  bool     `json:"changed"`
+	Function Function `json:"function"`
+}
