@@ -72,7 +72,14 @@ func TestEveryBodyIsTested(t *testing.T) {
 		for _, d := range f.Decls {
 			if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.TYPE {
 				for _, s := range gd.Specs {
-					declared = append(declared, s.(*ast.TypeSpec).Name.Name)
+					ts := s.(*ast.TypeSpec)
+					name := ts.Name.Name
+					// An alias (ErrorBody = errcode.Body) is tested under
+					// the name reflect gives it, its target's.
+					if sel, ok := ts.Type.(*ast.SelectorExpr); ok && ts.Assign.IsValid() {
+						name = sel.Sel.Name
+					}
+					declared = append(declared, name)
 				}
 			}
 		}
