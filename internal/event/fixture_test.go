@@ -2,41 +2,25 @@ package event_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
+
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/notify"
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 )
 
 // These tests drive rules, deliveries and notifications over a real service
 // on a real SQLite store, and play the worker themselves through the job
 // protocol, as the service's own tests do.
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is moved by hand.
+type clock = servicetest.Clock
 
 type fixture struct {
 	t      testing.TB
@@ -48,28 +32,13 @@ type fixture struct {
 	clock  *clock
 }
 
-func openStore(t testing.TB, ctx context.Context) (store.Store, artifact.Store) {
-	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, arts
-}
-
 // newFixture is a fixture on a clock moved by hand, whose runner runs only
 // when a test says so.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, arts := openStore(t, ctx)
-	t.Cleanup(func() { st.Close() })
-	c := &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	st, arts := servicetest.Stores(t)
+	c := servicetest.NewClock()
 	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now})
 	runner := event.NewRunner(svc, event.Config{})
 	svc.SetApprovalNotifier(runner)
@@ -81,7 +50,7 @@ func newFixture(t testing.TB) *fixture {
 func newLiveFixture(t *testing.T, cfg event.Config) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, arts := openStore(t, ctx)
+	st, arts := servicetest.Stores(t)
 	if cfg.Deliveries.Backoff.Base == 0 {
 		cfg.Deliveries.Backoff = notify.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond}
 	}
@@ -98,20 +67,13 @@ func newLiveFixture(t *testing.T, cfg event.Config) *fixture {
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
-		st.Close()
 	})
-	return &fixture{t: t, ctx: ctx, svc: svc, store: st, runner: runner, rules: event.NewRules(svc), clock: &clock{now: time.Now()}}
+	return &fixture{t: t, ctx: ctx, svc: svc, store: st, runner: runner, rules: event.NewRules(svc), clock: servicetest.NewClockAt(time.Now())}
 }
 
 func (f *fixture) apply(src string) {
 	f.t.Helper()
-	p, err := pipeline.Parse("p.yml", []byte(src))
-	if err != nil {
-		f.t.Fatalf("parse: %v", err)
-	}
-	if _, err := f.svc.ApplyPipeline(f.ctx, p); err != nil {
-		f.t.Fatalf("apply: %v", err)
-	}
+	servicetest.Apply(f.t, f.svc, src)
 }
 
 func (f *fixture) start(name string) string {

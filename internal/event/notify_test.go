@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/notify/smtpsink"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
 )
@@ -71,7 +72,7 @@ func TestApprovalNotifications(t *testing.T) {
 			Backoff: notify.Backoff{Base: time.Millisecond, Max: 10 * time.Millisecond},
 		}})
 		svc.SetApprovalNotifier(runner)
-		return &fixture{t: t, ctx: ctx, svc: svc, store: st, runner: runner, rules: event.NewRules(svc), clock: &clock{now: time.Now()}}
+		return &fixture{t: t, ctx: ctx, svc: svc, store: st, runner: runner, rules: event.NewRules(svc), clock: servicetest.NewClockAt(time.Now())}
 	}
 	f := open()
 	svc, st := f.svc, f.store

@@ -3,40 +3,24 @@ package service_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
+
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 )
 
 // These tests drive the service with a real SQLite store and artifact store, and
 // play the worker themselves through the job protocol (claim, heartbeat, result),
 // with a clock they move by hand: the scriptable fake executor of the suite.
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is moved by hand.
+type clock = servicetest.Clock
 
 type fixture struct {
 	t     testing.TB
@@ -49,32 +33,15 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	st, arts := servicetest.Stores(t)
+	c := servicetest.NewClock()
 	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now})
 	return &fixture{t: t, ctx: ctx, svc: svc, store: st, clock: c}
 }
 
 func (f *fixture) apply(src string) service.ApplyResult {
 	f.t.Helper()
-	p, err := pipeline.Parse("p.yml", []byte(src))
-	if err != nil {
-		f.t.Fatalf("parse: %v", err)
-	}
-	res, err := f.svc.ApplyPipeline(f.ctx, p)
-	if err != nil {
-		f.t.Fatalf("apply: %v", err)
-	}
-	return res
+	return servicetest.Apply(f.t, f.svc, src)
 }
 
 func (f *fixture) start(name string) string {

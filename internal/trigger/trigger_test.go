@@ -2,39 +2,22 @@ package trigger_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
+
 	"github.com/sluice-ci/sluice/internal/engine"
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 	"github.com/sluice-ci/sluice/internal/trigger"
 )
 
 // These tests drive the triggers over a real service on a real SQLite store,
 // with a clock they move by hand.
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is moved by hand.
+type clock = servicetest.Clock
 
 type fixture struct {
 	t     testing.TB
@@ -46,30 +29,15 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	st, arts := servicetest.Stores(t)
+	c := servicetest.NewClock()
 	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now})
 	return &fixture{t: t, ctx: ctx, svc: svc, clock: c}
 }
 
 func (f *fixture) apply(src string) {
 	f.t.Helper()
-	p, err := pipeline.Parse("p.yml", []byte(src))
-	if err != nil {
-		f.t.Fatalf("parse: %v", err)
-	}
-	if _, err := f.svc.ApplyPipeline(f.ctx, p); err != nil {
-		f.t.Fatalf("apply: %v", err)
-	}
+	servicetest.Apply(f.t, f.svc, src)
 }
 
 func (f *fixture) executions(name string) []*engine.Execution {
