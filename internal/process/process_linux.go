@@ -107,13 +107,13 @@ func runShell(ctx context.Context, r shellRun) (shellExit, error) {
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		copyOutput(r.log, pr)
+		CopyOutput(r.log, pr)
 	}()
 
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		waitExited(pgid)
+		WaitExited(pgid)
 	}()
 
 	var res shellExit
@@ -277,10 +277,10 @@ func stop(pgid int, exited, copied <-chan struct{}, grace time.Duration) {
 	}
 }
 
-// waitExited blocks until process pid has exited, without reaping it: as
+// WaitExited blocks until process pid has exited, without reaping it: as
 // long as it is a zombie its pid cannot be given to a new process, so
 // signalling the group by that pid stays safe.
-func waitExited(pid int) {
+func WaitExited(pid int) {
 	for {
 		var info unix.Siginfo
 		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
@@ -292,10 +292,10 @@ func waitExited(pid int) {
 	}
 }
 
-// copyOutput streams r to w as it arrives, in chunks rather than lines, so
+// CopyOutput streams r to w as it arrives, in chunks rather than lines, so
 // output is live and a line of any length passes. After w fails, output is
 // still drained, so that the commands never block on a full pipe.
-func copyOutput(w io.Writer, r io.Reader) {
+func CopyOutput(w io.Writer, r io.Reader) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := r.Read(buf)

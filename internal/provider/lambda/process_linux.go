@@ -4,7 +4,6 @@ package lambda
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/sluice-ci/sluice/internal/process"
 )
 
 type commandRun struct {
@@ -115,12 +114,12 @@ func runCommand(ctx context.Context, r commandRun) (commandExit, error) {
 	go func() {
 		defer close(copied)
 		defer pr.Close()
-		copyOutput(r.log, pr)
+		process.CopyOutput(r.log, pr)
 	}()
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		waitExited(pgid)
+		process.WaitExited(pgid)
 	}()
 
 	var res commandExit
@@ -236,35 +235,5 @@ func stop(pgid int, exited <-chan struct{}, grace time.Duration) {
 	case <-t.C:
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-exited
-	}
-}
-
-// waitExited blocks until process pid has exited, without reaping it: as
-// long as it is a zombie its pid cannot be given to a new process, so
-// signalling the group by that pid stays safe.
-func waitExited(pid int) {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if !errors.Is(err, unix.EINTR) {
-			return
-		}
-	}
-}
-
-// copyOutput streams r to w as it arrives. After w fails, output is still
-// drained, so that the command never blocks on a full pipe.
-func copyOutput(w io.Writer, r io.Reader) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 && w != nil {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				w = nil
-			}
-		}
-		if err != nil {
-			return
-		}
 	}
 }
