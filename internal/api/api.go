@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sluice-ci/sluice/internal/access"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,7 +30,7 @@ type TokenStore interface {
 type Server struct {
 	svc   *service.Service
 	repos *gitserver.Server
-	authn *authenticator
+	guard *access.Guard
 	log   *slog.Logger
 	mux   *http.ServeMux
 	table []Route
@@ -39,7 +40,7 @@ type Server struct {
 // repositories.
 func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *slog.Logger) *Server {
 	s := &Server{svc: svc, repos: repos, log: log, mux: http.NewServeMux(),
-		authn: &authenticator{tokens: tokens, jobOf: svc.JobOfToken}}
+		guard: &access.Guard{Tokens: tokens, JobOf: svc.JobOfToken}}
 	s.routes()
 	return s
 }

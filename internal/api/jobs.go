@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/sluice-ci/sluice/internal/access"
 	"io"
 	"net/http"
 	"strconv"
@@ -121,7 +122,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {
 }
 
 // jobPrincipalPrefix names the principal of a job token: "job/ID".
-const jobPrincipalPrefix = "job/"
+const jobPrincipalPrefix = access.JobPrincipalPrefix
 
 // holder is who claims to hold a job: the worker a request names, or, for a
 // request made with the job's own token, the job token itself.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/sluice-ci/sluice/internal/access"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -168,7 +169,7 @@ func TestCallInfo(t *testing.T) {
 	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), want) {
 		t.Fatalf("denied: %d %s", w.Code, w.Body)
 	}
-	if !sameCall(ci, callInfo{Principal: "ops", Operation: "DeletePipeline", Resource: "pipeline/app", Denied: true, Err: want}) {
+	if !sameCall(ci, callInfo{Call: access.Call{Principal: "ops", Operation: "DeletePipeline", Resource: "pipeline/app", Denied: true, Err: want}}) {
 		t.Errorf("denied: callInfo %+v", *ci)
 	}
 	ci, w = call("DELETE", "/api/v1/pipelines/app", "ann-secret")
@@ -176,7 +177,7 @@ func TestCallInfo(t *testing.T) {
 		t.Errorf("allowed, failed: %d callInfo %+v", w.Code, *ci)
 	}
 	ci, w = call("GET", "/api/v1/pipelines", "ann-secret")
-	if w.Code != http.StatusOK || !sameCall(ci, callInfo{Principal: "ann", Operation: "ListPipelines", Resource: "*"}) {
+	if w.Code != http.StatusOK || !sameCall(ci, callInfo{Call: access.Call{Principal: "ann", Operation: "ListPipelines", Resource: "*"}}) {
 		t.Errorf("allowed: %d callInfo %+v", w.Code, *ci)
 	}
 	ci, w = call("GET", "/api/v1/pipelines", "sluice_nope")
@@ -190,7 +191,7 @@ func TestCallInfo(t *testing.T) {
 	if _, err := (GitAuthorizer{Tokens: st}).Authorize(r, "app", gitserver.Write); err != nil {
 		t.Fatalf("operator push: %v", err)
 	}
-	if !sameCall(ci, callInfo{Principal: "ops", Operation: "GitPush", Resource: "repository/app"}) {
+	if !sameCall(ci, callInfo{Call: access.Call{Principal: "ops", Operation: "GitPush", Resource: "repository/app"}}) {
 		t.Errorf("git push: callInfo %+v", *ci)
 	}
 }
