@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
+
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/event"
@@ -33,7 +35,7 @@ type Server struct {
 	hooks *trigger.Webhooks
 	rules *event.Rules
 	repos *gitserver.Server
-	authn *authenticator
+	guard *access.Guard
 	log   *slog.Logger
 	mux   *http.ServeMux
 	table []Route
@@ -43,7 +45,7 @@ type Server struct {
 // repositories.
 func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *slog.Logger) *Server {
 	s := &Server{svc: svc, hooks: trigger.NewWebhooks(svc), rules: event.NewRules(svc), repos: repos, log: log, mux: http.NewServeMux(),
-		authn: &authenticator{tokens: tokens, jobOf: svc.JobOfToken}}
+		guard: &access.Guard{Tokens: tokens, JobOf: svc.JobOfToken}}
 	s.routes()
 	return s
 }

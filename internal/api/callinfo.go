@@ -1,18 +1,18 @@
 package api
 
-import "context"
+import (
+	"context"
+
+	"github.com/sluice-ci/sluice/internal/access"
+)
 
 // callInfo is what the audit trail records of one request. The audit
 // middleware puts an empty one in the request's context; the permission check
-// and the handlers fill it in as they learn who calls, for what operation, on
-// which resource, and how it ended.
+// (the access guard) and the handlers fill it in as they learn who calls, for
+// what operation, on which resource, and how it ended.
 type callInfo struct {
-	Principal string         // the token's name ("" when unauthenticated)
-	Operation string         // the action name without its prefix: StartPipelineExecution, GitPush, …
-	Resource  string         // pipeline/NAME, repository/NAME, project/NAME, …; "*" for lists
-	Denied    bool           // the permission check refused it
-	Err       string         // the error answered, if any
-	Params    map[string]any // request parameters worth keeping, secrets removed
+	access.Call
+	Params map[string]any // request parameters worth keeping, secrets removed
 }
 
 type callInfoKey struct{}

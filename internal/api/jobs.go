@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
+
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/wire"
@@ -121,7 +123,7 @@ func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {
 }
 
 // jobPrincipalPrefix names the principal of a job token: "job/ID".
-const jobPrincipalPrefix = "job/"
+const jobPrincipalPrefix = access.JobPrincipalPrefix
 
 // holder is who claims to hold a job: the worker a request names, or, for a
 // request made with the job's own token, the job token itself.

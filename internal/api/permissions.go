@@ -9,11 +9,9 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
-	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/gitserver"
-	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -56,20 +54,14 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		ci := callInfoFrom(r.Context())
 		ci.Operation = action
-		p, err := s.authn.authenticate(r)
+		p, err := s.guard.Authenticate(r, &ci.Call)
 		if err != nil {
-			// A token that is known but refused (expired) is named in the
-			// audit record; p.name is "" when there is no such token.
-			ci.Principal = p.name
-			if service.ErrorCode(err) == service.CodeForbidden {
-				ci.Denied = true // its policy no longer reads
-			} else {
+			if access.Challenge(err) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
 			}
 			s.writeError(w, r, err)
 			return
 		}
-		ci.Principal = p.name
 		// The resource function may need to read the body (bodyResource);
 		// it finds the caller here, to refuse before parsing anything.
 		r = r.WithContext(context.WithValue(r.Context(), pendingKey{}, pending{p, action}))
@@ -78,13 +70,11 @@ func (s *Server) handle(pattern, action string, resource resourceFunc, h handler
 			s.writeError(w, r, err)
 			return
 		}
-		ci.Resource = res
-		if err := p.allows(action, res); err != nil {
-			ci.Denied = true
+		if err := ci.Check(p, action, res); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		ctx := context.WithValue(r.Context(), principalKey{}, p.name)
+		ctx := context.WithValue(r.Context(), principalKey{}, p.Name)
 		r = r.WithContext(context.WithValue(ctx, callerKey{}, p))
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, s.withPipelineHint(r, err))
@@ -113,8 +103,8 @@ func (s *Server) withPipelineHint(r *http.Request, err error) error {
 // resource: for a list that adds what another operation would show (the
 // pipeline list's latest executions), which only those allowed that see.
 func mayAlso(r *http.Request, action, resource string) bool {
-	p, ok := r.Context().Value(callerKey{}).(principal)
-	return ok && p.allows(action, resource) == nil
+	p, ok := r.Context().Value(callerKey{}).(access.Principal)
+	return ok && p.Authorize(action, resource) == nil
 }
 
 // exempt registers a route that takes no sluice token, or checks it itself:
@@ -128,7 +118,7 @@ func (s *Server) exempt(pattern, why string, h http.Handler) {
 // named: bodyResource asks it whether the caller may act on any resource of
 // the type before it reads the body.
 type pending struct {
-	p      principal
+	p      access.Principal
 	action string
 }
 
@@ -136,86 +126,9 @@ type pendingKey struct{}
 
 // caller returns the principal a request was authorized for (handle puts it
 // in the request's context): what it holds bounds what it may hand on.
-func caller(r *http.Request) principal {
-	p, _ := r.Context().Value(callerKey{}).(principal)
+func caller(r *http.Request) access.Principal {
+	p, _ := r.Context().Value(callerKey{}).(access.Principal)
 	return p
-}
-
-// principal is an authenticated caller and its policy.
-type principal struct {
-	name       string // the token's name; job/ID for a job token
-	policyName string
-	policy     *iam.Policy
-}
-
-// allows returns nil when p's policy allows action on resource, else the
-// 403 to answer, naming what is missing.
-func (p principal) allows(action, resource string) error {
-	ok, why := iam.Evaluate(p.policy, iam.Prefix+action, resource)
-	if ok {
-		return nil
-	}
-	msg := fmt.Sprintf("token %s (policy %s) is not allowed %s%s on %s", p.name, p.policyName, iam.Prefix, action, resource)
-	if strings.HasPrefix(why, "explicitly") {
-		msg += ": " + why
-	}
-	return service.Errorf(service.CodeForbidden, "%s", msg)
-}
-
-// authenticator finds the principal behind a request's token.
-type authenticator struct {
-	tokens TokenStore
-	// jobOf returns the job a job token (sjt_…) was made for; nil when job
-	// tokens are not taken (git).
-	jobOf func(token string) (string, bool)
-	now   func() time.Time
-
-	policies iam.Policies
-}
-
-// bearer returns the token a request carries: Authorization: Bearer, or the
-// password of basic auth (git clients send it so).
-func bearer(r *http.Request) string {
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && token != "" {
-		return token
-	}
-	if _, pass, ok := r.BasicAuth(); ok {
-		return pass
-	}
-	return ""
-}
-
-func (a *authenticator) authenticate(r *http.Request) (principal, error) {
-	token := bearer(r)
-	if token == "" {
-		return principal{}, service.Errorf(service.CodeUnauthorized, "missing token: send it as 'Authorization: Bearer TOKEN' (the CLI reads --token or SLUICE_TOKEN)")
-	}
-	if a.jobOf != nil && service.IsJobToken(token) {
-		jobID, ok := a.jobOf(token)
-		if !ok {
-			return principal{}, service.Errorf(service.CodeUnauthorized, "invalid job token")
-		}
-		return principal{name: jobPrincipalPrefix + jobID, policyName: iam.JobPolicyName(jobID), policy: iam.JobPolicy(jobID)}, nil
-	}
-	t, err := a.tokens.Token(r.Context(), HashToken(token))
-	if errors.Is(err, service.ErrNotFound) {
-		return principal{}, service.Errorf(service.CodeUnauthorized, "invalid token: no token of this server matches it")
-	}
-	if err != nil {
-		return principal{}, err
-	}
-	now := time.Now
-	if a.now != nil {
-		now = a.now
-	}
-	if !t.Expires.IsZero() && !now().Before(t.Expires) {
-		return principal{name: t.Name}, service.Errorf(service.CodeUnauthorized, "token %s expired at %s", t.Name, t.Expires.UTC().Format(time.RFC3339))
-	}
-	p := principal{name: t.Name, policyName: t.Policy}
-	if p.policy, err = a.policies.Of(t.Policy, t.PolicyDocument); err != nil {
-		return principal{name: t.Name}, service.Errorf(service.CodeForbidden, "token %s (policy %s): its policy document no longer reads (%v); give the token a new one", t.Name, t.Policy, err)
-	}
-	return p, nil
 }
 
 // GitAuthorizer lets git clients into hosted repositories with a sluice token
@@ -230,9 +143,9 @@ type GitAuthorizer struct {
 var _ gitserver.Authorizer = GitAuthorizer{}
 
 // Authorize implements gitserver.Authorizer.
-func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.Access) (string, error) {
+func (a GitAuthorizer) Authorize(r *http.Request, repo string, want gitserver.Access) (string, error) {
 	action := "GitPull"
-	if access == gitserver.Write {
+	if want == gitserver.Write {
 		action = "GitPush"
 	}
 	ci := callInfoFrom(r.Context())
@@ -240,25 +153,20 @@ func (a GitAuthorizer) Authorize(r *http.Request, repo string, access gitserver.
 	if _, _, ok := r.BasicAuth(); !ok {
 		return "", gitserver.ErrUnauthenticated
 	}
-	p, err := (&authenticator{tokens: a.Tokens}).authenticate(r)
+	p, err := (&access.Guard{Tokens: a.Tokens}).Authenticate(r, &ci.Call)
 	if err != nil {
-		ci.Principal = p.name // an expired token is named
 		switch service.ErrorCode(err) {
 		case service.CodeUnauthorized: // missing, wrong or expired
-			ci.Err = service.ErrorMessage(err)
 			return "", fmt.Errorf("%w: %s", gitserver.ErrUnauthenticated, service.ErrorMessage(err))
 		case service.CodeForbidden: // a policy document that no longer reads
-			ci.Denied, ci.Err = true, service.ErrorMessage(err)
 			return "", fmt.Errorf("%w: %s", gitserver.ErrForbidden, service.ErrorMessage(err))
 		}
 		return "", err
 	}
-	ci.Principal = p.name
-	if err := p.allows(action, ci.Resource); err != nil {
-		ci.Denied, ci.Err = true, service.ErrorMessage(err)
-		return p.name, fmt.Errorf("%w: %s", gitserver.ErrForbidden, service.ErrorMessage(err))
+	if err := ci.Check(p, action, ci.Resource); err != nil {
+		return p.Name, fmt.Errorf("%w: %s", gitserver.ErrForbidden, service.ErrorMessage(err))
 	}
-	return p.name, nil
+	return p.Name, nil
 }
 
 // Resources.
@@ -318,10 +226,8 @@ func resEvents(r *http.Request) (string, error) {
 func bodyResource(typ string, limit int64, name func(r *http.Request, body []byte) (string, error)) resourceFunc {
 	return func(r *http.Request) (string, error) {
 		if pend, ok := r.Context().Value(pendingKey{}).(pending); ok {
-			if !iam.AllowsAny(pend.p.policy, iam.Prefix+pend.action, typ+"/*") {
-				callInfoFrom(r.Context()).Denied = true
-				return "", service.Errorf(service.CodeForbidden, "token %s (policy %s) is not allowed %s%s on any %s (refused before reading the request body)",
-					pend.p.name, pend.p.policyName, iam.Prefix, pend.action, typ+"/*")
+			if err := callInfoFrom(r.Context()).CheckAny(pend.p, pend.action, typ); err != nil {
+				return "", err
 			}
 		}
 		data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))

@@ -47,7 +47,7 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := caller(r)
-	if err := s.svc.CheckPassRole(r.Context(), p.policy, p.name, "pipeline "+decl.Name, decl.Role); err != nil {
+	if err := s.svc.CheckPassRole(r.Context(), p.Policy, p.Name, "pipeline "+decl.Name, decl.Role); err != nil {
 		return err
 	}
 	if r.URL.Query().Get("dryRun") == "true" {

@@ -38,7 +38,7 @@ func (s *Server) policyRoutes() {
 		c := caller(r)
 		p, err := s.svc.PutPolicy(r.Context(), service.PolicyRequest{
 			Name: r.PathValue("name"), Filename: r.URL.Query().Get("filename"), Document: data,
-			Holder: c.policy, HolderName: c.name,
+			Holder: c.Policy, HolderName: c.Name,
 		})
 		if err != nil {
 			return err

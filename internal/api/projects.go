@@ -50,7 +50,7 @@ func (s *Server) putProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c := caller(r)
-	if err := s.svc.CheckPassRole(r.Context(), c.policy, c.name, "project "+p.Name, p.ServiceRole); err != nil {
+	if err := s.svc.CheckPassRole(r.Context(), c.Policy, c.Name, "project "+p.Name, p.ServiceRole); err != nil {
 		return err
 	}
 	if err := s.svc.PutProject(r.Context(), p); err != nil {

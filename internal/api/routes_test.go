@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
+
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/gitserver"
@@ -168,7 +170,7 @@ func TestCallInfo(t *testing.T) {
 	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), want) {
 		t.Fatalf("denied: %d %s", w.Code, w.Body)
 	}
-	if !sameCall(ci, callInfo{Principal: "ops", Operation: "DeletePipeline", Resource: "pipeline/app", Denied: true, Err: want}) {
+	if !sameCall(ci, callInfo{Call: access.Call{Principal: "ops", Operation: "DeletePipeline", Resource: "pipeline/app", Denied: true, Err: want}}) {
 		t.Errorf("denied: callInfo %+v", *ci)
 	}
 	ci, w = call("DELETE", "/api/v1/pipelines/app", "ann-secret")
@@ -176,7 +178,7 @@ func TestCallInfo(t *testing.T) {
 		t.Errorf("allowed, failed: %d callInfo %+v", w.Code, *ci)
 	}
 	ci, w = call("GET", "/api/v1/pipelines", "ann-secret")
-	if w.Code != http.StatusOK || !sameCall(ci, callInfo{Principal: "ann", Operation: "ListPipelines", Resource: "*"}) {
+	if w.Code != http.StatusOK || !sameCall(ci, callInfo{Call: access.Call{Principal: "ann", Operation: "ListPipelines", Resource: "*"}}) {
 		t.Errorf("allowed: %d callInfo %+v", w.Code, *ci)
 	}
 	ci, w = call("GET", "/api/v1/pipelines", "sluice_nope")
@@ -190,7 +192,7 @@ func TestCallInfo(t *testing.T) {
 	if _, err := (GitAuthorizer{Tokens: st}).Authorize(r, "app", gitserver.Write); err != nil {
 		t.Fatalf("operator push: %v", err)
 	}
-	if !sameCall(ci, callInfo{Principal: "ops", Operation: "GitPush", Resource: "repository/app"}) {
+	if !sameCall(ci, callInfo{Call: access.Call{Principal: "ops", Operation: "GitPush", Resource: "repository/app"}}) {
 		t.Errorf("git push: callInfo %+v", *ci)
 	}
 }

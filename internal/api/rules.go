@@ -46,7 +46,7 @@ func (s *Server) applyRule(w http.ResponseWriter, r *http.Request) error {
 		c := caller(r)
 		for _, t := range ru.Targets {
 			if t.Webhook != nil && t.Webhook.Secret != "" {
-				if err := c.allows("GetSecretValue", "secret/"+t.Webhook.Secret); err != nil {
+				if err := c.Authorize("GetSecretValue", "secret/"+t.Webhook.Secret); err != nil {
 					return service.Errorf(service.CodeForbidden, "rule %s signs with secret %s: %s", ru.Name, t.Webhook.Secret, service.ErrorMessage(err))
 				}
 			}

@@ -64,7 +64,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, req wire.Cre
 	secret, info, err := issue(r.Context(), service.TokenRequest{
 		Name: req.Name, Policy: req.Policy, Document: []byte(req.PolicyDocument),
 		ExpiresIn: time.Duration(req.ExpiresInSeconds) * time.Second,
-		Holder:    p.policy, HolderName: p.name,
+		Holder:    p.Policy, HolderName: p.Name,
 	})
 	if err != nil {
 		return err

@@ -33,6 +33,8 @@ var layers = map[string]int{
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/lambda": 5,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
 	"internal/service": 4, "internal/service/servicetest": 5, "internal/trigger": 5, "internal/event": 5,
+	// 5: the access guard every protocol front passes through.
+	"internal/access": 5,
 	// 6: the worker and the protocol fronts.
 	"internal/worker": 6, "internal/api": 6, "internal/ui": 6, "internal/provider/registry": 6,
 	// 7: wiring, then the command line, then main.

@@ -60,7 +60,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	e, err := s.svc.StartExecution(r.Context(), service.StartRequest{
 		Pipeline: name, Variables: vars,
-		Trigger: engine.Trigger{Type: "StartPipelineExecution", Detail: c.token.Name},
+		Trigger: engine.Trigger{Type: "StartPipelineExecution", Detail: c.who.Name},
 	})
 	if err != nil {
 		return err
@@ -115,7 +115,7 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request, c *call) error {
 
 func (s *Server) enableTransition(w http.ResponseWriter, r *http.Request, c *call) error {
 	name, stage := r.PathValue("name"), r.PathValue("stage")
-	if err := s.svc.SetTransition(r.Context(), name, stage, true, "", c.token.Name); err != nil {
+	if err := s.svc.SetTransition(r.Context(), name, stage, true, "", c.who.Name); err != nil {
 		return err
 	}
 	return s.changed(w, r, c, "Enabled the transition into "+stage+".", backTo(r, pipelinePath(name)))
@@ -124,7 +124,7 @@ func (s *Server) enableTransition(w http.ResponseWriter, r *http.Request, c *cal
 func (s *Server) disableTransition(w http.ResponseWriter, r *http.Request, c *call) error {
 	name, stage := r.PathValue("name"), r.PathValue("stage")
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
-	if err := s.svc.SetTransition(r.Context(), name, stage, false, reason, c.token.Name); err != nil {
+	if err := s.svc.SetTransition(r.Context(), name, stage, false, reason, c.who.Name); err != nil {
 		return err
 	}
 	return s.changed(w, r, c, "Disabled the transition into "+stage+".", backTo(r, pipelinePath(name)))
@@ -143,7 +143,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, c *call) error 
 	stage, action := r.PostFormValue("stage"), r.PostFormValue("actionName")
 	err := s.svc.PutApprovalResult(r.Context(), service.ApprovalAnswer{
 		Pipeline: name, Stage: stage, Action: action, Token: r.PostFormValue("token"),
-		Approved: approved, Summary: strings.TrimSpace(r.PostFormValue("comment")), Principal: c.token.Name,
+		Approved: approved, Summary: strings.TrimSpace(r.PostFormValue("comment")), Principal: c.who.Name,
 	})
 	if err != nil {
 		return err

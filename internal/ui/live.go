@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -131,7 +132,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, c *call) error {
 		if len(evs) > 0 || idle+wait >= liveKeepAlive {
 			// Revoked meanwhile: tell the page, which sends the browser to
 			// sign in.
-			if _, err := s.tokens.Token(ctx, c.sess.tokenHash); errors.Is(err, service.ErrNotFound) {
+			if _, err := s.guard.ByHash(ctx, c.sess.tokenHash); errors.Is(err, access.ErrUnknownToken) {
 				s.sessions.remove(c.sess.id)
 				fmt.Fprint(w, "event: signedout\ndata: {}\n\n")
 				flusher.Flush()

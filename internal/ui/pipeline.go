@@ -197,68 +197,19 @@ func groupActions(actions []actionView) [][]actionView {
 	return out
 }
 
-// maxStateScan bounds how far back the latest execution of each stage is
-// looked for, as the API's GetPipelineState does; stateBatch is how many
-// executions are read at a time.
-const (
-	maxStateScan = 200
-	stateBatch   = 10
-	recentShown  = 10
-)
-
-// pipelineState gathers a pipeline page: the newest executions are read a
-// few at a time until every stage has found the latest execution to enter
-// it (usually the first batch), so that a long history costs nothing.
+// pipelineState gathers a pipeline page from the service's read model of
+// the pipeline's state (the one GetPipelineState shows), adding what the
+// page says of waits, locks and the last trigger.
 func (s *Server) pipelineState(ctx context.Context, name string, canLocks bool) (pipelinePage, error) {
-	p, err := s.svc.Pipeline(ctx, name)
+	st, err := s.svc.PipelineState(ctx, name)
 	if err != nil {
 		return pipelinePage{}, err
 	}
-	d := p.Declaration
-	page := pipelinePage{Name: name, Version: p.Version, Mode: string(d.ExecutionMode), Lock: d.Lock, Variables: d.Variables}
+	d := st.Declaration
+	page := pipelinePage{Name: name, Version: st.Version, Mode: string(d.ExecutionMode), Lock: d.Lock, Variables: d.Variables,
+		Recent: st.Recent, Running: st.Running}
 	if page.Mode == "" {
 		page.Mode = string(pipeline.Superseded)
-	}
-	type found struct {
-		e     *engine.Execution
-		index int
-	}
-	latest := make([]*found, len(d.Stages))
-	waiting := make([][]*engine.Execution, len(d.Stages))
-	missing := len(d.Stages)
-	var before int64
-	for scanned := 0; scanned < maxStateScan && (missing > 0 || scanned == 0); {
-		batch, err := s.svc.Executions(ctx, name, before, stateBatch)
-		if err != nil {
-			return pipelinePage{}, err
-		}
-		for _, e := range batch {
-			if len(page.Recent) < recentShown {
-				page.Recent = append(page.Recent, e)
-			}
-			if !e.Status.Terminal() {
-				page.Running = append(page.Running, e)
-			}
-			for i, st := range d.Stages {
-				for j, es := range e.Stages {
-					if es.Name != st.Name {
-						continue
-					}
-					if e.Waiting && e.Current == j && !e.Status.Terminal() {
-						waiting[i] = append([]*engine.Execution{e}, waiting[i]...)
-					}
-					if latest[i] == nil && es.Status != engine.StageNotStarted {
-						latest[i] = &found{e, j}
-						missing--
-					}
-				}
-			}
-		}
-		scanned += len(batch)
-		if len(batch) < stateBatch {
-			break
-		}
-		before = batch[len(batch)-1].Seq
 	}
 	if len(page.Recent) > 0 {
 		page.Latest = page.Recent[0]
@@ -269,27 +220,23 @@ func (s *Server) pipelineState(ctx context.Context, name string, canLocks bool) 
 	if note, err := s.svc.LastTrigger(ctx, name); err == nil {
 		page.Trigger = note
 	}
-	for i, st := range d.Stages {
-		sv := stageView{Name: st.Name, Lock: st.Lock, Waiting: waiting[i], First: i == 0}
+	for i, ss := range st.Stages {
+		sv := stageView{Name: ss.Name, Lock: ss.Declared.Lock, Waiting: ss.Waiting, First: i == 0}
 		if i > 0 {
-			t := service.Transition{Enabled: true}
-			if tr, ok := p.Transitions[st.Name]; ok {
-				t = tr
-			}
+			t := ss.Transition
 			sv.Transition = &t
 		}
 		var actions []actionView
-		if f := latest[i]; f != nil {
-			es := f.e.Stages[f.index]
-			sv.Status, sv.ExecutionID, sv.Attempt = string(es.Status), f.e.ID, es.Attempt
-			sv.CanRetry = (es.Status == engine.StageFailed || es.Status == engine.StageStopped) &&
-				(f.e.Status == engine.ExecutionFailed || f.e.Status == engine.ExecutionStopped)
+		if e := ss.Latest; e != nil {
+			es := e.Stages[ss.Index]
+			sv.Status, sv.ExecutionID, sv.Attempt = string(es.Status), e.ID, es.Attempt
+			sv.CanRetry = ss.Retryable()
 			for _, a := range es.Actions {
-				actions = append(actions, newActionView(name, f.e, st.Name, a))
+				actions = append(actions, newActionView(name, e, ss.Name, a))
 			}
 		} else {
-			for _, a := range st.Actions {
-				actions = append(actions, newActionView(name, nil, st.Name, engine.Action{Decl: a, Status: engine.ActionNotStarted}))
+			for _, a := range ss.Declared.Actions {
+				actions = append(actions, newActionView(name, nil, ss.Name, engine.Action{Decl: a, Status: engine.ActionNotStarted}))
 			}
 		}
 		sv.Groups = groupActions(actions)
@@ -320,8 +267,7 @@ func (s *Server) executionPage(w http.ResponseWriter, r *http.Request, c *call) 
 		if e.Waiting && e.Current == i && !e.Status.Terminal() {
 			sv.Waiting = []*engine.Execution{e}
 		}
-		sv.CanRetry = (es.Status == engine.StageFailed || es.Status == engine.StageStopped) &&
-			(e.Status == engine.ExecutionFailed || e.Status == engine.ExecutionStopped)
+		sv.CanRetry = service.StageRetryable(e, i)
 		var actions []actionView
 		for _, a := range es.Actions {
 			actions = append(actions, newActionView(name, e, es.Name, a))

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -70,9 +71,9 @@ func newSessions(idle, max time.Duration) *sessions {
 	return &sessions{idle: idle, max: max, now: time.Now, byID: map[string]*session{}}
 }
 
-func (ss *sessions) create(tok service.Token) *session {
+func (ss *sessions) create(tokenHash, name string) *session {
 	now := ss.now()
-	sess := &session{id: randomToken(), tokenHash: tok.Hash, name: tok.Name, csrf: randomToken(), created: now, lastUsed: now}
+	sess := &session{id: randomToken(), tokenHash: tokenHash, name: name, csrf: randomToken(), created: now, lastUsed: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if len(ss.byID) >= maxSessions {
@@ -219,27 +220,28 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 		return s.showSignin(w, r, c, http.StatusForbidden, "The sign-in form expired; please try again.")
 	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
-	c.action = "ConsoleSignIn"
+	c.Operation = "ConsoleSignIn"
 	if token == "" {
 		return s.showSignin(w, r, c, http.StatusBadRequest, "Enter a token.")
 	}
 	if service.IsJobToken(token) {
 		return s.showSignin(w, r, c, http.StatusUnauthorized, "A job token cannot sign in to the console.")
 	}
-	tok, err := s.tokens.Token(r.Context(), auth.HashToken(token))
-	if errors.Is(err, service.ErrNotFound) {
+	hash := auth.HashToken(token)
+	who, err := s.guard.ByHash(r.Context(), hash)
+	if errors.Is(err, access.ErrUnknownToken) {
 		s.audited(r, c, http.StatusUnauthorized, service.Errorf(service.CodeUnauthorized, "invalid token"))
 		return s.showSignin(w, r, c, http.StatusUnauthorized, "No token of this server matches it.")
 	}
-	if err != nil {
-		return err
-	}
-	c.token = tok
-	if expired(tok) {
+	c.who, c.Principal = who, who.Name
+	if errors.Is(err, access.ErrExpired) {
 		s.audited(r, c, http.StatusUnauthorized, service.Errorf(service.CodeUnauthorized, "token expired"))
 		return s.showSignin(w, r, c, http.StatusUnauthorized, "This token has expired.")
 	}
-	sess := s.sessions.create(tok)
+	if err != nil && !errors.Is(err, access.ErrPolicyUnread) {
+		return err
+	}
+	sess := s.sessions.create(hash, who.Name)
 	setCookie(w, r, sessionCookie, sess.id, 0)
 	setCookie(w, r, signinCookie, "", -1)
 	s.audited(r, c, http.StatusSeeOther, nil)

@@ -27,11 +27,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
-	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -62,10 +62,7 @@ type Config struct {
 	Tokens  TokenStore
 	Repos   Repos
 	Audit   AuditTrail
-	// Authorizer decides what a principal may do; IAM's evaluation of the
-	// token's policy by default.
-	Authorizer Authorizer
-	Logger     *slog.Logger
+	Logger  *slog.Logger
 	// SessionTTL is how long a session lasts without use (default 8 hours);
 	// a session never outlives 24 hours.
 	SessionTTL time.Duration
@@ -73,15 +70,14 @@ type Config struct {
 
 // Server is the console's HTTP handler.
 type Server struct {
-	svc    *service.Service
-	rules  *event.Rules
-	tokens TokenStore
-	repos  Repos
-	audit  AuditTrail
-	authz  Authorizer
-	log    *slog.Logger
-	mux    *http.ServeMux
-	pages  *pages
+	svc   *service.Service
+	rules *event.Rules
+	repos Repos
+	audit AuditTrail
+	guard *access.Guard
+	log   *slog.Logger
+	mux   *http.ServeMux
+	pages *pages
 
 	sessions *sessions
 
@@ -98,9 +94,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Authorizer == nil {
-		cfg.Authorizer = &IAMAuthorizer{}
-	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 8 * time.Hour
 	}
@@ -109,7 +102,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc: cfg.Service, rules: event.NewRules(cfg.Service), tokens: cfg.Tokens, repos: cfg.Repos, audit: cfg.Audit, authz: cfg.Authorizer,
+		svc: cfg.Service, rules: event.NewRules(cfg.Service), repos: cfg.Repos, audit: cfg.Audit, guard: &access.Guard{Tokens: cfg.Tokens},
 		log: cfg.Logger, mux: http.NewServeMux(), pages: p,
 		sessions: newSessions(cfg.SessionTTL, 24*time.Hour),
 		done:     make(chan struct{}),
@@ -139,21 +132,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // call is what a handler knows of the request beyond it.
 type call struct {
-	sess     *session      // nil on public routes
-	token    service.Token // the session's token, as just read from the store
-	perm     *permissions  // what the principal may do, asked lazily
-	action   string
-	resource string
-	params   []string // the route's path parameters, for the audit trail
-	start    time.Time
-	seq      int64 // the newest event before a live page was read
+	// Call is who asked for which operation on which resource, as the
+	// access guard noted it, for the audit trail.
+	access.Call
+	sess   *session         // nil on public routes
+	who    access.Principal // the session's principal, its token just read from the store
+	perm   *permissions     // what the principal may do, asked lazily
+	params []string         // the route's path parameters, for the audit trail
+	start  time.Time
+	seq    int64 // the newest event before a live page was read
 }
 
 // wrap puts a route's handler behind the session, the CSRF check of changes
 // and the permission check of its action: the one place they happen.
 func (s *Server) wrap(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := &call{action: rt.action, params: rt.params, start: time.Now()}
+		c := &call{Call: access.Call{Operation: rt.action}, params: rt.params, start: time.Now()}
 		if rt.public {
 			if r.Method == http.MethodPost {
 				if err := parseForm(w, r); err != nil {
@@ -166,7 +160,7 @@ func (s *Server) wrap(rt route) http.HandlerFunc {
 			}
 			return
 		}
-		sess, tok, err := s.authenticate(r)
+		sess, who, err := s.authenticate(r)
 		if err != nil {
 			if errors.Is(err, errNoSession) || errors.Is(err, errRevoked) || errors.Is(err, errExpired) {
 				s.signInAgain(w, r, err)
@@ -175,8 +169,8 @@ func (s *Server) wrap(rt route) http.HandlerFunc {
 			}
 			return
 		}
-		c.sess, c.token = sess, tok
-		c.perm = &permissions{ctx: r.Context(), authz: s.authz, token: tok, cache: map[string]bool{}}
+		c.sess, c.who, c.Principal = sess, who, who.Name
+		c.perm = &permissions{who: who, cache: map[string]bool{}}
 		if r.Method == http.MethodPost {
 			if err := parseForm(w, r); err != nil {
 				s.fail(w, r, c, err)
@@ -188,18 +182,12 @@ func (s *Server) wrap(rt route) http.HandlerFunc {
 				return
 			}
 		}
-		c.resource = "*"
+		c.Resource = "*"
 		if rt.resource != nil {
-			c.resource = rt.resource(r)
+			c.Resource = rt.resource(r)
 		}
 		if rt.action != "" {
-			ok, err := s.authz.Allowed(r.Context(), tok, rt.action, c.resource)
-			if err != nil {
-				s.fail(w, r, c, err)
-				return
-			}
-			if !ok {
-				err := service.Errorf(service.CodeForbidden, "token %s (policy %s) is not allowed %s%s on %s", tok.Name, tok.Policy, iam.Prefix, rt.action, c.resource)
+			if err := c.Check(who, rt.action, c.Resource); err != nil {
 				s.audited(r, c, http.StatusForbidden, err)
 				s.fail(w, r, c, err)
 				return
@@ -221,26 +209,27 @@ func (s *Server) wrap(rt route) http.HandlerFunc {
 	}
 }
 
-// authenticate finds the request's session and checks that its token still
-// exists: a revoked token's sessions end at once.
-func (s *Server) authenticate(r *http.Request) (*session, service.Token, error) {
+// authenticate finds the request's session and, through the access guard,
+// the principal of its token, which must still exist: a revoked token's
+// sessions end at once. A token whose policy no longer reads stays signed
+// in, allowed nothing.
+func (s *Server) authenticate(r *http.Request) (*session, access.Principal, error) {
 	sess := s.sessions.fromRequest(r)
 	if sess == nil {
-		return nil, service.Token{}, errNoSession
+		return nil, access.Principal{}, errNoSession
 	}
-	tok, err := s.tokens.Token(r.Context(), sess.tokenHash)
-	if errors.Is(err, service.ErrNotFound) {
+	who, err := s.guard.ByHash(r.Context(), sess.tokenHash)
+	switch {
+	case errors.Is(err, access.ErrUnknownToken):
 		s.sessions.remove(sess.id)
-		return nil, service.Token{}, errRevoked
-	}
-	if err != nil {
-		return nil, service.Token{}, err
-	}
-	if expired(tok) {
+		return nil, access.Principal{}, errRevoked
+	case errors.Is(err, access.ErrExpired):
 		s.sessions.remove(sess.id)
-		return nil, service.Token{}, errExpired
+		return nil, access.Principal{}, errExpired
+	case err != nil && !errors.Is(err, access.ErrPolicyUnread):
+		return nil, access.Principal{}, err
 	}
-	return sess, tok, nil
+	return sess, who, nil
 }
 
 var (
@@ -248,8 +237,6 @@ var (
 	errRevoked   = errors.New("the token this session was signed in with has been revoked; sign in again")
 	errExpired   = errors.New("the token this session was signed in with has expired; sign in again")
 )
-
-func expired(t service.Token) bool { return !t.Expires.IsZero() && !time.Now().Before(t.Expires) }
 
 // signInAgain answers a request without a valid session: pages go to the
 // sign-in form (coming back afterwards), scripts get 401.
@@ -350,11 +337,11 @@ func (s *Server) audited(r *http.Request, c *call, status int, err error) {
 	}
 	rec := audit.Record{
 		Time:      time.Now().UTC(),
-		Principal: c.token.Name,
+		Principal: c.Principal,
 		Source:    remoteHost(r),
 		UserAgent: r.UserAgent(),
-		Operation: c.action,
-		Resource:  c.resource,
+		Operation: c.Operation,
+		Resource:  c.Resource,
 		Params:    map[string]string{"via": "console"},
 		Outcome:   audit.Allowed,
 		Status:    status,

@@ -92,7 +92,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, page, t
 	set := s.pages.sets[page]
 	v := view{Title: title, P: data, Static: staticURLs, Now: time.Now().UTC(), Path: r.URL.Path}
 	if c != nil && c.sess != nil {
-		v.Principal, v.Policy, v.CSRF, v.Perm = c.token.Name, c.token.Policy, c.sess.csrf, c.perm
+		v.Principal, v.Policy, v.CSRF, v.Perm = c.who.Name, c.who.PolicyName, c.sess.csrf, c.perm
 		for _, n := range navItems {
 			if c.perm.Can(n.action, "*") {
 				v.Nav = append(v.Nav, navItem{Key: n.key, Label: n.label, URL: Prefix + n.key})
