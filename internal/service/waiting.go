@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/engine"
@@ -20,17 +21,28 @@ const (
 
 // Waiting says what an execution in progress waits for, when it waits for
 // something outside its own actions' work: it is "InProgress" in every list,
-// and this says why nothing moves.
+// and this says why nothing moves. The API, the CLI, the graph and the
+// console all show this one answer.
 type Waiting struct {
 	Kind string // one of the Wait* kinds
 	// Name is what is waited for: the lock, the gated pipeline, the invoked
 	// pipeline, the stage (for an approval, STAGE/ACTION).
 	Name string
-	// Position in the lock's queue (1: next) and the pipeline holding the
-	// lock, for a lock.
+	// Stage is the stage the execution waits to enter or waits in; Action
+	// is STAGE/ACTION for a gate, an approval or an invoke.
+	Stage  string
+	Action string
+	// Position in the lock's queue (1: next), the pipeline holding the
+	// lock, and the pipelines ahead (the holder first), for a lock.
 	Position int
 	HeldBy   string
-	Detail   string // the whole sentence, when the engine gave one
+	Ahead    []string
+	// Condition is a gate's (Succeeded, Idle).
+	Condition string
+	Detail    string // the whole sentence, when the engine gave one
+	// Also lists what else the execution waits for at the same time (two
+	// approvals of one stage).
+	Also []*Waiting
 }
 
 // Label is the short form lists show after "InProgress": "waiting for lock
@@ -56,98 +68,91 @@ func (w *Waiting) Label() string {
 	return "waiting"
 }
 
-// lockQueue is where an execution stands in a lock's queue.
-type lockQueue struct {
-	lock     string
-	position int
-	heldBy   string
-}
-
-// lockQueues indexes the lock queues by execution id.
-func (s *Service) lockQueues(ctx context.Context) (map[string]lockQueue, error) {
-	locks, err := s.Locks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]lockQueue{}
-	for _, l := range locks {
-		heldBy := ""
-		if l.Holder != nil {
-			heldBy = l.Holder.Pipeline
-		}
-		for i, q := range l.Queue {
-			if _, ok := out[q.ExecutionID]; !ok {
-				out[q.ExecutionID] = lockQueue{lock: l.Name, position: i + 1, heldBy: heldBy}
-			}
-		}
-	}
-	return out, nil
-}
-
-// WaitingOf says what e waits for, or nil when it is not in progress or
-// waits for nothing but its own actions' work.
-func waitingOf(e *engine.Execution, queues map[string]lockQueue) *Waiting {
-	if e == nil || e.Status != engine.ExecutionInProgress {
-		return nil
-	}
-	if q, ok := queues[e.ID]; ok {
-		return &Waiting{Kind: WaitLock, Name: q.lock, Position: q.position, HeldBy: q.heldBy, Detail: e.WaitingFor}
-	}
-	if e.Current < 0 || e.Current >= len(e.Stages) {
+// WaitingOf says what e waits for, given the locks' holders and queues, or
+// nil when it is not in progress or waits for nothing but its own actions'
+// work. Actions of the stage that run beside a gate or an approval do not
+// hide it. Names in a gate's or an invoke's configuration are resolved with
+// the execution's variables.
+func WaitingOf(e *engine.Execution, locks []LockState) *Waiting {
+	if e == nil || e.Status != engine.ExecutionInProgress || e.Current < 0 || e.Current >= len(e.Stages) {
 		return nil
 	}
 	st := &e.Stages[e.Current]
-	if e.Waiting && e.WaitingFor != "" {
+	for _, l := range locks {
+		i := slices.IndexFunc(l.Queue, func(h engine.LockHolder) bool { return h.ExecutionID == e.ID })
+		if i < 0 {
+			continue
+		}
+		w := &Waiting{Kind: WaitLock, Name: l.Name, Stage: st.Name, Position: i + 1, Detail: e.WaitingFor}
+		if l.Holder != nil {
+			w.HeldBy = l.Holder.Pipeline
+			w.Ahead = append(w.Ahead, l.Holder.Pipeline)
+		}
+		for _, q := range l.Queue[:i] {
+			w.Ahead = append(w.Ahead, q.Pipeline)
+		}
+		return w
+	}
+	if e.Waiting {
+		if e.WaitingFor == "" {
+			return nil
+		}
 		kind := WaitStage
 		if strings.HasPrefix(e.WaitingFor, "transition to stage") {
 			kind = WaitTransition
 		}
-		return &Waiting{Kind: kind, Name: st.Name, Detail: e.WaitingFor}
+		return &Waiting{Kind: kind, Name: st.Name, Stage: st.Name, Detail: e.WaitingFor}
 	}
-	if st.Status != engine.StageInProgress {
-		return nil
-	}
-	// An action doing work (a build, a deploy) is progress, not waiting; an
-	// approval, a gate or an invoke waits on someone else.
-	var w *Waiting
+	var first *Waiting
 	for _, a := range st.Actions {
 		if a.Status != engine.ActionInProgress {
 			continue
 		}
+		where := st.Name + "/" + a.Decl.Name
+		cfg := func(k string) string { return engine.ResolveNow(e, a.Decl.Configuration[k]) }
 		var this *Waiting
-		switch a.Decl.ActionTypeID.Provider {
-		case pipeline.ProviderManual:
-			this = &Waiting{Kind: WaitApproval, Name: st.Name + "/" + a.Decl.Name, Detail: a.Summary}
-		case pipeline.ProviderPipelineGate:
-			this = &Waiting{Kind: WaitGate, Name: a.Decl.Configuration["PipelineName"], Detail: a.Summary}
-		case pipeline.ProviderPipeline:
-			this = &Waiting{Kind: WaitInvoke, Name: a.Decl.Configuration["PipelineName"], Detail: a.Summary}
+		switch id := a.Decl.ActionTypeID; {
+		case id.Provider == pipeline.ProviderManual:
+			this = &Waiting{Kind: WaitApproval, Name: where}
+		case id.Provider == pipeline.ProviderPipelineGate:
+			cond := cfg("Condition")
+			if cond == "" {
+				cond = "Succeeded"
+			}
+			this = &Waiting{Kind: WaitGate, Name: cfg("PipelineName"), Condition: cond}
+		case id.Provider == pipeline.ProviderPipeline && id.Category == pipeline.CategoryInvoke:
+			this = &Waiting{Kind: WaitInvoke, Name: cfg("PipelineName")}
 		default:
-			return nil // something runs: the execution is not (only) waiting
+			continue // work in progress, not waiting
 		}
-		if w == nil {
-			w = this
+		this.Stage, this.Action, this.Detail = st.Name, where, a.Summary
+		if first == nil {
+			first = this
+		} else {
+			first.Also = append(first.Also, this)
 		}
 	}
-	return w
+	return first
 }
 
 // ExecutionWaiting says what each of es waits for (nil entries for those
-// that wait for nothing), reading the locks' queues once.
+// that wait for nothing), reading the locks once.
 func (s *Service) ExecutionWaiting(ctx context.Context, es ...*engine.Execution) ([]*Waiting, error) {
 	out := make([]*Waiting, len(es))
-	var queues map[string]lockQueue
+	var locks []LockState
+	read := false
 	for i, e := range es {
 		if e == nil || e.Status != engine.ExecutionInProgress {
 			continue
 		}
-		if queues == nil {
+		if !read {
 			var err error
-			if queues, err = s.lockQueues(ctx); err != nil {
+			if locks, err = s.Locks(ctx); err != nil {
 				return nil, err
 			}
+			read = true
 		}
-		out[i] = waitingOf(e, queues)
+		out[i] = WaitingOf(e, locks)
 	}
 	return out, nil
 }

@@ -236,7 +236,7 @@ func lockRole(lock string, l engine.Lock, pipeline string) (held, queued string)
 	}
 	for i, q := range l.Queue {
 		if q.Pipeline == pipeline {
-			return "", queuedPhrase(lock, l, i)
+			return "", queuedPhrase(lock, aheadInQueue(l, i))
 		}
 	}
 	return "", ""

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/engine"
-	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -22,68 +21,58 @@ type waitInfo struct {
 	Long  string // a sentence
 }
 
-// waitOf says what e waits for.
+// waitOf says what e waits for, in the console's words, from the service's
+// one answer (service.WaitingOf).
 func waitOf(e *engine.Execution, locks []service.LockState) waitInfo {
-	if e == nil || e.Status != engine.ExecutionInProgress || e.Current >= len(e.Stages) {
+	w := service.WaitingOf(e, locks)
+	if w == nil {
 		return waitInfo{}
 	}
-	stage := e.Stages[e.Current]
-	if e.Waiting {
-		for _, l := range locks {
-			if i := slices.IndexFunc(l.Queue, func(h engine.LockHolder) bool { return h.ExecutionID == e.ID }); i >= 0 {
-				return waitInfo{Kind: "lock", Short: "queued for lock " + l.Name,
-					Long: queuedPhrase(l.Name, l.Lock, i) + ", to enter stage " + stage.Name}
-			}
-		}
-		switch {
-		case strings.Contains(e.WaitingFor, "transition") && strings.Contains(e.WaitingFor, "disabled"):
-			return waitInfo{Kind: "transition", Short: "transition to " + stage.Name + " disabled", Long: e.WaitingFor}
-		case e.WaitingFor != "":
-			return waitInfo{Kind: "stage", Short: "waiting to enter " + stage.Name, Long: e.WaitingFor}
-		}
-		return waitInfo{}
-	}
-	var found []waitInfo
-	for _, a := range stage.Actions {
-		if a.Status != engine.ActionInProgress {
-			continue
-		}
-		where := stage.Name + "/" + a.Decl.Name
-		cfg := func(k string) string { return engine.ResolveNow(e, a.Decl.Configuration[k]) }
-		switch id := a.Decl.ActionTypeID; {
-		case id.Provider == pipeline.ProviderPipelineGate:
-			cond := cfg("Condition")
-			if cond == "" {
-				cond = "Succeeded"
-			}
-			w := waitInfo{Kind: "gate", Short: "gate: " + cfg("PipelineName"),
-				Long: fmt.Sprintf("gate %s waits for pipeline %s to be %s", where, cfg("PipelineName"), cond)}
-			if a.Summary != "" {
-				w.Long += " (" + a.Summary + ")"
-			}
-			found = append(found, w)
-		case id.Provider == pipeline.ProviderManual:
-			found = append(found, waitInfo{Kind: "approval", Short: "approval " + a.Decl.Name, Long: "approval " + where + " waits for an answer"})
-		case id.Provider == pipeline.ProviderPipeline && id.Category == pipeline.CategoryInvoke:
-			found = append(found, waitInfo{Kind: "invoke", Short: "invoked " + cfg("PipelineName"), Long: where + " waits for its invoked execution of " + cfg("PipelineName")})
+	out := describeWait(w)
+	if len(w.Also) > 0 {
+		out.Short += fmt.Sprintf(" and %d more", len(w.Also))
+		for _, o := range w.Also {
+			out.Long += "; " + describeWait(o).Long
 		}
 	}
-	if len(found) == 0 {
-		return waitInfo{}
-	}
-	w := found[0]
-	if len(found) > 1 {
-		w.Short += fmt.Sprintf(" and %d more", len(found)-1)
-		for _, o := range found[1:] {
-			w.Long += "; " + o.Long
-		}
-	}
-	return w
+	return out
 }
 
-// queuedPhrase says where the i-th in the queue of lock name stands:
-// "queued for prod-cluster behind infra (holds it)".
-func queuedPhrase(name string, l engine.Lock, i int) string {
+func describeWait(w *service.Waiting) waitInfo {
+	switch w.Kind {
+	case service.WaitLock:
+		return waitInfo{Kind: w.Kind, Short: "queued for lock " + w.Name, Long: queuedPhrase(w.Name, aheadOf(w)) + ", to enter stage " + w.Stage}
+	case service.WaitTransition:
+		return waitInfo{Kind: w.Kind, Short: "transition to " + w.Stage + " disabled", Long: w.Detail}
+	case service.WaitStage:
+		return waitInfo{Kind: w.Kind, Short: "waiting to enter " + w.Stage, Long: w.Detail}
+	case service.WaitGate:
+		long := fmt.Sprintf("gate %s waits for pipeline %s to be %s", w.Action, w.Name, w.Condition)
+		if w.Detail != "" {
+			long += " (" + w.Detail + ")"
+		}
+		return waitInfo{Kind: w.Kind, Short: "gate: " + w.Name, Long: long}
+	case service.WaitApproval:
+		return waitInfo{Kind: w.Kind, Short: "approval " + strings.TrimPrefix(w.Action, w.Stage+"/"), Long: "approval " + w.Action + " waits for an answer"}
+	case service.WaitInvoke:
+		return waitInfo{Kind: w.Kind, Short: "invoked " + w.Name, Long: w.Action + " waits for its invoked execution of " + w.Name}
+	}
+	return waitInfo{Kind: w.Kind, Short: w.Label(), Long: w.Detail}
+}
+
+// aheadOf names the pipelines ahead of a queued execution, the holder
+// marked as such.
+func aheadOf(w *service.Waiting) []string {
+	ahead := slices.Clone(w.Ahead)
+	if w.HeldBy != "" && len(ahead) > 0 {
+		ahead[0] += " (holds it)"
+	}
+	return ahead
+}
+
+// aheadInQueue names the pipelines ahead of the i-th in l's queue, the
+// holder marked as such.
+func aheadInQueue(l engine.Lock, i int) []string {
 	var ahead []string
 	if l.Holder != nil {
 		ahead = append(ahead, l.Holder.Pipeline+" (holds it)")
@@ -91,6 +80,13 @@ func queuedPhrase(name string, l engine.Lock, i int) string {
 	for _, q := range l.Queue[:i] {
 		ahead = append(ahead, q.Pipeline)
 	}
+	return ahead
+}
+
+// queuedPhrase says where an execution stands in the queue of lock name,
+// given the pipelines ahead of it (the holder first): "queued for
+// prod-cluster behind infra (holds it)".
+func queuedPhrase(name string, ahead []string) string {
 	switch len(ahead) {
 	case 0:
 		return "first in the queue for " + name
@@ -127,7 +123,7 @@ func lockNotes(e *engine.Execution, locks []service.LockState) []lockNote {
 			if l.Holder != nil && l.Holder.ExecutionID == e.ID {
 				note.Role, note.Phrase = "holds", "holds "+n
 			} else if i := slices.IndexFunc(l.Queue, func(h engine.LockHolder) bool { return h.ExecutionID == e.ID }); i >= 0 {
-				note.Role, note.Phrase = "queued", queuedPhrase(n, l.Lock, i)
+				note.Role, note.Phrase = "queued", queuedPhrase(n, aheadInQueue(l.Lock, i))
 			}
 		}
 		if note.Phrase == "" {
