@@ -30,11 +30,14 @@ import (
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/provider/beanstalk"
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
 	"github.com/sluice-ci/sluice/internal/provider/function"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/provider/stepfunctions"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -599,5 +602,10 @@ func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) m
 		"CodeBuild":  build.Provider{Isolation: iso},
 		"Function":   fn,
 		"Lambda":     fn,
+
+		// AWS's deploy and invoke actions, through the job's aws connection.
+		"ECS":              ecsdeploy.Provider{},
+		"ElasticBeanstalk": beanstalk.Provider{},
+		"StepFunctions":    stepfunctions.Provider{},
 	}
 }
