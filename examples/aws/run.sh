@@ -48,7 +48,7 @@ sluice_port=$(free_port)
 "$sluice" server --data "$work/data" --addr "127.0.0.1:$sluice_port" --region us-east-1 >"$work/sluice.log" 2>&1 &
 pids+=($!)
 export SLUICE_URL=http://127.0.0.1:$sluice_port
-wait_http "$SLUICE_URL/healthz" || wait_http "$SLUICE_URL/"
+wait_http "$SLUICE_URL/healthz"
 export SLUICE_TOKEN=$(cat "$work/data/admin.token")
 echo "sluice at $SLUICE_URL"
 
@@ -66,5 +66,6 @@ git -C "$work/app" -c credential.helper='!f() { echo username=sluice; echo "pass
 
 "$sluice" project apply -f "$here/project.yml"
 "$sluice" pipeline apply -f "$here/app/pipeline.yml"
-id=$("$sluice" start serverless --wait | head -1)
-"$sluice" logs serverless "$id" Report
+out=$("$sluice" start serverless --wait) || { echo "$out"; exit 1; }
+echo "$out"
+"$sluice" logs serverless "$(echo "$out" | head -1)" Report
