@@ -76,6 +76,22 @@ func TestAgainstMoto(t *testing.T) {
 		}
 	})
 
+	// A repository's link out of the artifact does not take what it points
+	// to into the bundle: the deployment fails before anything is uploaded.
+	t.Run("link out of the artifact", func(t *testing.T) {
+		job, _ := newJob(t, ep, map[string]string{"Connection": "moto", "ApplicationName": "shop", "EnvironmentName": "shop-live"})
+		job.ExecutionID = "e-link"
+		os.Symlink("/etc/passwd", filepath.Join(job.WorkDir, "passwd"))
+		_, err := Provider{}.Run(ctx, job)
+		if err == nil || !strings.Contains(err.Error(), "source bundle") || !strings.Contains(err.Error(), "passwd") {
+			t.Fatalf("run = %v, want the bundle refused naming the link", err)
+		}
+		list, lerr := S3Client(c).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("releases"), Prefix: aws.String("sluice/shop/sluice-e-link")})
+		if lerr != nil || len(list.Contents) != 0 {
+			t.Errorf("objects = %v, %v; want nothing uploaded", list, lerr)
+		}
+	})
+
 	t.Run("version deployed", func(t *testing.T) {
 		job, log := newJob(t, ep, map[string]string{"Connection": "moto", "ApplicationName": "shop", "EnvironmentName": "shop-live"})
 		_, err := Provider{PollInterval: 10 * time.Millisecond, Timeout: 30 * time.Second}.Run(ctx, job)

@@ -104,6 +104,12 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	if err != nil {
 		return provider.Result{}, err
 	}
+	// The standard deployment is ECS's rolling update; a service deployed
+	// by CodeDeploy (blue/green) or an external controller is not ECS's to
+	// update this way (CodePipeline has CodeDeployToECS for the first).
+	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != types.DeploymentControllerTypeEcs {
+		return provider.Result{}, fmt.Errorf("service %s is deployed by the %s deployment controller, not ECS's rolling update", service, dc.Type)
+	}
 	current := aws.ToString(svc.TaskDefinition)
 	td, err := client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(current),

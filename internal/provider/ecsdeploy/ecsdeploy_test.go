@@ -88,6 +88,7 @@ func TestAgainstMoto(t *testing.T) {
 		{"unknown container", testUnknownContainer},
 		{"not stable in time", testNotStable},
 		{"no such service", testNoService},
+		{"blue/green service", testCodeDeployService},
 	} {
 		mototest.Reset(t, ep)
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, ep) })
@@ -179,6 +180,24 @@ func testNoService(t *testing.T, ep string) {
 	_, err := Provider{}.Run(context.Background(), job)
 	if err == nil || !strings.Contains(err.Error(), "service shpo in cluster web") {
 		t.Fatalf("run = %v, want an error naming the missing service", err)
+	}
+}
+
+// A service CodeDeploy deploys is not updated behind its back.
+func testCodeDeployService(t *testing.T, ep string) {
+	ctx := context.Background()
+	c := setUp(t, ep, 0)
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("web"), ServiceName: aws.String("bluegreen"), TaskDefinition: aws.String("shop"), DesiredCount: aws.Int32(0),
+		DeploymentController: &types.DeploymentController{Type: types.DeploymentControllerTypeCodeDeploy},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	job, _ := newJob(t, ep, map[string]string{"Connection": "moto", "ClusterName": "web", "ServiceName": "bluegreen"},
+		`[{"name": "app", "imageUri": "x:2"}]`)
+	_, err := Provider{}.Run(ctx, job)
+	if err == nil || !strings.Contains(err.Error(), "deployed by the CODE_DEPLOY deployment controller") {
+		t.Fatalf("run = %v, want the CodeDeploy-controlled service refused", err)
 	}
 }
 
