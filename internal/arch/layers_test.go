@@ -31,6 +31,7 @@ var layers = map[string]int{
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/function": 5,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
+	"internal/provider/ecsdeploy": 4, "internal/provider/beanstalk": 4, "internal/provider/stepfunctions": 4, "internal/awsconn/mototest": 0,
 	"internal/service": 4, "internal/trigger": 5, "internal/event": 5,
 	// 6: the worker and the protocol fronts.
 	"internal/worker": 6, "internal/api": 6, "internal/ui": 6,

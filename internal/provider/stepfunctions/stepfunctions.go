@@ -157,8 +157,7 @@ func (p Provider) wait(ctx context.Context, client *sfn.Client, execArn string, 
 		d, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(execArn)})
 		if err != nil {
 			if ctx.Err() != nil {
-				t.Reset(0)
-				continue
+				continue // to the stop above: the timer is spent
 			}
 			return nil, fmt.Errorf("describe execution %s: %w", execArn, err)
 		}
