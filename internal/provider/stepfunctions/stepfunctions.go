@@ -98,7 +98,8 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		if len(job.Outputs) > 0 {
 			return provider.Result{}, errors.New("an express state machine's output cannot be read: declare no output artifact")
 		}
-		return provider.Result{Summary: "started express execution " + name, OutputVariables: vars}, nil
+		// CodePipeline gives ExecutionArn for standard state machines only.
+		return provider.Result{Summary: "started express execution " + name, OutputVariables: map[string]string{"StateMachineArn": arn}}, nil
 	}
 
 	d, err := p.wait(ctx, client, execArn, job)
