@@ -155,8 +155,9 @@ func VersionLabel(executionID, action string, attempt int) string {
 // upload zips the input artifact (extracted in WorkDir) and puts it at key
 // in the connection's bucket.
 func upload(ctx context.Context, conn *awsconn.Conn, job *provider.Job, key string) error {
-	dir := job.ScratchDir
-	f, err := os.CreateTemp(dir, "bundle-*.zip")
+	// Not in ScratchDir, which may be memory: a bundle can be large. Not
+	// under WorkDir either, which is what is zipped.
+	f, err := os.CreateTemp("", "sluice-bundle-*.zip")
 	if err != nil {
 		return fmt.Errorf("source bundle: %w", err)
 	}
