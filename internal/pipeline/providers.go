@@ -180,17 +180,18 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider("CodeDeploy", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
 			requires("ApplicationName", "DeploymentGroupName"),
 		knownProvider("CodeDeployToECS", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(1, 5), noArtifacts),
-		knownProvider("ECS", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).requires("ClusterName", "ServiceName"),
+		knownProvider("ECS", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).requires("ClusterName", "ServiceName").
+			check(ecsConfig).runnable(),
 		knownProvider("EC2", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
 		knownProvider("EKS", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
 		knownProvider("ElasticBeanstalk", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
-			requires("ApplicationName", "EnvironmentName"),
+			requires("ApplicationName", "EnvironmentName").check(beanstalkConfig).runnable(),
 		knownProvider("OpsWorks", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts),
 		knownProvider("ServiceCatalog", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts),
 		knownProvider("AppConfig", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts),
 		knownProvider("AlexaSkillsKit", OwnerThirdParty, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
 		knownProvider("StepFunctions", OwnerAWS, categoriesOf(CategoryInvoke), artifacts(0, 1), artifacts(0, 1)).
-			requires("StateMachineArn"),
+			requires("StateMachineArn").check(stepFunctionsConfig).runnable(),
 		knownProvider("InspectorScan", OwnerAWS, categoriesOf(CategoryInvoke), anyArtifacts, anyArtifacts),
 		knownProvider("ECRBuildAndPublish", OwnerAWS, categoriesOf(CategoryBuild), anyArtifacts, anyArtifacts),
 		knownProvider("DeviceFarm", OwnerAWS, categoriesOf(CategoryTest), anyArtifacts, anyArtifacts),

@@ -11,11 +11,14 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/provider/beanstalk"
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/provider/stepfunctions"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 )
 
@@ -53,5 +56,10 @@ func Implementations(o Options) map[string]provider.Provider {
 		pipeline.ProviderCodeBuild:  build.Provider{Isolation: o.Isolation},
 		pipeline.ProviderFunction:   fn,
 		pipeline.ProviderLambda:     fn,
+
+		// AWS's deploy and invoke actions, through the job's aws connection.
+		"ECS":              ecsdeploy.Provider{},
+		"ElasticBeanstalk": beanstalk.Provider{},
+		"StepFunctions":    stepfunctions.Provider{},
 	}
 }
