@@ -7,6 +7,8 @@
 package connection
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -76,7 +78,7 @@ const (
 )
 
 var (
-	nameRE    = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	regionRE  = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
 	roleARNRE = regexp.MustCompile(`^arn:[a-z0-9-]+:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	// sessionRE is STS's RoleSessionName pattern.
@@ -99,7 +101,7 @@ func (c *Connection) validate() pipeline.ErrorList {
 	case c.Name == "":
 		add("name", "required")
 	case !nameRE.MatchString(c.Name):
-		add("name", "%q is not a connection name (1-100 letters, digits, ., - and _)", c.Name)
+		add("name", "%q is not a connection name (1-100 letters, digits, ., - and _, starting with a letter or digit)", c.Name)
 	}
 	switch {
 	case c.Kind == "":
@@ -190,4 +192,49 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Keys are an aws connection's credentials, as its secret holds them.
+type Keys struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	SessionToken    string `json:"sessionToken,omitempty"`
+}
+
+// ParseKeys reads a connection secret's value. The error never quotes the
+// value.
+func ParseKeys(value []byte) (Keys, error) {
+	var k Keys
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&k); err != nil {
+		return Keys{}, fmt.Errorf(`must be JSON {"%s": ..., "%s": ..., "%s": ... (optional)} with nothing else`, KeyAccessKeyID, KeySecretAccessKey, KeySessionToken)
+	}
+	if k.AccessKeyID == "" || k.SecretAccessKey == "" {
+		return Keys{}, fmt.Errorf("must hold %s and %s", KeyAccessKeyID, KeySecretAccessKey)
+	}
+	return k, nil
+}
+
+// Grant is what the worker holding a job gets for a connection the job
+// uses: the connection (the action's roleArn already in its role) and, for
+// one whose credentials are in a secret, the keys. Only the job protocol
+// carries it.
+type Grant struct {
+	Connection Connection `json:"connection"`
+	Keys       *Keys      `json:"keys,omitempty"`
+}
+
+// Values are the secret strings in g, for a log masker.
+func (g Grant) Values() []string {
+	if g.Keys == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range []string{g.Keys.AccessKeyID, g.Keys.SecretAccessKey, g.Keys.SessionToken} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

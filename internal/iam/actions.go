@@ -28,6 +28,7 @@ var Actions = []string{
 	// The job protocol, spoken by workers (and, for one job, by a function's job token).
 	"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 	"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
+	"GetJobConnection",
 	// Secrets, webhooks, build projects, functions.
 	"ListSecrets", "PutSecret", "DeleteSecret",
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
@@ -42,6 +43,8 @@ var Actions = []string{
 	"ListTokens", "CreateToken", "RotateToken", "RevokeToken", "ListAuditRecords",
 	// Named policies, which pipelines and projects run with as their role.
 	"ListPolicies", "GetPolicy", "PutPolicy", "DeletePolicy",
+	// Connections to other systems (aws accounts) that actions use.
+	"ListConnections", "GetConnection", "PutConnection", "DeleteConnection",
 	// A secret's value, asked of a job's role (never of a token) when the
 	// job's worker asks for a secret: no route has it.
 	"GetSecretValue",
@@ -52,7 +55,7 @@ var Actions = []string{
 var RoleActions = []string{"GetSecretValue"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }
@@ -132,7 +135,7 @@ func ReadyMade(name string) (*Policy, bool) {
 		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
 			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-			"GitPull",
+			"GetJobConnection", "GitPull",
 		), Resource: everywhere}}
 	default:
 		return nil, false
