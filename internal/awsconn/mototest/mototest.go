@@ -1,0 +1,108 @@
+// Package mototest starts moto's server (an AWS look-alike, `moto_server`)
+// for tests of code that calls AWS through the SDK: on 127.0.0.1, on a free
+// port, stopped when the test ends. Where moto is not installed the test is
+// skipped, saying how to get it.
+package mototest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/awsconn"
+)
+
+// Region is the region tests use; moto accepts any.
+const Region = "us-east-1"
+
+// Server is a running moto server.
+type Server struct {
+	URL string
+}
+
+// Start starts moto_server for the test, or skips the test when it is not
+// installed.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server not found: install moto's server (pip install 'moto[server]') to run the AWS tests")
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// Its own process group, so that the Python behind a pyenv shim goes too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if testing.Verbose() {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start moto_server: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	})
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		// Ready when it answers its own API.
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/moto-api/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			return s
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("moto_server exited before answering: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("moto_server did not answer at %s within 60s", s.URL)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Reset forgets everything moto holds (POST /moto-api/reset).
+func (s *Server) Reset(t testing.TB) {
+	t.Helper()
+	resp, err := http.Post(s.URL+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		t.Fatalf("reset moto: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reset moto: %s", resp.Status)
+	}
+}
+
+// Conn is a connection to the server with moto's static test keys.
+func (s *Server) Conn(name string) *awsconn.Conn {
+	return awsconn.Static(name, Region, s.URL, "test", "test", "")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
