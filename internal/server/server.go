@@ -35,6 +35,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/function"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/provider/s3deploy"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -592,6 +593,7 @@ func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) m
 	return map[string]provider.Provider{
 		"Commands":   commands.Provider{Isolation: iso},
 		"Noop":       noop.Provider{},
+		"S3":         s3deploy.Provider{},
 		"Git":        git,
 		"CodeCommit": git,
 		"GitRemote":  git,
