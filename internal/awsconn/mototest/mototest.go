@@ -7,6 +7,7 @@ package mototest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,26 +32,44 @@ type Server struct {
 // installed.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		t.Skip("moto_server not found: install moto's server (pip install 'moto[server]') to run the AWS tests")
+	}
+	var log io.Writer
+	if testing.Verbose() {
+		log = os.Stderr
+	}
+	s, stop, err := Run(context.Background(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// Run starts moto_server outside a test (benchmark commands); stop ends it.
+// log, when not nil, receives its output.
+func Run(ctx context.Context, log io.Writer) (s *Server, stop func(), err error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		t.Skip("moto_server not found: install moto's server (pip install 'moto[server]') to run the AWS tests")
+		return nil, nil, fmt.Errorf("moto_server not found: install moto's server (pip install 'moto[server]'): %w", err)
 	}
 	port, err := freePort()
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	// Its own process group, so that the Python behind a pyenv shim goes too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if testing.Verbose() {
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if log != nil {
+		cmd.Stdout, cmd.Stderr = log, log
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
+		return nil, nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	stop = func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -58,9 +77,9 @@ func Start(t testing.TB) *Server {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
-	})
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	}
+	s = &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
 		// Ready when it answers its own API.
@@ -68,13 +87,14 @@ func Start(t testing.TB) *Server {
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			return s
+			return s, stop, nil
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("moto_server exited before answering: %v", err)
+			return nil, nil, fmt.Errorf("moto_server exited before answering: %v", err)
 		case <-ctx.Done():
-			t.Fatalf("moto_server did not answer at %s within 60s", s.URL)
+			stop()
+			return nil, nil, fmt.Errorf("moto_server did not answer at %s within 60s", s.URL)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
