@@ -17,10 +17,10 @@ import (
 
 func TestParseSecretRef(t *testing.T) {
 	for ref, want := range map[string]SecretRef{
-		"db":                  {ID: "db"},
-		"db:password":         {ID: "db", JSONKey: "password"},
-		"db::AWSPREVIOUS":     {ID: "db", VersionStage: "AWSPREVIOUS"},
-		"db:::v-1":            {ID: "db", VersionID: "v-1"},
+		"db":              {ID: "db"},
+		"db:password":     {ID: "db", JSONKey: "password"},
+		"db::AWSPREVIOUS": {ID: "db", VersionStage: "AWSPREVIOUS"},
+		"db:::v-1":        {ID: "db", VersionID: "v-1"},
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:password": {
 			ID: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", JSONKey: "password"},
 	} {
