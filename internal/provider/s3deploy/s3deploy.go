@@ -46,7 +46,7 @@ type Provider struct{}
 // config is the action's configuration.
 type config struct {
 	bucket, objectKey, acl, cacheControl, kmsKey string
-	extract                                       bool
+	extract                                      bool
 }
 
 func readConfig(c map[string]string) (config, error) {
