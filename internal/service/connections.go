@@ -167,10 +167,15 @@ func (s *Service) JobConnection(ctx context.Context, jobID, worker, name string)
 		c.Role = &r
 	}
 	g := connection.Grant{Connection: c}
-	if c.Credentials.Secret == "" {
+	if c.Credentials.FromWorker {
+		// No secret guards the worker's own identity: the role must allow
+		// the connection itself.
+		if err := s.roleAllows(ctx, j, "UseConnection", "connection/"+c.Name); err != nil {
+			return connection.Grant{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
+		}
 		return g, nil
 	}
-	if err := s.roleMayRead(ctx, j, c.Credentials.Secret); err != nil {
+	if err := s.roleAllows(ctx, j, "GetSecretValue", "secret/"+c.Credentials.Secret); err != nil {
 		return connection.Grant{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
 	}
 	value, err := s.secretValue(ctx, c.Credentials.Secret)
@@ -250,24 +255,23 @@ func (s *Service) jobNamesConnection(ctx context.Context, j engine.Job, name str
 	return false
 }
 
-// roleMayRead checks that the job's role allows sluice:GetSecretValue on the
-// secret.
-func (s *Service) roleMayRead(ctx context.Context, j engine.Job, secret string) error {
+// roleAllows checks that the job's role allows sluice:ACTION on resource.
+func (s *Service) roleAllows(ctx context.Context, j engine.Job, action, resource string) error {
 	role, err := s.jobRole(ctx, j)
 	if err != nil {
 		return err
 	}
 	policy, err := s.RolePolicy(ctx, role)
 	if err != nil {
-		return Errorf(CodeForbidden, "secret %s: %s", secret, ErrorMessage(err))
+		return Errorf(CodeForbidden, "%s: %s", resource, ErrorMessage(err))
 	}
-	if ok, why := iam.Evaluate(policy, iam.Prefix+"GetSecretValue", "secret/"+secret); !ok {
+	if ok, why := iam.Evaluate(policy, iam.Prefix+action, resource); !ok {
 		shown := role
 		if shown == "" {
 			shown = iam.PolicyDefaultPipeline
 		}
-		return Errorf(CodeForbidden, "secret %s: role %s of %s does not allow sluice:GetSecretValue on secret/%s (%s)",
-			secret, shown, jobOwner(j), secret, why)
+		return Errorf(CodeForbidden, "role %s of %s does not allow sluice:%s on %s (%s)",
+			shown, jobOwner(j), action, resource, why)
 	}
 	return nil
 }

@@ -98,7 +98,17 @@ func TestJobConnection(t *testing.T) {
 	if _, err := get("byregion", ""); err == nil || !strings.Contains(err.Error(), "connection other") {
 		t.Errorf("by region: %v", err)
 	}
-	// No connection has sa-east-1: default, in the action's region, no keys.
+	// No connection has sa-east-1: default, which takes the worker's own
+	// identity, so the role must allow the connection itself.
+	if _, err := get("fallback", ""); err == nil || !strings.Contains(err.Error(), "does not allow sluice:UseConnection on connection/default") {
+		t.Errorf("fromWorker without UseConnection: %v", err)
+	}
+	doc = `{"Statement":[{"Effect":"Allow","Action":"sluice:GetSecretValue","Resource":["secret/aws-a","secret/not-keys"]},` +
+		`{"Effect":"Allow","Action":"sluice:UseConnection","Resource":"connection/default"}]}`
+	if _, err := svc.PutPolicy(ctx, service.PolicyRequest{Name: "deployer", Document: []byte(doc), Holder: admin}); err != nil {
+		t.Fatal(err)
+	}
+	// Now: default, in the action's region, no keys.
 	if g, err := get("fallback", ""); err != nil || !strings.Contains(g, `"name":"default"`) || !strings.Contains(g, `"region":"sa-east-1"`) || strings.Contains(g, "keys") {
 		t.Errorf("fallback: %s, %v", g, err)
 	}
