@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/connection"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -56,7 +57,17 @@ func (s *Server) applyConnection(w http.ResponseWriter, r *http.Request) error {
 // connectionView is a connection as the API shows it: the definition holds
 // a secret's name, never its value.
 func connectionView(info service.ConnectionInfo) client.Connection {
-	return client.Connection{Connection: info.Connection, Created: info.Created, Updated: info.Updated}
+	c := info.Connection
+	out := client.Connection{
+		Name: c.Name, Kind: c.Kind, Region: c.Region, Endpoint: c.Endpoint, Endpoints: c.Endpoints,
+		S3PathStyle: c.S3PathStyle, Bucket: c.Bucket,
+		Credentials: client.ConnectionCredentials{Secret: c.Credentials.Secret, FromWorker: c.Credentials.FromWorker},
+		Created:     info.Created, Updated: info.Updated,
+	}
+	if r := c.Role; r != nil {
+		out.Role = &awsconn.Role{ARN: r.ARN, ExternalID: r.ExternalID, SessionName: r.SessionName, DurationSeconds: r.DurationSeconds}
+	}
+	return out
 }
 
 func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) error {

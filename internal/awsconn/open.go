@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/sluice-ci/sluice/internal/connection"
 )
 
 // DefaultSessionName is the role session name when a connection gives none:
@@ -25,20 +23,19 @@ const DefaultSessionName = "sluice"
 // name, refreshed by the credentials cache before the session expires. The
 // credentials are fetched once here, so that a bad key or a role that will
 // not be assumed fails the action at once, naming the connection.
-func Open(ctx context.Context, g connection.Grant, sessionName string) (*Conn, error) {
-	c := g.Connection
+func Open(ctx context.Context, c Settings, sessionName string) (*Conn, error) {
 	conn := &Conn{
 		Name: c.Name, Endpoint: c.Endpoint, Endpoints: c.Endpoints,
-		S3PathStyle: c.PathStyle(), Bucket: c.Bucket,
+		S3PathStyle: c.S3PathStyle, Bucket: c.Bucket,
 	}
 	switch {
-	case g.Keys != nil:
+	case c.Keys != nil:
 		conn.Config = aws.Config{
 			Region: c.Region,
 			Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
-				g.Keys.AccessKeyID, g.Keys.SecretAccessKey, g.Keys.SessionToken)),
+				c.Keys.AccessKeyID, c.Keys.SecretAccessKey, c.Keys.SessionToken)),
 		}
-	case c.Credentials.FromWorker:
+	case c.FromWorker:
 		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(c.Region))
 		if err != nil {
 			return nil, fmt.Errorf("connection %s: the worker's aws configuration: %w", c.Name, err)

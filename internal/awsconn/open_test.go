@@ -10,7 +10,6 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/awsconn/mototest"
-	"github.com/sluice-ci/sluice/internal/connection"
 )
 
 func callerARN(t *testing.T, c *awsconn.Conn) string {
@@ -28,13 +27,10 @@ func callerARN(t *testing.T, c *awsconn.Conn) string {
 func TestOpenAssumesRole(t *testing.T) {
 	moto := mototest.Start(t)
 	ctx := context.Background()
-	g := connection.Grant{
-		Connection: connection.Connection{
-			Name: "prod", Kind: "aws", Region: mototest.Region, Endpoint: moto.URL,
-			Credentials: connection.Credentials{Secret: "aws-keys"},
-			Role:        &connection.Role{ARN: "arn:aws:iam::123456789012:role/deployer", ExternalID: "ext-42"},
-		},
-		Keys: &connection.Keys{AccessKeyID: "AKIAEXAMPLEKEY000001", SecretAccessKey: "test"},
+	g := awsconn.Settings{
+		Name: "prod", Region: mototest.Region, Endpoint: moto.URL, S3PathStyle: true,
+		Role: &awsconn.Role{ARN: "arn:aws:iam::123456789012:role/deployer", ExternalID: "ext-42"},
+		Keys: &awsconn.Keys{AccessKeyID: "AKIAEXAMPLEKEY000001", SecretAccessKey: "test"},
 	}
 	c, err := awsconn.Open(ctx, g, awsconn.SessionNameFor("job/1"))
 	if err != nil {
@@ -56,7 +52,7 @@ func TestOpenAssumesRole(t *testing.T) {
 	}
 
 	// Without a role, the keys are used as they are.
-	g.Connection.Role = nil
+	g.Role = nil
 	c, err = awsconn.Open(ctx, g, "")
 	if err != nil {
 		t.Fatal(err)
@@ -73,11 +69,10 @@ func TestOpenFromWorker(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	g := connection.Grant{Connection: connection.Connection{
-		Name: "w", Kind: "aws", Region: mototest.Region, Endpoint: moto.URL,
-		Credentials: connection.Credentials{FromWorker: true},
-		Role:        &connection.Role{ARN: "arn:aws:iam::123456789012:role/ops", SessionName: "nightly"},
-	}}
+	g := awsconn.Settings{
+		Name: "w", Region: mototest.Region, Endpoint: moto.URL, FromWorker: true,
+		Role: &awsconn.Role{ARN: "arn:aws:iam::123456789012:role/ops", SessionName: "nightly"},
+	}
 	c, err := awsconn.Open(context.Background(), g, "ignored")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +84,7 @@ func TestOpenFromWorker(t *testing.T) {
 
 // TestOpenNoCredentials: a grant with neither keys nor fromWorker is refused.
 func TestOpenNoCredentials(t *testing.T) {
-	_, err := awsconn.Open(context.Background(), connection.Grant{Connection: connection.Connection{Name: "x", Region: "us-east-1"}}, "")
+	_, err := awsconn.Open(context.Background(), awsconn.Settings{Name: "x", Region: "us-east-1"}, "")
 	if err == nil || !strings.Contains(err.Error(), "connection x") {
 		t.Fatalf("err = %v", err)
 	}

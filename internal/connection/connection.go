@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 )
 
@@ -194,47 +195,30 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// Keys are an aws connection's credentials, as its secret holds them.
-type Keys struct {
-	AccessKeyID     string `json:"accessKeyId"`
-	SecretAccessKey string `json:"secretAccessKey"`
-	SessionToken    string `json:"sessionToken,omitempty"`
-}
-
-// ParseKeys reads a connection secret's value. The error never quotes the
-// value.
-func ParseKeys(value []byte) (Keys, error) {
-	var k Keys
+// ParseKeys reads a connection secret's value: JSON {"accessKeyId",
+// "secretAccessKey", "sessionToken"?}. The error never quotes the value.
+func ParseKeys(value []byte) (awsconn.Keys, error) {
+	var k awsconn.Keys
 	dec := json.NewDecoder(bytes.NewReader(value))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&k); err != nil {
-		return Keys{}, fmt.Errorf(`must be JSON {"%s": ..., "%s": ..., "%s": ... (optional)} with nothing else`, KeyAccessKeyID, KeySecretAccessKey, KeySessionToken)
+		return awsconn.Keys{}, fmt.Errorf(`must be JSON {"%s": ..., "%s": ..., "%s": ... (optional)} with nothing else`, KeyAccessKeyID, KeySecretAccessKey, KeySessionToken)
 	}
 	if k.AccessKeyID == "" || k.SecretAccessKey == "" {
-		return Keys{}, fmt.Errorf("must hold %s and %s", KeyAccessKeyID, KeySecretAccessKey)
+		return awsconn.Keys{}, fmt.Errorf("must hold %s and %s", KeyAccessKeyID, KeySecretAccessKey)
 	}
 	return k, nil
 }
 
-// Grant is what the worker holding a job gets for a connection the job
-// uses: the connection (the action's roleArn already in its role) and, for
-// one whose credentials are in a secret, the keys. Only the job protocol
-// carries it.
-type Grant struct {
-	Connection Connection `json:"connection"`
-	Keys       *Keys      `json:"keys,omitempty"`
-}
-
-// Values are the secret strings in g, for a log masker.
-func (g Grant) Values() []string {
-	if g.Keys == nil {
-		return nil
+// Settings is c as the job protocol hands it to a worker, with keys (nil
+// for a connection using the worker's own identity).
+func (c *Connection) Settings(keys *awsconn.Keys) awsconn.Settings {
+	s := awsconn.Settings{
+		Name: c.Name, Region: c.Region, Endpoint: c.Endpoint, Endpoints: c.Endpoints,
+		S3PathStyle: c.PathStyle(), Bucket: c.Bucket, FromWorker: c.Credentials.FromWorker, Keys: keys,
 	}
-	var out []string
-	for _, v := range []string{g.Keys.AccessKeyID, g.Keys.SecretAccessKey, g.Keys.SessionToken} {
-		if v != "" {
-			out = append(out, v)
-		}
+	if r := c.Role; r != nil {
+		s.Role = &awsconn.Role{ARN: r.ARN, ExternalID: r.ExternalID, SessionName: r.SessionName, DurationSeconds: r.DurationSeconds}
 	}
-	return out
+	return s
 }

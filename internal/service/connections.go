@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/connection"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -137,24 +138,24 @@ const DefaultConnection = "default"
 // that region, else the one named default. The action's roleArn, when it
 // has one, is the role assumed. A connection whose keys are in a secret is
 // given only when the job's role may read that secret, as for any secret.
-func (s *Service) JobConnection(ctx context.Context, jobID, worker, name string) (connection.Grant, error) {
+func (s *Service) JobConnection(ctx context.Context, jobID, worker, name string) (awsconn.Settings, error) {
 	j, err := s.heldJob(ctx, jobID, worker)
 	if err != nil {
-		return connection.Grant{}, err
+		return awsconn.Settings{}, err
 	}
 	region, roleARN := s.jobActionRegionRole(ctx, j)
 	var info ConnectionInfo
 	switch {
 	case name != "":
 		if !s.jobNamesConnection(ctx, j, name) {
-			return connection.Grant{}, Errorf(CodeForbidden, "job %s does not name connection %s in its configuration", jobID, name)
+			return awsconn.Settings{}, Errorf(CodeForbidden, "job %s does not name connection %s in its configuration", jobID, name)
 		}
 		if info, err = s.Connection(ctx, name); err != nil {
-			return connection.Grant{}, err
+			return awsconn.Settings{}, err
 		}
 	default:
 		if info, err = s.regionConnection(ctx, region); err != nil {
-			return connection.Grant{}, err
+			return awsconn.Settings{}, err
 		}
 	}
 	c := info.Connection
@@ -166,28 +167,26 @@ func (s *Service) JobConnection(ctx context.Context, jobID, worker, name string)
 		}
 		c.Role = &r
 	}
-	g := connection.Grant{Connection: c}
 	if c.Credentials.FromWorker {
 		// No secret guards the worker's own identity: the role must allow
 		// the connection itself.
 		if err := s.roleAllows(ctx, j, "UseConnection", "connection/"+c.Name); err != nil {
-			return connection.Grant{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
+			return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
 		}
-		return g, nil
+		return c.Settings(nil), nil
 	}
 	if err := s.roleAllows(ctx, j, "GetSecretValue", "secret/"+c.Credentials.Secret); err != nil {
-		return connection.Grant{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
+		return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
 	}
 	value, err := s.secretValue(ctx, c.Credentials.Secret)
 	if err != nil {
-		return connection.Grant{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
+		return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
 	}
 	keys, err := connection.ParseKeys(value)
 	if err != nil {
-		return connection.Grant{}, Errorf(CodeInvalid, "connection %s: secret %s: %v", c.Name, c.Credentials.Secret, err)
+		return awsconn.Settings{}, Errorf(CodeInvalid, "connection %s: secret %s: %v", c.Name, c.Credentials.Secret, err)
 	}
-	g.Keys = &keys
-	return g, nil
+	return c.Settings(&keys), nil
 }
 
 // regionConnection picks the connection for an action that names none.

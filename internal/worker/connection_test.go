@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/awsconn/mototest"
-	"github.com/sluice-ci/sluice/internal/connection"
 	"github.com/sluice-ci/sluice/internal/provider"
 )
 
@@ -21,17 +21,17 @@ import (
 type connAPI struct {
 	*fakeAPI
 	mu     sync.Mutex
-	grants map[string]connection.Grant
+	grants map[string]awsconn.Settings
 	asked  []string
 }
 
-func (c *connAPI) JobConnection(ctx context.Context, jobID, worker, name string) (connection.Grant, error) {
+func (c *connAPI) JobConnection(ctx context.Context, jobID, worker, name string) (awsconn.Settings, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.asked = append(c.asked, jobID+"/"+worker+"/"+name)
 	g, ok := c.grants[name]
 	if !ok {
-		return connection.Grant{}, errors.New("job j1 does not name connection " + name)
+		return awsconn.Settings{}, errors.New("job j1 does not name connection " + name)
 	}
 	return g, nil
 }
@@ -43,11 +43,11 @@ func (c *connAPI) JobConnection(ctx context.Context, jobID, worker, name string)
 func TestJobAWSConnection(t *testing.T) {
 	moto := mototest.Start(t)
 	const secret = "worker-test-secret-key"
-	api := &connAPI{fakeAPI: newFakeAPI(), grants: map[string]connection.Grant{
+	api := &connAPI{fakeAPI: newFakeAPI(), grants: map[string]awsconn.Settings{
 		"prod": {
-			Connection: connection.Connection{Name: "prod", Kind: "aws", Region: mototest.Region, Endpoint: moto.URL,
-				Credentials: connection.Credentials{Secret: "aws"}, Role: &connection.Role{ARN: "arn:aws:iam::123456789012:role/deployer"}},
-			Keys: &connection.Keys{AccessKeyID: "AKIAWORKERTEST000001", SecretAccessKey: secret},
+			Name: "prod", Region: mototest.Region, Endpoint: moto.URL, S3PathStyle: true,
+			Role: &awsconn.Role{ARN: "arn:aws:iam::123456789012:role/deployer"},
+			Keys: &awsconn.Keys{AccessKeyID: "AKIAWORKERTEST000001", SecretAccessKey: secret},
 		},
 	}}
 	api.jobs = []*client.Job{{ID: "j1", ActionTypeID: client.ActionTypeID{Provider: "Fake"}}}

@@ -26,7 +26,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/awsconn"
-	"github.com/sluice-ci/sluice/internal/connection"
 	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
@@ -581,7 +580,7 @@ func (s *logSink) Close() []byte {
 // connectionAPI is the job protocol's connection call, which the server's
 // client has (test fakes may not).
 type connectionAPI interface {
-	JobConnection(ctx context.Context, jobID, worker, name string) (connection.Grant, error)
+	JobConnection(ctx context.Context, jobID, worker, name string) (awsconn.Settings, error)
 }
 
 // awsConnections is a job's provider.Job.AWS: it asks the server for the

@@ -7,15 +7,39 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/connection"
+	"github.com/sluice-ci/sluice/internal/awsconn"
 )
 
 // Connection is a connection as the API shows it: it names the secret with
 // its keys, never holds them.
 type Connection struct {
-	connection.Connection
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
+	Name        string                `json:"name"`
+	Kind        string                `json:"kind"`
+	Region      string                `json:"region"`
+	Endpoint    string                `json:"endpoint,omitempty"`
+	Endpoints   map[string]string     `json:"endpoints,omitempty"`
+	S3PathStyle *bool                 `json:"s3PathStyle,omitempty"`
+	Bucket      string                `json:"bucket,omitempty"`
+	Credentials ConnectionCredentials `json:"credentials"`
+	Role        *awsconn.Role         `json:"role,omitempty"`
+	Created     time.Time             `json:"created"`
+	Updated     time.Time             `json:"updated"`
+}
+
+// ConnectionCredentials says where a connection's keys come from: the
+// secret's name, or the worker's own environment.
+type ConnectionCredentials struct {
+	Secret     string `json:"secret,omitempty"`
+	FromWorker bool   `json:"fromWorker,omitempty"`
+}
+
+// PathStyle is whether S3 buckets are addressed in the path: as the
+// connection says, else exactly when it has an endpoint.
+func (c Connection) PathStyle() bool {
+	if c.S3PathStyle != nil {
+		return *c.S3PathStyle
+	}
+	return c.Endpoint != "" || c.Endpoints["s3"] != ""
 }
 
 // ConnectionApplyResult says what applying a connection did.
@@ -60,12 +84,12 @@ const RegionConnection = "-"
 
 // JobConnection gets the connection a held job uses, with its keys: the
 // one named, or for "" the one its action's region picks.
-func (c *Client) JobConnection(ctx context.Context, jobID, worker, name string) (connection.Grant, error) {
+func (c *Client) JobConnection(ctx context.Context, jobID, worker, name string) (awsconn.Settings, error) {
 	if name == "" {
 		name = RegionConnection
 	}
 	path := "/api/v1/jobs/" + esc(jobID) + "/connections/" + esc(name)
-	var out connection.Grant
+	var out awsconn.Settings
 	err := c.doJSON(ctx, http.MethodGet, path+"?workerId="+url.QueryEscape(worker), nil, &out)
 	return out, err
 }
