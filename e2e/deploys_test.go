@@ -104,6 +104,25 @@ func TestS3DeployThroughConnection(t *testing.T) {
 		t.Errorf("deploy log:\n%s", log)
 	}
 
+	// CodePipeline's mapping: an action naming no connection takes the one
+	// aws connection of its region, and its roleArn is the role assumed.
+	roleConn := filepath.Join(dir, "eu.yml")
+	writeFile(t, roleConn, "name: moto-eu\nkind: aws\nregion: eu-west-1\nendpoint: "+moto.URL+"\ncredentials: {secret: aws-moto}\nrole: {arn: 'arn:aws:iam::123456789012:role/base', externalId: e2e-ext}\n")
+	s.ok("connection", "apply", "-f", roleConn)
+	s.applyYAML("mapped", "name: mapped\nstages:\n"+
+		"  - name: Make\n    actions:\n      - name: make\n        provider: Commands\n        commands: ['echo mapped > m.txt']\n        outputArtifacts: [{name: web, files: ['m.txt']}]\n"+
+		"  - name: Deploy\n    actions:\n      - name: s3\n        actionTypeId: {category: Deploy, owner: AWS, provider: S3, version: '1'}\n"+
+		"        region: eu-west-1\n        roleArn: arn:aws:iam::123456789012:role/deployer\n        inputArtifacts: [web]\n"+
+		"        configuration: {BucketName: site, Extract: 'true', ObjectKey: mapped}\n")
+	id = s.start("mapped")
+	s.waitEnd("mapped", id, "Succeeded")
+	if _, err := bucket.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String("mapped/m.txt")}); err != nil {
+		t.Errorf("mapped/m.txt: %v", err)
+	}
+	if log := s.ok("logs", "mapped", id, "s3"); !strings.Contains(log, "through connection moto-eu (region eu-west-1)") {
+		t.Errorf("mapped log:\n%s", log)
+	}
+
 	// Attack: a pipeline author whose role may not read the connection's
 	// secret names the connection anyway; the worker is refused its keys.
 	policy := filepath.Join(dir, "limited.json")

@@ -86,6 +86,7 @@ func (Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, er
 	if err != nil {
 		return provider.Result{}, err
 	}
+	fmt.Fprintf(job.Log, "deploying to s3://%s through connection %s (region %s)\n", cfg.bucket, conn.Name, conn.Config.Region)
 	tm := transfermanager.New(Client(conn), func(o *transfermanager.Options) {
 		o.PartSizeBytes = PartSize
 		o.Concurrency = Concurrency
