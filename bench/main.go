@@ -14,6 +14,7 @@
 //	go run ./bench waiting     1,000 executions waiting on a gate or a lock at once: memory, then the time to drain
 //	go run ./bench ui          the web console: a 10×10 pipeline page with 1,000 executions rendered, and live updates
 //	go run ./bench rules       from a job's success to a rule's webhook target holding the SUCCEEDED event (100 runs)
+//	go run ./bench s3          a 1 GiB artifact deployed to S3 (moto) unpacked and as one zip: heap and RSS peaks
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -42,7 +43,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|gates|waiting|ui|rules|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|gates|waiting|ui|rules|s3|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -75,6 +76,7 @@ func main() {
 		{"ui", benchUI},
 		{"rules", benchRules},
 		{"audit", benchAudit},
+		{"s3", benchS3},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {

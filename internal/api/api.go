@@ -95,6 +95,7 @@ func (s *Server) routes() {
 	s.reportRoutes()
 	s.tokenRoutes()
 	s.policyRoutes()
+	s.connectionRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
 		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",

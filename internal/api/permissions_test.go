@@ -122,11 +122,12 @@ type operation struct {
 }
 
 const (
-	pipelineYAML = "name: app\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
-	projectYAML  = "name: web\nbuildspec: ci/buildspec.yml\n"
-	functionYAML = "name: fn\ncommand: [\"true\"]\n"
-	ruleYAML     = "name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: app}\n"
-	webhookYAML  = "name: hook\ntargetPipeline: app\ntargetAction: a\nfilters:\n  - jsonPath: $.ref\n    matchEquals: refs/heads/main\nauthentication: UNAUTHENTICATED\n"
+	pipelineYAML   = "name: app\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
+	projectYAML    = "name: web\nbuildspec: ci/buildspec.yml\n"
+	connectionYAML = "name: prod\nkind: aws\nregion: us-east-1\ncredentials: {secret: aws-keys}\n"
+	functionYAML   = "name: fn\ncommand: [\"true\"]\n"
+	ruleYAML       = "name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: app}\n"
+	webhookYAML    = "name: hook\ntargetPipeline: app\ntargetAction: a\nfilters:\n  - jsonPath: $.ref\n    matchEquals: refs/heads/main\nauthentication: UNAUTHENTICATED\n"
 )
 
 // operations is the permission matrix: every operation the API has (the
@@ -165,6 +166,12 @@ var operations = []operation{
 	{"GET /api/v1/jobs/{id}/cache", "GET", "/api/v1/jobs/j1/cache?workerId=w", "", "GetJobCache", "job/j1", jobs},
 	{"PUT /api/v1/jobs/{id}/cache", "PUT", "/api/v1/jobs/j1/cache?workerId=w", "zip", "PutJobCache", "job/j1", jobs},
 	{"GET /api/v1/jobs/{id}/secrets/{name...}", "GET", "/api/v1/jobs/j1/secrets/npm?workerId=w", "", "GetJobSecret", "job/j1", jobs},
+
+	{"GET /api/v1/jobs/{id}/connections/{name}", "GET", "/api/v1/jobs/j1/connections/prod?workerId=w", "", "GetJobConnection", "job/j1", jobs},
+	{"POST /api/v1/connections", "POST", "/api/v1/connections?filename=c.yml", connectionYAML, "PutConnection", "connection/prod", admin},
+	{"GET /api/v1/connections", "GET", "/api/v1/connections", "", "ListConnections", "*", look},
+	{"GET /api/v1/connections/{name}", "GET", "/api/v1/connections/prod", "", "GetConnection", "connection/prod", look},
+	{"DELETE /api/v1/connections/{name}", "DELETE", "/api/v1/connections/gone", "", "DeleteConnection", "connection/gone", admin},
 
 	{"GET /api/v1/secrets", "GET", "/api/v1/secrets", "", "ListSecrets", "*", look},
 	{"PUT /api/v1/secrets/{name...}", "PUT", "/api/v1/secrets/ci/npm", "s3cret", "PutSecret", "secret/ci/npm", admin},

@@ -47,7 +47,7 @@ func Parse(filename string, data []byte) (*Project, error) {
 }
 
 var (
-	projectFields = []string{"name", "description", "buildspec", "environmentVariables", "timeoutInMinutes", "isolation", "network", "source", "environment", "serviceRole"}
+	projectFields = []string{"name", "description", "buildspec", "environmentVariables", "timeoutInMinutes", "isolation", "network", "source", "environment", "serviceRole", "connection"}
 	// CodeBuild's create-project fields that do not apply here.
 	ignoredFields = []string{"artifacts", "secondarySources", "secondarySourceVersions", "secondaryArtifacts", "sourceVersion",
 		"cache", "queuedTimeoutInMinutes", "encryptionKey", "tags", "vpcConfig", "badgeEnabled", "logsConfig",
@@ -126,6 +126,8 @@ func (d *decoder) document(root *yaml.Node) *Project {
 			p.Network = d.Bool(f.Value, path)
 		case "serviceRole":
 			p.ServiceRole = d.Str(f.Value, path)
+		case "connection":
+			p.Connection = d.Str(f.Value, path)
 		case "source":
 			for _, sf := range d.Mapping(f.Value, path) {
 				sp := yamlnode.Join(path, sf.Key)

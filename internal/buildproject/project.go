@@ -53,6 +53,12 @@ type Project struct {
 	// pipeline.RoleName reads): it decides which secrets they get. Empty: the
 	// pipeline's role. Applying resolves it as a pipeline's role.
 	ServiceRole string `json:"serviceRole,omitempty"`
+	// Connection names an aws connection (a sluice field; CodeBuild has
+	// none): with it, SECRETS_MANAGER and PARAMETER_STORE variables, and a
+	// buildspec's env.secrets-manager and env.parameter-store, are read
+	// from AWS Secrets Manager and SSM Parameter Store through it instead
+	// of from sluice's secrets.
+	Connection string `json:"connection,omitempty"`
 }
 
 // EnvironmentVariable is one of a project's variables. For PARAMETER_STORE and
@@ -103,6 +109,9 @@ func (p *Project) validate(file string, inlineLine func(int) int) yamlnode.Error
 		add("name", "%v", pipeline.CheckName(p.Name))
 	case !nameRE.MatchString(p.Name):
 		add("name", "%q is not a project name (2-255 letters, digits, - and _, starting with a letter or digit)", p.Name)
+	}
+	if p.Connection != "" && pipeline.CheckName(p.Connection) != nil {
+		add("connection", "%v", pipeline.CheckName(p.Connection))
 	}
 	if p.ServiceRole != "" && pipeline.CheckName(pipeline.RoleName(p.ServiceRole)) != nil {
 		add("serviceRole", "%v", pipeline.CheckName(pipeline.RoleName(p.ServiceRole)))

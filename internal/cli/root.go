@@ -130,6 +130,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newBuildCmd(g),
 		newProjectCmd(g),
 		newFunctionCmd(g),
+		newConnectionCmd(g),
 		newRuleCmd(g),
 		newJobCmd(g),
 		newReportCmd(g),

@@ -28,6 +28,7 @@ var Actions = []string{
 	// The job protocol, spoken by workers (and, for one job, by a function's job token).
 	"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 	"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
+	"GetJobConnection",
 	// Secrets, webhooks, build projects, functions.
 	"ListSecrets", "PutSecret", "DeleteSecret",
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
@@ -42,17 +43,21 @@ var Actions = []string{
 	"ListTokens", "CreateToken", "RotateToken", "RevokeToken", "ListAuditRecords",
 	// Named policies, which pipelines and projects run with as their role.
 	"ListPolicies", "GetPolicy", "PutPolicy", "DeletePolicy",
+	// Connections to other systems (aws accounts) that actions use.
+	"ListConnections", "GetConnection", "PutConnection", "DeleteConnection",
 	// A secret's value, asked of a job's role (never of a token) when the
-	// job's worker asks for a secret: no route has it.
-	"GetSecretValue",
+	// job's worker asks for a secret: no route has it. UseConnection, asked
+	// of a job's role likewise, lets its jobs use a connection that takes
+	// the worker's own identity (credentials fromWorker).
+	"GetSecretValue", "UseConnection",
 }
 
 // RoleActions are the actions asked of a role rather than of a caller: no API
 // route names them.
-var RoleActions = []string{"GetSecretValue"}
+var RoleActions = []string{"GetSecretValue", "UseConnection"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }
@@ -127,12 +132,15 @@ func ReadyMade(name string) (*Policy, bool) {
 			noJobProtocol, noSecretValues,
 		}
 	case PolicyDefaultPipeline:
-		sts = []Statement{{Sid: "ReadEverySecret", Effect: Allow, Action: actions("GetSecretValue"), Resource: []string{"secret/*"}}}
+		sts = []Statement{
+			{Sid: "ReadEverySecret", Effect: Allow, Action: actions("GetSecretValue"), Resource: []string{"secret/*"}},
+			{Sid: "UseEveryConnection", Effect: Allow, Action: actions("UseConnection"), Resource: []string{"connection/*"}},
+		}
 	case PolicyWorker:
 		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
 			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-			"GitPull",
+			"GetJobConnection", "GitPull",
 		), Resource: everywhere}}
 	default:
 		return nil, false

@@ -11,10 +11,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
-// ConfigConnection names the aws connection an action that calls AWS APIs
-// uses; "" means the default one.
-const ConfigConnection = "Connection"
-
 // The configuration keys of the ECS, ElasticBeanstalk and StepFunctions
 // providers: CodePipeline's, and the connection.
 var (

@@ -347,7 +347,9 @@ func (d *decoder) action(n *yaml.Node, path string) Action {
 		case "region":
 			a.Region = d.Str(f.Value, fp)
 		case "roleArn":
-			// An IAM role; sluice's permissions work differently.
+			// The role the action's aws connection assumes (see
+			// docs/deploys.md); sluice's own permissions work differently.
+			a.RoleArn = d.Str(f.Value, fp)
 		case "timeoutInMinutes":
 			a.TimeoutInMinutes = d.Int(f.Value, fp)
 		case "maxAttempts":

@@ -60,6 +60,9 @@ type ProviderInfo struct {
 	// change the pipeline, so no worker may claim their jobs, and they write
 	// no log. Every other runnable provider is run by workers.
 	Held bool
+	// RunnableIn, when set, limits Runnable to these categories (S3 runs as
+	// a deploy action, not as a source).
+	RunnableIn []string
 
 	MinInputs, MaxInputs   int
 	MinOutputs, MaxOutputs int
@@ -104,8 +107,12 @@ func knownProvider(name, owner string, categories []string, in, out [2]int) Prov
 	}
 }
 
-func (p ProviderInfo) runnable() ProviderInfo               { p.Runnable = true; return p }
-func (p ProviderInfo) held() ProviderInfo                   { p.Held = true; return p }
+func (p ProviderInfo) runnable() ProviderInfo { p.Runnable = true; return p }
+func (p ProviderInfo) held() ProviderInfo     { p.Held = true; return p }
+func (p ProviderInfo) runnableIn(c ...string) ProviderInfo {
+	p.Runnable, p.RunnableIn = true, c
+	return p
+}
 func (p ProviderInfo) noConfiguration() ProviderInfo        { p.NoConfiguration = true; return p }
 func (p ProviderInfo) requires(keys ...string) ProviderInfo { p.RequiredConfiguration = keys; return p }
 func (p ProviderInfo) timeout(lo, hi int) ProviderInfo      { p.MinTimeout, p.MaxTimeout = lo, hi; return p }
@@ -167,8 +174,12 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider(ProviderPipelineUpdate, OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
 			requires("DefinitionPath").check(updateConfig).runnable().held(),
 
+		// S3 deploys an artifact to a bucket of an aws connection; its source
+		// action is accepted for import only.
+		knownProvider("S3", OwnerAWS, categoriesOf(CategorySource, CategoryDeploy), artifacts(0, 1), artifacts(0, 1)).
+			check(s3Config).runnableIn(CategoryDeploy),
+
 		// CodePipeline's other action types, accepted for import only.
-		knownProvider("S3", OwnerAWS, categoriesOf(CategorySource, CategoryDeploy), artifacts(0, 1), artifacts(0, 1)),
 		knownProvider("ECR", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).requires("RepositoryName"),
 		knownProvider("CodeStarSourceConnection", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
 			requires("ConnectionArn", "FullRepositoryId"),
@@ -276,6 +287,11 @@ func RequireRunnable(p *Pipeline) yamlnode.ErrorList {
 	for i, st := range p.Stages {
 		for j, a := range st.Actions {
 			info, ok := LookupProvider(a.ActionTypeID.Provider)
+			if ok && info.RunnableIn != nil && !slices.Contains(info.RunnableIn, a.ActionTypeID.Category) {
+				errs.Add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.category", i, j),
+					fmt.Sprintf("provider %q runs only as %s in this version of sluice", a.ActionTypeID.Provider, strings.Join(info.RunnableIn, ", ")))
+				continue
+			}
 			if ok && !info.Runnable {
 				errs.Add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.provider", i, j),
 					fmt.Sprintf("provider %q cannot run in this version of sluice yet (it runs %s)", a.ActionTypeID.Provider, strings.Join(runnable, ", ")))

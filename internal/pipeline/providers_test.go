@@ -26,7 +26,7 @@ func TestLookupProvider(t *testing.T) {
 		{"Function", CategoryInvoke, OwnerAWS, true},
 		{"Lambda", CategoryInvoke, OwnerAWS, true},
 		{"PipelineUpdate", CategoryDeploy, OwnerAWS, true},
-		{"S3", CategorySource, OwnerAWS, false},
+		{"S3", CategorySource, OwnerAWS, true}, // as a deploy action only
 		{"CodeDeploy", CategoryDeploy, OwnerAWS, false},
 		{"GitHub", CategorySource, OwnerThirdParty, false},
 	}

@@ -125,17 +125,20 @@ type Stage struct {
 // Action is a unit of work in a stage. Actions with the same RunOrder run in
 // parallel; a higher RunOrder waits for all lower ones to succeed.
 type Action struct {
-	Name             string            `json:"name"`
-	ActionTypeID     ActionTypeID      `json:"actionTypeId"`
-	RunOrder         int               `json:"runOrder"`
-	Configuration    map[string]string `json:"configuration,omitempty"`
-	Commands         []string          `json:"commands,omitempty"`
-	InputArtifacts   []InputArtifact   `json:"inputArtifacts,omitempty"`
-	OutputArtifacts  []OutputArtifact  `json:"outputArtifacts,omitempty"`
-	OutputVariables  []string          `json:"outputVariables,omitempty"`
-	Namespace        string            `json:"namespace,omitempty"`
-	Region           string            `json:"region,omitempty"`
-	TimeoutInMinutes int               `json:"timeoutInMinutes,omitempty"`
+	Name            string            `json:"name"`
+	ActionTypeID    ActionTypeID      `json:"actionTypeId"`
+	RunOrder        int               `json:"runOrder"`
+	Configuration   map[string]string `json:"configuration,omitempty"`
+	Commands        []string          `json:"commands,omitempty"`
+	InputArtifacts  []InputArtifact   `json:"inputArtifacts,omitempty"`
+	OutputArtifacts []OutputArtifact  `json:"outputArtifacts,omitempty"`
+	OutputVariables []string          `json:"outputVariables,omitempty"`
+	Namespace       string            `json:"namespace,omitempty"`
+	Region          string            `json:"region,omitempty"`
+	// RoleArn is the role the action's aws connection assumes for this
+	// action (CodePipeline's action-level roleArn), not a sluice role.
+	RoleArn          string `json:"roleArn,omitempty"`
+	TimeoutInMinutes int    `json:"timeoutInMinutes,omitempty"`
 	// MaxAttempts is how many times the action's job is offered to workers when
 	// the worker holding it vanishes (its lease expires). It does not retry an
 	// action that failed on its own.

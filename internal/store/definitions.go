@@ -18,10 +18,13 @@ const (
 	KindRule     Kind = "rule"   // an event rule; its deliveries outlive it
 	KindSecret   Kind = "secret" // Document is ciphertext: the service encrypts and decrypts
 	KindPolicy   Kind = "policy" // a named policy, usable as a pipeline's or project's role
+	// KindConnection is a connection to another system (an aws account);
+	// its credentials stay in a secret it names, never in the document.
+	KindConnection Kind = "connection"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

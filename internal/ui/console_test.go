@@ -213,7 +213,7 @@ func TestViewerSeesNoControls(t *testing.T) {
 	viewer := newBrowserless(t, ts.url)
 	viewer.signIn(ts.token("val", "viewer"))
 	for _, page := range []string{"/ui/pipelines", "/ui/pipelines/release", "/ui/pipelines/release/executions", "/ui/pipelines/release/executions/" + id,
-		"/ui/pipelines/release/executions/" + id + "/logs/Build/compile", "/ui/graph", "/ui/events", "/ui/repos", "/ui/projects", "/ui/functions", "/ui/rules", "/ui/audit"} {
+		"/ui/pipelines/release/executions/" + id + "/logs/Build/compile", "/ui/graph", "/ui/events", "/ui/repos", "/ui/projects", "/ui/functions", "/ui/connections", "/ui/rules", "/ui/audit"} {
 		resp, body := viewer.get(page)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("viewer GET %s: %s", page, resp.Status)
@@ -513,7 +513,7 @@ func TestListPagesAreLive(t *testing.T) {
 	ts := startServer(t)
 	b := newBrowserless(t, ts.url)
 	b.signIn(ts.admin)
-	for _, page := range []string{"/ui/repos", "/ui/projects", "/ui/functions", "/ui/rules", "/ui/audit"} {
+	for _, page := range []string{"/ui/repos", "/ui/projects", "/ui/functions", "/ui/connections", "/ui/rules", "/ui/audit"} {
 		resp, body := b.get(page)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-live-stream="/ui/live`) || !strings.Contains(body, `data-live="`) {
 			t.Errorf("%s: %s, not live", page, resp.Status)

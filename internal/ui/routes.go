@@ -86,6 +86,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /ui/repos", action: actListRepositories, handler: s.reposPage},
 		{pattern: "GET /ui/projects", action: actListProjects, handler: s.projectsPage},
 		{pattern: "GET /ui/functions", action: actListFunctions, handler: s.functionsPage},
+		{pattern: "GET /ui/connections", action: actListConnections, handler: s.connectionsPage},
 		{pattern: "GET /ui/rules", action: actListRules, handler: s.rulesPage},
 		{pattern: "GET /ui/events", live: true, action: actListEvents, handler: s.eventsPage},
 		{pattern: "GET /ui/audit", action: actListAuditRecords, handler: s.auditPage},

@@ -81,6 +81,7 @@ var navItems = []struct {
 	{"repos", "Repositories", actListRepositories},
 	{"projects", "Build projects", actListProjects},
 	{"functions", "Functions", actListFunctions},
+	{"connections", "Connections", actListConnections},
 	{"rules", "Rules", actListRules},
 	{"events", "Events", actListEvents},
 	{"audit", "Audit trail", actListAuditRecords},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/provider"
@@ -295,6 +296,7 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 			return value, err
 		},
 	}
+	pj.AWS = w.awsConnections(job, logs)
 	if job.JobToken != "" {
 		// A function's job token must never reach the log.
 		logs.Add([]byte(job.JobToken))
@@ -575,4 +577,46 @@ func (s *logSink) Close() []byte {
 		tail = append([]byte(note), tail[over+100:]...)
 	}
 	return tail
+}
+
+// connectionAPI is the job protocol's connection call, which the server's
+// client has (test fakes may not).
+type connectionAPI interface {
+	JobConnection(ctx context.Context, jobID, worker, name string) (awsconn.Settings, error)
+}
+
+// awsConnections is a job's provider.Job.AWS: it asks the server for the
+// connection (its keys reach this worker only), masks every key in the job's
+// log from then on, and opens it, assuming its role. Each connection is
+// opened once per job.
+func (w *Worker) awsConnections(job *wire.Job, logs *logmask.Writer) func(ctx context.Context, name string) (*awsconn.Conn, error) {
+	api, ok := w.API.(connectionAPI)
+	if !ok {
+		return nil
+	}
+	var mu sync.Mutex
+	opened := map[string]*awsconn.Conn{}
+	return func(ctx context.Context, name string) (*awsconn.Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c := opened[name]; c != nil {
+			return c, nil
+		}
+		g, err := api.JobConnection(ctx, job.ID, w.ID, name)
+		if err != nil {
+			if name == "" {
+				return nil, fmt.Errorf("aws connection: %w", err)
+			}
+			return nil, fmt.Errorf("connection %s: %w", name, err)
+		}
+		for _, v := range g.Values() {
+			logs.Add([]byte(v))
+		}
+		c, err := awsconn.Open(ctx, g, awsconn.SessionNameFor(job.ID))
+		if err != nil {
+			return nil, err
+		}
+		opened[name] = c
+		return c, nil
+	}
 }

@@ -52,7 +52,8 @@ func newJob(t *testing.T, ep string, cfg map[string]string) (*provider.Job, *byt
 // checks what comes before (the environment is found, the bundle is
 // uploaded) and says it skips the rest, which TestProgress covers.
 func TestAgainstMoto(t *testing.T) {
-	ep := mototest.Start(t)
+	moto := mototest.Start(t)
+	ep := moto.URL
 	ctx := context.Background()
 	c := conn(ep)
 	if _, err := S3Client(c).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(c.Bucket)}); err != nil {

@@ -46,6 +46,9 @@ type Project struct {
 	Isolation string `json:"isolation"`
 	// Network lets an isolated build reach the network.
 	Network bool `json:"network"`
+	// Connection, when set, is the aws connection PARAMETER_STORE and
+	// SECRETS_MANAGER values are read through, from AWS.
+	Connection string `json:"connection,omitempty"`
 }
 
 // Variable is an environment variable of a project or of the action's
@@ -92,12 +95,28 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 		vars = append(vars, more...)
 	}
 	plain, secrets := map[string]string{}, map[string]string{}
+	var fromAWS *awsSecrets
+	if p.Connection != "" {
+		fromAWS = &awsSecrets{job: job, connection: p.Connection}
+	}
 	for _, v := range vars {
-		switch strings.ToUpper(v.Type) {
+		switch typ := strings.ToUpper(v.Type); typ {
 		case "", Plaintext:
 			plain[v.Name] = v.Value
 			delete(secrets, v.Name)
 		case ParameterStore, SecretsManager:
+			if fromAWS != nil {
+				value, err := fromAWS.read(ctx, typ, v.Value)
+				if err != nil {
+					return provider.Result{}, fmt.Errorf("environment variable %s: %w", v.Name, err)
+				}
+				if value == "" {
+					return provider.Result{}, fmt.Errorf("environment variable %s: %s resolved to nothing; the build does not run on an empty value", v.Name, v.Value)
+				}
+				secrets[v.Name] = value
+				delete(plain, v.Name)
+				continue
+			}
 			if job.Secret == nil {
 				return provider.Result{}, fmt.Errorf("environment variable %s: this worker cannot read secrets", v.Name)
 			}
@@ -115,7 +134,7 @@ func (pr Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 		}
 	}
 
-	if err := buildspecSecrets(ctx, spec, job, secrets); err != nil {
+	if err := buildspecSecrets(ctx, spec, job, secrets, fromAWS, vars); err != nil {
 		return provider.Result{}, err
 	}
 	if err := pr.Isolation.Check(); err != nil {
@@ -603,11 +622,16 @@ func saveCache(ctx context.Context, paths []cachePath, dir string, job *provider
 // resolves to nothing fails the build naming it, as CodeBuild fails a build
 // whose parameter or secret cannot be read, rather than exporting an empty
 // value the build would run on unawares.
-func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.Job, into map[string]string) error {
+//
+// With an aws connection (fromAWS), entries are read from AWS instead, and
+// the same rule holds on this side: an entry must name a parameter or a
+// secret id the project (or the action) declares in its variables of that
+// type, so a buildspec cannot read what the project's owner did not declare.
+func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.Job, into map[string]string, fromAWS *awsSecrets, declared []Variable) error {
 	for _, group := range []struct {
-		field string
-		refs  map[string]string
-	}{{"parameter-store", spec.Env.ParameterStore}, {"secrets-manager", spec.Env.SecretsManager}} {
+		field, typ string
+		refs       map[string]string
+	}{{"parameter-store", ParameterStore, spec.Env.ParameterStore}, {"secrets-manager", SecretsManager, spec.Env.SecretsManager}} {
 		names := make([]string, 0, len(group.refs))
 		for name := range group.refs {
 			names = append(names, name)
@@ -615,6 +639,21 @@ func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.J
 		sort.Strings(names)
 		for _, name := range names {
 			ref := group.refs[name]
+			if fromAWS != nil {
+				where := fmt.Sprintf("%s: env.%s.%s", spec.File, group.field, name)
+				if !declaresAWS(declared, group.typ, ref) {
+					return fmt.Errorf("%s: %q is not declared by the project: a buildspec may read only what the project's environmentVariables of type %s name", where, ref, group.typ)
+				}
+				value, err := fromAWS.read(ctx, group.typ, ref)
+				if err != nil {
+					return fmt.Errorf("%s: %w", where, err)
+				}
+				if value == "" {
+					return fmt.Errorf("%s: %s resolved to nothing; the build does not run on an empty value", where, ref)
+				}
+				into[name] = value
+				continue
+			}
 			// A secrets-manager reference is secret-id:json-key:version-stage:version-id;
 			// sluice's secrets have no versions or JSON keys, so the id is the name.
 			secret, _, _ := strings.Cut(ref, ":")
@@ -636,4 +675,35 @@ func buildspecSecrets(ctx context.Context, spec *buildspec.Spec, job *provider.J
 		}
 	}
 	return nil
+}
+
+// declaresAWS reports whether the project's variables of type typ name what
+// ref reads: the same parameter, or the same Secrets Manager secret id
+// (whatever key or version the reference picks).
+func declaresAWS(vars []Variable, typ, ref string) bool {
+	id := ref
+	if typ == SecretsManager {
+		r, err := ParseSecretRef(ref)
+		if err != nil {
+			return false
+		}
+		id = r.ID
+	}
+	for _, v := range vars {
+		if strings.ToUpper(v.Type) != typ {
+			continue
+		}
+		vid := v.Value
+		if typ == SecretsManager {
+			r, err := ParseSecretRef(v.Value)
+			if err != nil {
+				continue
+			}
+			vid = r.ID
+		}
+		if vid == id {
+			return true
+		}
+	}
+	return false
 }

@@ -79,7 +79,8 @@ func newJob(t *testing.T, ep string, cfg map[string]string, images string) (*pro
 }
 
 func TestAgainstMoto(t *testing.T) {
-	ep := mototest.Start(t)
+	moto := mototest.Start(t)
+	ep := moto.URL
 	for _, tc := range []struct {
 		name string
 		test func(*testing.T, string)
@@ -90,7 +91,7 @@ func TestAgainstMoto(t *testing.T) {
 		{"no such service", testNoService},
 		{"blue/green service", testCodeDeployService},
 	} {
-		mototest.Reset(t, ep)
+		moto.Reset(t)
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, ep) })
 	}
 }

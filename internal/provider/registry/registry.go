@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
+	"github.com/sluice-ci/sluice/internal/provider/s3deploy"
 	"github.com/sluice-ci/sluice/internal/provider/stepfunctions"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 )
@@ -58,6 +59,7 @@ func Implementations(o Options) map[string]provider.Provider {
 		pipeline.ProviderLambda:     fn,
 
 		// AWS's deploy and invoke actions, through the job's aws connection.
+		"S3":               s3deploy.Provider{},
 		"ECS":              ecsdeploy.Provider{},
 		"ElasticBeanstalk": beanstalk.Provider{},
 		"StepFunctions":    stepfunctions.Provider{},

@@ -27,7 +27,8 @@ import (
 // TestAgainstMoto runs the provider against one moto server: it takes
 // seconds to start. Each subtest makes state machines of its own names.
 func TestAgainstMoto(t *testing.T) {
-	ep := mototest.StartExecuting(t)
+	moto := mototest.StartExecuting(t)
+	ep := moto.URL
 	// moto 5.2 fails the second StartExecution of a server in executing
 	// mode (it deep-copies the backend with the first execution's lock in
 	// it); a reset between subtests clears that.
@@ -40,7 +41,7 @@ func TestAgainstMoto(t *testing.T) {
 		{"fails", testExecutionFails},
 		{"cancel stops execution", testCancelStopsExecution},
 	} {
-		mototest.Reset(t, ep)
+		moto.Reset(t)
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, ep) })
 	}
 }

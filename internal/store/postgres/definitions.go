@@ -22,12 +22,13 @@ type definitionTable struct {
 }
 
 var definitionTables = map[store.Kind]definitionTable{
-	store.KindWebhook:  {table: "webhooks", column: "definition"},
-	store.KindProject:  {table: "projects", column: "definition"},
-	store.KindFunction: {table: "functions", column: "definition"},
-	store.KindRule:     {table: "rules", column: "definition", createdSeq: true},
-	store.KindSecret:   {table: "secrets", column: "ciphertext", binary: true},
-	store.KindPolicy:   {table: "policies", column: "definition"},
+	store.KindWebhook:    {table: "webhooks", column: "definition"},
+	store.KindProject:    {table: "projects", column: "definition"},
+	store.KindFunction:   {table: "functions", column: "definition"},
+	store.KindRule:       {table: "rules", column: "definition", createdSeq: true},
+	store.KindSecret:     {table: "secrets", column: "ciphertext", binary: true},
+	store.KindPolicy:     {table: "policies", column: "definition"},
+	store.KindConnection: {table: "connections", column: "definition"},
 }
 
 func tableOf(kind store.Kind) (definitionTable, error) {

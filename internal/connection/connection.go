@@ -1,0 +1,225 @@
+// Package connection reads and checks sluice's connections: named ways of
+// reaching another system that actions pick with `Connection:` in their
+// configuration. Kind aws is an AWS account (or an AWS-compatible cloud): a
+// region, optional endpoints, where the credentials come from (a sluice
+// secret, or the worker's own environment) and an optional role to assume.
+// Credentials are never in a connection: it names the secret holding them.
+package connection
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/yamlnode"
+)
+
+// Kinds of connections.
+const (
+	KindAWS = "aws"
+)
+
+// laterKinds are connection kinds a later sluice will have: refused with a
+// message saying so rather than as unknown.
+var laterKinds = []string{"github", "gitlab", "bitbucket", "git"}
+
+// Services are the lower-case SDK service ids an endpoint may be given for.
+var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs"}
+
+// Connection is a connection definition.
+type Connection struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Region is the AWS region the connection's clients use.
+	Region string `json:"region"`
+	// Endpoint, when set, is where every service answers (an AWS-compatible
+	// cloud, LocalStack, moto, MinIO); Endpoints overrides it per service.
+	Endpoint  string            `json:"endpoint,omitempty"`
+	Endpoints map[string]string `json:"endpoints,omitempty"`
+	// S3PathStyle, when set, says whether buckets are addressed in the path;
+	// unset means path style exactly when an endpoint is given.
+	S3PathStyle *bool `json:"s3PathStyle,omitempty"`
+	// Bucket is a bucket for what an action must upload before an API can
+	// use it (large CloudFormation templates, application versions).
+	Bucket string `json:"bucket,omitempty"`
+	// Credentials says where the keys come from.
+	Credentials Credentials `json:"credentials"`
+	// Role, when set, is assumed (STS AssumeRole) with those credentials.
+	Role *Role `json:"role,omitempty"`
+}
+
+// Credentials: exactly one of Secret and FromWorker.
+type Credentials struct {
+	// Secret names a sluice secret holding JSON {"accessKeyId",
+	// "secretAccessKey", "sessionToken"?}.
+	Secret string `json:"secret,omitempty"`
+	// FromWorker uses the worker's own environment (AWS_* variables, shared
+	// config, the instance profile or task role): the SDK's default chain.
+	FromWorker bool `json:"fromWorker,omitempty"`
+}
+
+// Role is a role to assume.
+type Role struct {
+	ARN             string `json:"arn"`
+	ExternalID      string `json:"externalId,omitempty"`
+	SessionName     string `json:"sessionName,omitempty"`
+	DurationSeconds int    `json:"durationSeconds,omitempty"`
+}
+
+// SecretKeys are the keys of the JSON a connection's secret holds.
+const (
+	KeyAccessKeyID     = "accessKeyId"
+	KeySecretAccessKey = "secretAccessKey"
+	KeySessionToken    = "sessionToken"
+)
+
+var (
+	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	regionRE  = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+	roleARNRE = regexp.MustCompile(`^arn:[a-z0-9-]+:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	// sessionRE is STS's RoleSessionName pattern.
+	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	sessionRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	// externalRE is STS's ExternalId pattern.
+	externalRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+)
+
+// Validate checks c. The error, if any, is a yamlnode.ErrorList naming each
+// problem's field; Parse adds the file's lines.
+func (c *Connection) Validate() error { return c.validate().Err() }
+
+func (c *Connection) validate() yamlnode.ErrorList {
+	var errs yamlnode.ErrorList
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &yamlnode.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case c.Name == "":
+		add("name", "required")
+	case !nameRE.MatchString(c.Name):
+		add("name", "%q is not a connection name (1-100 letters, digits, ., - and _, starting with a letter or digit)", c.Name)
+	}
+	switch {
+	case c.Kind == "":
+		add("kind", "required (aws)")
+		return errs
+	case slices.Contains(laterKinds, c.Kind):
+		add("kind", "connections of kind %q are not supported yet (a later sluice adds git hosts); this one has kind aws", c.Kind)
+		return errs
+	case c.Kind != KindAWS:
+		add("kind", "%q is not a kind of connection (aws)", c.Kind)
+		return errs
+	}
+	switch {
+	case c.Region == "":
+		add("region", "required (as in us-east-1)")
+	case !regionRE.MatchString(c.Region):
+		add("region", "%q is not a region name (as in us-east-1)", c.Region)
+	}
+	if c.Endpoint != "" {
+		if err := checkURL(c.Endpoint); err != nil {
+			add("endpoint", "%v", err)
+		}
+	}
+	for _, k := range sortedKeys(c.Endpoints) {
+		p := "endpoints." + k
+		if !slices.Contains(Services, k) {
+			add(p, "%q is not a service sluice calls (%s)", k, strings.Join(Services, ", "))
+			continue
+		}
+		if err := checkURL(c.Endpoints[k]); err != nil {
+			add(p, "%v", err)
+		}
+	}
+	if c.Bucket != "" && !bucketRE.MatchString(c.Bucket) {
+		add("bucket", "%q is not a bucket name (3-63 lower-case letters, digits, . and -)", c.Bucket)
+	}
+	switch cr := c.Credentials; {
+	case cr.Secret != "" && cr.FromWorker:
+		add("credentials", "give secret or fromWorker, not both")
+	case cr.Secret == "" && !cr.FromWorker:
+		add("credentials", "required: secret (a sluice secret holding accessKeyId and secretAccessKey) or fromWorker: true")
+	case cr.Secret != "" && pipeline.CheckName(cr.Secret) != nil:
+		add("credentials.secret", "%v", pipeline.CheckName(cr.Secret))
+	}
+	if r := c.Role; r != nil {
+		switch {
+		case r.ARN == "":
+			add("role.arn", "required (arn:aws:iam::ACCOUNT:role/NAME)")
+		case !roleARNRE.MatchString(r.ARN):
+			add("role.arn", "%q is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)", r.ARN)
+		}
+		if r.ExternalID != "" && (len(r.ExternalID) < 2 || len(r.ExternalID) > 1224 || !externalRE.MatchString(r.ExternalID)) {
+			add("role.externalId", "must be 2-1224 letters, digits and +=,.@:/-_")
+		}
+		if r.SessionName != "" && !sessionRE.MatchString(r.SessionName) {
+			add("role.sessionName", "%q must be 2-64 letters, digits and +=,.@-_", r.SessionName)
+		}
+		if r.DurationSeconds != 0 && (r.DurationSeconds < 900 || r.DurationSeconds > 43200) {
+			add("role.durationSeconds", "%d is out of range (900 to 43200)", r.DurationSeconds)
+		}
+	}
+	return errs
+}
+
+// PathStyle is whether S3 buckets are addressed in the path.
+func (c *Connection) PathStyle() bool {
+	if c.S3PathStyle != nil {
+		return *c.S3PathStyle
+	}
+	return c.Endpoint != "" || c.Endpoints["s3"] != ""
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http or https URL", s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not hold credentials: name a secret in credentials.secret")
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ParseKeys reads a connection secret's value: JSON {"accessKeyId",
+// "secretAccessKey", "sessionToken"?}. The error never quotes the value.
+func ParseKeys(value []byte) (awsconn.Keys, error) {
+	var k awsconn.Keys
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&k); err != nil {
+		return awsconn.Keys{}, fmt.Errorf(`must be JSON {"%s": ..., "%s": ..., "%s": ... (optional)} with nothing else`, KeyAccessKeyID, KeySecretAccessKey, KeySessionToken)
+	}
+	if k.AccessKeyID == "" || k.SecretAccessKey == "" {
+		return awsconn.Keys{}, fmt.Errorf("must hold %s and %s", KeyAccessKeyID, KeySecretAccessKey)
+	}
+	return k, nil
+}
+
+// Settings is c as the job protocol hands it to a worker, with keys (nil
+// for a connection using the worker's own identity).
+func (c *Connection) Settings(keys *awsconn.Keys) awsconn.Settings {
+	s := awsconn.Settings{
+		Name: c.Name, Region: c.Region, Endpoint: c.Endpoint, Endpoints: c.Endpoints,
+		S3PathStyle: c.PathStyle(), Bucket: c.Bucket, FromWorker: c.Credentials.FromWorker, Keys: keys,
+	}
+	if r := c.Role; r != nil {
+		s.Role = &awsconn.Role{ARN: r.ARN, ExternalID: r.ExternalID, SessionName: r.SessionName, DurationSeconds: r.DurationSeconds}
+	}
+	return s
+}

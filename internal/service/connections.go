@@ -1,0 +1,276 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/connection"
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// Connections are how actions reach other systems (aws accounts). A
+// connection names the secret holding its credentials; only the worker
+// holding a job that uses the connection ever gets the secret's values
+// (JobConnection), and only when the job's role may read that secret.
+
+// ConnectionInfo is a stored connection.
+type ConnectionInfo struct {
+	Connection connection.Connection
+	Created    time.Time
+	Updated    time.Time
+}
+
+// ConnectionApplyResult says what applying a connection did.
+type ConnectionApplyResult struct {
+	Name    string
+	Created bool
+	Changed bool
+	Info    ConnectionInfo
+}
+
+// ApplyConnection reads a connection file (YAML or JSON, told apart by
+// filename), checks it and stores it, creating or replacing the connection
+// of its name.
+func (s *Service) ApplyConnection(ctx context.Context, filename string, data []byte) (ConnectionApplyResult, error) {
+	c, err := connection.Parse(filename, data)
+	if err != nil {
+		return ConnectionApplyResult{}, Errorf(CodeInvalid, "%s", err.Error())
+	}
+	return s.PutConnection(ctx, c)
+}
+
+// PutConnection checks c and stores it. Storing the same definition again
+// changes nothing.
+func (s *Service) PutConnection(ctx context.Context, c *connection.Connection) (ConnectionApplyResult, error) {
+	if err := c.Validate(); err != nil {
+		return ConnectionApplyResult{}, Errorf(CodeInvalid, "%v", err)
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return ConnectionApplyResult{}, err
+	}
+	res := ConnectionApplyResult{Name: c.Name, Created: true, Changed: true}
+	now := s.now()
+	row := store.Definition{Kind: store.KindConnection, Name: c.Name, Document: raw, Created: now, Updated: now}
+	old, err := s.store.Definition(ctx, store.KindConnection, c.Name)
+	switch {
+	case err == nil:
+		res.Created = false
+		row.Created = old.Created
+		if canonicalJSON(old.Document, &connection.Connection{}) == string(raw) {
+			res.Changed = false
+			res.Info, err = decodeConnection(old)
+			return res, err
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return ConnectionApplyResult{}, err
+	}
+	if err := s.store.PutDefinition(ctx, row); err != nil {
+		return ConnectionApplyResult{}, err
+	}
+	res.Info = ConnectionInfo{Connection: *c, Created: row.Created, Updated: row.Updated}
+	return res, nil
+}
+
+// Connections lists the connections by name.
+func (s *Service) Connections(ctx context.Context) ([]ConnectionInfo, error) {
+	rows, err := s.store.Definitions(ctx, store.KindConnection)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ConnectionInfo, 0, len(rows))
+	for _, r := range rows {
+		c, err := decodeConnection(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Connection returns one connection.
+func (s *Service) Connection(ctx context.Context, name string) (ConnectionInfo, error) {
+	row, err := s.store.Definition(ctx, store.KindConnection, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return ConnectionInfo{}, Errorf(CodeNotFound, "connection %s not found", name)
+	}
+	if err != nil {
+		return ConnectionInfo{}, err
+	}
+	return decodeConnection(row)
+}
+
+func decodeConnection(r store.Definition) (ConnectionInfo, error) {
+	c := ConnectionInfo{Created: r.Created, Updated: r.Updated}
+	if err := json.Unmarshal(r.Document, &c.Connection); err != nil {
+		return c, fmt.Errorf("decode connection %s: %w", r.Name, err)
+	}
+	return c, nil
+}
+
+// DeleteConnection deletes a connection. Actions naming it fail when they run.
+func (s *Service) DeleteConnection(ctx context.Context, name string) error {
+	if err := s.store.DeleteDefinition(ctx, store.KindConnection, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "connection %s not found", name)
+		}
+		return err
+	}
+	return nil
+}
+
+// DefaultConnection is the connection an aws action uses when it names none
+// and its region does not pick one.
+const DefaultConnection = "default"
+
+// JobConnection gives the worker holding a job the connection the job uses,
+// with the credentials from its secret. name is the connection the job names
+// (its `Connection` configuration, or its build project's `connection`), or
+// "" for the one its action's region picks: the only aws connection with
+// that region, else the one named default. The action's roleArn, when it
+// has one, is the role assumed. A connection whose keys are in a secret is
+// given only when the job's role may read that secret, as for any secret.
+func (s *Service) JobConnection(ctx context.Context, jobID, worker, name string) (awsconn.Settings, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return awsconn.Settings{}, err
+	}
+	region, roleARN := s.jobActionRegionRole(ctx, j)
+	var info ConnectionInfo
+	switch {
+	case name != "":
+		if !s.jobNamesConnection(ctx, j, name) {
+			return awsconn.Settings{}, Errorf(CodeForbidden, "job %s does not name connection %s in its configuration", jobID, name)
+		}
+		if info, err = s.Connection(ctx, name); err != nil {
+			return awsconn.Settings{}, err
+		}
+	default:
+		if info, err = s.regionConnection(ctx, region); err != nil {
+			return awsconn.Settings{}, err
+		}
+	}
+	c := info.Connection
+	if roleARN != "" {
+		r := connection.Role{ARN: roleARN}
+		if c.Role != nil {
+			r = *c.Role
+			r.ARN = roleARN
+		}
+		c.Role = &r
+	}
+	if c.Credentials.FromWorker {
+		// No secret guards the worker's own identity: the role must allow
+		// the connection itself.
+		if err := s.roleAllows(ctx, j, "UseConnection", "connection/"+c.Name); err != nil {
+			return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
+		}
+		return c.Settings(nil), nil
+	}
+	if err := s.roleAllows(ctx, j, "GetSecretValue", "secret/"+c.Credentials.Secret); err != nil {
+		return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
+	}
+	value, err := s.secretValue(ctx, c.Credentials.Secret)
+	if err != nil {
+		return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
+	}
+	keys, err := connection.ParseKeys(value)
+	if err != nil {
+		return awsconn.Settings{}, Errorf(CodeInvalid, "connection %s: secret %s: %v", c.Name, c.Credentials.Secret, err)
+	}
+	return c.Settings(&keys), nil
+}
+
+// regionConnection picks the connection for an action that names none.
+func (s *Service) regionConnection(ctx context.Context, region string) (ConnectionInfo, error) {
+	all, err := s.Connections(ctx)
+	if err != nil {
+		return ConnectionInfo{}, err
+	}
+	if region != "" {
+		var match []ConnectionInfo
+		for _, c := range all {
+			if c.Connection.Kind == connection.KindAWS && c.Connection.Region == region {
+				match = append(match, c)
+			}
+		}
+		if len(match) == 1 {
+			return match[0], nil
+		}
+	}
+	i := slices.IndexFunc(all, func(c ConnectionInfo) bool { return c.Connection.Name == DefaultConnection })
+	if i < 0 {
+		if region != "" {
+			return ConnectionInfo{}, Errorf(CodeNotFound, "no connection for the action: none or several aws connections have region %s, and there is no connection named %s; give the action a Connection", region, DefaultConnection)
+		}
+		return ConnectionInfo{}, Errorf(CodeNotFound, "no connection for the action: it names none and there is no connection named %s; give the action a Connection", DefaultConnection)
+	}
+	c := all[i]
+	if region != "" {
+		c.Connection.Region = region
+	}
+	return c, nil
+}
+
+// jobActionRegionRole returns the action's region and roleArn from the
+// pipeline's declaration, or "" for each.
+func (s *Service) jobActionRegionRole(ctx context.Context, j engine.Job) (region, roleARN string) {
+	info, err := s.Pipeline(ctx, j.Pipeline)
+	if err != nil || info.Declaration == nil {
+		return "", ""
+	}
+	for _, st := range info.Declaration.Stages {
+		if st.Name != j.Stage {
+			continue
+		}
+		for _, a := range st.Actions {
+			if a.Name == j.Action {
+				return a.Region, a.RoleArn
+			}
+		}
+	}
+	return "", ""
+}
+
+// jobNamesConnection reports whether the job's configuration, or its build
+// project, names the connection.
+func (s *Service) jobNamesConnection(ctx context.Context, j engine.Job, name string) bool {
+	if j.Configuration["Connection"] == name {
+		return true
+	}
+	if p := j.ActionType.Provider; p == "Build" || p == "CodeBuild" {
+		if info, err := s.Project(ctx, j.Configuration["ProjectName"]); err == nil && info.Project.Connection == name {
+			return true
+		}
+	}
+	return false
+}
+
+// roleAllows checks that the job's role allows sluice:ACTION on resource.
+func (s *Service) roleAllows(ctx context.Context, j engine.Job, action, resource string) error {
+	role, err := s.jobRole(ctx, j)
+	if err != nil {
+		return err
+	}
+	policy, err := s.RolePolicy(ctx, role)
+	if err != nil {
+		return Errorf(CodeForbidden, "%s: %s", resource, ErrorMessage(err))
+	}
+	if ok, why := iam.Evaluate(policy, iam.Prefix+action, resource); !ok {
+		shown := role
+		if shown == "" {
+			shown = iam.PolicyDefaultPipeline
+		}
+		return Errorf(CodeForbidden, "role %s of %s does not allow sluice:%s on %s (%s)",
+			shown, jobOwner(j), action, resource, why)
+	}
+	return nil
+}
