@@ -301,6 +301,12 @@ func (r *stackRun) changeSetReplace(ctx context.Context) (provider.Result, error
 		TemplateBody: body, TemplateURL: tmplURL, Parameters: in.Parameters, Tags: in.Tags,
 		Capabilities: capabilities(r.job.Configuration["Capabilities"]), RoleARN: optional(r.job.Configuration["RoleArn"]),
 	})
+	if isNoUpdates(err) {
+		// AWS makes a FAILED change set saying so (handled below); moto
+		// refuses the call, and the change set is then not there.
+		fmt.Fprintf(r.job.Log, "change set %s: no updates are to be performed\n", r.change)
+		return provider.Result{Summary: fmt.Sprintf("stack %s: no changes", r.name)}, r.writeOutputs(nil)
+	}
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("create change set %s of stack %s: %w", r.change, r.name, err)
 	}

@@ -140,6 +140,20 @@ func stackStatus(t *testing.T, c *cloudformation.Client, name string) types.Stac
 	return st.StackStatus
 }
 
+func param(t *testing.T, c *cloudformation.Client, stack, key string) string {
+	t.Helper()
+	st, err := describe(context.Background(), c, stack)
+	if err != nil || st == nil {
+		t.Fatalf("stack %s: %v", stack, err)
+	}
+	for _, p := range st.Parameters {
+		if aws.ToString(p.ParameterKey) == key {
+			return aws.ToString(p.ParameterValue)
+		}
+	}
+	return ""
+}
+
 func readZip(t *testing.T, path, name string) string {
 	t.Helper()
 	zr, err := zip.OpenReader(path)
@@ -225,5 +239,263 @@ func TestCreateUpdateDelete(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "does not exist: nothing to delete") {
 		t.Errorf("second delete's log:\n%s", log)
+	}
+}
+
+func TestChangeSets(t *testing.T) {
+	m := startMoto(t)
+	c := m.cfn(testRegion)
+	in := artifacts{"src": {"t.json": queueTemplate}}
+	replace := map[string]string{
+		"ActionMode": ModeChangeSetReplace, "StackName": "cs", "ChangeSetName": "next",
+		"TemplatePath": "src::t.json", "ParameterOverrides": `{"Env": "dev"}`,
+	}
+	execute := map[string]string{"ActionMode": ModeChangeSetExecute, "StackName": "cs", "ChangeSetName": "next", "OutputFileName": "out.json"}
+
+	// A change set for a stack that does not exist yet makes it
+	// REVIEW_IN_PROGRESS and creates nothing.
+	job, log := m.job(t, replace, []string{"src"}, in)
+	if _, err := run(t, fast, job); err != nil {
+		t.Fatalf("replace: %v\n%s", err, log)
+	}
+	if got := stackStatus(t, c, "cs"); got != types.StackStatusReviewInProgress {
+		t.Fatalf("after CHANGE_SET_REPLACE the stack is %s", got)
+	}
+	if !strings.Contains(log.String(), "creating change set next (CREATE)") {
+		t.Errorf("log:\n%s", log)
+	}
+	job, log = m.job(t, execute, nil, nil)
+	res, err := run(t, fast, job)
+	if err != nil {
+		t.Fatalf("execute: %v\n%s", err, log)
+	}
+	// moto gives a stack made through change sets no outputs (it builds
+	// them before the change set's resources exist), so the parameters
+	// show what was executed here; outputs are checked in
+	// TestCreateUpdateDelete.
+	if got := stackStatus(t, c, "cs"); got != types.StackStatusCreateComplete || param(t, c, "cs", "Env") != "dev" {
+		t.Fatalf("after CHANGE_SET_EXECUTE the stack is %s, Env %q\n%s", got, param(t, c, "cs", "Env"), log)
+	}
+	var outputs map[string]string
+	if err := json.Unmarshal([]byte(readZip(t, job.Outputs[0].Path, "out.json")), &outputs); err != nil || len(outputs) != len(res.OutputVariables) {
+		t.Errorf("OutputFileName holds %v (%v), the variables are %v", outputs, err, res.OutputVariables)
+	}
+
+	// An update: replacing twice keeps one change set of the name, and
+	// executing it updates the stack.
+	replace["ParameterOverrides"] = `{"Env": "dev", "Size": "l"}`
+	for i := range 2 {
+		job, log = m.job(t, replace, []string{"src"}, in)
+		if _, err := run(t, fast, job); err != nil {
+			t.Fatalf("replace %d: %v\n%s", i, err, log)
+		}
+	}
+	if !strings.Contains(log.String(), "deleted the previous change set next") || !strings.Contains(log.String(), "(UPDATE)") {
+		t.Errorf("second replace's log:\n%s", log)
+	}
+	if got := stackStatus(t, c, "cs"); got != types.StackStatusCreateComplete {
+		t.Errorf("CHANGE_SET_REPLACE changed the stack: %s", got)
+	}
+	job, log = m.job(t, execute, nil, nil)
+	if res, err = run(t, fast, job); err != nil {
+		t.Fatalf("execute update: %v\n%s", err, log)
+	}
+	if got := stackStatus(t, c, "cs"); got != types.StackStatusUpdateComplete || param(t, c, "cs", "Size") != "l" {
+		t.Errorf("after the update the stack is %s, Size %q\n%s", got, param(t, c, "cs", "Size"), log)
+	}
+
+	// The same parameters again: moto refuses the change set ("No updates
+	// are to be performed"), AWS makes a FAILED one saying there are no
+	// changes; the action succeeds on both.
+	job, log = m.job(t, replace, []string{"src"}, in)
+	if _, err := run(t, fast, job); err != nil {
+		t.Fatalf("empty replace: %v\n%s", err, log)
+	}
+	if !strings.Contains(log.String(), "no updates are to be performed") {
+		t.Errorf("empty replace's log:\n%s", log)
+	}
+	// Without parameters moto does as AWS: a FAILED change set, which
+	// CHANGE_SET_REPLACE and CHANGE_SET_EXECUTE both take as success.
+	plain := map[string]string{"ActionMode": ModeChangeSetReplace, "StackName": "plain", "ChangeSetName": "c", "TemplatePath": "src::b.json"}
+	plainIn := artifacts{"src": {"b.json": bucketTemplate}}
+	plainExec := map[string]string{"ActionMode": ModeChangeSetExecute, "StackName": "plain", "ChangeSetName": "c"}
+	for i, step := range []struct {
+		cfg map[string]string
+		log string
+	}{{plain, "ready to execute"}, {plainExec, "executing change set c"}, {plain, "didn't contain changes"}, {plainExec, "changes nothing"}} {
+		job, log = m.job(t, step.cfg, []string{"src"}, plainIn)
+		if _, err := run(t, fast, job); err != nil {
+			t.Fatalf("plain step %d: %v\n%s", i, err, log)
+		}
+		if !strings.Contains(log.String(), step.log) {
+			t.Errorf("plain step %d's log lacks %q:\n%s", i, step.log, log)
+		}
+	}
+	if got := stackStatus(t, c, "plain"); got != types.StackStatusCreateComplete {
+		t.Errorf("plain stack is %s", got)
+	}
+
+	// Executing a change set that is not there fails and says which.
+	execute["ChangeSetName"] = "other"
+	job, log = m.job(t, execute, nil, nil)
+	if _, err := run(t, fast, job); err == nil || !strings.Contains(err.Error(), "change set other of stack cs") {
+		t.Errorf("executing a missing change set: %v\n%s", err, log)
+	}
+}
+
+func TestReplaceOnFailure(t *testing.T) {
+	m := startMoto(t)
+	c := m.cfn(testRegion)
+	in := artifacts{"src": {"t.json": queueTemplate}}
+	// A stack left in REVIEW_IN_PROGRESS by a change set nobody executed
+	// is one CloudFormation cannot update: REPLACE_ON_FAILURE deletes it
+	// and creates it again.
+	job, log := m.job(t, map[string]string{"ActionMode": ModeChangeSetReplace, "StackName": "r", "ChangeSetName": "cs",
+		"TemplatePath": "src::t.json", "ParameterOverrides": `{"Env": "a"}`}, []string{"src"}, in)
+	if _, err := run(t, fast, job); err != nil {
+		t.Fatalf("replace: %v\n%s", err, log)
+	}
+	first, _ := describe(context.Background(), c, "r")
+	cfg := map[string]string{"ActionMode": ModeReplaceOnFailure, "StackName": "r", "TemplatePath": "src::t.json", "ParameterOverrides": `{"Env": "b"}`}
+	job, log = m.job(t, cfg, []string{"src"}, in)
+	res, err := run(t, fast, job)
+	if err != nil {
+		t.Fatalf("REPLACE_ON_FAILURE: %v\n%s", err, log)
+	}
+	second, _ := describe(context.Background(), c, "r")
+	if second.StackStatus != types.StackStatusCreateComplete || aws.ToString(second.StackId) == aws.ToString(first.StackId) {
+		t.Errorf("the stack was not re-created: %s %s (was %s)", second.StackStatus, aws.ToString(second.StackId), aws.ToString(first.StackId))
+	}
+	if !strings.Contains(log.String(), "is REVIEW_IN_PROGRESS: deleting it to create it again") || res.OutputVariables["QueueName"] != "q-b" {
+		t.Errorf("outputs %v, log:\n%s", res.OutputVariables, log)
+	}
+	// A healthy stack is updated in place.
+	cfg["ParameterOverrides"] = `{"Env": "b", "Size": "xs"}`
+	job, log = m.job(t, cfg, []string{"src"}, in)
+	if res, err = run(t, fast, job); err != nil {
+		t.Fatalf("REPLACE_ON_FAILURE update: %v\n%s", err, log)
+	}
+	third, _ := describe(context.Background(), c, "r")
+	if third.StackStatus != types.StackStatusUpdateComplete || aws.ToString(third.StackId) != aws.ToString(second.StackId) || res.OutputVariables["Size"] != "xs" {
+		t.Errorf("a healthy stack was not updated in place: %s %v\n%s", third.StackStatus, res.OutputVariables, log)
+	}
+}
+
+func TestParameterOverrideFunctions(t *testing.T) {
+	m := startMoto(t)
+	in := artifacts{
+		"src":   {"t.json": queueTemplate},
+		"build": {"params/env.json": `{"env": "stage", "size": {"n": 3}}`},
+	}
+	cfg := map[string]string{
+		"ActionMode": ModeCreateUpdate, "StackName": "fn", "TemplatePath": "src::t.json",
+		"ParameterOverrides": `{"Env": {"Fn::GetParam": ["build", "params/env.json", "env"]}, "Size": {"Fn::GetArtifactAtt": ["build", "ObjectKey"]}}`,
+	}
+	job, log := m.job(t, cfg, []string{"src", "build"}, in)
+	res, err := run(t, fast, job)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if res.OutputVariables["QueueName"] != "q-stage" || res.OutputVariables["Size"] != "api/v1/jobs/job-1/inputs/build" {
+		t.Errorf("outputs = %v", res.OutputVariables)
+	}
+
+	// Each function's answers, and what they refuse.
+	for _, tc := range []struct{ in, want, err string }{
+		{`{"P": {"Fn::GetParam": ["build", "params/env.json", "size"]}}`, `{"n":3}`, ""},
+		{`{"P": {"Fn::GetArtifactAtt": ["build", "BucketName"]}}`, "sluice", ""},
+		{`{"P": {"Fn::GetArtifactAtt": ["src", "URL"]}}`, "https://sluice.example:8443/api/v1/jobs/job-1/inputs/src", ""},
+		{`{"P": {"Fn::GetArtifactAtt": ["nope", "URL"]}}`, "", `"nope" is not an input artifact of this action (it has src, build)`},
+		{`{"P": {"Fn::GetArtifactAtt": ["src", "Arn"]}}`, "", `unknown attribute "Arn"`},
+		{`{"P": {"Fn::GetParam": ["build", "params/env.json", "missing"]}}`, "", `has no key "missing"`},
+		{`{"P": {"Fn::GetParam": ["build", "../../etc/passwd", "x"]}}`, "", `input artifact "build"`},
+		{`{"P": {"Fn::GetParam": ["build", "/etc/passwd", "x"]}}`, "", `input artifact "build"`},
+		{`{"P": {"Fn::Sub": ["x"]}}`, "", `unknown function "Fn::Sub"`},
+		{`["P"]`, "", "must be a JSON object"},
+	} {
+		got, err := ParameterOverrides(job, tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got["P"] != tc.want {
+			t.Errorf("%s = %q, %v; want %q", tc.in, got["P"], err, tc.want)
+		}
+	}
+}
+
+// TestArtifactFilesStayInside: a template path, parameter file or
+// template configuration that leads out of its artifact (.., an absolute
+// path, a symbolic link) is refused, so a pipeline author cannot send the
+// worker's files to a cloud.
+func TestArtifactFilesStayInside(t *testing.T) {
+	m := &moto{endpoint: "http://127.0.0.1:1"}
+	job, _ := m.job(t, map[string]string{}, []string{"src"}, artifacts{"src": {"ok.json": "{}"}})
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte(`{"k": "secret"}`), 0o600)
+	if err := os.Symlink(secret, filepath.Join(job.WorkDir, "link.json")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"link.json", "../secret", secret} {
+		if b, err := readArtifactFile(job, "src", p); err == nil {
+			t.Errorf("%s was read: %q", p, b)
+		}
+	}
+	if _, err := readArtifactFile(job, "src", "ok.json"); err != nil {
+		t.Errorf("ok.json: %v", err)
+	}
+}
+
+func TestFailingStack(t *testing.T) {
+	m := startMoto(t)
+	// moto refuses this resource in the CreateStack call itself, where AWS
+	// would fail the resource and roll the stack back; the action fails
+	// either way, naming the stack and CloudFormation's reason.
+	bad := `{"Resources": {"Setting": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/x", "Type": "Bogus", "Value": "v"}}}}`
+	job, log := m.job(t, map[string]string{"ActionMode": ModeCreateUpdate, "StackName": "bad", "TemplatePath": "src::t.json"},
+		[]string{"src"}, artifacts{"src": {"t.json": bad}})
+	_, err := run(t, fast, job)
+	if err == nil || !strings.Contains(err.Error(), "create stack bad") || !strings.Contains(err.Error(), "'Bogus' at 'type'") {
+		t.Errorf("error = %v\n%s", err, log)
+	}
+	// A template CloudFormation cannot read fails with its words.
+	job, log = m.job(t, map[string]string{"ActionMode": ModeCreateUpdate, "StackName": "bad2", "TemplatePath": "src::t.json"},
+		[]string{"src"}, artifacts{"src": {"t.json": `{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}, "Outputs": {"X": {"Value": {"Fn::GetAtt": ["Q", "Nope"]}}}}`}})
+	if _, err := run(t, fast, job); err == nil || !strings.Contains(err.Error(), "does not support attribute type Nope in Fn::GetAtt") {
+		t.Errorf("error = %v\n%s", err, log)
+	}
+	// A TemplatePath naming no file of the artifact.
+	job, log = m.job(t, map[string]string{"ActionMode": ModeCreateUpdate, "StackName": "bad3", "TemplatePath": "src::missing.json"},
+		[]string{"src"}, artifacts{"src": {"t.json": "{}"}})
+	if _, err := run(t, fast, job); err == nil || !strings.Contains(err.Error(), `TemplatePath: input artifact "src" has no file "missing.json"`) {
+		t.Errorf("error = %v\n%s", err, log)
+	}
+}
+
+// TestFailureCause: on AWS a failed operation leaves resource events; the
+// action's error names the resource that failed first, not the ones
+// cancelled because of it. (moto records no resource events.)
+func TestFailureCause(t *testing.T) {
+	ev := func(id, typ string, status types.ResourceStatus, reason string) types.StackEvent {
+		return types.StackEvent{LogicalResourceId: aws.String(id), ResourceType: aws.String(typ), ResourceStatus: status, ResourceStatusReason: aws.String(reason)}
+	}
+	events := []types.StackEvent{
+		ev("app", "AWS::CloudFormation::Stack", types.ResourceStatusCreateInProgress, "User Initiated"),
+		ev("Queue", "AWS::SQS::Queue", types.ResourceStatusCreateInProgress, ""),
+		ev("Role", "AWS::IAM::Role", types.ResourceStatusCreateFailed, "Resource creation cancelled"),
+		ev("Bucket", "AWS::S3::Bucket", types.ResourceStatusCreateFailed, "bucket-x already exists"),
+		ev("app", "AWS::CloudFormation::Stack", types.ResourceStatusRollbackInProgress, "The following resource(s) failed to create: [Bucket, Role]."),
+		ev("app", "AWS::CloudFormation::Stack", types.ResourceStatusRollbackComplete, ""),
+	}
+	if got, want := FailureCause(events), "resource Bucket (AWS::S3::Bucket) CREATE_FAILED: bucket-x already exists"; got != want {
+		t.Errorf("FailureCause = %q, want %q", got, want)
+	}
+	if got := FailureCause(events[:3]); !strings.Contains(got, "Role") {
+		t.Errorf("with only a cancelled resource: %q", got)
+	}
+	if got := FailureCause(events[:2]); got != "" {
+		t.Errorf("without failures: %q", got)
 	}
 }
