@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/awsconn/mototest"
@@ -497,5 +499,140 @@ func TestFailureCause(t *testing.T) {
 	}
 	if got := FailureCause(events[:2]); got != "" {
 		t.Errorf("without failures: %q", got)
+	}
+}
+
+func TestLargeTemplate(t *testing.T) {
+	m := startMoto(t)
+	// Metadata pads the template past what CloudFormation takes in a request.
+	large := `{"Metadata": {"Pad": "` + strings.Repeat("x", MaxTemplateBody) + `"},` + bucketTemplate[1:]
+	cfg := map[string]string{"ActionMode": ModeCreateUpdate, "StackName": "big", "TemplatePath": "src::t.json"}
+
+	// Without a bucket the action says what is missing.
+	job, log := m.job(t, cfg, []string{"src"}, artifacts{"src": {"t.json": large}})
+	if _, err := run(t, fast, job); err == nil || !strings.Contains(err.Error(), `aws connection "test" has no bucket`) {
+		t.Fatalf("without a bucket: %v\n%s", err, log)
+	}
+
+	// moto reads a TemplateURL by path only when its host is "localhost";
+	// other hosts it takes as virtual-hosted bucket names.
+	m.endpoint = strings.Replace(m.endpoint, "127.0.0.1", "localhost", 1)
+	m.bucket = "templates"
+	conn := m.conn()
+	s3c := s3.NewFromConfig(conn.Config, func(o *s3.Options) { o.BaseEndpoint = aws.String(m.endpoint); o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("templates"),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(testRegion)}}); err != nil {
+		t.Fatal(err)
+	}
+	job, log = m.job(t, cfg, []string{"src"}, artifacts{"src": {"t.json": large}})
+	res, err := run(t, fast, job)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	key := "sluice/cloudformation/app/exec-1/Deploy.Stack.template"
+	if !strings.Contains(log.String(), "uploaded to "+m.endpoint+"/templates/"+key) || res.OutputVariables["BucketName"] != "sluice-cfn-test-bucket" {
+		t.Errorf("outputs %v, log:\n%s", res.OutputVariables, log)
+	}
+	obj, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("templates"), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(obj.Body)
+	if string(b) != large {
+		t.Errorf("the uploaded template is %d bytes, want %d", len(b), len(large))
+	}
+}
+
+func TestObjectURL(t *testing.T) {
+	aws := awsconn.Static("prod", "eu-central-1", "", "k", "s", "")
+	aws.Bucket = "b"
+	if got := objectURL(aws, "a b/t.json"); got != "https://b.s3.eu-central-1.amazonaws.com/a%20b/t.json" {
+		t.Errorf("AWS: %s", got)
+	}
+	minio := awsconn.Static("minio", "us-east-1", "http://127.0.0.1:9000/", "k", "s", "")
+	minio.Bucket = "b"
+	if got := objectURL(minio, "t.json"); got != "http://127.0.0.1:9000/b/t.json" {
+		t.Errorf("path style: %s", got)
+	}
+	minio.S3PathStyle = false
+	if got := objectURL(minio, "t.json"); got != "http://b.127.0.0.1:9000/t.json" {
+		t.Errorf("virtual hosted: %s", got)
+	}
+}
+
+func TestStackSetTwoRegions(t *testing.T) {
+	m := startMoto(t)
+	const account = "123456789012" // moto's account
+	tmpl := `{"Parameters": {"Env": {"Type": "String"}},
+  "Resources": {"Setting": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/shared/env", "Type": "String", "Value": {"Ref": "Env"}}}}}`
+	in := artifacts{"src": {"set.json": tmpl, "targets.json": `["` + account + `"]`}}
+	cfg := map[string]string{
+		"StackSetName": "shared", "TemplatePath": "src::set.json",
+		"Parameters":        "ParameterKey=Env,ParameterValue=one",
+		"DeploymentTargets": account, "Regions": "eu-west-1, us-east-1",
+		"FailureTolerancePercentage": "0", "MaxConcurrentPercentage": "100", "PermissionModel": "SELF_MANAGED",
+	}
+	sets := StackSetProvider{PollInterval: 20 * time.Millisecond}
+	job, log := m.job(t, cfg, []string{"src"}, in)
+	job.Outputs = nil
+	if _, err := run(t, sets, job); err != nil {
+		t.Fatalf("create: %v\n%s", err, log)
+	}
+	for _, region := range []string{"eu-west-1", "us-east-1"} {
+		if !strings.Contains(log.String(), "instance "+account+" "+region+": CURRENT") {
+			t.Errorf("the log lacks the instance in %s:\n%s", region, log)
+		}
+		// moto runs a self-managed instance as a stack named
+		// StackSet:NAME in its region (AWS: StackSet-NAME-<uuid>).
+		if got := stackStatus(t, m.cfn(region), "StackSet:shared"); got != types.StackStatusCreateComplete {
+			t.Errorf("the instance's stack in %s is %q", region, got)
+		}
+	}
+	if !strings.Contains(log.String(), "SUCCEEDED") {
+		t.Errorf("the log does not follow the operation:\n%s", log)
+	}
+
+	// Updating: the stack set's template and parameters change, the
+	// operation reaches both regions.
+	cfg["Parameters"] = `[{"ParameterKey": "Env", "ParameterValue": "two"}]`
+	cfg["DeploymentTargets"] = "src::targets.json"
+	job, log = m.job(t, cfg, []string{"src"}, in)
+	job.Outputs = nil
+	if _, err := run(t, sets, job); err != nil {
+		t.Fatalf("update: %v\n%s", err, log)
+	}
+	set, err := m.cfn(testRegion).DescribeStackSet(context.Background(), &cloudformation.DescribeStackSetInput{StackSetName: aws.String("shared")})
+	if err != nil || len(set.StackSet.Parameters) != 1 || aws.ToString(set.StackSet.Parameters[0].ParameterValue) != "two" {
+		t.Errorf("stack set after update: %+v, %v", set, err)
+	}
+	if !strings.Contains(log.String(), "updating stack set shared") {
+		t.Errorf("update log:\n%s", log)
+	}
+
+	// CloudFormationStackInstances adds a region and overrides a parameter.
+	inst := StackInstancesProvider{PollInterval: 20 * time.Millisecond}
+	job, log = m.job(t, map[string]string{"StackSetName": "shared", "DeploymentTargets": account, "Regions": "us-east-1,ap-southeast-2",
+		"ParameterOverrides": `[{"ParameterKey": "Env", "ParameterValue": "three"}]`}, []string{"src"}, in)
+	job.Outputs = nil
+	if _, err := run(t, inst, job); err != nil {
+		t.Fatalf("instances: %v\n%s", err, log)
+	}
+	if got := stackStatus(t, m.cfn("ap-southeast-2"), "StackSet:shared"); got != types.StackStatusCreateComplete {
+		t.Errorf("the new instance's stack is %q\n%s", got, log)
+	}
+	if !strings.Contains(log.String(), "instance "+account+" ap-southeast-2: CURRENT") {
+		t.Errorf("instances log:\n%s", log)
+	}
+
+	// Bad values fail before any call.
+	for _, bad := range []map[string]string{
+		{"StackSetName": "shared", "DeploymentTargets": account, "Regions": "us-east-1", "MaxConcurrentPercentage": "150"},
+		{"StackSetName": "shared", "DeploymentTargets": "", "Regions": "us-east-1"},
+		{"StackSetName": "shared", "DeploymentTargets": account + ",ou-abcd-12345678", "Regions": "us-east-1"},
+	} {
+		job, log = m.job(t, bad, nil, nil)
+		if _, err := run(t, inst, job); err == nil {
+			t.Errorf("%v was accepted\n%s", bad, log)
+		}
 	}
 }

@@ -50,11 +50,14 @@ func (t targets) pairs() [][2]string {
 	return out
 }
 
-func (t targets) deployment() *types.DeploymentTargets {
+// deployment splits the targets as the stack instance calls take them:
+// accounts in Accounts (self-managed permissions), organizational units in
+// DeploymentTargets (service-managed); never both.
+func (t targets) deployment() ([]string, *types.DeploymentTargets) {
 	if len(t.units) > 0 {
-		return &types.DeploymentTargets{OrganizationalUnitIds: t.units}
+		return nil, &types.DeploymentTargets{OrganizationalUnitIds: t.units}
 	}
-	return &types.DeploymentTargets{Accounts: t.accounts}
+	return t.accounts, nil
 }
 
 var ouID = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
@@ -275,11 +278,7 @@ func (p StackSetProvider) Run(ctx context.Context, job *provider.Job) (provider.
 	}
 	if len(t.regions) > 0 {
 		in.Regions = t.regions
-		if len(t.units) > 0 {
-			in.DeploymentTargets = t.deployment()
-		} else if len(t.accounts) > 0 {
-			in.Accounts = t.accounts
-		}
+		in.Accounts, in.DeploymentTargets = t.deployment()
 	}
 	fmt.Fprintf(job.Log, "updating stack set %s\n", r.name)
 	out, err := r.cfn.UpdateStackSet(ctx, in)
@@ -328,8 +327,9 @@ func (p StackInstancesProvider) Run(ctx context.Context, job *provider.Job) (pro
 	}
 	if len(update.accounts) > 0 || len(update.units) > 0 {
 		fmt.Fprintf(job.Log, "updating the instances of stack set %s\n", r.name)
+		accounts, units := update.deployment()
 		out, err := r.cfn.UpdateStackInstances(ctx, &cloudformation.UpdateStackInstancesInput{
-			StackSetName: aws.String(r.name), Regions: update.regions, DeploymentTargets: update.deployment(),
+			StackSetName: aws.String(r.name), Regions: update.regions, Accounts: accounts, DeploymentTargets: units,
 			ParameterOverrides: overrides, OperationPreferences: prefs,
 		})
 		if err != nil {
@@ -344,8 +344,9 @@ func (p StackInstancesProvider) Run(ctx context.Context, job *provider.Job) (pro
 
 func (r *stackSetRun) createInstances(ctx context.Context, t targets, overrides []types.Parameter, prefs *types.StackSetOperationPreferences) error {
 	fmt.Fprintf(r.job.Log, "creating instances of stack set %s in %s\n", r.name, strings.Join(t.regions, ", "))
+	accounts, units := t.deployment()
 	out, err := r.cfn.CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{
-		StackSetName: aws.String(r.name), Regions: t.regions, DeploymentTargets: t.deployment(),
+		StackSetName: aws.String(r.name), Regions: t.regions, Accounts: accounts, DeploymentTargets: units,
 		ParameterOverrides: overrides, OperationPreferences: prefs,
 	})
 	if err != nil {
