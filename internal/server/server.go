@@ -31,6 +31,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/build"
+	"github.com/sluice-ci/sluice/internal/provider/cloudformation"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/provider/function"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
@@ -599,5 +600,9 @@ func Providers(serverURL, token string, iso *sandbox.Isolation, caFile string) m
 		"CodeBuild":  build.Provider{Isolation: iso},
 		"Function":   fn,
 		"Lambda":     fn,
+
+		"CloudFormation":               cloudformation.Provider{},
+		"CloudFormationStackSet":       cloudformation.StackSetProvider{},
+		"CloudFormationStackInstances": cloudformation.StackInstancesProvider{},
 	}
 }
