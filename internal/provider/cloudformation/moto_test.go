@@ -49,14 +49,42 @@ func (m *moto) cfn(region string) *cloudformation.Client {
 
 // logBuffer is a job's log, safe to read while the provider writes.
 type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu      sync.Mutex
+	b       strings.Builder
+	changed chan struct{} // closed and replaced at every write
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
+}
+
+// waitFor returns once the log holds s, or fails the test after a minute.
+func (l *logBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		l.mu.Lock()
+		if strings.Contains(l.b.String(), s) {
+			l.mu.Unlock()
+			return
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("the log never said %q:\n%s", s, l.String())
+		}
+	}
 }
 
 func (l *logBuffer) String() string {
@@ -634,5 +662,53 @@ func TestStackSetTwoRegions(t *testing.T) {
 		if _, err := run(t, inst, job); err == nil {
 			t.Errorf("%v was accepted\n%s", bad, log)
 		}
+	}
+}
+
+// TestWaitsForAnotherOperation: a stack in the middle of an operation this
+// action did not start is waited for, not failed; a stop meanwhile leaves it
+// alone and says so. moto leaves a stack whose CreateStack it refused in
+// CREATE_IN_PROGRESS for good, which stands in here for AWS's long-running
+// operations of another pipeline or person.
+func TestWaitsForAnotherOperation(t *testing.T) {
+	m := startMoto(t)
+	c := m.cfn(testRegion)
+	bad := `{"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/x", "Type": "Bogus", "Value": "v"}}}}`
+	if _, err := c.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String("busy"), TemplateBody: aws.String(bad)}); err == nil {
+		t.Fatal("moto took the template it refuses")
+	}
+	if got := stackStatus(t, c, "busy"); got != types.StackStatusCreateInProgress {
+		t.Skipf("this moto leaves the stack %s, not CREATE_IN_PROGRESS", got)
+	}
+
+	// Stopped while waiting: the action ends, the stack is untouched.
+	job, log := m.job(t, map[string]string{"ActionMode": ModeCreateUpdate, "StackName": "busy", "TemplatePath": "src::t.json"},
+		[]string{"src"}, artifacts{"src": {"t.json": bucketTemplate}})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := fast.Run(ctx, job); done <- err }()
+	log.waitFor(t, "is CREATE_IN_PROGRESS from an operation this action did not start; waiting for it to end")
+	stop()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "stopped while stack") {
+		t.Errorf("stopped: %v\n%s", err, log)
+	}
+	if !strings.Contains(log.String(), "which CloudFormation cannot cancel") {
+		t.Errorf("log:\n%s", log)
+	}
+
+	// The other operation ends (here: someone deletes the stack); the
+	// action goes on and creates it.
+	job, log = m.job(t, map[string]string{"ActionMode": ModeCreateUpdate, "StackName": "busy", "TemplatePath": "src::t.json"},
+		[]string{"src"}, artifacts{"src": {"t.json": bucketTemplate}})
+	go func() { _, err := run(t, fast, job); done <- err }()
+	log.waitFor(t, "waiting for it to end")
+	if _, err := c.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String("busy")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("after the wait: %v\n%s", err, log)
+	}
+	if got := stackStatus(t, c, "busy"); got != types.StackStatusCreateComplete || !strings.Contains(log.String(), "stack busy is gone") {
+		t.Errorf("the stack is %s\n%s", got, log)
 	}
 }
