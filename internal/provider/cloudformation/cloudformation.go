@@ -390,16 +390,11 @@ func (r *stackRun) changeSetExecute(ctx context.Context) (*types.Stack, error) {
 }
 
 // finish turns the stack's outputs into the action's output variables and
-// its OutputFileName.
+// its OutputFileName. st is as last described, after its operation ended.
 func (r *stackRun) finish(st *types.Stack) (provider.Result, error) {
 	outputs := map[string]string{}
 	res := provider.Result{Summary: "stack " + r.name + " does not exist"}
 	if st != nil {
-		// The stack as CloudFormation last described it may predate the
-		// operation's outputs; the follower's describe came after.
-		if fresh, err := describe(context.Background(), r.cfn, aws.ToString(st.StackId)); err == nil && fresh != nil {
-			st = fresh
-		}
 		for _, o := range st.Outputs {
 			outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 		}

@@ -165,6 +165,10 @@ func formatEvent(e types.StackEvent) string {
 // (nil once deleted). When ctx ends first during an update it asks
 // CloudFormation to cancel the update, which rolls it back, and says so.
 func (f *follower) wait(ctx context.Context) (*types.Stack, error) {
+	// Polls start at a fifth of the interval and double up to it: a quick
+	// operation (a change set, a parameter update) is seen to end soon
+	// after it does, a long one costs no more calls than the interval's.
+	d := max(f.interval/5, time.Millisecond)
 	for {
 		if err := f.print(ctx); err != nil && ctx.Err() == nil {
 			return nil, err
@@ -181,7 +185,8 @@ func (f *follower) wait(ctx context.Context) (*types.Stack, error) {
 			}
 			return st, nil
 		}
-		timer := time.NewTimer(f.interval)
+		timer := time.NewTimer(d)
+		d = min(2*d, f.interval)
 		select {
 		case <-ctx.Done():
 			timer.Stop()

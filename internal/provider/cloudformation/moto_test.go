@@ -31,7 +31,7 @@ type moto struct {
 	bucket   string
 }
 
-func startMoto(t *testing.T) *moto {
+func startMoto(t testing.TB) *moto {
 	return &moto{endpoint: mototest.Start(t)}
 }
 
@@ -98,7 +98,7 @@ type artifacts map[string]map[string]string
 
 // job returns a job of the CloudFormation action with cfg and inputs (the
 // first named in order is the primary one) and an output artifact.
-func (m *moto) job(t *testing.T, cfg map[string]string, order []string, in artifacts) (*provider.Job, *logBuffer) {
+func (m *moto) job(t testing.TB, cfg map[string]string, order []string, in artifacts) (*provider.Job, *logBuffer) {
 	t.Helper()
 	job := &provider.Job{
 		ID: "job-1", Pipeline: "app", ExecutionID: "exec-1", Stage: "Deploy", Action: "Stack",
