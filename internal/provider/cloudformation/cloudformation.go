@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -407,6 +408,9 @@ func (r *stackRun) finish(st *types.Stack) (provider.Result, error) {
 // object in OutputFileName, or nothing when it is not set.
 func (r *stackRun) writeOutputs(outputs map[string]string) error {
 	name := r.job.Configuration["OutputFileName"]
+	if name != "" && (strings.HasPrefix(name, "/") || slices.Contains(strings.Split(name, "/"), "..")) {
+		return fmt.Errorf("OutputFileName %q must be a relative file name in the output artifact", name)
+	}
 	if name != "" && len(r.job.Outputs) == 0 {
 		return errors.New("OutputFileName is set but the action has no output artifact to write it to")
 	}

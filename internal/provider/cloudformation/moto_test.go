@@ -476,6 +476,18 @@ func TestArtifactFilesStayInside(t *testing.T) {
 	if _, err := readArtifactFile(job, "src", "ok.json"); err != nil {
 		t.Errorf("ok.json: %v", err)
 	}
+	// Nor does OutputFileName put a file outside the output artifact's
+	// root for whoever unpacks it.
+	for _, name := range []string{"../x.json", "/etc/x.json", "a/../../x.json"} {
+		job.Configuration = map[string]string{"OutputFileName": name}
+		if err := (&stackRun{job: job}).writeOutputs(map[string]string{"k": "v"}); err == nil {
+			t.Errorf("OutputFileName %q was written", name)
+		}
+	}
+	job.Configuration = map[string]string{"OutputFileName": "out/o.json"}
+	if err := (&stackRun{job: job}).writeOutputs(map[string]string{"k": "v"}); err != nil || !strings.Contains(readZip(t, job.Outputs[0].Path, "out/o.json"), `"k": "v"`) {
+		t.Errorf("out/o.json: %v", err)
+	}
 }
 
 func TestFailingStack(t *testing.T) {
