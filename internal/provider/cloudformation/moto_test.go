@@ -581,6 +581,17 @@ func TestLargeTemplate(t *testing.T) {
 	if string(b) != large {
 		t.Errorf("the uploaded template is %d bytes, want %d", len(b), len(large))
 	}
+
+	// A stack set's large template goes the same way.
+	job, log = m.job(t, map[string]string{"StackSetName": "bigset", "TemplatePath": "src::t.json", "DeploymentTargets": "123456789012", "Regions": "us-west-2"},
+		[]string{"src"}, artifacts{"src": {"t.json": strings.Replace(large, "sluice-cfn-test-bucket", "sluice-cfn-set-bucket", 1)}})
+	job.Outputs = nil
+	if _, err := run(t, StackSetProvider{PollInterval: 20 * time.Millisecond}, job); err != nil {
+		t.Fatalf("stack set: %v\n%s", err, log)
+	}
+	if !strings.Contains(log.String(), "uploaded to "+m.endpoint+"/templates/") || stackStatus(t, m.cfn("us-west-2"), "StackSet:bigset") != types.StackStatusCreateComplete {
+		t.Errorf("stack set log:\n%s", log)
+	}
 }
 
 func TestObjectURL(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/provider"
 )
 
@@ -189,13 +190,14 @@ func preferences(cfg map[string]string) (*types.StackSetOperationPreferences, er
 // stackSetRun is one stack set action's run.
 type stackSetRun struct {
 	job      *provider.Job
+	conn     *awsconn.Conn
 	cfn      *cloudformation.Client
 	name     string
 	interval time.Duration
 }
 
 func newStackSetRun(ctx context.Context, job *provider.Job, d time.Duration) (*stackSetRun, error) {
-	_, cfn, err := connect(ctx, job)
+	conn, cfn, err := connect(ctx, job)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +205,7 @@ func newStackSetRun(ctx context.Context, job *provider.Job, d time.Duration) (*s
 	if name == "" {
 		return nil, errors.New("configuration has no StackSetName")
 	}
-	return &stackSetRun{job: job, cfn: cfn, name: name, interval: interval(d)}, nil
+	return &stackSetRun{job: job, conn: conn, cfn: cfn, name: name, interval: interval(d)}, nil
 }
 
 // Run implements provider.Provider.
@@ -217,8 +219,14 @@ func (p StackSetProvider) Run(ctx context.Context, job *provider.Job) (provider.
 	if err != nil {
 		return provider.Result{}, err
 	}
+	// A template too large for the request goes by URL, as for stacks.
+	tmplBody, tmplURL := aws.String(string(body)), (*string)(nil)
 	if len(body) > MaxTemplateBody {
-		return provider.Result{}, fmt.Errorf("TemplatePath: the template is %d bytes, more than the %d a stack set takes in a request", len(body), MaxTemplateBody)
+		u, err := upload(ctx, r.conn, job, body)
+		if err != nil {
+			return provider.Result{}, err
+		}
+		tmplBody, tmplURL = nil, aws.String(u)
 	}
 	params, err := stackSetParameters(job, "Parameters")
 	if err != nil {
@@ -248,7 +256,7 @@ func (p StackSetProvider) Run(ctx context.Context, job *provider.Job) (provider.
 	case errors.As(err, &nf):
 		fmt.Fprintf(job.Log, "creating stack set %s (%s)\n", r.name, model)
 		if _, err := r.cfn.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{
-			StackSetName: aws.String(r.name), TemplateBody: aws.String(string(body)), Parameters: params,
+			StackSetName: aws.String(r.name), TemplateBody: tmplBody, TemplateURL: tmplURL, Parameters: params,
 			Capabilities: caps, PermissionModel: model, AutoDeployment: auto, Description: optional(cfg["Description"]),
 			AdministrationRoleARN: optional(cfg["AdministrationRoleArn"]), ExecutionRoleName: optional(cfg["ExecutionRoleName"]),
 		}); err != nil {
@@ -267,11 +275,11 @@ func (p StackSetProvider) Run(ctx context.Context, job *provider.Job) (provider.
 	}
 	// New instances first receive the stack set's current version; the
 	// update then brings every targeted instance to the new one.
-	if err := r.createMissing(ctx, t, nil, prefs); err != nil {
+	if _, err := r.createMissing(ctx, t, nil, prefs); err != nil {
 		return provider.Result{}, err
 	}
 	in := &cloudformation.UpdateStackSetInput{
-		StackSetName: aws.String(r.name), TemplateBody: aws.String(string(body)), Parameters: params,
+		StackSetName: aws.String(r.name), TemplateBody: tmplBody, TemplateURL: tmplURL, Parameters: params,
 		Capabilities: caps, PermissionModel: model, AutoDeployment: auto, Description: optional(cfg["Description"]),
 		AdministrationRoleARN: optional(cfg["AdministrationRoleArn"]), ExecutionRoleName: optional(cfg["ExecutionRoleName"]),
 		OperationPreferences: prefs,
@@ -312,7 +320,7 @@ func (p StackInstancesProvider) Run(ctx context.Context, job *provider.Job) (pro
 	if err != nil {
 		return provider.Result{}, err
 	}
-	created, err := r.createMissingOnly(ctx, t, overrides, prefs)
+	created, err := r.createMissing(ctx, t, overrides, prefs)
 	if err != nil {
 		return provider.Result{}, err
 	}
@@ -355,27 +363,17 @@ func (r *stackSetRun) createInstances(ctx context.Context, t targets, overrides 
 	return r.follow(ctx, aws.ToString(out.OperationId), "create instances")
 }
 
-// createMissing creates the instances the targets' accounts lack; with
-// organizational units, which accounts they hold is CloudFormation's to
-// know, and UpdateStackSet's to reach.
-func (r *stackSetRun) createMissing(ctx context.Context, t targets, overrides []types.Parameter, prefs *types.StackSetOperationPreferences) error {
-	_, err := r.createMissingOnly(ctx, t, overrides, prefs)
-	return err
-}
-
-// createMissingOnly creates the instances missing in the targets and
-// returns the accounts for which it created all of them.
-func (r *stackSetRun) createMissingOnly(ctx context.Context, t targets, overrides []types.Parameter, prefs *types.StackSetOperationPreferences) (map[string]bool, error) {
+// createMissing creates the instances missing in the targets and returns
+// the accounts for which it created all of them. With organizational units,
+// which accounts they hold is CloudFormation's to know: it is asked to
+// create instances for the units, which adds those missing.
+func (r *stackSetRun) createMissing(ctx context.Context, t targets, overrides []types.Parameter, prefs *types.StackSetOperationPreferences) (map[string]bool, error) {
 	created := map[string]bool{}
 	if len(t.regions) == 0 {
 		return created, nil
 	}
 	if len(t.units) > 0 {
-		if len(t.accounts) == 0 {
-			// CreateStackInstances on units adds what is missing and
-			// leaves the rest.
-			return created, r.createInstances(ctx, t, overrides, prefs)
-		}
+		return created, r.createInstances(ctx, t, overrides, prefs)
 	}
 	have, err := r.instances(ctx)
 	if err != nil {
