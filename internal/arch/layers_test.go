@@ -25,12 +25,14 @@ var layers = map[string]int{
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1, "internal/follow": 1,
 	"internal/provider": 1, "internal/api/client": 1,
+	"internal/awsconn/mototest": 1,
 	// 2: declarations, and the pure engine.
 	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2,
 	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/buildspec": 2, "internal/buildproject": 3,
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/function": 5,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
+	"internal/provider/cloudformation": 4,
 	"internal/service": 4, "internal/trigger": 5, "internal/event": 5,
 	// 6: the worker and the protocol fronts.
 	"internal/worker": 6, "internal/api": 6, "internal/ui": 6,

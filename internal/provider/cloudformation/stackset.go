@@ -289,7 +289,7 @@ func (p StackSetProvider) Run(ctx context.Context, job *provider.Job) (provider.
 		in.Accounts, in.DeploymentTargets = t.deployment()
 	}
 	fmt.Fprintf(job.Log, "updating stack set %s\n", r.name)
-	out, err := r.cfn.UpdateStackSet(ctx, in)
+	out, err := whenIdle(ctx, r, func() (*cloudformation.UpdateStackSetOutput, error) { return r.cfn.UpdateStackSet(ctx, in) })
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("update stack set %s: %w", r.name, err)
 	}
@@ -336,9 +336,11 @@ func (p StackInstancesProvider) Run(ctx context.Context, job *provider.Job) (pro
 	if len(update.accounts) > 0 || len(update.units) > 0 {
 		fmt.Fprintf(job.Log, "updating the instances of stack set %s\n", r.name)
 		accounts, units := update.deployment()
-		out, err := r.cfn.UpdateStackInstances(ctx, &cloudformation.UpdateStackInstancesInput{
-			StackSetName: aws.String(r.name), Regions: update.regions, Accounts: accounts, DeploymentTargets: units,
-			ParameterOverrides: overrides, OperationPreferences: prefs,
+		out, err := whenIdle(ctx, r, func() (*cloudformation.UpdateStackInstancesOutput, error) {
+			return r.cfn.UpdateStackInstances(ctx, &cloudformation.UpdateStackInstancesInput{
+				StackSetName: aws.String(r.name), Regions: update.regions, Accounts: accounts, DeploymentTargets: units,
+				ParameterOverrides: overrides, OperationPreferences: prefs,
+			})
 		})
 		if err != nil {
 			return provider.Result{}, fmt.Errorf("update instances of stack set %s: %w", r.name, err)
@@ -353,9 +355,11 @@ func (p StackInstancesProvider) Run(ctx context.Context, job *provider.Job) (pro
 func (r *stackSetRun) createInstances(ctx context.Context, t targets, overrides []types.Parameter, prefs *types.StackSetOperationPreferences) error {
 	fmt.Fprintf(r.job.Log, "creating instances of stack set %s in %s\n", r.name, strings.Join(t.regions, ", "))
 	accounts, units := t.deployment()
-	out, err := r.cfn.CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{
-		StackSetName: aws.String(r.name), Regions: t.regions, Accounts: accounts, DeploymentTargets: units,
-		ParameterOverrides: overrides, OperationPreferences: prefs,
+	out, err := whenIdle(ctx, r, func() (*cloudformation.CreateStackInstancesOutput, error) {
+		return r.cfn.CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{
+			StackSetName: aws.String(r.name), Regions: t.regions, Accounts: accounts, DeploymentTargets: units,
+			ParameterOverrides: overrides, OperationPreferences: prefs,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("create instances of stack set %s: %w", r.name, err)
@@ -513,4 +517,29 @@ func (r *stackSetRun) logResults(ctx context.Context, op string) (string, error)
 		fmt.Fprintln(r.job.Log, line)
 	}
 	return strings.Join(failed, "; "), nil
+}
+
+// whenIdle makes call, and while CloudFormation answers that another
+// operation of the stack set is running (someone else's), waits and makes it
+// again: as with stacks, another's operation is waited for, not failed.
+func whenIdle[T any](ctx context.Context, r *stackSetRun, call func() (T, error)) (T, error) {
+	logged := false
+	for {
+		out, err := call()
+		var busy *types.OperationInProgressException
+		if !errors.As(err, &busy) {
+			return out, err
+		}
+		if !logged {
+			fmt.Fprintf(r.job.Log, "stack set %s is running an operation this action did not start; waiting for it to end\n", r.name)
+			logged = true
+		}
+		timer := time.NewTimer(r.interval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return out, fmt.Errorf("stopped while waiting for another operation of stack set %s: %w", r.name, ctx.Err())
+		case <-timer.C:
+		}
+	}
 }
