@@ -38,8 +38,8 @@ var (
 	capabilityNames = []string{"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"}
 )
 
-// unknownKeysHinted is unknownKeys with a suggestion for a misspelt key.
-func unknownKeysHinted(cfg map[string]string, known []string) []ConfigProblem {
+// unknownKeysSuggesting is unknownKeys with a suggestion for a misspelt key.
+func unknownKeysSuggesting(cfg map[string]string, known []string) []ConfigProblem {
 	var out []ConfigProblem
 	for _, k := range sortedKeys(cfg) {
 		if slices.Contains(known, k) {
@@ -82,13 +82,13 @@ func checkCapabilities(cfg map[string]string) []ConfigProblem {
 		c = strings.TrimSpace(c)
 		if !slices.Contains(capabilityNames, c) {
 			out = append(out, ConfigProblem{Key: "Capabilities", Msg: fmt.Sprintf("%q is not a capability (want %s)%s",
-				c, strings.Join(capabilityNames, ", "), hint(c, capabilityNames))})
+				c, strings.Join(capabilityNames, ", "), suggestion(c, capabilityNames))})
 		}
 	}
 	return out
 }
 
-func hint(word string, candidates []string) string {
+func suggestion(word string, candidates []string) string {
 	if s := yamlnode.Suggest(word, candidates); s != "" {
 		return " (did you mean " + strconv.Quote(s) + "?)"
 	}
@@ -96,13 +96,13 @@ func hint(word string, candidates []string) string {
 }
 
 func cloudFormationConfig(cfg map[string]string) []ConfigProblem {
-	out := unknownKeysHinted(cfg, cloudFormationKeys)
+	out := unknownKeysSuggesting(cfg, cloudFormationKeys)
 	mode, ok := cfg["ActionMode"]
 	if ok && !hasVariables(mode) {
 		need, known := cloudFormationModes[mode]
 		if !known {
 			out = append(out, ConfigProblem{Key: "ActionMode", Msg: fmt.Sprintf("%q is not an action mode (want %s)%s",
-				mode, strings.Join(cloudFormationModeNames, ", "), hint(mode, cloudFormationModeNames))})
+				mode, strings.Join(cloudFormationModeNames, ", "), suggestion(mode, cloudFormationModeNames))})
 		}
 		for _, k := range append([]string{"StackName"}, need...) {
 			if _, ok := cfg[k]; !ok {
@@ -126,7 +126,7 @@ func cloudFormationConfig(cfg map[string]string) []ConfigProblem {
 }
 
 func stackSetConfig(cfg map[string]string) []ConfigProblem {
-	out := unknownKeysHinted(cfg, stackSetKeys)
+	out := unknownKeysSuggesting(cfg, stackSetKeys)
 	out = append(out, artifactPath(cfg, "TemplatePath")...)
 	out = append(out, checkCapabilities(cfg)...)
 	if v, ok := cfg["PermissionModel"]; ok && !hasVariables(v) && v != "SELF_MANAGED" && v != "SERVICE_MANAGED" {
@@ -139,7 +139,7 @@ func stackSetConfig(cfg map[string]string) []ConfigProblem {
 }
 
 func stackInstancesConfig(cfg map[string]string) []ConfigProblem {
-	return append(unknownKeysHinted(cfg, stackInstancesKeys), stackSetCommon(cfg)...)
+	return append(unknownKeysSuggesting(cfg, stackInstancesKeys), stackSetCommon(cfg)...)
 }
 
 var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
@@ -187,7 +187,7 @@ func cloudFormationArtifacts(cfg map[string]string, inputs []string, outputs int
 			if len(inputs) > 0 {
 				have = "it has " + strings.Join(inputs, ", ")
 			}
-			out = append(out, ConfigProblem{Key: key, Msg: fmt.Sprintf("artifact %q is not an input artifact of this action (%s)%s", artifact, have, hint(artifact, inputs))})
+			out = append(out, ConfigProblem{Key: key, Msg: fmt.Sprintf("artifact %q is not an input artifact of this action (%s)%s", artifact, have, suggestion(artifact, inputs))})
 		}
 	}
 	for _, k := range []string{"TemplatePath", "TemplateConfiguration", "DeploymentTargets", "Parameters", "ParameterOverrides"} {
