@@ -33,7 +33,7 @@ var layers = map[string]int{
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/function": 5,
 	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
 	"internal/provider/cloudformation": 4,
-	"internal/service": 4, "internal/trigger": 5, "internal/event": 5,
+	"internal/service":                 4, "internal/trigger": 5, "internal/event": 5,
 	// 6: the worker and the protocol fronts.
 	"internal/worker": 6, "internal/api": 6, "internal/ui": 6,
 	// 7: wiring, then the command line, then main.
