@@ -31,9 +31,8 @@ var layers = map[string]int{
 	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/buildspec": 2, "internal/buildproject": 3,
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/function": 5,
-	"internal/provider/gitsource": 4, "internal/provider/noop": 4,
-	"internal/provider/cloudformation": 4,
-	"internal/service":                 4, "internal/trigger": 5, "internal/event": 5,
+	"internal/provider/gitsource": 4, "internal/provider/noop": 4, "internal/provider/cloudformation": 4,
+	"internal/service": 4, "internal/trigger": 5, "internal/event": 5,
 	// 6: the worker and the protocol fronts.
 	"internal/worker": 6, "internal/api": 6, "internal/ui": 6,
 	// 7: wiring, then the command line, then main.
