@@ -151,6 +151,11 @@ func (r *stackRun) createUpdate(ctx context.Context, replace bool) (*types.Stack
 	if err != nil {
 		return nil, err
 	}
+	if !replace && st != nil && failedState(st.StackStatus) {
+		// CodePipeline fails here too; the API's own refusal would not say
+		// what to do about it.
+		return nil, fmt.Errorf("stack %s is %s, which CloudFormation cannot update: delete it, or use ActionMode REPLACE_ON_FAILURE to have it deleted and created again", r.name, st.StackStatus)
+	}
 	if replace && st != nil && failedState(st.StackStatus) {
 		fmt.Fprintf(r.job.Log, "stack %s is %s: deleting it to create it again\n", r.name, st.StackStatus)
 		if err := r.delete(ctx, st); err != nil {

@@ -386,6 +386,12 @@ func TestReplaceOnFailure(t *testing.T) {
 		t.Fatalf("replace: %v\n%s", err, log)
 	}
 	first, _ := describe(context.Background(), c, "r")
+	// CREATE_UPDATE refuses such a stack, as CodePipeline does, and says
+	// what would do.
+	job, log = m.job(t, map[string]string{"ActionMode": ModeCreateUpdate, "StackName": "r", "TemplatePath": "src::t.json", "ParameterOverrides": `{"Env": "b"}`}, []string{"src"}, in)
+	if _, err := run(t, fast, job); err == nil || !strings.Contains(err.Error(), "stack r is REVIEW_IN_PROGRESS, which CloudFormation cannot update: delete it, or use ActionMode REPLACE_ON_FAILURE") {
+		t.Errorf("CREATE_UPDATE of a REVIEW_IN_PROGRESS stack: %v\n%s", err, log)
+	}
 	cfg := map[string]string{"ActionMode": ModeReplaceOnFailure, "StackName": "r", "TemplatePath": "src::t.json", "ParameterOverrides": `{"Env": "b"}`}
 	job, log = m.job(t, cfg, []string{"src"}, in)
 	res, err := run(t, fast, job)
