@@ -37,8 +37,8 @@ func strictKeys(cfg map[string]string, known []string) []ConfigProblem {
 	return out
 }
 
-// artifactPath checks a value naming a file in the input artifact.
-func artifactPath(key, p string) []ConfigProblem {
+// inputFilePath checks a value naming a file in the input artifact.
+func inputFilePath(key, p string) []ConfigProblem {
 	if hasVariables(p) {
 		return nil
 	}
@@ -51,7 +51,7 @@ func artifactPath(key, p string) []ConfigProblem {
 func ecsConfig(cfg map[string]string) []ConfigProblem {
 	out := strictKeys(cfg, ecsKeys)
 	if f, ok := cfg["FileName"]; ok {
-		out = append(out, artifactPath("FileName", f)...)
+		out = append(out, inputFilePath("FileName", f)...)
 	}
 	// CodePipeline's DeploymentTimeout: minutes, 1 to 60.
 	if v, ok := cfg["DeploymentTimeout"]; ok && !hasVariables(v) {
@@ -84,7 +84,7 @@ func stepFunctionsConfig(cfg map[string]string) []ConfigProblem {
 			out = append(out, ConfigProblem{Key: "Input", Msg: "is not JSON (with InputType Literal it is the execution's input)"})
 		}
 	case t == "FilePath":
-		out = append(out, artifactPath("Input", in)...)
+		out = append(out, inputFilePath("Input", in)...)
 	default:
 		msg := fmt.Sprintf("%q is not an input type (want Literal or FilePath)", t)
 		if s := yamlnode.Suggest(t, []string{"Literal", "FilePath"}); s != "" {

@@ -81,6 +81,10 @@ type ProviderInfo struct {
 	// values out of their set, keys the provider does not read. It returns
 	// problems keyed by configuration key.
 	Check func(cfg map[string]string) []ConfigProblem
+	// CheckArtifacts finds configuration that names artifacts the action
+	// does not have: inputs are its input artifacts' names, outputs how
+	// many output artifacts it declares.
+	CheckArtifacts func(cfg map[string]string, inputs []string, outputs int) []ConfigProblem
 }
 
 // ConfigProblem is one thing wrong with one configuration key.
@@ -118,6 +122,10 @@ func (p ProviderInfo) requires(keys ...string) ProviderInfo { p.RequiredConfigur
 func (p ProviderInfo) timeout(lo, hi int) ProviderInfo      { p.MinTimeout, p.MaxTimeout = lo, hi; return p }
 func (p ProviderInfo) check(f func(map[string]string) []ConfigProblem) ProviderInfo {
 	p.Check = f
+	return p
+}
+func (p ProviderInfo) checkArtifacts(f func(map[string]string, []string, int) []ConfigProblem) ProviderInfo {
+	p.CheckArtifacts = f
 	return p
 }
 func (p ProviderInfo) commands() ProviderInfo { p.Commands, p.OutputFiles = true, true; return p }
@@ -179,15 +187,20 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider("S3", OwnerAWS, categoriesOf(CategorySource, CategoryDeploy), artifacts(0, 1), artifacts(0, 1)).
 			check(s3Config).runnableIn(CategoryDeploy),
 
+		// CloudFormation deploys stacks, and stack sets across accounts and
+		// regions, through an aws connection.
+		knownProvider("CloudFormation", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(0, 10), artifacts(0, 1)).
+			requires("ActionMode").check(cloudFormationConfig).checkArtifacts(cloudFormationArtifacts).runnable(),
+		knownProvider("CloudFormationStackSet", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(1, 10), noArtifacts).
+			requires("StackSetName", "TemplatePath").check(stackSetConfig).checkArtifacts(cloudFormationArtifacts).runnable(),
+		knownProvider("CloudFormationStackInstances", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(0, 10), noArtifacts).
+			requires("StackSetName", "DeploymentTargets", "Regions").check(stackInstancesConfig).checkArtifacts(cloudFormationArtifacts).runnable(),
+
 		// CodePipeline's other action types, accepted for import only.
 		knownProvider("ECR", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).requires("RepositoryName"),
 		knownProvider("CodeStarSourceConnection", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
 			requires("ConnectionArn", "FullRepositoryId"),
 		knownProvider("GitHub", OwnerThirdParty, categoriesOf(CategorySource), noArtifacts, oneArtifact),
-		knownProvider("CloudFormation", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(0, 10), artifacts(0, 1)).
-			requires("ActionMode"),
-		knownProvider("CloudFormationStackSet", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
-		knownProvider("CloudFormationStackInstances", OwnerAWS, categoriesOf(CategoryDeploy), anyArtifacts, anyArtifacts),
 		knownProvider("CodeDeploy", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
 			requires("ApplicationName", "DeploymentGroupName"),
 		knownProvider("CodeDeployToECS", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(1, 5), noArtifacts),

@@ -451,6 +451,15 @@ func (v *validator) configuration(ap string, a *Action, info ProviderInfo, known
 				v.errorf(joinPath(cp, p.Key), "%s", p.Msg)
 			}
 		}
+		if info.CheckArtifacts != nil {
+			inputs := make([]string, len(a.InputArtifacts))
+			for i, in := range a.InputArtifacts {
+				inputs[i] = in.Name
+			}
+			for _, p := range info.CheckArtifacts(a.Configuration, inputs, len(a.OutputArtifacts)) {
+				v.errorf(joinPath(cp, p.Key), "%s", p.Msg)
+			}
+		}
 	}
 }
 

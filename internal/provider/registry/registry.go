@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/beanstalk"
 	"github.com/sluice-ci/sluice/internal/provider/build"
+	"github.com/sluice-ci/sluice/internal/provider/cloudformation"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
@@ -59,9 +60,12 @@ func Implementations(o Options) map[string]provider.Provider {
 		pipeline.ProviderLambda:     fn,
 
 		// AWS's deploy and invoke actions, through the job's aws connection.
-		"S3":               s3deploy.Provider{},
-		"ECS":              ecsdeploy.Provider{},
-		"ElasticBeanstalk": beanstalk.Provider{},
-		"StepFunctions":    stepfunctions.Provider{},
+		"S3":                           s3deploy.Provider{},
+		"CloudFormation":               cloudformation.Provider{},
+		"CloudFormationStackSet":       cloudformation.StackSetProvider{},
+		"CloudFormationStackInstances": cloudformation.StackInstancesProvider{},
+		"ECS":                          ecsdeploy.Provider{},
+		"ElasticBeanstalk":             beanstalk.Provider{},
+		"StepFunctions":                stepfunctions.Provider{},
 	}
 }
