@@ -47,14 +47,15 @@ PY
 sluice_port=$(free_port)
 "$sluice" server --data "$work/data" --addr "127.0.0.1:$sluice_port" --region us-east-1 >"$work/sluice.log" 2>&1 &
 pids+=($!)
-export SLUICE_URL=http://127.0.0.1:$sluice_port
-wait_http "$SLUICE_URL/healthz"
+export SLUICE_SERVER=http://127.0.0.1:$sluice_port
+wait_http "$SLUICE_SERVER/healthz"
 export SLUICE_TOKEN=$(cat "$work/data/admin.token")
-echo "sluice at $SLUICE_URL"
+echo "sluice at $SLUICE_SERVER"
 
-# TODO(merge): create the aws connection "local" once the connections land:
-# region us-east-1, endpoint $moto, keys test/test, bucket sluice-uploads.
-# "$sluice" connection apply -f <(sed "s#MOTO#$moto#" "$here/connection.yml")
+# The aws connection "local": moto's address, its test keys in a secret.
+echo '{"accessKeyId": "test", "secretAccessKey": "test"}' | "$sluice" secret put local-keys
+sed "s#MOTO#$moto#" "$here/connection.yml" >"$work/connection.yml"
+"$sluice" connection apply -f "$work/connection.yml"
 
 "$sluice" repo create serverless --description "the example's serverless app"
 git -C "$work" init -q -b main app
@@ -62,7 +63,7 @@ cp -r "$here/app/." "$work/app/"
 git -C "$work/app" add -A
 git -C "$work/app" -c user.name=example -c user.email=example@localhost commit -qm "serverless app"
 git -C "$work/app" -c credential.helper='!f() { echo username=sluice; echo "password=$SLUICE_TOKEN"; }; f' \
-	push -q "$SLUICE_URL/git/serverless.git" main
+	push -q "$SLUICE_SERVER/git/serverless.git" main
 
 "$sluice" project apply -f "$here/project.yml"
 "$sluice" pipeline apply -f "$here/app/pipeline.yml"
