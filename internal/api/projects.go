@@ -69,6 +69,7 @@ func projectView(info service.ProjectInfo) wire.Project {
 		Name: p.Name, Description: p.Description, Buildspec: p.Buildspec,
 		EnvironmentVariables: []wire.EnvironmentVariable{},
 		TimeoutInMinutes:     p.TimeoutInMinutes, Isolation: p.Isolation, Network: p.Network,
+		ServiceRole: p.ServiceRole, Connection: p.Connection,
 		Created: info.Created, Updated: info.Updated,
 	}
 	for _, v := range p.EnvironmentVariables {

@@ -13,8 +13,13 @@ type Project struct {
 	TimeoutInMinutes     int                   `json:"timeoutInMinutes"`
 	Isolation            string                `json:"isolation"`
 	Network              bool                  `json:"network"`
-	Created              time.Time             `json:"created"`
-	Updated              time.Time             `json:"updated"`
+	// ServiceRole is the policy the project's builds run with (see
+	// docs/permissions.md); Connection the aws connection its builds read
+	// AWS secrets through.
+	ServiceRole string    `json:"serviceRole,omitempty"`
+	Connection  string    `json:"connection,omitempty"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
 }
 
 // EnvironmentVariable is one of a project's variables; for PARAMETER_STORE and
