@@ -214,12 +214,23 @@ func testCancelStopsExecution(t *testing.T, ep string) {
 		t.Fatalf("run = %v, want context.Canceled", err)
 	}
 	m := regexp.MustCompile(`started execution (\S+)`).FindStringSubmatch(log.String())
-	d, err := Client(conn(ep)).DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(m[1])})
-	if err != nil {
-		t.Fatal(err)
+	// moto runs executions in a thread of its own, which may still be
+	// writing the execution's state when the stop returns: look until it
+	// settles (the deadline only catches a stop that never lands).
+	var status types.ExecutionStatus
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		d, err := Client(conn(ep)).DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(m[1])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status = d.Status
+		if status == types.ExecutionStatusAborted || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if d.Status != types.ExecutionStatusAborted {
-		t.Errorf("execution status = %s after the action was stopped, want ABORTED", d.Status)
+	if status != types.ExecutionStatusAborted {
+		t.Errorf("execution status = %s after the action was stopped, want ABORTED (the log: %s)", status, log.String())
 	}
 }
 
