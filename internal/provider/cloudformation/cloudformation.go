@@ -284,13 +284,22 @@ func (r *stackRun) changeSetReplace(ctx context.Context) (provider.Result, error
 		typ = types.ChangeSetTypeCreate
 	}
 	if st != nil {
-		_, err := r.cfn.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: st.StackId, ChangeSetName: aws.String(r.change)})
-		var nf *types.ChangeSetNotFoundException
-		switch {
-		case err == nil:
-			fmt.Fprintf(r.job.Log, "deleted the previous change set %s of stack %s\n", r.change, r.name)
-		case !errors.As(err, &nf):
-			return provider.Result{}, fmt.Errorf("delete change set %s of stack %s: %w", r.change, r.name, err)
+		// Replace means delete what is there first. Look before deleting:
+		// AWS answers a delete of a missing change set with
+		// ChangeSetNotFound, but moto with a 500.
+		exists, err := r.changeSetExists(ctx, st.StackId)
+		if err != nil {
+			return provider.Result{}, err
+		}
+		if exists {
+			_, err := r.cfn.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: st.StackId, ChangeSetName: aws.String(r.change)})
+			var nf *types.ChangeSetNotFoundException
+			switch {
+			case err == nil:
+				fmt.Fprintf(r.job.Log, "deleted the previous change set %s of stack %s\n", r.change, r.name)
+			case !errors.As(err, &nf):
+				return provider.Result{}, fmt.Errorf("delete change set %s of stack %s: %w", r.change, r.name, err)
+			}
 		}
 	}
 	body, tmplURL, err := r.template(ctx)
@@ -510,4 +519,22 @@ func optional(s string) *string {
 		return nil
 	}
 	return aws.String(s)
+}
+
+// changeSetExists reports whether the stack has a change set of the action's
+// ChangeSetName.
+func (r *stackRun) changeSetExists(ctx context.Context, stackID *string) (bool, error) {
+	p := cloudformation.NewListChangeSetsPaginator(r.cfn, &cloudformation.ListChangeSetsInput{StackName: stackID})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return false, fmt.Errorf("list change sets of stack %s: %w", r.name, err)
+		}
+		for _, cs := range page.Summaries {
+			if aws.ToString(cs.ChangeSetName) == r.change {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
