@@ -44,6 +44,18 @@ boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
              aws_access_key_id="test", aws_secret_access_key="test").create_bucket(Bucket="sluice-uploads")
 PY
 
+# The app's stack exists before its pipeline does, as a first deploy by hand
+# (sam deploy, cdk deploy) makes it: the pipeline's change sets update it.
+# (moto, unlike AWS, gives a stack created by a change set no outputs.)
+python3 - "$moto" "$here/app/template.yml" <<'PY'
+import sys, boto3
+cfn = boto3.client("cloudformation", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+body = open(sys.argv[2]).read().replace("__BUILT_AT__", "bootstrap")
+cfn.create_stack(StackName="serverless-app", TemplateBody=body,
+                 Parameters=[{"ParameterKey": "Release", "ParameterValue": "bootstrap"}])
+PY
+
 sluice_port=$(free_port)
 "$sluice" server --data "$work/data" --addr "127.0.0.1:$sluice_port" --region us-east-1 >"$work/sluice.log" 2>&1 &
 pids+=($!)
