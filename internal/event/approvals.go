@@ -76,11 +76,26 @@ func (rn *Runner) NotifyApproval(ctx context.Context, row store.Job, j engine.Jo
 	if err != nil {
 		return err
 	}
+	// The server signs webhook notifications with a secret the pipeline
+	// names: only when the pipeline's role may read that secret, as a job
+	// gets a secret only then. Otherwise a pipeline author (or a repository
+	// updating its pipeline) could have bodies of their choosing signed with
+	// any secret of the server's. Mail is sent either way.
+	secret, signOK := j.Configuration["NotificationSecret"], true
+	if secret != "" {
+		if err := rn.svc.JobRoleAllows(ctx, j, "GetSecretValue", "secret/"+secret); err != nil {
+			signOK = false
+			rn.log.Warn("approval notification: webhook targets not notified, the pipeline's role may not sign with NotificationSecret",
+				"pipeline", j.Pipeline, "stage", j.Stage, "action", j.Action, "secret", secret, "err", err)
+		}
+	}
 	now := rn.svc.Now()
 	for i, t := range targets {
-		kind, target := "webhook", notificationTarget{URL: t.Webhook, Secret: j.Configuration["NotificationSecret"]}
+		kind, target := "webhook", notificationTarget{URL: t.Webhook, Secret: secret}
 		if t.Email != "" {
 			kind, target = "email", notificationTarget{To: t.Email}
+		} else if !signOK {
+			continue
 		}
 		raw, err := json.Marshal(target)
 		if err != nil {

@@ -33,6 +33,9 @@ type Service interface {
 	StartExecution(ctx context.Context, req service.StartRequest) (*engine.Execution, error)
 	Function(ctx context.Context, name string) (service.FunctionInfo, error)
 	SecretValue(ctx context.Context, name string) ([]byte, error)
+	// JobRoleAllows checks that a job's role allows sluice:ACTION on
+	// resource.
+	JobRoleAllows(ctx context.Context, j engine.Job, action, resource string) error
 }
 
 var _ Service = (*service.Service)(nil)

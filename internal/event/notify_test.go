@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/event"
+	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/notify/smtpsink"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -161,5 +162,48 @@ func TestApprovalNotifications(t *testing.T) {
 	}
 	if got := f2.action("release", id, "review"); got.Status != engine.ActionSucceeded {
 		t.Fatalf("approval %s after restart", got.Status)
+	}
+}
+
+// TestApprovalNotificationSecretNeedsTheRole: the server signs an approval's
+// webhook notification with the pipeline's NotificationSecret only when the
+// pipeline's role may read that secret; otherwise the webhook gets nothing
+// (it would receive bodies the author chose, signed with a secret the author
+// may not read), and the mail still goes.
+func TestApprovalNotificationSecretNeedsTheRole(t *testing.T) {
+	for _, tc := range []struct {
+		name, grant string
+		webhooks    int
+	}{
+		{"role reads the secret", "secret/hook", 1},
+		{"role reads another secret", "secret/other", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if err := f.svc.PutSecret(f.ctx, "hook", []byte("s3cret")); err != nil {
+				t.Fatal(err)
+			}
+			admin, _ := iam.ReadyMade("admin")
+			doc := `{"Statement":[{"Effect":"Allow","Action":"sluice:GetSecretValue","Resource":"` + tc.grant + `"}]}`
+			if _, err := f.svc.PutPolicy(f.ctx, service.PolicyRequest{Name: "notifier", Filename: "notifier.json", Document: []byte(doc), Holder: admin, HolderName: "admin"}); err != nil {
+				t.Fatal(err)
+			}
+			f.apply("role: notifier\n" + strings.Replace(approvalPipeline, `configuration: {CustomData: "check the canary"}`,
+				`configuration: {CustomData: "check the canary", NotificationTarget: "http://127.0.0.1:9/hook, ops@example.com", NotificationSecret: hook}`, 1))
+			id := f.start("release")
+			f.react()
+			token := f.action("release", id, "review").JobID
+			ds, err := f.runner.Deliveries(f.ctx, "approval/"+token, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for _, d := range ds {
+				kinds[d.Kind]++
+			}
+			if kinds["email"] != 1 || kinds["webhook"] != tc.webhooks {
+				t.Fatalf("deliveries queued: %v, want 1 email and %d webhook", kinds, tc.webhooks)
+			}
+		})
 	}
 }

@@ -254,6 +254,14 @@ func (s *Service) jobNamesConnection(ctx context.Context, j engine.Job, name str
 	return false
 }
 
+// JobRoleAllows checks that the role job j runs with allows sluice:ACTION on
+// resource: what the server does on a job's behalf (signing its approval
+// notifications with a secret) is bounded by the job's role, as what the
+// job's worker is handed is.
+func (s *Service) JobRoleAllows(ctx context.Context, j engine.Job, action, resource string) error {
+	return s.roleAllows(ctx, j, action, resource)
+}
+
 // roleAllows checks that the job's role allows sluice:ACTION on resource.
 func (s *Service) roleAllows(ctx context.Context, j engine.Job, action, resource string) error {
 	role, err := s.jobRole(ctx, j)
