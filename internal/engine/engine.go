@@ -178,7 +178,13 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 			var hints yamlnode.Hints
 			return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: pipeline %s has no source action %s%s", decl.Name, action, hints.DidYouMean(action, sources))
 		}
-		if !isRevisionID(revisions[action]) {
+		if sourceProvider(decl, action) == "S3" {
+			// An S3 source's revision is an object's version id, or its
+			// ETag where the bucket keeps no versions.
+			if !isObjectRevision(revisions[action]) {
+				return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not an object version id or ETag (1 to 1024 printable characters, no spaces)", revisions[action], action)
+			}
+		} else if !isRevisionID(revisions[action]) {
 			return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)
 		}
 		pinned = append(pinned, SourceRevision{ActionName: action, RevisionID: revisions[action]})
@@ -383,6 +389,32 @@ func (d *decider) find(id string) (*Execution, error) {
 		}
 	}
 	return nil, errcode.Errorf(errcode.NotFound, "execution %s of pipeline %s not found", id, d.p.Name)
+}
+
+// sourceProvider is the provider of the source action name, or "".
+func sourceProvider(decl *pipeline.Pipeline, name string) string {
+	for _, st := range decl.Stages {
+		for _, a := range st.Actions {
+			if a.Name == name && a.ActionTypeID.Category == pipeline.CategorySource {
+				return a.ActionTypeID.Provider
+			}
+		}
+	}
+	return ""
+}
+
+// isObjectRevision reports whether s can be an S3 object's version id or
+// ETag: printable ASCII without spaces.
+func isObjectRevision(s string) bool {
+	if s == "" || len(s) > 1024 {
+		return false
+	}
+	for _, c := range s {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func isSourceAction(decl *pipeline.Pipeline, name string) bool {

@@ -164,12 +164,18 @@ func pinnedRevision(e *Execution, action string) string {
 }
 
 // recordRevision notes what a source action produced: its CommitId output
-// variable, with its summary (the commit message's first line).
+// variable, with its summary (the commit message's first line); for an S3
+// source, its VersionId, or its ETag where the bucket keeps no versions.
 func recordRevision(e *Execution, a *Action) {
 	if a.Decl.ActionTypeID.Category != pipeline.CategorySource {
 		return
 	}
 	id := a.OutputVariables["CommitId"]
+	if a.Decl.ActionTypeID.Provider == "S3" {
+		if id = a.OutputVariables["VersionId"]; id == "" {
+			id = a.OutputVariables["ETag"]
+		}
+	}
 	if id == "" {
 		return
 	}

@@ -296,3 +296,61 @@ func TestJobRevisionFollowsThePrimarySource(t *testing.T) {
 		t.Fatalf("build job: %+v, want the revision of app-src", build)
 	}
 }
+
+// An S3 source's revision is its object's version id (not hexadecimal), or
+// its ETag where the bucket keeps no versions; a Git source's must still be
+// a commit id.
+func TestS3SourceRevision(t *testing.T) {
+	decl := &pipeline.Pipeline{Name: "p", ExecutionMode: pipeline.Parallel, Stages: []pipeline.Stage{
+		{Name: "Source", Actions: []pipeline.Action{{Name: "obj", RunOrder: 1,
+			ActionTypeID:    pipeline.ActionTypeID{Category: pipeline.CategorySource, Owner: "AWS", Provider: "S3", Version: "1"},
+			OutputArtifacts: []pipeline.OutputArtifact{{Name: "code"}}},
+			{Name: "git", RunOrder: 1,
+				ActionTypeID:    pipeline.ActionTypeID{Category: pipeline.CategorySource, Owner: "AWS", Provider: "Git", Version: "1"},
+				OutputArtifacts: []pipeline.OutputArtifact{{Name: "more"}}}}},
+		{Name: "Build", Actions: []pipeline.Action{{Name: "b", RunOrder: 1,
+			ActionTypeID:   pipeline.ActionTypeID{Category: pipeline.CategoryBuild, Owner: "AWS", Provider: "Noop", Version: "1"},
+			InputArtifacts: []pipeline.InputArtifact{{Name: "code"}, {Name: "more"}}}}},
+	}}
+	version := "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"
+	if _, err := NewExecution(decl, 1, "exec-0", nil, map[string]string{"obj": "has space"}, Trigger{}, t0); err == nil || !strings.Contains(err.Error(), "not an object version id") {
+		t.Fatalf("a revision with a space: %v", err)
+	}
+	if _, err := NewExecution(decl, 1, "exec-0", nil, map[string]string{"git": version}, Trigger{}, t0); err == nil || !strings.Contains(err.Error(), "not a commit id") {
+		t.Fatalf("a version id for a git source: %v", err)
+	}
+	e, err := NewExecution(decl, 1, "exec-1", nil, map[string]string{"obj": version}, Trigger{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	env := Env{Now: t0, NewID: func() string { n++; return fmt.Sprintf("job-%d", n) }}
+	d, err := Decide(State{Pipeline: Pipeline{Name: "p", Version: 1, Mode: pipeline.Parallel}}, Start{Execution: e}, env)
+	if err != nil || len(d.Jobs) != 2 {
+		t.Fatalf("source jobs: %+v %v", d.Jobs, err)
+	}
+	var objJob, gitJob string
+	for _, j := range d.Jobs {
+		if j.Action == "obj" {
+			objJob = j.ID
+			if j.Revision != version {
+				t.Fatalf("the S3 source job's revision = %q", j.Revision)
+			}
+		} else {
+			gitJob = j.ID
+		}
+	}
+	st := State{Pipeline: Pipeline{Name: "p", Version: 1, Mode: pipeline.Parallel}, Executions: []*Execution{e}}
+	if _, err = Decide(st, JobSucceeded{JobID: objJob, OutputVariables: map[string]string{"VersionId": version, "ETag": "abc"}}, env); err != nil {
+		t.Fatal(err)
+	}
+	d, err = Decide(st, JobSucceeded{JobID: gitJob, OutputVariables: map[string]string{"CommitId": "abc1234def"}}, env)
+	if err != nil || len(d.Jobs) != 1 || d.Jobs[0].Revision != version {
+		t.Fatalf("build job: %+v %v", d.Jobs, err)
+	}
+	for _, r := range e.SourceRevisions {
+		if r.ActionName == "obj" && r.RevisionID != version {
+			t.Fatalf("recorded %+v", e.SourceRevisions)
+		}
+	}
+}

@@ -182,10 +182,10 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider(ProviderPipelineUpdate, OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
 			requires("DefinitionPath").check(updateConfig).runnable().held(),
 
-		// S3 deploys an artifact to a bucket of an aws connection; its source
-		// action is accepted for import only.
+		// S3 deploys an artifact to a bucket of an aws connection, or, as a
+		// source, passes on a zip object of one.
 		knownProvider("S3", OwnerAWS, categoriesOf(CategorySource, CategoryDeploy), artifacts(0, 1), artifacts(0, 1)).
-			check(s3Config).runnableIn(CategoryDeploy),
+			check(s3Config).runnable(),
 
 		// CloudFormation deploys stacks, and stack sets across accounts and
 		// regions, through an aws connection.

@@ -36,12 +36,37 @@ func TestS3DeployConfig(t *testing.T) {
 			}
 		})
 	}
-	// An S3 source action imports, but does not run.
-	src := "name: p\nstages:\n  - name: Source\n    actions:\n      - name: src\n        actionTypeId: {category: Source, owner: AWS, provider: S3, version: \"1\"}\n        outputArtifacts: [{name: src}]\n        configuration: {S3Bucket: b, S3ObjectKey: k.zip}\n"
-	if _, err := Parse("p.yml", []byte(src)); err != nil {
-		t.Fatalf("S3 source for import: %v", err)
+}
+
+func TestS3SourceConfig(t *testing.T) {
+	head := "name: p\nstages:\n  - name: Source\n    actions:\n      - name: src\n        actionTypeId: {category: Source, owner: AWS, provider: S3, version: \"1\"}\n        outputArtifacts: [{name: src}]\n        configuration:\n"
+	tests := []struct {
+		name, cfg, want string
+	}{
+		{"fine", "          S3Bucket: releases\n          S3ObjectKey: app.zip\n          PollForSourceChanges: \"false\"\n          Connection: prod\n", ""},
+		{"unknown key", "          S3Bucket: releases\n          S3ObjectKey: app.zip\n          S3ObjectKye: x\n",
+			`p.yml:11: stages[0].actions[0].configuration.S3ObjectKye: unknown configuration key (did you mean "S3ObjectKey"?)`},
+		{"missing key", "          S3Bucket: releases\n",
+			`stages[0].actions[0].configuration.S3ObjectKey: required by an S3 source action`},
+		{"missing bucket", "          S3ObjectKey: app.zip\n",
+			`stages[0].actions[0].configuration.S3Bucket: required by an S3 source action`},
+		{"poll value", "          S3Bucket: releases\n          S3ObjectKey: app.zip\n          PollForSourceChanges: often\n",
+			`configuration.PollForSourceChanges: "often" is not true or false`},
+		{"bucket name", "          S3Bucket: a/b\n          S3ObjectKey: app.zip\n",
+			`configuration.S3Bucket: "a/b" is not a bucket name`},
 	}
-	if _, err := ParseWith("p.yml", []byte(src), RequireRunnable); err == nil || !strings.Contains(err.Error(), `provider "S3" runs only as Deploy`) {
-		t.Fatalf("S3 source applied: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseWith("p.yml", []byte(head+tt.cfg), RequireRunnable)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v\nwant %s", err, tt.want)
+			}
+		})
 	}
 }

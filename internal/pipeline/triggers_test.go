@@ -373,7 +373,7 @@ func TestTriggerBuiltInCode(t *testing.T) {
 
 func TestGitTriggerOnNonGitSource(t *testing.T) {
 	src := strings.Replace(triggerBase, "provider: Git\n        configuration: {RepositoryName: app, BranchName: main}",
-		"provider: S3\n        configuration: {S3Bucket: b, S3ObjectKey: k}", 1) + `triggers:
+		"provider: S3\n        configuration: {S3Bucket: bkt, S3ObjectKey: k}", 1) + `triggers:
   - providerType: Git
     gitConfiguration: {sourceActionName: App}
 `

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
 	"github.com/sluice-ci/sluice/internal/provider/s3deploy"
+	"github.com/sluice-ci/sluice/internal/provider/s3source"
 	"github.com/sluice-ci/sluice/internal/provider/stepfunctions"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 )
@@ -60,7 +61,7 @@ func Implementations(o Options) map[string]provider.Provider {
 		pipeline.ProviderLambda:     fn,
 
 		// AWS's deploy and invoke actions, through the job's aws connection.
-		"S3":                           s3deploy.Provider{},
+		"S3":                           s3source.Or(s3deploy.Provider{}),
 		"CloudFormation":               cloudformation.Provider{},
 		"CloudFormationStackSet":       cloudformation.StackSetProvider{},
 		"CloudFormationStackInstances": cloudformation.StackInstancesProvider{},
