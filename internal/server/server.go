@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact/s3"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -33,6 +34,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/registry"
+	"github.com/sluice-ci/sluice/internal/provider/s3source"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -272,7 +274,14 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})
 	s.svc = svc
-	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
+	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
+		FollowObjects(s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
+			settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
+			if err != nil {
+				return nil, err
+			}
+			return awsconn.Open(ctx, settings, awsconn.DefaultSessionName)
+		}})
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
 	svc.SetApprovalNotifier(s.events)

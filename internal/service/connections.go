@@ -143,6 +143,31 @@ func (s *Service) JobConnection(ctx context.Context, jobID, worker, name string)
 	if err != nil {
 		return awsconn.Settings{}, err
 	}
+	return s.jobConnection(ctx, j, name)
+}
+
+// ActionConnection is JobConnection for the server's own use on behalf of
+// an action of a pipeline (polling an S3 source's object): the same
+// connection, under the same role checks, the action's jobs would get.
+func (s *Service) ActionConnection(ctx context.Context, pipelineName, stage, action string) (awsconn.Settings, error) {
+	info, err := s.Pipeline(ctx, pipelineName)
+	if err != nil {
+		return awsconn.Settings{}, err
+	}
+	for _, st := range info.Declaration.Stages {
+		for _, a := range st.Actions {
+			if st.Name == stage && a.Name == action {
+				j := engine.Job{ID: "poll", Pipeline: pipelineName, Stage: stage, Action: action, ActionType: a.ActionTypeID, Configuration: a.Configuration}
+				return s.jobConnection(ctx, j, a.Configuration["Connection"])
+			}
+		}
+	}
+	return awsconn.Settings{}, Errorf(CodeNotFound, "pipeline %s has no action %s in stage %s", pipelineName, action, stage)
+}
+
+func (s *Service) jobConnection(ctx context.Context, j engine.Job, name string) (awsconn.Settings, error) {
+	jobID := j.ID
+	var err error
 	region, roleARN := s.jobActionRegionRole(ctx, j)
 	var info ConnectionInfo
 	switch {

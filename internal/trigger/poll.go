@@ -21,12 +21,23 @@ type RemoteHeads interface {
 	Head(ctx context.Context, url, branch string, secret []byte) (string, error)
 }
 
-// Poller polls the branches of remote repositories that GitRemote source
-// actions follow.
-type Poller struct {
-	svc    Service
-	remote RemoteHeads
+// ObjectRevisions reads the current revision of the object an S3 source
+// action follows (its version id, or its ETag where the bucket keeps no
+// versions), through the action's connection.
+type ObjectRevisions interface {
+	ObjectRevision(ctx context.Context, pipeline, stage string, a pipeline.Action) (string, error)
 }
+
+// Poller polls the branches of remote repositories that GitRemote source
+// actions follow, and the objects S3 source actions follow.
+type Poller struct {
+	svc     Service
+	remote  RemoteHeads
+	objects ObjectRevisions
+}
+
+// FollowObjects makes the poller poll S3 source actions' objects with o.
+func (p *Poller) FollowObjects(o ObjectRevisions) *Poller { p.objects = o; return p }
 
 // NewPoller returns a poller reading remote heads with remote (nil: nothing
 // is polled).
@@ -54,7 +65,7 @@ func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 // transaction as the start, so a restart neither misses a change nor starts
 // twice for one. The first look at a branch only records its head.
 func (p *Poller) Once(ctx context.Context) error {
-	if p.remote == nil {
+	if p.remote == nil && p.objects == nil {
 		return nil
 	}
 	infos, err := p.svc.Pipelines(ctx)
@@ -66,10 +77,17 @@ func (p *Poller) Once(ctx context.Context) error {
 		decl := info.Declaration
 		for _, st := range decl.Stages {
 			for _, a := range st.Actions {
-				if a.ActionTypeID.Provider != pipeline.ProviderGitRemote || a.Configuration["PollForSourceChanges"] == "false" {
+				if a.ActionTypeID.Category != pipeline.CategorySource || a.Configuration["PollForSourceChanges"] == "false" {
 					continue
 				}
-				if err := p.pollAction(ctx, decl.Name, a.Name, a.Configuration); err != nil {
+				var err error
+				switch {
+				case a.ActionTypeID.Provider == pipeline.ProviderGitRemote && p.remote != nil:
+					err = p.pollAction(ctx, decl.Name, a.Name, a.Configuration)
+				case a.ActionTypeID.Provider == "S3" && p.objects != nil:
+					err = p.pollObject(ctx, decl.Name, st.Name, a)
+				}
+				if err != nil {
 					errs = append(errs, fmt.Errorf("pipeline %s action %s: %w", decl.Name, a.Name, err))
 				}
 			}
@@ -97,6 +115,27 @@ func (p *Poller) pollAction(ctx context.Context, name, action string, cfg map[st
 			Reason: err.Error(),
 		})
 	}
+	return p.follow(ctx, name, action, head, fmt.Sprintf("new commit %s on branch %s of %s", short(head), branch, url))
+}
+
+// pollObject polls the object an S3 source action follows.
+func (p *Poller) pollObject(ctx context.Context, name, stage string, a pipeline.Action) error {
+	where := "s3://" + a.Configuration["S3Bucket"] + "/" + a.Configuration["S3ObjectKey"]
+	revCtx, cancel := context.WithTimeout(ctx, pollTimeout)
+	rev, err := p.objects.ObjectRevision(revCtx, name, stage, a)
+	cancel()
+	if err != nil {
+		return p.svc.NoteIgnored(ctx, name, service.TriggerNote{
+			Type: service.TriggerPoll, Detail: "poll of " + where, Reason: err.Error(),
+		})
+	}
+	return p.follow(ctx, name, a.Name, rev, fmt.Sprintf("new revision %s of %s", rev, where))
+}
+
+// follow starts the pipeline when an action's polled revision head moved
+// from the one last seen (kept in the store, written in the same
+// transaction as the start); the first look only records it.
+func (p *Poller) follow(ctx context.Context, name, action, head, detail string) error {
 	key := name + "/poll/" + action
 	prev, err := p.svc.Store().TriggerState(ctx, key)
 	if err != nil {
@@ -110,7 +149,6 @@ func (p *Poller) pollAction(ctx context.Context, name, action string, cfg map[st
 			return tx.SetTriggerState(ctx, key, head, p.svc.Now())
 		})
 	}
-	detail := fmt.Sprintf("new commit %s on branch %s of %s", short(head), branch, url)
 	return start(ctx, p.svc, service.StartRequest{
 		Pipeline:        name,
 		SourceRevisions: map[string]string{action: head},

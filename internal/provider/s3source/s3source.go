@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/s3deploy"
 )
@@ -157,4 +158,23 @@ func checkZip(path string, size int64) error {
 	defer f.Close()
 	_, err = zip.NewReader(f, size)
 	return err
+}
+
+// Revisions reads the revisions of the objects S3 source actions follow,
+// for the poller: Conn opens an action's connection.
+type Revisions struct {
+	Conn func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error)
+}
+
+// ObjectRevision returns the current revision of the action's object.
+func (r Revisions) ObjectRevision(ctx context.Context, pipelineName, stage string, a pipeline.Action) (string, error) {
+	conn, err := r.Conn(ctx, pipelineName, stage, a.Name)
+	if err != nil {
+		return "", err
+	}
+	obj, err := Head(ctx, s3deploy.Client(conn), a.Configuration["S3Bucket"], a.Configuration["S3ObjectKey"])
+	if err != nil {
+		return "", err
+	}
+	return obj.Revision(), nil
 }
