@@ -30,6 +30,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
+	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/registry"
@@ -272,7 +273,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})
 	s.svc = svc
-	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()})
+	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).WithImages(ecrsource.Digests{})
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
 	svc.SetApprovalNotifier(s.events)

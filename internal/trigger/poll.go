@@ -26,6 +26,7 @@ type RemoteHeads interface {
 type Poller struct {
 	svc    Service
 	remote RemoteHeads
+	images ImageDigests // nil: ECR source actions are not polled
 }
 
 // NewPoller returns a poller reading remote heads with remote (nil: nothing
@@ -54,7 +55,7 @@ func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 // transaction as the start, so a restart neither misses a change nor starts
 // twice for one. The first look at a branch only records its head.
 func (p *Poller) Once(ctx context.Context) error {
-	if p.remote == nil {
+	if p.remote == nil && p.images == nil {
 		return nil
 	}
 	infos, err := p.svc.Pipelines(ctx)
@@ -66,10 +67,14 @@ func (p *Poller) Once(ctx context.Context) error {
 		decl := info.Declaration
 		for _, st := range decl.Stages {
 			for _, a := range st.Actions {
-				if a.ActionTypeID.Provider != pipeline.ProviderGitRemote || a.Configuration["PollForSourceChanges"] == "false" {
-					continue
+				var err error
+				switch {
+				case a.ActionTypeID.Provider == pipeline.ProviderGitRemote && p.remote != nil && a.Configuration["PollForSourceChanges"] != "false":
+					err = p.pollAction(ctx, decl.Name, a.Name, a.Configuration)
+				case a.ActionTypeID.Provider == providerECR && p.images != nil:
+					err = p.pollImage(ctx, decl.Name, a.Name, a.Configuration)
 				}
-				if err := p.pollAction(ctx, decl.Name, a.Name, a.Configuration); err != nil {
+				if err != nil {
 					errs = append(errs, fmt.Errorf("pipeline %s action %s: %w", decl.Name, a.Name, err))
 				}
 			}
@@ -97,6 +102,12 @@ func (p *Poller) pollAction(ctx context.Context, name, action string, cfg map[st
 			Reason: err.Error(),
 		})
 	}
+	return p.advance(ctx, name, action, head, fmt.Sprintf("new commit %s on branch %s of %s", short(head), branch, url))
+}
+
+// advance records head as the last seen of the action's source and starts
+// the pipeline at it when it moved (not on the first look).
+func (p *Poller) advance(ctx context.Context, name, action, head, detail string) error {
 	key := name + "/poll/" + action
 	prev, err := p.svc.Store().TriggerState(ctx, key)
 	if err != nil {
@@ -110,7 +121,6 @@ func (p *Poller) pollAction(ctx context.Context, name, action string, cfg map[st
 			return tx.SetTriggerState(ctx, key, head, p.svc.Now())
 		})
 	}
-	detail := fmt.Sprintf("new commit %s on branch %s of %s", short(head), branch, url)
 	return start(ctx, p.svc, service.StartRequest{
 		Pipeline:        name,
 		SourceRevisions: map[string]string{action: head},

@@ -270,3 +270,23 @@ func writeZip(path, name string, data []byte) error {
 	}
 	return err
 }
+
+// Digests reads tags' digests for the trigger poller.
+type Digests struct {
+	// HTTP is the client registries are reached with; nil means
+	// http.DefaultClient.
+	HTTP *http.Client
+}
+
+// Digest returns the digest of the manifest tag names in repository.
+func (d Digests) Digest(ctx context.Context, registryURL, repository, tag string) (string, error) {
+	c, err := NewClient(registryURL, d.HTTP)
+	if err != nil {
+		return "", err
+	}
+	img, err := c.Resolve(ctx, repository, tag)
+	if err != nil {
+		return "", err
+	}
+	return img.Digest, nil
+}
