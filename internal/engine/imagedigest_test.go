@@ -44,3 +44,25 @@ stages:
 		t.Errorf("git pinned to a digest: %v", err)
 	}
 }
+
+// An ECR source's revision, recorded on the execution and handed to later
+// actions, is the image's digest.
+func TestImageSourceRecordsItsDigest(t *testing.T) {
+	ecr := noop("img", 1, outputs("Image"), namespace("I", "ImageDigest"))
+	ecr.ActionTypeID = pipeline.ActionTypeID{Category: pipeline.CategorySource, Owner: pipeline.OwnerAWS, Provider: "ECR", Version: "1"}
+	decl := &pipeline.Pipeline{Name: "p", Stages: []pipeline.Stage{
+		stage("Source", ecr),
+		stage("Use", noop("use", 1, inputs("Image"))),
+	}}
+	h := newHarness(t, decl)
+	e := h.start(nil)
+	digest := "sha256:" + strings.Repeat("cd", 32)
+	h.succeed(e, "img", map[string]string{"ImageDigest": digest, "ImageURI": "h/app@" + digest})
+	got := h.exec(e.ID)
+	if len(got.SourceRevisions) != 1 || got.SourceRevisions[0].RevisionID != digest {
+		t.Fatalf("source revisions %+v, want img at %s", got.SourceRevisions, digest)
+	}
+	if rev := h.job(e, "use").Revision; rev != digest {
+		t.Errorf("the next action works on revision %q, want %s", rev, digest)
+	}
+}

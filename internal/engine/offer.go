@@ -164,12 +164,16 @@ func pinnedRevision(e *Execution, action string) string {
 }
 
 // recordRevision notes what a source action produced: its CommitId output
-// variable, with its summary (the commit message's first line).
+// variable (an ECR source's ImageDigest), with its summary (the commit
+// message's first line).
 func recordRevision(e *Execution, a *Action) {
 	if a.Decl.ActionTypeID.Category != pipeline.CategorySource {
 		return
 	}
 	id := a.OutputVariables["CommitId"]
+	if a.Decl.ActionTypeID.Provider == "ECR" {
+		id = a.OutputVariables["ImageDigest"] // an image's revision is its digest
+	}
 	if id == "" {
 		return
 	}
