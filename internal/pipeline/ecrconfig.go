@@ -11,8 +11,8 @@ import (
 // account and region). It is needed to run, not to import.
 const ConfigRegistryURL = "RegistryUrl"
 
-// ecrKeys are CodePipeline's ECR source keys and sluice's registry key.
-var ecrKeys = []string{"RepositoryName", "ImageTag", ConfigRegistryURL}
+// ecrKeys are CodePipeline's ECR source keys and sluice's registry keys.
+var ecrKeys = []string{"RepositoryName", "ImageTag", ConfigRegistryURL, "CredentialsSecret"}
 
 // The distribution spec's grammar for repository names and tags (the
 // provider, internal/provider/ecrsource, checks them again at run time).

@@ -13,7 +13,8 @@ const providerECR = "ECR"
 // ImageDigests reads the digest of the manifest a tag names in a repository
 // of an OCI distribution registry.
 type ImageDigests interface {
-	Digest(ctx context.Context, registryURL, repository, tag string) (string, error)
+	// secret is the action's CredentialsSecret value, or nil.
+	Digest(ctx context.Context, registryURL, repository, tag string, secret []byte) (string, error)
 }
 
 // WithImages makes the poller also follow the tags that ECR source actions
@@ -26,8 +27,15 @@ func (p *Poller) pollImage(ctx context.Context, name, action string, cfg map[str
 	if tag == "" {
 		tag = "latest" // as the action resolves it, and CodePipeline
 	}
+	var secret []byte
+	if cs := cfg["CredentialsSecret"]; cs != "" {
+		var err error
+		if secret, err = p.svc.SecretValue(ctx, cs); err != nil {
+			return err
+		}
+	}
 	dctx, cancel := context.WithTimeout(ctx, pollTimeout)
-	digest, err := p.images.Digest(dctx, reg, repo, tag)
+	digest, err := p.images.Digest(dctx, reg, repo, tag, secret)
 	cancel()
 	if err != nil {
 		return p.svc.NoteIgnored(ctx, name, service.TriggerNote{

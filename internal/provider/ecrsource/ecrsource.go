@@ -9,11 +9,13 @@ package ecrsource
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,6 +31,9 @@ const (
 	ConfigRepositoryName = "RepositoryName"
 	ConfigImageTag       = "ImageTag"
 	ConfigRegistryURL    = "RegistryUrl"
+	// ConfigCredentialsSecret names a sluice secret holding USER:PASSWORD
+	// (basic auth) or a bearer token for the registry.
+	ConfigCredentialsSecret = "CredentialsSecret"
 )
 
 // DefaultTag is the tag resolved when ImageTag is not given, as in CodePipeline.
@@ -80,6 +85,26 @@ type Client struct {
 	BaseURL string
 	// HTTP is the client used; nil means http.DefaultClient.
 	HTTP *http.Client
+	// secret is USER:PASSWORD (basic auth) or a bearer token, or nil.
+	secret []byte
+}
+
+// WithCredentials makes the client authenticate with a secret's value:
+// USER:PASSWORD for basic auth, anything else as a bearer token. It refuses
+// to send credentials in the clear to a host other than the loopback.
+func (c *Client) WithCredentials(secret []byte) (*Client, error) {
+	if len(secret) == 0 {
+		return c, nil
+	}
+	u, _ := url.Parse(c.BaseURL)
+	if u.Scheme != "https" {
+		ip := net.ParseIP(u.Hostname())
+		if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, fmt.Errorf("%s: credentials are sent only over https (or to the loopback), not to %s", ConfigRegistryURL, c.BaseURL)
+		}
+	}
+	c.secret = bytes.TrimSpace(secret)
+	return c, nil
 }
 
 // NewClient checks a registry URL and returns a client of it.
@@ -106,6 +131,13 @@ func (c *Client) Resolve(ctx context.Context, repo, ref string) (Image, error) {
 		return Image{}, err
 	}
 	req.Header.Set("Accept", strings.Join(manifestTypes, ", "))
+	if len(c.secret) > 0 {
+		if user, pass, ok := strings.Cut(string(c.secret), ":"); ok {
+			req.SetBasicAuth(user, pass)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+string(c.secret))
+		}
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -119,6 +151,13 @@ func (c *Client) Resolve(ctx context.Context, repo, ref string) (Image, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20+1))
 	if err != nil {
 		return Image{}, fmt.Errorf("registry %s: read manifest %s:%s: %w", u.Host, repo, ref, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		how := "no credentials were given (" + ConfigCredentialsSecret + ")"
+		if len(c.secret) > 0 {
+			how = "the credentials of " + ConfigCredentialsSecret + " were refused"
+		}
+		return Image{}, fmt.Errorf("registry %s: %s for %s:%s: %s (%s)", u.Host, resp.Status, repo, ref, how, registryError(body))
 	}
 	if resp.StatusCode == http.StatusNotFound {
 		return Image{}, fmt.Errorf("image %s:%s %w in registry %s (%s)", repo, ref, ErrNotFound, u.Host, registryError(body))
@@ -206,6 +245,18 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	if err != nil {
 		return provider.Result{}, err
 	}
+	if name := cfg[ConfigCredentialsSecret]; name != "" {
+		if job.Secret == nil {
+			return provider.Result{}, fmt.Errorf("%s %s: this worker has no access to secrets", ConfigCredentialsSecret, name)
+		}
+		secret, err := job.Secret(ctx, name)
+		if err != nil {
+			return provider.Result{}, fmt.Errorf("%s %s: %w", ConfigCredentialsSecret, name, err)
+		}
+		if c, err = c.WithCredentials(secret); err != nil {
+			return provider.Result{}, err
+		}
+	}
 	ref := tag
 	if job.Revision != "" {
 		if !ValidDigest(job.Revision) {
@@ -278,9 +329,13 @@ type Digests struct {
 	HTTP *http.Client
 }
 
-// Digest returns the digest of the manifest tag names in repository.
-func (d Digests) Digest(ctx context.Context, registryURL, repository, tag string) (string, error) {
+// Digest returns the digest of the manifest tag names in repository;
+// secret is the action's CredentialsSecret value, or nil.
+func (d Digests) Digest(ctx context.Context, registryURL, repository, tag string, secret []byte) (string, error) {
 	c, err := NewClient(registryURL, d.HTTP)
+	if err == nil {
+		c, err = c.WithCredentials(secret)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -83,34 +83,48 @@ func startRegistry() (stop func(), err error) {
 			return nil, fmt.Errorf("install registry: %w\n%s", err, out)
 		}
 	}
-	data, err := os.MkdirTemp("", "sluice-registry-test-")
+	registryBin = bin
+	url, stop, err := launch(bin, "")
 	if err != nil {
 		return nil, err
+	}
+	registryURL = url
+	return stop, nil
+}
+
+var registryBin string
+
+// launch runs a registry on a free port of 127.0.0.1 with extra lines of
+// configuration, and returns its URL once it serves.
+func launch(bin, extra string) (url string, stop func(), err error) {
+	data, err := os.MkdirTemp("", "sluice-registry-test-")
+	if err != nil {
+		return "", nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		os.RemoveAll(data)
-		return nil, err
+		return "", nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
-	config := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(data, "store"), addr)
+	config := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n%s", filepath.Join(data, "store"), addr, strings.ReplaceAll(extra, "DATA", data))
 	cfgFile := filepath.Join(data, "config.yml")
 	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
 		os.RemoveAll(data)
-		return nil, err
+		return "", nil, err
 	}
 	logFile := filepath.Join(data, "registry.log")
 	lf, err := os.Create(logFile)
 	if err != nil {
 		os.RemoveAll(data)
-		return nil, err
+		return "", nil, err
 	}
 	cmd := exec.Command(bin, "serve", cfgFile)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(data)
-		return nil, fmt.Errorf("start registry: %w", err)
+		return "", nil, fmt.Errorf("start registry: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -120,13 +134,14 @@ func startRegistry() (stop func(), err error) {
 		lf.Close()
 		os.RemoveAll(data)
 	}
-	// The registry has no readiness signal: poll /v2/ within a deadline.
+	// The registry has no readiness signal: poll /v2/ (200, or 401 when it
+	// asks for credentials) within a deadline.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				break
 			}
 		}
@@ -135,16 +150,15 @@ func startRegistry() (stop func(), err error) {
 			exited <- err
 			log, _ := os.ReadFile(logFile)
 			stop()
-			return nil, fmt.Errorf("registry exited before serving (%v): %s", err, log)
+			return "", nil, fmt.Errorf("registry exited before serving (%v): %s", err, log)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("registry did not serve on %s within 15s", addr)
+			return "", nil, fmt.Errorf("registry did not serve on %s within 15s", addr)
 		}
 	}
-	registryURL = "http://" + addr
-	return stop, nil
+	return "http://" + addr, stop, nil
 }
 
 func requireRegistry(t *testing.T) {
@@ -160,18 +174,12 @@ func digestOf(b []byte) string {
 }
 
 // pushBlob uploads a blob over the distribution API (a POST opening an
-// upload, a PUT closing it with the content).
-func pushBlob(t *testing.T, repo string, b []byte) string {
+// upload, a PUT closing it with the content), with basic auth when auth is
+// USER:PASSWORD.
+func pushBlob(t *testing.T, base, auth, repo string, b []byte) string {
 	t.Helper()
 	d := digestOf(b)
-	resp, err := http.Post(registryURL+"/v2/"+repo+"/blobs/uploads/", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("open upload: %s", resp.Status)
-	}
+	resp := send(t, http.MethodPost, base+"/v2/"+repo+"/blobs/uploads/", auth, "", nil, http.StatusAccepted)
 	loc, err := resp.Location()
 	if err != nil {
 		t.Fatal(err)
@@ -179,41 +187,51 @@ func pushBlob(t *testing.T, repo string, b []byte) string {
 	q := loc.Query()
 	q.Set("digest", d)
 	loc.RawQuery = q.Encode()
-	req, _ := http.NewRequest(http.MethodPut, loc.String(), bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err = http.DefaultClient.Do(req)
+	send(t, http.MethodPut, loc.String(), auth, "application/octet-stream", b, http.StatusCreated)
+	return d
+}
+
+func send(t *testing.T, method, url, auth, ctype string, body []byte, want int) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if user, pass, ok := strings.Cut(auth, ":"); ok {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("close upload: %s", resp.Status)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %s, want %d", method, url, resp.Status, want)
 	}
-	return d
+	return resp
 }
 
 // pushImage pushes a tiny OCI image (a config, one layer, a manifest) under
 // tag and returns the manifest's digest and the image's size.
 func pushImage(t *testing.T, repo, tag, content string) (digest string, size int64) {
 	t.Helper()
+	return pushImageTo(t, registryURL, "", repo, tag, content)
+}
+
+func pushImageTo(t *testing.T, base, auth, repo, tag, content string) (digest string, size int64) {
+	t.Helper()
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
 	layer := []byte(content)
 	manifest, _ := json.Marshal(map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": pushBlob(t, repo, config), "size": len(config)},
-		"layers":        []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": pushBlob(t, repo, layer), "size": len(layer)}},
+		"config":        map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": pushBlob(t, base, auth, repo, config), "size": len(config)},
+		"layers":        []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": pushBlob(t, base, auth, repo, layer), "size": len(layer)}},
 	})
-	req, _ := http.NewRequest(http.MethodPut, registryURL+"/v2/"+repo+"/manifests/"+tag, bytes.NewReader(manifest))
-	req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("put manifest: %s", resp.Status)
-	}
+	send(t, http.MethodPut, base+"/v2/"+repo+"/manifests/"+tag, auth, "application/vnd.oci.image.manifest.v1+json", manifest, http.StatusCreated)
 	return digestOf(manifest), int64(len(config) + len(layer))
 }
 
