@@ -268,10 +268,15 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	if err != nil {
 		return provider.Result{}, err
 	}
-	img.Tag = tag
-	fmt.Fprintf(job.Log, "%s:%s is %s\n", repo, tag, img.Digest)
-	if job.Revision != "" {
-		fmt.Fprintf(job.Log, "pinned to %s by the execution's source revision\n", img.Digest)
+	tags := []string{tag}
+	if job.Revision == "" {
+		fmt.Fprintf(job.Log, "%s:%s is %s\n", repo, tag, img.Digest)
+	} else {
+		// Pinned: the image keeps the tag only if the tag still names it.
+		fmt.Fprintf(job.Log, "%s pinned to %s by the execution's source revision\n", repo, img.Digest)
+		if now, err := c.Resolve(ctx, repo, tag); err != nil || now.Digest != img.Digest {
+			tags = []string{}
+		}
 	}
 	detail := ImageDetail{
 		ImageSizeInBytes: strconv.FormatInt(img.Size, 10),
@@ -280,7 +285,7 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		RegistryID:       img.Registry,
 		RepositoryName:   repo,
 		ImageURI:         img.URI(),
-		ImageTags:        []string{tag},
+		ImageTags:        tags,
 	}
 	data, err := json.Marshal(detail)
 	if err != nil {
@@ -291,16 +296,18 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 			return provider.Result{}, fmt.Errorf("write artifact %s: %w", o.Name, err)
 		}
 	}
-	return provider.Result{
-		Summary: img.Digest,
-		OutputVariables: map[string]string{
-			"RegistryId":     img.Registry,
-			"RepositoryName": repo,
-			"ImageTag":       tag,
-			"ImageDigest":    img.Digest,
-			"ImageURI":       img.URI(),
-		},
-	}, nil
+	vars := map[string]string{
+		"RegistryId":     img.Registry,
+		"RepositoryName": repo,
+		"ImageTag":       tag,
+		"ImageDigest":    img.Digest,
+		"ImageURI":       img.URI(),
+	}
+	if job.Revision != "" {
+		// As CodePipeline: no ImageTag when the source revision is overridden.
+		delete(vars, "ImageTag")
+	}
+	return provider.Result{Summary: img.Digest, OutputVariables: vars}, nil
 }
 
 func writeZip(path, name string, data []byte) error {

@@ -341,6 +341,19 @@ func TestPinnedDigestAndNewPush(t *testing.T) {
 	if res.OutputVariables["ImageDigest"] != first || d.ImageDigest != first || !strings.HasSuffix(d.ImageURI, "@"+first) {
 		t.Errorf("pinned run gave %s (file %s); want %s", res.OutputVariables["ImageDigest"], d.ImageDigest, first)
 	}
+	// As CodePipeline: no ImageTag variable for an overridden revision, and
+	// the tag, which has moved, is no longer the image's.
+	if _, ok := res.OutputVariables["ImageTag"]; ok || len(d.ImageTags) != 0 {
+		t.Errorf("pinned to a digest the tag left: ImageTag variable %q, ImageTags %v; want neither", res.OutputVariables["ImageTag"], d.ImageTags)
+	}
+	// Pinned to the digest the tag names now, the image keeps its tag.
+	_, out, err = run(t, map[string]string{"RepositoryName": "moving", "ImageTag": "stable", "RegistryUrl": registryURL}, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := readDetail(t, out); len(d.ImageTags) != 1 || d.ImageTags[0] != "stable" {
+		t.Errorf("pinned to the tag's digest: ImageTags %v, want [stable]", d.ImageTags)
+	}
 	// A digest the repository does not hold fails.
 	missing := digestOf([]byte("never pushed"))
 	if _, _, err := run(t, map[string]string{"RepositoryName": "moving", "RegistryUrl": registryURL}, missing); !errors.Is(err, ecrsource.ErrNotFound) {
