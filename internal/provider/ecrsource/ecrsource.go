@@ -138,9 +138,20 @@ func (c *Client) Resolve(ctx context.Context, repo, ref string) (Image, error) {
 			req.Header.Set("Authorization", "Bearer "+string(c.secret))
 		}
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	hc := http.Client{}
+	if c.HTTP != nil {
+		hc = *c.HTTP
+	}
+	// Credentials are for the registry alone: Go's client would pass them
+	// on to another port of the same host, or from https to http.
+	hc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if r.URL.Host != u.Host || r.URL.Scheme != u.Scheme {
+			r.Header.Del("Authorization")
+		}
+		return nil
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
