@@ -31,7 +31,7 @@ var layers = map[string]int{
 	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/api/client": 2, "internal/buildspec": 2, "internal/buildproject": 3,
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/lambda": 5,
-	"internal/provider/gitsource": 4, "internal/provider/noop": 4, "internal/provider/s3deploy": 4, "internal/provider/s3source": 5, "internal/provider/cloudformation": 4,
+	"internal/provider/gitsource": 4, "internal/provider/ecrsource": 4, "internal/provider/noop": 4, "internal/provider/s3deploy": 4, "internal/provider/s3source": 5, "internal/provider/cloudformation": 4,
 	"internal/service": 4, "internal/service/servicetest": 5, "internal/trigger": 5, "internal/event": 5,
 	// 5: the access guard every protocol front passes through.
 	"internal/access":             5,

@@ -178,14 +178,23 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 			var hints yamlnode.Hints
 			return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: pipeline %s has no source action %s%s", decl.Name, action, hints.DidYouMean(action, sources))
 		}
-		if sourceProvider(decl, action) == "S3" {
+		switch sourceProvider(decl, action) {
+		case "S3":
 			// An S3 source's revision is an object's version id, or its
 			// ETag where the bucket keeps no versions.
 			if !isObjectRevision(revisions[action]) {
 				return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not an object version id or ETag (1 to 1024 printable characters, no spaces)", revisions[action], action)
 			}
-		} else if !isRevisionID(revisions[action]) {
-			return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)
+		case "ECR":
+			// An image source is pinned to a manifest digest (CodePipeline's
+			// IMAGE_DIGEST revision type).
+			if !isImageDigest(revisions[action]) {
+				return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not an image digest (sha256: and 64 hexadecimal digits)", revisions[action], action)
+			}
+		default:
+			if !isRevisionID(revisions[action]) {
+				return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)
+			}
 		}
 		pinned = append(pinned, SourceRevision{ActionName: action, RevisionID: revisions[action]})
 	}
@@ -426,6 +435,23 @@ func isSourceAction(decl *pipeline.Pipeline, name string) bool {
 		}
 	}
 	return false
+}
+
+func actionProvider(decl *pipeline.Pipeline, name string) string {
+	for _, st := range decl.Stages {
+		for _, a := range st.Actions {
+			if a.Name == name {
+				return a.ActionTypeID.Provider
+			}
+		}
+	}
+	return ""
+}
+
+// isImageDigest reports whether s is a sha256 manifest digest.
+func isImageDigest(s string) bool {
+	hex, ok := strings.CutPrefix(s, "sha256:")
+	return ok && len(hex) == 64 && isRevisionID(hex) && strings.ToLower(hex) == hex
 }
 
 // isRevisionID reports whether s can be a commit id, full or abbreviated.

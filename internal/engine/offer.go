@@ -165,16 +165,20 @@ func pinnedRevision(e *Execution, action string) string {
 
 // recordRevision notes what a source action produced: its CommitId output
 // variable, with its summary (the commit message's first line); for an S3
-// source, its VersionId, or its ETag where the bucket keeps no versions.
+// source, its VersionId, or its ETag where the bucket keeps no versions; for
+// an ECR source, its ImageDigest.
 func recordRevision(e *Execution, a *Action) {
 	if a.Decl.ActionTypeID.Category != pipeline.CategorySource {
 		return
 	}
 	id := a.OutputVariables["CommitId"]
-	if a.Decl.ActionTypeID.Provider == "S3" {
+	switch a.Decl.ActionTypeID.Provider {
+	case "S3":
 		if id = a.OutputVariables["VersionId"]; id == "" {
 			id = a.OutputVariables["ETag"]
 		}
+	case "ECR":
+		id = a.OutputVariables["ImageDigest"] // an image's revision is its digest
 	}
 	if id == "" {
 		return

@@ -196,8 +196,12 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider("CloudFormationStackInstances", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(0, 10), noArtifacts).
 			requires("StackSetName", "DeploymentTargets", "Regions").check(stackInstancesConfig).checkArtifacts(cloudFormationArtifacts).runnable(),
 
+		// ECR reads an image's digest from an OCI distribution registry
+		// (RegistryUrl, needed to run).
+		knownProvider("ECR", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).requires("RepositoryName").
+			check(ecrConfig).runnable(),
+
 		// CodePipeline's other action types, accepted for import only.
-		knownProvider("ECR", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).requires("RepositoryName"),
 		knownProvider("CodeStarSourceConnection", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
 			requires("ConnectionArn", "FullRepositoryId"),
 		knownProvider("GitHub", OwnerThirdParty, categoriesOf(CategorySource), noArtifacts, oneArtifact),
@@ -304,6 +308,10 @@ func RequireRunnable(p *Pipeline) yamlnode.ErrorList {
 				errs.Add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.category", i, j),
 					fmt.Sprintf("provider %q runs only as %s in this version of sluice", a.ActionTypeID.Provider, strings.Join(info.RunnableIn, ", ")))
 				continue
+			}
+			if a.ActionTypeID.Provider == "ECR" && a.Configuration[ConfigRegistryURL] == "" {
+				errs.Add(fmt.Sprintf("stages[%d].actions[%d].configuration", i, j),
+					fmt.Sprintf("missing %s: an ECR source action runs against the OCI registry it names (http(s)://host[:port])", ConfigRegistryURL))
 			}
 			if ok && !info.Runnable {
 				errs.Add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.provider", i, j),

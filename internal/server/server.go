@@ -31,6 +31,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
+	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/registry"
@@ -281,7 +282,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 				return nil, err
 			}
 			return awsconn.Open(ctx, settings, awsconn.DefaultSessionName)
-		}})
+		}}).
+		WithImages(ecrsource.Digests{})
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
 	svc.SetApprovalNotifier(s.events)

@@ -29,11 +29,13 @@ type ObjectRevisions interface {
 }
 
 // Poller polls the branches of remote repositories that GitRemote source
-// actions follow, and the objects S3 source actions follow.
+// actions follow, the objects S3 source actions follow, and the image tags
+// ECR source actions follow.
 type Poller struct {
 	svc     Service
 	remote  RemoteHeads
 	objects ObjectRevisions
+	images  ImageDigests // nil: ECR source actions are not polled
 }
 
 // FollowObjects makes the poller poll S3 source actions' objects with o.
@@ -65,7 +67,7 @@ func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 // transaction as the start, so a restart neither misses a change nor starts
 // twice for one. The first look at a branch only records its head.
 func (p *Poller) Once(ctx context.Context) error {
-	if p.remote == nil && p.objects == nil {
+	if p.remote == nil && p.objects == nil && p.images == nil {
 		return nil
 	}
 	infos, err := p.svc.Pipelines(ctx)
@@ -86,6 +88,8 @@ func (p *Poller) Once(ctx context.Context) error {
 					err = p.pollAction(ctx, decl.Name, a.Name, a.Configuration)
 				case a.ActionTypeID.Provider == "S3" && p.objects != nil:
 					err = p.pollObject(ctx, decl.Name, st.Name, a)
+				case a.ActionTypeID.Provider == providerECR && p.images != nil:
+					err = p.pollImage(ctx, decl.Name, a.Name, a.Configuration)
 				}
 				if err != nil {
 					errs = append(errs, fmt.Errorf("pipeline %s action %s: %w", decl.Name, a.Name, err))

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/cloudformation"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
+	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
@@ -68,5 +69,8 @@ func Implementations(o Options) map[string]provider.Provider {
 		"ECS":                          ecsdeploy.Provider{},
 		"ElasticBeanstalk":             beanstalk.Provider{},
 		"StepFunctions":                stepfunctions.Provider{},
+
+		// ECR source over an OCI distribution registry (RegistryUrl).
+		"ECR": ecrsource.Provider{},
 	}
 }
