@@ -10,12 +10,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/toolcache"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -53,37 +54,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// toolsDir is where versitygw is looked for and installed: $SLUICE_TOOLS, or
-// ~/.cache/sluice-tools, outside the repository so one install serves every run.
-func toolsDir() (string, error) {
-	if d := os.Getenv("SLUICE_TOOLS"); d != "" {
-		return filepath.Abs(d)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(cache, "sluice-tools"), nil
-}
-
 // startServer starts versitygw, installing it first when asked to. With no
 // binary and no request to install, it sets skipReason and returns no error;
 // an error means the server should have run and did not.
 func startServer() (stop func(), err error) {
-	dir, err := toolsDir()
-	if err != nil {
-		return nil, fmt.Errorf("tools directory: %w", err)
-	}
-	bin := filepath.Join(dir, "versitygw")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "true" && os.Getenv("SLUICE_S3_TESTS") != "1" {
-			skipReason = fmt.Sprintf("versitygw not found at %s; run with SLUICE_S3_TESTS=1 (or CI=true) to install it there "+
-				"(GOBIN=%s go install %s, about 90 s once), or set SLUICE_TOOLS to a directory holding it", bin, dir, versitygwModule)
-			return nil, nil
-		}
-		if err := install(dir); err != nil {
-			return nil, err
-		}
+	bin, skip, err := toolcache.Tool{Name: "versitygw", Module: versitygwModule, OptIn: "SLUICE_S3_TESTS", About: "about 90 s"}.Find()
+	if err != nil || bin == "" {
+		skipReason = skip
+		return nil, err
 	}
 
 	data, err := os.MkdirTemp("", "sluice-s3-test-")
@@ -140,24 +118,6 @@ func startServer() (stop func(), err error) {
 	}
 	endpoint = addr
 	return stop, nil
-}
-
-func install(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	start := time.Now()
-	fmt.Fprintf(os.Stderr, "s3: installing versitygw into %s (once per machine)\n", dir)
-	cmd := exec.Command("go", "install", versitygwModule)
-	// Outside the module, so that its go.mod and any -mod flag play no part.
-	cmd.Dir = os.TempDir()
-	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("install versitygw: %w\n%s", err, out)
-	}
-	fmt.Fprintf(os.Stderr, "s3: installed versitygw in %s\n", time.Since(start).Round(time.Second))
-	return nil
 }
 
 func freePort() (int, error) {

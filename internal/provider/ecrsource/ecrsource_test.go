@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/toolcache"
+
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 )
@@ -43,45 +45,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// toolsDir is where the registry is looked for and installed: $SLUICE_TOOLS,
-// or ~/.cache/sluice-tools, outside the repository (as internal/artifact/s3's
-// tests keep versitygw).
-func toolsDir() (string, error) {
-	if d := os.Getenv("SLUICE_TOOLS"); d != "" {
-		return filepath.Abs(d)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(cache, "sluice-tools"), nil
-}
-
 // startRegistry starts the registry, installing it first when asked to
 // (CI=true or SLUICE_REGISTRY_TESTS=1). With no binary and no request to
 // install, it sets skipReason and returns no error.
 func startRegistry() (stop func(), err error) {
-	dir, err := toolsDir()
-	if err != nil {
-		return nil, fmt.Errorf("tools directory: %w", err)
-	}
-	bin := filepath.Join(dir, "registry")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "true" && os.Getenv("SLUICE_REGISTRY_TESTS") != "1" {
-			skipReason = fmt.Sprintf("registry not found at %s; run with SLUICE_REGISTRY_TESTS=1 (or CI=true) to install it there "+
-				"(GOBIN=%s go install %s), or set SLUICE_TOOLS to a directory holding it", bin, dir, registryModule)
-			return nil, nil
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(os.Stderr, "ecrsource: installing the registry into %s (once per machine)\n", dir)
-		cmd := exec.Command("go", "install", registryModule)
-		cmd.Dir = os.TempDir()
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("install registry: %w\n%s", err, out)
-		}
+	bin, skip, err := toolcache.Tool{Name: "registry", Module: registryModule, OptIn: "SLUICE_REGISTRY_TESTS", About: "about a minute"}.Find()
+	if err != nil || bin == "" {
+		skipReason = skip
+		return nil, err
 	}
 	registryBin = bin
 	url, stop, err := launch(bin, "")
