@@ -133,20 +133,7 @@ func (f *fixture) react() {
 	f.t.Fatal("the reactor does not settle")
 }
 
-const approvalPipeline = `
-name: release
-stages:
-  - name: Approve
-    actions:
-      - name: review
-        provider: Manual
-        configuration: {CustomData: "check the canary"}
-  - name: Deploy
-    actions:
-      - name: ship
-        provider: Commands
-        commands: [ship]
-`
+const approvalPipeline = servicetest.ApprovalPipeline
 
 func (f *fixture) answer(id string, approved bool, comment string) error {
 	a := f.action("release", id, "review")

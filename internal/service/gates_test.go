@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
+
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -263,20 +265,7 @@ stages:
 	}
 }
 
-const approvalPipeline = `
-name: release
-stages:
-  - name: Approve
-    actions:
-      - name: review
-        provider: Manual
-        configuration: {CustomData: "check the canary"}
-  - name: Deploy
-    actions:
-      - name: ship
-        provider: Commands
-        commands: [ship]
-`
+const approvalPipeline = servicetest.ApprovalPipeline
 
 func (f *fixture) answer(id string, approved bool, comment string) error {
 	a := f.action("release", id, "review")

@@ -4,27 +4,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
+
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
-const hosted = `
-name: app
-executionMode: PARALLEL
-stages:
-  - name: Source
-    actions:
-      - name: src
-        provider: Git
-        configuration: {RepositoryName: repo, BranchName: main}
-        outputArtifacts: [code]
-  - name: Build
-    actions:
-      - name: make
-        provider: Noop
-        inputArtifacts: [code]
-`
+const hosted = servicetest.HostedPipeline
 
 var (
 	c1 = strings.Repeat("1", 40)

@@ -49,22 +49,7 @@ func (f *fixture) executions(name string) []*engine.Execution {
 	return es
 }
 
-const hosted = `
-name: app
-executionMode: PARALLEL
-stages:
-  - name: Source
-    actions:
-      - name: src
-        provider: Git
-        configuration: {RepositoryName: repo, BranchName: main}
-        outputArtifacts: [code]
-  - name: Build
-    actions:
-      - name: make
-        provider: Noop
-        inputArtifacts: [code]
-`
+const hosted = servicetest.HostedPipeline
 
 var (
 	c1 = strings.Repeat("1", 40)

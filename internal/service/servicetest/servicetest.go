@@ -74,3 +74,41 @@ func Apply(t testing.TB, svc *service.Service, src string) service.ApplyResult {
 	}
 	return res
 }
+
+// Pipelines the tests of several packages apply.
+const (
+	// HostedPipeline follows branch main of hosted repository repo, in
+	// PARALLEL mode.
+	HostedPipeline = `
+name: app
+executionMode: PARALLEL
+stages:
+  - name: Source
+    actions:
+      - name: src
+        provider: Git
+        configuration: {RepositoryName: repo, BranchName: main}
+        outputArtifacts: [code]
+  - name: Build
+    actions:
+      - name: make
+        provider: Noop
+        inputArtifacts: [code]
+`
+	// ApprovalPipeline waits for approval review in stage Approve, then
+	// ships.
+	ApprovalPipeline = `
+name: release
+stages:
+  - name: Approve
+    actions:
+      - name: review
+        provider: Manual
+        configuration: {CustomData: "check the canary"}
+  - name: Deploy
+    actions:
+      - name: ship
+        provider: Commands
+        commands: [ship]
+`
+)
