@@ -437,17 +437,6 @@ func isSourceAction(decl *pipeline.Pipeline, name string) bool {
 	return false
 }
 
-func actionProvider(decl *pipeline.Pipeline, name string) string {
-	for _, st := range decl.Stages {
-		for _, a := range st.Actions {
-			if a.Name == name {
-				return a.ActionTypeID.Provider
-			}
-		}
-	}
-	return ""
-}
-
 // isImageDigest reports whether s is a sha256 manifest digest.
 func isImageDigest(s string) bool {
 	hex, ok := strings.CutPrefix(s, "sha256:")

@@ -60,9 +60,6 @@ type ProviderInfo struct {
 	// change the pipeline, so no worker may claim their jobs, and they write
 	// no log. Every other runnable provider is run by workers.
 	Held bool
-	// RunnableIn, when set, limits Runnable to these categories (S3 runs as
-	// a deploy action, not as a source).
-	RunnableIn []string
 
 	MinInputs, MaxInputs   int
 	MinOutputs, MaxOutputs int
@@ -111,12 +108,8 @@ func knownProvider(name, owner string, categories []string, in, out [2]int) Prov
 	}
 }
 
-func (p ProviderInfo) runnable() ProviderInfo { p.Runnable = true; return p }
-func (p ProviderInfo) held() ProviderInfo     { p.Held = true; return p }
-func (p ProviderInfo) runnableIn(c ...string) ProviderInfo {
-	p.Runnable, p.RunnableIn = true, c
-	return p
-}
+func (p ProviderInfo) runnable() ProviderInfo               { p.Runnable = true; return p }
+func (p ProviderInfo) held() ProviderInfo                   { p.Held = true; return p }
 func (p ProviderInfo) noConfiguration() ProviderInfo        { p.NoConfiguration = true; return p }
 func (p ProviderInfo) requires(keys ...string) ProviderInfo { p.RequiredConfiguration = keys; return p }
 func (p ProviderInfo) timeout(lo, hi int) ProviderInfo      { p.MinTimeout, p.MaxTimeout = lo, hi; return p }
@@ -304,11 +297,6 @@ func RequireRunnable(p *Pipeline) yamlnode.ErrorList {
 	for i, st := range p.Stages {
 		for j, a := range st.Actions {
 			info, ok := LookupProvider(a.ActionTypeID.Provider)
-			if ok && info.RunnableIn != nil && !slices.Contains(info.RunnableIn, a.ActionTypeID.Category) {
-				errs.Add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.category", i, j),
-					fmt.Sprintf("provider %q runs only as %s in this version of sluice", a.ActionTypeID.Provider, strings.Join(info.RunnableIn, ", ")))
-				continue
-			}
 			if a.ActionTypeID.Provider == "ECR" && a.Configuration[ConfigRegistryURL] == "" {
 				errs.Add(fmt.Sprintf("stages[%d].actions[%d].configuration", i, j),
 					fmt.Sprintf("missing %s: an ECR source action runs against the OCI registry it names (http(s)://host[:port])", ConfigRegistryURL))
