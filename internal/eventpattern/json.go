@@ -146,15 +146,6 @@ func (v *value) describe() string {
 	return "an object"
 }
 
-// field returns an object's value of key, nil when absent.
-func (v *value) field(key string) *value {
-	for i, k := range v.keys {
-		if k == key {
-			return v.vals[i]
-		}
-	}
-	return nil
-}
 
 // DecodeEvent reads an event for Match. Numbers keep their literal
 // (json.Number), as EventBridge compares exact numeric values by how they are

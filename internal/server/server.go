@@ -343,9 +343,6 @@ func (u *undoStack) unwind() error {
 	return errors.Join(errs...)
 }
 
-// Isolation says which isolation actions' code runs under.
-func (s *Server) Isolation() *sandbox.Isolation { return s.iso }
-
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
