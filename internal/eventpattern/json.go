@@ -146,7 +146,6 @@ func (v *value) describe() string {
 	return "an object"
 }
 
-
 // DecodeEvent reads an event for Match. Numbers keep their literal
 // (json.Number), as EventBridge compares exact numeric values by how they are
 // written; numeric ranges compare their values.
