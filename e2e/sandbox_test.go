@@ -373,12 +373,27 @@ stages:
 func TestIsolationNone(t *testing.T) {
 	t.Parallel()
 	s := startServerEnv(t, []string{"SLUICE_SMTP_PASSWORD=" + canary}, "--isolation", "none")
-	wantContains(t, "start log", s.serverLog(), `isolation="none (--isolation none): actions run unsandboxed`, "actions that run code are not sandboxed")
+	startLogSays(t, s, `isolation="none (--isolation none): actions run unsandboxed`, "actions that run code are not sandboxed")
 	probePipeline(t, s)
 	id := s.start("probe")
 	s.waitEnd("probe", id, "Succeeded")
 	wantContains(t, "the unsandboxed probe", s.ok("logs", "probe", id, "commands"), "LEAK: read "+s.data+"/admin.token", "LEAK: read /proc/")
 	wantContains(t, "sluice status", s.ok("status", "probe"), "WARNING: isolation of the server's workers: none")
+}
+
+// startLogSays waits for the server's start log to hold every want: the
+// warning is written just after the line the harness waits for.
+func startLogSays(t *testing.T, s *server, wants ...string) {
+	t.Helper()
+	eventually(t, 10*time.Second, "the start log to say "+strings.Join(wants, " and "), func() bool {
+		log := s.serverLog()
+		for _, w := range wants {
+			if !strings.Contains(log, w) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // A machine where no sandbox can be made (played by a bwrap that is not
@@ -387,7 +402,7 @@ func TestIsolationNone(t *testing.T) {
 func TestIsolationUnavailable(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--isolation", "auto", "--bwrap", "/nonexistent/bwrap")
-	wantContains(t, "start log", s.serverLog(), "actions that run code are not sandboxed", "bubblewrap (bwrap) is not installed")
+	startLogSays(t, s, "actions that run code are not sandboxed", "bubblewrap (bwrap) is not installed")
 	s.applyYAML("refused", `name: refused
 stages:
   - name: Run
