@@ -1,9 +1,14 @@
 // Package connection reads and checks sluice's connections: named ways of
-// reaching another system that actions pick with `Connection:` in their
-// configuration. Kind aws is an AWS account (or an AWS-compatible cloud): a
-// region, optional endpoints, where the credentials come from (a sluice
-// secret, or the worker's own environment) and an optional role to assume.
-// Credentials are never in a connection: it names the secret holding them.
+// reaching another system that actions pick with `Connection:` (or
+// CodePipeline's `ConnectionArn`) in their configuration. Kind aws is an AWS
+// account (or an AWS-compatible cloud): a region, optional endpoints, where
+// the credentials come from (a sluice secret, or the worker's own
+// environment) and an optional role to assume. The git host kinds (github,
+// github-enterprise, gitlab, gitlab-self-managed, bitbucket, gitea) are a
+// host's base URL, the secret holding a token or GitHub App key, the secret
+// its webhooks are signed with, and the CodeStar/CodeConnections ARNs that
+// name it in imported definitions. Credentials are never in a connection: it
+// names the secret holding them.
 package connection
 
 import (
@@ -23,11 +28,42 @@ import (
 // Kinds of connections.
 const (
 	KindAWS = "aws"
+
+	KindGitHub            = "github"
+	KindGitHubEnterprise  = "github-enterprise"
+	KindGitLab            = "gitlab"
+	KindGitLabSelfManaged = "gitlab-self-managed"
+	KindBitbucket         = "bitbucket"
+	KindGitea             = "gitea"
 )
 
-// laterKinds are connection kinds a later sluice will have: refused with a
-// message saying so rather than as unknown.
-var laterKinds = []string{"github", "gitlab", "bitbucket", "git"}
+// GitHostKinds are the kinds that name a git host, in the order errors list
+// them.
+var GitHostKinds = []string{KindGitHub, KindGitHubEnterprise, KindGitLab, KindGitLabSelfManaged, KindBitbucket, KindGitea}
+
+// Kinds are every kind of connection.
+var Kinds = append([]string{KindAWS}, GitHostKinds...)
+
+// defaultHostURLs are the base URLs of the hosted services, used when a
+// connection of their kind gives none. The other git host kinds must give
+// one.
+var defaultHostURLs = map[string]string{
+	KindGitHub:    "https://github.com",
+	KindGitLab:    "https://gitlab.com",
+	KindBitbucket: "https://bitbucket.org",
+}
+
+// IsGitHost reports whether c names a git host rather than a cloud account.
+func (c *Connection) IsGitHost() bool { return slices.Contains(GitHostKinds, c.Kind) }
+
+// HostURL is the git host's base URL: the connection's url, or the hosted
+// service's for github, gitlab and bitbucket.
+func (c *Connection) HostURL() string {
+	if c.URL != "" {
+		return strings.TrimRight(c.URL, "/")
+	}
+	return defaultHostURLs[c.Kind]
+}
 
 // Services are the lower-case SDK service ids an endpoint may be given for.
 var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs"}
@@ -52,6 +88,34 @@ type Connection struct {
 	Credentials Credentials `json:"credentials"`
 	// Role, when set, is assumed (STS AssumeRole) with those credentials.
 	Role *Role `json:"role,omitempty"`
+
+	// URL is a git host's base URL (https://gitea.example.com); required
+	// for github-enterprise, gitlab-self-managed and gitea.
+	URL string `json:"url,omitempty"`
+	// Token names the sluice secret holding a git host's access token
+	// (a personal, project or repository access token, or an app password
+	// as user:password for Bitbucket). Exactly one of Token and App.
+	Token string `json:"token,omitempty"`
+	// App is a GitHub App installation (github and github-enterprise only).
+	App *App `json:"app,omitempty"`
+	// WebhookSecret names the sluice secret the host's webhooks are signed
+	// with (an HMAC key for GitHub, Gitea and Bitbucket; the token GitLab
+	// sends in X-Gitlab-Token). Without it, webhooks for the connection
+	// are refused.
+	WebhookSecret string `json:"webhookSecret,omitempty"`
+	// ARNs are CodeStar/CodeConnections connection ARNs that name this
+	// connection in imported definitions' ConnectionArn, besides the
+	// ARN ending in connection/NAME.
+	ARNs []string `json:"arns,omitempty"`
+}
+
+// App is a GitHub App's installation: sluice signs a JWT with the app's
+// private key and exchanges it for an installation token.
+type App struct {
+	ID             int64 `json:"id"`
+	InstallationID int64 `json:"installationId"`
+	// PrivateKeySecret names the sluice secret holding the app's PEM key.
+	PrivateKeySecret string `json:"privateKeySecret"`
 }
 
 // Credentials: exactly one of Secret and FromWorker.
@@ -107,14 +171,21 @@ func (c *Connection) validate() yamlnode.ErrorList {
 	}
 	switch {
 	case c.Kind == "":
-		add("kind", "required (aws)")
+		add("kind", "required (%s)", strings.Join(Kinds, ", "))
 		return errs
-	case slices.Contains(laterKinds, c.Kind):
-		add("kind", "connections of kind %q are not supported yet (a later sluice adds git hosts); this one has kind aws", c.Kind)
-		return errs
+	case slices.Contains(GitHostKinds, c.Kind):
+		return append(errs, c.validateGitHost()...)
 	case c.Kind != KindAWS:
-		add("kind", "%q is not a kind of connection (aws)", c.Kind)
+		add("kind", "%q is not a kind of connection (%s)", c.Kind, strings.Join(Kinds, ", "))
 		return errs
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"url", c.URL != ""}, {"token", c.Token != ""}, {"app", c.App != nil}, {"webhookSecret", c.WebhookSecret != ""}, {"arns", len(c.ARNs) > 0}} {
+		if f.set {
+			add(f.name, "is for git host connections (%s), not kind aws", strings.Join(GitHostKinds, ", "))
+		}
 	}
 	switch {
 	case c.Region == "":
@@ -163,6 +234,92 @@ func (c *Connection) validate() yamlnode.ErrorList {
 		}
 		if r.DurationSeconds != 0 && (r.DurationSeconds < 900 || r.DurationSeconds > 43200) {
 			add("role.durationSeconds", "%d is out of range (900 to 43200)", r.DurationSeconds)
+		}
+	}
+	return errs
+}
+
+// connectionARNRE is a CodeStar Connections or CodeConnections connection
+// ARN, as CodePipeline's ConnectionArn holds it.
+var connectionARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/([A-Za-z0-9._-]+)$`)
+
+// CheckARN says whether s is a connection ARN as CodePipeline spells it.
+func CheckARN(s string) error {
+	if !connectionARNRE.MatchString(s) {
+		return fmt.Errorf("%q is not a connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID, or codestar-connections)", s)
+	}
+	return nil
+}
+
+// MatchesARN reports whether a ConnectionArn names c: one of its arns, or
+// any connection ARN whose id is c's name (so a definition can be written
+// for sluice with arn:aws:codeconnections:us-east-1:000000000000:connection/NAME).
+func (c *Connection) MatchesARN(arn string) bool {
+	if slices.Contains(c.ARNs, arn) {
+		return true
+	}
+	m := connectionARNRE.FindStringSubmatch(arn)
+	return m != nil && m[2] == c.Name
+}
+
+func (c *Connection) validateGitHost() yamlnode.ErrorList {
+	var errs yamlnode.ErrorList
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &yamlnode.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"region", c.Region != ""}, {"endpoint", c.Endpoint != ""}, {"endpoints", len(c.Endpoints) > 0},
+		{"s3PathStyle", c.S3PathStyle != nil}, {"bucket", c.Bucket != ""}, {"role", c.Role != nil},
+		{"credentials", c.Credentials != (Credentials{})}} {
+		if f.set {
+			add(f.name, "is for aws connections, not kind %s", c.Kind)
+		}
+	}
+	switch {
+	case c.URL == "" && defaultHostURLs[c.Kind] == "":
+		add("url", "required for kind %s (the host's base URL, as in https://git.example.com)", c.Kind)
+	case c.URL != "":
+		if err := checkURL(c.URL); err != nil {
+			add("url", "%v", err)
+		}
+	}
+	switch {
+	case c.Token != "" && c.App != nil:
+		add("token", "give token or app, not both")
+	case c.Token == "" && c.App == nil:
+		add("token", "required: the name of a sluice secret holding an access token (or app, for a GitHub App)")
+	case c.Token != "":
+		if err := pipeline.CheckName(c.Token); err != nil {
+			add("token", "%v", err)
+		}
+	}
+	if a := c.App; a != nil {
+		if c.Kind != KindGitHub && c.Kind != KindGitHubEnterprise {
+			add("app", "GitHub Apps are for kinds github and github-enterprise, not %s", c.Kind)
+		}
+		if a.ID <= 0 {
+			add("app.id", "required (the app's numeric id)")
+		}
+		if a.InstallationID <= 0 {
+			add("app.installationId", "required (the installation's numeric id)")
+		}
+		switch {
+		case a.PrivateKeySecret == "":
+			add("app.privateKeySecret", "required (a sluice secret holding the app's PEM private key)")
+		case pipeline.CheckName(a.PrivateKeySecret) != nil:
+			add("app.privateKeySecret", "%v", pipeline.CheckName(a.PrivateKeySecret))
+		}
+	}
+	if c.WebhookSecret != "" {
+		if err := pipeline.CheckName(c.WebhookSecret); err != nil {
+			add("webhookSecret", "%v", err)
+		}
+	}
+	for i, arn := range c.ARNs {
+		if err := CheckARN(arn); err != nil {
+			add(yamlnode.Index("arns", i), "%v", err)
 		}
 	}
 	return errs

@@ -28,7 +28,8 @@ func Parse(filename string, data []byte) (*Connection, error) {
 }
 
 var (
-	fields            = []string{"name", "kind", "region", "endpoint", "endpoints", "s3PathStyle", "bucket", "credentials", "role"}
+	fields            = []string{"name", "kind", "region", "endpoint", "endpoints", "s3PathStyle", "bucket", "credentials", "role", "url", "token", "app", "webhookSecret", "arns"}
+	appFields         = []string{"id", "installationId", "privateKeySecret"}
 	credentialsFields = []string{"secret", "fromWorker"}
 	roleFields        = []string{"arn", "externalId", "sessionName", "durationSeconds"}
 )
@@ -93,6 +94,31 @@ func (d *decoder) document(root *yaml.Node) *Connection {
 					c.Role.DurationSeconds = d.Int(e.Value, p)
 				default:
 					d.Unknown(e, p, roleFields)
+				}
+			}
+		case "url":
+			c.URL = d.Str(f.Value, path)
+		case "token":
+			c.Token = d.Str(f.Value, path)
+		case "webhookSecret":
+			c.WebhookSecret = d.Str(f.Value, path)
+		case "arns":
+			for i, e := range d.List(f.Value, path) {
+				c.ARNs = append(c.ARNs, d.Str(e, yamlnode.Index(path, i)))
+			}
+		case "app":
+			c.App = &App{}
+			for _, e := range d.Mapping(f.Value, path) {
+				p := yamlnode.Join(path, e.Key)
+				switch e.Key {
+				case "id":
+					c.App.ID = int64(d.Int(e.Value, p))
+				case "installationId":
+					c.App.InstallationID = int64(d.Int(e.Value, p))
+				case "privateKeySecret":
+					c.App.PrivateKeySecret = d.Str(e.Value, p)
+				default:
+					d.Unknown(e, p, appFields)
 				}
 			}
 		default:

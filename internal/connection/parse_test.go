@@ -44,10 +44,16 @@ func TestParseErrors(t *testing.T) {
 			`c.yml:5: credentials.secrte: unknown field (did you mean "secret"?)`},
 		{"missing region", "name: a\nkind: aws\ncredentials: {fromWorker: true}\n",
 			`c.yml:1: region: required (as in us-east-1)`},
-		{"missing kind", "name: a\n", `c.yml:1: kind: required (aws)`},
-		{"later kind", "name: a\nkind: github\n",
-			`c.yml:2: kind: connections of kind "github" are not supported yet`},
-		{"unknown kind", "name: a\nkind: azure\n", `c.yml:2: kind: "azure" is not a kind of connection (aws)`},
+		{"missing kind", "name: a\n", `c.yml:1: kind: required (aws, github, github-enterprise, gitlab, gitlab-self-managed, bitbucket, gitea)`},
+		{"unknown kind", "name: a\nkind: azure\n", `c.yml:2: kind: "azure" is not a kind of connection (aws, github,`},
+		{"git host without token", "name: a\nkind: github\n", `c.yml:1: token: required`},
+		{"gitea without url", "name: a\nkind: gitea\ntoken: t\n", `c.yml:1: url: required for kind gitea`},
+		{"git host with region", "name: a\nkind: gitlab\ntoken: t\nregion: us-east-1\n", `c.yml:4: region: is for aws connections, not kind gitlab`},
+		{"aws with token", "name: a\nkind: aws\nregion: us-east-1\ncredentials: {fromWorker: true}\ntoken: t\n", `c.yml:5: token: is for git host connections`},
+		{"url with password", "name: a\nkind: gitea\ntoken: t\nurl: https://u:p@git.example.com\n", `c.yml:4: url: must not hold credentials`},
+		{"token and app", "name: a\nkind: github\ntoken: t\napp: {id: 1, installationId: 2, privateKeySecret: k}\n", `c.yml:3: token: give token or app, not both`},
+		{"app on gitlab", "name: a\nkind: gitlab\napp: {id: 1, installationId: 2, privateKeySecret: k}\n", `c.yml:3: app: GitHub Apps are for kinds github and github-enterprise`},
+		{"bad arn", "name: a\nkind: github\ntoken: t\narns:\n  - arn:aws:s3:::bucket\n", `c.yml:5: arns[0]: "arn:aws:s3:::bucket" is not a connection ARN`},
 		{"no credentials", "name: a\nkind: aws\nregion: us-east-1\n",
 			`c.yml:1: credentials: required: secret`},
 		{"both credentials", "name: a\nkind: aws\nregion: us-east-1\ncredentials:\n  secret: s\n  fromWorker: true\n",
@@ -74,5 +80,34 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("err = %v\nwant it to hold %s", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseGitHost(t *testing.T) {
+	src := "name: forge\nkind: gitea\nurl: https://git.example.com/\ntoken: forge-token\nwebhookSecret: forge-hook\n" +
+		"arns:\n  - arn:aws:codestar-connections:us-east-1:123456789012:connection/2f7d1a3e-0c1b-4c5e-9a77-1d2f3e4a5b6c\n"
+	c, err := Parse("c.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.IsGitHost() || c.HostURL() != "https://git.example.com" || c.Token != "forge-token" || c.WebhookSecret != "forge-hook" {
+		t.Fatalf("got %+v", c)
+	}
+	for arn, want := range map[string]bool{
+		"arn:aws:codestar-connections:us-east-1:123456789012:connection/2f7d1a3e-0c1b-4c5e-9a77-1d2f3e4a5b6c": true,
+		"arn:aws:codeconnections:eu-west-1:000000000000:connection/forge":                                     true,
+		"arn:aws:codeconnections:eu-west-1:000000000000:connection/other":                                     false,
+		"forge": false,
+	} {
+		if got := c.MatchesARN(arn); got != want {
+			t.Errorf("MatchesARN(%s) = %v, want %v", arn, got, want)
+		}
+	}
+	gh, err := Parse("c.yml", []byte("name: gh\nkind: github\napp:\n  id: 12\n  installationId: 34\n  privateKeySecret: gh-app-key\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gh.HostURL() != "https://github.com" || gh.App == nil || gh.App.InstallationID != 34 {
+		t.Fatalf("got %+v", gh)
 	}
 }

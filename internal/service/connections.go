@@ -184,6 +184,9 @@ func (s *Service) jobConnection(ctx context.Context, j engine.Job, name string) 
 		}
 	}
 	c := info.Connection
+	if c.Kind != connection.KindAWS {
+		return awsconn.Settings{}, Errorf(CodeInvalid, "connection %s is a git host (kind %s), not an aws connection", c.Name, c.Kind)
+	}
 	if roleARN != "" {
 		r := connection.Role{ARN: roleARN}
 		if c.Role != nil {
