@@ -8,31 +8,25 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/toolcache"
 )
 
 // startRegistry runs the CNCF distribution registry on 127.0.0.1 for the
-// test, or skips it when the registry is not installed (see
-// internal/provider/ecrsource's tests, which install it into
-// $SLUICE_TOOLS or ~/.cache/sluice-tools).
+// test, installing it first when CI=true, or skips it, saying how to get it.
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("SLUICE_TOOLS")
-	if dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			t.Skip(err)
-		}
-		dir = filepath.Join(cache, "sluice-tools")
+	bin, skip, err := toolcache.Registry.Find()
+	if err != nil {
+		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "registry")
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("registry not found at %s; go test ./internal/provider/ecrsource with SLUICE_REGISTRY_TESTS=1 installs it", bin)
+	if bin == "" {
+		t.Skip(skip)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,5 +1,7 @@
 // Package toolcache finds the programs some tests run against (versitygw,
-// the CNCF registry), built with `go install` into a directory outside the
+// the CNCF registry): a system package's binary where the machine has one
+// (Debian's docker-registry is the CNCF registry, installed in seconds by
+// test.sh), or one built with `go install` into a directory outside the
 // repository so that one install serves every run on a machine. A test
 // installs its tool only when asked to (CI=true, or its own opt-in variable),
 // and otherwise skips, saying how to get it.
@@ -26,12 +28,30 @@ func Dir() (string, error) {
 	return filepath.Join(cache, "sluice-tools"), nil
 }
 
+// The tools sluice's tests run against, defined once for the unit and the
+// end-to-end tests.
+var (
+	// VersityGW is the S3-compatible server (../shared/RECIPES.md, "An
+	// S3-compatible server").
+	VersityGW = Tool{Name: "versitygw", Module: "github.com/versity/versitygw/cmd/versitygw@v1.8.0",
+		OptIn: "SLUICE_S3_TESTS", About: "about three minutes on 2 cores"}
+	// Registry is the CNCF distribution registry: Debian's docker-registry
+	// package where there is one (test.sh installs it), else a build of
+	// the module.
+	Registry = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3/cmd/registry@v3.1.2",
+		OptIn: "SLUICE_REGISTRY_TESTS", About: "about three minutes on 2 cores", System: "/usr/bin/docker-registry"}
+)
+
 // Tool is a program a test needs.
 type Tool struct {
 	Name   string // the binary's name, and what messages call it
 	Module string // what `go install` builds it from, version included
 	OptIn  string // the variable that, set to 1, asks to install it (besides CI=true)
 	About  string // how long an install takes, for the skip message ("about 90 s")
+	// System, when set, is where a system package installs the same
+	// program (/usr/bin/docker-registry): used when present, before a
+	// build of Module.
+	System string
 }
 
 // Find returns the tool's path, installing it first when CI=true or
@@ -45,6 +65,11 @@ func (t Tool) Find() (bin, skip string, err error) {
 	bin = filepath.Join(dir, t.Name)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, "", nil
+	}
+	if t.System != "" {
+		if _, err := os.Stat(t.System); err == nil {
+			return t.System, "", nil
+		}
 	}
 	if os.Getenv("CI") != "true" && os.Getenv(t.OptIn) != "1" {
 		return "", fmt.Sprintf("%s not found at %s; run with %s=1 (or CI=true) to install it there "+

@@ -26,10 +26,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact/s3"
 )
 
-// versitygwModule is the S3-compatible server the tests run against (see
-// ../shared/RECIPES.md, "An S3-compatible server").
-const versitygwModule = "github.com/versity/versitygw/cmd/versitygw@v1.8.0"
-
 const (
 	accessKey = "sluice-test-access"
 	secretKey = "sluice-test-secret-not-a-real-one"
@@ -58,7 +54,7 @@ func TestMain(m *testing.M) {
 // binary and no request to install, it sets skipReason and returns no error;
 // an error means the server should have run and did not.
 func startServer() (stop func(), err error) {
-	bin, skip, err := toolcache.Tool{Name: "versitygw", Module: versitygwModule, OptIn: "SLUICE_S3_TESTS", About: "about 90 s"}.Find()
+	bin, skip, err := toolcache.VersityGW.Find()
 	if err != nil || bin == "" {
 		skipReason = skip
 		return nil, err

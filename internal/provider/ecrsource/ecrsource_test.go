@@ -24,9 +24,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 )
 
-// registryModule is the CNCF distribution registry the tests run against.
-const registryModule = "github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
-
 var (
 	registryURL string // http://127.0.0.1:PORT of the running registry, "" if none
 	skipReason  string
@@ -49,7 +46,7 @@ func TestMain(m *testing.M) {
 // (CI=true or SLUICE_REGISTRY_TESTS=1). With no binary and no request to
 // install, it sets skipReason and returns no error.
 func startRegistry() (stop func(), err error) {
-	bin, skip, err := toolcache.Tool{Name: "registry", Module: registryModule, OptIn: "SLUICE_REGISTRY_TESTS", About: "about a minute"}.Find()
+	bin, skip, err := toolcache.Registry.Find()
 	if err != nil || bin == "" {
 		skipReason = skip
 		return nil, err
