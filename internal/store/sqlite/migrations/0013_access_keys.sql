@@ -1,0 +1,9 @@
+-- AWS access keys of tokens (sluice token create --aws-keys), named by their
+-- id: a JSON document, owned by the service, with the token it belongs to and
+-- the secret sealed under the server's secret key.
+CREATE TABLE access_keys (
+    name       TEXT PRIMARY KEY,
+    sealed     BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
