@@ -74,7 +74,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, req wire.Cre
 	ci.setParam("policy", iam.Describe(info.Policy, string(info.PolicyDocument)))
 	out := wire.CreatedToken{Name: info.Name, Policy: info.Policy, Token: secret, Expires: info.Expires}
 	if req.AWSKeys {
-		key, err := s.svc.CreateAccessKey(r.Context(), info.Name)
+		key, err := s.svc.CreateAccessKey(r.Context(), secret)
 		if err != nil {
 			// Its secret would never be shown: a token nobody can use.
 			if rerr := s.svc.RevokeToken(context.WithoutCancel(r.Context()), info.Name); rerr != nil {

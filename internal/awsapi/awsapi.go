@@ -214,10 +214,13 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	if err != nil {
 		return fail(h.errorFor(op, err))
 	}
-	if err := c.Check(p, op.action, res); err != nil {
+	err = c.Check(p, op.action, res)
+	// The trail names the operation as the caller asked it, and the
+	// policy's action it was checked as.
+	c.Operation, c.params["action"] = name, op.action
+	if err != nil {
 		return fail(&Error{Type: "AccessDeniedException", Status: 403, Message: service.ErrorMessage(err)})
 	}
-	c.Operation = name
 	out, err := op.run(r.Context(), c, body)
 	if err != nil {
 		return fail(h.errorFor(op, err))

@@ -52,9 +52,9 @@ func (h *Handler) errorFor(op operation, err error) *Error {
 	switch service.ErrorCode(err) {
 	case service.CodeNotFound:
 		switch {
-		case missingPipeline || strings.HasPrefix(msg, "pipeline "):
+		case missingPipeline || (strings.HasPrefix(msg, "pipeline ") && strings.HasSuffix(msg, " not found")):
 			return &Error{Type: "PipelineNotFoundException", Status: 400, Message: msg}
-		case strings.Contains(msg, "has no stage") || strings.HasPrefix(msg, "stage "):
+		case strings.HasPrefix(msg, "stage "):
 			return &Error{Type: "StageNotFoundException", Status: 400, Message: msg}
 		case strings.HasPrefix(msg, "execution "):
 			return &Error{Type: "PipelineExecutionNotFoundException", Status: 400, Message: msg}

@@ -112,6 +112,9 @@ type Config struct {
 	// AWS-compatible endpoint (package awsapi) signs for and writes in its
 	// ARNs; "" means awsid's defaults (us-east-1, 000000000000).
 	AWSRegion, AWSAccount string
+	// AWSClock is the clock the AWS endpoint checks signatures' dates
+	// against; time.Now when nil (tests move it to replay a request later).
+	AWSClock func() time.Time
 }
 
 // regionRE is what a region name may be: AWS's own (us-east-1) and
@@ -326,7 +329,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Run's shutdown closes it; Close does when Run never ran.
 	s.undo.push(func() error { console.Close(); return nil })
 	// The AWS-compatible endpoint: CodePipeline's JSON API at POST /.
-	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, Logger: cfg.Logger}
+	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, Logger: cfg.Logger, Now: cfg.AWSClock}
 	if s.audit != nil {
 		awsCfg.Trail = s.audit
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -52,11 +53,15 @@ func newAccessKey() AccessKey {
 	}
 }
 
-// CreateAccessKey makes an AWS access key for token name and returns it; the
-// secret is shown this once. The key acts as the token does, with its policy,
-// until the token is revoked or rotated.
-func (s *Service) CreateAccessKey(ctx context.Context, name string) (AccessKey, error) {
-	t, err := s.tokenByName(ctx, name)
+// CreateAccessKey makes an AWS access key for the token whose secret is
+// tokenSecret (just issued: only its hash is kept) and returns it; the
+// key's secret is shown this once. The key acts as the token does, with its
+// policy, until the token is revoked or rotated.
+func (s *Service) CreateAccessKey(ctx context.Context, tokenSecret string) (AccessKey, error) {
+	t, err := s.store.Token(ctx, auth.HashToken(tokenSecret))
+	if errors.Is(err, store.ErrNotFound) {
+		return AccessKey{}, Errorf(CodeNotFound, "no token has this secret")
+	}
 	if err != nil {
 		return AccessKey{}, err
 	}
