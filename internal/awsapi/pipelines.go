@@ -14,7 +14,7 @@ import (
 // resource it acts on.
 func (h *Handler) operations() map[string]operation {
 	execErrs := errorNames{notFound: "PipelineExecutionNotFoundException"}
-	return map[string]operation{
+	ops := map[string]operation{
 		"ListPipelines":          {action: "ListPipelines", resource: all, run: h.listPipelines},
 		"GetPipeline":            {action: "GetPipeline", resource: resourceOf("name"), run: h.getPipeline},
 		"CreatePipeline":         {action: "PutPipeline", resource: resourceOf("pipeline.name"), run: h.putPipeline(true), errs: errorNames{invalid: "InvalidStructureException"}},
@@ -34,6 +34,8 @@ func (h *Handler) operations() map[string]operation {
 		"EnableStageTransition":  {action: "EnableStageTransition", resource: resourceOf("pipelineName"), run: h.setTransition(true)},
 		"ListActionExecutions":   {action: "ListPipelineExecutions", resource: resourceOf("pipelineName"), run: h.listActionExecutions, errs: execErrs},
 	}
+	h.jobOperations(ops)
+	return ops
 }
 
 type pipelineSummary struct {

@@ -25,10 +25,13 @@ const (
 	// Document holds the token it belongs to and its secret, sealed by the
 	// service (the secret must be read back to check a SigV4 signature).
 	KindAccessKey Kind = "accesskey"
+	// KindActionType is a custom action type (CreateCustomActionType),
+	// named CATEGORY/PROVIDER/VERSION.
+	KindActionType Kind = "actiontype"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

@@ -7,3 +7,12 @@ CREATE TABLE access_keys (
     created_ms BIGINT NOT NULL,
     updated_ms BIGINT NOT NULL
 );
+
+-- Custom action types (CreateCustomActionType), named CATEGORY/PROVIDER/VERSION:
+-- a JSON document owned by the service.
+CREATE TABLE action_types (
+    name       TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
