@@ -27,8 +27,8 @@ func TestCustomActionJobWorker(t *testing.T) {
 	typeID := &types.ActionTypeId{Category: types.ActionCategoryDeploy, Owner: types.ActionOwnerCustom, Provider: aws.String("MyDeployer"), Version: aws.String("1")}
 	if _, err := cp.CreateCustomActionType(ctx, &codepipeline.CreateCustomActionTypeInput{
 		Category: types.ActionCategoryDeploy, Provider: aws.String("MyDeployer"), Version: aws.String("1"),
-		InputArtifactDetails:  &types.ArtifactDetails{MinimumCount: 0, MaximumCount: 1},
-		OutputArtifactDetails: &types.ArtifactDetails{MinimumCount: 0, MaximumCount: 1},
+		InputArtifactDetails:    &types.ArtifactDetails{MinimumCount: 0, MaximumCount: 1},
+		OutputArtifactDetails:   &types.ArtifactDetails{MinimumCount: 0, MaximumCount: 1},
 		ConfigurationProperties: []types.ActionConfigurationProperty{{Name: aws.String("Target"), Key: true, Required: true, Secret: false}},
 	}); err != nil {
 		t.Fatal(err)
