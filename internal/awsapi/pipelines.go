@@ -109,6 +109,23 @@ func (h *Handler) declaration(p service.PipelineInfo) (map[string]any, error) {
 	m["roleArn"] = "arn:aws:iam::" + h.id.Account + ":role/" + role
 	m["artifactStore"] = map[string]string{"type": "S3", "location": "sluice-artifacts-" + h.id.Region}
 	m["version"] = p.Version
+	// CodePipeline writes every action's configuration and artifacts, empty
+	// or not.
+	stages, _ := m["stages"].([]any)
+	for _, st := range stages {
+		actions, _ := st.(map[string]any)["actions"].([]any)
+		for _, a := range actions {
+			am := a.(map[string]any)
+			if am["configuration"] == nil {
+				am["configuration"] = map[string]any{}
+			}
+			for _, k := range []string{"inputArtifacts", "outputArtifacts"} {
+				if am[k] == nil {
+					am[k] = []any{}
+				}
+			}
+		}
+	}
 	return m, nil
 }
 
@@ -156,7 +173,8 @@ func (h *Handler) putPipeline(create bool) func(context.Context, *call, []byte) 
 		case create && err == nil:
 			return nil, &Error{Type: "PipelineNameInUseException", Status: 400, Message: "A pipeline with the name '" + decl.Name + "' already exists"}
 		case !create && service.ErrorCode(err) == service.CodeNotFound:
-			return nil, validation("pipeline %s does not exist: create it with CreatePipeline", decl.Name)
+			// As CodePipeline answers (moto, which copies it, says so).
+			return nil, &Error{Type: "ResourceNotFoundException", Status: 400, Message: "pipeline " + decl.Name + " does not exist: create it with CreatePipeline"}
 		case err != nil && service.ErrorCode(err) != service.CodeNotFound:
 			return nil, err
 		}

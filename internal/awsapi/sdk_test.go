@@ -416,7 +416,7 @@ func TestSDKPagingAndErrors(t *testing.T) {
 		{"update missing", func() error {
 			_, err := cp.UpdatePipeline(ctx, &codepipeline.UpdatePipelineInput{Pipeline: createInput("nope").Pipeline})
 			return err
-		}, "ValidationException"},
+		}, "ResourceNotFoundException"},
 		{"bad declaration", func() error {
 			in := createInput("bad")
 			in.Pipeline.Stages[0].Actions[0].ActionTypeId.Provider = aws.String("NoSuchProvider")
