@@ -72,5 +72,18 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, req wire.Cre
 	// What was granted, as stored: a ready-made name, or the document's
 	// file name and the digest of its stored JSON.
 	ci.setParam("policy", iam.Describe(info.Policy, string(info.PolicyDocument)))
-	return writeJSON(w, http.StatusCreated, wire.CreatedToken{Name: info.Name, Policy: info.Policy, Token: secret, Expires: info.Expires})
+	out := wire.CreatedToken{Name: info.Name, Policy: info.Policy, Token: secret, Expires: info.Expires}
+	if req.AWSKeys {
+		key, err := s.svc.CreateAccessKey(r.Context(), secret)
+		if err != nil {
+			// Its secret would never be shown: a token nobody can use.
+			if rerr := s.svc.RevokeToken(context.WithoutCancel(r.Context()), info.Name); rerr != nil {
+				s.log.Error("revoking a token whose access key could not be made", "token", info.Name, "err", rerr)
+			}
+			return err
+		}
+		out.AccessKeyID, out.SecretAccessKey = key.ID, key.Secret
+		ci.setParam("accessKeyId", key.ID)
+	}
+	return writeJSON(w, http.StatusCreated, out)
 }

@@ -21,7 +21,7 @@ var layers = map[string]int{
 	"internal/audit": 0, "internal/notify": 0, "internal/notify/smtpsink": 0,
 	"internal/eventpattern": 0, "internal/logmask": 0, "internal/artifact": 0,
 	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0, "internal/sandbox": 0, "internal/awsconn": 0, "internal/toolcache": 0,
-	"internal/errcode": 0,
+	"internal/errcode": 0, "internal/awsid": 0,
 	// 1: what builds on one of those alone.
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1, "internal/follow": 1,
@@ -37,7 +37,7 @@ var layers = map[string]int{
 	"internal/access":             5,
 	"internal/provider/ecsdeploy": 4, "internal/provider/beanstalk": 4, "internal/provider/stepfunctions": 4, "internal/awsconn/mototest": 1,
 	// 6: the worker and the protocol fronts.
-	"internal/worker": 6, "internal/api": 6, "internal/ui": 6, "internal/provider/registry": 6,
+	"internal/worker": 6, "internal/api": 6, "internal/awsapi": 6, "internal/ui": 6, "internal/provider/registry": 6,
 	// 7: wiring, then the command line, then main.
 	"internal/server": 7, "internal/cli": 8, "cmd/sluice": 9,
 }

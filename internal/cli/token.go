@@ -21,8 +21,9 @@ func newTokenCmd(g *globals) *cobra.Command {
 	ready := strings.Join(iam.ReadyMadeNames(), ", ")
 	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens and their policies (ready-made: " + ready + ")"}
 	var policy, expires string
+	var awsKeys bool
 	create := &cobra.Command{
-		Use:   "create NAME [--policy NAME|FILE] [--expires 720h|30d]",
+		Use:   "create NAME [--policy NAME|FILE] [--expires 720h|30d] [--aws-keys]",
 		Short: "Create a token and print it (it is shown only this once)",
 		Long: "Create a token and print it on standard output, alone; it is shown only this once, and only its hash is kept.\n" +
 			"--policy names a ready-made policy (" + ready + ") or a policy file in JSON or YAML, in IAM's shape:\n\n" +
@@ -31,13 +32,18 @@ func newTokenCmd(g *globals) *cobra.Command {
 			"      Action: [sluice:StartPipelineExecution, \"sluice:Get*\"]\n" +
 			"      Resource: pipeline/app-*\n\n" +
 			"A name in use is refused (409); `sluice token rotate NAME` gives a token a new secret.\n" +
-			"You can hand on only what you hold: the new token's policy may allow nothing your own token does not.",
+			"You can hand on only what you hold: the new token's policy may allow nothing your own token does not.\n\n" +
+			"--aws-keys also makes an AWS access key for the token, printed after it as AWS_ACCESS_KEY_ID=… and\n" +
+			"AWS_SECRET_ACCESS_KEY=… lines: the aws CLI, boto3 and the AWS SDKs sign requests to the server's\n" +
+			"AWS-compatible endpoint with it (docs/aws-api.md), under the same policy. Revoking or rotating the token\n" +
+			"ends the key at once.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := tokenRequest(args[0], policy, expires)
 			if err != nil {
 				return err
 			}
+			req.AWSKeys = awsKeys
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -47,11 +53,15 @@ func newTokenCmd(g *globals) *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(g.out, t.Token)
+			if t.AccessKeyID != "" {
+				fmt.Fprintf(g.out, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", t.AccessKeyID, t.SecretAccessKey)
+			}
 			return nil
 		},
 	}
 	create.Flags().StringVar(&policy, "policy", iam.PolicyViewer, "a ready-made policy ("+ready+") or a policy file (JSON or YAML)")
 	create.Flags().StringVar(&expires, "expires", "", "how long the token works, such as 720h or 30d (default: until revoked)")
+	create.Flags().BoolVar(&awsKeys, "aws-keys", false, "also make an AWS access key (id and secret) for SigV4 clients of the AWS-compatible endpoint")
 	var format string
 	list := &cobra.Command{
 		Use:   "list",

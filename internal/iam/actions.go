@@ -50,7 +50,14 @@ var Actions = []string{
 	// of a job's role likewise, lets its jobs use a connection that takes
 	// the worker's own identity (credentials fromWorker).
 	"GetSecretValue", "UseConnection",
+	// Custom action types, served to job workers through the AWS-compatible
+	// endpoint (package awsapi), which alone has these operations.
+	"ListActionTypes", "CreateCustomActionType", "DeleteCustomActionType",
 }
+
+// AWSActions are the actions only the AWS-compatible endpoint serves: no
+// route of the native API has them.
+var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCustomActionType"}
 
 // RoleActions are the actions asked of a role rather than of a caller: no API
 // route names them.

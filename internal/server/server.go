@@ -20,13 +20,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/artifact/s3"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/auth"
+	"github.com/sluice-ci/sluice/internal/awsapi"
 	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -105,6 +108,13 @@ type Config struct {
 	// builds (AWS_REGION, AWS_DEFAULT_REGION, CODEBUILD_BUILD_ARN) carry it.
 	// "" means "local".
 	Region string
+	// AWSRegion and AWSAccount are the region and account the
+	// AWS-compatible endpoint (package awsapi) signs for and writes in its
+	// ARNs; "" means awsid's defaults (us-east-1, 000000000000).
+	AWSRegion, AWSAccount string
+	// AWSClock is the clock the AWS endpoint checks signatures' dates
+	// against; time.Now when nil (tests move it to replay a request later).
+	AWSClock func() time.Time
 }
 
 // regionRE is what a region name may be: AWS's own (us-east-1) and
@@ -204,6 +214,10 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Minute
+	}
+	awsID, err := awsid.New(cfg.AWSRegion, cfg.AWSAccount)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Region != "" && !regionRE.MatchString(cfg.Region) {
 		return nil, fmt.Errorf("--region %q: a region name is lower-case letters, digits and hyphens, such as us-east-1 or local", cfg.Region)
@@ -314,8 +328,21 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	// Run's shutdown closes it; Close does when Run never ran.
 	s.undo.push(func() error { console.Close(); return nil })
+	// The AWS-compatible endpoint: CodePipeline's JSON API at POST /.
+	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, Logger: cfg.Logger, Now: cfg.AWSClock}
+	if s.audit != nil {
+		awsCfg.Trail = s.audit
+	}
+	awsEndpoint := awsapi.New(awsCfg)
 	mux := http.NewServeMux()
 	mux.Handle("/", handler)
+	mux.Handle("POST /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if awsapi.IsRequest(r) {
+			awsEndpoint.ServeHTTP(w, r)
+			return
+		}
+		handler.ServeHTTP(w, r)
+	}))
 	mux.Handle(ui.Prefix, console)
 	mux.Handle("GET /{$}", http.RedirectHandler(ui.Prefix, http.StatusSeeOther))
 	s.http = &http.Server{

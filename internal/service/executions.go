@@ -22,6 +22,11 @@ type StartRequest struct {
 	// webhook and schedule triggers use it so that a replay after a crash does
 	// not start a pipeline twice.
 	IdempotencyKey string
+	// ExecutionID, when set, is the new execution's id (a UUID), rather than
+	// a random one: a start made idempotent by a client's request token
+	// (CodePipeline's clientRequestToken) derives it from the token, so that
+	// a repeated start answers with the execution the first one started.
+	ExecutionID string
 	// TriggerState is written in the same transaction as the start: the revision
 	// a poll saw, the tick a schedule fired (key → value).
 	TriggerState map[string]string
@@ -46,6 +51,9 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 	}
 	var started *engine.Execution
 	id := newID()
+	if req.ExecutionID != "" {
+		id = req.ExecutionID
+	}
 	_, err := s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {

@@ -208,5 +208,10 @@ func (s *Service) RevokeToken(ctx context.Context, name string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return Errorf(CodeNotFound, "token %s not found", name)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The keys already stop working with the token (they are bound to its
+	// hash); this only tidies them away.
+	return s.deleteAccessKeys(ctx, name)
 }

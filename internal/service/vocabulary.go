@@ -25,5 +25,12 @@ type (
 // ActionInProgress is the status of an action that runs or waits.
 const ActionInProgress = engine.ActionInProgress
 
+// ActionNotStarted and ActionFailed are the statuses of an action not yet
+// run in an execution, and of one that failed.
+const (
+	ActionNotStarted = engine.ActionNotStarted
+	ActionFailed     = engine.ActionFailed
+)
+
 // ErrNotFound is what a lookup returns when the thing is not there.
 var ErrNotFound = store.ErrNotFound

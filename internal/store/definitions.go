@@ -21,10 +21,17 @@ const (
 	// KindConnection is a connection to another system (an aws account);
 	// its credentials stay in a secret it names, never in the document.
 	KindConnection Kind = "connection"
+	// KindAccessKey is an AWS access key of a token, named by its id; its
+	// Document holds the token it belongs to and its secret, sealed by the
+	// service (the secret must be read back to check a SigV4 signature).
+	KindAccessKey Kind = "accesskey"
+	// KindActionType is a custom action type (CreateCustomActionType),
+	// named CATEGORY/PROVIDER/VERSION.
+	KindActionType Kind = "actiontype"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

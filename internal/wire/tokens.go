@@ -16,6 +16,9 @@ type CreateTokenRequest struct {
 	PolicyDocument string `json:"policyDocument,omitempty"`
 	// ExpiresInSeconds is how long the token works; 0 for ever.
 	ExpiresInSeconds int64 `json:"expiresInSeconds,omitempty"`
+	// AWSKeys also makes an AWS access key for the token, for SigV4 clients
+	// of the AWS-compatible endpoint (docs/aws-api.md).
+	AWSKeys bool `json:"awsKeys,omitempty"`
 }
 
 // CreatedToken holds a new token's secret, shown this once.
@@ -24,6 +27,10 @@ type CreatedToken struct {
 	Policy  string     `json:"policy"`
 	Token   string     `json:"token"`
 	Expires *time.Time `json:"expires,omitempty"`
+	// AccessKeyID and SecretAccessKey are the AWS access key asked for
+	// with AWSKeys, shown this once.
+	AccessKeyID     string `json:"accessKeyId,omitempty"`
+	SecretAccessKey string `json:"secretAccessKey,omitempty"`
 }
 
 // TokenInfo is a token without its secret.

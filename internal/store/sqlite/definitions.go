@@ -28,6 +28,8 @@ var definitionTables = map[store.Kind]definitionTable{
 	store.KindSecret:     {table: "secrets", column: "ciphertext", binary: true},
 	store.KindPolicy:     {table: "policies", column: "definition"},
 	store.KindConnection: {table: "connections", column: "definition"},
+	store.KindAccessKey:  {table: "access_keys", column: "sealed", binary: true},
+	store.KindActionType: {table: "action_types", column: "definition"},
 }
 
 func tableOf(kind store.Kind) (definitionTable, error) {

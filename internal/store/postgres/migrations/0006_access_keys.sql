@@ -1,0 +1,18 @@
+-- AWS access keys of tokens (sluice token create --aws-keys), named by their
+-- id: a JSON document, owned by the service, with the token it belongs to and
+-- the secret sealed under the server's secret key.
+CREATE TABLE access_keys (
+    name       TEXT PRIMARY KEY,
+    sealed     BYTEA NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+
+-- Custom action types (CreateCustomActionType), named CATEGORY/PROVIDER/VERSION:
+-- a JSON document owned by the service.
+CREATE TABLE action_types (
+    name       TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
