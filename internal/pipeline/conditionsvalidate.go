@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-ci/sluice/internal/schedule"
 )
@@ -76,6 +77,25 @@ func checkVariableRule(cfg map[string]string) []ConfigProblem {
 		out = append(out, ConfigProblem{"Variable", fmt.Sprintf("%q is not a variable reference: give one such as #{SourceVariables.BranchName}", v)})
 	}
 	return out
+}
+
+// InWindow reports whether now falls in the deployment window of a
+// DeploymentWindow rule (its Cron and TimeZone), and when it next opens
+// otherwise (zero if never).
+func InWindow(cron, timeZone string, now time.Time) (bool, time.Time, error) {
+	s, err := WindowSchedule(cron)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	loc, err := schedule.LoadLocation(timeZone)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	minute := now.Truncate(time.Minute)
+	if s.Next(minute.Add(-time.Second), loc).Equal(minute) {
+		return true, time.Time{}, nil
+	}
+	return false, s.Next(now, loc), nil
 }
 
 // WindowSchedule turns a DeploymentWindow rule's Cron (CodePipeline's six or
@@ -351,6 +371,11 @@ func (v *validator) rule(si, ro int, rp string, r *RuleDeclaration, ruleNames ma
 	if r.TimeoutInMinutes != 0 && (r.TimeoutInMinutes < 1 || r.TimeoutInMinutes > maxTimeoutMinutes) {
 		v.errorf(joinPath(rp, "timeoutInMinutes"), "%d is out of range 1 to %d", r.TimeoutInMinutes, maxTimeoutMinutes)
 	}
+}
+
+// Conditions returns copies of st's conditions.
+func (st Stage) Conditions() (*BeforeEntryConditions, *SuccessConditions, *FailureConditions) {
+	return st.cloneConditions()
 }
 
 // cloneConditions copies st's conditions deeply enough that SetDefaults on
