@@ -112,16 +112,16 @@ type Execution struct {
 	Lock string `json:"lock,omitempty"`
 	// Upstream is the execution whose end started this one through a Pipeline
 	// trigger; Parent the action that invoked it through a Pipeline action.
-	Upstream   *Upstream `json:"upstream,omitempty"`
-	Parent     *Parent   `json:"parent,omitempty"`
+	Upstream *Upstream `json:"upstream,omitempty"`
+	Parent   *Parent   `json:"parent,omitempty"`
 	// ExecutionType is STANDARD, or ROLLBACK for an execution that runs one
 	// stage again with what an earlier execution (Rollback's target) used.
 	ExecutionType string            `json:"executionType,omitempty"`
 	Rollback      *RollbackMetadata `json:"rollbackMetadata,omitempty"`
 	StopMode      StopMode          `json:"stopMode,omitempty"`
-	StopReason string    `json:"stopReason,omitempty"`
-	StartTime  time.Time `json:"startTime"`
-	LastUpdate time.Time `json:"lastUpdateTime"`
+	StopReason    string            `json:"stopReason,omitempty"`
+	StartTime     time.Time         `json:"startTime"`
+	LastUpdate    time.Time         `json:"lastUpdateTime"`
 }
 
 // Execution types, as CodePipeline names them.
