@@ -488,6 +488,8 @@ func (d *decider) engage(e *Execution, st *Stage, c *ConditionState, result stri
 		d.emit(e, StageEvent, st.Name, nil, "FAILED", e.Summary)
 		d.emit(e, PipelineEvent, "", nil, "FAILED", e.Summary)
 		if result == pipeline.ResultRollback {
+			// The reactor starts the rollback from this event, once.
+			d.emit(e, ConditionEvent, st.Name, nil, "ROLLBACK", c.Kind+": "+why)
 			d.rollbacks = append(d.rollbacks, RollbackRequest{Pipeline: e.Pipeline, Stage: st.Name, ExecutionID: e.ID, Reason: why})
 		}
 		return true

@@ -325,3 +325,50 @@ func TestRestartDuringCondition(t *testing.T) {
 	h.drain()
 	wantEqual(t, "status", back.Status, ExecutionSucceeded)
 }
+
+func TestRollbackExecution(t *testing.T) {
+	decl := newPipeline(pipeline.Superseded,
+		stage("Source", noop("src", 1, namespace("S", "CommitId"), outputs("Src"))),
+		stage("Deploy", noop("deploy", 1, inputs("Src"))),
+		stage("After", noop("after", 1)),
+	)
+	h := newHarness(t, decl)
+	good := h.start(nil)
+	h.succeed(good, "src", map[string]string{"CommitId": "c1"})
+	goodSrc := act(t, good, "src").OutputArtifacts[0].Key
+	h.drain()
+	wantEqual(t, "good", good.Status, ExecutionSucceeded)
+
+	bad := h.start(nil)
+	h.succeed(bad, "src", map[string]string{"CommitId": "c2"})
+	h.fail(bad, "deploy", "broken release")
+
+	rb, err := NewRollback(good, decl, 1, "Deploy", "rb-1", Trigger{Type: "ManualRollback", Detail: "alice"}, h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.seq++
+	rb.Seq = h.seq
+	d := h.do(Start{Execution: rb})
+	wantEqual(t, "type", rb.ExecutionType, ExecutionRollback)
+	wantEqual(t, "target", rb.Rollback.TargetExecutionID, good.ID)
+	// Only the rolled-back stage runs, with the target's artifact.
+	wantSlice(t, "jobs", jobActions(d.Jobs), []string{"deploy"})
+	wantEqual(t, "input", h.job(rb, "deploy").InputArtifacts[0].Key, goodSrc)
+	h.drain()
+	wantEqual(t, "rollback", rb.Status, ExecutionSucceeded)
+	wantEqual(t, "after not run", act(t, rb, "after").Status, ActionNotStarted)
+
+	// Refusals: a stage the target did not succeed through; a changed structure.
+	if _, err := NewRollback(bad, decl, 1, "Deploy", "rb-2", Trigger{}, h.now); err == nil {
+		t.Error("rollback to a failed stage accepted")
+	}
+	changed := newPipeline(pipeline.Superseded,
+		stage("Source", noop("src", 1, namespace("S", "CommitId"), outputs("Src"))),
+		stage("Deploy", noop("deploy", 1, inputs("Src")), noop("migrate", 2)),
+		stage("After", noop("after", 1)),
+	)
+	_, err = NewRollback(good, changed, 2, "Deploy", "rb-3", Trigger{}, h.now)
+	wantErrCode(t, err, "Conflict")
+	wantContains(t, "refusal", err.Error(), "structure changed", "stage Deploy had 1 actions, it has 2 now")
+}
