@@ -20,7 +20,10 @@ import (
 // as they answer an action's, with the same timeouts, leases and attempts.
 //
 // A condition is met when every rule succeeds; the first rule that fails
-// abandons the others and the condition's result engages.
+// abandons the others and the condition's result engages, for every kind of
+// condition, as CodePipeline says ("when the criteria are not met, the
+// specified result engages"): an onFailure condition with a CloudWatchAlarm
+// rule rolls back when the alarm is in ALARM.
 
 // ConditionStatus is the status of one evaluation of a stage condition, as
 // CodePipeline names them.
@@ -416,17 +419,10 @@ func (d *decider) stageAdvance(e *Execution, st *Stage, running, failed, notStar
 
 // conditionDone acts on a finished evaluation c.
 func (d *decider) conditionDone(e *Execution, st *Stage, c *ConditionState) bool {
-	met := c.passed()
-	switch c.Kind {
-	case pipeline.ConditionBeforeEntry, pipeline.ConditionOnSuccess:
-		if met {
-			return true // advance starts the actions, or ends the stage Succeeded
-		}
-		return d.engage(e, st, c, engaged(st, c))
-	}
-	// onFailure: its result engages when its condition is met.
-	if !met {
-		return true // advance fails the stage as it would without
+	if c.passed() {
+		// beforeEntry: advance starts the actions; onSuccess: it ends the
+		// stage Succeeded; onFailure: it fails the stage as it would without.
+		return true
 	}
 	return d.engage(e, st, c, engaged(st, c))
 }

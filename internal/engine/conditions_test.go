@@ -211,7 +211,8 @@ func TestFailureRollsBack(t *testing.T) {
 }
 
 // TestFailureConditionDecidesRollback: with a condition, onFailure's result
-// engages only when the condition is met.
+// engages only when the condition is not met (the alarm rule fails because
+// the alarm is in ALARM).
 func TestFailureConditionDecidesRollback(t *testing.T) {
 	h := newHarness(t, condPipeline(func(st *pipeline.Stage) {
 		st.OnFailure = &pipeline.FailureConditions{Result: "ROLLBACK", Conditions: cond("", rule("InAlarm", pipeline.RuleCloudWatchAlarm, "AlarmName", "errors"))}
@@ -221,16 +222,16 @@ func TestFailureConditionDecidesRollback(t *testing.T) {
 	d := h.fail(e, "deploy", "boom")
 	wantSlice(t, "jobs", jobActions(d.Jobs), []string{"InAlarm"})
 	wantEqual(t, "still in progress", e.Status, ExecutionInProgress)
-	d = h.fail(e, "InAlarm", "alarm errors is OK")
+	d = h.fail(e, "InAlarm", "alarm errors is in ALARM")
 	wantEqual(t, "status", e.Status, ExecutionFailed)
-	wantEqual(t, "no rollback", len(d.Rollbacks), 0)
+	wantEqual(t, "rollback", len(d.Rollbacks), 1)
 
 	e2 := h.start(nil)
 	h.succeed(e2, "src", nil)
 	h.fail(e2, "deploy", "boom")
 	d = h.succeed(e2, "InAlarm", nil)
 	wantEqual(t, "status", e2.Status, ExecutionFailed)
-	wantEqual(t, "rollback", len(d.Rollbacks), 1)
+	wantEqual(t, "no rollback", len(d.Rollbacks), 0)
 }
 
 func TestAutomaticRetry(t *testing.T) {

@@ -16,8 +16,9 @@ import (
 //     stage back to the last execution that succeeded through it.
 //   - onFailure: what happens when the stage fails: ROLLBACK or RETRY (with
 //     retryConfiguration.retryMode FAILED_ACTIONS or ALL_ACTIONS). With a
-//     condition, the result engages only when the condition is met (an alarm
-//     is in ALARM, say); without one, on every failure.
+//     condition, the result engages only when the condition is not met (a
+//     CloudWatchAlarm rule's alarm is in ALARM, say), as for the other kinds;
+//     without one, on every failure.
 //
 // The yaml tags let MarshalYAML write them back as they were read.
 
