@@ -30,7 +30,7 @@ const (
 var laterKinds = []string{"github", "gitlab", "bitbucket", "git"}
 
 // Services are the lower-case SDK service ids an endpoint may be given for.
-var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs"}
+var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs", "monitoring"}
 
 // Connection is a connection definition.
 type Connection struct {

@@ -52,6 +52,11 @@ var ruleProviders = map[string]RuleInfo{
 		Required: []string{"Endpoint", "Query", "Operator", "Threshold"}, Check: checkMetricRule},
 }
 
+// WorkerRules are the rule providers a worker runs with a provider of their
+// own name; VariableCheck and DeploymentWindow are decided by the engine,
+// and Commands and LambdaInvoke run as the Commands and Lambda actions do.
+var WorkerRules = []string{RuleCloudWatchAlarm, RuleMetric}
+
 // RuleProviderNames lists the rule providers sluice knows, sorted.
 func RuleProviderNames() []string {
 	var names []string
