@@ -95,8 +95,16 @@ func executionView(e *service.Execution) wire.Execution {
 	if out.Variables == nil {
 		out.Variables = map[string]string{}
 	}
+	if e.ExecutionType != "" {
+		out.ExecutionType = e.ExecutionType
+	}
+	if rb := e.Rollback; rb != nil {
+		out.RollbackMetadata = &wire.RollbackMetadata{RollbackTargetPipelineExecutionID: rb.TargetExecutionID}
+	}
 	for _, st := range e.Stages {
-		cs := wire.StageExecution{Name: st.Name, Status: string(st.Status), Attempt: st.Attempt, Actions: []wire.ActionExecution{}, Lock: st.Lock}
+		cs := wire.StageExecution{Name: st.Name, Status: string(st.Status), Attempt: st.Attempt, Actions: []wire.ActionExecution{}, Lock: st.Lock,
+			BeforeEntryConditionState: conditionView(st.Entry), OnSuccessConditionState: conditionView(st.Success),
+			OnFailureConditionState: conditionView(st.Failure), AutomaticRetries: st.AutoRetries}
 		for _, a := range st.Actions {
 			cs.Actions = append(cs.Actions, actionView(a))
 		}

@@ -196,6 +196,10 @@ func (s *Server) pipelineState(w http.ResponseWriter, r *http.Request) error {
 		}
 		if ss.Latest != nil {
 			cs.LatestExecution = &wire.StageLatest{PipelineExecutionID: ss.Latest.ID, Status: string(ss.Latest.Stages[ss.Index].Status)}
+			lst := &ss.Latest.Stages[ss.Index]
+			cs.BeforeEntryConditionState = conditionView(lst.Entry)
+			cs.OnSuccessConditionState = conditionView(lst.Success)
+			cs.OnFailureConditionState = conditionView(lst.Failure)
 			for _, a := range ss.Latest.Stages[ss.Index].Actions {
 				av := actionView(a)
 				cs.ActionStates = append(cs.ActionStates, wire.ActionState{ActionName: a.Decl.Name, LatestExecution: &av})

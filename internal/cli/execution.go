@@ -45,6 +45,9 @@ func printExecution(w io.Writer, e *wire.Execution) {
 		fmt.Fprintf(w, "  waiting: %s\n", e.WaitingFor)
 	}
 	fmt.Fprintf(w, "  trigger: %s %s\n", e.Trigger.TriggerType, e.Trigger.TriggerDetail)
+	if e.RollbackMetadata != nil {
+		fmt.Fprintf(w, "  %s: rolls back to execution %s\n", e.ExecutionType, e.RollbackMetadata.RollbackTargetPipelineExecutionID)
+	}
 	for _, r := range e.SourceRevisions {
 		fmt.Fprintf(w, "  source %s: %s %s\n", r.ActionName, r.RevisionID, r.RevisionSummary)
 	}
@@ -52,11 +55,30 @@ func printExecution(w io.Writer, e *wire.Execution) {
 	fmt.Fprintln(tw, "STAGE\tACTION\tSTATUS\tATTEMPT\tSUMMARY")
 	for _, st := range e.Stages {
 		fmt.Fprintf(tw, "%s\t\t%s\t%d\t\n", st.Name, st.Status, st.Attempt)
+		printCondition(tw, "beforeEntry", st.BeforeEntryConditionState)
 		for _, a := range st.Actions {
 			fmt.Fprintf(tw, "\t%s\t%s\t%d\t%s\n", a.Name, a.Status, a.Attempt, firstLine(a.Summary))
 		}
+		printCondition(tw, "onSuccess", st.OnSuccessConditionState)
+		printCondition(tw, "onFailure", st.OnFailureConditionState)
 	}
 	tw.Flush()
+}
+
+// printCondition writes a condition's evaluation and its rules' results
+// as rows of the execution's table.
+func printCondition(tw io.Writer, kind string, c *wire.ConditionState) {
+	if c == nil {
+		return
+	}
+	summary := c.Summary
+	if c.Result != "" {
+		summary = c.Result + ": " + summary
+	}
+	fmt.Fprintf(tw, "\t[%s]\t%s\t%d\t%s\n", kind, c.Status, c.StageAttempt, firstLine(summary))
+	for _, r := range c.RuleExecutions {
+		fmt.Fprintf(tw, "\t  rule %s (%s)\t%s\t%d\t%s\n", r.Name, r.Provider, r.Status, r.Attempt, firstLine(r.Summary))
+	}
 }
 
 func newExecutionsCmd(g *globals) *cobra.Command {
@@ -134,6 +156,11 @@ func newStatusCmd(g *globals) *cobra.Command {
 					}
 					for _, wt := range s.Waiting {
 						fmt.Fprintf(w, "  waiting: %s: %s\n", wt.PipelineExecutionID, wt.Reason)
+					}
+					for i, c := range []*wire.ConditionState{s.BeforeEntryConditionState, s.OnSuccessConditionState, s.OnFailureConditionState} {
+						if c != nil {
+							fmt.Fprintf(w, "  %s condition: %s %s\n", []string{"beforeEntry", "onSuccess", "onFailure"}[i], c.Status, firstLine(c.Summary))
+						}
 					}
 					for _, a := range s.ActionStates {
 						if a.LatestExecution == nil {

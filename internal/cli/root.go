@@ -115,6 +115,8 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newArtifactCmd(g),
 		newStopCmd(g),
 		newRetryCmd(g),
+		newRollbackCmd(g),
+		newStageCmd(g),
 		newApproveCmd(g),
 		newRejectCmd(g),
 		newLocksCmd(g),

@@ -66,7 +66,7 @@ func (c *Connection) HostURL() string {
 }
 
 // Services are the lower-case SDK service ids an endpoint may be given for.
-var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs"}
+var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs", "monitoring"}
 
 // Connection is a connection definition.
 type Connection struct {

@@ -63,6 +63,9 @@ func (d *decider) advance(e *Execution) bool {
 			abandoned++
 		}
 	}
+	if handled, moved := d.stageAdvance(e, st, running, failed, notStarted, abandoned); handled {
+		return moved
+	}
 	switch {
 	case running > 0:
 		return false
@@ -89,14 +92,7 @@ func (d *decider) advance(e *Execution) bool {
 	st.Status = StageSucceeded
 	d.touch(e)
 	d.emit(e, StageEvent, st.Name, nil, "SUCCEEDED", "")
-	e.Current++
-	if e.Current == len(e.Stages) {
-		e.Status = ExecutionSucceeded
-		d.emit(e, PipelineEvent, "", nil, "SUCCEEDED", "")
-		return true
-	}
-	e.Waiting = true
-	d.supersedeWaiting(e)
+	d.leaveStage(e)
 	return true
 }
 

@@ -110,6 +110,7 @@ func (d *decider) retry(h Retry) error {
 	e.Summary = ""
 	st.Status = StageInProgress
 	st.Attempt++
+	st.AutoRetries = 0
 	if wait := d.acquire(e, st); wait != "" {
 		return conflict("%s", wait) // checked free above; kept as a guard
 	}

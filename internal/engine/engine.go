@@ -47,6 +47,8 @@ type Decision struct {
 	Cancel  []CancelJob  // jobs to withdraw or kill
 	Events  []Event
 	Locks   map[string]*Lock // locks whose holder or queue changed
+	// Rollbacks are the rollback executions conditions asked for.
+	Rollbacks []RollbackRequest
 }
 
 // Happening is one thing that happened to a pipeline.
@@ -212,7 +214,8 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 		Lock:            decl.Lock,
 	}
 	for _, s := range decl.Stages {
-		st := Stage{Name: s.Name, Status: StageNotStarted, Lock: s.Lock}
+		b, sc, f := s.Conditions()
+		st := Stage{Name: s.Name, Status: StageNotStarted, Lock: s.Lock, BeforeEntry: b, OnSuccess: sc, OnFailure: f}
 		for _, a := range s.Actions {
 			st.Actions = append(st.Actions, Action{Decl: a, Status: ActionNotStarted})
 		}
@@ -250,7 +253,7 @@ func Decide(s State, h Happening, env Env) (Decision, error) {
 	}
 	d.reconcile()
 
-	out := Decision{Jobs: d.jobs, Cancel: d.cancel, Events: d.events}
+	out := Decision{Jobs: d.jobs, Cancel: d.cancel, Events: d.events, Rollbacks: d.rollbacks}
 	for name := range d.locksChanged {
 		if out.Locks == nil {
 			out.Locks = map[string]*Lock{}
@@ -274,6 +277,8 @@ type decider struct {
 	jobs    []Job
 	cancel  []CancelJob
 	events  []Event
+	// rollbacks are asked for by conditions' ROLLBACK results.
+	rollbacks []RollbackRequest
 
 	locks        map[string]*Lock
 	locksChanged map[string]bool
@@ -370,6 +375,8 @@ func (d *decider) apply(h Happening) error {
 		return d.continued(h)
 	case Restart:
 		return d.restart(h)
+	case OverrideCondition:
+		return d.override(h)
 	}
 	return fmt.Errorf("engine: unknown happening %T", h)
 }
@@ -387,6 +394,9 @@ func (d *decider) findJob(jobID string) (*Execution, *Action, error) {
 				return e, a, nil
 			}
 		}
+	}
+	if e, a := d.findRuleJob(jobID); a != nil {
+		return e, a, nil
 	}
 	return nil, nil, ErrUnknownJob
 }

@@ -41,7 +41,11 @@ func (d *decider) emit(e *Execution, kind, stage string, a *Action, state, summa
 }
 
 func (d *decider) emitAction(e *Execution, a *Action, state, summary string) {
-	d.emit(e, ActionEvent, e.Stages[e.Current].Name, a, state, summary)
+	kind := ActionEvent
+	if IsRule(a.Decl) {
+		kind = RuleEvent
+	}
+	d.emit(e, kind, e.Stages[e.Current].Name, a, state, summary)
 }
 
 func plural(n int, noun string) string {

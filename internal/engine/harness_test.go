@@ -322,7 +322,17 @@ func (h *harness) invariants(d Decision) error {
 	running := map[string]string{}
 	for _, e := range h.execs {
 		for si, st := range e.Stages {
-			for _, a := range st.Actions {
+			if c := st.evaluating(); c != nil {
+				if e.Status.Terminal() || si != e.Current || e.Waiting {
+					return fmt.Errorf("execution %s (%s, current %d) evaluates a %s condition of stage %s", e.ID, e.Status, e.Current, c.Kind, st.Name)
+				}
+				for _, a := range st.Actions {
+					if a.Status == ActionInProgress {
+						return fmt.Errorf("execution %s runs action %s while it evaluates a %s condition of stage %s", e.ID, a.Decl.Name, c.Kind, st.Name)
+					}
+				}
+			}
+			for _, a := range append(rulesOf(&st), st.Actions...) {
 				if a.Status != ActionInProgress {
 					continue
 				}
@@ -393,8 +403,27 @@ func actionIn(e *Execution, stageName, action string) *Action {
 				return &e.Stages[si].Actions[ai]
 			}
 		}
+		// A rule of the condition being evaluated runs under a job too.
+		if c := e.Stages[si].evaluating(); c != nil {
+			for ri := range c.Rules {
+				if c.Rules[ri].Decl.Name == action {
+					return &c.Rules[ri]
+				}
+			}
+		}
 	}
 	return nil
+}
+
+// rulesOf returns every rule of every condition state of st.
+func rulesOf(st *Stage) []Action {
+	var out []Action
+	for _, c := range []*ConditionState{st.Entry, st.Success, st.Failure} {
+		if c != nil {
+			out = append(out, c.Rules...)
+		}
+	}
+	return out
 }
 
 // act returns the named action of e, wherever it is.
@@ -432,6 +461,11 @@ func ev(e Event) string {
 		return "stage " + e.Stage + " " + e.State
 	case ActionEvent:
 		return "action " + e.Stage + "/" + e.Action + " " + e.State
+	case RuleEvent:
+		return "rule " + e.Stage + "/" + e.Action + " " + e.State
+	case ConditionEvent:
+		kind, _, _ := strings.Cut(e.Summary, ":")
+		return "condition " + e.Stage + "/" + kind + " " + e.State
 	}
 	return "unknown " + e.DetailType + " " + e.State
 }

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +42,7 @@ func TestRandomHappenings(t *testing.T) {
 		seen := map[string]int{}
 		for seed := range seeds {
 			t.Run(fmt.Sprintf("%s/%d", mode, seed), func(t *testing.T) {
-				for _, e := range randomRun(t, mode, uint64(seed)) {
+				for _, e := range randomRun(t, mode, uint64(seed), propertyPipeline(mode)) {
 					seen[e.DetailType[len("CodePipeline "):]+" "+e.State]++
 				}
 			})
@@ -66,9 +68,59 @@ func TestRandomHappenings(t *testing.T) {
 	}
 }
 
-func randomRun(t *testing.T, mode pipeline.ExecutionMode, seed uint64) []Event {
+// conditionsPropertyPipeline is propertyPipeline with every kind of stage
+// condition: rules decided at once and rules run as jobs, every result.
+func conditionsPropertyPipeline(mode pipeline.ExecutionMode) *pipeline.Pipeline {
+	p := propertyPipeline(mode)
+	p.Stages[1].OnFailure = &pipeline.FailureConditions{Result: "RETRY", RetryConfiguration: &pipeline.RetryConfiguration{RetryMode: "ALL_ACTIONS"}}
+	p.Stages[2].BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("SKIP", varCheck("HasCommit", "#{S.CommitId}", "MATCHES", "c[0-9]*[02468]"))}
+	p.Stages[2].OnSuccess = &pipeline.SuccessConditions{Conditions: cond("ROLLBACK", rule("Smoke", pipeline.RuleCommands))}
+	p.Stages[3].BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL", rule("Ready", pipeline.RuleLambdaInvoke, "FunctionName", "ready"), varCheck("Known", "#{S.CommitId}", "NE", ""))}
+	p.Stages[3].OnFailure = &pipeline.FailureConditions{Result: "ROLLBACK", Conditions: cond("", rule("Alarm", pipeline.RuleCloudWatchAlarm, "AlarmName", "errors"))}
+	return p
+}
+
+// TestRandomHappeningsWithConditions is TestRandomHappenings over a pipeline
+// with stage conditions, adding overrides and restarts (every execution
+// read back from its JSON document, as a restarted server reads the store)
+// to the happenings.
+func TestRandomHappeningsWithConditions(t *testing.T) {
+	seeds := 150
+	if testing.Short() {
+		seeds = 20
+	}
+	for _, mode := range []pipeline.ExecutionMode{pipeline.Superseded, pipeline.Queued, pipeline.Parallel} {
+		seen := map[string]int{}
+		for seed := range seeds {
+			t.Run(fmt.Sprintf("%s/%d", mode, seed), func(t *testing.T) {
+				for _, e := range randomRun(t, mode, uint64(seed), conditionsPropertyPipeline(mode)) {
+					ev := ev(e)
+					if i := strings.IndexAny(ev, "/"); i > 0 && !strings.HasPrefix(ev, "condition") {
+						ev = ev[:strings.Index(ev, " ")] + ev[strings.LastIndex(ev, " "):]
+					}
+					seen[ev]++
+				}
+			})
+		}
+		want := []string{
+			"stage Test SKIPPED", "stage Build RESUMED", "stage Test FAILED", "stage Deploy FAILED",
+			"condition Test/beforeEntry SUCCEEDED", "condition Test/beforeEntry FAILED",
+			"condition Test/onSuccess SUCCEEDED", "condition Test/onSuccess FAILED",
+			"condition Deploy/beforeEntry FAILED", "condition Deploy/beforeEntry OVERRIDDEN",
+			"condition Deploy/onFailure SUCCEEDED", "condition Deploy/onFailure FAILED",
+			"rule SUCCEEDED", "rule FAILED", "rule ABANDONED", "pipeline SUCCEEDED",
+		}
+		for _, w := range want {
+			if seen[w] == 0 && !t.Failed() {
+				t.Errorf("%s: no random run produced %q; counts %v", mode, w, seen)
+			}
+		}
+	}
+}
+
+func randomRun(t *testing.T, mode pipeline.ExecutionMode, seed uint64, decl *pipeline.Pipeline) []Event {
 	r := rand.New(rand.NewPCG(seed, uint64(len(mode))))
-	decl := propertyPipeline(mode)
+	conditions := decl.Stages[1].OnFailure != nil
 	h := newHarness(t, decl)
 	const maxExecutions, steps = 5, 80
 	var seen []string // every job id ever offered
@@ -103,6 +155,32 @@ func randomRun(t *testing.T, mode pipeline.ExecutionMode, seed uint64) []Event {
 	for step := range steps {
 		h.tick(time.Duration(r.IntN(120)) * time.Second)
 		n := len(h.decisions)
+		if conditions && r.IntN(8) == 0 {
+			if r.IntN(2) == 0 {
+				// A restart: every execution as the store gives it back.
+				for i, e := range h.execs {
+					doc, err := json.Marshal(e)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var back Execution
+					if err := json.Unmarshal(doc, &back); err != nil {
+						t.Fatal(err)
+					}
+					h.execs[i] = &back
+				}
+				h.do(Reconcile{})
+				continue
+			}
+			e := pickExec(func(e *Execution) bool { return !e.Status.Terminal() && !e.Waiting && e.Current < len(e.Stages) })
+			if e == nil {
+				continue
+			}
+			kind := []string{"beforeEntry", "onSuccess"}[r.IntN(2)]
+			_, err := h.try(OverrideCondition{ExecutionID: e.ID, Stage: e.Stages[e.Current].Name, Kind: kind, By: "random"})
+			refusal("override", err)
+			continue
+		}
 		switch k := r.IntN(100); {
 		case k < 15 && len(h.execs) < maxExecutions:
 			h.start(nil)

@@ -112,12 +112,30 @@ type Execution struct {
 	Lock string `json:"lock,omitempty"`
 	// Upstream is the execution whose end started this one through a Pipeline
 	// trigger; Parent the action that invoked it through a Pipeline action.
-	Upstream   *Upstream `json:"upstream,omitempty"`
-	Parent     *Parent   `json:"parent,omitempty"`
-	StopMode   StopMode  `json:"stopMode,omitempty"`
-	StopReason string    `json:"stopReason,omitempty"`
-	StartTime  time.Time `json:"startTime"`
-	LastUpdate time.Time `json:"lastUpdateTime"`
+	Upstream *Upstream `json:"upstream,omitempty"`
+	Parent   *Parent   `json:"parent,omitempty"`
+	// ExecutionType is STANDARD, or ROLLBACK for an execution that runs one
+	// stage again with what an earlier execution (Rollback's target) used.
+	ExecutionType string            `json:"executionType,omitempty"`
+	Rollback      *RollbackMetadata `json:"rollbackMetadata,omitempty"`
+	StopMode      StopMode          `json:"stopMode,omitempty"`
+	StopReason    string            `json:"stopReason,omitempty"`
+	StartTime     time.Time         `json:"startTime"`
+	LastUpdate    time.Time         `json:"lastUpdateTime"`
+}
+
+// Execution types, as CodePipeline names them.
+const (
+	ExecutionStandard = "STANDARD"
+	ExecutionRollback = "ROLLBACK"
+)
+
+// RollbackMetadata says which execution a rollback execution returns a stage to.
+type RollbackMetadata struct {
+	TargetExecutionID string `json:"rollbackTargetPipelineExecutionId"`
+	// Stage is the index of the stage rolled back; the execution ends once
+	// it has run it.
+	Stage int `json:"stageIndex"`
 }
 
 // Upstream is what a downstream execution knows of the upstream one that
@@ -154,6 +172,16 @@ type Stage struct {
 	Actions []Action    `json:"actions"`
 	// Lock is held by the execution while it is in the stage.
 	Lock string `json:"lock,omitempty"`
+	// The stage's conditions as declared, and the latest evaluation of each
+	// kind (see conditions.go); AutoRetries counts the automatic retries an
+	// onFailure RETRY made since the stage was entered or last retried by hand.
+	BeforeEntry *pipeline.BeforeEntryConditions `json:"beforeEntry,omitempty"`
+	OnSuccess   *pipeline.SuccessConditions     `json:"onSuccess,omitempty"`
+	OnFailure   *pipeline.FailureConditions     `json:"onFailure,omitempty"`
+	Entry       *ConditionState                 `json:"beforeEntryConditionState,omitempty"`
+	Success     *ConditionState                 `json:"onSuccessConditionState,omitempty"`
+	Failure     *ConditionState                 `json:"onFailureConditionState,omitempty"`
+	AutoRetries int                             `json:"automaticRetries,omitempty"`
 }
 
 // Action is the progress of one action of an execution, with its declaration.

@@ -21,7 +21,8 @@ var Actions = []string{
 	"EnableStageTransition", "DisableStageTransition", "GetPipelineGraph",
 	// Executions.
 	"StartPipelineExecution", "ListPipelineExecutions", "GetPipelineExecution",
-	"StopPipelineExecution", "RetryStageExecution", "GetActionLog", "GetArtifact", "ListReports",
+	"StopPipelineExecution", "RetryStageExecution", "RollbackStage", "OverrideStageCondition",
+	"GetActionLog", "GetArtifact", "ListReports",
 	"ListEvents", "GetEventStream",
 	// Approvals and locks.
 	"PutApprovalResult", "ListLocks",
@@ -123,7 +124,7 @@ func ReadyMade(name string) (*Policy, bool) {
 			{Sid: "LookAtEverything", Effect: Allow, Action: look, Resource: everywhere},
 			{Sid: "RunPipelines", Effect: Allow, Action: actions(
 				"StartPipelineExecution", "StopPipelineExecution", "RetryStageExecution",
-				"EnableStageTransition", "DisableStageTransition", "PutApprovalResult", "GitPush",
+				"RollbackStage", "OverrideStageCondition", "EnableStageTransition", "DisableStageTransition", "PutApprovalResult", "GitPush",
 			), Resource: everywhere},
 			noJobProtocol, noSecretValues,
 		}

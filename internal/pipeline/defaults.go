@@ -12,6 +12,7 @@ func (p *Pipeline) SetDefaults() {
 		p.ExecutionMode = Superseded
 	}
 	for si := range p.Stages {
+		setRuleDefaults(&p.Stages[si])
 		for ai := range p.Stages[si].Actions {
 			a := &p.Stages[si].Actions[ai]
 			if a.RunOrder == 0 {

@@ -47,6 +47,7 @@ func (p *Pipeline) clone() *Pipeline {
 			if st.Actions != nil {
 				c.Stages[i].Actions = append([]Action(nil), st.Actions...)
 			}
+			c.Stages[i].BeforeEntry, c.Stages[i].OnSuccess, c.Stages[i].OnFailure = st.cloneConditions()
 		}
 	}
 	return &c
@@ -87,6 +88,15 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 			actions.Content = append(actions.Content, actionNode(&st.Actions[i]))
 		}
 		add(m, "actions", actions)
+		if st.BeforeEntry != nil {
+			add(m, "beforeEntry", conditionsNode(st.BeforeEntry))
+		}
+		if st.OnSuccess != nil {
+			add(m, "onSuccess", conditionsNode(st.OnSuccess))
+		}
+		if st.OnFailure != nil {
+			add(m, "onFailure", conditionsNode(st.OnFailure))
+		}
 		stages.Content = append(stages.Content, m)
 	}
 	add(root, "stages", stages)

@@ -289,8 +289,14 @@ func (d *decoder) stages(n *yaml.Node, path string) []Stage {
 				out[i].Actions = d.actions(f.Value, fp)
 			case "lock":
 				out[i].Lock = d.Str(f.Value, fp)
-			case "blockers", "onFailure", "onSuccess", "beforeEntry":
-				// CodePipeline's stage conditions; not supported yet.
+			case "beforeEntry":
+				out[i].BeforeEntry = d.beforeEntry(f.Value, fp)
+			case "onSuccess":
+				out[i].OnSuccess = d.onSuccess(f.Value, fp)
+			case "onFailure":
+				out[i].OnFailure = d.onFailure(f.Value, fp)
+			case "blockers":
+				// CodePipeline: "reserved for future use".
 			default:
 				d.Unknown(f, fp, stageFields)
 			}

@@ -322,7 +322,7 @@ stages: [{name: S, actions: [{name: A, provider: Noop}]}]
 			file: "pipe.json",
 			src: `{"pipeline": {
   "name": "x", "roleArn": "arn", "artifactStore": {"type": "S3"}, "artifactStores": {}, "version": 3,
-  "stages": [{"name": "S", "blockers": [], "onFailure": {"result": "ROLLBACK"}, "onSuccess": {}, "beforeEntry": {},
+  "stages": [{"name": "S", "blockers": [], "onFailure": {"result": "ROLLBACK"},
     "actions": [{"name": "A", "roleArn": "arn", "actionTypeId": {"provider": "Noop"}}]}]}}`,
 			want: nil,
 		},

@@ -120,6 +120,11 @@ type Stage struct {
 	Actions []Action `json:"actions"`
 	// Lock names a lock an execution holds while it is in this stage.
 	Lock string `json:"lock,omitempty"`
+	// BeforeEntry, OnSuccess and OnFailure are CodePipeline V2's stage
+	// conditions (see conditions.go).
+	BeforeEntry *BeforeEntryConditions `json:"beforeEntry,omitempty"`
+	OnSuccess   *SuccessConditions     `json:"onSuccess,omitempty"`
+	OnFailure   *FailureConditions     `json:"onFailure,omitempty"`
 }
 
 // Action is a unit of work in a stage. Actions with the same RunOrder run in

@@ -238,6 +238,7 @@ func (v *validator) pipeline() {
 			}
 		}
 		v.stage(si, v1)
+		v.conditions(si, v1)
 	}
 	v.triggers(v1)
 }

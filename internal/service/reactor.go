@@ -69,7 +69,7 @@ func (s *Service) ReactOnce(ctx context.Context) (int, error) { return s.reactor
 
 func (s *Service) react(ctx context.Context, r store.Event) error {
 	switch r.Type {
-	case engine.PipelineEvent, engine.ActionEvent, engine.LockEvent:
+	case engine.PipelineEvent, engine.ActionEvent, engine.LockEvent, engine.ConditionEvent:
 	default:
 		return nil
 	}
@@ -100,6 +100,10 @@ func (s *Service) react(ctx context.Context, r store.Event) error {
 	case engine.LockEvent:
 		if d.State == "RELEASED" {
 			return s.wakeLockWaiters(ctx, d.Lock)
+		}
+	case engine.ConditionEvent:
+		if d.State == "ROLLBACK" {
+			return s.rollbackFor(ctx, d)
 		}
 	}
 	return nil

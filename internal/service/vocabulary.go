@@ -16,6 +16,8 @@ type (
 	ActionExecution = engine.Action
 	// Trigger says what started an execution.
 	Trigger = engine.Trigger
+	// ConditionState is the evaluation of a stage's conditions.
+	ConditionState = engine.ConditionState
 	// EventFilter selects events for Events and WaitEvents.
 	EventFilter = store.EventFilter
 	// Token is a stored API token (its hash, never the token).

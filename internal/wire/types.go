@@ -71,6 +71,9 @@ type Execution struct {
 	// trigger); Parent the action that invoked it.
 	Upstream *ExecutionRef `json:"upstream,omitempty"`
 	Parent   *ExecutionRef `json:"parent,omitempty"`
+	// ExecutionType is STANDARD or ROLLBACK; a rollback names its target.
+	ExecutionType    string            `json:"executionType,omitempty"`
+	RollbackMetadata *RollbackMetadata `json:"rollbackMetadata,omitempty"`
 }
 
 // ExecutionRef points at an execution of another pipeline (and, for a
@@ -106,6 +109,12 @@ type StageExecution struct {
 	Attempt int               `json:"attempt,omitempty"`
 	Actions []ActionExecution `json:"actions"`
 	Lock    string            `json:"lock,omitempty"`
+	// The latest evaluation of each kind of the stage's conditions.
+	BeforeEntryConditionState *ConditionState `json:"beforeEntryConditionState,omitempty"`
+	OnSuccessConditionState   *ConditionState `json:"onSuccessConditionState,omitempty"`
+	OnFailureConditionState   *ConditionState `json:"onFailureConditionState,omitempty"`
+	// AutomaticRetries counts the retries an onFailure RETRY made.
+	AutomaticRetries int `json:"automaticRetries,omitempty"`
 }
 
 // ActionExecution is an action of an execution.
@@ -249,6 +258,10 @@ type StageState struct {
 	ActionStates           []ActionState   `json:"actionStates"`
 	// Waiting lists executions waiting to enter the stage, oldest first.
 	Waiting []WaitingExecution `json:"waiting,omitempty"`
+	// The latest execution's evaluations of the stage's conditions.
+	BeforeEntryConditionState *ConditionState `json:"beforeEntryConditionState,omitempty"`
+	OnSuccessConditionState   *ConditionState `json:"onSuccessConditionState,omitempty"`
+	OnFailureConditionState   *ConditionState `json:"onFailureConditionState,omitempty"`
 }
 
 // TransitionState is whether executions may enter a stage.

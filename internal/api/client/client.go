@@ -246,6 +246,20 @@ func (c *Client) Retry(ctx context.Context, name, id string, req wire.RetryReque
 	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/retry", req, nil)
 }
 
+// Rollback starts a rollback execution of a stage (RollbackStage) and
+// returns its id.
+func (c *Client) Rollback(ctx context.Context, name string, req wire.RollbackRequest) (string, error) {
+	var out wire.StartResult
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/rollback", req, &out)
+	return out.PipelineExecutionID, err
+}
+
+// OverrideCondition ends a stage condition's evaluation as if it were met
+// (OverrideStageCondition).
+func (c *Client) OverrideCondition(ctx context.Context, name, id string, req wire.OverrideConditionRequest) error {
+	return c.doJSON(ctx, http.MethodPost, "/api/v1/pipelines/"+esc(name)+"/executions/"+esc(id)+"/override-condition", req, nil)
+}
+
 // State returns the state of a pipeline's stages.
 func (c *Client) State(ctx context.Context, name string) (*wire.PipelineState, error) {
 	var out wire.PipelineState

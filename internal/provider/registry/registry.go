@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/provider/alarm"
 	"github.com/sluice-ci/sluice/internal/provider/beanstalk"
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/cloudformation"
@@ -19,6 +20,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
+	"github.com/sluice-ci/sluice/internal/provider/metric"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
 	"github.com/sluice-ci/sluice/internal/provider/s3deploy"
 	"github.com/sluice-ci/sluice/internal/provider/s3source"
@@ -72,5 +74,9 @@ func Implementations(o Options) map[string]provider.Provider {
 
 		// ECR source over an OCI distribution registry (RegistryUrl).
 		"ECR": ecrsource.Provider{},
+
+		// Stage conditions' rules that need a worker (pipeline.WorkerRules).
+		pipeline.RuleCloudWatchAlarm: alarm.Provider{},
+		pipeline.RuleMetric:          metric.Provider{},
 	}
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -14,6 +15,8 @@ func TestImplementationsMatchDeclarations(t *testing.T) {
 	for name := range table {
 		info, ok := pipeline.LookupProvider(name)
 		switch {
+		case !ok && slices.Contains(pipeline.WorkerRules, name):
+			// A stage condition's rule, run by workers.
 		case !ok:
 			t.Errorf("%s has an implementation but no pipeline may declare it", name)
 		case !info.Runnable:
@@ -31,6 +34,11 @@ func TestImplementationsMatchDeclarations(t *testing.T) {
 			t.Errorf("%s is held by the server, but workers have an implementation", name)
 		case info.Runnable && !info.Held && table[name] == nil:
 			t.Errorf("%s is declared runnable but no worker implements it", name)
+		}
+	}
+	for _, name := range pipeline.WorkerRules {
+		if table[name] == nil {
+			t.Errorf("rule %s is run by workers but no worker implements it", name)
 		}
 	}
 }
