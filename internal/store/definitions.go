@@ -21,10 +21,13 @@ const (
 	// KindConnection is a connection to another system (an aws account);
 	// its credentials stay in a secret it names, never in the document.
 	KindConnection Kind = "connection"
+	// KindSSHKey is a user's SSH public key for git over SSH, named by its
+	// owner's choice; the document names the principal it stands for.
+	KindSSHKey Kind = "sshkey"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindSSHKey}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

@@ -28,6 +28,7 @@ var definitionTables = map[store.Kind]definitionTable{
 	store.KindSecret:     {table: "secrets", column: "ciphertext", binary: true},
 	store.KindPolicy:     {table: "policies", column: "definition"},
 	store.KindConnection: {table: "connections", column: "definition"},
+	store.KindSSHKey:     {table: "ssh_keys", column: "definition"},
 }
 
 func tableOf(kind store.Kind) (definitionTable, error) {
