@@ -29,6 +29,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/gitssh"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
@@ -105,6 +106,9 @@ type Config struct {
 	// builds (AWS_REGION, AWS_DEFAULT_REGION, CODEBUILD_BUILD_ARN) carry it.
 	// "" means "local".
 	Region string
+	// SSHAddr is where the hosted repositories are also served over SSH
+	// (package gitssh); "" serves no SSH.
+	SSHAddr string
 }
 
 // regionRE is what a region name may be: AWS's own (us-east-1) and
@@ -126,6 +130,8 @@ type Server struct {
 	tls      bool         // listener speaks TLS
 	inner    net.Listener // with TLS: loopback plain HTTP for the in-process workers
 	log      *slog.Logger
+	ssh      *gitssh.Server // nil without SSHAddr
+	sshLn    net.Listener
 
 	lock *os.File // holds the data directory's lock while the server lives
 	iso  *sandbox.Isolation
@@ -303,6 +309,11 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.undo.push(s.audit.Close)
 		handler = apiServer.Audited(s.audit, api.AuditOptions{TrustedProxies: cfg.TrustedProxies})
 	}
+	if cfg.SSHAddr != "" {
+		if err := s.openSSH(apiServer); err != nil {
+			return nil, err
+		}
+	}
 	// The web console, at /ui/ (and / sends browsers there).
 	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger}
 	if s.audit != nil {
@@ -444,7 +455,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Error("replay spooled pushes", "err", err)
 	}
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	// net/http's own complaints (a failed TLS handshake, a client speaking
 	// plain HTTP to the TLS port) go to the server's log, not to stderr.
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
@@ -502,6 +513,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, URLFile), []byte(s.URL()+"\n"), 0o644); err != nil {
 		return err
 	}
+	if s.ssh != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.ssh.Serve(s.sshLn); err != nil {
+				errc <- err
+			}
+		}()
+		s.log.Info("git over ssh", "addr", s.sshLn.Addr().String(), "hostKey", s.ssh.Fingerprint())
+	}
 	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers, "isolation", s.iso.Describe())
 	if !s.iso.Enabled() {
 		s.log.Warn("actions that run code are not sandboxed on this server: " + s.iso.Describe())
@@ -518,6 +539,9 @@ func (s *Server) Run(ctx context.Context) error {
 	// Workers first: their requests are cancelled with them, and their idle
 	// connections closed, so the HTTP server has nothing left to wait for.
 	s.cancel()
+	if s.ssh != nil {
+		s.ssh.Close()
+	}
 	s.wg.Wait()
 	if workerClient != nil {
 		workerClient.CloseIdleConnections()
