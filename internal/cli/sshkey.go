@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -117,20 +116,10 @@ func newSSHKeyCmd(g *globals) *cobra.Command {
 			if l.Host == nil {
 				return errors.New("the server does not serve ssh (start it with --ssh-addr)")
 			}
-			fmt.Fprintf(g.out, "%s %s\n", knownHostsName(l.Host.Addr), l.Host.HostKey)
+			fmt.Fprintln(g.out, l.Host.KnownHostsLine())
 			return nil
 		},
 	}
 	cmd.AddCommand(add, list, del, host)
 	return cmd
-}
-
-// knownHostsName is how OpenSSH's known_hosts names host:port: the host
-// alone on port 22, else [host]:port.
-func knownHostsName(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || port == "22" {
-		return addr
-	}
-	return "[" + host + "]:" + port
 }

@@ -3,8 +3,8 @@ package gitssh
 import (
 	"context"
 	"io"
-	"net/http"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"

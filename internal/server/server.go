@@ -44,6 +44,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
 	"github.com/sluice-ci/sluice/internal/trigger"
 	"github.com/sluice-ci/sluice/internal/ui"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
@@ -309,13 +310,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.undo.push(s.audit.Close)
 		handler = apiServer.Audited(s.audit, api.AuditOptions{TrustedProxies: cfg.TrustedProxies})
 	}
+	var sshHost *wire.SSHHost
 	if cfg.SSHAddr != "" {
-		if err := s.openSSH(apiServer); err != nil {
+		if sshHost, err = s.openSSH(); err != nil {
 			return nil, err
 		}
+		apiServer.SetSSHHost(*sshHost)
 	}
 	// The web console, at /ui/ (and / sends browsers there).
-	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger}
+	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost}
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
 	}

@@ -9,35 +9,33 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/gitssh"
 	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // openSSH listens on cfg.SSHAddr and makes the SSH server, its host key
 // made on first start and kept in the data directory.
-func (s *Server) openSSH(apiServer *api.Server) error {
+func (s *Server) openSSH() (*wire.SSHHost, error) {
 	hostKey, err := gitssh.LoadHostKey(gitssh.HostKeyPath(s.cfg.DataDir))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg := gitssh.Config{HostKey: hostKey, Keys: s.svc, Repos: s.repos, Logger: s.log}
 	if s.audit != nil {
 		cfg.Audit = s.audit
 	}
 	if s.ssh, err = gitssh.New(cfg); err != nil {
-		return err
+		return nil, err
 	}
 	if s.sshLn, err = net.Listen("tcp", s.cfg.SSHAddr); err != nil {
-		return fmt.Errorf("--ssh-addr: %w", err)
+		return nil, fmt.Errorf("--ssh-addr: %w", err)
 	}
 	s.undo.push(func() error { s.ssh.Close(); return nil })
-	apiServer.SetSSHHost(wire.SSHHost{
+	return &wire.SSHHost{
 		Addr:               s.SSHAddr(),
 		HostKey:            strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostKey.PublicKey()))),
 		HostKeyFingerprint: s.ssh.Fingerprint(),
-	})
-	return nil
+	}, nil
 }
 
 // SSHAddr is the address git reaches the SSH server at ("" without SSH): the

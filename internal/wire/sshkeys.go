@@ -1,6 +1,9 @@
 package wire
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // UploadSSHPublicKeyRequest adds an SSH public key for a principal
 // (UploadSSHPublicKey, as IAM names it).
@@ -38,4 +41,16 @@ type SSHHost struct {
 type SSHKeyList struct {
 	Keys []SSHKey `json:"keys"`
 	Host *SSHHost `json:"host,omitempty"`
+}
+
+// KnownHostsLine is the line of ~/.ssh/known_hosts for the server: OpenSSH
+// names host:port as the host alone on port 22, else as [host]:port.
+func (h SSHHost) KnownHostsLine() string {
+	name := h.Addr
+	if i := strings.LastIndexByte(h.Addr, ':'); i > 0 && h.Addr[i+1:] != "22" {
+		name = "[" + strings.Trim(h.Addr[:i], "[]") + "]" + h.Addr[i:]
+	} else if i > 0 {
+		name = strings.Trim(h.Addr[:i], "[]")
+	}
+	return name + " " + h.HostKey
 }
