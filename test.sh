@@ -23,6 +23,8 @@ missing=()
 need bash || missing+=(bash)
 need git || missing+=(git)
 need bwrap || missing+=(bubblewrap)
+# git over SSH is tested with the real OpenSSH client (e2e/ssh_test.go).
+{ need ssh && need ssh-keygen; } || missing+=(openssh-client)
 browser=chromium
 if need chromium || need chromium-browser; then browser=""; fi
 can_install=""

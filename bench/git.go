@@ -69,54 +69,9 @@ func benchPush(ctx context.Context, runs int) error {
 		return err
 	}
 	url := authURL(c, base, token, "app")
-	var gaps, pushes []time.Duration
-	before := 0
-	for i := range runs + 1 {
-		if err := os.WriteFile(filepath.Join(work, "f.txt"), []byte(fmt.Sprint(i)), 0o644); err != nil {
-			return err
-		}
-		if err := git(ctx, env, work, "add", "."); err != nil {
-			return err
-		}
-		if err := git(ctx, env, work, "commit", "-qm", fmt.Sprint("change ", i)); err != nil {
-			return err
-		}
-		claimed := make(chan time.Time, 1)
-		errc := make(chan error, 1)
-		go func() {
-			j, err := c.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Git"}, WaitSeconds: 10})
-			if err == nil && j == nil {
-				err = fmt.Errorf("no job within 10 s of the push")
-			}
-			if err != nil {
-				errc <- err
-				return
-			}
-			claimed <- time.Now()
-			c.CompleteJob(ctx, j.ID, wire.JobResult{WorkerID: "bench", Message: "benchmark"})
-		}()
-		started := time.Now()
-		if err := git(ctx, env, work, "push", "-q", url, "main"); err != nil {
-			return err
-		}
-		pushed := time.Now()
-		if i > 0 {
-			pushes = append(pushes, pushed.Sub(started))
-		}
-		select {
-		case err := <-errc:
-			return err
-		case t := <-claimed:
-			if i == 0 {
-				continue // the first push also warms up the server
-			}
-			gap := t.Sub(pushed)
-			if gap < 0 {
-				before++
-				gap = 0
-			}
-			gaps = append(gaps, gap)
-		}
+	gaps, pushes, before, err := pushToClaim(ctx, c, env, work, url, runs)
+	if err != nil {
+		return err
 	}
 	fmt.Printf("git push returned -> source job claimed (%d pushes): median %s, p90 %s (claimed before the push returned: %d of %d; git push itself: median %s)\n",
 		len(gaps), ms(percentile(gaps, 0.5)), ms(percentile(gaps, 0.9)), before, len(gaps), ms(percentile(pushes, 0.5)))
@@ -257,4 +212,59 @@ func makeLargeRepo(ctx context.Context, env []string, dir, src string) error {
 func rotate[T any](i int, xs []T) []T {
 	k := i % len(xs)
 	return append(append([]T{}, xs[k:]...), xs[:k]...)
+}
+
+// pushToClaim pushes runs+1 commits of work to url (the first warms up) and
+// measures, for each, how long git push took and the time from its return to
+// the source job being claimed by a worker already waiting; before counts the
+// pushes whose job was claimed before git push returned.
+func pushToClaim(ctx context.Context, c *client.Client, env []string, work, url string, runs int) (gaps, pushes []time.Duration, before int, err error) {
+	for i := range runs + 1 {
+		if err := os.WriteFile(filepath.Join(work, "f.txt"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+			return nil, nil, 0, err
+		}
+		if err := git(ctx, env, work, "add", "."); err != nil {
+			return nil, nil, 0, err
+		}
+		if err := git(ctx, env, work, "commit", "-qm", fmt.Sprint("change ", i)); err != nil {
+			return nil, nil, 0, err
+		}
+		claimed := make(chan time.Time, 1)
+		errc := make(chan error, 1)
+		go func() {
+			j, err := c.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Git"}, WaitSeconds: 10})
+			if err == nil && j == nil {
+				err = fmt.Errorf("no job within 10 s of the push")
+			}
+			if err != nil {
+				errc <- err
+				return
+			}
+			claimed <- time.Now()
+			c.CompleteJob(ctx, j.ID, wire.JobResult{WorkerID: "bench", Message: "benchmark"})
+		}()
+		started := time.Now()
+		if err := git(ctx, env, work, "push", "-q", url, "main"); err != nil {
+			return nil, nil, 0, err
+		}
+		pushed := time.Now()
+		if i > 0 {
+			pushes = append(pushes, pushed.Sub(started))
+		}
+		select {
+		case err := <-errc:
+			return nil, nil, 0, err
+		case t := <-claimed:
+			if i == 0 {
+				continue // the first push also warms up the server
+			}
+			gap := t.Sub(pushed)
+			if gap < 0 {
+				before++
+				gap = 0
+			}
+			gaps = append(gaps, gap)
+		}
+	}
+	return gaps, pushes, before, nil
 }

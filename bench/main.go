@@ -7,6 +7,7 @@
 //	go run ./bench rss         the server's resident memory when idle
 //	go run ./bench push        from the end of `git push` to the source action's job being claimed
 //	go run ./bench gitlarge    push and clone of 10,000 files / 200 MB history, against the file protocol
+//	go run ./bench ssh         the same clone and push over SSH, and git push over SSH -> source job claimed
 //	go run ./bench build       `sluice build` of a 3-command buildspec against `sh -c`
 //	go run ./bench zip         a 1 GiB artifact zipped by sluice against `zip -1`
 //	go run ./bench logs        an action printing 200 MB: captured whole, with the server's peak memory
@@ -43,7 +44,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|gates|waiting|ui|rules|s3|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|ssh|build|zip|logs|gates|waiting|ui|rules|s3|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -68,6 +69,7 @@ func main() {
 		{"rss", benchRSS},
 		{"push", benchPush},
 		{"gitlarge", benchGitLarge},
+		{"ssh", benchSSH},
 		{"build", benchBuild},
 		{"zip", benchZip},
 		{"logs", benchLogs},
@@ -112,14 +114,19 @@ func startServer(ctx context.Context, workers int) (*client.Client, func(), erro
 
 // startServerURL is startServer, also giving the server's URL and admin token.
 func startServerURL(ctx context.Context, workers int) (*client.Client, string, string, func(), error) {
+	return startServerWith(ctx, server.Config{Workers: workers})
+}
+
+// startServerWith is startServerURL with cfg's other settings (the data
+// directory, address, isolation and logger are the benchmarks').
+func startServerWith(ctx context.Context, cfg server.Config) (*client.Client, string, string, func(), error) {
 	dir, err := os.MkdirTemp("", "sluice-bench-")
 	if err != nil {
 		return nil, "", "", nil, err
 	}
-	s, err := server.Open(ctx, server.Config{
-		DataDir: dir, Addr: "127.0.0.1:0", Workers: workers, Isolation: isolation,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg.DataDir, cfg.Addr, cfg.Isolation = dir, "127.0.0.1:0", isolation
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := server.Open(ctx, cfg)
 	if err != nil {
 		return nil, "", "", nil, err
 	}

@@ -161,6 +161,15 @@ func (g *Guard) ByHash(ctx context.Context, hash string) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
+	return g.OfToken(t)
+}
+
+// OfToken returns the principal of a stored token found by other means than
+// its secret (an SSH key names the token it stands for), refused as ByHash
+// refuses it: ErrExpired when it expired, ErrPolicyUnread when its policy
+// document no longer reads.
+func (g *Guard) OfToken(t store.Token) (Principal, error) {
+	var err error
 	now := time.Now
 	if g.Now != nil {
 		now = g.Now

@@ -39,6 +39,7 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	table []Route
+	ssh   *wire.SSHHost // nil: SSH is not served
 }
 
 // New returns the API handler; repos may be nil when the server hosts no
@@ -98,6 +99,7 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.policyRoutes()
 	s.connectionRoutes()
+	s.sshKeyRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
 		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",

@@ -215,6 +215,9 @@ var operations = []operation{
 	{"GET /api/v1/policies/{name}", "GET", "/api/v1/policies/viewer", "", "GetPolicy", "policy/viewer", look},
 	{"PUT /api/v1/policies/{name}", "PUT", "/api/v1/policies/deploy?filename=deploy.yml", "Statement:\n  - {Effect: Allow, Action: 'sluice:GetSecretValue', Resource: secret/a}\n", "PutPolicy", "policy/deploy", admin},
 	{"DELETE /api/v1/policies/{name}", "DELETE", "/api/v1/policies/gone", "", "DeletePolicy", "policy/gone", admin},
+	{"GET /api/v1/ssh-keys", "GET", "/api/v1/ssh-keys", "", "ListSSHPublicKeys", "*", look},
+	{"POST /api/v1/ssh-keys", "POST", "/api/v1/ssh-keys", `{"name":"laptop","principal":"nobody","publicKey":"x"}`, "UploadSSHPublicKey", "sshkey/laptop", admin},
+	{"DELETE /api/v1/ssh-keys/{name}", "DELETE", "/api/v1/ssh-keys/gone", "", "DeleteSSHPublicKey", "sshkey/gone", admin},
 }
 
 // TestPermissionMatrix makes every operation with every ready-made policy

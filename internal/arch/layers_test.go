@@ -37,7 +37,7 @@ var layers = map[string]int{
 	"internal/access":             5,
 	"internal/provider/ecsdeploy": 4, "internal/provider/beanstalk": 4, "internal/provider/stepfunctions": 4, "internal/provider/alarm": 4, "internal/provider/metric": 4, "internal/awsconn/mototest": 1,
 	// 6: the worker and the protocol fronts.
-	"internal/worker": 6, "internal/api": 6, "internal/awsapi": 6, "internal/ui": 6, "internal/provider/registry": 6,
+	"internal/worker": 6, "internal/api": 6, "internal/awsapi": 6, "internal/ui": 6, "internal/gitssh": 6, "internal/provider/registry": 6,
 	// 7: wiring, then the command line, then main.
 	"internal/server": 7, "internal/cli": 8, "cmd/sluice": 9,
 }

@@ -127,6 +127,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newRepoCmd(g),
 		newWebhookCmd(g),
 		newTokenCmd(g),
+		newSSHKeyCmd(g),
 		newPolicyCmd(g),
 		newBuildspecCmd(g),
 		newBuildCmd(g),

@@ -61,6 +61,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Store, "store", "", "where state is kept: sqlite (the embedded default, in --data) or a postgres:// URL (env SLUICE_STORE; password in PGPASSWORD)")
 	cmd.Flags().StringVar(&cfg.Artifacts, "artifacts", "", "where artifacts are kept: a directory (default DATA/artifacts) or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false (keys in env SLUICE_S3_ACCESS_KEY/SLUICE_S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&cfg.SSHAddr, "ssh-addr", "", "address to serve the hosted repositories over SSH on, e.g. 127.0.0.1:2222 or :22 (default: SSH off)")
 	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as events, ARNs and builds (AWS_REGION) carry it, e.g. us-east-1")
 	cmd.Flags().StringVar(&cfg.AWSRegion, "aws-region", awsid.DefaultRegion, "the AWS region the AWS-compatible endpoint answers as: clients sign for it, and its ARNs name it (docs/aws-api.md)")
 	cmd.Flags().StringVar(&cfg.AWSAccount, "aws-account-id", awsid.DefaultAccount, "the AWS account id the AWS-compatible endpoint's ARNs name")

@@ -121,19 +121,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Header.Del("Transfer-Encoding")
 	}
 
-	principalEnv := strings.Map(func(c rune) rune {
-		if c < 0x20 || c == 0x7f {
-			return '?'
-		}
-		return c
-	}, principal)
 	h := &cgi.Handler{
 		Path: s.backend,
 		Root: "/",
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + s.root,
 			"GIT_HTTP_EXPORT_ALL=1",
-			"REMOTE_USER=" + principalEnv,
+			"REMOTE_USER=" + principalEnv(principal),
 			"SLUICE_PUSH_ID=" + pushID,
 		},
 		Logger: slog.NewLogLogger(s.log.With("repository", name).Handler(), slog.LevelWarn),

@@ -42,6 +42,8 @@ var Actions = []string{
 	"GitPull", "GitPush",
 	// Tokens, and the audit trail of what they did.
 	"ListTokens", "CreateToken", "RotateToken", "RevokeToken", "ListAuditRecords",
+	// SSH public keys that stand for tokens over git's SSH transport.
+	"ListSSHPublicKeys", "UploadSSHPublicKey", "DeleteSSHPublicKey",
 	// Named policies, which pipelines and projects run with as their role.
 	"ListPolicies", "GetPolicy", "PutPolicy", "DeletePolicy",
 	// Connections to other systems (aws accounts) that actions use.
@@ -65,7 +67,7 @@ var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCu
 var RoleActions = []string{"GetSecretValue", "UseConnection"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }

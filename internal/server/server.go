@@ -32,6 +32,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/gitssh"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
@@ -46,6 +47,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
 	"github.com/sluice-ci/sluice/internal/trigger"
 	"github.com/sluice-ci/sluice/internal/ui"
+	"github.com/sluice-ci/sluice/internal/wire"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
@@ -115,6 +117,9 @@ type Config struct {
 	// AWSClock is the clock the AWS endpoint checks signatures' dates
 	// against; time.Now when nil (tests move it to replay a request later).
 	AWSClock func() time.Time
+	// SSHAddr is where the hosted repositories are also served over SSH
+	// (package gitssh); "" serves no SSH.
+	SSHAddr string
 }
 
 // regionRE is what a region name may be: AWS's own (us-east-1) and
@@ -136,6 +141,8 @@ type Server struct {
 	tls      bool         // listener speaks TLS
 	inner    net.Listener // with TLS: loopback plain HTTP for the in-process workers
 	log      *slog.Logger
+	ssh      *gitssh.Server // nil without SSHAddr
+	sshLn    net.Listener
 
 	lock *os.File // holds the data directory's lock while the server lives
 	iso  *sandbox.Isolation
@@ -317,8 +324,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.undo.push(s.audit.Close)
 		handler = apiServer.Audited(s.audit, api.AuditOptions{TrustedProxies: cfg.TrustedProxies})
 	}
+	var sshHost *wire.SSHHost
+	if cfg.SSHAddr != "" {
+		if sshHost, err = s.openSSH(); err != nil {
+			return nil, err
+		}
+		apiServer.SetSSHHost(*sshHost)
+	}
 	// The web console, at /ui/ (and / sends browsers there).
-	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger}
+	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost}
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
 	}
@@ -471,7 +485,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Error("replay spooled pushes", "err", err)
 	}
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	// net/http's own complaints (a failed TLS handshake, a client speaking
 	// plain HTTP to the TLS port) go to the server's log, not to stderr.
 	s.http.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
@@ -529,6 +543,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := writeFileAtomic(filepath.Join(s.cfg.DataDir, URLFile), []byte(s.URL()+"\n"), 0o644); err != nil {
 		return err
 	}
+	if s.ssh != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.ssh.Serve(s.sshLn); err != nil {
+				errc <- err
+			}
+		}()
+		s.log.Info("git over ssh", "addr", s.sshLn.Addr().String(), "hostKey", s.ssh.Fingerprint())
+	}
 	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers, "isolation", s.iso.Describe())
 	if !s.iso.Enabled() {
 		s.log.Warn("actions that run code are not sandboxed on this server: " + s.iso.Describe())
@@ -545,6 +569,9 @@ func (s *Server) Run(ctx context.Context) error {
 	// Workers first: their requests are cancelled with them, and their idle
 	// connections closed, so the HTTP server has nothing left to wait for.
 	s.cancel()
+	if s.ssh != nil {
+		s.ssh.Close()
+	}
 	s.wg.Wait()
 	if workerClient != nil {
 		workerClient.CloseIdleConnections()

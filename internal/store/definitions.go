@@ -28,10 +28,13 @@ const (
 	// KindActionType is a custom action type (CreateCustomActionType),
 	// named CATEGORY/PROVIDER/VERSION.
 	KindActionType Kind = "actiontype"
+	// KindSSHKey is a user's SSH public key for git over SSH, named by its
+	// owner's choice; the document names the principal it stands for.
+	KindSSHKey Kind = "sshkey"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

@@ -33,6 +33,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 // Prefix is where the console is mounted.
@@ -63,6 +64,8 @@ type Config struct {
 	Repos   Repos
 	Audit   AuditTrail
 	Logger  *slog.Logger
+	// SSHHost is how git reaches the server over SSH; nil when it does not.
+	SSHHost *wire.SSHHost
 	// SessionTTL is how long a session lasts without use (default 8 hours);
 	// a session never outlives 24 hours.
 	SessionTTL time.Duration
@@ -70,14 +73,15 @@ type Config struct {
 
 // Server is the console's HTTP handler.
 type Server struct {
-	svc   *service.Service
-	rules *event.Rules
-	repos Repos
-	audit AuditTrail
-	guard *access.Guard
-	log   *slog.Logger
-	mux   *http.ServeMux
-	pages *pages
+	svc     *service.Service
+	rules   *event.Rules
+	repos   Repos
+	audit   AuditTrail
+	guard   *access.Guard
+	sshHost *wire.SSHHost
+	log     *slog.Logger
+	mux     *http.ServeMux
+	pages   *pages
 
 	sessions *sessions
 
@@ -102,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc: cfg.Service, rules: event.NewRules(cfg.Service), repos: cfg.Repos, audit: cfg.Audit, guard: &access.Guard{Tokens: cfg.Tokens},
+		svc: cfg.Service, rules: event.NewRules(cfg.Service), repos: cfg.Repos, audit: cfg.Audit, sshHost: cfg.SSHHost, guard: &access.Guard{Tokens: cfg.Tokens},
 		log: cfg.Logger, mux: http.NewServeMux(), pages: p,
 		sessions: newSessions(cfg.SessionTTL, 24*time.Hour),
 		done:     make(chan struct{}),

@@ -79,6 +79,7 @@ var navItems = []struct {
 	{"pipelines", "Pipelines", actListPipelines},
 	{"graph", "Dependencies", actGetPipelineGraph},
 	{"repos", "Repositories", actListRepositories},
+	{"ssh-keys", "SSH keys", actListSSHKeys},
 	{"projects", "Build projects", actListProjects},
 	{"functions", "Functions", actListFunctions},
 	{"connections", "Connections", actListConnections},

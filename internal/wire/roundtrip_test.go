@@ -25,8 +25,9 @@ var bodies = []any{
 	Job{}, JobFailure{}, JobResult{}, JobSuccess{}, LatestExecution{}, LockState{}, PipelineState{},
 	PipelineSummary{}, Policy{}, Project{}, Repo{}, RetryRequest{}, Rule{}, RuleApplyResult{},
 	RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
-	SecretInfo{}, SourceRevision{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
+	SSHHost{}, SSHKey{}, SSHKeyList{}, SecretInfo{}, SourceRevision{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
 	StartResult{}, StopRequest{}, TokenInfo{}, TransitionRequest{}, TransitionState{}, Trigger{},
+	UploadSSHPublicKeyRequest{},
 	TriggerNote{}, Waiting{}, WaitingExecution{}, Webhook{}, WebhookFilter{},
 }
 
