@@ -27,6 +27,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -105,6 +106,11 @@ type Config struct {
 	// builds (AWS_REGION, AWS_DEFAULT_REGION, CODEBUILD_BUILD_ARN) carry it.
 	// "" means "local".
 	Region string
+	// AWSRegion and AWSAccount are the region and account the server's
+	// events and ARNs carry, as CodePipeline's carry the pipeline's (see
+	// package awsid): "" takes Region when it is written like an AWS region,
+	// else us-east-1; and 000000000000.
+	AWSRegion, AWSAccount string
 }
 
 // regionRE is what a region name may be: AWS's own (us-east-1) and
@@ -208,6 +214,14 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Region != "" && !regionRE.MatchString(cfg.Region) {
 		return nil, fmt.Errorf("--region %q: a region name is lower-case letters, digits and hyphens, such as us-east-1 or local", cfg.Region)
 	}
+	awsRegion := cfg.AWSRegion
+	if awsRegion == "" && awsid.IsRegion(cfg.Region) {
+		awsRegion = cfg.Region
+	}
+	awsID, err := awsid.New(awsRegion, cfg.AWSAccount)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -270,7 +284,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
 	svc = service.New(s.store, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
-		BaseURL: base, Region: cfg.Region,
+		BaseURL: base, Region: cfg.Region, AWS: awsID,
 		Repos:     s.repos,
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})
