@@ -139,6 +139,9 @@ func (e *evaluator) checkAllowed(name string, p parameter, v string) bool {
 			return true
 		}
 	}
+	if _, said := e.missing["allowed "+name]; said {
+		return false // said once, where it is declared
+	}
 	e.missingf("allowed "+name, p.line, "Parameters."+name, "value %q is not one of its AllowedValues (%s)", v, strings.Join(p.allowed, ", "))
 	return false
 }
