@@ -19,10 +19,10 @@ import (
 // parameters, and what only CloudFormation would know of its other
 // resources.
 type templateFlags struct {
-	parameters     []string
-	values         []string
-	valuesFile     string
-	stackName      string
+	parameters      []string
+	values          []string
+	valuesFile      string
+	stackName       string
 	region, account string
 }
 
