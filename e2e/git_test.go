@@ -195,10 +195,12 @@ func (s *server) repoEvents(repo string) []repoEvent {
 		if e.DetailType != "CodeCommit Repository State Change" || str("repositoryName") != repo {
 			continue
 		}
-		if e.Source != "sluice.codecommit" || len(e.Resources) != 1 || !strings.HasSuffix(e.Resources[0], ":"+repo) {
+		if e.Source != "aws.codecommit" || len(e.Resources) != 1 || !strings.HasSuffix(e.Resources[0], ":"+repo) {
 			s.t.Errorf("push event of %s: source %q, resources %q", repo, e.Source, e.Resources)
 		}
-		out = append(out, repoEvent{str("event"), str("referenceFullName"), str("oldCommitId"), str("commitId"), str("callerUser")})
+		own, _ := e.Detail["sluice"].(map[string]any)
+		caller, _ := own["caller"].(string)
+		out = append(out, repoEvent{str("event"), str("referenceFullName"), str("oldCommitId"), str("commitId"), caller})
 	}
 	return out
 }

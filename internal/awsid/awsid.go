@@ -1,8 +1,9 @@
-// Package awsid holds the AWS identity sluice presents to AWS-shaped
-// clients: the region and account its AWS-compatible endpoint, its ARNs and
-// its CodePipeline-shaped events name. A server has one, set by
-// --aws-region and --aws-account-id; the defaults are those of a local
-// stand-in for AWS (us-east-1, 000000000000), which SDKs accept.
+// Package awsid holds the AWS identity sluice presents to what speaks AWS:
+// the region and account its AWS-compatible endpoint signs for, its ARNs
+// (arn:aws:codepipeline:REGION:ACCOUNT:NAME) and its CodePipeline-shaped
+// events name, so that a rule pattern, a handler or an SDK call written for
+// CodePipeline reads sluice's the same way. A server has one, set by
+// --aws-region and --aws-account-id.
 package awsid
 
 import (
@@ -10,52 +11,72 @@ import (
 	"regexp"
 )
 
-// The defaults of --aws-region and --aws-account-id.
+// The defaults when the server is given neither --aws-region nor a --region
+// that looks like an AWS region: the aws CLI's and the SDKs' usual region, and
+// the all-zero account that local emulators (LocalStack, moto) also use, so
+// that nothing sluice writes can be mistaken for a real account.
 const (
 	DefaultRegion  = "us-east-1"
 	DefaultAccount = "000000000000"
+	Partition      = "aws"
 )
 
 var (
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 )
 
-// ID is a region and an account.
+// ID is the account and region sluice speaks for.
 type ID struct {
 	Region  string
 	Account string
 }
 
-// Default is the identity of a server not told otherwise.
+// New returns an ID for region and account; an empty one takes its default,
+// and a malformed one is an error naming the flag.
+func New(region, account string) (ID, error) {
+	if region == "" {
+		region = DefaultRegion
+	}
+	if account == "" {
+		account = DefaultAccount
+	}
+	if !accountRE.MatchString(account) {
+		return ID{}, fmt.Errorf("--aws-account-id %q: an AWS account id is 12 digits, such as %s", account, DefaultAccount)
+	}
+	if !IsRegion(region) {
+		return ID{}, fmt.Errorf("--aws-region %q: an AWS region is written like us-east-1 or eu-west-3", region)
+	}
+	return ID{Region: region, Account: account}, nil
+}
+
+// IsRegion reports whether name is written like an AWS region (us-east-1,
+// ap-southeast-2, us-gov-west-1); sluice's own "local" is not.
+func IsRegion(name string) bool { return regionRE.MatchString(name) }
+
+// Default is the ID of a server configured with nothing.
 func Default() ID { return ID{Region: DefaultRegion, Account: DefaultAccount} }
 
-// New returns the identity of region and account, each defaulted when
-// empty, or an error naming the flag at fault.
-func New(region, account string) (ID, error) {
-	id := Default()
-	if region != "" {
-		if !regionRE.MatchString(region) {
-			return ID{}, fmt.Errorf("--aws-region %q: an AWS region name such as us-east-1 or eu-west-2", region)
-		}
-		id.Region = region
+// orDefault fills what a zero ID lacks, so that a Service built in a test
+// without configuration still writes well-formed ARNs.
+func (id ID) orDefault() ID {
+	if id.Region == "" {
+		id.Region = DefaultRegion
 	}
-	if account != "" {
-		if !accountRE.MatchString(account) {
-			return ID{}, fmt.Errorf("--aws-account-id %q: an AWS account id is 12 digits, such as 000000000000", account)
-		}
-		id.Account = account
+	if id.Account == "" {
+		id.Account = DefaultAccount
 	}
-	return id, nil
+	return id
 }
 
 // ARN is arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE.
 func (id ID) ARN(service, resource string) string {
-	return "arn:aws:" + service + ":" + id.Region + ":" + id.Account + ":" + resource
+	id = id.orDefault()
+	return "arn:" + Partition + ":" + service + ":" + id.Region + ":" + id.Account + ":" + resource
 }
 
-// PipelineARN is a pipeline's ARN, as CodePipeline writes it:
-// arn:aws:codepipeline:REGION:ACCOUNT:NAME.
+// PipelineARN is a pipeline's ARN as CodePipeline writes it in events and
+// GetPipeline's metadata: arn:aws:codepipeline:REGION:ACCOUNT:NAME.
 func (id ID) PipelineARN(name string) string { return id.ARN("codepipeline", name) }
 
 // ActionTypeARN is a custom action type's ARN:
@@ -67,7 +88,7 @@ func (id ID) ActionTypeARN(owner, category, provider, version string) string {
 // WebhookARN is a webhook's ARN: arn:aws:codepipeline:REGION:ACCOUNT:webhook:NAME.
 func (id ID) WebhookARN(name string) string { return id.ARN("codepipeline", "webhook:"+name) }
 
-// RepositoryARN is a hosted repository's ARN, as CodeCommit writes it:
+// RepositoryARN is a hosted repository's ARN as CodeCommit writes it:
 // arn:aws:codecommit:REGION:ACCOUNT:NAME.
 func (id ID) RepositoryARN(name string) string { return id.ARN("codecommit", name) }
 

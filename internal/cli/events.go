@@ -129,13 +129,15 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 func printEvent(w io.Writer, e wire.Event) {
 	d := e.Detail
+	// sluice's own fields are under detail.sluice, beside CodePipeline's.
+	own, _ := d["sluice"].(map[string]any)
 	at := e.Time.Local().Format(time.DateTime)
 	if _, push := d["repositoryName"]; push {
 		commit := fmt.Sprint(d["commitId"])
 		if d["commitId"] == nil {
 			commit = "(was " + fmt.Sprint(d["oldCommitId"]) + ")"
 		}
-		fmt.Fprintf(w, "%s  %-10s %s %s  %s by %s\n", at, d["event"], d["repositoryName"], d["referenceFullName"], commit, d["callerUser"])
+		fmt.Fprintf(w, "%s  %-10s %s %s  %s by %s\n", at, d["event"], d["repositoryName"], d["referenceFullName"], commit, own["caller"])
 		return
 	}
 	where := fmt.Sprint(d["pipeline"])
@@ -154,10 +156,10 @@ func printEvent(w io.Writer, e wire.Event) {
 	case eventTypes["transition"]:
 		kind = "transition "
 	case eventTypes["lock"]:
-		kind = "lock " + fmt.Sprint(d["lock"]) + " "
+		kind = "lock " + fmt.Sprint(own["lock"]) + " "
 	}
 	line := fmt.Sprintf("%s  %-10s %s%s  %s", at, d["state"], kind, where, d["execution-id"])
-	if s, ok := d["summary"]; ok && s != "" {
+	if s, ok := own["summary"]; ok && s != "" {
 		line += "  " + fmt.Sprint(s)
 	}
 	fmt.Fprintln(w, line)

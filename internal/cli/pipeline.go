@@ -10,12 +10,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-ci/sluice/internal/cfntemplate"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func newPipelineCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "pipeline", Short: "Declare and manage pipelines"}
-	cmd.AddCommand(newPipelineApplyCmd(g), newPipelineValidateCmd(g), newPipelineListCmd(g), newPipelineGetCmd(g), newPipelineDeleteCmd(g))
+	cmd.AddCommand(newPipelineApplyCmd(g), newPipelineValidateCmd(g), newPipelineListCmd(g), newPipelineGetCmd(g), newPipelineDeleteCmd(g), newPipelineExportCmd(g))
 	return cmd
 }
 
@@ -31,14 +33,22 @@ func readFileFlag(file string) ([]byte, error) {
 
 func newPipelineApplyCmd(g *globals) *cobra.Command {
 	var file string
+	var tf templateFlags
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE",
-		Short: "Create a pipeline or update it to a new version",
+		Use:   "apply -f FILE [--parameter K=V]…",
+		Short: "Create a pipeline or update it to a new version; or every AWS::CodePipeline::Pipeline of a CloudFormation template",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := readFileFlag(file)
 			if err != nil {
 				return err
+			}
+			isTemplate, tps, err := readTemplate(file, data, &tf, pipeline.RequireRunnable)
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			if isTemplate {
+				return applyTemplate(cmd, g, file, tps)
 			}
 			// Checked here first so errors come even without a server; the server
 			// checks again, as any API client may send anything.
@@ -64,20 +74,33 @@ func newPipelineApplyCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file, YAML or JSON (- for standard input)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file, YAML or JSON, or a CloudFormation template (- for standard input)")
+	tf.add(cmd)
 	return cmd
 }
 
 func newPipelineValidateCmd(g *globals) *cobra.Command {
 	var file string
+	var tf templateFlags
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE",
-		Short: "Check a pipeline file without applying it",
+		Short: "Check a pipeline file (or a CloudFormation template) without applying it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := readFileFlag(file)
 			if err != nil {
 				return err
+			}
+			isTemplate, tps, err := readTemplate(file, data, &tf, pipeline.RequireRunnable)
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			if isTemplate {
+				for _, tp := range tps {
+					printNotes(cmd, tp.Notes)
+					fmt.Fprintf(g.out, "%s: %s: pipeline %s is valid (%d stages)\n", file, tp.Logical, tp.decl.Name, len(tp.decl.Stages))
+				}
+				return nil
 			}
 			p, err := pipeline.ParseWith(file, data, pipeline.RequireRunnable)
 			if err != nil {
@@ -87,7 +110,87 @@ func newPipelineValidateCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file, YAML or JSON (- for standard input)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "pipeline file, YAML or JSON, or a CloudFormation template (- for standard input)")
+	tf.add(cmd)
+	return cmd
+}
+
+// applyTemplate applies each pipeline a template declares, then disables
+// the transitions it says start disabled.
+func applyTemplate(cmd *cobra.Command, g *globals, file string, tps []templatePipeline) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	for _, tp := range tps {
+		printNotes(cmd, tp.Notes)
+		res, err := c.ApplyPipeline(cmd.Context(), file+"#"+tp.Logical+".json", tp.json, false)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", file, tp.Logical, err)
+		}
+		switch {
+		case res.Created:
+			fmt.Fprintf(g.out, "pipeline %s created (version %d) from %s\n", res.Name, res.Version, tp.Logical)
+		case res.Changed:
+			fmt.Fprintf(g.out, "pipeline %s updated to version %d from %s\n", res.Name, res.Version, tp.Logical)
+		default:
+			fmt.Fprintf(g.out, "pipeline %s unchanged (version %d) from %s\n", res.Name, res.Version, tp.Logical)
+		}
+		for _, t := range tp.DisabledTransitions {
+			reason := t.Reason
+			if reason == "" {
+				reason = "DisableInboundStageTransitions in " + file
+			}
+			if err := c.SetTransition(cmd.Context(), res.Name, t.Stage, wire.TransitionRequest{Enabled: false, Reason: reason}); err != nil {
+				return fmt.Errorf("%s:%d: disable the transition into stage %s: %w", file, t.Line, t.Stage, err)
+			}
+			fmt.Fprintf(g.out, "  transition into %s disabled: %s\n", t.Stage, reason)
+		}
+	}
+	return nil
+}
+
+func printNotes(cmd *cobra.Command, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note: "+n)
+	}
+}
+
+func newPipelineExportCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export NAME -o json|cloudformation",
+		Short: "Print a pipeline as the JSON of aws codepipeline get-pipeline, or as a CloudFormation template",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			raw, err := c.Pipeline(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				var doc any
+				if err := json.Unmarshal(raw, &doc); err != nil {
+					return err
+				}
+				return output(g.out, "json", doc, nil)
+			case "cloudformation", "cfn":
+				tmpl, notes, err := cfntemplate.Export(raw)
+				if err != nil {
+					return err
+				}
+				printNotes(cmd, notes)
+				_, err = g.out.Write(tmpl)
+				return err
+			}
+			return fmt.Errorf("-o %q: json or cloudformation", format)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "output", "o", "json", "json (get-pipeline's document) or cloudformation (a template, YAML)")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
 	"github.com/sluice-ci/sluice/internal/rule"
 	"github.com/sluice-ci/sluice/internal/wire"
@@ -30,8 +31,12 @@ func newRuleCmd(g *globals) *cobra.Command {
 				return err
 			}
 			// Checked here first so errors come even without a server.
-			if _, err := rule.Parse(file, data); err != nil {
+			r, err := rule.Parse(file, data)
+			if err != nil {
 				return &ExitError{Code: 1, Err: err}
+			}
+			for _, d := range r.Deprecations() {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+d)
 			}
 			c, err := g.client()
 			if err != nil {
@@ -183,6 +188,9 @@ when one does), 1 when none does, 2 when the rule or the event is not valid.`,
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
+			for _, d := range r.Deprecations() {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+d)
+			}
 			p, err := r.Pattern()
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
@@ -276,7 +284,7 @@ func printTransformed(w io.Writer, r *rule.Rule, ev map[string]any) {
 		if err != nil {
 			continue // Parse checked it
 		}
-		out, err := tr.Apply(ev, eventpattern.Predefined{RuleName: r.Name, RuleARN: rule.ARN("local", r.Name)})
+		out, err := tr.Apply(ev, eventpattern.Predefined{RuleName: r.Name, RuleARN: rule.ARN(awsid.Default(), r.Name)})
 		if err != nil {
 			fmt.Fprintf(w, "  targets[%d] (%s): %v\n", i, t.Describe(), err)
 			continue

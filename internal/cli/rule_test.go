@@ -29,7 +29,7 @@ targets:
         inputPathsMap: {p: $.detail.pipeline, id: $.detail.execution-id}
         inputTemplate: '{"text": "<p> failed (<id>)", "rule": <aws.events.rule-name>}'
 `)
-	failed := write("failed.json", `{"detail-type": "CodePipeline Pipeline Execution State Change", "source": "sluice.codepipeline",
+	failed := write("failed.json", `{"detail-type": "CodePipeline Pipeline Execution State Change", "source": "aws.codepipeline",
 		"detail": {"pipeline": "app", "state": "FAILED", "execution-id": "e-1"}}`)
 	succeeded := write("succeeded.json", `{"detail-type": "CodePipeline Pipeline Execution State Change", "detail": {"pipeline": "app", "state": "SUCCEEDED"}}`)
 	list := write("list.json", `[{"id": "1", "detail": {"pipeline": "web"}}, {"id": "2", "detail-type": "CodePipeline Pipeline Execution State Change", "detail": {"pipeline": "app", "state": "FAILED"}}]`)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/server"
 )
 
@@ -63,8 +62,8 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&cfg.SSHAddr, "ssh-addr", "", "address to serve the hosted repositories over SSH on, e.g. 127.0.0.1:2222 or :22 (default: SSH off)")
 	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as events, ARNs and builds (AWS_REGION) carry it, e.g. us-east-1")
-	cmd.Flags().StringVar(&cfg.AWSRegion, "aws-region", awsid.DefaultRegion, "the AWS region the AWS-compatible endpoint answers as: clients sign for it, and its ARNs name it (docs/aws-api.md)")
-	cmd.Flags().StringVar(&cfg.AWSAccount, "aws-account-id", awsid.DefaultAccount, "the AWS account id the AWS-compatible endpoint's ARNs name")
+	cmd.Flags().StringVar(&cfg.AWSRegion, "aws-region", "", "the AWS region events and ARNs carry, as CodePipeline's do (default: --region when it is an AWS region such as eu-west-3, else us-east-1)")
+	cmd.Flags().StringVar(&cfg.AWSAccount, "aws-account-id", "", "the 12-digit AWS account id events and ARNs carry (default 000000000000)")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease", 30*time.Second, "how long a worker holds a job between heartbeats")
 	addIsolationFlags(cmd, &cfg.Isolation, &cfg.Bwrap)

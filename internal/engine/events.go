@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,15 +21,17 @@ func (d *decider) touch(e *Execution) { d.changed[e] = true }
 
 func (d *decider) emit(e *Execution, kind, stage string, a *Action, state, summary string) {
 	ev := Event{
-		DetailType:  kind,
-		Time:        d.env.Now,
-		Pipeline:    e.Pipeline,
-		Version:     e.Version,
-		ExecutionID: e.ID,
-		Stage:       stage,
-		State:       state,
-		Trigger:     e.Trigger,
-		Summary:     summary,
+		DetailType:   kind,
+		Time:         d.env.Now,
+		Pipeline:     e.Pipeline,
+		Version:      e.Version,
+		ExecutionID:  e.ID,
+		Stage:        stage,
+		State:        state,
+		Trigger:      e.Trigger,
+		Summary:      summary,
+		StartTime:    e.StartTime,
+		ExecutionTry: executionAttempt(e),
 	}
 	if a != nil {
 		t := a.Decl.ActionTypeID
@@ -36,8 +39,36 @@ func (d *decider) emit(e *Execution, kind, stage string, a *Action, state, summa
 		ev.ActionType = &t
 		ev.Attempt = a.Attempt
 		ev.JobID = a.JobID
+		ev.ExternalID = a.ExternalID
+		ev.ActionRegion = a.Decl.Region
+		if kind == ActionEvent {
+			switch state {
+			case "STARTED":
+				for _, in := range a.Decl.InputArtifacts {
+					if ref, ok := findArtifact(e, in.Name); ok {
+						ev.InputArtifacts = append(ev.InputArtifacts, ref)
+					}
+				}
+			case "SUCCEEDED":
+				ev.OutputArtifacts = slices.Clone(a.OutputArtifacts)
+			case "FAILED":
+				ev.ErrorCode = "JobFailed"
+			}
+		}
 	}
 	d.events = append(d.events, ev)
+}
+
+// executionAttempt is CodePipeline's pipeline-execution-attempt: 1 for the
+// first run, one more for each retry of one of its stages.
+func executionAttempt(e *Execution) int {
+	n := 1
+	for _, st := range e.Stages {
+		if st.Attempt > 1 { // a stage that ran is at attempt 1, and one more per retry
+			n += st.Attempt - 1
+		}
+	}
+	return n
 }
 
 func (d *decider) emitAction(e *Execution, a *Action, state, summary string) {

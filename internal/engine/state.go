@@ -280,6 +280,17 @@ type Event struct {
 	Summary     string
 	JobID       string
 	Lock        string // for a LockEvent
+	// What CodePipeline's events also carry: when the execution started and
+	// its attempt (1, plus one per retry of a stage); for an action, the
+	// artifacts it reads (when it starts) or wrote (when it succeeds), what it
+	// ran elsewhere, and why it failed (JobFailed, as CodePipeline's error-code).
+	StartTime       time.Time
+	ExecutionTry    int
+	InputArtifacts  []ArtifactRef
+	OutputArtifacts []ArtifactRef
+	ExternalID      string
+	ErrorCode       string
+	ActionRegion    string // the action's declared region, "" for the pipeline's
 }
 
 // CancelJob asks that a job stop: a queued job is withdrawn, a running one is

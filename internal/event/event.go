@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -24,6 +25,8 @@ type Service interface {
 	Now() time.Time
 	Logger() *slog.Logger
 	Region() string
+	// AWS is the account and region events and ARNs carry.
+	AWS() awsid.ID
 	// Link is an address of the web console, for notifications.
 	Link(path string) string
 	// Changed is closed at the next change of the event log (among others).

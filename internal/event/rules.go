@@ -189,7 +189,7 @@ func ruleDelivery(d store.Delivery) RuleDelivery {
 func ruleSource(name string) string { return "rule/" + name }
 
 // ARN names a rule as EventBridge's ARNs do.
-func (rs *Rules) ARN(name string) string { return rule.ARN(rs.svc.Region(), name) }
+func (rs *Rules) ARN(name string) string { return rule.ARN(rs.svc.AWS(), name) }
 
 // canonicalJSON re-encodes a stored definition through v, so that a
 // definition stored by an older sluice compares equal to the same one encoded

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -102,7 +103,7 @@ func TestRuleWebhookOnFailedExecutions(t *testing.T) {
 	f.runApp(false)
 	f.applyRule(`name: app-failed
 eventPattern:
-  source: [sluice.codepipeline]
+  source: [aws.codepipeline]
   detail-type: [CodePipeline Pipeline Execution State Change]
   detail:
     pipeline: [app]
@@ -173,7 +174,7 @@ targets:
 	}
 	e := f.execution("rollback", rows[0].ID)
 	if e.Variables["FAILED_EXECUTION"] != failed || e.Variables["REASON"] != "app failed" || e.Trigger.Type != "CloudWatchEvent" ||
-		!strings.Contains(e.Trigger.Detail, "arn:sluice:events:local:local:rule/roll-back-app") {
+		!strings.Contains(e.Trigger.Detail, "arn:aws:events:us-east-1:000000000000:rule/roll-back-app") {
 		t.Fatalf("rollback execution: variables %v, trigger %+v", e.Variables, e.Trigger)
 	}
 
@@ -315,7 +316,7 @@ targets:
 `)
 	f.applyRule(`name: disabled
 state: DISABLED
-eventPattern: {source: [sluice.codepipeline]}
+eventPattern: {source: [aws.codepipeline]}
 targets:
   - function: {name: notify}
 `)
@@ -333,7 +334,7 @@ targets:
 	raw, _ := json.Marshal(ev.Detail)
 	var d service.EventDetail
 	json.Unmarshal(raw, &d)
-	if ev.DetailType != engine.StageEvent || d.ExecutionID != id || d.Stage != "Build" || d.State != "SUCCEEDED" || ev.Source != "sluice.codepipeline" {
+	if ev.DetailType != engine.StageEvent || d.ExecutionID != id || d.Stage != "Build" || d.State != "SUCCEEDED" || ev.Source != "aws.codepipeline" {
 		t.Fatalf("the function got %s", inv.input[0])
 	}
 	if ds, _ := f.runner.Deliveries(f.ctx, "rule/disabled", 10); len(ds) != 0 {
@@ -410,8 +411,9 @@ targets:
 	if err := json.Unmarshal(ds[0].Payload, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev["detail-type"] != "Scheduled Event" || ev["source"] != "sluice.events" ||
-		ev["resources"].([]any)[0] != "arn:sluice:events:local:local:rule/every-minute" || !strings.Contains(ds[0].ID, "/tick-") {
+	if ev["detail-type"] != "Scheduled Event" || ev["source"] != "aws.events" || ev["account"] != "000000000000" ||
+		ev["resources"].([]any)[0] != "arn:aws:events:us-east-1:000000000000:rule/every-minute" ||
+		!regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(ev["id"].(string)) || !strings.Contains(ds[0].ID, "/tick-") {
 		t.Fatalf("scheduled delivery %s: %s", ds[0].ID, ds[0].Payload)
 	}
 	// Hours missed fire once, not sixty times.
@@ -426,7 +428,7 @@ targets:
 
 func TestRuleApplyListDelete(t *testing.T) {
 	f := newFixture(t)
-	src := "name: r\neventPattern: {source: [sluice.codecommit]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\", secret: nope}}]\n"
+	src := "name: r\neventPattern: {source: [aws.codecommit]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\", secret: nope}}]\n"
 	if _, err := f.rules.Apply(f.ctx, "r.yml", []byte(src)); service.ErrorCode(err) != service.CodeInvalid || !strings.Contains(err.Error(), "there is no secret nope") {
 		t.Fatalf("a rule naming a missing secret: %v", err)
 	}

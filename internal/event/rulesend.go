@@ -53,7 +53,7 @@ func (rn *Runner) startForRule(ctx context.Context, d store.Delivery, t ruleTarg
 		vars[k] = textOf(val)
 	}
 	id, _ := event["id"].(string)
-	detail := fmt.Sprintf("%s, event %s", rule.ARN(rn.svc.Region(), t.Rule), id)
+	detail := fmt.Sprintf("%s, event %s", rule.ARN(rn.svc.AWS(), t.Rule), id)
 	_, err = rn.svc.StartExecution(ctx, service.StartRequest{
 		Pipeline:       t.Pipeline,
 		Variables:      vars,

@@ -36,7 +36,7 @@ const rulesCursor = "rules"
 // Events from sluice's scheduler.
 const (
 	ScheduledEventType   = "Scheduled Event"
-	ScheduledEventSource = "sluice.events"
+	ScheduledEventSource = "aws.events" // as EventBridge's own scheduled events
 )
 
 // FunctionInvoker runs a sluice function with an input of the caller's, for
@@ -207,7 +207,7 @@ func (rn *Runner) queueRuleDeliveries(ctx context.Context, cr *compiledRule, key
 		}
 		if tr := cr.transformers[i]; tr != nil {
 			rt.Transformed = true
-			out, err := tr.Apply(m, eventpattern.Predefined{RuleName: r.Name, RuleARN: rule.ARN(rn.svc.Region(), r.Name), IngestionTime: at})
+			out, err := tr.Apply(m, eventpattern.Predefined{RuleName: r.Name, RuleARN: rule.ARN(rn.svc.AWS(), r.Name), IngestionTime: at})
 			if err != nil {
 				// Nothing to send: a dead letter at once, saying why.
 				d.Status, d.LastError, d.Payload = store.DeliveryFailed, err.Error(), raw
@@ -370,9 +370,9 @@ func (rn *Runner) ruleScheduleTick(ctx context.Context, row store.Definition, r 
 		c.transformers = append(c.transformers, tr)
 	}
 	ev := service.Event{
-		ID: fmt.Sprintf("schedule-%s-%d", r.Name, tick.UnixMilli()), Version: "0",
-		DetailType: ScheduledEventType, Source: ScheduledEventSource, Time: tick, Region: rn.svc.Region(),
-		Resources: []string{rule.ARN(rn.svc.Region(), r.Name)}, Detail: map[string]any{},
+		ID: service.NamedUUID(fmt.Sprintf("schedule/%s/%d", r.Name, tick.UnixMilli())), Version: "0",
+		DetailType: ScheduledEventType, Source: ScheduledEventSource, Account: rn.svc.AWS().Account, Time: tick, Region: rn.svc.AWS().Region,
+		Resources: []string{rule.ARN(rn.svc.AWS(), r.Name)}, Detail: map[string]any{},
 	}
 	evRaw, err := json.Marshal(ev)
 	if err != nil {

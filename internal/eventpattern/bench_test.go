@@ -22,13 +22,13 @@ func benchRules(n int) []*Pattern {
 		var src string
 		switch i % 10 {
 		case 0, 1, 2, 3:
-			src = fmt.Sprintf(`{"source": ["sluice.codepipeline"], "detail-type": [%q], "detail": {"pipeline": [%q], "state": ["FAILED", "STOPPED"]}}`, pipelineEvent, p)
+			src = fmt.Sprintf(`{"source": ["aws.codepipeline"], "detail-type": [%q], "detail": {"pipeline": [%q], "state": ["FAILED", "STOPPED"]}}`, pipelineEvent, p)
 		case 4, 5:
 			src = fmt.Sprintf(`{"detail-type": [%q], "detail": {"pipeline": [%q], "stage": [{"prefix": "Dep"}], "state": [{"anything-but": "STARTED"}]}}`, stageEvent, p)
 		case 6, 7:
 			src = fmt.Sprintf(`{"detail-type": [%q], "detail": {"type": {"provider": ["Commands", "CodeBuild"]}, "pipeline": [{"prefix": %q}], "state": [{"anything-but": ["SUCCEEDED"]}]}}`, actionEvent, p)
 		case 8:
-			src = fmt.Sprintf(`{"source": ["sluice.codepipeline"], "$or": [{"detail": {"pipeline": [%q]}}, {"resources": [{"suffix": ":%s"}]}], "detail": {"state": ["SUCCEEDED"]}}`, p, p)
+			src = fmt.Sprintf(`{"source": ["aws.codepipeline"], "$or": [{"detail": {"pipeline": [%q]}}, {"resources": [{"suffix": ":%s"}]}], "detail": {"state": ["SUCCEEDED"]}}`, p, p)
 		case 9:
 			src = fmt.Sprintf(`{"detail": {"state": [{"prefix": "FAIL"}], "pipeline": [{"wildcard": "p*%d"}], "attempt": [{"numeric": [">", 1]}]}}`, i%10)
 		}
@@ -59,9 +59,9 @@ func benchEvents(n int) []map[string]any {
 			detail["type"] = map[string]any{"owner": "AWS", "provider": []string{"Commands", "Noop", "CodeBuild"}[rnd.IntN(3)], "category": "Build", "version": "1"}
 		}
 		out = append(out, map[string]any{
-			"version": "0", "id": fmt.Sprintf("%020d", i), "detail-type": t, "source": "sluice.codepipeline",
+			"version": "0", "id": fmt.Sprintf("%020d", i), "detail-type": t, "source": "aws.codepipeline",
 			"time": "2026-11-23T10:00:00Z", "region": "local",
-			"resources": []any{"arn:sluice:codepipeline:local:local:" + p}, "detail": detail,
+			"resources": []any{"arn:aws:codepipeline:us-east-1:000000000000:" + p}, "detail": detail,
 		})
 	}
 	return out

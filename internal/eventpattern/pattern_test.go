@@ -468,15 +468,15 @@ func TestSetIndex(t *testing.T) {
 	s := NewSet()
 	s.Add("failed-app", MustCompile(`{"detail-type": ["CodePipeline Pipeline Execution State Change"], "detail": {"pipeline": ["app"], "state": ["FAILED"]}}`))
 	s.Add("any-app", MustCompile(`{"detail": {"pipeline": ["app", "web"]}}`))
-	s.Add("pushes", MustCompile(`{"source": ["sluice.codecommit"]}`))
+	s.Add("pushes", MustCompile(`{"source": ["aws.codecommit"]}`))
 	s.Add("no-index", MustCompile(`{"detail": {"state": [{"prefix": "FAIL"}]}}`))
-	ev := map[string]any{"detail-type": "CodePipeline Pipeline Execution State Change", "source": "sluice.codepipeline",
+	ev := map[string]any{"detail-type": "CodePipeline Pipeline Execution State Change", "source": "aws.codepipeline",
 		"detail": map[string]any{"pipeline": "app", "state": "FAILED"}}
 	if got := strings.Join(s.Matching(ev), ","); got != "any-app,failed-app,no-index" {
 		t.Fatalf("Matching = %s", got)
 	}
 	s.Remove("any-app")
-	s.Add("pushes", MustCompile(`{"source": ["sluice.codepipeline"]}`))
+	s.Add("pushes", MustCompile(`{"source": ["aws.codepipeline"]}`))
 	if got := strings.Join(s.Matching(ev), ","); got != "failed-app,no-index,pushes" {
 		t.Fatalf("after Remove and Add: Matching = %s", got)
 	}

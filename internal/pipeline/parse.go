@@ -33,7 +33,13 @@ func ParseWith(filename string, data []byte, checks ...Check) (*Pipeline, error)
 	if perr != nil {
 		return nil, yamlnode.ErrorList{perr}
 	}
+	return ParseNode(filename, root, checks...)
+}
 
+// ParseNode is ParseWith of a document already read into a node tree, such
+// as the get-pipeline document package cfntemplate makes of a
+// CloudFormation template, whose nodes carry the template's lines.
+func ParseNode(filename string, root *yaml.Node, checks ...Check) (*Pipeline, error) {
 	d := newDecoder(filename)
 	p := d.document(root)
 	if p == nil {
@@ -176,8 +182,8 @@ func (d *decoder) document(root *yaml.Node) *Pipeline {
 		if !d.HasKey(root, "stages") && (d.HasKey(root, "AWSTemplateFormatVersion") || d.HasKey(root, "Resources")) {
 			// One clear sentence beats an "unknown field" for every
 			// section of the template.
-			d.Errorf(root.Line, "", "this is a CloudFormation template; sluice reads a pipeline declaration "+
-				"(native YAML, or the JSON of aws codepipeline get-pipeline), and cannot import templates yet")
+			d.Errorf(root.Line, "", "this is a CloudFormation template: `sluice pipeline apply -f FILE [--parameter K=V]…` "+
+				"applies its AWS::CodePipeline::Pipeline resources")
 			return nil
 		}
 		return d.pipeline(root, true)

@@ -9,7 +9,7 @@ import (
 const fullRule = `name: app-failed
 description: tell the team when app fails
 eventPattern:
-  source: [sluice.codepipeline]
+  source: [aws.codepipeline]
   detail-type: [CodePipeline Pipeline Execution State Change]
   detail:
     pipeline: [app]
@@ -36,7 +36,7 @@ func TestParseFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"source":["sluice.codepipeline"],"detail-type":["CodePipeline Pipeline Execution State Change"],"detail":{"pipeline":["app"],"state":["FAILED"],"attempt":[{"numeric":[">",0]}]}}`
+	want := `{"source":["aws.codepipeline"],"detail-type":["CodePipeline Pipeline Execution State Change"],"detail":{"pipeline":["app"],"state":["FAILED"],"attempt":[{"numeric":[">",0]}]}}`
 	if string(r.EventPattern) != want {
 		t.Fatalf("pattern\n%s\nwant\n%s", r.EventPattern, want)
 	}
@@ -64,12 +64,12 @@ func TestParseFull(t *testing.T) {
 
 func TestParseJSONStringPatternAndSchedule(t *testing.T) {
 	// EventBridge's PutRule takes the pattern as a string of JSON.
-	r, err := Parse("rule.json", []byte(`{"name": "r", "eventPattern": "{\"source\": [\"sluice.codecommit\"]}", "state": "disabled",
+	r, err := Parse("rule.json", []byte(`{"name": "r", "eventPattern": "{\"source\": [\"aws.codecommit\"]}", "state": "disabled",
 		"targets": [{"webhook": {"url": "http://127.0.0.1:9/x"}}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(r.EventPattern) != `{"source":["sluice.codecommit"]}` || r.IsEnabled() {
+	if string(r.EventPattern) != `{"source":["aws.codecommit"]}` || r.IsEnabled() {
 		t.Fatalf("rule %+v", r)
 	}
 	r, err = Parse("nightly.yml", []byte("name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: nightly-build}\n"))

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/schedule"
@@ -173,19 +174,19 @@ func (t Target) Describe() string {
 // IsEnabled reports whether the rule acts.
 func (r *Rule) IsEnabled() bool { return r.State != Disabled }
 
-// Pattern compiles the rule's event pattern; nil for a scheduled rule.
+// Pattern compiles the rule's event pattern; nil for a scheduled rule. A
+// legacy source it names matches AWS's too (see Deprecations).
 func (r *Rule) Pattern() (*eventpattern.Pattern, error) {
 	if len(r.EventPattern) == 0 {
 		return nil, nil
 	}
-	return eventpattern.Compile(r.EventPattern)
+	p, _ := withAliases(r.EventPattern)
+	return eventpattern.Compile(p)
 }
 
-// ARN names the rule the way EventBridge's ARNs do, sluice in place of the
-// partition and "local" in place of the account.
-func ARN(region, name string) string {
-	return "arn:sluice:events:" + region + ":local:rule/" + name
-}
+// ARN names the rule the way EventBridge's ARNs do:
+// arn:aws:events:REGION:ACCOUNT:rule/NAME.
+func ARN(id awsid.ID, name string) string { return id.ARN("events", "rule/"+name) }
 
 var (
 	nameRE       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)

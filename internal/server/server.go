@@ -110,9 +110,11 @@ type Config struct {
 	// builds (AWS_REGION, AWS_DEFAULT_REGION, CODEBUILD_BUILD_ARN) carry it.
 	// "" means "local".
 	Region string
-	// AWSRegion and AWSAccount are the region and account the
-	// AWS-compatible endpoint (package awsapi) signs for and writes in its
-	// ARNs; "" means awsid's defaults (us-east-1, 000000000000).
+	// AWSRegion and AWSAccount are the region and account the server's
+	// events, ARNs and AWS-compatible endpoint (package awsapi) carry, as
+	// CodePipeline's carry the pipeline's (see package awsid): "" takes
+	// Region when it is written like an AWS region, else us-east-1; and
+	// 000000000000.
 	AWSRegion, AWSAccount string
 	// AWSClock is the clock the AWS endpoint checks signatures' dates
 	// against; time.Now when nil (tests move it to replay a request later).
@@ -222,12 +224,16 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Minute
 	}
-	awsID, err := awsid.New(cfg.AWSRegion, cfg.AWSAccount)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.Region != "" && !regionRE.MatchString(cfg.Region) {
 		return nil, fmt.Errorf("--region %q: a region name is lower-case letters, digits and hyphens, such as us-east-1 or local", cfg.Region)
+	}
+	awsRegion := cfg.AWSRegion
+	if awsRegion == "" && awsid.IsRegion(cfg.Region) {
+		awsRegion = cfg.Region
+	}
+	awsID, err := awsid.New(awsRegion, cfg.AWSAccount)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -291,7 +297,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
 	svc = service.New(s.store, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
-		BaseURL: base, Region: cfg.Region,
+		BaseURL: base, Region: cfg.Region, AWS: awsID,
 		Repos:     s.repos,
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -49,6 +50,10 @@ type Config struct {
 	// Sandboxed says whether there is one (see SetIsolation).
 	Isolation string
 	Sandboxed bool
+	// AWS is the account and region events and ARNs carry (zero: the
+	// region is Region when it is written like an AWS region, else
+	// awsid.DefaultRegion; the account awsid.DefaultAccount).
+	AWS awsid.ID
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -56,6 +61,7 @@ type Service struct {
 	store     store.Store
 	artifacts artifact.Store
 	region    string
+	aws       awsid.ID
 	lease     time.Duration
 	sweep     time.Duration
 	log       *slog.Logger
@@ -98,6 +104,16 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	}
 	if s.region == "" {
 		s.region = "local"
+	}
+	s.aws = cfg.AWS
+	if s.aws.Region == "" && awsid.IsRegion(s.region) {
+		s.aws.Region = s.region
+	}
+	if s.aws.Region == "" {
+		s.aws.Region = awsid.DefaultRegion
+	}
+	if s.aws.Account == "" {
+		s.aws.Account = awsid.DefaultAccount
 	}
 	if s.lease == 0 {
 		s.lease = 30 * time.Second
@@ -145,11 +161,9 @@ func newID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// PipelineARN names a pipeline the way CodePipeline's ARNs do, with sluice in
-// place of the partition and "local" in place of the account.
-func (s *Service) PipelineARN(name string) string {
-	return "arn:sluice:codepipeline:" + s.region + ":local:" + name
-}
+// PipelineARN names a pipeline the way CodePipeline's ARNs do:
+// arn:aws:codepipeline:REGION:ACCOUNT:NAME with the server's AWS identity.
+func (s *Service) PipelineARN(name string) string { return s.aws.PipelineARN(name) }
 
 // transitions is the stored form of a pipeline's disabled inbound transitions.
 type transitions map[string]Transition

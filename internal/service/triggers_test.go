@@ -74,7 +74,7 @@ func TestPushStartsPipelineFollowingTheBranch(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("%d repository events", len(evs))
 	}
-	if d := evs[0].Detail.(service.RepositoryEventDetail); d.Event != "referenceCreated" || d.ReferenceName != "main" || d.CommitID != c1 || d.CallerUser != "alice" {
+	if d := evs[0].Detail.(service.RepositoryEventDetail); d.Event != "referenceCreated" || d.ReferenceName != "main" || d.CommitID != c1 || d.Sluice.CallerUser != "alice" || d.CallerUserArn != "arn:aws:iam::000000000000:user/alice" {
 		t.Fatalf("repository event = %+v", d)
 	}
 	// The same push handed over again (a replay after a crash) starts nothing more.

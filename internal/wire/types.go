@@ -393,10 +393,12 @@ type JobFailure struct {
 
 // Event is an event, EventBridge's envelope around CodePipeline's detail.
 type Event struct {
+	Version    string         `json:"version"`
 	ID         string         `json:"id"`
 	Seq        int64          `json:"seq"`
 	DetailType string         `json:"detail-type"`
 	Source     string         `json:"source"`
+	Account    string         `json:"account"`
 	Time       time.Time      `json:"time"`
 	Region     string         `json:"region"`
 	Resources  []string       `json:"resources"`

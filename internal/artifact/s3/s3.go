@@ -114,6 +114,10 @@ func (s *Store) Check(ctx context.Context) error {
 
 func (s *Store) name(key string) string { return s.prefix + key }
 
+// Location is where key is kept: the bucket and the object name, as events'
+// s3location give an artifact's place.
+func (s *Store) Location(key string) (bucket, object string) { return s.bucket, s.name(key) }
+
 // Put streams r into the object under key and returns its size.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	if err := artifact.ValidKey(key); err != nil {
