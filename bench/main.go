@@ -8,6 +8,7 @@
 //	go run ./bench push        from the end of `git push` to the source action's job being claimed
 //	go run ./bench gitlarge    push and clone of 10,000 files / 200 MB history, against the file protocol
 //	go run ./bench ssh         the same clone and push over SSH, and git push over SSH -> source job claimed
+//	go run ./bench cloneref    a CODEBUILD_CLONE_REF connection source of that repository, against a plain git clone
 //	go run ./bench build       `sluice build` of a 3-command buildspec against `sh -c`
 //	go run ./bench zip         a 1 GiB artifact zipped by sluice against `zip -1`
 //	go run ./bench logs        an action printing 200 MB: captured whole, with the server's peak memory
@@ -44,7 +45,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|ssh|build|zip|logs|gates|waiting|ui|rules|s3|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -70,6 +71,7 @@ func main() {
 		{"push", benchPush},
 		{"gitlarge", benchGitLarge},
 		{"ssh", benchSSH},
+		{"cloneref", benchCloneRef},
 		{"build", benchBuild},
 		{"zip", benchZip},
 		{"logs", benchLogs},

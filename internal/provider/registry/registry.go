@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
+	"github.com/sluice-ci/sluice/internal/provider/hostsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/metric"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
@@ -78,5 +79,10 @@ func Implementations(o Options) map[string]provider.Provider {
 		// Stage conditions' rules that need a worker (pipeline.WorkerRules).
 		pipeline.RuleCloudWatchAlarm: alarm.Provider{},
 		pipeline.RuleMetric:          metric.Provider{},
+
+		// Repositories on git hosts, through git host connections.
+		pipeline.ProviderCodeStarSourceConnection: hostsource.Provider{},
+		pipeline.ProviderCodeConnections:          hostsource.Provider{},
+		pipeline.ProviderGitHub:                   hostsource.Provider{},
 	}
 }
