@@ -91,7 +91,29 @@ var UpstreamStates = []string{"Succeeded", "Failed", "Stopped", "Superseded"}
 type GitConfiguration struct {
 	SourceActionName string          `json:"sourceActionName"`
 	Push             []GitPushFilter `json:"push,omitempty"`
+	// PullRequest starts the pipeline on pull requests' changes, from the
+	// webhooks of the source action's git host connection.
+	PullRequest []GitPullRequestFilter `json:"pullRequest,omitempty"`
 }
+
+// GitPullRequestFilter matches a pull request's change when every filter it
+// gives matches: its event (OPEN, UPDATED, CLOSED; every one when empty),
+// its destination branch, and any of the files it changes.
+type GitPullRequestFilter struct {
+	Events    []string   `json:"events,omitempty"`
+	Branches  *GitFilter `json:"branches,omitempty"`
+	FilePaths *GitFilter `json:"filePaths,omitempty"`
+}
+
+// Pull-request events, as CodePipeline names them.
+const (
+	PullRequestOpen    = "OPEN"
+	PullRequestUpdated = "UPDATED"
+	PullRequestClosed  = "CLOSED"
+)
+
+// PullRequestEvents are the events a pull-request filter can name.
+var PullRequestEvents = []string{PullRequestOpen, PullRequestUpdated, PullRequestClosed}
 
 // GitPushFilter matches a push when every filter it gives matches.
 type GitPushFilter struct {
