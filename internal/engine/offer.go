@@ -125,6 +125,10 @@ func variableLookup(e *Execution) func(ns, name string) (string, bool) {
 			return v, ok
 		case pipeline.NamespaceUpstream:
 			return upstreamLookup(e.Upstream, name)
+		case pipeline.NamespaceTrigger:
+			// Known names resolve, to "" when the trigger did not set
+			// them, so a command can test for a pull request.
+			return e.TriggerVariables[name], slices.Contains(pipeline.TriggerVariables, name)
 		case "codepipeline":
 			switch name {
 			case "PipelineExecutionId":

@@ -112,12 +112,16 @@ type Execution struct {
 	Lock string `json:"lock,omitempty"`
 	// Upstream is the execution whose end started this one through a Pipeline
 	// trigger; Parent the action that invoked it through a Pipeline action.
-	Upstream   *Upstream `json:"upstream,omitempty"`
-	Parent     *Parent   `json:"parent,omitempty"`
-	StopMode   StopMode  `json:"stopMode,omitempty"`
-	StopReason string    `json:"stopReason,omitempty"`
-	StartTime  time.Time `json:"startTime"`
-	LastUpdate time.Time `json:"lastUpdateTime"`
+	Upstream *Upstream `json:"upstream,omitempty"`
+	// TriggerVariables are what the git host event that started the
+	// execution says (a pull request's number and branches), readable as
+	// #{trigger.NAME}.
+	TriggerVariables map[string]string `json:"triggerVariables,omitempty"`
+	Parent           *Parent           `json:"parent,omitempty"`
+	StopMode         StopMode          `json:"stopMode,omitempty"`
+	StopReason       string            `json:"stopReason,omitempty"`
+	StartTime        time.Time         `json:"startTime"`
+	LastUpdate       time.Time         `json:"lastUpdateTime"`
 }
 
 // Upstream is what a downstream execution knows of the upstream one that

@@ -158,6 +158,12 @@ func (c *Client) StatusRequest(ctx context.Context, repo, sha string, s Status) 
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	c.authorize(req)
+	return req, nil
+}
+
+// authorize sets the headers each host's API authenticates with.
+func (c *Client) authorize(req *http.Request) {
 	req.Header.Set("User-Agent", "sluice")
 	switch c.Host {
 	case GitHub:
@@ -175,7 +181,14 @@ func (c *Client) StatusRequest(ctx context.Context, repo, sha string, s Status) 
 	case Gitea:
 		req.Header.Set("Authorization", "token "+c.Token)
 	}
-	return req, nil
+}
+
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // SetStatus sets a commit status on sha of repository repo (full name).
@@ -192,11 +205,7 @@ func (c *Client) SetStatus(ctx context.Context, repo, sha string, s Status) erro
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error quotes the URL, which is fine, but keep it short
-		}
-		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)
+		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))

@@ -335,7 +335,7 @@ func (v *validator) action(si, ai int, v1 bool) {
 		switch {
 		case !namespaceRE.MatchString(a.Namespace):
 			v.errorf(np, "%q is not a valid namespace: use %s", a.Namespace, nsChars)
-		case a.Namespace == NamespaceVariables || a.Namespace == NamespaceCodePipeline || a.Namespace == NamespaceUpstream:
+		case a.Namespace == NamespaceVariables || a.Namespace == NamespaceCodePipeline || a.Namespace == NamespaceUpstream || a.Namespace == NamespaceTrigger:
 			v.errorf(np, "namespace %q is reserved", a.Namespace)
 		case v.producers[a.Namespace] != nil:
 			// CodePipeline forbids it, so that #{X.y} never leaves a
@@ -616,6 +616,10 @@ func (v *validator) references(path, s string, si, ro int) {
 		case NamespaceUpstream:
 			if !v.hasPipelineTrigger() {
 				v.errorf(path, "%s: the upstream namespace holds the variables of the execution that started this one, and this pipeline has no %s trigger", r, TriggerPipeline)
+			}
+		case NamespaceTrigger:
+			if !slices.Contains(TriggerVariables, r.Name) {
+				v.errorf(path, "%s: the trigger namespace holds only %s%s", r, strings.Join(TriggerVariables, ", "), v.hints.didYouMean(r.Name, TriggerVariables))
 			}
 		case NamespaceCodePipeline:
 			if r.Name != executionIDVariable && r.Name != pipelineNameVariable {
