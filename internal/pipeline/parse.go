@@ -143,7 +143,9 @@ var (
 	pipelineFields = []string{
 		"name", "pipelineType", "executionMode", "variables", "stages",
 		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock", "role",
+		"commitStatus",
 	}
+	commitStatusFields = []string{"report", "context"}
 	variableFields = []string{"name", "defaultValue", "description"}
 	stageFields    = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
 	actionFields   = []string{
@@ -238,6 +240,20 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 			p.Triggers = d.triggers(f.Value, path)
 		case "lock":
 			p.Lock = d.Str(f.Value, path)
+		case "commitStatus":
+			p.CommitStatus = &CommitStatus{}
+			for _, cf := range d.Mapping(f.Value, path) {
+				cp := joinPath(path, cf.Key)
+				switch cf.Key {
+				case "report":
+					b := d.Bool(cf.Value, cp)
+					p.CommitStatus.Report = &b
+				case "context":
+					p.CommitStatus.Context = d.Str(cf.Value, cp)
+				default:
+					d.Unknown(cf, cp, commitStatusFields)
+				}
+			}
 		default:
 			d.Unknown(f, path, known)
 		}

@@ -145,3 +145,40 @@ func TestGitPullRequestFilterMatch(t *testing.T) {
 		t.Errorf("an excluded destination branch matches")
 	}
 }
+
+func TestCommitStatusSettings(t *testing.T) {
+	p := mustParse(t, "web.yml", prBase)
+	if !p.ReportsCommitStatus() || p.CommitStatusContext() != "sluice/web" {
+		t.Errorf("defaults: report %v, context %q", p.ReportsCommitStatus(), p.CommitStatusContext())
+	}
+	p = mustParse(t, "web.yml", prBase+"commitStatus: {report: false, context: ci/web}\n")
+	if p.ReportsCommitStatus() || p.CommitStatusContext() != "ci/web" {
+		t.Errorf("set: report %v, context %q", p.ReportsCommitStatus(), p.CommitStatusContext())
+	}
+	out, _ := MarshalYAML(p)
+	if back, err := Parse("back.yml", out); err != nil || !reflect.DeepEqual(back, p) {
+		t.Errorf("round trip: %v\n%s", err, out)
+	}
+	for _, c := range []struct{ src, want string }{
+		{"commitStatus: {report: maybe}\n", "web.yml:16: commitStatus.report:"},
+		{"commitStatus: {contex: x}\n", "web.yml:16: commitStatus.contex: unknown field"},
+		{"commitStatus: {context: " + strings.Repeat("x", 101) + "}\n", "commitStatus.context: too long: 101 characters, at most 100"},
+	} {
+		if _, err := Parse("web.yml", []byte(prBase+c.src)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %s", c.src, err, c.want)
+		}
+	}
+}
+
+func TestTriggerNamespace(t *testing.T) {
+	ok := strings.Replace(prBase, "commands: [make test]", `commands: ["echo #{trigger.PullRequestId} #{trigger.SourceBranch}"]`, 1)
+	mustParse(t, "web.yml", ok)
+	bad := strings.Replace(prBase, "commands: [make test]", `commands: ["echo #{trigger.PullRequestNumber}"]`, 1)
+	if _, err := Parse("web.yml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "#{trigger.PullRequestNumber}: the trigger namespace holds only") {
+		t.Errorf("unknown trigger variable: %v", err)
+	}
+	ns := strings.Replace(prBase, "        outputArtifacts: [src]", "        outputArtifacts: [src]\n        namespace: trigger", 1)
+	if _, err := Parse("web.yml", []byte(ns)); err == nil || !strings.Contains(err.Error(), `namespace "trigger" is reserved`) {
+		t.Errorf("namespace trigger: %v", err)
+	}
+}

@@ -54,6 +54,34 @@ type Pipeline struct {
 	// naming a role sluice has not runs with the default role, so AWS's
 	// files apply unchanged).
 	Role string `json:"role,omitempty"`
+	// CommitStatus says how executions report to the git host of a
+	// connection source (sluice's extension; CodePipeline reports
+	// nothing). Nil reports with the defaults.
+	CommitStatus *CommitStatus `json:"commitStatus,omitempty"`
+}
+
+// CommitStatus configures the commit statuses an execution started by a
+// commit or pull request of a git host connection's repository sets on it:
+// pending when it starts, then success, failure or error.
+type CommitStatus struct {
+	// Report, when false, sets no statuses; nil means true.
+	Report *bool `json:"report,omitempty"`
+	// Context names the status on the host ("sluice/PIPELINE" when
+	// empty): a host keeps the latest status per context and commit.
+	Context string `json:"context,omitempty"`
+}
+
+// ReportsCommitStatus reports whether p's executions set commit statuses.
+func (p *Pipeline) ReportsCommitStatus() bool {
+	return p.CommitStatus == nil || p.CommitStatus.Report == nil || *p.CommitStatus.Report
+}
+
+// CommitStatusContext is the context p's commit statuses are set under.
+func (p *Pipeline) CommitStatusContext() string {
+	if p.CommitStatus != nil && p.CommitStatus.Context != "" {
+		return p.CommitStatus.Context
+	}
+	return "sluice/" + p.Name
 }
 
 // Trigger types.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sluice-ci/sluice/internal/yamlnode"
@@ -16,6 +17,9 @@ import (
 // here can be exported back, with two deliberate exceptions: one stage is
 // enough (CodePipeline wants two) and Commands actions take any number of
 // artifacts.
+// maxStatusContext bounds a commit status context (GitLab's name and Bitbucket's key are the tightest hosts take).
+const maxStatusContext = 100
+
 const (
 	maxStages            = 50
 	maxActionsPerStage   = 50
@@ -183,6 +187,13 @@ func (v *validator) maxLen(path, value string, limit int) {
 func (v *validator) pipeline() {
 	p := v.p
 	v.name("name", p.Name, "pipeline name", nameRE, nameChars)
+	if cs := p.CommitStatus; cs != nil && cs.Context != "" {
+		if n := utf8.RuneCountInString(cs.Context); n > maxStatusContext {
+			v.errorf("commitStatus.context", "too long: %d characters, at most %d", n, maxStatusContext)
+		} else if strings.ContainsFunc(cs.Context, unicode.IsControl) {
+			v.errorf("commitStatus.context", "must not hold control characters")
+		}
+	}
 	if p.Lock != "" {
 		v.name("lock", p.Lock, "lock name", nameRE, nameChars)
 	}
