@@ -146,9 +146,9 @@ var (
 		"commitStatus",
 	}
 	commitStatusFields = []string{"report", "context"}
-	variableFields = []string{"name", "defaultValue", "description"}
-	stageFields    = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
-	actionFields   = []string{
+	variableFields     = []string{"name", "defaultValue", "description"}
+	stageFields        = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
+	actionFields       = []string{
 		"name", "actionTypeId", "runOrder", "configuration", "commands",
 		"outputVariables", "inputArtifacts", "outputArtifacts", "namespace",
 		"region", "roleArn", "timeoutInMinutes", "maxAttempts",
