@@ -73,17 +73,7 @@ type StartedExecution struct {
 // HostOf is the githost speaking for a connection kind, "" for kinds that
 // are not git hosts.
 func HostOf(kind string) githost.Host {
-	switch kind {
-	case connection.KindGitHub, connection.KindGitHubEnterprise:
-		return githost.GitHub
-	case connection.KindGitLab, connection.KindGitLabSelfManaged:
-		return githost.GitLab
-	case connection.KindBitbucket:
-		return githost.Bitbucket
-	case connection.KindGitea:
-		return githost.Gitea
-	}
-	return ""
+	return (&connection.Connection{Kind: kind}).GitHost()
 }
 
 // Handle checks and acts on a delivery to connection name's webhook. An
@@ -430,26 +420,7 @@ func (w *ConnectionWebhooks) supersede(ctx context.Context, name, repo string, p
 }
 
 // Secrets reads sluice secrets.
-type Secrets interface {
-	SecretValue(ctx context.Context, name string) ([]byte, error)
-}
-
-// HostClient is a githost client for git host connection c, with the token
-// its secret holds. GitHub App connections are not supported here yet.
-func HostClient(ctx context.Context, secrets Secrets, c *connection.Connection, hc *http.Client) (*githost.Client, error) {
-	host := HostOf(c.Kind)
-	if host == "" {
-		return nil, fmt.Errorf("connection %s is of kind %s, not a git host", c.Name, c.Kind)
-	}
-	if c.Token == "" {
-		return nil, fmt.Errorf("connection %s has no token secret (a GitHub App connection cannot list files or set statuses yet)", c.Name)
-	}
-	token, err := secrets.SecretValue(ctx, c.Token)
-	if err != nil {
-		return nil, fmt.Errorf("connection %s: token secret %s: %w", c.Name, c.Token, err)
-	}
-	return &githost.Client{Host: host, BaseURL: c.HostURL(), Token: strings.TrimSpace(string(token)), HTTP: hc}, nil
-}
+type Secrets = connection.SecretReader
 
 // HostFiles lists pull requests' files through the connection's host API.
 type HostFiles struct {
@@ -459,7 +430,7 @@ type HostFiles struct {
 
 // PullRequestFiles implements PullRequestFiles.
 func (h HostFiles) PullRequestFiles(ctx context.Context, c *connection.Connection, repo string, number int) ([]string, error) {
-	cl, err := HostClient(ctx, h.Secrets, c, h.HTTP)
+	cl, err := c.OpenHostClient(ctx, h.Secrets, h.HTTP)
 	if err != nil {
 		return nil, err
 	}
