@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	s.gateRoutes()
 	s.secretRoutes()
 	s.webhookRoutes()
+	s.commitStatusRoutes()
 	s.projectRoutes()
 	s.functionRoutes()
 	s.ruleRoutes()

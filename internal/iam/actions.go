@@ -22,7 +22,7 @@ var Actions = []string{
 	// Executions.
 	"StartPipelineExecution", "ListPipelineExecutions", "GetPipelineExecution",
 	"StopPipelineExecution", "RetryStageExecution", "GetActionLog", "GetArtifact", "ListReports",
-	"ListEvents", "GetEventStream",
+	"ListEvents", "GetEventStream", "ListCommitStatuses",
 	// Approvals and locks.
 	"PutApprovalResult", "ListLocks",
 	// The job protocol, spoken by workers (and, for one job, by a function's job token).
