@@ -83,7 +83,11 @@ func TestPullRequestTriggerErrors(t *testing.T) {
         - branches: {includes: ["feat/[z-a]"]}`, `triggers[0].gitConfiguration.pullRequest[0].branches.includes[0]: invalid glob "feat/[z-a]": range z-a runs backwards`},
 		{"empty filter", `
       pullRequest:
-        - filePaths: {}`, `triggers[0].gitConfiguration.pullRequest[0].filePaths: give includes, excludes or both`},
+        - branches: {includes: [main]}
+          filePaths: {}`, `triggers[0].gitConfiguration.pullRequest[0].filePaths: give includes, excludes or both`},
+		{"paths without branches", `
+      pullRequest:
+        - filePaths: {includes: [src/**]}`, `web.yml:21: triggers[0].gitConfiguration.pullRequest[0].filePaths: filePaths needs branches beside it`},
 		{"too many", `
       pullRequest: [{events: [OPEN]}, {events: [OPEN]}, {events: [OPEN]}, {events: [OPEN]}]`, `triggers[0].gitConfiguration.pullRequest: too many pull-request filters: 4, at most 3`},
 	} {

@@ -321,6 +321,11 @@ func (v *validator) pullRequestFilter(pp string, f *GitPullRequestFilter) {
 		}
 		seen[e] = true
 	}
+	if f.FilePaths != nil && f.Branches == nil {
+		// CodePipeline's combinations: branches, or branches with
+		// file paths.
+		v.errorf(joinPath(pp, "filePaths"), "filePaths needs branches beside it (the destination branches whose pull requests are filtered by path)")
+	}
 	v.gitFilter(joinPath(pp, "branches"), f.Branches)
 	v.gitFilter(joinPath(pp, "filePaths"), f.FilePaths)
 }

@@ -328,7 +328,8 @@ func TestPullRequestFilePathFilter(t *testing.T) {
     gitConfiguration:
       sourceActionName: src
       pullRequest:
-        - filePaths: {includes: ["src/**"]}
+        - branches: {includes: ["**"]}
+          filePaths: {includes: ["src/**"]}
 `)
 	files := &fakeFiles{files: []string{"docs/README.md"}}
 	h := trigger.NewConnectionWebhooks(f.svc, files)
