@@ -142,3 +142,50 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// ResolveCommit returns the full id of commit rev (an abbreviated id, as
+// Bitbucket's pull-request deliveries give) of repo:
+//
+//   - GitHub: GET /repos/{owner}/{repo}/commits/{rev} (sha)
+//   - Gitea: GET /repos/{owner}/{repo}/git/commits/{rev} (sha)
+//   - GitLab: GET /projects/{path}/repository/commits/{rev} (id)
+//   - Bitbucket: GET /repositories/{workspace}/{slug}/commit/{rev} (hash)
+func (c *Client) ResolveCommit(ctx context.Context, repo, rev string) (string, error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" {
+		return "", fmt.Errorf("repository %q is not OWNER/NAME", repo)
+	}
+	if !isHex(rev) {
+		return "", fmt.Errorf("%q is not a commit id", rev)
+	}
+	var u string
+	switch c.Host {
+	case GitHub:
+		u = fmt.Sprintf("%s/repos/%s/%s/commits/%s", c.apiBase(), url.PathEscape(owner), url.PathEscape(name), rev)
+	case Gitea:
+		u = fmt.Sprintf("%s/repos/%s/%s/git/commits/%s", c.apiBase(), url.PathEscape(owner), url.PathEscape(name), rev)
+	case GitLab:
+		u = fmt.Sprintf("%s/projects/%s/repository/commits/%s", c.apiBase(), url.PathEscape(repo), rev)
+	case Bitbucket:
+		u = fmt.Sprintf("%s/repositories/%s/%s/commit/%s", c.apiBase(), url.PathEscape(owner), url.PathEscape(name), rev)
+	default:
+		return "", fmt.Errorf("unknown git host %q", c.Host)
+	}
+	body, err := c.get(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		SHA  string `json:"sha"`
+		ID   string `json:"id"`
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", fmt.Errorf("read commit %s: %v", rev, err)
+	}
+	full := first(v.SHA, v.Hash, v.ID)
+	if (len(full) != 40 && len(full) != 64) || !isHex(full) || !strings.HasPrefix(full, rev) {
+		return "", fmt.Errorf("the host answered %q for commit %s", full, rev)
+	}
+	return full, nil
+}

@@ -33,22 +33,24 @@ const TriggerWebhookV2 = "WebhookV2"
 // repository through a git host connection.
 var connectionSourceProviders = map[string]bool{"CodeStarSourceConnection": true, "CodeConnections": true}
 
-// PullRequestFiles lists the files a pull request changes, through the
-// host's API with the connection's credentials; file path filters of
-// pull-request triggers need it, as no host's delivery lists them.
-type PullRequestFiles interface {
+// HostAPI asks a connection's host, with the connection's credentials,
+// what its deliveries do not say: the files a pull request changes (for
+// file path filters), and the full id of an abbreviated commit (Bitbucket's
+// pull-request deliveries abbreviate them).
+type HostAPI interface {
 	PullRequestFiles(ctx context.Context, c *connection.Connection, repo string, number int) ([]string, error)
+	ResolveCommit(ctx context.Context, c *connection.Connection, repo, rev string) (string, error)
 }
 
 // ConnectionWebhooks are the deliveries of git host connections' webhooks.
 type ConnectionWebhooks struct {
 	svc   Service
-	files PullRequestFiles
+	files HostAPI
 }
 
 // NewConnectionWebhooks returns the connection webhook use cases over svc;
-// files, when not nil, lists pull requests' files for file path filters.
-func NewConnectionWebhooks(svc Service, files PullRequestFiles) *ConnectionWebhooks {
+// files, when not nil, asks hosts what deliveries do not say.
+func NewConnectionWebhooks(svc Service, files HostAPI) *ConnectionWebhooks {
 	return &ConnectionWebhooks{svc: svc, files: files}
 }
 
@@ -284,6 +286,14 @@ func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Conn
 		res.Reasons = append(res.Reasons, fmt.Sprintf("pull request #%d: %q is not an OPEN, UPDATED or CLOSED event", pr.Number, pr.HostAction))
 		return nil
 	}
+	if !isCommitID(pr.HeadCommit) && w.files != nil && pr.HeadCommit != "" {
+		full, err := w.files.ResolveCommit(ctx, c, ev.Repository, pr.HeadCommit)
+		if err != nil {
+			res.Reasons = append(res.Reasons, fmt.Sprintf("pull request #%d: head %s cannot be resolved to a full commit id: %v", pr.Number, pr.HeadCommit, err))
+			return nil
+		}
+		pr.HeadCommit = full
+	}
 	if !isCommitID(pr.HeadCommit) {
 		res.Reasons = append(res.Reasons, fmt.Sprintf("pull request #%d: head %q is not a full commit id", pr.Number, pr.HeadCommit))
 		return nil
@@ -435,4 +445,13 @@ func (h HostFiles) PullRequestFiles(ctx context.Context, c *connection.Connectio
 		return nil, err
 	}
 	return cl.PullRequestFiles(ctx, repo, number)
+}
+
+// ResolveCommit implements HostAPI.
+func (h HostFiles) ResolveCommit(ctx context.Context, c *connection.Connection, repo, rev string) (string, error) {
+	cl, err := c.OpenHostClient(ctx, h.Secrets, h.HTTP)
+	if err != nil {
+		return "", err
+	}
+	return cl.ResolveCommit(ctx, repo, rev)
 }

@@ -315,6 +315,10 @@ type fakeFiles struct {
 	calls int
 }
 
+func (f *fakeFiles) ResolveCommit(_ context.Context, _ *connection.Connection, _, rev string) (string, error) {
+	return rev + strings.Repeat("0", 40-len(rev)), nil
+}
+
 func (f *fakeFiles) PullRequestFiles(_ context.Context, _ *connection.Connection, _ string, _ int) ([]string, error) {
 	f.calls++
 	return f.files, nil
@@ -379,5 +383,31 @@ func TestConnectionWebhookOtherHosts(t *testing.T) {
 				t.Errorf("wrong secret: %v", err)
 			}
 		})
+	}
+}
+
+// Bitbucket's pull-request deliveries abbreviate commits: the head is
+// resolved through the host before the pipeline is pinned to it.
+func TestBitbucketPullRequestHeadResolved(t *testing.T) {
+	f := newFixture(t)
+	f.connection(connection.KindBitbucket)
+	f.apply(strings.Replace(connPipeline, "Codertocat/Hello-World", "team_name/repo_name", 1) + `triggers:
+  - providerType: CodeStarSourceConnection
+    gitConfiguration:
+      sourceActionName: src
+      pullRequest:
+        - events: [OPEN]
+`)
+	res, err := f.deliver(trigger.NewConnectionWebhooks(f.svc, nil), githost.Bitbucket, "pullrequest:created", "bitbucket-pullrequest-created.json", nil, hookSecret)
+	if err != nil || len(res.Started) != 0 || !strings.Contains(strings.Join(res.Reasons, ";"), "not a full commit id") {
+		t.Fatalf("without the host's API: %+v, %v", res, err)
+	}
+	res, err = f.deliver(trigger.NewConnectionWebhooks(f.svc, &fakeFiles{}), githost.Bitbucket, "pullrequest:created", "bitbucket-pullrequest-created.json", nil, hookSecret)
+	if err != nil || len(res.Started) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	e := f.executions("web")[0]
+	if want := "d3022fc0ca3d" + strings.Repeat("0", 28); e.SourceRevisions[0].RevisionID != want || e.TriggerVariables["PullRequestId"] != "12" {
+		t.Errorf("execution %+v", e)
 	}
 }
