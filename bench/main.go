@@ -7,6 +7,7 @@
 //	go run ./bench rss         the server's resident memory when idle
 //	go run ./bench push        from the end of `git push` to the source action's job being claimed
 //	go run ./bench gitlarge    push and clone of 10,000 files / 200 MB history, against the file protocol
+//	go run ./bench cloneref    a CODEBUILD_CLONE_REF connection source of that repository, against a plain git clone
 //	go run ./bench build       `sluice build` of a 3-command buildspec against `sh -c`
 //	go run ./bench zip         a 1 GiB artifact zipped by sluice against `zip -1`
 //	go run ./bench logs        an action printing 200 MB: captured whole, with the server's peak memory
@@ -43,7 +44,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|build|zip|logs|gates|waiting|ui|rules|s3|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -68,6 +69,7 @@ func main() {
 		{"rss", benchRSS},
 		{"push", benchPush},
 		{"gitlarge", benchGitLarge},
+		{"cloneref", benchCloneRef},
 		{"build", benchBuild},
 		{"zip", benchZip},
 		{"logs", benchLogs},

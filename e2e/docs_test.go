@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sluice-ci/sluice/internal/connection"
 )
 
 // fenced finds the YAML and JSON code blocks of a Markdown file.
@@ -47,5 +49,36 @@ func TestDocumentedPipelinesValidate(t *testing.T) {
 	}
 	if checked < 3 {
 		t.Fatalf("checked %d documented pipelines, expected the README's and the guides' (at least 3)", checked)
+	}
+}
+
+// TestDocumentedConnectionsParse checks every connection written out in the
+// documentation (a YAML block with a top-level kind: and no stages) as
+// `sluice connection apply` would read it.
+func TestDocumentedConnectionsParse(t *testing.T) {
+	files, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range fenced.FindAllStringSubmatch(string(data), -1) {
+			block := m[2]
+			if m[1] != "yaml" || strings.Contains(block, "\nstages:") || !regexp.MustCompile(`(?m)^kind: `).MatchString(block) ||
+				!regexp.MustCompile(`(?m)^name: `).MatchString(block) {
+				continue
+			}
+			if _, err := connection.Parse(filepath.Base(f)+".yml", []byte(block)); err != nil {
+				t.Errorf("%s, block %d: %v", f, i+1, err)
+			}
+			checked++
+		}
+	}
+	if checked < 2 {
+		t.Fatalf("checked %d documented connections, expected at least the aws and the git host examples", checked)
 	}
 }

@@ -18,6 +18,10 @@ func (s *Server) connectionRoutes() {
 	// The job protocol: the connection a held job uses, with its keys; "-"
 	// for the one its action's region picks (no connection's name).
 	s.handle("GET /api/v1/jobs/{id}/connections/{name}", "GetJobConnection", resJob, s.jobConnection)
+	// The git host connection a held connection source job reads its
+	// repository through, with the token; the server resolves which from
+	// the job's own configuration.
+	s.handle("GET /api/v1/jobs/{id}/git-connection", "GetJobGitConnection", resJob, s.jobGitConnection)
 }
 
 var (
@@ -106,6 +110,15 @@ func (s *Server) jobConnection(w http.ResponseWriter, r *http.Request) error {
 		name = ""
 	}
 	g, err := s.svc.JobConnection(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), name)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) jobGitConnection(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.svc.JobGitConnection(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"))
 	if err != nil {
 		return err
 	}

@@ -20,18 +20,18 @@ var layers = map[string]int{
 	"internal/yamlnode": 0, "internal/schedule": 0, "internal/report": 0, "internal/auth": 0,
 	"internal/audit": 0, "internal/notify": 0, "internal/notify/smtpsink": 0,
 	"internal/eventpattern": 0, "internal/logmask": 0, "internal/artifact": 0,
-	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0, "internal/sandbox": 0, "internal/awsconn": 0, "internal/toolcache": 0,
+	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0, "internal/sandbox": 0, "internal/awsconn": 0, "internal/toolcache": 0, "internal/hostconn": 0,
 	"internal/errcode": 0, "internal/githost": 0,
 	// 1: what builds on one of those alone.
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1, "internal/follow": 1,
-	"internal/provider": 1, "internal/wire": 1, "internal/wire/wiretest": 1, "internal/process": 1,
+	"internal/provider": 1, "internal/githost/giteatest": 1, "internal/wire": 1, "internal/wire/wiretest": 1, "internal/process": 1,
 	// 2: declarations, and the pure engine.
 	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2, "internal/connection": 2,
 	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/api/client": 2, "internal/buildspec": 2, "internal/buildproject": 3,
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/lambda": 5,
-	"internal/provider/gitsource": 4, "internal/provider/ecrsource": 4, "internal/provider/noop": 4, "internal/provider/s3deploy": 4, "internal/provider/s3source": 5, "internal/provider/cloudformation": 4,
+	"internal/provider/gitsource": 4, "internal/provider/ecrsource": 4, "internal/provider/noop": 4, "internal/provider/s3deploy": 4, "internal/provider/s3source": 5, "internal/provider/hostsource": 5, "internal/provider/cloudformation": 4,
 	"internal/service": 4, "internal/service/servicetest": 5, "internal/trigger": 5, "internal/event": 5,
 	// 5: the access guard every protocol front passes through.
 	"internal/access":             5,

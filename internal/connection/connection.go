@@ -242,17 +242,8 @@ func (c *Connection) validate() yamlnode.ErrorList {
 	return errs
 }
 
-// connectionARNRE is a CodeStar Connections or CodeConnections connection
-// ARN, as CodePipeline's ConnectionArn holds it.
-var connectionARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/([A-Za-z0-9._-]+)$`)
-
 // CheckARN says whether s is a connection ARN as CodePipeline spells it.
-func CheckARN(s string) error {
-	if !connectionARNRE.MatchString(s) {
-		return fmt.Errorf("%q is not a connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID, or codestar-connections)", s)
-	}
-	return nil
-}
+func CheckARN(s string) error { return pipeline.CheckConnectionARN(s) }
 
 // MatchesARN reports whether a ConnectionArn names c: one of its arns, or
 // any connection ARN whose id is c's name (so a definition can be written
@@ -261,8 +252,8 @@ func (c *Connection) MatchesARN(arn string) bool {
 	if slices.Contains(c.ARNs, arn) {
 		return true
 	}
-	m := connectionARNRE.FindStringSubmatch(arn)
-	return m != nil && m[2] == c.Name
+	id, ok := pipeline.ConnectionARNID(arn)
+	return ok && id == c.Name
 }
 
 func (c *Connection) validateGitHost() yamlnode.ErrorList {

@@ -28,7 +28,7 @@ var Actions = []string{
 	// The job protocol, spoken by workers (and, for one job, by a function's job token).
 	"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 	"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-	"GetJobConnection",
+	"GetJobConnection", "GetJobGitConnection",
 	// Secrets, webhooks, build projects, functions.
 	"ListSecrets", "PutSecret", "DeleteSecret",
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
@@ -140,7 +140,7 @@ func ReadyMade(name string) (*Policy, bool) {
 		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
 			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-			"GetJobConnection", "GitPull",
+			"GetJobConnection", "GetJobGitConnection", "GitPull",
 		), Resource: everywhere}}
 	default:
 		return nil, false

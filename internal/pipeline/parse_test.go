@@ -200,6 +200,7 @@ stages:
     actions:
       - name: A
         provider: GitHub
+        configuration: {Owner: o, Repo: r, Branch: main}
         outputArtifacts: [out]
   - name: Build
     actions:
@@ -216,6 +217,7 @@ stages:
 		Stages: []Stage{
 			{Name: "Source", Actions: []Action{
 				{Name: "A", RunOrder: 1, OutputArtifacts: []OutputArtifact{{Name: "out"}},
+					Configuration: map[string]string{"Owner": "o", "Repo": "r", "Branch": "main"},
 					ActionTypeID: ActionTypeID{Category: CategorySource, Owner: OwnerThirdParty, Provider: "GitHub", Version: "1"}},
 			}},
 			{Name: "Build", Actions: []Action{

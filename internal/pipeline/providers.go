@@ -194,10 +194,19 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider("ECR", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).requires("RepositoryName").
 			check(ecrConfig).runnable(),
 
+		// The connection source reads a repository on a git host (GitHub,
+		// GitLab, Bitbucket, Gitea) through the git host connection its
+		// ConnectionArn resolves to; CodeConnections is its newer name.
+		knownProvider(ProviderCodeStarSourceConnection, OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
+			requires("ConnectionArn", "FullRepositoryId", "BranchName").check(connectionSourceConfig).runnable(),
+		knownProvider(ProviderCodeConnections, OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
+			requires("ConnectionArn", "FullRepositoryId", "BranchName").check(connectionSourceConfig).runnable(),
+		// GitHub (version 1) reads a GitHub repository with an OAuth token
+		// (a sluice secret's name) or through a git host connection.
+		knownProvider(ProviderGitHub, OwnerThirdParty, categoriesOf(CategorySource), noArtifacts, oneArtifact).
+			requires("Owner", "Repo", "Branch").check(gitHubSourceConfig).runnable(),
+
 		// CodePipeline's other action types, accepted for import only.
-		knownProvider("CodeStarSourceConnection", OwnerAWS, categoriesOf(CategorySource), noArtifacts, oneArtifact).
-			requires("ConnectionArn", "FullRepositoryId"),
-		knownProvider("GitHub", OwnerThirdParty, categoriesOf(CategorySource), noArtifacts, oneArtifact),
 		knownProvider("CodeDeploy", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
 			requires("ApplicationName", "DeploymentGroupName"),
 		knownProvider("CodeDeployToECS", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(1, 5), noArtifacts),
@@ -300,6 +309,9 @@ func RequireRunnable(p *Pipeline) yamlnode.ErrorList {
 			if a.ActionTypeID.Provider == "ECR" && a.Configuration[ConfigRegistryURL] == "" {
 				errs.Add(fmt.Sprintf("stages[%d].actions[%d].configuration", i, j),
 					fmt.Sprintf("missing %s: an ECR source action runs against the OCI registry it names (http(s)://host[:port])", ConfigRegistryURL))
+			}
+			if msg := hostSourceRunnable(a); msg != "" {
+				errs.Add(fmt.Sprintf("stages[%d].actions[%d].configuration", i, j), msg)
 			}
 			if ok && !info.Runnable {
 				errs.Add(fmt.Sprintf("stages[%d].actions[%d].actionTypeId.provider", i, j),

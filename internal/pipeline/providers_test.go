@@ -28,7 +28,10 @@ func TestLookupProvider(t *testing.T) {
 		{"PipelineUpdate", CategoryDeploy, OwnerAWS, true},
 		{"S3", CategorySource, OwnerAWS, true}, // as a deploy action only
 		{"CodeDeploy", CategoryDeploy, OwnerAWS, false},
-		{"GitHub", CategorySource, OwnerThirdParty, false},
+		{"GitHub", CategorySource, OwnerThirdParty, true},
+		{"CodeStarSourceConnection", CategorySource, OwnerAWS, true},
+		{"CodeConnections", CategorySource, OwnerAWS, true},
+		{"OpsWorks", CategoryDeploy, OwnerAWS, false},
 	}
 	for _, tt := range tests {
 		info, ok := LookupProvider(tt.name)

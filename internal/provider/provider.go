@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/hostconn"
 	"github.com/sluice-ci/sluice/internal/report"
 )
 
@@ -69,6 +70,12 @@ type Job struct {
 	// configuration), with credentials that reach only this worker; it is
 	// nil where no connection can be had.
 	AWS func(ctx context.Context, connection string) (*awsconn.Conn, error)
+	// GitHost returns the git host connection a connection source action
+	// (CodeStarSourceConnection, CodeConnections, GitHub) reads its
+	// repository through, with its token, which reaches only this worker
+	// and is masked in the log; the server resolves it from the job's own
+	// configuration. Nil where the worker cannot ask.
+	GitHost func(ctx context.Context) (hostconn.Settings, error)
 	// Env is the base environment for processes the provider starts.
 	Env []string
 	// Region is the name of the region the job runs in (the server's).

@@ -33,6 +33,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
+	"github.com/sluice-ci/sluice/internal/provider/hostsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/registry"
 	"github.com/sluice-ci/sluice/internal/provider/s3source"
@@ -283,7 +284,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 			}
 			return awsconn.Open(ctx, settings, awsconn.DefaultSessionName)
 		}}).
-		WithImages(ecrsource.Digests{})
+		WithImages(ecrsource.Digests{}).
+		WithHosts(hostsource.Heads{Env: worker.DefaultBaseEnv(), Conn: svc.ActionGitConnection})
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
 	svc.SetApprovalNotifier(s.events)

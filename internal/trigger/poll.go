@@ -36,6 +36,7 @@ type Poller struct {
 	remote  RemoteHeads
 	objects ObjectRevisions
 	images  ImageDigests // nil: ECR source actions are not polled
+	hosts   HostHeads    // nil: connection source actions are not polled
 }
 
 // FollowObjects makes the poller poll S3 source actions' objects with o.
@@ -67,7 +68,7 @@ func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 // transaction as the start, so a restart neither misses a change nor starts
 // twice for one. The first look at a branch only records its head.
 func (p *Poller) Once(ctx context.Context) error {
-	if p.remote == nil && p.objects == nil && p.images == nil {
+	if p.remote == nil && p.objects == nil && p.images == nil && p.hosts == nil {
 		return nil
 	}
 	infos, err := p.svc.Pipelines(ctx)
@@ -90,6 +91,8 @@ func (p *Poller) Once(ctx context.Context) error {
 					err = p.pollObject(ctx, decl.Name, st.Name, a)
 				case a.ActionTypeID.Provider == providerECR && p.images != nil:
 					err = p.pollImage(ctx, decl.Name, a.Name, a.Configuration)
+				case pipeline.IsHostSource(a.ActionTypeID.Provider) && p.hosts != nil && a.Configuration["DetectChanges"] != "false":
+					err = p.pollHost(ctx, decl.Name, st.Name, a)
 				}
 				if err != nil {
 					errs = append(errs, fmt.Errorf("pipeline %s action %s: %w", decl.Name, a.Name, err))

@@ -27,6 +27,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/errcode"
+	"github.com/sluice-ci/sluice/internal/hostconn"
 	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
@@ -297,6 +298,7 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 		},
 	}
 	pj.AWS = w.awsConnections(job, logs)
+	pj.GitHost = w.gitConnection(job, logs)
 	if job.JobToken != "" {
 		// A function's job token must never reach the log.
 		logs.Add([]byte(job.JobToken))
@@ -618,5 +620,30 @@ func (w *Worker) awsConnections(job *wire.Job, logs *logmask.Writer) func(ctx co
 		}
 		opened[name] = c
 		return c, nil
+	}
+}
+
+// gitConnectionAPI is the job protocol's git host connection call.
+type gitConnectionAPI interface {
+	JobGitConnection(ctx context.Context, jobID, worker string) (hostconn.Settings, error)
+}
+
+// gitConnection is a job's provider.Job.GitHost: it asks the server for
+// the git host connection the job's configuration names, and masks its
+// token in the job's log from then on.
+func (w *Worker) gitConnection(job *wire.Job, logs *logmask.Writer) func(ctx context.Context) (hostconn.Settings, error) {
+	api, ok := w.API.(gitConnectionAPI)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context) (hostconn.Settings, error) {
+		g, err := api.JobGitConnection(ctx, job.ID, w.ID)
+		if err != nil {
+			return hostconn.Settings{}, err
+		}
+		for _, v := range g.Values() {
+			logs.Add([]byte(v))
+		}
+		return g, nil
 	}
 }

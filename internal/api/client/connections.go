@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/hostconn"
 )
 
 // Connection is a connection as the API shows it: it names the secret with
@@ -91,5 +92,13 @@ func (c *Client) JobConnection(ctx context.Context, jobID, worker, name string) 
 	path := "/api/v1/jobs/" + esc(jobID) + "/connections/" + esc(name)
 	var out awsconn.Settings
 	err := c.doJSON(ctx, http.MethodGet, path+"?workerId="+url.QueryEscape(worker), nil, &out)
+	return out, err
+}
+
+// JobGitConnection gets the git host connection a held connection source
+// job reads its repository through, with the token.
+func (c *Client) JobGitConnection(ctx context.Context, jobID, worker string) (hostconn.Settings, error) {
+	var out hostconn.Settings
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/jobs/"+esc(jobID)+"/git-connection?workerId="+url.QueryEscape(worker), nil, &out)
 	return out, err
 }

@@ -104,31 +104,9 @@ func (p *Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 	if err != nil {
 		return provider.Result{}, err
 	}
-	g, cleanup, err := p.prepare(job, src)
+	c, err := p.run(ctx, job, src)
 	if err != nil {
 		return provider.Result{}, err
-	}
-	defer cleanup()
-
-	commit, err := fetch(ctx, g, src)
-	if err != nil {
-		return provider.Result{}, stopped(ctx, err)
-	}
-	c, err := readCommit(ctx, g, commit)
-	if err != nil {
-		return provider.Result{}, stopped(ctx, err)
-	}
-	g.logf("sluice: commit %s: %s", c.id, c.subject())
-
-	out := job.Outputs[0]
-	switch src.format {
-	case FormatCloneRef:
-		err = writeCloneRef(ctx, g, src, c.id, out)
-	default:
-		err = writeCodeZip(ctx, g, c.id, out)
-	}
-	if err != nil {
-		return provider.Result{}, stopped(ctx, err)
 	}
 
 	vars := map[string]string{
@@ -143,6 +121,111 @@ func (p *Provider) Run(ctx context.Context, job *provider.Job) (provider.Result,
 		vars["Url"] = src.remote.url
 	}
 	return provider.Result{Summary: c.subject(), OutputVariables: vars}, nil
+}
+
+// run fetches src's commit and writes the job's one output artifact.
+func (p *Provider) run(ctx context.Context, job *provider.Job, src *source) (commit, error) {
+	g, cleanup, err := p.prepare(job, src)
+	if err != nil {
+		return commit{}, err
+	}
+	defer cleanup()
+
+	id, err := fetch(ctx, g, src)
+	if err != nil {
+		return commit{}, stopped(ctx, err)
+	}
+	c, err := readCommit(ctx, g, id)
+	if err != nil {
+		return commit{}, stopped(ctx, err)
+	}
+	g.logf("sluice: commit %s: %s", c.id, c.subject())
+
+	out := job.Outputs[0]
+	switch src.format {
+	case FormatCloneRef:
+		err = writeCloneRef(ctx, g, src, c.id, out)
+	default:
+		err = writeCodeZip(ctx, g, c.id, out)
+	}
+	if err != nil {
+		return commit{}, stopped(ctx, err)
+	}
+	return c, nil
+}
+
+// Remote is a repository on a git host whose clone URL and credentials
+// the caller resolved (the connection sources of provider/hostsource), to
+// be read as GitRemote reads a Url.
+type Remote struct {
+	// URL is the https (or http) clone URL, without userinfo.
+	URL string
+	// User and Password are sent as HTTP basic credentials to URL's
+	// server only; "" sends none.
+	User, Password string
+	// Name is how messages name the repository (OWNER/NAME).
+	Name string
+	// AuthHint is added to an authentication failure's message (", with
+	// the token of connection x").
+	AuthHint string
+	// Branch is the branch to read; Format is FormatCodeZip (the default)
+	// or FormatCloneRef.
+	Branch, Format string
+}
+
+// Commit is the commit a source run read.
+type Commit struct {
+	ID            string
+	Message       string
+	AuthorDate    string // RFC 3339, UTC
+	CommitterDate string // RFC 3339, UTC
+}
+
+// Subject is the message's first line.
+func (c Commit) Subject() string { return commit{message: c.Message}.subject() }
+
+// RunRemote reads r's branch (or the job's pinned Revision, which must be
+// on it) and writes the job's one output artifact, as Run does for
+// GitRemote: credentials only in git's environment and scrubbed from the
+// log and errors, CODE_ZIP without .git, CODEBUILD_CLONE_REF a full clone.
+func (p *Provider) RunRemote(ctx context.Context, job *provider.Job, r Remote) (Commit, error) {
+	if len(job.Outputs) != 1 {
+		return Commit{}, failf(ErrConfiguration, "a %s action has exactly one output artifact; this one has %d", job.Provider, len(job.Outputs))
+	}
+	branch := strings.TrimPrefix(strings.TrimSpace(r.Branch), "refs/heads/")
+	if err := checkBranch(branch); err != nil {
+		return Commit{}, err
+	}
+	src := &source{branch: branch, format: FormatCodeZip, secrets: &redactor{}}
+	switch r.Format {
+	case "", FormatCodeZip:
+	case FormatCloneRef:
+		src.format = FormatCloneRef
+	default:
+		return Commit{}, failf(ErrConfiguration, "configuration OutputArtifactFormat %q: want %s or %s", r.Format, FormatCodeZip, FormatCloneRef)
+	}
+	if rev := strings.TrimSpace(job.Revision); rev != "" {
+		if !revisionPattern.MatchString(rev) {
+			return Commit{}, failf(ErrConfiguration, "source revision %q is not a commit id", rev)
+		}
+		src.revision = strings.ToLower(rev)
+	}
+	rem, err := parseRemote(r.URL)
+	if err != nil {
+		return Commit{}, &sourceError{kind: ErrConfiguration, msg: err.Error()}
+	}
+	if rem.kind != transportHTTP || rem.hasUserinfo {
+		return Commit{}, failf(ErrConfiguration, "repository %s: %s is not an http(s) URL without credentials", r.Name, rem.url)
+	}
+	src.remote, src.what, src.repoName, src.authHint = rem, r.Name, r.Name, r.AuthHint
+	if r.Password != "" {
+		src.setBasic(r.User, r.Password)
+	}
+	c, err := p.run(ctx, job, src)
+	if err != nil {
+		return Commit{}, err
+	}
+	return Commit{ID: c.id, Message: c.message, AuthorDate: c.authorDate, CommitterDate: c.committerDate}, nil
 }
 
 // stopped makes sure an error after ctx ended says so and wraps ctx.Err(),

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
+	"github.com/sluice-ci/sluice/internal/provider/hostsource"
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/noop"
 	"github.com/sluice-ci/sluice/internal/provider/s3deploy"
@@ -72,5 +73,10 @@ func Implementations(o Options) map[string]provider.Provider {
 
 		// ECR source over an OCI distribution registry (RegistryUrl).
 		"ECR": ecrsource.Provider{},
+
+		// Repositories on git hosts, through git host connections.
+		pipeline.ProviderCodeStarSourceConnection: hostsource.Provider{},
+		pipeline.ProviderCodeConnections:          hostsource.Provider{},
+		pipeline.ProviderGitHub:                   hostsource.Provider{},
 	}
 }
