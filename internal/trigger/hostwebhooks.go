@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/connection"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/githost"
+	"github.com/sluice-ci/sluice/internal/hostconn"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -233,7 +234,7 @@ func (w *ConnectionWebhooks) pushes(ctx context.Context, c *connection.Connectio
 					key = ev.DeliveryID
 				}
 				vars := map[string]string{"BranchName": p.Branch, "CommitId": p.After, "FullRepositoryName": ev.Repository,
-					"ProviderType": providerType(ev.Host)}
+					"ProviderType": hostconn.ProviderType(c.Kind)}
 				e, err := w.svc.StartExecution(ctx, service.StartRequest{
 					Pipeline:         decl.Name,
 					SourceRevisions:  map[string]string{a.Name: p.After},
@@ -263,21 +264,6 @@ func (w *ConnectionWebhooks) pushes(ctx context.Context, c *connection.Connectio
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// providerType is CodePipeline's ProviderType variable for a host.
-func providerType(h githost.Host) string {
-	switch h {
-	case githost.GitHub:
-		return "GitHub"
-	case githost.GitLab:
-		return "GitLab"
-	case githost.Bitbucket:
-		return "Bitbucket"
-	case githost.Gitea:
-		return "Gitea"
-	}
-	return string(h)
 }
 
 func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Connection, ev *githost.Event, res *HostWebhookResult) error {
@@ -386,7 +372,7 @@ func (w *ConnectionWebhooks) startPullRequest(ctx context.Context, c *connection
 		"PullRequestId": strconv.Itoa(pr.Number), "PullRequestTitle": pr.Title, "PullRequestUrl": pr.URL, "PullRequestEvent": pr.Action,
 		"SourceBranch": pr.SourceBranch, "DestinationBranch": pr.DestinationBranch,
 		"SourceCommitId": pr.HeadCommit, "DestinationCommitId": pr.BaseCommit,
-		"BranchName": pr.SourceBranch, "CommitId": pr.HeadCommit, "FullRepositoryName": ev.Repository, "ProviderType": providerType(ev.Host),
+		"BranchName": pr.SourceBranch, "CommitId": pr.HeadCommit, "FullRepositoryName": ev.Repository, "ProviderType": hostconn.ProviderType(c.Kind),
 	}
 	return w.svc.StartExecution(ctx, service.StartRequest{
 		Pipeline:         decl.Name,

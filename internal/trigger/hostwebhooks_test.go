@@ -210,6 +210,7 @@ func TestConnectionWebhookPushFilters(t *testing.T) {
 	}{
 		{"the action's branch, filtered out", githubPush("master", c1, "src/a.go"), false},
 		{"a release branch, files in src", githubPush("release/1", c1, "src/a.go"), true},
+		// (its source job reads release/1: checked below)
 		{"a release branch, files elsewhere", githubPush("release/1", c2, "docs/a.md"), false},
 		{"a tag", func(doc map[string]any) {
 			githubPush("x", c2)(doc)
@@ -224,6 +225,10 @@ func TestConnectionWebhookPushFilters(t *testing.T) {
 		if started := len(f.executions("web")) > before; started != c.start {
 			t.Errorf("%s: started = %v, want %v (%v)", c.name, started, c.start, res.Reasons)
 		}
+	}
+	j, err := f.svc.ClaimJob(f.ctx, "w", []string{"CodeStarSourceConnection"}, 0)
+	if err != nil || j == nil || j.Job.Configuration["BranchName"] != "release/1" || j.Job.Revision != c1 {
+		t.Errorf("the release push's source job: %+v, %v", j, err)
 	}
 }
 
@@ -258,6 +263,12 @@ func TestPullRequestTriggerStartsAndSupersedes(t *testing.T) {
 	if first.SourceRevisions[0].RevisionID != c1 || v["PullRequestId"] != "2" || v["SourceBranch"] != "changes" ||
 		v["DestinationBranch"] != "master" || v["PullRequestEvent"] != "OPEN" || v["SourceCommitId"] != c1 {
 		t.Fatalf("execution of the opened pull request: %+v", first)
+	}
+	// The source job reads the pull request's source branch, where its
+	// head is.
+	j, err := f.svc.ClaimJob(f.ctx, "w", []string{"CodeStarSourceConnection"}, 0)
+	if err != nil || j == nil || j.Job.Configuration["BranchName"] != "changes" || j.Job.Revision != c1 {
+		t.Fatalf("source job: %+v, %v", j, err)
 	}
 	// The same head again (a redelivery, or UPDATED without new commits)
 	// starts nothing: one execution per head.
