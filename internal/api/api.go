@@ -33,19 +33,21 @@ type TokenStore interface {
 type Server struct {
 	svc   *service.Service
 	hooks *trigger.Webhooks
-	rules *event.Rules
-	repos *gitserver.Server
-	guard *access.Guard
-	log   *slog.Logger
-	mux   *http.ServeMux
-	table []Route
-	ssh   *wire.SSHHost // nil: SSH is not served
+	// hostHooks are git host connections' webhooks.
+	hostHooks *trigger.ConnectionWebhooks
+	rules     *event.Rules
+	repos     *gitserver.Server
+	guard     *access.Guard
+	log       *slog.Logger
+	mux       *http.ServeMux
+	table     []Route
+	ssh       *wire.SSHHost // nil: SSH is not served
 }
 
 // New returns the API handler; repos may be nil when the server hosts no
 // repositories.
 func New(svc *service.Service, tokens TokenStore, repos *gitserver.Server, log *slog.Logger) *Server {
-	s := &Server{svc: svc, hooks: trigger.NewWebhooks(svc), rules: event.NewRules(svc), repos: repos, log: log, mux: http.NewServeMux(),
+	s := &Server{svc: svc, hooks: trigger.NewWebhooks(svc), hostHooks: trigger.NewConnectionWebhooks(svc, trigger.HostFiles{Secrets: svc}), rules: event.NewRules(svc), repos: repos, log: log, mux: http.NewServeMux(),
 		guard: &access.Guard{Tokens: tokens, JobOf: svc.JobOfToken}}
 	s.routes()
 	return s
@@ -92,6 +94,7 @@ func (s *Server) routes() {
 	s.gateRoutes()
 	s.secretRoutes()
 	s.webhookRoutes()
+	s.commitStatusRoutes()
 	s.projectRoutes()
 	s.functionRoutes()
 	s.ruleRoutes()

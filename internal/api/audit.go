@@ -62,7 +62,9 @@ const (
 	opGitPull        = "GitPull"
 	opGitPush        = "GitPush"
 	opDeliverWebhook = "DeliverWebhook"
-	opListAudit      = "ListAuditRecords"
+	// opDeliverConnectionWebhook is a git host connection's delivery.
+	opDeliverConnectionWebhook = "DeliverConnectionWebhook"
+	opListAudit                = "ListAuditRecords"
 )
 
 type auditHandler struct {
@@ -244,6 +246,17 @@ func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, bo
 		}
 		if ci.Resource == "" && repo != "" {
 			ci.Resource = "repository/" + repo
+		}
+	case r.Pattern == "POST /webhooks/connections/{name}":
+		name := r.PathValue("name")
+		if ci.Operation == "" {
+			ci.Operation = opDeliverConnectionWebhook
+		}
+		if ci.Principal == "" {
+			ci.Principal = "connection/" + name
+		}
+		if ci.Resource == "" {
+			ci.Resource = "connection/" + name
 		}
 	case r.Pattern == "POST /webhooks/{name}":
 		name := r.PathValue("name")

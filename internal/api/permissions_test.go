@@ -143,6 +143,7 @@ var operations = []operation{
 	{"POST /api/v1/pipelines/{name}/executions", "POST", "/api/v1/pipelines/nope/executions", "", "StartPipelineExecution", "pipeline/nope", run},
 	{"GET /api/v1/pipelines/{name}/executions", "GET", "/api/v1/pipelines/app/executions", "", "ListPipelineExecutions", "pipeline/app", look},
 	{"GET /api/v1/pipelines/{name}/executions/{id}", "GET", "/api/v1/pipelines/app/executions/e1", "", "GetPipelineExecution", "pipeline/app", look},
+	{"GET /api/v1/pipelines/{name}/executions/{id}/commit-statuses", "GET", "/api/v1/pipelines/app/executions/e1/commit-statuses", "", "ListCommitStatuses", "pipeline/app", look},
 	{"POST /api/v1/pipelines/{name}/executions/{id}/stop", "POST", "/api/v1/pipelines/app/executions/e1/stop", `{}`, "StopPipelineExecution", "pipeline/app", run},
 	{"POST /api/v1/pipelines/{name}/executions/{id}/retry", "POST", "/api/v1/pipelines/app/executions/e1/retry", `{"stageName":"S"}`, "RetryStageExecution", "pipeline/app", run},
 	{"POST /api/v1/pipelines/{name}/executions/{id}/override-condition", "POST", "/api/v1/pipelines/app/executions/e1/override-condition", `{"stageName":"S","conditionType":"BEFORE_ENTRY"}`, "OverrideStageCondition", "pipeline/app", run},

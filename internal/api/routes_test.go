@@ -51,9 +51,10 @@ func newTestServer(t *testing.T) (*Server, store.Store) {
 // authenticates otherwise. A route missing here and from handle fails
 // TestRouteTable.
 var exemptions = map[string]string{
-	"GET /healthz":          "liveness",
-	"/git/":                 "GitAuthorizer",
-	"POST /webhooks/{name}": "webhook's own authentication",
+	"GET /healthz":                      "liveness",
+	"/git/":                             "GitAuthorizer",
+	"POST /webhooks/{name}":             "webhook's own authentication",
+	"POST /webhooks/connections/{name}": "the connection's webhookSecret",
 }
 
 // TestRouteTable walks every route the API registers: each has an action

@@ -18,6 +18,36 @@ func (s *Server) webhookRoutes() {
 	s.handle("DELETE /api/v1/webhooks/{name}", "DeleteWebhook", resWebhook, s.deleteWebhook)
 	s.exempt("POST /webhooks/{name}", "webhook deliveries carry no sluice token: the webhook's own authentication (GITHUB_HMAC, IP, UNAUTHENTICATED) decides",
 		http.HandlerFunc(s.deliverWebhook))
+	s.exempt("POST /webhooks/connections/{name}", "git host deliveries carry no sluice token: the signature with the connection's webhookSecret decides",
+		http.HandlerFunc(s.deliverConnectionWebhook))
+}
+
+// deliverConnectionWebhook takes a git host connection's webhook delivery:
+// 401 with the reason for a wrong or missing signature, 404 for an unknown
+// connection, 202 when something started, 200 otherwise.
+func (s *Server) deliverConnectionWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+	if err != nil {
+		s.writeError(w, r, service.Errorf(service.CodeInvalid, "read body: %v", err))
+		return
+	}
+	if len(body) > maxWebhookBody {
+		s.writeError(w, r, service.Errorf(service.CodeInvalid, "body larger than %d bytes", maxWebhookBody))
+		return
+	}
+	res, err := s.hostHooks.Handle(r.Context(), r.PathValue("name"), r.Header, body)
+	if err != nil {
+		if service.ErrorCode(err) == service.CodeUnauthorized {
+			s.log.Warn("connection webhook delivery refused", "connection", r.PathValue("name"), "remote", r.RemoteAddr, "err", err)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if len(res.Started) > 0 {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, res)
 }
 
 // resDeclaredWebhook is webhook/NAME of the webhook a PutWebhook body

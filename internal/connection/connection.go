@@ -13,14 +13,17 @@ package connection
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
+	"github.com/sluice-ci/sluice/internal/githost"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
@@ -370,4 +373,48 @@ func (c *Connection) Settings(keys *awsconn.Keys) awsconn.Settings {
 		s.Role = &awsconn.Role{ARN: r.ARN, ExternalID: r.ExternalID, SessionName: r.SessionName, DurationSeconds: r.DurationSeconds}
 	}
 	return s
+}
+
+// GitHost is the githost speaking for c's kind, "" for kinds that are not
+// git hosts.
+func (c *Connection) GitHost() githost.Host {
+	switch c.Kind {
+	case KindGitHub, KindGitHubEnterprise:
+		return githost.GitHub
+	case KindGitLab, KindGitLabSelfManaged:
+		return githost.GitLab
+	case KindBitbucket:
+		return githost.Bitbucket
+	case KindGitea:
+		return githost.Gitea
+	}
+	return ""
+}
+
+// HostClient is a client of c's git host API with token, the value of c's
+// token secret.
+func (c *Connection) HostClient(token []byte, hc *http.Client) (*githost.Client, error) {
+	host := c.GitHost()
+	if host == "" {
+		return nil, fmt.Errorf("connection %s is of kind %s, not a git host", c.Name, c.Kind)
+	}
+	return &githost.Client{Host: host, BaseURL: c.HostURL(), Token: strings.TrimSpace(string(token)), HTTP: hc}, nil
+}
+
+// SecretReader reads sluice secrets.
+type SecretReader interface {
+	SecretValue(ctx context.Context, name string) ([]byte, error)
+}
+
+// OpenHostClient is a client of c's git host API with the token c's token
+// secret holds. GitHub App connections cannot be used this way yet.
+func (c *Connection) OpenHostClient(ctx context.Context, secrets SecretReader, hc *http.Client) (*githost.Client, error) {
+	if c.Token == "" {
+		return nil, fmt.Errorf("connection %s has no token secret (a GitHub App connection cannot list files or set statuses yet)", c.Name)
+	}
+	token, err := secrets.SecretValue(ctx, c.Token)
+	if err != nil {
+		return nil, fmt.Errorf("connection %s: token secret %s: %w", c.Name, c.Token, err)
+	}
+	return c.HostClient(token, hc)
 }

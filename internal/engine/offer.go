@@ -38,6 +38,12 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 		}
 		config[k] = v
 	}
+	if b := triggeredBranch(e, a); b != "" {
+		// A push to another branch (through push filters) or a pull
+		// request's source branch: the commit is read from there, as
+		// CodePipeline's triggers do, and BranchName says so.
+		config["BranchName"] = b
+	}
 	commands := make([]string, len(a.Decl.Commands))
 	for i, c := range a.Decl.Commands {
 		v, err := pipeline.Resolve(c, lookup)
@@ -125,6 +131,10 @@ func variableLookup(e *Execution) func(ns, name string) (string, bool) {
 			return v, ok
 		case pipeline.NamespaceUpstream:
 			return upstreamLookup(e.Upstream, name)
+		case pipeline.NamespaceTrigger:
+			// Known names resolve, to "" when the trigger did not set
+			// them, so a command can test for a pull request.
+			return e.TriggerVariables[name], slices.Contains(pipeline.TriggerVariables, name)
 		case "codepipeline":
 			switch name {
 			case "PipelineExecutionId":
@@ -152,6 +162,17 @@ func runOrderOf(a pipeline.Action) int {
 		return 1
 	}
 	return a.RunOrder
+}
+
+// triggeredBranch is the branch a git host event that started e names for
+// source action a, when a is the action it pinned: "" otherwise.
+func triggeredBranch(e *Execution, a *Action) string {
+	tv := e.TriggerVariables
+	if tv["CommitId"] == "" || tv["BranchName"] == "" || pinnedRevision(e, a.Decl.Name) != tv["CommitId"] ||
+		!strings.EqualFold(a.Decl.Configuration["FullRepositoryId"], tv["FullRepositoryName"]) {
+		return ""
+	}
+	return tv["BranchName"]
 }
 
 func pinnedRevision(e *Execution, action string) string {

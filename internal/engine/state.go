@@ -113,7 +113,11 @@ type Execution struct {
 	// Upstream is the execution whose end started this one through a Pipeline
 	// trigger; Parent the action that invoked it through a Pipeline action.
 	Upstream *Upstream `json:"upstream,omitempty"`
-	Parent   *Parent   `json:"parent,omitempty"`
+	// TriggerVariables are what the git host event that started the
+	// execution says (a pull request's number and branches), readable as
+	// #{trigger.NAME}.
+	TriggerVariables map[string]string `json:"triggerVariables,omitempty"`
+	Parent           *Parent           `json:"parent,omitempty"`
 	// ExecutionType is STANDARD, or ROLLBACK for an execution that runs one
 	// stage again with what an earlier execution (Rollback's target) used.
 	ExecutionType string            `json:"executionType,omitempty"`

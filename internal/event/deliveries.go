@@ -161,6 +161,8 @@ func (rn *Runner) send(ctx context.Context, d store.Delivery) error {
 	switch d.Kind {
 	case "pipeline":
 		return rn.startForRule(ctx, d, t.ruleTarget)
+	case DeliveryCommitStatus:
+		return rn.sendCommitStatus(ctx, d)
 	case "function":
 		return rn.invokeForRule(ctx, d, t.ruleTarget)
 	case "webhook":

@@ -39,6 +39,12 @@ type Service interface {
 	// JobRoleAllows checks that a job's role allows sluice:ACTION on
 	// resource.
 	JobRoleAllows(ctx context.Context, j engine.Job, action, resource string) error
+	// For commit statuses: the pipeline's settings, the execution's
+	// revisions, the git host connections.
+	Pipeline(ctx context.Context, name string) (service.PipelineInfo, error)
+	Execution(ctx context.Context, name, id string) (*engine.Execution, error)
+	Connections(ctx context.Context) ([]service.ConnectionInfo, error)
+	Connection(ctx context.Context, name string) (service.ConnectionInfo, error)
 }
 
 var _ Service = (*service.Service)(nil)

@@ -119,10 +119,17 @@ func (rn *Runner) newRuleFollower() *follow.Follower {
 		},
 		Handle: func(ctx context.Context, r store.Event) error {
 			ev, err := rn.svc.EventOf(r)
+			if err != nil {
+				return err
+			}
+			// Commit statuses ride on the rules' cursor: queued before
+			// it moves, like a rule's deliveries.
+			q, err := rn.statusEvent(ctx, ev)
+			rn.queued += q
 			if err != nil || rn.batchSet.Len() == 0 {
 				return err
 			}
-			q, err := rn.ruleEvent(ctx, rn.batchSet, rn.batchRules, ev)
+			q, err = rn.ruleEvent(ctx, rn.batchSet, rn.batchRules, ev)
 			rn.queued += q
 			return err
 		},

@@ -23,7 +23,7 @@ var Actions = []string{
 	"StartPipelineExecution", "ListPipelineExecutions", "GetPipelineExecution",
 	"StopPipelineExecution", "RetryStageExecution", "RollbackStage", "OverrideStageCondition",
 	"GetActionLog", "GetArtifact", "ListReports",
-	"ListEvents", "GetEventStream",
+	"ListEvents", "GetEventStream", "ListCommitStatuses",
 	// Approvals and locks.
 	"PutApprovalResult", "ListLocks",
 	// The job protocol, spoken by workers (and, for one job, by a function's job token).

@@ -67,6 +67,14 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 	addStr(root, "executionMode", string(p.ExecutionMode), false)
 	addStr(root, "lock", p.Lock, false)
 	addStr(root, "role", p.Role, false)
+	if cs := p.CommitStatus; cs != nil {
+		m := mapNode()
+		if cs.Report != nil {
+			add(m, "report", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(*cs.Report)})
+		}
+		addStr(m, "context", cs.Context, false)
+		add(root, "commitStatus", m)
+	}
 	if len(p.Variables) > 0 {
 		vars := seqNode()
 		for _, v := range p.Variables {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -55,6 +56,30 @@ func (p GitPushFilter) Match(branch, tag string, files []string) bool {
 	}
 	if p.FilePaths != nil {
 		// Compiled once: a push can change thousands of files.
+		c := compileFilter(p.FilePaths)
+		for _, f := range files {
+			if c.match(f) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// Match reports whether a pull request's change passes this filter: its
+// event is among Events (any, when there are none), its destination branch
+// passes Branches, and any of its changed files passes FilePaths. files nil
+// means they are not known, which passes no FilePaths filter. branch is a
+// short name ("main").
+func (p GitPullRequestFilter) Match(event, branch string, files []string) bool {
+	if len(p.Events) > 0 && !slices.Contains(p.Events, event) {
+		return false
+	}
+	if p.Branches != nil && !p.Branches.Match(branch) {
+		return false
+	}
+	if p.FilePaths != nil {
 		c := compileFilter(p.FilePaths)
 		for _, f := range files {
 			if c.match(f) {

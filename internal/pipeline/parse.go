@@ -149,10 +149,12 @@ var (
 	pipelineFields = []string{
 		"name", "pipelineType", "executionMode", "variables", "stages",
 		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock", "role",
+		"commitStatus",
 	}
-	variableFields = []string{"name", "defaultValue", "description"}
-	stageFields    = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
-	actionFields   = []string{
+	commitStatusFields = []string{"report", "context"}
+	variableFields     = []string{"name", "defaultValue", "description"}
+	stageFields        = []string{"name", "actions", "lock", "blockers", "onFailure", "onSuccess", "beforeEntry"}
+	actionFields       = []string{
 		"name", "actionTypeId", "runOrder", "configuration", "commands",
 		"outputVariables", "inputArtifacts", "outputArtifacts", "namespace",
 		"region", "roleArn", "timeoutInMinutes", "maxAttempts",
@@ -244,6 +246,20 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 			p.Triggers = d.triggers(f.Value, path)
 		case "lock":
 			p.Lock = d.Str(f.Value, path)
+		case "commitStatus":
+			p.CommitStatus = &CommitStatus{}
+			for _, cf := range d.Mapping(f.Value, path) {
+				cp := joinPath(path, cf.Key)
+				switch cf.Key {
+				case "report":
+					b := d.Bool(cf.Value, cp)
+					p.CommitStatus.Report = &b
+				case "context":
+					p.CommitStatus.Context = d.Str(cf.Value, cp)
+				default:
+					d.Unknown(cf, cp, commitStatusFields)
+				}
+			}
 		default:
 			d.Unknown(f, path, known)
 		}

@@ -218,7 +218,7 @@ stages:
 			{Name: "Source", Actions: []Action{
 				{Name: "A", RunOrder: 1, OutputArtifacts: []OutputArtifact{{Name: "out"}},
 					Configuration: map[string]string{"Owner": "o", "Repo": "r", "Branch": "main"},
-					ActionTypeID: ActionTypeID{Category: CategorySource, Owner: OwnerThirdParty, Provider: "GitHub", Version: "1"}},
+					ActionTypeID:  ActionTypeID{Category: CategorySource, Owner: OwnerThirdParty, Provider: "GitHub", Version: "1"}},
 			}},
 			{Name: "Build", Actions: []Action{
 				{Name: "B", RunOrder: 1, ActionTypeID: ActionTypeID{Category: CategoryBuild, Owner: OwnerAWS, Provider: "Noop", Version: "1"}},

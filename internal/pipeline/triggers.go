@@ -31,6 +31,7 @@ var (
 	pipelineTrigFields = []string{"name", "on"}
 	gitConfigFields    = []string{"sourceActionName", "push", "pullRequest"}
 	pushFilterFields   = []string{"branches", "tags", "filePaths"}
+	prFilterFields     = []string{"events", "branches", "filePaths"}
 	gitFilterFields    = []string{"includes", "excludes"}
 	triggerTypes       = []string{TriggerGit, TriggerSchedule, TriggerPipeline, providerTypeAlias}
 )
@@ -110,8 +111,7 @@ func (d *decoder) gitConfiguration(n *yaml.Node, path string) *GitConfiguration 
 		case "push":
 			g.Push = d.pushFilters(f.Value, fp)
 		case "pullRequest":
-			// CodePipeline's pull request triggers: read so that
-			// get-pipeline documents import, not acted on yet.
+			g.PullRequest = d.pullRequestFilters(f.Value, fp)
 		default:
 			d.Unknown(f, fp, gitConfigFields)
 		}
@@ -138,6 +138,39 @@ func (d *decoder) pushFilters(n *yaml.Node, path string) []GitPushFilter {
 				out[i].FilePaths = d.gitFilter(f.Value, fp)
 			default:
 				d.Unknown(f, fp, pushFilterFields)
+			}
+		}
+	}
+	return out
+}
+
+func (d *decoder) pullRequestFilters(n *yaml.Node, path string) []GitPullRequestFilter {
+	items := d.List(n, path)
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]GitPullRequestFilter, len(items))
+	for i, item := range items {
+		ip := indexPath(path, i)
+		for _, f := range d.Mapping(item, ip) {
+			fp := joinPath(ip, f.Key)
+			switch f.Key {
+			case "events":
+				out[i].Events = d.Strings(f.Value, fp)
+				if out[i].Events == nil {
+					// Given but empty: not the same as left out, and
+					// refused (CodePipeline wants 1 to 3 events).
+					out[i].Events = []string{}
+				}
+				for j, e := range out[i].Events {
+					out[i].Events[j] = canonicalCase(e, PullRequestEvents)
+				}
+			case "branches":
+				out[i].Branches = d.gitFilter(f.Value, fp)
+			case "filePaths":
+				out[i].FilePaths = d.gitFilter(f.Value, fp)
+			default:
+				d.Unknown(f, fp, prFilterFields)
 			}
 		}
 	}
@@ -237,6 +270,64 @@ func (v *validator) gitTrigger(tp string, i int, t *Trigger, claimed map[string]
 	for j := range g.Push {
 		v.pushFilter(indexPath(pp, j), &g.Push[j])
 	}
+
+	rp := joinPath(gp, "pullRequest")
+	if len(g.PullRequest) > 0 && g.SourceActionName != "" {
+		if p := v.sourceProvider(g.SourceActionName); p != "" && !pullRequestSources[p] {
+			v.errorf(rp, "pull-request triggers need a source action of provider CodeStarSourceConnection or CodeConnections (a git host connection's webhooks); %s has provider %s",
+				g.SourceActionName, p)
+		}
+	}
+	if len(g.PullRequest) > maxPushFilters {
+		v.errorf(rp, "too many pull-request filters: %d, at most %d", len(g.PullRequest), maxPushFilters)
+	}
+	for j := range g.PullRequest {
+		v.pullRequestFilter(indexPath(rp, j), &g.PullRequest[j])
+	}
+}
+
+// pullRequestSources are the source providers whose repositories have pull
+// requests sluice hears of.
+var pullRequestSources = map[string]bool{"CodeStarSourceConnection": true, "CodeConnections": true}
+
+// sourceProvider is the provider of the source action named name, or "".
+func (v *validator) sourceProvider(name string) string {
+	for _, st := range v.p.Stages {
+		for _, a := range st.Actions {
+			if a.Name == name {
+				return a.ActionTypeID.Provider
+			}
+		}
+	}
+	return ""
+}
+
+// pullRequestFilter checks one pull-request filter: CodePipeline allows 1
+// to 3 distinct events, and branches and file paths as push filters have
+// them.
+func (v *validator) pullRequestFilter(pp string, f *GitPullRequestFilter) {
+	ep := joinPath(pp, "events")
+	if f.Events != nil && len(f.Events) == 0 {
+		v.errorf(ep, "give at least one event (%s), or leave events out for all of them", quotedList(PullRequestEvents, "or"))
+	}
+	seen := map[string]bool{}
+	for i, e := range f.Events {
+		ip := indexPath(ep, i)
+		switch {
+		case !slices.Contains(PullRequestEvents, e):
+			v.errorf(ip, "unknown pull-request event %q (want %s)%s", e, quotedList(PullRequestEvents, "or"), v.hints.didYouMean(e, PullRequestEvents))
+		case seen[e]:
+			v.errorf(ip, "%s is listed twice", e)
+		}
+		seen[e] = true
+	}
+	if f.FilePaths != nil && f.Branches == nil {
+		// CodePipeline's combinations: branches, or branches with
+		// file paths.
+		v.errorf(joinPath(pp, "filePaths"), "filePaths needs branches beside it (the destination branches whose pull requests are filtered by path)")
+	}
+	v.gitFilter(joinPath(pp, "branches"), f.Branches)
+	v.gitFilter(joinPath(pp, "filePaths"), f.FilePaths)
 }
 
 // notGit holds the source providers whose changes are not git pushes, so
@@ -391,6 +482,17 @@ func triggersNode(ts []Trigger) *yaml.Node {
 					push.Content = append(push.Content, pm)
 				}
 				add(gm, "push", push)
+			}
+			if len(g.PullRequest) > 0 {
+				prs := seqNode()
+				for _, pf := range g.PullRequest {
+					pm := mapNode()
+					addStrs(pm, "events", pf.Events)
+					addGitFilter(pm, "branches", pf.Branches)
+					addGitFilter(pm, "filePaths", pf.FilePaths)
+					prs.Content = append(prs.Content, pm)
+				}
+				add(gm, "pullRequest", prs)
 			}
 			add(m, "gitConfiguration", gm)
 		}

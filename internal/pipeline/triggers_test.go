@@ -40,9 +40,6 @@ const triggersYAML = triggerBase + `triggers:
             includes: ["src/**"]
         - tags:
             includes: ["v*"]
-      pullRequest:
-        - events: [OPEN]
-          branches: {includes: [main]}
   - providerType: schedule
     schedule: cron(0 12 * * ? *)
     timeZone: Europe/Paris

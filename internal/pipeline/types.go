@@ -54,6 +54,34 @@ type Pipeline struct {
 	// naming a role sluice has not runs with the default role, so AWS's
 	// files apply unchanged).
 	Role string `json:"role,omitempty"`
+	// CommitStatus says how executions report to the git host of a
+	// connection source (sluice's extension; CodePipeline reports
+	// nothing). Nil reports with the defaults.
+	CommitStatus *CommitStatus `json:"commitStatus,omitempty"`
+}
+
+// CommitStatus configures the commit statuses an execution started by a
+// commit or pull request of a git host connection's repository sets on it:
+// pending when it starts, then success, failure or error.
+type CommitStatus struct {
+	// Report, when false, sets no statuses; nil means true.
+	Report *bool `json:"report,omitempty"`
+	// Context names the status on the host ("sluice/PIPELINE" when
+	// empty): a host keeps the latest status per context and commit.
+	Context string `json:"context,omitempty"`
+}
+
+// ReportsCommitStatus reports whether p's executions set commit statuses.
+func (p *Pipeline) ReportsCommitStatus() bool {
+	return p.CommitStatus == nil || p.CommitStatus.Report == nil || *p.CommitStatus.Report
+}
+
+// CommitStatusContext is the context p's commit statuses are set under.
+func (p *Pipeline) CommitStatusContext() string {
+	if p.CommitStatus != nil && p.CommitStatus.Context != "" {
+		return p.CommitStatus.Context
+	}
+	return "sluice/" + p.Name
 }
 
 // Trigger types.
@@ -91,7 +119,29 @@ var UpstreamStates = []string{"Succeeded", "Failed", "Stopped", "Superseded"}
 type GitConfiguration struct {
 	SourceActionName string          `json:"sourceActionName"`
 	Push             []GitPushFilter `json:"push,omitempty"`
+	// PullRequest starts the pipeline on pull requests' changes, from the
+	// webhooks of the source action's git host connection.
+	PullRequest []GitPullRequestFilter `json:"pullRequest,omitempty"`
 }
+
+// GitPullRequestFilter matches a pull request's change when every filter it
+// gives matches: its event (OPEN, UPDATED, CLOSED; every one when empty),
+// its destination branch, and any of the files it changes.
+type GitPullRequestFilter struct {
+	Events    []string   `json:"events,omitempty"`
+	Branches  *GitFilter `json:"branches,omitempty"`
+	FilePaths *GitFilter `json:"filePaths,omitempty"`
+}
+
+// Pull-request events, as CodePipeline names them.
+const (
+	PullRequestOpen    = "OPEN"
+	PullRequestUpdated = "UPDATED"
+	PullRequestClosed  = "CLOSED"
+)
+
+// PullRequestEvents are the events a pull-request filter can name.
+var PullRequestEvents = []string{PullRequestOpen, PullRequestUpdated, PullRequestClosed}
 
 // GitPushFilter matches a push when every filter it gives matches.
 type GitPushFilter struct {

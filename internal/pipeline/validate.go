@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sluice-ci/sluice/internal/yamlnode"
@@ -16,6 +17,9 @@ import (
 // here can be exported back, with two deliberate exceptions: one stage is
 // enough (CodePipeline wants two) and Commands actions take any number of
 // artifacts.
+// maxStatusContext bounds a commit status context (GitLab's name and Bitbucket's key are the tightest hosts take).
+const maxStatusContext = 100
+
 const (
 	maxStages            = 50
 	maxActionsPerStage   = 50
@@ -183,6 +187,13 @@ func (v *validator) maxLen(path, value string, limit int) {
 func (v *validator) pipeline() {
 	p := v.p
 	v.name("name", p.Name, "pipeline name", nameRE, nameChars)
+	if cs := p.CommitStatus; cs != nil && cs.Context != "" {
+		if n := utf8.RuneCountInString(cs.Context); n > maxStatusContext {
+			v.errorf("commitStatus.context", "too long: %d characters, at most %d", n, maxStatusContext)
+		} else if strings.ContainsFunc(cs.Context, unicode.IsControl) {
+			v.errorf("commitStatus.context", "must not hold control characters")
+		}
+	}
 	if p.Lock != "" {
 		v.name("lock", p.Lock, "lock name", nameRE, nameChars)
 	}
@@ -336,7 +347,7 @@ func (v *validator) action(si, ai int, v1 bool) {
 		switch {
 		case !namespaceRE.MatchString(a.Namespace):
 			v.errorf(np, "%q is not a valid namespace: use %s", a.Namespace, nsChars)
-		case a.Namespace == NamespaceVariables || a.Namespace == NamespaceCodePipeline || a.Namespace == NamespaceUpstream:
+		case a.Namespace == NamespaceVariables || a.Namespace == NamespaceCodePipeline || a.Namespace == NamespaceUpstream || a.Namespace == NamespaceTrigger:
 			v.errorf(np, "namespace %q is reserved", a.Namespace)
 		case v.producers[a.Namespace] != nil:
 			// CodePipeline forbids it, so that #{X.y} never leaves a
@@ -617,6 +628,10 @@ func (v *validator) references(path, s string, si, ro int) {
 		case NamespaceUpstream:
 			if !v.hasPipelineTrigger() {
 				v.errorf(path, "%s: the upstream namespace holds the variables of the execution that started this one, and this pipeline has no %s trigger", r, TriggerPipeline)
+			}
+		case NamespaceTrigger:
+			if !slices.Contains(TriggerVariables, r.Name) {
+				v.errorf(path, "%s: the trigger namespace holds only %s%s", r, strings.Join(TriggerVariables, ", "), v.hints.didYouMean(r.Name, TriggerVariables))
 			}
 		case NamespaceCodePipeline:
 			if r.Name != executionIDVariable && r.Name != pipelineNameVariable {

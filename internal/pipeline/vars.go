@@ -14,6 +14,8 @@ import (
 //	                                   Pipeline trigger: PipelineName, PipelineExecutionId,
 //	                                   Status, RevisionId (its first source revision),
 //	                                   RevisionId_ACTION, and its pipeline variables by name
+//	#{trigger.NAME}                    what the git host event that started the execution
+//	                                   says (TriggerVariables: PullRequestId, SourceBranch…)
 //
 // Both parts use the characters CodePipeline allows in namespaces and variable
 // names: A-Z a-z 0-9 @ _ -. Substitution happens once: a value that itself
@@ -34,7 +36,21 @@ const (
 	NamespaceVariables    = "variables"
 	NamespaceCodePipeline = "codepipeline"
 	NamespaceUpstream     = "upstream"
+	// NamespaceTrigger holds what the git host event that started an
+	// execution says: TriggerVariables. Each resolves to "" in an
+	// execution another trigger started.
+	NamespaceTrigger = "trigger"
 )
+
+// TriggerVariables are the names of the trigger namespace: the pull
+// request's, for an execution a pull-request trigger started (CodePipeline
+// has no variables for them; these are sluice's), and the event's commit and
+// branch for a push through a git host connection.
+var TriggerVariables = []string{
+	"PullRequestId", "PullRequestTitle", "PullRequestUrl", "PullRequestEvent",
+	"SourceBranch", "DestinationBranch", "SourceCommitId", "DestinationCommitId",
+	"BranchName", "CommitId", "FullRepositoryName", "ProviderType",
+}
 
 // Ref is one variable reference, #{Namespace.Name}.
 type Ref struct {

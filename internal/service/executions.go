@@ -36,6 +36,9 @@ type StartRequest struct {
 	// end started it, the action that invoked it.
 	Upstream *engine.Upstream
 	Parent   *engine.Parent
+	// TriggerVariables are recorded on the execution, readable as
+	// #{trigger.NAME} (pipeline.TriggerVariables).
+	TriggerVariables map[string]string
 }
 
 // ErrAlreadyStarted is returned for a start whose idempotency key was used.
@@ -68,6 +71,9 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 			return nil, err
 		}
 		e.Upstream, e.Parent = req.Upstream, req.Parent
+		if len(req.TriggerVariables) > 0 {
+			e.TriggerVariables = req.TriggerVariables
+		}
 		if req.IdempotencyKey != "" {
 			fresh, err := tx.UseKey(ctx, req.IdempotencyKey, id, s.now())
 			if err != nil {

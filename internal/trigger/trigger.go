@@ -30,6 +30,9 @@ type Service interface {
 	NoteIgnored(ctx context.Context, pipeline string, note service.TriggerNote) error
 	PutSecret(ctx context.Context, name string, value []byte) error
 	SecretValue(ctx context.Context, name string) ([]byte, error)
+	Connection(ctx context.Context, name string) (service.ConnectionInfo, error)
+	Executions(ctx context.Context, name string, before int64, limit int) ([]*engine.Execution, error)
+	StopExecution(ctx context.Context, name, id string, abandon bool, reason string) error
 }
 
 var _ Service = (*service.Service)(nil)

@@ -31,7 +31,7 @@ func newFixture(t testing.TB) *fixture {
 	ctx := context.Background()
 	st, arts := servicetest.Stores(t)
 	c := servicetest.NewClock()
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now})
+	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now, SecretKey: make([]byte, service.SecretKeySize)})
 	return &fixture{t: t, ctx: ctx, svc: svc, clock: c}
 }
 

@@ -82,3 +82,20 @@ type RuleDelivery struct {
 	Created   time.Time `json:"created"`
 	Updated   time.Time `json:"updated"`
 }
+
+// CommitStatus is a commit status an execution set (or tried to set) on its
+// git host, and how sending it went.
+type CommitStatus struct {
+	Connection  string    `json:"connection"`
+	Repository  string    `json:"repository"`
+	Commit      string    `json:"commit"`
+	State       string    `json:"state"` // pending, success, failure, error, stopped
+	Context     string    `json:"context"`
+	Description string    `json:"description"`
+	TargetURL   string    `json:"targetUrl"`
+	Delivery    string    `json:"delivery"` // Pending, Delivered, Failed
+	Attempts    int       `json:"attempts"`
+	LastError   string    `json:"lastError,omitempty"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+}

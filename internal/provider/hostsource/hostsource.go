@@ -56,15 +56,20 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		return provider.Result{}, fmt.Errorf("repository %s: %w", repo, err)
 	}
 	user, password := conn.Basic()
-	hint := ", with the token of connection " + conn.Name + " (does it exist and may it read the repository?)"
+	whose := "the token of connection " + conn.Name
 	if conn.Name == "" {
-		hint = ", with the token of OAuthToken's secret (does the repository exist and may the token read it?)"
+		whose = "the token in OAuthToken's secret"
 	}
+	hint := " with " + whose + ": the host refused it"
 	g := gitsource.Provider{Git: p.Git}
 	c, err := g.RunRemote(ctx, job, gitsource.Remote{
 		URL: conn.CloneURL(repo), User: user, Password: password,
 		Name: repo, AuthHint: hint, Branch: branch, Format: format,
 	})
+	if errors.Is(err, gitsource.ErrRepositoryNotFound) {
+		// Hosts answer 404 for a private repository the token may not read.
+		return provider.Result{}, fmt.Errorf("%w, or %s may not read it", err, whose)
+	}
 	if err != nil {
 		return provider.Result{}, err
 	}

@@ -224,10 +224,11 @@ func TestConnectionSourceRefusals(t *testing.T) {
 		kind     error
 		want     string
 	}{
-		{"token cannot read it", outsider, cfg(repo.FullName, "main"), "", nil, "repository " + repo.FullName},
-		{"no such repository", g.AdminToken, cfg(giteatest.AdminUser+"/nothing", "main"), "", nil, "repository " + giteatest.AdminUser + "/nothing"},
+		{"token cannot read it", outsider, cfg(repo.FullName, "main"), "", gitsource.ErrRepositoryNotFound,
+			"repository " + repo.FullName + " not found, or the token of connection gitea may not read it"},
+		{"no such repository", g.AdminToken, cfg(giteatest.AdminUser+"/nothing", "main"), "", gitsource.ErrRepositoryNotFound, "repository " + giteatest.AdminUser + "/nothing not found"},
 		{"deleted branch", g.AdminToken, cfg(repo.FullName, "gone"), "", gitsource.ErrBranchNotFound, "branch gone not found in repository " + repo.FullName},
-		{"wrong token", "0123456789abcdef0123456789abcdef01234567", cfg(repo.FullName, "main"), "", gitsource.ErrAuthentication, "authentication failed for repository " + repo.FullName},
+		{"wrong token", "0123456789abcdef0123456789abcdef01234567", cfg(repo.FullName, "main"), "", gitsource.ErrAuthentication, "authentication failed for repository " + repo.FullName + " with the token of connection gitea: the host refused it"},
 		{"commit of another repository", g.AdminToken, cfg(repo.FullName, "main"), stray, gitsource.ErrCommitNotFound, "commit " + stray + " is not on branch main"},
 		{"option as branch", g.AdminToken, cfg(repo.FullName, "--upload-pack=touch /tmp/x"), "", gitsource.ErrConfiguration, "branch name cannot start with '-'"},
 	}
@@ -237,6 +238,7 @@ func TestConnectionSourceRefusals(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error\n%s", log)
 			}
+			t.Logf("error: %v", err)
 			if !strings.Contains(err.Error(), tt.want) || (tt.kind != nil && !errors.Is(err, tt.kind)) {
 				t.Errorf("error %q, want %q (%v)", err, tt.want, tt.kind)
 			}
