@@ -60,7 +60,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Store, "store", "", "where state is kept: sqlite (the embedded default, in --data) or a postgres:// URL (env SLUICE_STORE; password in PGPASSWORD)")
 	cmd.Flags().StringVar(&cfg.Artifacts, "artifacts", "", "where artifacts are kept: a directory (default DATA/artifacts) or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false (keys in env SLUICE_S3_ACCESS_KEY/SLUICE_S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as events, ARNs and builds (AWS_REGION) carry it, e.g. us-east-1")
+	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as builds (AWS_REGION) carry it, e.g. us-east-1 (events and ARNs carry --aws-region)")
 	cmd.Flags().StringVar(&cfg.AWSRegion, "aws-region", "", "the AWS region events and ARNs carry, as CodePipeline's do (default: --region when it is an AWS region such as eu-west-3, else us-east-1)")
 	cmd.Flags().StringVar(&cfg.AWSAccount, "aws-account-id", "", "the 12-digit AWS account id events and ARNs carry (default 000000000000)")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
