@@ -27,6 +27,7 @@ const (
 )
 
 type parameter struct {
+	noEcho  bool // a secret: its value is never repeated in a message
 	typ     string
 	def     *yaml.Node
 	allowed []string
@@ -111,6 +112,9 @@ func (e *evaluator) readParameters(key, n *yaml.Node) {
 			p.typ = t.Value
 		}
 		p.def = field(v, "Default")
+		if ne := field(v, "NoEcho"); ne != nil && strings.EqualFold(ne.Value, "true") {
+			p.noEcho = true
+		}
 		if av := field(v, "AllowedValues"); av != nil && av.Kind == yaml.SequenceNode {
 			for _, a := range av.Content {
 				p.allowed = append(p.allowed, a.Value)
@@ -142,7 +146,11 @@ func (e *evaluator) checkAllowed(name string, p parameter, v string) bool {
 	if _, said := e.missing["allowed "+name]; said {
 		return false // said once, where it is declared
 	}
-	e.missingf("allowed "+name, p.line, "Parameters."+name, "value %q is not one of its AllowedValues (%s)", v, strings.Join(p.allowed, ", "))
+	shown := fmt.Sprintf("%q", v)
+	if p.noEcho {
+		shown = "(NoEcho, not shown)"
+	}
+	e.missingf("allowed "+name, p.line, "Parameters."+name, "value %s is not one of its AllowedValues (%s)", shown, strings.Join(p.allowed, ", "))
 	return false
 }
 

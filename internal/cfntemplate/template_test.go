@@ -432,3 +432,63 @@ func TestIsTemplate(t *testing.T) {
 	}
 	_ = json.Valid
 }
+
+// Triggers and variables keep CodePipeline's nesting under their
+// capitalised names.
+func TestTriggers(t *testing.T) {
+	data, err := os.ReadFile("testdata/triggers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := Read("triggers.yaml", data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Parse("triggers.yaml", ps[0], pipeline.RequireRunnable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Triggers) != 1 || d.Triggers[0].GitConfiguration == nil {
+		t.Fatalf("triggers %+v", d.Triggers)
+	}
+	push := d.Triggers[0].GitConfiguration.Push[0]
+	if strings.Join(push.Branches.Includes, ",") != "main,release/*" || push.FilePaths.Excludes[0] != "docs/**" ||
+		d.Stages[0].Actions[0].Configuration["PollForSourceChanges"] != "false" {
+		t.Errorf("push %+v, configuration %v", push, d.Stages[0].Actions[0].Configuration)
+	}
+}
+
+// What a template's author could do to the machine reading it, or to the
+// one giving its parameters, is refused: functions that amplify a string,
+// conditions and names that refer to themselves, a secret repeated in a
+// message.
+func TestHostileTemplates(t *testing.T) {
+	big := strings.Repeat("x", 100_000)
+	for name, c := range map[string]struct{ src, want string }{
+		"join amplification": {"Resources:\n  P:\n    Type: AWS::CodePipeline::Pipeline\n    Properties:\n      Name: !Join [\"\", [&b \"" + big + "\"" + strings.Repeat(", *b", 20) + "]]\n",
+			"Fn::Join makes a string longer than 1048576 bytes"},
+		"sub amplification": {"Parameters:\n  B: {Type: String, Default: \"" + big + "\"}\nResources:\n  P:\n    Type: AWS::CodePipeline::Pipeline\n    Properties:\n      Name: !Sub \"" + strings.Repeat("${B}", 20) + "\"\n",
+			"Fn::Sub makes a string longer than 1048576 bytes"},
+		"condition cycle": {"Conditions:\n  A: !Not [!Condition B]\n  B: !Not [!Condition A]\nResources:\n  P:\n    Type: AWS::CodePipeline::Pipeline\n    Condition: A\n    Properties: {Name: p}\n",
+			"depends on itself"},
+		"name cycle": {"Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: !GetAtt R.Arn}\n  P:\n    Type: AWS::CodePipeline::Pipeline\n    Properties: {Name: p, RoleArn: !GetAtt R.Arn}\n",
+			"refers to itself"},
+		"secret not echoed": {"Parameters:\n  Token: {Type: String, NoEcho: true, AllowedValues: [a, b]}\nResources:\n  P:\n    Type: AWS::CodePipeline::Pipeline\n    Properties: {Name: !Ref Token}\n",
+			"value (NoEcho, not shown) is not one of its AllowedValues"},
+	} {
+		o := Options{}
+		if name == "secret not echoed" {
+			o.Parameters = map[string]string{"Token": "hunter2"}
+		}
+		_, err := Read("evil.yml", []byte(c.src), o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the secret is in the message: %v", name, err)
+		}
+		if err != nil && len(err.Error()) > 10_000 {
+			t.Errorf("%s: a message of %d bytes", name, len(err.Error()))
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 // resources.
 type templateFlags struct {
 	parameters      []string
+	parametersFile  string
 	values          []string
 	valuesFile      string
 	stackName       string
@@ -28,6 +29,7 @@ type templateFlags struct {
 
 func (f *templateFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.parameters, "parameter", nil, "a CloudFormation template's parameter, KEY=VALUE (repeatable)")
+	cmd.Flags().StringVar(&f.parametersFile, "parameters-file", "", "a template's parameters: the aws CLI's JSON ([{\"ParameterKey\": K, \"ParameterValue\": V}]), a template configuration file ({\"Parameters\": {K: V}}) or a YAML/JSON mapping; --parameter overrides it")
 	cmd.Flags().StringArrayVar(&f.values, "resource-value", nil, "what a template's other resource resolves to: NAME=V for !Ref NAME, NAME.Attr=V for !GetAtt NAME.Attr, import:EXPORT=V for !ImportValue EXPORT (repeatable)")
 	cmd.Flags().StringVar(&f.valuesFile, "resource-values", "", "a YAML or JSON file mapping the same keys as --resource-value to their values")
 	cmd.Flags().StringVar(&f.stackName, "stack-name", "sluice", "AWS::StackName in a template")
@@ -36,7 +38,7 @@ func (f *templateFlags) add(cmd *cobra.Command) {
 }
 
 func (f *templateFlags) given() bool {
-	return len(f.parameters) > 0 || len(f.values) > 0 || f.valuesFile != ""
+	return len(f.parameters) > 0 || len(f.values) > 0 || f.valuesFile != "" || f.parametersFile != ""
 }
 
 func (f *templateFlags) options() (cfntemplate.Options, error) {
@@ -45,6 +47,11 @@ func (f *templateFlags) options() (cfntemplate.Options, error) {
 		return cfntemplate.Options{}, err
 	}
 	o := cfntemplate.Options{Parameters: map[string]string{}, Values: map[string]string{}, StackName: f.stackName, AWS: id}
+	if f.parametersFile != "" {
+		if err := readParametersFile(f.parametersFile, o.Parameters); err != nil {
+			return o, err
+		}
+	}
 	for _, p := range f.parameters {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
@@ -89,7 +96,7 @@ func readTemplate(file string, data []byte, f *templateFlags, checks ...pipeline
 	root, perr := yamlnode.ReadDocument(file, data, "pipeline")
 	if perr != nil || !cfntemplate.IsTemplate(root) {
 		if f.given() {
-			return false, nil, fmt.Errorf("--parameter, --resource-value and --resource-values are for CloudFormation templates; %s is a pipeline declaration", file)
+			return false, nil, fmt.Errorf("--parameter, --parameters-file, --resource-value and --resource-values are for CloudFormation templates; %s is a pipeline declaration", file)
 		}
 		return false, nil, nil
 	}
@@ -132,4 +139,45 @@ func asErrorList(err error, l *yamlnode.ErrorList) bool {
 		*l = el
 	}
 	return ok
+}
+
+// readParametersFile reads a template's parameters in the forms CloudFormation
+// users keep them: the aws CLI's list (create-stack --parameters
+// file://FILE), CodePipeline's template configuration file, or a mapping.
+func readParametersFile(file string, into map[string]string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var list []struct {
+		Key   *string `yaml:"ParameterKey"`
+		Value *string `yaml:"ParameterValue"`
+	}
+	if yaml.Unmarshal(data, &list) == nil && len(list) > 0 {
+		for i, p := range list {
+			if p.Key == nil || p.Value == nil {
+				return fmt.Errorf("--parameters-file %s: item %d: each item needs ParameterKey and ParameterValue", file, i)
+			}
+			into[*p.Key] = *p.Value
+		}
+		return nil
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil || m == nil {
+		return fmt.Errorf("--parameters-file %s: not a list of {ParameterKey, ParameterValue}, a {\"Parameters\": {...}} file or a mapping", file)
+	}
+	if inner, ok := m["Parameters"].(map[string]any); ok {
+		m = inner
+	}
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			into[k] = v
+		case int, float64, bool:
+			into[k] = fmt.Sprint(v)
+		default:
+			return fmt.Errorf("--parameters-file %s: %s: a parameter's value is a string, not %T", file, k, v)
+		}
+	}
+	return nil
 }
