@@ -78,6 +78,7 @@ func New(cfg Config) *Handler {
 	}
 	h := &Handler{cfg: cfg, svc: cfg.Service, id: cfg.ID}
 	h.ops = h.operations()
+	h.eventOperations(h.ops) // EventBridge's, keyed AWSEvents.OPERATION (events.go)
 	return h
 }
 

@@ -112,8 +112,8 @@ func verify(ctx context.Context, r *http.Request, body []byte, s signed, secret,
 		return errSignature("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			s.scopeDate, s.at.Format("20060102"), s.at.Format(amzDate))
 	}
-	if s.service != serviceName {
-		return errSignature("Credential should be scoped to correct service: '%s'.", serviceName)
+	if want := scopeService(r); s.service != want {
+		return errSignature("Credential should be scoped to correct service: '%s'.", want)
 	}
 	if s.region != region {
 		return errSignature("Credential should be scoped to a valid region, not '%s'. This server's region is '%s' (sluice server --aws-region).", s.region, region)

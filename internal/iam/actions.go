@@ -56,11 +56,13 @@ var Actions = []string{
 	// Custom action types, served to job workers through the AWS-compatible
 	// endpoint (package awsapi), which alone has these operations.
 	"ListActionTypes", "CreateCustomActionType", "DeleteCustomActionType",
+	// Events put by callers (EventBridge's PutEvents), which rules match.
+	"PutEvents",
 }
 
 // AWSActions are the actions only the AWS-compatible endpoint serves: no
 // route of the native API has them.
-var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCustomActionType"}
+var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCustomActionType", "PutEvents"}
 
 // RoleActions are the actions asked of a role rather than of a caller: no API
 // route names them.

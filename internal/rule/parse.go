@@ -29,7 +29,11 @@ func Parse(filename string, data []byte) (*Rule, error) {
 	if r == nil {
 		return nil, d.Sorted()
 	}
-	for _, e := range r.validate() {
+	errs := r.validate()
+	if len(r.Targets) == 0 && !d.Failed("targets") {
+		errs = append(errs, &yamlnode.Error{Path: "targets", Msg: "at least one target is required"})
+	}
+	for _, e := range errs {
 		if d.Failed(e.Path) {
 			continue // its value did not decode; that was reported already
 		}

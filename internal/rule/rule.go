@@ -59,6 +59,17 @@ type Rule struct {
 
 // Target is where a rule sends what it matched: exactly one field is set.
 type Target struct {
+	// ID names the target within its rule, as EventBridge's target Id
+	// (PutTargets and RemoveTargets address targets by it); optional in a
+	// rule file.
+	ID string `json:"id,omitempty"`
+	// Input and InputPath are EventBridge's other ways of shaping what a
+	// function or webhook target receives: a constant JSON text, or the
+	// part of the event at a JSONPath. At most one of them and an
+	// InputTransformer is set.
+	Input     string `json:"input,omitempty"`
+	InputPath string `json:"inputPath,omitempty"`
+
 	Webhook  *WebhookTarget  `json:"webhook,omitempty"`
 	Pipeline *PipelineTarget `json:"pipeline,omitempty"`
 	Function *FunctionTarget `json:"function,omitempty"`
@@ -121,8 +132,14 @@ func (t Target) Kind() string {
 }
 
 // Transformer is the target's input transformer, nil when it has none.
+// Input and InputPath are transformers too: a template without placeholders,
+// and one that is a single placeholder.
 func (t Target) Transformer() *InputTransformer {
 	switch {
+	case t.Input != "":
+		return &InputTransformer{InputTemplate: t.Input}
+	case t.InputPath != "":
+		return &InputTransformer{InputPathsMap: map[string]string{inputPathVar: t.InputPath}, InputTemplate: "<" + inputPathVar + ">"}
 	case t.Webhook != nil:
 		return t.Webhook.InputTransformer
 	case t.Function != nil:
@@ -132,6 +149,9 @@ func (t Target) Transformer() *InputTransformer {
 	}
 	return nil
 }
+
+// inputPathVar is the placeholder an InputPath becomes.
+const inputPathVar = "input-path"
 
 // RetryFor is how long deliveries to the target are retried.
 func (t Target) RetryFor() time.Duration {
@@ -191,6 +211,7 @@ func ARN(id awsid.ID, name string) string { return id.ARN("events", "rule/"+name
 var (
 	nameRE       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	targetNameRE = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+	targetIDRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	secretNameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 	variableRE   = regexp.MustCompile(`^[A-Za-z0-9@_-]{1,128}$`)
 	headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -242,14 +263,22 @@ func (r *Rule) validate() yamlnode.ErrorList {
 	default:
 		add("state", "%q is not a state (ENABLED or DISABLED)", r.State)
 	}
-	switch {
-	case len(r.Targets) == 0:
-		add("targets", "at least one target is required")
-	case len(r.Targets) > MaxTargets:
+	// A rule may have no targets (EventBridge's PutRule makes one so,
+	// PutTargets adds them); a rule file must name one (see Parse).
+	if len(r.Targets) > MaxTargets {
 		add("targets", "at most %d targets, not %d", MaxTargets, len(r.Targets))
 	}
+	ids := map[string]int{}
 	for i, t := range r.Targets {
-		errs = append(errs, t.validate(fmt.Sprintf("targets[%d]", i))...)
+		p := fmt.Sprintf("targets[%d]", i)
+		errs = append(errs, t.validate(p)...)
+		if t.ID == "" {
+			continue
+		}
+		if j, dup := ids[t.ID]; dup {
+			add(p+".id", "%q is the id of targets[%d] too", t.ID, j)
+		}
+		ids[t.ID] = i
 	}
 	return errs
 }
@@ -277,6 +306,28 @@ func (t Target) validate(path string) yamlnode.ErrorList {
 		return errs
 	}
 	kp := path + "." + t.Kind()
+	if t.ID != "" && !targetIDRE.MatchString(t.ID) {
+		add(path+".id", "%q is not a target id (1-64 letters, digits, ., - and _)", t.ID)
+	}
+	shaped := 0
+	for _, set := range []bool{t.Input != "", t.InputPath != "", t.Webhook != nil && t.Webhook.InputTransformer != nil,
+		t.Function != nil && t.Function.InputTransformer != nil, t.Email != nil && t.Email.InputTransformer != nil} {
+		if set {
+			shaped++
+		}
+	}
+	switch {
+	case shaped > 1:
+		add(path, "give at most one of input, inputPath and inputTransformer")
+	case t.Pipeline != nil && (t.Input != "" || t.InputPath != ""):
+		add(path, "a pipeline target takes no input or inputPath: its variables take values from the event ($.detail.pipeline)")
+	case t.Input != "" && !json.Valid([]byte(t.Input)):
+		add(path+".input", "not valid JSON text")
+	case t.InputPath != "":
+		if err := eventpattern.ParsePath(t.InputPath); err != nil {
+			add(path+".inputPath", "%v", err)
+		}
+	}
 	var retry string
 	switch {
 	case t.Webhook != nil:

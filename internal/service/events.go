@@ -338,6 +338,9 @@ func (s *Service) EventOf(r store.Event) (Event, error) {
 		return ev, nil
 	case engine.PipelineEvent, engine.StageEvent, engine.ActionEvent:
 	default:
+		if putEventOf(r, &ev) {
+			return ev, nil
+		}
 		ev.Source = SourceSluice
 	}
 	var d EventDetail

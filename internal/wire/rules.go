@@ -20,6 +20,12 @@ type Rule struct {
 
 // RuleTarget is one target of a rule: exactly one field is set.
 type RuleTarget struct {
+	// ID, Input and InputPath are EventBridge's (set through the
+	// AWS-compatible endpoint's PutTargets).
+	ID        string `json:"id,omitempty"`
+	Input     string `json:"input,omitempty"`
+	InputPath string `json:"inputPath,omitempty"`
+
 	Webhook  *RuleWebhook  `json:"webhook,omitempty"`
 	Pipeline *RulePipeline `json:"pipeline,omitempty"`
 	Function *RuleFunction `json:"function,omitempty"`
