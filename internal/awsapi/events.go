@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -205,12 +206,14 @@ func (e *eventsAPI) putRule(ctx context.Context, c *call, body []byte) (any, err
 	return map[string]string{"RuleArn": e.rules.ARN(r.Name)}, nil
 }
 
+// compactJSON is the pattern without its spaces, its fields in the order
+// given (DescribeRule answers it so).
 func compactJSON(s string) (json.RawMessage, error) {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
 		return nil, err
 	}
-	return json.Marshal(v)
+	return b.Bytes(), nil
 }
 
 func deref(s *string) string {
