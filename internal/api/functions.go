@@ -38,6 +38,21 @@ func (s *Server) applyFunction(w http.ResponseWriter, r *http.Request) error {
 	if len(data) > maxPipelineFile {
 		return service.Errorf(service.CodeInvalid, "%s: larger than %d bytes", filename, maxPipelineFile)
 	}
+	// A function with a role gets AWS credentials of that role when it
+	// runs: applying it hands the role on, which only a caller holding all
+	// of it may.
+	if f, err := function.Parse(filename, data); err == nil && f.Role != "" {
+		role, err := s.svc.ResolveRole(r.Context(), f.Role)
+		if err != nil {
+			return err
+		}
+		if role != "" {
+			p := caller(r)
+			if err := s.svc.CheckPassRole(r.Context(), p.Policy, p.Name, "function "+f.Name, role); err != nil {
+				return err
+			}
+		}
+	}
 	res, err := s.svc.ApplyFunction(r.Context(), filename, data)
 	if err != nil {
 		return err
@@ -51,7 +66,7 @@ func functionView(info service.FunctionInfo) wire.Function {
 	f := info.Function
 	return wire.Function{
 		Name: f.Name, Command: f.Command, URL: f.URL, Environment: f.Environment, WorkingDirectory: f.WorkingDirectory,
-		TimeoutInMinutes: f.TimeoutInMinutes, Created: info.Created, Updated: info.Updated,
+		TimeoutInMinutes: f.TimeoutInMinutes, Role: f.Role, Created: info.Created, Updated: info.Updated,
 	}
 }
 

@@ -39,6 +39,13 @@ type Function struct {
 	// working directory, holding its first input artifact.
 	WorkingDirectory string `json:"workingDirectory,omitempty"`
 	TimeoutInMinutes int    `json:"timeoutInMinutes"`
+	// Role is the named policy (or ready-made one, or an IAM role ARN
+	// naming one) a command function's AWS credentials carry: each
+	// invocation gets a short-lived access key (AWS_ACCESS_KEY_ID, …) for
+	// sluice's AWS-compatible endpoint with this policy, revoked when it
+	// ends. Empty: a function invoked for a job may answer for that job
+	// only, one invoked by a rule gets no credentials.
+	Role string `json:"role,omitempty"`
 }
 
 // New returns a function named name with the defaults and nothing to run.
@@ -49,6 +56,7 @@ func New(name string) *Function {
 var (
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	envRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	roleRE = regexp.MustCompile(`^[A-Za-z0-9._@:/+=,-]{1,256}$`)
 )
 
 // reservedPrefix starts the variables sluice sets itself.
@@ -113,6 +121,14 @@ func (f *Function) validate() yamlnode.ErrorList {
 		}
 		if f.WorkingDirectory != "" {
 			add("workingDirectory", "only a command function has a working directory")
+		}
+	}
+	if f.Role != "" {
+		switch {
+		case !roleRE.MatchString(f.Role):
+			add("role", "%q is not a role (a policy's name, or arn:aws:iam::ACCOUNT:role/NAME)", f.Role)
+		case f.URL != "" && f.Command == nil:
+			add("role", "only a command function gets credentials (a URL function answers with the job token it is sent)")
 		}
 	}
 	if f.TimeoutInMinutes < MinTimeout || f.TimeoutInMinutes > MaxTimeout {

@@ -29,7 +29,7 @@ func Parse(filename string, data []byte) (*Function, error) {
 	return f, nil
 }
 
-var fields = []string{"name", "command", "url", "environment", "workingDirectory", "timeoutInMinutes"}
+var fields = []string{"name", "command", "url", "environment", "workingDirectory", "timeoutInMinutes", "role"}
 
 // decoder walks a node tree into a Function, recording each field's line and
 // every problem rather than stopping at the first.
@@ -62,6 +62,8 @@ func (d *decoder) document(root *yaml.Node) *Function {
 			f.WorkingDirectory = d.Str(fl.Value, path)
 		case "timeoutInMinutes":
 			f.TimeoutInMinutes = d.Int(fl.Value, path)
+		case "role":
+			f.Role = d.Str(fl.Value, path)
 		default:
 			d.Unknown(fl, path, fields)
 		}

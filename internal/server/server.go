@@ -314,7 +314,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		WithImages(ecrsource.Digests{}).
 		WithHosts(hostsource.Heads{Env: worker.DefaultBaseEnv(), Conn: svc.ActionGitConnection})
 	s.schedule = trigger.NewScheduler(svc)
-	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
+	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}, creds: svc, region: awsID.Region}})
 	svc.SetApprovalNotifier(s.events)
 
 	apiServer := api.New(svc, s.store, s.repos, cfg.Logger)

@@ -13,6 +13,7 @@ type Function struct {
 	Environment      map[string]string `json:"environment,omitempty"`
 	WorkingDirectory string            `json:"workingDirectory,omitempty"`
 	TimeoutInMinutes int               `json:"timeoutInMinutes"`
+	Role             string            `json:"role,omitempty"`
 	Created          time.Time         `json:"created"`
 	Updated          time.Time         `json:"updated"`
 }
