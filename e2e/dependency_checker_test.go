@@ -166,6 +166,27 @@ assert r["FailedEntryCount"] == 0, r`, detailType)
 		}
 	}
 
+	// Invoked by a pipeline's Lambda action, the same handler answers for
+	// its job with boto3's put_job_success_result.
+	s.applyYAML("release", `name: release
+stages:
+  - name: Check
+    actions:
+      - name: dependencies
+        provider: Lambda
+        configuration: {FunctionName: dependency-checker}
+`)
+	rel := s.start("release")
+	e := s.waitEnd("release", rel, "Succeeded")
+	wantContains(t, "the checker's answer", e.action(t, "dependencies").Summary, `"started": true`)
+	var apps []struct {
+		ID string `json:"pipelineExecutionId"`
+	}
+	s.json(&apps, "executions", "app")
+	if len(apps) != 2 {
+		t.Errorf("app has %d executions, want 2 (one per check that found infra idle)", len(apps))
+	}
+
 	// The key may do only what the role allows, and dies with its invocation.
 	putEvent("Probe")
 	waitFile(t, result)

@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/jobs/{id}/outputs/{artifact}", "PutJobOutput", resJob, s.jobOutput)
 	s.handle("POST /api/v1/jobs/{id}/success", "PutJobSuccessResult", resJob, s.jobSuccess)
 	s.handle("POST /api/v1/jobs/{id}/failure", "PutJobFailureResult", resJob, s.jobFailure)
+	s.handle("POST /api/v1/jobs/{id}/aws-credentials", "CreateJobCredentials", resJob, s.jobCredentials)
 	s.gateRoutes()
 	s.secretRoutes()
 	s.webhookRoutes()

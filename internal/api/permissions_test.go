@@ -165,6 +165,7 @@ var operations = []operation{
 	{"PUT /api/v1/jobs/{id}/outputs/{artifact}", "PUT", "/api/v1/jobs/j1/outputs/out?workerId=w", "zip", "PutJobOutput", "job/j1", jobs},
 	{"POST /api/v1/jobs/{id}/success", "POST", "/api/v1/jobs/j1/success", `{}`, "PutJobSuccessResult", "job/j1", jobs},
 	{"POST /api/v1/jobs/{id}/failure", "POST", "/api/v1/jobs/j1/failure", `{"message":"no"}`, "PutJobFailureResult", "job/j1", jobs},
+	{"POST /api/v1/jobs/{id}/aws-credentials", "POST", "/api/v1/jobs/j1/aws-credentials", `{}`, "CreateJobCredentials", "job/j1", jobs},
 	{"PUT /api/v1/jobs/{id}/reports/{group}", "PUT", "/api/v1/jobs/j1/reports/unit?workerId=w", "<testsuite/>", "PutJobReport", "job/j1", jobs},
 	{"GET /api/v1/jobs/{id}/cache", "GET", "/api/v1/jobs/j1/cache?workerId=w", "", "GetJobCache", "job/j1", jobs},
 	{"PUT /api/v1/jobs/{id}/cache", "PUT", "/api/v1/jobs/j1/cache?workerId=w", "zip", "PutJobCache", "job/j1", jobs},

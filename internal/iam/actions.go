@@ -30,6 +30,8 @@ var Actions = []string{
 	"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 	"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
 	"GetJobConnection", "GetJobGitConnection",
+	// A function's AWS credentials, asked with its job's token.
+	"CreateJobCredentials",
 	// Secrets, webhooks, build projects, functions.
 	"ListSecrets", "PutSecret", "DeleteSecret",
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
@@ -152,7 +154,7 @@ func ReadyMade(name string) (*Policy, bool) {
 		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
 			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-			"GetJobConnection", "GetJobGitConnection", "GitPull",
+			"GetJobConnection", "GetJobGitConnection", "GitPull", "CreateJobCredentials",
 		), Resource: everywhere}}
 	default:
 		return nil, false

@@ -136,6 +136,7 @@ func JobPolicy(jobID string) *Policy {
 		Action: []string{
 			Prefix + "PutJobSuccessResult", Prefix + "PutJobFailureResult",
 			Prefix + "GetJobInput", Prefix + "PutJobOutput",
+			Prefix + "CreateJobCredentials",
 		},
 		Resource: []string{"job/" + jobID},
 	}}}

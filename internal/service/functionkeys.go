@@ -3,9 +3,16 @@ package service
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/store"
 
 	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -35,6 +42,27 @@ type FunctionCredentials struct {
 // when the invocation ends. A function with no role invoked by a rule gets
 // none: nil, and a revoke that does nothing.
 func (s *Service) FunctionCredentials(ctx context.Context, fn function.Function, jobID string) (*FunctionCredentials, func(), error) {
+	var r [4]byte
+	rand.Read(r[:])
+	return s.functionCredentials(ctx, fn, jobID, "fn."+shortName(fn.Name)+"."+hex.EncodeToString(r[:]))
+}
+
+// shortName keeps a token name made of a function's within 64 characters.
+func shortName(name string) string {
+	if len(name) > 40 {
+		return name[:40]
+	}
+	return name
+}
+
+// jobTokenName is the name of the token behind the credentials of job
+// jobID's function: one per job, so that its answer can revoke it.
+func jobTokenName(fn, jobID string) string {
+	h := sha256.Sum256([]byte(jobID))
+	return "fn." + shortName(fn) + ".job-" + hex.EncodeToString(h[:6])
+}
+
+func (s *Service) functionCredentials(ctx context.Context, fn function.Function, jobID, name string) (*FunctionCredentials, func(), error) {
 	policy := &iam.Policy{Version: iam.Version}
 	if fn.Role != "" {
 		role, err := s.ResolveRole(ctx, fn.Role)
@@ -50,9 +78,12 @@ func (s *Service) FunctionCredentials(ctx context.Context, fn function.Function,
 		}
 	}
 	if jobID != "" {
-		policy.Statement = append(policy.Statement, iam.Statement{Effect: iam.Allow,
-			Action:   []string{iam.Prefix + "PutJobSuccessResult", iam.Prefix + "PutJobFailureResult", iam.Prefix + "AcknowledgeJob"},
-			Resource: []string{"job/" + jobID}})
+		// The job token's own scope: answer for this job, nothing more;
+		// but a key does not make keys.
+		for _, st := range iam.JobPolicy(jobID).Statement {
+			st.Action = slices.DeleteFunc(slices.Clone(st.Action), func(a string) bool { return a == iam.Prefix+"CreateJobCredentials" })
+			policy.Statement = append(policy.Statement, st)
+		}
 	}
 	if len(policy.Statement) == 0 {
 		return nil, func() {}, nil
@@ -61,13 +92,6 @@ func (s *Service) FunctionCredentials(ctx context.Context, fn function.Function,
 	if err != nil {
 		return nil, nil, err
 	}
-	var r [4]byte
-	rand.Read(r[:])
-	name := fn.Name
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	name = "fn." + name + "." + hex.EncodeToString(r[:])
 	timeout := time.Duration(max(fn.TimeoutInMinutes, function.MinTimeout)) * time.Minute
 	secret, _, err := s.CreateToken(ctx, TokenRequest{Name: name, Policy: "function-" + fn.Name + ".json", Document: doc,
 		ExpiresIn: timeout + time.Minute, Holder: policy, HolderName: "function " + fn.Name})
@@ -85,4 +109,59 @@ func (s *Service) FunctionCredentials(ctx context.Context, fn function.Function,
 		return nil, nil, err
 	}
 	return &FunctionCredentials{AccessKeyID: key.ID, SecretAccessKey: key.Secret, Token: name}, revoke, nil
+}
+
+// JobFunctionCredentials makes the AWS credentials of the function that job
+// jobID invokes (a Function or Lambda invoke action), asked by the worker
+// that runs it with the job's token: the function's role, and the job's
+// scope. The job must be running. They are not revoked when the worker's
+// command exits (the function may answer later, as Lambda's may): they
+// expire a minute after the function's timeout.
+func (s *Service) JobFunctionCredentials(ctx context.Context, jobID string) (*FunctionCredentials, error) {
+	row, err := s.store.Job(ctx, jobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(CodeNotFound, "job %s not found", jobID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if row.Status != store.JobInProgress {
+		return nil, Errorf(CodeConflict, "job %s is %s, not running: its function gets no credentials", jobID, row.Status)
+	}
+	var j engine.Job
+	if err := json.Unmarshal(row.Payload, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", jobID, err)
+	}
+	name := j.Configuration["FunctionName"]
+	if name == "" {
+		return nil, Errorf(CodeInvalid, "job %s invokes no function", jobID)
+	}
+	info, err := s.Function(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	// A function invoked again (a continuation) gets a new key; the old
+	// one goes.
+	name = jobTokenName(info.Function.Name, jobID)
+	if err := s.RevokeToken(ctx, name); err != nil && ErrorCode(err) != CodeNotFound {
+		return nil, err
+	}
+	c, _, err := s.functionCredentials(ctx, info.Function, jobID, name)
+	return c, err
+}
+
+// revokeJobCredentials revokes the credentials of job jobID's function, once
+// it has answered for the job: whatever it left running loses them.
+func (s *Service) revokeJobCredentials(ctx context.Context, jobID string) {
+	row, err := s.store.Job(ctx, jobID)
+	if err != nil {
+		return
+	}
+	var j engine.Job
+	if json.Unmarshal(row.Payload, &j) != nil || j.Configuration["FunctionName"] == "" {
+		return
+	}
+	if err := s.RevokeToken(context.WithoutCancel(ctx), jobTokenName(j.Configuration["FunctionName"], jobID)); err != nil && ErrorCode(err) != CodeNotFound {
+		s.log.Warn("revoking a function's credentials", "job", jobID, "err", err)
+	}
 }

@@ -105,7 +105,12 @@ func answerable(tx store.Tx, ctx context.Context, jobID string) (store.Job, engi
 }
 
 // PutJobSuccessResult records a function's success, or its continuation.
-func (s *Service) PutJobSuccessResult(ctx context.Context, jobID string, res FunctionSuccess) error {
+func (s *Service) PutJobSuccessResult(ctx context.Context, jobID string, res FunctionSuccess) (err error) {
+	defer func() {
+		if err == nil {
+			s.revokeJobCredentials(ctx, jobID) // the invocation is over (functionkeys.go)
+		}
+	}()
 	if len(res.Summary) > 2048 || len(res.ContinuationToken) > 2048 {
 		return Errorf(CodeInvalid, "summary and continuationToken: at most 2048 characters each")
 	}
@@ -143,7 +148,12 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, jobID string, res Fun
 }
 
 // PutJobFailureResult records a function's failure.
-func (s *Service) PutJobFailureResult(ctx context.Context, jobID, message string) error {
+func (s *Service) PutJobFailureResult(ctx context.Context, jobID, message string) (err error) {
+	defer func() {
+		if err == nil {
+			s.revokeJobCredentials(ctx, jobID) // the invocation is over (functionkeys.go)
+		}
+	}()
 	if message == "" {
 		return Errorf(CodeInvalid, "message: required; say why the job failed")
 	}

@@ -25,3 +25,12 @@ type FunctionApplyResult struct {
 	Changed  bool     `json:"changed"`
 	Function Function `json:"function"`
 }
+
+// AWSCredentials are a function invocation's credentials for the
+// AWS-compatible endpoint, and the region it answers for; no key when the
+// function gets none.
+type AWSCredentials struct {
+	AccessKeyID     string `json:"accessKeyId,omitempty"`
+	SecretAccessKey string `json:"secretAccessKey,omitempty"`
+	Region          string `json:"region"`
+}

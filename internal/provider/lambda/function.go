@@ -186,6 +186,7 @@ func (p Provider) command(ctx context.Context, job *provider.Job, fn *function.F
 		env = append(env, k+"="+fn.Environment[k])
 	}
 	env = append(env, "SLUICE_SERVER="+job.ServerURL, "SLUICE_JOB_TOKEN="+job.JobToken, "SLUICE_JOB_ID="+job.ID)
+	env = append(env, p.awsEnv(ctx, job, fn, log)...)
 	if p.CACertFile != "" {
 		env = append(env, "SLUICE_CA_CERT="+p.CACertFile)
 	}
