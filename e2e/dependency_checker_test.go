@@ -60,6 +60,18 @@ environment:
   UPSTREAM_PIPELINE: infra
   DOWNSTREAM_PIPELINE: app
 `)
+	// Giving a function a role hands the role on: a token that may write
+	// functions but does not hold the role is refused, and nothing is made.
+	authorPolicy := filepath.Join(dir, "author.json")
+	writeFile(t, authorPolicy, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sluice:PutFunction","sluice:GetFunction"],"Resource":"function/*"}]}`)
+	author := strings.SplitN(s.ok("token", "create", "author", "--policy", authorPolicy), "\n", 2)[0]
+	r := runCLI(t, cliEnv(s.url, strings.TrimSpace(author)), "function", "apply", "-f", fn)
+	if r.code == 0 || !strings.Contains(r.stderr, "role dependency-checker") {
+		t.Errorf("a function author without the role applied it: %s", r)
+	}
+	if r := s.cli("function", "get", "dependency-checker"); r.code == 0 {
+		t.Errorf("the refused function exists: %s", r.stdout)
+	}
 	s.ok("function", "apply", "-f", fn)
 	// A probe with the same role, to see what the key may not do and that
 	// it dies with its invocation.
