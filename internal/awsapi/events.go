@@ -342,7 +342,8 @@ func (e *eventsAPI) deleteRule(ctx context.Context, c *call, body []byte) (any, 
 	case err != nil:
 		return nil, err
 	case len(info.Rule.Targets) > 0:
-		return nil, validation("Rule can't be deleted since it has targets. (Remove them with RemoveTargets first.)")
+		// AWS's words exactly: tools compare them (cloud-custodian's force delete).
+		return nil, validation("Rule can't be deleted since it has targets.")
 	}
 	if err := e.rules.Delete(ctx, in.Name); err != nil && service.ErrorCode(err) != service.CodeNotFound {
 		return nil, err

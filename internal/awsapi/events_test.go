@@ -208,7 +208,7 @@ func TestEventBridgeRules(t *testing.T) {
 	}
 
 	// A rule with targets is not deleted; without, it is; then it is gone.
-	if _, err := eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("on-start")}); errType(err) != "ValidationException" {
+	if _, err := eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("on-start")}); errType(err) != "ValidationException" || !strings.HasSuffix(err.Error(), "Rule can't be deleted since it has targets.") {
 		t.Errorf("DeleteRule with targets: %v", err)
 	}
 	if _, err := eb.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String("on-start"), Ids: []string{"by-name", "by-arn", "start"}}); err != nil {
