@@ -41,16 +41,10 @@ func (s *Server) applyFunction(w http.ResponseWriter, r *http.Request) error {
 	// A function with a role gets AWS credentials of that role when it
 	// runs: applying it hands the role on, which only a caller holding all
 	// of it may.
-	if f, err := function.Parse(filename, data); err == nil && f.Role != "" {
-		role, err := s.svc.ResolveRole(r.Context(), f.Role)
-		if err != nil {
+	if f, err := function.Parse(filename, data); err == nil {
+		p := caller(r)
+		if err := s.svc.CheckFunctionRole(r.Context(), p.Policy, p.Name, *f); err != nil {
 			return err
-		}
-		if role != "" {
-			p := caller(r)
-			if err := s.svc.CheckPassRole(r.Context(), p.Policy, p.Name, "function "+f.Name, role); err != nil {
-				return err
-			}
 		}
 	}
 	res, err := s.svc.ApplyFunction(r.Context(), filename, data)

@@ -497,3 +497,28 @@ func TestRuleSecretNeedsRead(t *testing.T) {
 		t.Errorf("admin's signed rule: %d %s", status, body)
 	}
 }
+
+// TestRuleFunctionRoleNeedsHolding: a function with a role runs with it, so
+// a rule targeting it (or applying it) hands the role on: only a caller
+// holding all of the role may.
+func TestRuleFunctionRoleNeedsHolding(t *testing.T) {
+	p := newPermServer(t)
+	doc := `{"Statement":[{"Effect":"Allow","Action":["sluice:PutRule","sluice:PutFunction"],"Resource":["rule/*","function/*"]}]}`
+	if err := p.store.PutToken(context.Background(), store.Token{Name: "rules", Hash: auth.HashToken("rules-secret"), Policy: "rules.json", PolicyDocument: doc, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	fn := "name: privileged\ncommand: [\"true\"]\nrole: operator\n"
+	if status, body := p.do(t, "POST", "/api/v1/functions?filename=fn.yml", fn, "rules-secret", false); status != http.StatusForbidden || !strings.Contains(body, "role operator") {
+		t.Errorf("a function with a role its author does not hold: %d %s", status, body)
+	}
+	if status, body := p.do(t, "POST", "/api/v1/functions?filename=fn.yml", fn, p.tokens["admin"], false); status != http.StatusOK {
+		t.Fatalf("admin's function: %d %s", status, body)
+	}
+	rule := "name: run\neventPattern: {source: [my.app]}\ntargets:\n  - function: {name: privileged}\n"
+	if status, body := p.do(t, "POST", "/api/v1/rules?filename=run.yml", rule, "rules-secret", false); status != http.StatusForbidden || !strings.Contains(body, "rule run invokes function privileged") {
+		t.Errorf("a rule invoking a function whose role its author does not hold: %d %s", status, body)
+	}
+	if status, body := p.do(t, "POST", "/api/v1/rules?filename=run.yml", rule, p.tokens["admin"], false); status != http.StatusOK {
+		t.Errorf("admin's rule: %d %s", status, body)
+	}
+}

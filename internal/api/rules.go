@@ -45,6 +45,14 @@ func (s *Server) applyRule(w http.ResponseWriter, r *http.Request) error {
 	if ru, err := rule.Parse(filename, data); err == nil {
 		c := caller(r)
 		for _, t := range ru.Targets {
+			// A function target runs with the function's role.
+			if t.Function != nil {
+				if info, err := s.svc.Function(r.Context(), t.Function.Name); err == nil {
+					if err := s.svc.CheckFunctionRole(r.Context(), c.Policy, c.Name, info.Function); err != nil {
+						return service.Errorf(service.CodeForbidden, "rule %s invokes function %s: %s", ru.Name, t.Function.Name, service.ErrorMessage(err))
+					}
+				}
+			}
 			if t.Webhook != nil && t.Webhook.Secret != "" {
 				if err := c.Authorize("GetSecretValue", "secret/"+t.Webhook.Secret); err != nil {
 					return service.Errorf(service.CodeForbidden, "rule %s signs with secret %s: %s", ru.Name, t.Webhook.Secret, service.ErrorMessage(err))

@@ -522,13 +522,22 @@ func (e *eventsAPI) fromShape(ctx context.Context, c *call, ts targetShape) (rul
 	kind, name := e.targetOf(ts.Arn)
 	switch kind {
 	case rule.KindFunction:
-		if _, err := e.h.svc.Function(ctx, name); err != nil {
+		info, err := e.h.svc.Function(ctx, name)
+		if err != nil {
 			if service.ErrorCode(err) == service.CodeNotFound {
 				return t, validation("Target %s: Arn %s names function %s, which does not exist (sluice function apply).", ts.Id, ts.Arn, name)
 			}
 			return t, err
 		}
 		if err := also(c, "GetFunction", "function/"+name); err != nil {
+			return t, &Error{Type: "AccessDeniedException", Status: http.StatusForbidden,
+				Message: fmt.Sprintf("Target %s invokes function %s: %s", ts.Id, name, service.ErrorMessage(err))}
+		}
+		// A function with a role runs with it: a rule that invokes it with
+		// input of its author's choosing hands the role on, which only an
+		// author holding all of it may (as applying the function).
+		if err := e.h.svc.CheckFunctionRole(ctx, c.principal.Policy, c.principal.Name, info.Function); err != nil {
+			c.Denied = true
 			return t, &Error{Type: "AccessDeniedException", Status: http.StatusForbidden,
 				Message: fmt.Sprintf("Target %s invokes function %s: %s", ts.Id, name, service.ErrorMessage(err))}
 		}

@@ -360,7 +360,8 @@ func TestEventBridgeRefusals(t *testing.T) {
 	// A token that may write rules but not start the pipeline cannot make a
 	// rule start it.
 	created, err := f.admin.CreateTokenWith(ctx, wire.CreateTokenRequest{Name: "writer", Policy: "rules-only.json", AWSKeys: true,
-		PolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sluice:PutRule","sluice:GetRule"],"Resource":"rule/*"}]}`})
+		PolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sluice:PutRule","sluice:GetRule"],"Resource":"rule/*"},
+			{"Effect":"Allow","Action":["sluice:GetFunction"],"Resource":"function/*"}]}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,6 +370,17 @@ func TestEventBridgeRefusals(t *testing.T) {
 		{Id: aws.String("start"), Arn: aws.String("arn:aws:codepipeline:us-east-1:000000000000:watched")}}})
 	if errType(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "StartPipelineExecution") {
 		t.Errorf("a rule writer targeting a pipeline it may not start: %v", err)
+	}
+
+	// Nor make a rule invoke a function that runs with a role it does not
+	// hold (the function would act with the role on the rule's input).
+	if _, err := f.admin.ApplyFunction(ctx, "privileged.yml", []byte("name: privileged\ncommand: [true]\nrole: operator\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.events(writer.AccessKeyID, writer.SecretAccessKey).PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("kept"), Targets: []types.Target{
+		{Id: aws.String("run"), Arn: aws.String("privileged")}}})
+	if errType(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "role operator") {
+		t.Errorf("a rule writer targeting a function whose role it does not hold: %v", err)
 	}
 
 	// Nothing changed.

@@ -165,3 +165,17 @@ func (s *Service) revokeJobCredentials(ctx context.Context, jobID string) {
 		s.log.Warn("revoking a function's credentials", "job", jobID, "err", err)
 	}
 }
+
+// CheckFunctionRole refuses to let holder make a rule target of fn (or
+// apply fn) unless holder allows everything fn's role does: invoking a
+// function with a role hands the role on.
+func (s *Service) CheckFunctionRole(ctx context.Context, holder *iam.Policy, holderName string, fn function.Function) error {
+	if fn.Role == "" {
+		return nil
+	}
+	role, err := s.ResolveRole(ctx, fn.Role)
+	if err != nil || role == "" {
+		return err
+	}
+	return s.CheckPassRole(ctx, holder, holderName, "function "+fn.Name, role)
+}
