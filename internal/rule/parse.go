@@ -199,11 +199,27 @@ func jsonString(s string) string {
 
 func (d *decoder) target(n *yaml.Node, path string) Target {
 	var t Target
-	fs := d.Mapping(n, path)
+	all := d.Mapping(n, path)
+	// Next to its kind, a target may carry EventBridge's id, input and
+	// inputPath (what `rule get -o json` shows of a rule made through
+	// PutTargets).
+	var fs []yamlnode.Field
+	for _, f := range all {
+		switch f.Key {
+		case "id":
+			t.ID = d.Str(f.Value, yamlnode.Join(path, f.Key))
+		case "input":
+			t.Input = d.Str(f.Value, yamlnode.Join(path, f.Key))
+		case "inputPath":
+			t.InputPath = d.Str(f.Value, yamlnode.Join(path, f.Key))
+		default:
+			fs = append(fs, f)
+		}
+	}
 	if len(fs) != 1 {
 		if !d.Failed(path) {
 			d.Fail(path)
-			d.Errorf(yamlnode.Resolve(n).Line, path, "a target is a mapping of one key: webhook, pipeline, function or email")
+			d.Errorf(yamlnode.Resolve(n).Line, path, "a target is a mapping of one key: webhook, pipeline, function or email (and optionally id, input, inputPath)")
 		}
 		return t
 	}
