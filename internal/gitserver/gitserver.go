@@ -95,6 +95,11 @@ type Authorizer interface {
 // deleted.
 type RefUpdate struct {
 	Ref, Old, New string
+	// Commits are the commits the update brought, newest first (see
+	// pushedCommits), filled in when the push is handed to onPush; at most
+	// MaxPushCommits, CommitsTruncated saying there were more.
+	Commits          []PushCommit
+	CommitsTruncated bool
 }
 
 // Kind is "created", "updated" or "deleted".

@@ -564,7 +564,13 @@ func pushHandler(svc **service.Service) func(context.Context, gitserver.Push) er
 	return func(ctx context.Context, p gitserver.Push) error {
 		sp := service.Push{ID: p.ID, Repository: p.Repository, Principal: p.Principal}
 		for _, u := range p.Updates {
-			sp.Updates = append(sp.Updates, service.RefUpdate{Ref: u.Ref, Old: u.Old, New: u.New})
+			su := service.RefUpdate{Ref: u.Ref, Old: u.Old, New: u.New, CommitsTruncated: u.CommitsTruncated}
+			for _, c := range u.Commits {
+				su.Commits = append(su.Commits, service.PushCommit{CommitID: c.ID, Message: c.Message,
+					Author:    service.CommitUser{Name: c.Author.Name, Email: c.Author.Email, Date: c.Author.Date},
+					Committer: service.CommitUser{Name: c.Committer.Name, Email: c.Committer.Email, Date: c.Committer.Date}})
+			}
+			sp.Updates = append(sp.Updates, su)
 		}
 		return (*svc).HandlePush(ctx, sp)
 	}

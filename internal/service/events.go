@@ -41,6 +41,10 @@ type RepositoryEventDetail struct {
 	CommitID          string `json:"commitId,omitempty"`
 	CallerUser        string `json:"callerUser"`
 	PushID            string `json:"pushId"`
+	// Commits are the commits the update brought, newest first (sluice's
+	// addition: CodeCommit's users fetch them with GetCommit).
+	Commits          []PushCommit `json:"commits,omitempty"`
+	CommitsTruncated bool         `json:"commitsTruncated,omitempty"`
 }
 
 // EventDetail is the detail of a CodePipeline state-change event.
@@ -164,6 +168,7 @@ func (s *Service) recordPush(ctx context.Context, p Push) error {
 			d := RepositoryEventDetail{
 				RepositoryName: p.Repository, ReferenceFullName: u.Ref, OldCommitID: u.Old, CommitID: u.New,
 				CallerUser: p.Principal, PushID: p.ID, ReferenceType: "reference", ReferenceName: u.Ref,
+				Commits: u.Commits, CommitsTruncated: u.CommitsTruncated,
 			}
 			switch {
 			case strings.Trim(u.Old, "0") == "":
