@@ -31,15 +31,16 @@ type TokenStore interface {
 
 // Server is the API's HTTP handler.
 type Server struct {
-	svc   *service.Service
-	hooks *trigger.Webhooks
-	rules *event.Rules
-	repos *gitserver.Server
-	guard *access.Guard
-	log   *slog.Logger
-	mux   *http.ServeMux
-	table []Route
-	ssh   *wire.SSHHost // nil: SSH is not served
+	svc     *service.Service
+	hooks   *trigger.Webhooks
+	rules   *event.Rules
+	repos   *gitserver.Server
+	guard   *access.Guard
+	log     *slog.Logger
+	mux     *http.ServeMux
+	table   []Route
+	ssh     *wire.SSHHost // nil: SSH is not served
+	mirrors Mirrors       // nil: no mirror runner
 }
 
 // New returns the API handler; repos may be nil when the server hosts no
@@ -100,6 +101,7 @@ func (s *Server) routes() {
 	s.sshKeyRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
+		s.mirrorRoutes(s.repos)
 		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",
 			s.repos)
 	}

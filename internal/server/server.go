@@ -31,6 +31,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/gitssh"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/mirror"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
@@ -132,6 +133,7 @@ type Server struct {
 	inner    net.Listener // with TLS: loopback plain HTTP for the in-process workers
 	log      *slog.Logger
 	ssh      *gitssh.Server // nil without SSHAddr
+	mirrors  *mirror.Runner
 	sshLn    net.Listener
 
 	lock *os.File // holds the data directory's lock while the server lives
@@ -271,7 +273,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// the service, which reads the repositories. No push arrives before Run
 	// serves, by when svc is set.
 	var svc *service.Service
-	if s.repos, err = gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: s.store}, pushHandler(&svc), cfg.Logger); err != nil {
+	onPush := pushHandler(&svc)
+	withMirrors := func(ctx context.Context, p gitserver.Push) error {
+		if err := onPush(ctx, p); err != nil {
+			return err
+		}
+		s.mirrors.Pushed(p.Repository) // set below, before any push arrives
+		return nil
+	}
+	if s.repos, err = gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: s.store}, withMirrors, cfg.Logger); err != nil {
 		return nil, err
 	}
 	deliveries := cfg.Deliveries
@@ -282,6 +292,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})
 	s.svc = svc
+	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
 		FollowObjects(s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
 			settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
@@ -296,6 +307,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	svc.SetApprovalNotifier(s.events)
 
 	apiServer := api.New(svc, s.store, s.repos, cfg.Logger)
+	apiServer.SetMirrors(s.mirrors)
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {
 		retention := cfg.AuditRetention
@@ -476,6 +488,7 @@ func (s *Server) Run(ctx context.Context) error {
 		func(ctx context.Context) { s.poller.Run(ctx, s.cfg.PollInterval) },
 		func(ctx context.Context) { s.schedule.Run(ctx, time.Second) },
 		s.replayPushes,
+		s.mirrors.Run,
 	} {
 		s.wg.Add(1)
 		go func() {
