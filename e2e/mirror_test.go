@@ -36,7 +36,9 @@ func startGitDaemon(t *testing.T, base string) *gitDaemon {
 	return d
 }
 
-func (d *gitDaemon) url(repo string) string { return fmt.Sprintf("git://127.0.0.1:%d/%s", d.port, repo) }
+func (d *gitDaemon) url(repo string) string {
+	return fmt.Sprintf("git://127.0.0.1:%d/%s", d.port, repo)
+}
 
 func (d *gitDaemon) start() {
 	d.t.Helper()
