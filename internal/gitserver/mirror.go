@@ -68,7 +68,10 @@ func ValidMirror(m Mirror) error {
 	u, err := url.Parse(m.URL)
 	switch {
 	case m.URL == "" || err != nil:
-		return bad("mirror %s: url %q: not a URL", m.Name, m.URL)
+		// Not repeated: it may hold a password.
+		return bad("mirror %s: url: not a URL", m.Name)
+	case hasPassword(u):
+		return bad("mirror %s: url: credentials do not go in the URL; give --username and --password-secret (a sluice secret)", m.Name)
 	case !mirrorSchemes[u.Scheme]:
 		return bad("mirror %s: url %q: the scheme must be https, http or git (not file, ssh or a path: a mirror never reaches the server's own disk)", m.Name, m.URL)
 	case u.User != nil:
@@ -277,4 +280,9 @@ func scrub(err error, password string) error {
 		return err
 	}
 	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), password, "[redacted]"))
+}
+
+func hasPassword(u *url.URL) bool {
+	_, ok := u.User.Password()
+	return ok
 }
