@@ -330,7 +330,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		apiServer.SetSSHHost(*sshHost)
 	}
 	// The web console, at /ui/ (and / sends browsers there).
-	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost}
+	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost, Mirrors: s.mirrors}
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
 	}
