@@ -42,6 +42,7 @@ type Server struct {
 	mux       *http.ServeMux
 	table     []Route
 	ssh       *wire.SSHHost // nil: SSH is not served
+	mirrors   Mirrors       // nil: no mirror runner
 }
 
 // New returns the API handler; repos may be nil when the server hosts no
@@ -105,6 +106,7 @@ func (s *Server) routes() {
 	s.sshKeyRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
+		s.mirrorRoutes(s.repos)
 		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",
 			s.repos)
 	}

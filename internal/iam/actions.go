@@ -39,6 +39,7 @@ var Actions = []string{
 	"ListRules", "GetRule", "PutRule", "DeleteRule", "ListRuleFailures",
 	// Hosted repositories.
 	"ListRepositories", "GetRepository", "CreateRepository", "DeleteRepository", "PutBranchProtection",
+	"ListRepositoryMirrors", "PutRepositoryMirror", "DeleteRepositoryMirror",
 	"GitPull", "GitPush",
 	// Tokens, and the audit trail of what they did.
 	"ListTokens", "CreateToken", "RotateToken", "RevokeToken", "ListAuditRecords",
