@@ -122,7 +122,17 @@ func (rn *Runner) statusEvent(ctx context.Context, ev service.Event) (int, error
 				}
 			}
 			c := matchConnection(conns, a.Decl.Configuration["ConnectionArn"])
-			if c == nil {
+			if c == nil || c.Token == "" {
+				continue
+			}
+			// Statuses are written with the connection's token: only for
+			// a pipeline whose role may read it, as its source job must.
+			// Otherwise a pipeline's author could have sluice write on any
+			// repository the token reaches.
+			job := engine.Job{ID: "commitstatus", Pipeline: e.Pipeline, ExecutionID: e.ID, Stage: st.Name, Action: a.Decl.Name,
+				ActionType: a.Decl.ActionTypeID, Configuration: a.Decl.Configuration}
+			if err := rn.svc.JobRoleAllows(ctx, job, "GetSecretValue", "secret/"+c.Token); err != nil {
+				rn.log.Warn("commit status not set", "pipeline", e.Pipeline, "execution", e.ID, "err", err)
 				continue
 			}
 			t := commitStatusTarget{

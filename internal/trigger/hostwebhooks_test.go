@@ -422,3 +422,41 @@ func TestBitbucketPullRequestHeadResolved(t *testing.T) {
 		t.Errorf("execution %+v", e)
 	}
 }
+
+// Attack: whoever holds another connection's webhook secret (another
+// team's host, or a stranger's own Gitea) signs a delivery naming this
+// connection's repository: it starts nothing of this connection's. A
+// replayed delivery starts nothing twice.
+func TestConnectionWebhookOtherConnectionAndReplay(t *testing.T) {
+	f := newFixture(t)
+	f.connection(connection.KindGitHub)
+	if _, err := f.svc.PutConnection(f.ctx, &connection.Connection{Name: "theirs", Kind: connection.KindGitHub, Token: "t", WebhookSecret: "their-hook"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.PutSecret(f.ctx, "their-hook", []byte("their secret")); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(connPipeline)
+	h := trigger.NewConnectionWebhooks(f.svc, nil)
+	raw, _ := json.Marshal(map[string]any{"ref": "refs/heads/master", "after": c1, "before": c2,
+		"repository": map[string]any{"full_name": "Codertocat/Hello-World"}})
+	hdr := http.Header{"X-Github-Event": {"push"}, "X-Github-Delivery": {"d-42"}}
+	name, value := githost.Sign(githost.GitHub, raw, []byte("their secret"))
+	hdr.Set(name, value)
+	res, err := h.Handle(f.ctx, "theirs", hdr, raw)
+	if err != nil || len(res.Started) != 0 || len(f.executions("web")) != 0 {
+		t.Fatalf("another connection's delivery: %+v, %v", res, err)
+	}
+	// The same delivery to this connection with its secret starts once,
+	// however often it is replayed.
+	name, value = githost.Sign(githost.GitHub, raw, []byte(hookSecret))
+	hdr.Set(name, value)
+	for range 3 {
+		if _, err := h.Handle(f.ctx, "gh", hdr, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.executions("web")); n != 1 {
+		t.Errorf("a replayed delivery started %d executions", n)
+	}
+}
