@@ -131,6 +131,17 @@ commitStatus:
 			t.Errorf("%s with %q: %d %s, want %d %s", c.path, c.secret, resp.StatusCode, raw, c.code, c.want)
 		}
 	}
+	// A body over 1 MiB is refused before its signature is even checked.
+	big := bytes.Repeat([]byte(" "), 1<<20+1)
+	resp, err := http.Post(s.url+"/webhooks/connections/gitea", "application/json", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(raw), "body larger than") {
+		t.Errorf("a 1 MiB + 1 body: %d %s", resp.StatusCode, raw)
+	}
 	var denied []auditRecord
 	s.json(&denied, "audit", "--denied")
 	found := false

@@ -297,12 +297,14 @@ func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Conn
 	var errs []error
 	for _, decl := range decls {
 		var reasons []string
+		listens := false // some action of decl has pull-request filters
 		for _, a := range sources[decl.Name] {
 			g := gitTrigger(decl, a.Name)
 			if g == nil || len(g.PullRequest) == 0 {
 				reasons = append(reasons, fmt.Sprintf("action %s has no pull-request trigger", a.Name))
 				continue
 			}
+			listens = true
 			matched := false
 			for _, f := range g.PullRequest {
 				if f.FilePaths != nil && !filesRead && w.files != nil {
@@ -340,6 +342,11 @@ func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Conn
 		}
 		if len(reasons) > 0 && !startedIn(res.Started, decl.Name) {
 			res.Reasons = append(res.Reasons, decl.Name+": "+strings.Join(reasons, "; "))
+			if !listens {
+				// A pipeline built on pushes only: its last-trigger note
+				// keeps saying what its pushes did.
+				continue
+			}
 			note := service.TriggerNote{Type: TriggerWebhookV2, Detail: fmt.Sprintf("pull request #%d of %s (connection %s)", pr.Number, ev.Repository, c.Name),
 				Reason: strings.Join(reasons, "; ")}
 			if err := w.svc.NoteIgnored(ctx, decl.Name, note); err != nil {

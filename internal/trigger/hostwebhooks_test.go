@@ -128,6 +128,15 @@ func TestConnectionWebhookPushStartsItsPipelines(t *testing.T) {
 	if n := len(f.executions("other")) + len(f.executions("quiet")); n != 0 {
 		t.Errorf("%d executions of pipelines that do not follow the push", n)
 	}
+	// A pull request starts nothing of a pipeline without pull-request
+	// triggers, and leaves its last-trigger note (the push) alone.
+	res, err = f.deliver(h, githost.GitHub, "pull_request", "github-pull-request-opened.json", openPR("opened", c2), hookSecret)
+	if err != nil || len(res.Started) != 0 {
+		t.Fatalf("pull request: %+v, %v", res, err)
+	}
+	if note, _ := f.svc.LastTrigger(f.ctx, "web"); note == nil || !note.Started {
+		t.Errorf("a pull request overwrote a push-only pipeline's note: %+v", note)
+	}
 
 	// A push to another branch starts nothing and says why.
 	res, err = f.deliver(h, githost.GitHub, "push", "github-push.json", githubPush("dev", c2), hookSecret)
