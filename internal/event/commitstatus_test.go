@@ -143,6 +143,10 @@ func (f *fixture) statusesSettled(id string, want int) []store.Delivery {
 		if time.Now().After(deadline) {
 			f.t.Fatalf("commit statuses of %s: %d, %d pending; want %d settled", id, len(ds), pending, want)
 		}
+		// A deferred delivery is due a backoff later: on the hand-moved
+		// clock (newFixture), time must pass. The live fixture's service
+		// reads the real clock and ignores this one.
+		f.clock.Add(2 * time.Second)
 		select {
 		case <-f.svc.Changed():
 		case <-time.After(10 * time.Millisecond):
