@@ -100,6 +100,7 @@ commitStatus:
 		if len(listed.CommitStatuses) == 0 || listed.CommitStatuses[0].State != c.state || listed.CommitStatuses[0].Delivery != "Delivered" {
 			t.Errorf("commit-statuses of %s: %+v", id, listed)
 		}
+		wantContains(t, "sluice execution statuses", s.ok("execution", "statuses", "shop", id), "\n"+c.state+"  ", "\npending  ", "ci/shop", "Delivered")
 	}
 
 	// A stranger's push, signed with another secret: 401 with the reason,

@@ -24,7 +24,7 @@ var bodies = []any{
 	Graph{}, GraphEdge{}, GraphNode{}, HeartbeatRequest{}, HeartbeatResult{}, InputTransformer{},
 	Job{}, JobFailure{}, JobResult{}, JobSuccess{}, LatestExecution{}, LockState{}, PipelineState{},
 	PipelineSummary{}, Policy{}, Project{}, Repo{}, RetryRequest{}, Rule{}, RuleApplyResult{},
-	RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
+	CommitStatus{}, RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
 	SecretInfo{}, SourceRevision{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
 	StartResult{}, StopRequest{}, TokenInfo{}, TransitionRequest{}, TransitionState{}, Trigger{},
 	TriggerNote{}, Waiting{}, WaitingExecution{}, Webhook{}, WebhookFilter{},
