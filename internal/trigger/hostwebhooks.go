@@ -98,7 +98,10 @@ func (w *ConnectionWebhooks) Handle(ctx context.Context, name string, hdr http.H
 	}
 	secret, err := w.svc.SecretValue(ctx, c.WebhookSecret)
 	if err != nil {
-		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: its webhookSecret %s cannot be read", name, c.WebhookSecret)
+		// The caller is not authenticated yet: the secret's name is for
+		// the server's log, not the answer.
+		w.svc.Logger().Warn("connection webhook: its webhookSecret cannot be read", "connection", name, "secret", c.WebhookSecret, "err", err)
+		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: its webhook secret cannot be read", name)
 	}
 	if err := githost.Verify(host, hdr, body, secret); err != nil {
 		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: %s", name, hostReason(err))
