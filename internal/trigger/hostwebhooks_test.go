@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -467,5 +468,51 @@ func TestConnectionWebhookOtherConnectionAndReplay(t *testing.T) {
 	}
 	if n := len(f.executions("web")); n != 1 {
 		t.Errorf("a replayed delivery started %d executions", n)
+	}
+}
+
+// The pull request reaches the build's commands as #{trigger.NAME}, and an
+// execution another trigger started reads them as empty.
+func TestTriggerVariablesInCommands(t *testing.T) {
+	f := newFixture(t)
+	f.connection(connection.KindGitHub)
+	f.apply(strings.Replace(connPipeline, "commands: [make]", `commands: ["echo pr=#{trigger.PullRequestId} from=#{trigger.SourceBranch}"]`, 1) + `triggers:
+  - providerType: CodeStarSourceConnection
+    gitConfiguration:
+      sourceActionName: src
+      pullRequest:
+        - events: [OPEN]
+`)
+	h := trigger.NewConnectionWebhooks(f.svc, nil)
+	if res, err := f.deliver(h, githost.GitHub, "pull_request", "github-pull-request-opened.json", openPR("opened", c1), hookSecret); err != nil || len(res.Started) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if _, err := f.svc.StartExecution(f.ctx, service.StartRequest{Pipeline: "web", SourceRevisions: map[string]string{"src": c2}}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for range 2 {
+		j, err := f.svc.ClaimJob(f.ctx, "w", []string{"CodeStarSourceConnection"}, 0)
+		if err != nil || j == nil {
+			t.Fatalf("claim source: %v %v", j, err)
+		}
+		if err := f.svc.CompleteJob(f.ctx, j.Job.ID, j.Worker, service.JobResult{Succeeded: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		j, err := f.svc.ClaimJob(f.ctx, "w", []string{"Commands"}, 0)
+		if err != nil || j == nil {
+			t.Fatalf("claim build: %v %v", j, err)
+		}
+		got[j.Job.Revision+j.Job.ExecutionID] = j.Job.Commands[0]
+	}
+	var cmds []string
+	for _, c := range got {
+		cmds = append(cmds, c)
+	}
+	slices.Sort(cmds)
+	if want := []string{"echo pr= from=", "echo pr=2 from=changes"}; !slices.Equal(cmds, want) {
+		t.Errorf("commands %q, want %q", cmds, want)
 	}
 }
