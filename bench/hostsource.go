@@ -138,6 +138,8 @@ func benchCloneRef(ctx context.Context, runs int) error {
 				return err
 			}
 		}
+		fmt.Fprintf(os.Stderr, "run %d: plain %s, CODEBUILD_CLONE_REF %s + unzip %s, CODE_ZIP %s\n", i+1,
+			ms(plain[len(plain)-1]), ms(cloneRef[len(cloneRef)-1]), ms(unzip[len(unzip)-1]), ms(codeZip[len(codeZip)-1]))
 	}
 	med := func(ds []time.Duration) time.Duration { return percentile(ds, 0.5) }
 	fmt.Printf("10,000 files, ~200 MB history, median of %d: plain git clone %s; CODEBUILD_CLONE_REF source %s (%.2fx; artifact %d MB), "+

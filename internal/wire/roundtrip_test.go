@@ -24,7 +24,7 @@ var bodies = []any{
 	Graph{}, GraphEdge{}, GraphNode{}, HeartbeatRequest{}, HeartbeatResult{}, InputTransformer{},
 	Job{}, JobFailure{}, JobResult{}, JobSuccess{}, LatestExecution{}, LockState{}, Mirror{}, MirrorList{}, MirrorStatus{}, PipelineState{},
 	PipelineSummary{}, Policy{}, PutMirrorRequest{}, Project{}, Repo{}, RetryRequest{}, Rule{}, RuleApplyResult{},
-	RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
+	CommitStatus{}, RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
 	SSHHost{}, SSHKey{}, SSHKeyList{}, SecretInfo{}, SourceRevision{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
 	StartResult{}, StopRequest{}, TokenInfo{}, TransitionRequest{}, TransitionState{}, Trigger{},
 	UploadSSHPublicKeyRequest{},
