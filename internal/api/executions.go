@@ -194,7 +194,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 			Trigger:         wire.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 			SourceRevisions: sourceRevisionsView(e),
 			StartTime:       e.StartTime, LastUpdateTime: e.LastUpdate,
-			ExecutionType:   e.ExecutionType,
+			ExecutionType: e.ExecutionType,
 		}
 		if rb := e.Rollback; rb != nil {
 			sum.RollbackMetadata = &wire.RollbackMetadata{RollbackTargetPipelineExecutionID: rb.TargetExecutionID}
