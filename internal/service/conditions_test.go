@@ -129,6 +129,15 @@ func TestManualRollback(t *testing.T) {
 	if e := f.execution("p", rb.ID); e.Status != engine.ExecutionSucceeded || e.Trigger.Type != "ManualRollback" || e.Trigger.Detail != "alice" {
 		t.Fatalf("rollback = %s %+v", e.Status, e.Trigger)
 	}
+	// The pipeline's state shows the rollback in Deploy, which it ran, and
+	// not in Build, which it only carried over.
+	ps, err := f.svc.PipelineState(f.ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps.Stages[1].Latest.ID != rb.ID || ps.Stages[0].Latest.ID != two {
+		t.Fatalf("latest in Build %s, in Deploy %s; want %s and %s", ps.Stages[0].Latest.ID, ps.Stages[1].Latest.ID, two, rb.ID)
+	}
 	// A rollback is not a target itself.
 	_, err = f.svc.RollbackStage(f.ctx, service.RollbackRequest{Pipeline: "p", Stage: "Deploy", Target: rb.ID})
 	if errcode.Of(err) != errcode.Invalid {
