@@ -80,6 +80,11 @@ func TestStageConditionsAndRollback(t *testing.T) {
 		}
 	}
 	wantContains(t, "rule log", s.ok("logs", "release", good, "Probe"), "checked")
+	var rules []wire.RuleExecution
+	s.json(&rules, "stage", "rules", "release", "--execution", good)
+	if len(rules) != 3 || rules[2].RuleTypeID.Provider != "LambdaInvoke" || rules[2].ConditionType != "BEFORE_ENTRY" || rules[2].Status != "Succeeded" {
+		t.Errorf("ListRuleExecutions = %+v", rules)
+	}
 	wantContains(t, "execution get", s.ok("execution", "get", "release", good), "[beforeEntry]", "rule Ask (Lambda)", "rule ToProd (VariableCheck)")
 
 	// A failing deploy rolls back, automatically, to the good execution.
