@@ -403,3 +403,24 @@ func TestRollbackExecution(t *testing.T) {
 	wantErrCode(t, err, "Conflict")
 	wantContains(t, "refusal", err.Error(), "structure changed", "stage Deploy had 1 actions, it has 2 now")
 }
+
+// TestRuleErrors: a rule that cannot be evaluated (its variable has no value
+// in this execution) or whose job times out fails its condition, naming why.
+func TestRuleErrors(t *testing.T) {
+	h := newHarness(t, condPipeline(func(st *pipeline.Stage) {
+		st.BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL", varCheck("OnMain", "#{S.Branch}", "EQ", "main"))}
+		st.OnSuccess = &pipeline.SuccessConditions{Conditions: cond("FAIL", rule("Slow", pipeline.RuleCommands))}
+	}))
+	e := h.start(nil)
+	h.succeed(e, "src", nil) // no Branch output variable
+	wantEqual(t, "status", e.Status, ExecutionFailed)
+	wantContains(t, "summary", e.Summary, "rule OnMain failed", "unresolved variable #{S.Branch}")
+
+	e2 := h.start(nil)
+	h.succeed(e2, "src", map[string]string{"Branch": "main"})
+	h.succeed(e2, "deploy", nil)
+	slow := h.job(e2, "Slow")
+	h.do(JobTimedOut{JobID: slow.ID})
+	wantEqual(t, "status", e2.Status, ExecutionFailed)
+	wantContains(t, "summary", e2.Summary, "onSuccess condition of stage Deploy not met", "rule Slow failed: rule timed out after 1 hour")
+}
