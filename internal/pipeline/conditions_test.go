@@ -270,3 +270,68 @@ func TestWindowSchedule(t *testing.T) {
 		}
 	}
 }
+
+// cdkTemplate is what `cdk synth` writes for a V2 pipeline with stage
+// conditions (aws-cdk-lib's Pipeline with beforeEntry, onSuccess and
+// onFailure): the pipeline is a resource of a CloudFormation template, its
+// keys capitalised, its role and artifact bucket other resources.
+const cdkTemplate = `{
+ "Resources": {
+  "PipelineArtifactsBucket22248F97": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+  "PipelineRoleD68726F7": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+  "Pipeline9850B417": {
+   "Type": "AWS::CodePipeline::Pipeline",
+   "Properties": {
+    "ArtifactStore": {"Location": {"Ref": "PipelineArtifactsBucket22248F97"}, "Type": "S3"},
+    "ExecutionMode": "QUEUED",
+    "PipelineType": "V2",
+    "RestartExecutionOnUpdate": false,
+    "RoleArn": {"Fn::GetAtt": ["PipelineRoleD68726F7", "Arn"]},
+    "Stages": [
+     {"Actions": [{"ActionTypeId": {"Category": "Source", "Owner": "AWS", "Provider": "CodeStarSourceConnection", "Version": "1"},
+       "Configuration": {"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/abc", "FullRepositoryId": "shop/api", "BranchName": "main"},
+       "Name": "Source", "Namespace": "SourceVariables", "OutputArtifacts": [{"Name": "Artifact_Source"}], "RunOrder": 1,
+       "RoleArn": {"Fn::GetAtt": ["PipelineSourceCodePipelineActionRoleC6F9E7F5", "Arn"]}}],
+      "Name": "Source"},
+     {"Actions": [{"ActionTypeId": {"Category": "Compute", "Owner": "AWS", "Provider": "Commands", "Version": "1"},
+       "Commands": ["./deploy.sh"], "InputArtifacts": [{"Name": "Artifact_Source"}], "Name": "Deploy", "RunOrder": 1}],
+      "BeforeEntry": {"Conditions": [{"Result": "FAIL", "Rules": [{"Name": "OnMain",
+        "RuleTypeId": {"Category": "Rule", "Owner": "AWS", "Provider": "VariableCheck", "Version": "1"},
+        "Configuration": {"Variable": "#{SourceVariables.BranchName}", "Value": "main", "Operator": "EQ"}}]}]},
+      "OnSuccess": {"Conditions": [{"Result": "ROLLBACK", "Rules": [{"Name": "CloudWatchCheck",
+        "RuleTypeId": {"Category": "Rule", "Owner": "AWS", "Provider": "CloudWatchAlarm", "Version": "1"},
+        "Configuration": {"AlarmName": "AlarmName1", "WaitTime": "5"}}]}]},
+      "OnFailure": {"Result": "RETRY", "RetryConfiguration": {"RetryMode": "ALL_ACTIONS"}},
+      "Name": "Deploy"}
+    ]
+   },
+   "DependsOn": ["PipelineRoleD68726F7"]
+  }
+ }
+}`
+
+func TestConditionsCDKTemplate(t *testing.T) {
+	p, err := Parse("cdk.out/Stack.template.json", []byte(cdkTemplate))
+	if err != nil {
+		t.Fatalf("CDK template refused: %v", err)
+	}
+	if p.Name != "Pipeline9850B417" || p.ExecutionMode != Queued || p.Role != "" || len(p.Stages) != 2 {
+		t.Fatalf("pipeline = %s %s role %q, %d stages", p.Name, p.ExecutionMode, p.Role, len(p.Stages))
+	}
+	st := p.Stages[1]
+	if st.BeforeEntry.Conditions[0].Rules[0].Configuration["Variable"] != "#{SourceVariables.BranchName}" ||
+		st.OnSuccess.Conditions[0].Result != ResultRollback || st.OnFailure.RetryConfiguration.RetryMode != RetryAllActions {
+		t.Errorf("conditions = %+v %+v %+v", st.BeforeEntry, st.OnSuccess, st.OnFailure)
+	}
+
+	// What the template names of its stack is refused on its line, and a
+	// wrong condition as in any declaration.
+	bad := strings.Replace(cdkTemplate, `"Commands": ["./deploy.sh"]`, `"Commands": [{"Fn::Sub": "./deploy.sh ${AWS::Region}"}]`, 1)
+	bad = strings.Replace(bad, `"Result": "ROLLBACK"`, `"Result": "SKIP"`, 1)
+	_, err = Parse("t.json", []byte(bad))
+	want := "t.json:24: stages[1].onSuccess.conditions[0].result: result \"SKIP\" is not allowed in onSuccess (want FAIL or ROLLBACK)"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "t.json:20: stages[1].actions[0].commands[0]: is a CloudFormation intrinsic function (Fn::Sub)") ||
+		strings.Contains(err.Error(), "commands: required") {
+		t.Errorf("bad template: %v", err)
+	}
+}

@@ -174,10 +174,11 @@ func (d *decoder) document(root *yaml.Node) *Pipeline {
 	}
 	if !d.HasKey(root, "pipeline") {
 		if !d.HasKey(root, "stages") && (d.HasKey(root, "AWSTemplateFormatVersion") || d.HasKey(root, "Resources")) {
-			// One clear sentence beats an "unknown field" for every
-			// section of the template.
-			d.Errorf(root.Line, "", "this is a CloudFormation template; sluice reads a pipeline declaration "+
-				"(native YAML, or the JSON of aws codepipeline get-pipeline), and cannot import templates yet")
+			// A template (cdk synth's): its one pipeline resource is the
+			// declaration (see template.go).
+			if props := d.templatePipeline(root); props != nil {
+				return d.pipeline(props, false)
+			}
 			return nil
 		}
 		return d.pipeline(root, true)

@@ -471,7 +471,7 @@ stages:
 			name: "CloudFormation template",
 			file: "stack.yml",
 			src:  "AWSTemplateFormatVersion: 2010-09-09\nResources: {}\n",
-			want: []string{`stack.yml:1: this is a CloudFormation template; sluice reads a pipeline declaration (native YAML, or the JSON of aws codepipeline get-pipeline), and cannot import templates yet`},
+			want: []string{`stack.yml:2: Resources: this CloudFormation template declares no AWS::CodePipeline::Pipeline; sluice reads pipelines only`},
 		},
 		{
 			name: "wrong types",
