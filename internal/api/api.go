@@ -77,6 +77,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/retry", "RetryStageExecution", resPipeline, s.retryStage)
 	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/override-condition", "OverrideStageCondition", resPipeline, s.overrideCondition)
 	s.handle("POST /api/v1/pipelines/{name}/rollback", "RollbackStage", resPipeline, s.rollbackStage)
+	s.handle("GET /api/v1/pipelines/{name}/rule-executions", "ListRuleExecutions", resPipeline, s.listRuleExecutions)
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", "GetActionLog", resPipeline, s.actionLog)
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", "GetArtifact", resPipeline, s.downloadArtifact)
 	s.handle("GET /api/v1/events", "ListEvents", resEvents, s.listEvents)

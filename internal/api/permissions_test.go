@@ -148,6 +148,7 @@ var operations = []operation{
 	{"POST /api/v1/pipelines/{name}/executions/{id}/retry", "POST", "/api/v1/pipelines/app/executions/e1/retry", `{"stageName":"S"}`, "RetryStageExecution", "pipeline/app", run},
 	{"POST /api/v1/pipelines/{name}/executions/{id}/override-condition", "POST", "/api/v1/pipelines/app/executions/e1/override-condition", `{"stageName":"S","conditionType":"BEFORE_ENTRY"}`, "OverrideStageCondition", "pipeline/app", run},
 	{"POST /api/v1/pipelines/{name}/rollback", "POST", "/api/v1/pipelines/app/rollback", `{"stageName":"S"}`, "RollbackStage", "pipeline/app", run},
+	{"GET /api/v1/pipelines/{name}/rule-executions", "GET", "/api/v1/pipelines/app/rule-executions", "", "ListRuleExecutions", "pipeline/app", look},
 	{"GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", "GET", "/api/v1/pipelines/app/executions/e1/logs/S/a", "", "GetActionLog", "pipeline/app", look},
 	{"GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", "GET", "/api/v1/pipelines/app/executions/e1/artifacts/out", "", "GetArtifact", "pipeline/app", look},
 	{"GET /api/v1/pipelines/{name}/executions/{id}/reports", "GET", "/api/v1/pipelines/app/executions/e1/reports", "", "ListReports", "pipeline/app", look},

@@ -21,7 +21,7 @@ var Actions = []string{
 	"EnableStageTransition", "DisableStageTransition", "GetPipelineGraph",
 	// Executions.
 	"StartPipelineExecution", "ListPipelineExecutions", "GetPipelineExecution",
-	"StopPipelineExecution", "RetryStageExecution", "RollbackStage", "OverrideStageCondition",
+	"StopPipelineExecution", "RetryStageExecution", "RollbackStage", "OverrideStageCondition", "ListRuleExecutions",
 	"GetActionLog", "GetArtifact", "ListReports",
 	"ListEvents", "GetEventStream", "ListCommitStatuses",
 	// Approvals and locks.
