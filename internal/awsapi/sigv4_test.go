@@ -36,7 +36,7 @@ type request struct {
 	at     time.Time
 }
 
-func (f *fixture) signed(t *testing.T, q request) *http.Request {
+func (f *fixture) signed(t testing.TB, q request) *http.Request {
 	t.Helper()
 	if q.region == "" {
 		q.region = "us-east-1"
