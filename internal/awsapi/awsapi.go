@@ -53,6 +53,8 @@ type Config struct {
 	Keys    Keys
 	Guard   *access.Guard
 	ID      awsid.ID
+	// BaseURL is the server's address in what it answers (a webhook's url).
+	BaseURL string
 	// Trail is the audit trail; nil records nothing (a server run with
 	// the audit trail off).
 	Trail  Trail
@@ -89,6 +91,9 @@ type operation struct {
 	// for the same use case (CreatePipeline and UpdatePipeline are
 	// PutPipeline).
 	action string
+	// actionOf, when set, names the action by the resource's type instead
+	// (TagResource is PutPipeline on a pipeline, PutWebhook on a webhook).
+	actionOf map[string]string
 	// resource names the resource (pipeline/NAME, or "*") from the body.
 	resource func(body []byte) (string, error)
 	// run does the operation; the error is answered as errorFor says.
@@ -215,10 +220,14 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	if err != nil {
 		return fail(h.errorFor(op, err))
 	}
-	err = c.Check(p, op.action, res)
+	action := op.action
+	if typ, _, ok := strings.Cut(res, "/"); ok && op.actionOf[typ] != "" {
+		action = op.actionOf[typ]
+	}
+	err = c.Check(p, action, res)
 	// The trail names the operation as the caller asked it, and the
 	// policy's action it was checked as.
-	c.Operation, c.params["action"] = name, op.action
+	c.Operation, c.params["action"] = name, action
 	if err != nil {
 		return fail(&Error{Type: "AccessDeniedException", Status: 403, Message: service.ErrorMessage(err)})
 	}

@@ -28,10 +28,13 @@ const (
 	// KindActionType is a custom action type (CreateCustomActionType),
 	// named CATEGORY/PROVIDER/VERSION.
 	KindActionType Kind = "actiontype"
+	// KindTags are the tags of a resource (TagResource), named by its ARN:
+	// a JSON object of key → value.
+	KindTags Kind = "tags"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindTags}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.
