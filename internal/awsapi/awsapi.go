@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/audit"
@@ -159,11 +160,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	fail := func(e *Error) (int, any) { return e.Status, e }
 	target := r.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, TargetPrefix)
+	name, _ := strings.CutPrefix(target, TargetPrefix)
+	op, known := h.ops[name]
 	c.Operation = name
-	if !ok {
-		c.Operation = "NoOperation"
-		c.params["target"] = target
+	if !known {
+		// The trail names what it knows; the rest is the caller's words,
+		// cut short.
+		c.Operation = "UnknownOperation"
+		c.params["target"] = truncate(target, 128)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
@@ -205,10 +209,9 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 		return fail(&Error{Type: "InternalFailure", Status: 500, Message: "internal error"})
 	}
 	c.principal = p
-	op, ok := h.ops[name]
-	if !ok {
+	if !known {
 		return fail(&Error{Type: "UnknownOperationException", Status: 400,
-			Message: "sluice does not serve operation " + target + " (docs/aws-api.md lists those it does)"})
+			Message: "sluice does not serve operation " + truncate(target, 128) + " (docs/aws-api.md lists those it does)"})
 	}
 	if len(body) == 0 {
 		body = []byte("{}")
@@ -258,10 +261,7 @@ func (h *Handler) record(r *http.Request, c *call, status int, start time.Time, 
 	if err != nil {
 		src = r.RemoteAddr
 	}
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
+	ua := truncate(r.UserAgent(), 256)
 	rec := audit.Record{
 		Time: time.Now(), RequestID: id, Principal: c.Principal, Source: src, UserAgent: ua,
 		Operation: c.Operation, Resource: c.Resource, Params: c.params, Outcome: outcome,
@@ -274,6 +274,17 @@ func (h *Handler) record(r *http.Request, c *call, status int, start time.Time, 
 		return h.cfg.Trail.Submit(rec)
 	}
 	return h.cfg.Trail.Append(context.WithoutCancel(r.Context()), rec)
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // isRead reports whether an operation changes nothing: its answer need not
