@@ -84,3 +84,26 @@ func TestAWSToolsDriveSluice(t *testing.T) {
 		t.Fatalf("a revoked token's key: %v\n%s", err, b)
 	}
 }
+
+// TestAWSRegionAndAccount: a server told its AWS region and account signs
+// for that region only and writes both in its ARNs.
+func TestAWSRegionAndAccount(t *testing.T) {
+	needAWSTools(t)
+	s := startServer(t, "--aws-region", "eu-west-2", "--aws-account-id", "123456789012")
+	id, secret := awsKeys(t, s, "ci", "admin")
+	awsCLI := func(region string, args ...string) (string, error) {
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", s.url, "--region", region, "--output", "json", "codepipeline"}, args...)...)
+		cmd.Env = append(cliEnv("", ""), "AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret,
+			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := awsCLI("us-east-1", "list-pipelines"); err == nil || !strings.Contains(out, "InvalidSignatureException") || !strings.Contains(out, "eu-west-2") {
+		t.Fatalf("signed for another region: %v\n%s", err, out)
+	}
+	s.apply("testdata/commands.yml")
+	out, err := awsCLI("eu-west-2", "get-pipeline", "--name", "commands")
+	if err != nil || !strings.Contains(out, `"pipelineArn": "arn:aws:codepipeline:eu-west-2:123456789012:commands"`) {
+		t.Fatalf("get-pipeline: %v\n%s", err, out)
+	}
+}

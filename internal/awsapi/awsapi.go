@@ -182,13 +182,13 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	if aerr != nil {
 		return fail(aerr)
 	}
-	c.params["accessKeyId"] = sig.keyID
+	c.params["accessKeyId"] = truncate(sig.keyID, 64)
 	secret, tokenHash, err := h.cfg.Keys.AccessKeySecret(r.Context(), sig.keyID)
 	if err != nil {
 		if service.ErrorCode(err) == service.CodeNotFound {
 			return fail(errUnrecognized("The security token included in the request is invalid."))
 		}
-		h.cfg.Logger.Error("reading an access key", "key", sig.keyID, "err", err)
+		h.cfg.Logger.Error("reading an access key", "key", truncate(sig.keyID, 64), "err", err)
 		return fail(&Error{Type: "InternalFailure", Status: 500, Message: "internal error"})
 	}
 	if aerr := verify(r.Context(), r, body, sig, secret, h.id.Region, h.cfg.Now()); aerr != nil {
