@@ -69,6 +69,20 @@ func TestAWSToolsDriveSluice(t *testing.T) {
 		t.Fatalf("aws_e2e.py: %v\n%s", err, out)
 	}
 
+	// The worker's output artifact, put through S3 with the job's
+	// credentials, is the execution's.
+	var run string
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "DEPLOY_RUN="); ok {
+			run = v
+		}
+	}
+	dir := s.scratch("receipt")
+	s.ok("artifact", "download", "deploy", run, "receipt", "--out", dir)
+	if b, err := os.ReadFile(filepath.Join(dir, "receipt.txt")); err != nil || string(b) != "shipped to prod" {
+		t.Fatalf("the worker's artifact: %q %v", b, err)
+	}
+
 	// The refusals the script met are in the audit trail, by principal.
 	denied := s.ok("audit", "--denied", "-o", "json")
 	for _, want := range []string{"DeletePipeline", "viewer", "InvalidSignatureException", "AccessDeniedException"} {

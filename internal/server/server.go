@@ -343,6 +343,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		handler.ServeHTTP(w, r)
 	}))
+	// Custom actions' job workers get and put their artifacts here, with
+	// S3 clients and the job's artifactCredentials.
+	mux.HandleFunc(awsapi.ArtifactPrefix, awsEndpoint.ServeArtifact)
 	mux.Handle(ui.Prefix, console)
 	mux.Handle("GET /{$}", http.RedirectHandler(ui.Prefix, http.StatusSeeOther))
 	s.http = &http.Server{
