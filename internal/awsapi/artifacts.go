@@ -79,8 +79,20 @@ func (h *Handler) ServeArtifact(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<Error><Code>"+xmlEscape(ae.Type)+"</Code><Message>"+xmlEscape(ae.Message)+"</Message><RequestId>"+id+"</RequestId></Error>")
 	}
-	if rerr := h.record(r, c, status, start, id); rerr != nil {
+	rerr := h.record(r, c, status, start, id)
+	if rerr != nil {
 		h.cfg.Logger.Error("audit record not written", "err", rerr, "request-id", id, "operation", c.Operation)
+	}
+	if err == nil && r.Method == http.MethodPut {
+		// A change the trail cannot record is not confirmed.
+		if rerr != nil {
+			w.Header().Del("ETag")
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<Error><Code>InternalError</Code><Message>the audit trail could not record this request</Message><RequestId>"+id+"</RequestId></Error>")
+			return
+		}
+		w.WriteHeader(http.StatusOK)
 	}
 }
 
@@ -146,8 +158,8 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, c *call)
 			// it again before it answers for the job.
 			return 0, &Error{Type: "XAmzContentSHA256Mismatch", Status: 400, Message: "The provided 'x-amz-content-sha256' header does not match what was computed."}
 		}
+		// Answered once the audit record is committed (ServeArtifact).
 		w.Header().Set("ETag", `"`+payloadHash+`"`)
-		w.WriteHeader(http.StatusOK)
 		return http.StatusOK, nil
 	}
 	return 0, &Error{Type: "MethodNotAllowed", Status: 405, Message: "The specified method is not allowed against this resource: sluice serves GetObject and PutObject of job artifacts."}
