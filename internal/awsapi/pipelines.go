@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -179,6 +180,22 @@ func (h *Handler) putPipeline(create bool) func(context.Context, *call, []byte) 
 			return nil, &Error{Type: "ResourceNotFoundException", Status: 400, Message: "pipeline " + decl.Name + " does not exist: create it with CreatePipeline"}
 		case err != nil && service.ErrorCode(err) != service.CodeNotFound:
 			return nil, err
+		}
+		// As CodePipeline, a Custom action names a declared custom action
+		// type (a native apply does not ask: its workers may come later).
+		for i, st := range decl.Stages {
+			for j, a := range st.Actions {
+				id := a.ActionTypeID
+				if id.Owner != pipeline.OwnerCustom {
+					continue
+				}
+				if _, err := h.svc.CustomActionType(ctx, id.Category, id.Provider, id.Version); service.ErrorCode(err) == service.CodeNotFound {
+					return nil, &Error{Type: "InvalidActionDeclarationException", Status: 400, Message: fmt.Sprintf(
+						"stages[%d].actions[%d].actionTypeId: custom action type %s/%s/%s is not declared: create it with CreateCustomActionType", i, j, id.Category, id.Provider, id.Version)}
+				} else if err != nil {
+					return nil, err
+				}
+			}
 		}
 		var tagged struct {
 			Tags []tag `json:"tags"`
