@@ -22,10 +22,22 @@ func needAWSTools(t *testing.T) {
 	if os.Getenv("CI") != "true" {
 		t.Skip("the aws CLI and boto3 are not installed: pip install awscli boto3 (CI=true installs them)")
 	}
-	out, err := exec.Command("python3", "-m", "pip", "install", "-q", "awscli", "boto3").CombinedOutput()
-	if err != nil || !have() {
-		t.Fatalf("installing the aws CLI and boto3: %v\n%s", err, out)
+	// PyPI first; a Python whose packages the system manages refuses
+	// that, and then Debian's own packages do.
+	var log []byte
+	for _, args := range [][]string{
+		{"python3", "-m", "pip", "install", "-q", "awscli", "boto3"},
+		{"python3", "-m", "pip", "install", "-q", "--break-system-packages", "awscli", "boto3"},
+		{"apt-get", "install", "-y", "-qq", "awscli", "python3-boto3"},
+	} {
+		t.Logf("installing the aws CLI and boto3: %s", strings.Join(args, " "))
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		log = append(log, out...)
+		if err == nil && have() {
+			return
+		}
 	}
+	t.Fatalf("could not install the aws CLI and boto3:\n%s", log)
 }
 
 // awsKeys makes a token with an access key through the CLI and returns the
