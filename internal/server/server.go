@@ -363,7 +363,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Run's shutdown closes it; Close does when Run never ran.
 	s.undo.push(func() error { console.Close(); return nil })
 	// The AWS-compatible endpoint: CodePipeline's JSON API at POST /.
-	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, Logger: cfg.Logger, Now: cfg.AWSClock}
+	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, BaseURL: base, Logger: cfg.Logger, Now: cfg.AWSClock}
 	if s.audit != nil {
 		awsCfg.Trail = s.audit
 	}
@@ -377,6 +377,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		handler.ServeHTTP(w, r)
 	}))
+	// Custom actions' job workers get and put their artifacts here, with
+	// S3 clients and the job's artifactCredentials.
+	mux.HandleFunc(awsapi.ArtifactPrefix, awsEndpoint.ServeArtifact)
 	mux.Handle(ui.Prefix, console)
 	mux.Handle("GET /{$}", http.RedirectHandler(ui.Prefix, http.StatusSeeOther))
 	s.http = &http.Server{
