@@ -42,8 +42,9 @@ func TestConnectionSource(t *testing.T) {
 	writeFile(t, conn, "name: outsider\nkind: gitea\nurl: "+g.URL+"\ntoken: outsider-token\n")
 	s.ok("connection", "apply", "-f", conn)
 
+	role := ""
 	pipe := func(name, arn, branch, extra string) {
-		s.applyYAML(name, "name: "+name+"\nexecutionMode: PARALLEL\nstages:\n  - name: Source\n    actions:\n      - name: src\n"+
+		s.applyYAML(name, "name: "+name+"\nexecutionMode: PARALLEL\n"+role+"stages:\n  - name: Source\n    actions:\n      - name: src\n"+
 			"        actionTypeId: {category: Source, owner: AWS, provider: CodeStarSourceConnection, version: '1'}\n"+
 			"        namespace: SourceVariables\n        outputArtifacts: [code]\n"+
 			"        configuration:\n          ConnectionArn: "+arn+"\n          FullRepositoryId: "+repo.FullName+"\n"+
@@ -81,6 +82,15 @@ func TestConnectionSource(t *testing.T) {
 	pipe("unknown", "arn:aws:codeconnections:us-east-1:000000000000:connection/nobody", "main", "          DetectChanges: 'false'\n")
 	pipe("deleted", imported, "gone", "          DetectChanges: 'false'\n")
 	pipe("blind", "arn:aws:codeconnections:us-east-1:000000000000:connection/outsider", "main", "          DetectChanges: 'false'\n")
+	// Attack: a pipeline author whose role may not read the connection's
+	// token names the connection anyway; the worker is refused the token.
+	policy := filepath.Join(dir, "limited.json")
+	writeFile(t, policy, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sluice:GetSecretValue","Resource":"secret/other"}]}`)
+	s.ok("policy", "apply", "limited", "-f", policy)
+	role = "role: limited\n"
+	pipe("sneaky", imported, "main", "          DetectChanges: 'false'\n")
+	role = ""
+	refused["sneaky"] = "connection gitea: role limited of pipeline sneaky does not allow sluice:GetSecretValue on secret/gitea-token"
 	for name, want := range refused {
 		id := s.start(name)
 		e := s.waitEnd(name, id, "Failed")
@@ -111,7 +121,7 @@ func TestConnectionSource(t *testing.T) {
 
 	// The token is nowhere a user or the operator can read it.
 	var shown strings.Builder
-	for _, name := range []string{"app", "unknown", "deleted", "blind", "polled"} {
+	for _, name := range []string{"app", "unknown", "deleted", "blind", "sneaky", "polled"} {
 		for _, e := range s.executions(name) {
 			shown.WriteString(s.ok("execution", "get", name, e.PipelineExecutionID, "-o", "json"))
 			for _, a := range []string{"src", "show"} {
