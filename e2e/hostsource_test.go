@@ -42,8 +42,9 @@ func TestConnectionSource(t *testing.T) {
 	writeFile(t, conn, "name: outsider\nkind: gitea\nurl: "+g.URL+"\ntoken: outsider-token\n")
 	s.ok("connection", "apply", "-f", conn)
 
+	role := ""
 	pipe := func(name, arn, branch, extra string) {
-		s.applyYAML(name, "name: "+name+"\nexecutionMode: PARALLEL\nstages:\n  - name: Source\n    actions:\n      - name: src\n"+
+		s.applyYAML(name, "name: "+name+"\nexecutionMode: PARALLEL\n"+role+"stages:\n  - name: Source\n    actions:\n      - name: src\n"+
 			"        actionTypeId: {category: Source, owner: AWS, provider: CodeStarSourceConnection, version: '1'}\n"+
 			"        namespace: SourceVariables\n        outputArtifacts: [code]\n"+
 			"        configuration:\n          ConnectionArn: "+arn+"\n          FullRepositoryId: "+repo.FullName+"\n"+
@@ -64,6 +65,24 @@ func TestConnectionSource(t *testing.T) {
 	wantContains(t, "show log", log, "log "+c2+" second", "log "+c1+" first", "version 2",
 		"commit "+c2+" of "+repo.FullName+" on Gitea")
 
+	// A CodeBuild action gets the clone, .git included, as
+	// CODEBUILD_SRC_DIR, and the commit as CODEBUILD_RESOLVED_SOURCE_VERSION.
+	project := filepath.Join(dir, "project.yml")
+	writeFile(t, project, "name: from-clone\nbuildspec: |\n  version: 0.2\n  phases:\n    build:\n      commands:\n"+
+		"        - cd \"$CODEBUILD_SRC_DIR\" && echo \"head $(git rev-parse HEAD) on $(git rev-parse --abbrev-ref HEAD)\"\n"+
+		"        - echo \"resolved $CODEBUILD_RESOLVED_SOURCE_VERSION\"\n"+
+		"        - git -C \"$CODEBUILD_SRC_DIR\" log --format='built %s' -2\n")
+	s.ok("project", "apply", "-f", project)
+	s.applyYAML("built", "name: built\nstages:\n  - name: Source\n    actions:\n      - name: src\n"+
+		"        actionTypeId: {category: Source, owner: AWS, provider: CodeConnections, version: '1'}\n        outputArtifacts: [code]\n"+
+		"        configuration: {ConnectionArn: 'arn:aws:codeconnections:us-east-1:000000000000:connection/gitea', FullRepositoryId: "+repo.FullName+
+		", BranchName: main, OutputArtifactFormat: CODEBUILD_CLONE_REF, DetectChanges: 'false'}\n"+
+		"  - name: Build\n    actions:\n      - name: build\n        provider: CodeBuild\n        inputArtifacts: [code]\n"+
+		"        configuration: {ProjectName: from-clone}\n")
+	built := s.start("built")
+	s.waitEnd("built", built, "Succeeded")
+	wantContains(t, "build log", s.ok("logs", "built", built, "build"), "head "+c2+" on main", "resolved "+c2, "built second", "built first")
+
 	// A pinned start builds the older commit.
 	pinned := strings.TrimSpace(s.ok("start", "app", "--source-revision", "src="+c1))
 	e = s.waitEnd("app", pinned, "Succeeded")
@@ -81,6 +100,15 @@ func TestConnectionSource(t *testing.T) {
 	pipe("unknown", "arn:aws:codeconnections:us-east-1:000000000000:connection/nobody", "main", "          DetectChanges: 'false'\n")
 	pipe("deleted", imported, "gone", "          DetectChanges: 'false'\n")
 	pipe("blind", "arn:aws:codeconnections:us-east-1:000000000000:connection/outsider", "main", "          DetectChanges: 'false'\n")
+	// Attack: a pipeline author whose role may not read the connection's
+	// token names the connection anyway; the worker is refused the token.
+	policy := filepath.Join(dir, "limited.json")
+	writeFile(t, policy, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sluice:GetSecretValue","Resource":"secret/other"}]}`)
+	s.ok("policy", "apply", "limited", "-f", policy)
+	role = "role: limited\n"
+	pipe("sneaky", imported, "main", "          DetectChanges: 'false'\n")
+	role = ""
+	refused["sneaky"] = "connection gitea: role limited of pipeline sneaky does not allow sluice:GetSecretValue on secret/gitea-token"
 	for name, want := range refused {
 		id := s.start(name)
 		e := s.waitEnd(name, id, "Failed")
@@ -111,10 +139,10 @@ func TestConnectionSource(t *testing.T) {
 
 	// The token is nowhere a user or the operator can read it.
 	var shown strings.Builder
-	for _, name := range []string{"app", "unknown", "deleted", "blind", "polled"} {
+	for _, name := range []string{"app", "built", "unknown", "deleted", "blind", "sneaky", "polled"} {
 		for _, e := range s.executions(name) {
 			shown.WriteString(s.ok("execution", "get", name, e.PipelineExecutionID, "-o", "json"))
-			for _, a := range []string{"src", "show"} {
+			for _, a := range []string{"src", "show", "build"} {
 				shown.WriteString(s.cli("logs", name, e.PipelineExecutionID, a).stdout)
 			}
 		}
