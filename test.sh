@@ -75,6 +75,14 @@ fi
 step "go vet (compiles everything: a few minutes on a fresh machine, seconds after)"
 go vet ./...
 
+# Gitea builds from source (10 to 30 minutes on two cores, once per machine:
+# the binary is cached outside the checkout), longer than a test package may
+# run, so when it is asked for it is built first, by its harness's own test.
+if [ "${CI:-}" = true ] || [ "${SLUICE_GITEA_TESTS:-}" = 1 ]; then
+  step "Gitea for the git host tests (built once per machine, 10 to 30 minutes the first time)"
+  go test -count=1 -timeout 60m -run '^TestServer$' ./internal/githost/giteatest
+fi
+
 step "go test (a line per package as each finishes)"
 # -p 2: the machine this runs on in CI has two cores.
 status=0

@@ -280,6 +280,20 @@ func TestGitOverSSH(t *testing.T) {
 	// The audit trail has the ssh requests, allowed and denied.
 	audit := s.ok("audit", "--operation", "GitPush")
 	wantContains(t, "audit of GitPush", audit, "dev", "reader", "repository/app")
+	var trail []struct {
+		Principal, Outcome, Resource string
+		Status                       int
+		Parameters                   map[string]string
+	}
+	s.json(&trail, "audit", "--operation", "GitPush", "--principal", "reader")
+	if len(trail) == 0 {
+		t.Fatal("no audit record of reader's refused push")
+	}
+	rec := trail[0]
+	if rec.Outcome != "denied" || rec.Status != 403 || rec.Resource != "repository/app" ||
+		rec.Parameters["protocol"] != "ssh" || rec.Parameters["sshKeyName"] != "reader-laptop" {
+		t.Errorf("audit record of reader's push over ssh = %+v", rec)
+	}
 
 	// The host key is the same after a restart (on another port): strict
 	// checking against the known_hosts written before passes.

@@ -5,11 +5,13 @@ AWS_SECRET_ACCESS_KEY of an admin token's access key, WORKER_KEY_ID and
 WORKER_SECRET of a worker token's, VIEWER_KEY_ID and VIEWER_SECRET of a
 viewer's. Prints OK at the end; any failure raises.
 """
+import io
 import json
 import os
 import subprocess
 import sys
 import time
+import zipfile
 
 import boto3
 import botocore.exceptions
@@ -148,7 +150,8 @@ deploy = {
     "roleArn": "arn:aws:iam::000000000000:role/CodePipelineRole",
     "artifactStore": {"type": "S3", "location": "bucket"},
     "stages": [{"name": "Deploy", "actions": [{"name": "ship", "actionTypeId": type_id, "runOrder": 1,
-                                                "namespace": "ship", "configuration": {"Target": "prod"}}]}],
+                                                "namespace": "ship", "configuration": {"Target": "prod"},
+                                                "outputArtifacts": [{"name": "receipt"}]}]}],
 }
 cp.create_pipeline(pipeline=deploy)
 run = cp.start_pipeline_execution(name="deploy")["pipelineExecutionId"]
@@ -162,6 +165,17 @@ def work_once():
         ack = worker.acknowledge_job(jobId=job["id"], nonce=job["nonce"])
         assert ack["status"] == "InProgress", ack
         target = job["data"]["actionConfiguration"]["configuration"]["Target"]
+        # The output artifact goes where CodePipeline says, with the job's
+        # own credentials, through an S3 client pointed at sluice.
+        creds = job["data"]["artifactCredentials"]
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region,
+                          aws_access_key_id=creds["accessKeyId"], aws_secret_access_key=creds["secretAccessKey"],
+                          aws_session_token=creds["sessionToken"])
+        out = job["data"]["outputArtifacts"][0]["location"]["s3Location"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("receipt.txt", "shipped to " + target)
+        s3.put_object(Bucket=out["bucketName"], Key=out["objectKey"], Body=buf.getvalue())
         worker.put_job_success_result(jobId=job["id"], executionDetails={"summary": "shipped to " + target},
                                       outputVariables={"target": target})
     return len(jobs)
@@ -180,4 +194,5 @@ assert details[0]["output"]["outputVariables"] == {"target": "prod"}, details
 assert details[0]["output"]["executionResult"]["externalExecutionSummary"] == "shipped to prod", details
 
 cli("delete-pipeline", "--name", "app")
+print("DEPLOY_RUN=" + run)
 print("OK")

@@ -42,6 +42,7 @@ type Server struct {
 	mux       *http.ServeMux
 	table     []Route
 	ssh       *wire.SSHHost // nil: SSH is not served
+	mirrors   Mirrors       // nil: no mirror runner
 }
 
 // New returns the API handler; repos may be nil when the server hosts no
@@ -76,6 +77,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/retry", "RetryStageExecution", resPipeline, s.retryStage)
 	s.handle("POST /api/v1/pipelines/{name}/executions/{id}/override-condition", "OverrideStageCondition", resPipeline, s.overrideCondition)
 	s.handle("POST /api/v1/pipelines/{name}/rollback", "RollbackStage", resPipeline, s.rollbackStage)
+	s.handle("GET /api/v1/pipelines/{name}/rule-executions", "ListRuleExecutions", resPipeline, s.listRuleExecutions)
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/logs/{action...}", "GetActionLog", resPipeline, s.actionLog)
 	s.handle("GET /api/v1/pipelines/{name}/executions/{id}/artifacts/{artifact}", "GetArtifact", resPipeline, s.downloadArtifact)
 	s.handle("GET /api/v1/events", "ListEvents", resEvents, s.listEvents)
@@ -106,6 +108,7 @@ func (s *Server) routes() {
 	s.sshKeyRoutes()
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
+		s.mirrorRoutes(s.repos)
 		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",
 			s.repos)
 	}

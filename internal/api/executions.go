@@ -188,13 +188,18 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for i, e := range es {
-		out.Executions = append(out.Executions, wire.ExecutionSummary{
+		sum := wire.ExecutionSummary{
 			Waiting:             waitingView(waits[i]),
 			PipelineExecutionID: e.ID, PipelineVersion: e.Version, Status: string(e.Status), StatusSummary: e.Summary,
 			Trigger:         wire.Trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 			SourceRevisions: sourceRevisionsView(e),
 			StartTime:       e.StartTime, LastUpdateTime: e.LastUpdate,
-		})
+			ExecutionType: e.ExecutionType,
+		}
+		if rb := e.Rollback; rb != nil {
+			sum.RollbackMetadata = &wire.RollbackMetadata{RollbackTargetPipelineExecutionID: rb.TargetExecutionID}
+		}
+		out.Executions = append(out.Executions, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -58,6 +58,11 @@ type ZipOptions struct {
 	// (CodeBuild's enable-symlinks), so that Unzip restores it as one. Links
 	// leading outside root still fail.
 	KeepLinks bool
+	// Stored, when set, names the files (by slash-separated path relative
+	// to root) kept without compression: data compressed already, such as
+	// git's packs and loose objects, which deflate cannot shrink and only
+	// slows down.
+	Stored func(rel string) bool
 }
 
 // LinkError is a symbolic link that an artifact cannot carry: it leads
@@ -115,7 +120,7 @@ func ZipWith(ctx context.Context, w io.Writer, root string, globs []string, opts
 	}
 	defer fsRoot.Close()
 
-	z := &zipper{ctx: ctx, zw: zip.NewWriter(w), realRoot: realRoot, root: fsRoot, keepLinks: opts.KeepLinks, expanding: map[string]bool{}}
+	z := &zipper{ctx: ctx, zw: zip.NewWriter(w), realRoot: realRoot, root: fsRoot, keepLinks: opts.KeepLinks, stored: opts.Stored, expanding: map[string]bool{}}
 	matched := make([]bool, len(patterns))
 	included := map[string]bool{} // directories taken whole, by root-relative path
 	bases := make([]string, len(patterns))
@@ -243,6 +248,7 @@ type zipper struct {
 	realRoot  string
 	root      *os.Root // on realRoot: every read goes through it
 	keepLinks bool
+	stored    func(rel string) bool
 	files     int
 	entries   int
 	// expanding holds the directories being copied in through symlinks, so
@@ -320,6 +326,9 @@ func (z *zipper) addFile(rel, p string) error {
 	}
 	h.Name = rel
 	h.Method = zip.Deflate
+	if z.stored != nil && z.stored(rel) {
+		h.Method = zip.Store
+	}
 	fw, err := z.header(h)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rel, err)

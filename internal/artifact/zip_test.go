@@ -871,3 +871,42 @@ func TestUnzipDotEntries(t *testing.T) {
 		t.Fatalf("tree = %q", got)
 	}
 }
+
+// Files Stored names are kept without compression, the others deflated, and
+// both read back whole.
+func TestZipStored(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{".git/objects/pack/p.pack", "src/a.txt"} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), bytes.Repeat([]byte("compressible "), 1000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	stored := func(rel string) bool { return strings.HasPrefix(rel, ".git/objects/") }
+	if _, err := ZipWith(context.Background(), &buf, root, []string{"**/*"}, ZipOptions{Stored: stored}); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods := map[string]uint16{}
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() {
+			methods[f.Name] = f.Method
+		}
+	}
+	if methods[".git/objects/pack/p.pack"] != zip.Store || methods["src/a.txt"] != zip.Deflate || len(methods) != 2 {
+		t.Errorf("methods %v, want the pack stored and a.txt deflated", methods)
+	}
+	dest := t.TempDir()
+	if err := Unzip(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), dest); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, ".git/objects/pack/p.pack")); err != nil || len(b) != 13000 {
+		t.Errorf("stored file read back: %d bytes, %v", len(b), err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/audit"
@@ -40,10 +41,11 @@ type Keys interface {
 	AccessKeySecret(ctx context.Context, id string) (secret, tokenHash string, err error)
 }
 
-// Trail is where calls are recorded (*audit.Log is one); Append returns once
-// the record is committed.
+// Trail is where calls are recorded (*audit.Log is one): Append returns
+// once the record is committed, Submit at once.
 type Trail interface {
 	Append(ctx context.Context, rec audit.Record) error
+	Submit(rec audit.Record) error
 }
 
 // Config is what a Handler needs.
@@ -52,6 +54,8 @@ type Config struct {
 	Keys    Keys
 	Guard   *access.Guard
 	ID      awsid.ID
+	// BaseURL is the server's address in what it answers (a webhook's url).
+	BaseURL string
 	// Trail is the audit trail; nil records nothing (a server run with
 	// the audit trail off).
 	Trail  Trail
@@ -89,6 +93,9 @@ type operation struct {
 	// for the same use case (CreatePipeline and UpdatePipeline are
 	// PutPipeline).
 	action string
+	// actionOf, when set, names the action by the resource's type instead
+	// (TagResource is PutPipeline on a pipeline, PutWebhook on a webhook).
+	actionOf map[string]string
 	// resource names the resource (pipeline/NAME, or "*") from the body.
 	resource func(body []byte) (string, error)
 	// run does the operation; the error is answered as errorFor says.
@@ -154,11 +161,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	fail := func(e *Error) (int, any) { return e.Status, e }
 	target := r.Header.Get("X-Amz-Target")
-	name, ok := strings.CutPrefix(target, TargetPrefix)
+	name, _ := strings.CutPrefix(target, TargetPrefix)
+	op, known := h.ops[name]
 	c.Operation = name
-	if !ok {
-		c.Operation = "NoOperation"
-		c.params["target"] = target
+	if !known {
+		// The trail names what it knows; the rest is the caller's words,
+		// cut short.
+		c.Operation = "UnknownOperation"
+		c.params["target"] = truncate(target, 128)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
@@ -173,13 +183,13 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	if aerr != nil {
 		return fail(aerr)
 	}
-	c.params["accessKeyId"] = sig.keyID
+	c.params["accessKeyId"] = truncate(sig.keyID, 64)
 	secret, tokenHash, err := h.cfg.Keys.AccessKeySecret(r.Context(), sig.keyID)
 	if err != nil {
 		if service.ErrorCode(err) == service.CodeNotFound {
 			return fail(errUnrecognized("The security token included in the request is invalid."))
 		}
-		h.cfg.Logger.Error("reading an access key", "key", sig.keyID, "err", err)
+		h.cfg.Logger.Error("reading an access key", "key", truncate(sig.keyID, 64), "err", err)
 		return fail(&Error{Type: "InternalFailure", Status: 500, Message: "internal error"})
 	}
 	if aerr := verify(r.Context(), r, body, sig, secret, h.id.Region, h.cfg.Now()); aerr != nil {
@@ -200,10 +210,9 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 		return fail(&Error{Type: "InternalFailure", Status: 500, Message: "internal error"})
 	}
 	c.principal = p
-	op, ok := h.ops[name]
-	if !ok {
+	if !known {
 		return fail(&Error{Type: "UnknownOperationException", Status: 400,
-			Message: "sluice does not serve operation " + target + " (docs/aws-api.md lists those it does)"})
+			Message: "sluice does not serve operation " + truncate(target, 128) + " (docs/aws-api.md lists those it does)"})
 	}
 	if len(body) == 0 {
 		body = []byte("{}")
@@ -215,10 +224,14 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	if err != nil {
 		return fail(h.errorFor(op, err))
 	}
-	err = c.Check(p, op.action, res)
+	action := op.action
+	if typ, _, ok := strings.Cut(res, "/"); ok && op.actionOf[typ] != "" {
+		action = op.actionOf[typ]
+	}
+	err = c.Check(p, action, res)
 	// The trail names the operation as the caller asked it, and the
 	// policy's action it was checked as.
-	c.Operation, c.params["action"] = name, op.action
+	c.Operation, c.params["action"] = name, action
 	if err != nil {
 		return fail(&Error{Type: "AccessDeniedException", Status: 403, Message: service.ErrorMessage(err)})
 	}
@@ -249,16 +262,30 @@ func (h *Handler) record(r *http.Request, c *call, status int, start time.Time, 
 	if err != nil {
 		src = r.RemoteAddr
 	}
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
+	ua := truncate(r.UserAgent(), 256)
 	rec := audit.Record{
 		Time: time.Now(), RequestID: id, Principal: c.Principal, Source: src, UserAgent: ua,
 		Operation: c.Operation, Resource: c.Resource, Params: c.params, Outcome: outcome,
 		Error: c.Err, Status: status, Duration: time.Since(start),
 	}
+	if outcome == audit.Allowed && isRead(c.Operation) {
+		// A read that was allowed and answered changes nothing: its answer
+		// need not wait for the record's commit, as the native API's
+		// reads do not (see package audit).
+		return h.cfg.Trail.Submit(rec)
+	}
 	return h.cfg.Trail.Append(context.WithoutCancel(r.Context()), rec)
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // isRead reports whether an operation changes nothing: its answer need not

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -78,7 +80,7 @@ func (h *Handler) startExecution(ctx context.Context, c *call, body []byte) (any
 	return map[string]string{"pipelineExecutionId": e.ID}, nil
 }
 
-type trigger struct {
+type execTrigger struct {
 	TriggerType   string `json:"triggerType"`
 	TriggerDetail string `json:"triggerDetail,omitempty"`
 }
@@ -96,7 +98,7 @@ type executionSummary struct {
 	StartTime           *epoch           `json:"startTime,omitempty"`
 	LastUpdateTime      *epoch           `json:"lastUpdateTime,omitempty"`
 	SourceRevisions     []sourceRevision `json:"sourceRevisions"`
-	Trigger             trigger          `json:"trigger"`
+	Trigger             execTrigger      `json:"trigger"`
 	ExecutionMode       string           `json:"executionMode,omitempty"`
 	ExecutionType       string           `json:"executionType"`
 }
@@ -144,12 +146,12 @@ func (h *Handler) getExecution(ctx context.Context, c *call, body []byte) (any, 
 		StatusSummary       string             `json:"statusSummary,omitempty"`
 		ArtifactRevisions   []artifactRevision `json:"artifactRevisions"`
 		Variables           []variable         `json:"variables"`
-		Trigger             trigger            `json:"trigger"`
+		Trigger             execTrigger        `json:"trigger"`
 		ExecutionType       string             `json:"executionType"`
 	}{
 		PipelineName: e.Pipeline, PipelineVersion: e.Version, PipelineExecutionID: e.ID, Status: string(e.Status),
 		StatusSummary: e.Summary, ArtifactRevisions: []artifactRevision{}, Variables: []variable{},
-		Trigger: trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail}, ExecutionType: "STANDARD",
+		Trigger: execTrigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail}, ExecutionType: "STANDARD",
 	}
 	for _, r := range e.SourceRevisions {
 		out.ArtifactRevisions = append(out.ArtifactRevisions, artifactRevision{Name: r.ActionName, RevisionID: r.RevisionID, RevisionSummary: r.RevisionSummary})
@@ -204,7 +206,7 @@ func (h *Handler) listExecutions(ctx context.Context, c *call, body []byte) (any
 		out.Summaries = append(out.Summaries, executionSummary{
 			PipelineExecutionID: e.ID, Status: string(e.Status), StatusSummary: e.Summary,
 			StartTime: ts(e.StartTime), LastUpdateTime: ts(e.LastUpdate), SourceRevisions: sourceRevisions(e),
-			Trigger:       trigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
+			Trigger:       execTrigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 			ExecutionMode: string(p.Declaration.ExecutionMode), ExecutionType: "STANDARD",
 		})
 	}
@@ -533,15 +535,4 @@ func (h *Handler) listActionExecutions(ctx context.Context, c *call, body []byte
 	return out, nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

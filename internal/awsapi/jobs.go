@@ -181,17 +181,20 @@ func (h *Handler) nonce(jobID string) string {
 
 // jobData is a job as a worker is given it: CodePipeline's JobData.
 func (h *Handler) jobData(j service.Job) map[string]any {
-	location := func(key string) map[string]any {
-		return map[string]any{"type": "S3", "s3Location": map[string]string{"bucketName": "sluice-artifacts", "objectKey": key}}
+	// The worker's S3 client gets and puts them at ArtifactPrefix with
+	// the job's artifactCredentials (artifacts.go).
+	location := func(name string) map[string]any {
+		return map[string]any{"type": "S3", "s3Location": map[string]string{"bucketName": ArtifactBucket, "objectKey": j.ID + "/" + name}}
 	}
 	inputs := []map[string]any{}
 	for _, a := range j.InputArtifacts {
-		inputs = append(inputs, map[string]any{"name": a.Name, "location": location(a.Key)})
+		inputs = append(inputs, map[string]any{"name": a.Name, "location": location(a.Name)})
 	}
 	outputs := []map[string]any{}
 	for _, a := range j.OutputArtifacts {
-		outputs = append(outputs, map[string]any{"name": a.Name, "location": location(a.Key)})
+		outputs = append(outputs, map[string]any{"name": a.Name, "location": location(a.Name)})
 	}
+	creds := h.jobCredentials(j.ID)
 	cfg := j.Configuration
 	if cfg == nil {
 		cfg = map[string]string{}
@@ -208,6 +211,9 @@ func (h *Handler) jobData(j service.Job) map[string]any {
 		},
 		"inputArtifacts":  inputs,
 		"outputArtifacts": outputs,
+		"artifactCredentials": map[string]string{
+			"accessKeyId": creds.AccessKeyID, "secretAccessKey": creds.SecretAccessKey, "sessionToken": creds.SessionToken,
+		},
 	}
 	if j.ContinuationToken != "" {
 		data["continuationToken"] = j.ContinuationToken

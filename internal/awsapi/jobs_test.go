@@ -49,6 +49,14 @@ func TestCustomActionJobWorker(t *testing.T) {
 		// A continuation comes back after a second, not CodePipeline's 30.
 		Configuration: map[string]string{"Target": "prod", "ContinuationIntervalSeconds": "1"},
 	}}}}
+	undeclared := createInput("undeclared")
+	undeclared.Pipeline.Stages = in.Pipeline.Stages
+	undeclared.Pipeline.Stages[0].Actions[0].ActionTypeId = &types.ActionTypeId{Category: types.ActionCategoryDeploy, Owner: types.ActionOwnerCustom,
+		Provider: aws.String("Nobody"), Version: aws.String("1")}
+	if _, err := cp.CreatePipeline(ctx, undeclared); errType(err) != "InvalidActionDeclarationException" {
+		t.Fatalf("a pipeline naming an undeclared custom action type: %v", err)
+	}
+	undeclared.Pipeline.Stages[0].Actions[0].ActionTypeId = typeID
 	if _, err := cp.CreatePipeline(ctx, in); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/awsconn/mototest"
+	"github.com/sluice-ci/sluice/internal/server"
 )
 
 // The same CodePipeline requests, byte for byte, against moto's CodePipeline
@@ -20,7 +21,8 @@ import (
 // the same error types. Sluice may add fields; it may not lose any.
 func TestShapesMatchMoto(t *testing.T) {
 	moto := mototest.Start(t)
-	f := start(t)
+	// moto's account, so that ARNs are the same on both sides.
+	f := start(t, func(c *server.Config) { c.AWSAccount = "123456789012" })
 	k := f.keys(t, "ci", "admin")
 
 	// moto checks that CodePipeline may assume the role.
@@ -35,6 +37,7 @@ func TestShapesMatchMoto(t *testing.T) {
 
 	// moto's account is 123456789012, and it checks the role's.
 	create := strings.Replace(fmt.Sprintf(approvalPipeline, "shapes"), "000000000000", "123456789012", 1)
+	listTags := 0
 	update := strings.Replace(create, `"name": "wait"`, `"name": "hold"`, 1)
 	update = update[:strings.LastIndex(update, `,
   "tags"`)] + "\n}"
@@ -44,6 +47,11 @@ func TestShapesMatchMoto(t *testing.T) {
 		{"GetPipeline", `{"name":"shapes"}`},
 		{"UpdatePipeline", update},
 		{"ListPipelines", `{}`},
+		{"TagResource", `{"resourceArn":"arn:aws:codepipeline:us-east-1:123456789012:shapes","tags":[{"key":"env","value":"prod"}]}`},
+		{"ListTagsForResource", `{"resourceArn":"arn:aws:codepipeline:us-east-1:123456789012:shapes"}`},
+		{"UntagResource", `{"resourceArn":"arn:aws:codepipeline:us-east-1:123456789012:shapes","tagKeys":["team"]}`},
+		{"ListTagsForResource", `{"resourceArn":"arn:aws:codepipeline:us-east-1:123456789012:shapes"}`},
+		{"ListTagsForResource", `{"resourceArn":"arn:aws:codepipeline:us-east-1:123456789012:missing"}`},
 		{"GetPipeline", `{"name":"missing"}`},
 		{"DeletePipeline", `{"name":"shapes"}`},
 		{"ListPipelines", `{}`},
@@ -64,6 +72,13 @@ func TestShapesMatchMoto(t *testing.T) {
 			}
 			continue
 		}
+		if s.target == "ListTagsForResource" {
+			// The same tags, not only the same shape.
+			listTags++
+			if string(normalize(t, mb)) != string(normalize(t, sb)) {
+				t.Errorf("ListTagsForResource: moto %s, sluice %s", mb, sb)
+			}
+		}
 		want, got := shape(t, mb), shape(t, sb)
 		var missing []string
 		for path, typ := range want {
@@ -76,6 +91,9 @@ func TestShapesMatchMoto(t *testing.T) {
 			t.Errorf("%s: sluice's answer lacks what moto's has:\n  %s\nmoto:   %s\nsluice: %s", s.target, strings.Join(missing, "\n  "), mb, sb)
 		}
 	}
+	if listTags != 2 {
+		t.Errorf("ListTagsForResource compared %d times, want 2", listTags)
+	}
 }
 
 // isTimestamp reports whether path is a timestamp: moto writes them as ISO
@@ -83,6 +101,16 @@ func TestShapesMatchMoto(t *testing.T) {
 // seconds, as sluice does.
 func isTimestamp(path string) bool {
 	return strings.HasSuffix(path, ".created") || strings.HasSuffix(path, ".updated")
+}
+
+// normalize re-encodes a JSON document with its keys sorted.
+func normalize(t *testing.T, b []byte) []byte {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(v)
+	return out
 }
 
 func (f *fixture) signedTo(t *testing.T, base string, q request) *http.Request {

@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -35,6 +36,8 @@ func (h *Handler) operations() map[string]operation {
 		"ListActionExecutions":   {action: "ListPipelineExecutions", resource: resourceOf("pipelineName"), run: h.listActionExecutions, errs: execErrs},
 	}
 	h.jobOperations(ops)
+	h.webhookOperations(ops)
+	h.tagOperations(ops)
 	return ops
 }
 
@@ -178,6 +181,34 @@ func (h *Handler) putPipeline(create bool) func(context.Context, *call, []byte) 
 		case err != nil && service.ErrorCode(err) != service.CodeNotFound:
 			return nil, err
 		}
+		// As CodePipeline, a Custom action names a declared custom action
+		// type (a native apply does not ask: its workers may come later).
+		for i, st := range decl.Stages {
+			for j, a := range st.Actions {
+				id := a.ActionTypeID
+				if id.Owner != pipeline.OwnerCustom {
+					continue
+				}
+				if _, err := h.svc.CustomActionType(ctx, id.Category, id.Provider, id.Version); service.ErrorCode(err) == service.CodeNotFound {
+					return nil, &Error{Type: "InvalidActionDeclarationException", Status: 400, Message: fmt.Sprintf(
+						"stages[%d].actions[%d].actionTypeId: custom action type %s/%s/%s is not declared: create it with CreateCustomActionType", i, j, id.Category, id.Provider, id.Version)}
+				} else if err != nil {
+					return nil, err
+				}
+			}
+		}
+		var tagged struct {
+			Tags []tag `json:"tags"`
+		}
+		_ = json.Unmarshal(body, &tagged)
+		if len(tagged.Tags) > service.MaxTags {
+			return nil, &Error{Type: "TooManyTagsException", Status: 400, Message: "tags: at most 50"}
+		}
+		for _, t := range tagged.Tags {
+			if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+				return nil, &Error{Type: "InvalidTagsException", Status: 400, Message: "tags: keys are 1 to 128 characters, values at most 256"}
+			}
+		}
 		if decl.Role, err = h.svc.ResolveRole(ctx, decl.Role); err != nil {
 			return nil, err
 		}
@@ -200,6 +231,13 @@ func (h *Handler) putPipeline(create bool) func(context.Context, *call, []byte) 
 		}
 		_ = json.Unmarshal(body, &in)
 		if create && len(in.Tags) > 0 {
+			add := map[string]string{}
+			for _, t := range in.Tags {
+				add[t.Key] = t.Value
+			}
+			if err := h.svc.TagResource(ctx, h.id.PipelineARN(decl.Name), add, nil); err != nil {
+				return nil, err
+			}
 			return map[string]any{"pipeline": out, "tags": in.Tags}, nil
 		}
 		return map[string]any{"pipeline": out}, nil
@@ -224,7 +262,19 @@ func (h *Handler) deletePipeline(ctx context.Context, c *call, body []byte) (any
 		// exist with success.
 		return nil, nil
 	}
-	return nil, err
+	if err != nil {
+		return nil, err
+	}
+	// A pipeline made again under the name starts without them.
+	tags, err := h.svc.ResourceTags(ctx, h.id.PipelineARN(in.Name))
+	if err != nil || len(tags) == 0 {
+		return nil, err
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	return nil, h.svc.TagResource(ctx, h.id.PipelineARN(in.Name), nil, keys)
 }
 
 func (h *Handler) setTransition(enabled bool) func(context.Context, *call, []byte) (any, error) {

@@ -31,7 +31,7 @@ type fixture struct {
 	admin *client.Client
 }
 
-func start(t *testing.T, configure ...func(*server.Config)) *fixture {
+func start(t testing.TB, configure ...func(*server.Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,7 +63,7 @@ func start(t *testing.T, configure ...func(*server.Config)) *fixture {
 }
 
 // keys makes a token with policy and an access key for it.
-func (f *fixture) keys(t *testing.T, name, policy string) wire.CreatedToken {
+func (f *fixture) keys(t testing.TB, name, policy string) wire.CreatedToken {
 	t.Helper()
 	created, err := f.admin.CreateTokenWith(context.Background(), wire.CreateTokenRequest{Name: name, Policy: policy, AWSKeys: true})
 	if err != nil {

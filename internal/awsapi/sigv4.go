@@ -108,15 +108,39 @@ var ignoredBySigner = []string{"authorization", "user-agent", "x-amzn-trace-id",
 // verify checks the request's signature, made with secret over body at
 // s.at, against now. It returns the error to answer, or nil.
 func verify(ctx context.Context, r *http.Request, body []byte, s signed, secret, region string, now time.Time) *Error {
+	sum := sha256.Sum256(body)
+	payloadHash := hex.EncodeToString(sum[:])
+	if v := r.Header.Get("X-Amz-Content-Sha256"); v != "" && v != payloadHash {
+		return errSignature("The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	return check(ctx, r, payloadHash, s, scope{creds: aws.Credentials{AccessKeyID: s.keyID, SecretAccessKey: secret},
+		service: scopeService(r), region: region, mustSign: mustSign}, now)
+}
+
+// scope is what a signature is checked against: the credentials, the
+// service and region it must be scoped to, the headers it must cover.
+type scope struct {
+	creds    aws.Credentials
+	service  string
+	region   string
+	mustSign []string
+	// s3 is S3's signing: paths are not escaped again, and the session
+	// token is signed as X-Amz-Security-Token.
+	s3 bool
+}
+
+// check recomputes the signature of r over payloadHash with the SDK's
+// signer and compares it with the one r carries.
+func check(ctx context.Context, r *http.Request, payloadHash string, s signed, sc scope, now time.Time) *Error {
 	if s.scopeDate != s.at.Format("20060102") {
 		return errSignature("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			s.scopeDate, s.at.Format("20060102"), s.at.Format(amzDate))
 	}
-	if want := scopeService(r); s.service != want {
-		return errSignature("Credential should be scoped to correct service: '%s'.", want)
+	if s.service != sc.service {
+		return errSignature("Credential should be scoped to correct service: '%s'.", sc.service)
 	}
-	if s.region != region {
-		return errSignature("Credential should be scoped to a valid region, not '%s'. This server's region is '%s' (sluice server --aws-region).", s.region, region)
+	if s.region != sc.region {
+		return errSignature("Credential should be scoped to a valid region, not '%s'. This server's region is '%s' (sluice server --aws-region).", s.region, sc.region)
 	}
 	if early := now.Add(-MaxSkew); s.at.Before(early) {
 		return errSignature("Signature expired: %s is now earlier than %s (%s - 5 min.)",
@@ -126,15 +150,10 @@ func verify(ctx context.Context, r *http.Request, body []byte, s signed, secret,
 		return errSignature("Signature not yet current: %s is still later than %s (%s + 5 min.)",
 			s.at.Format(amzDate), late.UTC().Format(amzDate), now.UTC().Format(amzDate))
 	}
-	for _, h := range mustSign {
+	for _, h := range sc.mustSign {
 		if !slices.Contains(s.signedHeaders, h) {
 			return errSignature("'%s' must be a 'SignedHeader' in the AWS Authorization.", h)
 		}
-	}
-	sum := sha256.Sum256(body)
-	payloadHash := hex.EncodeToString(sum[:])
-	if v := r.Header.Get("X-Amz-Content-Sha256"); v != "" && v != payloadHash {
-		return errSignature("The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
 	// The request as the client signed it: its method, path and query, and
 	// the headers it names, nothing more.
@@ -144,9 +163,13 @@ func verify(ctx context.Context, r *http.Request, body []byte, s signed, secret,
 		switch {
 		case h == "host" || h == "x-amz-date":
 		case h == "content-length":
-			again.ContentLength = int64(len(body))
+			again.ContentLength = r.ContentLength
 		case h == "x-amz-security-token":
-			return errUnrecognized("The security token included in the request is invalid: sluice issues no session tokens")
+			if sc.creds.SessionToken == "" {
+				return errUnrecognized("The security token included in the request is invalid: sluice issues no session tokens")
+			}
+			// The signer signs the one it was given: another in the
+			// request does not match.
 		case slices.Contains(ignoredBySigner, h):
 			return errSignature("SignedHeaders names '%s', which sluice cannot check; do not sign it.", h)
 		case h != strings.ToLower(h) || h == "":
@@ -159,9 +182,11 @@ func verify(ctx context.Context, r *http.Request, body []byte, s signed, secret,
 			again.Header[http.CanonicalHeaderKey(h)] = vs
 		}
 	}
-	err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: s.keyID, SecretAccessKey: secret},
-		again, payloadHash, s.service, s.region, s.at)
-	if err != nil {
+	if sc.creds.SessionToken != "" && (r.Header.Get("X-Amz-Security-Token") == "" || !slices.Contains(s.signedHeaders, "x-amz-security-token")) {
+		return errSignature("'x-amz-security-token' must be sent and signed with these credentials.")
+	}
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = sc.s3 })
+	if err := signer.SignHTTP(ctx, sc.creds, again, payloadHash, s.service, s.region, s.at); err != nil {
 		return errSignature("the signature could not be computed: %v", err)
 	}
 	want := ""

@@ -33,6 +33,36 @@ func newExecutionCmd(g *globals) *cobra.Command {
 	}
 	addOutputFlag(get, &format)
 	cmd.AddCommand(get)
+	var statusFormat string
+	statuses := &cobra.Command{
+		Use:   "statuses NAME ID",
+		Short: "List the commit statuses an execution set on its git host, and how sending each went",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			list, err := c.CommitStatuses(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return output(g.out, statusFormat, list, func(w io.Writer) {
+				if len(list) == 0 {
+					fmt.Fprintf(w, "execution %s set no commit statuses\n", args[1])
+					return
+				}
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "STATE\tCONTEXT\tREPOSITORY\tCOMMIT\tDELIVERY\tATTEMPTS\tLAST ERROR")
+				for _, s := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.State, s.Context, s.Repository, shortID(s.Commit), s.Delivery, s.Attempts, firstLine(s.LastError))
+				}
+				tw.Flush()
+			})
+		},
+	}
+	addOutputFlag(statuses, &statusFormat)
+	cmd.AddCommand(statuses)
 	return cmd
 }
 
@@ -204,4 +234,12 @@ func firstLine(s string) string {
 		return strings.TrimSpace(s[:i]) + " …"
 	}
 	return s
+}
+
+// shortID is a commit id's first 12 characters.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

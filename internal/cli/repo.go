@@ -13,7 +13,7 @@ import (
 
 func newRepoCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "repo", Short: "Host git repositories (push to them to start pipelines)"}
-	cmd.AddCommand(newRepoCreateCmd(g), newRepoListCmd(g), newRepoGetCmd(g), newRepoDeleteCmd(g), newRepoProtectCmd(g))
+	cmd.AddCommand(newRepoCreateCmd(g), newRepoListCmd(g), newRepoGetCmd(g), newRepoDeleteCmd(g), newRepoProtectCmd(g), newRepoMirrorCmd(g))
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -61,6 +62,33 @@ func newStageCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(override)
+	var execution, format string
+	rules := &cobra.Command{
+		Use:   "rules NAME [--execution ID]",
+		Short: "List the evaluations of the stage conditions' rules (ListRuleExecutions)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			list, err := c.RuleExecutions(cmd.Context(), args[0], execution)
+			if err != nil {
+				return err
+			}
+			return output(g.out, format, list, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "EXECUTION\tSTAGE\tCONDITION\tRULE\tTYPE\tSTATUS\tSUMMARY")
+				for _, r := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.PipelineExecutionID, r.StageName, r.ConditionType,
+						r.RuleName, r.RuleTypeID.Provider, r.Status, firstLine(r.Summary))
+				}
+				tw.Flush()
+			})
+		},
+	}
+	rules.Flags().StringVar(&execution, "execution", "", "only this execution's rules")
+	addOutputFlag(rules, &format)
+	cmd.AddCommand(override, rules)
 	return cmd
 }

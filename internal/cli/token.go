@@ -113,12 +113,14 @@ func newTokenCmd(g *globals) *cobra.Command {
 		},
 	}
 	var rotPolicy, rotExpires string
+	var rotAWSKeys bool
 	rotate := &cobra.Command{
-		Use:   "rotate NAME [--policy NAME|FILE] [--expires 720h|30d]",
+		Use:   "rotate NAME [--policy NAME|FILE] [--expires 720h|30d] [--aws-keys]",
 		Short: "Give a token a new secret and print it; the old one stops working at once",
 		Long: "Give a token a new secret and print it on standard output, alone. The token keeps its policy\n" +
 			"unless --policy names one (which, as for create, may allow nothing your own token does not),\n" +
-			"and its lifetime unless --expires gives one. Needs sluice:RotateToken on token/NAME.",
+			"and its lifetime unless --expires gives one. Needs sluice:RotateToken on token/NAME.\n" +
+			"The token's AWS access keys stop working with the old secret; --aws-keys prints a new one, as create does.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := wire.CreateTokenRequest{Name: args[0]}
@@ -132,15 +134,20 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			req.AWSKeys = rotAWSKeys
 			t, err := c.RotateToken(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(g.out, t.Token)
+			if t.AccessKeyID != "" {
+				fmt.Fprintf(g.out, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", t.AccessKeyID, t.SecretAccessKey)
+			}
 			return nil
 		},
 	}
 	rotate.Flags().StringVar(&rotPolicy, "policy", "", "a new policy: ready-made ("+ready+") or a policy file (default: the token's own)")
+	rotate.Flags().BoolVar(&rotAWSKeys, "aws-keys", false, "also make a new AWS access key for the token")
 	rotate.Flags().StringVar(&rotExpires, "expires", "", "how long the new secret works, such as 720h or 30d (default: the token's lifetime)")
 	cmd.AddCommand(create, list, revoke, rotate)
 	return cmd

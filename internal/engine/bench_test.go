@@ -67,3 +67,39 @@ func BenchmarkDecideActionSuccess(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkDecideEntryCondition is the engine's pure decision when a stage
+// with an entry condition whose rules pass at once (a VariableCheck and an
+// always-open DeploymentWindow) is entered: the previous stage's last
+// action succeeds → the condition is evaluated → the stage's first job.
+func BenchmarkDecideEntryCondition(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cond bool
+	}{{"without", false}, {"with", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			deploy := stage("Deploy", noop("deploy", 1))
+			if tc.cond {
+				deploy.BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL",
+					varCheck("Target", "#{S.Branch}", "MATCHES", "main|release"),
+					rule("Always", pipeline.RuleDeploymentWindow, "Cron", "0 * * ? * * *"))}
+			}
+			decl := newPipeline(pipeline.Parallel, stage("Source", noop("src", 1, namespace("S", "Branch"))), deploy)
+			env := Env{Now: t0, NewID: func() string { return "j" }}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				e, _ := NewExecution(decl, 1, "e", nil, nil, Trigger{}, t0)
+				st := State{Pipeline: Pipeline{Name: "p", Version: 1, Mode: pipeline.Parallel}}
+				d, _ := Decide(st, Start{Execution: e}, env)
+				st.Executions = []*Execution{e}
+				b.StartTimer()
+				d, err := Decide(st, JobSucceeded{JobID: d.Jobs[0].ID, OutputVariables: map[string]string{"Branch": "main"}}, env)
+				if err != nil || len(d.Jobs) != 1 || d.Jobs[0].Action != "deploy" {
+					b.Fatalf("decision: %v, jobs %v", err, jobActions(d.Jobs))
+				}
+			}
+		})
+	}
+}

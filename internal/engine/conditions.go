@@ -168,7 +168,9 @@ func (d *decider) beginCondition(e *Execution, st *Stage, kind string) bool {
 	for i := range c.Rules {
 		a := &c.Rules[i]
 		switch a.Decl.ActionTypeID.Provider {
-		case pipeline.RuleVariableCheck, pipeline.RuleDeploymentWindow:
+		case pipeline.RuleDeploymentWindow:
+			d.window(e, st, a)
+		case pipeline.RuleVariableCheck:
 			a.Status = ActionInProgress
 			a.Attempt, a.StartTime, a.LastUpdate = 1, d.env.Now, d.env.Now
 			d.emitAction(e, a, "STARTED", "")
@@ -229,19 +231,44 @@ func (d *decider) evaluateInline(e *Execution, r pipeline.Action) (bool, string)
 			verdict = "does not hold"
 		}
 		return met, fmt.Sprintf("%s = %q: %s %s %q %s", cfg["Variable"], v, cfg["Variable"], cfg["Operator"], want, verdict)
-	case pipeline.RuleDeploymentWindow:
-		in, next, err := pipeline.InWindow(cfg["Cron"], cfg["TimeZone"], d.env.Now)
-		switch {
-		case err != nil:
-			return false, err.Error()
-		case in:
-			return true, fmt.Sprintf("%s is inside the deployment window %s", d.env.Now.UTC().Format(time.RFC3339), cfg["Cron"])
-		case next.IsZero():
-			return false, fmt.Sprintf("%s is outside the deployment window %s, which never opens again", d.env.Now.UTC().Format(time.RFC3339), cfg["Cron"])
-		}
-		return false, fmt.Sprintf("%s is outside the deployment window %s; it next opens at %s", d.env.Now.UTC().Format(time.RFC3339), cfg["Cron"], next.UTC().Format(time.RFC3339))
 	}
 	return false, "rule type " + r.ActionTypeID.Provider + " cannot be decided here"
+}
+
+// window decides a DeploymentWindow rule a, which is InProgress or about to
+// be: inside the window it succeeds; outside, it waits for the window to
+// open, as CodePipeline's does. The wait is a job no worker claims (no
+// worker runs DeploymentWindow) whose deadline is the opening: the sweeper
+// turns the deadline into JobTimedOut, and the engine decides again then, so
+// the wait is durable and follows Env.Now, never a sleep.
+func (d *decider) window(e *Execution, st *Stage, a *Action) {
+	cfg := a.Decl.Configuration
+	now := d.env.Now
+	first := a.Status != ActionInProgress
+	if first {
+		a.Status = ActionInProgress
+		a.Attempt, a.StartTime = 1, now
+		d.emitAction(e, a, "STARTED", "")
+	}
+	a.LastUpdate = now
+	in, next, err := pipeline.InWindow(cfg["Cron"], cfg["TimeZone"], now)
+	stamp := now.UTC().Format(time.RFC3339)
+	switch {
+	case err != nil:
+		d.failAction(e, a, err.Error())
+	case in:
+		a.Status = ActionSucceeded
+		a.Summary = fmt.Sprintf("%s is inside the deployment window %s", stamp, cfg["Cron"])
+		d.emitAction(e, a, "SUCCEEDED", a.Summary)
+	case next.IsZero():
+		d.failAction(e, a, fmt.Sprintf("%s is outside the deployment window %s, which never opens again", stamp, cfg["Cron"]))
+	default:
+		d.offer(e, st, a)
+		j := &d.jobs[len(d.jobs)-1]
+		j.Deadline = next.UTC()
+		a.Summary = fmt.Sprintf("waiting for the deployment window %s to open at %s", cfg["Cron"], next.UTC().Format(time.RFC3339))
+	}
+	d.touch(e)
 }
 
 // conditionStep moves an evaluation in progress on: it ends it once a rule

@@ -110,19 +110,49 @@ func TestDeploymentWindow(t *testing.T) {
 		st.BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL",
 			rule("Hours", pipeline.RuleDeploymentWindow, "Cron", "0 0-59 9-16 ? * MON-FRI *", "TimeZone", "Europe/Berlin"))}
 	}))
-	// Saturday: outside; the message names the next opening, Monday 09:00 in Berlin.
+	// Saturday: outside. The rule waits for the window to open, Monday 09:00
+	// in Berlin, as a job no worker claims whose deadline is the opening.
 	h.now = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	e := h.start(nil)
-	h.succeed(e, "src", nil)
-	wantEqual(t, "status", e.Status, ExecutionFailed)
-	wantContains(t, "summary", e.Summary, "outside the deployment window", "next opens at 2026-12-07T08:00:00Z")
+	d := h.succeed(e, "src", nil)
+	wantEqual(t, "status", e.Status, ExecutionInProgress)
+	hours := stageOf(t, e, "Deploy").Entry.Rules[0]
+	wantEqual(t, "rule", hours.Status, ActionInProgress)
+	wantContains(t, "rule summary", hours.Summary, "waiting for the deployment window", "to open at 2026-12-07T08:00:00Z")
+	wantSlice(t, "jobs", jobActions(d.Jobs), []string{"Hours"})
+	wantEqual(t, "timer", d.Jobs[0].Deadline, time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+	wantEqual(t, "deploy waits", act(t, e, "deploy").Status, ActionNotStarted)
 
-	// Monday 09:30 in Berlin: inside.
-	h.now = time.Date(2026, 12, 7, 8, 30, 0, 0, time.UTC)
+	// A timer that fires early (a clock a little behind) waits again.
+	h.now = time.Date(2026, 12, 7, 7, 59, 0, 0, time.UTC)
+	d = h.do(JobTimedOut{JobID: d.Jobs[0].ID})
+	wantSlice(t, "jobs again", jobActions(d.Jobs), []string{"Hours"})
+
+	// The window opens: the rule passes and the stage runs.
+	h.now = time.Date(2026, 12, 7, 8, 0, 5, 0, time.UTC)
+	d = h.do(JobTimedOut{JobID: d.Jobs[0].ID})
+	wantContains(t, "rule summary", stageOf(t, e, "Deploy").Entry.Rules[0].Summary, "inside the deployment window")
+	wantSlice(t, "jobs", jobActions(d.Jobs), []string{"deploy"})
+	h.drain()
+	wantEqual(t, "status", e.Status, ExecutionSucceeded)
+
+	// Inside the window, nothing waits.
+	h.now = time.Date(2026, 12, 8, 8, 30, 0, 0, time.UTC)
 	e2 := h.start(nil)
 	h.succeed(e2, "src", nil)
-	wantEqual(t, "inside", stageOf(t, e2, "Deploy").Status, StageInProgress)
 	wantEqual(t, "deploy runs", act(t, e2, "deploy").Status, ActionInProgress)
+	h.drain()
+
+	// A window that never opens again (its year is past) fails the rule.
+	h2 := newHarness(t, condPipeline(func(st *pipeline.Stage) {
+		st.BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL",
+			rule("Past", pipeline.RuleDeploymentWindow, "Cron", "0 0 9 ? * MON-FRI 2020"))}
+	}))
+	h2.now = h.now
+	e3 := h2.start(nil)
+	h2.succeed(e3, "src", nil)
+	wantEqual(t, "status", e3.Status, ExecutionFailed)
+	wantContains(t, "summary", e3.Summary, "never opens again")
 }
 
 func TestRuleJobsAndOverride(t *testing.T) {
@@ -372,4 +402,25 @@ func TestRollbackExecution(t *testing.T) {
 	_, err = NewRollback(good, changed, 2, "Deploy", "rb-3", Trigger{}, h.now)
 	wantErrCode(t, err, "Conflict")
 	wantContains(t, "refusal", err.Error(), "structure changed", "stage Deploy had 1 actions, it has 2 now")
+}
+
+// TestRuleErrors: a rule that cannot be evaluated (its variable has no value
+// in this execution) or whose job times out fails its condition, naming why.
+func TestRuleErrors(t *testing.T) {
+	h := newHarness(t, condPipeline(func(st *pipeline.Stage) {
+		st.BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL", varCheck("OnMain", "#{S.Branch}", "EQ", "main"))}
+		st.OnSuccess = &pipeline.SuccessConditions{Conditions: cond("FAIL", rule("Slow", pipeline.RuleCommands))}
+	}))
+	e := h.start(nil)
+	h.succeed(e, "src", nil) // no Branch output variable
+	wantEqual(t, "status", e.Status, ExecutionFailed)
+	wantContains(t, "summary", e.Summary, "rule OnMain failed", "unresolved variable #{S.Branch}")
+
+	e2 := h.start(nil)
+	h.succeed(e2, "src", map[string]string{"Branch": "main"})
+	h.succeed(e2, "deploy", nil)
+	slow := h.job(e2, "Slow")
+	h.do(JobTimedOut{JobID: slow.ID})
+	wantEqual(t, "status", e2.Status, ExecutionFailed)
+	wantContains(t, "summary", e2.Summary, "onSuccess condition of stage Deploy not met", "rule Slow failed: rule timed out after 1 hour")
 }

@@ -335,6 +335,11 @@ func (d *decider) apply(h Happening) error {
 			return err
 		}
 		d.cancel = append(d.cancel, CancelJob{JobID: a.JobID, Reason: "timed out"})
+		if IsRule(a.Decl) && a.Decl.ActionTypeID.Provider == pipeline.RuleDeploymentWindow {
+			// The deadline of a window's wait is its opening: decide again.
+			d.window(e, &e.Stages[e.Current], a)
+			return nil
+		}
 		d.failAction(e, a, timeoutMessage(a.Decl))
 		return nil
 	case JobLost:

@@ -182,6 +182,9 @@ func timeoutMessage(a pipeline.Action) string {
 	case pipeline.ProviderFunction, pipeline.ProviderLambda:
 		return fmt.Sprintf("function %s did not answer within %s", a.Configuration["FunctionName"], t)
 	}
+	if IsRule(a) {
+		return "rule timed out after " + t
+	}
 	return "action timed out after " + t
 }
 

@@ -75,7 +75,10 @@ func conditionsPropertyPipeline(mode pipeline.ExecutionMode) *pipeline.Pipeline 
 	p.Stages[1].OnFailure = &pipeline.FailureConditions{Result: "RETRY", RetryConfiguration: &pipeline.RetryConfiguration{RetryMode: "ALL_ACTIONS"}}
 	p.Stages[2].BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("SKIP", varCheck("HasCommit", "#{S.CommitId}", "MATCHES", "c[0-9]*[02468]"))}
 	p.Stages[2].OnSuccess = &pipeline.SuccessConditions{Conditions: cond("ROLLBACK", rule("Smoke", pipeline.RuleCommands))}
-	p.Stages[3].BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL", rule("Ready", pipeline.RuleLambdaInvoke, "FunctionName", "ready"), varCheck("Known", "#{S.CommitId}", "NE", ""))}
+	p.Stages[3].BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: cond("FAIL", rule("Ready", pipeline.RuleLambdaInvoke, "FunctionName", "ready"), varCheck("Known", "#{S.CommitId}", "NE", ""),
+		// Open 40 minutes an hour: entries inside it pass, others wait
+		// on a timer job that JobTimedOut decides again.
+		rule("Window", pipeline.RuleDeploymentWindow, "Cron", "0 0-39 * ? * * *"))}
 	p.Stages[3].OnFailure = &pipeline.FailureConditions{Result: "ROLLBACK", Conditions: cond("", rule("Alarm", pipeline.RuleCloudWatchAlarm, "AlarmName", "errors"))}
 	return p
 }

@@ -3,6 +3,7 @@ package event
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/connection"
@@ -122,7 +123,17 @@ func (rn *Runner) statusEvent(ctx context.Context, ev service.Event) (int, error
 				}
 			}
 			c := matchConnection(conns, a.Decl.Configuration["ConnectionArn"])
-			if c == nil {
+			if c == nil || c.Token == "" {
+				continue
+			}
+			// Statuses are written with the connection's token: only for
+			// a pipeline whose role may read it, as its source job must.
+			// Otherwise a pipeline's author could have sluice write on any
+			// repository the token reaches.
+			job := engine.Job{ID: "commitstatus", Pipeline: e.Pipeline, ExecutionID: e.ID, Stage: st.Name, Action: a.Decl.Name,
+				ActionType: a.Decl.ActionTypeID, Configuration: a.Decl.Configuration}
+			if err := rn.svc.JobRoleAllows(ctx, job, "GetSecretValue", "secret/"+c.Token); err != nil {
+				rn.log.Warn("commit status not set", "pipeline", e.Pipeline, "execution", e.ID, "err", err)
 				continue
 			}
 			t := commitStatusTarget{
@@ -195,23 +206,31 @@ func describeStatus(s githost.State, e *engine.Execution, summary string) string
 	return e.Pipeline + " was stopped"
 }
 
-// sendCommitStatus sets one commit status. A pending status whose
-// execution's final status is already queued is not sent: it would hide the
-// verdict, as hosts keep the latest status per context.
+// errPendingFirst defers a final status while its action's pending status
+// is still to be settled.
+var errPendingFirst = errors.New("waiting for the pending status to be sent or dropped first")
+
+// sendCommitStatus sets one commit status. Hosts keep the latest status per
+// context, so the two statuses of an action must arrive in order: a pending
+// status whose final one is already queued is dropped (it would hide the
+// verdict), and a final status waits, retried, while the pending one is
+// still Pending (it may be on its way).
 func (rn *Runner) sendCommitStatus(ctx context.Context, d store.Delivery) error {
 	var t commitStatusTarget
 	if err := json.Unmarshal(d.Target, &t); err != nil {
 		return refusef("decode commit status %s: %v", d.ID, err)
 	}
-	if !t.Final {
-		others, err := rn.svc.Store().Deliveries(ctx, d.Source, 20)
-		if err != nil {
-			return err
-		}
-		for _, o := range others {
-			if strings.HasSuffix(o.ID, "/final") {
-				return nil // the verdict is on its way, or there
-			}
+	action := strings.TrimSuffix(strings.TrimSuffix(d.ID, "/final"), "/pending")
+	others, err := rn.svc.Store().Deliveries(ctx, d.Source, 50)
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		switch {
+		case !t.Final && o.ID == action+"/final":
+			return nil // the verdict is on its way, or there
+		case t.Final && o.ID == action+"/pending" && o.Status == store.DeliveryPending:
+			return errPendingFirst
 		}
 	}
 	info, err := rn.svc.Connection(ctx, t.Connection)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/connection"
 	"github.com/sluice-ci/sluice/internal/event"
+	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -142,6 +143,10 @@ func (f *fixture) statusesSettled(id string, want int) []store.Delivery {
 		if time.Now().After(deadline) {
 			f.t.Fatalf("commit statuses of %s: %d, %d pending; want %d settled", id, len(ds), pending, want)
 		}
+		// A deferred delivery is due a backoff later: on the hand-moved
+		// clock (newFixture), time must pass. The live fixture's service
+		// reads the real clock and ignores this one.
+		f.clock.Add(2 * time.Second)
 		select {
 		case <-f.svc.Changed():
 		case <-time.After(10 * time.Millisecond):
@@ -262,4 +267,25 @@ func TestCommitStatusSurvivesRestart(t *testing.T) {
 
 func contextWithCancel(f *fixture) (context.Context, context.CancelFunc) {
 	return context.WithCancel(f.ctx)
+}
+
+// A pipeline whose role may not read the connection's token sets no
+// statuses with it: its author cannot have sluice write on repositories the
+// token reaches.
+func TestCommitStatusNeedsTheRole(t *testing.T) {
+	f := newFixture(t)
+	ghe := &fakeGHE{t: t}
+	admin, _ := iam.ReadyMade("admin")
+	doc := `{"Statement":[{"Effect":"Allow","Action":"sluice:GetSecretValue","Resource":"secret/other"}]}`
+	if _, err := f.svc.PutPolicy(f.ctx, service.PolicyRequest{Name: "narrow", Document: []byte(doc), Holder: admin}); err != nil {
+		t.Fatal(err)
+	}
+	f.statusSetup(t, ghe, "role: narrow\n")
+	id := f.runWeb(true)
+	if _, err := f.runner.RulesOnce(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := f.runner.CommitStatuses(f.ctx, "web", id); len(ds) != 0 {
+		t.Errorf("a role without the token queued %d statuses", len(ds))
+	}
 }

@@ -157,6 +157,8 @@ func (rn *Runner) ruleMail(d store.Delivery) (subject, text string) {
 		if det.ExecutionID != "" {
 			row("Link", rn.svc.Link(fmt.Sprintf("/pipelines/%s/executions/%s", det.Pipeline, det.ExecutionID)))
 		}
+	} else if rd, ok := repositoryDetail(ev.DetailType, ev.Detail); ok {
+		subject = repositoryMail(&b, rd, ev.Time)
 	} else {
 		subject = fmt.Sprintf("sluice: rule %s: %s", t.Rule, ev.DetailType)
 		fmt.Fprintf(&b, "%s from %s.\n\n", ev.DetailType, ev.Source)
@@ -175,6 +177,65 @@ func (rn *Runner) ruleMail(d store.Delivery) (subject, text string) {
 func shortID(id string) string {
 	if len(id) > 8 {
 		return id[:8]
+	}
+	return id
+}
+
+// repositoryDetail reads the detail of a push event of a hosted repository.
+func repositoryDetail(detailType string, raw json.RawMessage) (service.RepositoryEventDetail, bool) {
+	var d service.RepositoryEventDetail
+	if detailType != service.RepositoryEvent || json.Unmarshal(raw, &d) != nil || d.RepositoryName == "" {
+		return d, false
+	}
+	return d, true
+}
+
+// repositoryMail tells a push event plainly, as CodeCommit's notifications
+// do, with the commits it brought: "sluice: repository app: branch main
+// updated by ann (2 commits)".
+func repositoryMail(b *strings.Builder, d service.RepositoryEventDetail, at time.Time) string {
+	var push service.PushSluice
+	if d.Sluice != nil {
+		push = *d.Sluice
+	}
+	what := map[string]string{"referenceCreated": "created", "referenceUpdated": "updated", "referenceDeleted": "deleted"}[d.Event]
+	if what == "" {
+		what = d.Event
+	}
+	subject := fmt.Sprintf("sluice: repository %s: %s %s %s by %s", d.RepositoryName, d.ReferenceType, d.ReferenceName, what, push.CallerUser)
+	if n := len(push.Commits); n > 0 {
+		more := ""
+		if push.CommitsTruncated {
+			more = " or more"
+		}
+		subject += fmt.Sprintf(" (%d commit%s%s)", n, map[bool]string{true: "", false: "s"}[n == 1], more)
+	}
+	fmt.Fprintf(b, "%s %s of repository %s was %s by %s.\n\n", d.ReferenceType, d.ReferenceName, d.RepositoryName, what, push.CallerUser)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(b, "%-11s %s\n", k+":", v)
+		}
+	}
+	row("Reference", d.ReferenceFullName)
+	row("Old commit", d.OldCommitID)
+	row("New commit", d.CommitID)
+	row("Time", at.UTC().Format(time.RFC3339))
+	if len(push.Commits) > 0 {
+		b.WriteString("\nCommits, newest first:\n")
+		for _, c := range push.Commits {
+			first, _, _ := strings.Cut(c.Message, "\n")
+			fmt.Fprintf(b, "  %s %s <%s>: %s\n", shortCommit(c.CommitID), c.Author.Name, c.Author.Email, first)
+		}
+		if push.CommitsTruncated {
+			b.WriteString("  … and older ones\n")
+		}
+	}
+	return subject
+}
+
+func shortCommit(id string) string {
+	if len(id) > 12 {
+		return id[:12]
 	}
 	return id
 }

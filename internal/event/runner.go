@@ -27,7 +27,7 @@ import (
 // twice is a no-op, so every match is delivered at least once, crash or not.
 // Events are matched as the API shows them: EventBridge's envelope around
 // CodePipeline's detail. Scheduled rules fire as pipeline schedules do and
-// deliver a "Scheduled Event" from "sluice.events". The deliverer
+// deliver a "Scheduled Event" from "aws.events". The deliverer
 // (deliveries.go) sends what was queued: webhooks, mail, pipeline starts and
 // function invocations, retried for the target's retryFor.
 

@@ -16,11 +16,17 @@ import (
 // output. Variables that would point git elsewhere (GIT_DIR and the like, set
 // when sluice itself runs from a hook) are left out of its environment.
 func (s *Server) run(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	return s.runEnv(ctx, dir, []string{"GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}, args...)
+}
+
+// runEnv is run with env (which must hold GIT_TERMINAL_PROMPT=0 and LC_ALL)
+// in place of run's own variables.
+func (s *Server) runEnv(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
 	if dir != "" {
 		args = append([]string{"--git-dir=" + dir}, args...)
 	}
 	cmd := exec.CommandContext(ctx, s.git, args...)
-	env := []string{"GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}
+	env = append([]string(nil), env...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GIT_") && !strings.HasPrefix(kv, "LC_ALL=") {
 			env = append(env, kv)

@@ -95,6 +95,11 @@ type Authorizer interface {
 // deleted.
 type RefUpdate struct {
 	Ref, Old, New string
+	// Commits are the commits the update brought, newest first (see
+	// pushedCommits), filled in when the push is handed to onPush; at most
+	// MaxPushCommits, CommitsTruncated saying there were more.
+	Commits          []PushCommit
+	CommitsTruncated bool
 }
 
 // Kind is "created", "updated" or "deleted".
@@ -131,6 +136,7 @@ type Repo struct {
 	Created      time.Time
 	Protections  []Protection // sorted by branch
 	CloneURLPath string       // "/git/NAME.git", relative to the server's base URL
+	Mirrors      []Mirror     // sorted by name
 }
 
 // CommitInfo describes a commit, with what CodePipeline's source actions output.
@@ -271,6 +277,7 @@ type meta struct {
 	Description string           `json:"description,omitempty"`
 	Created     time.Time        `json:"created"`
 	Protections []metaProtection `json:"protections,omitempty"`
+	Mirrors     []metaMirror     `json:"mirrors,omitempty"`
 }
 
 type metaProtection struct {
@@ -283,6 +290,9 @@ func (m meta) repo(name string) Repo {
 	r := Repo{Name: name, Description: m.Description, Created: m.Created, CloneURLPath: "/git/" + name + gitSuffix}
 	for _, p := range m.Protections {
 		r.Protections = append(r.Protections, Protection(p))
+	}
+	for _, mm := range m.Mirrors {
+		r.Mirrors = append(r.Mirrors, mm.mirror())
 	}
 	return r
 }

@@ -251,13 +251,17 @@ const zero = "0000000000000000000000000000000000000000"
 
 func wantUpdates(t *testing.T, p Push, want ...RefUpdate) {
 	t.Helper()
-	got := slices.Clone(p.Updates)
+	var got []RefUpdate
+	for _, u := range p.Updates { // what git reported; the commits are tested apart
+		got = append(got, RefUpdate{Ref: u.Ref, Old: u.Old, New: u.New})
+	}
 	sortUpdates := func(u []RefUpdate) {
 		slices.SortFunc(u, func(a, b RefUpdate) int { return strings.Compare(a.Ref, b.Ref) })
 	}
 	sortUpdates(got)
 	sortUpdates(want)
-	if !slices.Equal(got, want) {
+	same := func(a, b RefUpdate) bool { return a.Ref == b.Ref && a.Old == b.Old && a.New == b.New }
+	if !slices.EqualFunc(got, want, same) {
 		t.Fatalf("push updates = %+v, want %+v", got, want)
 	}
 }
@@ -766,7 +770,7 @@ func TestConcurrentPushes(t *testing.T) {
 	}
 	for i := range n {
 		ref := fmt.Sprintf("refs/heads/b%d", i)
-		if u := got[ref]; u != (RefUpdate{Ref: ref, Old: zero, New: heads[i]}) {
+		if u := got[ref]; u.Ref != ref || u.Old != zero || u.New != heads[i] {
 			t.Errorf("%s: %+v", ref, u)
 		}
 	}
@@ -960,5 +964,73 @@ func TestPaths(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "version 2") {
 		t.Errorf("v2 info/refs: %q", body)
+	}
+}
+
+// TestPushCommits: each update of a push carries the commits it brought:
+// old..new for an update, what the repository did not have before for a
+// created reference (also when two references are created with the same
+// commits in one push), none for a deletion or a tag of a known commit;
+// newest first, at most MaxPushCommits.
+func TestPushCommits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.create("app")
+	w := e.work("app", aliceToken)
+	c1 := e.commit(w, "first\n\nwith a body", nil)
+	c2 := e.commit(w, "second", nil)
+	e.mustGit(w, "branch", "feature")
+	e.mustGit(w, "push", "-q", "origin", "main", "feature")
+	p := e.rec.take()[0]
+	byRef := func(p Push) map[string]RefUpdate {
+		m := map[string]RefUpdate{}
+		for _, u := range p.Updates {
+			m[u.Ref] = u
+		}
+		return m
+	}
+	ids := func(u RefUpdate) []string {
+		var out []string
+		for _, c := range u.Commits {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	for _, ref := range []string{"refs/heads/main", "refs/heads/feature"} {
+		u := byRef(p)[ref]
+		if !slices.Equal(ids(u), []string{c2, c1}) || u.CommitsTruncated {
+			t.Errorf("%s created with two new commits: %v (truncated %v)", ref, ids(u), u.CommitsTruncated)
+		}
+	}
+	first := byRef(p)["refs/heads/main"].Commits[1]
+	if first.Message != "first\n\nwith a body" || first.Author.Name != "Ada Author" || first.Author.Email != "ada@example.com" ||
+		first.Committer.Name != "Carl Committer" || first.Author.Date.IsZero() {
+		t.Errorf("commit = %+v", first)
+	}
+
+	// An update lists old..new; a tag of a known commit and a deletion list none.
+	c3 := e.commit(w, "third", nil)
+	e.mustGit(w, "tag", "v1", c2)
+	e.mustGit(w, "push", "-q", "origin", "main", "v1", ":feature")
+	m := byRef(e.rec.take()[0])
+	if got := ids(m["refs/heads/main"]); !slices.Equal(got, []string{c3}) {
+		t.Errorf("update: %v, want [%s]", got, c3)
+	}
+	if got := ids(m["refs/tags/v1"]); len(got) != 0 {
+		t.Errorf("tag of a known commit: %v, want none", got)
+	}
+	if got := ids(m["refs/heads/feature"]); len(got) != 0 {
+		t.Errorf("deletion: %v, want none", got)
+	}
+
+	// More than MaxPushCommits: the newest, truncated.
+	var last string
+	for i := range MaxPushCommits + 5 {
+		last = e.commit(w, fmt.Sprint("bulk ", i), nil)
+	}
+	e.mustGit(w, "push", "-q", "origin", "main")
+	u := e.rec.take()[0].Updates[0]
+	if len(u.Commits) != MaxPushCommits || !u.CommitsTruncated || u.Commits[0].ID != last {
+		t.Errorf("bulk push: %d commits, truncated %v, newest %s (want %s)", len(u.Commits), u.CommitsTruncated, u.Commits[0].ID, last)
 	}
 }

@@ -102,6 +102,14 @@ func (s *Server) deliver(ctx context.Context, repo, path string) error {
 		return fmt.Errorf("%w; moved to %s", err, bad)
 	}
 	if len(p.Updates) > 0 && s.onPush != nil {
+		for i := range p.Updates {
+			u := &p.Updates[i]
+			var err error
+			if u.Commits, u.CommitsTruncated, err = s.pushedCommits(ctx, p, *u); err != nil {
+				// The push event goes out without its commits rather than not at all.
+				s.log.Warn("list a push's commits", "repository", repo, "ref", u.Ref, "err", err)
+			}
+		}
 		if err := s.onPush(ctx, p); err != nil {
 			return err
 		}

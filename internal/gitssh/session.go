@@ -104,6 +104,17 @@ func (s *Server) exec(conn *ssh.ServerConn, ch ssh.Channel, command, protocol st
 		if rec.Resource == "" {
 			rec.Resource = call.Resource
 		}
+		// The audit trail's status is HTTP's: what the same refusal or
+		// success over HTTPS would have been answered with.
+		switch {
+		case rec.Status != 0:
+		case rec.Outcome == audit.Allowed:
+			rec.Status = 200
+		case rec.Outcome == audit.Denied:
+			rec.Status = 403
+		default:
+			rec.Status = 500
+		}
 		rec.Duration = time.Since(start)
 		s.record(rec)
 	}()
@@ -112,6 +123,10 @@ func (s *Server) exec(conn *ssh.ServerConn, ch ssh.Channel, command, protocol st
 	if err != nil {
 		rec.Operation, rec.Outcome = "SSHExec", audit.Denied
 		rec.Params["command"] = command
+		rec.Status = 403 // not a command served
+		if strings.Contains(err.Error(), "not found") {
+			rec.Status = 404 // a path that names no repository
+		}
 		return fail(1, err.Error())
 	}
 	action, want := "GitPull", gitserver.Read
@@ -151,12 +166,13 @@ func (s *Server) exec(conn *ssh.ServerConn, ch ssh.Channel, command, protocol st
 	})
 	switch {
 	case errors.Is(err, gitserver.ErrNotFound):
+		rec.Status = 404
 		return fail(1, fmt.Sprintf("repository %s not found", repo))
 	case err != nil:
 		s.log.Error("ssh: serve git", "repository", repo, "err", err)
 		return fail(1, "internal error")
 	case code != 0:
-		rec.Outcome, rec.Error = audit.Failed, fmt.Sprintf("git %s exited with status %d", program, code)
+		rec.Outcome, rec.Error, rec.Status = audit.Failed, fmt.Sprintf("git %s exited with status %d", program, code), 200
 	default:
 		rec.Outcome = audit.Allowed
 	}

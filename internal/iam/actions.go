@@ -21,7 +21,7 @@ var Actions = []string{
 	"EnableStageTransition", "DisableStageTransition", "GetPipelineGraph",
 	// Executions.
 	"StartPipelineExecution", "ListPipelineExecutions", "GetPipelineExecution",
-	"StopPipelineExecution", "RetryStageExecution", "RollbackStage", "OverrideStageCondition",
+	"StopPipelineExecution", "RetryStageExecution", "RollbackStage", "OverrideStageCondition", "ListRuleExecutions",
 	"GetActionLog", "GetArtifact", "ListReports",
 	"ListEvents", "GetEventStream", "ListCommitStatuses",
 	// Approvals and locks.
@@ -41,6 +41,7 @@ var Actions = []string{
 	"ListRules", "GetRule", "PutRule", "DeleteRule", "ListRuleFailures",
 	// Hosted repositories.
 	"ListRepositories", "GetRepository", "CreateRepository", "DeleteRepository", "PutBranchProtection",
+	"ListRepositoryMirrors", "PutRepositoryMirror", "DeleteRepositoryMirror",
 	"GitPull", "GitPush",
 	// Tokens, and the audit trail of what they did.
 	"ListTokens", "CreateToken", "RotateToken", "RevokeToken", "ListAuditRecords",

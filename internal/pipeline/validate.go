@@ -409,6 +409,9 @@ func (v *validator) actionType(ap string, a *Action, v1 bool) (info ProviderInfo
 		// only its shape can be checked.
 		if !providerNameRE.MatchString(id.Provider) {
 			v.errorf(pp, "%q is not a valid provider name: use 1 to 35 of A-Z a-z 0-9 _ -", id.Provider)
+		} else if _, ours := providers[id.Provider]; ours {
+			// Jobs go to workers by provider: sluice's own would run it.
+			v.errorf(pp, "%q is one of sluice's own providers; a Custom action type needs another name", id.Provider)
 		}
 		if id.Category == "" {
 			v.errorf(joinPath(tp, "category"), "required for a Custom action type")

@@ -282,6 +282,12 @@ func TestValidate(t *testing.T) {
 		}, []string{
 			`stages[2].actions[0].actionTypeId.provider: "My Jenkins" is not a valid provider name: use 1 to 35 of A-Z a-z 0-9 _ -`,
 			"stages[2].actions[0].actionTypeId.category: required for a Custom action type"}},
+		{"a custom action type may not take a provider of sluice's", func(p *Pipeline) {
+			// Its jobs would go to the workers that run that provider.
+			p.Stages = append(p.Stages, Stage{Name: "Custom", Actions: []Action{{Name: "J", ActionTypeID: ActionTypeID{
+				Provider: "Commands", Owner: OwnerCustom, Category: CategoryBuild}}}})
+		}, []string{
+			`stages[2].actions[0].actionTypeId.provider: "Commands" is one of sluice's own providers; a Custom action type needs another name`}},
 
 		// Configuration.
 		{"noop takes no configuration", func(p *Pipeline) {

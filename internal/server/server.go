@@ -34,6 +34,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/gitssh"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/mirror"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
@@ -145,6 +146,7 @@ type Server struct {
 	inner    net.Listener // with TLS: loopback plain HTTP for the in-process workers
 	log      *slog.Logger
 	ssh      *gitssh.Server // nil without SSHAddr
+	mirrors  *mirror.Runner
 	sshLn    net.Listener
 
 	lock *os.File // holds the data directory's lock while the server lives
@@ -292,7 +294,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// the service, which reads the repositories. No push arrives before Run
 	// serves, by when svc is set.
 	var svc *service.Service
-	if s.repos, err = gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: s.store}, pushHandler(&svc), cfg.Logger); err != nil {
+	onPush := pushHandler(&svc)
+	withMirrors := func(ctx context.Context, p gitserver.Push) error {
+		if err := onPush(ctx, p); err != nil {
+			return err
+		}
+		s.mirrors.Pushed(p.Repository) // set below, before any push arrives
+		return nil
+	}
+	if s.repos, err = gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: s.store}, withMirrors, cfg.Logger); err != nil {
 		return nil, err
 	}
 	deliveries := cfg.Deliveries
@@ -303,6 +313,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})
 	s.svc = svc
+	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
 		FollowObjects(s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
 			settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
@@ -318,6 +329,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	svc.SetApprovalNotifier(s.events)
 
 	apiServer := api.New(svc, s.store, s.repos, cfg.Logger)
+	apiServer.SetMirrors(s.mirrors)
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {
 		retention := cfg.AuditRetention
@@ -340,7 +352,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		apiServer.SetSSHHost(*sshHost)
 	}
 	// The web console, at /ui/ (and / sends browsers there).
-	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost}
+	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost, Mirrors: s.mirrors}
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
 	}
@@ -351,7 +363,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Run's shutdown closes it; Close does when Run never ran.
 	s.undo.push(func() error { console.Close(); return nil })
 	// The AWS-compatible endpoint: CodePipeline's JSON API at POST /.
-	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, Logger: cfg.Logger, Now: cfg.AWSClock}
+	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, BaseURL: base, Logger: cfg.Logger, Now: cfg.AWSClock}
 	if s.audit != nil {
 		awsCfg.Trail = s.audit
 	}
@@ -365,6 +377,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		handler.ServeHTTP(w, r)
 	}))
+	// Custom actions' job workers get and put their artifacts here, with
+	// S3 clients and the job's artifactCredentials.
+	mux.HandleFunc(awsapi.ArtifactPrefix, awsEndpoint.ServeArtifact)
 	mux.Handle(ui.Prefix, console)
 	mux.Handle("GET /{$}", http.RedirectHandler(ui.Prefix, http.StatusSeeOther))
 	s.http = &http.Server{
@@ -511,6 +526,7 @@ func (s *Server) Run(ctx context.Context) error {
 		func(ctx context.Context) { s.poller.Run(ctx, s.cfg.PollInterval) },
 		func(ctx context.Context) { s.schedule.Run(ctx, time.Second) },
 		s.replayPushes,
+		s.mirrors.Run,
 	} {
 		s.wg.Add(1)
 		go func() {
@@ -599,7 +615,13 @@ func pushHandler(svc **service.Service) func(context.Context, gitserver.Push) er
 	return func(ctx context.Context, p gitserver.Push) error {
 		sp := service.Push{ID: p.ID, Repository: p.Repository, Principal: p.Principal}
 		for _, u := range p.Updates {
-			sp.Updates = append(sp.Updates, service.RefUpdate{Ref: u.Ref, Old: u.Old, New: u.New})
+			su := service.RefUpdate{Ref: u.Ref, Old: u.Old, New: u.New, CommitsTruncated: u.CommitsTruncated}
+			for _, c := range u.Commits {
+				su.Commits = append(su.Commits, service.PushCommit{CommitID: c.ID, Message: c.Message,
+					Author:    service.CommitUser{Name: c.Author.Name, Email: c.Author.Email, Date: c.Author.Date},
+					Committer: service.CommitUser{Name: c.Committer.Name, Email: c.Committer.Email, Date: c.Committer.Date}})
+			}
+			sp.Updates = append(sp.Updates, su)
 		}
 		return (*svc).HandlePush(ctx, sp)
 	}

@@ -129,6 +129,15 @@ func TestManualRollback(t *testing.T) {
 	if e := f.execution("p", rb.ID); e.Status != engine.ExecutionSucceeded || e.Trigger.Type != "ManualRollback" || e.Trigger.Detail != "alice" {
 		t.Fatalf("rollback = %s %+v", e.Status, e.Trigger)
 	}
+	// The pipeline's state shows the rollback in Deploy, which it ran, and
+	// not in Build, which it only carried over.
+	ps, err := f.svc.PipelineState(f.ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps.Stages[1].Latest.ID != rb.ID || ps.Stages[0].Latest.ID != two {
+		t.Fatalf("latest in Build %s, in Deploy %s; want %s and %s", ps.Stages[0].Latest.ID, ps.Stages[1].Latest.ID, two, rb.ID)
+	}
 	// A rollback is not a target itself.
 	_, err = f.svc.RollbackStage(f.ctx, service.RollbackRequest{Pipeline: "p", Stage: "Deploy", Target: rb.ID})
 	if errcode.Of(err) != errcode.Invalid {
@@ -203,13 +212,33 @@ func TestConditionThroughService(t *testing.T) {
 		t.Fatalf("execution %s, entry %+v", e.Status, e.Stages[1].Entry)
 	}
 
-	// Saturday: outside the window, the stage fails at once, naming why.
+	// Saturday: outside the window. The window rule waits for Monday 09:00
+	// while the other rule runs; no worker is needed for the wait, and the
+	// sweeper, on the fixture's clock, ends it when the window opens.
 	f.clock.Add(3 * 24 * time.Hour)
 	id = f.start("p")
 	f.succeed(f.claim("w"), nil)
+	f.succeed(f.claim("w"), nil) // Smoke
 	f.noJob()
 	e = f.execution("p", id)
-	if e.Status != engine.ExecutionFailed || !strings.Contains(e.Summary, "outside the deployment window") {
-		t.Fatalf("outside the window: %s %q", e.Status, e.Summary)
+	window := e.Stages[1].Entry.Rules[0]
+	if e.Status != engine.ExecutionInProgress || window.Status != engine.ActionInProgress || !strings.Contains(window.Summary, "to open at 2026-03-09T09:00:00Z") {
+		t.Fatalf("outside the window: %s, rule %s %q", e.Status, window.Status, window.Summary)
+	}
+	// Sunday: nothing happens.
+	f.clock.Add(24 * time.Hour)
+	if err := f.svc.SweepOnce(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.noJob()
+	// Monday 09:00: the wait ends and the stage runs.
+	f.clock.Add(time.Date(2026, 3, 9, 9, 0, 1, 0, time.UTC).Sub(f.clock.Now()))
+	if err := f.svc.SweepOnce(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.succeed(f.claim("w"), nil)
+	e = f.execution("p", id)
+	if e.Status != engine.ExecutionSucceeded || !strings.Contains(e.Stages[1].Entry.Rules[0].Summary, "inside the deployment window") {
+		t.Fatalf("after the window opened: %s %+v", e.Status, e.Stages[1].Entry.Rules[0])
 	}
 }

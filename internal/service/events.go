@@ -72,7 +72,8 @@ type RepositoryEventDetail struct {
 	ReferenceType     string `json:"referenceType"` // branch, tag, reference
 	RepositoryID      string `json:"repositoryId"`
 	RepositoryName    string `json:"repositoryName"`
-	// Sluice holds what CodeCommit's events do not have: the push and who made it.
+	// Sluice holds what CodeCommit's events do not have: the push, who
+	// made it, and the commits it brought.
 	Sluice *PushSluice `json:"sluice,omitempty"`
 }
 
@@ -80,6 +81,10 @@ type RepositoryEventDetail struct {
 type PushSluice struct {
 	CallerUser string `json:"caller"`
 	PushID     string `json:"push-id"`
+	// Commits are the commits the update brought, newest first (CodeCommit's
+	// users fetch them with GetCommit).
+	Commits          []PushCommit `json:"commits,omitempty"`
+	CommitsTruncated bool         `json:"commits-truncated,omitempty"`
 }
 
 // EventDetail is the detail of a CodePipeline state-change event, with
@@ -399,7 +404,7 @@ func (s *Service) recordPush(ctx context.Context, p Push) error {
 				ReferenceFullName: u.Ref, OldCommitID: u.Old, CommitID: u.New,
 				CallerUserArn: s.userARN(p.Principal),
 				ReferenceType: "reference", ReferenceName: u.Ref,
-				Sluice: &PushSluice{CallerUser: p.Principal, PushID: p.ID},
+				Sluice: &PushSluice{CallerUser: p.Principal, PushID: p.ID, Commits: u.Commits, CommitsTruncated: u.CommitsTruncated},
 			}
 			switch {
 			case strings.Trim(u.Old, "0") == "":

@@ -190,7 +190,10 @@ func (s *Service) requireLatestInStage(ctx context.Context, name, id, stage stri
 		if err != nil {
 			return err
 		}
-		for _, st := range e.Stages {
+		for j, st := range e.Stages {
+			if e.Rollback != nil && j != e.Rollback.Stage {
+				continue // carried over from its target, not entered
+			}
 			if st.Name == stage && st.Status != engine.StageNotStarted {
 				return Errorf(CodeConflict, "execution %s entered stage %s after execution %s; only the latest execution in a stage can be retried", e.ID, stage, id)
 			}

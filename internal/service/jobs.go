@@ -317,6 +317,20 @@ func FindAction(e *engine.Execution, action string) (*engine.Stage, *engine.Acti
 				n++
 			}
 		}
+		// A stage condition's rules run as actions too, with logs of
+		// their own; the latest evaluation of each kind is found.
+		for _, c := range []*engine.ConditionState{st.Entry, st.Success, st.Failure} {
+			if c == nil {
+				continue
+			}
+			for j := range c.Rules {
+				a := &c.Rules[j]
+				if a.Decl.Name == action || st.Name+"/"+a.Decl.Name == action {
+					stage, found = st, a
+					n++
+				}
+			}
+		}
 	}
 	switch n {
 	case 0:

@@ -202,3 +202,11 @@ func (s *Service) jobNamesSecret(ctx context.Context, j engine.Job, name string)
 	}
 	return false
 }
+
+// MirrorSecret returns the value of the secret holding a repository
+// mirror's password, for the mirror runner alone (never an API answer): the
+// right to use the secret was checked when the mirror was set, as a rule's
+// webhook secret is (the caller needed sluice:GetSecretValue on it).
+func (s *Service) MirrorSecret(ctx context.Context, name string) ([]byte, error) {
+	return s.secretValue(ctx, name)
+}

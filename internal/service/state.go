@@ -108,6 +108,11 @@ func (s *Service) PipelineState(ctx context.Context, name string) (PipelineState
 					if e.Waiting && e.Current == j && !e.Status.Terminal() {
 						ss.Waiting = append([]*engine.Execution{e}, ss.Waiting...)
 					}
+					if e.Rollback != nil && j != e.Rollback.Stage {
+						// A rollback carries the stages before its own as
+						// its target ran them; it did not enter them.
+						continue
+					}
 					if ss.Latest == nil && es.Status != engine.StageNotStarted {
 						ss.Latest, ss.Index = e, j
 						missing--

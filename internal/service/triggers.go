@@ -81,6 +81,26 @@ type Push struct {
 // RefUpdate is one reference a push changed; all-zero ids mean created or deleted.
 type RefUpdate struct {
 	Ref, Old, New string
+	// Commits are the commits the update brought, newest first (at most
+	// 100; CommitsTruncated says there were more). The push event carries
+	// them, which CodeCommit's lacks.
+	Commits          []PushCommit
+	CommitsTruncated bool
+}
+
+// PushCommit is a commit a push brought, in CodeCommit's GetCommit shape.
+type PushCommit struct {
+	CommitID  string     `json:"commitId"`
+	Message   string     `json:"message"`
+	Author    CommitUser `json:"author"`
+	Committer CommitUser `json:"committer"`
+}
+
+// CommitUser is who wrote or committed a commit, and when.
+type CommitUser struct {
+	Name  string    `json:"name"`
+	Email string    `json:"email"`
+	Date  time.Time `json:"date"`
 }
 
 func (u RefUpdate) deleted() bool { return strings.Trim(u.New, "0") == "" }

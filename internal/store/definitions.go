@@ -31,10 +31,13 @@ const (
 	// KindSSHKey is a user's SSH public key for git over SSH, named by its
 	// owner's choice; the document names the principal it stands for.
 	KindSSHKey Kind = "sshkey"
+	// KindTags are the tags of a resource (TagResource), named by its ARN:
+	// a JSON object of key → value.
+	KindTags Kind = "tags"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey, KindTags}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

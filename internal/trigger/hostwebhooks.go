@@ -98,7 +98,10 @@ func (w *ConnectionWebhooks) Handle(ctx context.Context, name string, hdr http.H
 	}
 	secret, err := w.svc.SecretValue(ctx, c.WebhookSecret)
 	if err != nil {
-		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: its webhookSecret %s cannot be read", name, c.WebhookSecret)
+		// The caller is not authenticated yet: the secret's name is for
+		// the server's log, not the answer.
+		w.svc.Logger().Warn("connection webhook: its webhookSecret cannot be read", "connection", name, "secret", c.WebhookSecret, "err", err)
+		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: its webhook secret cannot be read", name)
 	}
 	if err := githost.Verify(host, hdr, body, secret); err != nil {
 		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: %s", name, hostReason(err))
@@ -297,12 +300,14 @@ func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Conn
 	var errs []error
 	for _, decl := range decls {
 		var reasons []string
+		listens := false // some action of decl has pull-request filters
 		for _, a := range sources[decl.Name] {
 			g := gitTrigger(decl, a.Name)
 			if g == nil || len(g.PullRequest) == 0 {
 				reasons = append(reasons, fmt.Sprintf("action %s has no pull-request trigger", a.Name))
 				continue
 			}
+			listens = true
 			matched := false
 			for _, f := range g.PullRequest {
 				if f.FilePaths != nil && !filesRead && w.files != nil {
@@ -340,6 +345,11 @@ func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Conn
 		}
 		if len(reasons) > 0 && !startedIn(res.Started, decl.Name) {
 			res.Reasons = append(res.Reasons, decl.Name+": "+strings.Join(reasons, "; "))
+			if !listens {
+				// A pipeline built on pushes only: its last-trigger note
+				// keeps saying what its pushes did.
+				continue
+			}
 			note := service.TriggerNote{Type: TriggerWebhookV2, Detail: fmt.Sprintf("pull request #%d of %s (connection %s)", pr.Number, ev.Repository, c.Name),
 				Reason: strings.Join(reasons, "; ")}
 			if err := w.svc.NoteIgnored(ctx, decl.Name, note); err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,6 +128,15 @@ func TestConnectionWebhookPushStartsItsPipelines(t *testing.T) {
 	}
 	if n := len(f.executions("other")) + len(f.executions("quiet")); n != 0 {
 		t.Errorf("%d executions of pipelines that do not follow the push", n)
+	}
+	// A pull request starts nothing of a pipeline without pull-request
+	// triggers, and leaves its last-trigger note (the push) alone.
+	res, err = f.deliver(h, githost.GitHub, "pull_request", "github-pull-request-opened.json", openPR("opened", c2), hookSecret)
+	if err != nil || len(res.Started) != 0 {
+		t.Fatalf("pull request: %+v, %v", res, err)
+	}
+	if note, _ := f.svc.LastTrigger(f.ctx, "web"); note == nil || !note.Started {
+		t.Errorf("a pull request overwrote a push-only pipeline's note: %+v", note)
 	}
 
 	// A push to another branch starts nothing and says why.
@@ -420,5 +430,89 @@ func TestBitbucketPullRequestHeadResolved(t *testing.T) {
 	e := f.executions("web")[0]
 	if want := "d3022fc0ca3d" + strings.Repeat("0", 28); e.SourceRevisions[0].RevisionID != want || e.TriggerVariables["PullRequestId"] != "12" {
 		t.Errorf("execution %+v", e)
+	}
+}
+
+// Attack: whoever holds another connection's webhook secret (another
+// team's host, or a stranger's own Gitea) signs a delivery naming this
+// connection's repository: it starts nothing of this connection's. A
+// replayed delivery starts nothing twice.
+func TestConnectionWebhookOtherConnectionAndReplay(t *testing.T) {
+	f := newFixture(t)
+	f.connection(connection.KindGitHub)
+	if _, err := f.svc.PutConnection(f.ctx, &connection.Connection{Name: "theirs", Kind: connection.KindGitHub, Token: "t", WebhookSecret: "their-hook"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.PutSecret(f.ctx, "their-hook", []byte("their secret")); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(connPipeline)
+	h := trigger.NewConnectionWebhooks(f.svc, nil)
+	raw, _ := json.Marshal(map[string]any{"ref": "refs/heads/master", "after": c1, "before": c2,
+		"repository": map[string]any{"full_name": "Codertocat/Hello-World"}})
+	hdr := http.Header{"X-Github-Event": {"push"}, "X-Github-Delivery": {"d-42"}}
+	name, value := githost.Sign(githost.GitHub, raw, []byte("their secret"))
+	hdr.Set(name, value)
+	res, err := h.Handle(f.ctx, "theirs", hdr, raw)
+	if err != nil || len(res.Started) != 0 || len(f.executions("web")) != 0 {
+		t.Fatalf("another connection's delivery: %+v, %v", res, err)
+	}
+	// The same delivery to this connection with its secret starts once,
+	// however often it is replayed.
+	name, value = githost.Sign(githost.GitHub, raw, []byte(hookSecret))
+	hdr.Set(name, value)
+	for range 3 {
+		if _, err := h.Handle(f.ctx, "gh", hdr, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.executions("web")); n != 1 {
+		t.Errorf("a replayed delivery started %d executions", n)
+	}
+}
+
+// The pull request reaches the build's commands as #{trigger.NAME}, and an
+// execution another trigger started reads them as empty.
+func TestTriggerVariablesInCommands(t *testing.T) {
+	f := newFixture(t)
+	f.connection(connection.KindGitHub)
+	f.apply(strings.Replace(connPipeline, "commands: [make]", `commands: ["echo pr=#{trigger.PullRequestId} from=#{trigger.SourceBranch}"]`, 1) + `triggers:
+  - providerType: CodeStarSourceConnection
+    gitConfiguration:
+      sourceActionName: src
+      pullRequest:
+        - events: [OPEN]
+`)
+	h := trigger.NewConnectionWebhooks(f.svc, nil)
+	if res, err := f.deliver(h, githost.GitHub, "pull_request", "github-pull-request-opened.json", openPR("opened", c1), hookSecret); err != nil || len(res.Started) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if _, err := f.svc.StartExecution(f.ctx, service.StartRequest{Pipeline: "web", SourceRevisions: map[string]string{"src": c2}}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for range 2 {
+		j, err := f.svc.ClaimJob(f.ctx, "w", []string{"CodeStarSourceConnection"}, 0)
+		if err != nil || j == nil {
+			t.Fatalf("claim source: %v %v", j, err)
+		}
+		if err := f.svc.CompleteJob(f.ctx, j.Job.ID, j.Worker, service.JobResult{Succeeded: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		j, err := f.svc.ClaimJob(f.ctx, "w", []string{"Commands"}, 0)
+		if err != nil || j == nil {
+			t.Fatalf("claim build: %v %v", j, err)
+		}
+		got[j.Job.Revision+j.Job.ExecutionID] = j.Job.Commands[0]
+	}
+	var cmds []string
+	for _, c := range got {
+		cmds = append(cmds, c)
+	}
+	slices.Sort(cmds)
+	if want := []string{"echo pr= from=", "echo pr=2 from=changes"}; !slices.Equal(cmds, want) {
+		t.Errorf("commands %q, want %q", cmds, want)
 	}
 }

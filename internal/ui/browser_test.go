@@ -679,3 +679,49 @@ func TestBrowserConsolePages(t *testing.T) {
 	)
 	b.shot("rules")
 }
+
+// TestBrowserOverrideCondition: a stage waits on its entry condition (a
+// Commands rule that does not end); the console shows the rule running, and
+// overriding the condition from the page lets the stage run.
+func TestBrowserOverrideCondition(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	gate := t.TempDir()
+	ts.apply(fmt.Sprintf(`
+name: guarded
+stages:
+  - name: Build
+    actions:
+      - {name: build, provider: Noop}
+  - name: Deploy
+    actions:
+      - {name: ship, provider: Noop}
+    beforeEntry:
+      conditions:
+        - result: FAIL
+          rules:
+            - name: Slow
+              ruleTypeId: {category: Rule, owner: AWS, provider: Commands, version: "1"}
+              commands: ["while [ ! -e %s/never ]; do sleep 0.05; done"]
+`, gate))
+	id, err := ts.api.Start(context.Background(), "guarded", wire.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, ts.url)
+	b.signIn(ts.admin)
+	b.do("see the rule running",
+		chromedp.Navigate(ts.url+"/ui/pipelines/guarded/executions/"+id),
+		chromedp.WaitVisible(chromedp.CSS(`#stage-Deploy [data-condition="beforeEntry"] [data-rule="Slow"][data-status="InProgress"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#override-Deploy-beforeEntry`)),
+	)
+	b.shot("condition-in-progress")
+	b.do("override it",
+		chromedp.Click(chromedp.CSS(`#override-Deploy-beforeEntry`)),
+		chromedp.WaitVisible(chromedp.CSS(`#stage-Deploy [data-condition="beforeEntry"] [data-status="Overridden"]`)),
+	)
+	e := ts.waitExecution("guarded", id, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
+	if c := e.Stages[1].BeforeEntryConditionState; c == nil || c.Status != "Overridden" || c.OverriddenBy == "" {
+		t.Errorf("entry condition = %+v", c)
+	}
+}

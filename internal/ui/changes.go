@@ -113,6 +113,18 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request, c *call) error {
 	return s.changed(w, r, c, "Retrying the "+what+" of stage "+stage+".", backTo(r, pipelinePath(name)))
 }
 
+// overrideCondition ends a stage condition's evaluation as if it were met.
+func (s *Server) overrideCondition(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, id, stage, kind := r.PathValue("name"), r.PathValue("id"), r.PostFormValue("stage"), r.PostFormValue("kind")
+	if stage == "" {
+		return errorf(service.CodeInvalid, "stage: required")
+	}
+	if err := s.svc.OverrideStageCondition(r.Context(), name, stage, id, kind, c.who.Name); err != nil {
+		return err
+	}
+	return s.changed(w, r, c, "The "+kind+" condition of stage "+stage+" was overridden.", backTo(r, pipelinePath(name)))
+}
+
 func (s *Server) enableTransition(w http.ResponseWriter, r *http.Request, c *call) error {
 	name, stage := r.PathValue("name"), r.PathValue("stage")
 	if err := s.svc.SetTransition(r.Context(), name, stage, true, "", c.who.Name); err != nil {

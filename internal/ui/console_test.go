@@ -525,3 +525,63 @@ func TestListPagesAreLive(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionsShown: the pipeline and execution pages show each stage
+// condition's evaluation with its rules' results, and a rollback execution
+// names what it rolls back to.
+func TestConditionsShown(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ctx := context.Background()
+	ts.apply(`
+name: gated
+variables: [{name: Target, defaultValue: dev}]
+stages:
+  - name: Build
+    actions:
+      - {name: build, provider: Noop}
+  - name: Deploy
+    actions:
+      - {name: ship, provider: Noop}
+    beforeEntry:
+      conditions:
+        - result: SKIP
+          rules:
+            - name: OnlyProd
+              ruleTypeId: {category: Rule, owner: AWS, provider: VariableCheck, version: "1"}
+              configuration: {Variable: "#{variables.Target}", Operator: EQ, Value: prod}
+`)
+	skipped, err := ts.api.Start(ctx, "gated", wire.StartRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.waitExecution("gated", skipped, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
+	shipped, err := ts.api.Start(ctx, "gated", wire.StartRequest{Variables: map[string]string{"Target": "prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.waitExecution("gated", shipped, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
+	b := newBrowserless(t, ts.url)
+	b.signIn(ts.admin)
+	_, body := b.get("/ui/pipelines/gated")
+	if !strings.Contains(body, `data-rule="OnlyProd" data-status="Succeeded"`) {
+		t.Error("pipeline page does not show the latest entry condition's rule")
+	}
+	rb, err := ts.api.Rollback(ctx, "gated", wire.RollbackRequest{StageName: "Deploy", TargetPipelineExecutionID: shipped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.waitExecution("gated", rb, "success", func(e *wire.Execution) bool { return e.Status == "Succeeded" })
+
+	_, body = b.get("/ui/pipelines/gated/executions/" + skipped)
+	for _, want := range []string{`data-condition="beforeEntry"`, `data-rule="OnlyProd" data-status="Failed"`, `<strong class="result">SKIP</strong>`,
+		`#{variables.Target} = &#34;dev&#34;`, `data-status="Skipped"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("execution page lacks %s", want)
+		}
+	}
+	_, body = b.get("/ui/pipelines/gated/executions/" + rb)
+	if !strings.Contains(body, `class="rollback">ROLLBACK: rolls back to`) || !strings.Contains(body, shipped[:8]) {
+		t.Error("rollback execution page does not name its target")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/mirror"
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
@@ -20,6 +21,15 @@ type reposPage struct {
 	Hosted bool
 	Base   string
 	Repos  []gitserver.Repo
+	// Mirrors is each repository's mirrors with their state, by name.
+	Mirrors map[string][]mirrorView
+}
+
+// mirrorView is a mirror and what happened to it.
+type mirrorView struct {
+	gitserver.Mirror
+	Status mirror.Status
+	Seen   bool // the runner has seen it (it has a status)
 }
 
 // The page follows every change; its list is read again on each.
@@ -35,6 +45,16 @@ func (s *Server) reposPage(w http.ResponseWriter, r *http.Request, c *call) erro
 			return err
 		}
 		page.Repos = list
+		page.Mirrors = map[string][]mirrorView{}
+		for _, repo := range list {
+			for _, m := range repo.Mirrors {
+				v := mirrorView{Mirror: m}
+				if s.mirrors != nil {
+					v.Status, v.Seen = s.mirrors.Status(repo.Name, m.Name)
+				}
+				page.Mirrors[repo.Name] = append(page.Mirrors[repo.Name], v)
+			}
+		}
 	}
 	s.render(w, r, c, "repos", "Repositories", page)
 	return nil

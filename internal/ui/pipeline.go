@@ -121,6 +121,32 @@ type stageView struct {
 	// it, which ended so.
 	CanRetry bool
 	First    bool
+	// Conditions are the latest evaluations of the stage's conditions, in
+	// the order they run (beforeEntry, onSuccess, onFailure).
+	Conditions []conditionView
+}
+
+// conditionView is one evaluation of a stage's conditions, with its rules.
+type conditionView struct {
+	Kind string
+	*engine.ConditionState
+	Rules []actionView
+}
+
+// conditionsOf returns the evaluations of stage es of execution e.
+func conditionsOf(name string, e *engine.Execution, es *engine.Stage) []conditionView {
+	var out []conditionView
+	for _, c := range []*engine.ConditionState{es.Entry, es.Success, es.Failure} {
+		if c == nil {
+			continue
+		}
+		cv := conditionView{Kind: c.Kind, ConditionState: c}
+		for _, r := range c.Rules {
+			cv.Rules = append(cv.Rules, newActionView(name, e, es.Name, r))
+		}
+		out = append(out, cv)
+	}
+	return out
 }
 
 // actionView is one action card.
@@ -231,6 +257,7 @@ func (s *Server) pipelineState(ctx context.Context, name string, canLocks bool) 
 			es := e.Stages[ss.Index]
 			sv.Status, sv.ExecutionID, sv.Attempt = string(es.Status), e.ID, es.Attempt
 			sv.CanRetry = ss.Retryable()
+			sv.Conditions = conditionsOf(name, e, &e.Stages[ss.Index])
 			for _, a := range es.Actions {
 				actions = append(actions, newActionView(name, e, ss.Name, a))
 			}
@@ -268,6 +295,7 @@ func (s *Server) executionPage(w http.ResponseWriter, r *http.Request, c *call) 
 			sv.Waiting = []*engine.Execution{e}
 		}
 		sv.CanRetry = service.StageRetryable(e, i)
+		sv.Conditions = conditionsOf(name, e, &e.Stages[i])
 		var actions []actionView
 		for _, a := range es.Actions {
 			actions = append(actions, newActionView(name, e, es.Name, a))

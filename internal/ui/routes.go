@@ -33,6 +33,7 @@ const (
 	actStartExecution         = "StartPipelineExecution"
 	actStopExecution          = "StopPipelineExecution"
 	actRetryStage             = "RetryStageExecution"
+	actOverrideCondition      = "OverrideStageCondition"
 	actEnableTransition       = "EnableStageTransition"
 	actDisableTransition      = "DisableStageTransition"
 	actPutApprovalResult      = "PutApprovalResult"
@@ -78,6 +79,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "POST /ui/pipelines/{name}/start", action: actStartExecution, resource: pl, handler: s.start},
 		{pattern: "POST /ui/pipelines/{name}/executions/{id}/stop", action: actStopExecution, resource: pl, handler: s.stop},
 		{pattern: "POST /ui/pipelines/{name}/executions/{id}/retry", action: actRetryStage, resource: pl, handler: s.retry},
+		{pattern: "POST /ui/pipelines/{name}/executions/{id}/override-condition", action: actOverrideCondition, resource: pl, handler: s.overrideCondition},
 		{pattern: "POST /ui/pipelines/{name}/transitions/{stage}/enable", action: actEnableTransition, resource: pl, handler: s.enableTransition},
 		{pattern: "POST /ui/pipelines/{name}/transitions/{stage}/disable", action: actDisableTransition, resource: pl, handler: s.disableTransition},
 		{pattern: "POST /ui/pipelines/{name}/approvals", action: actPutApprovalResult, resource: pl, handler: s.approve},

@@ -32,6 +32,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/gitserver"
+	"github.com/sluice-ci/sluice/internal/mirror"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/wire"
 )
@@ -50,6 +51,11 @@ type Repos interface {
 	List(ctx context.Context) ([]gitserver.Repo, error)
 }
 
+// MirrorStatus says what happened to a repository's mirror (mirror.Runner).
+type MirrorStatus interface {
+	Status(repo, mirror string) (mirror.Status, bool)
+}
+
 // AuditTrail is the audit trail the console shows and adds its own changes
 // to; nil when the server keeps none.
 type AuditTrail interface {
@@ -66,6 +72,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// SSHHost is how git reaches the server over SSH; nil when it does not.
 	SSHHost *wire.SSHHost
+	// Mirrors says how repositories' mirrors fare; nil when none run.
+	Mirrors MirrorStatus
 	// SessionTTL is how long a session lasts without use (default 8 hours);
 	// a session never outlives 24 hours.
 	SessionTTL time.Duration
@@ -79,6 +87,7 @@ type Server struct {
 	audit   AuditTrail
 	guard   *access.Guard
 	sshHost *wire.SSHHost
+	mirrors MirrorStatus
 	log     *slog.Logger
 	mux     *http.ServeMux
 	pages   *pages
@@ -106,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		svc: cfg.Service, rules: event.NewRules(cfg.Service), repos: cfg.Repos, audit: cfg.Audit, sshHost: cfg.SSHHost, guard: &access.Guard{Tokens: cfg.Tokens},
+		svc: cfg.Service, rules: event.NewRules(cfg.Service), repos: cfg.Repos, audit: cfg.Audit, sshHost: cfg.SSHHost, mirrors: cfg.Mirrors, guard: &access.Guard{Tokens: cfg.Tokens},
 		log: cfg.Logger, mux: http.NewServeMux(), pages: p,
 		sessions: newSessions(cfg.SessionTTL, 24*time.Hour),
 		done:     make(chan struct{}),

@@ -199,6 +199,9 @@ var statuses = map[string]statusInfo{
 	"Abandoned":  {"stop", "⊘"},
 	"Superseded": {"muted", "⤼"},
 	"SKIPPED":    {"muted", "↷"},
+	"Skipped":    {"muted", "↷"},
+	"Overridden": {"warn", "⤳"},
+	"Cancelled":  {"stop", "⊘"},
 	"NotStarted": {"idle", "○"},
 	"UNKNOWN":    {"idle", "?"},
 }

@@ -35,3 +35,28 @@ type OverrideConditionRequest struct {
 	StageName     string `json:"stageName"`
 	ConditionType string `json:"conditionType"` // BEFORE_ENTRY or ON_SUCCESS
 }
+
+// RuleExecution is one rule's evaluation, as CodePipeline's
+// ListRuleExecutions gives it.
+type RuleExecution struct {
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+	// RuleExecutionID is the job that ran the rule, or, for a rule decided
+	// without one, EXECUTION/STAGE/KIND/RULE.
+	RuleExecutionID string            `json:"ruleExecutionId"`
+	PipelineVersion int               `json:"pipelineVersion"`
+	StageName       string            `json:"stageName"`
+	ConditionType   string            `json:"conditionType"` // BEFORE_ENTRY, ON_SUCCESS or ON_FAILURE
+	RuleName        string            `json:"ruleName"`
+	RuleTypeID      ActionTypeID      `json:"ruleTypeId"`
+	Configuration   map[string]string `json:"configuration,omitempty"`
+	Status          string            `json:"status"`
+	Summary         string            `json:"summary,omitempty"`
+	Attempt         int               `json:"attempt"`
+	StartTime       *time.Time        `json:"startTime,omitempty"`
+	LastUpdateTime  *time.Time        `json:"lastUpdateTime,omitempty"`
+}
+
+// RuleExecutionList is ListRuleExecutions' answer.
+type RuleExecutionList struct {
+	RuleExecutionDetails []RuleExecution `json:"ruleExecutionDetails"`
+}

@@ -18,13 +18,13 @@ import (
 // below fails when a type of this package is missing here.
 var bodies = []any{
 	ActionExecution{}, ActionReport{}, ActionState{}, ActionTypeID{}, ApplyResult{}, Approval{},
-	ApprovalResult{}, Artifact{}, AuditList{}, AuditRecord{}, BranchProtection{}, ClaimRequest{}, ConditionState{}, OverrideConditionRequest{}, RollbackMetadata{}, RollbackRequest{},
+	ApprovalResult{}, Artifact{}, AuditList{}, AuditRecord{}, BranchProtection{}, ClaimRequest{}, ConditionState{}, OverrideConditionRequest{}, RollbackMetadata{}, RollbackRequest{}, RuleExecution{}, RuleExecutionList{},
 	CreateRepoRequest{}, CreateTokenRequest{}, CreatedToken{}, EnvironmentVariable{}, ErrorBody{},
 	Event{}, Execution{}, ExecutionRef{}, ExecutionSummary{}, Function{}, FunctionApplyResult{},
 	Graph{}, GraphEdge{}, GraphNode{}, HeartbeatRequest{}, HeartbeatResult{}, InputTransformer{},
-	Job{}, JobFailure{}, JobResult{}, JobSuccess{}, LatestExecution{}, LockState{}, PipelineState{},
-	PipelineSummary{}, Policy{}, Project{}, Repo{}, RetryRequest{}, Rule{}, RuleApplyResult{},
-	AWSCredentials{}, RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
+	Job{}, JobFailure{}, JobResult{}, JobSuccess{}, LatestExecution{}, LockState{}, Mirror{}, MirrorList{}, MirrorStatus{}, PipelineState{},
+	PipelineSummary{}, Policy{}, PutMirrorRequest{}, Project{}, Repo{}, RetryRequest{}, Rule{}, RuleApplyResult{},
+	AWSCredentials{}, CommitStatus{}, RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
 	SSHHost{}, SSHKey{}, SSHKeyList{}, SecretInfo{}, SourceRevision{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
 	StartResult{}, StopRequest{}, TokenInfo{}, TransitionRequest{}, TransitionState{}, Trigger{},
 	UploadSSHPublicKeyRequest{},

@@ -181,6 +181,9 @@ type ExecutionSummary struct {
 	StartTime           time.Time        `json:"startTime"`
 	LastUpdateTime      time.Time        `json:"lastUpdateTime"`
 	Waiting             *Waiting         `json:"waiting,omitempty"`
+	// ExecutionType is STANDARD or ROLLBACK; a rollback names its target.
+	ExecutionType    string            `json:"executionType,omitempty"`
+	RollbackMetadata *RollbackMetadata `json:"rollbackMetadata,omitempty"`
 }
 
 // Waiting is what an execution in progress waits for: "InProgress" alone

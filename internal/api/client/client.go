@@ -254,6 +254,18 @@ func (c *Client) Rollback(ctx context.Context, name string, req wire.RollbackReq
 	return out.PipelineExecutionID, err
 }
 
+// RuleExecutions lists the rules' evaluations of one execution, or of the
+// newest ones when id is "" (ListRuleExecutions).
+func (c *Client) RuleExecutions(ctx context.Context, name, id string) ([]wire.RuleExecution, error) {
+	var out wire.RuleExecutionList
+	path := "/api/v1/pipelines/" + esc(name) + "/rule-executions"
+	if id != "" {
+		path += "?pipelineExecutionId=" + url.QueryEscape(id)
+	}
+	err := c.doJSON(ctx, http.MethodGet, path, nil, &out)
+	return out.RuleExecutionDetails, err
+}
+
 // OverrideCondition ends a stage condition's evaluation as if it were met
 // (OverrideStageCondition).
 func (c *Client) OverrideCondition(ctx context.Context, name, id string, req wire.OverrideConditionRequest) error {

@@ -25,3 +25,22 @@ func (c *Client) AddSSHKey(ctx context.Context, req wire.UploadSSHPublicKeyReque
 func (c *Client) DeleteSSHKey(ctx context.Context, name string) error {
 	return c.doJSON(ctx, http.MethodDelete, "/api/v1/ssh-keys/"+esc(name), nil, nil)
 }
+
+// Mirrors lists a repository's mirrors with their state.
+func (c *Client) Mirrors(ctx context.Context, repo string) ([]wire.Mirror, error) {
+	var out wire.MirrorList
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/repos/"+esc(repo)+"/mirrors", nil, &out)
+	return out.Mirrors, err
+}
+
+// PutMirror adds or replaces a repository's mirror.
+func (c *Client) PutMirror(ctx context.Context, repo, name string, req wire.PutMirrorRequest) (wire.Mirror, error) {
+	var out wire.Mirror
+	err := c.doJSON(ctx, http.MethodPut, "/api/v1/repos/"+esc(repo)+"/mirrors/"+esc(name), req, &out)
+	return out, err
+}
+
+// DeleteMirror removes a repository's mirror.
+func (c *Client) DeleteMirror(ctx context.Context, repo, name string) error {
+	return c.doJSON(ctx, http.MethodDelete, "/api/v1/repos/"+esc(repo)+"/mirrors/"+esc(name), nil, nil)
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/provider"
@@ -43,7 +44,7 @@ func writeCloneRef(ctx context.Context, g *git, src *source, id string, out prov
 	if err != nil {
 		return fmt.Errorf("output artifact %s: %w", out.Name, err)
 	}
-	if _, err := artifact.ZipWith(ctx, f, g.dir, []string{"**/*"}, artifact.ZipOptions{KeepLinks: true}); err != nil {
+	if _, err := artifact.ZipWith(ctx, f, g.dir, []string{"**/*"}, artifact.ZipOptions{KeepLinks: true, Stored: gitObject}); err != nil {
 		f.Close()
 		return fmt.Errorf("output artifact %s: %w", out.Name, err)
 	}
@@ -83,3 +84,9 @@ func checkSymlinks(root string) error {
 		return nil
 	})
 }
+
+// gitObject reports whether rel is one of git's object files (packs, their
+// indexes, loose objects): zlib-compressed already, so the artifact stores
+// them as they are rather than deflate them again for nothing. For a clone
+// of a large history that is most of the time the artifact took.
+func gitObject(rel string) bool { return strings.HasPrefix(rel, ".git/objects/") }

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/hostconn"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/gitsource"
 )
@@ -48,6 +49,14 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		return provider.Result{}, fmt.Errorf("hostsource cannot run provider %q", job.Provider)
 	}
 	format := cfg["OutputArtifactFormat"]
+	// Checked again now that variables are resolved: the name becomes a
+	// path on the host, which must not climb out of it.
+	if err := pipeline.CheckFullRepositoryID(repo); err != nil {
+		return provider.Result{}, fmt.Errorf("configuration: %w", err)
+	}
+	if job.Provider == ProviderGitHub && strings.Count(repo, "/") != 1 {
+		return provider.Result{}, fmt.Errorf("configuration Owner and Repo: %q is not OWNER/REPO", repo)
+	}
 	if job.GitHost == nil {
 		return provider.Result{}, fmt.Errorf("repository %s: this worker cannot get git host connections", repo)
 	}

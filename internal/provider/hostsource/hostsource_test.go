@@ -230,6 +230,7 @@ func TestConnectionSourceRefusals(t *testing.T) {
 		{"deleted branch", g.AdminToken, cfg(repo.FullName, "gone"), "", gitsource.ErrBranchNotFound, "branch gone not found in repository " + repo.FullName},
 		{"wrong token", "0123456789abcdef0123456789abcdef01234567", cfg(repo.FullName, "main"), "", gitsource.ErrAuthentication, "authentication failed for repository " + repo.FullName + " with the token of connection gitea: the host refused it"},
 		{"commit of another repository", g.AdminToken, cfg(repo.FullName, "main"), stray, gitsource.ErrCommitNotFound, "commit " + stray + " is not on branch main"},
+		{"repository climbing out", g.AdminToken, cfg(repo.FullName+"/../../../api/v1/user", "main"), "", nil, "is not a repository's full name"},
 		{"option as branch", g.AdminToken, cfg(repo.FullName, "--upload-pack=touch /tmp/x"), "", gitsource.ErrConfiguration, "branch name cannot start with '-'"},
 	}
 	for _, tt := range tests {

@@ -32,6 +32,7 @@ var definitionTables = map[store.Kind]definitionTable{
 	store.KindAccessKey:  {table: "access_keys", column: "sealed", binary: true},
 	store.KindActionType: {table: "action_types", column: "definition"},
 	store.KindSSHKey:     {table: "ssh_keys", column: "definition"},
+	store.KindTags:       {table: "resource_tags", column: "definition"},
 }
 
 func tableOf(kind store.Kind) (definitionTable, error) {

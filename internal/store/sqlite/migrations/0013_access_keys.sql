@@ -16,3 +16,12 @@ CREATE TABLE action_types (
     created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL
 );
+
+-- Tags of resources (TagResource), named by the resource's ARN: a JSON object
+-- of key to value.
+CREATE TABLE resource_tags (
+    name       TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);

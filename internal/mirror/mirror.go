@@ -1,0 +1,235 @@
+// Package mirror runs the mirrors of hosted repositories: a push mirror is
+// pushed to after every accepted push (and once at start, so that nothing
+// pushed while the server was down is missed); a pull mirror is fetched
+// every interval. A failed attempt is retried with exponential backoff
+// (2 s doubling to 5 minutes) until it succeeds, and what happened is kept
+// for `sluice repo mirror list` and the console. The git commands are
+// gitserver's; the passwords come from sluice secrets.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/gitserver"
+)
+
+// Repos are the hosted repositories and their mirrors' git commands
+// (gitserver.Server).
+type Repos interface {
+	List(ctx context.Context) ([]gitserver.Repo, error)
+	PushMirror(ctx context.Context, name string, m gitserver.Mirror, password string) error
+	PullMirror(ctx context.Context, name string, m gitserver.Mirror, password string) (int, error)
+}
+
+// Secrets reads the secret holding a mirror's password (the service).
+type Secrets interface {
+	MirrorSecret(ctx context.Context, name string) ([]byte, error)
+}
+
+// Status is what happened to one mirror.
+type Status struct {
+	Direction   string // gitserver.MirrorPush or MirrorPull
+	LastAttempt time.Time
+	LastSuccess time.Time
+	LastError   string // of the last attempt, "" when it succeeded
+	Failures    int    // attempts failed in a row
+	NextAttempt time.Time
+	// Pending says a push mirror has changes not yet pushed.
+	Pending bool
+}
+
+// Backoff bounds.
+const (
+	firstRetry = 2 * time.Second
+	maxRetry   = 5 * time.Minute
+	// attemptTimeout bounds one push or fetch.
+	attemptTimeout = 10 * time.Minute
+)
+
+// Runner runs the mirrors. Its methods may be called from many goroutines.
+type Runner struct {
+	repos   Repos
+	secrets Secrets
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	state map[string]*Status // by REPO/MIRROR
+	wake  chan struct{}
+}
+
+// New makes a runner; Run runs it.
+func New(repos Repos, secrets Secrets, log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{repos: repos, secrets: secrets, log: log, state: map[string]*Status{}, wake: make(chan struct{}, 1)}
+}
+
+func key(repo, mirror string) string { return repo + "/" + mirror }
+
+// Pushed says repository repo changed: its push mirrors are due.
+func (r *Runner) Pushed(repo string) {
+	r.mu.Lock()
+	for k, st := range r.state {
+		if st.Direction == gitserver.MirrorPush && len(k) > len(repo) && k[:len(repo)+1] == repo+"/" {
+			st.Pending = true
+			st.NextAttempt = time.Time{}
+		}
+	}
+	r.mu.Unlock()
+	// A push mirror added since the last pass has no state yet: the pass
+	// that finds it treats it as pending.
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns the state of repository repo's mirror, and whether it
+// was seen yet.
+func (r *Runner) Status(repo, mirror string) (Status, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.state[key(repo, mirror)]
+	if !ok {
+		return Status{}, false
+	}
+	return *st, true
+}
+
+// Run syncs mirrors as they become due until ctx ends.
+func (r *Runner) Run(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		r.pass(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-r.wake:
+		}
+	}
+}
+
+// pass runs every mirror that is due, one after another.
+func (r *Runner) pass(ctx context.Context) {
+	repos, err := r.repos.List(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("mirrors: list repositories", "err", err)
+		}
+		return
+	}
+	now := time.Now()
+	seen := map[string]bool{}
+	type job struct {
+		repo string
+		m    gitserver.Mirror
+	}
+	var due []job
+	r.mu.Lock()
+	for _, repo := range repos {
+		for _, m := range repo.Mirrors {
+			k := key(repo.Name, m.Name)
+			seen[k] = true
+			st, ok := r.state[k]
+			if !ok {
+				// New (or the server started): a push mirror has everything
+				// to push, a pull mirror everything to fetch.
+				st = &Status{Direction: m.Direction, Pending: m.Direction == gitserver.MirrorPush}
+				r.state[k] = st
+			}
+			switch {
+			case now.Before(st.NextAttempt):
+			case m.Direction == gitserver.MirrorPush && st.Pending:
+				due = append(due, job{repo.Name, m})
+			case m.Direction == gitserver.MirrorPull && (st.LastAttempt.IsZero() || st.Failures > 0 || !now.Before(st.LastAttempt.Add(m.Interval))):
+				due = append(due, job{repo.Name, m})
+			}
+		}
+	}
+	for k := range r.state {
+		if !seen[k] {
+			delete(r.state, k) // the mirror, or its repository, was deleted
+		}
+	}
+	r.mu.Unlock()
+	sort.Slice(due, func(i, j int) bool { return key(due[i].repo, due[i].m.Name) < key(due[j].repo, due[j].m.Name) })
+	for _, j := range due {
+		if ctx.Err() != nil {
+			return
+		}
+		r.sync(ctx, j.repo, j.m)
+	}
+}
+
+// sync runs one mirror once and notes the outcome.
+func (r *Runner) sync(ctx context.Context, repo string, m gitserver.Mirror) {
+	k := key(repo, m.Name)
+	r.mu.Lock()
+	if st, ok := r.state[k]; ok {
+		st.Pending = false // a push arriving from now on sets it again
+	}
+	r.mu.Unlock()
+	start := time.Now()
+	err := r.attempt(ctx, repo, m)
+	if ctx.Err() != nil && err != nil {
+		err = nil // shutting down: not the mirror's failure; the next start syncs it
+		r.mu.Lock()
+		if st, ok := r.state[k]; ok && m.Direction == gitserver.MirrorPush {
+			st.Pending = true
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.state[k]
+	if !ok {
+		return
+	}
+	st.LastAttempt = start
+	if err == nil {
+		st.LastSuccess, st.LastError, st.Failures, st.NextAttempt = time.Now(), "", 0, time.Time{}
+		return
+	}
+	st.Failures++
+	st.LastError = err.Error()
+	if m.Direction == gitserver.MirrorPush {
+		st.Pending = true
+	}
+	wait := firstRetry << min(st.Failures-1, 10)
+	if wait > maxRetry {
+		wait = maxRetry
+	}
+	st.NextAttempt = time.Now().Add(wait)
+	r.log.Warn("mirror failed; will retry", "repository", repo, "mirror", m.Name, "direction", m.Direction,
+		"failures", st.Failures, "retry", st.NextAttempt.Format(time.RFC3339), "err", err)
+}
+
+func (r *Runner) attempt(ctx context.Context, repo string, m gitserver.Mirror) error {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	password := ""
+	if m.PasswordSecret != "" {
+		v, err := r.secrets.MirrorSecret(ctx, m.PasswordSecret)
+		if err != nil {
+			return errors.New("password secret " + m.PasswordSecret + ": " + err.Error())
+		}
+		password = string(v)
+	}
+	if m.Direction == gitserver.MirrorPull {
+		n, err := r.repos.PullMirror(ctx, repo, m, password)
+		if err == nil && n > 0 {
+			r.log.Info("pull mirror fetched", "repository", repo, "mirror", m.Name, "references", n)
+		}
+		return err
+	}
+	return r.repos.PushMirror(ctx, repo, m, password)
+}
