@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,6 +44,8 @@ func TestSSHKeysPage(t *testing.T) {
 		t.Fatalf("add key: %s", resp.Status)
 	}
 	_, page = b.get("/ui/ssh-keys")
+	// html/template writes a fingerprint's + as &#43;: compare the text.
+	page = html.UnescapeString(page)
 	for _, want := range []string{"Added SSH key laptop for dev", "laptop", "dev@laptop", ssh.FingerprintSHA256(k), "/ui/ssh-keys/laptop/delete"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("ssh keys page after the add lacks %q", want)
