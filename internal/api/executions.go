@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/wire"
@@ -25,6 +26,7 @@ func (s *Server) startExecution(w http.ResponseWriter, r *http.Request) error {
 		Pipeline:        r.PathValue("name"),
 		Variables:       req.Variables,
 		SourceRevisions: req.SourceRevisions,
+		Overrides:       overridesOf(req.SourceRevisionOverrides),
 		Trigger:         service.Trigger{Type: "StartPipelineExecution", Detail: Principal(r.Context())},
 	})
 	if err != nil {
@@ -109,6 +111,14 @@ func executionView(e *service.Execution) wire.Execution {
 			cs.Actions = append(cs.Actions, actionView(a))
 		}
 		out.Stages = append(out.Stages, cs)
+	}
+	return out
+}
+
+func overridesOf(in []wire.RevisionOverride) []engine.RevisionOverride {
+	var out []engine.RevisionOverride
+	for _, o := range in {
+		out = append(out, engine.RevisionOverride(o))
 	}
 	return out
 }

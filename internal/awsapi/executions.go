@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -55,12 +56,11 @@ func (h *Handler) startExecution(ctx context.Context, c *call, body []byte) (any
 		}
 	}
 	if len(in.SourceRevisions) > 0 {
-		req.SourceRevisions = map[string]string{}
 		for i, r := range in.SourceRevisions {
-			if r.ActionName == "" || r.RevisionValue == "" {
-				return nil, validation("sourceRevisions[%d]: actionName and revisionValue are required", i)
+			if r.ActionName == "" || r.RevisionType == "" || r.RevisionValue == "" {
+				return nil, validation("sourceRevisions[%d]: actionName, revisionType and revisionValue are required", i)
 			}
-			req.SourceRevisions[r.ActionName] = r.RevisionValue
+			req.Overrides = append(req.Overrides, engine.RevisionOverride{ActionName: r.ActionName, RevisionType: r.RevisionType, RevisionValue: r.RevisionValue})
 		}
 	}
 	if in.ClientRequestToken != "" {

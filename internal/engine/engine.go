@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -139,6 +138,13 @@ const DefaultMaxAttempts = 2
 // revisions pins source actions to commits (action name → commit id); each must
 // name a Source action of decl.
 func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[string]string, revisions map[string]string, trigger Trigger, now time.Time) (*Execution, error) {
+	return NewExecutionWith(decl, version, id, vars, Overrides(revisions), trigger, now)
+}
+
+// NewExecutionWith is NewExecution with typed source revision overrides
+// (CodePipeline's sourceRevisions of StartPipelineExecution); see
+// pinRevisions for what each type may pin.
+func NewExecutionWith(decl *pipeline.Pipeline, version int, id string, vars map[string]string, overrides []RevisionOverride, trigger Trigger, now time.Time) (*Execution, error) {
 	resolved := make(map[string]string, len(decl.Variables))
 	declared := make(map[string]bool, len(decl.Variables))
 	for _, v := range decl.Variables {
@@ -166,39 +172,9 @@ func NewExecution(decl *pipeline.Pipeline, version int, id string, vars map[stri
 		}
 		return nil, errcode.Errorf(errcode.Invalid, "%s", msg)
 	}
-	var pinned []SourceRevision
-	for _, action := range slices.Sorted(maps.Keys(revisions)) {
-		if !isSourceAction(decl, action) {
-			var sources []string
-			for _, st := range decl.Stages {
-				for _, a := range st.Actions {
-					if isSourceAction(decl, a.Name) {
-						sources = append(sources, a.Name)
-					}
-				}
-			}
-			var hints yamlnode.Hints
-			return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: pipeline %s has no source action %s%s", decl.Name, action, hints.DidYouMean(action, sources))
-		}
-		switch sourceProvider(decl, action) {
-		case "S3":
-			// An S3 source's revision is an object's version id, or its
-			// ETag where the bucket keeps no versions.
-			if !isObjectRevision(revisions[action]) {
-				return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not an object version id or ETag (1 to 1024 printable characters, no spaces)", revisions[action], action)
-			}
-		case "ECR":
-			// An image source is pinned to a manifest digest (CodePipeline's
-			// IMAGE_DIGEST revision type).
-			if !isImageDigest(revisions[action]) {
-				return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not an image digest (sha256: and 64 hexadecimal digits)", revisions[action], action)
-			}
-		default:
-			if !isRevisionID(revisions[action]) {
-				return nil, errcode.Errorf(errcode.Invalid, "sourceRevisions: %q for action %s is not a commit id (4 to 64 hexadecimal digits)", revisions[action], action)
-			}
-		}
-		pinned = append(pinned, SourceRevision{ActionName: action, RevisionID: revisions[action]})
+	pinned, err := pinRevisions(decl, overrides)
+	if err != nil {
+		return nil, err
 	}
 	e := &Execution{
 		SourceRevisions: pinned,

@@ -44,6 +44,11 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 		// CodePipeline's triggers do, and BranchName says so.
 		config["BranchName"] = b
 	}
+	if key := pinnedObjectKey(e, a.Decl.Name); key != "" && a.Decl.ActionTypeID.Category == pipeline.CategorySource {
+		// An S3_OBJECT_KEY override: the source reads that object instead
+		// of its S3ObjectKey, and the job's configuration says so.
+		config["S3ObjectKey"] = key
+	}
 	commands := make([]string, len(a.Decl.Commands))
 	for i, c := range a.Decl.Commands {
 		v, err := pipeline.Resolve(c, lookup)
@@ -204,9 +209,10 @@ func recordRevision(e *Execution, a *Action) {
 	if id == "" {
 		return
 	}
-	rev := SourceRevision{ActionName: a.Decl.Name, RevisionID: id, RevisionSummary: a.Summary}
+	rev := SourceRevision{ActionName: a.Decl.Name, RevisionID: id, RevisionType: revisionTypeOf(a.Decl.ActionTypeID.Provider), RevisionSummary: a.Summary}
 	for i := range e.SourceRevisions {
 		if e.SourceRevisions[i].ActionName == a.Decl.Name {
+			rev.ObjectKey = e.SourceRevisions[i].ObjectKey // the key it read
 			e.SourceRevisions[i] = rev
 			return
 		}

@@ -163,8 +163,15 @@ type Parent struct {
 
 // SourceRevision is the revision a source action of an execution produces.
 type SourceRevision struct {
-	ActionName      string `json:"actionName"`
-	RevisionID      string `json:"revisionId"`
+	ActionName string `json:"actionName"`
+	RevisionID string `json:"revisionId"`
+	// RevisionType is CodePipeline's type of RevisionID (COMMIT_ID,
+	// IMAGE_DIGEST, S3_OBJECT_VERSION_ID), or S3_OBJECT_KEY while an S3
+	// source pinned to a key alone has not read it yet.
+	RevisionType string `json:"revisionType,omitempty"`
+	// ObjectKey is the object an S3 source reads instead of its
+	// S3ObjectKey, given by an S3_OBJECT_KEY override.
+	ObjectKey       string `json:"objectKey,omitempty"`
 	RevisionSummary string `json:"revisionSummary,omitempty"`
 }
 

@@ -16,7 +16,10 @@ type StartRequest struct {
 	Variables map[string]string
 	// SourceRevisions pins source actions to commits: action name → commit id.
 	SourceRevisions map[string]string
-	Trigger         engine.Trigger
+	// Overrides are typed source revisions, as CodePipeline's
+	// StartPipelineExecution takes them; they pin after SourceRevisions.
+	Overrides []engine.RevisionOverride
+	Trigger   engine.Trigger
 	// IdempotencyKey, when set, makes the start happen at most once: a second
 	// start with the same key starts nothing and returns ErrAlreadyStarted. Push,
 	// webhook and schedule triggers use it so that a replay after a crash does
@@ -66,7 +69,8 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 		if err != nil {
 			return nil, err
 		}
-		e, err := engine.NewExecution(decl, row.Version, id, req.Variables, req.SourceRevisions, req.Trigger, s.now())
+		overrides := append(engine.Overrides(req.SourceRevisions), req.Overrides...)
+		e, err := engine.NewExecutionWith(decl, row.Version, id, req.Variables, overrides, req.Trigger, s.now())
 		if err != nil {
 			return nil, err
 		}

@@ -127,20 +127,20 @@ func restartOf(old *engine.Execution, decl *pipeline.Pipeline, version int, now 
 			vars[v.Name] = val
 		}
 	}
-	revs := map[string]string{}
 	sources := map[string]bool{}
 	for _, a := range decl.Stages[0].Actions {
 		if a.ActionTypeID.Category == pipeline.CategorySource {
 			sources[a.Name] = true
 		}
 	}
+	var kept []engine.SourceRevision
 	for _, r := range old.SourceRevisions {
 		if sources[r.ActionName] {
-			revs[r.ActionName] = r.RevisionID
+			kept = append(kept, r)
 		}
 	}
 	trigger := engine.Trigger{Type: "PipelineUpdate", Detail: "restarted from execution " + old.ID}
-	next, err := engine.NewExecution(decl, version, newID(), vars, revs, trigger, now)
+	next, err := engine.NewExecutionWith(decl, version, newID(), vars, engine.OverridesOf(kept), trigger, now)
 	if err != nil {
 		return nil, err
 	}

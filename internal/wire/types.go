@@ -41,6 +41,18 @@ type StartRequest struct {
 	Variables map[string]string `json:"variables,omitempty"`
 	// SourceRevisions pins source actions to commits: action name → commit id.
 	SourceRevisions map[string]string `json:"sourceRevisions,omitempty"`
+	// SourceRevisionOverrides are typed ones, as CodePipeline's
+	// StartPipelineExecution takes them (an S3 source's object key, say).
+	SourceRevisionOverrides []RevisionOverride `json:"sourceRevisionOverrides,omitempty"`
+}
+
+// RevisionOverride is a typed source revision of a start: revisionType is
+// COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID or S3_OBJECT_KEY, or empty
+// for the type the action's provider pins by.
+type RevisionOverride struct {
+	ActionName    string `json:"actionName"`
+	RevisionType  string `json:"revisionType,omitempty"`
+	RevisionValue string `json:"revisionValue"`
 }
 
 // StartResult names the execution started.
@@ -90,6 +102,8 @@ type ExecutionRef struct {
 type SourceRevision struct {
 	ActionName      string `json:"actionName"`
 	RevisionID      string `json:"revisionId"`
+	RevisionType    string `json:"revisionType,omitempty"` // COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID, S3_OBJECT_KEY
+	ObjectKey       string `json:"objectKey,omitempty"`    // an S3 source's object key from an S3_OBJECT_KEY override
 	RevisionSummary string `json:"revisionSummary,omitempty"`
 }
 
