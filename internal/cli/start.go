@@ -31,7 +31,11 @@ func newStartCmd(g *globals) *cobra.Command {
 			for _, kv := range revisions {
 				action, commit, ok := strings.Cut(kv, "=")
 				if !ok || action == "" || commit == "" {
-					return fmt.Errorf("--source-revision %q: want ACTION=COMMIT", kv)
+					return fmt.Errorf("--source-revision %q: want ACTION=REVISION or ACTION=TYPE:VALUE", kv)
+				}
+				if typ, value, ok := typedRevision(commit); ok {
+					req.SourceRevisionOverrides = append(req.SourceRevisionOverrides, wire.RevisionOverride{ActionName: action, RevisionType: typ, RevisionValue: value})
+					continue
 				}
 				if req.SourceRevisions == nil {
 					req.SourceRevisions = map[string]string{}
@@ -66,9 +70,20 @@ func newStartCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable NAME=VALUE (repeatable)")
-	cmd.Flags().StringArrayVar(&revisions, "source-revision", nil, "run source action ACTION at COMMIT (ACTION=COMMIT, repeatable)")
+	cmd.Flags().StringArrayVar(&revisions, "source-revision", nil, "run source action ACTION at REVISION (ACTION=REVISION, or ACTION=TYPE:VALUE with TYPE COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID or S3_OBJECT_KEY; repeatable)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the execution and exit 0 only if it succeeds")
 	return cmd
+}
+
+// typedRevision splits a --source-revision value that starts with one of
+// CodePipeline's revision types and a colon (S3_OBJECT_KEY:releases/app.zip).
+func typedRevision(s string) (typ, value string, ok bool) {
+	typ, value, ok = strings.Cut(s, ":")
+	switch typ {
+	case "COMMIT_ID", "IMAGE_DIGEST", "S3_OBJECT_VERSION_ID", "S3_OBJECT_KEY":
+		return typ, value, ok
+	}
+	return "", "", false
 }
 
 // waitExecution follows an execution with long polls until it ends, calling seen
