@@ -354,6 +354,7 @@ type sourceRevision struct {
 	ActionName      string `json:"actionName"`
 	RevisionID      string `json:"revisionId"`
 	RevisionSummary string `json:"revisionSummary"`
+	ObjectKey       string `json:"objectKey"`
 }
 
 type stageExecution struct {

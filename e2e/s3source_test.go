@@ -98,6 +98,35 @@ func TestS3Source(t *testing.T) {
 	wantEqual(t, "pinned revision", e.SourceRevisions[0].RevisionID, v1)
 	wantContains(t, "show log of the pinned start", s.ok("logs", "app", id, "show"), "one")
 
+	// An S3_OBJECT_KEY override reads another object, but only where the
+	// action says AllowOverrideForS3ObjectKey: true; a refused start starts
+	// nothing.
+	v9 := put("releases/v9.zip", zipOf("nine"))
+	v10 := put("releases/v9.zip", zipOf("ten"))
+	before := len(s.executions("app"))
+	r = s.fails("start", "app", "--source-revision", "src=S3_OBJECT_KEY:releases/v9.zip")
+	wantContains(t, "key override without AllowOverrideForS3ObjectKey", r.stderr,
+		"sourceRevisions[0].revisionType: S3_OBJECT_KEY for action src needs its configuration to say AllowOverrideForS3ObjectKey: true")
+	if n := len(s.executions("app")); n != before {
+		t.Fatalf("a refused start left %d executions, had %d", n, before)
+	}
+	s.applyYAML("keyed", "name: keyed\nexecutionMode: PARALLEL\nstages:\n  - name: Source\n    actions:\n      - name: src\n"+
+		"        actionTypeId: {category: Source, owner: AWS, provider: S3, version: '1'}\n        outputArtifacts: [code]\n"+
+		"        configuration: {S3Bucket: releases, S3ObjectKey: app.zip, Connection: moto, PollForSourceChanges: 'false', AllowOverrideForS3ObjectKey: 'true'}\n"+
+		"  - name: Show\n    actions:\n      - name: show\n        provider: Commands\n        inputArtifacts: [code]\n"+
+		"        commands: ['cat version.txt']\n")
+	id = strings.TrimSpace(s.ok("start", "keyed", "--source-revision", "src=S3_OBJECT_KEY:releases/v9.zip"))
+	e = s.waitEnd("keyed", id, "Succeeded")
+	wantEqual(t, "key override revision", e.SourceRevisions[0].RevisionID, v10)
+	wantEqual(t, "key override object key", e.SourceRevisions[0].ObjectKey, "releases/v9.zip")
+	wantContains(t, "key override summary", e.action(t, "src").Summary, "s3://releases/releases/v9.zip revision "+v10)
+	wantContains(t, "show log of the key override", s.ok("logs", "keyed", id, "show"), "ten")
+	// The key and a version together: that version of that key.
+	id = strings.TrimSpace(s.ok("start", "keyed", "--source-revision", "src=S3_OBJECT_KEY:releases/v9.zip", "--source-revision", "src=S3_OBJECT_VERSION_ID:"+v9))
+	e = s.waitEnd("keyed", id, "Succeeded")
+	wantEqual(t, "key and version revision", e.SourceRevisions[0].RevisionID, v9)
+	wantContains(t, "show log of key and version", s.ok("logs", "keyed", id, "show"), "nine")
+
 	// A non-zip object fails the action, naming it.
 	pipe("notzip", "notes.txt", "false")
 	id = s.start("notzip")
