@@ -3,7 +3,9 @@
 // a zip, and passes it on unchanged as the action's output artifact. Its
 // revision is the object's version id, or its ETag where the bucket does
 // not keep versions; a pinned revision (a poll's, or a manual start's
-// sourceRevisions) reads that version.
+// sourceRevisions) reads that version. A start's S3_OBJECT_KEY override
+// (allowed by AllowOverrideForS3ObjectKey) arrives as the job's
+// S3ObjectKey: the engine puts the overridden key there.
 package s3source
 
 import (

@@ -185,3 +185,44 @@ func readZip(t *testing.T, path, name, want string) {
 		t.Fatalf("%s = %q, want %q", name, b.String(), want)
 	}
 }
+
+// An S3_OBJECT_KEY override reaches the provider as the job's S3ObjectKey
+// (the engine puts the overridden key there): it reads that object, at the
+// pinned version when there is one, and its summary names key and version.
+func TestOverriddenObjectKey(t *testing.T) {
+	moto := mototest.Start(t)
+	conn := moto.Conn("aws")
+	c := s3deploy.Client(conn)
+	bucket(t, c, "src-keys", true)
+	put(t, c, "src-keys", "app.zip", zipOf(t, "a.txt", "configured"))
+	old := aws.ToString(put(t, c, "src-keys", "releases/v2.zip", zipOf(t, "a.txt", "v2 first")).VersionId)
+	cur := aws.ToString(put(t, c, "src-keys", "releases/v2.zip", zipOf(t, "a.txt", "v2 second")).VersionId)
+	cfg := map[string]string{"S3Bucket": "src-keys", "S3ObjectKey": "releases/v2.zip", "AllowOverrideForS3ObjectKey": "true", "Connection": "aws"}
+
+	j := job(t, conn, cfg, "")
+	res, err := run(t, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OutputVariables["VersionId"] != cur || res.Summary != "s3://src-keys/releases/v2.zip revision "+cur {
+		t.Fatalf("latest of the overridden key: %+v", res)
+	}
+	readZip(t, j.Outputs[0].Path, "a.txt", "v2 second")
+
+	j = job(t, conn, cfg, old)
+	res, err = run(t, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OutputVariables["VersionId"] != old || res.Summary != "s3://src-keys/releases/v2.zip revision "+old {
+		t.Fatalf("pinned version of the overridden key: %+v", res)
+	}
+	readZip(t, j.Outputs[0].Path, "a.txt", "v2 first")
+
+	// A version of another object is not one of this key's: refused by the
+	// store, naming the key.
+	other := aws.ToString(put(t, c, "src-keys", "app.zip", zipOf(t, "a.txt", "configured again")).VersionId)
+	if _, err := run(t, job(t, conn, cfg, other)); err == nil || !strings.Contains(err.Error(), "s3://src-keys/releases/v2.zip") {
+		t.Fatalf("another object's version: %v", err)
+	}
+}
