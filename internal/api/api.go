@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	s.commitStatusRoutes()
 	s.projectRoutes()
 	s.functionRoutes()
+	s.deployGroupRoutes()
 	s.ruleRoutes()
 	s.reportRoutes()
 	s.tokenRoutes()

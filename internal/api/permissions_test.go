@@ -122,12 +122,13 @@ type operation struct {
 }
 
 const (
-	pipelineYAML   = "name: app\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
-	projectYAML    = "name: web\nbuildspec: ci/buildspec.yml\n"
-	connectionYAML = "name: prod\nkind: aws\nregion: us-east-1\ncredentials: {secret: aws-keys}\n"
-	functionYAML   = "name: fn\ncommand: [\"true\"]\n"
-	ruleYAML       = "name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: app}\n"
-	webhookYAML    = "name: hook\ntargetPipeline: app\ntargetAction: a\nfilters:\n  - jsonPath: $.ref\n    matchEquals: refs/heads/main\nauthentication: UNAUTHENTICATED\n"
+	pipelineYAML    = "name: app\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
+	projectYAML     = "name: web\nbuildspec: ci/buildspec.yml\n"
+	connectionYAML  = "name: prod\nkind: aws\nregion: us-east-1\ncredentials: {secret: aws-keys}\n"
+	functionYAML    = "name: fn\ncommand: [\"true\"]\n"
+	deployGroupYAML = "applicationName: shop\ndeploymentGroupName: prod\ntargets: {agentGroup: web}\n"
+	ruleYAML        = "name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: app}\n"
+	webhookYAML     = "name: hook\ntargetPipeline: app\ntargetAction: a\nfilters:\n  - jsonPath: $.ref\n    matchEquals: refs/heads/main\nauthentication: UNAUTHENTICATED\n"
 )
 
 // operations is the permission matrix: every operation the API has (the
@@ -192,6 +193,10 @@ var operations = []operation{
 	{"GET /api/v1/functions", "GET", "/api/v1/functions", "", "ListFunctions", "*", look},
 	{"GET /api/v1/functions/{name}", "GET", "/api/v1/functions/fn", "", "GetFunction", "function/fn", look},
 	{"DELETE /api/v1/functions/{name}", "DELETE", "/api/v1/functions/gone", "", "DeleteFunction", "function/gone", admin},
+	{"POST /api/v1/deployment-groups", "POST", "/api/v1/deployment-groups?filename=g.yml", deployGroupYAML, "PutDeploymentGroup", "deploymentgroup/shop/prod", admin},
+	{"GET /api/v1/deployment-groups", "GET", "/api/v1/deployment-groups", "", "ListDeploymentGroups", "*", look},
+	{"GET /api/v1/deployment-groups/{app}/{name}", "GET", "/api/v1/deployment-groups/shop/prod", "", "GetDeploymentGroup", "deploymentgroup/shop/prod", look},
+	{"DELETE /api/v1/deployment-groups/{app}/{name}", "DELETE", "/api/v1/deployment-groups/shop/gone", "", "DeleteDeploymentGroup", "deploymentgroup/shop/gone", admin},
 	{"POST /api/v1/rules", "POST", "/api/v1/rules?filename=r.yml", "name: r\neventPattern: {source: [x]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\"}}]\n", "PutRule", "rule/r", admin},
 	{"GET /api/v1/rules", "GET", "/api/v1/rules", "", "ListRules", "*", look},
 	{"GET /api/v1/rules/{name}", "GET", "/api/v1/rules/r", "", "GetRule", "rule/r", look},

@@ -133,6 +133,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newBuildCmd(g),
 		newProjectCmd(g),
 		newFunctionCmd(g),
+		newDeployGroupCmd(g),
 		newConnectionCmd(g),
 		newRuleCmd(g),
 		newJobCmd(g),

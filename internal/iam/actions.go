@@ -35,6 +35,8 @@ var Actions = []string{
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
 	"ListProjects", "GetProject", "PutProject", "DeleteProject",
 	"ListFunctions", "GetFunction", "PutFunction", "DeleteFunction",
+	// Deployment groups of applications (CodeDeploy's), resource deploymentgroup/APP/GROUP.
+	"ListDeploymentGroups", "GetDeploymentGroup", "PutDeploymentGroup", "DeleteDeploymentGroup",
 	// Event rules.
 	"ListRules", "GetRule", "PutRule", "DeleteRule", "ListRuleFailures",
 	// Hosted repositories.
@@ -68,7 +70,7 @@ var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCu
 var RoleActions = []string{"GetSecretValue", "UseConnection"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }
