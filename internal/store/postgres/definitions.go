@@ -35,6 +35,7 @@ var definitionTables = map[store.Kind]definitionTable{
 	store.KindTags:        {table: "resource_tags", column: "definition"},
 	store.KindDeployGroup: {table: "deployment_groups", column: "definition"},
 	store.KindDeployment:  {table: "deployments", column: "definition"},
+	store.KindDeployAgent: {table: "deploy_agents", column: "definition"},
 }
 
 func tableOf(kind store.Kind) (definitionTable, error) {
