@@ -100,6 +100,7 @@ func (s *Server) routes() {
 	s.projectRoutes()
 	s.functionRoutes()
 	s.deployGroupRoutes()
+	s.deploymentRoutes()
 	s.ruleRoutes()
 	s.reportRoutes()
 	s.tokenRoutes()

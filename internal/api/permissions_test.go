@@ -109,9 +109,10 @@ const (
 	run     = "AO"
 	approve = "AOP"
 	jobs    = "AW"
+	agents  = "AG"
 )
 
-var initials = map[string]byte{"admin": 'A', "operator": 'O', "approver": 'P', "viewer": 'V', "worker": 'W'}
+var initials = map[string]byte{"admin": 'A', "operator": 'O', "approver": 'P', "viewer": 'V', "worker": 'W', "agent": 'G'}
 
 // operation is one API operation as a request, its action, its resource, and
 // who may make it.
@@ -196,6 +197,12 @@ var operations = []operation{
 	{"POST /api/v1/deployment-groups", "POST", "/api/v1/deployment-groups?filename=g.yml", deployGroupYAML, "PutDeploymentGroup", "deploymentgroup/shop/prod", admin},
 	{"GET /api/v1/deployment-groups", "GET", "/api/v1/deployment-groups", "", "ListDeploymentGroups", "*", look},
 	{"GET /api/v1/deployment-groups/{app}/{name}", "GET", "/api/v1/deployment-groups/shop/prod", "", "GetDeploymentGroup", "deploymentgroup/shop/prod", look},
+	{"POST /api/v1/deployments", "POST", "/api/v1/deployments?application=shop&group=prod", "zip", "CreateDeployment", "deploymentgroup/shop/prod", run},
+	{"GET /api/v1/deployments", "GET", "/api/v1/deployments", "", "ListDeployments", "*", look},
+	{"GET /api/v1/deployments/{id}", "GET", "/api/v1/deployments/d-1", "", "GetDeployment", "deployment/d-1", look},
+	{"POST /api/v1/agents/{agent}/claim", "POST", "/api/v1/agents/web-1/claim", `{"group":"web","waitSeconds":0}`, "PollForDeployments", "agent/web-1", agents},
+	{"GET /api/v1/agents/{agent}/deployments/{id}/revision", "GET", "/api/v1/agents/web-1/deployments/d-1/revision", "", "GetDeploymentRevision", "agent/web-1", agents},
+	{"POST /api/v1/agents/{agent}/deployments/{id}/result", "POST", "/api/v1/agents/web-1/deployments/d-1/result", `{"heartbeat":true}`, "PutDeploymentHostResult", "agent/web-1", agents},
 	{"DELETE /api/v1/deployment-groups/{app}/{name}", "DELETE", "/api/v1/deployment-groups/shop/gone", "", "DeleteDeploymentGroup", "deploymentgroup/shop/gone", admin},
 	{"POST /api/v1/rules", "POST", "/api/v1/rules?filename=r.yml", "name: r\neventPattern: {source: [x]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\"}}]\n", "PutRule", "rule/r", admin},
 	{"GET /api/v1/rules", "GET", "/api/v1/rules", "", "ListRules", "*", look},
@@ -248,7 +255,7 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	// The admin goes last: its calls change things (delete, revoke) the
 	// others' must not depend on.
-	for _, policy := range []string{"viewer", "approver", "operator", "worker", "admin"} {
+	for _, policy := range []string{"viewer", "approver", "operator", "worker", "agent", "admin"} {
 		for _, op := range operations {
 			allowed := strings.IndexByte(op.allowed, initials[policy]) >= 0
 			status, body := p.do(t, op.method, op.path, op.body, p.tokens[policy], false)

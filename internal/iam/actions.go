@@ -37,6 +37,9 @@ var Actions = []string{
 	"ListFunctions", "GetFunction", "PutFunction", "DeleteFunction",
 	// Deployment groups of applications (CodeDeploy's), resource deploymentgroup/APP/GROUP.
 	"ListDeploymentGroups", "GetDeploymentGroup", "PutDeploymentGroup", "DeleteDeploymentGroup",
+	"CreateDeployment", "ListDeployments", "GetDeployment",
+	// The agent protocol, spoken by `sluice agent` as agent/ID.
+	"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
 	// Event rules.
 	"ListRules", "GetRule", "PutRule", "DeleteRule", "ListRuleFailures",
 	// Hosted repositories.
@@ -70,7 +73,7 @@ var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCu
 var RoleActions = []string{"GetSecretValue", "UseConnection"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup", "deployment", "agent"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }
@@ -82,6 +85,8 @@ const (
 	PolicyApprover = "approver"
 	PolicyViewer   = "viewer"
 	PolicyWorker   = "worker"
+	// PolicyAgent is a `sluice agent`'s: its own host deployments, nothing else.
+	PolicyAgent = "agent"
 	// PolicyDefaultPipeline is the role of a pipeline or build project that
 	// names none: its jobs may read every secret, as before roles existed.
 	// Applying such a pipeline counts as passing this role, so only a caller
@@ -95,7 +100,7 @@ const (
 // ReadyMadeNames lists the ready-made policies a token can be given by name.
 // PolicyDefaultPipeline is ready-made too, but a role, not meant for tokens.
 func ReadyMadeNames() []string {
-	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker}
+	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker, PolicyAgent}
 }
 
 func actions(names ...string) []string {
@@ -106,9 +111,9 @@ func actions(names ...string) []string {
 	return out
 }
 
-// noJobProtocol keeps people's policies out of the job protocol, whose reads
+// noJobProtocol keeps people's policies out of the job protocol and the agents' (agent/*), whose reads
 // Get* would otherwise match.
-var noJobProtocol = Statement{Sid: "JobProtocolIsForWorkers", Effect: Deny, Action: []string{Prefix + "*"}, Resource: []string{"job/*"}}
+var noJobProtocol = Statement{Sid: "JobProtocolIsForWorkers", Effect: Deny, Action: []string{Prefix + "*"}, Resource: []string{"job/*", "agent/*"}}
 
 // noSecretValues keeps secret values out of "look at everything": Get*
 // would otherwise match GetSecretValue.
@@ -130,6 +135,7 @@ func ReadyMade(name string) (*Policy, bool) {
 			{Sid: "RunPipelines", Effect: Allow, Action: actions(
 				"StartPipelineExecution", "StopPipelineExecution", "RetryStageExecution",
 				"RollbackStage", "OverrideStageCondition", "EnableStageTransition", "DisableStageTransition", "PutApprovalResult", "GitPush",
+				"CreateDeployment",
 			), Resource: everywhere},
 			noJobProtocol, noSecretValues,
 		}
@@ -155,6 +161,10 @@ func ReadyMade(name string) (*Policy, bool) {
 			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
 			"GetJobConnection", "GetJobGitConnection", "GitPull",
 		), Resource: everywhere}}
+	case PolicyAgent:
+		sts = []Statement{{Sid: "DeployOwnHosts", Effect: Allow, Action: actions(
+			"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
+		), Resource: []string{"agent/*"}}}
 	default:
 		return nil, false
 	}

@@ -468,3 +468,20 @@ func (s *Service) WaitDeployment(ctx context.Context, id string, poll time.Durat
 		t.Stop()
 	}
 }
+
+// WaitHostDeployment is ClaimHostDeployment held open for up to wait until
+// there is one, as the job protocol's claim is.
+func (s *Service) WaitHostDeployment(ctx context.Context, a DeployAgent, wait time.Duration) (*HostTask, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := s.changed.wait()
+		task, err := s.ClaimHostDeployment(ctx, a)
+		if task != nil || err != nil {
+			return task, err
+		}
+		if done, err := s.sleep(ctx, ch, deadline.C); done || err != nil {
+			return nil, err
+		}
+	}
+}
