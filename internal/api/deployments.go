@@ -15,6 +15,7 @@ func (s *Server) deploymentRoutes() {
 	s.handle("POST /api/v1/deployments", "CreateDeployment", resDeployTarget, s.createDeployment)
 	s.handle("GET /api/v1/deployments", "ListDeployments", resAll, s.listDeployments)
 	s.handle("GET /api/v1/deployments/{id}", "GetDeployment", resDeployment, s.getDeployment)
+	s.handle("GET /api/v1/agents", "ListDeploymentAgents", resAll, s.listAgents)
 	s.handle("POST /api/v1/agents/{agent}/claim", "PollForDeployments", resAgent, s.agentClaim)
 	s.handle("GET /api/v1/agents/{agent}/deployments/{id}/revision", "GetDeploymentRevision", resAgent, s.agentRevision)
 	s.handle("POST /api/v1/agents/{agent}/deployments/{id}/result", "PutDeploymentHostResult", resAgent, s.agentResult)
@@ -152,4 +153,18 @@ func (s *Server) agentResult(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
+	as, err := s.svc.DeployAgents(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Agents []wire.Agent `json:"agents"`
+	}{Agents: []wire.Agent{}}
+	for _, a := range as {
+		out.Agents = append(out.Agents, wire.Agent{ID: a.ID, Group: a.Group, Tags: a.Tags, LastSeen: a.LastSeen})
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

@@ -200,6 +200,7 @@ var operations = []operation{
 	{"POST /api/v1/deployments", "POST", "/api/v1/deployments?application=shop&group=prod", "zip", "CreateDeployment", "deploymentgroup/shop/prod", run},
 	{"GET /api/v1/deployments", "GET", "/api/v1/deployments", "", "ListDeployments", "*", look},
 	{"GET /api/v1/deployments/{id}", "GET", "/api/v1/deployments/d-1", "", "GetDeployment", "deployment/d-1", look},
+	{"GET /api/v1/agents", "GET", "/api/v1/agents", "", "ListDeploymentAgents", "*", look},
 	{"POST /api/v1/agents/{agent}/claim", "POST", "/api/v1/agents/web-1/claim", `{"group":"web","waitSeconds":0}`, "PollForDeployments", "agent/web-1", agents},
 	{"GET /api/v1/agents/{agent}/deployments/{id}/revision", "GET", "/api/v1/agents/web-1/deployments/d-1/revision", "", "GetDeploymentRevision", "agent/web-1", agents},
 	{"POST /api/v1/agents/{agent}/deployments/{id}/result", "POST", "/api/v1/agents/web-1/deployments/d-1/result", `{"heartbeat":true}`, "PutDeploymentHostResult", "agent/web-1", agents},

@@ -106,6 +106,8 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 	root.AddCommand(
 		newServerCmd(g),
 		newWorkerCmd(g),
+		newAgentCmd(g),
+		newDeploymentCmd(g),
 		newPipelineCmd(g),
 		newStartCmd(g),
 		newExecutionCmd(g),

@@ -37,7 +37,7 @@ var Actions = []string{
 	"ListFunctions", "GetFunction", "PutFunction", "DeleteFunction",
 	// Deployment groups of applications (CodeDeploy's), resource deploymentgroup/APP/GROUP.
 	"ListDeploymentGroups", "GetDeploymentGroup", "PutDeploymentGroup", "DeleteDeploymentGroup",
-	"CreateDeployment", "ListDeployments", "GetDeployment",
+	"CreateDeployment", "ListDeployments", "GetDeployment", "ListDeploymentAgents",
 	// The agent protocol, spoken by `sluice agent` as agent/ID.
 	"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
 	// Event rules.

@@ -90,3 +90,11 @@ type HostResult struct {
 	Message   string      `json:"message,omitempty"`
 	Events    []HostEvent `json:"events,omitempty"`
 }
+
+// Agent is a registered deployment agent.
+type Agent struct {
+	ID       string            `json:"id"`
+	Group    string            `json:"group"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	LastSeen time.Time         `json:"lastSeen"`
+}
