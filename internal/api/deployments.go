@@ -15,6 +15,8 @@ func (s *Server) deploymentRoutes() {
 	s.handle("POST /api/v1/deployments", "CreateDeployment", resDeployTarget, s.createDeployment)
 	s.handle("GET /api/v1/deployments", "ListDeployments", resAll, s.listDeployments)
 	s.handle("GET /api/v1/deployments/{id}", "GetDeployment", resDeployment, s.getDeployment)
+	s.handle("POST /api/v1/jobs/{id}/deployments", "CreateJobDeployment", resJob, s.createJobDeployment)
+	s.handle("GET /api/v1/jobs/{id}/deployments/{deployment}", "GetJobDeployment", resJob, s.getJobDeployment)
 	s.handle("GET /api/v1/agents", "ListDeploymentAgents", resAll, s.listAgents)
 	s.handle("POST /api/v1/agents/{agent}/claim", "PollForDeployments", resAgent, s.agentClaim)
 	s.handle("GET /api/v1/agents/{agent}/deployments/{id}/revision", "GetDeploymentRevision", resAgent, s.agentRevision)
@@ -167,4 +169,21 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 		out.Agents = append(out.Agents, wire.Agent{ID: a.ID, Group: a.Group, Tags: a.Tags, LastSeen: a.LastSeen})
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) createJobDeployment(w http.ResponseWriter, r *http.Request) error {
+	body := http.MaxBytesReader(w, r.Body, maxRevision)
+	d, err := s.svc.CreateJobDeployment(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), body)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, deploymentView(d))
+}
+
+func (s *Server) getJobDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.svc.JobDeployment(r.Context(), r.PathValue("id"), r.URL.Query().Get("workerId"), r.PathValue("deployment"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, deploymentView(d))
 }

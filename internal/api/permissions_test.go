@@ -174,6 +174,8 @@ var operations = []operation{
 	{"GET /api/v1/jobs/{id}/secrets/{name...}", "GET", "/api/v1/jobs/j1/secrets/npm?workerId=w", "", "GetJobSecret", "job/j1", jobs},
 
 	{"GET /api/v1/jobs/{id}/connections/{name}", "GET", "/api/v1/jobs/j1/connections/prod?workerId=w", "", "GetJobConnection", "job/j1", jobs},
+	{"POST /api/v1/jobs/{id}/deployments", "POST", "/api/v1/jobs/j1/deployments?workerId=w", "zip", "CreateJobDeployment", "job/j1", jobs},
+	{"GET /api/v1/jobs/{id}/deployments/{deployment}", "GET", "/api/v1/jobs/j1/deployments/d-1?workerId=w", "", "GetJobDeployment", "job/j1", jobs},
 	{"GET /api/v1/jobs/{id}/git-connection", "GET", "/api/v1/jobs/j1/git-connection?workerId=w", "", "GetJobGitConnection", "job/j1", jobs},
 	{"POST /api/v1/connections", "POST", "/api/v1/connections?filename=c.yml", connectionYAML, "PutConnection", "connection/prod", admin},
 	{"GET /api/v1/connections", "GET", "/api/v1/connections", "", "ListConnections", "*", look},

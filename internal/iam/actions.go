@@ -29,7 +29,7 @@ var Actions = []string{
 	// The job protocol, spoken by workers (and, for one job, by a function's job token).
 	"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 	"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-	"GetJobConnection", "GetJobGitConnection",
+	"GetJobConnection", "GetJobGitConnection", "CreateJobDeployment", "GetJobDeployment",
 	// Secrets, webhooks, build projects, functions.
 	"ListSecrets", "PutSecret", "DeleteSecret",
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
@@ -159,7 +159,7 @@ func ReadyMade(name string) (*Policy, bool) {
 		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
 			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-			"GetJobConnection", "GetJobGitConnection", "GitPull",
+			"GetJobConnection", "GetJobGitConnection", "CreateJobDeployment", "GetJobDeployment", "GitPull",
 		), Resource: everywhere}}
 	case PolicyAgent:
 		sts = []Statement{{Sid: "DeployOwnHosts", Effect: Allow, Action: actions(

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/deploygroup"
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -484,4 +485,43 @@ func (s *Service) WaitHostDeployment(ctx context.Context, a DeployAgent, wait ti
 			return nil, err
 		}
 	}
+}
+
+// The CodeDeploy action's worker creates and follows its deployment over
+// the job protocol: the application and group are its job's configuration,
+// never the request's, so a worker can deploy only what a pipeline it runs
+// a job of declares.
+
+// jobCreator names the action a deployment was made for.
+func jobCreator(j engine.Job) string {
+	return "pipeline/" + j.Pipeline + "/" + j.ExecutionID + "/" + j.Stage + "/" + j.Action
+}
+
+// CreateJobDeployment deploys the revision for a CodeDeploy job the worker holds.
+func (s *Service) CreateJobDeployment(ctx context.Context, jobID, worker string, revision io.Reader) (Deployment, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return Deployment{}, err
+	}
+	if j.ActionType.Provider != "CodeDeploy" {
+		return Deployment{}, Errorf(CodeForbidden, "job %s is a %s action's, not a CodeDeploy action's", jobID, j.ActionType.Provider)
+	}
+	app, group := j.Configuration["ApplicationName"], j.Configuration["DeploymentGroupName"]
+	return s.CreateDeployment(ctx, app, group, jobCreator(j), revision)
+}
+
+// JobDeployment returns a deployment made for a job the worker holds.
+func (s *Service) JobDeployment(ctx context.Context, jobID, worker, id string) (Deployment, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return Deployment{}, err
+	}
+	d, err := s.GetDeployment(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	if d.Creator != jobCreator(j) {
+		return Deployment{}, Errorf(CodeForbidden, "deployment %s was not made for job %s", id, jobID)
+	}
+	return d, nil
 }

@@ -108,3 +108,18 @@ func (c *Client) Agents(ctx context.Context) ([]wire.Agent, error) {
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/agents", nil, &out)
 	return out.Agents, err
 }
+
+// CreateJobDeployment deploys the revision for a CodeDeploy job the worker
+// holds, to the group the job's configuration names.
+func (c *Client) CreateJobDeployment(ctx context.Context, jobID, worker string, revision io.Reader) (wire.Deployment, error) {
+	var out wire.Deployment
+	err := c.do(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/deployments?workerId="+url.QueryEscape(worker), revision, "application/zip", &out)
+	return out, err
+}
+
+// JobDeployment returns a deployment made for a job the worker holds.
+func (c *Client) JobDeployment(ctx context.Context, jobID, worker, id string) (wire.Deployment, error) {
+	var out wire.Deployment
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/jobs/"+esc(jobID)+"/deployments/"+esc(id)+"?workerId="+url.QueryEscape(worker), nil, &out)
+	return out, err
+}
