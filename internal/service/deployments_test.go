@@ -137,3 +137,45 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A worker deploys only for the CodeDeploy job it holds, to the group that
+// job's configuration names, and follows only that job's deployments.
+func TestJobDeployments(t *testing.T) {
+	f := deployFixture(t, "CodeDeployDefault.AllAtOnce", "a1")
+	f.apply(`name: ship
+stages:
+  - name: Build
+    actions:
+      - name: Make
+        provider: Noop
+        outputArtifacts: [app]
+  - name: Deploy
+    actions:
+      - name: Shop
+        provider: CodeDeploy
+        configuration: {ApplicationName: shop, DeploymentGroupName: prod}
+        inputArtifacts: [app]
+`)
+	f.start("ship")
+	build := f.claim("w1")
+	if _, err := f.svc.CreateJobDeployment(f.ctx, build.Job.ID, "w1", strings.NewReader("zip")); errcode.Of(err) != errcode.Forbidden {
+		t.Fatalf("a Noop job deploying: %v", err)
+	}
+	f.succeed(build, nil)
+	f.react()
+	job := f.claim("w1")
+	if _, err := f.svc.CreateJobDeployment(f.ctx, job.Job.ID, "w2", strings.NewReader("zip")); errcode.Of(err) != errcode.Conflict {
+		t.Fatalf("a worker not holding the job: %v", err)
+	}
+	d, err := f.svc.CreateJobDeployment(f.ctx, job.Job.ID, "w1", strings.NewReader("zip"))
+	if err != nil || d.Application != "shop" || d.Group != "prod" || !strings.HasPrefix(d.Creator, "pipeline/ship/") {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if got, err := f.svc.JobDeployment(f.ctx, job.Job.ID, "w1", d.ID); err != nil || got.ID != d.ID {
+		t.Fatalf("follow: %v", err)
+	}
+	other, _ := f.svc.CreateDeployment(f.ctx, "shop", "prod", "api", strings.NewReader("x"))
+	if _, err := f.svc.JobDeployment(f.ctx, job.Job.ID, "w1", other.ID); errcode.Of(err) != errcode.Forbidden {
+		t.Fatalf("another deployment: %v", err)
+	}
+}
