@@ -242,7 +242,7 @@ func (a *Agent) runScript(ctx context.Context, d Deployment, event string, sc ap
 	defer cancel()
 	cmd := exec.Command(script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(hookEnv(),
 		"LIFECYCLE_EVENT="+event,
 		"DEPLOYMENT_ID="+d.ID,
 		"APPLICATION_NAME="+d.Application,
@@ -287,6 +287,18 @@ func (a *Agent) runScript(ctx context.Context, d Deployment, event string, sc ap
 	out.Seek(0, io.SeekStart)
 	io.Copy(log, out)
 	return err
+}
+
+// hookEnv is the agent's environment without sluice's own variables: the
+// agent's token (SLUICE_TOKEN) must not reach a revision's scripts.
+func hookEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SLUICE_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // credentialOf is who runas names. Running as another user needs the agent

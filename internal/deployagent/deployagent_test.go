@@ -339,3 +339,21 @@ func TestRevisionAttacks(t *testing.T) {
 		}
 	}
 }
+
+// The agent's token, in its environment, never reaches a hook.
+func TestHookEnvironmentHasNoToken(t *testing.T) {
+	t.Setenv("SLUICE_TOKEN", "sluice_secret_agent_token")
+	root := t.TempDir()
+	zip := revision(t, map[string]string{
+		"appspec.yml": "version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: env.sh\n",
+		"env.sh":      "#!/bin/sh\nenv\n",
+	})
+	r := (&Agent{Root: root}).Deploy(context.Background(), Deployment{ID: "d", Application: "a", Group: "g", GroupID: "g"}, zip)
+	if !r.Succeeded {
+		t.Fatal(r.Message)
+	}
+	log := r.Events[2].Log
+	if !strings.Contains(log, "LIFECYCLE_EVENT=BeforeInstall") || strings.Contains(log, "sluice_secret_agent_token") {
+		t.Errorf("hook environment:\n%s", log)
+	}
+}
