@@ -70,7 +70,7 @@ port=$(cat "$SLUICE_INSTALL_ROOT/port")
 		validate += `if [ -f "$SLUICE_INSTALL_ROOT/fail-validate" ]; then echo "marker says fail on $DEPLOYMENT_GROUP_NAME" >&2; exit 1; fi
 `
 	}
-	validate += `for i in $(seq 1 100); do
+	validate += `for i in $(seq 1 250); do
   if curl -fsS "http://127.0.0.1:$port/index.html" | grep -q "shop ` + version + `"; then echo "serving ` + version + `"; exit 0; fi
   sleep 0.1
 done

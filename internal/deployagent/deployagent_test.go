@@ -66,7 +66,7 @@ echo $! > "$SLUICE_INSTALL_ROOT/opt/shop/pid"
 echo started
 `, port),
 		"scripts/validate.sh": fmt.Sprintf(`#!/bin/bash
-for i in $(seq 1 100); do
+for i in $(seq 1 250); do
   if curl -fsS http://127.0.0.1:%d/index.html | grep -q "shop %s"; then echo valid; exit 0; fi
   sleep 0.1
 done
