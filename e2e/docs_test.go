@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-ci/sluice/internal/appspec"
 	"github.com/sluice-ci/sluice/internal/connection"
+	"github.com/sluice-ci/sluice/internal/deploygroup"
 )
 
 // fenced finds the YAML and JSON code blocks of a Markdown file.
@@ -81,5 +83,40 @@ func TestDocumentedConnectionsParse(t *testing.T) {
 	}
 	if checked < 2 {
 		t.Fatalf("checked %d documented connections, expected at least the aws and the git host examples", checked)
+	}
+}
+
+// TestDocumentedDeploymentFilesParse checks every deployment group (a YAML
+// block with deploymentGroupName:) and every appspec (version: 0.0) written
+// out in the documentation, as `sluice deploy-group apply` and an agent read them.
+func TestDocumentedDeploymentFilesParse(t *testing.T) {
+	files, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, specs := 0, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range fenced.FindAllStringSubmatch(string(data), -1) {
+			block := m[2]
+			switch {
+			case regexp.MustCompile(`(?m)^deploymentGroupName: `).MatchString(block):
+				if _, err := deploygroup.Parse(filepath.Base(f)+".yaml", []byte(block)); err != nil {
+					t.Errorf("%s, block %d: %v", f, i+1, err)
+				}
+				groups++
+			case regexp.MustCompile(`(?m)^version: 0\.0$`).MatchString(block):
+				if _, err := appspec.Parse("appspec.yml", []byte(block)); err != nil {
+					t.Errorf("%s, block %d: %v", f, i+1, err)
+				}
+				specs++
+			}
+		}
+	}
+	if groups < 1 || specs < 1 {
+		t.Fatalf("checked %d deployment groups and %d appspecs, expected docs/deploys.md's", groups, specs)
 	}
 }

@@ -84,7 +84,7 @@ Statement:
 	r = s.fails("token", "create", "bad", "--policy", bad)
 	wantContains(t, "a bad policy file", r.stderr, bad+`:4: Statement[0].Action: "sluice:StartPipelineExecutoin" is not a sluice action (did you mean "sluice:StartPipelineExecution"?)`)
 	r = s.fails("token", "create", "bad", "--policy", "nobody")
-	wantContains(t, "an unknown policy", r.stderr, `"nobody" is neither a ready-made policy (admin, operator, approver, viewer, worker) nor a file`)
+	wantContains(t, "an unknown policy", r.stderr, `"nobody" is neither a ready-made policy (admin, operator, approver, viewer, worker, agent) nor a file`)
 	r = s.fails("token", "create", "bad", "--policy", "viewer", "--expires", "soon")
 	wantContains(t, "a bad expiry", r.stderr, "--expires", "720h or 30d")
 

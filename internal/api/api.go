@@ -100,6 +100,8 @@ func (s *Server) routes() {
 	s.commitStatusRoutes()
 	s.projectRoutes()
 	s.functionRoutes()
+	s.deployGroupRoutes()
+	s.deploymentRoutes()
 	s.ruleRoutes()
 	s.reportRoutes()
 	s.tokenRoutes()

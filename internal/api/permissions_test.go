@@ -109,9 +109,10 @@ const (
 	run     = "AO"
 	approve = "AOP"
 	jobs    = "AW"
+	agents  = "AG"
 )
 
-var initials = map[string]byte{"admin": 'A', "operator": 'O', "approver": 'P', "viewer": 'V', "worker": 'W'}
+var initials = map[string]byte{"admin": 'A', "operator": 'O', "approver": 'P', "viewer": 'V', "worker": 'W', "agent": 'G'}
 
 // operation is one API operation as a request, its action, its resource, and
 // who may make it.
@@ -122,12 +123,13 @@ type operation struct {
 }
 
 const (
-	pipelineYAML   = "name: app\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
-	projectYAML    = "name: web\nbuildspec: ci/buildspec.yml\n"
-	connectionYAML = "name: prod\nkind: aws\nregion: us-east-1\ncredentials: {secret: aws-keys}\n"
-	functionYAML   = "name: fn\ncommand: [\"true\"]\n"
-	ruleYAML       = "name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: app}\n"
-	webhookYAML    = "name: hook\ntargetPipeline: app\ntargetAction: a\nfilters:\n  - jsonPath: $.ref\n    matchEquals: refs/heads/main\nauthentication: UNAUTHENTICATED\n"
+	pipelineYAML    = "name: app\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
+	projectYAML     = "name: web\nbuildspec: ci/buildspec.yml\n"
+	connectionYAML  = "name: prod\nkind: aws\nregion: us-east-1\ncredentials: {secret: aws-keys}\n"
+	functionYAML    = "name: fn\ncommand: [\"true\"]\n"
+	deployGroupYAML = "applicationName: shop\ndeploymentGroupName: prod\ntargets: {agentGroup: web}\n"
+	ruleYAML        = "name: nightly\nscheduleExpression: cron(0 3 * * ? *)\ntargets:\n  - pipeline: {name: app}\n"
+	webhookYAML     = "name: hook\ntargetPipeline: app\ntargetAction: a\nfilters:\n  - jsonPath: $.ref\n    matchEquals: refs/heads/main\nauthentication: UNAUTHENTICATED\n"
 )
 
 // operations is the permission matrix: every operation the API has (the
@@ -173,6 +175,8 @@ var operations = []operation{
 	{"GET /api/v1/jobs/{id}/secrets/{name...}", "GET", "/api/v1/jobs/j1/secrets/npm?workerId=w", "", "GetJobSecret", "job/j1", jobs},
 
 	{"GET /api/v1/jobs/{id}/connections/{name}", "GET", "/api/v1/jobs/j1/connections/prod?workerId=w", "", "GetJobConnection", "job/j1", jobs},
+	{"POST /api/v1/jobs/{id}/deployments", "POST", "/api/v1/jobs/j1/deployments?workerId=w", "zip", "CreateJobDeployment", "job/j1", jobs},
+	{"GET /api/v1/jobs/{id}/deployments/{deployment}", "GET", "/api/v1/jobs/j1/deployments/d-1?workerId=w", "", "GetJobDeployment", "job/j1", jobs},
 	{"GET /api/v1/jobs/{id}/git-connection", "GET", "/api/v1/jobs/j1/git-connection?workerId=w", "", "GetJobGitConnection", "job/j1", jobs},
 	{"POST /api/v1/connections", "POST", "/api/v1/connections?filename=c.yml", connectionYAML, "PutConnection", "connection/prod", admin},
 	{"GET /api/v1/connections", "GET", "/api/v1/connections", "", "ListConnections", "*", look},
@@ -193,6 +197,17 @@ var operations = []operation{
 	{"GET /api/v1/functions", "GET", "/api/v1/functions", "", "ListFunctions", "*", look},
 	{"GET /api/v1/functions/{name}", "GET", "/api/v1/functions/fn", "", "GetFunction", "function/fn", look},
 	{"DELETE /api/v1/functions/{name}", "DELETE", "/api/v1/functions/gone", "", "DeleteFunction", "function/gone", admin},
+	{"POST /api/v1/deployment-groups", "POST", "/api/v1/deployment-groups?filename=g.yml", deployGroupYAML, "PutDeploymentGroup", "deploymentgroup/shop/prod", admin},
+	{"GET /api/v1/deployment-groups", "GET", "/api/v1/deployment-groups", "", "ListDeploymentGroups", "*", look},
+	{"GET /api/v1/deployment-groups/{app}/{name}", "GET", "/api/v1/deployment-groups/shop/prod", "", "GetDeploymentGroup", "deploymentgroup/shop/prod", look},
+	{"POST /api/v1/deployments", "POST", "/api/v1/deployments?application=shop&group=prod", "zip", "CreateDeployment", "deploymentgroup/shop/prod", run},
+	{"GET /api/v1/deployments", "GET", "/api/v1/deployments", "", "ListDeployments", "*", look},
+	{"GET /api/v1/deployments/{id}", "GET", "/api/v1/deployments/d-1", "", "GetDeployment", "deployment/d-1", look},
+	{"GET /api/v1/agents", "GET", "/api/v1/agents", "", "ListDeploymentAgents", "*", look},
+	{"POST /api/v1/agents/{agent}/claim", "POST", "/api/v1/agents/web-1/claim", `{"group":"web","waitSeconds":0}`, "PollForDeployments", "agent/web-1", agents},
+	{"GET /api/v1/agents/{agent}/deployments/{id}/revision", "GET", "/api/v1/agents/web-1/deployments/d-1/revision", "", "GetDeploymentRevision", "agent/web-1", agents},
+	{"POST /api/v1/agents/{agent}/deployments/{id}/result", "POST", "/api/v1/agents/web-1/deployments/d-1/result", `{"heartbeat":true}`, "PutDeploymentHostResult", "agent/web-1", agents},
+	{"DELETE /api/v1/deployment-groups/{app}/{name}", "DELETE", "/api/v1/deployment-groups/shop/gone", "", "DeleteDeploymentGroup", "deploymentgroup/shop/gone", admin},
 	{"POST /api/v1/rules", "POST", "/api/v1/rules?filename=r.yml", "name: r\neventPattern: {source: [x]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\"}}]\n", "PutRule", "rule/r", admin},
 	{"GET /api/v1/rules", "GET", "/api/v1/rules", "", "ListRules", "*", look},
 	{"GET /api/v1/rules/{name}", "GET", "/api/v1/rules/r", "", "GetRule", "rule/r", look},
@@ -244,7 +259,7 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	// The admin goes last: its calls change things (delete, revoke) the
 	// others' must not depend on.
-	for _, policy := range []string{"viewer", "approver", "operator", "worker", "admin"} {
+	for _, policy := range []string{"viewer", "approver", "operator", "worker", "agent", "admin"} {
 		for _, op := range operations {
 			allowed := strings.IndexByte(op.allowed, initials[policy]) >= 0
 			status, body := p.do(t, op.method, op.path, op.body, p.tokens[policy], false)

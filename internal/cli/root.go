@@ -106,6 +106,8 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 	root.AddCommand(
 		newServerCmd(g),
 		newWorkerCmd(g),
+		newAgentCmd(g),
+		newDeploymentCmd(g),
 		newPipelineCmd(g),
 		newStartCmd(g),
 		newExecutionCmd(g),
@@ -133,6 +135,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newBuildCmd(g),
 		newProjectCmd(g),
 		newFunctionCmd(g),
+		newDeployGroupCmd(g),
 		newConnectionCmd(g),
 		newRuleCmd(g),
 		newJobCmd(g),

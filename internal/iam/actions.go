@@ -29,7 +29,7 @@ var Actions = []string{
 	// The job protocol, spoken by workers (and, for one job, by a function's job token).
 	"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 	"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-	"GetJobConnection", "GetJobGitConnection",
+	"GetJobConnection", "GetJobGitConnection", "CreateJobDeployment", "GetJobDeployment",
 	// A function's AWS credentials, asked with its job's token.
 	"CreateJobCredentials",
 	// Secrets, webhooks, build projects, functions.
@@ -37,6 +37,11 @@ var Actions = []string{
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
 	"ListProjects", "GetProject", "PutProject", "DeleteProject",
 	"ListFunctions", "GetFunction", "PutFunction", "DeleteFunction",
+	// Deployment groups of applications (CodeDeploy's), resource deploymentgroup/APP/GROUP.
+	"ListDeploymentGroups", "GetDeploymentGroup", "PutDeploymentGroup", "DeleteDeploymentGroup",
+	"CreateDeployment", "ListDeployments", "GetDeployment", "ListDeploymentAgents",
+	// The agent protocol, spoken by `sluice agent` as agent/ID.
+	"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
 	// Event rules.
 	"ListRules", "GetRule", "PutRule", "DeleteRule", "ListRuleFailures",
 	// Hosted repositories.
@@ -72,7 +77,7 @@ var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCu
 var RoleActions = []string{"GetSecretValue", "UseConnection"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup", "deployment", "agent"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }
@@ -84,6 +89,8 @@ const (
 	PolicyApprover = "approver"
 	PolicyViewer   = "viewer"
 	PolicyWorker   = "worker"
+	// PolicyAgent is a `sluice agent`'s: its own host deployments, nothing else.
+	PolicyAgent = "agent"
 	// PolicyDefaultPipeline is the role of a pipeline or build project that
 	// names none: its jobs may read every secret, as before roles existed.
 	// Applying such a pipeline counts as passing this role, so only a caller
@@ -97,7 +104,7 @@ const (
 // ReadyMadeNames lists the ready-made policies a token can be given by name.
 // PolicyDefaultPipeline is ready-made too, but a role, not meant for tokens.
 func ReadyMadeNames() []string {
-	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker}
+	return []string{PolicyAdmin, PolicyOperator, PolicyApprover, PolicyViewer, PolicyWorker, PolicyAgent}
 }
 
 func actions(names ...string) []string {
@@ -108,9 +115,9 @@ func actions(names ...string) []string {
 	return out
 }
 
-// noJobProtocol keeps people's policies out of the job protocol, whose reads
+// noJobProtocol keeps people's policies out of the job protocol and the agents' (agent/*), whose reads
 // Get* would otherwise match.
-var noJobProtocol = Statement{Sid: "JobProtocolIsForWorkers", Effect: Deny, Action: []string{Prefix + "*"}, Resource: []string{"job/*"}}
+var noJobProtocol = Statement{Sid: "JobProtocolIsForWorkers", Effect: Deny, Action: []string{Prefix + "*"}, Resource: []string{"job/*", "agent/*"}}
 
 // noSecretValues keeps secret values out of "look at everything": Get*
 // would otherwise match GetSecretValue.
@@ -132,6 +139,7 @@ func ReadyMade(name string) (*Policy, bool) {
 			{Sid: "RunPipelines", Effect: Allow, Action: actions(
 				"StartPipelineExecution", "StopPipelineExecution", "RetryStageExecution",
 				"RollbackStage", "OverrideStageCondition", "EnableStageTransition", "DisableStageTransition", "PutApprovalResult", "GitPush",
+				"CreateDeployment",
 			), Resource: everywhere},
 			noJobProtocol, noSecretValues,
 		}
@@ -155,8 +163,12 @@ func ReadyMade(name string) (*Policy, bool) {
 		sts = []Statement{{Sid: "RunJobs", Effect: Allow, Action: actions(
 			"PollForJobs", "AcknowledgeJob", "PutJobResult", "PutJobLog", "GetJobInput", "PutJobOutput",
 			"PutJobSuccessResult", "PutJobFailureResult", "PutJobReport", "GetJobCache", "PutJobCache", "GetJobSecret",
-			"GetJobConnection", "GetJobGitConnection", "GitPull", "CreateJobCredentials",
+			"GetJobConnection", "GetJobGitConnection", "CreateJobDeployment", "GetJobDeployment", "GitPull", "CreateJobCredentials",
 		), Resource: everywhere}}
+	case PolicyAgent:
+		sts = []Statement{{Sid: "DeployOwnHosts", Effect: Allow, Action: actions(
+			"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
+		), Resource: []string{"agent/*"}}}
 	default:
 		return nil, false
 	}

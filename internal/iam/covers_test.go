@@ -168,7 +168,7 @@ func TestCovers(t *testing.T) {
 			pol(stmt(Allow, a("GetSecretValue"), "secret/*"), stmt(Deny, a("GetSecretValue"), "secret/prod-*")), false, "sluice:GetSecretValue on secret/* (denied on secret/*)"},
 		// job/*: people's policies deny the job protocol; a grant of Get*
 		// on * is then held only if it denies job/* as well.
-		{"job deny carried", ready("viewer"), pol(stmt(Allow, a("Get*"), "*"), stmt(Deny, []string{"sluice:*"}, "job/*"), stmt(Deny, a("GetSecretValue"), "*")), true, ""},
+		{"job deny carried", ready("viewer"), pol(stmt(Allow, a("Get*"), "*"), stmt(Deny, []string{"sluice:*"}, "job/*"), stmt(Deny, []string{"sluice:*"}, "agent/*"), stmt(Deny, a("GetSecretValue"), "*")), true, ""},
 		{"job deny not carried", ready("viewer"), pol(stmt(Allow, a("GetPipeline"), "*")), false, "sluice:GetPipeline on * (denied on job/*)"},
 		{"job deny missed", ready("viewer"), pol(stmt(Allow, a("GetPipeline"), "pipeline/*")), true, ""},
 		{"job grant", ready("viewer"), pol(stmt(Allow, a("GetJobInput"), "job/*")), false, "sluice:GetJobInput on job/* (denied on job/*)"},

@@ -206,9 +206,12 @@ var providers = func() map[string]ProviderInfo {
 		knownProvider(ProviderGitHub, OwnerThirdParty, categoriesOf(CategorySource), noArtifacts, oneArtifact).
 			requires("Owner", "Repo", "Branch").check(gitHubSourceConfig).runnable(),
 
-		// CodePipeline's other action types, accepted for import only.
+		// CodeDeploy deploys its input artifact to a deployment group's
+		// agents (`sluice agent`; docs/deploys.md).
 		knownProvider("CodeDeploy", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).
-			requires("ApplicationName", "DeploymentGroupName"),
+			requires("ApplicationName", "DeploymentGroupName").runnable(),
+
+		// CodePipeline's other action types, accepted for import only.
 		knownProvider("CodeDeployToECS", OwnerAWS, categoriesOf(CategoryDeploy), artifacts(1, 5), noArtifacts),
 		knownProvider("ECS", OwnerAWS, categoriesOf(CategoryDeploy), oneArtifact, noArtifacts).requires("ClusterName", "ServiceName").
 			check(ecsConfig).runnable(),

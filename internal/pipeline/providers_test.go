@@ -27,7 +27,7 @@ func TestLookupProvider(t *testing.T) {
 		{"Lambda", CategoryInvoke, OwnerAWS, true},
 		{"PipelineUpdate", CategoryDeploy, OwnerAWS, true},
 		{"S3", CategorySource, OwnerAWS, true}, // as a deploy action only
-		{"CodeDeploy", CategoryDeploy, OwnerAWS, false},
+		{"CodeDeploy", CategoryDeploy, OwnerAWS, true},
 		{"GitHub", CategorySource, OwnerThirdParty, true},
 		{"CodeStarSourceConnection", CategorySource, OwnerAWS, true},
 		{"CodeConnections", CategorySource, OwnerAWS, true},

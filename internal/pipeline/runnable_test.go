@@ -23,7 +23,7 @@ stages:
 	if err == nil {
 		t.Fatal("a provider that cannot run was accepted")
 	}
-	want := `p.yml:9: stages[0].actions[1].provider: provider "EC2" cannot run in this version of sluice yet (it runs Build, CloudFormation, CloudFormationStackInstances, CloudFormationStackSet, CodeBuild, CodeCommit, CodeConnections, CodeStarSourceConnection, Commands, ECR, ECS, ElasticBeanstalk, Function, Git, GitHub, GitRemote, Lambda, Manual, Noop, Pipeline, PipelineGate, PipelineUpdate, S3, StepFunctions)`
+	want := `p.yml:9: stages[0].actions[1].provider: provider "EC2" cannot run in this version of sluice yet (it runs Build, CloudFormation, CloudFormationStackInstances, CloudFormationStackSet, CodeBuild, CodeCommit, CodeConnections, CodeDeploy, CodeStarSourceConnection, Commands, ECR, ECS, ElasticBeanstalk, Function, Git, GitHub, GitRemote, Lambda, Manual, Noop, Pipeline, PipelineGate, PipelineUpdate, S3, StepFunctions)`
 	if got := err.Error(); got != want {
 		t.Fatalf("error:\n%s\nwant:\n%s", got, want)
 	}

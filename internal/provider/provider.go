@@ -76,6 +76,9 @@ type Job struct {
 	// and is masked in the log; the server resolves it from the job's own
 	// configuration. Nil where the worker cannot ask.
 	GitHost func(ctx context.Context) (hostconn.Settings, error)
+	// Deployments creates and follows a CodeDeploy action's deployment; nil
+	// for other actions, or where the worker cannot ask.
+	Deployments Deployments
 	// Env is the base environment for processes the provider starts.
 	Env []string
 	// Region is the name of the region the job runs in (the server's).

@@ -84,6 +84,7 @@ type Service struct {
 	reactor        *follow.Follower // follows the event log (reactor.go)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
+	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
 }
 
 // New returns a Service.

@@ -417,4 +417,4 @@ func TestOnlyTheLatestExecutionInAStageIsRetried(t *testing.T) {
 	}
 }
 
-var allProviders = []string{"Noop", "Commands", "Git", "CodeCommit", "GitRemote"}
+var allProviders = []string{"Noop", "Commands", "Git", "CodeCommit", "GitRemote", "CodeDeploy"}

@@ -34,10 +34,20 @@ const (
 	// KindTags are the tags of a resource (TagResource), named by its ARN:
 	// a JSON object of key → value.
 	KindTags Kind = "tags"
+	// KindDeployGroup is a deployment group of an application (CodeDeploy's),
+	// named APPLICATION/GROUP.
+	KindDeployGroup Kind = "deploygroup"
+	// KindDeployment is one deployment to a deployment group, named by its
+	// id: its revision, its hosts' status and their hooks' logs, rewritten
+	// whole as it goes.
+	KindDeployment Kind = "deployment"
+	// KindDeployAgent is a registered `sluice agent`, named by its id: its
+	// group, tags and when it last asked for work.
+	KindDeployAgent Kind = "deployagent"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey, KindTags}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey, KindTags, KindDeployGroup, KindDeployment, KindDeployAgent}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

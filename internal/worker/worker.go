@@ -298,6 +298,9 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 		},
 	}
 	pj.AWS = w.awsConnections(job, logs)
+	if api, ok := w.API.(jobDeploymentAPI); ok && job.ActionTypeID.Provider == "CodeDeploy" {
+		pj.Deployments = jobDeployments{api: api, job: job.ID, worker: w.ID}
+	}
 	pj.GitHost = w.gitConnection(job, logs)
 	if job.JobToken != "" {
 		// A function's job token must never reach the log.

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/beanstalk"
 	"github.com/sluice-ci/sluice/internal/provider/build"
 	"github.com/sluice-ci/sluice/internal/provider/cloudformation"
+	"github.com/sluice-ci/sluice/internal/provider/codedeploy"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
 	"github.com/sluice-ci/sluice/internal/provider/ecsdeploy"
@@ -70,6 +71,7 @@ func Implementations(o Options) map[string]provider.Provider {
 		"CloudFormationStackSet":       cloudformation.StackSetProvider{},
 		"CloudFormationStackInstances": cloudformation.StackInstancesProvider{},
 		"ECS":                          ecsdeploy.Provider{},
+		"CodeDeploy":                   codedeploy.Provider{},
 		"ElasticBeanstalk":             beanstalk.Provider{},
 		"StepFunctions":                stepfunctions.Provider{},
 

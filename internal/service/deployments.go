@@ -1,0 +1,527 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/deploygroup"
+	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// Deployments roll a revision over the agents of a deployment group, as
+// CodeDeploy's in-place deployments do. The server only plans and records:
+// agents (`sluice agent`) ask for the host deployments that are theirs,
+// keep a lease on each with heartbeats, and report each lifecycle event.
+// A deployment is one document (store.KindDeployment), rewritten whole
+// under deployMu at each change.
+
+// Agent liveness: an agent that has not asked for work for AgentStale is
+// not deployed to; a host deployment whose lease ends fails.
+const AgentStale = 30 * time.Second
+
+// DeployAgent is a registered agent.
+type DeployAgent struct {
+	ID       string            `json:"id"`
+	Group    string            `json:"group"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	LastSeen time.Time         `json:"lastSeen"`
+}
+
+// HostEvent is how one lifecycle event went on a host, as its agent tells.
+type HostEvent struct {
+	Event      string `json:"event"`
+	Status     string `json:"status"`
+	DurationMS int64  `json:"durationMs"`
+	HookMS     int64  `json:"hookMs"`
+	Message    string `json:"message,omitempty"`
+	Log        string `json:"log,omitempty"`
+}
+
+// DeploymentHost is a deployment on one agent.
+type DeploymentHost struct {
+	Agent      string      `json:"agent"`
+	Status     string      `json:"status"` // Pending, InProgress, Succeeded, Failed, Skipped
+	LeaseUntil time.Time   `json:"leaseUntil,omitzero"`
+	Started    time.Time   `json:"started,omitzero"`
+	Finished   time.Time   `json:"finished,omitzero"`
+	Message    string      `json:"message,omitempty"`
+	Events     []HostEvent `json:"events,omitempty"`
+}
+
+// Deployment is one deployment to a group.
+type Deployment struct {
+	ID          string           `json:"id"`
+	Application string           `json:"applicationName"`
+	Group       string           `json:"deploymentGroupName"`
+	Config      string           `json:"deploymentConfigName"`
+	Traffic     bool             `json:"shiftsTraffic,omitempty"`
+	Revision    string           `json:"revision"` // the artifact key of its zip
+	SHA256      string           `json:"sha256"`
+	Status      string           `json:"status"` // InProgress, Succeeded, Failed, Stopped
+	Message     string           `json:"message,omitempty"`
+	RollbackOf  string           `json:"rollbackOf,omitempty"`
+	RolledBack  string           `json:"rollbackDeploymentId,omitempty"`
+	Creator     string           `json:"creator,omitempty"` // e.g. pipeline/EXECUTION/STAGE/ACTION
+	Plan        deploygroup.Plan `json:"plan"`
+	Hosts       []DeploymentHost `json:"hosts"`
+	Created     time.Time        `json:"created"`
+	Updated     time.Time        `json:"updated"`
+}
+
+// GroupID is the group's id as agents see it (a name safe in paths).
+func (d *Deployment) GroupID() string {
+	sum := sha256.Sum256([]byte(deploygroup.Key(d.Application, d.Group)))
+	return "dg-" + hex.EncodeToString(sum[:8])
+}
+
+// Finished reports whether the deployment has ended.
+func (d *Deployment) Finished() bool { return d.Status != "InProgress" }
+
+// RegisterAgent records an agent, or renews it: its group and tags as it
+// was started with them.
+func (s *Service) RegisterAgent(ctx context.Context, a DeployAgent) error {
+	if err := validateName("agent id", a.ID); err != nil {
+		return err
+	}
+	if err := validateName("group", a.Group); err != nil {
+		return err
+	}
+	a.LastSeen = s.now()
+	raw, _ := json.Marshal(a)
+	now := s.now()
+	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindDeployAgent, Name: a.ID, Document: raw, Created: now, Updated: now})
+}
+
+// DeployAgents lists the registered agents.
+func (s *Service) DeployAgents(ctx context.Context) ([]DeployAgent, error) {
+	rows, err := s.store.Definitions(ctx, store.KindDeployAgent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeployAgent, 0, len(rows))
+	for _, r := range rows {
+		var a DeployAgent
+		if err := json.Unmarshal(r.Document, &a); err != nil {
+			return nil, fmt.Errorf("decode agent %s: %w", r.Name, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// CreateDeployment stores the revision (a zip) and starts deploying it to
+// the live agents of the group, per its configuration.
+func (s *Service) CreateDeployment(ctx context.Context, app, group, creator string, revision io.Reader) (Deployment, error) {
+	info, err := s.DeployGroup(ctx, app, group)
+	if err != nil {
+		return Deployment{}, err
+	}
+	id := "d-" + strings.ToUpper(strings.ReplaceAll(newID(), "-", "")[:12])
+	key := "deployments/" + id + "/revision.zip"
+	h := sha256.New()
+	if _, err := s.artifacts.Put(ctx, key, io.TeeReader(revision, h)); err != nil {
+		return Deployment{}, fmt.Errorf("store the revision: %w", err)
+	}
+	return s.startDeployment(ctx, info.Group, Deployment{ID: id, Revision: key, SHA256: hex.EncodeToString(h.Sum(nil)), Creator: creator})
+}
+
+func (s *Service) startDeployment(ctx context.Context, g deploygroup.Group, d Deployment) (Deployment, error) {
+	agents, err := s.DeployAgents(ctx)
+	if err != nil {
+		return Deployment{}, err
+	}
+	now := s.now()
+	var hosts []DeploymentHost
+	for _, a := range agents {
+		if now.Sub(a.LastSeen) <= AgentStale && g.Targets(deploygroup.Agent{Group: a.Group, Tags: a.Tags}) {
+			hosts = append(hosts, DeploymentHost{Agent: a.ID, Status: "Pending"})
+		}
+	}
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Agent < hosts[j].Agent })
+	plan, err := g.PlanFor(len(hosts))
+	if err != nil {
+		return Deployment{}, Errorf(CodeConflict, "%v", err)
+	}
+	d.Application, d.Group, d.Config, d.Traffic = g.Application, g.Name, g.Config, g.ShiftsTraffic
+	d.Plan, d.Hosts, d.Status, d.Created, d.Updated = plan, hosts, "InProgress", now, now
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	if err := s.putDeployment(ctx, d, true); err != nil {
+		return Deployment{}, err
+	}
+	s.changed.broadcast()
+	return d, nil
+}
+
+func (s *Service) putDeployment(ctx context.Context, d Deployment, created bool) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindDeployment, Name: d.ID, Document: raw, Created: d.Created, Updated: d.Updated})
+}
+
+// GetDeployment returns one deployment, its hosts and their events' logs.
+func (s *Service) GetDeployment(ctx context.Context, id string) (Deployment, error) {
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	return s.deployment(ctx, id)
+}
+
+func (s *Service) deployment(ctx context.Context, id string) (Deployment, error) {
+	row, err := s.store.Definition(ctx, store.KindDeployment, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Deployment{}, Errorf(CodeNotFound, "deployment %s not found", id)
+	}
+	if err != nil {
+		return Deployment{}, err
+	}
+	var d Deployment
+	if err := json.Unmarshal(row.Document, &d); err != nil {
+		return d, fmt.Errorf("decode deployment %s: %w", id, err)
+	}
+	if s.expireHosts(&d) {
+		if err := s.putDeployment(ctx, d, false); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// Deployments lists deployments, newest first, of one application and
+// group when they are given.
+func (s *Service) Deployments(ctx context.Context, app, group string) ([]Deployment, error) {
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	rows, err := s.store.Definitions(ctx, store.KindDeployment)
+	if err != nil {
+		return nil, err
+	}
+	var out []Deployment
+	for _, r := range rows {
+		d, err := s.deployment(ctx, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if (app == "" || d.Application == app) && (group == "" || d.Group == group) {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// HostTask is a host deployment handed to its agent.
+type HostTask struct {
+	DeploymentID string
+	Application  string
+	Group        string
+	GroupID      string
+	Traffic      bool
+	SHA256       string
+	LeaseUntil   time.Time
+}
+
+// ClaimHostDeployment renews agent a's registration and gives it the next
+// host deployment that is its own and may start now (its deployment's
+// batch has room and has not been stopped), or nil.
+func (s *Service) ClaimHostDeployment(ctx context.Context, a DeployAgent) (*HostTask, error) {
+	if err := s.RegisterAgent(ctx, a); err != nil {
+		return nil, err
+	}
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	rows, err := s.store.Definitions(ctx, store.KindDeployment)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Created.Before(rows[j].Created) })
+	for _, r := range rows {
+		d, err := s.deployment(ctx, r.Name)
+		if err != nil || d.Finished() {
+			continue
+		}
+		inFlight, failed := 0, 0
+		for _, h := range d.Hosts {
+			switch h.Status {
+			case "InProgress":
+				inFlight++
+			case "Failed":
+				failed++
+			}
+		}
+		if inFlight >= d.Plan.Batch || d.Plan.Stop(failed) {
+			continue
+		}
+		// Hosts start in their order, so OneAtATime goes host by host.
+		for i, h := range d.Hosts {
+			if h.Status != "Pending" {
+				continue
+			}
+			if h.Agent != a.ID {
+				break
+			}
+			now := s.now()
+			d.Hosts[i].Status, d.Hosts[i].Started, d.Hosts[i].LeaseUntil = "InProgress", now, now.Add(s.lease)
+			d.Updated = now
+			if err := s.putDeployment(ctx, d, false); err != nil {
+				return nil, err
+			}
+			return &HostTask{DeploymentID: d.ID, Application: d.Application, Group: d.Group, GroupID: d.GroupID(), Traffic: d.Traffic, SHA256: d.SHA256, LeaseUntil: d.Hosts[i].LeaseUntil}, nil
+		}
+	}
+	return nil, nil
+}
+
+// hostOf finds agent's host deployment in d, refusing one that is not in
+// progress (it was stopped, or its lease ran out): the agent must stop.
+func hostOf(d *Deployment, agent string) (int, error) {
+	for i, h := range d.Hosts {
+		if h.Agent == agent {
+			if h.Status != "InProgress" {
+				return i, Errorf(CodeConflict, "deployment %s on %s is %s", d.ID, agent, h.Status)
+			}
+			return i, nil
+		}
+	}
+	return -1, Errorf(CodeForbidden, "deployment %s is not agent %s's", d.ID, agent)
+}
+
+// HostHeartbeat renews agent's lease on its host deployment.
+func (s *Service) HostHeartbeat(ctx context.Context, id, agent string) (time.Time, error) {
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	d, err := s.deployment(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	i, err := hostOf(&d, agent)
+	if err != nil {
+		return time.Time{}, err
+	}
+	d.Hosts[i].LeaseUntil = s.now().Add(s.lease)
+	return d.Hosts[i].LeaseUntil, s.putDeployment(ctx, d, false)
+}
+
+// HostRevision opens the revision of a deployment for its agent.
+func (s *Service) HostRevision(ctx context.Context, id, agent string) (io.ReadCloser, error) {
+	d, err := s.GetDeployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := hostOf(&d, agent); err != nil {
+		return nil, err
+	}
+	return s.artifacts.Get(ctx, d.Revision)
+}
+
+// HostResult records how agent's host deployment went, and ends the
+// deployment when it is decided; a failed one rolls back when its group says so.
+func (s *Service) HostResult(ctx context.Context, id, agent string, ok bool, message string, events []HostEvent) error {
+	s.deployMu.Lock()
+	d, err := s.deployment(ctx, id)
+	if err != nil {
+		s.deployMu.Unlock()
+		return err
+	}
+	i, err := hostOf(&d, agent)
+	if err != nil {
+		s.deployMu.Unlock()
+		return err
+	}
+	now := s.now()
+	h := &d.Hosts[i]
+	h.Status, h.Message, h.Events, h.Finished, h.LeaseUntil = "Failed", message, events, now, time.Time{}
+	if ok {
+		h.Status = "Succeeded"
+	}
+	d.Updated = now
+	s.decideDeployment(&d)
+	err = s.putDeployment(ctx, d, false)
+	s.deployMu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.changed.broadcast()
+	if d.Status == "Failed" {
+		return s.rollback(ctx, d)
+	}
+	return nil
+}
+
+// expireHosts fails host deployments whose agent stopped renewing its lease, and
+// decides the deployment; it reports whether d changed.
+func (s *Service) expireHosts(d *Deployment) bool {
+	if d.Finished() {
+		return false
+	}
+	now := s.now()
+	changed := false
+	for i := range d.Hosts {
+		h := &d.Hosts[i]
+		if h.Status == "InProgress" && now.After(h.LeaseUntil) {
+			h.Status, h.Message, h.Finished, h.LeaseUntil = "Failed", "the agent stopped answering", now, time.Time{}
+			changed = true
+		}
+	}
+	if changed {
+		d.Updated = now
+		s.decideDeployment(d)
+	}
+	return changed
+}
+
+// decideDeployment ends d when no more hosts will start: all finished, or the
+// failures stop it and none is in flight.
+func (s *Service) decideDeployment(d *Deployment) {
+	succeeded, failed, inFlight, pending := 0, 0, 0, 0
+	lastFailed := false
+	for i, h := range d.Hosts {
+		switch h.Status {
+		case "Succeeded":
+			succeeded++
+		case "Failed":
+			failed++
+			lastFailed = i == len(d.Hosts)-1
+		case "InProgress":
+			inFlight++
+		case "Pending":
+			pending++
+		}
+	}
+	if inFlight > 0 || (pending > 0 && !d.Plan.Stop(failed)) {
+		return
+	}
+	for i := range d.Hosts {
+		if d.Hosts[i].Status == "Pending" {
+			d.Hosts[i].Status = "Skipped"
+		}
+	}
+	if pending == 0 && d.Plan.Succeeded(succeeded, failed, lastFailed) {
+		d.Status = "Succeeded"
+		d.Message = fmt.Sprintf("%d of %d hosts succeeded", succeeded, len(d.Hosts))
+		return
+	}
+	d.Status = "Failed"
+	d.Message = fmt.Sprintf("%d of %d hosts failed (%s needs %d healthy)", failed, len(d.Hosts), d.Config, max(d.Plan.MinHealthy, 1))
+}
+
+// rollback redeploys the last revision that succeeded on failed's group,
+// when the group rolls back on failure and there is one.
+func (s *Service) rollback(ctx context.Context, failed Deployment) error {
+	info, err := s.DeployGroup(ctx, failed.Application, failed.Group)
+	if err != nil || !info.Group.RollsBackOnFailure() || failed.RollbackOf != "" {
+		return nil // a rollback that fails does not roll back again
+	}
+	all, err := s.Deployments(ctx, failed.Application, failed.Group)
+	if err != nil {
+		return err
+	}
+	for _, prev := range all {
+		if prev.Status != "Succeeded" || prev.ID == failed.ID {
+			continue
+		}
+		rb, err := s.startDeployment(ctx, info.Group, Deployment{
+			ID: failed.ID + "-rollback", Revision: prev.Revision, SHA256: prev.SHA256, RollbackOf: failed.ID, Creator: "rollback of " + failed.ID,
+		})
+		s.deployMu.Lock()
+		defer s.deployMu.Unlock()
+		d, derr := s.deployment(ctx, failed.ID)
+		if derr != nil {
+			return derr
+		}
+		if err != nil {
+			d.Message += "; rollback not started: " + err.Error()
+		} else {
+			d.RolledBack = rb.ID
+			d.Message += "; rolling back to " + prev.ID
+		}
+		return s.putDeployment(ctx, d, false)
+	}
+	return nil
+}
+
+// WaitDeployment waits until deployment id has ended, or ctx ends.
+func (s *Service) WaitDeployment(ctx context.Context, id string, poll time.Duration) (Deployment, error) {
+	for {
+		ch := s.changed.wait()
+		d, err := s.GetDeployment(ctx, id)
+		if err != nil || d.Finished() {
+			return d, err
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return d, ctx.Err()
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// WaitHostDeployment is ClaimHostDeployment held open for up to wait until
+// there is one, as the job protocol's claim is.
+func (s *Service) WaitHostDeployment(ctx context.Context, a DeployAgent, wait time.Duration) (*HostTask, error) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		ch := s.changed.wait()
+		task, err := s.ClaimHostDeployment(ctx, a)
+		if task != nil || err != nil {
+			return task, err
+		}
+		if done, err := s.sleep(ctx, ch, deadline.C); done || err != nil {
+			return nil, err
+		}
+	}
+}
+
+// The CodeDeploy action's worker creates and follows its deployment over
+// the job protocol: the application and group are its job's configuration,
+// never the request's, so a worker can deploy only what a pipeline it runs
+// a job of declares.
+
+// jobCreator names the action a deployment was made for.
+func jobCreator(j engine.Job) string {
+	return "pipeline/" + j.Pipeline + "/" + j.ExecutionID + "/" + j.Stage + "/" + j.Action
+}
+
+// CreateJobDeployment deploys the revision for a CodeDeploy job the worker holds.
+func (s *Service) CreateJobDeployment(ctx context.Context, jobID, worker string, revision io.Reader) (Deployment, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return Deployment{}, err
+	}
+	if j.ActionType.Provider != "CodeDeploy" {
+		return Deployment{}, Errorf(CodeForbidden, "job %s is a %s action's, not a CodeDeploy action's", jobID, j.ActionType.Provider)
+	}
+	app, group := j.Configuration["ApplicationName"], j.Configuration["DeploymentGroupName"]
+	return s.CreateDeployment(ctx, app, group, jobCreator(j), revision)
+}
+
+// JobDeployment returns a deployment made for a job the worker holds.
+func (s *Service) JobDeployment(ctx context.Context, jobID, worker, id string) (Deployment, error) {
+	j, err := s.heldJob(ctx, jobID, worker)
+	if err != nil {
+		return Deployment{}, err
+	}
+	d, err := s.GetDeployment(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	if d.Creator != jobCreator(j) {
+		return Deployment{}, Errorf(CodeForbidden, "deployment %s was not made for job %s", id, jobID)
+	}
+	return d, nil
+}
