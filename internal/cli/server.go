@@ -24,7 +24,7 @@ func newServerCmd(g *globals) *cobra.Command {
 			// Jobs run in directories of their own: a relative path given
 			// to one (CODEBUILD_SRC_DIR, a sandbox's binds) would name
 			// nothing there, so every configured path is made absolute now.
-			for _, p := range []*string{&cfg.DataDir, &cfg.TLSCert, &cfg.TLSKey, &cfg.Artifacts} {
+			for _, p := range []*string{&cfg.DataDir, &cfg.TLSCert, &cfg.TLSKey, &cfg.Artifacts, &cfg.SecretKeyFile, &cfg.ReposDir} {
 				if *p == "" || strings.Contains(*p, "://") {
 					continue
 				}
@@ -44,6 +44,8 @@ func newServerCmd(g *globals) *cobra.Command {
 			if cfg.Store == "" {
 				cfg.Store = os.Getenv("SLUICE_STORE") // not the flag's default: --help would show a URL's password
 			}
+			// The secret key too: from a file or the environment, never a flag.
+			cfg.SecretKey = os.Getenv(server.SecretKeyEnv)
 			s, err := server.Open(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -59,6 +61,8 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.DataDir, "data", def, "data directory (env SLUICE_DATA)")
 	cmd.Flags().StringVar(&cfg.Store, "store", "", "where state is kept: sqlite (the embedded default, in --data) or a postgres:// URL (env SLUICE_STORE; password in PGPASSWORD)")
 	cmd.Flags().StringVar(&cfg.Artifacts, "artifacts", "", "where artifacts are kept: a directory (default DATA/artifacts) or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false (keys in env SLUICE_S3_ACCESS_KEY/SLUICE_S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	cmd.Flags().StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file holding the 32-byte key that encrypts secrets, shared by every replica on one store (or base64 in env SLUICE_SECRET_KEY; default DATA/secret.key)")
+	cmd.Flags().StringVar(&cfg.ReposDir, "repos", "", "directory of the hosted repositories, on a file system every replica mounts when several share a store (default DATA/repos)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&cfg.SSHAddr, "ssh-addr", "", "address to serve the hosted repositories over SSH on, e.g. 127.0.0.1:2222 or :22 (default: SSH off)")
 	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as builds (AWS_REGION) carry it, e.g. us-east-1 (events and ARNs carry --aws-region)")

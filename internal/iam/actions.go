@@ -57,6 +57,8 @@ var Actions = []string{
 	// Custom action types, served to job workers through the AWS-compatible
 	// endpoint (package awsapi), which alone has these operations.
 	"ListActionTypes", "CreateCustomActionType", "DeleteCustomActionType",
+	// The server's Prometheus metrics (GET /metrics), for a scraper's token.
+	"GetMetrics",
 }
 
 // AWSActions are the actions only the AWS-compatible endpoint serves: no
