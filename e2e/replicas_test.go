@@ -1,0 +1,252 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-ci/sluice/internal/store/postgres/pgtest"
+)
+
+// Several `sluice server` processes on one PostgreSQL: requests go to either,
+// singleton work runs on one and moves when it dies, and a change on one
+// wakes waiters on the other.
+
+var (
+	pgOnce sync.Once
+	pgSrv  *pgtest.Server
+	pgErr  error
+)
+
+// sharedPostgres starts one PostgreSQL for the replica tests; each test has
+// a database of its own. The server lives until the test binary exits.
+func sharedPostgres(t *testing.T) string {
+	t.Helper()
+	pgOnce.Do(func() { pgSrv, pgErr = pgtest.Start() })
+	if pgErr != nil {
+		if errors.Is(pgErr, pgtest.ErrUnavailable) && os.Getenv("CI") != "true" {
+			t.Skip(pgErr)
+		}
+		t.Fatal(pgErr)
+	}
+	return pgSrv.FreshDB(t)
+}
+
+// replicas are servers sharing one database, one secret key and one
+// directory of hosted repositories.
+type replicas struct {
+	dsn    string
+	shared string // the shared file system: repos/ and secret.key
+	all    []*server
+}
+
+func newReplicas(t *testing.T, n int, flags ...string) *replicas {
+	t.Helper()
+	r := &replicas{dsn: sharedPostgres(t), shared: t.TempDir()}
+	key := make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(filepath.Join(r.shared, "secret.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		r.add(t, flags...)
+	}
+	return r
+}
+
+// add starts one more replica. The first makes the admin token; the others
+// are given its file, as an operator copies it (they find its hash in the
+// shared store and keep it).
+func (r *replicas) add(t *testing.T, flags ...string) *server {
+	t.Helper()
+	base, err := os.MkdirTemp("", "sluice-e2e-replica-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, base: base, data: filepath.Join(base, "data"),
+		flags: append([]string{"--store", r.dsn, "--repos", filepath.Join(r.shared, "repos"),
+			"--secret-key-file", filepath.Join(r.shared, "secret.key")}, flags...)}
+	t.Cleanup(func() {
+		s.shutdown()
+		if t.Failed() {
+			s.dumpLogs()
+		}
+		os.RemoveAll(base)
+	})
+	if len(r.all) > 0 {
+		if err := os.MkdirAll(s.data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(s.data, "admin.token"), r.all[0].token+"\n")
+	}
+	s.boot()
+	r.all = append(r.all, s)
+	return s
+}
+
+// metric reads one sample from a replica's /metrics ("" when absent).
+func (s *server) metric(series string) string {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "" // a replica just killed
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func (s *server) leads(loop string) bool {
+	return s.metric(`sluice_singleton_leader{loop="`+loop+`"}`) == "1"
+}
+
+const replicaUp = `
+name: up
+stages:
+  - name: Deploy
+    actions:
+      - name: apply
+        provider: Commands
+        commands:
+          - 'for i in $(seq 600); do [ -s "#{variables.RELEASE_FILE}" ] && break; sleep 0.05; done'
+          - 'test -s "#{variables.RELEASE_FILE}"'
+variables:
+  - name: RELEASE_FILE
+    defaultValue: /nonexistent
+`
+
+const replicaDown = `
+name: down
+executionMode: PARALLEL
+stages:
+  - name: Wait
+    actions:
+      - name: up-ready
+        provider: PipelineGate
+        configuration: {PipelineName: up, Condition: Succeeded}
+  - name: Go
+    actions:
+      - name: nothing
+        provider: Noop
+`
+
+const replicaPlain = `
+name: plain
+executionMode: PARALLEL
+stages:
+  - name: Only
+    actions:
+      - name: nothing
+        provider: Noop
+`
+
+func TestReplicasShareOnePostgres(t *testing.T) {
+	r := newReplicas(t, 2)
+	a, b := r.all[0], r.all[1]
+	dir := a.scratch("pipelines")
+	for name, text := range map[string]string{"up": replicaUp, "down": replicaDown, "plain": replicaPlain} {
+		writeFile(t, filepath.Join(dir, name+".yml"), text)
+	}
+	a.apply(filepath.Join(dir, "up.yml"))
+	b.apply(filepath.Join(dir, "down.yml"))
+	a.apply(filepath.Join(dir, "plain.yml"))
+
+	// Requests alternate: each execution is started through one replica and
+	// followed to its end through the other.
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, r.all[i%2].start("plain"))
+	}
+	for i, id := range ids {
+		r.all[(i+1)%2].waitEnd("plain", id, "Succeeded")
+	}
+
+	// A gate waiting on one replica is released by a success that another
+	// replica's worker reports: up runs on whichever worker claims it, down
+	// is followed through b.
+	release := filepath.Join(a.scratch("release"), "go")
+	up := a.start("up", "RELEASE_FILE="+release)
+	a.waitAction("up", up, "apply", "InProgress")
+	down := b.start("down")
+	b.waitSummary("down", down, "up-ready", "waiting for up execution "+up+" (InProgress)")
+	writeFile(t, release+".tmp", "ok")
+	if err := os.Rename(release+".tmp", release); err != nil {
+		t.Fatal(err)
+	}
+	upEnd := b.waitEnd("up", up, "Succeeded")
+	downEnd := a.waitEnd("down", down, "Succeeded")
+	gate := downEnd.action(t, "up-ready")
+	notBefore(t, "the gate's end after up's", gate.LastUpdateTime, &upEnd.LastUpdateTime)
+	if gate.LastUpdateTime != nil {
+		t.Logf("gate release across replicas: the gate passed %s after up ended", gate.LastUpdateTime.Sub(upEnd.LastUpdateTime))
+	}
+
+	// Pushes through either replica land in the one shared repository;
+	// neither loses the other's commit.
+	a.ok("repo", "create", "shared")
+	g := newGit(t, a)
+	work := a.scratch("work")
+	g.initRepo(work)
+	first := g.commit(work, "first", map[string]string{"a.txt": "1"})
+	g.run(work, "push", "-q", a.gitURL("shared"), "main")
+	g.run(work, "pull", "-q", b.gitURL("shared"), "main")
+	second := g.commit(work, "second", map[string]string{"b.txt": "2"})
+	g.run(work, "push", "-q", b.gitURL("shared"), "main")
+	// A push of a stale main through a is refused, not a lost commit.
+	stale := a.scratch("stale")
+	g.run("", "clone", "-q", a.gitURL("shared"), stale)
+	g.run(stale, "reset", "-q", "--hard", first)
+	g.commit(stale, "from the past", map[string]string{"c.txt": "3"})
+	g.fails(stale, "push", "-q", a.gitURL("shared"), "main")
+	if got := strings.Fields(g.run("", "ls-remote", a.gitURL("shared"), "refs/heads/main")); len(got) == 0 || got[0] != second {
+		t.Fatalf("main through a: %v, want %s", got, second)
+	}
+}
+
+func TestSingletonWorkFailsOver(t *testing.T) {
+	r := newReplicas(t, 2)
+	var leader, other *server
+	eventually(t, 20*time.Second, "one replica to run the reactor", func() bool {
+		for i, s := range r.all {
+			if s.leads("reactor") {
+				leader, other = s, r.all[1-i]
+				return true
+			}
+		}
+		return false
+	})
+	if other.leads("reactor") {
+		t.Fatal("both replicas run the reactor")
+	}
+	dir := other.scratch("pipelines")
+	writeFile(t, filepath.Join(dir, "plain.yml"), replicaPlain)
+	writeFile(t, filepath.Join(dir, "down.yml"), strings.ReplaceAll(replicaDown, "PipelineName: up", "PipelineName: plain"))
+	other.apply(filepath.Join(dir, "plain.yml"))
+	other.apply(filepath.Join(dir, "down.yml"))
+
+	killed := time.Now()
+	leader.kill9()
+	eventually(t, 30*time.Second, "the survivor to take the reactor over", func() bool { return other.leads("reactor") })
+	t.Logf("failover of the singleton work after kill -9: %s", time.Since(killed).Round(10*time.Millisecond))
+	for _, loop := range []string{"rules", "deliveries", "sweeper", "schedules"} {
+		eventually(t, 30*time.Second, "the survivor to run "+loop, func() bool { return other.leads(loop) })
+	}
+	// The reactor now runs on the survivor: a gate (held by the server)
+	// passes there.
+	other.waitEnd("plain", other.start("plain"), "Succeeded")
+	other.waitEnd("down", other.start("down"), "Succeeded")
+}
