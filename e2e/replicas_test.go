@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -249,4 +252,69 @@ func TestSingletonWorkFailsOver(t *testing.T) {
 	// passes there.
 	other.waitEnd("plain", other.start("plain"), "Succeeded")
 	other.waitEnd("down", other.start("down"), "Succeeded")
+}
+
+// TestConsoleSessionOnEveryReplica: a browser signed in through one replica
+// is signed in on the other, and signing out through either ends it on both.
+func TestConsoleSessionOnEveryReplica(t *testing.T) {
+	r := newReplicas(t, 2)
+	a, b := r.all[0], r.all[1]
+	jar, _ := cookiejar.New(nil) // cookies ignore ports: both replicas get them
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	page := func(s *server, path string) (int, string, string) {
+		t.Helper()
+		resp, err := c.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		token := ""
+		if m := csrf.FindSubmatch(body); m != nil {
+			token = string(m[1])
+		}
+		return resp.StatusCode, resp.Header.Get("Location"), token
+	}
+	post := func(s *server, path string, form url.Values) int {
+		t.Helper()
+		resp, err := c.PostForm(s.url+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	_, _, token := page(a, "/ui/signin")
+	if code := post(a, "/ui/signin", url.Values{"csrf": {token}, "token": {a.token}, "next": {"/ui/pipelines"}}); code != http.StatusSeeOther {
+		t.Fatalf("sign in through a: %d", code)
+	}
+	code, loc, token := page(b, "/ui/pipelines")
+	if code != http.StatusOK || token == "" {
+		t.Fatalf("the pipelines page through b: %d (to %q), want the page: the session is not shared", code, loc)
+	}
+	var session string
+	u, _ := url.Parse(a.url + "/ui/")
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "sluice_session" {
+			session = ck.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+	if code := post(b, "/ui/signout", url.Values{"csrf": {token}}); code != http.StatusSeeOther {
+		t.Fatalf("sign out through b: %d", code)
+	}
+	// The cookie the browser had is dead on a too, even replayed.
+	req, _ := http.NewRequest("GET", a.url+"/ui/pipelines", nil)
+	req.AddCookie(&http.Cookie{Name: "sluice_session", Value: session})
+	resp, err := (&http.Client{CheckRedirect: c.CheckRedirect}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/ui/signin") {
+		t.Fatalf("the old session cookie through a after sign-out: %d to %q, want the sign-in page", resp.StatusCode, loc)
+	}
 }

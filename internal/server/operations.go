@@ -10,12 +10,14 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/metrics"
 	"github.com/sluice-ci/sluice/internal/replica"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
+	"github.com/sluice-ci/sluice/internal/ui"
 )
 
 // SecretKeyEnv is the environment variable that may hold the secret key,
@@ -138,4 +140,34 @@ func hasAdmin(ctx context.Context, st store.Store) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// consoleSessions keeps the console's sessions in the shared store, so that
+// any replica answers a signed-in browser (package ui).
+type consoleSessions struct{ st store.Store }
+
+func (c consoleSessions) PutSession(ctx context.Context, r ui.SessionRecord) error {
+	return c.st.PutConsoleSession(ctx, store.ConsoleSession{IDHash: r.IDHash, TokenHash: r.TokenHash, Name: r.Name,
+		CSRF: r.CSRF, Flash: r.Flash, Created: r.Created, LastUsed: r.LastUsed})
+}
+
+func (c consoleSessions) Session(ctx context.Context, idHash string) (ui.SessionRecord, bool, error) {
+	cs, err := c.st.ConsoleSession(ctx, idHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return ui.SessionRecord{}, false, nil
+	}
+	if err != nil {
+		return ui.SessionRecord{}, false, err
+	}
+	return ui.SessionRecord{IDHash: cs.IDHash, TokenHash: cs.TokenHash, Name: cs.Name, CSRF: cs.CSRF, Flash: cs.Flash,
+		Created: cs.Created, LastUsed: cs.LastUsed}, true, nil
+}
+
+func (c consoleSessions) DeleteSession(ctx context.Context, idHash string) error {
+	return c.st.DeleteConsoleSession(ctx, idHash)
+}
+
+func (c consoleSessions) PruneSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
+	_, err := c.st.PruneConsoleSessions(ctx, idleBefore, createdBefore)
+	return err
 }

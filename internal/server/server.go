@@ -388,6 +388,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
 	}
+	if cfg.shared() {
+		consoleCfg.Sessions = consoleSessions{s.store}
+	}
 	console, err := ui.New(consoleCfg)
 	if err != nil {
 		return nil, err
