@@ -318,3 +318,13 @@ func TestConsoleSessionOnEveryReplica(t *testing.T) {
 		t.Fatalf("the old session cookie through a after sign-out: %d to %q, want the sign-in page", resp.StatusCode, loc)
 	}
 }
+
+// TestAuditTrailSharedByReplicas: a call served by one replica is in the
+// trail read through the other.
+func TestAuditTrailSharedByReplicas(t *testing.T) {
+	r := newReplicas(t, 2)
+	a, b := r.all[0], r.all[1]
+	a.fails("pipeline", "get", "no-such-pipeline-on-a")
+	out := b.ok("audit", "--operation", "GetPipeline")
+	wantContains(t, "the trail through b", out, "pipeline/no-such-pipeline-on-a")
+}

@@ -368,7 +368,14 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if retention == 0 {
 			retention = 90 * 24 * time.Hour
 		}
-		if s.audit, err = audit.Open(ctx, filepath.Join(cfg.DataDir, AuditFile), audit.Options{Retention: retention, Logger: cfg.Logger}); err != nil {
+		auditOpts := audit.Options{Retention: retention, Logger: cfg.Logger}
+		if cfg.shared() {
+			// One trail for every replica sharing the database.
+			s.audit, err = audit.OpenPostgres(ctx, cfg.Store, auditOpts)
+		} else {
+			s.audit, err = audit.Open(ctx, filepath.Join(cfg.DataDir, AuditFile), auditOpts)
+		}
+		if err != nil {
 			return nil, err
 		}
 		// Writes what requests still running handed over; later ones are
