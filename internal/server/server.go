@@ -358,6 +358,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}}})
 	svc.SetApprovalNotifier(s.events)
+	if s.ops.coord != nil {
+		s.events.SetPublisher(s.ops.coord.Publish)
+	}
 
 	apiServer := api.New(svc, s.store, s.repos, cfg.Logger)
 	apiServer.SetMirrors(s.mirrors)
@@ -599,7 +602,14 @@ func (s *Server) Run(ctx context.Context) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.ops.coord.Run(ctx, s.svc.Wake)
+			s.ops.coord.Run(ctx, func(kind string) {
+				if kind == event.ChangeDeliveries || kind == "" {
+					s.events.Wake()
+				}
+				if kind != event.ChangeDeliveries {
+					s.svc.Wake(kind)
+				}
+			})
 		}()
 	}
 
