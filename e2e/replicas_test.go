@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -327,4 +328,108 @@ func TestAuditTrailSharedByReplicas(t *testing.T) {
 	a.fails("pipeline", "get", "no-such-pipeline-on-a")
 	out := b.ok("audit", "--operation", "GetPipeline")
 	wantContains(t, "the trail through b", out, "pipeline/no-such-pipeline-on-a")
+}
+
+const faultBase = `
+name: base
+executionMode: PARALLEL
+lock: shared-cluster
+stages:
+  - name: Build
+    actions:
+      - name: work
+        provider: Commands
+        commands: ["sleep 0.2"]
+`
+
+const faultGated = `
+name: gated
+executionMode: PARALLEL
+stages:
+  - name: Wait
+    actions:
+      - name: base-ready
+        provider: PipelineGate
+        configuration: {PipelineName: base, Condition: Succeeded}
+  - name: Deploy
+    lock: shared-cluster # a stage's lock: the gate is not waited for holding it
+    actions:
+      - name: work
+        provider: Commands
+        commands: ["sleep 0.1"]
+`
+
+// TestReplicasSurviveKillAndDatabaseRestart is a bounded fault test:
+// executions with a gate and a lock shared across pipelines run through two
+// replicas; mid-run the replica running the singleton work is killed with
+// kill -9 (its in-process workers with it) and then PostgreSQL restarts.
+// Every execution still ends Succeeded, through the survivor, and the
+// survivor runs the singleton work again afterwards.
+func TestReplicasSurviveKillAndDatabaseRestart(t *testing.T) {
+	r := newReplicas(t, 2)
+	dir := r.all[0].scratch("pipelines")
+	writeFile(t, filepath.Join(dir, "base.yml"), faultBase)
+	writeFile(t, filepath.Join(dir, "gated.yml"), faultGated)
+	r.all[0].apply(filepath.Join(dir, "base.yml"))
+	r.all[1].apply(filepath.Join(dir, "gated.yml"))
+
+	var leader, survivor *server
+	eventually(t, 20*time.Second, "one replica to run the reactor", func() bool {
+		for i, s := range r.all {
+			if s.leads("reactor") {
+				leader, survivor = s, r.all[1-i]
+				return true
+			}
+		}
+		return false
+	})
+	type started struct{ pipeline, id string }
+	var runs []started
+	for i := range 12 {
+		s := r.all[i%2]
+		runs = append(runs, started{"base", s.start("base")}, started{"gated", s.start("gated")})
+	}
+	// Mid-run: some executions hold or wait for the lock, some wait at the gate.
+	survivor.waitEnd("base", runs[0].id, "Succeeded")
+	leader.kill9()
+	if err := pgSrv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// Requests on connections the restart broke fail once (500); a client
+	// retries, as this loop does.
+	deadline := time.Now().Add(90 * time.Second)
+	pending := runs
+	for len(pending) > 0 && time.Now().Before(deadline) {
+		var still []started
+		for _, run := range pending {
+			var e execution
+			res := survivor.cli("execution", "get", run.pipeline, run.id, "-o", "json")
+			if res.code != 0 || json.Unmarshal([]byte(res.stdout), &e) != nil || !e.terminal() {
+				still = append(still, run)
+				continue
+			}
+			if e.Status != "Succeeded" {
+				t.Errorf("%s %s ended %s: %s", run.pipeline, run.id, e.Status, e.StatusSummary)
+			}
+		}
+		pending = still
+		time.Sleep(poll)
+	}
+	for _, run := range pending {
+		t.Errorf("%s %s did not end:\n%s", run.pipeline, run.id, survivor.cli("execution", "get", run.pipeline, run.id))
+	}
+	if len(pending) > 0 {
+		t.Fatalf("locks:\n%s", survivor.cli("lock", "list").stdout)
+	}
+	for _, loop := range []string{"reactor", "rules", "sweeper"} {
+		eventually(t, 30*time.Second, "the survivor to run "+loop, func() bool { return survivor.leads(loop) })
+	}
+	// And it still takes new work after the restart.
+	eventually(t, 30*time.Second, "a start through the survivor", func() bool {
+		res := survivor.cli("start", "base")
+		if res.code == 0 {
+			survivor.waitEnd("base", strings.TrimSpace(res.stdout), "Succeeded")
+		}
+		return res.code == 0
+	})
 }
