@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -217,6 +218,28 @@ func checkScrape(t *testing.T, f string, doc map[string]any) {
 		auth, _ := m["authorization"].(map[string]any)
 		if auth == nil || auth["credentials_file"] == nil {
 			t.Errorf("%s: job %v sends no token: /metrics needs one", f, m["job_name"])
+		}
+	}
+}
+
+// TestJSONLogs: with --log-format json every line the server writes is one
+// JSON object with a level and a message.
+func TestJSONLogs(t *testing.T) {
+	s := startServer(t, "--log-format", "json")
+	s.fails("pipeline", "get", "nothing-here")
+	s.shutdown()
+	data, err := os.ReadFile(filepath.Join(s.base, "server-1.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("server log: %q", data)
+	}
+	for i, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["level"] == nil || rec["msg"] == nil {
+			t.Errorf("line %d is not a JSON log record: %q (%v)", i+1, line, err)
 		}
 	}
 }
