@@ -43,6 +43,7 @@ type Server struct {
 	table     []Route
 	ssh       *wire.SSHHost // nil: SSH is not served
 	mirrors   Mirrors       // nil: no mirror runner
+	ops       Operations    // /metrics and /readyz (operations.go)
 }
 
 // New returns the API handler; repos may be nil when the server hosts no
@@ -62,6 +63,7 @@ func HashToken(token string) string { return auth.HashToken(token) }
 func (s *Server) routes() {
 	s.exempt("GET /healthz", "liveness probe: says nothing, needs no token",
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }))
+	s.operationsRoutes()
 
 	s.handle("GET /api/v1/pipelines", "ListPipelines", resAll, s.listPipelines)
 	s.handle("POST /api/v1/pipelines", "PutPipeline", resDeclaredPipeline, s.applyPipeline)
@@ -135,7 +137,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if r.Context().Err() != nil {
 			return // the client went away
 		}
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "request-id", callInfoFrom(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, errcode.HTTPStatus(code), wire.ErrorBody{Code: code, Message: service.ErrorMessage(err)})
 }

@@ -30,6 +30,10 @@ type AuditOptions struct {
 	// proxies name (the last one that is not itself a trusted proxy). Without
 	// them the source is always the connection's own address.
 	TrustedProxies []netip.Prefix
+	// Observe, when set, is told of every request but the probes': its
+	// operation (the action name), status and duration (the API latency
+	// metric).
+	Observe func(operation string, status int, d time.Duration)
 }
 
 // Audited returns the API behind the audit middleware, which records every
@@ -40,7 +44,7 @@ func (s *Server) Audited(trail *audit.Log, opts AuditOptions) http.Handler {
 	s.handle("GET /api/v1/audit", opListAudit, resAll, func(w http.ResponseWriter, r *http.Request) error {
 		return s.listAudit(w, r, trail)
 	})
-	return &auditHandler{next: s, trail: trail, trusted: opts.TrustedProxies, log: s.log}
+	return &auditHandler{next: s, trail: trail, trusted: opts.TrustedProxies, log: s.log, observe: opts.Observe}
 }
 
 // trailWriter is what the audit middleware writes records to: Append waits
@@ -72,17 +76,18 @@ type auditHandler struct {
 	trail   trailWriter
 	trusted []netip.Prefix
 	log     *slog.Logger
+	observe func(operation string, status int, d time.Duration)
 }
 
 func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" {
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 		h.next.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
-	ci := &callInfo{}
+	ci := &callInfo{RequestID: id}
 	r = r.WithContext(withCallInfo(r.Context(), ci))
 	var body *bodyCapture
 	if r.Body != nil && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")) {
@@ -326,6 +331,9 @@ func (h *auditHandler) record(r *http.Request, ci *callInfo, aw *auditWriter, bo
 		Error:     truncate(errMsg, 2000),
 		Status:    status,
 		Duration:  time.Since(start),
+	}
+	if h.observe != nil {
+		h.observe(rec.Operation, status, rec.Duration)
 	}
 	// Written even when the client went away: the call happened. A read that
 	// was allowed and answered changes nothing, so its answer need not wait

@@ -13,6 +13,9 @@ import (
 type callInfo struct {
 	access.Call
 	Params map[string]any // request parameters worth keeping, secrets removed
+	// RequestID is the X-Request-Id the request is answered with: the
+	// server's log lines about the request carry it.
+	RequestID string
 }
 
 type callInfoKey struct{}

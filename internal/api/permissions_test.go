@@ -159,6 +159,7 @@ var operations = []operation{
 	{"GET /api/v1/events/stream", "GET", "/api/v1/events/stream", "", "GetEventStream", "*", look},
 	{"GET /api/v1/graph", "GET", "/api/v1/graph", "", "GetPipelineGraph", "*", look},
 	{"GET /api/v1/locks", "GET", "/api/v1/locks", "", "ListLocks", "*", look},
+	{"GET /metrics", "GET", "/metrics", "", "GetMetrics", "*", look},
 
 	{"POST /api/v1/jobs/claim", "POST", "/api/v1/jobs/claim", `{"workerId":"w","providers":["Noop"],"waitSeconds":0}`, "PollForJobs", "*", jobs},
 	{"POST /api/v1/jobs/{id}/heartbeat", "POST", "/api/v1/jobs/j1/heartbeat", `{"workerId":"w"}`, "AcknowledgeJob", "job/j1", jobs},

@@ -52,6 +52,7 @@ func newTestServer(t *testing.T) (*Server, store.Store) {
 // TestRouteTable.
 var exemptions = map[string]string{
 	"GET /healthz":                      "liveness",
+	"GET /readyz":                       "readiness",
 	"/git/":                             "GitAuthorizer",
 	"POST /webhooks/{name}":             "webhook's own authentication",
 	"POST /webhooks/connections/{name}": "the connection's webhookSecret",

@@ -22,9 +22,10 @@ var layers = map[string]int{
 	"internal/eventpattern": 0, "internal/logmask": 0, "internal/artifact": 0,
 	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0, "internal/sandbox": 0, "internal/awsconn": 0, "internal/toolcache": 0, "internal/hostconn": 0,
 	"internal/errcode": 0, "internal/awsid": 0, "internal/githost": 0,
+	"internal/metrics": 0, "internal/replica": 0,
 	// 1: what builds on one of those alone.
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
-	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/storetest": 1, "internal/follow": 1,
+	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/postgres/pgtest": 0, "internal/store/storetest": 1, "internal/follow": 1,
 	"internal/provider": 1, "internal/githost/giteatest": 1, "internal/wire": 1, "internal/wire/wiretest": 1, "internal/process": 1,
 	// 2: declarations, and the pure engine.
 	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2, "internal/connection": 2, "internal/appspec": 1, "internal/deploygroup": 1, "internal/deployagent": 2, "internal/provider/codedeploy": 4,

@@ -111,6 +111,7 @@ type Log struct {
 	write *sql.DB // one connection: the writer goroutine's and the pruner's
 	read  *sql.DB
 	opts  Options
+	pg    bool // on PostgreSQL (OpenPostgres): $n placeholders, ids by RETURNING
 
 	in chan *pending
 
@@ -147,18 +148,7 @@ const maxBatch = 512
 // Open opens (creating if needed) the audit database at path and starts its
 // writer and pruner. Close stops them.
 func Open(ctx context.Context, path string, opts Options) (*Log, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.PruneInterval <= 0 {
-		opts.PruneInterval = time.Hour
-	}
-	if opts.PruneBatch <= 0 {
-		opts.PruneBatch = 1000
-	}
+	opts = withDefaults(opts)
 	dsn := func(txlock string) string {
 		q := url.Values{}
 		// FULL: a committed record is on disk, not only in the page cache.
@@ -183,14 +173,7 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(2)
-	l := &Log{
-		write: write, read: read, opts: opts,
-		in:         make(chan *pending, 4*maxBatch),
-		inserts:    make(map[int]*sql.Stmt),
-		writerDone: make(chan struct{}),
-		stopPrune:  make(chan struct{}),
-		pruneDone:  make(chan struct{}),
-	}
+	l := newLog(write, read, opts)
 	if err := l.migrate(ctx); err != nil {
 		read.Close()
 		write.Close()
@@ -199,6 +182,33 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 	go l.writer()
 	go l.pruner()
 	return l, nil
+}
+
+func withDefaults(opts Options) Options {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = time.Hour
+	}
+	if opts.PruneBatch <= 0 {
+		opts.PruneBatch = 1000
+	}
+	return opts
+}
+
+func newLog(write, read *sql.DB, opts Options) *Log {
+	return &Log{
+		write: write, read: read, opts: opts,
+		in:         make(chan *pending, 4*maxBatch),
+		inserts:    make(map[int]*sql.Stmt),
+		writerDone: make(chan struct{}),
+		stopPrune:  make(chan struct{}),
+		pruneDone:  make(chan struct{}),
+	}
 }
 
 const schema = `
@@ -447,6 +457,13 @@ func (l *Log) commit(batch []*pending) error {
 			args = append(args, r.Time.UnixMicro(), r.RequestID, r.Principal, r.Source, r.UserAgent, r.Operation,
 				r.Resource, params, r.Outcome, r.Error, r.Status, r.Duration.Microseconds())
 		}
+		if l.pg {
+			// PostgreSQL returns the ids in the order of the VALUES rows.
+			if err := l.insertReturning(ctx, tx.StmtContext(ctx, stmt), args, chunk); err != nil {
+				return err
+			}
+			continue
+		}
 		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
@@ -480,7 +497,10 @@ func (l *Log) insert(ctx context.Context, n int) (*sql.Stmt, error) {
 		}
 		q.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?)`)
 	}
-	st, err := l.write.PrepareContext(ctx, q.String())
+	if l.pg {
+		q.WriteString(` RETURNING id`)
+	}
+	st, err := l.write.PrepareContext(ctx, l.sql(q.String()))
 	if err != nil {
 		return nil, fmt.Errorf("prepare insert: %w", err)
 	}
@@ -515,7 +535,7 @@ func (l *Log) firstAt(ctx context.Context, t time.Time) (int64, error) {
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		var id, at int64
-		err := l.read.QueryRowContext(ctx, `SELECT id, time_us FROM audit_records WHERE id >= ? ORDER BY id LIMIT 1`, mid).Scan(&id, &at)
+		err := l.read.QueryRowContext(ctx, l.sql(`SELECT id, time_us FROM audit_records WHERE id >= ? ORDER BY id LIMIT 1`), mid).Scan(&id, &at)
 		if errors.Is(err, sql.ErrNoRows) {
 			hi = mid
 			continue
@@ -569,7 +589,7 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Record, error) {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
-	rows, err := l.read.QueryContext(ctx, q, args...)
+	rows, err := l.read.QueryContext(ctx, l.sql(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query audit records: %w", err)
 	}
@@ -607,9 +627,9 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		res, err := l.write.ExecContext(ctx, `DELETE FROM audit_records WHERE id IN
+		res, err := l.write.ExecContext(ctx, l.sql(`DELETE FROM audit_records WHERE id IN
 			(SELECT id FROM audit_records WHERE id < ? ORDER BY id LIMIT ?)
-			AND id < (SELECT MAX(id) FROM audit_records)`, upto, l.opts.PruneBatch)
+			AND id < (SELECT MAX(id) FROM audit_records)`), upto, l.opts.PruneBatch)
 		if err != nil {
 			return total, fmt.Errorf("prune audit records: %w", err)
 		}

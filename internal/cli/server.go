@@ -16,6 +16,7 @@ import (
 
 func newServerCmd(g *globals) *cobra.Command {
 	cfg := server.Config{}
+	var logFormat string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sluice server: API, engine, scheduler and in-process workers",
@@ -24,7 +25,7 @@ func newServerCmd(g *globals) *cobra.Command {
 			// Jobs run in directories of their own: a relative path given
 			// to one (CODEBUILD_SRC_DIR, a sandbox's binds) would name
 			// nothing there, so every configured path is made absolute now.
-			for _, p := range []*string{&cfg.DataDir, &cfg.TLSCert, &cfg.TLSKey, &cfg.Artifacts} {
+			for _, p := range []*string{&cfg.DataDir, &cfg.TLSCert, &cfg.TLSKey, &cfg.Artifacts, &cfg.SecretKeyFile, &cfg.ReposDir} {
 				if *p == "" || strings.Contains(*p, "://") {
 					continue
 				}
@@ -34,7 +35,15 @@ func newServerCmd(g *globals) *cobra.Command {
 				}
 				*p = abs
 			}
-			cfg.Logger = slog.New(slog.NewTextHandler(g.errOut, nil))
+			switch logFormat {
+			case "text":
+				cfg.Logger = slog.New(slog.NewTextHandler(g.errOut, nil))
+			case "json":
+				// One JSON object a line, for log shippers.
+				cfg.Logger = slog.New(slog.NewJSONHandler(g.errOut, nil))
+			default:
+				return fmt.Errorf("--log-format %q: want text or json", logFormat)
+			}
 			// The password comes from the environment only, never a flag that
 			// shows in the process list.
 			cfg.SMTP.Password = os.Getenv("SLUICE_SMTP_PASSWORD")
@@ -44,6 +53,8 @@ func newServerCmd(g *globals) *cobra.Command {
 			if cfg.Store == "" {
 				cfg.Store = os.Getenv("SLUICE_STORE") // not the flag's default: --help would show a URL's password
 			}
+			// The secret key too: from a file or the environment, never a flag.
+			cfg.SecretKey = os.Getenv(server.SecretKeyEnv)
 			s, err := server.Open(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -59,6 +70,9 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.DataDir, "data", def, "data directory (env SLUICE_DATA)")
 	cmd.Flags().StringVar(&cfg.Store, "store", "", "where state is kept: sqlite (the embedded default, in --data) or a postgres:// URL (env SLUICE_STORE; password in PGPASSWORD)")
 	cmd.Flags().StringVar(&cfg.Artifacts, "artifacts", "", "where artifacts are kept: a directory (default DATA/artifacts) or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false (keys in env SLUICE_S3_ACCESS_KEY/SLUICE_S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "how the server logs to standard error: text (key=value) or json (one object a line)")
+	cmd.Flags().StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file holding the 32-byte key that encrypts secrets, shared by every replica on one store (or base64 in env SLUICE_SECRET_KEY; default DATA/secret.key)")
+	cmd.Flags().StringVar(&cfg.ReposDir, "repos", "", "directory of the hosted repositories, on a file system every replica mounts when several share a store (default DATA/repos)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&cfg.SSHAddr, "ssh-addr", "", "address to serve the hosted repositories over SSH on, e.g. 127.0.0.1:2222 or :22 (default: SSH off)")
 	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as builds (AWS_REGION) carry it, e.g. us-east-1 (events and ARNs carry --aws-region)")

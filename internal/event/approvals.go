@@ -109,6 +109,6 @@ func (rn *Runner) NotifyApproval(ctx context.Context, row store.Job, j engine.Jo
 			return err
 		}
 	}
-	rn.delivery.Broadcast()
+	rn.deliveryQueued()
 	return nil
 }

@@ -35,6 +35,10 @@ type DeliveryConfig struct {
 	// Concurrency is how many deliveries are sent at once.
 	Concurrency int
 	HTTPClient  *http.Client
+	// Observe, when set, is told of every attempt: the delivery's kind, its
+	// result (ok, retry or failed), how long the attempt took and, for a
+	// success, how long since the delivery was queued (the metrics).
+	Observe func(kind, result string, attempt, sinceQueued time.Duration)
 }
 
 func (c DeliveryConfig) withDefaults() DeliveryConfig {
@@ -121,19 +125,29 @@ func (rn *Runner) deliver(ctx context.Context, d store.Delivery) error {
 	} else {
 		actx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 	}
+	began := time.Now()
 	err := rn.send(actx, d)
+	took := time.Since(began)
 	cancel()
 	if ctx.Err() != nil {
 		return nil // shutting down: the delivery stays Pending for the next start
 	}
 	now := rn.svc.Now()
+	result := "retry"
+	defer func() {
+		if cfg.Observe != nil {
+			cfg.Observe(d.Kind, result, took, now.Sub(d.Created))
+		}
+	}()
 	d.Attempts++
 	d.Updated = now
 	switch {
 	case err == nil:
 		d.Status, d.LastError = store.DeliveryDelivered, ""
+		result = "ok"
 	case notify.Permanent(err) || refused(err) || now.Sub(d.Created) >= maxAge:
 		d.Status, d.LastError = store.DeliveryFailed, err.Error()
+		result = "failed"
 		rn.log.Warn("delivery failed for good", "id", d.ID, "kind", d.Kind, "attempts", d.Attempts, "err", err)
 	default:
 		d.LastError = err.Error()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/eventpattern"
@@ -67,7 +68,8 @@ type Runner struct {
 	log       *slog.Logger
 	cfg       DeliveryConfig
 	functions FunctionInvoker
-	delivery  follow.Notifier // a delivery is waiting to be sent
+	delivery  follow.Notifier                   // a delivery is waiting to be sent
+	publish   atomic.Pointer[func(kind string)] // see SetPublisher
 
 	follower *follow.Follower // reads the event log; one round at a time
 	mu       sync.Mutex
@@ -135,7 +137,7 @@ func (rn *Runner) newRuleFollower() *follow.Follower {
 		},
 		End: func(context.Context) {
 			if rn.queued > 0 {
-				rn.delivery.Broadcast()
+				rn.deliveryQueued()
 			}
 		},
 	}
@@ -338,7 +340,7 @@ func (rn *Runner) RuleSchedulesOnce(ctx context.Context) error {
 		queued = queued || fired
 	}
 	if queued {
-		rn.delivery.Broadcast()
+		rn.deliveryQueued()
 	}
 	return errors.Join(errs...)
 }
@@ -395,4 +397,23 @@ func (rn *Runner) ruleScheduleTick(ctx context.Context, row store.Definition, r 
 	return true, rn.svc.Store().UpdateGlobal(ctx, func(tx store.Tx) error {
 		return tx.SetTriggerState(ctx, key, schedule.FormatTicks(anchor, tick), rn.svc.Now())
 	})
+}
+
+// ChangeDeliveries is the kind of change announced to other replicas when a
+// delivery is queued (see SetPublisher).
+const ChangeDeliveries = "deliveries"
+
+// SetPublisher makes every queued delivery also announced to publish
+// (package replica tells the other replicas, whose Wake wakes their
+// deliverer). publish must not wait.
+func (rn *Runner) SetPublisher(publish func(kind string)) { rn.publish.Store(&publish) }
+
+// Wake wakes the deliverer for a delivery another replica queued.
+func (rn *Runner) Wake() { rn.delivery.Broadcast() }
+
+func (rn *Runner) deliveryQueued() {
+	rn.delivery.Broadcast()
+	if p := rn.publish.Load(); p != nil {
+		(*p)(ChangeDeliveries)
+	}
 }

@@ -66,6 +66,8 @@ var Actions = []string{
 	"ListActionTypes", "CreateCustomActionType", "DeleteCustomActionType",
 	// Events put by callers (EventBridge's PutEvents), which rules match.
 	"PutEvents",
+	// The server's Prometheus metrics (GET /metrics), for a scraper's token.
+	"GetMetrics",
 }
 
 // AWSActions are the actions only the AWS-compatible endpoint serves: no

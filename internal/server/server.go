@@ -34,6 +34,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/gitssh"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/metrics"
 	"github.com/sluice-ci/sluice/internal/mirror"
 	"github.com/sluice-ci/sluice/internal/notify"
 	"github.com/sluice-ci/sluice/internal/provider/ecrsource"
@@ -42,6 +43,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/provider/lambda"
 	"github.com/sluice-ci/sluice/internal/provider/registry"
 	"github.com/sluice-ci/sluice/internal/provider/s3source"
+	"github.com/sluice-ci/sluice/internal/replica"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -124,6 +126,13 @@ type Config struct {
 	// SSHAddr is where the hosted repositories are also served over SSH
 	// (package gitssh); "" serves no SSH.
 	SSHAddr string
+	// SecretKeyFile and SecretKey (base64, from SLUICE_SECRET_KEY) give the
+	// key that encrypts secrets, which every replica sharing a store must
+	// share; without either it is DataDir/secret.key, made on first start.
+	SecretKeyFile, SecretKey string
+	// ReposDir is where hosted repositories live: "" for DataDir/repos;
+	// replicas sharing a store mount one shared directory here.
+	ReposDir string
 }
 
 // regionRE is what a region name may be: AWS's own (us-east-1) and
@@ -148,6 +157,7 @@ type Server struct {
 	ssh      *gitssh.Server // nil without SSHAddr
 	mirrors  *mirror.Runner
 	sshLn    net.Listener
+	ops      operations // metrics, readiness, other replicas (operations.go)
 
 	lock *os.File // holds the data directory's lock while the server lives
 	iso  *sandbox.Isolation
@@ -273,12 +283,20 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if c, ok := arts.(io.Closer); ok {
 		s.undo.push(c.Close)
 	}
-	if err := ensureAdminToken(ctx, s.store, cfg.DataDir); err != nil {
+	if err := ensureAdminToken(ctx, s.store, cfg.DataDir, cfg.shared()); err != nil {
 		return nil, err
 	}
-	key, err := loadSecretKey(cfg.DataDir)
+	key, err := secretKeyFrom(cfg.SecretKeyFile, cfg.SecretKey)
 	if err != nil {
 		return nil, err
+	}
+	if key == nil {
+		if cfg.shared() {
+			cfg.Logger.Warn("secret key: from this replica's data directory; replicas sharing a store must share it (--secret-key-file or " + SecretKeyEnv + ")")
+		}
+		if key, err = loadSecretKey(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	if s.listener, s.inner, err = listen(cfg); err != nil {
 		return nil, err
@@ -302,17 +320,30 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.mirrors.Pushed(p.Repository) // set below, before any push arrives
 		return nil
 	}
-	if s.repos, err = gitserver.New(filepath.Join(cfg.DataDir, "repos"), api.GitAuthorizer{Tokens: s.store}, withMirrors, cfg.Logger); err != nil {
+	reposDir := cfg.ReposDir
+	if reposDir == "" {
+		reposDir = filepath.Join(cfg.DataDir, "repos")
+	}
+	if s.repos, err = gitserver.New(reposDir, api.GitAuthorizer{Tokens: s.store}, withMirrors, cfg.Logger); err != nil {
 		return nil, err
 	}
+	s.ops.metrics = metrics.New()
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
+	deliveries.Observe = s.ops.metrics.Delivered
 	svc = service.New(s.store, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
 		BaseURL: base, Region: cfg.Region, AWS: awsID,
 		Repos:     s.repos,
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})
 	s.svc = svc
+	svc.SetMeter(s.ops.metrics)
+	s.ops.metrics.QueueDepth(svc.QueueDepth)
+	if cfg.shared() {
+		s.ops.coord = replica.New(cfg.Store, cfg.Logger)
+		s.ops.coord.Leading = s.ops.metrics.Leading
+		svc.SetPublisher(s.ops.coord.Publish)
+	}
 	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
 		FollowObjects(s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
@@ -327,22 +358,33 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}, creds: svc, region: awsID.Region}})
 	svc.SetApprovalNotifier(s.events)
+	if s.ops.coord != nil {
+		s.events.SetPublisher(s.ops.coord.Publish)
+	}
 
 	apiServer := api.New(svc, s.store, s.repos, cfg.Logger)
 	apiServer.SetMirrors(s.mirrors)
+	apiServer.SetOperations(api.Operations{Metrics: s.ops.metrics.Handler(), Ready: s.ready(arts)})
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {
 		retention := cfg.AuditRetention
 		if retention == 0 {
 			retention = 90 * 24 * time.Hour
 		}
-		if s.audit, err = audit.Open(ctx, filepath.Join(cfg.DataDir, AuditFile), audit.Options{Retention: retention, Logger: cfg.Logger}); err != nil {
+		auditOpts := audit.Options{Retention: retention, Logger: cfg.Logger}
+		if cfg.shared() {
+			// One trail for every replica sharing the database.
+			s.audit, err = audit.OpenPostgres(ctx, cfg.Store, auditOpts)
+		} else {
+			s.audit, err = audit.Open(ctx, filepath.Join(cfg.DataDir, AuditFile), auditOpts)
+		}
+		if err != nil {
 			return nil, err
 		}
 		// Writes what requests still running handed over; later ones are
 		// refused, and logged.
 		s.undo.push(s.audit.Close)
-		handler = apiServer.Audited(s.audit, api.AuditOptions{TrustedProxies: cfg.TrustedProxies})
+		handler = apiServer.Audited(s.audit, api.AuditOptions{TrustedProxies: cfg.TrustedProxies, Observe: s.ops.metrics.Request})
 	}
 	var sshHost *wire.SSHHost
 	if cfg.SSHAddr != "" {
@@ -355,6 +397,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost, Mirrors: s.mirrors}
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
+	}
+	if cfg.shared() {
+		consoleCfg.Sessions = consoleSessions{s.store}
 	}
 	console, err := ui.New(consoleCfg)
 	if err != nil {
@@ -430,7 +475,11 @@ func (s *Server) workerURL() string {
 
 // ensureAdminToken creates the admin token on first start. The token file is the
 // only copy of the secret; the store keeps its hash.
-func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
+//
+// On a shared store (shared), a replica started without the file finds the
+// admin token another replica made and leaves it: replacing it would lock
+// out whoever holds the first replica's file.
+func ensureAdminToken(ctx context.Context, st store.Store, dir string, shared bool) error {
 	path := filepath.Join(dir, AdminTokenFile)
 	raw, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -445,6 +494,13 @@ func ensureAdminToken(ctx context.Context, st store.Store, dir string) error {
 			return err
 		}
 		return nil
+	}
+	if shared {
+		if found, err := hasAdmin(ctx, st); err != nil {
+			return err
+		} else if found {
+			return nil
+		}
 	}
 	token := newToken()
 	if err := st.PutToken(ctx, store.Token{Name: "admin", Hash: api.HashToken(token), Policy: iam.PolicyAdmin, Created: time.Now().UTC()}); err != nil {
@@ -499,7 +555,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// is named after the host so that replicas sharing a store keep theirs.
 	workerToken := newToken()
 	host, _ := os.Hostname()
-	if err := s.store.PutToken(ctx, store.Token{Name: "in-process-worker@" + host, Hash: api.HashToken(workerToken), Policy: iam.PolicyWorker, Created: time.Now().UTC()}); err != nil {
+	if err := s.store.PutToken(ctx, store.Token{Name: workerTokenName(host, s.cfg.DataDir), Hash: api.HashToken(workerToken), Policy: iam.PolicyWorker, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
 
@@ -517,21 +573,43 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { errc <- s.http.Serve(s.inner) }()
 	}
 
-	for _, loop := range []func(context.Context){
-		s.svc.RunSweeper,
-		s.svc.RunReactor,
-		s.events.RunDeliveries,
-		s.events.RunRules,
-		func(ctx context.Context) { s.svc.RunEventPruner(ctx, s.cfg.EventRetention, time.Hour) },
-		func(ctx context.Context) { s.poller.Run(ctx, s.cfg.PollInterval) },
-		func(ctx context.Context) { s.schedule.Run(ctx, time.Second) },
-		s.replayPushes,
-		s.mirrors.Run,
-	} {
+	// Work that must happen once across the replicas sharing the store,
+	// each loop under its own name (its advisory lock, its leader metric).
+	singletons := []struct {
+		name string
+		loop func(context.Context)
+	}{
+		{"sweeper", s.svc.RunSweeper},
+		{"reactor", s.svc.RunReactor},
+		{"deliveries", s.events.RunDeliveries},
+		{"rules", s.events.RunRules},
+		{"retention", func(ctx context.Context) { s.svc.RunEventPruner(ctx, s.cfg.EventRetention, time.Hour) }},
+		{"poller", func(ctx context.Context) { s.poller.Run(ctx, s.cfg.PollInterval) }},
+		{"schedules", func(ctx context.Context) { s.schedule.Run(ctx, time.Second) }},
+		{"push-replay", s.replayPushes},
+		{"mirrors", s.mirrors.Run},
+	}
+	for _, sg := range singletons {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			loop(ctx)
+			s.ops.singleton(ctx, sg.name, sg.loop)
+		}()
+	}
+	if s.ops.coord != nil {
+		// Changes other replicas commit wake this one's long polls, gate
+		// waits and live pages.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.ops.coord.Run(ctx, func(kind string) {
+				if kind == event.ChangeDeliveries || kind == "" {
+					s.events.Wake()
+				}
+				if kind != event.ChangeDeliveries {
+					s.svc.Wake(kind)
+				}
+			})
 		}()
 	}
 
@@ -577,6 +655,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 		s.log.Info("git over ssh", "addr", s.sshLn.Addr().String(), "hostKey", s.ssh.Fingerprint())
 	}
+	s.ops.running.Store(true)
 	s.log.Info("sluice server started", "addr", s.URL(), "data", s.cfg.DataDir, "workers", s.cfg.Workers, "isolation", s.iso.Describe())
 	if !s.iso.Enabled() {
 		s.log.Warn("actions that run code are not sandboxed on this server: " + s.iso.Describe())

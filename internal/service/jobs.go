@@ -57,6 +57,11 @@ func (s *Service) ClaimJob(ctx context.Context, worker string, providers []strin
 			if err := json.Unmarshal(row.Payload, &j); err != nil {
 				return nil, fmt.Errorf("decode job %s: %w", row.ID, err)
 			}
+			queued := row.Created
+			if row.NotBefore.After(queued) {
+				queued = row.NotBefore
+			}
+			s.meter.JobClaimed(row.Provider, now.Sub(queued))
 			return &ClaimedJob{Job: j, Worker: worker, LeaseUntil: row.LeaseUntil, Heartbeat: s.lease / 3}, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {

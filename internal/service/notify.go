@@ -1,14 +1,53 @@
 package service
 
-import "github.com/sluice-ci/sluice/internal/follow"
+import (
+	"sync/atomic"
+
+	"github.com/sluice-ci/sluice/internal/follow"
+)
 
 // notifier wakes goroutines waiting for a kind of change (see
-// follow.Notifier: it only makes waiting faster).
-type notifier struct{ follow.Notifier }
+// follow.Notifier: it only makes waiting faster). With several replicas on
+// one database a broadcast is also published to the others (SetPublisher),
+// whose Wake broadcasts it there.
+type notifier struct {
+	follow.Notifier
+	kind    string
+	publish *atomic.Pointer[func(kind string)]
+}
 
-func newNotifier() *notifier { return &notifier{} }
+// Kinds of change announced to other replicas (see SetPublisher and Wake).
+const (
+	ChangeJobs      = "jobs"      // a job became claimable
+	ChangeExecution = "execution" // an execution, a log or the event log changed
+)
+
+func newNotifier(kind string, publish *atomic.Pointer[func(string)]) *notifier {
+	return &notifier{kind: kind, publish: publish}
+}
 
 // wait returns a channel closed at the next broadcast.
 func (n *notifier) wait() <-chan struct{} { return n.Wait() }
 
-func (n *notifier) broadcast() { n.Broadcast() }
+func (n *notifier) broadcast() {
+	n.Broadcast()
+	if p := n.publish.Load(); p != nil {
+		(*p)(n.kind)
+	}
+}
+
+// SetPublisher makes every change the service announces to its own waiters
+// also go to publish (package replica sends it to the other replicas).
+// publish must not wait.
+func (s *Service) SetPublisher(publish func(kind string)) { s.publish.Store(&publish) }
+
+// Wake wakes this service's waiters for a change another replica announced:
+// kind is ChangeJobs or ChangeExecution, "" for both (after missing some).
+func (s *Service) Wake(kind string) {
+	if kind == "" || kind == ChangeJobs {
+		s.jobsQueued.Broadcast()
+	}
+	if kind == "" || kind == ChangeExecution {
+		s.changed.Broadcast()
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
@@ -71,9 +72,11 @@ type Service struct {
 	secretKey []byte
 	isolation isolation // see SetIsolation
 
-	jobsQueued *notifier     // a job became claimable
-	changed    *notifier     // an execution or a log changed
-	stopping   chan struct{} // closed by StopWaiting: long polls and streams end
+	jobsQueued *notifier                         // a job became claimable
+	changed    *notifier                         // an execution or a log changed
+	publish    atomic.Pointer[func(kind string)] // see SetPublisher
+	meter      Meter                             // see SetMeter; never nil
+	stopping   chan struct{}                     // closed by StopWaiting: long polls and streams end
 	stopOnce   sync.Once
 	baseURL    string
 	approvals  ApprovalNotifier // queues approvals' notifications (parts.go)
@@ -90,19 +93,20 @@ type Service struct {
 // New returns a Service.
 func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	s := &Service{
-		store:      st,
-		artifacts:  artifacts,
-		region:     cfg.Region,
-		lease:      cfg.Lease,
-		sweep:      cfg.SweepInterval,
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		secretKey:  cfg.SecretKey,
-		jobsQueued: newNotifier(),
-		changed:    newNotifier(),
-		stopping:   make(chan struct{}),
-		baseURL:    strings.TrimSuffix(cfg.BaseURL, "/"),
+		store:     st,
+		artifacts: artifacts,
+		region:    cfg.Region,
+		lease:     cfg.Lease,
+		sweep:     cfg.SweepInterval,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		secretKey: cfg.SecretKey,
+		meter:     noMeter{},
+		stopping:  make(chan struct{}),
+		baseURL:   strings.TrimSuffix(cfg.BaseURL, "/"),
 	}
+	s.jobsQueued = newNotifier(ChangeJobs, &s.publish)
+	s.changed = newNotifier(ChangeExecution, &s.publish)
 	if s.region == "" {
 		s.region = "local"
 	}
@@ -213,6 +217,7 @@ func decodeDeclaration(name string, raw []byte) (*pipeline.Pipeline, error) {
 // thousand.
 func (s *Service) decide(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error)) (engine.Decision, error) {
 	var dec engine.Decision
+	var queued map[[2]string]time.Time // lock waits before the decision (meter.go)
 	err := s.store.Update(ctx, name, func(tx store.Tx) error {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
@@ -264,6 +269,7 @@ func (s *Service) decide(ctx context.Context, name, scope string, prepare func(t
 			return err
 		}
 		now := s.now()
+		queued = lockQueueTimes(st.Locks)
 		dec, err = engine.Decide(st, h, engine.Env{Now: now, NewID: newID})
 		if err != nil {
 			return err
@@ -279,6 +285,7 @@ func (s *Service) decide(ctx context.Context, name, scope string, prepare func(t
 	if len(dec.Changed) > 0 || len(dec.Cancel) > 0 {
 		s.changed.broadcast()
 	}
+	s.measure(dec, queued)
 	return dec, nil
 }
 

@@ -78,6 +78,14 @@ type Store interface {
 	PutToken(ctx context.Context, t Token) error
 	Tokens(ctx context.Context) ([]Token, error)
 
+	// Console sessions (package ui), by the hash of the cookie's value.
+	// PutConsoleSession inserts or replaces; PruneConsoleSessions deletes
+	// those last used before idleBefore or created before createdBefore.
+	PutConsoleSession(ctx context.Context, cs ConsoleSession) error
+	ConsoleSession(ctx context.Context, idHash string) (ConsoleSession, error)
+	DeleteConsoleSession(ctx context.Context, idHash string) error
+	PruneConsoleSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error)
+
 	// PutReport stores a test report of a job, replacing one of the same group.
 	PutReport(ctx context.Context, r Report) error
 	// Reports lists an execution's reports, oldest first.
@@ -328,6 +336,18 @@ type Report struct {
 	Action      string
 	Document    []byte // JSON owned by the service
 	Created     time.Time
+}
+
+// ConsoleSession is one signed-in browser of the web console: it names the
+// token it signed in with by the token's hash, never the token.
+type ConsoleSession struct {
+	IDHash    string
+	TokenHash string
+	Name      string // the token's name when the session began
+	CSRF      string // the synchronizer token the session's forms carry
+	Flash     string // a message to show once, on the next page
+	Created   time.Time
+	LastUsed  time.Time
 }
 
 // Token is an API credential; only a hash of the secret is stored.

@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -41,27 +44,68 @@ type session struct {
 	mu       sync.Mutex
 	lastUsed time.Time
 	flash    string // a message to show once, on the next page
+
+	save func(*session) // writes the session back to its SessionStore; nil in memory
 }
 
 func (s *session) setFlash(msg string) {
 	s.mu.Lock()
 	s.flash = msg
 	s.mu.Unlock()
+	if s.save != nil {
+		s.save(s)
+	}
 }
 
 func (s *session) takeFlash() string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	msg := s.flash
 	s.flash = ""
+	s.mu.Unlock()
+	if msg != "" && s.save != nil {
+		s.save(s)
+	}
 	return msg
 }
 
+// SessionRecord is a session as a SessionStore keeps it: IDHash is the
+// SHA-256 of the cookie's value, so a copy of the store gives no live cookie.
+type SessionRecord struct {
+	IDHash, TokenHash, Name, CSRF, Flash string
+	Created, LastUsed                    time.Time
+}
+
+// SessionStore keeps sessions where every server replica sharing a store
+// finds them: a browser signed in through one replica stays signed in
+// whichever answers, and signing out ends the session on all of them.
+type SessionStore interface {
+	PutSession(ctx context.Context, r SessionRecord) error
+	// Session returns the record, and false when there is none.
+	Session(ctx context.Context, idHash string) (SessionRecord, bool, error)
+	DeleteSession(ctx context.Context, idHash string) error
+	PruneSessions(ctx context.Context, idleBefore, createdBefore time.Time) error
+}
+
+// touchEvery is how often a stored session's last use is written back: the
+// idle timeout is that much coarser, and a page view costs no write.
+const touchEvery = time.Minute
+
+func hashID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// storeTimeout bounds the writes that have no request context to follow.
+const storeTimeout = 5 * time.Second
+
 // sessions are kept in memory: a restart signs everybody out, which costs a
-// sign-in and keeps no credential on disk.
+// sign-in and keeps no credential on disk. With a SessionStore (replicas on
+// PostgreSQL) they are kept there instead, and read on every request.
 type sessions struct {
 	idle, max time.Duration
 	now       func() time.Time
+	backing   SessionStore // nil: in memory
+	log       func(msg string, err error)
 
 	mu   sync.Mutex
 	byID map[string]*session
@@ -71,16 +115,56 @@ func newSessions(idle, max time.Duration) *sessions {
 	return &sessions{idle: idle, max: max, now: time.Now, byID: map[string]*session{}}
 }
 
-func (ss *sessions) create(tokenHash, name string) *session {
+func (ss *sessions) create(ctx context.Context, tokenHash, name string) (*session, error) {
 	now := ss.now()
 	sess := &session{id: randomToken(), tokenHash: tokenHash, name: name, csrf: randomToken(), created: now, lastUsed: now}
+	if ss.backing != nil {
+		if err := ss.backing.PruneSessions(ctx, now.Add(-ss.idle), now.Add(-ss.max)); err != nil {
+			ss.log("prune console sessions", err)
+		}
+		sess.save = ss.save
+		if err := ss.backing.PutSession(ctx, ss.record(sess)); err != nil {
+			return nil, err
+		}
+		return sess, nil
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if len(ss.byID) >= maxSessions {
 		ss.evictLocked(now)
 	}
 	ss.byID[sess.id] = sess
-	return sess
+	return sess, nil
+}
+
+func (ss *sessions) record(s *session) SessionRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return SessionRecord{IDHash: hashID(s.id), TokenHash: s.tokenHash, Name: s.name, CSRF: s.csrf, Flash: s.flash,
+		Created: s.created, LastUsed: s.lastUsed}
+}
+
+// save writes a stored session back (its flash changed, or its last use).
+func (ss *sessions) save(s *session) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := ss.backing.PutSession(ctx, ss.record(s)); err != nil {
+		ss.log("save console session", err)
+	}
+}
+
+// fromStore reads the session the cookie names from the SessionStore.
+func (ss *sessions) fromStore(ctx context.Context, id string) *session {
+	rec, ok, err := ss.backing.Session(ctx, hashID(id))
+	if err != nil {
+		ss.log("read console session", err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	return &session{id: id, tokenHash: rec.TokenHash, name: rec.Name, csrf: rec.CSRF, flash: rec.Flash,
+		created: rec.Created, lastUsed: rec.LastUsed, save: ss.save}
 }
 
 // evictLocked drops expired sessions and, when that is not enough, the
@@ -114,9 +198,14 @@ func (ss *sessions) fromRequest(r *http.Request) *session {
 	if err != nil || c.Value == "" {
 		return nil
 	}
-	ss.mu.Lock()
-	sess := ss.byID[c.Value]
-	ss.mu.Unlock()
+	var sess *session
+	if ss.backing != nil {
+		sess = ss.fromStore(r.Context(), c.Value)
+	} else {
+		ss.mu.Lock()
+		sess = ss.byID[c.Value]
+		ss.mu.Unlock()
+	}
 	if sess == nil {
 		return nil
 	}
@@ -126,12 +215,24 @@ func (ss *sessions) fromRequest(r *http.Request) *session {
 		return nil
 	}
 	sess.mu.Lock()
+	stale := now.Sub(sess.lastUsed) >= touchEvery
 	sess.lastUsed = now
 	sess.mu.Unlock()
+	if stale && ss.backing != nil {
+		ss.save(sess)
+	}
 	return sess
 }
 
 func (ss *sessions) remove(id string) {
+	if ss.backing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if err := ss.backing.DeleteSession(ctx, hashID(id)); err != nil {
+			ss.log("delete console session", err)
+		}
+		return
+	}
 	ss.mu.Lock()
 	delete(ss.byID, id)
 	ss.mu.Unlock()
@@ -241,7 +342,10 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil && !errors.Is(err, access.ErrPolicyUnread) {
 		return err
 	}
-	sess := s.sessions.create(hash, who.Name)
+	sess, err := s.sessions.create(r.Context(), hash, who.Name)
+	if err != nil {
+		return err
+	}
 	setCookie(w, r, sessionCookie, sess.id, 0)
 	setCookie(w, r, signinCookie, "", -1)
 	s.audited(r, c, http.StatusSeeOther, nil)

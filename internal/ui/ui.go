@@ -77,6 +77,9 @@ type Config struct {
 	// SessionTTL is how long a session lasts without use (default 8 hours);
 	// a session never outlives 24 hours.
 	SessionTTL time.Duration
+	// Sessions keeps sessions for every replica sharing a store; nil keeps
+	// them in this process's memory.
+	Sessions SessionStore
 }
 
 // Server is the console's HTTP handler.
@@ -120,6 +123,8 @@ func New(cfg Config) (*Server, error) {
 		sessions: newSessions(cfg.SessionTTL, 24*time.Hour),
 		done:     make(chan struct{}),
 	}
+	s.sessions.backing = cfg.Sessions
+	s.sessions.log = func(msg string, err error) { cfg.Logger.Warn(msg, "err", err) }
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.HandleFunc(rt.pattern, s.wrap(rt))

@@ -758,3 +758,6 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int
 	}
 	return tag.RowsAffected(), nil
 }
+
+// Ping checks that the database answers (the readiness probe).
+func (s *Store) Ping(ctx context.Context) error { return s.read.Ping(ctx) }

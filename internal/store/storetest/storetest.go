@@ -35,6 +35,7 @@ func Run(t *testing.T, open Open) {
 	group("Deliveries", exerciseDeliveries)
 	group("Definitions", exerciseDefinitions)
 	group("BuildNumbers", exerciseBuildNumbers)
+	group("ConsoleSessions", exerciseConsoleSessions)
 }
 
 // test is one test of the suite, run on a fresh store.
