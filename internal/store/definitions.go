@@ -34,10 +34,16 @@ const (
 	// KindTags are the tags of a resource (TagResource), named by its ARN:
 	// a JSON object of key → value.
 	KindTags Kind = "tags"
+	// KindPullRequest is a pull request of a hosted repository, named
+	// REPOSITORY/ID: its comments, approvals and approval rules with it.
+	KindPullRequest Kind = "pullrequest"
+	// KindApprovalRuleTemplate is an approval rule template (CodeCommit's),
+	// with the repositories it is associated with.
+	KindApprovalRuleTemplate Kind = "approvalruletemplate"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey, KindTags}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey, KindTags, KindPullRequest, KindApprovalRuleTemplate}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.
