@@ -67,7 +67,8 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 
-	repos     Repos // hosted repositories, when the server hosts any
+	repos     Repos     // hosted repositories, when the server hosts any
+	pullRepos PullRepos // their git, for pull requests
 	secretKey []byte
 	isolation isolation // see SetIsolation
 
