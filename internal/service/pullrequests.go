@@ -270,6 +270,7 @@ func (s *Service) CreatePullRequest(ctx context.Context, req PullRequestRequest)
 		return PullRequest{}, err
 	}
 	s.pullEvent(ctx, pr, "pullRequestCreated", nil)
+	s.pullTriggered(ctx, pr, "OPEN")
 	return s.withState(ctx, pr), nil
 }
 
@@ -486,6 +487,7 @@ func (s *Service) UpdatePullRequest(ctx context.Context, u PullRequestUpdate) (P
 	}
 	if u.Close {
 		s.pullEvent(ctx, pr, event, nil)
+		s.pullTriggered(ctx, pr, "CLOSED")
 	}
 	return s.withState(ctx, pr), nil
 }
@@ -671,7 +673,17 @@ func (s *Service) MergePullRequest(ctx context.Context, m MergePullRequestReques
 		return PullRequest{}, perr
 	}
 	s.pullEvent(ctx, pr, "pullRequestMergeStatusUpdated", nil)
+	s.pullTriggered(ctx, pr, "CLOSED")
 	return s.withState(ctx, pr), err
+}
+
+// pullTriggered starts the pipelines event of pr starts; a failure is
+// logged: the pull request's change is made, and the pipelines' own
+// trigger notes say what they did.
+func (s *Service) pullTriggered(ctx context.Context, pr PullRequest, event string) {
+	if err := s.pullRequestToPipelines(ctx, pr, event); err != nil {
+		s.log.Warn("pull request trigger failed", "repository", pr.Repository, "pullRequest", pr.ID, "event", event, "err", err)
+	}
 }
 
 func orNone(list []string) string {

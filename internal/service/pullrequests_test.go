@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
 	"github.com/sluice-ci/sluice/internal/store"
 	"github.com/sluice-ci/sluice/internal/store/sqlite"
 )
@@ -257,5 +258,59 @@ func TestPullRequestMergeConflictAndComments(t *testing.T) {
 	closed, _ := svc.PullRequests(ctx, service.PullRequestFilter{Repository: "app", Status: service.PullRequestClosed, Author: "alice"})
 	if len(list) != 0 || len(closed) != 1 || closed[0].Title != "Renamed" || closed[0].Merged {
 		t.Errorf("open = %v, closed = %v", list, closed)
+	}
+}
+
+// TestPullRequestTriggers: a pipeline with a pullRequest filter on the
+// destination main starts on OPEN, on a push to the source (UPDATED) and on
+// CLOSED, once per source commit; one filtered on another destination does
+// not; the pull request lists the executions it started.
+func TestPullRequestTriggers(t *testing.T) {
+	ctx := context.Background()
+	e := newPullEnv(t)
+	svc := e.svc
+	decl := strings.ReplaceAll(servicetest.HostedPipeline, "RepositoryName: repo", "RepositoryName: app") + `
+triggers:
+  - providerType: CodeStarSourceConnection
+    gitConfiguration:
+      sourceActionName: src
+      pullRequest:
+        - events: [OPEN, UPDATED, CLOSED]
+          branches: {includes: [main]}
+`
+	servicetest.Apply(t, svc, decl)
+	servicetest.Apply(t, svc, strings.ReplaceAll(strings.ReplaceAll(decl, "name: app\n", "name: other\n"), "includes: [main]", "includes: [release]"))
+	pr, err := svc.CreatePullRequest(ctx, service.PullRequestRequest{Repository: "app", Title: "Feature", Source: "feature", Destination: "main", Principal: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := pr.SourceCommit
+	es, _ := svc.Executions(ctx, "app", 0, 10)
+	if len(es) != 1 || es[0].TriggerVariables["PullRequestId"] != "1" || es[0].TriggerVariables["PullRequestEvent"] != "OPEN" || es[0].SourceRevisions[0].RevisionID != first {
+		t.Fatalf("executions after OPEN = %+v", es)
+	}
+	if other, _ := svc.Executions(ctx, "other", 0, 10); len(other) != 0 {
+		t.Errorf("pipeline filtered on release started: %+v", other)
+	}
+	// A push to the source branch, handed over as the git server does.
+	e.commit("feature", "c.txt", "c\n")
+	second := e.run("rev-parse", "feature")
+	push := service.Push{ID: "p1", Repository: "app", Principal: "alice", Updates: []service.RefUpdate{{Ref: "refs/heads/feature", Old: first, New: second}}}
+	for range 2 { // replayed: nothing starts twice
+		if err := svc.HandlePush(ctx, push); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, _ = svc.Executions(ctx, "app", 0, 10)
+	if len(es) != 2 || es[0].TriggerVariables["PullRequestEvent"] != "UPDATED" || es[0].TriggerVariables["SourceCommitId"] != second {
+		t.Fatalf("executions after a push to the source = %d, newest %+v", len(es), es[0].TriggerVariables)
+	}
+	if _, err := svc.UpdatePullRequest(ctx, service.PullRequestUpdate{Repository: "app", ID: pr.ID, Close: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := svc.PullRequest(ctx, "app", pr.ID)
+	list := svc.PullRequestExecutions(ctx, got)
+	if len(list) != 3 || list[0].Pipeline != "app" || list[0].Status == "" {
+		t.Errorf("the pull request's executions = %+v, want 3 of app", list)
 	}
 }
