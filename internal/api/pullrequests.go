@@ -200,8 +200,10 @@ func (s *Server) pullRoutes(repos *gitserver.Server) {
 				return err
 			}
 			var req wire.MergePullRequestRequest
-			if err := decode(r, &req); err != nil {
-				return err
+			if r.ContentLength != 0 { // every field is optional, the body too
+				if err := decode(r, &req); err != nil {
+					return err
+				}
 			}
 			pr, err := s.svc.MergePullRequest(r.Context(), service.MergePullRequestRequest{Repository: r.PathValue("name"), ID: id,
 				Strategy: strategy, SourceCommit: req.SourceCommit, Message: req.Message, AuthorName: req.AuthorName, AuthorEmail: req.Email,
