@@ -246,3 +246,22 @@ func short(id string) string {
 	}
 	return id
 }
+
+// Branches lists a repository's branches by name.
+func (s *Server) Branches(ctx context.Context, name string) ([]string, error) {
+	dir, err := s.repoDir(name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.run(ctx, dir, "for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads/")
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	for _, b := range strings.Split(string(out), "\n") {
+		if b != "" {
+			list = append(list, b)
+		}
+	}
+	return list, nil
+}

@@ -29,6 +29,9 @@ func TestMergeFastForward(t *testing.T) {
 	e, w := pullEnv(t)
 	ctx := context.Background()
 	src := e.mustGit(w, "rev-parse", "feature")
+	if b, err := e.srv.Branches(ctx, "app"); err != nil || !slices.Equal(b, []string{"feature", "main"}) {
+		t.Errorf("branches = %v, %v", b, err)
+	}
 	commits, err := e.srv.CommitsBetween(ctx, "app", "main", "feature", 100)
 	if err != nil || len(commits) != 2 || commits[0].Message != "feature two" || commits[1].ID == "" {
 		t.Fatalf("commits = %+v, %v", commits, err)

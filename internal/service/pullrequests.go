@@ -701,3 +701,22 @@ func ParsePullRequestID(v string) (int64, error) {
 	}
 	return id, nil
 }
+
+// PullRequestRepository names the repository of pull request id (CodeCommit's
+// operations name a pull request by its id alone).
+func (s *Service) PullRequestRepository(ctx context.Context, id int64) (string, error) {
+	d, err := s.store.Definition(ctx, store.KindPullRequest, pullName(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", Errorf(CodeNotFound, "pull request %d not found", id)
+	}
+	if err != nil {
+		return "", err
+	}
+	var pr struct {
+		Repository string `json:"repositoryName"`
+	}
+	if err := json.Unmarshal(d.Document, &pr); err != nil {
+		return "", fmt.Errorf("pull request %d: %w", id, err)
+	}
+	return pr.Repository, nil
+}
