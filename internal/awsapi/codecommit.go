@@ -215,15 +215,15 @@ func (h *Handler) repos() (Repos, error) {
 func when(t time.Time) epoch { return epoch(float64(t.UnixMilli()) / 1000) }
 
 type repositoryMetadata struct {
-	AccountID             string  `json:"accountId"`
-	RepositoryID          string  `json:"repositoryId"`
-	RepositoryName        string  `json:"repositoryName"`
-	RepositoryDescription string  `json:"repositoryDescription,omitempty"`
-	DefaultBranch         string  `json:"defaultBranch,omitempty"`
-	CreationDate          epoch   `json:"creationDate"`
-	LastModifiedDate      epoch   `json:"lastModifiedDate"`
-	CloneURLHTTP          string  `json:"cloneUrlHttp"`
-	Arn                   string  `json:"Arn"`
+	AccountID             string `json:"accountId"`
+	RepositoryID          string `json:"repositoryId"`
+	RepositoryName        string `json:"repositoryName"`
+	RepositoryDescription string `json:"repositoryDescription,omitempty"`
+	DefaultBranch         string `json:"defaultBranch,omitempty"`
+	CreationDate          epoch  `json:"creationDate"`
+	LastModifiedDate      epoch  `json:"lastModifiedDate"`
+	CloneURLHTTP          string `json:"cloneUrlHttp"`
+	Arn                   string `json:"Arn"`
 }
 
 func (h *Handler) metadata(ctx context.Context, r gitserver.Repo) repositoryMetadata {
