@@ -33,7 +33,7 @@ type Repos interface {
 
 func (h *Handler) codeCommitOperations() map[string]operation {
 	repo := repoResourceOf("repositoryName")
-	return map[string]operation{
+	ops := map[string]operation{
 		"CreateRepository": {action: "CreateRepository", resource: repo, run: h.ccCreateRepository},
 		"GetRepository":    {action: "GetRepository", resource: repo, run: h.ccGetRepository},
 		"ListRepositories": {action: "ListRepositories", resource: all, run: h.ccListRepositories},
@@ -57,6 +57,8 @@ func (h *Handler) codeCommitOperations() map[string]operation {
 		"AssociateApprovalRuleTemplateWithRepository":    {action: "AssociateApprovalRuleTemplateWithRepository", resource: repo, run: h.ccAssociate(true)},
 		"DisassociateApprovalRuleTemplateFromRepository": {action: "DisassociateApprovalRuleTemplateFromRepository", resource: repo, run: h.ccAssociate(false)},
 	}
+	h.repoTriggerOperations(ops)
+	return ops
 }
 
 // field reads a string at a dotted path of a JSON body (a number segment

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 )
 
@@ -199,4 +201,77 @@ func TestCodeCommitSDK(t *testing.T) {
 	if _, err := look.GetRepository(ctx, &codecommit.GetRepositoryInput{RepositoryName: aws.String("app")}); errType(err) != "RepositoryDoesNotExistException" {
 		t.Errorf("after delete: %v", err)
 	}
+}
+
+// TestCodeCommitRepositoryTriggers: PutRepositoryTriggers makes rules over
+// the push events: a push to the trigger's branch starts its pipeline, a
+// push to another branch does not; GetRepositoryTriggers reads them back;
+// an SNS destination and a caller without sluice:PutRule are refused; a
+// second PutRepositoryTriggers replaces the first's.
+func TestCodeCommitRepositoryTriggers(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	ctx := context.Background()
+	adminKeys := f.keys(t, "boss", "admin")
+	devKeys := f.keys(t, "dev", "operator")
+	admin := f.codecommit(adminKeys.AccessKeyID, adminKeys.SecretAccessKey)
+	dev := f.codecommit(devKeys.AccessKeyID, devKeys.SecretAccessKey)
+	cp := f.client(adminKeys.AccessKeyID, adminKeys.SecretAccessKey)
+	if _, err := admin.CreateRepository(ctx, &codecommit.CreateRepositoryInput{RepositoryName: aws.String("app")}); err != nil {
+		t.Fatal(err)
+	}
+	made, err := cp.CreatePipeline(ctx, createInput("on-main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:codepipeline:us-east-1:000000000000:on-main"
+	_ = made
+	trigger := cctypes.RepositoryTrigger{Name: aws.String("main-pushes"), DestinationArn: aws.String(arn), Branches: []string{"main"},
+		Events: []cctypes.RepositoryTriggerEventEnum{cctypes.RepositoryTriggerEventEnumUpdateReference, cctypes.RepositoryTriggerEventEnumCreateReference}}
+	if _, err := dev.PutRepositoryTriggers(ctx, &codecommit.PutRepositoryTriggersInput{RepositoryName: aws.String("app"), Triggers: []cctypes.RepositoryTrigger{trigger}}); errType(err) != "AccessDeniedException" {
+		t.Errorf("developer puts triggers: %v", err)
+	}
+	sns := trigger
+	sns.DestinationArn = aws.String("arn:aws:sns:us-east-1:000000000000:topic")
+	if _, err := admin.PutRepositoryTriggers(ctx, &codecommit.PutRepositoryTriggersInput{RepositoryName: aws.String("app"), Triggers: []cctypes.RepositoryTrigger{sns}}); errType(err) != "InvalidRepositoryTriggerDestinationArnException" {
+		t.Errorf("an SNS destination: %v", err)
+	}
+	if _, err := admin.PutRepositoryTriggers(ctx, &codecommit.PutRepositoryTriggersInput{RepositoryName: aws.String("app"), Triggers: []cctypes.RepositoryTrigger{trigger}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := admin.GetRepositoryTriggers(ctx, &codecommit.GetRepositoryTriggersInput{RepositoryName: aws.String("app")})
+	if err != nil || len(got.Triggers) != 1 || aws.ToString(got.Triggers[0].DestinationArn) != arn || strings.Join(got.Triggers[0].Branches, ",") != "main" || len(got.Triggers[0].Events) != 2 {
+		t.Fatalf("triggers = %+v, %v", got, err)
+	}
+	before := executions(t, cp, "on-main")
+	pushBranches(t, f.url, adminKeys.Token, "app") // creates main, feature and clash
+	// Rules deliver after the push returns: wait for main's execution. The
+	// push's events are handed to rules in order, and main's comes last
+	// (git sends the updates sorted by name), so by then feature's and
+	// clash's have been matched too.
+	deadline := time.Now().Add(20 * time.Second)
+	after := executions(t, cp, "on-main")
+	for after == before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // polling the API, not standing in for an order
+		after = executions(t, cp, "on-main")
+	}
+	if after != before+1 {
+		t.Errorf("executions of on-main: %d before the push, %d after; want one more (main created, not feature or clash)", before, after)
+	}
+	// Replaced by none: the rule goes.
+	if _, err := admin.PutRepositoryTriggers(ctx, &codecommit.PutRepositoryTriggersInput{RepositoryName: aws.String("app"), Triggers: []cctypes.RepositoryTrigger{}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := admin.GetRepositoryTriggers(ctx, &codecommit.GetRepositoryTriggersInput{RepositoryName: aws.String("app")}); err != nil || len(got.Triggers) != 0 {
+		t.Errorf("triggers after replacing with none = %+v, %v", got, err)
+	}
+}
+
+func executions(t *testing.T, cp *codepipeline.Client, name string) int {
+	t.Helper()
+	out, err := cp.ListPipelineExecutions(context.Background(), &codepipeline.ListPipelineExecutionsInput{PipelineName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.PipelineExecutionSummaries)
 }
