@@ -100,7 +100,6 @@ func (h *Handler) triggerRule(repo string, i int, t repositoryTrigger) (*rule.Ru
 	return r, nil
 }
 
-
 func (h *Handler) ccPutTriggers(ctx context.Context, c *call, body []byte) (any, error) {
 	var in struct {
 		RepositoryName string              `json:"repositoryName"`
