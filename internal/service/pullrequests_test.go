@@ -163,6 +163,13 @@ func TestPullRequestApprovalRules(t *testing.T) {
 	}
 	_, err = svc.MergePullRequest(ctx, merge)
 	wantCode(t, err, service.CodeConflict, "not satisfied")
+	// policy/approver counts tokens of the ready-made policy: a token cannot
+	// pass its own document off as it (and inPool ignores documents anyway).
+	admin, _ := iam.ReadyMade("admin")
+	if _, _, err := svc.CreateToken(ctx, service.TokenRequest{Name: "mallory", Policy: "approver",
+		Document: []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sluice:*","Resource":"*"}]}`), Holder: admin}); err == nil {
+		t.Fatal("a token's policy document named approver was taken")
+	}
 	got, err := svc.SetPullRequestApproval(ctx, "app", pr.ID, "carol", true)
 	if err != nil || !got.Rules[0].Satisfied {
 		t.Fatalf("after bob and carol: rules = %+v, %v; want satisfied", got.Rules, err)
