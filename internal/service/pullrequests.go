@@ -457,6 +457,8 @@ type PullRequestUpdate struct {
 
 // UpdatePullRequest applies u to an open pull request.
 func (s *Service) UpdatePullRequest(ctx context.Context, u PullRequestUpdate) (PullRequest, error) {
+	s.pullMu.Lock()
+	defer s.pullMu.Unlock()
 	pr, err := s.pull(ctx, u.Repository, u.ID)
 	if err != nil {
 		return PullRequest{}, err
@@ -505,6 +507,8 @@ type PullCommentRequest struct {
 // CommentOnPullRequest adds a comment. A comment on a file names a file the
 // source commit has and a line from 1.
 func (s *Service) CommentOnPullRequest(ctx context.Context, c PullCommentRequest) (PullComment, error) {
+	s.pullMu.Lock()
+	defer s.pullMu.Unlock()
 	if err := checkText("content", c.Content, maxPullComment, true); err != nil {
 		return PullComment{}, err
 	}
@@ -546,6 +550,8 @@ func (s *Service) CommentOnPullRequest(ctx context.Context, c PullCommentRequest
 // revokes the principal's approval. The author cannot approve their own
 // request, as in CodeCommit.
 func (s *Service) SetPullRequestApproval(ctx context.Context, repo string, id int64, principal string, approve bool) (PullRequest, error) {
+	s.pullMu.Lock()
+	defer s.pullMu.Unlock()
 	pr, err := s.pull(ctx, repo, id)
 	if err != nil {
 		return PullRequest{}, err
@@ -571,6 +577,8 @@ func (s *Service) SetPullRequestApproval(ctx context.Context, repo string, id in
 // OverridePullRequestApprovalRules sets the rules aside (override true) or
 // puts them back.
 func (s *Service) OverridePullRequestApprovalRules(ctx context.Context, repo string, id int64, principal string, override bool) (PullRequest, error) {
+	s.pullMu.Lock()
+	defer s.pullMu.Unlock()
 	pr, err := s.pull(ctx, repo, id)
 	if err != nil {
 		return PullRequest{}, err
@@ -591,6 +599,8 @@ func (s *Service) OverridePullRequestApprovalRules(ctx context.Context, repo str
 
 // AddPullRequestApprovalRule gives a pull request a rule of its own.
 func (s *Service) AddPullRequestApprovalRule(ctx context.Context, repo string, id int64, name, content string) (PullRequest, error) {
+	s.pullMu.Lock()
+	defer s.pullMu.Unlock()
 	if !templateName.MatchString(name) {
 		return PullRequest{}, Errorf(CodeInvalid, "approvalRuleName: %q: 1-100 of letters, digits and ._- ", name)
 	}
@@ -631,6 +641,8 @@ type MergePullRequestRequest struct {
 // MergePullRequest merges an open pull request whose rules are satisfied (or
 // overridden) and closes it.
 func (s *Service) MergePullRequest(ctx context.Context, m MergePullRequestRequest) (PullRequest, error) {
+	s.pullMu.Lock()
+	defer s.pullMu.Unlock()
 	git, err := s.pullGit()
 	if err != nil {
 		return PullRequest{}, err
