@@ -71,7 +71,7 @@ type Service struct {
 	pullRepos PullRepos // their git, for pull requests
 	// pullMu serialises changes to pull requests (read, change, put) in
 	// this process.
-	pullMu sync.Mutex
+	pullMu    sync.Mutex
 	secretKey []byte
 	isolation isolation // see SetIsolation
 
