@@ -336,6 +336,10 @@ func (s *Service) withState(ctx context.Context, pr PullRequest) PullRequest {
 		if dst, err := s.pullRepos.Head(ctx, pr.Repository, pr.Destination); err == nil {
 			pr.DestinationCommit = dst
 		}
+		// The destination may have been merged into the source since.
+		if base, err := s.pullRepos.MergeBase(ctx, pr.Repository, pr.DestinationCommit, pr.SourceCommit); err == nil && base != "" {
+			pr.MergeBase = base
+		}
 	}
 	for i := range pr.Rules {
 		pr.Rules[i].Satisfied = s.ruleSatisfied(ctx, pr, pr.Rules[i])

@@ -321,3 +321,27 @@ triggers:
 		t.Errorf("the pull request's executions = %+v, want 3 of app", list)
 	}
 }
+
+// TestPullRequestFollowsDestinationMergedIn: when the destination is merged
+// into the source, the pull request's merge base (whence its commits and
+// diff are counted) follows.
+func TestPullRequestFollowsDestinationMergedIn(t *testing.T) {
+	ctx := context.Background()
+	e := newPullEnv(t)
+	e.commit("main", "b.txt", "b\n")
+	pr, err := e.svc.CreatePullRequest(ctx, service.PullRequestRequest{Repository: "app", Title: "Feature", Source: "feature", Destination: "main", Principal: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainTip := e.run("rev-parse", "main")
+	if pr.MergeBase == mainTip {
+		t.Fatalf("merge base %s is main's tip before main was merged in", pr.MergeBase)
+	}
+	e.run("checkout", "-q", "feature")
+	e.run("merge", "-q", "--no-edit", "main")
+	e.run("push", "-q", filepath.Join(e.root, "app.git"), "feature")
+	got, err := e.svc.PullRequest(ctx, "app", pr.ID)
+	if err != nil || got.MergeBase != mainTip {
+		t.Fatalf("merge base = %s, %v; want main's tip %s", got.MergeBase, err, mainTip)
+	}
+}
