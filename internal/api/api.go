@@ -113,6 +113,7 @@ func (s *Server) routes() {
 	if s.repos != nil {
 		s.repoRoutes(s.repos)
 		s.mirrorRoutes(s.repos)
+		s.pullRoutes(s.repos)
 		s.exempt("/git/", "hosted repositories: GitAuthorizer asks the token's policy for sluice:GitPull or sluice:GitPush on repository/NAME",
 			s.repos)
 	}

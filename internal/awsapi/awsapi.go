@@ -32,6 +32,11 @@ import (
 // TargetPrefix is what X-Amz-Target starts with: CodePipeline's API version.
 const TargetPrefix = "CodePipeline_20150709."
 
+// CodeCommitPrefix is what X-Amz-Target starts with for CodeCommit's API
+// (hosted repositories and their pull requests), signed for service
+// codecommit.
+const CodeCommitPrefix = "CodeCommit_20150413."
+
 // maxBody bounds a request body (a pipeline declaration is the largest).
 const maxBody = 4 << 20
 
@@ -62,6 +67,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock signatures are checked against; time.Now when nil.
 	Now func() time.Time
+	// Repos are the hosted repositories, for CodeCommit's operations; nil
+	// when the server hosts none.
+	Repos Repos
 }
 
 // Handler serves the endpoint.
@@ -70,6 +78,8 @@ type Handler struct {
 	svc *service.Service
 	id  awsid.ID
 	ops map[string]operation
+	// ccOps are CodeCommit's operations (CodeCommitPrefix).
+	ccOps map[string]operation
 }
 
 // New returns the endpoint's handler.
@@ -83,6 +93,7 @@ func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, svc: cfg.Service, id: cfg.ID}
 	h.ops = h.operations()
 	h.eventOperations(h.ops) // EventBridge's, keyed AWSEvents.OPERATION (events.go)
+	h.ccOps = h.codeCommitOperations()
 	return h
 }
 
@@ -116,6 +127,9 @@ func (h *Handler) Operations() []string {
 	out := make([]string, 0, len(h.ops))
 	for name := range h.ops {
 		out = append(out, name)
+	}
+	for name := range h.ccOps {
+		out = append(out, CodeCommitPrefix+name)
 	}
 	return out
 }
@@ -163,6 +177,11 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 	target := r.Header.Get("X-Amz-Target")
 	name, _ := strings.CutPrefix(target, TargetPrefix)
 	op, known := h.ops[name]
+	signedFor := scopeService(r) // codepipeline, or events for EventBridge's
+	if n, ok := strings.CutPrefix(target, CodeCommitPrefix); ok {
+		name, signedFor = n, codeCommitService
+		op, known = h.ccOps[n]
+	}
 	c.Operation = name
 	if !known {
 		// The trail names what it knows; the rest is the caller's words,
@@ -192,7 +211,7 @@ func (h *Handler) serve(r *http.Request, c *call) (int, any) {
 		h.cfg.Logger.Error("reading an access key", "key", truncate(sig.keyID, 64), "err", err)
 		return fail(&Error{Type: "InternalFailure", Status: 500, Message: "internal error"})
 	}
-	if aerr := verify(r.Context(), r, body, sig, secret, h.id.Region, h.cfg.Now()); aerr != nil {
+	if aerr := verify(r.Context(), r, body, sig, secret, signedFor, h.id.Region, h.cfg.Now()); aerr != nil {
 		return fail(aerr)
 	}
 	p, err := h.cfg.Guard.ByHash(r.Context(), tokenHash)

@@ -28,6 +28,8 @@ const (
 	algorithm   = "AWS4-HMAC-SHA256"
 	amzDate     = "20060102T150405Z"
 	serviceName = "codepipeline"
+	// codeCommitService is the service CodeCommit's requests are signed for.
+	codeCommitService = "codecommit"
 )
 
 // signed is what the Authorization header of a request says.
@@ -107,14 +109,14 @@ var ignoredBySigner = []string{"authorization", "user-agent", "x-amzn-trace-id",
 
 // verify checks the request's signature, made with secret over body at
 // s.at, against now. It returns the error to answer, or nil.
-func verify(ctx context.Context, r *http.Request, body []byte, s signed, secret, region string, now time.Time) *Error {
+func verify(ctx context.Context, r *http.Request, body []byte, s signed, secret, service, region string, now time.Time) *Error {
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
 	if v := r.Header.Get("X-Amz-Content-Sha256"); v != "" && v != payloadHash {
 		return errSignature("The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
 	return check(ctx, r, payloadHash, s, scope{creds: aws.Credentials{AccessKeyID: s.keyID, SecretAccessKey: secret},
-		service: scopeService(r), region: region, mustSign: mustSign}, now)
+		service: service, region: region, mustSign: mustSign}, now)
 }
 
 // scope is what a signature is checked against: the credentials, the

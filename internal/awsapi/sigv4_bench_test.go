@@ -33,7 +33,7 @@ func BenchmarkVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := verify(context.Background(), r, body, s, secret, "us-east-1", now); err != nil {
+		if err := verify(context.Background(), r, body, s, secret, serviceName, "us-east-1", now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -130,6 +130,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newWebhookCmd(g),
 		newTokenCmd(g),
 		newSSHKeyCmd(g),
+		newPRCmd(g),
 		newPolicyCmd(g),
 		newBuildspecCmd(g),
 		newBuildCmd(g),

@@ -48,6 +48,16 @@ var Actions = []string{
 	"ListRepositories", "GetRepository", "CreateRepository", "DeleteRepository", "PutBranchProtection",
 	"ListRepositoryMirrors", "PutRepositoryMirror", "DeleteRepositoryMirror",
 	"GitPull", "GitPush",
+	// Pull requests of hosted repositories and their approval rules
+	// (CodeCommit's operations), on repository/NAME; approval rule
+	// templates on approvalruletemplate/NAME.
+	"ListPullRequests", "GetPullRequest", "GetDifferences", "CreatePullRequest",
+	"UpdatePullRequestTitle", "UpdatePullRequestDescription", "UpdatePullRequestStatus",
+	"PostCommentForPullRequest", "UpdatePullRequestApprovalState", "OverridePullRequestApprovalRules",
+	"CreatePullRequestApprovalRule",
+	"MergePullRequestByFastForward", "MergePullRequestBySquash", "MergePullRequestByThreeWay",
+	"ListApprovalRuleTemplates", "GetApprovalRuleTemplate", "CreateApprovalRuleTemplate", "DeleteApprovalRuleTemplate",
+	"AssociateApprovalRuleTemplateWithRepository", "DisassociateApprovalRuleTemplateFromRepository",
 	// Tokens, and the audit trail of what they did.
 	"ListTokens", "CreateToken", "RotateToken", "RevokeToken", "ListAuditRecords",
 	// SSH public keys that stand for tokens over git's SSH transport.
@@ -79,7 +89,7 @@ var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCu
 var RoleActions = []string{"GetSecretValue", "UseConnection"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup", "deployment", "agent"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup", "deployment", "agent", "approvalruletemplate"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }
@@ -143,12 +153,19 @@ func ReadyMade(name string) (*Policy, bool) {
 				"RollbackStage", "OverrideStageCondition", "EnableStageTransition", "DisableStageTransition", "PutApprovalResult", "GitPush",
 				"CreateDeployment",
 			), Resource: everywhere},
+			// Developers: pull requests, short of overriding their rules.
+			{Sid: "WorkOnPullRequests", Effect: Allow, Action: actions(
+				"CreatePullRequest", "UpdatePullRequestTitle", "UpdatePullRequestDescription", "UpdatePullRequestStatus",
+				"PostCommentForPullRequest", "UpdatePullRequestApprovalState",
+				"MergePullRequestByFastForward", "MergePullRequestBySquash", "MergePullRequestByThreeWay",
+			), Resource: everywhere},
 			noJobProtocol, noSecretValues,
 		}
 	case PolicyApprover:
 		sts = []Statement{
 			{Sid: "LookAtEverything", Effect: Allow, Action: look, Resource: everywhere},
 			{Sid: "AnswerApprovals", Effect: Allow, Action: actions("PutApprovalResult"), Resource: everywhere},
+			{Sid: "ReviewPullRequests", Effect: Allow, Action: actions("PostCommentForPullRequest", "UpdatePullRequestApprovalState"), Resource: everywhere},
 			noJobProtocol, noSecretValues,
 		}
 	case PolicyViewer, PolicyRead:

@@ -104,10 +104,11 @@ func TestPullRequestTriggerErrors(t *testing.T) {
 	}
 }
 
-// A hosted repository has no pull requests: a pull-request trigger on its
-// source action is refused rather than silently never firing.
+// A source without pull requests (a remote git URL): a pull-request trigger
+// on it is refused rather than silently never firing. Hosted repositories
+// (Git, CodeCommit) have pull requests of their own.
 func TestPullRequestTriggerNeedsConnectionSource(t *testing.T) {
-	src := triggerBase + `pipelineType: V2
+	trig := `pipelineType: V2
 triggers:
   - providerType: Git
     gitConfiguration:
@@ -115,7 +116,12 @@ triggers:
       pullRequest:
         - events: [OPEN]
 `
-	_, err := Parse("mono.yml", []byte(src))
+	if _, err := Parse("mono.yml", []byte(triggerBase+trig)); err != nil {
+		t.Errorf("pull-request trigger on a hosted repository: %v", err)
+	}
+	remote := strings.Replace(triggerBase, "provider: Git\n        configuration: {RepositoryName: app, BranchName: main}",
+		"provider: GitRemote\n        configuration: {URL: \"https://example.com/app.git\", BranchName: main}", 1)
+	_, err := Parse("mono.yml", []byte(remote+trig))
 	if err == nil || !strings.Contains(err.Error(), "triggers[0].gitConfiguration.pullRequest: pull-request triggers need a source action of provider CodeStarSourceConnection or CodeConnections") {
 		t.Errorf("err = %v", err)
 	}

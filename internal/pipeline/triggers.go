@@ -274,7 +274,7 @@ func (v *validator) gitTrigger(tp string, i int, t *Trigger, claimed map[string]
 	rp := joinPath(gp, "pullRequest")
 	if len(g.PullRequest) > 0 && g.SourceActionName != "" {
 		if p := v.sourceProvider(g.SourceActionName); p != "" && !pullRequestSources[p] {
-			v.errorf(rp, "pull-request triggers need a source action of provider CodeStarSourceConnection or CodeConnections (a git host connection's webhooks); %s has provider %s",
+			v.errorf(rp, "pull-request triggers need a source action of provider CodeStarSourceConnection or CodeConnections (a git host connection's webhooks), or Git or CodeCommit (a hosted repository's pull requests); %s has provider %s",
 				g.SourceActionName, p)
 		}
 	}
@@ -287,8 +287,9 @@ func (v *validator) gitTrigger(tp string, i int, t *Trigger, claimed map[string]
 }
 
 // pullRequestSources are the source providers whose repositories have pull
-// requests sluice hears of.
-var pullRequestSources = map[string]bool{"CodeStarSourceConnection": true, "CodeConnections": true}
+// requests sluice hears of: a git host's, through its connection's
+// webhooks, and hosted repositories' own.
+var pullRequestSources = map[string]bool{"CodeStarSourceConnection": true, "CodeConnections": true, ProviderGit: true, ProviderCodeCommit: true}
 
 // sourceProvider is the provider of the source action named name, or "".
 func (v *validator) sourceProvider(name string) string {

@@ -408,7 +408,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Run's shutdown closes it; Close does when Run never ran.
 	s.undo.push(func() error { console.Close(); return nil })
 	// The AWS-compatible endpoint: CodePipeline's JSON API at POST /.
-	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, BaseURL: base, Logger: cfg.Logger, Now: cfg.AWSClock}
+	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, BaseURL: base, Logger: cfg.Logger, Now: cfg.AWSClock, Repos: s.repos}
 	if s.audit != nil {
 		awsCfg.Trail = s.audit
 	}

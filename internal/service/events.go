@@ -341,6 +341,20 @@ func (s *Service) EventOf(r store.Event) (Event, error) {
 		}
 		ev.Source, ev.Resources, ev.Detail = SourceCodeCommit, []string{s.aws.RepositoryARN(d.RepositoryName)}, d
 		return ev, nil
+	case PullRequestEvent:
+		var d PullRequestEventDetail
+		if err := json.Unmarshal(r.Document, &d); err != nil {
+			return Event{}, fmt.Errorf("decode event %d: %w", r.Seq, err)
+		}
+		ev.Source, ev.Resources, ev.Detail = SourceCodeCommit, []string{s.aws.RepositoryARN(strings.Join(d.RepositoryNames, ""))}, d
+		return ev, nil
+	case PullRequestCommentEvent:
+		var d PullRequestCommentEventDetail
+		if err := json.Unmarshal(r.Document, &d); err != nil {
+			return Event{}, fmt.Errorf("decode event %d: %w", r.Seq, err)
+		}
+		ev.Source, ev.Resources, ev.Detail = SourceCodeCommit, []string{s.aws.RepositoryARN(d.RepositoryName)}, d
+		return ev, nil
 	case engine.PipelineEvent, engine.StageEvent, engine.ActionEvent:
 	default:
 		if putEventOf(r, &ev) {

@@ -68,7 +68,11 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 
-	repos     Repos // hosted repositories, when the server hosts any
+	repos     Repos     // hosted repositories, when the server hosts any
+	pullRepos PullRepos // their git, for pull requests
+	// pullMu serialises changes to pull requests (read, change, put) in
+	// this process.
+	pullMu    sync.Mutex
 	secretKey []byte
 	isolation isolation // see SetIsolation
 

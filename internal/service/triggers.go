@@ -110,8 +110,14 @@ type Repos interface {
 	ChangedFiles(ctx context.Context, repo, old, new string) ([]string, error)
 }
 
-// SetRepos gives the service access to hosted repositories.
-func (s *Service) SetRepos(r Repos) { s.repos = r }
+// SetRepos gives the service access to hosted repositories, and to their
+// pull requests when r can merge (PullRepos).
+func (s *Service) SetRepos(r Repos) {
+	s.repos = r
+	if pr, ok := r.(PullRepos); ok {
+		s.pullRepos = pr
+	}
+}
 
 // HandlePush starts every pipeline whose source action follows the pushed
 // repository and whose trigger matches the push, one execution per matching
@@ -131,6 +137,9 @@ func (s *Service) HandlePush(ctx context.Context, p Push) error {
 		if err := s.pushToPipeline(ctx, info.Declaration, p); err != nil {
 			errs = append(errs, fmt.Errorf("pipeline %s: %w", info.Declaration.Name, err))
 		}
+	}
+	if err := s.pullRequestsPushed(ctx, p); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -44,10 +44,16 @@ const (
 	// KindDeployAgent is a registered `sluice agent`, named by its id: its
 	// group, tags and when it last asked for work.
 	KindDeployAgent Kind = "deployagent"
+	// KindPullRequest is a pull request of a hosted repository, named
+	// REPOSITORY/ID: its comments, approvals and approval rules with it.
+	KindPullRequest Kind = "pullrequest"
+	// KindApprovalRuleTemplate is an approval rule template (CodeCommit's),
+	// with the repositories it is associated with.
+	KindApprovalRuleTemplate Kind = "approvalruletemplate"
 )
 
 // Kinds lists every kind of definition.
-var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey, KindTags, KindDeployGroup, KindDeployment, KindDeployAgent}
+var Kinds = []Kind{KindWebhook, KindProject, KindFunction, KindRule, KindSecret, KindPolicy, KindConnection, KindAccessKey, KindActionType, KindSSHKey, KindTags, KindDeployGroup, KindDeployment, KindDeployAgent, KindPullRequest, KindApprovalRuleTemplate}
 
 // ErrUnknownKind is returned, wrapped, for a Kind that is not one of Kinds:
 // a bug of the caller, never input.

@@ -97,6 +97,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /ui/audit", action: actListAuditRecords, handler: s.auditPage},
 		{pattern: "GET /ui/live", action: actGetEventStream, resource: liveResource, handler: s.live},
 	}
+	rs = append(rs, s.pullRoutes()...)
 	for i := range rs {
 		for _, m := range wildcard.FindAllStringSubmatch(rs[i].pattern, -1) {
 			rs[i].params = append(rs[i].params, m[1])

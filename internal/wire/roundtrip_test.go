@@ -28,6 +28,9 @@ var bodies = []any{
 	SSHHost{}, SSHKey{}, SSHKeyList{}, SecretInfo{}, SourceRevision{}, RevisionOverride{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
 	StartResult{}, StopRequest{}, TokenInfo{}, TransitionRequest{}, TransitionState{}, Trigger{},
 	UploadSSHPublicKeyRequest{},
+	CreatePullRequestRequest{}, PullRequest{}, PullComment{}, PullApproval{}, PullApprovalRule{}, PullCommit{}, PullPipeline{},
+	PullRequestList{}, PullDiff{}, UpdatePullRequestRequest{}, PullCommentRequest{}, ApprovalStateRequest{}, OverrideRequest{},
+	MergePullRequestRequest{}, ApprovalRuleRequest{}, ApprovalRuleTemplate{}, ApprovalRuleTemplateList{},
 	TriggerNote{}, Waiting{}, WaitingExecution{}, Webhook{}, WebhookFilter{},
 }
 

@@ -22,20 +22,22 @@ type definitionTable struct {
 }
 
 var definitionTables = map[store.Kind]definitionTable{
-	store.KindWebhook:     {table: "webhooks", column: "definition"},
-	store.KindProject:     {table: "projects", column: "definition"},
-	store.KindFunction:    {table: "functions", column: "definition"},
-	store.KindRule:        {table: "rules", column: "definition", createdSeq: true},
-	store.KindSecret:      {table: "secrets", column: "ciphertext", binary: true},
-	store.KindPolicy:      {table: "policies", column: "definition"},
-	store.KindConnection:  {table: "connections", column: "definition"},
-	store.KindAccessKey:   {table: "access_keys", column: "sealed", binary: true},
-	store.KindActionType:  {table: "action_types", column: "definition"},
-	store.KindSSHKey:      {table: "ssh_keys", column: "definition"},
-	store.KindTags:        {table: "resource_tags", column: "definition"},
-	store.KindDeployGroup: {table: "deployment_groups", column: "definition"},
-	store.KindDeployment:  {table: "deployments", column: "definition"},
-	store.KindDeployAgent: {table: "deploy_agents", column: "definition"},
+	store.KindWebhook:              {table: "webhooks", column: "definition"},
+	store.KindProject:              {table: "projects", column: "definition"},
+	store.KindFunction:             {table: "functions", column: "definition"},
+	store.KindRule:                 {table: "rules", column: "definition", createdSeq: true},
+	store.KindSecret:               {table: "secrets", column: "ciphertext", binary: true},
+	store.KindPolicy:               {table: "policies", column: "definition"},
+	store.KindConnection:           {table: "connections", column: "definition"},
+	store.KindAccessKey:            {table: "access_keys", column: "sealed", binary: true},
+	store.KindActionType:           {table: "action_types", column: "definition"},
+	store.KindSSHKey:               {table: "ssh_keys", column: "definition"},
+	store.KindTags:                 {table: "resource_tags", column: "definition"},
+	store.KindDeployGroup:          {table: "deployment_groups", column: "definition"},
+	store.KindDeployment:           {table: "deployments", column: "definition"},
+	store.KindDeployAgent:          {table: "deploy_agents", column: "definition"},
+	store.KindPullRequest:          {table: "pull_requests", column: "definition"},
+	store.KindApprovalRuleTemplate: {table: "approval_rule_templates", column: "definition"},
 }
 
 func tableOf(kind store.Kind) (definitionTable, error) {

@@ -1,0 +1,95 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/sluice-ci/sluice/internal/store"
+)
+
+// Pull request events, in CodeCommit's shapes (source aws.codecommit), so
+// that a rule written for CodeCommit's EventBridge events matches them.
+const (
+	PullRequestEvent        = "CodeCommit Pull Request State Change"
+	PullRequestCommentEvent = "CodeCommit Comment on Pull Request"
+)
+
+// PullRequestEventDetail is the detail of a pull request event.
+type PullRequestEventDetail struct {
+	Author               string   `json:"author"`
+	CallerUserArn        string   `json:"callerUserArn"`
+	CreationDate         string   `json:"creationDate"`
+	Description          string   `json:"description,omitempty"`
+	DestinationCommit    string   `json:"destinationCommit"`
+	DestinationReference string   `json:"destinationReference"`
+	Event                string   `json:"event"`
+	IsMerged             string   `json:"isMerged"` // "True" or "False", as CodeCommit writes it
+	LastModifiedDate     string   `json:"lastModifiedDate"`
+	PullRequestID        string   `json:"pullRequestId"`
+	PullRequestStatus    string   `json:"pullRequestStatus"` // Open or Closed
+	RepositoryNames      []string `json:"repositoryNames"`
+	RevisionID           string   `json:"revisionId"`
+	SourceCommit         string   `json:"sourceCommit"`
+	SourceReference      string   `json:"sourceReference"`
+	Title                string   `json:"title"`
+	MergeCommit          string   `json:"mergeCommitId,omitempty"`
+}
+
+// PullRequestCommentEventDetail is the detail of a comment event.
+type PullRequestCommentEventDetail struct {
+	AfterCommitID  string `json:"afterCommitId"`
+	BeforeCommitID string `json:"beforeCommitId"`
+	CallerUserArn  string `json:"callerUserArn"`
+	CommentID      string `json:"commentId"`
+	Event          string `json:"event"` // commentOnPullRequestCreated
+	PullRequestID  string `json:"pullRequestId"`
+	RepositoryID   string `json:"repositoryId"`
+	RepositoryName string `json:"repositoryName"`
+	FilePath       string `json:"filePath,omitempty"`
+}
+
+// codeCommitTime is how CodeCommit's pull request events write dates.
+const codeCommitTime = "Mon Jan 2 2006 15:04:05 PM UTC"
+
+// pullEvent records an event of a pull request. The request is stored
+// already: an event that cannot be written is logged, not undone.
+func (s *Service) pullEvent(ctx context.Context, pr PullRequest, event string, c *PullComment) {
+	caller := pr.Author
+	typ := PullRequestEvent
+	var d any
+	if c != nil {
+		caller = c.Author
+		typ = PullRequestCommentEvent
+		d = PullRequestCommentEventDetail{AfterCommitID: pr.SourceCommit, BeforeCommitID: pr.DestinationCommit, CallerUserArn: s.userARN(c.Author),
+			CommentID: strconv.Itoa(c.ID), Event: event, PullRequestID: strconv.FormatInt(pr.ID, 10),
+			RepositoryID: NamedUUID("repository/" + pr.Repository), RepositoryName: pr.Repository, FilePath: c.FilePath}
+	} else {
+		status := "Open"
+		if pr.Status == PullRequestClosed {
+			status = "Closed"
+		}
+		merged := "False"
+		if pr.Merged {
+			merged, caller = "True", pr.MergedBy
+		}
+		d = PullRequestEventDetail{Author: s.userARN(pr.Author), CallerUserArn: s.userARN(caller),
+			CreationDate: pr.Created.UTC().Format(codeCommitTime), Description: pr.Description,
+			DestinationCommit: pr.DestinationCommit, DestinationReference: "refs/heads/" + pr.Destination,
+			Event: event, IsMerged: merged, LastModifiedDate: pr.Updated.UTC().Format(codeCommitTime),
+			PullRequestID: strconv.FormatInt(pr.ID, 10), PullRequestStatus: status, RepositoryNames: []string{pr.Repository},
+			RevisionID: pr.SourceCommit, SourceCommit: pr.SourceCommit, SourceReference: "refs/heads/" + pr.Source,
+			Title: pr.Title, MergeCommit: pr.MergeCommit}
+	}
+	doc, err := json.Marshal(d)
+	if err == nil {
+		err = s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
+			return tx.InsertEvent(ctx, store.Event{Time: s.now(), Type: typ, Document: doc})
+		})
+	}
+	if err != nil {
+		s.log.Warn("pull request event not recorded", "pullRequest", pr.ID, "event", event, "err", err)
+		return
+	}
+	s.changed.broadcast()
+}
