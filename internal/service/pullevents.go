@@ -33,6 +33,9 @@ type PullRequestEventDetail struct {
 	SourceCommit         string   `json:"sourceCommit"`
 	SourceReference      string   `json:"sourceReference"`
 	Title                string   `json:"title"`
+	MergeOption          string   `json:"mergeOption,omitempty"`    // of a merged request
+	ApprovalStatus       string   `json:"approvalStatus,omitempty"` // APPROVE or REVOKE, of pullRequestApprovalStateChanged
+	OverrideStatus       string   `json:"overrideStatus,omitempty"` // OVERRIDE or REVOKE, of pullRequestApprovalRuleOverridden
 	MergeCommit          string   `json:"mergeCommitId,omitempty"`
 }
 
@@ -53,8 +56,10 @@ type PullRequestCommentEventDetail struct {
 const codeCommitTime = "Mon Jan 2 2006 15:04:05 PM UTC"
 
 // pullEvent records an event of a pull request. The request is stored
-// already: an event that cannot be written is logged, not undone.
-func (s *Service) pullEvent(ctx context.Context, pr PullRequest, event string, c *PullComment) {
+// already: an event that cannot be written is logged, not undone. approval,
+// when given, is the approval's (APPROVE, REVOKE) of
+// pullRequestApprovalStateChanged.
+func (s *Service) pullEvent(ctx context.Context, pr PullRequest, event string, c *PullComment, approval ...string) {
 	caller := pr.Author
 	typ := PullRequestEvent
 	var d any
@@ -73,13 +78,25 @@ func (s *Service) pullEvent(ctx context.Context, pr PullRequest, event string, c
 		if pr.Merged {
 			merged, caller = "True", pr.MergedBy
 		}
-		d = PullRequestEventDetail{Author: s.userARN(pr.Author), CallerUserArn: s.userARN(caller),
+		pd := PullRequestEventDetail{Author: s.userARN(pr.Author), CallerUserArn: s.userARN(caller),
 			CreationDate: pr.Created.UTC().Format(codeCommitTime), Description: pr.Description,
 			DestinationCommit: pr.DestinationCommit, DestinationReference: "refs/heads/" + pr.Destination,
 			Event: event, IsMerged: merged, LastModifiedDate: pr.Updated.UTC().Format(codeCommitTime),
 			PullRequestID: strconv.FormatInt(pr.ID, 10), PullRequestStatus: status, RepositoryNames: []string{pr.Repository},
 			RevisionID: pr.SourceCommit, SourceCommit: pr.SourceCommit, SourceReference: "refs/heads/" + pr.Source,
-			Title: pr.Title, MergeCommit: pr.MergeCommit}
+			Title: pr.Title, MergeCommit: pr.MergeCommit, MergeOption: pr.MergeOption}
+		switch event {
+		case "pullRequestApprovalStateChanged":
+			if len(approval) > 0 {
+				pd.ApprovalStatus = approval[0]
+			}
+		case "pullRequestApprovalRuleOverridden":
+			pd.OverrideStatus = "REVOKE"
+			if pr.Override != nil {
+				pd.OverrideStatus = "OVERRIDE"
+			}
+		}
+		d = pd
 	}
 	doc, err := json.Marshal(d)
 	if err == nil {

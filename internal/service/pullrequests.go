@@ -408,6 +408,16 @@ func (s *Service) inPool(ctx context.Context, principal string, pool []string) b
 			}
 			continue
 		}
+		// CodeCommit's short form: CodeCommitApprovers:ACCOUNT:NAME.
+		if rest, ok := strings.CutPrefix(m, "CodeCommitApprovers:"); ok {
+			account, name, _ := strings.Cut(rest, ":")
+			if account == s.aws.Account {
+				if ok, _ := path.Match(name, principal); ok {
+					return true
+				}
+			}
+			continue
+		}
 		if ok, _ := path.Match(m, arn); ok {
 			return true
 		}
@@ -574,7 +584,11 @@ func (s *Service) SetPullRequestApproval(ctx context.Context, repo string, id in
 	if err := s.putPull(ctx, &pr, false); err != nil {
 		return PullRequest{}, err
 	}
-	s.pullEvent(ctx, pr, "pullRequestApprovalStateChanged", nil)
+	state := "REVOKE"
+	if approve {
+		state = "APPROVE"
+	}
+	s.pullEvent(ctx, pr, "pullRequestApprovalStateChanged", nil, state)
 	return s.withState(ctx, pr), nil
 }
 

@@ -118,7 +118,7 @@ func TestPullRequestApprovalRules(t *testing.T) {
 			t.Errorf("template %s: err = %v, want invalid", bad, err)
 		}
 	}
-	content := `{"Version":"2018-11-08","DestinationReferences":["refs/heads/main"],"Statements":[{"Type":"Approvers","NumberOfApprovalsNeeded":2,"ApprovalPoolMembers":["arn:aws:iam::*:user/bob","policy/approver"]}]}`
+	content := `{"Version":"2018-11-08","DestinationReferences":["refs/heads/main"],"Statements":[{"Type":"Approvers","NumberOfApprovalsNeeded":2,"ApprovalPoolMembers":["CodeCommitApprovers:000000000000:bob","policy/approver"]}]}`
 	if _, err := svc.CreateApprovalRuleTemplate(ctx, "two-reviewers", "", content); err != nil {
 		t.Fatal(err)
 	}
@@ -209,10 +209,23 @@ func TestPullRequestApprovalRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kinds []string
+	approvals := map[string]bool{}
 	for _, ev := range evs {
 		if d, ok := ev.Detail.(service.PullRequestEventDetail); ok && ev.Source == "aws.codecommit" {
 			kinds = append(kinds, d.Event)
+			if d.Event == "pullRequestApprovalStateChanged" {
+				approvals[d.ApprovalStatus] = true
+			}
+			if d.Event == "pullRequestApprovalRuleOverridden" && d.OverrideStatus != "OVERRIDE" {
+				t.Errorf("override event's overrideStatus = %q", d.OverrideStatus)
+			}
+			if d.Event == "pullRequestMergeStatusUpdated" && (d.IsMerged != "True" || d.MergeOption != "FAST_FORWARD_MERGE") {
+				t.Errorf("merge event = %+v", d)
+			}
 		}
+	}
+	if !approvals["APPROVE"] || !approvals["REVOKE"] {
+		t.Errorf("approval events' approvalStatus = %v, want APPROVE and REVOKE", approvals)
 	}
 	if len(kinds) == 0 || kinds[0] != "pullRequestCreated" || kinds[len(kinds)-1] != "pullRequestMergeStatusUpdated" {
 		t.Errorf("pull request events = %v", kinds)
