@@ -203,7 +203,8 @@ func (g *Group) PlanFor(hosts int) (Plan, error) {
 // Succeeded says whether a deployment with these counts succeeded.
 func (p Plan) Succeeded(succeeded, failed int, lastFailed bool) bool {
 	if p.LastMayFail && failed == 1 && lastFailed {
-		return succeeded >= 1 || p.Hosts == 1
+		// Not for a group of one host: nothing was deployed.
+		return succeeded >= 1
 	}
 	return failed == 0 || (succeeded >= max(p.MinHealthy, 1) && p.Hosts-failed >= p.MinHealthy)
 }

@@ -98,4 +98,8 @@ func TestPlans(t *testing.T) {
 	if !one.Succeeded(3, 0, false) || !one.Succeeded(2, 1, true) || one.Succeeded(0, 1, false) || !one.Stop(1) {
 		t.Error("OneAtATime needs all but the last")
 	}
+	single, _ := group(OneAtATime, nil).PlanFor(1)
+	if single.Succeeded(0, 1, true) {
+		t.Error("OneAtATime on one host that failed succeeded")
+	}
 }

@@ -94,6 +94,36 @@ func (s *Server) functionsPage(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
+// ---- deployments ----
+
+// deploymentsShown bounds the deployments listed, newest first.
+const deploymentsShown = 30
+
+type deploymentsPage struct {
+	Groups      []service.DeployGroupInfo
+	Deployments []service.Deployment
+}
+
+func (deploymentsPage) liveURL() string { return Prefix + "live" }
+
+func (deploymentsPage) navKey() string { return "deployments" }
+
+func (s *Server) deploymentsPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	gs, err := s.svc.DeployGroups(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	ds, err := s.svc.Deployments(r.Context(), "", "")
+	if err != nil {
+		return err
+	}
+	if len(ds) > deploymentsShown {
+		ds = ds[:deploymentsShown]
+	}
+	s.render(w, r, c, "deployments", "Deployments", deploymentsPage{Groups: gs, Deployments: ds})
+	return nil
+}
+
 // ---- events ----
 
 const eventsShown = 100

@@ -42,6 +42,7 @@ const (
 	actListRepositories       = "ListRepositories"
 	actListProjects           = "ListProjects"
 	actListFunctions          = "ListFunctions"
+	actListDeployments        = "ListDeployments"
 	actListRules              = "ListRules"
 	actListRuleFailures       = "ListRuleFailures"
 	actListEvents             = "ListEvents"
@@ -88,6 +89,7 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /ui/repos", action: actListRepositories, handler: s.reposPage},
 		{pattern: "GET /ui/projects", action: actListProjects, handler: s.projectsPage},
 		{pattern: "GET /ui/functions", action: actListFunctions, handler: s.functionsPage},
+		{pattern: "GET /ui/deployments", action: actListDeployments, handler: s.deploymentsPage},
 		{pattern: "GET /ui/connections", action: actListConnections, handler: s.connectionsPage},
 		{pattern: "GET /ui/ssh-keys", action: actListSSHKeys, handler: s.sshKeysPage},
 		{pattern: "POST /ui/ssh-keys", action: actAddSSHKey, resource: sshKeyFormResource, handler: s.addSSHKey},

@@ -82,6 +82,7 @@ var navItems = []struct {
 	{"ssh-keys", "SSH keys", actListSSHKeys},
 	{"projects", "Build projects", actListProjects},
 	{"functions", "Functions", actListFunctions},
+	{"deployments", "Deployments", actListDeployments},
 	{"connections", "Connections", actListConnections},
 	{"rules", "Rules", actListRules},
 	{"events", "Events", actListEvents},
