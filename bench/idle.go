@@ -25,7 +25,7 @@ func benchIdle(ctx context.Context, runs int) error {
 	const pipelines = 1000
 	t0 := time.Now()
 	for i := range pipelines {
-		src := fmt.Sprintf("name: idle%04d\nstages:\n  - name: Build\n    actions:\n      - name: build\n        commands: [\"true\"]\n  - name: Deploy\n    actions:\n      - name: deploy\n        provider: Noop\n", i)
+		src := fmt.Sprintf("name: idle%04d\nstages:\n  - name: Build\n    actions:\n      - name: build\n        provider: Commands\n        commands: [\"true\"]\n  - name: Deploy\n    actions:\n      - name: deploy\n        provider: Noop\n", i)
 		if err := apply(ctx, c, src); err != nil {
 			return err
 		}
@@ -33,6 +33,7 @@ func benchIdle(ctx context.Context, runs int) error {
 	fmt.Printf("idle: %d pipelines declared in %s\n", pipelines, time.Since(t0).Round(time.Millisecond))
 	// Let what declaring started settle before measuring.
 	time.Sleep(2 * time.Second)
+	stopProfile := startProfile() // only the idle window, when -cpuprofile asks
 	before := cpuSelf()
 	floor := exec.CommandContext(ctx, "sleep", fmt.Sprint(idle.Seconds()))
 	if err := floor.Start(); err != nil {
@@ -43,6 +44,7 @@ func benchIdle(ctx context.Context, runs int) error {
 		return err
 	}
 	used := cpuSelf() - before
+	stopProfile()
 	floorCPU := floor.ProcessState.UserTime() + floor.ProcessState.SystemTime()
 	fmt.Printf("idle: server with %d pipelines, no rules, 4 in-process workers, idle %s: %s of CPU (%.3f%% of one core); the floor, `sleep` as long: %s\n",
 		pipelines, time.Since(t1).Round(time.Millisecond), used.Round(time.Millisecond), 100*used.Seconds()/time.Since(t1).Seconds(), floorCPU.Round(time.Millisecond))

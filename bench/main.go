@@ -62,17 +62,9 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
+	profilePath = *cpuprofile
+	if flag.Arg(0) != "idle" {
+		defer startProfile()()
 	}
 	fmt.Printf("machine: %s, %d cores, %s\n", cpuModel(), runtime.NumCPU(), runtime.Version())
 	which := flag.Arg(0)
@@ -108,6 +100,26 @@ func main() {
 			}
 		}
 	}
+}
+
+// profilePath is the -cpuprofile flag.
+var profilePath string
+
+// startProfile starts the CPU profile the -cpuprofile flag asks for, if any,
+// and returns what stops it.
+func startProfile() func() {
+	if profilePath == "" {
+		return func() {}
+	}
+	f, err := os.Create(profilePath)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return pprof.StopCPUProfile
 }
 
 func cpuModel() string {

@@ -84,6 +84,7 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 		return ApplyResult{}, err
 	}
 	if res.Changed {
+		s.declared.broadcast()
 		// A new version may change the execution mode: let waiting executions move.
 		if _, err := s.decide(ctx, decl.Name, "", func(store.Tx, *engine.State) (engine.Happening, error) {
 			return engine.Reconcile{}, nil
@@ -230,6 +231,7 @@ func (s *Service) DeletePipeline(ctx context.Context, name string) error {
 		return pipelineNotFound(name, err)
 	}
 	s.changed.broadcast()
+	s.declared.broadcast()
 	// Its executions held or waited for locks: the next in line goes on.
 	var errs []error
 	for _, l := range append([]string{decl.Lock}, stageLocks(decl)...) {

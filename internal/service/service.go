@@ -73,6 +73,7 @@ type Service struct {
 
 	jobsQueued *notifier     // a job became claimable
 	changed    *notifier     // an execution or a log changed
+	declared   *notifier     // a pipeline's declaration was stored or deleted
 	stopping   chan struct{} // closed by StopWaiting: long polls and streams end
 	stopOnce   sync.Once
 	baseURL    string
@@ -99,6 +100,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 		secretKey:  cfg.SecretKey,
 		jobsQueued: newNotifier(),
 		changed:    newNotifier(),
+		declared:   newNotifier(),
 		stopping:   make(chan struct{}),
 		baseURL:    strings.TrimSuffix(cfg.BaseURL, "/"),
 	}
