@@ -213,6 +213,30 @@ func (s *Service) Pipelines(ctx context.Context) ([]PipelineInfo, error) {
 	return out, nil
 }
 
+// PipelinePage returns at most limit pipelines whose names sort after after,
+// in name order, and the name to pass as after for the next page ("" when
+// this page is the last). It reads only the page, not every pipeline.
+func (s *Service) PipelinePage(ctx context.Context, after string, limit int) ([]PipelineInfo, string, error) {
+	rows, err := s.store.PipelinePage(ctx, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].Name
+	}
+	out := make([]PipelineInfo, 0, len(rows))
+	for _, r := range rows {
+		info, err := toPipelineInfo(r)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, info)
+	}
+	return out, next, nil
+}
+
 // DeletePipeline deletes a pipeline with its executions; running jobs are
 // cancelled, so their workers kill them.
 func (s *Service) DeletePipeline(ctx context.Context, name string) error {

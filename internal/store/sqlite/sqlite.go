@@ -152,6 +152,24 @@ func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
 	return out, rows.Err()
 }
 
+// PipelinePage implements store.Store.
+func (s *Store) PipelinePage(ctx context.Context, after string, limit int) ([]store.Pipeline, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineCols+` FROM pipelines WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pipelines: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Pipeline
+	for rows.Next() {
+		p, err := scanPipeline(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // Pipeline implements store.Store.
 func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, error) {
 	return getPipeline(ctx, s.read, name)
