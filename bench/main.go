@@ -19,6 +19,7 @@
 //	go run ./bench s3          a 1 GiB artifact deployed to S3 (moto) unpacked and as one zip: heap and RSS peaks
 //	go run ./bench cli         `sluice --help` and `sluice status` as whole processes, against /bin/true
 //	go run ./bench idle        CPU of a server idle for 60 s (-runs: seconds) with 1,000 pipelines and no rules
+//	go run ./bench list        ListPipelines at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -48,7 +49,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -79,6 +80,7 @@ func main() {
 		{"rss", benchRSS},
 		{"cli", benchCLI},
 		{"idle", benchIdle},
+		{"list", benchList},
 		{"push", benchPush},
 		{"gitlarge", benchGitLarge},
 		{"ssh", benchSSH},
