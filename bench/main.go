@@ -17,6 +17,9 @@
 //	go run ./bench ui          the web console: a 10×10 pipeline page with 1,000 executions rendered, and live updates
 //	go run ./bench rules       from a job's success to a rule's webhook target holding the SUCCEEDED event (100 runs)
 //	go run ./bench s3          a 1 GiB artifact deployed to S3 (moto) unpacked and as one zip: heap and RSS peaks
+//	go run ./bench cli         `sluice --help` and `sluice status` as whole processes, against /bin/true
+//	go run ./bench idle        CPU of a server idle for 60 s (-runs: seconds) with 1,000 pipelines and no rules
+//	go run ./bench list        ListPipelines at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -32,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,11 +49,12 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
 	flag.StringVar(&isolation, "isolation", "auto", "the servers' --isolation: auto (bubblewrap) or none, to measure what the sandbox costs")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server included: it runs in this process) to this file")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on the whole run")
 	flag.Parse()
 	if flag.NArg() != 1 {
@@ -58,6 +63,10 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+	profilePath = *cpuprofile
+	if flag.Arg(0) != "idle" {
+		defer startProfile()()
+	}
 	fmt.Printf("machine: %s, %d cores, %s\n", cpuModel(), runtime.NumCPU(), runtime.Version())
 	which := flag.Arg(0)
 	var err error
@@ -69,6 +78,9 @@ func main() {
 		{"sequential", benchSequential},
 		{"throughput", benchThroughput},
 		{"rss", benchRSS},
+		{"cli", benchCLI},
+		{"idle", benchIdle},
+		{"list", benchList},
 		{"push", benchPush},
 		{"gitlarge", benchGitLarge},
 		{"ssh", benchSSH},
@@ -90,6 +102,26 @@ func main() {
 			}
 		}
 	}
+}
+
+// profilePath is the -cpuprofile flag.
+var profilePath string
+
+// startProfile starts the CPU profile the -cpuprofile flag asks for, if any,
+// and returns what stops it.
+func startProfile() func() {
+	if profilePath == "" {
+		return func() {}
+	}
+	f, err := os.Create(profilePath)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return pprof.StopCPUProfile
 }
 
 func cpuModel() string {

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,14 +85,44 @@ func onLine(filename string, data []byte, err error) error {
 	return &service.Error{Code: se.Code, Msg: fmt.Sprintf("%s:%d: %s", filename, line, msg), Field: se.Field}
 }
 
+// maxPipelinesPage is the largest maxResults ListPipelines takes, as
+// CodePipeline's.
+const maxPipelinesPage = 1000
+
+// listPipelines lists pipelines in name order. With maxResults (1–1000) or
+// nextToken it returns one page and, when more follow, the nextToken that
+// reads the next one (CodePipeline's paging); with neither, every pipeline.
 func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
-	ps, err := s.svc.Pipelines(r.Context())
-	if err != nil {
+	q := r.URL.Query()
+	var ps []service.PipelineInfo
+	var next string
+	var err error
+	if q.Has("maxResults") || q.Has("nextToken") {
+		limit := 100
+		if v := q.Get("maxResults"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxPipelinesPage {
+				return service.Errorf(service.CodeInvalid, "maxResults: %q is not a number from 1 to %d", v, maxPipelinesPage)
+			}
+			limit = n
+		}
+		after, ok := pipelinesToken(q.Get("nextToken"))
+		if !ok {
+			return service.Errorf(service.CodeInvalid, "nextToken: not a token a ListPipelines response gave")
+		}
+		if ps, next, err = s.svc.PipelinePage(r.Context(), after, limit); err != nil {
+			return err
+		}
+	} else if ps, err = s.svc.Pipelines(r.Context()); err != nil {
 		return err
 	}
 	out := struct {
 		Pipelines []wire.PipelineSummary `json:"pipelines"`
+		NextToken string                 `json:"nextToken,omitempty"`
 	}{Pipelines: []wire.PipelineSummary{}}
+	if next != "" {
+		out.NextToken = pipelinesTokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
 	// The latest execution is what ListPipelineExecutions shows: only for
 	// the pipelines the caller may list executions of.
 	names := make([]string, len(ps))
@@ -119,6 +151,27 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 		out.Pipelines = append(out.Pipelines, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// pipelinesTokenPrefix begins ListPipelines' nextToken: the last name of the
+// page, base64url-encoded after it.
+const pipelinesTokenPrefix = "p1."
+
+// pipelinesToken reads a nextToken into the name the next page starts
+// after; "" is the first page.
+func pipelinesToken(tok string) (string, bool) {
+	if tok == "" {
+		return "", true
+	}
+	rest, ok := strings.CutPrefix(tok, pipelinesTokenPrefix)
+	if !ok {
+		return "", false
+	}
+	name, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(name) == 0 {
+		return "", false
+	}
+	return string(name), true
 }
 
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {

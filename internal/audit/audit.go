@@ -34,12 +34,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -703,7 +704,7 @@ func (l *Log) Close() error {
 // Redacted replaces a value whose key names a secret.
 const Redacted = "[redacted]"
 
-var secretKey = regexp.MustCompile(`(?i)token|secret|passw|credential|authorization|api[-_]?key|cookie|signature|private[-_]?key`)
+var secretKey = lazyregexp.New(`(?i)token|secret|passw|credential|authorization|api[-_]?key|cookie|signature|private[-_]?key`)
 
 // SecretKey reports whether a parameter named key may hold a secret, whose
 // value is therefore never recorded.

@@ -8,7 +8,8 @@ package awsid
 
 import (
 	"fmt"
-	"regexp"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // The defaults when the server is given neither --aws-region nor a --region
@@ -22,8 +23,8 @@ const (
 )
 
 var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	accountRE = lazyregexp.New(`^[0-9]{12}$`)
+	regionRE  = lazyregexp.New(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 )
 
 // ID is the account and region sluice speaks for.

@@ -7,8 +7,9 @@ package buildproject
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/buildspec"
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -80,8 +81,8 @@ func New(name string) *Project {
 }
 
 var (
-	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$`)
-	versionRE = regexp.MustCompile(`(?m)^[ \t]*["']?version["']?[ \t]*:`)
+	nameRE    = lazyregexp.New(`^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$`)
+	versionRE = lazyregexp.New(`(?m)^[ \t]*["']?version["']?[ \t]*:`)
 )
 
 // IsInline reports whether a buildspec field holds the buildspec itself rather

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-ci/sluice/internal/yamlnode"
@@ -391,7 +393,7 @@ func (d *decoder) phase(f yamlnode.Field, path string, name PhaseName) *Phase {
 	return ph
 }
 
-var retryCountRE = regexp.MustCompile(`^([0-9]+)(?:-(.*))?$`)
+var retryCountRE = lazyregexp.New(`^([0-9]+)(?:-(.*))?$`)
 
 // onFailure reads ABORT, CONTINUE, RETRY, RETRY-count, RETRY-regex or
 // RETRY-count-regex. The keyword is read in any case; a regex is kept as written.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
+
 	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
@@ -706,7 +708,7 @@ func (sc *phaseScript) text() string {
 	return b.String()
 }
 
-var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identifierRE = lazyregexp.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 type event struct {
 	finally bool

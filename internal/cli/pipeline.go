@@ -195,7 +195,8 @@ func newPipelineExportCmd(g *globals) *cobra.Command {
 }
 
 func newPipelineListCmd(g *globals) *cobra.Command {
-	var format string
+	var format, nextToken string
+	var maxResults int
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List pipelines",
@@ -205,8 +206,16 @@ func newPipelineListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ps, err := c.Pipelines(cmd.Context())
-			if err != nil {
+			var ps []wire.PipelineSummary
+			if cmd.Flags().Changed("max-results") || cmd.Flags().Changed("next-token") {
+				var next string
+				if ps, next, err = c.PipelinePage(cmd.Context(), maxResults, nextToken); err != nil {
+					return err
+				}
+				if next != "" {
+					defer fmt.Fprintf(cmd.ErrOrStderr(), "more pipelines follow: --next-token %s\n", next)
+				}
+			} else if ps, err = c.Pipelines(cmd.Context()); err != nil {
 				return err
 			}
 			return output(g.out, format, ps, func(w io.Writer) {
@@ -224,6 +233,8 @@ func newPipelineListCmd(g *globals) *cobra.Command {
 		},
 	}
 	addOutputFlag(cmd, &format)
+	cmd.Flags().IntVar(&maxResults, "max-results", 0, "list one page of at most this many pipelines (1-1000), in name order; the token of the next page is printed on stderr")
+	cmd.Flags().StringVar(&nextToken, "next-token", "", "list the page a previous --max-results listing said follows")
 	return cmd
 }
 

@@ -18,9 +18,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/githost"
@@ -147,14 +148,14 @@ const (
 )
 
 var (
-	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-	regionRE  = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
-	roleARNRE = regexp.MustCompile(`^arn:[a-z0-9-]+:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	nameRE    = lazyregexp.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	regionRE  = lazyregexp.New(`^[a-z0-9-]{1,40}$`)
+	roleARNRE = lazyregexp.New(`^arn:[a-z0-9-]+:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	// sessionRE is STS's RoleSessionName pattern.
-	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	sessionRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	bucketRE  = lazyregexp.New(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	sessionRE = lazyregexp.New(`^[\w+=,.@-]{2,64}$`)
 	// externalRE is STS's ExternalId pattern.
-	externalRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	externalRE = lazyregexp.New(`^[\w+=,.@:/-]+$`)
 )
 
 // Validate checks c. The error, if any, is a yamlnode.ErrorList naming each

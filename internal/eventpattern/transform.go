@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // The input transformer, as EventBridge's: an input paths map names values
@@ -45,7 +46,7 @@ type Predefined struct {
 // MaxInputPaths is how many variables an input paths map may define.
 const MaxInputPaths = 100
 
-var varNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,256}$`)
+var varNameRE = lazyregexp.New(`^[A-Za-z0-9_.:-]{1,256}$`)
 
 // Transformer is a compiled input transformer; it is safe for concurrent use.
 type Transformer struct {

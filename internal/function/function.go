@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
@@ -54,9 +55,9 @@ func New(name string) *Function {
 }
 
 var (
-	nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	envRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	roleRE = regexp.MustCompile(`^[A-Za-z0-9._@:/+=,-]{1,256}$`)
+	nameRE = lazyregexp.New(`^[A-Za-z0-9._-]{1,100}$`)
+	envRE  = lazyregexp.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	roleRE = lazyregexp.New(`^[A-Za-z0-9._@:/+=,-]{1,256}$`)
 )
 
 // reservedPrefix starts the variables sluice sets itself.

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // run runs git in the repository dir ("" for none) and returns its standard
@@ -67,7 +68,7 @@ func exitCode(err error) int {
 	return -1
 }
 
-var hexID = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
+var hexID = lazyregexp.New(`^[0-9a-fA-F]{4,64}$`)
 
 func (s *Server) repoDir(name string) (string, error) {
 	if _, err := s.readMeta(name); err != nil {

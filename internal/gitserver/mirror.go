@@ -6,10 +6,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // Mirror keeps a repository in step with another git remote: a push mirror
@@ -45,7 +46,7 @@ type metaMirror struct {
 	IntervalMS     int64  `json:"intervalMs,omitempty"`
 }
 
-var mirrorName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+var mirrorName = lazyregexp.New(`^[A-Za-z0-9._-]{1,64}$`)
 
 // MinMirrorInterval bounds how often a pull mirror may fetch.
 const MinMirrorInterval = 10 * time.Second

@@ -7,9 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // PackRequest is one run of git-upload-pack (a clone or fetch) or
@@ -28,7 +29,7 @@ type PackRequest struct {
 	Stderr   io.Writer
 }
 
-var gitProtocol = regexp.MustCompile(`^version=[0-9]$`)
+var gitProtocol = lazyregexp.New(`^version=[0-9]$`)
 
 // ServePack runs git's own upload-pack or receive-pack on the repository
 // with the client's streams, the same programs, configuration and hooks

@@ -9,10 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // A spool file, written by the post-receive hook:
@@ -26,7 +27,7 @@ import (
 
 const spoolExt = ".push"
 
-var objectID = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+var objectID = lazyregexp.New(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 
 // parseSpool reads a spool file.
 func parseSpool(repo, path string) (Push, error) {

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
@@ -139,7 +140,7 @@ func stackInstancesConfig(cfg map[string]string) []ConfigProblem {
 	return append(unknownKeysSuggesting(cfg, stackInstancesKeys), stackSetCommon(cfg)...)
 }
 
-var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+var regionName = lazyregexp.New(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 
 // stackSetCommon checks the keys both stack set actions read.
 func stackSetCommon(cfg map[string]string) []ConfigProblem {

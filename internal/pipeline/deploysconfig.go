@@ -3,10 +3,11 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
@@ -69,7 +70,7 @@ func beanstalkConfig(cfg map[string]string) []ConfigProblem {
 // executionPrefix is what an execution name may hold (express state
 // machines allow no more); the prefix leaves room in Step Functions' 80
 // characters for the hyphen and the action execution's id.
-var executionPrefix = regexp.MustCompile(`^[0-9A-Za-z_-]{1,40}$`)
+var executionPrefix = lazyregexp.New(`^[0-9A-Za-z_-]{1,40}$`)
 
 func stepFunctionsConfig(cfg map[string]string) []ConfigProblem {
 	out := strictKeys(cfg, stepFunctionsKeys)

@@ -3,7 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"net/url"
-	"regexp"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // ConfigRegistryURL is the sluice key naming the OCI distribution registry
@@ -17,8 +18,8 @@ var ecrKeys = []string{"RepositoryName", "ImageTag", ConfigRegistryURL, "Credent
 // The distribution spec's grammar for repository names and tags (the
 // provider, internal/provider/ecrsource, checks them again at run time).
 var (
-	ecrNameRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
-	ecrTagRE  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	ecrNameRE = lazyregexp.New(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	ecrTagRE  = lazyregexp.New(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 )
 
 // ecrConfig checks an ECR source action's configuration.

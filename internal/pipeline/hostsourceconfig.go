@@ -2,8 +2,9 @@ package pipeline
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // Providers of the source actions that read a repository on a git host
@@ -35,17 +36,17 @@ var (
 	// connectionARNRE is a CodeStar Connections or CodeConnections
 	// connection ARN, as CodePipeline's ConnectionArn holds it; its second
 	// group is the connection's id.
-	connectionARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/([A-Za-z0-9._-]+)$`)
+	connectionARNRE = lazyregexp.New(`^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/([A-Za-z0-9._-]+)$`)
 	// repoSegmentRE is one segment of a repository's full name on GitHub,
 	// GitLab (groups and subgroups), Bitbucket or Gitea.
-	repoSegmentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+	repoSegmentRE = lazyregexp.New(`^[A-Za-z0-9_.-]{1,100}$`)
 	// resolveRE is CloudFormation's dynamic reference to a Secrets Manager
 	// secret, as templates give GitHub's OAuthToken:
 	// {{resolve:secretsmanager:NAME[:SecretString[:KEY]]}}.
-	resolveRE = regexp.MustCompile(`^\{\{resolve:secretsmanager:([^:{}]+)(?::SecretString(?::([^:{}]*))?)?(?::[^{}]*)?\}\}$`)
+	resolveRE = lazyregexp.New(`^\{\{resolve:secretsmanager:([^:{}]+)(?::SecretString(?::([^:{}]*))?)?(?::[^{}]*)?\}\}$`)
 	// tokenRE matches what looks like a GitHub token itself rather than the
 	// name of a secret holding one.
-	tokenRE = regexp.MustCompile(`^(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|[0-9a-f]{40})$`)
+	tokenRE = lazyregexp.New(`^(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|[0-9a-f]{40})$`)
 )
 
 // CheckConnectionARN says whether s is a connection ARN as CodePipeline

@@ -2,13 +2,14 @@ package pipeline
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
@@ -45,12 +46,12 @@ const (
 )
 
 var (
-	nameRE         = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
-	artifactNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
-	namespaceRE    = regexp.MustCompile(`^[A-Za-z0-9@_-]{1,100}$`)
-	variableNameRE = regexp.MustCompile(`^[A-Za-z0-9@_-]{1,128}$`)
-	providerNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,35}$`)
-	versionRE      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,9}$`)
+	nameRE         = lazyregexp.New(`^[A-Za-z0-9.@_-]{1,100}$`)
+	artifactNameRE = lazyregexp.New(`^[A-Za-z0-9_-]{1,100}$`)
+	namespaceRE    = lazyregexp.New(`^[A-Za-z0-9@_-]{1,100}$`)
+	variableNameRE = lazyregexp.New(`^[A-Za-z0-9@_-]{1,128}$`)
+	providerNameRE = lazyregexp.New(`^[A-Za-z0-9_-]{1,35}$`)
+	versionRE      = lazyregexp.New(`^[A-Za-z0-9_-]{1,9}$`)
 )
 
 const (
@@ -167,7 +168,7 @@ func (v *validator) index() {
 	}
 }
 
-func (v *validator) name(path, value, what string, re *regexp.Regexp, chars string) {
+func (v *validator) name(path, value, what string, re *lazyregexp.Regexp, chars string) {
 	switch {
 	case value == "":
 		v.errorf(path, "required")

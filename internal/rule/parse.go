@@ -3,9 +3,10 @@ package rule
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"gopkg.in/yaml.v3"
 
@@ -125,7 +126,7 @@ func (d *decoder) pattern(n *yaml.Node, path string) json.RawMessage {
 }
 
 // jsonNumberRE is a JSON number, which a pattern's numbers must be.
-var jsonNumberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+var jsonNumberRE = lazyregexp.New(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 
 // toJSON writes a YAML value as JSON, numbers as written.
 func (d *decoder) toJSON(b *strings.Builder, n *yaml.Node, path string) bool {

@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
@@ -209,12 +210,12 @@ func (r *Rule) Pattern() (*eventpattern.Pattern, error) {
 func ARN(id awsid.ID, name string) string { return id.ARN("events", "rule/"+name) }
 
 var (
-	nameRE       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	targetNameRE = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
-	targetIDRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	secretNameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
-	variableRE   = regexp.MustCompile(`^[A-Za-z0-9@_-]{1,128}$`)
-	headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	nameRE       = lazyregexp.New(`^[A-Za-z0-9._-]{1,64}$`)
+	targetNameRE = lazyregexp.New(`^[A-Za-z0-9.@_-]{1,100}$`)
+	targetIDRE   = lazyregexp.New(`^[A-Za-z0-9._-]{1,64}$`)
+	secretNameRE = lazyregexp.New(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
+	variableRE   = lazyregexp.New(`^[A-Za-z0-9@_-]{1,128}$`)
+	headerNameRE = lazyregexp.New("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 )
 
 // reservedHeaders are set by sluice on every webhook delivery.

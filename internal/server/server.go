@@ -14,11 +14,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/api"
@@ -137,7 +138,7 @@ type Config struct {
 
 // regionRE is what a region name may be: AWS's own (us-east-1) and
 // sluice's "local" fit; "=" stays free for a later NAME=STORE form.
-var regionRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var regionRE = lazyregexp.New(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Server is a running sluice server.
 type Server struct {

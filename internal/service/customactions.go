@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -29,8 +30,8 @@ type CustomActionType struct {
 // Name is how the type is stored and named: CATEGORY/PROVIDER/VERSION.
 func (t CustomActionType) Name() string { return t.Category + "/" + t.Provider + "/" + t.Version }
 
-var customVersion = regexp.MustCompile(`^[0-9A-Za-z_-]{1,9}$`)
-var customProvider = regexp.MustCompile(`^[0-9A-Za-z_-]{1,35}$`)
+var customVersion = lazyregexp.New(`^[0-9A-Za-z_-]{1,9}$`)
+var customProvider = lazyregexp.New(`^[0-9A-Za-z_-]{1,35}$`)
 
 // PutCustomActionType declares a custom action type, or replaces its
 // declaration.

@@ -20,6 +20,7 @@ type notifier struct {
 const (
 	ChangeJobs      = "jobs"      // a job became claimable
 	ChangeExecution = "execution" // an execution, a log or the event log changed
+	ChangePipelines = "pipelines" // a pipeline's declaration was stored or deleted
 )
 
 func newNotifier(kind string, publish *atomic.Pointer[func(string)]) *notifier {
@@ -42,12 +43,16 @@ func (n *notifier) broadcast() {
 func (s *Service) SetPublisher(publish func(kind string)) { s.publish.Store(&publish) }
 
 // Wake wakes this service's waiters for a change another replica announced:
-// kind is ChangeJobs or ChangeExecution, "" for both (after missing some).
+// kind is ChangeJobs, ChangeExecution or ChangePipelines, "" for all (after
+// missing some).
 func (s *Service) Wake(kind string) {
 	if kind == "" || kind == ChangeJobs {
 		s.jobsQueued.Broadcast()
 	}
 	if kind == "" || kind == ChangeExecution {
 		s.changed.Broadcast()
+	}
+	if kind == "" || kind == ChangePipelines {
+		s.declared.Broadcast()
 	}
 }

@@ -26,6 +26,14 @@ func (s *Service) Logger() *slog.Logger { return s.log }
 // log or the event log: the notifier the reactor waits on.
 func (s *Service) Changed() <-chan struct{} { return s.changed.wait() }
 
+// PipelinesChanged returns a channel closed at the next declaration this
+// service stores or deletes (an apply that changes something, a delete, a
+// pipeline updating itself): what the schedule triggers' loop waits on
+// instead of reading every pipeline every second. Take it before reading the
+// pipelines, so that a change in between is not missed. Another replica's
+// changes do not close it.
+func (s *Service) PipelinesChanged() <-chan struct{} { return s.declared.wait() }
+
 // SecretValue decrypts a secret for sluice's own use: signing a delivery,
 // checking a webhook's signature, polling a remote repository.
 func (s *Service) SecretValue(ctx context.Context, name string) ([]byte, error) {

@@ -84,6 +84,7 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 		return ApplyResult{}, err
 	}
 	if res.Changed {
+		s.declared.broadcast()
 		// A new version may change the execution mode: let waiting executions move.
 		if _, err := s.decide(ctx, decl.Name, "", func(store.Tx, *engine.State) (engine.Happening, error) {
 			return engine.Reconcile{}, nil
@@ -212,6 +213,30 @@ func (s *Service) Pipelines(ctx context.Context) ([]PipelineInfo, error) {
 	return out, nil
 }
 
+// PipelinePage returns at most limit pipelines whose names sort after after,
+// in name order, and the name to pass as after for the next page ("" when
+// this page is the last). It reads only the page, not every pipeline.
+func (s *Service) PipelinePage(ctx context.Context, after string, limit int) ([]PipelineInfo, string, error) {
+	rows, err := s.store.PipelinePage(ctx, after, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].Name
+	}
+	out := make([]PipelineInfo, 0, len(rows))
+	for _, r := range rows {
+		info, err := toPipelineInfo(r)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, info)
+	}
+	return out, next, nil
+}
+
 // DeletePipeline deletes a pipeline with its executions; running jobs are
 // cancelled, so their workers kill them.
 func (s *Service) DeletePipeline(ctx context.Context, name string) error {
@@ -230,6 +255,7 @@ func (s *Service) DeletePipeline(ctx context.Context, name string) error {
 		return pipelineNotFound(name, err)
 	}
 	s.changed.broadcast()
+	s.declared.broadcast()
 	// Its executions held or waited for locks: the next in line goes on.
 	var errs []error
 	for _, l := range append([]string{decl.Lock}, stageLocks(decl)...) {

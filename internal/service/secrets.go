@@ -8,9 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -26,7 +27,7 @@ import (
 // SecretKeySize is the length of the key that encrypts secrets.
 const SecretKeySize = 32
 
-var secretName = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
+var secretName = lazyregexp.New(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 
 // SecretInfo is what may be shown of a secret.
 type SecretInfo struct {

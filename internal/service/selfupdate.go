@@ -109,6 +109,7 @@ func (s *Service) selfUpdate(ctx context.Context, row store.Job, j engine.Job) e
 		}
 		return engine.Restart{JobID: row.ID, Summary: msg, Next: next}, nil
 	})
+	s.declared.broadcast() // a restart may have stored a new version
 	if err != nil && (ErrorCode(err) == CodeInvalid) {
 		return fail(ErrorMessage(err))
 	}

@@ -78,6 +78,7 @@ type Service struct {
 
 	jobsQueued *notifier                         // a job became claimable
 	changed    *notifier                         // an execution or a log changed
+	declared   *notifier                         // a pipeline's declaration was stored or deleted
 	publish    atomic.Pointer[func(kind string)] // see SetPublisher
 	meter      Meter                             // see SetMeter; never nil
 	stopping   chan struct{}                     // closed by StopWaiting: long polls and streams end
@@ -111,6 +112,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	}
 	s.jobsQueued = newNotifier(ChangeJobs, &s.publish)
 	s.changed = newNotifier(ChangeExecution, &s.publish)
+	s.declared = newNotifier(ChangePipelines, &s.publish)
 	if s.region == "" {
 		s.region = "local"
 	}

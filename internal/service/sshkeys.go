@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"golang.org/x/crypto/ssh"
 
@@ -49,7 +50,7 @@ type SSHKeyRequest struct {
 	HolderName string
 }
 
-var sshKeyName = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+var sshKeyName = lazyregexp.New(`^[A-Za-z0-9._@-]{1,64}$`)
 
 // maxSSHPublicKey bounds a public key file: an RSA key of 16384 bits is
 // under 3 KiB.

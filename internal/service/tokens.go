@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/iam"
@@ -15,7 +16,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
-var tokenName = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+var tokenName = lazyregexp.New(`^[A-Za-z0-9._@-]{1,64}$`)
 
 // maxPolicyDocument bounds a policy document.
 const maxPolicyDocument = 64 << 10

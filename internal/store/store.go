@@ -42,6 +42,10 @@ type Store interface {
 	UpdateGlobal(ctx context.Context, fn func(tx Tx) error) error
 
 	Pipelines(ctx context.Context) ([]Pipeline, error)
+	// PipelinePage returns at most limit pipelines whose names sort after
+	// after, in name order: one page of a paged listing, read through the
+	// primary key's index rather than the whole table.
+	PipelinePage(ctx context.Context, after string, limit int) ([]Pipeline, error)
 	Pipeline(ctx context.Context, name string) (Pipeline, error)
 	PipelineVersion(ctx context.Context, name string, version int) (PipelineVersion, error)
 

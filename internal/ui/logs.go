@@ -2,12 +2,13 @@ package ui
 
 import (
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/report"
@@ -51,9 +52,9 @@ type reportView struct {
 const maxCasesShown = 500
 
 var (
-	ansi        = regexp.MustCompile("\x1b\\[[0-9;?]*[ -/]*[@-~]")
-	phaseStart  = regexp.MustCompile(`^(?:\[[^\]]+\] )?\[Container\] \S+ \S+ Entering phase (\S+)`)
-	phaseFinish = regexp.MustCompile(`^(?:\[[^\]]+\] )?\[Container\] \S+ \S+ Phase complete: (\S+) State: (\S+)`)
+	ansi        = lazyregexp.New("\x1b\\[[0-9;?]*[ -/]*[@-~]")
+	phaseStart  = lazyregexp.New(`^(?:\[[^\]]+\] )?\[Container\] \S+ \S+ Entering phase (\S+)`)
+	phaseFinish = lazyregexp.New(`^(?:\[[^\]]+\] )?\[Container\] \S+ \S+ Phase complete: (\S+) State: (\S+)`)
 )
 
 // splitPhases cuts a log at CodeBuild's "Entering phase" markers.

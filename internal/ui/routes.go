@@ -2,7 +2,8 @@ package ui
 
 import (
 	"net/http"
-	"regexp"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // route is one page, fragment source or change of the console.
@@ -108,7 +109,7 @@ func (s *Server) routeTable() []route {
 	return rs
 }
 
-var wildcard = regexp.MustCompile(`\{([A-Za-z]+)(?:\.\.\.)?\}`)
+var wildcard = lazyregexp.New(`\{([A-Za-z]+)(?:\.\.\.)?\}`)
 
 // home sends the console's root to the pipelines.
 func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) error {

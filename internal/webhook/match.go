@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/ohler55/ojg/oj"
 )
@@ -60,7 +61,7 @@ func (d *Definition) Match(body []byte, config func(key string) string) (bool, e
 // placeholderRE finds CodePipeline's {Key} placeholders. Keys are action
 // configuration keys, which are names; anything else in braces (a JSON
 // snippet, say) is left alone.
-var placeholderRE = regexp.MustCompile(`\{([A-Za-z0-9_.-]+)\}`)
+var placeholderRE = lazyregexp.New(`\{([A-Za-z0-9_.-]+)\}`)
 
 func substitute(s string, config func(string) string) string {
 	if config == nil {

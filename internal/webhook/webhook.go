@@ -14,9 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/ohler55/ojg/jp"
 
@@ -48,7 +49,7 @@ const (
 	nameConstraints = "1 to 100 of A-Z a-z 0-9 . @ _ -"
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+var nameRE = lazyregexp.New(`^[A-Za-z0-9.@_-]{1,100}$`)
 
 // Definition is CodePipeline's WebhookDefinition; its JSON form is the one
 // `aws codepipeline put-webhook` takes.

@@ -2,9 +2,10 @@ package yamlnode
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"gopkg.in/yaml.v3"
 )
@@ -389,7 +390,7 @@ func (d *Decoder) strs(items []*yaml.Node, path string) []string {
 
 // digitsRE matches what yaml.v3 reads as a float only because it is too
 // large for an int64.
-var digitsRE = regexp.MustCompile(`^[-+]?[0-9_]+$`)
+var digitsRE = lazyregexp.New(`^[-+]?[0-9_]+$`)
 
 // Int reads a whole number. A YAML integer beyond ±2³¹ is clamped rather
 // than wrapped, so validation still sees a value out of its range; one beyond

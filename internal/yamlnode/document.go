@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"gopkg.in/yaml.v3"
 )
@@ -198,7 +199,7 @@ func parseYAML(data []byte, what string) (root *yaml.Node, e *Error) {
 	return &doc, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = lazyregexp.New(`^yaml: line (\d+): (.*)$`)
 
 // yamlParserProblems are the messages of libyaml's parser, as opposed to its
 // scanner. yaml.v3 reports the parser's lines counting from 0 and the
@@ -218,7 +219,7 @@ var yamlParserProblems = []string{
 	"found duplicate %TAG directive",
 }
 
-var yamlAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+var yamlAnchorRE = lazyregexp.New(`^yaml: unknown anchor '(.*)' referenced$`)
 
 func yamlError(data []byte, err error) *Error {
 	msg := err.Error()

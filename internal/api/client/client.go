@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sluice-ci/sluice/internal/wire"
 	"io"
 	"net/http"
 	"net/url"
@@ -19,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/wire"
 
 	"github.com/sluice-ci/sluice/internal/errcode"
 )
@@ -193,6 +194,22 @@ func (c *Client) Pipelines(ctx context.Context) ([]wire.PipelineSummary, error) 
 	}
 	err := c.doJSON(ctx, http.MethodGet, "/api/v1/pipelines", nil, &out)
 	return out.Pipelines, err
+}
+
+// PipelinePage lists one page of at most maxResults pipelines (0: the
+// server's default of 100), starting at nextToken ("" for the first page);
+// it returns the token of the next page, "" after the last.
+func (c *Client) PipelinePage(ctx context.Context, maxResults int, nextToken string) ([]wire.PipelineSummary, string, error) {
+	var out struct {
+		Pipelines []wire.PipelineSummary `json:"pipelines"`
+		NextToken string                 `json:"nextToken"`
+	}
+	q := url.Values{"nextToken": {nextToken}}
+	if maxResults != 0 {
+		q.Set("maxResults", strconv.Itoa(maxResults))
+	}
+	err := c.doJSON(ctx, http.MethodGet, "/api/v1/pipelines?"+q.Encode(), nil, &out)
+	return out.Pipelines, out.NextToken, err
 }
 
 // Pipeline returns a pipeline as CodePipeline's get-pipeline document.

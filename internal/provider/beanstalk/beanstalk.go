@@ -10,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	eb "github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk"
@@ -133,7 +134,7 @@ func S3Client(conn *awsconn.Conn) *s3.Client {
 	})
 }
 
-var safe = regexp.MustCompile(`[^0-9A-Za-z._-]`)
+var safe = lazyregexp.New(`[^0-9A-Za-z._-]`)
 
 // VersionLabel names the application version after the pipeline execution
 // and the action (and the attempt, from the second), so each deployment

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -61,7 +62,7 @@ func (t targets) deployment() ([]string, *types.DeploymentTargets) {
 	return t.accounts, nil
 }
 
-var ouID = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
+var ouID = lazyregexp.New(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
 
 // readTargets reads DeploymentTargets (account ids or organizational unit
 // ids, separated by commas, or Artifact::file.json holding a JSON list of
@@ -106,7 +107,7 @@ func splitList(s string) []string {
 }
 
 // shorthandParam matches one parameter of the CLI's shorthand syntax.
-var shorthandParam = regexp.MustCompile(`ParameterKey=([^,\s]+),ParameterValue=([^\s]*)`)
+var shorthandParam = lazyregexp.New(`ParameterKey=([^,\s]+),ParameterValue=([^\s]*)`)
 
 // stackSetParameters reads a Parameters or ParameterOverrides value of the
 // stack set actions: a JSON list of {"ParameterKey", "ParameterValue"}, the

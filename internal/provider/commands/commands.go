@@ -23,10 +23,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/process"
 )
@@ -199,7 +200,7 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 }
 
 // identifier is what both bash and POSIX sh accept as a variable name.
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identifier = lazyregexp.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (s Spec) validate() error {
 	if s.Dir == "" {

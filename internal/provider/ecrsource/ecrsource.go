@@ -19,9 +19,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/provider"
 )
@@ -52,9 +53,9 @@ var manifestTypes = []string{
 // The distribution spec's grammar for repository names and tags, and the
 // form of a digest.
 var (
-	nameRE   = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
-	tagRE    = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-	digestRE = regexp.MustCompile(`^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$`)
+	nameRE   = lazyregexp.New(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagRE    = lazyregexp.New(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	digestRE = lazyregexp.New(`^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$`)
 )
 
 // ValidName, ValidTag and ValidDigest say whether s is a repository name, a

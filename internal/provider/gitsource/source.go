@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/provider"
 )
@@ -28,8 +29,8 @@ type source struct {
 
 var (
 	// repositoryNamePattern is CodeCommit's rule for repository names.
-	repositoryNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	revisionPattern       = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
+	repositoryNamePattern = lazyregexp.New(`^[A-Za-z0-9._-]{1,100}$`)
+	revisionPattern       = lazyregexp.New(`^[0-9a-fA-F]{4,64}$`)
 )
 
 // source checks the job's configuration and fetches its credentials.

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // transport is how git reaches a repository, which decides what credentials
@@ -34,7 +35,7 @@ type remote struct {
 
 // scpLike matches git's scp-like ssh syntax, [user@]host:path, where no slash
 // comes before the first colon.
-var scpLike = regexp.MustCompile(`^(?:([^@/:]+)@)?([^@/:]+):(.*)$`)
+var scpLike = lazyregexp.New(`^(?:([^@/:]+)@)?([^@/:]+):(.*)$`)
 
 // parseRemote checks a GitRemote Url and splits off its credentials. Errors
 // show the URL without its userinfo.

@@ -11,9 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -214,7 +215,7 @@ func executionInput(job *provider.Job) (string, error) {
 	}
 }
 
-var notNameChar = regexp.MustCompile(`[^0-9A-Za-z_-]`)
+var notNameChar = lazyregexp.New(`[^0-9A-Za-z_-]`)
 
 // ExecutionName is prefix, a hyphen and the job's id, as CodePipeline names
 // executions after the action execution's id: unique for each attempt, so a

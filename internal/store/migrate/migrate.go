@@ -13,9 +13,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"sort"
 	"strconv"
+
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 )
 
 // Migration is one file.
@@ -25,7 +26,7 @@ type Migration struct {
 	SQL     string
 }
 
-var fileName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
+var fileName = lazyregexp.New(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
 
 // Load reads the migrations at the root of fsys, in order. Every .sql file
 // must be named NNNN_what.sql (lower case), and the versions must run from 1

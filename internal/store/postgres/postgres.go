@@ -248,6 +248,13 @@ func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
 	return list(ctx, s.read, "pipelines", scanPipeline, `SELECT `+pipelineCols+` FROM pipelines ORDER BY name`)
 }
 
+// PipelinePage implements store.Store. Names compare byte by byte (COLLATE
+// "C"), as SQLite's do, so that pages follow the same order on both stores.
+func (s *Store) PipelinePage(ctx context.Context, after string, limit int) ([]store.Pipeline, error) {
+	return list(ctx, s.read, "pipelines", scanPipeline,
+		`SELECT `+pipelineCols+` FROM pipelines WHERE name > $1 COLLATE "C" ORDER BY name COLLATE "C" LIMIT $2`, after, limit)
+}
+
 // Pipeline implements store.Store.
 func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, error) {
 	return getPipeline(ctx, s.read, name)

@@ -32,6 +32,7 @@ type Store struct {
 	write  *sql.DB
 	readDB *sql.DB
 	read   *stmtCache // over readDB
+	writes *stmtCache // over write: the statements of write transactions and claims
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,7 +74,7 @@ func openAt(ctx context.Context, path string, files fs.FS) (*Store, error) {
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
 	read.SetConnMaxIdleTime(0)
-	s := &Store{write: write, readDB: read, read: newStmtCache(read)}
+	s := &Store{write: write, readDB: read, read: newStmtCache(read), writes: newStmtCache(write)}
 	// The write pool's one connection begins IMMEDIATE: one migrator at a time.
 	if _, err := migrate.Run(ctx, migrate.SQL(s.write), files, migrate.Options{}); err != nil {
 		s.Close()
@@ -85,6 +86,7 @@ func openAt(ctx context.Context, path string, files fs.FS) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.read.close()
+	s.writes.close()
 	return errors.Join(s.readDB.Close(), s.write.Close())
 }
 
@@ -125,11 +127,15 @@ func (s *Store) Update(ctx context.Context, pipeline string, fn func(tx store.Tx
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{q: sqlTx, pipeline: pipeline}); err != nil {
+	ptx := &preparedTx{tx: sqlTx, cache: s.writes}
+	if err := fn(&tx{q: ptx, pipeline: pipeline}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if len(ptx.missed) > 0 {
+		s.writes.prepare(ctx, ptx.missed)
 	}
 	return nil
 }
@@ -137,6 +143,24 @@ func (s *Store) Update(ctx context.Context, pipeline string, fn func(tx store.Tx
 // Pipelines implements store.Store.
 func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineCols+` FROM pipelines ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list pipelines: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Pipeline
+	for rows.Next() {
+		p, err := scanPipeline(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PipelinePage implements store.Store.
+func (s *Store) PipelinePage(ctx context.Context, after string, limit int) ([]store.Pipeline, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineCols+` FROM pipelines WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list pipelines: %w", err)
 	}
@@ -329,7 +353,7 @@ func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job
 	}
 	args = append(args, ms(now))
 	// One writer at a time makes the pick-and-mark atomic without row locks.
-	j, err := scanJob(s.write.QueryRowContext(ctx, `
+	j, err := scanJob(s.writes.QueryRowContext(ctx, `
 		UPDATE jobs SET status = 'InProgress', worker = ?, lease_ms = ?, claimed_ms = ?
 		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider IN (`+marks+`) AND not_before_ms <= ?
 		            ORDER BY created_ms, rowid LIMIT 1)
@@ -345,7 +369,7 @@ func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job
 
 // Heartbeat implements store.Store.
 func (s *Store) Heartbeat(ctx context.Context, id, worker string, leaseUntil time.Time) (store.Job, error) {
-	j, err := scanJob(s.write.QueryRowContext(ctx, `
+	j, err := scanJob(s.writes.QueryRowContext(ctx, `
 		UPDATE jobs SET lease_ms = ? WHERE id = ? AND worker = ? AND status = 'InProgress'
 		RETURNING `+jobCols, ms(leaseUntil), id, worker))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -528,7 +552,7 @@ func (s *Store) DeleteToken(ctx context.Context, name string) error {
 
 // tx is a store.Tx over one SQLite write transaction.
 type tx struct {
-	q        *sql.Tx
+	q        queryer
 	pipeline string
 }
 

@@ -21,7 +21,36 @@ func exercisePipelines(t *testing.T, open Open) {
 		{"ReadsInsideManyUpdates", testReadsInsideManyUpdates},
 		{"UpdateGlobal", testUpdateGlobal},
 		{"UpdateGlobalExcludesItself", testUpdateGlobalExcludesItself},
+		{"PipelinePage", testPipelinePage},
 	})
+}
+
+// PipelinePage pages in byte order of names, on every backend alike, each
+// page starting after the name given.
+func testPipelinePage(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, n := range []string{"b", "B", "a_x", "a-x", "Z", "c"} {
+		putPipeline(t, s, n, 1)
+	}
+	var got []string
+	after := ""
+	for range 10 {
+		page, err := s.PipelinePage(ctx, after, 4)
+		must(t, err)
+		if len(page) > 4 {
+			t.Fatalf("page of %d for a limit of 4", len(page))
+		}
+		for _, p := range page {
+			got = append(got, p.Name)
+		}
+		if len(page) < 4 {
+			break
+		}
+		after = page[len(page)-1].Name
+	}
+	if fmt.Sprint(got) != "[B Z a-x a_x b c]" {
+		t.Fatalf("pages gave %v, want byte order [B Z a-x a_x b c]", got)
+	}
 }
 
 func testPipelineVersions(t *testing.T, s store.Store) {
