@@ -9,7 +9,6 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/artifact"
-	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/wire"
@@ -115,10 +114,10 @@ func executionView(e *service.Execution) wire.Execution {
 	return out
 }
 
-func overridesOf(in []wire.RevisionOverride) []engine.RevisionOverride {
-	var out []engine.RevisionOverride
+func overridesOf(in []wire.RevisionOverride) []service.RevisionOverride {
+	var out []service.RevisionOverride
 	for _, o := range in {
-		out = append(out, engine.RevisionOverride(o))
+		out = append(out, service.RevisionOverride(o))
 	}
 	return out
 }

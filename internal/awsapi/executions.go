@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 )
@@ -60,7 +59,7 @@ func (h *Handler) startExecution(ctx context.Context, c *call, body []byte) (any
 			if r.ActionName == "" || r.RevisionType == "" || r.RevisionValue == "" {
 				return nil, validation("sourceRevisions[%d]: actionName, revisionType and revisionValue are required", i)
 			}
-			req.Overrides = append(req.Overrides, engine.RevisionOverride{ActionName: r.ActionName, RevisionType: r.RevisionType, RevisionValue: r.RevisionValue})
+			req.Overrides = append(req.Overrides, service.RevisionOverride{ActionName: r.ActionName, RevisionType: r.RevisionType, RevisionValue: r.RevisionValue})
 		}
 	}
 	if in.ClientRequestToken != "" {

@@ -18,7 +18,7 @@ type StartRequest struct {
 	SourceRevisions map[string]string
 	// Overrides are typed source revisions, as CodePipeline's
 	// StartPipelineExecution takes them; they pin after SourceRevisions.
-	Overrides []engine.RevisionOverride
+	Overrides []RevisionOverride
 	Trigger   engine.Trigger
 	// IdempotencyKey, when set, makes the start happen at most once: a second
 	// start with the same key starts nothing and returns ErrAlreadyStarted. Push,
@@ -43,6 +43,10 @@ type StartRequest struct {
 	// #{trigger.NAME} (pipeline.TriggerVariables).
 	TriggerVariables map[string]string
 }
+
+// RevisionOverride is a typed source revision of a start (CodePipeline's
+// SourceRevisionOverride).
+type RevisionOverride = engine.RevisionOverride
 
 // ErrAlreadyStarted is returned for a start whose idempotency key was used.
 var ErrAlreadyStarted = errors.New("already started for this key")
