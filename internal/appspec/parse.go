@@ -5,11 +5,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -57,7 +57,7 @@ var (
 	permFields   = []string{"object", "pattern", "except", "owner", "group", "mode", "acls", "context", "type"}
 	ctxFields    = []string{"user", "role", "type", "range"}
 	scriptFields = []string{"location", "timeout", "runas"}
-	modeRE       = regexp.MustCompile(`^[0-7]{1,4}$`)
+	modeRE       = lazyregexp.New(`^[0-7]{1,4}$`)
 )
 
 type decoder struct {

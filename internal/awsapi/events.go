@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 	"github.com/sluice-ci/sluice/internal/rule"
 	"github.com/sluice-ci/sluice/internal/schedule"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -72,7 +72,7 @@ type eventsAPI struct {
 	rules *event.Rules
 }
 
-var ruleNameRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+var ruleNameRE = lazyregexp.New(`^[\.\-_A-Za-z0-9]{1,64}$`)
 
 // ruleOf reads the rule name at field, for the resource rule/NAME.
 func ruleOf(field string) func([]byte) (string, error) {
@@ -450,7 +450,7 @@ type targetsResult struct {
 	FailedEntries    []failedEntry `json:"FailedEntries"`
 }
 
-var targetIDRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
+var targetIDRE = lazyregexp.New(`^[\.\-_A-Za-z0-9]{1,64}$`)
 
 func (e *eventsAPI) putTargets(ctx context.Context, c *call, body []byte) (any, error) {
 	var in putTargetsInput
@@ -575,7 +575,7 @@ func also(c *call, action, resource string) error {
 	return err
 }
 
-var functionNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+var functionNameRE = lazyregexp.New(`^[A-Za-z0-9._-]{1,100}$`)
 
 // targetOf says what a target's Arn names: a function or a pipeline of this
 // server's region and account, and its name.

@@ -7,10 +7,10 @@ package deploygroup
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
@@ -65,7 +65,7 @@ func (g *Group) Key() string { return Key(g.Application, g.Name) }
 // Key is the stored name of group name of application app.
 func Key(app, name string) string { return app + "/" + name }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9._+=,@-]{1,100}$`)
+var nameRE = lazyregexp.New(`^[A-Za-z0-9._+=,@-]{1,100}$`)
 
 // Validate checks g; the error is a yamlnode.ErrorList naming each field.
 func (g *Group) Validate() error { return g.validate().Err() }

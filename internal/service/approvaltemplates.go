@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/lazyregexp"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -27,7 +27,7 @@ type ApprovalRuleTemplate struct {
 	Updated      time.Time `json:"lastModifiedDate"`
 }
 
-var templateName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+var templateName = lazyregexp.New(`^[A-Za-z0-9._-]{1,100}$`)
 
 // CreateApprovalRuleTemplate stores a new template.
 func (s *Service) CreateApprovalRuleTemplate(ctx context.Context, name, description, content string) (ApprovalRuleTemplate, error) {
