@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -130,7 +131,7 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, c *call)
 		return 0, s3Denied(aerr)
 	}
 	switch r.Method {
-	case http.MethodGet:
+	case http.MethodGet, http.MethodHead:
 		if payloadHash != emptyHash && payloadHash != "UNSIGNED-PAYLOAD" {
 			return 0, &Error{Type: "XAmzContentSHA256Mismatch", Status: 400, Message: "The provided 'x-amz-content-sha256' header does not match what was computed."}
 		}
@@ -139,9 +140,21 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, c *call)
 			return 0, err
 		}
 		defer rc.Close()
+		// HeadObject and ranged reads (what boto3's download_file and the
+		// SDKs' transfer managers make) need the artifact's size and a
+		// seekable copy: spooled to a temporary file, which http.ServeContent
+		// answers HEAD, Range and If-* from.
+		spool, err := os.CreateTemp("", "sluice-artifact-")
+		if err != nil {
+			return 0, err
+		}
+		defer os.Remove(spool.Name())
+		defer spool.Close()
+		if _, err := io.Copy(spool, rc); err != nil {
+			return 0, err
+		}
 		w.Header().Set("Content-Type", "application/zip")
-		w.WriteHeader(http.StatusOK)
-		io.Copy(w, rc)
+		http.ServeContent(w, r, "", time.Time{}, spool)
 		return http.StatusOK, nil
 	case http.MethodPut:
 		var body io.Reader = http.MaxBytesReader(w, r.Body, maxArtifact)
@@ -162,7 +175,7 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, c *call)
 		w.Header().Set("ETag", `"`+payloadHash+`"`)
 		return http.StatusOK, nil
 	}
-	return 0, &Error{Type: "MethodNotAllowed", Status: 405, Message: "The specified method is not allowed against this resource: sluice serves GetObject and PutObject of job artifacts."}
+	return 0, &Error{Type: "MethodNotAllowed", Status: 405, Message: "The specified method is not allowed against this resource: sluice serves GetObject, HeadObject and PutObject of job artifacts."}
 }
 
 // emptyHash is the SHA-256 of nothing.

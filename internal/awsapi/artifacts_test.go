@@ -84,6 +84,21 @@ func TestCustomActionArtifacts(t *testing.T) {
 	if string(b) != "PK zip bytes" {
 		t.Fatalf("the input artifact read %q", b)
 	}
+	// What boto3's download_file does first (HeadObject), then a ranged
+	// read, as its multipart download makes them.
+	head, err := second.HeadObject(ctx, &s3.HeadObjectInput{Bucket: inLoc.BucketName, Key: inLoc.ObjectKey})
+	if err != nil || aws.ToInt64(head.ContentLength) != int64(len("PK zip bytes")) {
+		t.Fatalf("HeadObject: %v %+v", err, head)
+	}
+	part, err := second.GetObject(ctx, &s3.GetObjectInput{Bucket: inLoc.BucketName, Key: inLoc.ObjectKey, Range: aws.String("bytes=3-5")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(part.Body)
+	part.Body.Close()
+	if string(b) != "zip" || aws.ToString(part.ContentRange) != "bytes 3-5/12" {
+		t.Fatalf("ranged read %q (%s)", b, aws.ToString(part.ContentRange))
+	}
 	// The first job's credentials do not reach the second job's artifacts,
 	// nor do the second's with another secret.
 	if _, err := first.GetObject(ctx, &s3.GetObjectInput{Bucket: inLoc.BucketName, Key: inLoc.ObjectKey}); errType(err) != "InvalidAccessKeyId" {
