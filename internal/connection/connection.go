@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
@@ -408,14 +409,37 @@ type SecretReader interface {
 }
 
 // OpenHostClient is a client of c's git host API with the token c's token
-// secret holds. GitHub App connections cannot be used this way yet.
+// secret holds, or for a GitHub App connection an installation token minted
+// with the app's key.
 func (c *Connection) OpenHostClient(ctx context.Context, secrets SecretReader, hc *http.Client) (*githost.Client, error) {
+	token, err := c.HostToken(ctx, secrets, hc, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return c.HostClient(token, hc)
+}
+
+// HostToken is the token sluice calls c's host with: the value of its token
+// secret, or an installation token of its GitHub App (cached by githost
+// until shortly before it expires).
+func (c *Connection) HostToken(ctx context.Context, secrets SecretReader, hc *http.Client, now time.Time) ([]byte, error) {
+	if a := c.App; a != nil {
+		pem, err := secrets.SecretValue(ctx, a.PrivateKeySecret)
+		if err != nil {
+			return nil, fmt.Errorf("connection %s: app private key secret %s: %w", c.Name, a.PrivateKeySecret, err)
+		}
+		tok, err := githost.InstallationToken(ctx, hc, c.HostURL(), githost.App{ID: a.ID, InstallationID: a.InstallationID, PrivateKey: pem}, now)
+		if err != nil {
+			return nil, fmt.Errorf("connection %s: %w", c.Name, err)
+		}
+		return []byte(tok), nil
+	}
 	if c.Token == "" {
-		return nil, fmt.Errorf("connection %s has no token secret (a GitHub App connection cannot list files or set statuses yet)", c.Name)
+		return nil, fmt.Errorf("connection %s has no token secret", c.Name)
 	}
 	token, err := secrets.SecretValue(ctx, c.Token)
 	if err != nil {
 		return nil, fmt.Errorf("connection %s: token secret %s: %w", c.Name, c.Token, err)
 	}
-	return c.HostClient(token, hc)
+	return token, nil
 }

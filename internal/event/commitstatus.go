@@ -123,7 +123,16 @@ func (rn *Runner) statusEvent(ctx context.Context, ev service.Event) (int, error
 				}
 			}
 			c := matchConnection(conns, a.Decl.Configuration["ConnectionArn"])
-			if c == nil || c.Token == "" {
+			if c == nil {
+				continue
+			}
+			// The secret the statuses are written with: the token, or the
+			// key of the GitHub App that mints one.
+			secret := c.Token
+			if c.App != nil {
+				secret = c.App.PrivateKeySecret
+			}
+			if secret == "" {
 				continue
 			}
 			// Statuses are written with the connection's token: only for
@@ -132,7 +141,7 @@ func (rn *Runner) statusEvent(ctx context.Context, ev service.Event) (int, error
 			// repository the token reaches.
 			job := engine.Job{ID: "commitstatus", Pipeline: e.Pipeline, ExecutionID: e.ID, Stage: st.Name, Action: a.Decl.Name,
 				ActionType: a.Decl.ActionTypeID, Configuration: a.Decl.Configuration}
-			if err := rn.svc.JobRoleAllows(ctx, job, "GetSecretValue", "secret/"+c.Token); err != nil {
+			if err := rn.svc.JobRoleAllows(ctx, job, "GetSecretValue", "secret/"+secret); err != nil {
 				rn.log.Warn("commit status not set", "pipeline", e.Pipeline, "execution", e.ID, "err", err)
 				continue
 			}

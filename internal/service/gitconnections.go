@@ -133,10 +133,19 @@ func (s *Service) gitConnectionToken(ctx context.Context, j engine.Job, c *conne
 		}
 		out = hostconn.Settings{Kind: hostconn.GitHub, URL: "https://github.com"}
 		what = "configuration OAuthToken"
-	} else {
-		if c.App != nil {
-			return out, Errorf(CodeInvalid, "connection %s uses a GitHub App; source actions read repositories with a token (give the connection token: SECRET)", c.Name)
+	} else if c.App != nil {
+		// A GitHub App: the job's role must allow the app's key, from
+		// which the server mints an installation token; the key itself
+		// never leaves the server.
+		if err := s.roleAllows(ctx, j, "GetSecretValue", "secret/"+c.App.PrivateKeySecret); err != nil {
+			return hostconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
 		}
+		tok, err := c.HostToken(ctx, s, nil, s.now())
+		if err != nil {
+			return hostconn.Settings{}, Errorf(CodeInvalid, "%v", err)
+		}
+		return hostconn.Settings{Name: c.Name, Kind: c.Kind, URL: c.HostURL(), Token: string(tok)}, nil
+	} else {
 		secret = c.Token
 		out = hostconn.Settings{Name: c.Name, Kind: c.Kind, URL: c.HostURL()}
 		what = "connection " + c.Name

@@ -110,7 +110,7 @@ func TestJobGitConnection(t *testing.T) {
 		"unknown":   {"ConnectionArn arn:aws:codeconnections:us-east-1:000000000000:connection/nobody names no connection", "arns:", "name that connection nobody"},
 		"awskind":   {"names cloud (kind aws), which is not a git host connection"},
 		"forbidden": {"connection other", "does not allow sluice:GetSecretValue on secret/other-token"},
-		"githubapp": {"connection app uses a GitHub App"},
+		"githubapp": {"connection app: the GitHub App's private key is not a PEM RSA key"},
 	}
 	for a, wants := range refusals {
 		g, err := get(a)
