@@ -139,6 +139,7 @@ func TestChangesReachOtherReplicas(t *testing.T) {
 	// LISTEN may not be in place yet: publish until b hears it.
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
 	for heard := false; !heard; {
 		a.Publish("jobs")
 		select {
@@ -148,18 +149,37 @@ func TestChangesReachOtherReplicas(t *testing.T) {
 			}
 			heard = true
 		case <-tick.C:
+		case <-deadline:
+			t.Fatal("b never heard a's change")
 		}
 	}
-	// And the other way; b never hears its own: PostgreSQL delivers
-	// notifications in commit order, so after b's own comes a's next one.
-	b.Publish("execution")
-	if k := <-gotA; k != "execution" {
-		t.Fatalf("a woke for %q, want execution", k)
+	// And the other way, once a listens too (it may not yet: publish until
+	// a hears it); b never hears its own.
+	for heard := false; !heard; {
+		b.Publish("execution")
+		select {
+		case k := <-gotA:
+			if k != "execution" {
+				t.Fatalf("a woke for %q, want execution", k)
+			}
+			heard = true
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("a never heard b's change")
+		}
 	}
 	a.Publish("last")
-	for k := <-gotB; k != "last"; k = <-gotB {
-		if k != "jobs" { // the first loop's repeats may still be queued
-			t.Fatalf("b woke for %q: its own change", k)
+	for {
+		select {
+		case k := <-gotB:
+			if k == "last" {
+				return
+			}
+			if k != "jobs" { // the first loop's repeats may still be queued
+				t.Fatalf("b woke for %q: its own change", k)
+			}
+		case <-deadline:
+			t.Fatal("b never heard a's last change")
 		}
 	}
 }
