@@ -32,6 +32,8 @@ if [ "$(id -u)" = 0 ] && need apt-get; then can_install=1; fi
 # The CNCF container registry the image-source tests push to: Debian packages
 # it (seconds to install); elsewhere the tests build it from its module.
 if [ -n "$can_install" ] && [ ! -x /usr/bin/docker-registry ]; then missing+=(docker-registry); fi
+# A real Prometheus for the stage conditions' Metric rule (Debian packages it).
+if [ -n "$can_install" ] && ! need prometheus; then missing+=(prometheus); fi
 if [ -n "$browser" ]; then
   if [ -n "$can_install" ]; then
     missing+=(chromium)
