@@ -10,82 +10,20 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
-// definitionTable is where the definitions of one kind are kept: every such
-// table has the columns name, the document's column, created_ms and updated_ms.
-type definitionTable struct {
-	table  string // constants of this package, never input
-	column string
-	binary bool
-	// createdSeq: the table keeps the sequence of the last event written
-	// when a definition was created (rules; see store.Definition).
-	createdSeq bool // the document column is BYTEA, not TEXT
-}
-
-var definitionTables = map[store.Kind]definitionTable{
-	store.KindWebhook:              {table: "webhooks", column: "definition"},
-	store.KindProject:              {table: "projects", column: "definition"},
-	store.KindFunction:             {table: "functions", column: "definition"},
-	store.KindRule:                 {table: "rules", column: "definition", createdSeq: true},
-	store.KindSecret:               {table: "secrets", column: "ciphertext", binary: true},
-	store.KindPolicy:               {table: "policies", column: "definition"},
-	store.KindConnection:           {table: "connections", column: "definition"},
-	store.KindAccessKey:            {table: "access_keys", column: "sealed", binary: true},
-	store.KindActionType:           {table: "action_types", column: "definition"},
-	store.KindSSHKey:               {table: "ssh_keys", column: "definition"},
-	store.KindTags:                 {table: "resource_tags", column: "definition"},
-	store.KindDeployGroup:          {table: "deployment_groups", column: "definition"},
-	store.KindDeployment:           {table: "deployments", column: "definition"},
-	store.KindDeployAgent:          {table: "deploy_agents", column: "definition"},
-	store.KindPullRequest:          {table: "pull_requests", column: "definition"},
-	store.KindApprovalRuleTemplate: {table: "approval_rule_templates", column: "definition"},
-}
-
-func tableOf(kind store.Kind) (definitionTable, error) {
-	t, ok := definitionTables[kind]
-	if !ok {
-		return t, fmt.Errorf("%w %q", store.ErrUnknownKind, kind)
-	}
-	return t, nil
-}
-
-func (t definitionTable) selectCols() string {
-	seq := "0"
-	if t.createdSeq {
-		seq = "created_seq"
-	}
-	return `SELECT name, ` + t.column + `, created_ms, updated_ms, ` + seq + ` FROM ` + t.table
-}
-
-func (t definitionTable) seqValue() string {
-	if t.createdSeq {
-		return `, (SELECT COALESCE(MAX(seq), 0) FROM events)`
-	}
-	return ``
-}
-
-// insertCols and insertValues are the columns a new definition sets, and
-// their values: the first four are parameters, created_seq is read from the
-// events in the same statement.
-func (t definitionTable) insertCols() string {
-	if t.createdSeq {
-		return `name, ` + t.column + `, created_ms, updated_ms, created_seq`
-	}
-	return `name, ` + t.column + `, created_ms, updated_ms`
-}
-
-func (t definitionTable) scan(kind store.Kind) func(scanner) (store.Definition, error) {
+// scanOf reads a definition of kind from t.
+func scanOf(t store.DefinitionTable, kind store.Kind) func(scanner) (store.Definition, error) {
 	return func(r scanner) (store.Definition, error) {
 		d := store.Definition{Kind: kind}
 		var text string
 		var created, updated int64
 		doc := any(&text)
-		if t.binary {
+		if t.Binary {
 			doc = &d.Document
 		}
 		if err := r.Scan(&d.Name, doc, &created, &updated, &d.CreatedSeq); err != nil {
 			return d, err
 		}
-		if !t.binary {
+		if !t.Binary {
 			d.Document = []byte(text)
 		}
 		d.Created, d.Updated = fromMS(created), fromMS(updated)
@@ -95,20 +33,20 @@ func (t definitionTable) scan(kind store.Kind) func(scanner) (store.Definition, 
 
 // Definitions implements store.Store.
 func (s *Store) Definitions(ctx context.Context, kind store.Kind) ([]store.Definition, error) {
-	t, err := tableOf(kind)
+	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, s.read, t.table, t.scan(kind), t.selectCols()+` ORDER BY name`)
+	return list(ctx, s.read, t.Table, scanOf(t, kind), t.SelectCols()+` ORDER BY name`)
 }
 
 // Definition implements store.Store.
 func (s *Store) Definition(ctx context.Context, kind store.Kind, name string) (store.Definition, error) {
-	t, err := tableOf(kind)
+	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return store.Definition{}, err
 	}
-	d, err := t.scan(kind)(s.read.QueryRow(ctx, t.selectCols()+` WHERE name = $1`, name))
+	d, err := scanOf(t, kind)(s.read.QueryRow(ctx, t.SelectCols()+` WHERE name = $1`, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, notFound(string(kind), name)
 	}
@@ -120,17 +58,17 @@ func (s *Store) Definition(ctx context.Context, kind store.Kind, name string) (s
 
 // PutDefinition implements store.Store.
 func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
-	t, err := tableOf(d.Kind)
+	t, err := store.DefinitionTableOf(d.Kind)
 	if err != nil {
 		return err
 	}
 	var doc any = string(d.Document)
-	if t.binary {
+	if t.Binary {
 		doc = d.Document
 	}
 	_, err = s.write.Exec(ctx, `
-		INSERT INTO `+t.table+` (`+t.insertCols()+`) VALUES ($1, $2, $3, $4`+t.seqValue()+`)
-		ON CONFLICT (name) DO UPDATE SET `+t.column+` = excluded.`+t.column+`, updated_ms = excluded.updated_ms`,
+		INSERT INTO `+t.Table+` (`+t.InsertCols()+`) VALUES ($1, $2, $3, $4`+t.SeqValue()+`)
+		ON CONFLICT (name) DO UPDATE SET `+t.Column+` = excluded.`+t.Column+`, updated_ms = excluded.updated_ms`,
 		d.Name, doc, ms(d.Created), ms(d.Updated))
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
@@ -140,11 +78,11 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 
 // DeleteDefinition implements store.Store.
 func (s *Store) DeleteDefinition(ctx context.Context, kind store.Kind, name string) error {
-	t, err := tableOf(kind)
+	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return err
 	}
-	return s.deleteNamed(ctx, t.table, string(kind), name)
+	return s.deleteNamed(ctx, t.Table, string(kind), name)
 }
 
 // NextBuildNumber implements store.Store. The upsert takes the row's lock,

@@ -9,69 +9,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
-// definitionTable is where the definitions of one kind are kept: every such
-// table has the columns name, the document's column, created_ms and updated_ms.
-type definitionTable struct {
-	table  string // constants of this package, never input
-	column string
-	binary bool
-	// createdSeq: the table keeps the sequence of the last event written
-	// when a definition was created (rules; see store.Definition).
-	createdSeq bool // the document column is a BLOB, not TEXT
-}
-
-var definitionTables = map[store.Kind]definitionTable{
-	store.KindWebhook:              {table: "webhooks", column: "definition"},
-	store.KindProject:              {table: "projects", column: "definition"},
-	store.KindFunction:             {table: "functions", column: "definition"},
-	store.KindRule:                 {table: "rules", column: "definition", createdSeq: true},
-	store.KindSecret:               {table: "secrets", column: "ciphertext", binary: true},
-	store.KindPolicy:               {table: "policies", column: "definition"},
-	store.KindConnection:           {table: "connections", column: "definition"},
-	store.KindAccessKey:            {table: "access_keys", column: "sealed", binary: true},
-	store.KindActionType:           {table: "action_types", column: "definition"},
-	store.KindSSHKey:               {table: "ssh_keys", column: "definition"},
-	store.KindTags:                 {table: "resource_tags", column: "definition"},
-	store.KindDeployGroup:          {table: "deployment_groups", column: "definition"},
-	store.KindDeployment:           {table: "deployments", column: "definition"},
-	store.KindDeployAgent:          {table: "deploy_agents", column: "definition"},
-	store.KindPullRequest:          {table: "pull_requests", column: "definition"},
-	store.KindApprovalRuleTemplate: {table: "approval_rule_templates", column: "definition"},
-}
-
-func tableOf(kind store.Kind) (definitionTable, error) {
-	t, ok := definitionTables[kind]
-	if !ok {
-		return t, fmt.Errorf("%w %q", store.ErrUnknownKind, kind)
-	}
-	return t, nil
-}
-
-func (t definitionTable) selectCols() string {
-	seq := "0"
-	if t.createdSeq {
-		seq = "created_seq"
-	}
-	return `SELECT name, ` + t.column + `, created_ms, updated_ms, ` + seq + ` FROM ` + t.table
-}
-
-func (t definitionTable) seqValue() string {
-	if t.createdSeq {
-		return `, (SELECT COALESCE(MAX(seq), 0) FROM events)`
-	}
-	return ``
-}
-
-// insertCols and insertValues are the columns a new definition sets, and
-// their values: the first four are parameters, created_seq is read from the
-// events in the same statement.
-func (t definitionTable) insertCols() string {
-	if t.createdSeq {
-		return `name, ` + t.column + `, created_ms, updated_ms, created_seq`
-	}
-	return `name, ` + t.column + `, created_ms, updated_ms`
-}
-
 func scanDefinition(r scanner, kind store.Kind) (store.Definition, error) {
 	d := store.Definition{Kind: kind}
 	var created, updated int64
@@ -84,20 +21,20 @@ func scanDefinition(r scanner, kind store.Kind) (store.Definition, error) {
 
 // Definitions implements store.Store.
 func (s *Store) Definitions(ctx context.Context, kind store.Kind) ([]store.Definition, error) {
-	t, err := tableOf(kind)
+	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, t.selectCols()+` ORDER BY name`)
+	rows, err := s.read.QueryContext(ctx, t.SelectCols()+` ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", t.table, err)
+		return nil, fmt.Errorf("list %s: %w", t.Table, err)
 	}
 	defer rows.Close()
 	var out []store.Definition
 	for rows.Next() {
 		d, err := scanDefinition(rows, kind)
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", t.table, err)
+			return nil, fmt.Errorf("list %s: %w", t.Table, err)
 		}
 		out = append(out, d)
 	}
@@ -106,11 +43,11 @@ func (s *Store) Definitions(ctx context.Context, kind store.Kind) ([]store.Defin
 
 // Definition implements store.Store.
 func (s *Store) Definition(ctx context.Context, kind store.Kind, name string) (store.Definition, error) {
-	t, err := tableOf(kind)
+	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return store.Definition{}, err
 	}
-	d, err := scanDefinition(s.read.QueryRowContext(ctx, t.selectCols()+` WHERE name = ?`, name), kind)
+	d, err := scanDefinition(s.read.QueryRowContext(ctx, t.SelectCols()+` WHERE name = ?`, name), kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound(string(kind), name)
 	}
@@ -122,17 +59,17 @@ func (s *Store) Definition(ctx context.Context, kind store.Kind, name string) (s
 
 // PutDefinition implements store.Store.
 func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
-	t, err := tableOf(d.Kind)
+	t, err := store.DefinitionTableOf(d.Kind)
 	if err != nil {
 		return err
 	}
 	var doc any = string(d.Document)
-	if t.binary {
+	if t.Binary {
 		doc = d.Document
 	}
 	_, err = s.write.ExecContext(ctx, `
-		INSERT INTO `+t.table+` (`+t.insertCols()+`) VALUES (?, ?, ?, ?`+t.seqValue()+`)
-		ON CONFLICT (name) DO UPDATE SET `+t.column+` = excluded.`+t.column+`, updated_ms = excluded.updated_ms`,
+		INSERT INTO `+t.Table+` (`+t.InsertCols()+`) VALUES (?, ?, ?, ?`+t.SeqValue()+`)
+		ON CONFLICT (name) DO UPDATE SET `+t.Column+` = excluded.`+t.Column+`, updated_ms = excluded.updated_ms`,
 		d.Name, doc, ms(d.Created), ms(d.Updated))
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
@@ -142,11 +79,11 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 
 // DeleteDefinition implements store.Store.
 func (s *Store) DeleteDefinition(ctx context.Context, kind store.Kind, name string) error {
-	t, err := tableOf(kind)
+	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, `DELETE FROM `+t.table+` WHERE name = ?`, name)
+	res, err := s.write.ExecContext(ctx, `DELETE FROM `+t.Table+` WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, name, err)
 	}
