@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/google/uuid"
 )
 
 // Artifacts for custom actions' job workers, as CodePipeline gives them: an
@@ -53,11 +55,11 @@ func jobOfKeyID(id string) string {
 	if !ok || len(hexID) != 32 {
 		return ""
 	}
-	h := strings.ToLower(hexID)
-	if _, err := hex.DecodeString(h); err != nil {
+	job, err := uuid.Parse(hexID) // 32 hexadecimal digits
+	if err != nil {
 		return ""
 	}
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	return job.String()
 }
 
 // ServeArtifact answers GetObject and PutObject on ArtifactPrefix.

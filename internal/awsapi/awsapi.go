@@ -11,8 +11,6 @@ package awsapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -23,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/audit"
 	"github.com/sluice-ci/sluice/internal/awsid"
@@ -311,9 +310,4 @@ func truncate(s string, n int) string {
 // wait for the audit record to be committed.
 func isRead(op string) bool { return strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "List") }
 
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+func newRequestID() string { return uuid.NewString() }

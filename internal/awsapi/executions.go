@@ -3,11 +3,12 @@ package awsapi
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"maps"
 	"slices"
 	"strconv"
+
+	"github.com/google/uuid"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -20,11 +21,11 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // the same start asked again answers with the same execution.
 func requestTokenID(pipelineName, principal, token string) string {
 	sum := sha256.Sum256([]byte("StartPipelineExecution\x00" + pipelineName + "\x00" + principal + "\x00" + token))
-	b := sum[:16]
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	var id uuid.UUID
+	copy(id[:], sum[:16])
+	id[6] = id[6]&0x0f | 0x40
+	id[8] = id[8]&0x3f | 0x80
+	return id.String()
 }
 
 func (h *Handler) startExecution(ctx context.Context, c *call, body []byte) (any, error) {

@@ -3,13 +3,14 @@ package cfntemplate
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/google/uuid"
 
 	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/yamlnode"
@@ -473,8 +474,7 @@ func (e *evaluator) pseudo(name string) (*yaml.Node, bool) {
 		return noValue, true
 	case "AWS::StackId":
 		h := sha256.Sum256([]byte(id.Region + "/" + id.Account + "/" + e.opts.StackName))
-		x := hex.EncodeToString(h[:16])
-		return scalar(id.ARN("cloudformation", "stack/"+e.opts.StackName+"/"+x[0:8]+"-"+x[8:12]+"-"+x[12:16]+"-"+x[16:20]+"-"+x[20:32]), 0), true
+		return scalar(id.ARN("cloudformation", "stack/"+e.opts.StackName+"/"+uuid.UUID(h[:16]).String()), 0), true
 	case "AWS::NotificationARNs":
 		return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}, true
 	}

@@ -3,12 +3,13 @@ package service
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/engine"
@@ -386,10 +387,11 @@ func NamedUUID(name string) string {
 }
 
 func formatUUID(b []byte) string {
-	b[6] = b[6]&0x0f | 0x80 // version 8: made by the application (RFC 9562)
-	b[8] = b[8]&0x3f | 0x80
-	x := hex.EncodeToString(b)
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+	var id uuid.UUID
+	copy(id[:], b)
+	id[6] = id[6]&0x0f | 0x80 // version 8: made by the application (RFC 9562)
+	id[8] = id[8]&0x3f | 0x80
+	return id.String()
 }
 
 // RepositoryARN names a hosted repository as CodeCommit's ARNs do.

@@ -6,8 +6,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/engine"
@@ -161,16 +160,8 @@ func (s *Service) NextBuildNumber(ctx context.Context, project string) (int64, e
 	return s.store.NextBuildNumber(ctx, project)
 }
 
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as CodePipeline's execution ids are
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+// newID is a version 4 UUID, as CodePipeline's execution ids are.
+func newID() string { return uuid.NewString() }
 
 // PipelineARN names a pipeline the way CodePipeline's ARNs do:
 // arn:aws:codepipeline:REGION:ACCOUNT:NAME with the server's AWS identity.
