@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/hostconn"
 	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
@@ -30,16 +31,17 @@ import (
 	"github.com/sluice-ci/sluice/internal/yamlnode"
 )
 
-// Kinds of connections.
+// Kinds of connections. The git host kinds are the ones a worker is handed
+// (package hostconn), named once there.
 const (
 	KindAWS = "aws"
 
-	KindGitHub            = "github"
-	KindGitHubEnterprise  = "github-enterprise"
-	KindGitLab            = "gitlab"
-	KindGitLabSelfManaged = "gitlab-self-managed"
-	KindBitbucket         = "bitbucket"
-	KindGitea             = "gitea"
+	KindGitHub            = hostconn.GitHub
+	KindGitHubEnterprise  = hostconn.GitHubEnterprise
+	KindGitLab            = hostconn.GitLab
+	KindGitLabSelfManaged = hostconn.GitLabSelfManaged
+	KindBitbucket         = hostconn.Bitbucket
+	KindGitea             = hostconn.Gitea
 )
 
 // GitHostKinds are the kinds that name a git host, in the order errors list
