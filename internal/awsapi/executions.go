@@ -14,8 +14,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/service"
 )
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // requestTokenID is the execution id a start with clientRequestToken token
 // gets: a UUID derived from the pipeline, the caller and the token, so that
 // the same start asked again answers with the same execution.

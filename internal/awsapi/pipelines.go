@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -146,7 +147,7 @@ func (h *Handler) getPipeline(ctx context.Context, c *call, body []byte) (any, e
 	}
 	if in.Version != nil && *in.Version != p.Version {
 		return nil, &Error{Type: "PipelineVersionNotFoundException", Status: 400,
-			Message: "pipeline " + in.Name + " has no version " + itoa(*in.Version) + ": sluice serves only the current one, " + itoa(p.Version)}
+			Message: "pipeline " + in.Name + " has no version " + strconv.Itoa(*in.Version) + ": sluice serves only the current one, " + strconv.Itoa(p.Version)}
 	}
 	decl, err := h.declaration(p)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/event"
@@ -47,16 +48,16 @@ func triggerError(typ, msg string) *Error { return &Error{Type: typ, Status: 400
 // triggerRule makes the rule of trigger t of repository repo.
 func (h *Handler) triggerRule(repo string, i int, t repositoryTrigger) (*rule.Rule, error) {
 	if err := pipeline.CheckName(t.Name); err != nil {
-		return nil, triggerError("InvalidRepositoryTriggerNameException", "triggers["+itoa(i)+"].name: "+err.Error())
+		return nil, triggerError("InvalidRepositoryTriggerNameException", "triggers["+strconv.Itoa(i)+"].name: "+err.Error())
 	}
 	detail := map[string]any{"repositoryName": []string{repo}}
 	if len(t.Events) == 0 {
-		return nil, triggerError("RepositoryTriggerEventsListRequiredException", "triggers["+itoa(i)+"].events: required")
+		return nil, triggerError("RepositoryTriggerEventsListRequiredException", "triggers["+strconv.Itoa(i)+"].events: required")
 	}
 	var events []string
 	for _, e := range t.Events {
 		if e != "all" && triggerEvents[e] == "" {
-			return nil, triggerError("InvalidRepositoryTriggerEventsException", "triggers["+itoa(i)+"].events: "+e+" is not all, updateReference, createReference or deleteReference")
+			return nil, triggerError("InvalidRepositoryTriggerEventsException", "triggers["+strconv.Itoa(i)+"].events: "+e+" is not all, updateReference, createReference or deleteReference")
 		}
 		events = append(events, triggerEvents[e])
 	}
@@ -85,17 +86,17 @@ func (h *Handler) triggerRule(repo string, i int, t repositoryTrigger) (*rule.Ru
 	case strings.HasPrefix(arn, prefix+"codepipeline:"):
 		name, ok := h.id.PipelineName(arn)
 		if !ok {
-			return nil, triggerError("InvalidRepositoryTriggerDestinationArnException", "triggers["+itoa(i)+"].destinationArn: "+arn+" is not a pipeline of this server")
+			return nil, triggerError("InvalidRepositoryTriggerDestinationArnException", "triggers["+strconv.Itoa(i)+"].destinationArn: "+arn+" is not a pipeline of this server")
 		}
 		r.Targets = []rule.Target{{Pipeline: &rule.PipelineTarget{Name: name}}}
 	case arn == "":
-		return nil, triggerError("RepositoryTriggerDestinationArnRequiredException", "triggers["+itoa(i)+"].destinationArn: required")
+		return nil, triggerError("RepositoryTriggerDestinationArnRequiredException", "triggers["+strconv.Itoa(i)+"].destinationArn: required")
 	default:
-		return nil, triggerError("InvalidRepositoryTriggerDestinationArnException", "triggers["+itoa(i)+"].destinationArn: "+arn+
+		return nil, triggerError("InvalidRepositoryTriggerDestinationArnException", "triggers["+strconv.Itoa(i)+"].destinationArn: "+arn+
 			": sluice's triggers go to functions (arn:aws:lambda:…:function:NAME) and pipelines; for mail or webhooks write a rule (sluice rule apply)")
 	}
 	if err := r.Validate(); err != nil {
-		return nil, triggerError("InvalidRepositoryTriggerNameException", "triggers["+itoa(i)+"]: "+err.Error())
+		return nil, triggerError("InvalidRepositoryTriggerNameException", "triggers["+strconv.Itoa(i)+"]: "+err.Error())
 	}
 	return r, nil
 }
@@ -122,7 +123,7 @@ func (h *Handler) ccPutTriggers(ctx context.Context, c *call, body []byte) (any,
 			return nil, err
 		}
 		if seen[r.Name] {
-			return nil, triggerError("InvalidRepositoryTriggerNameException", "triggers["+itoa(i)+"].name: "+t.Name+" twice")
+			return nil, triggerError("InvalidRepositoryTriggerNameException", "triggers["+strconv.Itoa(i)+"].name: "+t.Name+" twice")
 		}
 		seen[r.Name] = true
 		rules = append(rules, r)
