@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/event"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
+	"github.com/sluice-ci/sluice/internal/function"
 	"github.com/sluice-ci/sluice/internal/lazyregexp"
 	"github.com/sluice-ci/sluice/internal/rule"
 	"github.com/sluice-ci/sluice/internal/schedule"
@@ -575,18 +576,16 @@ func also(c *call, action, resource string) error {
 	return err
 }
 
-var functionNameRE = lazyregexp.New(`^[A-Za-z0-9._-]{1,100}$`)
-
 // targetOf says what a target's Arn names: a function or a pipeline of this
 // server's region and account, and its name.
 func (e *eventsAPI) targetOf(arn string) (kind, name string) {
-	if n, ok := strings.CutPrefix(arn, e.h.id.ARN("lambda", "function:")); ok && functionNameRE.MatchString(n) {
+	if n, ok := strings.CutPrefix(arn, e.h.id.ARN("lambda", "function:")); ok && function.ValidName(n) {
 		return rule.KindFunction, n
 	}
 	if n, ok := e.h.id.PipelineName(arn); ok {
 		return rule.KindPipeline, n
 	}
-	if !strings.HasPrefix(arn, "arn:") && functionNameRE.MatchString(arn) {
+	if !strings.HasPrefix(arn, "arn:") && function.ValidName(arn) {
 		return rule.KindFunction, arn
 	}
 	return "", ""

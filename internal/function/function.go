@@ -54,6 +54,10 @@ func New(name string) *Function {
 	return &Function{Name: name, TimeoutInMinutes: DefaultTimeout}
 }
 
+// ValidName reports whether name may name a function (1-100 letters,
+// digits, ., - and _).
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 var (
 	nameRE = lazyregexp.New(`^[A-Za-z0-9._-]{1,100}$`)
 	envRE  = lazyregexp.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
