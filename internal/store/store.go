@@ -151,8 +151,11 @@ type Store interface {
 
 // ClaimJobParams say who claims a job of which providers, and when.
 type ClaimJobParams struct {
-	Worker     string
-	Providers  []string
+	Worker    string
+	Providers []string
+	// Region is the region the worker is in: only jobs of that region are
+	// given to it ("" is the server's home region).
+	Region     string
 	Now        time.Time // a job held back until after Now is not claimed
 	LeaseUntil time.Time // the worker's lease on the job it gets
 }
@@ -307,6 +310,9 @@ type Job struct {
 	Finished     time.Time
 	// NotBefore holds a queued job back from workers until then.
 	NotBefore time.Time
+	// Region is the region whose workers alone may claim the job ("": the
+	// server's home region).
+	Region string
 }
 
 // Event is a stored event; Seq orders all events.

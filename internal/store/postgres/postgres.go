@@ -346,14 +346,14 @@ func (s *Store) Executions(ctx context.Context, pipeline string, before int64, l
 		`SELECT `+executionCols+` FROM executions WHERE pipeline = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, pipeline, before, limit)
 }
 
-const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms`
+const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms, region`
 
 func scanJob(r scanner) (store.Job, error) {
 	var j store.Job
 	var payload, status string
 	var lease, deadline, created, claimed, finished, notBefore int64
 	err := r.Scan(&j.ID, &j.ExecutionID, &j.Pipeline, &j.Stage, &j.Action, &j.Attempt, &j.Provider, &payload, &status,
-		&j.Worker, &lease, &deadline, &j.CancelReason, &j.Message, &created, &claimed, &finished, &notBefore)
+		&j.Worker, &lease, &deadline, &j.CancelReason, &j.Message, &created, &claimed, &finished, &notBefore, &j.Region)
 	if err != nil {
 		return j, err
 	}
@@ -393,9 +393,9 @@ func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job
 	// SKIP LOCKED: claimers racing for the oldest job each take a different one.
 	j, err := scanJob(s.write.QueryRow(ctx, `
 		UPDATE jobs SET status = 'InProgress', worker = $1, lease_ms = $2, claimed_ms = $3
-		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider = ANY($4) AND not_before_ms <= $3
+		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider = ANY($4) AND not_before_ms <= $3 AND region = $5
 		            ORDER BY created_ms, rn LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING `+jobCols, worker, ms(leaseUntil), ms(now), providers))
+		RETURNING `+jobCols, worker, ms(leaseUntil), ms(now), providers, c.Region))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return j, notFound("job", "queued")
 	}

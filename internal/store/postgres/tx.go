@@ -154,10 +154,10 @@ func (t *tx) InsertJob(ctx context.Context, j store.Job) error {
 		j.Status = store.JobQueued
 	}
 	_, err := t.q.Exec(ctx, `
-		INSERT INTO jobs (id, execution_id, pipeline, stage, action, attempt, provider, payload, status, deadline_ms, created_ms, not_before_ms)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		INSERT INTO jobs (id, execution_id, pipeline, stage, action, attempt, provider, payload, status, deadline_ms, created_ms, not_before_ms, region)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		j.ID, j.ExecutionID, j.Pipeline, j.Stage, j.Action, j.Attempt, j.Provider, string(j.Payload), string(j.Status),
-		ms(j.Deadline), ms(j.Created), ms(j.NotBefore))
+		ms(j.Deadline), ms(j.Created), ms(j.NotBefore), j.Region)
 	if err != nil {
 		return fmt.Errorf("insert job %s: %w", j.ID, err)
 	}

@@ -285,14 +285,14 @@ func (s *Store) Executions(ctx context.Context, pipeline string, before int64, l
 	return listExecutions(ctx, s.read, `SELECT `+executionCols+` FROM executions WHERE pipeline = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, pipeline, before, limit)
 }
 
-const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms`
+const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms, region`
 
 func scanJob(r scanner) (store.Job, error) {
 	var j store.Job
 	var payload string
 	var lease, deadline, created, claimed, finished, notBefore int64
 	err := r.Scan(&j.ID, &j.ExecutionID, &j.Pipeline, &j.Stage, &j.Action, &j.Attempt, &j.Provider, &payload, &j.Status,
-		&j.Worker, &lease, &deadline, &j.CancelReason, &j.Message, &created, &claimed, &finished, &notBefore)
+		&j.Worker, &lease, &deadline, &j.CancelReason, &j.Message, &created, &claimed, &finished, &notBefore, &j.Region)
 	if err != nil {
 		return j, err
 	}
@@ -351,11 +351,11 @@ func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job
 	for _, p := range providers {
 		args = append(args, p)
 	}
-	args = append(args, ms(now))
+	args = append(args, ms(now), c.Region)
 	// One writer at a time makes the pick-and-mark atomic without row locks.
 	j, err := scanJob(s.writes.QueryRowContext(ctx, `
 		UPDATE jobs SET status = 'InProgress', worker = ?, lease_ms = ?, claimed_ms = ?
-		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider IN (`+marks+`) AND not_before_ms <= ?
+		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider IN (`+marks+`) AND not_before_ms <= ? AND region = ?
 		            ORDER BY created_ms, rowid LIMIT 1)
 		RETURNING `+jobCols, args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -654,9 +654,9 @@ func (t *tx) InsertJob(ctx context.Context, j store.Job) error {
 		j.Status = store.JobQueued
 	}
 	_, err := t.q.ExecContext(ctx, `
-		INSERT INTO jobs (id, execution_id, pipeline, stage, action, attempt, provider, payload, status, deadline_ms, created_ms, not_before_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		j.ID, j.ExecutionID, j.Pipeline, j.Stage, j.Action, j.Attempt, j.Provider, string(j.Payload), j.Status, ms(j.Deadline), ms(j.Created), ms(j.NotBefore))
+		INSERT INTO jobs (id, execution_id, pipeline, stage, action, attempt, provider, payload, status, deadline_ms, created_ms, not_before_ms, region)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.ExecutionID, j.Pipeline, j.Stage, j.Action, j.Attempt, j.Provider, string(j.Payload), j.Status, ms(j.Deadline), ms(j.Created), ms(j.NotBefore), j.Region)
 	if err != nil {
 		return fmt.Errorf("insert job %s: %w", j.ID, err)
 	}

@@ -16,6 +16,7 @@ func exerciseJobs(t *testing.T, open Open) {
 	parallel(t, open, []test{
 		{"ClaimOrderAndProviders", testClaim},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"ClaimByRegion", testClaimRegion},
 		{"HeartbeatAndExpiry", testHeartbeat},
 		{"CancelAndFinish", testCancelFinish},
 		{"HeldJobs", testHeldJobs},
@@ -45,6 +46,37 @@ func testClaim(t *testing.T, s store.Store) {
 	must(t, err)
 	if j.ID != "j3" {
 		t.Fatalf("build claim = %s", j.ID)
+	}
+}
+
+// testClaimRegion: a job of a region goes to a worker of that region only,
+// and a home job ("") to a home worker only.
+func testClaimRegion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	putPipeline(t, s, "p", 1)
+	must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+		return tx.InsertJob(ctx, store.Job{ID: "eu-job", ExecutionID: "e1", Pipeline: "p", Stage: "s", Action: "a", Attempt: 1,
+			Provider: "Commands", Payload: []byte(`{}`), Status: store.JobQueued, Created: t0, Deadline: t0.Add(time.Hour), Region: "eu"})
+	}))
+	insertJob(t, s, "p", "home-job", "Commands", t0.Add(time.Second))
+	claim := func(worker, region string) (store.Job, error) {
+		return s.ClaimJob(ctx, store.ClaimJobParams{Worker: worker, Providers: []string{"Commands"}, Region: region, Now: t0.Add(time.Minute), LeaseUntil: t0.Add(time.Hour)})
+	}
+	if _, err := claim("us", "us"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a worker of another region claimed: %v", err)
+	}
+	j, err := claim("home", "")
+	must(t, err)
+	if j.ID != "home-job" || j.Region != "" {
+		t.Fatalf("home claim = %s (%q)", j.ID, j.Region)
+	}
+	j, err = claim("eu", "eu")
+	must(t, err)
+	if j.ID != "eu-job" || j.Region != "eu" {
+		t.Fatalf("eu claim = %s (%q)", j.ID, j.Region)
+	}
+	if got, err := s.Job(ctx, "eu-job"); err != nil || got.Region != "eu" {
+		t.Fatalf("stored region = %q (%v)", got.Region, err)
 	}
 }
 
