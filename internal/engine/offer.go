@@ -93,6 +93,7 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 		Timeout:         timeout,
 		Deadline:        a.StartTime.Add(timeout),
 		CreatedAt:       d.env.Now,
+		Region:          a.Decl.Region,
 	})
 }
 

@@ -253,6 +253,9 @@ type Job struct {
 	// again; NotBefore is when that next invocation may start.
 	ContinuationToken string    `json:"continuationToken,omitempty"`
 	NotBefore         time.Time `json:"notBefore,omitzero"`
+	// Region is the action's declared region, as written ("" for none); the
+	// service decides which of its regions that is.
+	Region string `json:"region,omitempty"`
 }
 
 // OutputArtifact is an artifact a job must produce, and where to put it.

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -74,6 +76,16 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 		}
 		addStr(m, "context", cs.Context, false)
 		add(root, "commitStatus", m)
+	}
+	if len(p.ArtifactStores) > 0 {
+		m := mapNode()
+		for _, region := range slices.Sorted(maps.Keys(p.ArtifactStores)) {
+			st := mapNode()
+			addStr(st, "type", p.ArtifactStores[region].Type, true)
+			addStr(st, "location", p.ArtifactStores[region].Location, true)
+			add(m, region, st)
+		}
+		add(root, "artifactStores", m)
 	}
 	if len(p.Variables) > 0 {
 		vars := seqNode()

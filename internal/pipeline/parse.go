@@ -166,6 +166,35 @@ var (
 	pipelineTypes        = []string{"V1", "V2"}
 )
 
+var artifactStoreFields = []string{"type", "location", "encryptionKey"}
+
+// artifactStores decodes CodePipeline's artifactStores: region → {type,
+// location, encryptionKey}; the key is a KMS key sluice has no use for.
+func (d *decoder) artifactStores(n *yaml.Node, path string) map[string]ArtifactStore {
+	out := map[string]ArtifactStore{}
+	for _, f := range d.Mapping(n, path) {
+		rp := joinPath(path, f.Key)
+		var st ArtifactStore
+		for _, sf := range d.Mapping(f.Value, rp) {
+			sp := joinPath(rp, sf.Key)
+			switch sf.Key {
+			case "type":
+				st.Type = d.Str(sf.Value, sp)
+			case "location":
+				st.Location = d.Str(sf.Value, sp)
+			case "encryptionKey":
+			default:
+				d.Unknown(sf, sp, artifactStoreFields)
+			}
+		}
+		out[f.Key] = st
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // document decodes the top of the file, in whichever of the three shapes it is.
 func (d *decoder) document(root *yaml.Node) *Pipeline {
 	root = yamlnode.Resolve(root)
@@ -240,7 +269,12 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 				d.Errorf(f.Value.Line, path, "names role %q, but the pipeline also names role %q: give one", RoleName(role), RoleName(p.Role))
 			}
 			p.Role = role
-		case "artifactStore", "artifactStores", "version":
+		case "artifactStores":
+			p.ArtifactStores = d.artifactStores(f.Value, path)
+			if len(p.ArtifactStores) > 0 && d.HasKey(n, "artifactStore") {
+				d.Errorf(f.Line, path, "artifactStore and artifactStores are mutually exclusive: give artifactStore for a pipeline in one region, artifactStores for one whose actions run in several")
+			}
+		case "artifactStore", "version":
 			// CodePipeline's own settings; sluice has no use for them.
 		case "triggers":
 			p.Triggers = d.triggers(f.Value, path)

@@ -329,6 +329,31 @@ stages: [{name: S, actions: [{name: A, provider: Noop}]}]
 			want: nil,
 		},
 		{
+			name: "artifactStores: regions, shape and exclusivity",
+			file: "pipe.yml",
+			src: `name: x
+artifactStore: {type: S3, location: one}
+artifactStores:
+  us-east-1: {type: S3, location: ok-bucket}
+  eu-west-1: {type: S3, location: ../../etc}
+  x: {type: GCS, location: s3://other/prefix, encrytionKey: k}
+stages:
+  - name: S
+    actions:
+      - {name: A, provider: Noop, region: ap-south-1}
+      - {name: B, provider: Noop, region: us-east-1}
+`,
+			want: []string{
+				`pipe.yml:3: artifactStores: artifactStore and artifactStores are mutually exclusive: give artifactStore for a pipeline in one region, artifactStores for one whose actions run in several`,
+				`pipe.yml:5: artifactStores.eu-west-1.location: "../../etc" is not an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)`,
+				`pipe.yml:6: artifactStores.x.encrytionKey: unknown field (did you mean "encryptionKey"?)`,
+				`pipe.yml:6: artifactStores.x: "x" is not a valid region: use 4 to 30 characters`,
+				`pipe.yml:6: artifactStores.x.type: "GCS": the only artifact store type is S3`,
+				`pipe.yml:6: artifactStores.x.location: "s3://other/prefix" is not an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)`,
+				`pipe.yml:10: stages[0].actions[0].region: region "ap-south-1" has no artifact store in the pipeline's artifactStores (it has eu-west-1, us-east-1, x)`,
+			},
+		},
+		{
 			name: "YAML syntax error",
 			file: "pipe.yml",
 			src: `name: demo

@@ -58,6 +58,18 @@ type Pipeline struct {
 	// connection source (sluice's extension; CodePipeline reports
 	// nothing). Nil reports with the defaults.
 	CommitStatus *CommitStatus `json:"commitStatus,omitempty"`
+	// ArtifactStores is CodePipeline's artifactStores: one store per region
+	// the pipeline's actions run in, keyed by region. Each region must be
+	// one the server declares (sluice server --region NAME=STORE), whose own
+	// store is the one used: Location is checked for shape and kept, never
+	// used to address anything.
+	ArtifactStores map[string]ArtifactStore `json:"artifactStores,omitempty"`
+}
+
+// ArtifactStore is one entry of a pipeline's artifactStores.
+type ArtifactStore struct {
+	Type     string `json:"type"`
+	Location string `json:"location"`
 }
 
 // CommitStatus configures the commit statuses an execution started by a

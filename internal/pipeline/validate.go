@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -216,6 +217,7 @@ func (v *validator) pipeline() {
 	}
 
 	v.variables(v1)
+	v.artifactStores()
 
 	if len(p.Stages) == 0 {
 		v.errorf("stages", "at least one stage is required")
@@ -253,6 +255,26 @@ func (v *validator) pipeline() {
 		v.conditions(si, v1)
 	}
 	v.triggers(v1)
+}
+
+// bucketRE is an S3 bucket name's shape: what an artifactStores location may
+// be, so that no location reads as a path or a URL.
+var bucketRE = lazyregexp.New(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func (v *validator) artifactStores() {
+	for _, region := range slices.Sorted(maps.Keys(v.p.ArtifactStores)) {
+		st := v.p.ArtifactStores[region]
+		rp := joinPath("artifactStores", region)
+		if n := utf8.RuneCountInString(region); n < minRegionLen || n > maxRegionLen {
+			v.errorf(rp, "%q is not a valid region: use %d to %d characters", region, minRegionLen, maxRegionLen)
+		}
+		if st.Type != "S3" {
+			v.errorf(joinPath(rp, "type"), "%q: the only artifact store type is S3", st.Type)
+		}
+		if !bucketRE.MatchString(st.Location) || strings.Contains(st.Location, "..") {
+			v.errorf(joinPath(rp, "location"), "%q is not an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)", st.Location)
+		}
+	}
 }
 
 func (v *validator) variables(v1 bool) {
@@ -359,6 +381,8 @@ func (v *validator) action(si, ai int, v1 bool) {
 	if a.Region != "" {
 		if n := utf8.RuneCountInString(a.Region); n < minRegionLen || n > maxRegionLen {
 			v.errorf(joinPath(ap, "region"), "%q is not a valid region: use %d to %d characters", a.Region, minRegionLen, maxRegionLen)
+		} else if _, ok := v.p.ArtifactStores[a.Region]; len(v.p.ArtifactStores) > 0 && !ok {
+			v.errorf(joinPath(ap, "region"), "region %q has no artifact store in the pipeline's artifactStores (it has %s)", a.Region, strings.Join(slices.Sorted(maps.Keys(v.p.ArtifactStores)), ", "))
 		}
 	}
 	if a.TimeoutInMinutes != 0 && (a.TimeoutInMinutes < info.MinTimeout || a.TimeoutInMinutes > info.MaxTimeout) {
