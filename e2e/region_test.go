@@ -13,8 +13,8 @@ import (
 // region name that could not be one is refused at start.
 func TestServerRegion(t *testing.T) {
 	t.Parallel()
-	bad := runCLI(t, nil, "server", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--region", "eu=disk")
-	if bad.code == 0 || !strings.Contains(bad.stderr, `--region "eu=disk"`) {
+	bad := runCLI(t, nil, "server", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--region", "EU=disk")
+	if bad.code == 0 || !strings.Contains(bad.stderr, `--region "EU=disk"`) {
 		t.Fatalf("a bad region name: %s", bad)
 	}
 

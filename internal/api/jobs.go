@@ -25,7 +25,7 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 	if req.WaitSeconds < 0 || req.WaitSeconds > 60 {
 		return service.Errorf(service.CodeInvalid, "waitSeconds: must be from 0 to 60")
 	}
-	cj, err := s.svc.ClaimJob(r.Context(), req.WorkerID, req.Providers, time.Duration(req.WaitSeconds)*time.Second)
+	cj, err := s.svc.ClaimJobIn(r.Context(), req.WorkerID, req.Region, req.Providers, time.Duration(req.WaitSeconds)*time.Second)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		},
 		Configuration: j.Configuration, Revision: j.Revision, Commands: j.Commands, Variables: j.Variables,
 		OutputVariables: j.OutputVariables, Deadline: j.Deadline, LeaseUntil: cj.LeaseUntil,
-		HeartbeatSeconds: cj.Heartbeat.Seconds(), Region: s.svc.Region(),
+		HeartbeatSeconds: cj.Heartbeat.Seconds(), Region: s.svc.JobRegion(j),
 	}
 	if pipeline.IsBuild(j.ActionType.Provider) {
 		// The project as it is now, as CodeBuild reads it when a build starts.

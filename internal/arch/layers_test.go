@@ -26,7 +26,7 @@ var layers = map[string]int{
 	"internal/errcode": 0, "internal/awsid": 0, "internal/githost": 0,
 	"internal/metrics": 0, "internal/replica": 0,
 	// 1: what builds on one of those alone.
-	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/artifact/artifacttest": 1,
+	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/region": 1, "internal/artifact/artifacttest": 1,
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/postgres/pgtest": 0, "internal/store/storetest": 1, "internal/follow": 1,
 	"internal/provider": 1, "internal/githost/giteatest": 1, "internal/wire": 1, "internal/wire/wiretest": 1, "internal/process": 1,
 	// 2: declarations, and the pure engine.

@@ -17,11 +17,15 @@ import (
 func newServerCmd(g *globals) *cobra.Command {
 	cfg := server.Config{}
 	var logFormat string
+	var regions []string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the sluice server: API, engine, scheduler and in-process workers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := splitRegions(regions, &cfg); err != nil {
+				return err
+			}
 			// Jobs run in directories of their own: a relative path given
 			// to one (CODEBUILD_SRC_DIR, a sandbox's binds) would name
 			// nothing there, so every configured path is made absolute now.
@@ -34,6 +38,17 @@ func newServerCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("%s: %w", *p, err)
 				}
 				*p = abs
+			}
+			for i, v := range cfg.Regions {
+				name, dir, ok := strings.Cut(v, "=")
+				if !ok || dir == "" || strings.Contains(dir, "://") {
+					continue
+				}
+				abs, err := filepath.Abs(dir)
+				if err != nil {
+					return fmt.Errorf("--region %q: %w", v, err)
+				}
+				cfg.Regions[i] = name + "=" + abs
 			}
 			switch logFormat {
 			case "text":
@@ -75,7 +90,8 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.ReposDir, "repos", "", "directory of the hosted repositories, on a file system every replica mounts when several share a store (default DATA/repos)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&cfg.SSHAddr, "ssh-addr", "", "address to serve the hosted repositories over SSH on, e.g. 127.0.0.1:2222 or :22 (default: SSH off)")
-	cmd.Flags().StringVar(&cfg.Region, "region", "local", "the name of this server's region, as builds (AWS_REGION) carry it, e.g. us-east-1 (events and ARNs carry --aws-region)")
+	cmd.Flags().StringArrayVar(&regions, "region", nil, "NAME: the name of this server's home region (default local), as builds (AWS_REGION) carry it, e.g. us-east-1 (events and ARNs carry --aws-region); "+
+		"NAME=STORE (repeatable): another region, with its own artifact store, a directory or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false: actions whose region is NAME run on workers started with --region NAME")
 	cmd.Flags().StringVar(&cfg.AWSRegion, "aws-region", "", "the AWS region events, ARNs and the AWS-compatible endpoint carry, as CodePipeline's do (default: --region when it is an AWS region such as eu-west-3, else us-east-1)")
 	cmd.Flags().StringVar(&cfg.AWSAccount, "aws-account-id", "", "the 12-digit AWS account id events and ARNs carry (default 000000000000)")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 4, "in-process workers (0 for none)")
@@ -94,6 +110,24 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", "", "PEM file of the key of --tls-cert")
 	cmd.Flags().BoolVar(&cfg.Insecure, "insecure", false, "allow listening on an address other than loopback without TLS (tokens in clear text)")
 	return cmd
+}
+
+// splitRegions sorts the --region values: the one bare NAME is the home
+// region, each NAME=STORE another region (checked by the server).
+func splitRegions(values []string, cfg *server.Config) error {
+	cfg.Region = "local"
+	home := ""
+	for _, v := range values {
+		if strings.Contains(v, "=") {
+			cfg.Regions = append(cfg.Regions, v)
+			continue
+		}
+		if home != "" {
+			return fmt.Errorf("--region %q: the home region is already %q; another region needs its store: --region %s=DIR or =s3://BUCKET/PREFIX", v, home, v)
+		}
+		home, cfg.Region = v, v
+	}
+	return nil
 }
 
 // addIsolationFlags adds --isolation, and the hidden --bwrap that tests use

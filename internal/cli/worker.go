@@ -17,7 +17,7 @@ import (
 
 func newWorkerCmd(g *globals) *cobra.Command {
 	var concurrency int
-	var workRoot, id, isolation, bwrap, tokenFile string
+	var workRoot, id, isolation, bwrap, tokenFile, regionName string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a remote worker that takes jobs from a sluice server",
@@ -70,6 +70,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				w := &worker.Worker{
 					ID: fmt.Sprintf("%s-%d", id, i), API: c, Providers: registry.Implementations(registry.Options{ServerURL: g.server, Token: g.token, Isolation: iso, CAFile: caFile}),
 					WorkRoot: workRoot, ScratchRoot: worker.DefaultScratchRoot(), BaseEnv: worker.DefaultBaseEnv(), Logger: log,
+					Region: regionName,
 				}
 				wg.Add(1)
 				go func() {
@@ -77,7 +78,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 					w.Run(cmd.Context())
 				}()
 			}
-			log.Info("sluice worker started", "server", g.server, "id", id, "concurrency", concurrency, "isolation", iso.Describe())
+			log.Info("sluice worker started", "server", g.server, "id", id, "concurrency", concurrency, "isolation", iso.Describe(), "region", regionName)
 			if !iso.Enabled() {
 				log.Warn("actions that run code are not sandboxed on this worker: " + iso.Describe())
 			}
@@ -90,5 +91,6 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the worker's token (instead of --token, which other users see in the process list)")
 	cmd.Flags().StringVar(&workRoot, "work-dir", "", "where jobs' working directories go (default: a temporary directory)")
 	cmd.Flags().StringVar(&id, "id", "", "worker id (default: HOST-PID)")
+	cmd.Flags().StringVar(&regionName, "region", "", "the region this worker is in: it takes only the jobs of actions whose region is this one (default: the server's home region)")
 	return cmd
 }

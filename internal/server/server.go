@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sluice-ci/sluice/internal/lazyregexp"
+	"github.com/sluice-ci/sluice/internal/region"
 
 	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/api"
@@ -113,8 +113,13 @@ type Config struct {
 	S3AccessKey, S3SecretKey string
 	// Region is the name of the region this server is: events, ARNs and
 	// builds (AWS_REGION, AWS_DEFAULT_REGION, CODEBUILD_BUILD_ARN) carry it.
-	// "" means "local".
+	// "" means "local". It is the home region: its store is Artifacts.
 	Region string
+	// Regions declares the other regions, each NAME=STORE as --region
+	// takes it (STORE a directory or an s3:// URL as Artifacts): actions
+	// whose region names one run on that region's workers, reading their
+	// inputs from its store (see package region).
+	Regions []string
 	// AWSRegion and AWSAccount are the region and account the server's
 	// events, ARNs and AWS-compatible endpoint (package awsapi) carry, as
 	// CodePipeline's carry the pipeline's (see package awsid): "" takes
@@ -135,10 +140,6 @@ type Config struct {
 	// replicas sharing a store mount one shared directory here.
 	ReposDir string
 }
-
-// regionRE is what a region name may be: AWS's own (us-east-1) and
-// sluice's "local" fit; "=" stays free for a later NAME=STORE form.
-var regionRE = lazyregexp.New(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Server is a running sluice server.
 type Server struct {
@@ -238,7 +239,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Minute
 	}
-	if cfg.Region != "" && !regionRE.MatchString(cfg.Region) {
+	if cfg.Region != "" && !region.ValidName(cfg.Region) {
 		return nil, fmt.Errorf("--region %q: a region name is lower-case letters, digits and hyphens, such as us-east-1 or local", cfg.Region)
 	}
 	awsRegion := cfg.AWSRegion
@@ -283,6 +284,13 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The disk store holds its directory open; S3's holds nothing.
 	if c, ok := arts.(io.Closer); ok {
 		s.undo.push(c.Close)
+	}
+	regions, closers, err := openRegions(ctx, cfg, arts)
+	for _, c := range closers {
+		s.undo.push(c.Close)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := ensureAdminToken(ctx, s.store, cfg.DataDir, cfg.shared()); err != nil {
 		return nil, err
@@ -333,7 +341,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	deliveries.SMTP = cfg.SMTP
 	deliveries.Observe = s.ops.metrics.Delivered
 	svc = service.New(s.store, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
-		BaseURL: base, Region: cfg.Region, AWS: awsID,
+		BaseURL: base, Region: cfg.Region, AWS: awsID, Regions: regions,
 		Repos:     s.repos,
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})

@@ -35,7 +35,19 @@ type ClaimedJob struct {
 // ClaimJob gives worker the oldest queued job of one of providers, waiting up to
 // wait for one to be queued. It returns nil when none came.
 func (s *Service) ClaimJob(ctx context.Context, worker string, providers []string, wait time.Duration) (*ClaimedJob, error) {
+	return s.ClaimJobIn(ctx, worker, "", providers, wait)
+}
+
+// ClaimJobIn is ClaimJob for a worker in region regionName ("" or the home
+// region's name: the home region): only that region's jobs are given to it,
+// and a job of another region than the home one is given only once its
+// input artifacts are in that region's store (see regions.go).
+func (s *Service) ClaimJobIn(ctx context.Context, worker, regionName string, providers []string, wait time.Duration) (*ClaimedJob, error) {
 	if err := validateName("workerId", worker); err != nil {
+		return nil, err
+	}
+	stored, err := s.claimRegion(regionName)
+	if err != nil {
 		return nil, err
 	}
 	if len(providers) == 0 {
@@ -51,11 +63,19 @@ func (s *Service) ClaimJob(ctx context.Context, worker string, providers []strin
 	for {
 		ch := s.jobsQueued.wait()
 		now := s.now()
-		row, err := s.store.ClaimJob(ctx, store.ClaimJobParams{Worker: worker, Providers: providers, Now: now, LeaseUntil: now.Add(s.lease)})
+		row, err := s.store.ClaimJob(ctx, store.ClaimJobParams{Worker: worker, Providers: providers, Region: stored, Now: now, LeaseUntil: now.Add(s.lease)})
 		if err == nil {
 			var j engine.Job
 			if err := json.Unmarshal(row.Payload, &j); err != nil {
 				return nil, fmt.Errorf("decode job %s: %w", row.ID, err)
+			}
+			if row.Region != "" {
+				if row, err = s.stageInputs(ctx, row, j); err != nil {
+					return nil, err
+				}
+				if row.Status != store.JobInProgress {
+					continue // its inputs could not be staged: it failed, and says why
+				}
 			}
 			queued := row.Created
 			if row.NotBefore.After(queued) {
@@ -291,7 +311,12 @@ func (s *Service) OpenInput(ctx context.Context, jobID, worker, name string) (io
 	if i < 0 {
 		return nil, Errorf(CodeNotFound, "job %s has no input artifact %s", jobID, name)
 	}
-	return s.artifacts.Get(ctx, j.InputArtifacts[i].Key)
+	// A job of another region reads the copy in its region's store.
+	arts, err := s.regions.Store(s.jobRegion(j))
+	if err != nil {
+		return nil, err
+	}
+	return arts.Get(ctx, j.InputArtifacts[i].Key)
 }
 
 // PutOutput stores an output artifact of a job the worker holds.

@@ -38,6 +38,9 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 	if errs := decl.Validate(); len(errs) > 0 {
 		return ApplyResult{}, &Error{Code: CodeInvalid, Msg: errs.Error()}
 	}
+	if err := s.checkRegions(ctx, decl); err != nil {
+		return ApplyResult{}, err
+	}
 	canon := decl.Canonical()
 	res := ApplyResult{Name: decl.Name}
 	err := s.store.Update(ctx, decl.Name, func(tx store.Tx) error {

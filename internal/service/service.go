@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/region"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	// region is Region when it is written like an AWS region, else
 	// awsid.DefaultRegion; the account awsid.DefaultAccount).
 	AWS awsid.ID
+	// Regions are the regions the server declares besides its home one
+	// (Region), each with its artifact store (see regions.go); nil is the
+	// home region alone, whose store is the service's artifact store.
+	Regions *region.Set
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -92,6 +97,7 @@ type Service struct {
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
 	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
+	regions        *region.Set
 }
 
 // New returns a Service.
@@ -114,6 +120,10 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	s.declared = newNotifier(ChangePipelines, &s.publish)
 	if s.region == "" {
 		s.region = "local"
+	}
+	s.regions = cfg.Regions
+	if s.regions == nil {
+		s.regions = region.New(s.region, artifacts, nil)
 	}
 	s.aws = cfg.AWS
 	if s.aws.Region == "" && awsid.IsRegion(s.region) {
@@ -313,7 +323,7 @@ func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, n
 		err = tx.InsertJob(ctx, store.Job{
 			ID: j.ID, ExecutionID: j.ExecutionID, Pipeline: j.Pipeline, Stage: j.Stage, Action: j.Action,
 			Attempt: j.Attempt, Provider: j.ActionType.Provider, Payload: payload, Status: store.JobQueued,
-			Deadline: j.Deadline, Created: j.CreatedAt, NotBefore: j.NotBefore,
+			Deadline: j.Deadline, Created: j.CreatedAt, NotBefore: j.NotBefore, Region: s.jobRegion(j),
 		})
 		if err != nil {
 			return err

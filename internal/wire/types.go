@@ -312,6 +312,9 @@ type ClaimRequest struct {
 	WorkerID    string   `json:"workerId"`
 	Providers   []string `json:"providers"`
 	WaitSeconds int      `json:"waitSeconds"`
+	// Region is the region the worker is in ("": the server's home
+	// region); it is given that region's jobs only.
+	Region string `json:"region,omitempty"`
 }
 
 // Job is a job given to a worker.
@@ -344,7 +347,8 @@ type Job struct {
 	JobToken          string          `json:"jobToken,omitempty"`
 	ContinuationToken string          `json:"continuationToken,omitempty"`
 
-	// Region is the server's region, the one the job runs in.
+	// Region is the region the job runs in: its action's, or the server's
+	// home region.
 	Region string `json:"region,omitempty"`
 	// BuildNumber is the build's number among its project's builds, for a
 	// Build action.

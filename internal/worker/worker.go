@@ -66,6 +66,9 @@ type Worker struct {
 	PollWait time.Duration
 	// LogFlush is how often a running job's log is sent.
 	LogFlush time.Duration
+	// Region is the region this worker is in ("": the server's home
+	// region); it takes that region's jobs only.
+	Region string
 }
 
 // Run polls and runs jobs until ctx ends. A job running when ctx ends is
@@ -87,7 +90,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	slices.Sort(providers)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		job, err := w.API.ClaimJob(ctx, wire.ClaimRequest{WorkerID: w.ID, Providers: providers, WaitSeconds: int(w.PollWait / time.Second)})
+		job, err := w.API.ClaimJob(ctx, wire.ClaimRequest{WorkerID: w.ID, Providers: providers, WaitSeconds: int(w.PollWait / time.Second), Region: w.Region})
 		if err != nil {
 			if ctx.Err() != nil {
 				break
