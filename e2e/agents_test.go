@@ -25,7 +25,7 @@ type agentProc struct {
 	port int
 }
 
-func startAgent(t *testing.T, s *server, tokenFile, id, root string, port int) *agentProc {
+func startAgent(t *testing.T, s *server, tokenFile, id, root string, port int, extra ...string) *agentProc {
 	t.Helper()
 	log := filepath.Join(s.base, id+".log")
 	logf, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -33,7 +33,7 @@ func startAgent(t *testing.T, s *server, tokenFile, id, root string, port int) *
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(sluiceBin, "agent", "--server", s.url, "--token-file", tokenFile, "--group", "web", "--tag", "env=prod", "--root", root, "--id", id)
+	cmd := exec.Command(sluiceBin, append([]string{"agent", "--server", s.url, "--token-file", tokenFile, "--group", "web", "--tag", "env=prod", "--root", root, "--id", id}, extra...)...)
 	cmd.Env = cliEnv("", "")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -483,7 +483,7 @@ type remoteWorker struct {
 	log  string
 }
 
-func startWorker(t *testing.T, s *server, tokenFile, name string) *remoteWorker {
+func startWorker(t *testing.T, s *server, tokenFile, name string, extra ...string) *remoteWorker {
 	t.Helper()
 	log := filepath.Join(s.base, name+".log")
 	logf, err := os.Create(log)
@@ -491,7 +491,7 @@ func startWorker(t *testing.T, s *server, tokenFile, name string) *remoteWorker 
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(sluiceBin, "worker", "--server", s.url, "--token-file", tokenFile, "--concurrency", "1", "--isolation", "auto", "--id", name)
+	cmd := exec.Command(sluiceBin, append([]string{"worker", "--server", s.url, "--token-file", tokenFile, "--concurrency", "1", "--isolation", "auto", "--id", name}, extra...)...)
 	cmd.Env = cliEnv("", "")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -39,17 +39,6 @@ func newServerCmd(g *globals) *cobra.Command {
 				}
 				*p = abs
 			}
-			for i, v := range cfg.Regions {
-				name, dir, ok := strings.Cut(v, "=")
-				if !ok || dir == "" || strings.Contains(dir, "://") {
-					continue
-				}
-				abs, err := filepath.Abs(dir)
-				if err != nil {
-					return fmt.Errorf("--region %q: %w", v, err)
-				}
-				cfg.Regions[i] = name + "=" + abs
-			}
 			switch logFormat {
 			case "text":
 				cfg.Logger = slog.New(slog.NewTextHandler(g.errOut, nil))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,7 +61,13 @@ func openRegions(ctx context.Context, cfg Config, home artifact.Store) (*region.
 		case strings.Contains(url, "://"):
 			return nil, closers, fmt.Errorf("--region %q: a store is a directory or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false", v)
 		default:
-			disk, err := artifact.NewDisk(url)
+			// Jobs' paths must be absolute (see Open).
+			dir, err := filepath.Abs(url)
+			if err != nil {
+				return nil, closers, fmt.Errorf("--region %q: %w", v, err)
+			}
+			r.Location = dir
+			disk, err := artifact.NewDisk(dir)
 			if err != nil {
 				r.Err = err
 				cfg.Logger.Warn("region's artifact store not usable: its actions fail until the server restarts with it", "region", name, "store", url, "err", err)

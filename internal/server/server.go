@@ -347,6 +347,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	s.svc = svc
 	svc.SetMeter(s.ops.metrics)
+	regions.ObserveCopies(s.ops.metrics.RegionCopies())
 	s.ops.metrics.QueueDepth(svc.QueueDepth)
 	if cfg.shared() {
 		s.ops.coord = replica.New(cfg.Store, cfg.Logger)
