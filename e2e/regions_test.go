@@ -16,6 +16,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/sluice-ci/sluice/internal/toolcache"
+	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 const (
@@ -259,4 +260,87 @@ stages:
 `)
 	res := s.fails("pipeline", "apply", "-f", bad)
 	wantContains(t, "undeclared region", res.stderr, "typo.yml:7: stages[0].actions[0].region", `did you mean "us-east-1"?`)
+}
+
+// The cross-region sample of CodePipeline's user guide, applied unchanged: a
+// CodeCommit source in the pipeline's region (us-west-2, the home one) and a
+// CodeDeploy action in us-east-1, with artifactStores naming both. The
+// deployment runs on a worker of us-east-1 from the copy in that region's
+// store (versitygw) and reaches the agents tagged region=us-east-1 only.
+func TestRegionsCrossRegionSample(t *testing.T) {
+	const sample = "../../shared/corpus/pipelines/awsdocs__aws-codepipeline-user-guide__doc_source__actions-create-cross-region.md__L244-L314__get-pipeline-cross-region.json"
+	if _, err := os.Stat(sample); err != nil {
+		t.Skip("the shared corpus is not here: ", err)
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 serves the test application")
+	}
+	t.Parallel()
+	gw := startVersityGW(t, "east")
+	env := []string{"SLUICE_S3_ACCESS_KEY=" + gwAccess, "SLUICE_S3_SECRET_KEY=" + gwSecret}
+	s := startServerEnv(t, env, "--region", "us-west-2", "--region", "us-east-1=s3://east/artifacts?endpoint="+gw+"&tls=false")
+
+	// The sample as it is refused by a server that does not declare
+	// us-east-1 is tested below; here the repository it names.
+	s.ok("repo", "create", "MyTestRepo")
+	g := newGit(t, s)
+	work := s.scratch("repo")
+	g.initRepo(work)
+	if out, err := exec.Command("cp", "-a", appRevision(t, "v-east", false)+"/.", work).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	g.commit(work, "app", nil)
+	g.run(work, "push", "-q", s.gitURL("MyTestRepo"), "main")
+
+	workerToken := strings.TrimSpace(s.ok("token", "create", "east-worker", "--policy", "worker"))
+	workerFile := filepath.Join(s.scratch("workers"), "token")
+	writeFile(t, workerFile, workerToken)
+	startWorker(t, s, workerFile, "w-east", "--isolation", "none", "--region", "us-east-1")
+	agentToken := strings.TrimSpace(s.ok("token", "create", "agents", "--policy", "agent"))
+	agentFile := filepath.Join(s.scratch("agents"), "token")
+	writeFile(t, agentFile, agentToken)
+	var east []*agentProc
+	for i, r := range []string{"us-east-1", "us-east-1", "us-west-2"} {
+		root := t.TempDir()
+		port := pickPort(t)
+		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
+		a := startAgent(t, s, agentFile, fmt.Sprintf("h%d-%s", i, r), root, port, "--tag", "region="+r)
+		t.Cleanup(func() { stopShop(a) })
+		if r == "us-east-1" {
+			east = append(east, a)
+		}
+	}
+	eventually(t, 20*time.Second, "three agents registered", func() bool {
+		var as []wire.Agent
+		s.json(&as, "deployment", "agents")
+		return len(as) == 3
+	})
+	group := filepath.Join(s.scratch("groups"), "group.yaml")
+	writeFile(t, group, "applicationName: name\ndeploymentGroupName: name\ntargets:\n  agentGroup: web\n  tags: {env: prod, region: us-east-1}\n")
+	s.ok("deploy-group", "apply", "-f", group)
+
+	// The sample's roleArn is the placeholder "ARN": a policy of that name.
+	policy := s.writeScratch("role.json", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sluice:GetSecretValue","Resource":"secret/none"}]}`)
+	s.ok("policy", "apply", "ARN", "-f", policy)
+	s.apply(sample)
+	id := s.start("AnyCompanyPipeline")
+	s.waitEnd("AnyCompanyPipeline", id, "Succeeded")
+	for _, a := range east {
+		wantEqual(t, "page in us-east-1", page(a.port), "shop v-east")
+	}
+	wantContains(t, "deploy log", s.ok("logs", "AnyCompanyPipeline", id, "Deploy"), "h0-us-east-1: Succeeded", "h1-us-east-1: Succeeded")
+	if strings.Contains(s.ok("logs", "AnyCompanyPipeline", id, "Deploy"), "us-west-2") {
+		t.Errorf("the us-west-2 agent took part")
+	}
+	wantEqual(t, "copies to us-east-1", s.metric(`sluice_region_copies_total{region="us-east-1"}`), "1")
+	if keys := gwKeys(t, gw, "east", "artifacts/"+id+"/SourceArtifact/"); len(keys) != 1 {
+		t.Errorf("us-east-1's store holds %v", keys)
+	}
+
+	// On a server that does not declare us-east-1 beside another region,
+	// the same file is refused where artifactStores names it.
+	other := startServer(t, "--region", "us-west-2", "--region", "eu-west-1="+t.TempDir())
+	other.ok("policy", "apply", "ARN", "-f", policy)
+	res := other.fails("pipeline", "apply", "-f", sample)
+	wantContains(t, "artifactStores naming an undeclared region", res.stderr, `artifactStores.us-east-1`, `"us-east-1" is not a region this server declares`)
 }
