@@ -17,6 +17,7 @@
 //	go run ./bench ui          the web console: a 10×10 pipeline page with 1,000 executions rendered, and live updates
 //	go run ./bench rules       from a job's success to a rule's webhook target holding the SUCCEEDED event (100 runs)
 //	go run ./bench s3          a 1 GiB artifact deployed to S3 (moto) unpacked and as one zip: heap and RSS peaks
+//	go run ./bench regions     a 1 GiB artifact staged into another region's store (a directory, versitygw), against `cp`
 //	go run ./bench cli         `sluice --help` and `sluice status` as whole processes, against /bin/true
 //	go run ./bench idle        CPU of a server idle for 60 s (-runs: seconds) with 1,000 pipelines and no rules
 //	go run ./bench list        ListPipelines at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
@@ -49,7 +50,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|regions|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -94,6 +95,7 @@ func main() {
 		{"rules", benchRules},
 		{"audit", benchAudit},
 		{"s3", benchS3},
+		{"regions", benchRegions},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {

@@ -181,11 +181,19 @@ func (s *Set) stageOne(ctx context.Context, region string, dst artifact.Store, k
 		return err
 	}
 	s.mu.Lock()
+	if len(s.staged) >= maxRemembered {
+		// Forgetting costs a read of both copies (ensure finds the copy
+		// in place and checks it), never a second copy.
+		clear(s.staged)
+	}
 	s.staged[id] = true
 	delete(s.flight, id)
 	s.mu.Unlock()
 	return nil
 }
+
+// maxRemembered bounds the copies a Set remembers having checked.
+const maxRemembered = 100_000
 
 // ensure copies key unless the region's store already holds a copy equal to
 // the source (one made before a restart), and checks the copy it made.
