@@ -127,6 +127,10 @@ type Config struct {
 	// SSHAddr is where the hosted repositories are also served over SSH
 	// (package gitssh); "" serves no SSH.
 	SSHAddr string
+	// SSHHostKeyFile is the SSH host key: "" for DataDir's, made on first
+	// start. Replicas behind one SSH address share one file, or clients
+	// see the host key change from one connection to the next.
+	SSHHostKeyFile string
 	// SecretKeyFile and SecretKey (base64, from SLUICE_SECRET_KEY) give the
 	// key that encrypts secrets, which every replica sharing a store must
 	// share; without either it is DataDir/secret.key, made on first start.
