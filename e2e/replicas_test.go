@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -86,7 +87,9 @@ func (r *replicas) add(t *testing.T, flags ...string) *server {
 			// A directory on the shared file system stands for the S3
 			// bucket OPERATIONS.md asks for: artifacts a replica's worker
 			// wrote are read by another's.
-			"--artifacts", filepath.Join(r.shared, "artifacts")}, flags...),
+			"--artifacts", filepath.Join(r.shared, "artifacts"),
+			// One SSH host key, as behind one SSH address.
+			"--ssh-host-key-file", filepath.Join(r.shared, "ssh_host_ed25519_key")}, flags...),
 		env: r.env}
 	t.Cleanup(func() {
 		s.shutdown()
@@ -339,4 +342,48 @@ func TestAuditTrailSharedByReplicas(t *testing.T) {
 	a.fails("pipeline", "get", "no-such-pipeline-on-a")
 	out := b.ok("audit", "--operation", "GetPipeline")
 	wantContains(t, "the trail through b", out, "pipeline/no-such-pipeline-on-a")
+}
+
+// TestPushMirrorsFollowPushesToEveryReplica: the mirrors run on one
+// replica; a push served by the other still reaches the push mirror (the
+// push is announced to the replicas, not only to the one that served it).
+func TestPushMirrorsFollowPushesToEveryReplica(t *testing.T) {
+	r := newReplicas(t, 2)
+	var leader, other *server
+	eventually(t, 20*time.Second, "one replica to run the mirrors", func() bool {
+		for i, s := range r.all {
+			if s.leads("mirrors") {
+				leader, other = s, r.all[1-i]
+				return true
+			}
+		}
+		return false
+	})
+	daemonRoot := leader.scratch("daemon")
+	d := startGitDaemon(t, daemonRoot)
+	g := newGit(t, leader)
+	g.run("", "init", "-q", "--bare", filepath.Join(daemonRoot, "backup.git"))
+	leader.ok("repo", "create", "app")
+	leader.ok("repo", "mirror", "add", "app", "to-daemon", "--url", d.url("backup.git"))
+	work := leader.scratch("work")
+	g.initRepo(work)
+	remoteMain := func() string {
+		out, _, err := g.try("", "ls-remote", d.url("backup.git"), "refs/heads/main")
+		if f := strings.Fields(out); err == nil && len(f) > 0 {
+			return f[0]
+		}
+		return ""
+	}
+	// Each push goes through the replica that does not run the mirrors,
+	// after the mirror's first pass, so only the announcement can make it due.
+	for i := range 2 {
+		c := g.commit(work, fmt.Sprintf("push %d", i), map[string]string{"a.txt": fmt.Sprint(i)})
+		eventually(t, 20*time.Second, "the mirror's pass", func() bool {
+			var ms []mirrorView
+			leader.json(&ms, "repo", "mirror", "list", "app")
+			return len(ms) == 1 && ms[0].Status != nil && !ms[0].Status.Pending
+		})
+		g.run(work, "push", "-q", other.gitURL("app"), "main")
+		eventually(t, 30*time.Second, "push "+fmt.Sprint(i)+" through the other replica mirrored", func() bool { return remoteMain() == c })
+	}
 }

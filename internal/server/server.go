@@ -140,6 +140,11 @@ type Config struct {
 	ReposDir string
 }
 
+// pushedKind prefixes the announcement of a push to a hosted repository
+// (followed by its name): the replica running the mirrors learns of pushes
+// other replicas served.
+const pushedKind = "pushed:"
+
 // regionRE is what a region name may be: AWS's own (us-east-1) and
 // sluice's "local" fit; "=" stays free for a later NAME=STORE form.
 var regionRE = lazyregexp.New(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -323,6 +328,10 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return err
 		}
 		s.mirrors.Pushed(p.Repository) // set below, before any push arrives
+		if s.ops.coord != nil {
+			// The mirrors may run on another replica.
+			s.ops.coord.Publish(pushedKind + p.Repository)
+		}
 		return nil
 	}
 	reposDir := cfg.ReposDir
@@ -608,6 +617,15 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() {
 			defer s.wg.Done()
 			s.ops.coord.Run(ctx, func(kind string) {
+				if repo, ok := strings.CutPrefix(kind, pushedKind); ok {
+					s.mirrors.Pushed(repo)
+					return
+				}
+				if kind == "" {
+					// Announcements may have been missed: a push mirror
+					// with nothing new pushes nothing.
+					s.mirrors.PushedAll()
+				}
 				if kind == event.ChangeDeliveries || kind == "" {
 					s.events.Wake()
 				}
