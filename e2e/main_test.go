@@ -78,6 +78,15 @@ type server struct {
 	// behind front, a round-robin proxy at url.
 	replicas []*server
 	front    *roundRobin
+	repos    string // the shared --repos of the replicas
+}
+
+// reposDir is where the server keeps its hosted repositories.
+func (s *server) reposDir() string {
+	if s.repos != "" {
+		return s.repos
+	}
+	return filepath.Join(s.data, "repos")
 }
 
 // startServer starts a server on a fresh data directory, with flags added to

@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,19 +46,22 @@ func singleServer(t *testing.T, why string) {
 // shutdown act on every replica; its data directory is the first's).
 func startReplicated(t *testing.T, n int, env []string, flags ...string) *server {
 	t.Helper()
-	r := newReplicasEnv(t, n, env, flags...)
-	first := r.all[0]
-	p := &roundRobin{}
-	p.set(r.all)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	url := "http://" + l.Addr().String()
+	// Links the replicas send (commit statuses, functions' endpoint) name
+	// the load balancer, as an operator's --external-url does.
+	r := newReplicasEnv(t, n, env, append([]string{"--external-url", url}, flags...)...)
+	first := r.all[0]
+	p := &roundRobin{}
+	p.set(r.all)
 	srv := &http.Server{Handler: p}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	return &server{t: t, base: first.base, data: first.data, url: "http://" + l.Addr().String(),
-		token: first.token, flags: flags, env: env, replicas: r.all, front: p}
+	return &server{t: t, base: first.base, data: first.data, url: url,
+		token: first.token, flags: flags, env: env, replicas: r.all, front: p, repos: filepath.Join(r.shared, "repos")}
 }
 
 // roundRobin is the load balancer of replica mode: each request goes to the
