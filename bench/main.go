@@ -21,6 +21,8 @@
 //	go run ./bench cli         `sluice --help` and `sluice status` as whole processes, against /bin/true
 //	go run ./bench idle        CPU of a server idle for 60 s (-runs: seconds) with 1,000 pipelines and no rules
 //	go run ./bench list        ListPipelines at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
+//	go run ./bench replicas    replicas on one PostgreSQL (processes of the built binary): executions/s with 1 and 2 and the CPU of each
+//	                           process and of PostgreSQL, gate release across replicas, failover time of the singleton work
 //	go run ./bench all         all of the above
 //
 // Every measurement is bounded in count and time and stops by itself.
@@ -50,7 +52,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|regions|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|regions|replicas|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -96,6 +98,7 @@ func main() {
 		{"audit", benchAudit},
 		{"s3", benchS3},
 		{"regions", benchRegions},
+		{"replicas", benchReplicas},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {

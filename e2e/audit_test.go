@@ -25,6 +25,7 @@ type auditRecord struct {
 }
 
 func TestAuditTrail(t *testing.T) {
+	singleServer(t, "reads the trail's SQLite file in the data directory (TestAuditTrailSharedByReplicas covers replicas)")
 	t.Parallel()
 	s := startServer(t, "--audit-retention", "30d")
 	s.apply("testdata/transitions.yml")

@@ -8,6 +8,7 @@ import (
 // wrote into its data directory, and when that server is gone, says so and
 // how to start or point at one.
 func TestCLIFindsServerFromDataDir(t *testing.T) {
+	singleServer(t, "the CLI finds one server through its data directory's server.url")
 	t.Parallel()
 	s := startServer(t) // on a random port, not 127.0.0.1:8080
 	env := append(cliEnv("", s.token), "SLUICE_DATA="+s.data)

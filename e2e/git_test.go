@@ -163,6 +163,9 @@ func httpStatus(t *testing.T, method, url, password string) (int, string) {
 // serverLog is everything the server logged so far, over all its runs.
 func (s *server) serverLog() string {
 	var b strings.Builder
+	for _, r := range s.replicas {
+		b.WriteString(r.serverLog())
+	}
 	for i := 1; i <= s.runs; i++ {
 		raw, _ := os.ReadFile(filepath.Join(s.base, fmt.Sprintf("server-%d.log", i)))
 		b.Write(raw)

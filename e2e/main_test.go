@@ -73,6 +73,20 @@ type server struct {
 	flags []string            // extra flags for every start of the server
 	env   []string            // extra environment for every start of the server
 	cred  *syscall.Credential // who the server runs as; nil for the test's user
+
+	// In replica mode (replicamode_test.go) the server is the replicas
+	// behind front, a round-robin proxy at url.
+	replicas []*server
+	front    *roundRobin
+	repos    string // the shared --repos of the replicas
+}
+
+// reposDir is where the server keeps its hosted repositories.
+func (s *server) reposDir() string {
+	if s.repos != "" {
+		return s.repos
+	}
+	return filepath.Join(s.data, "repos")
 }
 
 // startServer starts a server on a fresh data directory, with flags added to
@@ -86,6 +100,9 @@ func startServer(t *testing.T, flags ...string) *server {
 // startServerEnv is startServer with env added to the server's environment.
 func startServerEnv(t *testing.T, env []string, flags ...string) *server {
 	t.Helper()
+	if n := e2eReplicas(); n > 1 {
+		return startReplicated(t, n, env, flags...)
+	}
 	base, err := os.MkdirTemp("", "sluice-e2e-")
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +124,13 @@ func startServerEnv(t *testing.T, env []string, flags ...string) *server {
 func (s *server) boot() {
 	t := s.t
 	t.Helper()
+	if s.replicas != nil {
+		for _, r := range s.replicas {
+			r.boot()
+		}
+		s.front.set(s.replicas)
+		return
+	}
 	urlFile := filepath.Join(s.data, "server.url")
 	if err := os.Remove(urlFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
@@ -164,6 +188,12 @@ func (s *server) boot() {
 // kill9 kills the server the hard way and waits for the process to be gone.
 func (s *server) kill9() {
 	s.t.Helper()
+	if s.replicas != nil {
+		for _, r := range s.replicas {
+			r.kill9()
+		}
+		return
+	}
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		s.t.Fatalf("kill -9 server: %v", err)
 	}
@@ -176,6 +206,9 @@ func (s *server) kill9() {
 
 // shutdown stops the server gracefully, then by force.
 func (s *server) shutdown() {
+	for _, r := range s.replicas {
+		r.shutdown()
+	}
 	if s.cmd == nil {
 		return
 	}
@@ -195,6 +228,9 @@ func (s *server) shutdown() {
 }
 
 func (s *server) dumpLogs() {
+	for _, r := range s.replicas {
+		r.dumpLogs()
+	}
 	for i := 1; i <= s.runs; i++ {
 		raw, _ := os.ReadFile(filepath.Join(s.base, fmt.Sprintf("server-%d.log", i)))
 		lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")

@@ -97,6 +97,7 @@ Statement:
 // TestServerTLS: off loopback the server wants TLS or --insecure; with a
 // certificate, the CLI trusts it through --ca-cert or SLUICE_CA_CERT.
 func TestServerTLS(t *testing.T) {
+	singleServer(t, "TLS between the CLI and one server; the harness's load balancer speaks plain HTTP")
 	t.Parallel()
 	base := t.TempDir()
 	r := runCLI(t, cliEnv("", ""), "server", "--data", filepath.Join(base, "refused"), "--addr", "0.0.0.0:0")

@@ -17,6 +17,7 @@ import (
 // nothing from the job's own directory (issue: bwrap could not find
 // sluice-data/work/job-…).
 func TestQuickStart(t *testing.T) {
+	singleServer(t, "the quick start is one server on SQLite")
 	needSandbox(t)
 	t.Parallel()
 	dir := t.TempDir()

@@ -37,6 +37,7 @@ func needSandbox(t *testing.T) {
 // probe is a shell script that prints "LEAK: ..." for everything of the
 // server it can reach, then "probe done".
 func probe(s *server) string {
+	singleServer(s.t, "the probe looks for one server's process and data directory")
 	pid := s.cmd.Process.Pid
 	d := s.data
 	// The markers are split in the script, so that the log's echo of the
@@ -606,6 +607,7 @@ func TestSandboxAsOrdinaryUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to start the server as another user")
 	}
+	singleServer(t, "starts one server of its own as another user")
 	if path, _ := exec.LookPath("bwrap"); path != "" {
 		probe := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", path, "--unshare-all", "--ro-bind", "/", "/", "true")
 		if out, err := probe.CombinedOutput(); err != nil {

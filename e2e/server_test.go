@@ -12,6 +12,7 @@ import (
 // A second server started by mistake on a data directory in use must not
 // disturb the first: it should refuse to start.
 func TestSecondServerOnSameData(t *testing.T) {
+	singleServer(t, "about one data directory's lock")
 	t.Parallel()
 	s := startServer(t)
 	s.apply("testdata/transitions.yml")

@@ -16,6 +16,7 @@ import (
 // (which once logged "list events: sql: database is closed" after waiting out
 // the 10 s shutdown timeout).
 func TestShutdownEndsStreamsAndLongPolls(t *testing.T) {
+	singleServer(t, "signals one server process and watches it exit")
 	t.Parallel()
 	s := startServer(t)
 

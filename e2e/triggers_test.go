@@ -193,7 +193,7 @@ func TestPushTrigger(t *testing.T) {
 	s.kill9()
 	g.run(work, "checkout", "-q", "main")
 	c4 := g.commit(work, "pushed while down", map[string]string{"a.txt": "version 4\n"})
-	g.run(work, "push", "-q", "file://"+filepath.Join(s.data, "repos", "app.git"), "main")
+	g.run(work, "push", "-q", "file://"+filepath.Join(s.reposDir(), "app.git"), "main")
 	s.boot()
 	note = s.nextTrigger("app", &note)
 	e = s.wantStarted("app", note, n+1, "Succeeded")

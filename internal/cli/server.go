@@ -79,6 +79,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.ReposDir, "repos", "", "directory of the hosted repositories, on a file system every replica mounts when several share a store (default DATA/repos)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&cfg.SSHAddr, "ssh-addr", "", "address to serve the hosted repositories over SSH on, e.g. 127.0.0.1:2222 or :22 (default: SSH off)")
+	cmd.Flags().StringVar(&cfg.SSHHostKeyFile, "ssh-host-key-file", "", "the SSH host key, made there on first start; replicas behind one SSH address share one file (default DATA/ssh_host_ed25519_key)")
 	cmd.Flags().StringArrayVar(&regions, "region", nil, "NAME: the name of this server's home region (default local), as builds (AWS_REGION) carry it, e.g. us-east-1 (events and ARNs carry --aws-region); "+
 		"NAME=STORE (repeatable): another region, with its own artifact store, a directory or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false: actions whose region is NAME run on workers started with --region NAME")
 	cmd.Flags().StringVar(&cfg.AWSRegion, "aws-region", "", "the AWS region events, ARNs and the AWS-compatible endpoint carry, as CodePipeline's do (default: --region when it is an AWS region such as eu-west-3, else us-east-1)")

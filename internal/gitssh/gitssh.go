@@ -137,27 +137,16 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Fingerprint() string { return ssh.FingerprintSHA256(s.cfg.HostKey.PublicKey()) }
 
 // LoadHostKey reads the host key at path, making an ed25519 key there (mode
-// 0600) when there is none.
+// 0600) when there is none. Replicas sharing one key file may start
+// together: the key is written to a file of its own and linked into place,
+// which fails when another got there first, and then that one's key is
+// read, so every replica serves the same key.
 func LoadHostKey(path string) (ssh.Signer, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		_, priv, gerr := ed25519.GenerateKey(rand.Reader)
-		if gerr != nil {
-			return nil, fmt.Errorf("ssh host key: %w", gerr)
-		}
-		block, merr := ssh.MarshalPrivateKey(priv, "sluice ssh host key")
-		if merr != nil {
-			return nil, fmt.Errorf("ssh host key: %w", merr)
-		}
-		raw = pem.EncodeToMemory(block)
-		tmp := path + ".tmp"
-		if werr := os.WriteFile(tmp, raw, 0o600); werr != nil {
-			return nil, fmt.Errorf("ssh host key: %w", werr)
-		}
-		if werr := os.Rename(tmp, path); werr != nil {
-			return nil, fmt.Errorf("ssh host key: %w", werr)
-		}
-	} else if err != nil {
+		raw, err = makeHostKey(path)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("ssh host key: %w", err)
 	}
 	signer, err := ssh.ParsePrivateKey(raw)
@@ -165,6 +154,38 @@ func LoadHostKey(path string) (ssh.Signer, error) {
 		return nil, fmt.Errorf("ssh host key %s: %w (move it away to have a new one made; clients will then warn that the host key changed)", path, err)
 	}
 	return signer, nil
+}
+
+// makeHostKey writes a new key at path unless another process did first,
+// and returns the key the file holds.
+func makeHostKey(path string) ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "sluice ssh host key")
+	if err != nil {
+		return nil, err
+	}
+	raw := pem.EncodeToMemory(block)
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(raw)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return os.ReadFile(path) // another replica's, made at the same time
+	} else if err != nil {
+		return nil, err
+	}
+	return raw, nil
 }
 
 // HostKeyPath is where the host key lives in a data directory.

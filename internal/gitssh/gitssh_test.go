@@ -156,3 +156,50 @@ func TestHostKeyKept(t *testing.T) {
 		t.Fatal("a broken host key was taken (or replaced)")
 	}
 }
+
+// Replicas sharing one host key file (--ssh-host-key-file) may start at the
+// same moment with no key there yet: all of them must serve the one key the
+// file ends up holding, or clients behind the load balancer see the host
+// key change from one connection to the next.
+func TestLoadHostKeyMadeOnceByReplicasStartingTogether(t *testing.T) {
+	path := filepath.Join(t.TempDir(), HostKeyFile)
+	const replicas = 8
+	keys := make([]ssh.Signer, replicas)
+	errs := make([]error, replicas)
+	start := make(chan struct{})
+	done := make(chan int)
+	for i := range replicas {
+		go func() {
+			<-start
+			keys[i], errs[i] = LoadHostKey(path)
+			done <- i
+		}()
+	}
+	close(start)
+	for range replicas {
+		<-done
+	}
+	again, err := LoadHostKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ssh.FingerprintSHA256(again.PublicKey())
+	for i := range replicas {
+		if errs[i] != nil {
+			t.Fatalf("replica %d: %v", i, errs[i])
+		}
+		if got := ssh.FingerprintSHA256(keys[i].PublicKey()); got != want {
+			t.Errorf("replica %d serves host key %s, the file holds %s", i, got, want)
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("host key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if left, _ := filepath.Glob(path + ".tmp*"); len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}

@@ -90,6 +90,22 @@ func (r *Runner) Pushed(repo string) {
 	}
 }
 
+// PushedAll says any repository may have changed: every push mirror is due.
+func (r *Runner) PushedAll() {
+	r.mu.Lock()
+	for _, st := range r.state {
+		if st.Direction == gitserver.MirrorPush {
+			st.Pending = true
+			st.NextAttempt = time.Time{}
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Status returns the state of repository repo's mirror, and whether it
 // was seen yet.
 func (r *Runner) Status(repo, mirror string) (Status, bool) {

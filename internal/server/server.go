@@ -132,6 +132,10 @@ type Config struct {
 	// SSHAddr is where the hosted repositories are also served over SSH
 	// (package gitssh); "" serves no SSH.
 	SSHAddr string
+	// SSHHostKeyFile is the SSH host key: "" for DataDir's, made on first
+	// start. Replicas behind one SSH address share one file, or clients
+	// see the host key change from one connection to the next.
+	SSHHostKeyFile string
 	// SecretKeyFile and SecretKey (base64, from SLUICE_SECRET_KEY) give the
 	// key that encrypts secrets, which every replica sharing a store must
 	// share; without either it is DataDir/secret.key, made on first start.
@@ -140,6 +144,11 @@ type Config struct {
 	// replicas sharing a store mount one shared directory here.
 	ReposDir string
 }
+
+// pushedKind prefixes the announcement of a push to a hosted repository
+// (followed by its name): the replica running the mirrors learns of pushes
+// other replicas served.
+const pushedKind = "pushed:"
 
 // Server is a running sluice server.
 type Server struct {
@@ -327,6 +336,10 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return err
 		}
 		s.mirrors.Pushed(p.Repository) // set below, before any push arrives
+		if s.ops.coord != nil {
+			// The mirrors may run on another replica.
+			s.ops.coord.Publish(pushedKind + p.Repository)
+		}
 		return nil
 	}
 	reposDir := cfg.ReposDir
@@ -613,6 +626,15 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() {
 			defer s.wg.Done()
 			s.ops.coord.Run(ctx, func(kind string) {
+				if repo, ok := strings.CutPrefix(kind, pushedKind); ok {
+					s.mirrors.Pushed(repo)
+					return
+				}
+				if kind == "" {
+					// Announcements may have been missed: a push mirror
+					// with nothing new pushes nothing.
+					s.mirrors.PushedAll()
+				}
 				if kind == event.ChangeDeliveries || kind == "" {
 					s.events.Wake()
 				}

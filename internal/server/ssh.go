@@ -14,9 +14,14 @@ import (
 )
 
 // openSSH listens on cfg.SSHAddr and makes the SSH server, its host key
-// made on first start and kept in the data directory.
+// made on first start and kept in the data directory, or in the file
+// cfg.SSHHostKeyFile names.
 func (s *Server) openSSH() (*wire.SSHHost, error) {
-	hostKey, err := gitssh.LoadHostKey(gitssh.HostKeyPath(s.cfg.DataDir))
+	keyFile := s.cfg.SSHHostKeyFile
+	if keyFile == "" {
+		keyFile = gitssh.HostKeyPath(s.cfg.DataDir)
+	}
+	hostKey, err := gitssh.LoadHostKey(keyFile)
 	if err != nil {
 		return nil, err
 	}

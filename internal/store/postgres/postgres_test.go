@@ -181,6 +181,31 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }
 
+// TestConformanceTwoReplicas runs the suite through two handles on one
+// database, as two sluice replicas hold, its calls alternating between them.
+// The handles open together, so their migrations race as replicas' do.
+func TestConformanceTwoReplicas(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		dsn := freshDSN(t)
+		var handles [2]*postgres.Store
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range handles {
+			wg.Go(func() { handles[i], errs[i] = postgres.Open(context.Background(), dsn) })
+		}
+		wg.Wait()
+		for i, h := range handles {
+			if h != nil {
+				t.Cleanup(func() { h.Close() })
+			}
+			if errs[i] != nil {
+				t.Fatalf("open replica %d: %v", i, errs[i])
+			}
+		}
+		return storetest.Alternating(handles[0], handles[1])
+	})
+}
+
 func TestReopenKeepsDataAndSchema(t *testing.T) {
 	ctx := context.Background()
 	dsn := freshDSN(t)

@@ -105,6 +105,17 @@ func (s *Server) Restart() error {
 	return s.startServer()
 }
 
+// PID is the process id of the server's postmaster, whose children are its
+// sessions (for measuring the CPU the database uses).
+func (s *Server) PID() (int, error) {
+	raw, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(raw), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
+}
+
 // Stop stops the server and removes its files.
 func (s *Server) Stop() {
 	if err := s.run(fmt.Sprintf("%s/pg_ctl -D %s/data -m immediate -w stop", s.bin, s.dir)); err != nil {
