@@ -66,6 +66,10 @@ type Worker struct {
 	PollWait time.Duration
 	// LogFlush is how often a running job's log is sent.
 	LogFlush time.Duration
+
+	// root is the job directory kept from the last job, "" when there is
+	// none (see jobRoot).
+	root string
 }
 
 // Run polls and runs jobs until ctx ends. A job running when ctx ends is
@@ -85,6 +89,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		providers = append(providers, name)
 	}
 	slices.Sort(providers)
+	defer w.dropRoot()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		job, err := w.API.ClaimJob(ctx, wire.ClaimRequest{WorkerID: w.ID, Providers: providers, WaitSeconds: int(w.PollWait / time.Second)})
@@ -264,11 +269,11 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 	if !ok {
 		return provider.Result{}, fmt.Errorf("worker %s has no provider %s", w.ID, job.ActionTypeID.Provider)
 	}
-	root, err := os.MkdirTemp(w.WorkRoot, "job-")
+	root, fresh, err := w.jobRoot()
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
 	}
-	defer os.RemoveAll(root)
+	defer w.releaseRoot()
 	pj := &provider.Job{
 		ID: job.ID, Pipeline: job.PipelineName, ExecutionID: job.PipelineExecutionID, Stage: job.Stage, Action: job.Action,
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
@@ -310,8 +315,10 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 			pj.ServerURL = api.BaseURL()
 		}
 	}
-	if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
-		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+	if fresh {
+		if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
+			return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+		}
 	}
 	for i, in := range job.InputArtifacts {
 		dir := pj.WorkDir
