@@ -377,6 +377,12 @@ type HeartbeatResult struct {
 	LeaseUntil time.Time `json:"leaseUntil"`
 }
 
+// NextParam is the query parameter of a job's result that also claims the
+// worker's next job: the providers it runs, comma-separated. The answer is
+// then the job (200), or 204 No Content when none is queued; the claim does
+// not wait. Servers that predate it ignore it and answer 204.
+const NextParam = "next"
+
 // JobResult reports how a job ended.
 type JobResult struct {
 	WorkerID        string            `json:"workerId"`
