@@ -387,3 +387,70 @@ func TestPushMirrorsFollowPushesToEveryReplica(t *testing.T) {
 		eventually(t, 30*time.Second, "push "+fmt.Sprint(i)+" through the other replica mirrored", func() bool { return remoteMain() == c })
 	}
 }
+
+// A token is remembered by every replica that checked it, and forgotten by
+// all when it changes: revoked through one replica, it is refused by that
+// replica at once and by the other as soon as the change's notification
+// reaches it (no expiry of the remembered token is involved: without the
+// notification the other replica would go on accepting it); rotated through
+// one, its old secret stops working on both.
+func TestRevokedTokenRefusedByEveryReplica(t *testing.T) {
+	r := newReplicas(t, 2)
+	a, b := r.all[0], r.all[1]
+	status := func(s *server, token string) int {
+		req, _ := http.NewRequest("GET", s.url+"/api/v1/pipelines", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	refusedBy := func(s *server, token, what string) {
+		t.Helper()
+		start := time.Now()
+		for status(s, token) != http.StatusUnauthorized {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("%s: still accepted after 10 s", what)
+			}
+			time.Sleep(5 * time.Millisecond) // polling the other replica's answer, bounded above
+		}
+		t.Logf("%s: refused %s after the change was answered", what, time.Since(start))
+	}
+	for _, step := range []struct {
+		name   string
+		change func(old string) (fresh string)
+		by     *server
+	}{
+		{"revoke", func(string) string { a.ok("token", "revoke", "temp"); return "" }, a},
+		{"rotate", func(string) string { return strings.TrimSpace(b.ok("token", "rotate", "temp", "--policy", "viewer")) }, b},
+	} {
+		token := strings.TrimSpace(a.ok("token", "create", "temp", "--policy", "viewer"))
+		// Both replicas check it, and remember it.
+		for range 2 {
+			for _, s := range r.all {
+				if got := status(s, token); got != http.StatusOK {
+					t.Fatalf("%s: new token on %s: %d", step.name, s.url, got)
+				}
+			}
+		}
+		fresh := step.change(token)
+		if got := status(step.by, token); got != http.StatusUnauthorized {
+			t.Fatalf("%s: the replica that made the change answered %d to the old token, want 401 at once", step.name, got)
+		}
+		for _, s := range r.all {
+			if s != step.by {
+				refusedBy(s, token, step.name+" on the other replica")
+			}
+		}
+		if fresh != "" {
+			for _, s := range r.all {
+				if got := status(s, fresh); got != http.StatusOK {
+					t.Fatalf("%s: the new secret on %s: %d", step.name, s.url, got)
+				}
+			}
+			a.ok("token", "revoke", "temp")
+		}
+	}
+}

@@ -33,6 +33,15 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+	out, err := s.wireJob(r, cj)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// wireJob is a claimed job as its worker is given it.
+func (s *Server) wireJob(r *http.Request, cj *service.ClaimedJob) (wire.Job, error) {
 	j := cj.Job
 	out := wire.Job{
 		ID: j.ID, PipelineExecutionID: j.ExecutionID, PipelineName: j.Pipeline, Stage: j.Stage, Action: j.Action,
@@ -49,11 +58,11 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		// A missing one leaves Project empty, and the provider says so.
 		if info, err := s.svc.Project(r.Context(), j.Configuration["ProjectName"]); err == nil {
 			if out.Project, err = json.Marshal(info.Project); err != nil {
-				return err
+				return out, err
 			}
 			// Each attempt is a build of its own, with its own number.
 			if out.BuildNumber, err = s.svc.NextBuildNumber(r.Context(), info.Project.Name); err != nil {
-				return err
+				return out, err
 			}
 		}
 	}
@@ -61,7 +70,7 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 		// As for projects: a missing function leaves Function empty.
 		if info, err := s.svc.Function(r.Context(), j.Configuration["FunctionName"]); err == nil {
 			if out.Function, err = json.Marshal(info.Function); err != nil {
-				return err
+				return out, err
 			}
 		}
 		out.JobToken, out.ContinuationToken = s.svc.JobToken(j.ID), j.ContinuationToken
@@ -72,7 +81,7 @@ func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 	for _, a := range j.OutputArtifacts {
 		out.OutputArtifacts = append(out.OutputArtifacts, wire.Artifact{Name: a.Name, Files: a.Files})
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
@@ -91,20 +100,45 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, wire.HeartbeatResult{LeaseUntil: until})
 }
 
+// jobResult records a job's result. With ?next=PROVIDER,… (wire.NextParam)
+// it is also the worker's claim of its next job, without waiting: the
+// answer is that job (200), or 204 when none is queued, as a claim's. A
+// server that predates the parameter ignores it and answers 204, so a
+// worker asking for it works with old servers as with new ones.
 func (s *Server) jobResult(w http.ResponseWriter, r *http.Request) error {
+	var next []string
+	if v := r.URL.Query().Get(wire.NextParam); v != "" {
+		next = strings.Split(v, ",")
+		// Asking for the next job is a claim, which the caller's policy
+		// must allow as it allows PollForJobs; refused, nothing is done.
+		if err := caller(r).Authorize("PollForJobs", "*"); err != nil {
+			ci := callInfoFrom(r.Context())
+			ci.Denied, ci.Err = true, service.ErrorMessage(err)
+			return err
+		}
+	}
 	var req wire.JobResult
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	err := s.svc.CompleteJob(r.Context(), r.PathValue("id"), req.WorkerID, service.JobResult{
+	cj, err := s.svc.CompleteAndClaim(r.Context(), r.PathValue("id"), req.WorkerID, req.NextRegion, service.JobResult{
 		Succeeded: req.Succeeded, Summary: req.Summary, Message: req.Message, OutputVariables: req.OutputVariables,
 		Log: req.Log, Invoked: req.Invoked, FailedArtifacts: req.FailedArtifacts,
-	})
+	}, next)
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	if cj == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	// The trail keeps which job the worker took with this result.
+	callInfoFrom(r.Context()).setParam("nextJobId", cj.Job.ID)
+	out, err := s.wireJob(r, cj)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) appendLog(w http.ResponseWriter, r *http.Request) error {

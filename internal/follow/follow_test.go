@@ -139,3 +139,54 @@ func TestRunWakesAndStops(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+// countingLog counts the cursor writes of the store it wraps.
+type countingLog struct {
+	store.Store
+	sets int
+}
+
+func (c *countingLog) SetCursor(ctx context.Context, name string, seq int64, now time.Time) error {
+	c.sets++
+	return c.Store.SetCursor(ctx, name, seq, now)
+}
+
+// Run does not write its cursor after every batch while events keep
+// coming: at most once a second, once they stop, and as it returns.
+func TestRunSavesTheCursorWhenQuiet(t *testing.T) {
+	st := openLog(t)
+	types := make([]string, 100)
+	for i := range types {
+		types[i] = "ev"
+	}
+	insert(t, st, types...)
+	log := &countingLog{Store: st}
+	ctx, cancel := context.WithCancel(context.Background())
+	handled := 0
+	quiet := make(chan struct{})
+	clock := time.Now() // never moves: only quiet saves
+	f := &follow.Follower{Log: log, Cursor: "test", Batch: 10, Now: func() time.Time { return clock },
+		Handle: func(context.Context, store.Event) error {
+			handled++
+			if handled == 100 {
+				close(quiet)
+			}
+			return nil
+		}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Run(ctx, func() <-chan struct{} { return nil }, time.Hour, func(context.Context) {})
+	}()
+	<-quiet
+	// The clock does not move, so only stopping Run saves.
+	cancel()
+	<-done
+	seq, err := st.Cursor(context.Background(), "test")
+	if err != nil || seq != 100 {
+		t.Fatalf("cursor in the store: %d, %v; want 100", seq, err)
+	}
+	if log.sets > 2 {
+		t.Fatalf("%d cursor writes for 10 batches in a burst; want the cursor saved when quiet, not per batch", log.sets)
+	}
+}

@@ -23,10 +23,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,7 +54,15 @@ type Coordinator struct {
 	pending map[string]bool
 	kick    chan struct{}
 	once    sync.Once
+
+	listening atomic.Bool // see Listening
 }
+
+// Listening reports whether this replica hears every other replica's
+// notifications now: its listening connection is up and was checked within
+// the last Retry or so. What a replica keeps only because a change would
+// be announced (the service's remembered tokens) is trusted only then.
+func (c *Coordinator) Listening() bool { return c.listening.Load() }
 
 // New returns a coordinator over the database at dsn.
 func New(dsn string, log *slog.Logger) *Coordinator {
@@ -253,8 +263,23 @@ func (c *Coordinator) listenOnce(ctx context.Context, wake func(kind string), ag
 	if again {
 		wake("")
 	}
+	c.listening.Store(true)
+	defer c.listening.Store(false)
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		// A connection that died without a word (a network cut) is found
+		// by a ping after each quiet Retry, so that Listening stops
+		// claiming it within about two Retries.
+		wctx, cancel := context.WithTimeout(ctx, c.Retry)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			pctx, pcancel := context.WithTimeout(ctx, c.Retry)
+			err = conn.Ping(pctx)
+			pcancel()
+			if err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -346,7 +346,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if reposDir == "" {
 		reposDir = filepath.Join(cfg.DataDir, "repos")
 	}
-	if s.repos, err = gitserver.New(reposDir, api.GitAuthorizer{Tokens: s.store}, withMirrors, cfg.Logger); err != nil {
+	if s.repos, err = gitserver.New(reposDir, api.GitAuthorizer{Tokens: serviceTokens{&svc}}, withMirrors, cfg.Logger); err != nil {
 		return nil, err
 	}
 	s.ops.metrics = metrics.New()
@@ -366,6 +366,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.ops.coord = replica.New(cfg.Store, cfg.Logger)
 		s.ops.coord.Leading = s.ops.metrics.Leading
 		svc.SetPublisher(s.ops.coord.Publish)
+		// Remembered tokens are trusted only while this replica hears
+		// the others' revocations.
+		svc.SetTokenCacheUsable(s.ops.coord.Listening)
 	}
 	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
@@ -385,7 +388,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.events.SetPublisher(s.ops.coord.Publish)
 	}
 
-	apiServer := api.New(svc, s.store, s.repos, cfg.Logger)
+	apiServer := api.New(svc, svc, s.repos, cfg.Logger)
 	apiServer.SetMirrors(s.mirrors)
 	apiServer.SetOperations(api.Operations{Metrics: s.ops.metrics.Handler(), Ready: s.ready(arts)})
 	var handler http.Handler = apiServer
@@ -417,7 +420,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		apiServer.SetSSHHost(*sshHost)
 	}
 	// The web console, at /ui/ (and / sends browsers there).
-	consoleCfg := ui.Config{Service: svc, Tokens: s.store, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost, Mirrors: s.mirrors}
+	consoleCfg := ui.Config{Service: svc, Tokens: svc, Repos: s.repos, Logger: cfg.Logger, SSHHost: sshHost, Mirrors: s.mirrors}
 	if s.audit != nil {
 		consoleCfg.Audit = s.audit
 	}
@@ -431,7 +434,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Run's shutdown closes it; Close does when Run never ran.
 	s.undo.push(func() error { console.Close(); return nil })
 	// The AWS-compatible endpoint: CodePipeline's JSON API at POST /.
-	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: s.store}, ID: awsID, BaseURL: base, Logger: cfg.Logger, Now: cfg.AWSClock, Repos: s.repos}
+	awsCfg := awsapi.Config{Service: svc, Keys: svc, Guard: &access.Guard{Tokens: svc}, ID: awsID, BaseURL: base, Logger: cfg.Logger, Now: cfg.AWSClock, Repos: s.repos}
 	if s.audit != nil {
 		awsCfg.Trail = s.audit
 	}
@@ -581,6 +584,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.store.PutToken(ctx, store.Token{Name: workerTokenName(host, s.cfg.DataDir), Hash: api.HashToken(workerToken), Policy: iam.PolicyWorker, Created: time.Now().UTC()}); err != nil {
 		return err
 	}
+	// This replica's last worker token (and an admin token Open replaced)
+	// is forgotten by the replicas that remembered it.
+	s.svc.TokensChanged()
 
 	// Pushes accepted before a crash whose triggers did not run yet.
 	if err := s.repos.Recover(ctx); err != nil {
@@ -718,6 +724,14 @@ func (s *Server) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// serviceTokens finds tokens through the service *svc holds by the time
+// requests arrive (its cache: see service.Service.Token).
+type serviceTokens struct{ svc **service.Service }
+
+func (t serviceTokens) Token(ctx context.Context, hash string) (service.Token, error) {
+	return (*t.svc).Token(ctx, hash)
 }
 
 // pushHandler turns accepted pushes into triggers for the service *svc holds

@@ -43,46 +43,25 @@ func (s *Service) ClaimJob(ctx context.Context, worker string, providers []strin
 // and a job of another region than the home one is given only once its
 // input artifacts are in that region's store (see regions.go).
 func (s *Service) ClaimJobIn(ctx context.Context, worker, regionName string, providers []string, wait time.Duration) (*ClaimedJob, error) {
-	if err := validateName("workerId", worker); err != nil {
+	if err := checkClaim(worker, providers); err != nil {
 		return nil, err
 	}
 	stored, err := s.claimRegion(regionName)
 	if err != nil {
 		return nil, err
 	}
-	if len(providers) == 0 {
-		return nil, Errorf(CodeInvalid, "providers: at least one provider is required")
-	}
-	for _, p := range providers {
-		if IsHeldProvider(p) {
-			return nil, Errorf(CodeInvalid, "providers: %s actions are run by the server itself, not by workers", p)
-		}
-	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
 		ch := s.jobsQueued.wait()
 		now := s.now()
-		row, err := s.store.ClaimJob(ctx, store.ClaimJobParams{Worker: worker, Providers: providers, Region: stored, Now: now, LeaseUntil: now.Add(s.lease)})
+		row, err := s.store.ClaimJob(ctx, s.claimParams(worker, stored, providers, now))
 		if err == nil {
-			var j engine.Job
-			if err := json.Unmarshal(row.Payload, &j); err != nil {
-				return nil, fmt.Errorf("decode job %s: %w", row.ID, err)
+			cj, err := s.claimed(ctx, row, worker, now)
+			if cj == nil && err == nil {
+				continue // its inputs could not be staged: it failed, and says why
 			}
-			if row.Region != "" {
-				if row, err = s.stageInputs(ctx, row, j); err != nil {
-					return nil, err
-				}
-				if row.Status != store.JobInProgress {
-					continue // its inputs could not be staged: it failed, and says why
-				}
-			}
-			queued := row.Created
-			if row.NotBefore.After(queued) {
-				queued = row.NotBefore
-			}
-			s.meter.JobClaimed(row.Provider, now.Sub(queued))
-			return &ClaimedJob{Job: j, Worker: worker, LeaseUntil: row.LeaseUntil, Heartbeat: s.lease / 3}, nil
+			return cj, err
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
@@ -91,6 +70,55 @@ func (s *Service) ClaimJobIn(ctx context.Context, worker, regionName string, pro
 			return nil, err
 		}
 	}
+}
+
+// checkClaim refuses a claim that names no worker or no provider a worker
+// may run.
+func checkClaim(worker string, providers []string) error {
+	if err := validateName("workerId", worker); err != nil {
+		return err
+	}
+	if len(providers) == 0 {
+		return Errorf(CodeInvalid, "providers: at least one provider is required")
+	}
+	for _, p := range providers {
+		if IsHeldProvider(p) {
+			return Errorf(CodeInvalid, "providers: %s actions are run by the server itself, not by workers", p)
+		}
+	}
+	return nil
+}
+
+// claimParams is a claim by worker of a job of providers in the region
+// whose jobs are stored under region ("": the home region's).
+func (s *Service) claimParams(worker, region string, providers []string, now time.Time) store.ClaimJobParams {
+	return store.ClaimJobParams{Worker: worker, Providers: providers, Region: region, Now: now, LeaseUntil: now.Add(s.lease)}
+}
+
+// claimed is the job row a claim took, as the worker is given it. A job of
+// another region than the home one has its inputs copied to its region's
+// store first; when they cannot be, the job fails saying why and claimed
+// returns nil.
+func (s *Service) claimed(ctx context.Context, row store.Job, worker string, now time.Time) (*ClaimedJob, error) {
+	var j engine.Job
+	if err := json.Unmarshal(row.Payload, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", row.ID, err)
+	}
+	if row.Region != "" {
+		var err error
+		if row, err = s.stageInputs(ctx, row, j); err != nil {
+			return nil, err
+		}
+		if row.Status != store.JobInProgress {
+			return nil, nil
+		}
+	}
+	queued := row.Created
+	if row.NotBefore.After(queued) {
+		queued = row.NotBefore
+	}
+	s.meter.JobClaimed(row.Provider, now.Sub(queued))
+	return &ClaimedJob{Job: j, Worker: worker, LeaseUntil: row.LeaseUntil, Heartbeat: s.lease / 3}, nil
 }
 
 // Heartbeat renews the worker's lease on a job, then holds the call for up to
@@ -171,6 +199,47 @@ const maxResultLog = 1 << 20
 
 // CompleteJob records a job's result and moves its execution on.
 func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res JobResult) error {
+	_, err := s.CompleteAndClaim(ctx, jobID, worker, "", res, nil)
+	return err
+}
+
+// CompleteAndClaim is CompleteJob that, when next names providers, also
+// gives worker its next job, as ClaimJob would without waiting: in the same
+// transaction as the result when the result moves an execution on (so the
+// job the result queued is often the one claimed), else right after. It
+// returns nil when no job is queued; the worker then polls as usual. A
+// result that is refused claims nothing.
+func (s *Service) CompleteAndClaim(ctx context.Context, jobID, worker, regionName string, res JobResult, next []string) (*ClaimedJob, error) {
+	var stored string
+	if len(next) > 0 {
+		if err := checkClaim(worker, next); err != nil {
+			return nil, err
+		}
+		var err error
+		if stored, err = s.claimRegion(regionName); err != nil {
+			return nil, err
+		}
+	}
+	var claimedRow *store.Job
+	var claimedAt time.Time
+	if err := s.completeJob(ctx, jobID, worker, res, stored, next, func(row store.Job, now time.Time) { claimedRow, claimedAt = &row, now }); err != nil {
+		return nil, err
+	}
+	if len(next) == 0 {
+		return nil, nil
+	}
+	if claimedRow != nil {
+		if cj, err := s.claimed(ctx, *claimedRow, worker, claimedAt); cj != nil || err != nil {
+			return cj, err
+		}
+	}
+	return s.ClaimJobIn(ctx, worker, regionName, next, 0)
+}
+
+// completeJob is CompleteJob, claiming a job of next in the decision's
+// transaction when it can, handed to took once the transaction committed
+// (it commits with the claim or not at all).
+func (s *Service) completeJob(ctx context.Context, jobID, worker string, res JobResult, region string, next []string, took func(row store.Job, now time.Time)) error {
 	j, err := s.store.Job(ctx, jobID)
 	if err != nil {
 		return Errorf(CodeNotFound, "job %s not found", jobID)
@@ -190,7 +259,29 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 			return err
 		}
 	}
-	_, err = s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	var claimed *store.Job
+	var claimedAt time.Time
+	var then func(tx store.Tx, dec engine.Decision) (int, error)
+	if len(next) > 0 {
+		then = func(tx store.Tx, dec engine.Decision) (int, error) {
+			claimedAt = s.now()
+			row, err := tx.ClaimJob(ctx, s.claimParams(worker, region, next, claimedAt))
+			if errors.Is(err, store.ErrNotFound) {
+				return 0, nil
+			}
+			if err != nil {
+				return 0, err
+			}
+			claimed = &row
+			for _, q := range dec.Jobs {
+				if q.ID == row.ID {
+					return 1, nil
+				}
+			}
+			return 0, nil
+		}
+	}
+	_, err = s.decideThen(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, jobID)
 		if err != nil {
 			return nil, err
@@ -212,7 +303,10 @@ func (s *Service) CompleteJob(ctx context.Context, jobID, worker string, res Job
 			return nil, err
 		}
 		return engine.JobFailed{JobID: jobID, Message: res.Message, Artifacts: failedArtifacts}, nil
-	})
+	}, then)
+	if err == nil && claimed != nil {
+		took(*claimed, claimedAt)
+	}
 	if errors.Is(err, engine.ErrUnknownJob) {
 		// The action was stopped or timed out in between; the job row still ends.
 		return s.store.Update(ctx, j.Pipeline, func(tx store.Tx) error {

@@ -21,6 +21,7 @@ const (
 	ChangeJobs      = "jobs"      // a job became claimable
 	ChangeExecution = "execution" // an execution, a log or the event log changed
 	ChangePipelines = "pipelines" // a pipeline's declaration was stored or deleted
+	ChangeTokens    = "tokens"    // a token was created, rotated or revoked: forget the ones remembered
 )
 
 func newNotifier(kind string, publish *atomic.Pointer[func(string)]) *notifier {
@@ -43,9 +44,12 @@ func (n *notifier) broadcast() {
 func (s *Service) SetPublisher(publish func(kind string)) { s.publish.Store(&publish) }
 
 // Wake wakes this service's waiters for a change another replica announced:
-// kind is ChangeJobs, ChangeExecution or ChangePipelines, "" for all (after
-// missing some).
+// kind is ChangeJobs, ChangeExecution, ChangePipelines or ChangeTokens, ""
+// for all (after missing some).
 func (s *Service) Wake(kind string) {
+	if kind == "" || kind == ChangeTokens {
+		s.forgetTokens()
+	}
 	if kind == "" || kind == ChangeJobs {
 		s.jobsQueued.Broadcast()
 	}

@@ -91,7 +91,8 @@ type Service struct {
 	approvals  ApprovalNotifier // queues approvals' notifications (parts.go)
 
 	tokenKeyOnce sync.Once
-	tokenKey     []byte // signs job tokens
+	tokenKey     []byte     // signs job tokens
+	tokens       tokenCache // API tokens found by hash (tokencache.go)
 
 	reactor        *follow.Follower // follows the event log (reactor.go)
 	triggerCacheMu sync.Mutex
@@ -223,7 +224,17 @@ func decodeDeclaration(name string, raw []byte) (*pipeline.Pipeline, error) {
 // is loaded: a decision then costs the same with one execution running or a
 // thousand.
 func (s *Service) decide(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error)) (engine.Decision, error) {
+	return s.decideThen(ctx, name, scope, prepare, nil)
+}
+
+// decideThen is decide, with then run in the same transaction once the
+// decision is written; then returns how many of the decision's new jobs it
+// took itself (a worker's next job claimed with its result), which nobody
+// else needs waking for.
+func (s *Service) decideThen(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error),
+	then func(tx store.Tx, dec engine.Decision) (int, error)) (engine.Decision, error) {
 	var dec engine.Decision
+	taken := 0
 	var queued map[[2]string]time.Time // lock waits before the decision (meter.go)
 	err := s.store.Update(ctx, name, func(tx store.Tx) error {
 		row, err := tx.Pipeline(ctx)
@@ -281,12 +292,16 @@ func (s *Service) decide(ctx context.Context, name, scope string, prepare func(t
 		if err != nil {
 			return err
 		}
-		return s.write(ctx, tx, dec, now)
+		if err := s.write(ctx, tx, dec, now); err != nil || then == nil {
+			return err
+		}
+		taken, err = then(tx, dec)
+		return err
 	})
 	if err != nil {
 		return engine.Decision{}, err
 	}
-	if len(dec.Jobs) > 0 {
+	if len(dec.Jobs) > taken {
 		s.jobsQueued.broadcast()
 	}
 	if len(dec.Changed) > 0 || len(dec.Cancel) > 0 {

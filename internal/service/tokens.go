@@ -142,7 +142,10 @@ func (s *Service) issueToken(ctx context.Context, t store.Token, req TokenReques
 	}
 	secret := auth.NewToken()
 	t.Hash = auth.HashToken(secret)
-	if err := s.store.PutToken(ctx, t); err != nil {
+	err := s.store.PutToken(ctx, t)
+	// Forgotten even when the write failed: it may have been committed.
+	s.TokensChanged()
+	if err != nil {
 		return "", TokenInfo{}, err
 	}
 	return secret, tokenInfo(t), nil
@@ -206,6 +209,9 @@ func (s *Service) RevokeToken(ctx context.Context, name string) error {
 		return Errorf(CodeInvalid, "name: %s is sluice's own token and cannot be revoked", name)
 	}
 	err := s.store.DeleteToken(ctx, name)
+	// Before the revocation is answered, this server forgets the token;
+	// the other replicas do when the notification reaches them.
+	s.TokensChanged()
 	if errors.Is(err, store.ErrNotFound) {
 		return Errorf(CodeNotFound, "token %s not found", name)
 	}

@@ -225,6 +225,10 @@ type Tx interface {
 	CancelJob(ctx context.Context, id, reason string, now time.Time) error
 	// FinishJob records a job's end; it is a no-op for a job already finished.
 	FinishJob(ctx context.Context, f FinishJobParams) error
+	// ClaimJob is Store.ClaimJob inside the transaction: a worker reporting
+	// a result takes its next job in the same commit. The job may be any
+	// pipeline's.
+	ClaimJob(ctx context.Context, c ClaimJobParams) (Job, error)
 
 	InsertEvent(ctx context.Context, e Event) error
 	AppendLog(ctx context.Context, jobID string, data []byte) error

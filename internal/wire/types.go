@@ -381,9 +381,18 @@ type HeartbeatResult struct {
 	LeaseUntil time.Time `json:"leaseUntil"`
 }
 
+// NextParam is the query parameter of a job's result that also claims the
+// worker's next job: the providers it runs, comma-separated. The answer is
+// then the job (200), or 204 No Content when none is queued; the claim does
+// not wait. Servers that predate it ignore it and answer 204.
+const NextParam = "next"
+
 // JobResult reports how a job ended.
 type JobResult struct {
-	WorkerID        string            `json:"workerId"`
+	WorkerID string `json:"workerId"`
+	// NextRegion is, with NextParam, the region the worker is in ("": the
+	// server's home region), whose jobs alone the next claim may give it.
+	NextRegion      string            `json:"nextRegion,omitempty"`
 	Succeeded       bool              `json:"succeeded"`
 	Summary         string            `json:"summary,omitempty"`
 	Message         string            `json:"message,omitempty"`

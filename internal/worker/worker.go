@@ -69,6 +69,10 @@ type Worker struct {
 	// Region is the region this worker is in ("": the server's home
 	// region); it takes that region's jobs only.
 	Region string
+
+	// root is the job directory kept from the last job, "" when there is
+	// none (see jobRoot).
+	root string
 }
 
 // Run polls and runs jobs until ctx ends. A job running when ctx ends is
@@ -88,8 +92,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		providers = append(providers, name)
 	}
 	slices.Sort(providers)
+	defer w.dropRoot()
 	backoff := 100 * time.Millisecond
+	var next *wire.Job // claimed with the last job's result
 	for ctx.Err() == nil {
+		if next != nil {
+			job := next
+			next = w.runJob(ctx, job, providers)
+			continue
+		}
 		job, err := w.API.ClaimJob(ctx, wire.ClaimRequest{WorkerID: w.ID, Providers: providers, WaitSeconds: int(w.PollWait / time.Second), Region: w.Region})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -107,13 +118,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		if job == nil {
 			continue
 		}
-		w.runJob(ctx, job)
+		next = w.runJob(ctx, job, providers)
 	}
 	return nil
 }
 
-// runJob runs one claimed job to its end and reports it.
-func (w *Worker) runJob(ctx context.Context, job *wire.Job) {
+// runJob runs one claimed job to its end and reports it, asking with the
+// result for the next job of providers where the server can give it (see
+// nextClaimer); it returns that job, nil when there is none.
+func (w *Worker) runJob(ctx context.Context, job *wire.Job, providers []string) *wire.Job {
 	log := w.Logger.With("worker", w.ID, "job", job.ID, "pipeline", job.PipelineName, "action", job.Action)
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -147,10 +160,10 @@ func (w *Worker) runJob(ctx context.Context, job *wire.Job) {
 			_ = w.API.AppendLog(rctx, job.ID, w.ID, tail)
 			rcancel()
 		}
-		return
+		return nil
 	}
 	if ctx.Err() != nil {
-		return // this worker is shutting down; the lease runs out and the job is offered again
+		return nil // this worker is shutting down; the lease runs out and the job is offered again
 	}
 	result := wire.JobResult{WorkerID: w.ID, Succeeded: runErr == nil, Log: tail}
 	if runErr != nil {
@@ -169,26 +182,44 @@ func (w *Worker) runJob(ctx context.Context, job *wire.Job) {
 	// the server must hear of it.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer rcancel()
-	if err := w.report(rctx, job.ID, result); err != nil && !client.IsCode(err, errcode.Conflict) {
+	next, err := w.report(rctx, job.ID, result, providers)
+	if err != nil && !client.IsCode(err, errcode.Conflict) {
 		log.Error("report job result", "err", err)
 	}
+	return next
+}
+
+// nextClaimer is the job protocol's result that also claims the worker's
+// next job (wire.NextParam), which the server's client has: a short job's
+// worker then makes one request between jobs, not two.
+type nextClaimer interface {
+	CompleteJobAndClaim(ctx context.Context, jobID string, res wire.JobResult, providers []string) (*wire.Job, error)
 }
 
 // report sends a job's result, again and again while the server cannot be
 // reached or fails (a restart, a proxy's 502) until ctx ends: a result lost
 // to a blip would leave a finished job to run out its lease and be run
-// again. An answer the server meant (a conflict, a refusal) ends it.
-func (w *Worker) report(ctx context.Context, jobID string, result wire.JobResult) error {
+// again. An answer the server meant (a conflict, a refusal) ends it. With
+// providers, the next job is asked for with the result, and returned.
+func (w *Worker) report(ctx context.Context, jobID string, result wire.JobResult, providers []string) (*wire.Job, error) {
 	backoff := 100 * time.Millisecond
+	nc, combined := w.API.(nextClaimer)
 	for {
-		err := w.API.CompleteJob(ctx, jobID, result)
+		var next *wire.Job
+		var err error
+		if combined && len(providers) > 0 {
+			result.NextRegion = w.Region
+			next, err = nc.CompleteJobAndClaim(ctx, jobID, result, providers)
+		} else {
+			err = w.API.CompleteJob(ctx, jobID, result)
+		}
 		if err == nil || !transient(err) {
-			return err
+			return next, err
 		}
 		w.Logger.Warn("report job result, will retry", "job", jobID, "err", err)
 		select {
 		case <-ctx.Done():
-			return err
+			return nil, err
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 5*time.Second)
@@ -267,11 +298,11 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 	if !ok {
 		return provider.Result{}, fmt.Errorf("worker %s has no provider %s", w.ID, job.ActionTypeID.Provider)
 	}
-	root, err := os.MkdirTemp(w.WorkRoot, "job-")
+	root, fresh, err := w.jobRoot()
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
 	}
-	defer os.RemoveAll(root)
+	defer w.releaseRoot()
 	pj := &provider.Job{
 		ID: job.ID, Pipeline: job.PipelineName, ExecutionID: job.PipelineExecutionID, Stage: job.Stage, Action: job.Action,
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
@@ -313,8 +344,10 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 			pj.ServerURL = api.BaseURL()
 		}
 	}
-	if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
-		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+	if fresh {
+		if err := os.Mkdir(pj.WorkDir, 0o755); err != nil {
+			return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+		}
 	}
 	for i, in := range job.InputArtifacts {
 		dir := pj.WorkDir

@@ -402,6 +402,27 @@ func (c *Client) CompleteJob(ctx context.Context, jobID string, res wire.JobResu
 	return c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/result", res, nil)
 }
 
+// CompleteJobAndClaim reports a job's result and, in the same request,
+// claims the worker's next job of providers without waiting (see
+// wire.NextParam): nil when none is queued, or when the server is one that
+// ignores the request for it.
+func (c *Client) CompleteJobAndClaim(ctx context.Context, jobID string, res wire.JobResult, providers []string) (*wire.Job, error) {
+	path := "/api/v1/jobs/" + esc(jobID) + "/result?" + wire.NextParam + "=" + url.QueryEscape(strings.Join(providers, ","))
+	resp, err := c.send(ctx, http.MethodPost, path, jsonBody(res), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return nil, nil
+	}
+	var j wire.Job
+	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+		return nil, fmt.Errorf("report job result: decode the next job: %w", err)
+	}
+	return &j, nil
+}
+
 // AppendLog appends to a job's log.
 func (c *Client) AppendLog(ctx context.Context, jobID, worker string, data []byte) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/jobs/"+esc(jobID)+"/log?workerId="+url.QueryEscape(worker), bytes.NewReader(data), "application/octet-stream", nil)

@@ -386,12 +386,23 @@ func getJob(ctx context.Context, q querier, id string) (store.Job, error) {
 
 // ClaimJob implements store.Store.
 func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	return claimJob(ctx, s.write, c)
+}
+
+// ClaimJob implements store.Tx.
+func (t *tx) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	return claimJob(ctx, t.q, c)
+}
+
+func claimJob(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, c store.ClaimJobParams) (store.Job, error) {
 	worker, providers, now, leaseUntil := c.Worker, c.Providers, c.Now, c.LeaseUntil
 	if len(providers) == 0 {
 		return store.Job{}, notFound("job", "for no provider")
 	}
 	// SKIP LOCKED: claimers racing for the oldest job each take a different one.
-	j, err := scanJob(s.write.QueryRow(ctx, `
+	j, err := scanJob(q.QueryRow(ctx, `
 		UPDATE jobs SET status = 'InProgress', worker = $1, lease_ms = $2, claimed_ms = $3
 		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider = ANY($4) AND not_before_ms <= $3 AND region = $5
 		            ORDER BY created_ms, rn LIMIT 1 FOR UPDATE SKIP LOCKED)

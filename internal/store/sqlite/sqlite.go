@@ -342,6 +342,15 @@ func getJob(ctx context.Context, q queryer, id string) (store.Job, error) {
 
 // ClaimJob implements store.Store.
 func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	return claimJob(ctx, s.writes, c)
+}
+
+// ClaimJob implements store.Tx.
+func (t *tx) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job, error) {
+	return claimJob(ctx, t.q, c)
+}
+
+func claimJob(ctx context.Context, q queryer, c store.ClaimJobParams) (store.Job, error) {
 	worker, providers, now, leaseUntil := c.Worker, c.Providers, c.Now, c.LeaseUntil
 	if len(providers) == 0 {
 		return store.Job{}, notFound("job", "for no provider")
@@ -353,7 +362,7 @@ func (s *Store) ClaimJob(ctx context.Context, c store.ClaimJobParams) (store.Job
 	}
 	args = append(args, ms(now), c.Region)
 	// One writer at a time makes the pick-and-mark atomic without row locks.
-	j, err := scanJob(s.writes.QueryRowContext(ctx, `
+	j, err := scanJob(q.QueryRowContext(ctx, `
 		UPDATE jobs SET status = 'InProgress', worker = ?, lease_ms = ?, claimed_ms = ?
 		WHERE id = (SELECT id FROM jobs WHERE status = 'Queued' AND provider IN (`+marks+`) AND not_before_ms <= ? AND region = ?
 		            ORDER BY created_ms, rowid LIMIT 1)

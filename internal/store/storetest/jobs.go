@@ -17,6 +17,7 @@ func exerciseJobs(t *testing.T, open Open) {
 		{"ClaimOrderAndProviders", testClaim},
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"ClaimByRegion", testClaimRegion},
+		{"ClaimInTransaction", testClaimInTx},
 		{"HeartbeatAndExpiry", testHeartbeat},
 		{"CancelAndFinish", testCancelFinish},
 		{"HeldJobs", testHeldJobs},
@@ -77,6 +78,50 @@ func testClaimRegion(t *testing.T, s store.Store) {
 	}
 	if got, err := s.Job(ctx, "eu-job"); err != nil || got.Region != "eu" {
 		t.Fatalf("stored region = %q (%v)", got.Region, err)
+	}
+}
+
+// A claim inside a pipeline's transaction sees the jobs the transaction
+// inserted and any other pipeline's, and is undone with the transaction.
+func testClaimInTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	putPipeline(t, s, "p", 1)
+	putPipeline(t, s, "q", 1)
+	insertJob(t, s, "q", "other", "Build", t0)
+	claim := store.ClaimJobParams{Worker: "w1", Providers: []string{"Noop"}, Now: t0, LeaseUntil: t0.Add(time.Minute)}
+	errUndo := errors.New("undo")
+	err := s.Update(ctx, "p", func(tx store.Tx) error {
+		must(t, tx.InsertJob(ctx, store.Job{ID: "mine", Pipeline: "p", ExecutionID: "e1", Stage: "S", Action: "A", Attempt: 1, Provider: "Noop",
+			Payload: []byte(`{}`), Deadline: t0.Add(time.Hour), Created: t0}))
+		j, err := tx.ClaimJob(ctx, claim)
+		must(t, err)
+		if j.ID != "mine" || j.Status != store.JobInProgress || j.Worker != "w1" {
+			t.Errorf("claim in the transaction = %+v", j)
+		}
+		return errUndo
+	})
+	if !errors.Is(err, errUndo) {
+		t.Fatalf("update: %v", err)
+	}
+	if _, err := s.Job(ctx, "mine"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the rolled-back transaction's job: %v", err)
+	}
+	must(t, s.Update(ctx, "p", func(tx store.Tx) error {
+		j, err := tx.ClaimJob(ctx, store.ClaimJobParams{Worker: "w2", Providers: []string{"Build"}, Now: t0, LeaseUntil: t0.Add(time.Minute)})
+		if err != nil {
+			return err
+		}
+		if j.ID != "other" {
+			t.Errorf("claim of another pipeline's job = %s", j.ID)
+		}
+		_, err = tx.ClaimJob(ctx, claim)
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("claim with nothing queued: %v", err)
+		}
+		return nil
+	}))
+	if j, err := s.Job(ctx, "other"); err != nil || j.Status != store.JobInProgress || j.Worker != "w2" {
+		t.Fatalf("after commit: %+v, %v", j, err)
 	}
 }
 
