@@ -69,9 +69,6 @@ type Service struct {
 
 	repos     Repos     // hosted repositories, when the server hosts any
 	pullRepos PullRepos // their git, for pull requests
-	// pullMu serialises changes to pull requests (read, change, put) in
-	// this process.
-	pullMu    sync.Mutex
 	secretKey []byte
 	isolation isolation // see SetIsolation
 
