@@ -187,6 +187,7 @@ var operations = []operation{
 	{"GET /api/v1/secrets", "GET", "/api/v1/secrets", "", "ListSecrets", "*", look},
 	{"PUT /api/v1/secrets/{name...}", "PUT", "/api/v1/secrets/ci/npm", "s3cret", "PutSecret", "secret/ci/npm", admin},
 	{"DELETE /api/v1/secrets/{name...}", "DELETE", "/api/v1/secrets/gone", "", "DeleteSecret", "secret/gone", admin},
+	{"POST /api/v1/admin/reencrypt", "POST", "/api/v1/admin/reencrypt", "", "ReencryptSecrets", "*", admin},
 	{"POST /api/v1/webhooks", "POST", "/api/v1/webhooks?filename=hook.yml", webhookYAML, "PutWebhook", "webhook/hook", admin},
 	{"GET /api/v1/webhooks", "GET", "/api/v1/webhooks", "", "ListWebhooks", "*", look},
 	{"DELETE /api/v1/webhooks/{name}", "DELETE", "/api/v1/webhooks/gone", "", "DeleteWebhook", "webhook/gone", admin},

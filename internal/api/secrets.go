@@ -14,6 +14,17 @@ func (s *Server) secretRoutes() {
 	s.handle("PUT /api/v1/secrets/{name...}", "PutSecret", resSecret, s.putSecret)
 	s.handle("DELETE /api/v1/secrets/{name...}", "DeleteSecret", resSecret, s.deleteSecret)
 	s.handle("GET /api/v1/jobs/{id}/secrets/{name...}", "GetJobSecret", resJob, s.jobSecret)
+	s.handle("POST /api/v1/admin/reencrypt", "ReencryptSecrets", resAll, s.reencryptSecrets)
+}
+
+// reencryptSecrets rewrites the sealed values under the current secret key
+// (a step of rotating it); the report names what, never a value.
+func (s *Server) reencryptSecrets(w http.ResponseWriter, r *http.Request) error {
+	rep, err := s.svc.ReencryptSecrets(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {

@@ -126,6 +126,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newEventsCmd(g),
 		newGraphCmd(g),
 		newSecretCmd(g),
+		newAdminCmd(g),
 		newRepoCmd(g),
 		newWebhookCmd(g),
 		newTokenCmd(g),

@@ -59,6 +59,7 @@ func newServerCmd(g *globals) *cobra.Command {
 			}
 			// The secret key too: from a file or the environment, never a flag.
 			cfg.SecretKey = os.Getenv(server.SecretKeyEnv)
+			cfg.DecryptKeys = os.Getenv(server.DecryptKeysEnv)
 			s, err := server.Open(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -76,6 +77,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Artifacts, "artifacts", "", "where artifacts are kept: a directory (default DATA/artifacts) or s3://BUCKET/PREFIX?endpoint=HOST:PORT&region=R&tls=false (keys in env SLUICE_S3_ACCESS_KEY/SLUICE_S3_SECRET_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "how the server logs to standard error: text (key=value) or json (one object a line)")
 	cmd.Flags().StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file holding the 32-byte key that encrypts secrets, shared by every replica on one store (or base64 in env SLUICE_SECRET_KEY; default DATA/secret.key)")
+	cmd.Flags().StringArrayVar(&cfg.DecryptKeyFiles, "decrypt-secret-key-file", nil, "file holding a 32-byte key that decrypts secrets but never encrypts: a key being rotated in or out (repeatable; or base64, comma-separated, in env SLUICE_DECRYPT_SECRET_KEYS); see docs/OPERATIONS.md")
 	cmd.Flags().StringVar(&cfg.ReposDir, "repos", "", "directory of the hosted repositories, on a file system every replica mounts when several share a store (default DATA/repos)")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&cfg.SSHAddr, "ssh-addr", "", "address to serve the hosted repositories over SSH on, e.g. 127.0.0.1:2222 or :22 (default: SSH off)")

@@ -41,10 +41,14 @@ type MergeRequest struct {
 	// SourceCommit, when set, must be Source's tip: a merge of what the
 	// approvers saw, not of what was pushed since.
 	SourceCommit string
-	Message      string // the commit message of a squash or three-way merge
-	AuthorName   string
-	AuthorEmail  string
-	Principal    string // who merges, for the push event
+	// DestinationCommit, when set, must be Destination's tip: the merge
+	// moves Destination only from it, so a merge made twice from the same
+	// tips lands once.
+	DestinationCommit string
+	Message           string // the commit message of a squash or three-way merge
+	AuthorName        string
+	AuthorEmail       string
+	Principal         string // who merges, for the push event
 }
 
 // MergeBase returns the best common ancestor of two commits, "" when they
@@ -167,6 +171,9 @@ func (s *Server) Merge(ctx context.Context, m MergeRequest) (string, error) {
 	if m.SourceCommit != "" && m.SourceCommit != src {
 		return "", errorf(ErrInvalid, "branch %s is at %s, not %s: it moved since; look at the pull request again", m.Source, short(src), short(m.SourceCommit))
 	}
+	if m.DestinationCommit != "" && m.DestinationCommit != dest {
+		return "", errorf(ErrExists, "branch %s is at %s, not %s: it moved since; look at the pull request again", m.Destination, short(dest), short(m.DestinationCommit))
+	}
 	var tip string
 	switch m.Strategy {
 	case FastForward:
@@ -194,6 +201,14 @@ func (s *Server) Merge(ctx context.Context, m MergeRequest) (string, error) {
 			return "", err
 		}
 		tree := strings.TrimSpace(fields[0])
+		// A merge that would change nothing (the source's changes are in the
+		// destination already: merged by hand, or by an earlier squash) is
+		// refused rather than recorded as an empty commit.
+		if destTree, err := s.run(ctx, dir, "rev-parse", dest+"^{tree}"); err != nil {
+			return "", err
+		} else if strings.TrimSpace(string(destTree)) == tree {
+			return "", errorf(ErrInvalid, "%s has the changes of %s already: there is nothing to merge", m.Destination, m.Source)
+		}
 		args := []string{"commit-tree", tree, "-p", dest}
 		if m.Strategy == ThreeWay {
 			args = append(args, "-p", src)

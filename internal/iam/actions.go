@@ -34,6 +34,8 @@ var Actions = []string{
 	"CreateJobCredentials",
 	// Secrets, webhooks, build projects, functions.
 	"ListSecrets", "PutSecret", "DeleteSecret",
+	// Re-encrypting every secret under the current secret key (rotating it).
+	"ReencryptSecrets",
 	"ListWebhooks", "PutWebhook", "DeleteWebhook",
 	"ListProjects", "GetProject", "PutProject", "DeleteProject",
 	"ListFunctions", "GetFunction", "PutFunction", "DeleteFunction",

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -107,16 +108,70 @@ func secretKeyFrom(file, env string) ([]byte, error) {
 		}
 		return key, nil
 	case file != "":
-		key, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("--secret-key-file: %w", err)
-		}
-		if len(key) != service.SecretKeySize {
-			return nil, fmt.Errorf("--secret-key-file %s: want %d bytes, found %d", file, service.SecretKeySize, len(key))
-		}
-		return key, nil
+		return readKeyFile("--secret-key-file", file)
 	}
 	return nil, nil
+}
+
+// readKeyFile reads a key's bytes from the file flag names.
+func readKeyFile(flag, file string) ([]byte, error) {
+	key, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if len(key) != service.SecretKeySize {
+		return nil, fmt.Errorf("%s %s: want %d bytes, found %d", flag, file, service.SecretKeySize, len(key))
+	}
+	return key, nil
+}
+
+// DecryptKeysEnv is the environment variable that may hold keys that only
+// decrypt secrets, base64-encoded and comma-separated (see
+// Config.DecryptKeyFiles).
+const DecryptKeysEnv = "SLUICE_DECRYPT_SECRET_KEYS"
+
+// decryptKeysFrom reads the keys that only decrypt: each --decrypt-secret-key-file
+// (the key's bytes) and each base64 key of SLUICE_DECRYPT_SECRET_KEYS.
+func decryptKeysFrom(files []string, env string) ([][]byte, error) {
+	var keys [][]byte
+	for _, file := range files {
+		key, err := readKeyFile("--decrypt-secret-key-file", file)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	for i, v := range strings.Split(env, ",") {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(key) != service.SecretKeySize {
+			return nil, fmt.Errorf("%s: key %d: want %d bytes in base64 (make one with: head -c 32 /dev/urandom | base64)", DecryptKeysEnv, i+1, service.SecretKeySize)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
+// checkSecretKeys says at start-up, in the log, when stored secrets open
+// with none of the keys the server was given: a wrong key shows at once,
+// not at the first job that needs a secret. It names what, never a value.
+func checkSecretKeys(ctx context.Context, svc *service.Service, log *slog.Logger) {
+	names, total, err := svc.UndecryptableSecrets(ctx)
+	if err != nil {
+		log.Warn("secret key: stored secrets not checked", "err", err)
+		return
+	}
+	if len(names) > 0 {
+		shown := names
+		if len(shown) > 10 {
+			shown = shown[:10]
+		}
+		log.Error("secret key: stored secrets open with none of this server's keys; check --secret-key-file/"+SecretKeyEnv+
+			" (and, during a rotation, --decrypt-secret-key-file/"+DecryptKeysEnv+"): see docs/OPERATIONS.md",
+			"undecryptable", len(names), "of", total, "first", strings.Join(shown, ", "))
+	}
 }
 
 // workerTokenName names the in-process workers' token: by host and data

@@ -140,6 +140,11 @@ type Config struct {
 	// key that encrypts secrets, which every replica sharing a store must
 	// share; without either it is DataDir/secret.key, made on first start.
 	SecretKeyFile, SecretKey string
+	// DecryptKeyFiles and DecryptKeys (base64, comma-separated, from
+	// SLUICE_DECRYPT_SECRET_KEYS) give keys that only decrypt: the keys of
+	// a rotation of the secret key (docs/OPERATIONS.md).
+	DecryptKeyFiles []string
+	DecryptKeys     string
 	// ReposDir is where hosted repositories live: "" for DataDir/repos;
 	// replicas sharing a store mount one shared directory here.
 	ReposDir string
@@ -308,6 +313,10 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	decryptKeys, err := decryptKeysFrom(cfg.DecryptKeyFiles, cfg.DecryptKeys)
+	if err != nil {
+		return nil, err
+	}
 	if key == nil {
 		if cfg.shared() {
 			cfg.Logger.Warn("secret key: from this replica's data directory; replicas sharing a store must share it (--secret-key-file or " + SecretKeyEnv + ")")
@@ -353,12 +362,13 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	deliveries := cfg.Deliveries
 	deliveries.SMTP = cfg.SMTP
 	deliveries.Observe = s.ops.metrics.Delivered
-	svc = service.New(s.store, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key,
+	svc = service.New(s.store, arts, service.Config{Lease: cfg.Lease, SweepInterval: cfg.SweepInterval, Logger: cfg.Logger, SecretKey: key, DecryptKeys: decryptKeys,
 		BaseURL: base, Region: cfg.Region, AWS: awsID, Regions: regions,
 		Repos:     s.repos,
 		Isolation: iso.Describe(), Sandboxed: iso.Enabled(),
 	})
 	s.svc = svc
+	checkSecretKeys(ctx, svc, cfg.Logger)
 	svc.SetMeter(s.ops.metrics)
 	regions.ObserveCopies(s.ops.metrics.RegionCopies())
 	s.ops.metrics.QueueDepth(svc.QueueDepth)

@@ -65,17 +65,12 @@ func (s *Service) CreateAccessKey(ctx context.Context, tokenSecret string) (Acce
 	if err != nil {
 		return AccessKey{}, err
 	}
-	gcm, err := s.aead()
+	k := newAccessKey()
+	sealed, err := s.seal([]byte(k.Secret), []byte("accesskey:"+k.ID))
 	if err != nil {
 		return AccessKey{}, err
 	}
-	k := newAccessKey()
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return AccessKey{}, err
-	}
-	doc, err := json.Marshal(accessKeyDoc{Token: t.Name, TokenHash: t.Hash,
-		Sealed: gcm.Seal(nonce, nonce, []byte(k.Secret), []byte("accesskey:"+k.ID))})
+	doc, err := json.Marshal(accessKeyDoc{Token: t.Name, TokenHash: t.Hash, Sealed: sealed})
 	if err != nil {
 		return AccessKey{}, err
 	}
@@ -102,17 +97,9 @@ func (s *Service) AccessKeySecret(ctx context.Context, id string) (secret, token
 	if err := json.Unmarshal(row.Document, &doc); err != nil {
 		return "", "", fmt.Errorf("access key %s: stored document is damaged: %w", id, err)
 	}
-	gcm, err := s.aead()
+	plain, _, err := s.unseal(doc.Sealed, []byte("accesskey:"+id))
 	if err != nil {
-		return "", "", err
-	}
-	if len(doc.Sealed) < gcm.NonceSize() {
-		return "", "", fmt.Errorf("access key %s: stored secret is damaged", id)
-	}
-	nonce, sealed := doc.Sealed[:gcm.NonceSize()], doc.Sealed[gcm.NonceSize():]
-	plain, err := gcm.Open(nil, nonce, sealed, []byte("accesskey:"+id))
-	if err != nil {
-		return "", "", fmt.Errorf("access key %s: cannot be decrypted with this server's key: %w", id, err)
+		return "", "", fmt.Errorf("access key %s cannot be decrypted: %w", id, err)
 	}
 	return string(plain), doc.TokenHash, nil
 }

@@ -29,27 +29,35 @@ const jobTokenPrefix = "sjt_"
 // ContinuationIntervalSeconds says otherwise.
 const DefaultContinuationInterval = 30 * time.Second
 
-func (s *Service) jobTokenKey() []byte {
+// jobTokenKeys are the keys that sign job tokens, derived from the secret
+// keys: the first signs, and each verifies, so that a token given out before
+// the secret key was rotated still answers for its job.
+func (s *Service) jobTokenKeys() [][]byte {
 	s.tokenKeyOnce.Do(func() {
 		if len(s.secretKey) > 0 {
-			mac := hmac.New(sha256.New, s.secretKey)
-			mac.Write([]byte("sluice job tokens"))
-			s.tokenKey = mac.Sum(nil)
+			for _, k := range append([][]byte{s.secretKey}, s.decryptKeys...) {
+				mac := hmac.New(sha256.New, k)
+				mac.Write([]byte("sluice job tokens"))
+				s.tokenKeys = append(s.tokenKeys, mac.Sum(nil))
+			}
 			return
 		}
-		s.tokenKey = make([]byte, 32)
-		if _, err := rand.Read(s.tokenKey); err != nil {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
 			panic(err) // crypto/rand does not fail on Linux
 		}
+		s.tokenKeys = [][]byte{key}
 	})
-	return s.tokenKey
+	return s.tokenKeys
 }
 
-func (s *Service) jobMAC(jobID string) string {
-	mac := hmac.New(sha256.New, s.jobTokenKey())
+func jobMACWith(key []byte, jobID string) string {
+	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(jobID))
 	return hex.EncodeToString(mac.Sum(nil))
 }
+
+func (s *Service) jobMAC(jobID string) string { return jobMACWith(s.jobTokenKeys()[0], jobID) }
 
 // JobToken returns the token that lets a function answer for job jobID.
 func (s *Service) JobToken(jobID string) string {
@@ -69,7 +77,12 @@ func (s *Service) JobOfToken(token string) (string, bool) {
 	if !ok || id == "" {
 		return "", false
 	}
-	return id, hmac.Equal([]byte(mac), []byte(s.jobMAC(id)))
+	for _, key := range s.jobTokenKeys() {
+		if hmac.Equal([]byte(mac), []byte(jobMACWith(key, id))) {
+			return id, true
+		}
+	}
+	return id, false
 }
 
 // FunctionSuccess is a function's PutJobSuccessResult.

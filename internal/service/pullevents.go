@@ -55,11 +55,34 @@ type PullRequestCommentEventDetail struct {
 // codeCommitTime is how CodeCommit's pull request events write dates.
 const codeCommitTime = "Mon Jan 2 2006 15:04:05 PM UTC"
 
-// pullEvent records an event of a pull request. The request is stored
-// already: an event that cannot be written is logged, not undone. approval,
-// when given, is the approval's (APPROVE, REVOKE) of
-// pullRequestApprovalStateChanged.
-func (s *Service) pullEvent(ctx context.Context, pr PullRequest, event string, c *PullComment, approval ...string) {
+// pullNote is what a change to a pull request says happened: an event of
+// CodeCommit's (event), about a comment when comment is set; approval is
+// the approval's state (APPROVE, REVOKE) of pullRequestApprovalStateChanged.
+type pullNote struct {
+	event    string
+	comment  *PullComment
+	approval string
+}
+
+// pullEvent records an event about a pull request that is not a change of
+// it (a push to its source branch), in a transaction of its own; an event
+// that cannot be written is logged: the push it tells of happened anyway.
+// Changes of a pull request write their events with it (writePull).
+func (s *Service) pullEvent(ctx context.Context, pr PullRequest, n pullNote) {
+	ev, err := s.pullEventOf(pr, n)
+	if err == nil {
+		err = s.store.UpdateGlobal(ctx, func(tx store.Tx) error { return tx.InsertEvent(ctx, ev) })
+	}
+	if err != nil {
+		s.log.Warn("pull request event not recorded", "pullRequest", pr.ID, "event", n.event, "err", err)
+		return
+	}
+	s.changed.broadcast()
+}
+
+// pullEventOf is the event n of pr, in CodeCommit's shape.
+func (s *Service) pullEventOf(pr PullRequest, n pullNote) (store.Event, error) {
+	event, c := n.event, n.comment
 	caller := pr.Author
 	typ := PullRequestEvent
 	var d any
@@ -87,9 +110,7 @@ func (s *Service) pullEvent(ctx context.Context, pr PullRequest, event string, c
 			Title: pr.Title, MergeCommit: pr.MergeCommit, MergeOption: pr.MergeOption}
 		switch event {
 		case "pullRequestApprovalStateChanged":
-			if len(approval) > 0 {
-				pd.ApprovalStatus = approval[0]
-			}
+			pd.ApprovalStatus = n.approval
 		case "pullRequestApprovalRuleOverridden":
 			pd.OverrideStatus = "REVOKE"
 			if pr.Override != nil {
@@ -99,14 +120,8 @@ func (s *Service) pullEvent(ctx context.Context, pr PullRequest, event string, c
 		d = pd
 	}
 	doc, err := json.Marshal(d)
-	if err == nil {
-		err = s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
-			return tx.InsertEvent(ctx, store.Event{Time: s.now(), Type: typ, Document: doc})
-		})
-	}
 	if err != nil {
-		s.log.Warn("pull request event not recorded", "pullRequest", pr.ID, "event", event, "err", err)
-		return
+		return store.Event{}, err
 	}
-	s.changed.broadcast()
+	return store.Event{Time: s.now(), Type: typ, Document: doc}, nil
 }

@@ -39,6 +39,7 @@ type PullRepos interface {
 	CommitsBetween(ctx context.Context, repo, base, head string, max int) ([]gitserver.CommitInfo, error)
 	Diff(ctx context.Context, repo, base, head string) (string, bool, error)
 	FileAt(ctx context.Context, repo, commit, path string) (bool, error)
+	IsAncestor(ctx context.Context, repo, a, b string) (bool, error)
 	Merge(ctx context.Context, m gitserver.MergeRequest) (string, error)
 }
 
@@ -78,6 +79,25 @@ type PullRequest struct {
 	Approvals         []PullApproval     `json:"approvals"`
 	Rules             []PullApprovalRule `json:"approvalRules"`
 	Override          *PullOverride      `json:"override,omitempty"`
+	// Merging is the merge under way, from when it was claimed to when it
+	// is recorded (see MergePullRequest).
+	Merging *PullMerging `json:"mergeInProgress,omitempty"`
+
+	// revision is the stored revision this request was read at: the
+	// condition its next write is made on (store.Tx.PutDefinition).
+	revision int64
+}
+
+// PullMerging is a claim on merging a pull request: one merge at a time, on
+// any replica, and its git step at most once.
+type PullMerging struct {
+	Claim     string    `json:"claim"` // this attempt's id
+	Principal string    `json:"mergedBy"`
+	Since     time.Time `json:"since"`
+	// The tips the merge starts from: git moves the destination only from
+	// DestinationCommit, so the git step of one claim lands at most once.
+	SourceCommit      string `json:"sourceCommit"`
+	DestinationCommit string `json:"destinationCommit"`
 }
 
 // PullComment is a comment on a pull request, or on a line of a file of
@@ -266,10 +286,9 @@ func (s *Service) CreatePullRequest(ctx context.Context, req PullRequestRequest)
 		return PullRequest{}, err
 	}
 	pr.ID = id
-	if err := s.putPull(ctx, &pr, true); err != nil {
+	if err := s.writePull(ctx, &pr, pullNote{event: "pullRequestCreated"}); err != nil {
 		return PullRequest{}, err
 	}
-	s.pullEvent(ctx, pr, "pullRequestCreated", nil)
 	s.pullTriggered(ctx, pr, "OPEN")
 	return s.withState(ctx, pr), nil
 }
@@ -280,12 +299,55 @@ func gitError(field string, err error) error {
 		return Errorf(CodeNotFound, "%s: %s", field, err.Error())
 	case errors.Is(err, gitserver.ErrInvalid):
 		return Errorf(CodeInvalid, "%s: %s", field, err.Error())
+	case errors.Is(err, gitserver.ErrExists):
+		return Errorf(CodeConflict, "%s: %s", field, err.Error())
 	}
 	return err
 }
 
-func (s *Service) putPull(ctx context.Context, pr *PullRequest, created bool) error {
-	if !created {
+// pullAttempts bounds how many times a change to a pull request is worked
+// out again because someone else wrote the request first.
+const pullAttempts = 20
+
+// changePull reads pull request id of repo, lets change work the change out
+// (it may read git: it runs outside any transaction) and say which events it
+// makes, and writes the result with those events in one transaction, on
+// condition that nobody wrote the request since it was read (compare-and-swap
+// on its revision). When somebody did, on this replica or another sharing the
+// store, it reads the request again and works the change out again from
+// there: no concurrent change is lost, and nothing is written twice.
+func (s *Service) changePull(ctx context.Context, repo string, id int64, change func(pr *PullRequest) ([]pullNote, error)) (PullRequest, error) {
+	for attempt := 1; ; attempt++ {
+		pr, err := s.pull(ctx, repo, id)
+		if err != nil {
+			return PullRequest{}, err
+		}
+		notes, err := change(&pr)
+		if errors.Is(err, errPullUnchanged) {
+			return s.pull(ctx, repo, id)
+		}
+		if err != nil {
+			return PullRequest{}, err
+		}
+		err = s.writePull(ctx, &pr, notes...)
+		if !errors.Is(err, store.ErrConflict) {
+			return pr, err
+		}
+		if attempt == pullAttempts {
+			return PullRequest{}, Errorf(CodeConflict, "pull request %d: changed by others %d times while this change was made; try again", id, attempt)
+		}
+		if err := ctx.Err(); err != nil {
+			return PullRequest{}, err
+		}
+	}
+}
+
+// writePull stores pr with the events of notes in one transaction: both or
+// neither. A request read from the store (revision set) is replaced only if
+// it is still at that revision, a new one created only if its name is free;
+// otherwise the error wraps store.ErrConflict and nothing is written.
+func (s *Service) writePull(ctx context.Context, pr *PullRequest, notes ...pullNote) error {
+	if pr.revision != 0 {
 		pr.Updated = s.now()
 	}
 	for i := range pr.Rules {
@@ -295,7 +357,34 @@ func (s *Service) putPull(ctx context.Context, pr *PullRequest, created bool) er
 	if err != nil {
 		return err
 	}
-	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindPullRequest, Name: pullName(pr.ID), Document: raw, Created: pr.Created, Updated: pr.Updated})
+	events := make([]store.Event, 0, len(notes))
+	for _, n := range notes {
+		ev, err := s.pullEventOf(*pr, n)
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+	}
+	err = s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
+		d := store.Definition{Kind: store.KindPullRequest, Name: pullName(pr.ID), Document: raw, Created: pr.Created, Updated: pr.Updated, Revision: pr.revision}
+		if err := tx.PutDefinition(ctx, d); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if err := tx.InsertEvent(ctx, ev); err != nil {
+				return fmt.Errorf("pull request %d: %w", pr.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	pr.revision++
+	if len(events) > 0 {
+		s.changed.broadcast()
+	}
+	return nil
 }
 
 // PullRequest returns a pull request of repository repo, with its source's
@@ -323,6 +412,7 @@ func (s *Service) pull(ctx context.Context, repo string, id int64) (PullRequest,
 	if pr.Repository != repo {
 		return PullRequest{}, Errorf(CodeNotFound, "pull request %d not found in repository %s", id, repo)
 	}
+	pr.revision = d.Revision
 	return pr, nil
 }
 
@@ -471,38 +561,40 @@ type PullRequestUpdate struct {
 
 // UpdatePullRequest applies u to an open pull request.
 func (s *Service) UpdatePullRequest(ctx context.Context, u PullRequestUpdate) (PullRequest, error) {
-	s.pullMu.Lock()
-	defer s.pullMu.Unlock()
-	pr, err := s.pull(ctx, u.Repository, u.ID)
-	if err != nil {
-		return PullRequest{}, err
-	}
-	if pr.Status != PullRequestOpen {
-		return PullRequest{}, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
-	}
 	if u.Title != nil {
 		if err := checkText("title", *u.Title, maxPullTitle, true); err != nil {
 			return PullRequest{}, err
 		}
-		pr.Title = *u.Title
 	}
 	if u.Description != nil {
 		if err := checkText("description", *u.Description, maxPullDescription, false); err != nil {
 			return PullRequest{}, err
 		}
-		pr.Description = *u.Description
 	}
-	event := "pullRequestSourceReferenceUpdated"
-	if u.Close {
-		pr = s.withState(ctx, pr)
+	pr, err := s.changePull(ctx, u.Repository, u.ID, func(pr *PullRequest) ([]pullNote, error) {
+		if pr.Status != PullRequestOpen {
+			return nil, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
+		}
+		if u.Title != nil {
+			pr.Title = *u.Title
+		}
+		if u.Description != nil {
+			pr.Description = *u.Description
+		}
+		if !u.Close {
+			return nil, nil
+		}
+		if err := s.notMerging(*pr); err != nil {
+			return nil, err
+		}
+		*pr = s.withState(ctx, *pr)
 		pr.Status = PullRequestClosed
-		event = "pullRequestStatusChanged"
-	}
-	if err := s.putPull(ctx, &pr, false); err != nil {
+		return []pullNote{{event: "pullRequestStatusChanged"}}, nil
+	})
+	if err != nil {
 		return PullRequest{}, err
 	}
 	if u.Close {
-		s.pullEvent(ctx, pr, event, nil)
 		s.pullTriggered(ctx, pr, "CLOSED")
 	}
 	return s.withState(ctx, pr), nil
@@ -521,42 +613,39 @@ type PullCommentRequest struct {
 // CommentOnPullRequest adds a comment. A comment on a file names a file the
 // source commit has and a line from 1.
 func (s *Service) CommentOnPullRequest(ctx context.Context, c PullCommentRequest) (PullComment, error) {
-	s.pullMu.Lock()
-	defer s.pullMu.Unlock()
 	if err := checkText("content", c.Content, maxPullComment, true); err != nil {
 		return PullComment{}, err
 	}
-	pr, err := s.pull(ctx, c.Repository, c.ID)
+	if (c.FilePath != "" || c.Line != 0) && (c.FilePath == "" || c.Line < 1) {
+		return PullComment{}, Errorf(CodeInvalid, "filePath and filePosition: a comment on a file needs both, the line counted from 1")
+	}
+	var cm PullComment
+	_, err := s.changePull(ctx, c.Repository, c.ID, func(pr *PullRequest) ([]pullNote, error) {
+		*pr = s.withState(ctx, *pr)
+		if len(pr.Comments) >= maxPullComments {
+			return nil, Errorf(CodeConflict, "pull request %d has %d comments, the most it can have", pr.ID, maxPullComments)
+		}
+		cm = PullComment{ID: len(pr.Comments) + 1, Author: c.Principal, Content: c.Content, Created: s.now()}
+		if c.FilePath != "" {
+			git, err := s.pullGit()
+			if err != nil {
+				return nil, err
+			}
+			ok, err := git.FileAt(ctx, pr.Repository, pr.SourceCommit, c.FilePath)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, Errorf(CodeInvalid, "filePath: %s is not a file of the source commit %s", c.FilePath, pr.SourceCommit)
+			}
+			cm.FilePath, cm.Line, cm.Commit = c.FilePath, c.Line, pr.SourceCommit
+		}
+		pr.Comments = append(pr.Comments, cm)
+		return []pullNote{{event: "commentOnPullRequestCreated", comment: &cm}}, nil
+	})
 	if err != nil {
 		return PullComment{}, err
 	}
-	pr = s.withState(ctx, pr)
-	if len(pr.Comments) >= maxPullComments {
-		return PullComment{}, Errorf(CodeConflict, "pull request %d has %d comments, the most it can have", pr.ID, maxPullComments)
-	}
-	cm := PullComment{ID: len(pr.Comments) + 1, Author: c.Principal, Content: c.Content, Created: s.now()}
-	if c.FilePath != "" || c.Line != 0 {
-		if c.FilePath == "" || c.Line < 1 {
-			return PullComment{}, Errorf(CodeInvalid, "filePath and filePosition: a comment on a file needs both, the line counted from 1")
-		}
-		git, err := s.pullGit()
-		if err != nil {
-			return PullComment{}, err
-		}
-		ok, err := git.FileAt(ctx, pr.Repository, pr.SourceCommit, c.FilePath)
-		if err != nil {
-			return PullComment{}, err
-		}
-		if !ok {
-			return PullComment{}, Errorf(CodeInvalid, "filePath: %s is not a file of the source commit %s", c.FilePath, pr.SourceCommit)
-		}
-		cm.FilePath, cm.Line, cm.Commit = c.FilePath, c.Line, pr.SourceCommit
-	}
-	pr.Comments = append(pr.Comments, cm)
-	if err := s.putPull(ctx, &pr, false); err != nil {
-		return PullComment{}, err
-	}
-	s.pullEvent(ctx, pr, "commentOnPullRequestCreated", &cm)
 	return cm, nil
 }
 
@@ -564,81 +653,68 @@ func (s *Service) CommentOnPullRequest(ctx context.Context, c PullCommentRequest
 // revokes the principal's approval. The author cannot approve their own
 // request, as in CodeCommit.
 func (s *Service) SetPullRequestApproval(ctx context.Context, repo string, id int64, principal string, approve bool) (PullRequest, error) {
-	s.pullMu.Lock()
-	defer s.pullMu.Unlock()
-	pr, err := s.pull(ctx, repo, id)
+	pr, err := s.changePull(ctx, repo, id, func(pr *PullRequest) ([]pullNote, error) {
+		*pr = s.withState(ctx, *pr)
+		if pr.Status != PullRequestOpen {
+			return nil, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
+		}
+		if approve && principal == pr.Author {
+			return nil, Errorf(CodeForbidden, "%s opened pull request %d and cannot approve it", principal, pr.ID)
+		}
+		pr.Approvals = slices.DeleteFunc(pr.Approvals, func(a PullApproval) bool { return a.Principal == principal })
+		state := "REVOKE"
+		if approve {
+			pr.Approvals = append(pr.Approvals, PullApproval{Principal: principal, Revision: pr.SourceCommit, Time: s.now()})
+			state = "APPROVE"
+		}
+		return []pullNote{{event: "pullRequestApprovalStateChanged", approval: state}}, nil
+	})
 	if err != nil {
 		return PullRequest{}, err
 	}
-	pr = s.withState(ctx, pr)
-	if pr.Status != PullRequestOpen {
-		return PullRequest{}, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
-	}
-	if approve && principal == pr.Author {
-		return PullRequest{}, Errorf(CodeForbidden, "%s opened pull request %d and cannot approve it", principal, pr.ID)
-	}
-	pr.Approvals = slices.DeleteFunc(pr.Approvals, func(a PullApproval) bool { return a.Principal == principal })
-	if approve {
-		pr.Approvals = append(pr.Approvals, PullApproval{Principal: principal, Revision: pr.SourceCommit, Time: s.now()})
-	}
-	if err := s.putPull(ctx, &pr, false); err != nil {
-		return PullRequest{}, err
-	}
-	state := "REVOKE"
-	if approve {
-		state = "APPROVE"
-	}
-	s.pullEvent(ctx, pr, "pullRequestApprovalStateChanged", nil, state)
 	return s.withState(ctx, pr), nil
 }
 
 // OverridePullRequestApprovalRules sets the rules aside (override true) or
 // puts them back.
 func (s *Service) OverridePullRequestApprovalRules(ctx context.Context, repo string, id int64, principal string, override bool) (PullRequest, error) {
-	s.pullMu.Lock()
-	defer s.pullMu.Unlock()
-	pr, err := s.pull(ctx, repo, id)
+	pr, err := s.changePull(ctx, repo, id, func(pr *PullRequest) ([]pullNote, error) {
+		if pr.Status != PullRequestOpen {
+			return nil, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
+		}
+		pr.Override = nil
+		if override {
+			pr.Override = &PullOverride{Principal: principal, Time: s.now()}
+		}
+		return []pullNote{{event: "pullRequestApprovalRuleOverridden"}}, nil
+	})
 	if err != nil {
 		return PullRequest{}, err
 	}
-	if pr.Status != PullRequestOpen {
-		return PullRequest{}, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
-	}
-	pr.Override = nil
-	if override {
-		pr.Override = &PullOverride{Principal: principal, Time: s.now()}
-	}
-	if err := s.putPull(ctx, &pr, false); err != nil {
-		return PullRequest{}, err
-	}
-	s.pullEvent(ctx, pr, "pullRequestApprovalRuleOverridden", nil)
 	return s.withState(ctx, pr), nil
 }
 
 // AddPullRequestApprovalRule gives a pull request a rule of its own.
 func (s *Service) AddPullRequestApprovalRule(ctx context.Context, repo string, id int64, name, content string) (PullRequest, error) {
-	s.pullMu.Lock()
-	defer s.pullMu.Unlock()
 	if !templateName.MatchString(name) {
 		return PullRequest{}, Errorf(CodeInvalid, "approvalRuleName: %q: 1-100 of letters, digits and ._- ", name)
 	}
 	if _, err := ParseApprovalRuleContent(content); err != nil {
 		return PullRequest{}, err
 	}
-	pr, err := s.pull(ctx, repo, id)
-	if err != nil {
-		return PullRequest{}, err
-	}
-	if pr.Status != PullRequestOpen {
-		return PullRequest{}, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
-	}
-	for _, r := range pr.Rules {
-		if r.Name == name {
-			return PullRequest{}, Errorf(CodeConflict, "pull request %d has a rule %s already", pr.ID, name)
+	pr, err := s.changePull(ctx, repo, id, func(pr *PullRequest) ([]pullNote, error) {
+		if pr.Status != PullRequestOpen {
+			return nil, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
 		}
-	}
-	pr.Rules = append(pr.Rules, PullApprovalRule{Name: name, Content: content, Created: s.now()})
-	if err := s.putPull(ctx, &pr, false); err != nil {
+		for _, r := range pr.Rules {
+			if r.Name == name {
+				return nil, Errorf(CodeConflict, "pull request %d has a rule %s already", pr.ID, name)
+			}
+		}
+		pr.Rules = append(pr.Rules, PullApprovalRule{Name: name, Content: content, Created: s.now()})
+		return nil, nil
+	})
+	if err != nil {
 		return PullRequest{}, err
 	}
 	return s.withState(ctx, pr), nil
@@ -656,55 +732,153 @@ type MergePullRequestRequest struct {
 	Principal    string
 }
 
+// pullMergeLease is how long a claim on merging a pull request stands. The
+// git step of a merge is bounded to half of it, so a live claim always
+// outlasts its merge; a claim older than the lease was left by a replica
+// that stopped between claiming and recording, and the next merge recovers
+// it (see MergePullRequest).
+const pullMergeLease = 10 * time.Minute
+
+// notMerging refuses a change that must not happen during a merge (another
+// merge, closing).
+func (s *Service) notMerging(pr PullRequest) error {
+	if pr.Merging != nil && s.now().Sub(pr.Merging.Since) < pullMergeLease {
+		return Errorf(CodeConflict, "pull request %d is being merged by %s since %s", pr.ID, pr.Merging.Principal, pr.Merging.Since.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// errPullUnchanged, from a change given to changePull, writes nothing.
+var errPullUnchanged = errors.New("pull request unchanged")
+
 // MergePullRequest merges an open pull request whose rules are satisfied (or
 // overridden) and closes it.
+//
+// A merge runs git between two writes, so it is made in three steps, each
+// safe with other replicas doing the same:
+//
+//  1. claim: a compare-and-swap write records the merge under way with the
+//     source and destination tips it starts from (Merging). Only one claim
+//     stands at a time: a second merge, on any replica, is refused while it
+//     does.
+//  2. git: the destination is moved only from the claimed tip (update-ref
+//     with the old value), so one claim's git step lands at most once, and a
+//     merge that would change nothing is refused.
+//  3. record: the merge, the closing and its event are written in one
+//     transaction, retried on conflicts with concurrent approvals or
+//     comments; a git step that did not land lets the claim go instead.
+//
+// A replica that dies between 2 and 3 leaves its claim; once the claim's
+// lease has run out, the next merge looks at git: a destination that moved
+// from the claimed tip and holds the claimed source commit means the merge
+// landed, and it is recorded rather than made again; otherwise the claim is
+// dropped and the merge made afresh (a squash that had landed then changes
+// nothing, and git refuses it).
 func (s *Service) MergePullRequest(ctx context.Context, m MergePullRequestRequest) (PullRequest, error) {
-	s.pullMu.Lock()
-	defer s.pullMu.Unlock()
 	git, err := s.pullGit()
 	if err != nil {
 		return PullRequest{}, err
 	}
-	pr, err := s.pull(ctx, m.Repository, m.ID)
+	claim := PullMerging{Claim: newID(), Principal: m.Principal}
+	var recovered bool
+	pr, err := s.changePull(ctx, m.Repository, m.ID, func(pr *PullRequest) ([]pullNote, error) {
+		recovered = false
+		*pr = s.withState(ctx, *pr)
+		if pr.Status != PullRequestOpen {
+			return nil, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
+		}
+		if err := s.notMerging(*pr); err != nil {
+			return nil, err
+		}
+		if c := pr.Merging; c != nil { // a claim left by a replica that stopped
+			landed := false
+			if pr.DestinationCommit != c.DestinationCommit {
+				var err error
+				if landed, err = git.IsAncestor(ctx, pr.Repository, c.SourceCommit, pr.DestinationCommit); err != nil {
+					return nil, err
+				}
+			}
+			pr.Merging = nil
+			if landed {
+				recovered = true
+				pr.Status, pr.Merged, pr.MergedBy, pr.MergeCommit, pr.MergeOption = PullRequestClosed, true, c.Principal, pr.DestinationCommit, m.Strategy
+				s.log.Warn("pull request merge recovered: its git step had landed", "repository", pr.Repository, "pullRequest", pr.ID, "claimedBy", c.Principal, "since", c.Since)
+				return []pullNote{{event: "pullRequestMergeStatusUpdated"}}, nil
+			}
+		}
+		if pr.Override == nil {
+			var unmet []string
+			for _, r := range pr.Rules {
+				if !r.Satisfied {
+					unmet = append(unmet, r.Name)
+				}
+			}
+			if len(unmet) > 0 {
+				return nil, Errorf(CodeConflict, "pull request %d cannot be merged: approval rule(s) %s not satisfied by the approvals of revision %s (approved by: %s)",
+					pr.ID, strings.Join(unmet, ", "), pr.SourceCommit, orNone(pr.CurrentApprovals()))
+			}
+		}
+		if m.SourceCommit != "" && m.SourceCommit != pr.SourceCommit {
+			return nil, Errorf(CodeInvalid, "sourceCommitId: branch %s is at %s, not %s: it moved since; look at the pull request again", pr.Source, pr.SourceCommit, m.SourceCommit)
+		}
+		claim.Since, claim.SourceCommit, claim.DestinationCommit = s.now(), pr.SourceCommit, pr.DestinationCommit
+		c := claim
+		pr.Merging = &c
+		return nil, nil
+	})
 	if err != nil {
 		return PullRequest{}, err
 	}
-	pr = s.withState(ctx, pr)
-	if pr.Status != PullRequestOpen {
-		return PullRequest{}, Errorf(CodeConflict, "pull request %d is closed", pr.ID)
+	if recovered {
+		s.pullTriggered(ctx, pr, "CLOSED")
+		return s.withState(ctx, pr), nil
 	}
-	if pr.Override == nil {
-		var unmet []string
-		for _, r := range pr.Rules {
-			if !r.Satisfied {
-				unmet = append(unmet, r.Name)
-			}
-		}
-		if len(unmet) > 0 {
-			return PullRequest{}, Errorf(CodeConflict, "pull request %d cannot be merged: approval rule(s) %s not satisfied by the approvals of revision %s (approved by: %s)",
-				pr.ID, strings.Join(unmet, ", "), pr.SourceCommit, orNone(pr.CurrentApprovals()))
-		}
-	}
+
 	msg := m.Message
 	if msg == "" {
 		msg = fmt.Sprintf("Merge pull request %d: %s", pr.ID, pr.Title)
 	}
-	tip, err := git.Merge(ctx, gitserver.MergeRequest{Repository: pr.Repository, Source: pr.Source, Destination: pr.Destination,
-		Strategy: m.Strategy, SourceCommit: m.SourceCommit, Message: msg, AuthorName: m.AuthorName, AuthorEmail: m.AuthorEmail, Principal: m.Principal})
-	var ce *gitserver.ConflictError
-	switch {
-	case errors.As(err, &ce):
-		return PullRequest{}, &Error{Code: CodeConflict, Msg: fmt.Sprintf("pull request %d: %s", pr.ID, ce.Error())}
-	case err != nil && tip == "":
-		return PullRequest{}, gitError("merge", err)
+	gctx, cancel := context.WithTimeout(ctx, pullMergeLease/2)
+	tip, gitErr := git.Merge(gctx, gitserver.MergeRequest{Repository: pr.Repository, Source: pr.Source, Destination: pr.Destination,
+		Strategy: m.Strategy, SourceCommit: claim.SourceCommit, DestinationCommit: claim.DestinationCommit,
+		Message: msg, AuthorName: m.AuthorName, AuthorEmail: m.AuthorEmail, Principal: m.Principal})
+	cancel()
+	if tip == "" {
+		s.releaseMergeClaim(ctx, pr, claim.Claim)
+		var ce *gitserver.ConflictError
+		if errors.As(gitErr, &ce) {
+			return PullRequest{}, &Error{Code: CodeConflict, Msg: fmt.Sprintf("pull request %d: %s", pr.ID, ce.Error())}
+		}
+		return PullRequest{}, gitError("merge", gitErr)
 	}
-	pr.Status, pr.Merged, pr.MergedBy, pr.MergeCommit, pr.MergeOption = PullRequestClosed, true, m.Principal, tip, m.Strategy
-	if perr := s.putPull(ctx, &pr, false); perr != nil {
-		return PullRequest{}, perr
+	pr, err = s.changePull(ctx, m.Repository, m.ID, func(pr *PullRequest) ([]pullNote, error) {
+		if pr.Merged {
+			return nil, errPullUnchanged // recorded by a recovery meanwhile
+		}
+		pr.Status, pr.Merged, pr.MergedBy, pr.MergeCommit, pr.MergeOption = PullRequestClosed, true, m.Principal, tip, m.Strategy
+		pr.Merging = nil
+		return []pullNote{{event: "pullRequestMergeStatusUpdated"}}, nil
+	})
+	if err != nil {
+		return PullRequest{}, fmt.Errorf("pull request %d merged as %s, but recording it failed (the next merge attempt records it): %w", m.ID, tip, err)
 	}
-	s.pullEvent(ctx, pr, "pullRequestMergeStatusUpdated", nil)
 	s.pullTriggered(ctx, pr, "CLOSED")
-	return s.withState(ctx, pr), err
+	return s.withState(ctx, pr), gitErr
+}
+
+// releaseMergeClaim lets a merge's claim go when its git step did not land.
+// Failing that, the claim runs out with its lease.
+func (s *Service) releaseMergeClaim(ctx context.Context, pr PullRequest, claim string) {
+	_, err := s.changePull(ctx, pr.Repository, pr.ID, func(pr *PullRequest) ([]pullNote, error) {
+		if pr.Merging == nil || pr.Merging.Claim != claim {
+			return nil, errPullUnchanged
+		}
+		pr.Merging = nil
+		return nil, nil
+	})
+	if err != nil {
+		s.log.Warn("pull request merge claim not released; it runs out with its lease", "repository", pr.Repository, "pullRequest", pr.ID, "err", err)
+	}
 }
 
 // pullTriggered starts the pipelines event of pr starts; a failure is

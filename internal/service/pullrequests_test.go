@@ -62,6 +62,12 @@ func (e *pullEnv) commit(branch, file, content string) {
 }
 
 func newPullEnv(t *testing.T) *pullEnv {
+	return newPullEnvOn(t, nil, nil)
+}
+
+// newPullEnvOn is newPullEnv on a SQLite store wrapped by wrap, and the
+// clock now (either nil for none).
+func newPullEnvOn(t *testing.T, wrap func(store.Store) store.Store, now func() time.Time) *pullEnv {
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
@@ -69,16 +75,16 @@ func newPullEnv(t *testing.T) *pullEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
+	var s store.Store = st
+	if wrap != nil {
+		s = wrap(st)
 	}
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, SecretKey: make([]byte, service.SecretKeySize)})
-	e := &pullEnv{t: t, svc: svc, root: filepath.Join(dir, "git"), work: t.TempDir()}
+	e := &pullEnv{t: t, svc: newPullService(t, s, now), root: filepath.Join(dir, "git"), work: t.TempDir()}
 	e.git, err = gitserver.New(e.root, noAuth{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc := e.svc
 	svc.SetPullRepos(e.git)
 	if _, err := e.git.Create(ctx, "app", ""); err != nil {
 		t.Fatal(err)
@@ -94,6 +100,14 @@ func newPullEnv(t *testing.T) *pullEnv {
 	e.run("checkout", "-q", "-b", "feature")
 	e.commit("feature", "a.txt", "a from feature\n")
 	return e
+}
+
+func newPullService(t *testing.T, st store.Store, now func() time.Time) *service.Service {
+	arts, err := artifact.NewDisk(filepath.Join(t.TempDir(), "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return service.New(st, arts, service.Config{Lease: 30 * time.Second, SecretKey: make([]byte, service.SecretKeySize), Now: now})
 }
 
 func wantCode(t *testing.T, err error, code errcode.Code, text string) {

@@ -105,7 +105,7 @@ func (s *Service) pullRequestsPushed(ctx context.Context, p Push) error {
 				continue
 			}
 			pr.SourceCommit = u.New // as pushed, whatever came since
-			s.pullEvent(ctx, pr, "pullRequestSourceBranchUpdated", nil)
+			s.pullEvent(ctx, pr, pullNote{event: "pullRequestSourceBranchUpdated"})
 			if err := s.pullRequestToPipelines(ctx, pr, "UPDATED"); err != nil {
 				errs = append(errs, err)
 			}

@@ -2,9 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,9 +16,9 @@ import (
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
-// Secrets are kept encrypted with AES-256-GCM under a key that lives in the data
-// directory, not in the database, so a copy of the database alone reveals
-// nothing. The API never returns a value; only a worker holding a job that
+// Secrets are kept encrypted with AES-256-GCM under a key that lives outside
+// the database (a file or an environment variable, see keyring.go), so a copy
+// of the database alone reveals nothing. The API never returns a value; only a worker holding a job that
 // names a secret may read it.
 
 // SecretKeySize is the length of the key that encrypts secrets.
@@ -36,17 +33,6 @@ type SecretInfo struct {
 	Updated time.Time `json:"updated"`
 }
 
-func (s *Service) aead() (cipher.AEAD, error) {
-	if len(s.secretKey) != SecretKeySize {
-		return nil, Errorf(CodeInternal, "this server has no secret key")
-	}
-	block, err := aes.NewCipher(s.secretKey)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
 // PutSecret stores a secret's value, replacing any earlier one.
 func (s *Service) PutSecret(ctx context.Context, name string, value []byte) error {
 	if err := pipeline.CheckPathName(name); err != nil {
@@ -58,17 +44,12 @@ func (s *Service) PutSecret(ctx context.Context, name string, value []byte) erro
 	if len(value) == 0 || len(value) > 64<<10 {
 		return Errorf(CodeInvalid, "value: must be 1 byte to 64 KiB")
 	}
-	gcm, err := s.aead()
+	// The name is authenticated with the value, so ciphertexts cannot be swapped
+	// between secrets in the database.
+	sealed, err := s.seal(value, []byte(name))
 	if err != nil {
 		return err
 	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return err
-	}
-	// The name is authenticated with the value, so ciphertexts cannot be swapped
-	// between secrets in the database.
-	sealed := gcm.Seal(nonce, nonce, value, []byte(name))
 	now := s.now()
 	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindSecret, Name: name, Document: sealed, Created: now, Updated: now})
 }
@@ -105,17 +86,9 @@ func (s *Service) secretValue(ctx context.Context, name string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	gcm, err := s.aead()
+	value, _, err := s.unseal(row.Document, []byte(name))
 	if err != nil {
-		return nil, err
-	}
-	if len(row.Document) < gcm.NonceSize() {
-		return nil, fmt.Errorf("secret %s: stored value is damaged", name)
-	}
-	nonce, sealed := row.Document[:gcm.NonceSize()], row.Document[gcm.NonceSize():]
-	value, err := gcm.Open(nil, nonce, sealed, []byte(name))
-	if err != nil {
-		return nil, fmt.Errorf("secret %s: cannot be decrypted with this server's key: %w", name, err)
+		return nil, fmt.Errorf("secret %s cannot be decrypted: %w", name, err)
 	}
 	return value, nil
 }

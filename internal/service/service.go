@@ -37,6 +37,9 @@ type Config struct {
 	// SecretKey encrypts secrets (SecretKeySize bytes); without it secrets cannot
 	// be stored.
 	SecretKey []byte
+	// DecryptKeys are keys that secrets were encrypted under before the
+	// secret key was rotated: they decrypt, never encrypt (see keyring.go).
+	DecryptKeys [][]byte
 	// BaseURL is the server's address as people reach it, for links in
 	// notifications ("http://127.0.0.1:8080").
 	BaseURL string
@@ -72,13 +75,11 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 
-	repos     Repos     // hosted repositories, when the server hosts any
-	pullRepos PullRepos // their git, for pull requests
-	// pullMu serialises changes to pull requests (read, change, put) in
-	// this process.
-	pullMu    sync.Mutex
-	secretKey []byte
-	isolation isolation // see SetIsolation
+	repos       Repos     // hosted repositories, when the server hosts any
+	pullRepos   PullRepos // their git, for pull requests
+	secretKey   []byte
+	decryptKeys [][]byte  // see Config.DecryptKeys
+	isolation   isolation // see SetIsolation
 
 	jobsQueued *notifier                         // a job became claimable
 	changed    *notifier                         // an execution or a log changed
@@ -91,7 +92,7 @@ type Service struct {
 	approvals  ApprovalNotifier // queues approvals' notifications (parts.go)
 
 	tokenKeyOnce sync.Once
-	tokenKey     []byte     // signs job tokens
+	tokenKeys    [][]byte   // sign (the first) and verify job tokens
 	tokens       tokenCache // API tokens found by hash (tokencache.go)
 
 	reactor        *follow.Follower // follows the event log (reactor.go)
@@ -104,17 +105,18 @@ type Service struct {
 // New returns a Service.
 func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	s := &Service{
-		store:     st,
-		artifacts: artifacts,
-		region:    cfg.Region,
-		lease:     cfg.Lease,
-		sweep:     cfg.SweepInterval,
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		secretKey: cfg.SecretKey,
-		meter:     noMeter{},
-		stopping:  make(chan struct{}),
-		baseURL:   strings.TrimSuffix(cfg.BaseURL, "/"),
+		store:       st,
+		artifacts:   artifacts,
+		region:      cfg.Region,
+		lease:       cfg.Lease,
+		sweep:       cfg.SweepInterval,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		secretKey:   cfg.SecretKey,
+		decryptKeys: cfg.DecryptKeys,
+		meter:       noMeter{},
+		stopping:    make(chan struct{}),
+		baseURL:     strings.TrimSuffix(cfg.BaseURL, "/"),
 	}
 	s.jobsQueued = newNotifier(ChangeJobs, &s.publish)
 	s.changed = newNotifier(ChangeExecution, &s.publish)

@@ -74,4 +74,10 @@ type Definition struct {
 	// rule, in the same statement, and a replacement keeps it; the value
 	// given to PutDefinition is ignored. Other kinds carry 0.
 	CreatedSeq int64
+	// Revision counts the writes of the definition: 1 when it is created,
+	// one more with each replacement, whichever replica makes it. Reads
+	// return it; Store.PutDefinition ignores the value given and
+	// Tx.PutDefinition takes it as the revision the write was worked out
+	// from (compare-and-swap; see there).
+	Revision int64
 }

@@ -4,8 +4,8 @@ import "fmt"
 
 // DefinitionTable is where both SQL backends keep the definitions of one
 // kind (their migrations create the tables alike; TestSchemasAgree checks):
-// every such table has the columns name, the document's column, created_ms
-// and updated_ms. The SQL it writes has no parameters, so it serves either
+// every such table has the columns name, the document's column, created_ms,
+// updated_ms and revision. The SQL it writes has no parameters, so it serves either
 // dialect.
 type DefinitionTable struct {
 	Table  string // a constant of this file, never input
@@ -46,14 +46,29 @@ func DefinitionTableOf(kind Kind) (DefinitionTable, error) {
 	return t, nil
 }
 
-// SelectCols is the SELECT of a definition's name, document, times and
-// created sequence (0 where the table keeps none), FROM its table.
+// SelectCols is the SELECT of a definition's name, document, times,
+// created sequence (0 where the table keeps none) and revision, FROM its
+// table.
 func (t DefinitionTable) SelectCols() string {
 	seq := "0"
 	if t.CreatedSeq {
 		seq = "created_seq"
 	}
-	return `SELECT name, ` + t.Column + `, created_ms, updated_ms, ` + seq + ` FROM ` + t.Table
+	return `SELECT name, ` + t.Column + `, created_ms, updated_ms, ` + seq + `, revision FROM ` + t.Table
+}
+
+// UpsertSet is the DO UPDATE SET of an unconditional put's ON CONFLICT
+// (name): the new document and update time, and one more revision.
+func (t DefinitionTable) UpsertSet() string {
+	return t.Column + ` = excluded.` + t.Column + `, updated_ms = excluded.updated_ms, revision = ` + t.Table + `.revision + 1`
+}
+
+// ReplaceSet is the SET of a conditional replacement (Tx.PutDefinition),
+// whose WHERE names the definition and the revision it must still be at:
+// UPDATE t.Table SET ReplaceSet(doc, updated) WHERE name = … AND revision = ….
+// doc and updated are the dialect's parameters.
+func (t DefinitionTable) ReplaceSet(doc, updated string) string {
+	return t.Column + ` = ` + doc + `, updated_ms = ` + updated + `, revision = revision + 1`
 }
 
 // SeqValue is what an INSERT adds to its VALUES for created_seq: the

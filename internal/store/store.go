@@ -105,7 +105,8 @@ type Store interface {
 	// Definitions lists the definitions of kind, by name.
 	Definitions(ctx context.Context, kind Kind) ([]Definition, error)
 	// PutDefinition creates d, or replaces the definition of its kind and name
-	// keeping the first creation time.
+	// keeping the first creation time, whatever its revision (d.Revision is
+	// ignored; Tx.PutDefinition is the conditional write).
 	PutDefinition(ctx context.Context, d Definition) error
 	// DeleteDefinition deletes the definition of kind called name, ErrNotFound
 	// when there is none. What refers to it (a rule's deliveries) stays.
@@ -242,6 +243,18 @@ type Tx interface {
 	ParkJob(ctx context.Context, id string) error
 	// InsertDelivery is Store.InsertDelivery inside the transaction.
 	InsertDelivery(ctx context.Context, d Delivery) error
+
+	// Definition is Store.Definition read inside the transaction: it sees
+	// the transaction's own writes.
+	Definition(ctx context.Context, kind Kind, name string) (Definition, error)
+	// PutDefinition writes d in the transaction, on condition that the
+	// stored definition is still the one the write was worked out from
+	// (compare-and-swap across replicas): with d.Revision 0 it creates d and
+	// fails when the name is taken; with d.Revision N it replaces the
+	// definition only while its revision is N (and makes it N+1). Either
+	// failure is ErrConflict, and the caller reads again and retries. The
+	// first creation time is kept, as by Store.PutDefinition.
+	PutDefinition(ctx context.Context, d Definition) error
 }
 
 // Pipeline is a stored pipeline: its current version's declaration in canonical JSON.

@@ -25,7 +25,7 @@ var bodies = []any{
 	Job{}, JobFailure{}, JobResult{}, JobSuccess{}, LatestExecution{}, LockState{}, Mirror{}, MirrorList{}, MirrorStatus{}, PipelineState{},
 	PipelineSummary{}, Policy{}, PutMirrorRequest{}, Project{}, Repo{}, RetryRequest{}, Rule{}, RuleApplyResult{},
 	AWSCredentials{}, CommitStatus{}, RuleDelivery{}, RuleEmail{}, RuleFunction{}, RulePipeline{}, RuleTarget{}, RuleWebhook{},
-	SSHHost{}, SSHKey{}, SSHKeyList{}, SecretInfo{}, SourceRevision{}, RevisionOverride{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
+	SSHHost{}, SSHKey{}, SSHKeyList{}, SecretInfo{}, ReencryptReport{}, ReencryptFailure{}, SourceRevision{}, RevisionOverride{}, StageExecution{}, StageLatest{}, StageState{}, StartRequest{},
 	StartResult{}, StopRequest{}, TokenInfo{}, TransitionRequest{}, TransitionState{}, Trigger{},
 	UploadSSHPublicKeyRequest{},
 	CreatePullRequestRequest{}, PullRequest{}, PullComment{}, PullApproval{}, PullApprovalRule{}, PullCommit{}, PullPipeline{},

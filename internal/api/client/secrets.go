@@ -37,3 +37,11 @@ func (c *Client) JobSecret(ctx context.Context, jobID, worker, name string) ([]b
 	defer resp.Body.Close()
 	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 }
+
+// ReencryptSecrets asks the server to rewrite every sealed value under its
+// current secret key.
+func (c *Client) ReencryptSecrets(ctx context.Context) (wire.ReencryptReport, error) {
+	var out wire.ReencryptReport
+	err := c.doJSON(ctx, http.MethodPost, "/api/v1/admin/reencrypt", nil, &out)
+	return out, err
+}

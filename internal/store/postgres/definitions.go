@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -20,7 +21,7 @@ func scanOf(t store.DefinitionTable, kind store.Kind) func(scanner) (store.Defin
 		if t.Binary {
 			doc = &d.Document
 		}
-		if err := r.Scan(&d.Name, doc, &created, &updated, &d.CreatedSeq); err != nil {
+		if err := r.Scan(&d.Name, doc, &created, &updated, &d.CreatedSeq, &d.Revision); err != nil {
 			return d, err
 		}
 		if !t.Binary {
@@ -42,11 +43,20 @@ func (s *Store) Definitions(ctx context.Context, kind store.Kind) ([]store.Defin
 
 // Definition implements store.Store.
 func (s *Store) Definition(ctx context.Context, kind store.Kind, name string) (store.Definition, error) {
+	return getDefinition(ctx, s.read, kind, name)
+}
+
+// Definition implements store.Tx.
+func (t *tx) Definition(ctx context.Context, kind store.Kind, name string) (store.Definition, error) {
+	return getDefinition(ctx, t.q, kind, name)
+}
+
+func getDefinition(ctx context.Context, q querier, kind store.Kind, name string) (store.Definition, error) {
 	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return store.Definition{}, err
 	}
-	d, err := scanOf(t, kind)(s.read.QueryRow(ctx, t.SelectCols()+` WHERE name = $1`, name))
+	d, err := scanOf(t, kind)(q.QueryRow(ctx, t.SelectCols()+` WHERE name = $1`, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, notFound(string(kind), name)
 	}
@@ -68,10 +78,45 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 	}
 	_, err = s.write.Exec(ctx, `
 		INSERT INTO `+t.Table+` (`+t.InsertCols()+`) VALUES ($1, $2, $3, $4`+t.SeqValue()+`)
-		ON CONFLICT (name) DO UPDATE SET `+t.Column+` = excluded.`+t.Column+`, updated_ms = excluded.updated_ms`,
+		ON CONFLICT (name) DO UPDATE SET `+t.UpsertSet(),
 		d.Name, doc, ms(d.Created), ms(d.Updated))
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
+	}
+	return nil
+}
+
+// PutDefinition implements store.Tx: a create that fails on a taken name,
+// or a replacement conditional on the revision. The UPDATE's WHERE is
+// evaluated on the row's latest committed version (READ COMMITTED waits for
+// a concurrent writer and re-checks), so two replicas replacing the same
+// revision cannot both succeed.
+func (t *tx) PutDefinition(ctx context.Context, d store.Definition) error {
+	tab, err := store.DefinitionTableOf(d.Kind)
+	if err != nil {
+		return err
+	}
+	var doc any = string(d.Document)
+	if tab.Binary {
+		doc = d.Document
+	}
+	var tag pgconn.CommandTag
+	if d.Revision == 0 {
+		tag, err = t.q.Exec(ctx, `
+			INSERT INTO `+tab.Table+` (`+tab.InsertCols()+`) VALUES ($1, $2, $3, $4`+tab.SeqValue()+`)
+			ON CONFLICT (name) DO NOTHING`, d.Name, doc, ms(d.Created), ms(d.Updated))
+	} else {
+		tag, err = t.q.Exec(ctx, `UPDATE `+tab.Table+` SET `+tab.ReplaceSet("$1", "$2")+` WHERE name = $3 AND revision = $4`,
+			doc, ms(d.Updated), d.Name, d.Revision)
+	}
+	if err != nil {
+		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		if d.Revision == 0 {
+			return fmt.Errorf("create %s %s: %w: it exists", d.Kind, d.Name, store.ErrConflict)
+		}
+		return fmt.Errorf("put %s %s: %w: it is no longer at revision %d", d.Kind, d.Name, store.ErrConflict, d.Revision)
 	}
 	return nil
 }

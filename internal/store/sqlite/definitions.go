@@ -12,7 +12,7 @@ import (
 func scanDefinition(r scanner, kind store.Kind) (store.Definition, error) {
 	d := store.Definition{Kind: kind}
 	var created, updated int64
-	if err := r.Scan(&d.Name, &d.Document, &created, &updated, &d.CreatedSeq); err != nil {
+	if err := r.Scan(&d.Name, &d.Document, &created, &updated, &d.CreatedSeq, &d.Revision); err != nil {
 		return d, err
 	}
 	d.Created, d.Updated = fromMS(created), fromMS(updated)
@@ -43,11 +43,20 @@ func (s *Store) Definitions(ctx context.Context, kind store.Kind) ([]store.Defin
 
 // Definition implements store.Store.
 func (s *Store) Definition(ctx context.Context, kind store.Kind, name string) (store.Definition, error) {
+	return getDefinition(ctx, s.read, kind, name)
+}
+
+// Definition implements store.Tx.
+func (t *tx) Definition(ctx context.Context, kind store.Kind, name string) (store.Definition, error) {
+	return getDefinition(ctx, t.q, kind, name)
+}
+
+func getDefinition(ctx context.Context, q queryer, kind store.Kind, name string) (store.Definition, error) {
 	t, err := store.DefinitionTableOf(kind)
 	if err != nil {
 		return store.Definition{}, err
 	}
-	d, err := scanDefinition(s.read.QueryRowContext(ctx, t.SelectCols()+` WHERE name = ?`, name), kind)
+	d, err := scanDefinition(q.QueryRowContext(ctx, t.SelectCols()+` WHERE name = ?`, name), kind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound(string(kind), name)
 	}
@@ -69,10 +78,42 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 	}
 	_, err = s.write.ExecContext(ctx, `
 		INSERT INTO `+t.Table+` (`+t.InsertCols()+`) VALUES (?, ?, ?, ?`+t.SeqValue()+`)
-		ON CONFLICT (name) DO UPDATE SET `+t.Column+` = excluded.`+t.Column+`, updated_ms = excluded.updated_ms`,
+		ON CONFLICT (name) DO UPDATE SET `+t.UpsertSet(),
 		d.Name, doc, ms(d.Created), ms(d.Updated))
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
+	}
+	return nil
+}
+
+// PutDefinition implements store.Tx: a create that fails on a taken name,
+// or a replacement conditional on the revision.
+func (t *tx) PutDefinition(ctx context.Context, d store.Definition) error {
+	tab, err := store.DefinitionTableOf(d.Kind)
+	if err != nil {
+		return err
+	}
+	var doc any = string(d.Document)
+	if tab.Binary {
+		doc = d.Document
+	}
+	var res sql.Result
+	if d.Revision == 0 {
+		res, err = t.q.ExecContext(ctx, `
+			INSERT INTO `+tab.Table+` (`+tab.InsertCols()+`) VALUES (?, ?, ?, ?`+tab.SeqValue()+`)
+			ON CONFLICT (name) DO NOTHING`, d.Name, doc, ms(d.Created), ms(d.Updated))
+	} else {
+		res, err = t.q.ExecContext(ctx, `UPDATE `+tab.Table+` SET `+tab.ReplaceSet("?", "?")+` WHERE name = ? AND revision = ?`,
+			doc, ms(d.Updated), d.Name, d.Revision)
+	}
+	if err != nil {
+		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if d.Revision == 0 {
+			return fmt.Errorf("create %s %s: %w: it exists", d.Kind, d.Name, store.ErrConflict)
+		}
+		return fmt.Errorf("put %s %s: %w: it is no longer at revision %d", d.Kind, d.Name, store.ErrConflict, d.Revision)
 	}
 	return nil
 }

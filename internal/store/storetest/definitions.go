@@ -35,6 +35,18 @@ func exerciseDefinitions(t *testing.T, open Open) {
 		t.Parallel()
 		testRuleDeliveriesOutliveIt(t, open(t))
 	})
+	t.Run("Revisions", func(t *testing.T) {
+		t.Parallel()
+		testDefinitionRevisions(t, open(t))
+	})
+	t.Run("TxPutDefinition", func(t *testing.T) {
+		t.Parallel()
+		testTxPutDefinition(t, open(t))
+	})
+	t.Run("TxPutDefinitionRace", func(t *testing.T) {
+		t.Parallel()
+		testTxPutDefinitionRace(t, open(t))
+	})
 }
 
 func testDefinitionKind(t *testing.T, s store.Store, kind store.Kind) {
