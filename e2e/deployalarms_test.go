@@ -179,3 +179,31 @@ alarmConfiguration:
 		t.Errorf("deploy-group get: %+v", g)
 	}
 }
+
+// The server reads a group's alarms through the connection the group
+// names, with that connection's keys. Attacker: someone allowed to write
+// deployment groups but not to use connection prod, who names it to have
+// the server read (and reveal, through stop messages) prod's alarms:
+// refused at apply, nothing stored; the same group without alarms applies.
+func TestDeployGroupAlarmConnectionNeedsUse(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	dir := s.scratch("groups")
+	policy := filepath.Join(dir, "author.json")
+	writeFile(t, policy, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sluice:PutDeploymentGroup","sluice:GetDeploymentGroup"],"Resource":"deploymentgroup/*"}]}`)
+	author := strings.TrimSpace(strings.SplitN(s.ok("token", "create", "group-author", "--policy", policy), "\n", 2)[0])
+	base := "applicationName: shop\ndeploymentGroupName: prod\ntargets: {agentGroup: web}\n"
+	f := filepath.Join(dir, "group.yaml")
+	writeFile(t, f, base+"alarmConfiguration: {enabled: true, connection: prod, alarms: [{name: five-xx}]}\n")
+	r := runCLI(t, cliEnv(s.url, author), "deploy-group", "apply", "-f", f)
+	if r.code == 0 || !strings.Contains(r.stderr, "not allowed sluice:UseConnection on connection/prod") {
+		t.Fatalf("a group naming a connection its author may not use: %s", r)
+	}
+	if r := s.cli("deploy-group", "get", "shop", "prod"); r.code == 0 {
+		t.Errorf("the refused group exists: %s", r.stdout)
+	}
+	writeFile(t, f, base)
+	if r := runCLI(t, cliEnv(s.url, author), "deploy-group", "apply", "-f", f); r.code != 0 {
+		t.Fatalf("a group without alarms: %s", r)
+	}
+}
