@@ -23,11 +23,8 @@ func TestMeasureDeployOverhead(t *testing.T) {
 		t.Skip("set SLUICE_MEASURE=1 to measure")
 	}
 	s := startServer(t)
-	token := strings.TrimSpace(s.ok("token", "create", "agents", "--policy", "agent"))
-	tokenFile := filepath.Join(s.scratch("agents"), "token")
-	writeFile(t, tokenFile, token)
 	for i := 1; i <= 3; i++ {
-		startAgent(t, s, tokenFile, fmt.Sprintf("m%d", i), t.TempDir(), 0)
+		startAgent(t, s, fmt.Sprintf("m%d", i), t.TempDir(), 0)
 	}
 	eventually(t, 20*time.Second, "agents", func() bool {
 		var as []wire.Agent

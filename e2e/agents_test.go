@@ -25,8 +25,31 @@ type agentProc struct {
 	port int
 }
 
-func startAgent(t *testing.T, s *server, tokenFile, id, root string, port int, extra ...string) *agentProc {
+// agentTokenFile is the file of agent id's own token (policy agent, named as
+// the agent: it speaks for that agent only), made on first use.
+func agentTokenFile(t *testing.T, s *server, id string) string {
 	t.Helper()
+	f := filepath.Join(s.scratch("agents"), id+".token")
+	if _, err := os.Stat(f); err == nil {
+		return f
+	}
+	writeFile(t, f, strings.TrimSpace(s.ok("token", "create", id, "--policy", "agent")))
+	return f
+}
+
+func readAgentToken(t *testing.T, s *server, id string) string {
+	t.Helper()
+	b, err := os.ReadFile(agentTokenFile(t, s, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// startAgent starts agent id with its own token and the extra flags.
+func startAgent(t *testing.T, s *server, id, root string, port int, extra ...string) *agentProc {
+	t.Helper()
+	tokenFile := agentTokenFile(t, s, id)
 	log := filepath.Join(s.base, id+".log")
 	logf, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -170,19 +193,17 @@ func TestAgentsDeploy(t *testing.T) {
 		t.Skip("python3 serves the test application")
 	}
 	s := startServer(t)
-	token := strings.TrimSpace(s.ok("token", "create", "agents", "--policy", "agent"))
-	tokenFile := filepath.Join(s.scratch("agents"), "token")
-	writeFile(t, tokenFile, token)
 	var agents []*agentProc
 	for i := 1; i <= 3; i++ {
 		root := t.TempDir()
 		port := pickPort(t)
 		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
-		a := startAgent(t, s, tokenFile, fmt.Sprintf("a%d", i), root, port)
+		a := startAgent(t, s, fmt.Sprintf("a%d", i), root, port)
 		t.Cleanup(func() { stopShop(a) })
 		agents = append(agents, a)
 	}
 	// An agent token is for agents only.
+	token := readAgentToken(t, s, "a1")
 	res := runCLI(t, cliEnv(s.url, token), "pipeline", "list")
 	wantContains(t, "agent token listing pipelines", res.String(), "not allowed sluice:ListPipelines")
 	eventually(t, 20*time.Second, "three agents registered", func() bool {
@@ -275,7 +296,7 @@ func TestAgentsDeploy(t *testing.T) {
 	os.Remove(filepath.Join(a3.root, "hold"))
 
 	// a3 comes back with the same root and id and takes the next deployment.
-	agents[2] = startAgent(t, s, tokenFile, "a3", a3.root, a3.port)
+	agents[2] = startAgent(t, s, "a3", a3.root, a3.port)
 	eventually(t, 20*time.Second, "a3 back", func() bool {
 		var as []wire.Agent
 		s.json(&as, "deployment", "agents")

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,15 +21,12 @@ func TestCodeDeployAction(t *testing.T) {
 		t.Skip("python3 serves the test application")
 	}
 	s := startServer(t)
-	token := strings.TrimSpace(s.ok("token", "create", "agents", "--policy", "agent"))
-	tokenFile := filepath.Join(s.scratch("agents"), "token")
-	writeFile(t, tokenFile, token)
 	var agents []*agentProc
 	for i := 1; i <= 2; i++ {
 		root := t.TempDir()
 		port := pickPort(t)
 		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
-		a := startAgent(t, s, tokenFile, fmt.Sprintf("h%d", i), root, port)
+		a := startAgent(t, s, fmt.Sprintf("h%d", i), root, port)
 		t.Cleanup(func() { stopShop(a) })
 		agents = append(agents, a)
 	}

@@ -296,15 +296,12 @@ func TestRegionsCrossRegionSample(t *testing.T) {
 	workerFile := filepath.Join(s.scratch("workers"), "token")
 	writeFile(t, workerFile, workerToken)
 	startWorker(t, s, workerFile, "w-east", "--isolation", "none", "--region", "us-east-1")
-	agentToken := strings.TrimSpace(s.ok("token", "create", "agents", "--policy", "agent"))
-	agentFile := filepath.Join(s.scratch("agents"), "token")
-	writeFile(t, agentFile, agentToken)
 	var east []*agentProc
 	for i, r := range []string{"us-east-1", "us-east-1", "us-west-2"} {
 		root := t.TempDir()
 		port := pickPort(t)
 		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
-		a := startAgent(t, s, agentFile, fmt.Sprintf("h%d-%s", i, r), root, port, "--tag", "region="+r)
+		a := startAgent(t, s, fmt.Sprintf("h%d-%s", i, r), root, port, "--tag", "region="+r)
 		t.Cleanup(func() { stopShop(a) })
 		if r == "us-east-1" {
 			east = append(east, a)

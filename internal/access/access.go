@@ -181,6 +181,10 @@ func (g *Guard) OfToken(t store.Token) (Principal, error) {
 	if p.Policy, err = g.policies.Of(t.Policy, t.PolicyDocument); err != nil {
 		return p, refuse(ErrPolicyUnread, service.CodeForbidden, "token %s (policy %s): its policy document no longer reads (%v); give the token a new one", t.Name, t.Policy, err)
 	}
+	if t.PolicyDocument == "" && t.Policy == iam.PolicyAgent {
+		// An agent token speaks for one agent: the one named as the token is.
+		p.Policy = iam.AgentPolicy(t.Name)
+	}
 	return p, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/deploygroup"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
@@ -49,6 +50,20 @@ func (s *Server) applyDeployGroup(w http.ResponseWriter, r *http.Request) error 
 	if len(data) > maxPipelineFile {
 		return service.Errorf(service.CodeInvalid, "%s: larger than %d bytes", filename, maxPipelineFile)
 	}
+	// The server reads the group's alarms through its connections: only
+	// someone who may use a connection may have the server use it.
+	if g, err := deploygroup.Parse(filename, data); err == nil {
+		for _, name := range g.Connections() {
+			if name == "" {
+				name = service.DefaultConnection
+			}
+			if p, ok := r.Context().Value(callerKey{}).(access.Principal); ok {
+				if err := p.Authorize("UseConnection", "connection/"+name); err != nil {
+					return service.Errorf(service.CodeForbidden, "alarmConfiguration: %s", service.ErrorMessage(err))
+				}
+			}
+		}
+	}
 	res, err := s.svc.ApplyDeployGroup(r.Context(), filename, data)
 	if err != nil {
 		return err
@@ -61,7 +76,10 @@ func deployGroupView(info service.DeployGroupInfo) wire.DeployGroup {
 	v := wire.DeployGroup{
 		Application: g.Application, Name: g.Name, AgentGroup: g.AgentGroup, Tags: g.Tags, Config: g.Config,
 		AutoRollback: g.AutoRollback.Enabled, RollbackEvents: g.AutoRollback.Events, ShiftsTraffic: g.ShiftsTraffic,
-		Created: info.Created, Updated: info.Updated,
+		AlarmConnection: g.Alarms.Connection, Created: info.Created, Updated: info.Updated,
+	}
+	for _, c := range g.Checks() {
+		v.Watches = append(v.Watches, c.Name)
 	}
 	if m := g.MinimumHealthyHosts; m != nil {
 		v.MinimumHealthyType, v.MinimumHealthyValue = m.Type, m.Value

@@ -206,9 +206,10 @@ var operations = []operation{
 	{"GET /api/v1/deployments", "GET", "/api/v1/deployments", "", "ListDeployments", "*", look},
 	{"GET /api/v1/deployments/{id}", "GET", "/api/v1/deployments/d-1", "", "GetDeployment", "deployment/d-1", look},
 	{"GET /api/v1/agents", "GET", "/api/v1/agents", "", "ListDeploymentAgents", "*", look},
-	{"POST /api/v1/agents/{agent}/claim", "POST", "/api/v1/agents/web-1/claim", `{"group":"web","waitSeconds":0}`, "PollForDeployments", "agent/web-1", agents},
-	{"GET /api/v1/agents/{agent}/deployments/{id}/revision", "GET", "/api/v1/agents/web-1/deployments/d-1/revision", "", "GetDeploymentRevision", "agent/web-1", agents},
-	{"POST /api/v1/agents/{agent}/deployments/{id}/result", "POST", "/api/v1/agents/web-1/deployments/d-1/result", `{"heartbeat":true}`, "PutDeploymentHostResult", "agent/web-1", agents},
+	// The agent token is named "agent": its policy is that agent's alone (another agent's id is refused: e2e/agents_identity_test.go).
+	{"POST /api/v1/agents/{agent}/claim", "POST", "/api/v1/agents/agent/claim", `{"group":"web","waitSeconds":0}`, "PollForDeployments", "agent/agent", agents},
+	{"GET /api/v1/agents/{agent}/deployments/{id}/revision", "GET", "/api/v1/agents/agent/deployments/d-1/revision", "", "GetDeploymentRevision", "agent/agent", agents},
+	{"POST /api/v1/agents/{agent}/deployments/{id}/result", "POST", "/api/v1/agents/agent/deployments/d-1/result", `{"heartbeat":true}`, "PutDeploymentHostResult", "agent/agent", agents},
 	{"DELETE /api/v1/deployment-groups/{app}/{name}", "DELETE", "/api/v1/deployment-groups/shop/gone", "", "DeleteDeploymentGroup", "deploymentgroup/shop/gone", admin},
 	{"POST /api/v1/rules", "POST", "/api/v1/rules?filename=r.yml", "name: r\neventPattern: {source: [x]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\"}}]\n", "PutRule", "rule/r", admin},
 	{"GET /api/v1/rules", "GET", "/api/v1/rules", "", "ListRules", "*", look},

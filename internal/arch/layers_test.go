@@ -30,7 +30,7 @@ var layers = map[string]int{
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/postgres/pgtest": 0, "internal/store/storetest": 1, "internal/follow": 1,
 	"internal/provider": 1, "internal/githost/giteatest": 1, "internal/wire": 1, "internal/wire/wiretest": 1, "internal/process": 1,
 	// 2: declarations, and the pure engine.
-	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2, "internal/connection": 2, "internal/appspec": 1, "internal/deploygroup": 1, "internal/deployagent": 2, "internal/provider/codedeploy": 4,
+	"internal/iam": 2, "internal/engine": 2, "internal/depgraph": 2, "internal/function": 2, "internal/connection": 2, "internal/appspec": 1, "internal/deploygroup": 1, "internal/deployagent": 2, "internal/provider/codedeploy": 5,
 	"internal/webhook": 2, "internal/rule": 2, "internal/gitserver": 2, "internal/mirror": 3, "internal/api/client": 2, "internal/buildspec": 2, "internal/buildproject": 3, "internal/cfntemplate": 2,
 	// 4: providers, and the service's use cases.
 	"internal/provider/commands": 4, "internal/provider/build": 5, "internal/provider/lambda": 5,

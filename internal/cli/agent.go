@@ -72,7 +72,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&group, "group", "", "the agent group this machine belongs to")
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "a tag KEY=VALUE deployment groups may select on (repeatable)")
 	cmd.Flags().StringVar(&root, "root", "/", "install root: an appspec destination /opt/app lands in ROOT/opt/app")
-	cmd.Flags().StringVar(&id, "id", "", "agent id (default: host name and a hash of --root)")
+	cmd.Flags().StringVar(&id, "id", "", "agent id: the name of its token, whose ready-made policy agent speaks for that agent only (default: host name and a hash of --root)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "read the token from this file")
 	return cmd
 }

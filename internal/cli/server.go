@@ -91,6 +91,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	addIsolationFlags(cmd, &cfg.Isolation, &cfg.Bwrap)
 	cmd.Flags().DurationVar(&cfg.PollInterval, "poll-interval", time.Minute, "how often remote repositories are polled for changes (PollForSourceChanges)")
 	cmd.Flags().DurationVar(&cfg.SweepInterval, "sweep-interval", time.Second, "how often expired leases and action timeouts are looked for")
+	cmd.Flags().DurationVar(&cfg.AlarmInterval, "deploy-alarm-interval", 10*time.Second, "how often a running deployment's alarms (its group's alarmConfiguration) are read")
 	cmd.Flags().DurationVar(&cfg.EventRetention, "event-retention", 30*24*time.Hour, "how long events are kept (0: for ever); events a rule or the reactor has not read yet are kept regardless")
 	cmd.Flags().StringVar(&cfg.ExternalURL, "external-url", "", "the server's address in links it sends, e.g. https://sluice.example.com (default: the listening address)")
 	cmd.Flags().StringVar(&cfg.SMTP.Addr, "smtp-addr", "", "mail server for email notifications, host:port")

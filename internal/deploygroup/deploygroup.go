@@ -7,6 +7,7 @@ package deploygroup
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,6 +28,7 @@ type Group struct {
 	Config              string       `json:"deploymentConfigName"`
 	MinimumHealthyHosts *MinHealthy  `json:"minimumHealthyHosts,omitempty"`
 	AutoRollback        AutoRollback `json:"autoRollbackConfiguration"`
+	Alarms              Alarms       `json:"alarmConfiguration,omitzero"`
 	// ShiftsTraffic runs the traffic events (BeforeBlockTraffic, …) too, as
 	// CodeDeploy does for a group behind a load balancer.
 	ShiftsTraffic bool `json:"shiftsTraffic,omitempty"`
@@ -45,6 +47,100 @@ type AutoRollback struct {
 	Events  []string `json:"events,omitempty"`
 }
 
+// Alarms is CodeDeploy's alarmConfiguration: while a deployment runs (and
+// for WatchSeconds after its hosts are done), an alarm in ALARM, or a rule
+// that fails, stops it; with DEPLOYMENT_STOP_ON_ALARM among the rollback
+// events the last revision that succeeded is deployed again. Connection,
+// Rules and WatchSeconds are sluice's.
+type Alarms struct {
+	Enabled bool `json:"enabled"`
+	// Alarms are CloudWatch alarm names, read through Connection.
+	Alarms []Alarm `json:"alarms,omitempty"`
+	// IgnorePollAlarmFailure keeps a deployment going when an alarm or rule
+	// cannot be read; otherwise that stops it too, as in CodeDeploy.
+	IgnorePollAlarmFailure bool `json:"ignorePollAlarmFailure,omitempty"`
+	// Connection is the aws connection the alarms are read through ("": the
+	// one named default).
+	Connection string `json:"connection,omitempty"`
+	// Rules are stage-condition rules (CloudWatchAlarm, Metric) watched the
+	// same way, each read once per look.
+	Rules []Rule `json:"rules,omitempty"`
+	// WatchSeconds keeps a deployment whose hosts all finished InProgress
+	// that long, still watched, before it succeeds.
+	WatchSeconds int `json:"watchSeconds,omitempty"`
+}
+
+// Alarm is one CloudWatch alarm, by name.
+type Alarm struct {
+	Name string `json:"name"`
+}
+
+// Rule is a stage-condition rule a group watches.
+type Rule struct {
+	Name          string            `json:"name"`
+	Provider      string            `json:"provider"`
+	Configuration map[string]string `json:"configuration,omitempty"`
+}
+
+// Check is one thing a deployment of the group watches: a rule type of the
+// stage conditions and its configuration, to be evaluated once.
+type Check struct {
+	Name          string
+	Provider      string
+	Configuration map[string]string
+}
+
+// The rule types a group's alarmConfiguration may watch, and CodeDeploy's
+// limit on its alarms.
+const (
+	RuleCloudWatchAlarm = "CloudWatchAlarm"
+	RuleMetric          = "Metric"
+	maxAlarms           = 10
+)
+
+// Watches reports whether deployments of the group watch alarms or rules.
+func (g *Group) Watches() bool {
+	return g.Alarms.Enabled && (len(g.Alarms.Alarms) > 0 || len(g.Alarms.Rules) > 0)
+}
+
+// Checks lists what a deployment of the group watches, each read at once:
+// every alarm as a CloudWatchAlarm rule through the group's connection,
+// then the rules, with no WaitTime (a look is one reading).
+func (g *Group) Checks() []Check {
+	if !g.Watches() {
+		return nil
+	}
+	var out []Check
+	for _, a := range g.Alarms.Alarms {
+		out = append(out, Check{Name: "alarm " + a.Name, Provider: RuleCloudWatchAlarm,
+			Configuration: map[string]string{"AlarmName": a.Name, "Connection": g.Alarms.Connection}})
+	}
+	for _, r := range g.Alarms.Rules {
+		cfg := map[string]string{}
+		for k, v := range r.Configuration {
+			if k != "WaitTime" {
+				cfg[k] = v
+			}
+		}
+		if r.Provider == RuleCloudWatchAlarm && cfg["Connection"] == "" {
+			cfg["Connection"] = g.Alarms.Connection
+		}
+		out = append(out, Check{Name: "rule " + r.Name, Provider: r.Provider, Configuration: cfg})
+	}
+	return out
+}
+
+// Connections are the aws connections the group's checks read through.
+func (g *Group) Connections() []string {
+	var out []string
+	for _, c := range g.Checks() {
+		if n, ok := c.Configuration["Connection"]; ok && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // The deployment configurations CodeDeploy predefines for servers.
 const (
 	AllAtOnce   = "CodeDeployDefault.AllAtOnce"
@@ -57,7 +153,7 @@ const (
 var Configs = []string{AllAtOnce, HalfAtATime, OneAtATime, Custom}
 
 // RollbackEvents are the events autoRollbackConfiguration may name.
-var RollbackEvents = []string{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}
+var RollbackEvents = []string{EventFailure, EventStopOnAlarm}
 
 // Key is the name a group is stored under: APPLICATION/GROUP.
 func (g *Group) Key() string { return Key(g.Application, g.Name) }
@@ -113,23 +209,61 @@ func (g *Group) validate() yamlnode.ErrorList {
 			errs.Add(yamlnode.Index("autoRollbackConfiguration.events", i), fmt.Sprintf("%q is not one of %s", e, strings.Join(RollbackEvents, ", ")))
 		}
 	}
+	a := g.Alarms
+	if a.Enabled && len(a.Alarms) == 0 && len(a.Rules) == 0 {
+		errs.Add("alarmConfiguration", "enabled, but names no alarms and no rules")
+	}
+	if len(a.Alarms) > maxAlarms {
+		errs.Add("alarmConfiguration.alarms", fmt.Sprintf("%d alarms; CodeDeploy allows at most %d", len(a.Alarms), maxAlarms))
+	}
+	for i, al := range a.Alarms {
+		if al.Name == "" || len(al.Name) > 255 {
+			errs.Add(yamlnode.Join(yamlnode.Index("alarmConfiguration.alarms", i), "name"), "must be a CloudWatch alarm name, 1 to 255 characters")
+		}
+	}
+	if a.Connection != "" && !nameRE.MatchString(a.Connection) {
+		errs.Add("alarmConfiguration.connection", fmt.Sprintf("%q is not a connection name", a.Connection))
+	}
+	seen := map[string]bool{}
+	for i, r := range a.Rules {
+		rp := yamlnode.Index("alarmConfiguration.rules", i)
+		if !nameRE.MatchString(r.Name) || seen[r.Name] {
+			errs.Add(yamlnode.Join(rp, "name"), fmt.Sprintf("%q must be a name of 1 to 100 letters, digits or ._+=,@-, used once", r.Name))
+		}
+		seen[r.Name] = true
+		if r.Provider != RuleCloudWatchAlarm && r.Provider != RuleMetric {
+			errs.Add(yamlnode.Join(rp, "provider"), fmt.Sprintf("%q: a deployment group watches %s or %s rules", r.Provider, RuleCloudWatchAlarm, RuleMetric))
+		}
+	}
+	if a.WatchSeconds < 0 || a.WatchSeconds > 3600 {
+		errs.Add("alarmConfiguration.watchSeconds", fmt.Sprintf("%d is out of range (0 to 3600)", a.WatchSeconds))
+	}
+	if slices.Contains(g.AutoRollback.Events, EventStopOnAlarm) && !g.Watches() {
+		errs.Add("autoRollbackConfiguration.events", EventStopOnAlarm+" needs an enabled alarmConfiguration with alarms or rules")
+	}
 	return errs
 }
 
+// The events autoRollbackConfiguration names.
+const (
+	EventFailure     = "DEPLOYMENT_FAILURE"
+	EventStopOnAlarm = "DEPLOYMENT_STOP_ON_ALARM"
+)
+
 // RollsBackOnFailure reports whether a failed deployment rolls back.
-func (g *Group) RollsBackOnFailure() bool {
+func (g *Group) RollsBackOnFailure() bool { return g.RollsBackOn(EventFailure) }
+
+// RollsBackOn reports whether a deployment that ended by event rolls back:
+// an enabled autoRollbackConfiguration naming it, or naming no events at
+// all for a failure.
+func (g *Group) RollsBackOn(event string) bool {
 	if !g.AutoRollback.Enabled {
 		return false
 	}
 	if len(g.AutoRollback.Events) == 0 {
-		return true
+		return event == EventFailure
 	}
-	for _, e := range g.AutoRollback.Events {
-		if e == "DEPLOYMENT_FAILURE" {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(g.AutoRollback.Events, event)
 }
 
 // Agent is what a group's targeting sees of an agent.

@@ -44,6 +44,11 @@ func TestParseErrors(t *testing.T) {
 		{"applicationName: a\ndeploymentGroupName: g\ntargets: {agentGroup: w}\nautoRollbackConfiguration:\n  events: [ON_FAILURE]\n", `g.yaml:5: autoRollbackConfiguration.events[0]: "ON_FAILURE" is not one of`},
 		{"applicationName: a\ndeploymentGroupName: g\ntarget: {agentGroup: w}\n", `g.yaml:3: target: unknown field (did you mean "targets"?)`},
 		{"applicationName: a b\ndeploymentGroupName: g\ntargets: {agentGroup: w}\n", `g.yaml:1: applicationName: "a b" must be`},
+		{"applicationName: a\ndeploymentGroupName: g\ntargets: {agentGroup: w}\nalarmConfiguration:\n  enabled: true\n", "g.yaml:4: alarmConfiguration: enabled, but names no alarms and no rules"},
+		{"applicationName: a\ndeploymentGroupName: g\ntargets: {agentGroup: w}\nalarmConfiguration:\n  enabled: true\n  alarms: [{nmae: x}]\n", `g.yaml:6: alarmConfiguration.alarms[0].nmae: unknown field (did you mean "name"?)`},
+		{"applicationName: a\ndeploymentGroupName: g\ntargets: {agentGroup: w}\nalarmConfiguration:\n  enabled: true\n  rules:\n    - name: r\n      provider: VariableCheck\n", `g.yaml:8: alarmConfiguration.rules[0].provider: "VariableCheck": a deployment group watches CloudWatchAlarm or Metric rules`},
+		{"applicationName: a\ndeploymentGroupName: g\ntargets: {agentGroup: w}\nalarmConfiguration:\n  enabled: true\n  alarms: [{name: x}]\n  watchSeconds: 7200\n", "g.yaml:7: alarmConfiguration.watchSeconds: 7200 is out of range"},
+		{"applicationName: a\ndeploymentGroupName: g\ntargets: {agentGroup: w}\nautoRollbackConfiguration:\n  enabled: true\n  events: [DEPLOYMENT_STOP_ON_ALARM]\n", "autoRollbackConfiguration.events: DEPLOYMENT_STOP_ON_ALARM needs an enabled alarmConfiguration"},
 	}
 	for _, c := range cases {
 		_, err := Parse("g.yaml", []byte(c.src))
@@ -101,5 +106,37 @@ func TestPlans(t *testing.T) {
 	single, _ := group(OneAtATime, nil).PlanFor(1)
 	if single.Succeeded(0, 1, true) {
 		t.Error("OneAtATime on one host that failed succeeded")
+	}
+}
+
+// A group's checks are its alarms, read through its connection, then its
+// rules without their WaitTime: each look is one reading.
+func TestChecks(t *testing.T) {
+	g, err := Parse("g.yaml", []byte(`applicationName: a
+deploymentGroupName: g
+targets: {agentGroup: w}
+alarmConfiguration:
+  enabled: true
+  connection: prod
+  alarms: [{name: five-xx}]
+  rules:
+    - {name: lat, provider: Metric, configuration: {Endpoint: "http://127.0.0.1:9090", Query: q, Operator: LT, Threshold: "1", WaitTime: "5"}}
+    - {name: cw, provider: CloudWatchAlarm, configuration: {AlarmName: other}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := g.Checks()
+	if len(cs) != 3 || cs[0].Name != "alarm five-xx" || cs[0].Configuration["Connection"] != "prod" ||
+		cs[1].Provider != "Metric" || cs[1].Configuration["WaitTime"] != "" || cs[1].Configuration["Query"] != "q" ||
+		cs[2].Configuration["Connection"] != "prod" || cs[2].Configuration["AlarmName"] != "other" {
+		t.Fatalf("checks: %+v", cs)
+	}
+	if c := g.Connections(); len(c) != 1 || c[0] != "prod" {
+		t.Errorf("connections: %v", c)
+	}
+	g.Alarms.Enabled = false
+	if g.Checks() != nil || g.RollsBackOn(EventStopOnAlarm) {
+		t.Error("a disabled alarmConfiguration is watched")
 	}
 }

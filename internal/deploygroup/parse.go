@@ -28,7 +28,9 @@ func Parse(filename string, data []byte) (*Group, error) {
 }
 
 var (
-	fields         = []string{"applicationName", "deploymentGroupName", "targets", "deploymentConfigName", "minimumHealthyHosts", "autoRollbackConfiguration", "shiftsTraffic"}
+	fields         = []string{"applicationName", "deploymentGroupName", "targets", "deploymentConfigName", "minimumHealthyHosts", "autoRollbackConfiguration", "alarmConfiguration", "shiftsTraffic"}
+	alarmFields    = []string{"enabled", "alarms", "ignorePollAlarmFailure", "connection", "rules", "watchSeconds"}
+	ruleFields     = []string{"name", "provider", "configuration"}
 	targetFields   = []string{"agentGroup", "tags"}
 	minFields      = []string{"type", "value"}
 	rollbackFields = []string{"enabled", "events"}
@@ -104,6 +106,8 @@ func (d *decoder) document(root *yaml.Node) *Group {
 					d.Unknown(rf, rp, rollbackFields)
 				}
 			}
+		case "alarmConfiguration":
+			d.alarms(&g.Alarms, f.Value, p)
 		case "shiftsTraffic":
 			g.ShiftsTraffic = d.Bool(f.Value, p)
 		default:
@@ -111,4 +115,57 @@ func (d *decoder) document(root *yaml.Node) *Group {
 		}
 	}
 	return g
+}
+
+func (d *decoder) alarms(a *Alarms, n *yaml.Node, p string) {
+	for _, f := range d.Mapping(n, p) {
+		fp := yamlnode.Join(p, f.Key)
+		switch f.Key {
+		case "enabled":
+			a.Enabled = d.Bool(f.Value, fp)
+		case "ignorePollAlarmFailure":
+			a.IgnorePollAlarmFailure = d.Bool(f.Value, fp)
+		case "connection":
+			a.Connection = d.Str(f.Value, fp)
+		case "watchSeconds":
+			a.WatchSeconds = d.Int(f.Value, fp)
+		case "alarms":
+			for i, item := range d.List(f.Value, fp) {
+				ip := yamlnode.Index(fp, i)
+				var al Alarm
+				for _, af := range d.Mapping(item, ip) {
+					if af.Key != "name" {
+						d.Unknown(af, yamlnode.Join(ip, af.Key), []string{"name"})
+						continue
+					}
+					al.Name = d.Str(af.Value, yamlnode.Join(ip, "name"))
+				}
+				a.Alarms = append(a.Alarms, al)
+			}
+		case "rules":
+			for i, item := range d.List(f.Value, fp) {
+				ip := yamlnode.Index(fp, i)
+				var r Rule
+				for _, rf := range d.Mapping(item, ip) {
+					rp := yamlnode.Join(ip, rf.Key)
+					switch rf.Key {
+					case "name":
+						r.Name = d.Str(rf.Value, rp)
+					case "provider":
+						r.Provider = d.Str(rf.Value, rp)
+					case "configuration":
+						r.Configuration = map[string]string{}
+						for _, kv := range d.Mapping(rf.Value, rp) {
+							r.Configuration[kv.Key] = d.Str(kv.Value, yamlnode.Join(rp, kv.Key))
+						}
+					default:
+						d.Unknown(rf, rp, ruleFields)
+					}
+				}
+				a.Rules = append(a.Rules, r)
+			}
+		default:
+			d.Unknown(f, fp, alarmFields)
+		}
+	}
 }

@@ -187,13 +187,22 @@ func ReadyMade(name string) (*Policy, bool) {
 			"GetJobConnection", "GetJobGitConnection", "CreateJobDeployment", "GetJobDeployment", "GitPull", "CreateJobCredentials",
 		), Resource: everywhere}}
 	case PolicyAgent:
-		sts = []Statement{{Sid: "DeployOwnHosts", Effect: Allow, Action: actions(
-			"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
-		), Resource: []string{"agent/*"}}}
+		return AgentPolicy("*"), true
 	default:
 		return nil, false
 	}
 	return &Policy{Version: Version, Statement: sts}, true
+}
+
+// AgentPolicy is the ready-made agent policy as it binds the token named
+// name: the agent whose id is the token's name may ask for its host
+// deployments, fetch their revisions and report on them; another agent's
+// id (agent/OTHER) is not its resource. ReadyMade's "agent" is
+// AgentPolicy("*"), what a token that grants agent tokens must hold.
+func AgentPolicy(name string) *Policy {
+	return &Policy{Version: Version, Statement: []Statement{{Sid: "DeployOwnHosts", Effect: Allow, Action: actions(
+		"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
+	), Resource: []string{"agent/" + name}}}}
 }
 
 // knownResource reports whether r is "*" or TYPE/NAME with a TYPE pattern

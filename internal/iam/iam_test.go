@@ -269,3 +269,25 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+// An agent token's policy names its own agent only.
+func TestAgentPolicyIsOneAgents(t *testing.T) {
+	p := AgentPolicy("web-1")
+	for _, c := range []struct {
+		action, resource string
+		want             bool
+	}{
+		{"PollForDeployments", "agent/web-1", true},
+		{"PutDeploymentHostResult", "agent/web-1", true},
+		{"GetDeploymentRevision", "agent/web-1", true},
+		{"PollForDeployments", "agent/web-2", false},
+		{"PutDeploymentHostResult", "agent/web-10", false},
+		{"GetDeploymentRevision", "agent/*", false},
+		{"CreateDeployment", "deploymentgroup/shop/prod", false},
+		{"PollForJobs", "*", false},
+	} {
+		if ok, why := Evaluate(p, Prefix+c.action, c.resource); ok != c.want {
+			t.Errorf("%s on %s: %v (%s), want %v", c.action, c.resource, ok, why, c.want)
+		}
+	}
+}

@@ -45,7 +45,7 @@ var ruleProviders = map[string]RuleInfo{
 	RuleDeploymentWindow: {Name: RuleDeploymentWindow, Keys: []string{"Cron", "TimeZone"},
 		Required: []string{"Cron"}, Check: checkWindowRule},
 	RuleCommands:     {Name: RuleCommands, Commands: true},
-	RuleLambdaInvoke: {Name: RuleLambdaInvoke, Keys: []string{"FunctionName", "UserParameters"}, Required: []string{"FunctionName"}},
+	RuleLambdaInvoke: {Name: RuleLambdaInvoke, Keys: []string{"FunctionName", "UserParameters", ConfigConnection}, Required: []string{"FunctionName"}},
 	RuleCloudWatchAlarm: {Name: RuleCloudWatchAlarm, Keys: []string{"AlarmName", "AlarmStates", "WaitTime", ConfigConnection},
 		Required: []string{"AlarmName"}, Check: checkAlarmRule},
 	RuleMetric: {Name: RuleMetric, Keys: []string{"Endpoint", "Query", "Operator", "Threshold", "WaitTime"},

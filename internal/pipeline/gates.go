@@ -25,7 +25,7 @@ var (
 	manualKeys   = []string{"CustomData", "ExternalEntityLink", "NotificationArn", "NotificationTarget", "NotificationSecret"}
 	gateKeys     = []string{ConfigPipelineName, "Condition", "OnUpstreamFailure"}
 	invokeKeys   = []string{ConfigPipelineName, "Variables", "SourceRevisions"}
-	functionKeys = []string{"FunctionName", "UserParameters", "ContinuationIntervalSeconds"}
+	functionKeys = []string{"FunctionName", "UserParameters", "ContinuationIntervalSeconds", ConfigConnection}
 	updateKeys   = []string{"DefinitionPath"}
 )
 

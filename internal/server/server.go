@@ -66,6 +66,8 @@ type Config struct {
 	Lease time.Duration
 	// SweepInterval is how often expired leases and timeouts are looked for.
 	SweepInterval time.Duration
+	// AlarmInterval is how often running deployments' alarms are read.
+	AlarmInterval time.Duration
 	// PollInterval is how often remote repositories are polled for changes.
 	PollInterval time.Duration
 	// Isolation is how actions' code is isolated (see package sandbox): auto
@@ -369,6 +371,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	s.svc = svc
 	checkSecretKeys(ctx, svc, cfg.Logger)
+	svc.SetAlarmCheck(deployAlarmCheck(svc), cfg.AlarmInterval)
 	svc.SetMeter(s.ops.metrics)
 	regions.ObserveCopies(s.ops.metrics.RegionCopies())
 	s.ops.metrics.QueueDepth(svc.QueueDepth)
@@ -627,6 +630,7 @@ func (s *Server) Run(ctx context.Context) error {
 		{"schedules", func(ctx context.Context) { s.schedule.Run(ctx, time.Second) }},
 		{"push-replay", s.replayPushes},
 		{"mirrors", s.mirrors.Run},
+		{"deployment-alarms", s.svc.RunDeployAlarms},
 	}
 	for _, sg := range singletons {
 		s.wg.Add(1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/connection"
+	"github.com/sluice-ci/sluice/internal/deploygroup"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -184,10 +185,7 @@ func (s *Service) jobConnection(ctx context.Context, j engine.Job, name string) 
 		}
 	}
 	c := info.Connection
-	if c.Kind != connection.KindAWS {
-		return awsconn.Settings{}, Errorf(CodeInvalid, "connection %s is a git host (kind %s), not an aws connection", c.Name, c.Kind)
-	}
-	if roleARN != "" {
+	if roleARN != "" && c.Kind == connection.KindAWS {
 		r := connection.Role{ARN: roleARN}
 		if c.Role != nil {
 			r = *c.Role
@@ -195,15 +193,24 @@ func (s *Service) jobConnection(ctx context.Context, j engine.Job, name string) 
 		}
 		c.Role = &r
 	}
+	return s.awsSettings(ctx, c, func(action, resource string) error { return s.roleAllows(ctx, j, action, resource) })
+}
+
+// awsSettings is aws connection c with its keys, when allowed says the one
+// using it may have them: UseConnection on the connection for the
+// worker's own identity (no secret guards it), GetSecretValue on its secret
+// otherwise.
+func (s *Service) awsSettings(ctx context.Context, c connection.Connection, allowed func(action, resource string) error) (awsconn.Settings, error) {
+	if c.Kind != connection.KindAWS {
+		return awsconn.Settings{}, Errorf(CodeInvalid, "connection %s is a git host (kind %s), not an aws connection", c.Name, c.Kind)
+	}
 	if c.Credentials.FromWorker {
-		// No secret guards the worker's own identity: the role must allow
-		// the connection itself.
-		if err := s.roleAllows(ctx, j, "UseConnection", "connection/"+c.Name); err != nil {
+		if err := allowed("UseConnection", "connection/"+c.Name); err != nil {
 			return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
 		}
 		return c.Settings(nil), nil
 	}
-	if err := s.roleAllows(ctx, j, "GetSecretValue", "secret/"+c.Credentials.Secret); err != nil {
+	if err := allowed("GetSecretValue", "secret/"+c.Credentials.Secret); err != nil {
 		return awsconn.Settings{}, Errorf(CodeForbidden, "connection %s: %s", c.Name, ErrorMessage(err))
 	}
 	value, err := s.secretValue(ctx, c.Credentials.Secret)
@@ -215,6 +222,24 @@ func (s *Service) jobConnection(ctx context.Context, j engine.Job, name string) 
 		return awsconn.Settings{}, Errorf(CodeInvalid, "connection %s: secret %s: %v", c.Name, c.Credentials.Secret, err)
 	}
 	return c.Settings(&keys), nil
+}
+
+// DeployGroupConnection is the aws connection name (the one named default
+// for "") that deployment group g reads its alarms through. Only a
+// connection the group names is given; whoever applied the group was
+// allowed sluice:UseConnection on it (the API checks at apply).
+func (s *Service) DeployGroupConnection(ctx context.Context, g deploygroup.Group, name string) (awsconn.Settings, error) {
+	if !slices.Contains(g.Connections(), name) {
+		return awsconn.Settings{}, Errorf(CodeForbidden, "deployment group %s does not name connection %q", g.Key(), name)
+	}
+	if name == "" {
+		name = DefaultConnection
+	}
+	info, err := s.Connection(ctx, name)
+	if err != nil {
+		return awsconn.Settings{}, err
+	}
+	return s.awsSettings(ctx, info.Connection, func(string, string) error { return nil })
 }
 
 // regionConnection picks the connection for an action that names none.

@@ -66,15 +66,19 @@ type Deployment struct {
 	Traffic     bool             `json:"shiftsTraffic,omitempty"`
 	Revision    string           `json:"revision"` // the artifact key of its zip
 	SHA256      string           `json:"sha256"`
-	Status      string           `json:"status"` // InProgress, Succeeded, Failed, Stopped
+	Status      string           `json:"status"` // InProgress, Succeeded, Failed, Stopped (on an alarm)
 	Message     string           `json:"message,omitempty"`
 	RollbackOf  string           `json:"rollbackOf,omitempty"`
 	RolledBack  string           `json:"rollbackDeploymentId,omitempty"`
 	Creator     string           `json:"creator,omitempty"` // e.g. pipeline/EXECUTION/STAGE/ACTION
 	Plan        deploygroup.Plan `json:"plan"`
-	Hosts       []DeploymentHost `json:"hosts"`
-	Created     time.Time        `json:"created"`
-	Updated     time.Time        `json:"updated"`
+	// WatchSeconds is how long the group's alarms are watched after the
+	// hosts are done; WatchUntil, when set, is when that watch ends.
+	WatchSeconds int              `json:"watchSeconds,omitempty"`
+	WatchUntil   time.Time        `json:"watchUntil,omitzero"`
+	Hosts        []DeploymentHost `json:"hosts"`
+	Created      time.Time        `json:"created"`
+	Updated      time.Time        `json:"updated"`
 }
 
 // GroupID is the group's id as agents see it (a name safe in paths).
@@ -153,6 +157,9 @@ func (s *Service) startDeployment(ctx context.Context, g deploygroup.Group, d De
 	}
 	d.Application, d.Group, d.Config, d.Traffic = g.Application, g.Name, g.Config, g.ShiftsTraffic
 	d.Plan, d.Hosts, d.Status, d.Created, d.Updated = plan, hosts, "InProgress", now, now
+	if s.alarms.check != nil && g.Watches() && d.RollbackOf == "" {
+		d.WatchSeconds = g.Alarms.WatchSeconds
+	}
 	s.deployMu.Lock()
 	defer s.deployMu.Unlock()
 	if err := s.putDeployment(ctx, d, true); err != nil {
@@ -353,7 +360,7 @@ func (s *Service) HostResult(ctx context.Context, id, agent string, ok bool, mes
 	}
 	s.changed.broadcast()
 	if d.Status == "Failed" {
-		return s.rollback(ctx, d)
+		return s.rollback(ctx, d, deploygroup.EventFailure)
 	}
 	return nil
 }
@@ -407,6 +414,12 @@ func (s *Service) decideDeployment(d *Deployment) {
 		}
 	}
 	if pending == 0 && d.Plan.Succeeded(succeeded, failed, lastFailed) {
+		if d.WatchSeconds > 0 {
+			// Still watched: the alarm watch ends it (deployalarms.go).
+			d.WatchUntil = s.now().Add(time.Duration(d.WatchSeconds) * time.Second)
+			d.Message = fmt.Sprintf("%d of %d hosts succeeded; watching alarms until %s", succeeded, len(d.Hosts), d.WatchUntil.UTC().Format(time.RFC3339))
+			return
+		}
 		d.Status = "Succeeded"
 		d.Message = fmt.Sprintf("%d of %d hosts succeeded", succeeded, len(d.Hosts))
 		return
@@ -416,10 +429,10 @@ func (s *Service) decideDeployment(d *Deployment) {
 }
 
 // rollback redeploys the last revision that succeeded on failed's group,
-// when the group rolls back on failure and there is one.
-func (s *Service) rollback(ctx context.Context, failed Deployment) error {
+// when the group rolls back on event (the way failed ended) and there is one.
+func (s *Service) rollback(ctx context.Context, failed Deployment, event string) error {
 	info, err := s.DeployGroup(ctx, failed.Application, failed.Group)
-	if err != nil || !info.Group.RollsBackOnFailure() || failed.RollbackOf != "" {
+	if err != nil || !info.Group.RollsBackOn(event) || failed.RollbackOf != "" {
 		return nil // a rollback that fails does not roll back again
 	}
 	all, err := s.Deployments(ctx, failed.Application, failed.Group)

@@ -98,7 +98,8 @@ type Service struct {
 	reactor        *follow.Follower // follows the event log (reactor.go)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
-	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
+	deployMu       sync.Mutex   // one change to deployments at a time (deployments.go)
+	alarms         deployAlarms // what running deployments watch (deployalarms.go)
 	regions        *region.Set
 }
 

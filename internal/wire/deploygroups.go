@@ -14,8 +14,12 @@ type DeployGroup struct {
 	AutoRollback        bool              `json:"autoRollback"`
 	RollbackEvents      []string          `json:"autoRollbackEvents,omitempty"`
 	ShiftsTraffic       bool              `json:"shiftsTraffic,omitempty"`
-	Created             time.Time         `json:"created"`
-	Updated             time.Time         `json:"updated"`
+	// Watches lists what its deployments watch when alarmConfiguration is
+	// enabled: "alarm NAME" and "rule NAME" (its type and configuration).
+	Watches         []string  `json:"watches,omitempty"`
+	AlarmConnection string    `json:"alarmConnection,omitempty"`
+	Created         time.Time `json:"created"`
+	Updated         time.Time `json:"updated"`
 }
 
 // DeployGroupApplyResult says what applying a deployment group did.

@@ -85,9 +85,9 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		fmt.Fprintf(job.Log, "alarm %s is %s: %s\n", name, state, reason)
 		if !time.Now().Before(deadline) {
 			if wait > 0 {
-				return provider.Result{}, fmt.Errorf("alarm %s is %s after waiting %s: %s", name, state, wait, reason)
+				return provider.Result{}, provider.RuleFailed(fmt.Errorf("alarm %s is %s after waiting %s: %s", name, state, wait, reason))
 			}
-			return provider.Result{}, fmt.Errorf("alarm %s is %s: %s", name, state, reason)
+			return provider.Result{}, provider.RuleFailed(fmt.Errorf("alarm %s is %s: %s", name, state, reason))
 		}
 		t := time.NewTimer(min(interval, time.Until(deadline)))
 		select {

@@ -2,7 +2,8 @@
 // own agents: the input artifact is the revision; the server rolls it over
 // the deployment group the configuration names (ApplicationName,
 // DeploymentGroupName), and the action follows it to its end, logging each
-// host's lifecycle events as they finish.
+// host's lifecycle events as they finish. With a Connection, it deploys
+// with AWS CodeDeploy through that aws connection instead (aws.go).
 package codedeploy
 
 import (
@@ -23,24 +24,21 @@ type Provider struct {
 
 // Run implements provider.Provider.
 func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
-	if job.Deployments == nil {
-		return provider.Result{}, fmt.Errorf("this worker cannot create deployments (it needs the server's job protocol)")
-	}
 	if job.Configuration["ApplicationName"] == "" || job.Configuration["DeploymentGroupName"] == "" {
 		return provider.Result{}, fmt.Errorf("configuration: ApplicationName and DeploymentGroupName are required")
 	}
-	zip, err := os.CreateTemp(job.ScratchDir, "revision-*.zip")
+	if job.Configuration["Connection"] != "" {
+		return p.runAWS(ctx, job)
+	}
+	if job.Deployments == nil {
+		return provider.Result{}, fmt.Errorf("this worker cannot create deployments (it needs the server's job protocol)")
+	}
+	zip, err := p.zipRevision(ctx, job)
 	if err != nil {
 		return provider.Result{}, err
 	}
 	defer os.Remove(zip.Name())
 	defer zip.Close()
-	if _, err := artifact.Zip(ctx, zip, job.WorkDir, []string{"**/*"}); err != nil {
-		return provider.Result{}, fmt.Errorf("zip the revision: %w", err)
-	}
-	if _, err := zip.Seek(0, 0); err != nil {
-		return provider.Result{}, err
-	}
 	d, err := job.Deployments.Create(ctx, zip)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("create the deployment: %w", err)
@@ -79,4 +77,24 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		return provider.Result{}, fmt.Errorf("deployment %s %s: %s", d.ID, d.Status, d.Message)
 	}
 	return provider.Result{Summary: fmt.Sprintf("deployment %s: %s", d.ID, d.Message), OutputVariables: out}, nil
+}
+
+// zipRevision zips the input artifact (extracted in WorkDir) into a file
+// the caller removes, read from its start.
+func (p Provider) zipRevision(ctx context.Context, job *provider.Job) (*os.File, error) {
+	// Not in ScratchDir, which may be memory: a revision can be large.
+	zip, err := os.CreateTemp("", "sluice-revision-*.zip")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := artifact.Zip(ctx, zip, job.WorkDir, []string{"**/*"}); err == nil {
+		if _, err = zip.Seek(0, 0); err == nil {
+			return zip, nil
+		}
+	} else {
+		err = fmt.Errorf("zip the revision: %w", err)
+	}
+	zip.Close()
+	os.Remove(zip.Name())
+	return nil, err
 }

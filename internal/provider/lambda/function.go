@@ -87,6 +87,9 @@ var defaultHTTP = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleCon
 // Run implements provider.Provider.
 func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, error) {
 	name := job.Configuration["FunctionName"]
+	if job.Configuration["Connection"] != "" {
+		return p.invokeAWS(ctx, job)
+	}
 	if job.Function == nil {
 		return provider.Result{}, fmt.Errorf("configuration FunctionName: function %q not found (create it with sluice function apply)", name)
 	}

@@ -89,7 +89,7 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 			if wait > 0 {
 				msg += fmt.Sprintf(" after waiting %s", wait)
 			}
-			return provider.Result{}, errors.New(msg)
+			return provider.Result{}, provider.RuleFailed(errors.New(msg))
 		}
 		t := time.NewTimer(min(interval, time.Until(deadline)))
 		select {
