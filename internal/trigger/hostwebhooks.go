@@ -45,8 +45,9 @@ type HostAPI interface {
 
 // ConnectionWebhooks are the deliveries of git host connections' webhooks.
 type ConnectionWebhooks struct {
-	svc   Service
-	files HostAPI
+	svc      Service
+	files    HostAPI
+	versions ObjectVersions // nil: notifications without a version id are pinned to the ETag
 }
 
 // NewConnectionWebhooks returns the connection webhook use cases over svc;
@@ -82,26 +83,25 @@ func HostOf(kind string) githost.Host {
 // Handle checks and acts on a delivery to connection name's webhook. An
 // unknown connection is NotFound; a connection without a webhookSecret, or a
 // delivery whose signature does not match it, is Unauthorized; a body the
-// host would not send is Invalid. None of those starts anything.
+// host would not send is Invalid. None of those starts anything. An aws
+// connection's deliveries are its object store's event notifications
+// (s3events.go).
 func (w *ConnectionWebhooks) Handle(ctx context.Context, name string, hdr http.Header, body []byte) (HostWebhookResult, error) {
 	info, err := w.svc.Connection(ctx, name)
 	if err != nil {
 		return HostWebhookResult{}, err
 	}
 	c := &info.Connection
+	if c.Kind == connection.KindAWS {
+		return w.s3Notifications(ctx, c, hdr, body)
+	}
 	host := HostOf(c.Kind)
 	if host == "" {
 		return HostWebhookResult{}, service.Errorf(service.CodeNotFound, "connection %s is of kind %s, not a git host: it takes no webhooks", name, c.Kind)
 	}
-	if c.WebhookSecret == "" {
-		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: no webhookSecret is set, so its webhooks are refused", name)
-	}
-	secret, err := w.svc.SecretValue(ctx, c.WebhookSecret)
+	secret, err := w.webhookSecret(ctx, c)
 	if err != nil {
-		// The caller is not authenticated yet: the secret's name is for
-		// the server's log, not the answer.
-		w.svc.Logger().Warn("connection webhook: its webhookSecret cannot be read", "connection", name, "secret", c.WebhookSecret, "err", err)
-		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: its webhook secret cannot be read", name)
+		return HostWebhookResult{}, err
 	}
 	if err := githost.Verify(host, hdr, body, secret); err != nil {
 		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: %s", name, hostReason(err))
@@ -120,6 +120,22 @@ func (w *ConnectionWebhooks) Handle(ctx context.Context, name string, hdr http.H
 		res.Reasons = append(res.Reasons, fmt.Sprintf("a %s event starts nothing", ev.Name))
 	}
 	return res, err
+}
+
+// webhookSecret reads the secret c's webhooks are checked with; without
+// one, they are refused.
+func (w *ConnectionWebhooks) webhookSecret(ctx context.Context, c *connection.Connection) ([]byte, error) {
+	if c.WebhookSecret == "" {
+		return nil, service.Errorf(service.CodeUnauthorized, "connection %s: no webhookSecret is set, so its webhooks are refused", c.Name)
+	}
+	secret, err := w.svc.SecretValue(ctx, c.WebhookSecret)
+	if err != nil {
+		// The caller is not authenticated yet: the secret's name is for
+		// the server's log, not the answer.
+		w.svc.Logger().Warn("connection webhook: its webhookSecret cannot be read", "connection", c.Name, "secret", c.WebhookSecret, "err", err)
+		return nil, service.Errorf(service.CodeUnauthorized, "connection %s: its webhook secret cannot be read", c.Name)
+	}
+	return secret, nil
 }
 
 func hostReason(err error) string {
