@@ -303,6 +303,10 @@ func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Conn
 		res.Reasons = append(res.Reasons, fmt.Sprintf("pull request #%d: head %q is not a full commit id", pr.Number, pr.HeadCommit))
 		return nil
 	}
+	if pr.HeadRepository != "" && pr.HeadRef == "" {
+		res.Reasons = append(res.Reasons, fmt.Sprintf("pull request #%d comes from fork %s, and this host keeps no reference to its head in %s: forks' pull requests are not built", pr.Number, pr.HeadRepository, ev.Repository))
+		return nil
+	}
 	decls, sources, err := w.connectionSources(ctx, c, ev.Repository)
 	if err != nil {
 		return err
@@ -389,7 +393,11 @@ func startedIn(started []StartedExecution, pipeline string) bool {
 // (and once more when it closes).
 func (w *ConnectionWebhooks) startPullRequest(ctx context.Context, c *connection.Connection, ev *githost.Event, decl *pipeline.Pipeline, a pipeline.Action) (*engine.Execution, error) {
 	pr := ev.PullRequest
-	detail := fmt.Sprintf("pull request #%d %s: %s into %s at %s (connection %s)", pr.Number, pr.Action, pr.SourceBranch, pr.DestinationBranch, short(pr.HeadCommit), c.Name)
+	from := pr.SourceBranch
+	if pr.HeadRepository != "" {
+		from = pr.HeadRepository + ":" + pr.SourceBranch
+	}
+	detail := fmt.Sprintf("pull request #%d %s: %s into %s at %s (connection %s)", pr.Number, pr.Action, from, pr.DestinationBranch, short(pr.HeadCommit), c.Name)
 	phase := "open" // OPEN and UPDATED of one head are one build
 	if pr.Action == githost.PRClosed {
 		phase = "closed"
@@ -399,6 +407,16 @@ func (w *ConnectionWebhooks) startPullRequest(ctx context.Context, c *connection
 		"SourceBranch": pr.SourceBranch, "DestinationBranch": pr.DestinationBranch,
 		"SourceCommitId": pr.HeadCommit, "DestinationCommitId": pr.BaseCommit,
 		"BranchName": pr.SourceBranch, "CommitId": pr.HeadCommit, "FullRepositoryName": ev.Repository, "ProviderType": hostconn.ProviderType(c.Kind),
+	}
+	// The head is fetched from the pull request's own repository's
+	// reference for it, so a fork's head is read without its clone URL;
+	// and a fork's head is code its author controls, which the service
+	// keeps the pipeline's secrets from (service.ForkHeadRepository).
+	if pr.HeadRef != "" {
+		vars[pipeline.TriggerHeadRef] = pr.HeadRef
+	}
+	if pr.HeadRepository != "" {
+		vars[pipeline.TriggerHeadRepository] = pr.HeadRepository
 	}
 	return w.svc.StartExecution(ctx, service.StartRequest{
 		Pipeline:         decl.Name,
