@@ -77,8 +77,9 @@ func (r s3Record) created() bool { return strings.HasPrefix(r.Event, "ObjectCrea
 type s3Message struct {
 	Records []json.RawMessage `json:"Records"`
 	// SNS's envelope.
-	Type    string `json:"Type"`
-	Message string `json:"Message"`
+	Type         string `json:"Type"`
+	Message      string `json:"Message"`
+	SubscribeURL string `json:"SubscribeURL"`
 	// S3's test event (sent when a notification is configured).
 	Event string `json:"Event"`
 	// EventBridge's.
@@ -200,6 +201,16 @@ func parseS3Message(body []byte, depth int) (recs []s3Record, note string, err e
 	return nil, "", errors.New(`the body is neither an S3 event message ({"Records": [...]}), an SNS notification of one, nor an EventBridge aws.s3 event`)
 }
 
+// snsSubscribeURL is the SubscribeURL of an SNS subscription confirmation,
+// or "".
+func snsSubscribeURL(body []byte) string {
+	var m s3Message
+	if json.Unmarshal(body, &m) != nil || m.Type != "SubscriptionConfirmation" {
+		return ""
+	}
+	return m.SubscribeURL
+}
+
 // eventBridgeReason is an Object Created event's reason for S3's event name.
 func eventBridgeReason(event string) string {
 	switch strings.TrimPrefix(event, "ObjectCreated:") {
@@ -254,6 +265,11 @@ func (w *ConnectionWebhooks) s3Notifications(ctx context.Context, c *connection.
 	recs, note, err := parseS3Message(body, 0)
 	if err != nil {
 		return HostWebhookResult{}, service.Errorf(service.CodeInvalid, "connection %s: %v", c.Name, err)
+	}
+	if u := snsSubscribeURL(body); u != "" {
+		// Not visited by the server (a URL from a request is not one to
+		// fetch blindly): the operator confirms it once.
+		w.svc.Logger().Info("SNS subscription confirmation for an aws connection's notifications: open its SubscribeURL once to confirm", "connection", c.Name, "subscribeURL", u)
 	}
 	res := HostWebhookResult{Event: "s3:TestEvent", Started: []StartedExecution{}}
 	if note != "" {
