@@ -8,6 +8,7 @@
 //	go run ./bench push        from the end of `git push` to the source action's job being claimed
 //	go run ./bench gitlarge    push and clone of 10,000 files / 200 MB history, against the file protocol
 //	go run ./bench ssh         the same clone and push over SSH, and git push over SSH -> source job claimed
+//	go run ./bench s3events    an S3 store's event notification (versitygw, and a direct POST) -> the S3 source job claimed
 //	go run ./bench cloneref    a CODEBUILD_CLONE_REF connection source of that repository, against a plain git clone
 //	go run ./bench build       `sluice build` of a 3-command buildspec against `sh -c`
 //	go run ./bench zip         a 1 GiB artifact zipped by sluice against `zip -1`
@@ -53,7 +54,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|regions|replicas|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|regions|replicas|s3events|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -100,6 +101,7 @@ func main() {
 		{"s3", benchS3},
 		{"regions", benchRegions},
 		{"replicas", benchReplicas},
+		{"s3events", benchS3Events},
 	} {
 		if which == b.name || which == "all" {
 			if err = b.run(ctx, *runs); err != nil {

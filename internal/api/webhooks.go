@@ -22,6 +22,10 @@ func (s *Server) webhookRoutes() {
 		http.HandlerFunc(s.deliverConnectionWebhook))
 }
 
+// SetObjectVersions lets S3 event notifications that give an object's ETag
+// and no version id (versitygw's) be pinned to the version it names.
+func (s *Server) SetObjectVersions(v trigger.ObjectVersions) { s.hostHooks.WithObjectVersions(v) }
+
 // deliverConnectionWebhook takes a git host connection's webhook delivery:
 // 401 with the reason for a wrong or missing signature, 404 for an unknown
 // connection, 202 when something started, 200 otherwise.

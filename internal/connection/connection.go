@@ -107,8 +107,10 @@ type Connection struct {
 	App *App `json:"app,omitempty"`
 	// WebhookSecret names the sluice secret the host's webhooks are signed
 	// with (an HMAC key for GitHub, Gitea and Bitbucket; the token GitLab
-	// sends in X-Gitlab-Token). Without it, webhooks for the connection
-	// are refused.
+	// sends in X-Gitlab-Token). For kind aws it is the token the object
+	// store's S3 event notifications carry (the password of basic auth in
+	// the notification URL, or a bearer token). Without it, webhooks for the
+	// connection are refused.
 	WebhookSecret string `json:"webhookSecret,omitempty"`
 	// ARNs are CodeStar/CodeConnections connection ARNs that name this
 	// connection in imported definitions' ConnectionArn, besides the
@@ -189,9 +191,14 @@ func (c *Connection) validate() yamlnode.ErrorList {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"url", c.URL != ""}, {"token", c.Token != ""}, {"app", c.App != nil}, {"webhookSecret", c.WebhookSecret != ""}, {"arns", len(c.ARNs) > 0}} {
+	}{{"url", c.URL != ""}, {"token", c.Token != ""}, {"app", c.App != nil}, {"arns", len(c.ARNs) > 0}} {
 		if f.set {
 			add(f.name, "is for git host connections (%s), not kind aws", strings.Join(GitHostKinds, ", "))
+		}
+	}
+	if c.WebhookSecret != "" {
+		if err := pipeline.CheckName(c.WebhookSecret); err != nil {
+			add("webhookSecret", "%v", err)
 		}
 	}
 	switch {

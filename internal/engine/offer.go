@@ -43,6 +43,11 @@ func (d *decider) offer(e *Execution, st *Stage, a *Action) {
 		// request's source branch: the commit is read from there, as
 		// CodePipeline's triggers do, and BranchName says so.
 		config["BranchName"] = b
+		if ref := e.TriggerVariables[pipeline.TriggerHeadRef]; ref != "" {
+			// A pull request's head is read from the reference its own
+			// repository keeps for it, which a fork's branch is not.
+			config[pipeline.ConfigHeadRef] = ref
+		}
 	}
 	if key := pinnedObjectKey(e, a.Decl.Name); key != "" && a.Decl.ActionTypeID.Category == pipeline.CategorySource {
 		// An S3_OBJECT_KEY override: the source reads that object instead

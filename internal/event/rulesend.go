@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/rule"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -54,13 +55,15 @@ func (rn *Runner) startForRule(ctx context.Context, d store.Delivery, t ruleTarg
 	}
 	id, _ := event["id"].(string)
 	detail := fmt.Sprintf("%s, event %s", rule.ARN(rn.svc.AWS(), t.Rule), id)
-	_, err = rn.svc.StartExecution(ctx, service.StartRequest{
+	req := service.StartRequest{
 		Pipeline:       t.Pipeline,
 		Variables:      vars,
 		Trigger:        engine.Trigger{Type: service.TriggerPush, Detail: detail},
 		IdempotencyKey: "rule-delivery/" + d.ID,
 		Note:           &service.TriggerNote{Type: service.TriggerPush, Detail: "rule " + t.Rule + ", event " + id},
-	})
+	}
+	rn.pinObjectRevision(ctx, event, &req)
+	_, err = rn.svc.StartExecution(ctx, req)
 	switch {
 	case err == nil, errors.Is(err, service.ErrAlreadyStarted):
 		return nil
@@ -68,6 +71,41 @@ func (rn *Runner) startForRule(ctx context.Context, d store.Delivery, t ruleTarg
 		return refusef("start pipeline %s: %s", t.Pipeline, service.ErrorMessage(err))
 	}
 	return err
+}
+
+// pinObjectRevision pins the S3 source actions of the pipeline req starts
+// that read the object an aws.s3 "Object Created" event is about to the
+// event's revision (version id, else ETag), as CodePipeline's S3 source
+// does when the EventBridge rule it recommends starts it; the start's key
+// is then the one the store's notification uses for the same object
+// revision, so the two start one execution.
+func (rn *Runner) pinObjectRevision(ctx context.Context, event map[string]any, req *service.StartRequest) {
+	if event["source"] != "aws.s3" || event["detail-type"] != "Object Created" {
+		return
+	}
+	detail, _ := event["detail"].(map[string]any)
+	bucket, _ := detail["bucket"].(map[string]any)
+	object, _ := detail["object"].(map[string]any)
+	name, _ := bucket["name"].(string)
+	key, _ := object["key"].(string)
+	version, _ := object["version-id"].(string)
+	etag, _ := object["etag"].(string)
+	sequencer, _ := object["sequencer"].(string)
+	rev := pipeline.ObjectRevision(version, etag)
+	if name == "" || key == "" || rev == "" {
+		return
+	}
+	info, err := rn.svc.Pipeline(ctx, req.Pipeline)
+	if err != nil || info.Declaration == nil {
+		return // the start says what is wrong with the pipeline
+	}
+	for i, src := range info.Declaration.ObjectSources(name, key) {
+		if i == 0 {
+			req.SourceRevisions = map[string]string{}
+			req.IdempotencyKey = pipeline.EventStartKey(req.Pipeline, src.Action.Name, rev, sequencer)
+		}
+		req.SourceRevisions[src.Action.Name] = rev
+	}
 }
 
 // textOf is a value for a pipeline variable: a string as itself, anything

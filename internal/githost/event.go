@@ -78,6 +78,15 @@ type PullRequest struct {
 	HeadCommit, BaseCommit string
 	Title, URL             string
 	Merged                 bool
+	// HeadRepository is the full name of the repository the head is in
+	// when it is not the pull request's own: a fork's ("" otherwise, and
+	// where the host does not say).
+	HeadRepository string
+	// HeadRef is the reference in the pull request's own repository that
+	// holds its head, fork or not: refs/pull/N/head on GitHub and Gitea,
+	// refs/merge-requests/N/head on GitLab; "" on Bitbucket, which keeps
+	// none.
+	HeadRef string
 	// ChangedFiles are the files the pull request changes where the
 	// delivery lists them; no host's pull-request delivery does, so file
 	// path filters need the host's API (or the repository).
@@ -187,8 +196,9 @@ type ghRepo struct {
 }
 
 type ghRef struct {
-	Ref string `json:"ref"`
-	SHA string `json:"sha"`
+	Ref  string  `json:"ref"`
+	SHA  string  `json:"sha"`
+	Repo *ghRepo `json:"repo"`
 }
 
 type ghPayload struct {
@@ -245,6 +255,10 @@ func parseGitHub(e *Event, body []byte) error {
 		out := &PullRequest{Number: first(pr.Number, p.Number), HostAction: p.Action,
 			SourceBranch: pr.Head.Ref, DestinationBranch: pr.Base.Ref, HeadCommit: pr.Head.SHA, BaseCommit: pr.Base.SHA,
 			Title: pr.Title, URL: pr.HTMLURL, Merged: pr.Merged}
+		out.HeadRef = fmt.Sprintf("refs/pull/%d/head", out.Number)
+		if pr.Head.Repo != nil && pr.Base.Repo != nil && !strings.EqualFold(pr.Head.Repo.FullName, pr.Base.Repo.FullName) {
+			out.HeadRepository = pr.Head.Repo.FullName
+		}
 		switch p.Action {
 		case "opened", "reopened":
 			out.Action = PROpen
@@ -295,7 +309,13 @@ type glPayload struct {
 		SourceBranch string `json:"source_branch"`
 		TargetBranch string `json:"target_branch"`
 		OldRev       string `json:"oldrev"`
-		LastCommit   struct {
+		// A fork's merge request comes from another project.
+		SourceProjectID int `json:"source_project_id"`
+		TargetProjectID int `json:"target_project_id"`
+		Source          struct {
+			PathWithNamespace string `json:"path_with_namespace"`
+		} `json:"source"`
+		LastCommit struct {
 			ID string `json:"id"`
 		} `json:"last_commit"`
 	} `json:"object_attributes"`
@@ -338,7 +358,11 @@ func parseGitLab(e *Event, body []byte) error {
 			return fmt.Errorf("%w: a merge request delivery without object_attributes", ErrBadRequest)
 		}
 		pr := &PullRequest{Number: a.IID, HostAction: a.Action, SourceBranch: a.SourceBranch, DestinationBranch: a.TargetBranch,
-			HeadCommit: a.LastCommit.ID, Title: a.Title, URL: a.URL, Merged: a.Action == "merge" || a.State == "merged"}
+			HeadCommit: a.LastCommit.ID, Title: a.Title, URL: a.URL, Merged: a.Action == "merge" || a.State == "merged",
+			HeadRef: fmt.Sprintf("refs/merge-requests/%d/head", a.IID)}
+		if a.SourceProjectID != 0 && a.TargetProjectID != 0 && a.SourceProjectID != a.TargetProjectID {
+			pr.HeadRepository = first(a.Source.PathWithNamespace, fmt.Sprintf("project %d", a.SourceProjectID))
+		}
 		switch a.Action {
 		case "open", "reopen":
 			pr.Action = PROpen
@@ -370,6 +394,9 @@ type bbEndpoint struct {
 	Branch struct {
 		Name string `json:"name"`
 	} `json:"branch"`
+	Repository struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
 	Commit struct {
 		Hash string `json:"hash"`
 	} `json:"commit"`
@@ -465,6 +492,9 @@ func parseBitbucket(e *Event, body []byte) error {
 			SourceBranch: pr.Source.Branch.Name, DestinationBranch: pr.Destination.Branch.Name,
 			HeadCommit: pr.Source.Commit.Hash, BaseCommit: pr.Destination.Commit.Hash,
 			Title: pr.Title, URL: pr.Links.HTML.Href, Merged: e.Name == "pullrequest:fulfilled"}
+		if src, dst := pr.Source.Repository.FullName, pr.Destination.Repository.FullName; src != "" && dst != "" && !strings.EqualFold(src, dst) {
+			out.HeadRepository = src
+		}
 		switch e.Name {
 		case "pullrequest:created":
 			out.Action = PROpen

@@ -173,34 +173,34 @@ func TestParsePullRequest(t *testing.T) {
 		{GitHub, "pull_request", "github-pull-request-opened.json", PullRequest{Number: 2, Action: PROpen, HostAction: "opened",
 			SourceBranch: "changes", DestinationBranch: "master", HeadCommit: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
 			BaseCommit: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", Title: "Update the README with new information.",
-			URL: "https://github.com/Codertocat/Hello-World/pull/2"}},
+			URL: "https://github.com/Codertocat/Hello-World/pull/2", HeadRef: "refs/pull/2/head"}},
 		{GitHub, "pull_request", "github-pull-request-synchronize.json", PullRequest{Number: 2, Action: PRUpdated, HostAction: "synchronize",
 			SourceBranch: "changes", DestinationBranch: "master", HeadCommit: "34c5c7793cb3b279e22454cb6750c80560547b3a",
 			BaseCommit: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", Title: "Update the README with new information.",
-			URL: "https://github.com/Codertocat/Hello-World/pull/2"}},
+			URL: "https://github.com/Codertocat/Hello-World/pull/2", HeadRef: "refs/pull/2/head"}},
 		{GitHub, "pull_request", "github-pull-request-closed.json", PullRequest{Number: 2, Action: PRClosed, HostAction: "closed",
 			SourceBranch: "changes", DestinationBranch: "master", HeadCommit: "34c5c7793cb3b279e22454cb6750c80560547b3a",
 			BaseCommit: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", Title: "Update the README with new information.",
-			URL: "https://github.com/Codertocat/Hello-World/pull/2", Merged: true}},
+			URL: "https://github.com/Codertocat/Hello-World/pull/2", HeadRef: "refs/pull/2/head", Merged: true}},
 		{GitHub, "pull_request", "github-pull-request-labeled.json", PullRequest{Number: 2, Action: "", HostAction: "labeled",
 			SourceBranch: "changes", DestinationBranch: "master", HeadCommit: "34c5c7793cb3b279e22454cb6750c80560547b3a",
 			BaseCommit: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", Title: "Update the README with new information.",
-			URL: "https://github.com/Codertocat/Hello-World/pull/2"}},
+			URL: "https://github.com/Codertocat/Hello-World/pull/2", HeadRef: "refs/pull/2/head"}},
 		{Gitea, "pull_request", "gitea-pull-request-synchronized.json", PullRequest{Number: 4, Action: PRUpdated, HostAction: "synchronized",
 			SourceBranch: "toml", DestinationBranch: "main", HeadCommit: "4a4ff7e8d1c0b6bb4b4c4a7a4e0c1f1e4e9c3b2a",
-			BaseCommit: "bffeb74224043ba2feb48d137756c8a9331c449a", Title: "Lint TOML files", URL: "https://git.example.org/tools/linter/pulls/4"}},
+			BaseCommit: "bffeb74224043ba2feb48d137756c8a9331c449a", Title: "Lint TOML files", URL: "https://git.example.org/tools/linter/pulls/4", HeadRef: "refs/pull/4/head"}},
 		{GitLab, "Merge Request Hook", "gitlab-merge-request-open.json", PullRequest{Number: 1, Action: PROpen, HostAction: "open",
 			SourceBranch: "ms-viewport", DestinationBranch: "master", HeadCommit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
-			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1"}},
+			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1", HeadRef: "refs/merge-requests/1/head"}},
 		{GitLab, "Merge Request Hook", "gitlab-merge-request-update.json", PullRequest{Number: 1, Action: PRUpdated, HostAction: "update",
 			SourceBranch: "ms-viewport", DestinationBranch: "master", HeadCommit: "b83d6e391c22777fca1ed3012fce84f633d7fed0",
-			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1"}},
+			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1", HeadRef: "refs/merge-requests/1/head"}},
 		{GitLab, "Merge Request Hook", "gitlab-merge-request-update-title.json", PullRequest{Number: 1, Action: "", HostAction: "update",
 			SourceBranch: "ms-viewport", DestinationBranch: "master", HeadCommit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
-			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1"}},
+			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1", HeadRef: "refs/merge-requests/1/head"}},
 		{GitLab, "Merge Request Hook", "gitlab-merge-request-merge.json", PullRequest{Number: 1, Action: PRClosed, HostAction: "merge",
 			SourceBranch: "ms-viewport", DestinationBranch: "master", HeadCommit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
-			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1", Merged: true}},
+			Title: "MS-Viewport", URL: "http://example.com/diaspora/merge_requests/1", HeadRef: "refs/merge-requests/1/head", Merged: true}},
 		{Bitbucket, "pullrequest:created", "bitbucket-pullrequest-created.json", PullRequest{Number: 12, Action: PROpen, HostAction: "created",
 			SourceBranch: "release-notes", DestinationBranch: "main", HeadCommit: "d3022fc0ca3d", BaseCommit: "ce5965ddd289",
 			Title: "Add the release notes", URL: "https://bitbucket.org/team_name/repo_name/pull-requests/12"}},
@@ -221,6 +221,62 @@ func TestParsePullRequest(t *testing.T) {
 		if e.Repository == "" {
 			t.Errorf("%s: no repository", c.file)
 		}
+	}
+}
+
+// A pull request from a fork says whose repository its head is in; its
+// head is still read from the base repository's reference for it. The
+// recorded deliveries are changed to come from a fork, as the hosts'
+// documentation describes one.
+func TestParseForkPullRequest(t *testing.T) {
+	load := func(file string) map[string]any {
+		raw, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	obj := func(m map[string]any, keys ...string) map[string]any {
+		for _, k := range keys {
+			m = m[k].(map[string]any)
+		}
+		return m
+	}
+	parse := func(h Host, event string, m map[string]any) *PullRequest {
+		body, _ := json.Marshal(m)
+		e, err := Parse(h, http.Header{"X-Github-Event": {event}, "X-Gitlab-Event": {event}, "X-Event-Key": {event}}, body)
+		if err != nil || e.PullRequest == nil {
+			t.Fatalf("%s %s: %v", h, event, err)
+		}
+		return e.PullRequest
+	}
+
+	gh := load("github-pull-request-opened.json")
+	if pr := parse(GitHub, "pull_request", gh); pr.HeadRepository != "" {
+		t.Errorf("github, not a fork: %+v", pr)
+	}
+	obj(gh, "pull_request", "head", "repo")["full_name"] = "Forker/Hello-World"
+	if pr := parse(GitHub, "pull_request", gh); pr.HeadRepository != "Forker/Hello-World" || pr.HeadRef != "refs/pull/2/head" {
+		t.Errorf("github fork: %+v", pr)
+	}
+
+	gl := load("gitlab-merge-request-open.json")
+	attrs := obj(gl, "object_attributes")
+	attrs["source_project_id"] = 15
+	attrs["source"] = map[string]any{"path_with_namespace": "forker/diaspora"}
+	if pr := parse(GitLab, "Merge Request Hook", gl); pr.HeadRepository != "forker/diaspora" || pr.HeadRef != "refs/merge-requests/1/head" {
+		t.Errorf("gitlab fork: %+v", pr)
+	}
+
+	bb := load("bitbucket-pullrequest-created.json")
+	obj(bb, "pullrequest", "source")["repository"] = map[string]any{"full_name": "forker/repo_name"}
+	obj(bb, "pullrequest", "destination")["repository"] = map[string]any{"full_name": "team_name/repo_name"}
+	if pr := parse(Bitbucket, "pullrequest:created", bb); pr.HeadRepository != "forker/repo_name" || pr.HeadRef != "" {
+		t.Errorf("bitbucket fork: %+v", pr)
 	}
 }
 

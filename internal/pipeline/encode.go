@@ -69,6 +69,9 @@ func MarshalYAML(p *Pipeline) ([]byte, error) {
 	addStr(root, "executionMode", string(p.ExecutionMode), false)
 	addStr(root, "lock", p.Lock, false)
 	addStr(root, "role", p.Role, false)
+	if p.ForkSecrets {
+		add(root, "forkSecrets", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
 	if cs := p.CommitStatus; cs != nil {
 		m := mapNode()
 		if cs.Report != nil {

@@ -149,7 +149,7 @@ var (
 	pipelineFields = []string{
 		"name", "pipelineType", "executionMode", "variables", "stages",
 		"roleArn", "artifactStore", "artifactStores", "version", "triggers", "lock", "role",
-		"commitStatus",
+		"commitStatus", "forkSecrets",
 	}
 	commitStatusFields = []string{"report", "context"}
 	variableFields     = []string{"name", "defaultValue", "description"}
@@ -280,6 +280,8 @@ func (d *decoder) pipeline(n *yaml.Node, bare bool) *Pipeline {
 			p.Triggers = d.triggers(f.Value, path)
 		case "lock":
 			p.Lock = d.Str(f.Value, path)
+		case "forkSecrets":
+			p.ForkSecrets = d.Bool(f.Value, path)
 		case "commitStatus":
 			p.CommitStatus = &CommitStatus{}
 			for _, cf := range d.Mapping(f.Value, path) {

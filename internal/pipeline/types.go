@@ -58,6 +58,13 @@ type Pipeline struct {
 	// connection source (sluice's extension; CodePipeline reports
 	// nothing). Nil reports with the defaults.
 	CommitStatus *CommitStatus `json:"commitStatus,omitempty"`
+	// ForkSecrets gives the jobs of an execution started by a pull request
+	// from a fork the secrets and connections the pipeline's role allows
+	// (sluice's extension). Without it they get none: a fork's head is code
+	// its author controls, which is why GitHub Actions withholds secrets
+	// from forks' pull requests too. Source actions, sluice's own code,
+	// still read through their connections.
+	ForkSecrets bool `json:"forkSecrets,omitempty"`
 	// ArtifactStores is CodePipeline's artifactStores: one store per region
 	// the pipeline's actions run in, keyed by region. Each region must be
 	// one the server declares (sluice server --region NAME=STORE), whose own

@@ -52,6 +52,21 @@ var TriggerVariables = []string{
 	"BranchName", "CommitId", "FullRepositoryName", "ProviderType",
 }
 
+// Trigger variables sluice keeps beside CodePipeline's for a pull
+// request's execution (not resolvable as #{...}): the reference holding
+// its head in the pull request's repository, and the fork the head is in
+// ("" for a pull request within the repository).
+const (
+	TriggerHeadRef        = "PullRequestHeadRef"
+	TriggerHeadRepository = "PullRequestHeadRepository"
+)
+
+// ConfigHeadRef is the configuration key of a pull request's source job
+// that names the reference to fetch its head from: set by the engine from
+// TriggerHeadRef, never by a declaration (the connection source's keys are
+// checked at apply).
+const ConfigHeadRef = "PullRequestHeadRef"
+
 // Ref is one variable reference, #{Namespace.Name}.
 type Ref struct {
 	Namespace string

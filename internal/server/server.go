@@ -384,14 +384,15 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		svc.SetTokenCacheUsable(s.ops.coord.Listening)
 	}
 	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
+	objects := s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
+		settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
+		if err != nil {
+			return nil, err
+		}
+		return awsconn.Open(ctx, settings, awsconn.DefaultSessionName)
+	}}
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
-		FollowObjects(s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
-			settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
-			if err != nil {
-				return nil, err
-			}
-			return awsconn.Open(ctx, settings, awsconn.DefaultSessionName)
-		}}).
+		FollowObjects(objects).
 		WithImages(ecrsource.Digests{}).
 		WithHosts(hostsource.Heads{Env: worker.DefaultBaseEnv(), Conn: svc.ActionGitConnection})
 	s.schedule = trigger.NewScheduler(svc)
@@ -403,6 +404,7 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	apiServer := api.New(svc, svc, s.repos, cfg.Logger)
 	apiServer.SetMirrors(s.mirrors)
+	apiServer.SetObjectVersions(objects)
 	apiServer.SetOperations(api.Operations{Metrics: s.ops.metrics.Handler(), Ready: s.ready(arts)})
 	var handler http.Handler = apiServer
 	if !cfg.NoAudit {

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/deploygroup"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -164,6 +165,22 @@ func (s *Service) ActionConnection(ctx context.Context, pipelineName, stage, act
 		}
 	}
 	return awsconn.Settings{}, Errorf(CodeNotFound, "pipeline %s has no action %s in stage %s", pipelineName, action, stage)
+}
+
+// ActionConnectionName is the name of the aws connection an action of a
+// pipeline reads through (its Connection, or the one its region picks),
+// without its credentials: what an S3 store's event notification to that
+// connection's webhook is matched against.
+func (s *Service) ActionConnectionName(ctx context.Context, pipelineName, stage string, a pipeline.Action) (string, error) {
+	if name := a.Configuration["Connection"]; name != "" {
+		return name, nil
+	}
+	region, _ := s.jobActionRegionRole(ctx, engine.Job{Pipeline: pipelineName, Stage: stage, Action: a.Name})
+	info, err := s.regionConnection(ctx, region)
+	if err != nil {
+		return "", err
+	}
+	return info.Connection.Name, nil
 }
 
 func (s *Service) jobConnection(ctx context.Context, j engine.Job, name string) (awsconn.Settings, error) {

@@ -75,12 +75,35 @@ func CheckPutEvent(e PutEvent) (code, msg string) {
 // CheckPutEvent by the caller; it returns their ids, as events are read
 // back (a UUID per event).
 func (s *Service) PutEvents(ctx context.Context, principal string, entries []PutEvent) ([]string, error) {
-	var rows []store.Event
-	var ids []string
 	for _, e := range entries {
 		if code, msg := CheckPutEvent(e); code != "" {
 			return nil, Errorf(CodeInvalid, "%s", msg)
 		}
+	}
+	return s.putEvents(ctx, principal, entries)
+}
+
+// RecordAWSEvent writes an event an AWS service would have sent EventBridge
+// (source aws.s3, detail-type "Object Created"), which sluice made itself
+// from something it received and authenticated: an object store's event
+// notification to an aws connection's webhook. principal says whose it was
+// (connection/NAME). Callers never reach this with a source they chose:
+// PutEvents keeps refusing aws.* sources.
+func (s *Service) RecordAWSEvent(ctx context.Context, principal string, e PutEvent) (string, error) {
+	if !strings.HasPrefix(e.Source, "aws.") {
+		return "", fmt.Errorf("record aws event: source %q is not an AWS service's", e.Source)
+	}
+	ids, err := s.putEvents(ctx, principal, []PutEvent{e})
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+func (s *Service) putEvents(ctx context.Context, principal string, entries []PutEvent) ([]string, error) {
+	var rows []store.Event
+	var ids []string
+	for _, e := range entries {
 		if e.Resources == nil {
 			e.Resources = []string{}
 		}

@@ -129,6 +129,9 @@ func (s *Service) JobSecret(ctx context.Context, jobID, worker, name string) ([]
 // serviceRole when it has one; else its pipeline's role ("" is the
 // default role).
 func (s *Service) jobRole(ctx context.Context, j engine.Job) (string, error) {
+	if err := s.forkWithheld(ctx, j); err != nil {
+		return "", err
+	}
 	if pipeline.IsBuild(j.ActionType.Provider) {
 		if info, err := s.Project(ctx, j.Configuration["ProjectName"]); err == nil && info.Project.ServiceRole != "" {
 			return info.Project.ServiceRole, nil
@@ -139,6 +142,30 @@ func (s *Service) jobRole(ctx context.Context, j engine.Job) (string, error) {
 		return "", Errorf(CodeForbidden, "job %s: its pipeline %s: %s", j.ID, j.Pipeline, ErrorMessage(err))
 	}
 	return info.Declaration.Role, nil
+}
+
+// forkWithheld refuses every secret and connection to a job, other than a
+// source action's, of an execution a pull request from a fork started,
+// unless its pipeline says forkSecrets: true. Every grant a job's role
+// makes passes through jobRole, so this one check covers secrets, aws and
+// git host connections alike.
+func (s *Service) forkWithheld(ctx context.Context, j engine.Job) error {
+	if j.ActionType.Category == pipeline.CategorySource || j.ExecutionID == "" {
+		return nil
+	}
+	e, err := s.Execution(ctx, j.Pipeline, j.ExecutionID)
+	if err != nil {
+		return Errorf(CodeForbidden, "job %s: its execution %s: %s", j.ID, j.ExecutionID, ErrorMessage(err))
+	}
+	fork := e.TriggerVariables[pipeline.TriggerHeadRepository]
+	if fork == "" {
+		return nil
+	}
+	if info, err := s.Pipeline(ctx, j.Pipeline); err == nil && info.Declaration.ForkSecrets {
+		return nil
+	}
+	return Errorf(CodeForbidden, "execution %s of pipeline %s builds pull request #%s from fork %s: its jobs get no secrets or connections (set forkSecrets: true on the pipeline to trust forks' code with them)",
+		e.ID, j.Pipeline, e.TriggerVariables["PullRequestId"], fork)
 }
 
 func jobOwner(j engine.Job) string {

@@ -45,8 +45,9 @@ type HostAPI interface {
 
 // ConnectionWebhooks are the deliveries of git host connections' webhooks.
 type ConnectionWebhooks struct {
-	svc   Service
-	files HostAPI
+	svc      Service
+	files    HostAPI
+	versions ObjectVersions // nil: notifications without a version id are pinned to the ETag
 }
 
 // NewConnectionWebhooks returns the connection webhook use cases over svc;
@@ -82,26 +83,25 @@ func HostOf(kind string) githost.Host {
 // Handle checks and acts on a delivery to connection name's webhook. An
 // unknown connection is NotFound; a connection without a webhookSecret, or a
 // delivery whose signature does not match it, is Unauthorized; a body the
-// host would not send is Invalid. None of those starts anything.
+// host would not send is Invalid. None of those starts anything. An aws
+// connection's deliveries are its object store's event notifications
+// (s3events.go).
 func (w *ConnectionWebhooks) Handle(ctx context.Context, name string, hdr http.Header, body []byte) (HostWebhookResult, error) {
 	info, err := w.svc.Connection(ctx, name)
 	if err != nil {
 		return HostWebhookResult{}, err
 	}
 	c := &info.Connection
+	if c.Kind == connection.KindAWS {
+		return w.s3Notifications(ctx, c, hdr, body)
+	}
 	host := HostOf(c.Kind)
 	if host == "" {
 		return HostWebhookResult{}, service.Errorf(service.CodeNotFound, "connection %s is of kind %s, not a git host: it takes no webhooks", name, c.Kind)
 	}
-	if c.WebhookSecret == "" {
-		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: no webhookSecret is set, so its webhooks are refused", name)
-	}
-	secret, err := w.svc.SecretValue(ctx, c.WebhookSecret)
+	secret, err := w.webhookSecret(ctx, c)
 	if err != nil {
-		// The caller is not authenticated yet: the secret's name is for
-		// the server's log, not the answer.
-		w.svc.Logger().Warn("connection webhook: its webhookSecret cannot be read", "connection", name, "secret", c.WebhookSecret, "err", err)
-		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: its webhook secret cannot be read", name)
+		return HostWebhookResult{}, err
 	}
 	if err := githost.Verify(host, hdr, body, secret); err != nil {
 		return HostWebhookResult{}, service.Errorf(service.CodeUnauthorized, "connection %s: %s", name, hostReason(err))
@@ -120,6 +120,22 @@ func (w *ConnectionWebhooks) Handle(ctx context.Context, name string, hdr http.H
 		res.Reasons = append(res.Reasons, fmt.Sprintf("a %s event starts nothing", ev.Name))
 	}
 	return res, err
+}
+
+// webhookSecret reads the secret c's webhooks are checked with; without
+// one, they are refused.
+func (w *ConnectionWebhooks) webhookSecret(ctx context.Context, c *connection.Connection) ([]byte, error) {
+	if c.WebhookSecret == "" {
+		return nil, service.Errorf(service.CodeUnauthorized, "connection %s: no webhookSecret is set, so its webhooks are refused", c.Name)
+	}
+	secret, err := w.svc.SecretValue(ctx, c.WebhookSecret)
+	if err != nil {
+		// The caller is not authenticated yet: the secret's name is for
+		// the server's log, not the answer.
+		w.svc.Logger().Warn("connection webhook: its webhookSecret cannot be read", "connection", c.Name, "secret", c.WebhookSecret, "err", err)
+		return nil, service.Errorf(service.CodeUnauthorized, "connection %s: its webhook secret cannot be read", c.Name)
+	}
+	return secret, nil
 }
 
 func hostReason(err error) string {
@@ -287,6 +303,10 @@ func (w *ConnectionWebhooks) pullRequest(ctx context.Context, c *connection.Conn
 		res.Reasons = append(res.Reasons, fmt.Sprintf("pull request #%d: head %q is not a full commit id", pr.Number, pr.HeadCommit))
 		return nil
 	}
+	if pr.HeadRepository != "" && pr.HeadRef == "" {
+		res.Reasons = append(res.Reasons, fmt.Sprintf("pull request #%d comes from fork %s, and this host keeps no reference to its head in %s: forks' pull requests are not built", pr.Number, pr.HeadRepository, ev.Repository))
+		return nil
+	}
 	decls, sources, err := w.connectionSources(ctx, c, ev.Repository)
 	if err != nil {
 		return err
@@ -373,7 +393,11 @@ func startedIn(started []StartedExecution, pipeline string) bool {
 // (and once more when it closes).
 func (w *ConnectionWebhooks) startPullRequest(ctx context.Context, c *connection.Connection, ev *githost.Event, decl *pipeline.Pipeline, a pipeline.Action) (*engine.Execution, error) {
 	pr := ev.PullRequest
-	detail := fmt.Sprintf("pull request #%d %s: %s into %s at %s (connection %s)", pr.Number, pr.Action, pr.SourceBranch, pr.DestinationBranch, short(pr.HeadCommit), c.Name)
+	from := pr.SourceBranch
+	if pr.HeadRepository != "" {
+		from = pr.HeadRepository + ":" + pr.SourceBranch
+	}
+	detail := fmt.Sprintf("pull request #%d %s: %s into %s at %s (connection %s)", pr.Number, pr.Action, from, pr.DestinationBranch, short(pr.HeadCommit), c.Name)
 	phase := "open" // OPEN and UPDATED of one head are one build
 	if pr.Action == githost.PRClosed {
 		phase = "closed"
@@ -383,6 +407,16 @@ func (w *ConnectionWebhooks) startPullRequest(ctx context.Context, c *connection
 		"SourceBranch": pr.SourceBranch, "DestinationBranch": pr.DestinationBranch,
 		"SourceCommitId": pr.HeadCommit, "DestinationCommitId": pr.BaseCommit,
 		"BranchName": pr.SourceBranch, "CommitId": pr.HeadCommit, "FullRepositoryName": ev.Repository, "ProviderType": hostconn.ProviderType(c.Kind),
+	}
+	// The head is fetched from the pull request's own repository's
+	// reference for it, so a fork's head is read without its clone URL;
+	// and a fork's head is code its author controls, which the service
+	// keeps the pipeline's secrets from (service.ForkHeadRepository).
+	if pr.HeadRef != "" {
+		vars[pipeline.TriggerHeadRef] = pr.HeadRef
+	}
+	if pr.HeadRepository != "" {
+		vars[pipeline.TriggerHeadRepository] = pr.HeadRepository
 	}
 	return w.svc.StartExecution(ctx, service.StartRequest{
 		Pipeline:         decl.Name,

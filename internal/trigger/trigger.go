@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -33,6 +34,8 @@ type Service interface {
 	Connection(ctx context.Context, name string) (service.ConnectionInfo, error)
 	Executions(ctx context.Context, name string, before int64, limit int) ([]*engine.Execution, error)
 	StopExecution(ctx context.Context, name, id string, abandon bool, reason string) error
+	ActionConnectionName(ctx context.Context, pipeline, stage string, a pipeline.Action) (string, error)
+	RecordAWSEvent(ctx context.Context, principal string, e service.PutEvent) (string, error)
 }
 
 var _ Service = (*service.Service)(nil)

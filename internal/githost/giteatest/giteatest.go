@@ -442,6 +442,26 @@ func (s *Server) CreateRepo(t testing.TB, name string, private bool) Repo {
 	return Repo{Owner: got.Owner.Login, Name: name, FullName: got.FullName, CloneURL: got.CloneURL, Private: got.Private}
 }
 
+// Fork forks repo as the user whose token is given (CreateUser's) and
+// returns the fork. Gitea forks asynchronously on big repositories; its API
+// answers when the fork exists.
+func (s *Server) Fork(t testing.TB, repo Repo, token string) Repo {
+	t.Helper()
+	var got struct {
+		FullName string `json:"full_name"`
+		CloneURL string `json:"clone_url"`
+		Private  bool   `json:"private"`
+		Name     string `json:"name"`
+		Owner    struct {
+			Login string `json:"login"`
+		} `json:"owner"`
+	}
+	if err := s.Call(context.Background(), token, http.MethodPost, "/repos/"+repo.FullName+"/forks", map[string]any{}, &got); err != nil {
+		t.Fatal(err)
+	}
+	return Repo{Owner: got.Owner.Login, Name: got.Name, FullName: got.FullName, CloneURL: got.CloneURL, Private: got.Private}
+}
+
 // CreateUser makes a user who is not an admin and returns an access token
 // of theirs with the given scopes ("all" when none).
 func (s *Server) CreateUser(t testing.TB, name string, scopes ...string) (token string) {

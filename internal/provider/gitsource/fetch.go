@@ -22,6 +22,11 @@ func fetch(ctx context.Context, g *git, src *source) (string, error) {
 	shallow := src.format == FormatCodeZip
 	branchRef := "refs/remotes/origin/" + src.branch
 	refspec := "+refs/heads/" + src.branch + ":" + branchRef
+	if src.headRef != "" {
+		// A pull request's head, under its source branch's name: the
+		// branch may be a fork's, which the repository does not have.
+		refspec = "+" + src.headRef + ":" + branchRef
+	}
 
 	initArgs := []string{"init", "-q"}
 	if shallow {
@@ -35,13 +40,20 @@ func fetch(ctx context.Context, g *git, src *source) (string, error) {
 		return "", err
 	}
 
-	g.logf("sluice: fetching branch %s of repository %s", src.branch, src.what)
+	if src.headRef != "" {
+		g.logf("sluice: fetching pull request head %s (branch %s) of repository %s", src.headRef, src.branch, src.what)
+	} else {
+		g.logf("sluice: fetching branch %s of repository %s", src.branch, src.what)
+	}
 	var err error
 	if shallow {
 		err = g.fetch(ctx, src, "fetch", "--no-tags", "--no-recurse-submodules", "--depth=1", "origin", refspec)
 	} else {
 		// What git clone takes: every branch, and the tags on them.
 		err = g.fetch(ctx, src, "fetch", "--no-recurse-submodules", "origin")
+		if err == nil && src.headRef != "" {
+			err = g.fetch(ctx, src, "fetch", "--no-tags", "--no-recurse-submodules", "origin", refspec)
+		}
 	}
 	if err != nil {
 		return "", err

@@ -171,6 +171,10 @@ type Remote struct {
 	// Branch is the branch to read; Format is FormatCodeZip (the default)
 	// or FormatCloneRef.
 	Branch, Format string
+	// HeadRef, when set, is a pull request's head reference in the
+	// repository (refs/pull/N/head, refs/merge-requests/N/head), read as
+	// Branch: a fork's branch is not in the repository, its head is.
+	HeadRef string
 }
 
 // Commit is the commit a source run read.
@@ -209,6 +213,12 @@ func (p *Provider) RunRemote(ctx context.Context, job *provider.Job, r Remote) (
 			return Commit{}, failf(ErrConfiguration, "source revision %q is not a commit id", rev)
 		}
 		src.revision = strings.ToLower(rev)
+	}
+	if r.HeadRef != "" {
+		if !headRefPattern.MatchString(r.HeadRef) {
+			return Commit{}, failf(ErrConfiguration, "pull request head reference %q is not refs/pull/N/head or refs/merge-requests/N/head", r.HeadRef)
+		}
+		src.headRef = r.HeadRef
 	}
 	rem, err := parseRemote(r.URL)
 	if err != nil {

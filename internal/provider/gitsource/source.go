@@ -20,6 +20,7 @@ type source struct {
 	branch   string
 	format   string
 	revision string // lower-case hex, or ""
+	headRef  string // a pull request's head reference to read instead of the branch, or ""
 
 	header   string // the Authorization header for an http(s) repository
 	sshKey   string // a private key for an ssh repository
@@ -31,6 +32,8 @@ var (
 	// repositoryNamePattern is CodeCommit's rule for repository names.
 	repositoryNamePattern = lazyregexp.New(`^[A-Za-z0-9._-]{1,100}$`)
 	revisionPattern       = lazyregexp.New(`^[0-9a-fA-F]{4,64}$`)
+	// headRefPattern is the references hosts keep for pull requests' heads.
+	headRefPattern = lazyregexp.New(`^refs/(pull|merge-requests)/[0-9]{1,10}/head$`)
 )
 
 // source checks the job's configuration and fetches its credentials.

@@ -74,6 +74,7 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	c, err := g.RunRemote(ctx, job, gitsource.Remote{
 		URL: conn.CloneURL(repo), User: user, Password: password,
 		Name: repo, AuthHint: hint, Branch: branch, Format: format,
+		HeadRef: cfg[pipeline.ConfigHeadRef],
 	})
 	if errors.Is(err, gitsource.ErrRepositoryNotFound) {
 		// Hosts answer 404 for a private repository the token may not read.

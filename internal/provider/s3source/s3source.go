@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -56,12 +57,7 @@ type Object struct {
 }
 
 // Revision is the object's source revision: its version id, else its ETag.
-func (o Object) Revision() string {
-	if o.VersionID != "" && o.VersionID != "null" {
-		return o.VersionID
-	}
-	return o.ETag
-}
+func (o Object) Revision() string { return pipeline.ObjectRevision(o.VersionID, o.ETag) }
 
 // Head reads the current version id and ETag of s3://bucket/key.
 func Head(ctx context.Context, c *s3.Client, bucket, key string) (Object, error) {
@@ -179,4 +175,39 @@ func (r Revisions) ObjectRevision(ctx context.Context, pipelineName, stage strin
 		return "", err
 	}
 	return obj.Revision(), nil
+}
+
+// VersionOf finds the version of the action's object whose ETag is etag,
+// the newest of them: what an object store's notification meant when it
+// gave an ETag and no version id (versitygw's do), in a bucket that keeps
+// versions. It returns "" when the bucket keeps none.
+func (r Revisions) VersionOf(ctx context.Context, pipelineName, stage string, a pipeline.Action, etag string) (string, error) {
+	conn, err := r.Conn(ctx, pipelineName, stage, a.Name)
+	if err != nil {
+		return "", err
+	}
+	bucket, key := a.Configuration["S3Bucket"], a.Configuration["S3ObjectKey"]
+	out, err := s3deploy.Client(conn).ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(key)})
+	if err != nil {
+		return "", fmt.Errorf("s3://%s/%s: list versions: %w", bucket, key, err)
+	}
+	var best *types.ObjectVersion
+	for i, v := range out.Versions {
+		if aws.ToString(v.Key) != key || strings.Trim(aws.ToString(v.ETag), `"`) != etag {
+			continue
+		}
+		if id := aws.ToString(v.VersionId); id == "" || id == "null" {
+			return "", nil
+		}
+		if best == nil || aws.ToBool(v.IsLatest) || aws.ToTime(v.LastModified).After(aws.ToTime(best.LastModified)) {
+			best = &out.Versions[i]
+			if aws.ToBool(v.IsLatest) {
+				break
+			}
+		}
+	}
+	if best == nil {
+		return "", fmt.Errorf("s3://%s/%s has no version with ETag %s", bucket, key, etag)
+	}
+	return aws.ToString(best.VersionId), nil
 }
