@@ -2,6 +2,11 @@ module github.com/sluice-ci/sluice
 
 go 1.26.8
 
+// The AWS SDK clients (config, credentials, sts, sso, ssooidc, signin, ssm,
+// cloudformation, secretsmanager, transfermanager) are pinned to their last
+// releases before "Enable schema-based (de)serialization": later ones import
+// a schemas package whose init runs at every sluice start, `--help` included
+// (internal/arch's TestNoSDKSchemasInTheBinary checks; docs/benchmarks.md).
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.11
