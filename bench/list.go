@@ -19,11 +19,15 @@ func benchList(ctx context.Context, runs int) error {
 	if runs > 0 {
 		executions = runs
 	}
-	c, cleanup, err := startServer(ctx, 4)
+	c, base, token, cleanup, err := startServerURL(ctx, 4)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	con, err := signInConsole(ctx, base, token)
+	if err != nil {
+		return err
+	}
 	noop := "name: %s\nexecutionMode: PARALLEL\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n"
 	if err := apply(ctx, c, fmt.Sprintf(noop, "history")); err != nil {
 		return err
@@ -83,6 +87,12 @@ func benchList(ctx context.Context, runs int) error {
 	if err != nil {
 		return err
 	}
+	// The console's list, as the browser gets it (the whole HTML page).
+	consolePage := func() error { _, _, _, err := con.timedGet(ctx, "/ui/pipelines"); return err }
+	oneConsole, err := timeCall(50, consolePage)
+	if err != nil {
+		return err
+	}
 	for i := range 999 {
 		if err := apply(ctx, c, fmt.Sprintf(noop, fmt.Sprintf("p%04d", i))); err != nil {
 			return err
@@ -100,7 +110,16 @@ func benchList(ctx context.Context, runs int) error {
 	if err != nil {
 		return err
 	}
+	manyConsole, err := timeCall(50, consolePage)
+	if err != nil {
+		return err
+	}
+	lastConsole, err := timeCall(50, func() error { _, _, _, err := con.timedGet(ctx, "/ui/pipelines?after=p0899"); return err })
+	if err != nil {
+		return err
+	}
 	fmt.Printf("ListPipelines at 1,000 pipelines: every one %s, a page of 100 %s; at 1 pipeline %s (medians)\n", ms(all), ms(paged), ms(oneList))
+	fmt.Printf("the console's pipeline list at 1,000 pipelines: the first page (100) %s, the last (from p0900) %s; at 1 pipeline %s (medians, whole HTML page over HTTP)\n", ms(manyConsole), ms(lastConsole), ms(oneConsole))
 	fmt.Printf("GetPipelineState with %d past executions: %s at 1,000 pipelines, %s at 1 pipeline (medians)\n", executions, ms(manyState), ms(oneState))
 	return nil
 }

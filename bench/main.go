@@ -21,7 +21,7 @@
 //	go run ./bench regions     a 1 GiB artifact staged into another region's store (a directory, versitygw), against `cp`
 //	go run ./bench cli         `sluice --help` and `sluice status` as whole processes, against /bin/true
 //	go run ./bench idle        CPU of a server idle for 60 s (-runs: seconds) with 1,000 pipelines and no rules
-//	go run ./bench list        ListPipelines at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
+//	go run ./bench list        ListPipelines and the console's list at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
 //	go run ./bench replicas    replicas on one PostgreSQL (processes of the built binary): executions/s with 1 and 2 and the CPU of each
 //	                           process and of PostgreSQL, gate release across replicas, failover time of the singleton work
 //	go run ./bench all         all of the above
@@ -104,10 +104,12 @@ func main() {
 		{"s3events", benchS3Events},
 	} {
 		if which == b.name || which == "all" {
+			fmt.Printf("%s: load average before %s\n", b.name, loadAverage())
 			if err = b.run(ctx, *runs); err != nil {
 				fmt.Fprintf(os.Stderr, "%s: %v\n", b.name, err)
 				os.Exit(1)
 			}
+			fmt.Printf("%s: load average after %s\n", b.name, loadAverage())
 		}
 	}
 }
@@ -143,6 +145,20 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, written
+// beside every figure: on a shared machine they say how much to trust it.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // isolation is the -isolation flag: how the benchmarks' servers isolate

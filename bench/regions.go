@@ -82,7 +82,6 @@ func benchRegions(ctx context.Context, runs int) error {
 		defer stop()
 		others["versitygw"] = gw
 	}
-	fmt.Printf("regions: load average before: %s\n", loadAverage())
 	for _, kind := range []string{"directory", "versitygw"} {
 		dst, ok := others[kind]
 		if !ok {
@@ -120,7 +119,6 @@ func benchRegions(ctx context.Context, runs int) error {
 	}
 	fmt.Printf("regions: plain cp of the same file, %d runs: %s\n", runs, durations(cps))
 	fmt.Printf("regions: cp then sha256sum of the copy, %d runs: %s\n", runs, durations(cpSums))
-	fmt.Printf("regions: load average after: %s\n", loadAverage())
 	return nil
 }
 
@@ -130,18 +128,6 @@ func durations(ds []time.Duration) string {
 		parts = append(parts, ms(d))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // benchVersityGW starts versitygw on a directory under dir, with a bucket,

@@ -37,7 +37,7 @@ type versityGW struct {
 // it is killed when the test ends. The webhook must already listen:
 // versitygw sends it a test event at start and refuses to start when the
 // connection is refused.
-func startVersityGW(t *testing.T, webhook string) *versityGW {
+func startNotifyingVersityGW(t *testing.T, webhook string) *versityGW {
 	t.Helper()
 	bin, skip, err := toolcache.VersityGW.Find()
 	if err != nil {
@@ -123,7 +123,7 @@ func TestS3EventNotifications(t *testing.T) {
 		t.Fatalf("secret put: %s", r)
 	}
 	webhook := strings.Replace(s.url, "http://", "http://sluice:"+hookSecret+"@", 1) + "/webhooks/connections/store"
-	gw := startVersityGW(t, webhook)
+	gw := startNotifyingVersityGW(t, webhook)
 	keys := fmt.Sprintf(`{"accessKeyId":%q,"secretAccessKey":%q}`, gw.Access, gw.Secret)
 	if r := runCLIStdin(t, env, keys, "secret", "put", "store-keys"); r.code != 0 {
 		t.Fatalf("secret put: %s", r)

@@ -725,3 +725,47 @@ stages:
 		t.Errorf("entry condition = %+v", c)
 	}
 }
+
+// TestBrowserPipelinesPaged: the pipeline list shows a page of pipelines at
+// a time, in name order, with a link to the next page; a search looks
+// through every page, not only the first.
+func TestBrowserPipelinesPaged(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	const n = 105 // one page of 100, and a second of 5
+	for i := range n {
+		ts.apply(fmt.Sprintf("name: p%03d\nstages:\n  - name: S\n    actions:\n      - name: a\n        provider: Noop\n", i))
+	}
+	b := newBrowser(t, ts.url)
+	b.signIn(ts.admin)
+	b.do("open the list",
+		chromedp.Navigate(ts.url+"/ui/pipelines"),
+		chromedp.WaitVisible(chromedp.CSS(`#pipelines-table tr[data-name="p000"]`)),
+	)
+	rows := run(b, "count the first page's rows", chromedp.Nodes(chromedp.CSSAll(`#pipelines-table tbody tr[data-name]`)))
+	if len(rows) != 100 {
+		t.Errorf("the first page shows %d pipelines, want 100", len(rows))
+	}
+	if last := rows[len(rows)-1].AttributeValue("data-name"); last != "p099" {
+		t.Errorf("the first page ends with %q, want p099", last)
+	}
+	b.do("follow the next page",
+		chromedp.Click(chromedp.CSS(`#next-page`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pipelines-table tr[data-name="p104"]`)),
+	)
+	rows = run(b, "count the second page's rows", chromedp.Nodes(chromedp.CSSAll(`#pipelines-table tbody tr[data-name]`)))
+	if len(rows) != 5 || rows[0].AttributeValue("data-name") != "p100" {
+		t.Errorf("the second page shows %d pipelines from %q, want 5 from p100", len(rows), rows[0].AttributeValue("data-name"))
+	}
+	if nodes := run(b, "look for a next link", chromedp.Nodes(chromedp.CSSAll(`#next-page`), chromedp.AtLeast(0))); len(nodes) != 0 {
+		t.Errorf("the last page links to a next one")
+	}
+	b.shot("pipelines-page-2")
+	b.do("search a name on the second page",
+		chromedp.Navigate(ts.url+"/ui/pipelines?q=p103"),
+		chromedp.WaitVisible(chromedp.CSS(`#pipelines-table tr[data-name="p103"]`)),
+	)
+	if rows := run(b, "count the matches", chromedp.Nodes(chromedp.CSSAll(`#pipelines-table tbody tr[data-name]`))); len(rows) != 1 {
+		t.Errorf("searching p103 shows %d pipelines, want 1", len(rows))
+	}
+}

@@ -19,7 +19,9 @@ import (
 type pipelinesPage struct {
 	Query     string
 	Pipelines []pipelineRow
-	Total     int
+	// After is the name the page starts after ("" on the first page); Next,
+	// when more pipelines follow, the After of the next page.
+	After, Next string
 	// Isolation says how actions' code is isolated; Sandboxed whether it is.
 	Isolation string
 	Sandboxed bool
@@ -38,40 +40,82 @@ type pipelineRow struct {
 	Wait waitInfo
 }
 
+// pipelinesPerPage is how many pipelines the list shows at once: the page
+// is read through the store's name index (as ListPipelines' pages are), so
+// its cost does not grow with the number of pipelines.
+const pipelinesPerPage = 100
+
 func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	ps, err := s.svc.Pipelines(r.Context())
-	if err != nil {
-		return err
-	}
-	locks, err := s.svc.Locks(r.Context())
-	if err != nil {
-		return err
-	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	page := pipelinesPage{Query: q, Total: len(ps)}
+	page := pipelinesPage{Query: q, After: r.URL.Query().Get("after")}
 	page.Isolation, page.Sandboxed = s.svc.Isolation()
-	for _, p := range ps {
-		name := p.Declaration.Name
-		if q != "" && !strings.Contains(strings.ToLower(name), strings.ToLower(q)) {
-			continue
+	ps, next, err := s.pipelinesMatching(r.Context(), strings.ToLower(q), page.After, pipelinesPerPage)
+	if err != nil {
+		return err
+	}
+	page.Next = next
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Declaration.Name
+	}
+	latest, err := s.svc.LatestExecutions(r.Context(), names)
+	if err != nil {
+		return err
+	}
+	var locks []service.LockState
+	for _, e := range latest {
+		if e != nil && e.Status == engine.ExecutionInProgress {
+			// Only an execution in progress waits; most pages have none.
+			if locks, err = s.svc.Locks(r.Context()); err != nil {
+				return err
+			}
+			break
 		}
-		row := pipelineRow{Name: name, Version: p.Version, Mode: string(p.Declaration.ExecutionMode), Stages: len(p.Declaration.Stages), Updated: p.Updated}
+	}
+	for i, p := range ps {
+		row := pipelineRow{Name: names[i], Version: p.Version, Mode: string(p.Declaration.ExecutionMode), Stages: len(p.Declaration.Stages), Updated: p.Updated}
 		if row.Mode == "" {
 			row.Mode = string(pipeline.Superseded)
 		}
-		latest, err := s.svc.Executions(r.Context(), name, 0, 1)
-		if err != nil && service.ErrorCode(err) != service.CodeNotFound {
-			return err
-		}
-		if len(latest) > 0 {
-			row.Latest = latest[0]
+		if latest[i] != nil {
+			row.Latest = latest[i]
 			row.Wait = waitOf(row.Latest, locks)
 		}
 		page.Pipelines = append(page.Pipelines, row)
 	}
-	sort.Slice(page.Pipelines, func(i, j int) bool { return page.Pipelines[i].Name < page.Pipelines[j].Name })
 	s.render(w, r, c, "pipelines", "Pipelines", page)
 	return nil
+}
+
+// pipelinesMatching returns, in name order, at most limit pipelines named
+// after after whose names contain q (lower case; "" matches all), and the
+// after of the next page ("" when none follows). Without q it is one page of
+// the store's; a search reads the pipelines page by page until it has
+// enough.
+func (s *Server) pipelinesMatching(ctx context.Context, q, after string, limit int) ([]service.PipelineInfo, string, error) {
+	if q == "" {
+		return s.svc.PipelinePage(ctx, after, limit)
+	}
+	var out []service.PipelineInfo
+	for {
+		ps, next, err := s.svc.PipelinePage(ctx, after, 500)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, p := range ps {
+			if !strings.Contains(strings.ToLower(p.Declaration.Name), q) {
+				continue
+			}
+			if len(out) == limit {
+				return out, out[limit-1].Declaration.Name, nil
+			}
+			out = append(out, p)
+		}
+		if next == "" {
+			return out, "", nil
+		}
+		after = next
+	}
 }
 
 // ---- a pipeline, drawn as its stages ----
