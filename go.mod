@@ -2,7 +2,7 @@ module github.com/sluice-ci/sluice
 
 go 1.26.8
 
-// The AWS SDK clients (config, credentials, sts, sso, ssooidc, signin, ssm,
+// The AWS SDK clients (config, credentials, sts, sso, ssooidc, signin, ssm, lambda,
 // cloudformation, secretsmanager, transfermanager) are pinned to their last
 // releases before "Enable schema-based (de)serialization": later ones import
 // a schemas package whose init runs at every sluice start, `--help` included
@@ -20,7 +20,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ecs v1.106.0
 	github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk v1.35.0
 	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.45.0
-	github.com/aws/aws-sdk-go-v2/service/lambda v1.118.0
+	github.com/aws/aws-sdk-go-v2/service/lambda v1.108.0
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.115.0
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.49.0
 	github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
