@@ -177,6 +177,22 @@ func stopShop(a *agentProc) {
 	}
 }
 
+// startShopAgents starts n agents named PREFIX1…PREFIXn, each with its own
+// root holding the port its shop is to serve on.
+func startShopAgents(t *testing.T, s *server, prefix string, n int) []*agentProc {
+	t.Helper()
+	var agents []*agentProc
+	for i := 1; i <= n; i++ {
+		root := t.TempDir()
+		port := pickPort(t)
+		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
+		a := startAgent(t, s, fmt.Sprintf("%s%d", prefix, i), root, port)
+		t.Cleanup(func() { stopShop(a) })
+		agents = append(agents, a)
+	}
+	return agents
+}
+
 func applyGroup(t *testing.T, s *server, config string) {
 	f := filepath.Join(t.TempDir(), "group.yaml")
 	writeFile(t, f, "applicationName: shop\ndeploymentGroupName: prod\ntargets:\n  agentGroup: web\n  tags: {env: prod}\nautoRollbackConfiguration: {enabled: true}\n"+config)
@@ -193,15 +209,7 @@ func TestAgentsDeploy(t *testing.T) {
 		t.Skip("python3 serves the test application")
 	}
 	s := startServer(t)
-	var agents []*agentProc
-	for i := 1; i <= 3; i++ {
-		root := t.TempDir()
-		port := pickPort(t)
-		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
-		a := startAgent(t, s, fmt.Sprintf("a%d", i), root, port)
-		t.Cleanup(func() { stopShop(a) })
-		agents = append(agents, a)
-	}
+	agents := startShopAgents(t, s, "a", 3)
 	// An agent token is for agents only.
 	token := readAgentToken(t, s, "a1")
 	res := runCLI(t, cliEnv(s.url, token), "pipeline", "list")

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -21,15 +20,7 @@ func TestCodeDeployAction(t *testing.T) {
 		t.Skip("python3 serves the test application")
 	}
 	s := startServer(t)
-	var agents []*agentProc
-	for i := 1; i <= 2; i++ {
-		root := t.TempDir()
-		port := pickPort(t)
-		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
-		a := startAgent(t, s, fmt.Sprintf("h%d", i), root, port)
-		t.Cleanup(func() { stopShop(a) })
-		agents = append(agents, a)
-	}
+	agents := startShopAgents(t, s, "h", 2)
 	eventually(t, 20*time.Second, "two agents registered", func() bool {
 		var as []wire.Agent
 		s.json(&as, "deployment", "agents")

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,15 +80,7 @@ alarmConfiguration:
 	wantContains(t, "stop on alarm without alarms", s.fails("deploy-group", "apply", "-f", bad).stderr,
 		"autoRollbackConfiguration.events: DEPLOYMENT_STOP_ON_ALARM needs an enabled alarmConfiguration")
 
-	var agents []*agentProc
-	for i := 1; i <= 2; i++ {
-		root := t.TempDir()
-		port := pickPort(t)
-		writeFile(t, filepath.Join(root, "port"), strconv.Itoa(port))
-		a := startAgent(t, s, fmt.Sprintf("w%d", i), root, port)
-		t.Cleanup(func() { stopShop(a) })
-		agents = append(agents, a)
-	}
+	agents := startShopAgents(t, s, "w", 2)
 	eventually(t, 20*time.Second, "two agents registered", func() bool {
 		var as []wire.Agent
 		s.json(&as, "deployment", "agents")

@@ -25,7 +25,7 @@ type Conn struct {
 	// Endpoint, when set, is where every service answers; Endpoints[service]
 	// overrides it for one service, keyed by the SDK's lower-case service id
 	// ("s3", "cloudformation", "ecs", "sfn", "elasticbeanstalk", "sts",
-	// "secretsmanager", "ssm").
+	// "secretsmanager", "ssm", "codedeploy", "lambda", "monitoring").
 	Endpoint  string
 	Endpoints map[string]string
 	// S3PathStyle addresses buckets in the path (http://host/bucket/key), as

@@ -73,7 +73,7 @@ func (c *Connection) HostURL() string {
 }
 
 // Services are the lower-case SDK service ids an endpoint may be given for.
-var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs", "monitoring"}
+var Services = []string{"s3", "sts", "cloudformation", "ecs", "elasticbeanstalk", "sfn", "secretsmanager", "ssm", "iam", "ecr", "logs", "monitoring", "codedeploy", "lambda"}
 
 // Connection is a connection definition.
 type Connection struct {
