@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/server"
+	"github.com/sluice-ci/sluice/internal/startgc"
 )
 
 func newServerCmd(g *globals) *cobra.Command {
@@ -22,6 +23,7 @@ func newServerCmd(g *globals) *cobra.Command {
 		Short: "Run the sluice server: API, engine, scheduler and in-process workers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			startgc.Restore() // runs for days: the collector as usual
 			// Jobs run in directories of their own: a relative path given
 			// to one (CODEBUILD_SRC_DIR, a sandbox's binds) would name
 			// nothing there, so every configured path is made absolute now.
