@@ -26,6 +26,15 @@ func benchCLI(ctx context.Context, runs int) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
+	// A Go program that prints a line: the floor of any Go binary's start
+	// (the runtime, no packages of ours).
+	hello := filepath.Join(dir, "hello")
+	if err := os.WriteFile(hello+".go", []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"), 0o644); err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", hello, hello+".go").CombinedOutput(); err != nil {
+		return fmt.Errorf("build hello: %v\n%s", err, out)
+	}
 	c, url, token, cleanup, err := startServerURL(ctx, 1)
 	if err != nil {
 		return err
@@ -49,7 +58,7 @@ func benchCLI(ctx context.Context, runs int) error {
 		return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 	}
 	type samples struct{ wall, cpu []time.Duration }
-	var floor, help, status samples
+	var floor, goFloor, help, status samples
 	for range runs {
 		for _, m := range []struct {
 			into *samples
@@ -57,6 +66,7 @@ func benchCLI(ctx context.Context, runs int) error {
 			args []string
 		}{
 			{&floor, "/bin/true", nil},
+			{&goFloor, hello, nil},
 			{&help, bin, []string{"--help"}},
 			{&status, bin, []string{"status", "cli"}},
 		} {
@@ -68,13 +78,16 @@ func benchCLI(ctx context.Context, runs int) error {
 		}
 	}
 	fw, fc := percentile(floor.wall, 0.5), percentile(floor.cpu, 0.5)
+	gw, gc := percentile(goFloor.wall, 0.5), percentile(goFloor.cpu, 0.5)
+	fmt.Printf("floors: /bin/true wall %s, CPU %s; a Go hello-world wall %s, CPU %s (medians of %d)\n", ms(fw), ms(fc), ms(gw), ms(gc), runs)
 	for _, r := range []struct {
 		what string
 		s    samples
 	}{{"sluice --help", help}, {"sluice status (3 actions, real server)", status}} {
 		w, c := percentile(r.s.wall, 0.5), percentile(r.s.cpu, 0.5)
-		fmt.Printf("%s: wall median %s (p10 %s, p90 %s), /bin/true %s: %.1f× the floor; CPU median %s, /bin/true %s\n",
-			r.what, ms(w), ms(percentile(r.s.wall, 0.1)), ms(percentile(r.s.wall, 0.9)), ms(fw), float64(w)/float64(fw), ms(c), ms(fc))
+		fmt.Printf("%s: wall median %s (p10 %s, p90 %s): %.1f× /bin/true, %.1f× the Go hello-world; CPU median %s (p10 %s): %.1f× the Go hello-world's\n",
+			r.what, ms(w), ms(percentile(r.s.wall, 0.1)), ms(percentile(r.s.wall, 0.9)), float64(w)/float64(fw), float64(w)/float64(gw),
+			ms(c), ms(percentile(r.s.cpu, 0.1)), float64(c)/float64(gc))
 	}
 	return nil
 }
