@@ -26,6 +26,12 @@ func benchCLI(ctx context.Context, runs int) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
+	// The client alone (go build -tags sluiceclient): what the commands that
+	// only talk to a server would cost in a binary of their own.
+	clientBin := filepath.Join(dir, "sluice-client")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "sluiceclient", "-o", clientBin, "./cmd/sluice").CombinedOutput(); err != nil {
+		return fmt.Errorf("build the client: %v\n%s", err, out)
+	}
 	// A Go program that prints a line: the floor of any Go binary's start
 	// (the runtime, no packages of ours).
 	hello := filepath.Join(dir, "hello")
@@ -58,7 +64,7 @@ func benchCLI(ctx context.Context, runs int) error {
 		return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 	}
 	type samples struct{ wall, cpu []time.Duration }
-	var floor, goFloor, help, status samples
+	var floor, goFloor, help, status, clientHelp, clientStatus samples
 	for range runs {
 		for _, m := range []struct {
 			into *samples
@@ -69,6 +75,8 @@ func benchCLI(ctx context.Context, runs int) error {
 			{&goFloor, hello, nil},
 			{&help, bin, []string{"--help"}},
 			{&status, bin, []string{"status", "cli"}},
+			{&clientHelp, clientBin, []string{"--help"}},
+			{&clientStatus, clientBin, []string{"status", "cli"}},
 		} {
 			w, c, err := run(m.name, m.args...)
 			if err != nil {
@@ -83,7 +91,8 @@ func benchCLI(ctx context.Context, runs int) error {
 	for _, r := range []struct {
 		what string
 		s    samples
-	}{{"sluice --help", help}, {"sluice status (3 actions, real server)", status}} {
+	}{{"sluice --help", help}, {"sluice status (3 actions, real server)", status},
+		{"client-only build (-tags sluiceclient) --help", clientHelp}, {"client-only build status", clientStatus}} {
 		w, c := percentile(r.s.wall, 0.5), percentile(r.s.cpu, 0.5)
 		fmt.Printf("%s: wall median %s (p10 %s, p90 %s): %.1f× /bin/true, %.1f× the Go hello-world; CPU median %s (p10 %s): %.1f× the Go hello-world's\n",
 			r.what, ms(w), ms(percentile(r.s.wall, 0.1)), ms(percentile(r.s.wall, 0.9)), float64(w)/float64(fw), float64(w)/float64(gw),

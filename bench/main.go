@@ -17,7 +17,7 @@
 //	go run ./bench ui          the web console: a 10×10 pipeline page with 1,000 executions rendered, and live updates
 //	go run ./bench rules       from a job's success to a rule's webhook target holding the SUCCEEDED event (100 runs)
 //	go run ./bench s3          a 1 GiB artifact deployed to S3 (moto) unpacked and as one zip: heap and RSS peaks
-//	go run ./bench cli         `sluice --help` and `sluice status` as whole processes, against /bin/true
+//	go run ./bench cli         `sluice --help` and `sluice status` as whole processes (also of a -tags sluiceclient build), against /bin/true and a Go hello-world
 //	go run ./bench idle        CPU of a server idle for 60 s (-runs: seconds) with 1,000 pipelines and no rules
 //	go run ./bench list        ListPipelines and the console's list at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
 //	go run ./bench all         all of the above
