@@ -26,6 +26,21 @@ func benchCLI(ctx context.Context, runs int) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
+	// The client alone (go build -tags sluiceclient): what the commands that
+	// only talk to a server would cost in a binary of their own.
+	clientBin := filepath.Join(dir, "sluice-client")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "sluiceclient", "-o", clientBin, "./cmd/sluice").CombinedOutput(); err != nil {
+		return fmt.Errorf("build the client: %v\n%s", err, out)
+	}
+	// A Go program that prints a line: the floor of any Go binary's start
+	// (the runtime, no packages of ours).
+	hello := filepath.Join(dir, "hello")
+	if err := os.WriteFile(hello+".go", []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n"), 0o644); err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", hello, hello+".go").CombinedOutput(); err != nil {
+		return fmt.Errorf("build hello: %v\n%s", err, out)
+	}
 	c, url, token, cleanup, err := startServerURL(ctx, 1)
 	if err != nil {
 		return err
@@ -49,7 +64,7 @@ func benchCLI(ctx context.Context, runs int) error {
 		return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 	}
 	type samples struct{ wall, cpu []time.Duration }
-	var floor, help, status samples
+	var floor, goFloor, help, status, clientHelp, clientStatus samples
 	for range runs {
 		for _, m := range []struct {
 			into *samples
@@ -57,8 +72,11 @@ func benchCLI(ctx context.Context, runs int) error {
 			args []string
 		}{
 			{&floor, "/bin/true", nil},
+			{&goFloor, hello, nil},
 			{&help, bin, []string{"--help"}},
 			{&status, bin, []string{"status", "cli"}},
+			{&clientHelp, clientBin, []string{"--help"}},
+			{&clientStatus, clientBin, []string{"status", "cli"}},
 		} {
 			w, c, err := run(m.name, m.args...)
 			if err != nil {
@@ -68,13 +86,17 @@ func benchCLI(ctx context.Context, runs int) error {
 		}
 	}
 	fw, fc := percentile(floor.wall, 0.5), percentile(floor.cpu, 0.5)
+	gw, gc := percentile(goFloor.wall, 0.5), percentile(goFloor.cpu, 0.5)
+	fmt.Printf("floors: /bin/true wall %s, CPU %s; a Go hello-world wall %s, CPU %s (medians of %d)\n", ms(fw), ms(fc), ms(gw), ms(gc), runs)
 	for _, r := range []struct {
 		what string
 		s    samples
-	}{{"sluice --help", help}, {"sluice status (3 actions, real server)", status}} {
+	}{{"sluice --help", help}, {"sluice status (3 actions, real server)", status},
+		{"client-only build (-tags sluiceclient) --help", clientHelp}, {"client-only build status", clientStatus}} {
 		w, c := percentile(r.s.wall, 0.5), percentile(r.s.cpu, 0.5)
-		fmt.Printf("%s: wall median %s (p10 %s, p90 %s), /bin/true %s: %.1f× the floor; CPU median %s, /bin/true %s\n",
-			r.what, ms(w), ms(percentile(r.s.wall, 0.1)), ms(percentile(r.s.wall, 0.9)), ms(fw), float64(w)/float64(fw), ms(c), ms(fc))
+		fmt.Printf("%s: wall median %s (p10 %s, p90 %s): %.1f× /bin/true, %.1f× the Go hello-world; CPU median %s (p10 %s): %.1f× the Go hello-world's\n",
+			r.what, ms(w), ms(percentile(r.s.wall, 0.1)), ms(percentile(r.s.wall, 0.9)), float64(w)/float64(fw), float64(w)/float64(gw),
+			ms(c), ms(percentile(r.s.cpu, 0.1)), float64(c)/float64(gc))
 	}
 	return nil
 }

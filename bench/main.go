@@ -19,7 +19,7 @@
 //	go run ./bench rules       from a job's success to a rule's webhook target holding the SUCCEEDED event (100 runs)
 //	go run ./bench s3          a 1 GiB artifact deployed to S3 (moto) unpacked and as one zip: heap and RSS peaks
 //	go run ./bench regions     a 1 GiB artifact staged into another region's store (a directory, versitygw), against `cp`
-//	go run ./bench cli         `sluice --help` and `sluice status` as whole processes, against /bin/true
+//	go run ./bench cli         `sluice --help` and `sluice status` as whole processes (also of a -tags sluiceclient build), against /bin/true and a Go hello-world
 //	go run ./bench idle        CPU of a server idle for 60 s (-runs: seconds) with 1,000 pipelines and no rules
 //	go run ./bench list        ListPipelines and the console's list at 1,000 pipelines (all, a page) and GetPipelineState with 10,000 past executions (-runs)
 //	go run ./bench replicas    replicas on one PostgreSQL (processes of the built binary): executions/s with 1 and 2 and the CPU of each

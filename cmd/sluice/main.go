@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/sluice-ci/sluice/internal/cli"
+	_ "github.com/sluice-ci/sluice/internal/startgc" // before the heavy inits: see its doc
 )
 
 func main() {

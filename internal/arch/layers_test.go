@@ -18,8 +18,8 @@ const module = "github.com/sluice-ci/sluice/"
 var layers = map[string]int{
 	// 0: vocabulary and adapters that import nothing of sluice's.
 	// -1: what even the packages of layer 0 use.
-	"internal/lazyregexp": -1,
-	"internal/yamlnode":   0, "internal/schedule": 0, "internal/report": 0, "internal/auth": 0,
+	"internal/lazyregexp": -1, "internal/startgc": -1,
+	"internal/yamlnode": 0, "internal/schedule": 0, "internal/report": 0, "internal/auth": 0,
 	"internal/audit": 0, "internal/notify": 0, "internal/notify/smtpsink": 0,
 	"internal/eventpattern": 0, "internal/logmask": 0, "internal/artifact": 0,
 	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0, "internal/sandbox": 0, "internal/awsconn": 0, "internal/toolcache": 0, "internal/hostconn": 0,

@@ -1,3 +1,5 @@
+//go:build !sluiceclient
+
 package cli
 
 import (
@@ -17,6 +19,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/api/client"
 	"github.com/sluice-ci/sluice/internal/deployagent"
+	"github.com/sluice-ci/sluice/internal/startgc"
 	"github.com/sluice-ci/sluice/internal/wire"
 )
 
@@ -28,6 +31,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 		Short: "Run a deployment agent on a target machine: it takes the CodeDeploy deployments of its group",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			startgc.Restore() // runs for days: the collector as usual
 			if tokenFile != "" {
 				b, err := os.ReadFile(tokenFile)
 				if err != nil {

@@ -1,3 +1,5 @@
+//go:build !sluiceclient
+
 package cli
 
 import (

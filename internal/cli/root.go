@@ -104,9 +104,6 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 	root.PersistentFlags().StringVar(&g.caCert, "ca-cert", os.Getenv("SLUICE_CA_CERT"), "PEM file of certificates to trust for an https server, such as its self-signed one (env SLUICE_CA_CERT)")
 
 	root.AddCommand(
-		newServerCmd(g),
-		newWorkerCmd(g),
-		newAgentCmd(g),
 		newDeploymentCmd(g),
 		newPipelineCmd(g),
 		newStartCmd(g),
@@ -134,7 +131,6 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newPRCmd(g),
 		newPolicyCmd(g),
 		newBuildspecCmd(g),
-		newBuildCmd(g),
 		newProjectCmd(g),
 		newFunctionCmd(g),
 		newDeployGroupCmd(g),
@@ -145,6 +141,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		newAuditCmd(g),
 		newVersionCmd(g),
 	)
+	root.AddCommand(localCommands(g)...)
 	return root, g
 }
 

@@ -1,3 +1,5 @@
+//go:build !sluiceclient
+
 package cli
 
 import (
@@ -12,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-ci/sluice/internal/server"
+	"github.com/sluice-ci/sluice/internal/startgc"
 )
 
 func newServerCmd(g *globals) *cobra.Command {
@@ -23,6 +26,7 @@ func newServerCmd(g *globals) *cobra.Command {
 		Short: "Run the sluice server: API, engine, scheduler and in-process workers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			startgc.Restore() // runs for days: the collector as usual
 			if err := splitRegions(regions, &cfg); err != nil {
 				return err
 			}

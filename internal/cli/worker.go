@@ -1,3 +1,5 @@
+//go:build !sluiceclient
+
 package cli
 
 import (
@@ -12,6 +14,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/provider/registry"
 	"github.com/sluice-ci/sluice/internal/sandbox"
+	"github.com/sluice-ci/sluice/internal/startgc"
 	"github.com/sluice-ci/sluice/internal/worker"
 )
 
@@ -23,6 +26,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		Short: "Run a remote worker that takes jobs from a sluice server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			startgc.Restore() // runs for days: the collector as usual
 			if tokenFile != "" {
 				// A token in a file (or SLUICE_TOKEN) never shows in the
 				// process list, as --token does.
