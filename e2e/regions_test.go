@@ -129,9 +129,22 @@ func TestRegions(t *testing.T) {
 	token := strings.TrimSpace(s.ok("token", "create", "regional", "--policy", "worker"))
 	tokenFile := filepath.Join(s.scratch("workers"), "token")
 	writeFile(t, tokenFile, token)
-	for _, r := range []string{"us-east-1", "eu-west-1", "down"} {
+	for _, r := range []string{"us-east-1", "down"} {
 		startWorker(t, s, tokenFile, "w-"+r, "--isolation", "none", "--region", r)
 	}
+	// eu-west-1's worker is someone else's machine: its token may poll in
+	// eu-west-1 only. Saying it is in the home region gets it nothing.
+	euPolicy := s.writeScratch("eu-worker.json", `{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"sluice:PollForJobs","Resource":"region/eu-west-1"},
+  {"Effect":"Allow","Action":["sluice:AcknowledgeJob","sluice:PutJob*","sluice:GetJob*"],"Resource":"job/*"}]}`)
+	euToken := strings.TrimSpace(s.ok("token", "create", "eu", "--policy", euPolicy))
+	euFile := filepath.Join(s.scratch("workers"), "eu-token")
+	writeFile(t, euFile, euToken)
+	startWorker(t, s, euFile, "w-eu-west-1", "--isolation", "none", "--region", "eu-west-1")
+	rogue := startWorker(t, s, euFile, "w-rogue", "--isolation", "none", "--region", "us-west-2")
+	eventually(t, 20*time.Second, "the rogue worker to be refused", func() bool {
+		return strings.Contains(readFile(t, rogue.log), "not allowed sluice:PollForJobs on region/us-west-2")
+	})
 
 	dir := s.scratch("regions")
 	project := filepath.Join(dir, "project.yml")
