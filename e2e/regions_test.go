@@ -324,7 +324,9 @@ func TestRegionsCrossRegionSample(t *testing.T) {
 		return len(as) == 3
 	})
 	group := filepath.Join(s.scratch("groups"), "group.yaml")
-	writeFile(t, group, "applicationName: name\ndeploymentGroupName: name\ntargets:\n  agentGroup: web\n  tags: {env: prod, region: us-east-1}\n")
+	// The group targets every agent of web: the action's region keeps
+	// its deployment to those tagged region=us-east-1.
+	writeFile(t, group, "applicationName: name\ndeploymentGroupName: name\ntargets:\n  agentGroup: web\n  tags: {env: prod}\n")
 	s.ok("deploy-group", "apply", "-f", group)
 
 	// The sample's roleArn is the placeholder "ARN": a policy of that name.
