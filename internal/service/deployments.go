@@ -59,26 +59,23 @@ type DeploymentHost struct {
 
 // Deployment is one deployment to a group.
 type Deployment struct {
-	ID          string `json:"id"`
-	Application string `json:"applicationName"`
-	Group       string `json:"deploymentGroupName"`
-	Config      string `json:"deploymentConfigName"`
-	Traffic     bool   `json:"shiftsTraffic,omitempty"`
-	Revision    string `json:"revision"` // the artifact key of its zip
-	SHA256      string `json:"sha256"`
-	Status      string `json:"status"` // InProgress, Succeeded, Failed, Stopped
-	Message     string `json:"message,omitempty"`
-	RollbackOf  string `json:"rollbackOf,omitempty"`
-	RolledBack  string `json:"rollbackDeploymentId,omitempty"`
-	Creator     string `json:"creator,omitempty"` // e.g. pipeline/EXECUTION/STAGE/ACTION
-	// Region, for a CodeDeploy action of a region other than the home one,
-	// keeps the deployment to the agents tagged region=REGION, as a
-	// CodeDeploy deployment group reaches its own region's instances.
-	Region  string           `json:"region,omitempty"`
-	Plan    deploygroup.Plan `json:"plan"`
-	Hosts   []DeploymentHost `json:"hosts"`
-	Created time.Time        `json:"created"`
-	Updated time.Time        `json:"updated"`
+	ID          string           `json:"id"`
+	Application string           `json:"applicationName"`
+	Group       string           `json:"deploymentGroupName"`
+	Config      string           `json:"deploymentConfigName"`
+	Traffic     bool             `json:"shiftsTraffic,omitempty"`
+	Revision    string           `json:"revision"` // the artifact key of its zip
+	SHA256      string           `json:"sha256"`
+	Status      string           `json:"status"` // InProgress, Succeeded, Failed, Stopped
+	Message     string           `json:"message,omitempty"`
+	RollbackOf  string           `json:"rollbackOf,omitempty"`
+	RolledBack  string           `json:"rollbackDeploymentId,omitempty"`
+	Creator     string           `json:"creator,omitempty"` // e.g. pipeline/EXECUTION/STAGE/ACTION
+	Plan        deploygroup.Plan `json:"plan"`
+	Hosts       []DeploymentHost `json:"hosts"`
+	Created     time.Time        `json:"created"`
+	Updated     time.Time        `json:"updated"`
+	Region      string           `json:"region,omitempty"` // another region's CodeDeploy action's: only agents tagged region=REGION
 }
 
 // GroupID is the group's id as agents see it (a name safe in paths).
