@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,26 +42,8 @@ func benchRegions(ctx context.Context, runs int) error {
 	// Half random, half text, as build outputs are; written through the
 	// store, so that it is where a job's output would be.
 	const key = "exec/app/job.zip"
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	go func() {
-		chunk := make([]byte, 1<<20)
-		for i := range 1024 {
-			if (i/64)%2 == 0 {
-				rand.Read(chunk)
-			} else {
-				for j := range chunk {
-					chunk[j] = byte('a' + j%26)
-				}
-			}
-			if _, err := pw.Write(chunk); err != nil {
-				break
-			}
-		}
-		pw.Close()
-	}()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeGiB(pw)) }()
 	if _, err := home.Put(ctx, key, pr); err != nil {
 		return err
 	}
@@ -140,34 +121,14 @@ func benchVersityGW(ctx context.Context, dir string) (artifact.Store, func(), er
 	if bin == "" {
 		return nil, nil, fmt.Errorf("%s", skip)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
 	data := filepath.Join(dir, "gw")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, nil, err
 	}
 	const access, secret = "bench-access", "bench-secret-not-a-real-one"
-	cmd := exec.Command(bin, "--access", access, "--secret", secret, "--port", addr, "posix", data)
-	if err := cmd.Start(); err != nil {
+	addr, stop, err := toolcache.RunVersityGW(bin, data, access, secret, nil)
+	if err != nil {
 		return nil, nil, err
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, nil, fmt.Errorf("versitygw did not listen on %s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	mc, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""), BucketLookup: minio.BucketLookupPath})
 	if err == nil {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,35 +36,17 @@ func startVersityGW(t *testing.T, bucket string) string {
 	if bin == "" {
 		t.Skip(skip)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", pickPort(t))
-	log := filepath.Join(t.TempDir(), "versitygw.log")
-	logf, err := os.Create(log)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "versitygw.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "--access", gwAccess, "--secret", gwSecret, "--port", addr, "posix", t.TempDir())
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	addr, stop, err := toolcache.RunVersityGW(bin, t.TempDir(), gwAccess, gwSecret, logf)
+	if err != nil {
+		b, _ := os.ReadFile(logf.Name())
+		t.Fatalf("%v: %s", err, b)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
-	// versitygw has no readiness signal of its own: a TCP connect is one.
-	eventually(t, 15*time.Second, "versitygw to accept connections", func() bool {
-		select {
-		case <-done:
-			b, _ := os.ReadFile(log)
-			t.Fatalf("versitygw exited: %s", b)
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	t.Cleanup(stop)
 	if err := gwClient(t, addr).MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("make bucket %s: %v", bucket, err)
 	}
@@ -139,6 +120,8 @@ func TestRegions(t *testing.T) {
 	s := startServerEnv(t, env, "--region", "us-west-2",
 		"--region", "us-east-1=s3://east/artifacts?endpoint="+gw+"&tls=false",
 		"--region", "eu-west-1="+euDir,
+		// No worker is ever started in ap-south-1.
+		"--region", "ap-south-1="+t.TempDir(),
 		// Nothing listens on port 1: the server starts all the same.
 		"--region", "down=s3://east/down?endpoint=127.0.0.1:1&tls=false")
 	wantContains(t, "server log", s.serverLog(), "region's artifact store not reachable", "region=down")
@@ -146,9 +129,22 @@ func TestRegions(t *testing.T) {
 	token := strings.TrimSpace(s.ok("token", "create", "regional", "--policy", "worker"))
 	tokenFile := filepath.Join(s.scratch("workers"), "token")
 	writeFile(t, tokenFile, token)
-	for _, r := range []string{"us-east-1", "eu-west-1", "down"} {
+	for _, r := range []string{"us-east-1", "down"} {
 		startWorker(t, s, tokenFile, "w-"+r, "--isolation", "none", "--region", r)
 	}
+	// eu-west-1's worker is someone else's machine: its token may poll in
+	// eu-west-1 only. Saying it is in the home region gets it nothing.
+	euPolicy := s.writeScratch("eu-worker.json", `{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"sluice:PollForJobs","Resource":"region/eu-west-1"},
+  {"Effect":"Allow","Action":["sluice:AcknowledgeJob","sluice:PutJob*","sluice:GetJob*"],"Resource":"job/*"}]}`)
+	euToken := strings.TrimSpace(s.ok("token", "create", "eu", "--policy", euPolicy))
+	euFile := filepath.Join(s.scratch("workers"), "eu-token")
+	writeFile(t, euFile, euToken)
+	startWorker(t, s, euFile, "w-eu-west-1", "--isolation", "none", "--region", "eu-west-1")
+	rogue := startWorker(t, s, euFile, "w-rogue", "--isolation", "none", "--region", "us-west-2")
+	eventually(t, 20*time.Second, "the rogue worker to be refused", func() bool {
+		return strings.Contains(readFile(t, rogue.log), "not allowed sluice:PollForJobs on region/us-west-2")
+	})
 
 	dir := s.scratch("regions")
 	project := filepath.Join(dir, "project.yml")
@@ -247,6 +243,18 @@ stages:
 		"region down: artifact store s3://east/down", "127.0.0.1:1")
 	wantEqual(t, "the home action beside it", e.actionStatus("here"), "Succeeded")
 
+	// A job of a region no worker is in waits, and says for what.
+	s.apply(s.writeScratch("stranded.yml", `name: stranded
+stages:
+  - name: S
+    actions:
+      - {name: far, provider: Commands, region: ap-south-1, commands: ["true"]}
+`))
+	id = s.start("stranded")
+	eventually(t, 20*time.Second, "the stranded execution to say what it waits for", func() bool {
+		return strings.Contains(s.ok("execution", "get", "stranded", id), "InProgress (waiting for a worker in region ap-south-1)")
+	})
+
 	// An action naming a region the server does not declare is refused at
 	// apply, with the file, line and field and the region meant.
 	bad := s.writeScratch("typo.yml", `name: typo
@@ -313,7 +321,9 @@ func TestRegionsCrossRegionSample(t *testing.T) {
 		return len(as) == 3
 	})
 	group := filepath.Join(s.scratch("groups"), "group.yaml")
-	writeFile(t, group, "applicationName: name\ndeploymentGroupName: name\ntargets:\n  agentGroup: web\n  tags: {env: prod, region: us-east-1}\n")
+	// The group targets every agent of web: the action's region keeps
+	// its deployment to those tagged region=us-east-1.
+	writeFile(t, group, "applicationName: name\ndeploymentGroupName: name\ntargets:\n  agentGroup: web\n  tags: {env: prod}\n")
 	s.ok("deploy-group", "apply", "-f", group)
 
 	// The sample's roleArn is the placeholder "ARN": a policy of that name.

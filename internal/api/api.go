@@ -87,7 +87,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/graph", "GetPipelineGraph", resAll, s.pipelineGraph)
 
 	// The job protocol (docs/ARCHITECTURE.md).
-	s.handle("POST /api/v1/jobs/claim", "PollForJobs", resAll, s.claimJob)
+	s.handle("POST /api/v1/jobs/claim", "PollForJobs", s.resClaimRegion(), s.claimJob)
 	s.handle("POST /api/v1/jobs/{id}/heartbeat", "AcknowledgeJob", resJob, s.heartbeat)
 	s.handle("POST /api/v1/jobs/{id}/result", "PutJobResult", resJob, s.jobResult)
 	s.handle("POST /api/v1/jobs/{id}/log", "PutJobLog", resJob, s.appendLog)

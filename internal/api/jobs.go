@@ -17,6 +17,24 @@ import (
 
 const maxLogChunk = 4 << 20
 
+// resClaimRegion is the region a worker claims jobs in, region/NAME (the
+// home region's name when the request names none): a token whose policy
+// allows sluice:PollForJobs on region/eu-west-1 alone is a worker of that
+// region, and cannot take another region's jobs (and their inputs and
+// secrets) by saying it is elsewhere.
+func (s *Server) resClaimRegion() resourceFunc {
+	return bodyResource("region", 1<<20, func(_ *http.Request, body []byte) (string, error) {
+		var req wire.ClaimRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			return "", service.Errorf(service.CodeInvalid, "request body: %v", err)
+		}
+		if req.Region == "" {
+			return s.svc.Region(), nil
+		}
+		return req.Region, nil
+	})
+}
+
 func (s *Server) claimJob(w http.ResponseWriter, r *http.Request) error {
 	var req wire.ClaimRequest
 	if err := decode(r, &req); err != nil {

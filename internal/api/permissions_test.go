@@ -161,7 +161,7 @@ var operations = []operation{
 	{"GET /api/v1/locks", "GET", "/api/v1/locks", "", "ListLocks", "*", look},
 	{"GET /metrics", "GET", "/metrics", "", "GetMetrics", "*", look},
 
-	{"POST /api/v1/jobs/claim", "POST", "/api/v1/jobs/claim", `{"workerId":"w","providers":["Noop"],"waitSeconds":0}`, "PollForJobs", "*", jobs},
+	{"POST /api/v1/jobs/claim", "POST", "/api/v1/jobs/claim", `{"workerId":"w","providers":["Noop"],"waitSeconds":0}`, "PollForJobs", "region/local", jobs},
 	{"POST /api/v1/jobs/{id}/heartbeat", "POST", "/api/v1/jobs/j1/heartbeat", `{"workerId":"w"}`, "AcknowledgeJob", "job/j1", jobs},
 	{"POST /api/v1/jobs/{id}/result", "POST", "/api/v1/jobs/j1/result", `{"workerId":"w","succeeded":true}`, "PutJobResult", "job/j1", jobs},
 	{"POST /api/v1/jobs/{id}/log", "POST", "/api/v1/jobs/j1/log?workerId=w", "hello", "PutJobLog", "job/j1", jobs},
@@ -464,7 +464,7 @@ func TestJobTokens(t *testing.T) {
 		{"PUT", "/api/v1/jobs/j1/outputs/out", "zip", ""},
 		{"POST", "/api/v1/jobs/j2/success", `{}`, "token job/j1 (policy job:j1) is not allowed sluice:PutJobSuccessResult on job/j2"},
 		{"POST", "/api/v1/jobs/j1/result", `{"workerId":"w","succeeded":true}`, "sluice:PutJobResult on job/j1"},
-		{"POST", "/api/v1/jobs/claim", `{"workerId":"w","providers":["Noop"]}`, "sluice:PollForJobs on *"},
+		{"POST", "/api/v1/jobs/claim", `{"workerId":"w","providers":["Noop"]}`, "sluice:PollForJobs on any region/*"},
 		{"GET", "/api/v1/pipelines", "", "sluice:ListPipelines on *"},
 	} {
 		status, body := p.do(t, tc.method, tc.path, tc.body, token, false)

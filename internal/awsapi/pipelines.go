@@ -111,7 +111,11 @@ func (h *Handler) declaration(p service.PipelineInfo) (map[string]any, error) {
 	}
 	delete(m, "role")
 	m["roleArn"] = "arn:aws:iam::" + h.id.Account + ":role/" + role
-	m["artifactStore"] = map[string]string{"type": "S3", "location": "sluice-artifacts-" + h.id.Region}
+	if len(p.Declaration.ArtifactStores) == 0 {
+		// artifactStores, when declared, stands instead: the two are
+		// exclusive, as on AWS.
+		m["artifactStore"] = map[string]string{"type": "S3", "location": "sluice-artifacts-" + h.id.Region}
+	}
 	m["version"] = p.Version
 	// CodePipeline writes every action's configuration and artifacts, empty
 	// or not.

@@ -439,3 +439,41 @@ func TestSDKPagingAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// A pipeline declaring artifactStores (one store per region) is written
+// back with them and without artifactStore, which CodePipeline refuses
+// beside them; the SDK reads it, and it can be applied again as it is.
+func TestSDKArtifactStores(t *testing.T) {
+	f := start(t, func(c *server.Config) {
+		c.Region, c.Regions = "us-east-1", []string{"eu-west-1=" + t.TempDir()}
+	})
+	k := f.keys(t, "cp", "admin")
+	cp := f.client(k.AccessKeyID, k.SecretAccessKey)
+	ctx := context.Background()
+	in := createInput("multi")
+	in.Pipeline.ArtifactStore = nil
+	in.Pipeline.ArtifactStores = map[string]types.ArtifactStore{
+		"us-east-1": {Type: types.ArtifactStoreTypeS3, Location: aws.String("home-bucket")},
+		"eu-west-1": {Type: types.ArtifactStoreTypeS3, Location: aws.String("eu-bucket")},
+	}
+	in.Pipeline.Stages[1].Actions[0].Region = aws.String("eu-west-1")
+	if _, err := cp.CreatePipeline(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cp.GetPipeline(ctx, &codepipeline.GetPipelineInput{Name: aws.String("multi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Pipeline.ArtifactStore != nil || len(got.Pipeline.ArtifactStores) != 2 || aws.ToString(got.Pipeline.ArtifactStores["eu-west-1"].Location) != "eu-bucket" {
+		t.Errorf("artifactStore %+v, artifactStores %+v", got.Pipeline.ArtifactStore, got.Pipeline.ArtifactStores)
+	}
+	if _, err := cp.UpdatePipeline(ctx, &codepipeline.UpdatePipelineInput{Pipeline: got.Pipeline}); err != nil {
+		t.Errorf("the pipeline as read, applied again: %v", err)
+	}
+	in = createInput("elsewhere")
+	in.Pipeline.ArtifactStore = nil
+	in.Pipeline.ArtifactStores = map[string]types.ArtifactStore{"ap-south-1": {Type: types.ArtifactStoreTypeS3, Location: aws.String("b-ap")}}
+	if _, err := cp.CreatePipeline(ctx, in); err == nil || !strings.Contains(err.Error(), `"ap-south-1" is not a region this server declares`) {
+		t.Errorf("an undeclared region: %v", err)
+	}
+}

@@ -91,7 +91,7 @@ var AWSActions = []string{"ListActionTypes", "CreateCustomActionType", "DeleteCu
 var RoleActions = []string{"GetSecretValue", "UseConnection"}
 
 // ResourceTypes are what a resource's TYPE/NAME may start with.
-var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup", "deployment", "agent", "approvalruletemplate"}
+var ResourceTypes = []string{"pipeline", "repository", "project", "function", "secret", "webhook", "token", "rule", "job", "policy", "connection", "sshkey", "deploymentgroup", "deployment", "agent", "approvalruletemplate", "region"}
 
 // IsAction reports whether name (without prefix) is one of Actions.
 func IsAction(name string) bool { return slices.Contains(Actions, name) }

@@ -79,6 +79,7 @@ type Deployment struct {
 	Hosts        []DeploymentHost `json:"hosts"`
 	Created      time.Time        `json:"created"`
 	Updated      time.Time        `json:"updated"`
+	Region       string           `json:"region,omitempty"` // another region's CodeDeploy action's: only agents tagged region=REGION
 }
 
 // GroupID is the group's id as agents see it (a name safe in paths).
@@ -125,6 +126,10 @@ func (s *Service) DeployAgents(ctx context.Context) ([]DeployAgent, error) {
 // CreateDeployment stores the revision (a zip) and starts deploying it to
 // the live agents of the group, per its configuration.
 func (s *Service) CreateDeployment(ctx context.Context, app, group, creator string, revision io.Reader) (Deployment, error) {
+	return s.createDeployment(ctx, app, group, creator, "", revision)
+}
+
+func (s *Service) createDeployment(ctx context.Context, app, group, creator, region string, revision io.Reader) (Deployment, error) {
 	info, err := s.DeployGroup(ctx, app, group)
 	if err != nil {
 		return Deployment{}, err
@@ -135,7 +140,7 @@ func (s *Service) CreateDeployment(ctx context.Context, app, group, creator stri
 	if _, err := s.artifacts.Put(ctx, key, io.TeeReader(revision, h)); err != nil {
 		return Deployment{}, fmt.Errorf("store the revision: %w", err)
 	}
-	return s.startDeployment(ctx, info.Group, Deployment{ID: id, Revision: key, SHA256: hex.EncodeToString(h.Sum(nil)), Creator: creator})
+	return s.startDeployment(ctx, info.Group, Deployment{ID: id, Revision: key, SHA256: hex.EncodeToString(h.Sum(nil)), Creator: creator, Region: region})
 }
 
 func (s *Service) startDeployment(ctx context.Context, g deploygroup.Group, d Deployment) (Deployment, error) {
@@ -146,6 +151,9 @@ func (s *Service) startDeployment(ctx context.Context, g deploygroup.Group, d De
 	now := s.now()
 	var hosts []DeploymentHost
 	for _, a := range agents {
+		if d.Region != "" && a.Tags["region"] != d.Region {
+			continue
+		}
 		if now.Sub(a.LastSeen) <= AgentStale && g.Targets(deploygroup.Agent{Group: a.Group, Tags: a.Tags}) {
 			hosts = append(hosts, DeploymentHost{Agent: a.ID, Status: "Pending"})
 		}
@@ -445,6 +453,7 @@ func (s *Service) rollback(ctx context.Context, failed Deployment, event string)
 		}
 		rb, err := s.startDeployment(ctx, info.Group, Deployment{
 			ID: failed.ID + "-rollback", Revision: prev.Revision, SHA256: prev.SHA256, RollbackOf: failed.ID, Creator: "rollback of " + failed.ID,
+			Region: failed.Region,
 		})
 		s.deployMu.Lock()
 		defer s.deployMu.Unlock()
@@ -520,7 +529,7 @@ func (s *Service) CreateJobDeployment(ctx context.Context, jobID, worker string,
 		return Deployment{}, Errorf(CodeForbidden, "job %s is a %s action's, not a CodeDeploy action's", jobID, j.ActionType.Provider)
 	}
 	app, group := j.Configuration["ApplicationName"], j.Configuration["DeploymentGroupName"]
-	return s.CreateDeployment(ctx, app, group, jobCreator(j), revision)
+	return s.createDeployment(ctx, app, group, jobCreator(j), s.jobRegion(j), revision)
 }
 
 // JobDeployment returns a deployment made for a job the worker holds.

@@ -145,7 +145,11 @@ func TestRegionRoutesJobsAndCopiesInputsOnce(t *testing.T) {
 	if here.Job.Action != "here" {
 		t.Fatalf("the home worker got %s", here.Job.Action)
 	}
-	f.noJob() // the eu actions wait for an eu worker
+	f.noJob() // the eu actions wait for an eu worker, and say so
+	ws, err := f.svc.ExecutionWaiting(f.ctx, f.execution("p", id))
+	if err != nil || ws[0] == nil || ws[0].Label() != "waiting for a worker in region eu-west-1" || ws[0].Action != "Deploy/eu-a" {
+		t.Errorf("waiting = %+v (%v)", ws[0], err)
+	}
 	if f.regions.Copies() != 0 {
 		t.Fatalf("%d copies before any eu worker claimed", f.regions.Copies())
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/pipeline"
+	"github.com/sluice-ci/sluice/internal/store"
 )
 
 // Kinds of Waiting.
@@ -17,6 +18,7 @@ const (
 	WaitInvoke     = "invoke"     // a Pipeline action follows the execution it started
 	WaitTransition = "transition" // the transition into the next stage is disabled
 	WaitStage      = "stage"      // the next stage is occupied, or others are queued ahead
+	WaitRegion     = "region"     // an action's job waits for a worker of its region
 )
 
 // Waiting says what an execution in progress waits for, when it waits for
@@ -64,6 +66,8 @@ func (w *Waiting) Label() string {
 		return "waiting for disabled transition to " + w.Name
 	case WaitStage:
 		return "waiting for stage " + w.Name
+	case WaitRegion:
+		return "waiting for a worker in region " + w.Name
 	}
 	return "waiting"
 }
@@ -152,9 +156,38 @@ func (s *Service) ExecutionWaiting(ctx context.Context, es ...*engine.Execution)
 			}
 			read = true
 		}
-		out[i] = WaitingOf(e, locks)
+		if out[i] = WaitingOf(e, locks); out[i] == nil {
+			w, err := s.regionWaiting(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = w
+		}
 	}
 	return out, nil
+}
+
+// regionWaiting says which action of e's current stage waits for a worker
+// of its region (its job still queued there), or nil: the home region's
+// queue is work like any other, another region's may have no worker at all.
+func (s *Service) regionWaiting(ctx context.Context, e *engine.Execution) (*Waiting, error) {
+	if e.Current < 0 || e.Current >= len(e.Stages) {
+		return nil, nil
+	}
+	st := &e.Stages[e.Current]
+	for _, a := range st.Actions {
+		if a.Status != engine.ActionInProgress || !s.regions.Remote(a.Decl.Region) {
+			continue
+		}
+		jobs, err := s.store.JobsOfAction(ctx, e.ID, st.Name, a.Decl.Name)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(jobs); n > 0 && jobs[n-1].Status == store.JobQueued {
+			return &Waiting{Kind: WaitRegion, Name: a.Decl.Region, Stage: st.Name, Action: st.Name + "/" + a.Decl.Name}, nil
+		}
+	}
+	return nil, nil
 }
 
 // LatestExecutions returns each named pipeline's latest execution (nil for
