@@ -333,3 +333,65 @@ func TestPullRequestsAcrossReplicas(t *testing.T) {
 		t.Errorf("approval events = %d, want one per stored approval (%d)", n, len(have))
 	}
 }
+
+// TestApprovalRuleTemplatesAcrossReplicas: associations of one template made
+// at once through two replicas are all kept, and of two creations of one
+// name, exactly one succeeds.
+func TestApprovalRuleTemplatesAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	dsn := sharedPostgres(t).FreshDB(t)
+	var replicas [2]*service.Service
+	for i := range replicas {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		replicas[i] = newPullService(t, st, nil)
+	}
+	const content = `{"Version":"2018-11-08","Statements":[{"Type":"Approvers","NumberOfApprovalsNeeded":1}]}`
+	var created atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := replicas[i%2].CreateApprovalRuleTemplate(ctx, "reviewers", fmt.Sprintf("made by %d", i), content)
+			switch {
+			case err == nil:
+				created.Add(1)
+			case service.ErrorCode(err) != service.CodeConflict:
+				t.Errorf("create %d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if n := created.Load(); n != 1 {
+		t.Fatalf("%d creations of one template succeeded, want 1", n)
+	}
+	const repos = 8
+	exists := func(string) error { return nil }
+	start = make(chan struct{})
+	for i := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := replicas[i%2].AssociateApprovalRuleTemplate(ctx, "reviewers", fmt.Sprintf("repo%d", i), true, exists); err != nil {
+				t.Errorf("associate repo%d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	got, err := replicas[0].ApprovalRuleTemplate(ctx, "reviewers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Repositories) != repos {
+		t.Fatalf("repositories = %v, want all %d", got.Repositories, repos)
+	}
+}
