@@ -126,7 +126,7 @@ func TestPullRequestChangeAndEventCommitTogether(t *testing.T) {
 	if got.Status != service.PullRequestOpen || got.Merging == nil {
 		t.Fatalf("after a merge that was not recorded: %+v, want open with its claim", got)
 	}
-	merge.Principal = "dave"
+	merge.Principal, merge.Strategy = "dave", gitserver.FastForward
 	_, err = svc.MergePullRequest(ctx, merge)
 	wantCode(t, err, service.CodeConflict, "being merged by alice")
 	_, err = svc.UpdatePullRequest(ctx, service.PullRequestUpdate{Repository: "app", ID: pr.ID, Close: true})
@@ -137,7 +137,7 @@ func TestPullRequestChangeAndEventCommitTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !merged.Merged || merged.MergedBy != "alice" || merged.MergeCommit != landed || merged.Merging != nil {
+	if !merged.Merged || merged.MergedBy != "alice" || merged.MergeCommit != landed || merged.Merging != nil || merged.MergeOption != gitserver.ThreeWay {
 		t.Fatalf("recovered merge = %+v, want alice's, at %s", merged, landed)
 	}
 	if head, _ := e.git.Head(ctx, "app", "main"); head != landed {
