@@ -192,6 +192,23 @@ func sharedPostgres(t *testing.T) *pgtest.Server {
 	return pgSrv
 }
 
+// twoReplicas are two services on one fresh PostgreSQL database, each with
+// its own connection pool, as two servers sharing a store have.
+func twoReplicas(t *testing.T) [2]*service.Service {
+	t.Helper()
+	dsn := sharedPostgres(t).FreshDB(t)
+	var replicas [2]*service.Service
+	for i := range replicas {
+		st, err := postgres.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		replicas[i] = newPullService(t, st, nil)
+	}
+	return replicas
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if pgSrv != nil {
@@ -207,16 +224,7 @@ func TestMain(m *testing.M) {
 // merges once, and one merge event is written.
 func TestPullRequestsAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
-	dsn := sharedPostgres(t).FreshDB(t)
-	var replicas [2]*service.Service
-	for i := range replicas {
-		st, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		replicas[i] = newPullService(t, st, nil)
-	}
+	replicas := twoReplicas(t)
 	// The hosted repositories are shared (one directory, as on a shared file
 	// system); the pull request set-up uses the first replica.
 	e := newPullEnvOn(t, nil, nil)
@@ -339,16 +347,7 @@ func TestPullRequestsAcrossReplicas(t *testing.T) {
 // name, exactly one succeeds.
 func TestApprovalRuleTemplatesAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
-	dsn := sharedPostgres(t).FreshDB(t)
-	var replicas [2]*service.Service
-	for i := range replicas {
-		st, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		replicas[i] = newPullService(t, st, nil)
-	}
+	replicas := twoReplicas(t)
 	const content = `{"Version":"2018-11-08","Statements":[{"Type":"Approvers","NumberOfApprovalsNeeded":1}]}`
 	var created atomic.Int32
 	var wg sync.WaitGroup
