@@ -223,10 +223,24 @@ func checkScrape(t *testing.T, f string, doc map[string]any) {
 }
 
 // TestJSONLogs: with --log-format json every line the server writes is one
-// JSON object with a level and a message.
+// JSON object with a level and a message; the line about a job an
+// in-process worker ran names the job, its execution, pipeline, stage and
+// action.
 func TestJSONLogs(t *testing.T) {
 	s := startServer(t, "--log-format", "json")
 	s.fails("pipeline", "get", "nothing-here")
+	file := filepath.Join(s.scratch("logs"), "logged.yml")
+	writeFile(t, file, `name: logged
+stages:
+  - name: Build
+    actions:
+      - name: make
+        provider: Commands
+        commands: ["true"]
+`)
+	s.apply(file)
+	id := s.start("logged")
+	s.waitEnd("logged", id, "Succeeded")
 	s.shutdown()
 	data, err := os.ReadFile(filepath.Join(s.base, "server-1.log"))
 	if err != nil {
@@ -236,10 +250,26 @@ func TestJSONLogs(t *testing.T) {
 	if len(lines) < 2 {
 		t.Fatalf("server log: %q", data)
 	}
+	var about []map[string]any
 	for i, line := range lines {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["level"] == nil || rec["msg"] == nil {
 			t.Errorf("line %d is not a JSON log record: %q (%v)", i+1, line, err)
 		}
+		if rec["msg"] == "job finished" {
+			about = append(about, rec)
+		}
+	}
+	if len(about) != 1 {
+		t.Fatalf("lines about the job: %v, want one", about)
+	}
+	want := map[string]any{"execution_id": id, "pipeline": "logged", "stage": "Build", "action": "make", "succeeded": true}
+	for k, v := range want {
+		if about[0][k] != v {
+			t.Errorf("the job's line: %s = %v, want %v (%v)", k, about[0][k], v, about[0])
+		}
+	}
+	if job, _ := about[0]["job_id"].(string); job == "" {
+		t.Errorf("the job's line names no job_id: %v", about[0])
 	}
 }

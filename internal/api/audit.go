@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/audit"
+	"github.com/sluice-ci/sluice/internal/logctx"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/wire"
 )
@@ -88,7 +89,8 @@ func (h *auditHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
 	w.Header().Set("X-Request-Id", id)
 	ci := &callInfo{RequestID: id}
-	r = r.WithContext(withCallInfo(r.Context(), ci))
+	// Every line logged while the request is handled names it (logctx).
+	r = r.WithContext(withCallInfo(logctx.With(r.Context(), logctx.Request, id), ci))
 	var body *bodyCapture
 	if r.Body != nil && r.Body != http.NoBody && isJSON(r.Header.Get("Content-Type")) {
 		body = &bodyCapture{ReadCloser: r.Body}

@@ -35,6 +35,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/gitserver"
 	"github.com/sluice-ci/sluice/internal/gitssh"
 	"github.com/sluice-ci/sluice/internal/iam"
+	"github.com/sluice-ci/sluice/internal/logctx"
 	"github.com/sluice-ci/sluice/internal/metrics"
 	"github.com/sluice-ci/sluice/internal/mirror"
 	"github.com/sluice-ci/sluice/internal/notify"
@@ -249,6 +250,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	// Lines logged while handling a request, an execution or a job name
+	// them (logctx): request-id, pipeline, execution_id, stage, action, job_id.
+	cfg.Logger = logctx.Logger(cfg.Logger)
 	if cfg.Lease == 0 {
 		cfg.Lease = 30 * time.Second
 	}

@@ -40,36 +40,48 @@ func (s *Service) CreateApprovalRuleTemplate(ctx context.Context, name, descript
 	if _, err := ParseApprovalRuleContent(content); err != nil {
 		return ApprovalRuleTemplate{}, err
 	}
-	if _, err := s.ApprovalRuleTemplate(ctx, name); err == nil {
-		return ApprovalRuleTemplate{}, Errorf(CodeConflict, "approval rule template %s exists already", name)
-	}
 	now := s.now()
 	t := ApprovalRuleTemplate{Name: name, Description: description, Content: content, Repositories: []string{}, Created: now, Updated: now}
-	return t, s.putTemplate(ctx, t)
+	err := s.putTemplate(ctx, t, 0)
+	if errors.Is(err, store.ErrConflict) {
+		return ApprovalRuleTemplate{}, Errorf(CodeConflict, "approval rule template %s exists already", name)
+	}
+	return t, err
 }
 
-func (s *Service) putTemplate(ctx context.Context, t ApprovalRuleTemplate) error {
+// putTemplate writes t on condition that it is still at revision (0: that
+// it does not exist), so that two replicas changing one template at once do
+// not lose a change; see store.Tx.PutDefinition.
+func (s *Service) putTemplate(ctx context.Context, t ApprovalRuleTemplate, revision int64) error {
 	raw, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindApprovalRuleTemplate, Name: t.Name, Document: raw, Created: t.Created, Updated: t.Updated})
+	return s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
+		return tx.PutDefinition(ctx, store.Definition{Kind: store.KindApprovalRuleTemplate, Name: t.Name, Document: raw, Created: t.Created, Updated: t.Updated, Revision: revision})
+	})
 }
 
 // ApprovalRuleTemplate returns a template.
 func (s *Service) ApprovalRuleTemplate(ctx context.Context, name string) (ApprovalRuleTemplate, error) {
+	t, _, err := s.templateAt(ctx, name)
+	return t, err
+}
+
+// templateAt returns a template and the revision it was read at.
+func (s *Service) templateAt(ctx context.Context, name string) (ApprovalRuleTemplate, int64, error) {
 	d, err := s.store.Definition(ctx, store.KindApprovalRuleTemplate, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return ApprovalRuleTemplate{}, Errorf(CodeNotFound, "approval rule template %s not found", name)
+		return ApprovalRuleTemplate{}, 0, Errorf(CodeNotFound, "approval rule template %s not found", name)
 	}
 	if err != nil {
-		return ApprovalRuleTemplate{}, err
+		return ApprovalRuleTemplate{}, 0, err
 	}
 	var t ApprovalRuleTemplate
 	if err := json.Unmarshal(d.Document, &t); err != nil {
-		return ApprovalRuleTemplate{}, fmt.Errorf("approval rule template %s: %w", name, err)
+		return ApprovalRuleTemplate{}, 0, fmt.Errorf("approval rule template %s: %w", name, err)
 	}
-	return t, nil
+	return t, d.Revision, nil
 }
 
 // ApprovalRuleTemplates lists the templates by name.
@@ -103,21 +115,31 @@ func (s *Service) DeleteApprovalRuleTemplate(ctx context.Context, name string) e
 // disassociates) a template with a repository, which must exist (exists is
 // asked).
 func (s *Service) AssociateApprovalRuleTemplate(ctx context.Context, name, repo string, associate bool, exists func(string) error) (ApprovalRuleTemplate, error) {
-	t, err := s.ApprovalRuleTemplate(ctx, name)
-	if err != nil {
-		return ApprovalRuleTemplate{}, err
-	}
 	if associate {
 		if err := exists(repo); err != nil {
 			return ApprovalRuleTemplate{}, err
 		}
-		if !slices.Contains(t.Repositories, repo) {
-			t.Repositories = append(t.Repositories, repo)
-			slices.Sort(t.Repositories)
-		}
-	} else {
-		t.Repositories = slices.DeleteFunc(t.Repositories, func(r string) bool { return r == repo })
 	}
-	t.Updated = s.now()
-	return t, s.putTemplate(ctx, t)
+	for attempt := 1; ; attempt++ {
+		t, revision, err := s.templateAt(ctx, name)
+		if err != nil {
+			return ApprovalRuleTemplate{}, err
+		}
+		if associate {
+			if !slices.Contains(t.Repositories, repo) {
+				t.Repositories = append(t.Repositories, repo)
+				slices.Sort(t.Repositories)
+			}
+		} else {
+			t.Repositories = slices.DeleteFunc(t.Repositories, func(r string) bool { return r == repo })
+		}
+		t.Updated = s.now()
+		err = s.putTemplate(ctx, t, revision)
+		if !errors.Is(err, store.ErrConflict) {
+			return t, err
+		}
+		if attempt == pullAttempts {
+			return ApprovalRuleTemplate{}, Errorf(CodeConflict, "approval rule template %s: changed by others %d times meanwhile; try again", name, attempt)
+		}
+	}
 }

@@ -244,6 +244,7 @@ func (s *Service) completeJob(ctx context.Context, jobID, worker string, res Job
 	if err != nil {
 		return Errorf(CodeNotFound, "job %s not found", jobID)
 	}
+	ctx = jobLogContext(ctx, j)
 	if len(res.Summary) > 2048 || len(res.Message) > 8192 {
 		return Errorf(CodeInvalid, "summary: at most 2048 characters; message: at most 8192")
 	}

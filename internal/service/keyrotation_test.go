@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +13,6 @@ import (
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store/postgres"
 )
-
-// syncBuffer is a log both replicas write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSecretKeyRotationAcrossReplicas follows docs/OPERATIONS.md's rotation
 // with two replicas on one PostgreSQL: both on the old key; both on the new
@@ -45,15 +26,16 @@ func TestSecretKeyRotationAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	dsn := sharedPostgres(t).FreshDB(t)
 	oldKey, newKey, wrongKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)
-	logs := &syncBuffer{}
+	// One logger for every replica: its handler serialises their lines.
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	replica := func(key []byte, decrypt ...[]byte) *service.Service {
 		st, err := postgres.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		return service.New(st, nil, service.Config{Lease: 30 * time.Second, SecretKey: key, DecryptKeys: decrypt,
-			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		return service.New(st, nil, service.Config{Lease: 30 * time.Second, SecretKey: key, DecryptKeys: decrypt, Logger: logger})
 	}
 	values := map[string]string{}
 	put := func(svc *service.Service, name string) {

@@ -78,7 +78,7 @@ func (s *Service) loadLocks(ctx context.Context, tx store.Tx, decl *pipeline.Pip
 				return nil, err
 			}
 			if !ok {
-				s.log.Warn("lock held by an execution that ended; released", "lock", name, "execution", l.Holder.ExecutionID)
+				s.log.WarnContext(ctx, "lock held by an execution that ended; released", "lock", name, "holder_execution_id", l.Holder.ExecutionID)
 				l.Holder = nil
 			}
 		}

@@ -126,7 +126,7 @@ func TestPullRequestChangeAndEventCommitTogether(t *testing.T) {
 	if got.Status != service.PullRequestOpen || got.Merging == nil {
 		t.Fatalf("after a merge that was not recorded: %+v, want open with its claim", got)
 	}
-	merge.Principal = "dave"
+	merge.Principal, merge.Strategy = "dave", gitserver.FastForward
 	_, err = svc.MergePullRequest(ctx, merge)
 	wantCode(t, err, service.CodeConflict, "being merged by alice")
 	_, err = svc.UpdatePullRequest(ctx, service.PullRequestUpdate{Repository: "app", ID: pr.ID, Close: true})
@@ -137,7 +137,7 @@ func TestPullRequestChangeAndEventCommitTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !merged.Merged || merged.MergedBy != "alice" || merged.MergeCommit != landed || merged.Merging != nil {
+	if !merged.Merged || merged.MergedBy != "alice" || merged.MergeCommit != landed || merged.Merging != nil || merged.MergeOption != gitserver.ThreeWay {
 		t.Fatalf("recovered merge = %+v, want alice's, at %s", merged, landed)
 	}
 	if head, _ := e.git.Head(ctx, "app", "main"); head != landed {
@@ -192,6 +192,23 @@ func sharedPostgres(t *testing.T) *pgtest.Server {
 	return pgSrv
 }
 
+// twoReplicas are two services on one fresh PostgreSQL database, each with
+// its own connection pool, as two servers sharing a store have.
+func twoReplicas(t *testing.T) [2]*service.Service {
+	t.Helper()
+	dsn := sharedPostgres(t).FreshDB(t)
+	var replicas [2]*service.Service
+	for i := range replicas {
+		st, err := postgres.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		replicas[i] = newPullService(t, st, nil)
+	}
+	return replicas
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if pgSrv != nil {
@@ -207,16 +224,7 @@ func TestMain(m *testing.M) {
 // merges once, and one merge event is written.
 func TestPullRequestsAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
-	dsn := sharedPostgres(t).FreshDB(t)
-	var replicas [2]*service.Service
-	for i := range replicas {
-		st, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		replicas[i] = newPullService(t, st, nil)
-	}
+	replicas := twoReplicas(t)
 	// The hosted repositories are shared (one directory, as on a shared file
 	// system); the pull request set-up uses the first replica.
 	e := newPullEnvOn(t, nil, nil)
@@ -331,5 +339,58 @@ func TestPullRequestsAcrossReplicas(t *testing.T) {
 	}
 	if n := events["pullRequestApprovalStateChanged"]; n != len(have) {
 		t.Errorf("approval events = %d, want one per stored approval (%d)", n, len(have))
+	}
+}
+
+// TestApprovalRuleTemplatesAcrossReplicas: associations of one template made
+// at once through two replicas are all kept, and of two creations of one
+// name, exactly one succeeds.
+func TestApprovalRuleTemplatesAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	replicas := twoReplicas(t)
+	const content = `{"Version":"2018-11-08","Statements":[{"Type":"Approvers","NumberOfApprovalsNeeded":1}]}`
+	var created atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := replicas[i%2].CreateApprovalRuleTemplate(ctx, "reviewers", fmt.Sprintf("made by %d", i), content)
+			switch {
+			case err == nil:
+				created.Add(1)
+			case service.ErrorCode(err) != service.CodeConflict:
+				t.Errorf("create %d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if n := created.Load(); n != 1 {
+		t.Fatalf("%d creations of one template succeeded, want 1", n)
+	}
+	const repos = 8
+	exists := func(string) error { return nil }
+	start = make(chan struct{})
+	for i := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := replicas[i%2].AssociateApprovalRuleTemplate(ctx, "reviewers", fmt.Sprintf("repo%d", i), true, exists); err != nil {
+				t.Errorf("associate repo%d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	got, err := replicas[0].ApprovalRuleTemplate(ctx, "reviewers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Repositories) != repos {
+		t.Fatalf("repositories = %v, want all %d", got.Repositories, repos)
 	}
 }

@@ -93,6 +93,7 @@ type PullRequest struct {
 type PullMerging struct {
 	Claim     string    `json:"claim"` // this attempt's id
 	Principal string    `json:"mergedBy"`
+	Strategy  string    `json:"mergeOption"`
 	Since     time.Time `json:"since"`
 	// The tips the merge starts from: git moves the destination only from
 	// DestinationCommit, so the git step of one claim lands at most once.
@@ -779,7 +780,7 @@ func (s *Service) MergePullRequest(ctx context.Context, m MergePullRequestReques
 	if err != nil {
 		return PullRequest{}, err
 	}
-	claim := PullMerging{Claim: newID(), Principal: m.Principal}
+	claim := PullMerging{Claim: newID(), Principal: m.Principal, Strategy: m.Strategy}
 	var recovered bool
 	pr, err := s.changePull(ctx, m.Repository, m.ID, func(pr *PullRequest) ([]pullNote, error) {
 		recovered = false
@@ -801,7 +802,7 @@ func (s *Service) MergePullRequest(ctx context.Context, m MergePullRequestReques
 			pr.Merging = nil
 			if landed {
 				recovered = true
-				pr.Status, pr.Merged, pr.MergedBy, pr.MergeCommit, pr.MergeOption = PullRequestClosed, true, c.Principal, pr.DestinationCommit, m.Strategy
+				pr.Status, pr.Merged, pr.MergedBy, pr.MergeCommit, pr.MergeOption = PullRequestClosed, true, c.Principal, pr.DestinationCommit, c.Strategy
 				s.log.Warn("pull request merge recovered: its git step had landed", "repository", pr.Repository, "pullRequest", pr.ID, "claimedBy", c.Principal, "since", c.Since)
 				return []pullNote{{event: "pullRequestMergeStatusUpdated"}}, nil
 			}

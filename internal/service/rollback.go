@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/logctx"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -135,7 +136,7 @@ func (s *Service) rollbackFor(ctx context.Context, d EventDetail) error {
 	case ErrorCode(err) == CodeConflict || ErrorCode(err) == CodeNotFound || ErrorCode(err) == CodeInvalid:
 		// Nothing to roll back to: the execution stays Failed, as it would
 		// without the condition. Say so in the log; retrying cannot help.
-		s.log.Warn("automatic rollback not started", "pipeline", d.Pipeline, "stage", d.Stage, "execution", d.ExecutionID, "reason", err.Error())
+		s.log.WarnContext(ctx, "automatic rollback not started", logctx.Pipeline, d.Pipeline, logctx.Stage, d.Stage, logctx.Execution, d.ExecutionID, "reason", err.Error())
 		return nil
 	}
 	return fmt.Errorf("roll back stage %s of %s: %w", d.Stage, d.Pipeline, err)

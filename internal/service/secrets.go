@@ -88,7 +88,9 @@ func (s *Service) secretValue(ctx context.Context, name string) ([]byte, error) 
 	}
 	value, _, err := s.unseal(row.Document, []byte(name))
 	if err != nil {
-		return nil, fmt.Errorf("secret %s cannot be decrypted: %w", name, err)
+		// Safe to show (it says why, never what), and the job that needed the
+		// secret shows it: the operator learns of a wrong key from its summary.
+		return nil, Errorf(CodeConflict, "secret %s cannot be decrypted: %v", name, err)
 	}
 	return value, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/follow"
+	"github.com/sluice-ci/sluice/internal/logctx"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/region"
 	"github.com/sluice-ci/sluice/internal/store"
@@ -145,9 +146,9 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	if s.sweep == 0 {
 		s.sweep = time.Second
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	// Lines logged with a context name what it carries (logctx): the
+	// pipeline and execution of a decision, the job being handled.
+	s.log = logctx.Logger(s.log)
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
@@ -236,6 +237,7 @@ func (s *Service) decide(ctx context.Context, name, scope string, prepare func(t
 // else needs waking for.
 func (s *Service) decideThen(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error),
 	then func(tx store.Tx, dec engine.Decision) (int, error)) (engine.Decision, error) {
+	ctx = logctx.With(ctx, logctx.Pipeline, name, logctx.Execution, scope)
 	var dec engine.Decision
 	taken := 0
 	var queued map[[2]string]time.Time // lock waits before the decision (meter.go)
@@ -405,7 +407,10 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 }
 
 func (s *Service) expire(ctx context.Context, j store.Job) error {
+	ctx = jobLogContext(ctx, j)
+	var ended store.JobStatus // what the sweep made of the job
 	_, err := s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+		ended = ""
 		cur, err := tx.Job(ctx, j.ID)
 		if err != nil {
 			return nil, err
@@ -418,16 +423,25 @@ func (s *Service) expire(ctx context.Context, j store.Job) error {
 			if err := tx.FinishJob(ctx, store.FinishJobParams{ID: j.ID, Status: store.JobTimedOut, Message: "timed out", Now: now}); err != nil {
 				return nil, err
 			}
+			ended = store.JobTimedOut
 			return engine.JobTimedOut{JobID: j.ID}, nil
 		}
 		if cur.Status == store.JobInProgress && cur.LeaseUntil.Before(now) {
 			if err := tx.FinishJob(ctx, store.FinishJobParams{ID: j.ID, Status: store.JobLost, Message: "lease expired", Now: now}); err != nil {
 				return nil, err
 			}
+			ended = store.JobLost
 			return engine.JobLost{JobID: j.ID}, nil
 		}
 		return engine.Reconcile{}, nil
 	})
+	switch {
+	case err != nil:
+	case ended == store.JobLost:
+		s.log.WarnContext(ctx, "job lost: its worker stopped renewing its lease", "worker", j.Worker, "attempt", j.Attempt, "leaseUntil", j.LeaseUntil)
+	case ended == store.JobTimedOut:
+		s.log.InfoContext(ctx, "job timed out", "attempt", j.Attempt, "deadline", j.Deadline)
+	}
 	if errors.Is(err, engine.ErrUnknownJob) || errors.Is(err, store.ErrNotFound) {
 		// The action moved on meanwhile, or the pipeline was deleted: only the job row
 		// is left to close.
@@ -436,6 +450,12 @@ func (s *Service) expire(ctx context.Context, j store.Job) error {
 		})
 	}
 	return err
+}
+
+// jobLogContext is ctx naming job j in the lines logged with it.
+func jobLogContext(ctx context.Context, j store.Job) context.Context {
+	return logctx.With(ctx, logctx.Pipeline, j.Pipeline, logctx.Execution, j.ExecutionID,
+		logctx.Stage, j.Stage, logctx.Action, j.Action, logctx.Job, j.ID)
 }
 
 // StopWaiting ends every long poll (job claims, heartbeats, execution and log

@@ -1,12 +1,15 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // DefinitionTable is where both SQL backends keep the definitions of one
 // kind (their migrations create the tables alike; TestSchemasAgree checks):
 // every such table has the columns name, the document's column, created_ms,
-// updated_ms and revision. The SQL it writes has no parameters, so it serves either
-// dialect.
+// updated_ms and revision. The SQL it writes has no parameters, or writes
+// them as the caller's dialect does, so it serves either dialect.
 type DefinitionTable struct {
 	Table  string // a constant of this file, never input
 	Column string
@@ -63,12 +66,47 @@ func (t DefinitionTable) UpsertSet() string {
 	return t.Column + ` = excluded.` + t.Column + `, updated_ms = excluded.updated_ms, revision = ` + t.Table + `.revision + 1`
 }
 
-// ReplaceSet is the SET of a conditional replacement (Tx.PutDefinition),
-// whose WHERE names the definition and the revision it must still be at:
-// UPDATE t.Table SET ReplaceSet(doc, updated) WHERE name = … AND revision = ….
-// doc and updated are the dialect's parameters.
-func (t DefinitionTable) ReplaceSet(doc, updated string) string {
-	return t.Column + ` = ` + doc + `, updated_ms = ` + updated + `, revision = revision + 1`
+// ConditionalPut is Tx.PutDefinition's statement for d and its arguments,
+// in a dialect whose i-th parameter (from 1) is written param(i): with
+// d.Revision 0 an insert that does nothing on a taken name, else an update
+// of the definition only while it is at d.Revision (and one more revision).
+// Either changes no row when its condition fails: ConditionalPutResult
+// makes that ErrConflict.
+func ConditionalPut(d Definition, param func(i int) string) (query string, args []any, err error) {
+	t, err := DefinitionTableOf(d.Kind)
+	if err != nil {
+		return "", nil, err
+	}
+	var doc any = string(d.Document)
+	if t.Binary {
+		doc = d.Document
+	}
+	if d.Revision == 0 {
+		return `INSERT INTO ` + t.Table + ` (` + t.InsertCols() + `) VALUES (` + param(1) + `, ` + param(2) + `, ` + param(3) + `, ` + param(4) + t.SeqValue() + `)
+			ON CONFLICT (name) DO NOTHING`, []any{d.Name, doc, millis(d.Created), millis(d.Updated)}, nil
+	}
+	return `UPDATE ` + t.Table + ` SET ` + t.Column + ` = ` + param(1) + `, updated_ms = ` + param(2) + `, revision = revision + 1
+			WHERE name = ` + param(3) + ` AND revision = ` + param(4), []any{doc, millis(d.Updated), d.Name, d.Revision}, nil
+}
+
+// ConditionalPutResult is what Tx.PutDefinition of d returns when its
+// statement changed rows rows.
+func ConditionalPutResult(d Definition, rows int64) error {
+	switch {
+	case rows > 0:
+		return nil
+	case d.Revision == 0:
+		return fmt.Errorf("create %s %s: %w: it exists", d.Kind, d.Name, ErrConflict)
+	}
+	return fmt.Errorf("put %s %s: %w: it is no longer at revision %d", d.Kind, d.Name, ErrConflict, d.Revision)
+}
+
+// millis is how the tables keep times: milliseconds since 1970, 0 for none.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // SeqValue is what an INSERT adds to its VALUES for created_seq: the

@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/errcode"
 	"github.com/sluice-ci/sluice/internal/hostconn"
+	"github.com/sluice-ci/sluice/internal/logctx"
 	"github.com/sluice-ci/sluice/internal/logmask"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/report"
@@ -84,9 +85,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.LogFlush == 0 {
 		w.LogFlush = 200 * time.Millisecond
 	}
-	if w.Logger == nil {
-		w.Logger = slog.New(slog.DiscardHandler)
-	}
+	// Lines about a job name it, its execution, pipeline, stage and action
+	// (logctx), from the context runJob makes.
+	w.Logger = logctx.Logger(w.Logger)
 	providers := make([]string, 0, len(w.Providers))
 	for name := range w.Providers {
 		providers = append(providers, name)
@@ -127,7 +128,10 @@ func (w *Worker) Run(ctx context.Context) error {
 // result for the next job of providers where the server can give it (see
 // nextClaimer); it returns that job, nil when there is none.
 func (w *Worker) runJob(ctx context.Context, job *wire.Job, providers []string) *wire.Job {
-	log := w.Logger.With("worker", w.ID, "job", job.ID, "pipeline", job.PipelineName, "action", job.Action)
+	ctx = logctx.With(ctx, logctx.Worker, w.ID, logctx.Job, job.ID, logctx.Pipeline, job.PipelineName,
+		logctx.Execution, job.PipelineExecutionID, logctx.Stage, job.Stage, logctx.Action, job.Action)
+	log := w.Logger
+	started := time.Now()
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if !job.Deadline.IsZero() {
@@ -152,7 +156,7 @@ func (w *Worker) runJob(ctx context.Context, job *wire.Job, providers []string) 
 	tail := logs.Close()
 
 	if cause := context.Cause(jobCtx); cause != nil && errors.Is(cause, errTakenAway) {
-		log.Info("job taken away", "reason", cause)
+		log.InfoContext(ctx, "job taken away", "reason", cause)
 		// The server keeps the end of the log of a job a function answered
 		// for while its command still ran; any other job refuses it.
 		if len(tail) > 0 {
@@ -184,8 +188,10 @@ func (w *Worker) runJob(ctx context.Context, job *wire.Job, providers []string) 
 	defer rcancel()
 	next, err := w.report(rctx, job.ID, result, providers)
 	if err != nil && !client.IsCode(err, errcode.Conflict) {
-		log.Error("report job result", "err", err)
+		log.ErrorContext(ctx, "report job result", "err", err)
+		return next
 	}
+	log.InfoContext(ctx, "job finished", "succeeded", result.Succeeded, "seconds", time.Since(started).Seconds())
 	return next
 }
 
@@ -216,7 +222,7 @@ func (w *Worker) report(ctx context.Context, jobID string, result wire.JobResult
 		if err == nil || !transient(err) {
 			return next, err
 		}
-		w.Logger.Warn("report job result, will retry", "job", jobID, "err", err)
+		w.Logger.WarnContext(ctx, "report job result, will retry", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil, err
@@ -279,7 +285,7 @@ func (w *Worker) heartbeat(ctx context.Context, job *wire.Job, cancel context.Ca
 			return
 		}
 		if err != nil && ctx.Err() == nil {
-			w.Logger.Warn("heartbeat", "job", job.ID, "err", err)
+			w.Logger.WarnContext(ctx, "heartbeat", "err", err)
 		}
 		// Never call faster than once a second in a row, whatever the server does.
 		if pause := time.Second - time.Since(started); pause > 0 {

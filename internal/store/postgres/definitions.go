@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -92,33 +92,15 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 // a concurrent writer and re-checks), so two replicas replacing the same
 // revision cannot both succeed.
 func (t *tx) PutDefinition(ctx context.Context, d store.Definition) error {
-	tab, err := store.DefinitionTableOf(d.Kind)
+	query, args, err := store.ConditionalPut(d, func(i int) string { return "$" + strconv.Itoa(i) })
 	if err != nil {
 		return err
 	}
-	var doc any = string(d.Document)
-	if tab.Binary {
-		doc = d.Document
-	}
-	var tag pgconn.CommandTag
-	if d.Revision == 0 {
-		tag, err = t.q.Exec(ctx, `
-			INSERT INTO `+tab.Table+` (`+tab.InsertCols()+`) VALUES ($1, $2, $3, $4`+tab.SeqValue()+`)
-			ON CONFLICT (name) DO NOTHING`, d.Name, doc, ms(d.Created), ms(d.Updated))
-	} else {
-		tag, err = t.q.Exec(ctx, `UPDATE `+tab.Table+` SET `+tab.ReplaceSet("$1", "$2")+` WHERE name = $3 AND revision = $4`,
-			doc, ms(d.Updated), d.Name, d.Revision)
-	}
+	tag, err := t.q.Exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
 	}
-	if tag.RowsAffected() == 0 {
-		if d.Revision == 0 {
-			return fmt.Errorf("create %s %s: %w: it exists", d.Kind, d.Name, store.ErrConflict)
-		}
-		return fmt.Errorf("put %s %s: %w: it is no longer at revision %d", d.Kind, d.Name, store.ErrConflict, d.Revision)
-	}
-	return nil
+	return store.ConditionalPutResult(d, tag.RowsAffected())
 }
 
 // DeleteDefinition implements store.Store.

@@ -89,33 +89,19 @@ func (s *Store) PutDefinition(ctx context.Context, d store.Definition) error {
 // PutDefinition implements store.Tx: a create that fails on a taken name,
 // or a replacement conditional on the revision.
 func (t *tx) PutDefinition(ctx context.Context, d store.Definition) error {
-	tab, err := store.DefinitionTableOf(d.Kind)
+	query, args, err := store.ConditionalPut(d, func(int) string { return "?" })
 	if err != nil {
 		return err
 	}
-	var doc any = string(d.Document)
-	if tab.Binary {
-		doc = d.Document
-	}
-	var res sql.Result
-	if d.Revision == 0 {
-		res, err = t.q.ExecContext(ctx, `
-			INSERT INTO `+tab.Table+` (`+tab.InsertCols()+`) VALUES (?, ?, ?, ?`+tab.SeqValue()+`)
-			ON CONFLICT (name) DO NOTHING`, d.Name, doc, ms(d.Created), ms(d.Updated))
-	} else {
-		res, err = t.q.ExecContext(ctx, `UPDATE `+tab.Table+` SET `+tab.ReplaceSet("?", "?")+` WHERE name = ? AND revision = ?`,
-			doc, ms(d.Updated), d.Name, d.Revision)
-	}
+	res, err := t.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if d.Revision == 0 {
-			return fmt.Errorf("create %s %s: %w: it exists", d.Kind, d.Name, store.ErrConflict)
-		}
-		return fmt.Errorf("put %s %s: %w: it is no longer at revision %d", d.Kind, d.Name, store.ErrConflict, d.Revision)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("put %s %s: %w", d.Kind, d.Name, err)
 	}
-	return nil
+	return store.ConditionalPutResult(d, n)
 }
 
 // DeleteDefinition implements store.Store.
