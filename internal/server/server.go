@@ -357,6 +357,8 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.ops.coord = replica.New(cfg.Store, cfg.Logger)
 		s.ops.coord.Leading = s.ops.metrics.Leading
 		svc.SetPublisher(s.ops.coord.Publish)
+		svc.SetReplicaMutex(s.ops.coord.Mutex)
+		s.undo.push(func() error { s.ops.coord.Close(); return nil })
 	}
 	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).

@@ -92,6 +92,9 @@ type Service struct {
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
 	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
+	// replicaMutex, when set, orders such changes across the replicas
+	// sharing the store too (see SetReplicaMutex).
+	replicaMutex func(ctx context.Context, name string) (unlock func(), err error)
 }
 
 // New returns a Service.
