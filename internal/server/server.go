@@ -140,6 +140,24 @@ type Config struct {
 	ReposDir string
 }
 
+// mirrorStatuses keeps the mirrors' statuses in the store's trigger state
+// (keys "mirror:REPO/MIRROR"), read by every replica.
+type mirrorStatuses struct{ store store.Store }
+
+func (m mirrorStatuses) PutMirrorStatus(ctx context.Context, key string, raw []byte) error {
+	return m.store.UpdateGlobal(ctx, func(tx store.Tx) error {
+		return tx.SetTriggerState(ctx, "mirror:"+key, string(raw), time.Now())
+	})
+}
+
+func (m mirrorStatuses) MirrorStatus(ctx context.Context, key string) ([]byte, error) {
+	v, err := m.store.TriggerState(ctx, "mirror:"+key)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
 // pushedKind prefixes the announcement of a push to a hosted repository
 // (followed by its name): the replica running the mirrors learns of pushes
 // other replicas served.
@@ -361,6 +379,9 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.undo.push(func() error { s.ops.coord.Close(); return nil })
 	}
 	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
+	if cfg.shared() {
+		s.mirrors.SetShared(mirrorStatuses{s.store})
+	}
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
 		FollowObjects(s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
 			settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
