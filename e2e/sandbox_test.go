@@ -486,13 +486,19 @@ type remoteWorker struct {
 
 func startWorker(t *testing.T, s *server, tokenFile, name string) *remoteWorker {
 	t.Helper()
+	return startWorkerArgs(t, s, tokenFile, name, "--concurrency", "1", "--isolation", "auto")
+}
+
+// startWorkerArgs starts `sluice worker` against s with flags added.
+func startWorkerArgs(t *testing.T, s *server, tokenFile, name string, flags ...string) *remoteWorker {
+	t.Helper()
 	log := filepath.Join(s.base, name+".log")
 	logf, err := os.Create(log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(sluiceBin, "worker", "--server", s.url, "--token-file", tokenFile, "--concurrency", "1", "--isolation", "auto", "--id", name)
+	cmd := exec.Command(sluiceBin, append([]string{"worker", "--server", s.url, "--token-file", tokenFile, "--id", name}, flags...)...)
 	cmd.Env = cliEnv("", "")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,27 +90,19 @@ func key(repo, mirror string) string { return repo + "/" + mirror }
 
 // Pushed says repository repo changed: its push mirrors are due.
 func (r *Runner) Pushed(repo string) {
-	r.mu.Lock()
-	for k, st := range r.state {
-		if st.Direction == gitserver.MirrorPush && len(k) > len(repo) && k[:len(repo)+1] == repo+"/" {
-			st.Pending = true
-			st.NextAttempt = time.Time{}
-		}
-	}
-	r.mu.Unlock()
 	// A push mirror added since the last pass has no state yet: the pass
 	// that finds it treats it as pending.
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	r.due(func(k string) bool { return strings.HasPrefix(k, repo+"/") })
 }
 
 // PushedAll says any repository may have changed: every push mirror is due.
-func (r *Runner) PushedAll() {
+func (r *Runner) PushedAll() { r.due(func(string) bool { return true }) }
+
+// due makes the push mirrors whose keys match due now, and wakes Run.
+func (r *Runner) due(match func(key string) bool) {
 	r.mu.Lock()
-	for _, st := range r.state {
-		if st.Direction == gitserver.MirrorPush {
+	for k, st := range r.state {
+		if st.Direction == gitserver.MirrorPush && match(k) {
 			st.Pending = true
 			st.NextAttempt = time.Time{}
 		}
