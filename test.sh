@@ -85,10 +85,23 @@ if [ "${CI:-}" = true ] || [ "${SLUICE_GITEA_TESTS:-}" = 1 ]; then
   go test -count=1 -timeout 60m -run '^TestServer$' ./internal/githost/giteatest
 fi
 
+replica_tests='^(TestPipelineGateWaitsForUpstream|TestLockSharedByThreePipelines|TestApprovalThroughCLI|TestApprovalSurvivesKill9|TestPushTrigger|TestRuleDeliveriesSurviveKill9|TestGitRepos|TestProtectedBranch|TestGitOverSSH|TestMirrors|TestPullRequests|TestWebhook|TestAuth|TestCodeDeployAction)$'
+
 step "go test (a line per package as each finishes)"
 # -p 2: the machine this runs on in CI has two cores.
 status=0
 go test -p 2 -timeout 20m -count=1 ./... "$@" || status=$?
+
+# The end-to-end suite again with every test's server made of two replicas on
+# one PostgreSQL behind a round-robin proxy (e2e/replicamode_test.go). The
+# whole suite doubled does not fit the suite's time on two cores, so this is
+# a representative subset: gates, locks, approvals, triggers, rules, git over
+# HTTP and SSH, mirrors, pull requests, webhooks, auth, CodeDeploy. All of it:
+# SLUICE_E2E_REPLICAS=2 go test ./e2e
+if [ $# = 0 ]; then
+  step "end to end against two replicas on one PostgreSQL (a subset; SLUICE_E2E_REPLICAS=2 go test ./e2e runs all)"
+  SLUICE_E2E_REPLICAS=2 go test -count=1 -timeout 15m -run "$replica_tests" ./e2e || status=$?
+fi
 if [ $status = 0 ]; then
   step "all tests passed"
 else

@@ -26,9 +26,9 @@ func benchBuild(ctx context.Context, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	bin, err := buildSluice(ctx, dir)
+	if err != nil {
+		return err
 	}
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(src, 0o755)

@@ -22,9 +22,9 @@ func benchCLI(ctx context.Context, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	bin, err := buildSluice(ctx, dir)
+	if err != nil {
+		return err
 	}
 	// The client alone (go build -tags sluiceclient): what the commands that
 	// only talk to a server would cost in a binary of their own.

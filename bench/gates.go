@@ -33,53 +33,63 @@ func benchGates(ctx context.Context, runs int) error {
 	if err := apply(ctx, c, "name: k8s\nexecutionMode: PARALLEL\nstages:\n  - name: Wait\n    actions:\n      - name: infra\n        provider: PipelineGate\n        configuration: {PipelineName: infra, Condition: Idle}\n  - name: Deploy\n    actions:\n      - name: ship\n        provider: Noop\n"); err != nil {
 		return err
 	}
-	claim := wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
 	var client_, server_ []time.Duration
 	for range runs {
-		infra, err := c.Start(ctx, "infra", wire.StartRequest{})
+		seen, released, err := gateRound(ctx, c, c)
 		if err != nil {
 			return err
 		}
-		job, err := c.ClaimJob(ctx, claim)
-		if err != nil || job == nil || job.PipelineName != "infra" {
-			return fmt.Errorf("infra's job: %v", err)
-		}
-		k8s, err := c.Start(ctx, "k8s", wire.StartRequest{})
-		if err != nil {
-			return err
-		}
-		e, err := waitAction(ctx, c, "k8s", k8s, "infra", func(a wire.ActionExecution) bool {
-			return strings.HasPrefix(a.Summary, "waiting for infra execution")
-		})
-		if err != nil {
-			return err
-		}
-		t0 := time.Now()
-		if err := c.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
-			return err
-		}
-		e, err = waitAction(ctx, c, "k8s", k8s, "infra", func(a wire.ActionExecution) bool { return a.Status == "Succeeded" })
-		if err != nil {
-			return err
-		}
-		client_ = append(client_, time.Since(t0))
-		up, err := c.Execution(ctx, "infra", infra, time.Time{}, 0)
-		if err != nil {
-			return err
-		}
-		server_ = append(server_, e.Stages[0].Actions[0].LastUpdateTime.Sub(up.LastUpdateTime))
-		// k8s's own Noop, so that nothing is left running for the next round.
-		if job, err = c.ClaimJob(ctx, claim); err != nil || job == nil {
-			return fmt.Errorf("k8s's job: %v", err)
-		}
-		if err := c.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
-			return err
-		}
+		client_, server_ = append(client_, seen), append(server_, released)
 	}
 	fmt.Printf("gate release (%d runs), upstream job success reported -> gated action Succeeded seen by a client: median %s, p90 %s, max %s; server side (upstream ended -> gate released): median %s, p90 %s\n",
 		runs, ms(percentile(client_, 0.5)), ms(percentile(client_, 0.9)), ms(percentile(client_, 1)),
 		ms(percentile(server_, 0.5)), ms(percentile(server_, 0.9)))
 	return nil
+}
+
+// gateRound runs infra once through up, playing its worker, with a k8s
+// execution started through down waiting at the gate; it returns how long
+// after infra's job success was reported to up a client long-polling down
+// saw the gate pass, and the server's own time from infra's end to the
+// gate's release.
+func gateRound(ctx context.Context, up, down *client.Client) (seen, released time.Duration, err error) {
+	claim := wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
+	infra, err := up.Start(ctx, "infra", wire.StartRequest{})
+	if err != nil {
+		return 0, 0, err
+	}
+	job, err := up.ClaimJob(ctx, claim)
+	if err != nil || job == nil || job.PipelineName != "infra" {
+		return 0, 0, fmt.Errorf("infra's job: %v", err)
+	}
+	k8s, err := down.Start(ctx, "k8s", wire.StartRequest{})
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := waitAction(ctx, down, "k8s", k8s, "infra", func(a wire.ActionExecution) bool {
+		return strings.HasPrefix(a.Summary, "waiting for infra execution")
+	}); err != nil {
+		return 0, 0, err
+	}
+	t0 := time.Now()
+	if err := up.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
+		return 0, 0, err
+	}
+	e, err := waitAction(ctx, down, "k8s", k8s, "infra", func(a wire.ActionExecution) bool { return a.Status == "Succeeded" })
+	if err != nil {
+		return 0, 0, err
+	}
+	seen = time.Since(t0)
+	ended, err := up.Execution(ctx, "infra", infra, time.Time{}, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	released = e.Stages[0].Actions[0].LastUpdateTime.Sub(ended.LastUpdateTime)
+	// k8s's own Noop, so that nothing is left running for the next round.
+	if job, err = down.ClaimJob(ctx, claim); err != nil || job == nil {
+		return 0, 0, fmt.Errorf("k8s's job: %v", err)
+	}
+	return seen, released, down.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true})
 }
 
 // waitAction long-polls an execution until its action (in any stage) meets ok.

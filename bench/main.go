@@ -161,6 +161,15 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
+// buildSluice builds the binary into dir and returns its path.
+func buildSluice(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "sluice")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
 // isolation is the -isolation flag: how the benchmarks' servers isolate
 // actions' code.
 var isolation string
@@ -362,6 +371,40 @@ func benchSequential(ctx context.Context, runs int) error {
 	return nil
 }
 
+// waitSucceeded waits for an execution's end and says if it did not succeed.
+func waitSucceeded(ctx context.Context, c *client.Client, name, id string) error {
+	e, err := waitDone(ctx, c, name, id)
+	if err == nil && e.Status != "Succeeded" {
+		err = fmt.Errorf("execution %s of %s ended %s", id, name, e.Status)
+	}
+	return err
+}
+
+// inParallel runs do(0) … do(n-1), at most limit at a time, and returns the
+// first error.
+func inParallel(n, limit int, do func(i int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, limit)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs <- do(i)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func waitDone(ctx context.Context, c *client.Client, name, id string) (*wire.Execution, error) {
 	var since time.Time
 	for {
@@ -401,28 +444,8 @@ func benchThroughput(ctx context.Context, runs int) error {
 			return err
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, runs)
-	sem := make(chan struct{}, 16)
-	for _, id := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			e, err := waitDone(ctx, c, "throughput", id)
-			if err == nil && e.Status != "Succeeded" {
-				err = fmt.Errorf("execution %s ended %s", id, e.Status)
-			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
+	if err := inParallel(len(ids), 16, func(i int) error { return waitSucceeded(ctx, c, "throughput", ids[i]) }); err != nil {
+		return err
 	}
 	d, used := time.Since(t0), cpuWithChildren()-c0
 	fmt.Printf("3-stage no-op pipeline, %d executions in PARALLEL mode, 4 in-process workers: %.1f executions/s (%.0f actions/s); CPU %s an execution (%.0f executions per CPU-second)\n",
@@ -438,9 +461,9 @@ func benchRSS(ctx context.Context, _ int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	bin, err := buildSluice(ctx, dir)
+	if err != nil {
+		return err
 	}
 	data := filepath.Join(dir, "data")
 	cmd := exec.CommandContext(ctx, bin, "server", "--data", data, "--addr", "127.0.0.1:0")

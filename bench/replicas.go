@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,9 +42,9 @@ func benchReplicas(ctx context.Context, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	bin, err := buildSluice(ctx, dir)
+	if err != nil {
+		return err
 	}
 	for _, n := range []int{1, 2} {
 		if err := replicaThroughput(ctx, pg, bin, dir, n, runs); err != nil {
@@ -94,6 +93,22 @@ func newReplicaSet(ctx context.Context, pg *pgtest.Server, bin, dir, db string, 
 		return nil, err
 	}
 	return &replicaSet{bin: bin, dsn: strings.Replace(pg.DSN, "/postgres?", "/"+db+"?", 1), shared: shared, flags: flags}, nil
+}
+
+// startReplicas makes a replica set on a new database db and starts n
+// replicas of it.
+func startReplicas(ctx context.Context, pg *pgtest.Server, bin, dir, db string, n int, flags ...string) (*replicaSet, error) {
+	rs, err := newReplicaSet(ctx, pg, bin, dir, db, flags...)
+	if err != nil {
+		return nil, err
+	}
+	for i := range n {
+		if _, err := rs.start(ctx, i); err != nil {
+			rs.stop()
+			return nil, err
+		}
+	}
+	return rs, nil
 }
 
 // start starts one more replica (or the i-th again) and waits until it
@@ -228,16 +243,11 @@ func loadavg() string {
 // with their connections, so its CPU is read from the sessions alive at the
 // end (the replicas' pools keep theirs), plus the postmaster.
 func replicaThroughput(ctx context.Context, pg *pgtest.Server, bin, dir string, n, runs int) error {
-	rs, err := newReplicaSet(ctx, pg, bin, dir, fmt.Sprintf("throughput_%d", n), "--workers", "4")
+	rs, err := startReplicas(ctx, pg, bin, dir, fmt.Sprintf("throughput_%d", n), n, "--workers", "4")
 	if err != nil {
 		return err
 	}
 	defer rs.stop()
-	for i := range n {
-		if _, err := rs.start(ctx, i); err != nil {
-			return err
-		}
-	}
 	src := "name: throughput\nexecutionMode: PARALLEL\nstages:\n"
 	for _, s := range []string{"Source", "Build", "Deploy"} {
 		src += fmt.Sprintf("  - name: %s\n    actions:\n      - name: %s\n        provider: Noop\n", s, strings.ToLower(s))
@@ -266,35 +276,14 @@ func replicaThroughput(ctx context.Context, pg *pgtest.Server, bin, dir string, 
 	}
 	pg0 := cpuOf(pgPID, true)
 	t0 := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, runs)
-	sem := make(chan struct{}, 16)
-	for i := range runs {
-		c := rs.all[i%n].c
-		wait := rs.all[(i+1)%n].c
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			id, err := c.Start(ctx, "throughput", wire.StartRequest{})
-			if err != nil {
-				errs <- err
-				return
-			}
-			e, err := waitDone(ctx, wait, "throughput", id)
-			if err == nil && e.Status != "Succeeded" {
-				err = fmt.Errorf("execution %s ended %s", id, e.Status)
-			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := inParallel(runs, 16, func(i int) error {
+		id, err := rs.all[i%n].c.Start(ctx, "throughput", wire.StartRequest{})
 		if err != nil {
 			return err
 		}
+		return waitSucceeded(ctx, rs.all[(i+1)%n].c, "throughput", id)
+	}); err != nil {
+		return err
 	}
 	d := time.Since(t0)
 	var serverCPU []string
@@ -315,16 +304,11 @@ func replicaThroughput(ctx context.Context, pg *pgtest.Server, bin, dir string, 
 // replica b's long poll; which replica runs the reactor that releases the
 // gate is whichever won it.
 func replicaGates(ctx context.Context, pg *pgtest.Server, bin, dir string, runs int) error {
-	rs, err := newReplicaSet(ctx, pg, bin, dir, "gates", "--workers", "0")
+	rs, err := startReplicas(ctx, pg, bin, dir, "gates", 2, "--workers", "0")
 	if err != nil {
 		return err
 	}
 	defer rs.stop()
-	for i := range 2 {
-		if _, err := rs.start(ctx, i); err != nil {
-			return err
-		}
-	}
 	a, b := rs.all[0].c, rs.all[1].c
 	if err := apply(ctx, a, "name: infra\nexecutionMode: PARALLEL\nstages:\n  - name: Deploy\n    actions:\n      - name: apply\n        provider: Noop\n"); err != nil {
 		return err
@@ -332,40 +316,14 @@ func replicaGates(ctx context.Context, pg *pgtest.Server, bin, dir string, runs 
 	if err := apply(ctx, b, "name: k8s\nexecutionMode: PARALLEL\nstages:\n  - name: Wait\n    actions:\n      - name: infra\n        provider: PipelineGate\n        configuration: {PipelineName: infra, Condition: Idle}\n  - name: Deploy\n    actions:\n      - name: ship\n        provider: Noop\n"); err != nil {
 		return err
 	}
-	claim := wire.ClaimRequest{WorkerID: "bench", Providers: []string{"Noop"}, WaitSeconds: 10}
 	load0 := loadavg()
 	var seen []time.Duration
 	for range runs {
-		if _, err := a.Start(ctx, "infra", wire.StartRequest{}); err != nil {
-			return err
-		}
-		job, err := a.ClaimJob(ctx, claim)
-		if err != nil || job == nil || job.PipelineName != "infra" {
-			return fmt.Errorf("infra's job: %v", err)
-		}
-		k8s, err := b.Start(ctx, "k8s", wire.StartRequest{})
+		d, _, err := gateRound(ctx, a, b)
 		if err != nil {
 			return err
 		}
-		if _, err := waitAction(ctx, b, "k8s", k8s, "infra", func(x wire.ActionExecution) bool {
-			return strings.HasPrefix(x.Summary, "waiting for infra execution")
-		}); err != nil {
-			return err
-		}
-		t0 := time.Now()
-		if err := a.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
-			return err
-		}
-		if _, err := waitAction(ctx, b, "k8s", k8s, "infra", func(x wire.ActionExecution) bool { return x.Status == "Succeeded" }); err != nil {
-			return err
-		}
-		seen = append(seen, time.Since(t0))
-		if job, err = b.ClaimJob(ctx, claim); err != nil || job == nil {
-			return fmt.Errorf("k8s's job: %v", err)
-		}
-		if err := b.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "bench", Succeeded: true}); err != nil {
-			return err
-		}
+		seen = append(seen, d)
 	}
 	fmt.Printf("gate release across 2 replicas (%d runs), upstream job success reported to replica a -> gated action Succeeded seen through replica b's long poll: median %s, p90 %s, max %s; load average %s before, %s after\n",
 		runs, ms(percentile(seen, 0.5)), ms(percentile(seen, 0.9)), ms(percentile(seen, 1)), load0, loadavg())
@@ -376,16 +334,11 @@ func replicaGates(ctx context.Context, pg *pgtest.Server, bin, dir string, runs 
 // times, and measures how long until the other reports running it (its
 // /metrics, read every 10 ms); the killed one is started again each time.
 func replicaFailover(ctx context.Context, pg *pgtest.Server, bin, dir string, runs int) error {
-	rs, err := newReplicaSet(ctx, pg, bin, dir, "failover", "--workers", "0")
+	rs, err := startReplicas(ctx, pg, bin, dir, "failover", 2, "--workers", "0")
 	if err != nil {
 		return err
 	}
 	defer rs.stop()
-	for i := range 2 {
-		if _, err := rs.start(ctx, i); err != nil {
-			return err
-		}
-	}
 	load0 := loadavg()
 	var took []time.Duration
 	for range runs {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -163,36 +162,6 @@ func (r *replicas) front(t *testing.T) (*server, *roundRobin) {
 	return &server{t: t, base: first.base, data: first.data, url: "http://" + l.Addr().String(), token: first.token}, p
 }
 
-// startFaultWorker starts a remote worker, unsandboxed so that its jobs
-// write the test's job log.
-func startFaultWorker(t *testing.T, s *server, tokenFile, name string) *remoteWorker {
-	t.Helper()
-	log := filepath.Join(s.base, name+".log")
-	logf, err := os.Create(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(sluiceBin, "worker", "--server", s.url, "--token-file", tokenFile, "--concurrency", "2",
-		"--isolation", "none", "--id", name)
-	cmd.Env = cliEnv("", "")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := &remoteWorker{cmd: cmd, done: make(chan struct{}), log: log}
-	go func() { cmd.Wait(); close(w.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-w.done
-		if t.Failed() {
-			b, _ := os.ReadFile(log)
-			t.Logf("worker %s log:\n%s", name, b)
-		}
-	})
-	return w
-}
-
 // faultPusher pushes commits to main through the front until it has pushed
 // want of them, pulling (rebasing) and pushing again when refused; it
 // returns the commits whose push succeeded.
@@ -269,7 +238,8 @@ targets:
 	}
 	var workers []*remoteWorker
 	for i := range 3 {
-		workers = append(workers, startFaultWorker(t, fs, tokenFile, fmt.Sprintf("w%d", i+1)))
+		// Unsandboxed, so that their jobs write the test's job log.
+		workers = append(workers, startWorkerArgs(t, fs, tokenFile, fmt.Sprintf("w%d", i+1), "--concurrency", "2", "--isolation", "none"))
 	}
 
 	// Two pushers, one commit after another to main, through the front.
@@ -341,6 +311,7 @@ targets:
 
 	var (
 		leader, survivor        *server
+		victim                  *remoteWorker
 		killedAt, workerKilled  time.Time
 		failedOver, restartedAt time.Time
 		status                  = map[string]string{}
@@ -395,10 +366,11 @@ targets:
 			lb.set([]*server{survivor}) // the load balancer's health check takes it out
 			killedAt = time.Now()
 			leader.kill9()
-			workers[0].cmd.Process.Signal(syscall.SIGKILL)
-			<-workers[0].done
+			victim = busyWorker(jobLog, workers)
+			victim.cmd.Process.Signal(syscall.SIGKILL)
+			<-victim.done
 			workerKilled = time.Now()
-			t.Logf("killed the leading replica and worker w1 with %d of %d executions ended", ended, n)
+			t.Logf("killed the leading replica and a worker with %d of %d executions ended", ended, n)
 		case leader != nil && failedOver.IsZero() && survivor.leads("reactor"):
 			failedOver = time.Now()
 			t.Logf("failover of the singleton work after kill -9: %s", failedOver.Sub(killedAt).Round(10*time.Millisecond))
@@ -432,7 +404,7 @@ targets:
 	}
 	t.Logf("%d executions ended as they should %s after the first start (%.1f/s, with the faults)", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 
-	checkJobLog(t, readFile(t, jobLog), workers[0].cmd.Process.Pid, workerKilled)
+	checkJobLog(t, readFile(t, jobLog), victim.cmd.Process.Pid, workerKilled)
 
 	// Every execution's start and end reached the rule's receiver.
 	eventually(t, time.Until(deadline)+30*time.Second, "every event delivered", func() bool {
@@ -469,6 +441,28 @@ targets:
 	for _, loop := range []string{"reactor", "rules", "deliveries", "sweeper", "schedules"} {
 		eventually(t, 30*time.Second, "the survivor to run "+loop, func() bool { return survivor.leads(loop) })
 	}
+}
+
+// busyWorker picks the worker to kill: one running a job (a start in the
+// job log without its end), waiting a little for one, else the first.
+func busyWorker(jobLog string, workers []*remoteWorker) *remoteWorker {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		raw, _ := os.ReadFile(jobLog)
+		running := map[string]int{} // worker pid → jobs started and not ended
+		for _, l := range lines(string(raw)) {
+			if f := strings.Fields(l); len(f) == 4 && f[0] == "start" {
+				running[f[3]]++
+			} else if len(f) == 4 && f[0] == "end" {
+				running[f[3]]--
+			}
+		}
+		for _, w := range workers {
+			if running[strconv.Itoa(w.cmd.Process.Pid)] > 0 {
+				return w
+			}
+		}
+	}
+	return workers[0]
 }
 
 // checkJobLog reads the jobs' start and end lines: no job's runs overlap,

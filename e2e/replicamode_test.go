@@ -96,6 +96,12 @@ func (p *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			pr.Out.Host = pr.In.Host
 		},
 		FlushInterval: -1, // event streams and long polls pass at once
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client gave up (a long poll it ended): nothing to say
+			}
+			http.Error(w, err.Error(), http.StatusBadGateway) // a replica just killed
+		},
 	}
 	rp.ServeHTTP(w, r)
 }

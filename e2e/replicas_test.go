@@ -346,7 +346,8 @@ func TestAuditTrailSharedByReplicas(t *testing.T) {
 
 // TestPushMirrorsFollowPushesToEveryReplica: the mirrors run on one
 // replica; a push served by the other still reaches the push mirror (the
-// push is announced to the replicas, not only to the one that served it).
+// push is announced to the replicas, not only to the one that served it),
+// and the other shows the mirror's status (recorded in the store).
 func TestPushMirrorsFollowPushesToEveryReplica(t *testing.T) {
 	r := newReplicas(t, 2)
 	var leader, other *server
@@ -386,6 +387,11 @@ func TestPushMirrorsFollowPushesToEveryReplica(t *testing.T) {
 		g.run(work, "push", "-q", other.gitURL("app"), "main")
 		eventually(t, 30*time.Second, "push "+fmt.Sprint(i)+" through the other replica mirrored", func() bool { return remoteMain() == c })
 	}
+	// The replica that does not run the mirrors shows what the other did.
+	eventually(t, 20*time.Second, "the mirror's status through the other replica", func() bool {
+		m := other.mirror("app", "to-daemon")
+		return m.Status != nil && !m.Status.Pending && m.Status.Failures == 0
+	})
 }
 
 // A token is remembered by every replica that checked it, and forgotten by

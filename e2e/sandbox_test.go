@@ -354,8 +354,12 @@ stages:
         inputArtifacts: [code]
         outputArtifacts: [{name: bin}]
 `, ls.port()))
+	workDir := "build " + s.data + "/work/"
+	if s.replicas != nil {
+		workDir = "build /" // under the data directory of whichever replica's worker took the job
+	}
 	id := s.start("net")
-	ls.next(t, "build "+s.data+"/work/")
+	ls.next(t, workDir)
 	s.waitEnd("net", id, "Succeeded")
 	wantContains(t, "offline log", s.ok("logs", "net", id, "offline"), "NET-BLOCKED")
 	out := s.scratch("net-bin")
@@ -363,7 +367,7 @@ stages:
 	wantEqual(t, "out.txt", readFile(t, filepath.Join(out, "out.txt")), "built\n")
 	// The cache the first build kept comes back in the second.
 	id2 := s.start("net")
-	ls.next(t, "build "+s.data+"/work/")
+	ls.next(t, workDir)
 	s.waitEnd("net", id2, "Succeeded")
 	wantContains(t, "second build's log", s.ok("logs", "net", id2, "build"), "cache restored")
 }
@@ -486,13 +490,19 @@ type remoteWorker struct {
 
 func startWorker(t *testing.T, s *server, tokenFile, name string, extra ...string) *remoteWorker {
 	t.Helper()
+	return startWorkerArgs(t, s, tokenFile, name, append([]string{"--concurrency", "1", "--isolation", "auto"}, extra...)...)
+}
+
+// startWorkerArgs starts `sluice worker` against s with flags added.
+func startWorkerArgs(t *testing.T, s *server, tokenFile, name string, flags ...string) *remoteWorker {
+	t.Helper()
 	log := filepath.Join(s.base, name+".log")
 	logf, err := os.Create(log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(sluiceBin, append([]string{"worker", "--server", s.url, "--token-file", tokenFile, "--concurrency", "1", "--isolation", "auto", "--id", name}, extra...)...)
+	cmd := exec.Command(sluiceBin, append([]string{"worker", "--server", s.url, "--token-file", tokenFile, "--id", name}, flags...)...)
 	cmd.Env = cliEnv("", "")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -9,9 +9,11 @@ package mirror
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,14 @@ type Repos interface {
 // Secrets reads the secret holding a mirror's password (the service).
 type Secrets interface {
 	MirrorSecret(ctx context.Context, name string) ([]byte, error)
+}
+
+// Shared keeps the mirrors' statuses where every replica reads them (the
+// store): the mirrors run on one replica, and `sluice repo mirror list`
+// through another shows what that one did.
+type Shared interface {
+	PutMirrorStatus(ctx context.Context, key string, raw []byte) error
+	MirrorStatus(ctx context.Context, key string) ([]byte, error) // nil when there is none
 }
 
 // Status is what happened to one mirror.
@@ -57,10 +67,16 @@ type Runner struct {
 	secrets Secrets
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	state map[string]*Status // by REPO/MIRROR
-	wake  chan struct{}
+	mu     sync.Mutex
+	state  map[string]*Status // by REPO/MIRROR, while Run runs here
+	wake   chan struct{}
+	shared Shared // nil: one server, whose state is all there is
 }
+
+// SetShared makes the runner record each mirror's status in sh after every
+// attempt, and read it there for mirrors it does not run. Call it before
+// Run.
+func (r *Runner) SetShared(sh Shared) { r.shared = sh }
 
 // New makes a runner; Run runs it.
 func New(repos Repos, secrets Secrets, log *slog.Logger) *Runner {
@@ -74,27 +90,19 @@ func key(repo, mirror string) string { return repo + "/" + mirror }
 
 // Pushed says repository repo changed: its push mirrors are due.
 func (r *Runner) Pushed(repo string) {
-	r.mu.Lock()
-	for k, st := range r.state {
-		if st.Direction == gitserver.MirrorPush && len(k) > len(repo) && k[:len(repo)+1] == repo+"/" {
-			st.Pending = true
-			st.NextAttempt = time.Time{}
-		}
-	}
-	r.mu.Unlock()
 	// A push mirror added since the last pass has no state yet: the pass
 	// that finds it treats it as pending.
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	r.due(func(k string) bool { return strings.HasPrefix(k, repo+"/") })
 }
 
 // PushedAll says any repository may have changed: every push mirror is due.
-func (r *Runner) PushedAll() {
+func (r *Runner) PushedAll() { r.due(func(string) bool { return true }) }
+
+// due makes the push mirrors whose keys match due now, and wakes Run.
+func (r *Runner) due(match func(key string) bool) {
 	r.mu.Lock()
-	for _, st := range r.state {
-		if st.Direction == gitserver.MirrorPush {
+	for k, st := range r.state {
+		if st.Direction == gitserver.MirrorPush && match(k) {
 			st.Pending = true
 			st.NextAttempt = time.Time{}
 		}
@@ -110,18 +118,39 @@ func (r *Runner) PushedAll() {
 // was seen yet.
 func (r *Runner) Status(repo, mirror string) (Status, bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	st, ok := r.state[key(repo, mirror)]
-	if !ok {
+	var local Status
+	if ok {
+		local = *st
+	}
+	r.mu.Unlock()
+	if ok || r.shared == nil {
+		return local, ok
+	}
+	// Another replica runs the mirrors: what it recorded.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	raw, err := r.shared.MirrorStatus(ctx, key(repo, mirror))
+	if err != nil || raw == nil {
 		return Status{}, false
 	}
-	return *st, true
+	var shared Status
+	if json.Unmarshal(raw, &shared) != nil {
+		return Status{}, false
+	}
+	return shared, true
 }
 
 // Run syncs mirrors as they become due until ctx ends.
 func (r *Runner) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	defer func() {
+		// Another replica may run them next: its record is the one to show.
+		r.mu.Lock()
+		clear(r.state)
+		r.mu.Unlock()
+	}()
 	for {
 		r.pass(ctx)
 		select {
@@ -205,11 +234,24 @@ func (r *Runner) sync(ctx context.Context, repo string, m gitserver.Mirror) {
 		return
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	st, ok := r.state[k]
 	if !ok {
+		r.mu.Unlock()
 		return
 	}
+	r.outcome(repo, m, st, start, err)
+	recorded := *st
+	r.mu.Unlock()
+	if r.shared != nil {
+		raw, _ := json.Marshal(recorded)
+		if err := r.shared.PutMirrorStatus(ctx, k, raw); err != nil && ctx.Err() == nil {
+			r.log.Warn("mirror: record its status", "repository", repo, "mirror", m.Name, "err", err)
+		}
+	}
+}
+
+// outcome notes how an attempt that started at start ended; r.mu is held.
+func (r *Runner) outcome(repo string, m gitserver.Mirror, st *Status, start time.Time, err error) {
 	st.LastAttempt = start
 	if err == nil {
 		st.LastSuccess, st.LastError, st.Failures, st.NextAttempt = time.Now(), "", 0, time.Time{}

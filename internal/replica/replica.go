@@ -15,6 +15,9 @@
 //     release, live console pages) on every replica: Publish sends a NOTIFY
 //     on one channel, and Listen hands every other replica's notifications
 //     to a callback.
+//   - Read-modify-write of a document that is not a pipeline's (a
+//     deployment) takes turns across replicas: Mutex holds a session
+//     advisory lock of the document's kind for the change.
 //
 // On SQLite there is one server per database and none of this is used.
 package replica
@@ -32,6 +35,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Channel is the NOTIFY channel changes are announced on.
@@ -56,6 +60,10 @@ type Coordinator struct {
 	once    sync.Once
 
 	listening atomic.Bool // see Listening
+
+	poolOnce sync.Once
+	pool     *pgxpool.Pool // Mutex's connections
+	poolErr  error
 }
 
 // Listening reports whether this replica hears every other replica's
@@ -288,5 +296,47 @@ func (c *Coordinator) listenOnce(ctx context.Context, wake func(kind string), ag
 			continue // this replica's waiters were woken already
 		}
 		wake(kind)
+	}
+}
+
+// mutexKey is the advisory lock of Mutex's name, apart from the singleton
+// loops' and the store's own.
+func mutexKey(name string) string { return "sluice:mutex:" + name }
+
+// Mutex waits until this replica holds the cross-replica lock called name,
+// and returns what releases it. A process-local mutex still orders the
+// callers within one replica; this orders the replicas. The lock is a
+// session advisory lock on a connection held meanwhile, so a replica that
+// dies holding it lets go with its session.
+func (c *Coordinator) Mutex(ctx context.Context, name string) (unlock func(), err error) {
+	c.poolOnce.Do(func() { c.pool, c.poolErr = pgxpool.New(context.Background(), c.dsn) })
+	if c.poolErr != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, c.poolErr)
+	}
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, mutexKey(name)); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, mutexKey(name)); err != nil {
+			// The session may still hold the lock: end it rather than
+			// hand a locked connection back to the pool.
+			conn.Conn().Close(uctx)
+		}
+		conn.Release()
+	}, nil
+}
+
+// Close releases Mutex's connections.
+func (c *Coordinator) Close() {
+	c.poolOnce.Do(func() {}) // no pool after this
+	if c.pool != nil {
+		c.pool.Close()
 	}
 }

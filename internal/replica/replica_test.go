@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -182,4 +183,69 @@ func TestChangesReachOtherReplicas(t *testing.T) {
 			t.Fatal("b never heard a's last change")
 		}
 	}
+}
+
+// TestMutexOrdersReplicas: two replicas' changes under one Mutex name never
+// overlap, and a name does not block another.
+func TestMutexOrdersReplicas(t *testing.T) {
+	d := dsn(t)
+	a, b := replica.New(d, nil), replica.New(d, nil)
+	defer a.Close()
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var inside, overlaps, done atomic.Int32
+	var wg sync.WaitGroup
+	for _, c := range []*replica.Coordinator{a, b, a, b} {
+		wg.Go(func() {
+			for range 20 {
+				unlock, err := c.Mutex(ctx, "deployments")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if inside.Add(1) != 1 {
+					overlaps.Add(1)
+				}
+				runtime.Gosched()
+				inside.Add(-1)
+				done.Add(1)
+				unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n != 0 {
+		t.Errorf("%d times two holders of the lock at once", n)
+	}
+	if n := done.Load(); n != 80 {
+		t.Errorf("%d changes made, want 80", n)
+	}
+	// While a holds "deployments", b takes another name at once.
+	unlock, err := a.Mutex(ctx, "deployments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.Mutex(ctx, "something-else")
+	if err != nil {
+		unlock()
+		t.Fatal(err)
+	}
+	other()
+	// And b waits for "deployments" until a lets go.
+	got := make(chan struct{})
+	go func() {
+		u, err := b.Mutex(ctx, "deployments")
+		if err == nil {
+			u()
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		t.Fatal("b took the lock a holds")
+	case <-time.After(300 * time.Millisecond):
+	}
+	unlock()
+	<-got
 }

@@ -153,6 +153,24 @@ type Config struct {
 	ReposDir string
 }
 
+// mirrorStatuses keeps the mirrors' statuses in the store's trigger state
+// (keys "mirror:REPO/MIRROR"), read by every replica.
+type mirrorStatuses struct{ store store.Store }
+
+func (m mirrorStatuses) PutMirrorStatus(ctx context.Context, key string, raw []byte) error {
+	return m.store.UpdateGlobal(ctx, func(tx store.Tx) error {
+		return tx.SetTriggerState(ctx, "mirror:"+key, string(raw), time.Now())
+	})
+}
+
+func (m mirrorStatuses) MirrorStatus(ctx context.Context, key string) ([]byte, error) {
+	v, err := m.store.TriggerState(ctx, "mirror:"+key)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
 // pushedKind prefixes the announcement of a push to a hosted repository
 // (followed by its name): the replica running the mirrors learns of pushes
 // other replicas served.
@@ -386,8 +404,13 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// Remembered tokens are trusted only while this replica hears
 		// the others' revocations.
 		svc.SetTokenCacheUsable(s.ops.coord.Listening)
+		svc.SetReplicaMutex(s.ops.coord.Mutex)
+		s.undo.push(func() error { s.ops.coord.Close(); return nil })
 	}
 	s.mirrors = mirror.New(s.repos, svc, cfg.Logger)
+	if cfg.shared() {
+		s.mirrors.SetShared(mirrorStatuses{s.store})
+	}
 	objects := s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
 		settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
 		if err != nil {

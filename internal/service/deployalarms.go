@@ -108,10 +108,13 @@ func (s *Service) alarmReason(ctx context.Context, g deploygroup.Group) string {
 // to stop (their next heartbeat is refused), pending ones skipped; then
 // the group rolls back when DEPLOYMENT_STOP_ON_ALARM says so.
 func (s *Service) stopOnAlarm(ctx context.Context, id, reason string) error {
-	s.deployMu.Lock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return err
+	}
 	d, err := s.deployment(ctx, id)
 	if err != nil || d.Finished() {
-		s.deployMu.Unlock()
+		unlock()
 		return err
 	}
 	now := s.now()
@@ -125,7 +128,7 @@ func (s *Service) stopOnAlarm(ctx context.Context, id, reason string) error {
 	}
 	d.Status, d.Message, d.Updated = "Stopped", "stopped on alarm: "+reason, now
 	err = s.putDeployment(ctx, d, false)
-	s.deployMu.Unlock()
+	unlock()
 	if err != nil {
 		return err
 	}
@@ -137,8 +140,11 @@ func (s *Service) stopOnAlarm(ctx context.Context, id, reason string) error {
 // endWatch lets a deployment whose hosts all succeeded succeed once its
 // watch has passed with no alarm.
 func (s *Service) endWatch(ctx context.Context, id string) error {
-	s.deployMu.Lock()
-	defer s.deployMu.Unlock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	d, err := s.deployment(ctx, id)
 	if err != nil || d.Finished() || d.WatchUntil.IsZero() || s.now().Before(d.WatchUntil) {
 		return err

@@ -22,7 +22,7 @@ import (
 // agents (`sluice agent`) ask for the host deployments that are theirs,
 // keep a lease on each with heartbeats, and report each lifecycle event.
 // A deployment is one document (store.KindDeployment), rewritten whole
-// under deployMu at each change.
+// under lockDeployments at each change.
 
 // Agent liveness: an agent that has not asked for work for AgentStale is
 // not deployed to; a host deployment whose lease ends fails.
@@ -168,13 +168,44 @@ func (s *Service) startDeployment(ctx context.Context, g deploygroup.Group, d De
 	if s.alarms.check != nil && g.Watches() && d.RollbackOf == "" {
 		d.WatchSeconds = g.Alarms.WatchSeconds
 	}
-	s.deployMu.Lock()
-	defer s.deployMu.Unlock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return Deployment{}, err
+	}
+	defer unlock()
 	if err := s.putDeployment(ctx, d, true); err != nil {
 		return Deployment{}, err
 	}
 	s.changed.broadcast()
 	return d, nil
+}
+
+// SetReplicaMutex makes changes to documents rewritten whole (deployments)
+// also take mutex's lock, which orders them across the replicas sharing the
+// store (package replica); without it only this process's are ordered.
+// Call it before serving.
+func (s *Service) SetReplicaMutex(mutex func(ctx context.Context, name string) (unlock func(), err error)) {
+	s.replicaMutex = mutex
+}
+
+// lockDeployments takes the lock every change to deployments holds: one at
+// a time in this process and, on a shared store, across replicas; two
+// replicas each rewriting a deployment from what they read would otherwise
+// lose one's change (an agent's result, another's lease).
+func (s *Service) lockDeployments(ctx context.Context) (unlock func(), err error) {
+	s.deployMu.Lock()
+	if s.replicaMutex == nil {
+		return s.deployMu.Unlock, nil
+	}
+	release, err := s.replicaMutex(ctx, "deployments")
+	if err != nil {
+		s.deployMu.Unlock()
+		return nil, err
+	}
+	return func() {
+		release()
+		s.deployMu.Unlock()
+	}, nil
 }
 
 func (s *Service) putDeployment(ctx context.Context, d Deployment, created bool) error {
@@ -187,8 +218,11 @@ func (s *Service) putDeployment(ctx context.Context, d Deployment, created bool)
 
 // GetDeployment returns one deployment, its hosts and their events' logs.
 func (s *Service) GetDeployment(ctx context.Context, id string) (Deployment, error) {
-	s.deployMu.Lock()
-	defer s.deployMu.Unlock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return Deployment{}, err
+	}
+	defer unlock()
 	return s.deployment(ctx, id)
 }
 
@@ -215,8 +249,11 @@ func (s *Service) deployment(ctx context.Context, id string) (Deployment, error)
 // Deployments lists deployments, newest first, of one application and
 // group when they are given.
 func (s *Service) Deployments(ctx context.Context, app, group string) ([]Deployment, error) {
-	s.deployMu.Lock()
-	defer s.deployMu.Unlock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	rows, err := s.store.Definitions(ctx, store.KindDeployment)
 	if err != nil {
 		return nil, err
@@ -253,8 +290,11 @@ func (s *Service) ClaimHostDeployment(ctx context.Context, a DeployAgent) (*Host
 	if err := s.RegisterAgent(ctx, a); err != nil {
 		return nil, err
 	}
-	s.deployMu.Lock()
-	defer s.deployMu.Unlock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	rows, err := s.store.Definitions(ctx, store.KindDeployment)
 	if err != nil {
 		return nil, err
@@ -313,8 +353,11 @@ func hostOf(d *Deployment, agent string) (int, error) {
 
 // HostHeartbeat renews agent's lease on its host deployment.
 func (s *Service) HostHeartbeat(ctx context.Context, id, agent string) (time.Time, error) {
-	s.deployMu.Lock()
-	defer s.deployMu.Unlock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer unlock()
 	d, err := s.deployment(ctx, id)
 	if err != nil {
 		return time.Time{}, err
@@ -342,15 +385,18 @@ func (s *Service) HostRevision(ctx context.Context, id, agent string) (io.ReadCl
 // HostResult records how agent's host deployment went, and ends the
 // deployment when it is decided; a failed one rolls back when its group says so.
 func (s *Service) HostResult(ctx context.Context, id, agent string, ok bool, message string, events []HostEvent) error {
-	s.deployMu.Lock()
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return err
+	}
 	d, err := s.deployment(ctx, id)
 	if err != nil {
-		s.deployMu.Unlock()
+		unlock()
 		return err
 	}
 	i, err := hostOf(&d, agent)
 	if err != nil {
-		s.deployMu.Unlock()
+		unlock()
 		return err
 	}
 	now := s.now()
@@ -362,7 +408,7 @@ func (s *Service) HostResult(ctx context.Context, id, agent string, ok bool, mes
 	d.Updated = now
 	s.decideDeployment(&d)
 	err = s.putDeployment(ctx, d, false)
-	s.deployMu.Unlock()
+	unlock()
 	if err != nil {
 		return err
 	}
@@ -455,8 +501,11 @@ func (s *Service) rollback(ctx context.Context, failed Deployment, event string)
 			ID: failed.ID + "-rollback", Revision: prev.Revision, SHA256: prev.SHA256, RollbackOf: failed.ID, Creator: "rollback of " + failed.ID,
 			Region: failed.Region,
 		})
-		s.deployMu.Lock()
-		defer s.deployMu.Unlock()
+		unlock, lerr := s.lockDeployments(ctx)
+		if lerr != nil {
+			return lerr
+		}
+		defer unlock()
 		d, derr := s.deployment(ctx, failed.ID)
 		if derr != nil {
 			return derr

@@ -99,9 +99,12 @@ type Service struct {
 	reactor        *follow.Follower // follows the event log (reactor.go)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
-	deployMu       sync.Mutex   // one change to deployments at a time (deployments.go)
-	alarms         deployAlarms // what running deployments watch (deployalarms.go)
-	regions        *region.Set
+	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
+	// replicaMutex, when set, orders such changes across the replicas
+	// sharing the store too (see SetReplicaMutex).
+	replicaMutex func(ctx context.Context, name string) (unlock func(), err error)
+	alarms       deployAlarms // what running deployments watch (deployalarms.go)
+	regions      *region.Set
 }
 
 // New returns a Service.
