@@ -168,9 +168,9 @@ stages:
 	e = s.waitEnd("missing", id, "Failed")
 	wantContains(t, "missing tag summary", e.action(t, "img").Summary, "team/app:nope", "not found")
 
-	// Apply refuses an ECR action with no registry, naming the field.
+	// Apply refuses an ECR action with an unknown key, naming the field.
 	bad := filepath.Join(s.scratch("pipelines"), "bad.yml")
 	writeFile(t, bad, "name: bad\nstages:\n  - name: Source\n    actions:\n      - name: img\n        actionTypeId: {category: Source, owner: AWS, provider: ECR, version: \"1\"}\n        configuration: {RepositoryName: team/app, ImageTags: prod}\n        outputArtifacts: [{name: image}]\n  - name: Use\n    actions:\n      - name: u\n        provider: Noop\n        inputArtifacts: [image]\n")
 	r = s.fails("pipeline", "apply", "-f", bad)
-	wantContains(t, "apply error", r.String(), "missing RegistryUrl", `ImageTags: unknown configuration key (did you mean "ImageTag"?)`)
+	wantContains(t, "apply error", r.String(), `ImageTags: unknown configuration key (did you mean "ImageTag"?)`)
 }

@@ -8,12 +8,13 @@ import (
 )
 
 // ConfigRegistryURL is the sluice key naming the OCI distribution registry
-// an ECR source action reads (CodePipeline takes the registry from the
-// account and region). It is needed to run, not to import.
+// an ECR source action reads. Without it, as in CodePipeline, the action
+// reads the ECR of its aws connection's account and region (Connection, or
+// the connection its region picks).
 const ConfigRegistryURL = "RegistryUrl"
 
 // ecrKeys are CodePipeline's ECR source keys and sluice's registry keys.
-var ecrKeys = []string{"RepositoryName", "ImageTag", ConfigRegistryURL, "CredentialsSecret"}
+var ecrKeys = []string{"RepositoryName", "ImageTag", ConfigRegistryURL, "CredentialsSecret", "Connection"}
 
 // The distribution spec's grammar for repository names and tags (the
 // provider, internal/provider/ecrsource, checks them again at run time).

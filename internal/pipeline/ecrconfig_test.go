@@ -17,8 +17,9 @@ func TestECRSourceConfig(t *testing.T) {
 			`p.yml:10: stages[0].actions[0].configuration.ImageTags: unknown configuration key (did you mean "ImageTag"?)`},
 		{"missing repository", "          ImageTag: v1\n          RegistryUrl: http://h\n",
 			`missing RepositoryName (required by provider "ECR")`},
-		{"missing registry", "          RepositoryName: app\n",
-			`stages[0].actions[0].configuration: missing RegistryUrl`},
+		// CodePipeline's keys alone: the ECR of the action's aws connection.
+		{"no registry", "          RepositoryName: app\n", ""},
+		{"connection", "          RepositoryName: app\n          Connection: prod\n", ""},
 		{"bad repository", "          RepositoryName: Team/App\n          RegistryUrl: http://h\n",
 			`p.yml:9: stages[0].actions[0].configuration.RepositoryName: "Team/App" is not a repository name`},
 		{"path in repository", "          RepositoryName: ../v2/_catalog\n          RegistryUrl: http://h\n",

@@ -309,10 +309,6 @@ func RequireRunnable(p *Pipeline) yamlnode.ErrorList {
 	for i, st := range p.Stages {
 		for j, a := range st.Actions {
 			info, ok := LookupProvider(a.ActionTypeID.Provider)
-			if a.ActionTypeID.Provider == "ECR" && a.Configuration[ConfigRegistryURL] == "" {
-				errs.Add(fmt.Sprintf("stages[%d].actions[%d].configuration", i, j),
-					fmt.Sprintf("missing %s: an ECR source action runs against the OCI registry it names (http(s)://host[:port])", ConfigRegistryURL))
-			}
 			if msg := hostSourceRunnable(a); msg != "" {
 				errs.Add(fmt.Sprintf("stages[%d].actions[%d].configuration", i, j), msg)
 			}

@@ -411,16 +411,18 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.shared() {
 		s.mirrors.SetShared(mirrorStatuses{s.store})
 	}
-	objects := s3source.Revisions{Conn: func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
+	actionConn := func(ctx context.Context, pipeline, stage, action string) (*awsconn.Conn, error) {
 		settings, err := svc.ActionConnection(ctx, pipeline, stage, action)
 		if err != nil {
 			return nil, err
 		}
 		return awsconn.Open(ctx, settings, awsconn.DefaultSessionName)
-	}}
+	}
+	objects := s3source.Revisions{Conn: actionConn}
 	s.poller = trigger.NewPoller(svc, gitsource.RemoteHeads{Env: worker.DefaultBaseEnv()}).
 		FollowObjects(objects).
 		WithImages(ecrsource.Digests{}).
+		WithECR(ecrsource.ECRDigests{Conn: actionConn}).
 		WithHosts(hostsource.Heads{Env: worker.DefaultBaseEnv(), Conn: svc.ActionGitConnection})
 	s.schedule = trigger.NewScheduler(svc)
 	s.events = event.NewRunner(svc, event.Config{Deliveries: deliveries, Functions: ruleFunctions{serverURL: base, provider: lambda.Provider{Isolation: iso}, creds: svc, region: awsID.Region}})

@@ -54,6 +54,11 @@ func BenchmarkConnectionWebhookToClaimable(b *testing.B) {
 		durations = append(durations, time.Since(t0))
 	}
 	b.StopTimer()
+	reportPercentiles(b, durations)
+}
+
+// reportPercentiles reports the p50 and p99 of durations, in milliseconds.
+func reportPercentiles(b *testing.B, durations []time.Duration) {
 	slices.Sort(durations)
 	pct := func(p float64) float64 {
 		return float64(durations[int(p*float64(len(durations)-1))].Microseconds()) / 1000

@@ -35,7 +35,8 @@ type Poller struct {
 	svc     Service
 	remote  RemoteHeads
 	objects ObjectRevisions
-	images  ImageDigests // nil: ECR source actions are not polled
+	images  ImageDigests // nil: ECR source actions with a RegistryUrl are not polled
+	ecr     ECRImages    // nil: ECR source actions without one are not polled
 	hosts   HostHeads    // nil: connection source actions are not polled
 }
 
@@ -68,7 +69,7 @@ func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 // transaction as the start, so a restart neither misses a change nor starts
 // twice for one. The first look at a branch only records its head.
 func (p *Poller) Once(ctx context.Context) error {
-	if p.remote == nil && p.objects == nil && p.images == nil && p.hosts == nil {
+	if p.remote == nil && p.objects == nil && p.images == nil && p.ecr == nil && p.hosts == nil {
 		return nil
 	}
 	infos, err := p.svc.Pipelines(ctx)
@@ -89,8 +90,8 @@ func (p *Poller) Once(ctx context.Context) error {
 					err = p.pollAction(ctx, decl.Name, a.Name, a.Configuration)
 				case a.ActionTypeID.Provider == "S3" && p.objects != nil:
 					err = p.pollObject(ctx, decl.Name, st.Name, a)
-				case a.ActionTypeID.Provider == providerECR && p.images != nil:
-					err = p.pollImage(ctx, decl.Name, a.Name, a.Configuration)
+				case a.ActionTypeID.Provider == providerECR && (p.images != nil || p.ecr != nil):
+					err = p.pollImage(ctx, decl.Name, st.Name, a)
 				case pipeline.IsHostSource(a.ActionTypeID.Provider) && p.hosts != nil && a.Configuration["DetectChanges"] != "false":
 					err = p.pollHost(ctx, decl.Name, st.Name, a)
 				}

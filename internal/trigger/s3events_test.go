@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,12 +160,7 @@ func BenchmarkS3NotificationToClaimable(b *testing.B) {
 		durations = append(durations, time.Since(t0))
 	}
 	b.StopTimer()
-	slices.Sort(durations)
-	pct := func(p float64) float64 {
-		return float64(durations[int(p*float64(len(durations)-1))].Microseconds()) / 1000
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	reportPercentiles(b, durations)
 }
 
 func detailJSON(t *testing.T, v any) []byte {

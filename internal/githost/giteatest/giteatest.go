@@ -430,16 +430,24 @@ type Repo struct {
 // its default branch).
 func (s *Server) CreateRepo(t testing.TB, name string, private bool) Repo {
 	t.Helper()
-	var got struct {
-		FullName string `json:"full_name"`
-		CloneURL string `json:"clone_url"`
-		Private  bool   `json:"private"`
-		Owner    struct {
-			Login string `json:"login"`
-		} `json:"owner"`
-	}
+	var got apiRepo
 	s.API(t, http.MethodPost, "/user/repos", map[string]any{"name": name, "private": private, "default_branch": "main"}, &got)
-	return Repo{Owner: got.Owner.Login, Name: name, FullName: got.FullName, CloneURL: got.CloneURL, Private: got.Private}
+	return got.repo()
+}
+
+// apiRepo is what Gitea's API says of a repository.
+type apiRepo struct {
+	Name     string `json:"name"`
+	FullName string `json:"full_name"`
+	CloneURL string `json:"clone_url"`
+	Private  bool   `json:"private"`
+	Owner    struct {
+		Login string `json:"login"`
+	} `json:"owner"`
+}
+
+func (r apiRepo) repo() Repo {
+	return Repo{Owner: r.Owner.Login, Name: r.Name, FullName: r.FullName, CloneURL: r.CloneURL, Private: r.Private}
 }
 
 // Fork forks repo as the user whose token is given (CreateUser's) and
@@ -447,19 +455,11 @@ func (s *Server) CreateRepo(t testing.TB, name string, private bool) Repo {
 // answers when the fork exists.
 func (s *Server) Fork(t testing.TB, repo Repo, token string) Repo {
 	t.Helper()
-	var got struct {
-		FullName string `json:"full_name"`
-		CloneURL string `json:"clone_url"`
-		Private  bool   `json:"private"`
-		Name     string `json:"name"`
-		Owner    struct {
-			Login string `json:"login"`
-		} `json:"owner"`
-	}
+	var got apiRepo
 	if err := s.Call(context.Background(), token, http.MethodPost, "/repos/"+repo.FullName+"/forks", map[string]any{}, &got); err != nil {
 		t.Fatal(err)
 	}
-	return Repo{Owner: got.Owner.Login, Name: got.Name, FullName: got.FullName, CloneURL: got.CloneURL, Private: got.Private}
+	return got.repo()
 }
 
 // CreateUser makes a user who is not an admin and returns an access token

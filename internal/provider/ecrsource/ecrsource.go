@@ -4,7 +4,8 @@
 // the action's output artifact.
 //
 // The registry is named by the sluice-specific RegistryUrl configuration key
-// (http:// or https://); CodePipeline takes it from the account and region.
+// (http:// or https://); without it, as in CodePipeline, it is the ECR of
+// the account and region of the action's aws connection (ecrapi.go).
 package ecrsource
 
 import (
@@ -21,6 +22,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-ci/sluice/internal/lazyregexp"
 
@@ -71,6 +73,7 @@ var ErrNotFound = errors.New("not found")
 // Image is a resolved image.
 type Image struct {
 	Registry   string // host[:port]
+	RegistryID string // ECR's registry id (the account), "" for a registry by URL
 	Repository string
 	Tag        string
 	Digest     string
@@ -253,22 +256,6 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	if tag == "" {
 		tag = DefaultTag
 	}
-	c, err := NewClient(cfg[ConfigRegistryURL], p.HTTP)
-	if err != nil {
-		return provider.Result{}, err
-	}
-	if name := cfg[ConfigCredentialsSecret]; name != "" {
-		if job.Secret == nil {
-			return provider.Result{}, fmt.Errorf("%s %s: this worker has no access to secrets", ConfigCredentialsSecret, name)
-		}
-		secret, err := job.Secret(ctx, name)
-		if err != nil {
-			return provider.Result{}, fmt.Errorf("%s %s: %w", ConfigCredentialsSecret, name, err)
-		}
-		if c, err = c.WithCredentials(secret); err != nil {
-			return provider.Result{}, err
-		}
-	}
 	ref := tag
 	if job.Revision != "" {
 		if !ValidDigest(job.Revision) {
@@ -276,28 +263,58 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		}
 		ref = job.Revision
 	}
-	img, err := c.Resolve(ctx, repo, ref)
+	var resolve func(ref string) (Image, error)
+	var lastPushed time.Time // ECR's imagePushedAt of what resolve last found
+	if cfg[ConfigRegistryURL] == "" {
+		if job.AWS == nil {
+			return provider.Result{}, errors.New("no RegistryUrl, and this worker cannot get aws connections to read ECR through")
+		}
+		conn, err := job.AWS(ctx, cfg["Connection"])
+		if err != nil {
+			return provider.Result{}, fmt.Errorf("no RegistryUrl, so ECR through the action's aws connection: %w", err)
+		}
+		resolve = func(ref string) (Image, error) {
+			img, at, _, err := describeECR(ctx, conn, repo, ref)
+			lastPushed = at
+			return img, err
+		}
+	} else {
+		c, err := p.registryClient(ctx, job)
+		if err != nil {
+			return provider.Result{}, err
+		}
+		resolve = func(ref string) (Image, error) { return c.Resolve(ctx, repo, ref) }
+	}
+	img, err := resolve(ref)
 	if err != nil {
 		return provider.Result{}, err
 	}
+	pushedAt := lastPushed
 	tags := []string{tag}
 	if job.Revision == "" {
 		fmt.Fprintf(job.Log, "%s:%s is %s\n", repo, tag, img.Digest)
 	} else {
 		// Pinned: the image keeps the tag only if the tag still names it.
 		fmt.Fprintf(job.Log, "%s pinned to %s by the execution's source revision\n", repo, img.Digest)
-		if now, err := c.Resolve(ctx, repo, tag); err != nil || now.Digest != img.Digest {
+		if now, err := resolve(tag); err != nil || now.Digest != img.Digest {
 			tags = []string{}
 		}
+	}
+	registryID := img.RegistryID
+	if registryID == "" {
+		registryID = img.Registry
 	}
 	detail := ImageDetail{
 		ImageSizeInBytes: strconv.FormatInt(img.Size, 10),
 		ImageDigest:      img.Digest,
 		Version:          "1.0",
-		RegistryID:       img.Registry,
+		RegistryID:       registryID,
 		RepositoryName:   repo,
 		ImageURI:         img.URI(),
 		ImageTags:        tags,
+	}
+	if !pushedAt.IsZero() {
+		detail.ImagePushedAt = pushedAt.UTC().Format(time.UnixDate)
 	}
 	data, err := json.Marshal(detail)
 	if err != nil {
@@ -309,7 +326,7 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		}
 	}
 	vars := map[string]string{
-		"RegistryId":     img.Registry,
+		"RegistryId":     registryID,
 		"RepositoryName": repo,
 		"ImageTag":       tag,
 		"ImageDigest":    img.Digest,
@@ -320,6 +337,29 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		delete(vars, "ImageTag")
 	}
 	return provider.Result{Summary: img.Digest, OutputVariables: vars}, nil
+}
+
+// registryClient is a client of the registry RegistryUrl names, with the
+// credentials of CredentialsSecret when it names one.
+func (p Provider) registryClient(ctx context.Context, job *provider.Job) (*Client, error) {
+	cfg := job.Configuration
+	c, err := NewClient(cfg[ConfigRegistryURL], p.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	if name := cfg[ConfigCredentialsSecret]; name != "" {
+		if job.Secret == nil {
+			return nil, fmt.Errorf("%s %s: this worker has no access to secrets", ConfigCredentialsSecret, name)
+		}
+		secret, err := job.Secret(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", ConfigCredentialsSecret, name, err)
+		}
+		if c, err = c.WithCredentials(secret); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 func writeZip(path, name string, data []byte) error {
