@@ -7,35 +7,20 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluice-ci/sluice/internal/api"
-	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
-	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 	"github.com/sluice-ci/sluice/internal/wire"
 )
 
 func TestGraph(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
+	st, svc := newService(t)
 	for _, tok := range []store.Token{
 		{Name: "reader", Hash: auth.HashToken("read-token"), Policy: iam.PolicyRead},
 		{Name: "worker", Hash: auth.HashToken("worker-token"), Policy: iam.PolicyWorker},

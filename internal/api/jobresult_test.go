@@ -6,21 +6,27 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
-	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
+	"github.com/sluice-ci/sluice/internal/service/servicetest"
 	"github.com/sluice-ci/sluice/internal/store"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 	"github.com/sluice-ci/sluice/internal/wire"
 )
+
+// newService is a service over a real SQLite store in a temporary
+// directory, with its artifacts on disk there.
+func newService(t *testing.T) (store.Store, *service.Service) {
+	t.Helper()
+	st, arts := servicetest.Stores(t)
+	return st, service.New(st, arts, service.Config{Lease: 30 * time.Second})
+}
 
 // jobServer is an API over a real SQLite store with a two-action
 // sequential pipeline "seq", a worker token and a token allowed to report
@@ -28,17 +34,7 @@ import (
 func jobServer(t *testing.T) (*httptest.Server, *service.Service, store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
+	st, svc := newService(t)
 	for _, tok := range []store.Token{
 		{Name: "w", Hash: auth.HashToken("worker-token"), Policy: iam.PolicyWorker},
 		{Name: "op", Hash: auth.HashToken("operator-token"), Policy: iam.PolicyOperator},

@@ -6,37 +6,22 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
-	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/auth"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/pipeline"
-	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 )
 
 // ListPipelines pages by name with maxResults and nextToken; every pipeline
 // appears once, in order, and a page's token reads the next page only.
 func TestListPipelinesPages(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
+	st, svc := newService(t)
 	if err := st.PutToken(ctx, store.Token{Name: "reader", Hash: auth.HashToken("read-token"), Policy: iam.PolicyRead}); err != nil {
 		t.Fatal(err)
 	}

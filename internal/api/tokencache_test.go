@@ -5,15 +5,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/sluice-ci/sluice/internal/api"
-	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/iam"
 	"github.com/sluice-ci/sluice/internal/service"
-	"github.com/sluice-ci/sluice/internal/store/sqlite"
 )
 
 // The API finds tokens through the service, which remembers them: a
@@ -21,17 +17,7 @@ import (
 // token created after a lookup missed works at once.
 func TestRememberedTokenRevokedAtOnce(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	arts, err := artifact.NewDisk(filepath.Join(dir, "artifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second})
+	st, svc := newService(t)
 	srv := httptest.NewServer(api.New(svc, svc, nil, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	status := func(token string) int {

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -227,11 +228,22 @@ func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execu
 func (s *Service) WaitExecution(ctx context.Context, name, id string, since time.Time, wait time.Duration) (*engine.Execution, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
+	var e *engine.Execution
+	var doc []byte // e's document: woken by another execution's change, the same bytes need no decoding again
 	for {
 		ch := s.changed.wait()
-		e, err := s.Execution(ctx, name, id)
-		if err != nil {
+		row, err := s.store.Execution(ctx, id)
+		if err != nil || row.Pipeline != name {
+			if err == nil || errors.Is(err, store.ErrNotFound) {
+				return nil, Errorf(CodeNotFound, "execution %s of pipeline %s not found", id, name)
+			}
 			return nil, err
+		}
+		if e == nil || !bytes.Equal(row.Document, doc) {
+			if e, err = decodeExecution(row); err != nil {
+				return nil, err
+			}
+			doc = row.Document
 		}
 		if e.LastUpdate.After(since) {
 			return e, nil

@@ -222,24 +222,32 @@ func (s *Service) CompleteAndClaim(ctx context.Context, jobID, worker, regionNam
 	}
 	var claimedRow *store.Job
 	var claimedAt time.Time
-	if err := s.completeJob(ctx, jobID, worker, res, stored, next, func(row store.Job, now time.Time) { claimedRow, claimedAt = &row, now }); err != nil {
+	tried := false
+	took := func(row *store.Job, now time.Time) { tried, claimedRow, claimedAt = true, row, now }
+	if err := s.completeJob(ctx, jobID, worker, res, stored, next, took); err != nil {
 		return nil, err
 	}
-	if len(next) == 0 {
+	switch {
+	case len(next) == 0:
 		return nil, nil
-	}
-	if claimedRow != nil {
+	case claimedRow != nil:
 		if cj, err := s.claimed(ctx, *claimedRow, worker, claimedAt); cj != nil || err != nil {
 			return cj, err
 		}
+		// Its inputs could not be staged in its region: it failed, and
+		// says why; claim another.
+	case tried:
+		return nil, nil // nothing was queued when the result committed
 	}
+	// The result took another way (a function invoked, an action ended
+	// meanwhile): the claim is a transaction of its own.
 	return s.ClaimJobIn(ctx, worker, regionName, next, 0)
 }
 
 // completeJob is CompleteJob, claiming a job of next in the decision's
-// transaction when it can, handed to took once the transaction committed
-// (it commits with the claim or not at all).
-func (s *Service) completeJob(ctx context.Context, jobID, worker string, res JobResult, region string, next []string, took func(row store.Job, now time.Time)) error {
+// transaction when it can: took is told, once the transaction committed
+// (with the claim or not at all), what the claim found (nil: nothing).
+func (s *Service) completeJob(ctx context.Context, jobID, worker string, res JobResult, region string, next []string, took func(row *store.Job, now time.Time)) error {
 	j, err := s.store.Job(ctx, jobID)
 	if err != nil {
 		return Errorf(CodeNotFound, "job %s not found", jobID)
@@ -263,8 +271,10 @@ func (s *Service) completeJob(ctx context.Context, jobID, worker string, res Job
 	var claimed *store.Job
 	var claimedAt time.Time
 	var then func(tx store.Tx, dec engine.Decision) (int, error)
+	tried := false
 	if len(next) > 0 {
 		then = func(tx store.Tx, dec engine.Decision) (int, error) {
+			tried, claimed = true, nil
 			claimedAt = s.now()
 			row, err := tx.ClaimJob(ctx, s.claimParams(worker, region, next, claimedAt))
 			if errors.Is(err, store.ErrNotFound) {
@@ -305,8 +315,8 @@ func (s *Service) completeJob(ctx context.Context, jobID, worker string, res Job
 		}
 		return engine.JobFailed{JobID: jobID, Message: res.Message, Artifacts: failedArtifacts}, nil
 	}, then)
-	if err == nil && claimed != nil {
-		took(*claimed, claimedAt)
+	if err == nil && tried {
+		took(claimed, claimedAt)
 	}
 	if errors.Is(err, engine.ErrUnknownJob) {
 		// The action was stopped or timed out in between; the job row still ends.

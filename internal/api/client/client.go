@@ -374,6 +374,11 @@ func (c *Client) Events(ctx context.Context, pipeline string, after int64, limit
 // ClaimJob polls for a job; it returns nil when none came within the wait.
 func (c *Client) ClaimJob(ctx context.Context, req wire.ClaimRequest) (*wire.Job, error) {
 	resp, err := c.send(ctx, http.MethodPost, "/api/v1/jobs/claim", jsonBody(req), "application/json")
+	return jobAnswer(resp, err, "claim job")
+}
+
+// jobAnswer is the job a claim's answer gives, nil for 204 No Content.
+func jobAnswer(resp *http.Response, err error, what string) (*wire.Job, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +388,7 @@ func (c *Client) ClaimJob(ctx context.Context, req wire.ClaimRequest) (*wire.Job
 	}
 	var j wire.Job
 	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
-		return nil, fmt.Errorf("claim job: decode answer: %w", err)
+		return nil, fmt.Errorf("%s: decode the job: %w", what, err)
 	}
 	return &j, nil
 }
@@ -409,18 +414,7 @@ func (c *Client) CompleteJob(ctx context.Context, jobID string, res wire.JobResu
 func (c *Client) CompleteJobAndClaim(ctx context.Context, jobID string, res wire.JobResult, providers []string) (*wire.Job, error) {
 	path := "/api/v1/jobs/" + esc(jobID) + "/result?" + wire.NextParam + "=" + url.QueryEscape(strings.Join(providers, ","))
 	resp, err := c.send(ctx, http.MethodPost, path, jsonBody(res), "application/json")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNoContent {
-		return nil, nil
-	}
-	var j wire.Job
-	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
-		return nil, fmt.Errorf("report job result: decode the next job: %w", err)
-	}
-	return &j, nil
+	return jobAnswer(resp, err, "report job result and claim the next job")
 }
 
 // AppendLog appends to a job's log.
