@@ -2,7 +2,7 @@ module github.com/sluice-ci/sluice
 
 go 1.26.8
 
-// The AWS SDK clients (config, credentials, sts, sso, ssooidc, signin, ssm, lambda,
+// The AWS SDK clients (config, credentials, sts, sso, ssooidc, signin, ssm, lambda, ecr,
 // cloudformation, secretsmanager, transfermanager) are pinned to their last
 // releases before "Enable schema-based (de)serialization": later ones import
 // a schemas package whose init runs at every sluice start, `--help` included
@@ -47,13 +47,14 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
+require github.com/aws/aws-sdk-go-v2/service/ecr v1.65.0
+
 require (
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.12 // indirect
-	github.com/aws/aws-sdk-go-v2/service/ecr v1.69.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/checksum v1.11.13 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.14.12 // indirect
