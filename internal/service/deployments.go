@@ -90,15 +90,30 @@ func (d *Deployment) GroupID() string {
 // Finished reports whether the deployment has ended.
 func (d *Deployment) Finished() bool { return d.Status != "InProgress" }
 
-// RegisterAgent records an agent, or renews it: its group and tags as it
-// was started with them.
+// RegisterAgent records an agent at its first registration, or renews it:
+// a later registration must name the group and tags it was first recorded
+// with (or an admin set since), or it is refused and changes nothing — see
+// agentregistration.go for why.
 func (s *Service) RegisterAgent(ctx context.Context, a DeployAgent) error {
-	if err := validateName("agent id", a.ID); err != nil {
+	if err := validateAgent(a); err != nil {
 		return err
 	}
-	if err := validateName("group", a.Group); err != nil {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	old, found, err := s.deployAgent(ctx, a.ID)
+	if err != nil {
 		return err
 	}
+	if found {
+		if err := checkPinned(old, a); err != nil {
+			return err
+		}
+		a.Tags = old.Tags
+	}
+	return s.putAgent(ctx, a)
+}
+
+func (s *Service) putAgent(ctx context.Context, a DeployAgent) error {
 	a.LastSeen = s.now()
 	raw, _ := json.Marshal(a)
 	now := s.now()

@@ -99,6 +99,7 @@ type Service struct {
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
 	deployMu       sync.Mutex   // one change to deployments at a time (deployments.go)
+	agentMu        sync.Mutex   // one agent registration at a time (agentregistration.go)
 	alarms         deployAlarms // what running deployments watch (deployalarms.go)
 	regions        *region.Set
 }
