@@ -113,9 +113,7 @@ func (s *Service) SetAgentRegistration(ctx context.Context, a DeployAgent) (Depl
 		return DeployAgent{}, err
 	}
 	a.LastSeen = old.LastSeen // zero when it has never been seen
-	raw, _ := json.Marshal(a)
-	now := s.now()
-	if err := s.store.PutDefinition(ctx, store.Definition{Kind: store.KindDeployAgent, Name: a.ID, Document: raw, Created: now, Updated: now}); err != nil {
+	if err := s.putAgent(ctx, a); err != nil {
 		return DeployAgent{}, err
 	}
 	return a, nil

@@ -110,11 +110,12 @@ func (s *Service) RegisterAgent(ctx context.Context, a DeployAgent) error {
 		}
 		a.Tags = old.Tags
 	}
+	a.LastSeen = s.now()
 	return s.putAgent(ctx, a)
 }
 
+// putAgent stores agent a's record.
 func (s *Service) putAgent(ctx context.Context, a DeployAgent) error {
-	a.LastSeen = s.now()
 	raw, _ := json.Marshal(a)
 	now := s.now()
 	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindDeployAgent, Name: a.ID, Document: raw, Created: now, Updated: now})
