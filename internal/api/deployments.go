@@ -21,6 +21,9 @@ func (s *Server) deploymentRoutes() {
 	s.handle("POST /api/v1/agents/{agent}/claim", "PollForDeployments", resAgent, s.agentClaim)
 	s.handle("GET /api/v1/agents/{agent}/deployments/{id}/revision", "GetDeploymentRevision", resAgent, s.agentRevision)
 	s.handle("POST /api/v1/agents/{agent}/deployments/{id}/result", "PutDeploymentHostResult", resAgent, s.agentResult)
+	// An admin's: an agent's pinned group and tags (service/agentregistration.go).
+	s.handle("PUT /api/v1/agents/{agent}/registration", "RegisterOnPremisesInstance", resAgent, s.registerAgent)
+	s.handle("DELETE /api/v1/agents/{agent}/registration", "DeregisterOnPremisesInstance", resAgent, s.deregisterAgent)
 }
 
 // resDeployTarget is deploymentgroup/APP/GROUP of ?application=&group=.
@@ -169,6 +172,26 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 		out.Agents = append(out.Agents, wire.Agent{ID: a.ID, Group: a.Group, Tags: a.Tags, LastSeen: a.LastSeen})
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) registerAgent(w http.ResponseWriter, r *http.Request) error {
+	var req wire.AgentRegistration
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	a, err := s.svc.SetAgentRegistration(r.Context(), service.DeployAgent{ID: r.PathValue("agent"), Group: req.Group, Tags: req.Tags})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.Agent{ID: a.ID, Group: a.Group, Tags: a.Tags, LastSeen: a.LastSeen})
+}
+
+func (s *Server) deregisterAgent(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.DeregisterAgent(r.Context(), r.PathValue("agent")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) createJobDeployment(w http.ResponseWriter, r *http.Request) error {

@@ -210,6 +210,8 @@ var operations = []operation{
 	{"POST /api/v1/agents/{agent}/claim", "POST", "/api/v1/agents/agent/claim", `{"group":"web","waitSeconds":0}`, "PollForDeployments", "agent/agent", agents},
 	{"GET /api/v1/agents/{agent}/deployments/{id}/revision", "GET", "/api/v1/agents/agent/deployments/d-1/revision", "", "GetDeploymentRevision", "agent/agent", agents},
 	{"POST /api/v1/agents/{agent}/deployments/{id}/result", "POST", "/api/v1/agents/agent/deployments/d-1/result", `{"heartbeat":true}`, "PutDeploymentHostResult", "agent/agent", agents},
+	{"PUT /api/v1/agents/{agent}/registration", "PUT", "/api/v1/agents/agent/registration", `{"group":"web"}`, "RegisterOnPremisesInstance", "agent/agent", admin},
+	{"DELETE /api/v1/agents/{agent}/registration", "DELETE", "/api/v1/agents/agent/registration", "", "DeregisterOnPremisesInstance", "agent/agent", admin},
 	{"DELETE /api/v1/deployment-groups/{app}/{name}", "DELETE", "/api/v1/deployment-groups/shop/gone", "", "DeleteDeploymentGroup", "deploymentgroup/shop/gone", admin},
 	{"POST /api/v1/rules", "POST", "/api/v1/rules?filename=r.yml", "name: r\neventPattern: {source: [x]}\ntargets: [{webhook: {url: \"http://127.0.0.1:9/\"}}]\n", "PutRule", "rule/r", admin},
 	{"GET /api/v1/rules", "GET", "/api/v1/rules", "", "ListRules", "*", look},

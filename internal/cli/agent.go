@@ -42,15 +42,10 @@ func newAgentCmd(g *globals) *cobra.Command {
 			if group == "" {
 				return errors.New("--group: required: the agent group deployment groups target")
 			}
-			tagMap := map[string]string{}
-			for _, t := range tags {
-				k, v, ok := strings.Cut(t, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--tag %q: want KEY=VALUE", t)
-				}
-				tagMap[k] = v
+			tagMap, err := parseTags(tags)
+			if err != nil {
+				return err
 			}
-			var err error
 			if root, err = filepath.Abs(root); err != nil {
 				return err
 			}
@@ -79,6 +74,19 @@ func newAgentCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&id, "id", "", "agent id: the name of its token, whose ready-made policy agent speaks for that agent only (default: host name and a hash of --root)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "read the token from this file")
 	return cmd
+}
+
+// parseTags reads --tag KEY=VALUE flags.
+func parseTags(tags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, t := range tags {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--tag %q: want KEY=VALUE", t)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // runAgent takes host deployments until ctx ends.

@@ -139,7 +139,7 @@ func newDeploymentCmd(g *globals) *cobra.Command {
 		},
 	}
 	addOutputFlag(agents, &agentsFormat)
-	cmd.AddCommand(create, list, get, agents)
+	cmd.AddCommand(create, list, get, agents, newRegisterAgentCmd(g), newDeregisterAgentCmd(g))
 	return cmd
 }
 
@@ -204,4 +204,64 @@ func indent(s, prefix string) string {
 		b.WriteString(prefix + strings.TrimRight(line, "\n") + "\n")
 	}
 	return b.String()
+}
+
+// newRegisterAgentCmd sets an agent's pinned group and tags: an agent's
+// own claims cannot change them (CodeDeploy's register-on-premises-instance).
+func newRegisterAgentCmd(g *globals) *cobra.Command {
+	var group, format string
+	var tags []string
+	cmd := &cobra.Command{
+		Use:   "register-agent ID --group NAME [--tag k=v]...",
+		Short: "Set the group and tags an agent is pinned to (before it first runs, or to move it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if group == "" {
+				return errors.New("--group: required")
+			}
+			tagMap, err := parseTags(tags)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			a, err := c.RegisterAgent(cmd.Context(), args[0], wire.AgentRegistration{Group: group, Tags: tagMap})
+			if err != nil {
+				return err
+			}
+			return output(g.out, format, a, func(w io.Writer) {
+				fmt.Fprintf(w, "agent %s registered in group %s", a.ID, a.Group)
+				for _, k := range sortedEnvKeys(a.Tags) {
+					fmt.Fprintf(w, " %s=%s", k, a.Tags[k])
+				}
+				fmt.Fprintln(w)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&group, "group", "", "the agent group")
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "a tag KEY=VALUE (repeatable); the agent's tags become exactly these")
+	addOutputFlag(cmd, &format)
+	return cmd
+}
+
+// newDeregisterAgentCmd clears an agent's registration.
+func newDeregisterAgentCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "deregister-agent ID",
+		Short: "Forget an agent's registration: its next claim is trusted as a first registration",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeregisterAgent(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.out, "agent %s deregistered\n", args[0])
+			return nil
+		},
+	}
 }

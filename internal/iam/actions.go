@@ -44,6 +44,9 @@ var Actions = []string{
 	"CreateDeployment", "ListDeployments", "GetDeployment", "ListDeploymentAgents",
 	// The agent protocol, spoken by `sluice agent` as agent/ID.
 	"PollForDeployments", "GetDeploymentRevision", "PutDeploymentHostResult",
+	// An agent's pinned group and tags, as an admin sets or clears them
+	// (CodeDeploy's on-premises instance registration), on agent/ID.
+	"RegisterOnPremisesInstance", "DeregisterOnPremisesInstance",
 	// Event rules.
 	"ListRules", "GetRule", "PutRule", "DeleteRule", "ListRuleFailures",
 	// Hosted repositories.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/deploygroup"
@@ -91,16 +92,35 @@ func (d *Deployment) GroupID() string {
 // Finished reports whether the deployment has ended.
 func (d *Deployment) Finished() bool { return d.Status != "InProgress" }
 
-// RegisterAgent records an agent, or renews it: its group and tags as it
-// was started with them.
+// RegisterAgent records an agent at its first registration, or renews it:
+// a later registration must name the group and tags it was first recorded
+// with (or an admin set since), or it is refused and changes nothing — see
+// agentregistration.go for why.
 func (s *Service) RegisterAgent(ctx context.Context, a DeployAgent) error {
-	if err := validateName("agent id", a.ID); err != nil {
+	if err := validateAgent(a); err != nil {
 		return err
 	}
-	if err := validateName("group", a.Group); err != nil {
+	unlock, err := s.lockAgents(ctx)
+	if err != nil {
 		return err
+	}
+	defer unlock()
+	old, found, err := s.deployAgent(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if found {
+		if err := checkPinned(old, a); err != nil {
+			return err
+		}
+		a.Tags = old.Tags
 	}
 	a.LastSeen = s.now()
+	return s.putAgent(ctx, a)
+}
+
+// putAgent stores agent a's record.
+func (s *Service) putAgent(ctx context.Context, a DeployAgent) error {
 	raw, _ := json.Marshal(a)
 	now := s.now()
 	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindDeployAgent, Name: a.ID, Document: raw, Created: now, Updated: now})
@@ -193,18 +213,30 @@ func (s *Service) SetReplicaMutex(mutex func(ctx context.Context, name string) (
 // replicas each rewriting a deployment from what they read would otherwise
 // lose one's change (an agent's result, another's lease).
 func (s *Service) lockDeployments(ctx context.Context) (unlock func(), err error) {
-	s.deployMu.Lock()
+	return s.lockAcrossReplicas(ctx, &s.deployMu, "deployments")
+}
+
+// lockAgents is lockDeployments for agents' registrations: two replicas
+// taking an agent's first registration at once must not both pin it.
+func (s *Service) lockAgents(ctx context.Context) (unlock func(), err error) {
+	return s.lockAcrossReplicas(ctx, &s.agentMu, "agents")
+}
+
+// lockAcrossReplicas takes mu and, on a shared store, the replicas' lock
+// called name.
+func (s *Service) lockAcrossReplicas(ctx context.Context, mu *sync.Mutex, name string) (unlock func(), err error) {
+	mu.Lock()
 	if s.replicaMutex == nil {
-		return s.deployMu.Unlock, nil
+		return mu.Unlock, nil
 	}
-	release, err := s.replicaMutex(ctx, "deployments")
+	release, err := s.replicaMutex(ctx, name)
 	if err != nil {
-		s.deployMu.Unlock()
+		mu.Unlock()
 		return nil, err
 	}
 	return func() {
 		release()
-		s.deployMu.Unlock()
+		mu.Unlock()
 	}, nil
 }
 

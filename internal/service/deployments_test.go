@@ -45,8 +45,8 @@ func TestDeploymentBatches(t *testing.T) {
 	if len(d.Hosts) != 4 || d.Plan.Batch != 2 {
 		t.Fatalf("%+v", d)
 	}
-	if claim(t, f, "db-1") != nil {
-		t.Fatal("an agent of another group got a host")
+	if task, err := f.svc.ClaimHostDeployment(f.ctx, service.DeployAgent{ID: "db-1", Group: "db"}); task != nil || err != nil {
+		t.Fatalf("an agent of another group got a host: %+v %v", task, err)
 	}
 	t1, t2 := claim(t, f, "a1"), claim(t, f, "a2")
 	if t1 == nil || t2 == nil || t1.DeploymentID != d.ID || t1.GroupID == "" {

@@ -75,6 +75,12 @@ type AgentClaim struct {
 	WaitSeconds int               `json:"waitSeconds"`
 }
 
+// AgentRegistration is an agent's group and tags as an admin sets them.
+type AgentRegistration struct {
+	Group string            `json:"group"`
+	Tags  map[string]string `json:"tags,omitempty"`
+}
+
 // HostTask is a host deployment handed to an agent.
 type HostTask struct {
 	DeploymentID     string    `json:"deploymentId"`

@@ -18,7 +18,7 @@ import (
 // below fails when a type of this package is missing here.
 var bodies = []any{
 	ActionExecution{}, ActionReport{}, ActionState{}, ActionTypeID{}, ApplyResult{}, Approval{},
-	ApprovalResult{}, Artifact{}, AuditList{}, AuditRecord{}, BranchProtection{}, ClaimRequest{}, ConditionState{}, DeployGroup{}, DeployGroupApplyResult{}, Deployment{}, DeploymentHost{}, HostEvent{}, AgentClaim{}, Agent{}, HostTask{}, HostResult{}, OverrideConditionRequest{}, RollbackMetadata{}, RollbackRequest{}, RuleExecution{}, RuleExecutionList{},
+	ApprovalResult{}, Artifact{}, AuditList{}, AuditRecord{}, BranchProtection{}, ClaimRequest{}, ConditionState{}, DeployGroup{}, DeployGroupApplyResult{}, Deployment{}, DeploymentHost{}, HostEvent{}, AgentClaim{}, AgentRegistration{}, Agent{}, HostTask{}, HostResult{}, OverrideConditionRequest{}, RollbackMetadata{}, RollbackRequest{}, RuleExecution{}, RuleExecutionList{},
 	CreateRepoRequest{}, CreateTokenRequest{}, CreatedToken{}, EnvironmentVariable{}, ErrorBody{},
 	Event{}, Execution{}, ExecutionRef{}, ExecutionSummary{}, Function{}, FunctionApplyResult{},
 	Graph{}, GraphEdge{}, GraphNode{}, HeartbeatRequest{}, HeartbeatResult{}, InputTransformer{},

@@ -109,6 +109,18 @@ func (c *Client) Agents(ctx context.Context) ([]wire.Agent, error) {
 	return out.Agents, err
 }
 
+// RegisterAgent sets agent's pinned group and tags (an admin's call).
+func (c *Client) RegisterAgent(ctx context.Context, agent string, req wire.AgentRegistration) (wire.Agent, error) {
+	var out wire.Agent
+	err := c.doJSON(ctx, http.MethodPut, "/api/v1/agents/"+esc(agent)+"/registration", req, &out)
+	return out, err
+}
+
+// DeregisterAgent clears agent's registration: its next claim is trusted as a first one.
+func (c *Client) DeregisterAgent(ctx context.Context, agent string) error {
+	return c.doJSON(ctx, http.MethodDelete, "/api/v1/agents/"+esc(agent)+"/registration", nil, nil)
+}
+
 // CreateJobDeployment deploys the revision for a CodeDeploy job the worker
 // holds, to the group the job's configuration names.
 func (c *Client) CreateJobDeployment(ctx context.Context, jobID, worker string, revision io.Reader) (wire.Deployment, error) {
