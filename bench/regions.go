@@ -126,7 +126,7 @@ func benchVersityGW(ctx context.Context, dir string) (artifact.Store, func(), er
 		return nil, nil, err
 	}
 	const access, secret = "bench-access", "bench-secret-not-a-real-one"
-	addr, stop, err := toolcache.RunVersityGW(bin, data, access, secret, nil)
+	addr, stop, err := toolcache.RunVersityGW(bin, data, access, secret, nil, toolcache.VersityGWOptions{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -41,7 +41,7 @@ func startVersityGW(t *testing.T, bucket string) string {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	addr, stop, err := toolcache.RunVersityGW(bin, t.TempDir(), gwAccess, gwSecret, logf)
+	addr, stop, err := toolcache.RunVersityGW(bin, t.TempDir(), gwAccess, gwSecret, logf, toolcache.VersityGWOptions{})
 	if err != nil {
 		b, _ := os.ReadFile(logf.Name())
 		t.Fatalf("%v: %s", err, b)

@@ -6,10 +6,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,11 +30,10 @@ type versityGW struct {
 	Secret string
 }
 
-// startVersityGW starts versitygw (skipping the test when it is not
-// installed and not to be) with its event notifications sent to webhook;
-// it is killed when the test ends. The webhook must already listen:
-// versitygw sends it a test event at start and refuses to start when the
-// connection is refused.
+// startNotifyingVersityGW starts versitygw (skipping the test when it is
+// not installed and not to be) with versioning and its event notifications
+// sent to webhook, which must already listen; it is killed when the test
+// ends.
 func startNotifyingVersityGW(t *testing.T, webhook string) *versityGW {
 	t.Helper()
 	bin, skip, err := toolcache.VersityGW.Find()
@@ -53,44 +50,14 @@ func startNotifyingVersityGW(t *testing.T, webhook string) *versityGW {
 			t.Fatal(err)
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	g := &versityGW{URL: "http://" + addr, Access: "vgwaccess", Secret: "vgwsecret-e2e"}
-	cmd := exec.Command(bin, "--access", g.Access, "--secret", g.Secret, "--port", addr,
-		"--event-webhook-url", webhook, "posix", "--versioning-dir", versions, data)
 	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	addr, stop, err := toolcache.RunVersityGW(bin, data, "vgwaccess", "vgwsecret-e2e", &log,
+		toolcache.VersityGWOptions{EventWebhookURL: webhook, VersioningDir: versions})
+	if err != nil {
+		t.Fatalf("%v: %s", err, log.String())
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	// versitygw has no readiness signal of its own: connect until it
-	// accepts, within a deadline.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return g
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("versitygw exited (%v): %s", err, log.String())
-		case <-time.After(poll):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not listen on %s within 15s: %s", addr, log.String())
-		}
-	}
+	t.Cleanup(stop)
+	return &versityGW{URL: "http://" + addr, Access: "vgwaccess", Secret: "vgwsecret-e2e"}
 }
 
 func (g *versityGW) client() *s3.Client {

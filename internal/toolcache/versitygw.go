@@ -2,25 +2,43 @@ package toolcache
 
 import (
 	"fmt"
+	"io"
 	"net"
-	"os"
 	"os/exec"
 	"time"
 )
+
+// VersityGWOptions are what a versitygw may do besides serving a directory.
+type VersityGWOptions struct {
+	// EventWebhookURL receives the bucket event notifications. It must
+	// already listen: versitygw sends it a test event at start and does
+	// not start when the connection is refused.
+	EventWebhookURL string
+	// VersioningDir, when set, keeps object versions there.
+	VersioningDir string
+}
 
 // RunVersityGW starts versitygw (bin, from VersityGW.Find) serving the
 // directory data over S3 on a free loopback port with one access key, and
 // returns its host:port once it accepts connections (it has no readiness
 // signal of its own, so a TCP connect is one, within 15 s). stop kills it
 // and waits for it; log receives its output (nil: discarded).
-func RunVersityGW(bin, data, access, secret string, log *os.File) (addr string, stop func(), err error) {
+func RunVersityGW(bin, data, access, secret string, log io.Writer, opts VersityGWOptions) (addr string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	addr = l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "--access", access, "--secret", secret, "--port", addr, "posix", data)
+	args := []string{"--access", access, "--secret", secret, "--port", addr}
+	if opts.EventWebhookURL != "" {
+		args = append(args, "--event-webhook-url", opts.EventWebhookURL)
+	}
+	args = append(args, "posix")
+	if opts.VersioningDir != "" {
+		args = append(args, "--versioning-dir", opts.VersioningDir)
+	}
+	cmd := exec.Command(bin, append(args, data)...)
 	if log != nil {
 		cmd.Stdout, cmd.Stderr = log, log
 	}
