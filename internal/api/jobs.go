@@ -124,20 +124,25 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
 // server that predates the parameter ignores it and answers 204, so a
 // worker asking for it works with old servers as with new ones.
 func (s *Server) jobResult(w http.ResponseWriter, r *http.Request) error {
+	var req wire.JobResult
+	if err := decode(r, &req); err != nil {
+		return err
+	}
 	var next []string
 	if v := r.URL.Query().Get(wire.NextParam); v != "" {
 		next = strings.Split(v, ",")
 		// Asking for the next job is a claim, which the caller's policy
-		// must allow as it allows PollForJobs; refused, nothing is done.
-		if err := caller(r).Authorize("PollForJobs", "*"); err != nil {
+		// must allow as a claim's: PollForJobs on the region the worker
+		// claims in (see resClaimRegion). Refused, nothing is done.
+		region := req.NextRegion
+		if region == "" {
+			region = s.svc.Region()
+		}
+		if err := caller(r).Authorize("PollForJobs", "region/"+region); err != nil {
 			ci := callInfoFrom(r.Context())
 			ci.Denied, ci.Err = true, service.ErrorMessage(err)
 			return err
 		}
-	}
-	var req wire.JobResult
-	if err := decode(r, &req); err != nil {
-		return err
 	}
 	cj, err := s.svc.CompleteAndClaim(r.Context(), r.PathValue("id"), req.WorkerID, req.NextRegion, service.JobResult{
 		Succeeded: req.Succeeded, Summary: req.Summary, Message: req.Message, OutputVariables: req.OutputVariables,
