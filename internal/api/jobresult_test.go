@@ -40,6 +40,9 @@ func jobServer(t *testing.T) (*httptest.Server, *service.Service, store.Store) {
 		{Name: "op", Hash: auth.HashToken("operator-token"), Policy: iam.PolicyOperator},
 		{Name: "results-only", Hash: auth.HashToken("results-token"), Policy: "results.json",
 			PolicyDocument: `{"Statement":[{"Effect":"Allow","Action":["sluice:PutJobResult"],"Resource":"*"}]}`},
+		{Name: "home-only", Hash: auth.HashToken("home-token"), Policy: "home.json",
+			PolicyDocument: `{"Statement":[{"Effect":"Allow","Action":["sluice:PutJobResult"],"Resource":"*"},` +
+				`{"Effect":"Allow","Action":["sluice:PollForJobs"],"Resource":"region/local"}]}`},
 	} {
 		if err := st.PutToken(ctx, tok); err != nil {
 			t.Fatal(err)
@@ -120,5 +123,31 @@ func TestResultNextNeedsPollForJobs(t *testing.T) {
 	// Without next, the same token's result is taken.
 	if err := r.CompleteJob(ctx, job.ID, wire.JobResult{WorkerID: "w1", Succeeded: true}); err != nil {
 		t.Fatalf("plain result: %v", err)
+	}
+}
+
+// A worker whose token may claim in one region only (PollForJobs on
+// region/NAME) asks for its next job with its result as it claims: the
+// request is authorized on its region, not on every region.
+func TestResultNextOfARegionBoundWorker(t *testing.T) {
+	ctx := context.Background()
+	srv, _, _ := jobServer(t)
+	home := client.New(srv.URL, "home-token")
+	if _, err := client.New(srv.URL, "operator-token").Start(ctx, "seq", wire.StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := home.ClaimJob(ctx, wire.ClaimRequest{WorkerID: "w1", Providers: []string{"Noop"}})
+	if err != nil || first == nil {
+		t.Fatalf("claim in its region: %+v, %v", first, err)
+	}
+	next, err := home.CompleteJobAndClaim(ctx, first.ID, wire.JobResult{WorkerID: "w1", Succeeded: true}, []string{"Noop"})
+	if err != nil || next == nil || next.Action != "a2" {
+		t.Fatalf("result with next in its region: %+v, %v; want a2", next, err)
+	}
+	// Saying it is in another region does not get it that region's jobs.
+	_, err = home.CompleteJobAndClaim(ctx, next.ID, wire.JobResult{WorkerID: "w1", Succeeded: true, NextRegion: "eu-west-1"}, []string{"Noop"})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
+		t.Fatalf("result with next in another region: %v, want 403", err)
 	}
 }
