@@ -126,14 +126,3 @@ type Func func(ctx context.Context, job *Job) (Result, error)
 
 // Run implements Provider.
 func (f Func) Run(ctx context.Context, job *Job) (Result, error) { return f(ctx, job) }
-
-// RuleFailedError marks a rule's error as its verdict (the alarm is in a
-// watched state, the metric is past its threshold) rather than a failure
-// to evaluate it: a deployment group's alarm watch tells the two apart.
-type RuleFailedError struct{ Err error }
-
-func (e *RuleFailedError) Error() string { return e.Err.Error() }
-func (e *RuleFailedError) Unwrap() error { return e.Err }
-
-// RuleFailed marks err as a rule's verdict.
-func RuleFailed(err error) error { return &RuleFailedError{Err: err} }

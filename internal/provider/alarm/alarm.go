@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,13 +50,9 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		return provider.Result{}, errors.New("AlarmName is required")
 	}
 	watched := splitStates(cfg["AlarmStates"])
-	wait := time.Duration(0)
-	if w := cfg["WaitTime"]; w != "" {
-		n, err := strconv.Atoi(w)
-		if err != nil || n < 0 {
-			return provider.Result{}, fmt.Errorf("WaitTime %q is not a number of minutes", w)
-		}
-		wait = time.Duration(n) * time.Minute
+	wait, err := provider.WaitTime(cfg)
+	if err != nil {
+		return provider.Result{}, err
 	}
 	if job.AWS == nil {
 		return provider.Result{}, errors.New("this worker has no aws connections")

@@ -56,13 +56,9 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	if _, ok := compare(op, 0, 0); !ok {
 		return provider.Result{}, fmt.Errorf("Operator %q is not GT, GE, LT, LE, EQ or NE", op)
 	}
-	wait := time.Duration(0)
-	if w := cfg["WaitTime"]; w != "" {
-		n, err := strconv.Atoi(w)
-		if err != nil || n < 0 {
-			return provider.Result{}, fmt.Errorf("WaitTime %q is not a number of minutes", w)
-		}
-		wait = time.Duration(n) * time.Minute
+	wait, err := provider.WaitTime(cfg)
+	if err != nil {
+		return provider.Result{}, err
 	}
 	client := p.Client
 	if client == nil {
