@@ -30,3 +30,13 @@ func TestNoSDKSchemasInTheBinary(t *testing.T) {
 		}
 	}
 }
+
+// The client-only build (go build -tags sluiceclient, documented in the
+// README and measured by bench cli) leaves the server, worker and agent
+// commands out; a helper the client commands share must not live in one of
+// those files, or that build stops compiling while the default one passes.
+func TestClientOnlyBuildCompiles(t *testing.T) {
+	if out, err := exec.Command("go", "vet", "-tags", "sluiceclient", "../../cmd/sluice", "../../internal/cli").CombinedOutput(); err != nil {
+		t.Fatalf("go vet -tags sluiceclient: %v\n%s", err, out)
+	}
+}

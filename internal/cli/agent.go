@@ -76,19 +76,6 @@ func newAgentCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// parseTags reads --tag KEY=VALUE flags.
-func parseTags(tags []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, t := range tags {
-		k, v, ok := strings.Cut(t, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--tag %q: want KEY=VALUE", t)
-		}
-		out[k] = v
-	}
-	return out, nil
-}
-
 // runAgent takes host deployments until ctx ends.
 func runAgent(ctx context.Context, c *client.Client, log *slog.Logger, id string, claim wire.AgentClaim, a *deployagent.Agent) {
 	backoff := time.Second

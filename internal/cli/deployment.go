@@ -265,3 +265,16 @@ func newDeregisterAgentCmd(g *globals) *cobra.Command {
 		},
 	}
 }
+
+// parseTags reads --tag KEY=VALUE flags.
+func parseTags(tags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, t := range tags {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--tag %q: want KEY=VALUE", t)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
