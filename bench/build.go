@@ -21,15 +21,11 @@ func benchBuild(ctx context.Context, runs int) error {
 	if runs == 0 {
 		runs = 20
 	}
-	dir, err := os.MkdirTemp("", "sluice-bench-build-")
+	dir, bin, err := buildSluice(ctx, "build")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildSluice(ctx, dir)
-	if err != nil {
-		return err
-	}
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(src, 0o755)
 	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - echo one\n      - echo two > out.txt\n      - cat out.txt\n"

@@ -17,15 +17,11 @@ func benchCLI(ctx context.Context, runs int) error {
 	if runs == 0 {
 		runs = 50
 	}
-	dir, err := os.MkdirTemp("", "sluice-bench-cli-")
+	dir, bin, err := buildSluice(ctx, "cli")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildSluice(ctx, dir)
-	if err != nil {
-		return err
-	}
 	// The client alone (go build -tags sluiceclient): what the commands that
 	// only talk to a server would cost in a binary of their own.
 	clientBin := filepath.Join(dir, "sluice-client")

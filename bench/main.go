@@ -161,13 +161,19 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
-// buildSluice builds the binary into dir and returns its path.
-func buildSluice(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build: %v\n%s", err, out)
+// buildSluice builds the binary into a new temporary directory named for
+// the benchmark and returns both; the caller removes dir.
+func buildSluice(ctx context.Context, bench string) (dir, bin string, err error) {
+	dir, err = os.MkdirTemp("", "sluice-bench-"+bench+"-")
+	if err != nil {
+		return "", "", err
 	}
-	return bin, nil
+	bin = filepath.Join(dir, "sluice")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return dir, bin, nil
 }
 
 // isolation is the -isolation flag: how the benchmarks' servers isolate
@@ -456,15 +462,11 @@ func benchThroughput(ctx context.Context, runs int) error {
 // benchRSS builds the binary, starts `sluice server` and reads its resident
 // memory once it is idle.
 func benchRSS(ctx context.Context, _ int) error {
-	dir, err := os.MkdirTemp("", "sluice-bench-rss-")
+	dir, bin, err := buildSluice(ctx, "rss")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildSluice(ctx, dir)
-	if err != nil {
-		return err
-	}
 	data := filepath.Join(dir, "data")
 	cmd := exec.CommandContext(ctx, bin, "server", "--data", data, "--addr", "127.0.0.1:0")
 	if err := cmd.Start(); err != nil {

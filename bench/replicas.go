@@ -37,15 +37,11 @@ func benchReplicas(ctx context.Context, runs int) error {
 		return err
 	}
 	defer pg.Stop()
-	dir, err := os.MkdirTemp("", "sluice-bench-replicas-")
+	dir, bin, err := buildSluice(ctx, "replicas")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildSluice(ctx, dir)
-	if err != nil {
-		return err
-	}
 	for _, n := range []int{1, 2} {
 		if err := replicaThroughput(ctx, pg, bin, dir, n, runs); err != nil {
 			return err
