@@ -10,6 +10,11 @@ import (
 	"time"
 )
 
+// againstBin is the -against flag: a sluice binary built from another tree
+// (say main before a change), timed alternately with this tree's so that
+// both see the same load.
+var againstBin string
+
 // benchCLI times whole `sluice` processes — `--help`, and `status` of a
 // pipeline against a real server — against the floor of starting a process
 // that does nothing (/bin/true), alternating them in the same run.
@@ -60,20 +65,25 @@ func benchCLI(ctx context.Context, runs int) error {
 		return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 	}
 	type samples struct{ wall, cpu []time.Duration }
-	var floor, goFloor, help, status, clientHelp, clientStatus samples
+	var floor, goFloor, help, status, clientHelp, clientStatus, againstHelp, againstStatus samples
+	type measure struct {
+		into *samples
+		name string
+		args []string
+	}
+	measures := []measure{
+		{&floor, "/bin/true", nil},
+		{&goFloor, hello, nil},
+		{&help, bin, []string{"--help"}},
+		{&status, bin, []string{"status", "cli"}},
+		{&clientHelp, clientBin, []string{"--help"}},
+		{&clientStatus, clientBin, []string{"status", "cli"}},
+	}
+	if againstBin != "" {
+		measures = append(measures, measure{&againstHelp, againstBin, []string{"--help"}}, measure{&againstStatus, againstBin, []string{"status", "cli"}})
+	}
 	for range runs {
-		for _, m := range []struct {
-			into *samples
-			name string
-			args []string
-		}{
-			{&floor, "/bin/true", nil},
-			{&goFloor, hello, nil},
-			{&help, bin, []string{"--help"}},
-			{&status, bin, []string{"status", "cli"}},
-			{&clientHelp, clientBin, []string{"--help"}},
-			{&clientStatus, clientBin, []string{"status", "cli"}},
-		} {
+		for _, m := range measures {
 			w, c, err := run(m.name, m.args...)
 			if err != nil {
 				return err
@@ -84,11 +94,16 @@ func benchCLI(ctx context.Context, runs int) error {
 	fw, fc := percentile(floor.wall, 0.5), percentile(floor.cpu, 0.5)
 	gw, gc := percentile(goFloor.wall, 0.5), percentile(goFloor.cpu, 0.5)
 	fmt.Printf("floors: /bin/true wall %s, CPU %s; a Go hello-world wall %s, CPU %s (medians of %d)\n", ms(fw), ms(fc), ms(gw), ms(gc), runs)
-	for _, r := range []struct {
+	type result struct {
 		what string
 		s    samples
-	}{{"sluice --help", help}, {"sluice status (3 actions, real server)", status},
-		{"client-only build (-tags sluiceclient) --help", clientHelp}, {"client-only build status", clientStatus}} {
+	}
+	results := []result{{"sluice --help", help}, {"sluice status (3 actions, real server)", status},
+		{"client-only build (-tags sluiceclient) --help", clientHelp}, {"client-only build status", clientStatus}}
+	if againstBin != "" {
+		results = append(results, result{"-against binary --help", againstHelp}, result{"-against binary status", againstStatus})
+	}
+	for _, r := range results {
 		w, c := percentile(r.s.wall, 0.5), percentile(r.s.cpu, 0.5)
 		fmt.Printf("%s: wall median %s (p10 %s, p90 %s): %.1f× /bin/true, %.1f× the Go hello-world; CPU median %s (p10 %s): %.1f× the Go hello-world's\n",
 			r.what, ms(w), ms(percentile(r.s.wall, 0.1)), ms(percentile(r.s.wall, 0.9)), float64(w)/float64(fw), float64(w)/float64(gw),

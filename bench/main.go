@@ -61,6 +61,7 @@ func main() {
 	flag.StringVar(&isolation, "isolation", "auto", "the servers' --isolation: auto (bubblewrap) or none, to measure what the sandbox costs")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server included: it runs in this process) to this file")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on the whole run")
+	flag.StringVar(&againstBin, "against", "", "cli: another sluice binary (an older build) to time in the same run, alternated with this tree's")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		flag.Usage()

@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/artifact/s3"
@@ -130,11 +131,11 @@ func benchVersityGW(ctx context.Context, dir string) (artifact.Store, func(), er
 	if err != nil {
 		return nil, nil, err
 	}
-	mc, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""), BucketLookup: minio.BucketLookupPath})
-	if err == nil {
-		err = mc.MakeBucket(ctx, "there", minio.MakeBucketOptions{})
-	}
-	if err != nil {
+	mc := sdks3.New(sdks3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(access, secret, ""),
+	})
+	if _, err := mc.CreateBucket(ctx, &sdks3.CreateBucketInput{Bucket: aws.String("there")}); err != nil {
 		stop()
 		return nil, nil, err
 	}

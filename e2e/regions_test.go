@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-ci/sluice/internal/toolcache"
 	"github.com/sluice-ci/sluice/internal/wire"
@@ -47,28 +48,31 @@ func startVersityGW(t *testing.T, bucket string) string {
 		t.Fatalf("%v: %s", err, b)
 	}
 	t.Cleanup(stop)
-	if err := gwClient(t, addr).MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{}); err != nil {
+	if _, err := gwClient(addr).CreateBucket(context.Background(), &sdks3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatalf("make bucket %s: %v", bucket, err)
 	}
 	return addr
 }
 
-func gwClient(t *testing.T, addr string) *minio.Client {
-	c, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(gwAccess, gwSecret, ""), BucketLookup: minio.BucketLookupPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+func gwClient(addr string) *sdks3.Client {
+	return sdks3.New(sdks3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(gwAccess, gwSecret, ""),
+	})
 }
 
 // gwKeys lists the objects under prefix in bucket.
 func gwKeys(t *testing.T, addr, bucket, prefix string) []string {
 	var keys []string
-	for o := range gwClient(t, addr).ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-		if o.Err != nil {
-			t.Fatal(o.Err)
+	p := sdks3.NewListObjectsV2Paginator(gwClient(addr), &sdks3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-		keys = append(keys, o.Key)
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
 	}
 	return keys
 }

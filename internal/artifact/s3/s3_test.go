@@ -8,18 +8,23 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/toolcache"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdks3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/artifact/artifacttest"
@@ -135,15 +140,12 @@ func requireServer(t *testing.T) {
 // newBucket creates an empty bucket private to the test.
 func newBucket(t *testing.T) string {
 	t.Helper()
-	c, err := minio.New(endpoint, &minio.Options{
-		Creds:        credentials.NewStaticV4(accessKey, secretKey, ""),
-		BucketLookup: minio.BucketLookupPath,
+	c := sdks3.New(sdks3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	name := fmt.Sprintf("sluice-test-%d", buckets.Add(1))
-	if err := c.MakeBucket(t.Context(), name, minio.MakeBucketOptions{}); err != nil {
+	if _, err := c.CreateBucket(t.Context(), &sdks3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("make bucket %s: %v", name, err)
 	}
 	return name
@@ -299,5 +301,75 @@ func TestCheckMissingBucketAndSecretNotShown(t *testing.T) {
 		if strings.Contains(text, secretKey) {
 			t.Fatalf("secret shown in %q", text)
 		}
+	}
+}
+
+// recorder is a transport that notes each request's method, path, query and
+// checksum header before sending it on.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, fmt.Sprintf("%s %s?%s crc32c=%t", req.Method, req.URL.Path, req.URL.RawQuery,
+		req.Header.Get("X-Amz-Checksum-Crc32c") != "" || strings.Contains(req.Header.Get("X-Amz-Trailer"), "crc32c")))
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func (r *recorder) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.reqs)
+}
+
+// TestRequestsOnTheWire checks what the store sends: path-style requests
+// (BUCKET in the path, not the host name), a small object put as a multipart
+// upload whose part carries a CRC32C checksum, one HEAD of the bucket to find
+// its region when none is configured (not one per request), and a failed Put
+// aborting its upload.
+func TestRequestsOnTheWire(t *testing.T) {
+	requireServer(t)
+	t.Parallel()
+	rec := &recorder{}
+	bucket := newBucket(t)
+	s, err := s3.New(s3.Config{Endpoint: endpoint, Bucket: bucket, Prefix: "p", AccessKey: accessKey, SecretKey: secretKey, Transport: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(t.Context(), "a.zip", strings.NewReader("small")); err != nil {
+		t.Fatal(err)
+	}
+	if size, err := s.Stat(t.Context(), "a.zip"); err != nil || size != 5 {
+		t.Fatalf("Stat = %d, %v; want 5", size, err)
+	}
+	boom := errors.New("reader failed")
+	if _, err := s.Put(t.Context(), "b.zip", io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(boom))); !errors.Is(err, boom) {
+		t.Fatalf("Put of a failing reader: err = %v, want %v", err, boom)
+	}
+	reqs := rec.requests()
+	var heads, parts, aborts int
+	for _, r := range reqs {
+		switch {
+		case !strings.HasPrefix(r, "HEAD /"+bucket) && !strings.Contains(r, " /"+bucket+"/p/"):
+			t.Errorf("request %q is not path-style in bucket %s under the prefix", r, bucket)
+		case r == "HEAD /"+bucket+"? crc32c=false":
+			heads++
+		case strings.HasPrefix(r, "PUT /"+bucket+"/p/a.zip?") && strings.Contains(r, "partNumber=1"):
+			parts++
+			if !strings.HasSuffix(r, "crc32c=true") {
+				t.Errorf("part upload %q carries no CRC32C checksum", r)
+			}
+		case strings.HasPrefix(r, "DELETE /"+bucket+"/p/b.zip?") && strings.Contains(r, "uploadId="):
+			aborts++
+		}
+	}
+	if heads != 1 || parts != 1 || aborts != 1 {
+		t.Errorf("HEADs of the bucket %d, parts of a.zip %d, aborts of b.zip %d; want 1 each. Requests:\n%s", heads, parts, aborts, strings.Join(reqs, "\n"))
+	}
+	if _, err := s.Stat(t.Context(), "b.zip"); !errors.Is(err, artifact.ErrNotFound) {
+		t.Errorf("Stat after a failed Put: err = %v, want ErrNotFound", err)
 	}
 }
