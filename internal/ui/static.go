@@ -8,15 +8,18 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"sync"
 )
 
 //go:embed static
 var staticFS embed.FS
 
-// staticFiles are the assets by name, with the hash of their content that
+// staticAssets are the assets by name, with the hash of their content that
 // their URLs carry, so that they can be cached for ever and a new binary's
-// assets are fetched anew.
-var staticFiles, staticURLs = loadStatic()
+// assets are fetched anew; and those URLs by name. Read and hashed on the
+// console's first use, not at every start of the binary (a CLI command has
+// no use for them).
+var staticAssets = sync.OnceValues(loadStatic)
 
 type staticFile struct {
 	data []byte
@@ -44,7 +47,8 @@ func loadStatic() (map[string]staticFile, map[string]string) {
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request, c *call) error {
-	f, ok := staticFiles[r.PathValue("file")]
+	files, _ := staticAssets()
+	f, ok := files[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
 		return nil

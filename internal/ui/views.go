@@ -93,7 +93,8 @@ var navItems = []struct {
 // (?fragment=NAME renders the page's template "frag-NAME").
 func (s *Server) render(w http.ResponseWriter, r *http.Request, c *call, page, title string, data any) {
 	set := s.pages.sets[page]
-	v := view{Title: title, P: data, Static: staticURLs, Now: time.Now().UTC(), Path: r.URL.Path}
+	_, urls := staticAssets()
+	v := view{Title: title, P: data, Static: urls, Now: time.Now().UTC(), Path: r.URL.Path}
 	if c != nil && c.sess != nil {
 		v.Principal, v.Policy, v.CSRF, v.Perm = c.who.Name, c.who.PolicyName, c.sess.csrf, c.perm
 		for _, n := range navItems {
