@@ -3,10 +3,12 @@ module github.com/sluice-ci/sluice
 go 1.26.8
 
 // The AWS SDK clients (config, credentials, sts, sso, ssooidc, signin, ssm, lambda, ecr,
-// cloudformation, secretsmanager, transfermanager) are pinned to their last
+// ecs, cloudformation, secretsmanager, transfermanager) are pinned to their last
 // releases before "Enable schema-based (de)serialization": later ones import
 // a schemas package whose init runs at every sluice start, `--help` included
 // (internal/arch's TestNoSDKSchemasInTheBinary checks; docs/benchmarks.md).
+// ecs's deploy provider copies task definitions as JSON, so members newer than
+// the pinned client are kept (internal/provider/ecsdeploy).
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.11
@@ -17,7 +19,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/codecommit v1.44.7
 	github.com/aws/aws-sdk-go-v2/service/codedeploy v1.36.0
 	github.com/aws/aws-sdk-go-v2/service/codepipeline v1.47.0
-	github.com/aws/aws-sdk-go-v2/service/ecs v1.106.0
+	github.com/aws/aws-sdk-go-v2/service/ecs v1.98.0
 	github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk v1.35.0
 	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.45.0
 	github.com/aws/aws-sdk-go-v2/service/lambda v1.108.0

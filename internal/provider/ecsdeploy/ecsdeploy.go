@@ -6,10 +6,12 @@
 package ecsdeploy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sluice-ci/sluice/internal/awsconn"
 	"github.com/sluice-ci/sluice/internal/provider"
@@ -111,18 +115,24 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		return provider.Result{}, fmt.Errorf("service %s is deployed by the %s deployment controller, not ECS's rolling update", service, dc.Type)
 	}
 	current := aws.ToString(svc.TaskDefinition)
+	described := &rawBody{}
 	td, err := client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(current),
 		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
-	})
+	}, described.keep)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("task definition %s of service %s: %w", current, service, err)
 	}
-	in, err := Revision(td.TaskDefinition, td.Tags, images)
+	body, err := Revision(described.body, images)
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("%s: %w", file, err)
 	}
-	reg, err := client.RegisterTaskDefinition(ctx, in)
+	// The typed input passes the client's validation; the body sent is the
+	// copy of the described JSON (see Revision).
+	reg, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:               td.TaskDefinition.Family,
+		ContainerDefinitions: td.TaskDefinition.ContainerDefinitions,
+	}, sendBody(body))
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("register a revision of task definition %s: %w", aws.ToString(td.TaskDefinition.Family), err)
 	}
@@ -193,54 +203,146 @@ func ParseImageDefinitions(data []byte) ([]ImageDefinition, error) {
 	return defs, nil
 }
 
-// Revision is what registers a copy of td with the images replaced: every
-// field RegisterTaskDefinition takes is carried over (roles, network mode,
-// volumes, placement, sizes, runtime platform, tags…), so that the new
-// revision differs from the service's only in its images. A definition
-// naming a container td does not have is an error naming it.
-func Revision(td *types.TaskDefinition, tags []types.Tag, images []ImageDefinition) (*ecs.RegisterTaskDefinitionInput, error) {
-	containers := slices.Clone(td.ContainerDefinitions)
+// readOnly are the members of a described task definition that
+// RegisterTaskDefinition does not take: what ECS reports about a revision
+// (its ARN, number, status, registration and deregistration), not what
+// defines it (the API reference's TaskDefinition against
+// RegisterTaskDefinition's request).
+var readOnly = []string{
+	"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+	"registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
+}
+
+// Revision is the body of the RegisterTaskDefinition request that registers
+// a copy of the task definition that described (DescribeTaskDefinition's
+// answer, with its tags) describes, with the images replaced. It is made from
+// the answer's JSON, not from the SDK's types, so that every member is carried
+// over — roles, network mode, volumes, placement, sizes, runtime platform,
+// tags, and members added to ECS after the SDK's client was generated (such as
+// trustedExecutionConfiguration, which the pinned client does not know) — and
+// the new revision differs from the service's only in its images. A
+// definition naming a container the task definition does not have is an
+// error naming it.
+func Revision(described []byte, images []ImageDefinition) ([]byte, error) {
+	var answer struct {
+		TaskDefinition map[string]json.RawMessage `json:"taskDefinition"`
+		Tags           json.RawMessage            `json:"tags"`
+	}
+	if err := json.Unmarshal(described, &answer); err != nil || answer.TaskDefinition == nil {
+		return nil, fmt.Errorf("DescribeTaskDefinition's answer is not a task definition (%v)", err)
+	}
+	td := answer.TaskDefinition
+	var family string
+	json.Unmarshal(td["family"], &family)
+	var containers []map[string]json.RawMessage
+	if err := json.Unmarshal(td["containerDefinitions"], &containers); err != nil {
+		return nil, fmt.Errorf("task definition %s: containerDefinitions: %v", family, err)
+	}
+	names := make([]string, len(containers))
+	for i, c := range containers {
+		json.Unmarshal(c["name"], &names[i])
+	}
 	var unknown []string
 	for _, img := range images {
-		i := slices.IndexFunc(containers, func(c types.ContainerDefinition) bool { return aws.ToString(c.Name) == img.Name })
+		i := slices.Index(names, img.Name)
 		if i < 0 {
 			unknown = append(unknown, img.Name)
 			continue
 		}
-		containers[i].Image = aws.String(img.ImageURI)
+		uri, err := json.Marshal(img.ImageURI)
+		if err != nil {
+			return nil, err
+		}
+		containers[i]["image"] = uri
 	}
 	if len(unknown) > 0 {
-		var have []string
-		for _, c := range containers {
-			have = append(have, aws.ToString(c.Name))
-		}
 		return nil, fmt.Errorf("task definition %s has no container %s (it has %s)",
-			aws.ToString(td.Family), strings.Join(unknown, ", "), strings.Join(have, ", "))
+			family, strings.Join(unknown, ", "), strings.Join(names, ", "))
 	}
-	in := &ecs.RegisterTaskDefinitionInput{
-		Family:                        td.Family,
-		ContainerDefinitions:          containers,
-		Cpu:                           td.Cpu,
-		Memory:                        td.Memory,
-		EnableFaultInjection:          td.EnableFaultInjection,
-		EphemeralStorage:              td.EphemeralStorage,
-		ExecutionRoleArn:              td.ExecutionRoleArn,
-		TaskRoleArn:                   td.TaskRoleArn,
-		InferenceAccelerators:         td.InferenceAccelerators,
-		IpcMode:                       td.IpcMode,
-		PidMode:                       td.PidMode,
-		NetworkMode:                   td.NetworkMode,
-		PlacementConstraints:          td.PlacementConstraints,
-		ProxyConfiguration:            td.ProxyConfiguration,
-		RequiresCompatibilities:       td.RequiresCompatibilities,
-		RuntimePlatform:               td.RuntimePlatform,
-		TrustedExecutionConfiguration: td.TrustedExecutionConfiguration,
-		Volumes:                       td.Volumes,
+	cds, err := json.Marshal(containers)
+	if err != nil {
+		return nil, err
 	}
-	if len(tags) > 0 {
-		in.Tags = tags
+	td["containerDefinitions"] = cds
+	for _, k := range readOnly {
+		delete(td, k)
 	}
-	return in, nil
+	if t := answer.Tags; len(t) > 0 && string(t) != "null" && string(t) != "[]" {
+		td["tags"] = t
+	}
+	return json.Marshal(td)
+}
+
+// describeLimit bounds a task definition's description read (ECS allows up
+// to 64 KiB of container definitions).
+const describeLimit = 16 << 20
+
+// rawBody keeps the body of an operation's successful answer, as the server
+// sent it, for members the SDK's types do not hold.
+type rawBody struct{ body []byte }
+
+// keep is the per-operation option that installs it: inside the operation's
+// deserializer, which reads the body kept after it (at every attempt; the
+// last one's stays).
+func (r *rawBody) keep(o *ecs.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Deserialize.Add(r, middleware.After)
+	})
+}
+
+func (*rawBody) ID() string { return "sluice.KeepRawBody" }
+
+func (r *rawBody) HandleDeserialize(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+	out, md, err := next.HandleDeserialize(ctx, in)
+	if err != nil {
+		return out, md, err
+	}
+	resp, ok := out.RawResponse.(*smithyhttp.Response)
+	if !ok || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return out, md, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, describeLimit+1))
+	resp.Body.Close()
+	if err != nil {
+		return out, md, fmt.Errorf("read the answer: %w", err)
+	}
+	if len(body) > describeLimit {
+		return out, md, fmt.Errorf("the answer is over %d bytes", describeLimit)
+	}
+	r.body = body
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return out, md, nil
+}
+
+// sendBody is the per-operation option that sends body as the request's
+// JSON in place of what the SDK serialized from the typed input. It replaces
+// the body at the start of the build step, after serialization and before
+// the content length, the payload hash and the signature are computed, so
+// the SDK signs and sends it as it would its own.
+func sendBody(body []byte) func(*ecs.Options) {
+	return func(o *ecs.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Build.Add(replaceBody(body), middleware.Before)
+		})
+	}
+}
+
+type replaceBody []byte
+
+func (replaceBody) ID() string { return "sluice.ReplaceBody" }
+
+func (b replaceBody) HandleBuild(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+	req, ok := in.Request.(*smithyhttp.Request)
+	if !ok {
+		return middleware.BuildOutput{}, middleware.Metadata{}, fmt.Errorf("replace the request's body: unexpected request %T", in.Request)
+	}
+	req, err := req.SetStream(bytes.NewReader(b))
+	if err != nil {
+		return middleware.BuildOutput{}, middleware.Metadata{}, fmt.Errorf("replace the request's body: %w", err)
+	}
+	req.ContentLength = int64(len(b))
+	in.Request = req
+	return next.HandleBuild(ctx, in)
 }
 
 func describeService(ctx context.Context, client *ecs.Client, cluster, service string) (*types.Service, error) {

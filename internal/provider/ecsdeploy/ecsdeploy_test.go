@@ -3,10 +3,18 @@ package ecsdeploy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,6 +98,7 @@ func TestAgainstMoto(t *testing.T) {
 		{"not stable in time", testNotStable},
 		{"no such service", testNoService},
 		{"blue/green service", testCodeDeployService},
+		{"members the client does not model", testUnmodeledMembersKept},
 	} {
 		moto.Reset(t)
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, ep) })
@@ -199,6 +208,111 @@ func testCodeDeployService(t *testing.T, ep string) {
 	_, err := Provider{}.Run(ctx, job)
 	if err == nil || !strings.Contains(err.Error(), "deployed by the CODE_DEPLOY deployment controller") {
 		t.Fatalf("run = %v, want the CodeDeploy-controlled service refused", err)
+	}
+}
+
+// A member of the task definition that the SDK's client does not model
+// (ECS adds them faster than the pinned client knows them) is carried into
+// the new revision: the copy is made from DescribeTaskDefinition's JSON, not
+// from the client's types. moto reads and answers only the members its own
+// model knows, and its model knows nothing the pinned client does not; so the
+// provider talks to moto through a proxy on 127.0.0.1 that adds two members to
+// moto's DescribeTaskDefinition answer, as ECS answers with members newer than
+// the client: trustedExecutionConfiguration on the task definition and an
+// invented one on a container. The RegisterTaskDefinition request that passes
+// the proxy (and that moto registers) must carry both, beside the image
+// replaced and the members moto answered with.
+func testUnmodeledMembersKept(t *testing.T, ep string) {
+	ctx := context.Background()
+	setUp(t, ep, 0)
+	target, err := url.Parse(ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var registered []byte
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Director = func(r *http.Request) {
+		r.URL.Scheme, r.URL.Host = target.Scheme, target.Host
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".RegisterTaskDefinition") {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			registered = body
+			mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasSuffix(resp.Request.Header.Get("X-Amz-Target"), ".DescribeTaskDefinition") || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		var answer map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			return err
+		}
+		resp.Body.Close()
+		td := answer["taskDefinition"].(map[string]any)
+		td["trustedExecutionConfiguration"] = map[string]any{"enabled": true}
+		for _, c := range td["containerDefinitions"].([]any) {
+			if c := c.(map[string]any); c["name"] == "app" {
+				c["sluiceUnmodeledMember"] = map[string]any{"mode": "kept", "n": []int{1, 2}}
+			}
+		}
+		body, err := json.Marshal(answer)
+		if err != nil {
+			return err
+		}
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		resp.Header.Del("X-Amz-Crc32") // the checksum of moto's own body
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+
+	job, log := newJob(t, srv.URL, map[string]string{"Connection": "moto", "ClusterName": "web", "ServiceName": "shop"},
+		`[{"name": "app", "imageUri": "registry.local/shop:2"}]`)
+	if _, err := (Provider{PollInterval: 10 * time.Millisecond}).Run(ctx, job); err != nil {
+		t.Fatalf("run: %v\n%s", err, log)
+	}
+	mu.Lock()
+	sent := string(registered)
+	mu.Unlock()
+	for _, want := range []string{`"trustedExecutionConfiguration":{"enabled":true}`, `"sluiceUnmodeledMember":{"mode":"kept","n":[1,2]}`, `"image":"registry.local/shop:2"`, `"executionRoleArn":"arn:aws:iam::123456789012:role/exec"`} {
+		if !strings.Contains(sent, want) {
+			t.Errorf("RegisterTaskDefinition sent %s; want it to carry %s", sent, want)
+		}
+	}
+}
+
+// Revision keeps every member of the described definition but those ECS
+// reports about a revision, which RegisterTaskDefinition does not take; the
+// tags come from the answer's own member.
+func TestRevisionBody(t *testing.T) {
+	described := `{"taskDefinition": {
+		"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop:7", "revision": 7, "status": "ACTIVE",
+		"family": "shop", "requiresAttributes": [{"name": "ecs.capability.execution-role-awslogs"}], "compatibilities": ["EC2", "FARGATE"],
+		"registeredAt": 1.7e9, "registeredBy": "arn:aws:iam::123456789012:user/ci", "deregisteredAt": 1.8e9, "deleteRequestedAt": 1.9e9,
+		"cpu": "256", "trustedExecutionConfiguration": {"enabled": true},
+		"containerDefinitions": [{"name": "app", "image": "a:1", "futureContainerMember": 3}, {"name": "side", "image": "s:1"}]},
+		"tags": [{"key": "team", "value": "shop"}]}`
+	body, err := Revision([]byte(described), []ImageDefinition{{Name: "app", ImageURI: "a:2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"containerDefinitions":[{"futureContainerMember":3,"image":"a:2","name":"app"},{"image":"s:1","name":"side"}],` +
+		`"cpu":"256","family":"shop","tags":[{"key":"team","value":"shop"}],"trustedExecutionConfiguration":{"enabled":true}}`
+	if string(body) != want {
+		t.Errorf("Revision =\n%s\nwant\n%s", body, want)
+	}
+	if _, err := Revision([]byte(`{"taskDefinition": {"family": "shop", "containerDefinitions": [{"name": "app"}]}}`), []ImageDefinition{{Name: "web", ImageURI: "w:2"}}); err == nil || err.Error() != "task definition shop has no container web (it has app)" {
+		t.Errorf("Revision with an unknown container: %v", err)
+	}
+	if _, err := Revision([]byte(`{"failures": []}`), nil); err == nil {
+		t.Error("Revision of an answer with no task definition succeeded")
 	}
 }
 
