@@ -80,6 +80,12 @@ type Store struct {
 	findRegion bool
 	regionMu   sync.Mutex
 	region     string
+	// global is set for AWS's global endpoint (s3.amazonaws.com), which
+	// answers path-style requests for a bucket of another region with a
+	// redirect: once the bucket's region is known, requests go to that
+	// region's endpoint.
+	global bool
+	scheme string
 }
 
 var _ artifact.Store = (*Store)(nil)
@@ -129,9 +135,11 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Transport != nil {
 		opts.HTTPClient = &http.Client{Transport: cfg.Transport}
 	}
+	host, _, _ := strings.Cut(cfg.Endpoint, ":")
 	return &Store{
 		client: s3.New(opts), bucket: cfg.Bucket, prefix: prefix, partSize: int64(partSize),
 		findRegion: region == "", region: region,
+		global: strings.EqualFold(host, "s3.amazonaws.com"), scheme: scheme,
 	}, nil
 }
 
@@ -173,10 +181,14 @@ func (s *Store) inRegion(ctx context.Context) func(*s3.Options) {
 			s.region = cmpOr(region, "us-east-1")
 		}
 	}
-	region := s.region
+	region, global, scheme := s.region, s.global, s.scheme
 	return func(o *s3.Options) {
-		if region != "" {
-			o.Region = region
+		if region == "" {
+			return
+		}
+		o.Region = region
+		if global && region != "us-east-1" {
+			o.BaseEndpoint = aws.String(scheme + "s3." + region + ".amazonaws.com")
 		}
 	}
 }
