@@ -160,44 +160,42 @@ func procStat() []string {
 	return strings.Fields(string(b[i+1:]))
 }
 
-// procLine is what follows prefix on the first line of the file (in /proc)
-// that starts with it.
-func procLine(path, prefix string) (string, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", false
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, prefix); ok {
-			return rest, true
-		}
-	}
-	return "", false
-}
-
 // bootTime is /proc/stat's btime: when the machine started, in Unix seconds.
 func bootTime() (float64, bool) {
-	v, ok := procLine("/proc/stat", "btime ")
-	if !ok {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	return f, err == nil
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
 
 // limit is the soft limit named in /proc/self/limits; "unlimited" is the
 // largest uint64, as the kernel's RLIM_INFINITY.
 func limit(name string) (float64, bool) {
-	rest, ok := procLine("/proc/self/limits", name)
-	f := strings.Fields(rest)
-	switch {
-	case !ok || len(f) == 0:
+	b, err := os.ReadFile("/proc/self/limits")
+	if err != nil {
 		return 0, false
-	case f[0] == "unlimited":
-		return math.MaxUint64, true
 	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	return v, err == nil
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, name); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				return 0, false
+			}
+			if f[0] == "unlimited" {
+				return math.MaxUint64, true
+			}
+			v, err := strconv.ParseFloat(f[0], 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
 }
 
 // netstat is a field of the IpExt lines of /proc/self/net/netstat (the
