@@ -48,10 +48,7 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require (
-	github.com/aws/aws-sdk-go-v2/service/ecr v1.65.0
-	github.com/prometheus/common v0.72.0
-)
+require github.com/aws/aws-sdk-go-v2/service/ecr v1.65.0
 
 require (
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
@@ -80,6 +77,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect

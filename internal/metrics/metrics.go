@@ -1,8 +1,7 @@
 // Package metrics holds the Prometheus metrics a sluice server exports at
 // /metrics. It knows nothing of sluice's types: the service, the rule runner,
 // the API and the replica coordinator report to it through plain calls, so
-// that each keeps its own vocabulary. It serves Prometheus's text format
-// itself (text.go says why).
+// that each keeps its own vocabulary and none imports Prometheus.
 //
 // Every metric's name starts with sluice_. Labels carry only names an
 // operator already sees in the console (pipelines, providers, operations),
@@ -13,21 +12,25 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metrics is one server's registry and the metrics in it.
 type Metrics struct {
-	reg *registry
+	reg *prometheus.Registry
 
-	executions     *vec
-	actionDuration *vec
-	jobWait        *vec
-	gateWait       *vec
-	delivery       *vec
-	deliveryFailed *vec
-	deliveryAge    *vec
-	api            *vec
-	leader         *vec
+	executions     *prometheus.CounterVec
+	actionDuration *prometheus.HistogramVec
+	jobWait        *prometheus.HistogramVec
+	gateWait       *prometheus.HistogramVec
+	delivery       *prometheus.HistogramVec
+	deliveryFailed *prometheus.CounterVec
+	deliveryAge    *prometheus.HistogramVec
+	api            *prometheus.HistogramVec
+	leader         *prometheus.GaugeVec
 }
 
 // Buckets for work that takes seconds to hours (actions, waits), and for
@@ -40,90 +43,103 @@ var (
 // New returns a registry holding sluice's metrics and the Go runtime's and
 // process's own.
 func New() *Metrics {
-	r := &registry{}
-	m := &Metrics{reg: r}
-	m.executions = r.newVec("sluice_pipeline_executions_total",
-		"Pipeline executions that reached a status (Started, InProgress once per stage retry, Succeeded, Failed, Stopped, Superseded…), by pipeline.",
-		counter, nil, "pipeline", "status")
-	m.actionDuration = r.newVec("sluice_action_duration_seconds",
-		"How long actions ran, from start to their end status, by provider and status.",
-		histogram, workBuckets, "provider", "status")
-	m.jobWait = r.newVec("sluice_job_wait_seconds",
-		"How long a job waited in the queue before a worker claimed it, by provider.",
-		histogram, workBuckets, "provider")
-	m.gateWait = r.newVec("sluice_wait_seconds",
-		"How long executions waited on a gate (kind=gate: a PipelineGate action until it passed or failed) or a lock (kind=lock: from queueing to holding it).",
-		histogram, workBuckets, "kind")
-	m.delivery = r.newVec("sluice_delivery_attempt_seconds",
-		"How long one attempt to deliver a rule target, webhook or notification took, by kind and result (ok, retry, failed).",
-		histogram, requestBuckets, "kind", "result")
-	m.deliveryFailed = r.newVec("sluice_delivery_failures_total",
-		"Delivery attempts that failed, by kind and whether the delivery is retried (retry) or given up (failed).",
-		counter, nil, "kind", "result")
-	m.deliveryAge = r.newVec("sluice_delivery_latency_seconds",
-		"From queueing a delivery to its success, retries included, by kind.",
-		histogram, workBuckets, "kind")
-	m.api = r.newVec("sluice_api_request_seconds",
-		"API requests by operation (the IAM action name) and HTTP status code.",
-		histogram, requestBuckets, "operation", "code")
-	m.leader = r.newVec("sluice_singleton_leader",
-		"1 while this replica runs the singleton loop (reactor, rules, deliveries, schedules, polling, sweeper, retention…), else 0.",
-		gauge, nil, "loop")
-	r.goCollector()
-	r.processCollector()
-	r.handlerErrors = r.newVec("promhttp_metric_handler_errors_total",
-		"Total number of internal errors encountered by the promhttp metric handler.", counter, nil, "cause")
-	r.handlerErrors.add(0, "encoding")
-	r.handlerErrors.add(0, "gathering")
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.executions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_pipeline_executions_total",
+		Help: "Pipeline executions that reached a status (Started, InProgress once per stage retry, Succeeded, Failed, Stopped, Superseded…), by pipeline.",
+	}, []string{"pipeline", "status"})
+	m.actionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sluice_action_duration_seconds", Buckets: workBuckets,
+		Help: "How long actions ran, from start to their end status, by provider and status.",
+	}, []string{"provider", "status"})
+	m.jobWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sluice_job_wait_seconds", Buckets: workBuckets,
+		Help: "How long a job waited in the queue before a worker claimed it, by provider.",
+	}, []string{"provider"})
+	m.gateWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sluice_wait_seconds", Buckets: workBuckets,
+		Help: "How long executions waited on a gate (kind=gate: a PipelineGate action until it passed or failed) or a lock (kind=lock: from queueing to holding it).",
+	}, []string{"kind"})
+	m.delivery = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sluice_delivery_attempt_seconds", Buckets: requestBuckets,
+		Help: "How long one attempt to deliver a rule target, webhook or notification took, by kind and result (ok, retry, failed).",
+	}, []string{"kind", "result"})
+	m.deliveryFailed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_delivery_failures_total",
+		Help: "Delivery attempts that failed, by kind and whether the delivery is retried (retry) or given up (failed).",
+	}, []string{"kind", "result"})
+	m.deliveryAge = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sluice_delivery_latency_seconds", Buckets: workBuckets,
+		Help: "From queueing a delivery to its success, retries included, by kind.",
+	}, []string{"kind"})
+	m.api = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sluice_api_request_seconds", Buckets: requestBuckets,
+		Help: "API requests by operation (the IAM action name) and HTTP status code.",
+	}, []string{"operation", "code"})
+	m.leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sluice_singleton_leader",
+		Help: "1 while this replica runs the singleton loop (reactor, rules, deliveries, schedules, polling, sweeper, retention…), else 0.",
+	}, []string{"loop"})
+	m.reg.MustRegister(m.executions, m.actionDuration, m.jobWait, m.gateWait, m.delivery, m.deliveryFailed,
+		m.deliveryAge, m.api, m.leader,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // Handler serves the registry in Prometheus's text format.
-func (m *Metrics) Handler() http.Handler { return m.reg }
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is the registry, for tests that read a metric's value.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // QueueDepth registers a gauge read at every scrape: the number of jobs
 // queued for workers. count answers within the scrape's time; an error
 // reports -1, which an alert can tell apart from an empty queue.
 func (m *Metrics) QueueDepth(count func(ctx context.Context) (int, error)) {
-	m.reg.constant("sluice_jobs_queued", "Jobs queued for workers and not yet claimed (-1: the store did not answer).", gauge, func() (float64, bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sluice_jobs_queued",
+		Help: "Jobs queued for workers and not yet claimed (-1: the store did not answer).",
+	}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		n, err := count(ctx)
 		if err != nil {
-			return -1, true
+			return -1
 		}
-		return float64(n), true
-	})
+		return float64(n)
+	}))
 }
 
 // ExecutionStatus counts an execution reaching status.
 func (m *Metrics) ExecutionStatus(pipeline, status string) {
-	m.executions.add(1, pipeline, status)
+	m.executions.WithLabelValues(pipeline, status).Inc()
 }
 
 // ActionEnded records an action's run time.
 func (m *Metrics) ActionEnded(provider, status string, d time.Duration) {
-	m.actionDuration.observe(d.Seconds(), provider, status)
+	m.actionDuration.WithLabelValues(provider, status).Observe(d.Seconds())
 }
 
 // JobClaimed records how long a job waited for a worker.
 func (m *Metrics) JobClaimed(provider string, waited time.Duration) {
-	m.jobWait.observe(max(waited, 0).Seconds(), provider)
+	m.jobWait.WithLabelValues(provider).Observe(max(waited, 0).Seconds())
 }
 
 // Waited records a wait on a gate or a lock (kind "gate" or "lock").
 func (m *Metrics) Waited(kind string, d time.Duration) {
-	m.gateWait.observe(max(d, 0).Seconds(), kind)
+	m.gateWait.WithLabelValues(kind).Observe(max(d, 0).Seconds())
 }
 
 // Delivered records one delivery attempt: result is ok, retry or failed;
 // sinceQueued is counted for successes only.
 func (m *Metrics) Delivered(kind, result string, attempt, sinceQueued time.Duration) {
-	m.delivery.observe(attempt.Seconds(), kind, result)
+	m.delivery.WithLabelValues(kind, result).Observe(attempt.Seconds())
 	if result == "ok" {
-		m.deliveryAge.observe(max(sinceQueued, 0).Seconds(), kind)
+		m.deliveryAge.WithLabelValues(kind).Observe(max(sinceQueued, 0).Seconds())
 	} else {
-		m.deliveryFailed.add(1, kind, result)
+		m.deliveryFailed.WithLabelValues(kind, result).Inc()
 	}
 }
 
@@ -132,7 +148,7 @@ func (m *Metrics) Request(operation string, code int, d time.Duration) {
 	if operation == "" {
 		operation = "other"
 	}
-	m.api.observe(d.Seconds(), operation, itoa(code))
+	m.api.WithLabelValues(operation, itoa(code)).Observe(d.Seconds())
 }
 
 // Leading records whether this replica runs loop.
@@ -141,7 +157,7 @@ func (m *Metrics) Leading(loop string, leading bool) {
 	if leading {
 		v = 1
 	}
-	m.leader.set(v, loop)
+	m.leader.WithLabelValues(loop).Set(v)
 }
 
 func itoa(code int) string {
