@@ -53,6 +53,13 @@ type Store interface {
 	// Executions lists a pipeline's executions, newest first, at most limit of them
 	// with a sequence number below before (0: from the newest).
 	Executions(ctx context.Context, pipeline string, before int64, limit int) ([]Execution, error)
+	// LatestExecutions returns the latest execution of each named pipeline
+	// in one query (a page of a list shows them): out[i] is pipelines[i]'s,
+	// the zero Execution (ID "") for a pipeline that never ran. What a list
+	// shows is in the columns (status, trigger, times); Document is read only
+	// of an execution still active, since what it waits for is in there, and
+	// is nil for the others.
+	LatestExecutions(ctx context.Context, pipelines []string) ([]Execution, error)
 
 	Job(ctx context.Context, id string) (Job, error)
 	// ClaimJob gives the worker the oldest queued job whose provider is one of
@@ -283,9 +290,13 @@ type Execution struct {
 	Seq      int64
 	Status   string
 	Active   bool // not terminal: loaded with every decision on its pipeline
-	Document []byte
-	Started  time.Time
-	Updated  time.Time
+	// TriggerType and TriggerDetail are what started it, as its document
+	// says: a list shows them without reading the document.
+	TriggerType   string
+	TriggerDetail string
+	Document      []byte
+	Started       time.Time
+	Updated       time.Time
 }
 
 // JobStatus is where a job is in its life.
@@ -389,4 +400,20 @@ type Token struct {
 	Created        time.Time
 	// Expires is when the token stops working; zero for never.
 	Expires time.Time
+}
+
+// InOrder puts rows, the latest executions of some of names (one a
+// pipeline), at their pipelines' places in a slice as long as names, for
+// LatestExecutions' implementations; a pipeline without a row gets the zero
+// Execution.
+func InOrder(names []string, rows []Execution) []Execution {
+	out := make([]Execution, len(names))
+	by := make(map[string]Execution, len(rows))
+	for _, r := range rows {
+		by[r.Pipeline] = r
+	}
+	for i, n := range names {
+		out[i] = by[n]
+	}
+	return out
 }

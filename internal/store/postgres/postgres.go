@@ -304,16 +304,18 @@ func (s *Store) PipelineVersion(ctx context.Context, name string, version int) (
 	return v, nil
 }
 
-const executionCols = `id, pipeline, seq, status, active, document, started_ms, updated_ms`
+const executionCols = `id, pipeline, seq, status, active, trigger_type, trigger_detail, document, started_ms, updated_ms`
 
 func scanExecution(r scanner) (store.Execution, error) {
 	var e store.Execution
 	var doc string
 	var started, updated int64
-	if err := r.Scan(&e.ID, &e.Pipeline, &e.Seq, &e.Status, &e.Active, &doc, &started, &updated); err != nil {
+	if err := r.Scan(&e.ID, &e.Pipeline, &e.Seq, &e.Status, &e.Active, &e.TriggerType, &e.TriggerDetail, &doc, &started, &updated); err != nil {
 		return e, err
 	}
-	e.Document = []byte(doc)
+	if doc != "" {
+		e.Document = []byte(doc)
+	}
 	e.Started, e.Updated = fromMS(started), fromMS(updated)
 	return e, nil
 }
@@ -344,6 +346,23 @@ func (s *Store) Executions(ctx context.Context, pipeline string, before int64, l
 	}
 	return list(ctx, s.read, "executions", scanExecution,
 		`SELECT `+executionCols+` FROM executions WHERE pipeline = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, pipeline, before, limit)
+}
+
+// LatestExecutions implements store.Store: for each name, the newest row
+// of executions_by_pipeline, in one query.
+func (s *Store) LatestExecutions(ctx context.Context, pipelines []string) ([]store.Execution, error) {
+	if len(pipelines) == 0 {
+		return nil, nil
+	}
+	rows, err := list(ctx, s.read, "executions", scanExecution, `
+		SELECT e.id, e.pipeline, e.seq, e.status, e.active, e.trigger_type, e.trigger_detail,
+			CASE WHEN e.active THEN e.document ELSE '' END, e.started_ms, e.updated_ms
+		FROM unnest($1::text[]) AS n(name)
+		CROSS JOIN LATERAL (SELECT * FROM executions x WHERE x.pipeline = n.name ORDER BY x.seq DESC LIMIT 1) e`, pipelines)
+	if err != nil {
+		return nil, err
+	}
+	return store.InOrder(pipelines, rows), nil
 }
 
 const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms, region`

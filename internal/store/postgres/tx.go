@@ -135,10 +135,11 @@ func (t *tx) NextSeq(ctx context.Context) (int64, error) {
 
 func (t *tx) PutExecution(ctx context.Context, e store.Execution) error {
 	_, err := t.q.Exec(ctx, `
-		INSERT INTO executions (`+executionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO executions (`+executionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, active = excluded.active,
+			trigger_type = excluded.trigger_type, trigger_detail = excluded.trigger_detail,
 			document = excluded.document, updated_ms = excluded.updated_ms`,
-		e.ID, e.Pipeline, e.Seq, e.Status, e.Active, string(e.Document), ms(e.Started), ms(e.Updated))
+		e.ID, e.Pipeline, e.Seq, e.Status, e.Active, e.TriggerType, e.TriggerDetail, string(e.Document), ms(e.Started), ms(e.Updated))
 	if err != nil {
 		return fmt.Errorf("put execution %s: %w", e.ID, err)
 	}
