@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"slices"
 	"sort"
@@ -19,6 +20,8 @@ import (
 type pipelinesPage struct {
 	Query     string
 	Pipelines []pipelineRow
+	// Rows is Pipelines drawn as the table's rows (pipelineRows).
+	Rows template.HTML
 	// After is the name the page starts after ("" on the first page); Next,
 	// when more pipelines follow, the After of the next page.
 	After, Next string
@@ -83,6 +86,7 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		page.Pipelines = append(page.Pipelines, row)
 	}
+	page.Rows = pipelineRows(page.Pipelines, c.perm)
 	s.render(w, r, c, "pipelines", "Pipelines", page)
 	return nil
 }
