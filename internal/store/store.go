@@ -44,7 +44,9 @@ type Store interface {
 	Pipelines(ctx context.Context) ([]Pipeline, error)
 	// PipelinePage returns at most limit pipelines whose names sort after
 	// after, in name order: one page of a paged listing, read through the
-	// primary key's index rather than the whole table.
+	// primary key's index rather than the whole table. It reads what a list
+	// shows, the summary columns (PipelineSummary), not the declaration,
+	// transitions or trigger note, which stay nil.
 	PipelinePage(ctx context.Context, after string, limit int) ([]Pipeline, error)
 	Pipeline(ctx context.Context, name string) (Pipeline, error)
 	PipelineVersion(ctx context.Context, name string, version int) (PipelineVersion, error)
@@ -273,6 +275,16 @@ type Pipeline struct {
 	TriggerNote []byte // JSON owned by the service: what the last trigger did
 	Created     time.Time
 	Updated     time.Time
+	PipelineSummary
+}
+
+// PipelineSummary is what a list of pipelines shows of a declaration, kept
+// in columns beside it by the service (the store does not read
+// declarations), so that a page of a list decodes none.
+type PipelineSummary struct {
+	ExecutionMode string
+	PipelineType  string
+	Stages        int // how many
 }
 
 // PipelineVersion is one version of a pipeline's declaration.

@@ -252,7 +252,7 @@ func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
 // "C"), as SQLite's do, so that pages follow the same order on both stores.
 func (s *Store) PipelinePage(ctx context.Context, after string, limit int) ([]store.Pipeline, error) {
 	return list(ctx, s.read, "pipelines", scanPipeline,
-		`SELECT `+pipelineCols+` FROM pipelines WHERE name > $1 COLLATE "C" ORDER BY name COLLATE "C" LIMIT $2`, after, limit)
+		`SELECT `+pipelineSummaryCols+` FROM pipelines WHERE name > $1 COLLATE "C" ORDER BY name COLLATE "C" LIMIT $2`, after, limit)
 }
 
 // Pipeline implements store.Store.
@@ -260,16 +260,25 @@ func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, erro
 	return getPipeline(ctx, s.read, name)
 }
 
-const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms`
+const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
+
+// pipelineSummaryCols are pipelineCols with empty texts for what
+// PipelinePage does not read.
+const pipelineSummaryCols = `name, version, '', '', '', created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
 
 func scanPipeline(r scanner) (store.Pipeline, error) {
 	var p store.Pipeline
 	var decl, trans, note string
 	var created, updated int64
-	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated); err != nil {
+	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated, &p.ExecutionMode, &p.PipelineType, &p.Stages); err != nil {
 		return p, err
 	}
-	p.Declaration, p.Transitions = []byte(decl), []byte(trans)
+	if decl != "" {
+		p.Declaration = []byte(decl)
+	}
+	if trans != "" {
+		p.Transitions = []byte(trans)
+	}
 	if note != "" {
 		p.TriggerNote = []byte(note)
 	}

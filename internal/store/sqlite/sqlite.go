@@ -161,7 +161,7 @@ func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
 
 // PipelinePage implements store.Store.
 func (s *Store) PipelinePage(ctx context.Context, after string, limit int) ([]store.Pipeline, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineCols+` FROM pipelines WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineSummaryCols+` FROM pipelines WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list pipelines: %w", err)
 	}
@@ -182,7 +182,11 @@ func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, erro
 	return getPipeline(ctx, s.read, name)
 }
 
-const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms`
+const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
+
+// pipelineSummaryCols are pipelineCols with empty texts for what
+// PipelinePage does not read.
+const pipelineSummaryCols = `name, version, '', '', '', created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -190,10 +194,15 @@ func scanPipeline(r scanner) (store.Pipeline, error) {
 	var p store.Pipeline
 	var decl, trans, note string
 	var created, updated int64
-	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated); err != nil {
+	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated, &p.ExecutionMode, &p.PipelineType, &p.Stages); err != nil {
 		return p, err
 	}
-	p.Declaration, p.Transitions = []byte(decl), []byte(trans)
+	if decl != "" {
+		p.Declaration = []byte(decl)
+	}
+	if trans != "" {
+		p.Transitions = []byte(trans)
+	}
 	if note != "" {
 		p.TriggerNote = []byte(note)
 	}
@@ -603,10 +612,12 @@ func (t *tx) PutPipeline(ctx context.Context, p store.Pipeline) error {
 		p.Transitions = []byte("{}")
 	}
 	_, err := t.q.ExecContext(ctx, `
-		INSERT INTO pipelines (name, version, declaration, transitions, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+		INSERT INTO pipelines (name, version, declaration, transitions, created_ms, updated_ms, execution_mode, pipeline_type, stage_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET version = excluded.version, declaration = excluded.declaration,
-			transitions = excluded.transitions, updated_ms = excluded.updated_ms`,
-		p.Name, p.Version, string(p.Declaration), string(p.Transitions), ms(p.Created), ms(p.Updated))
+			transitions = excluded.transitions, updated_ms = excluded.updated_ms, execution_mode = excluded.execution_mode,
+			pipeline_type = excluded.pipeline_type, stage_count = excluded.stage_count`,
+		p.Name, p.Version, string(p.Declaration), string(p.Transitions), ms(p.Created), ms(p.Updated), p.ExecutionMode, p.PipelineType, p.Stages)
 	if err != nil {
 		return fmt.Errorf("put pipeline %s: %w", p.Name, err)
 	}

@@ -39,6 +39,11 @@ func TestOpenUpgradesAnOlderDatabase(t *testing.T) {
 			('old-2', 'old', 2, 'InProgress', 1, '{"trigger":{"triggerType":"StartPipelineExecution"}}', 3, 4)`); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO pipelines (name, version, declaration, created_ms, updated_ms)
+		VALUES ('old', 4, '{"name":"old","executionMode":"QUEUED","pipelineType":"V2","stages":[{"name":"a"},{"name":"b"}]}', 1, 2),
+			('plain', 1, '{"name":"plain","stages":[{"name":"a"}]}', 1, 2)`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Definitions(ctx, store.KindFunction); err == nil {
 		t.Fatal("functions exist at version 3: the old schema is not old")
 	}
@@ -68,6 +73,15 @@ func TestOpenUpgradesAnOlderDatabase(t *testing.T) {
 		if _, err := s.Definitions(ctx, kind); err != nil {
 			t.Fatalf("%s after the upgrade: %v", kind, err)
 		}
+	}
+	// and the summary of its pipelines' declarations.
+	page, err := s.PipelinePage(ctx, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.PipelineSummary{{ExecutionMode: "QUEUED", PipelineType: "V2", Stages: 2}, {Stages: 1}}
+	if len(page) != 2 || page[0].PipelineSummary != want[0] || page[1].PipelineSummary != want[1] {
+		t.Errorf("pipelines after the upgrade = %+v, want summaries %+v", page, want)
 	}
 	for _, id := range []string{"old-1", "old-2"} {
 		e, err := s.Execution(ctx, id)
