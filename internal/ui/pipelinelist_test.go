@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -63,7 +64,17 @@ func TestPipelineListLatestExecutions(t *testing.T) {
 
 	b := newBrowserless(t, ts.url)
 	b.signIn(ts.admin)
+	newestBefore := newestEvent(t, ts)
 	_, first := b.get("/ui/pipelines")
+	// The page's stream starts after the newest event written before the
+	// page was read.
+	m := regexp.MustCompile(`data-live-stream="[^"]*after=([0-9]+)"`).FindStringSubmatch(first)
+	if m == nil {
+		t.Fatal("the pipelines page names no stream with after=")
+	}
+	if after, _ := strconv.ParseInt(m[1], 10, 64); after < newestBefore || after > newestEvent(t, ts) {
+		t.Errorf("the page's stream starts after event %d, want the newest (%d or later)", after, newestBefore)
+	}
 	if n := strings.Count(first, "<tr data-name="); n != 100 {
 		t.Fatalf("the first page has %d rows, want 100", n)
 	}
@@ -131,5 +142,22 @@ func TestPipelineListLatestExecutions(t *testing.T) {
 		case p.Name == "z-held" && (l.Waiting == nil || l.Waiting.Kind != "approval"):
 			t.Errorf("API: z-held's latest execution waits for %+v, want its approval", l.Waiting)
 		}
+	}
+}
+
+// newestEvent is the sequence number of the newest event, as the API lists
+// them.
+func newestEvent(t *testing.T, ts *testServer) int64 {
+	t.Helper()
+	var newest int64
+	for {
+		evs, err := ts.api.Events(context.Background(), "", newest, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			return newest
+		}
+		newest = evs[len(evs)-1].Seq
 	}
 }
