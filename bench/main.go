@@ -70,7 +70,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	profilePath = *cpuprofile
-	if flag.Arg(0) != "idle" {
+	if a := flag.Arg(0); a != "idle" && a != "list" { // these two profile only what they measure
 		defer startProfile()()
 	}
 	fmt.Printf("machine: %s, %d cores, %s\n", cpuModel(), runtime.NumCPU(), runtime.Version())

@@ -94,7 +94,7 @@ const maxPipelinesPage = 1000
 // reads the next one (CodePipeline's paging); with neither, every pipeline.
 func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	var ps []service.PipelineInfo
+	var ps []service.PipelineSummary
 	var next string
 	var err error
 	if q.Has("maxResults") || q.Has("nextToken") {
@@ -113,7 +113,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 		if ps, next, err = s.svc.PipelinePage(r.Context(), after, limit); err != nil {
 			return err
 		}
-	} else if ps, err = s.svc.Pipelines(r.Context()); err != nil {
+	} else if ps, err = s.svc.PipelineSummaries(r.Context()); err != nil {
 		return err
 	}
 	out := struct {
@@ -127,8 +127,8 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	// the pipelines the caller may list executions of.
 	names := make([]string, len(ps))
 	for i, p := range ps {
-		if mayAlso(r, "ListPipelineExecutions", "pipeline/"+p.Declaration.Name) {
-			names[i] = p.Declaration.Name
+		if mayAlso(r, "ListPipelineExecutions", "pipeline/"+p.Name) {
+			names[i] = p.Name
 		}
 	}
 	latest, err := s.svc.LatestExecutions(r.Context(), names)
@@ -141,7 +141,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	}
 	for i, p := range ps {
 		sum := wire.PipelineSummary{
-			Name: p.Declaration.Name, Version: p.Version, ExecutionMode: string(p.Declaration.ExecutionMode),
+			Name: p.Name, Version: p.Version, ExecutionMode: string(p.ExecutionMode),
 			Created: p.Created, Updated: p.Updated,
 		}
 		if e := latest[i]; e != nil {

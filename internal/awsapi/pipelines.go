@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 
 	"github.com/sluice-ci/sluice/internal/pipeline"
@@ -69,26 +68,22 @@ func (h *Handler) listPipelines(ctx context.Context, c *call, body []byte) (any,
 			return nil, err
 		}
 	}
-	ps, err := h.svc.Pipelines(ctx)
+	// One page through the store's name index, of the summary columns:
+	// neither every pipeline nor a declaration is read.
+	ps, next, err := h.svc.PipelinePage(ctx, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].Declaration.Name < ps[j].Declaration.Name })
 	out := struct {
 		Pipelines []pipelineSummary `json:"pipelines"`
 		NextToken string            `json:"nextToken,omitempty"`
-	}{Pipelines: []pipelineSummary{}}
+	}{Pipelines: make([]pipelineSummary, 0, len(ps))}
+	if next != "" {
+		out.NextToken = encodeToken("pipelines", next)
+	}
 	for _, p := range ps {
-		d := p.Declaration
-		if after != "" && d.Name <= after {
-			continue
-		}
-		if len(out.Pipelines) == limit {
-			out.NextToken = encodeToken("pipelines", out.Pipelines[limit-1].Name)
-			break
-		}
-		out.Pipelines = append(out.Pipelines, pipelineSummary{Name: d.Name, Version: p.Version, PipelineType: d.PipelineType,
-			ExecutionMode: string(d.ExecutionMode), Created: ts(p.Created), Updated: ts(p.Updated)})
+		out.Pipelines = append(out.Pipelines, pipelineSummary{Name: p.Name, Version: p.Version, PipelineType: p.PipelineType,
+			ExecutionMode: string(p.ExecutionMode), Created: ts(p.Created), Updated: ts(p.Updated)})
 	}
 	return out, nil
 }

@@ -52,7 +52,7 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 				return err
 			}
 			res.Created, res.Changed, res.Version = true, true, 1
-			return tx.PutPipeline(ctx, store.Pipeline{Name: decl.Name, Version: 1, Declaration: canon, Created: now, Updated: now})
+			return tx.PutPipeline(ctx, store.Pipeline{Name: decl.Name, Version: 1, Declaration: canon, Created: now, Updated: now, PipelineSummary: summaryOf(decl)})
 		case err != nil:
 			return err
 		}
@@ -81,6 +81,7 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 		res.Changed, res.Version = true, cur.Version+1
 		return tx.PutPipeline(ctx, store.Pipeline{
 			Name: decl.Name, Version: res.Version, Declaration: canon, Transitions: raw, Created: cur.Created, Updated: now,
+			PipelineSummary: summaryOf(decl),
 		})
 	})
 	if err != nil {
@@ -216,10 +217,34 @@ func (s *Service) Pipelines(ctx context.Context) ([]PipelineInfo, error) {
 	return out, nil
 }
 
+// PipelineSummary is what a list shows of a pipeline, read from the
+// store's columns without decoding its declaration.
+type PipelineSummary struct {
+	Name          string
+	Version       int
+	ExecutionMode pipeline.ExecutionMode // as declared: "" is SUPERSEDED
+	PipelineType  string
+	Stages        int // how many
+	Created       time.Time
+	Updated       time.Time
+}
+
+// PipelineSummaries lists every pipeline's summary, in name order.
+func (s *Service) PipelineSummaries(ctx context.Context) ([]PipelineSummary, error) {
+	ps, _, err := s.PipelinePage(ctx, "", 1<<30)
+	return ps, err
+}
+
+// summaryOf is what the store keeps beside decl for lists.
+func summaryOf(decl *pipeline.Pipeline) store.PipelineSummary {
+	return store.PipelineSummary{ExecutionMode: string(decl.ExecutionMode), PipelineType: decl.PipelineType, Stages: len(decl.Stages)}
+}
+
 // PipelinePage returns at most limit pipelines whose names sort after after,
 // in name order, and the name to pass as after for the next page ("" when
-// this page is the last). It reads only the page, not every pipeline.
-func (s *Service) PipelinePage(ctx context.Context, after string, limit int) ([]PipelineInfo, string, error) {
+// this page is the last). It reads only the page, not every pipeline, and
+// of each only its summary.
+func (s *Service) PipelinePage(ctx context.Context, after string, limit int) ([]PipelineSummary, string, error) {
 	rows, err := s.store.PipelinePage(ctx, after, limit+1)
 	if err != nil {
 		return nil, "", err
@@ -229,13 +254,10 @@ func (s *Service) PipelinePage(ctx context.Context, after string, limit int) ([]
 		rows = rows[:limit]
 		next = rows[limit-1].Name
 	}
-	out := make([]PipelineInfo, 0, len(rows))
-	for _, r := range rows {
-		info, err := toPipelineInfo(r)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, info)
+	out := make([]PipelineSummary, len(rows))
+	for i, r := range rows {
+		out[i] = PipelineSummary{Name: r.Name, Version: r.Version, ExecutionMode: pipeline.ExecutionMode(r.ExecutionMode),
+			PipelineType: r.PipelineType, Stages: r.Stages, Created: r.Created, Updated: r.Updated}
 	}
 	return out, next, nil
 }

@@ -90,7 +90,7 @@ func (s *Service) selfUpdate(ctx context.Context, row store.Job, j engine.Job) e
 			}
 			version++
 			if err := tx.PutPipeline(ctx, store.Pipeline{Name: decl.Name, Version: version, Declaration: canon,
-				Transitions: prow.Transitions, Created: prow.Created, Updated: now}); err != nil {
+				Transitions: prow.Transitions, Created: prow.Created, Updated: now, PipelineSummary: summaryOf(decl)}); err != nil {
 				return nil, err
 			}
 		}

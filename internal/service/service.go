@@ -364,7 +364,8 @@ func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, n
 		}
 		err = tx.PutExecution(ctx, store.Execution{
 			ID: e.ID, Pipeline: e.Pipeline, Seq: e.Seq, Status: string(e.Status),
-			Active: !e.Status.Terminal(), Document: doc, Started: e.StartTime, Updated: e.LastUpdate,
+			Active: !e.Status.Terminal(), TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail,
+			Document: doc, Started: e.StartTime, Updated: e.LastUpdate,
 		})
 		if err != nil {
 			return err

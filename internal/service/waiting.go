@@ -191,22 +191,38 @@ func (s *Service) regionWaiting(ctx context.Context, e *engine.Execution) (*Wait
 }
 
 // LatestExecutions returns each named pipeline's latest execution (nil for
-// one that never ran, and for an empty name).
+// one that never ran, and for an empty name), read in one query. An
+// execution still active is whole; an ended one carries only what a list
+// shows of it, from the store's columns: its ID, pipeline, seq, status,
+// trigger, start and last update (to the millisecond), not its stages.
 func (s *Service) LatestExecutions(ctx context.Context, names []string) ([]*engine.Execution, error) {
 	out := make([]*engine.Execution, len(names))
+	asked := make([]string, 0, len(names))
+	for _, name := range names {
+		if name != "" {
+			asked = append(asked, name)
+		}
+	}
+	rows, err := s.store.LatestExecutions(ctx, asked)
+	if err != nil {
+		return nil, err
+	}
+	j := 0
 	for i, name := range names {
 		if name == "" {
 			continue
 		}
-		rows, err := s.store.Executions(ctx, name, 0, 1)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) == 0 {
-			continue
-		}
-		if out[i], err = decodeExecution(rows[0]); err != nil {
-			return nil, err
+		row := rows[j]
+		j++
+		switch {
+		case row.ID == "":
+		case row.Active:
+			if out[i], err = decodeExecution(row); err != nil {
+				return nil, err
+			}
+		default:
+			out[i] = &engine.Execution{ID: row.ID, Pipeline: row.Pipeline, Seq: row.Seq, Status: engine.ExecutionStatus(row.Status),
+				Trigger: engine.Trigger{Type: row.TriggerType, Detail: row.TriggerDetail}, StartTime: row.Started, LastUpdate: row.Updated}
 		}
 	}
 	return out, nil

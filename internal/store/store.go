@@ -44,7 +44,9 @@ type Store interface {
 	Pipelines(ctx context.Context) ([]Pipeline, error)
 	// PipelinePage returns at most limit pipelines whose names sort after
 	// after, in name order: one page of a paged listing, read through the
-	// primary key's index rather than the whole table.
+	// primary key's index rather than the whole table. It reads what a list
+	// shows, the summary columns (PipelineSummary), not the declaration,
+	// transitions or trigger note, which stay nil.
 	PipelinePage(ctx context.Context, after string, limit int) ([]Pipeline, error)
 	Pipeline(ctx context.Context, name string) (Pipeline, error)
 	PipelineVersion(ctx context.Context, name string, version int) (PipelineVersion, error)
@@ -53,6 +55,13 @@ type Store interface {
 	// Executions lists a pipeline's executions, newest first, at most limit of them
 	// with a sequence number below before (0: from the newest).
 	Executions(ctx context.Context, pipeline string, before int64, limit int) ([]Execution, error)
+	// LatestExecutions returns the latest execution of each named pipeline
+	// in one query (a page of a list shows them): out[i] is pipelines[i]'s,
+	// the zero Execution (ID "") for a pipeline that never ran. What a list
+	// shows is in the columns (status, trigger, times); Document is read only
+	// of an execution still active, since what it waits for is in there, and
+	// is nil for the others.
+	LatestExecutions(ctx context.Context, pipelines []string) ([]Execution, error)
 
 	Job(ctx context.Context, id string) (Job, error)
 	// ClaimJob gives the worker the oldest queued job whose provider is one of
@@ -266,6 +275,16 @@ type Pipeline struct {
 	TriggerNote []byte // JSON owned by the service: what the last trigger did
 	Created     time.Time
 	Updated     time.Time
+	PipelineSummary
+}
+
+// PipelineSummary is what a list of pipelines shows of a declaration, kept
+// in columns beside it by the service (the store does not read
+// declarations), so that a page of a list decodes none.
+type PipelineSummary struct {
+	ExecutionMode string
+	PipelineType  string
+	Stages        int // how many
 }
 
 // PipelineVersion is one version of a pipeline's declaration.
@@ -283,9 +302,13 @@ type Execution struct {
 	Seq      int64
 	Status   string
 	Active   bool // not terminal: loaded with every decision on its pipeline
-	Document []byte
-	Started  time.Time
-	Updated  time.Time
+	// TriggerType and TriggerDetail are what started it, as its document
+	// says: a list shows them without reading the document.
+	TriggerType   string
+	TriggerDetail string
+	Document      []byte
+	Started       time.Time
+	Updated       time.Time
 }
 
 // JobStatus is where a job is in its life.
@@ -389,4 +412,20 @@ type Token struct {
 	Created        time.Time
 	// Expires is when the token stops working; zero for never.
 	Expires time.Time
+}
+
+// InOrder puts rows, the latest executions of some of names (one a
+// pipeline), at their pipelines' places in a slice as long as names, for
+// LatestExecutions' implementations; a pipeline without a row gets the zero
+// Execution.
+func InOrder(names []string, rows []Execution) []Execution {
+	out := make([]Execution, len(names))
+	by := make(map[string]Execution, len(rows))
+	for _, r := range rows {
+		by[r.Pipeline] = r
+	}
+	for i, n := range names {
+		out[i] = by[n]
+	}
+	return out
 }

@@ -252,44 +252,14 @@ func (s *Server) firstSeq(ctx context.Context) (int64, error) {
 }
 
 // latestSeq is the sequence number of the newest event, 0 when there is
-// none: a galloping search over "is there an event after x", a few dozen
-// indexed lookups however long the log.
+// none: one look at the end of the event log's index (every live page asks,
+// before it reads what it shows).
 func (s *Server) latestSeq(ctx context.Context) (int64, error) {
-	after := func(x int64) (bool, error) {
-		evs, err := s.svc.Events(ctx, service.EventFilter{AfterSeq: x, Limit: 1})
-		return len(evs) > 0, err
-	}
-	first, err := s.firstSeq(ctx)
-	if err != nil || first == 0 {
+	evs, err := s.svc.Events(ctx, service.EventFilter{Limit: 1, Newest: true})
+	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
-	lo, step := first, int64(1) // an event exists at lo
-	for {
-		ok, err := after(lo + step)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			break
-		}
-		lo += step
-		step *= 2
-	}
-	// The newest is in [lo, lo+step]: some event is after lo, none after lo+step.
-	hi := lo + step
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		ok, err := after(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo, nil
+	return evs[0].Seq, nil
 }
 
 // ---- the audit trail ----

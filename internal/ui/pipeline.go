@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"slices"
 	"sort"
@@ -19,6 +20,8 @@ import (
 type pipelinesPage struct {
 	Query     string
 	Pipelines []pipelineRow
+	// Rows is Pipelines drawn as the table's rows (pipelineRows).
+	Rows template.HTML
 	// After is the name the page starts after ("" on the first page); Next,
 	// when more pipelines follow, the After of the next page.
 	After, Next string
@@ -56,7 +59,7 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) 
 	page.Next = next
 	names := make([]string, len(ps))
 	for i, p := range ps {
-		names[i] = p.Declaration.Name
+		names[i] = p.Name
 	}
 	latest, err := s.svc.LatestExecutions(r.Context(), names)
 	if err != nil {
@@ -73,7 +76,7 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 	}
 	for i, p := range ps {
-		row := pipelineRow{Name: names[i], Version: p.Version, Mode: string(p.Declaration.ExecutionMode), Stages: len(p.Declaration.Stages), Updated: p.Updated}
+		row := pipelineRow{Name: names[i], Version: p.Version, Mode: string(p.ExecutionMode), Stages: p.Stages, Updated: p.Updated}
 		if row.Mode == "" {
 			row.Mode = string(pipeline.Superseded)
 		}
@@ -83,6 +86,7 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		page.Pipelines = append(page.Pipelines, row)
 	}
+	page.Rows = pipelineRows(page.Pipelines, c.perm)
 	s.render(w, r, c, "pipelines", "Pipelines", page)
 	return nil
 }
@@ -92,22 +96,22 @@ func (s *Server) pipelinesPage(w http.ResponseWriter, r *http.Request, c *call) 
 // after of the next page ("" when none follows). Without q it is one page of
 // the store's; a search reads the pipelines page by page until it has
 // enough.
-func (s *Server) pipelinesMatching(ctx context.Context, q, after string, limit int) ([]service.PipelineInfo, string, error) {
+func (s *Server) pipelinesMatching(ctx context.Context, q, after string, limit int) ([]service.PipelineSummary, string, error) {
 	if q == "" {
 		return s.svc.PipelinePage(ctx, after, limit)
 	}
-	var out []service.PipelineInfo
+	var out []service.PipelineSummary
 	for {
 		ps, next, err := s.svc.PipelinePage(ctx, after, 500)
 		if err != nil {
 			return nil, "", err
 		}
 		for _, p := range ps {
-			if !strings.Contains(strings.ToLower(p.Declaration.Name), q) {
+			if !strings.Contains(strings.ToLower(p.Name), q) {
 				continue
 			}
 			if len(out) == limit {
-				return out, out[limit-1].Declaration.Name, nil
+				return out, out[limit-1].Name, nil
 			}
 			out = append(out, p)
 		}

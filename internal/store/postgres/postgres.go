@@ -252,7 +252,7 @@ func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
 // "C"), as SQLite's do, so that pages follow the same order on both stores.
 func (s *Store) PipelinePage(ctx context.Context, after string, limit int) ([]store.Pipeline, error) {
 	return list(ctx, s.read, "pipelines", scanPipeline,
-		`SELECT `+pipelineCols+` FROM pipelines WHERE name > $1 COLLATE "C" ORDER BY name COLLATE "C" LIMIT $2`, after, limit)
+		`SELECT `+pipelineSummaryCols+` FROM pipelines WHERE name > $1 COLLATE "C" ORDER BY name COLLATE "C" LIMIT $2`, after, limit)
 }
 
 // Pipeline implements store.Store.
@@ -260,16 +260,25 @@ func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, erro
 	return getPipeline(ctx, s.read, name)
 }
 
-const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms`
+const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
+
+// pipelineSummaryCols are pipelineCols with empty texts for what
+// PipelinePage does not read.
+const pipelineSummaryCols = `name, version, '', '', '', created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
 
 func scanPipeline(r scanner) (store.Pipeline, error) {
 	var p store.Pipeline
 	var decl, trans, note string
 	var created, updated int64
-	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated); err != nil {
+	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated, &p.ExecutionMode, &p.PipelineType, &p.Stages); err != nil {
 		return p, err
 	}
-	p.Declaration, p.Transitions = []byte(decl), []byte(trans)
+	if decl != "" {
+		p.Declaration = []byte(decl)
+	}
+	if trans != "" {
+		p.Transitions = []byte(trans)
+	}
 	if note != "" {
 		p.TriggerNote = []byte(note)
 	}
@@ -304,16 +313,18 @@ func (s *Store) PipelineVersion(ctx context.Context, name string, version int) (
 	return v, nil
 }
 
-const executionCols = `id, pipeline, seq, status, active, document, started_ms, updated_ms`
+const executionCols = `id, pipeline, seq, status, active, trigger_type, trigger_detail, document, started_ms, updated_ms`
 
 func scanExecution(r scanner) (store.Execution, error) {
 	var e store.Execution
 	var doc string
 	var started, updated int64
-	if err := r.Scan(&e.ID, &e.Pipeline, &e.Seq, &e.Status, &e.Active, &doc, &started, &updated); err != nil {
+	if err := r.Scan(&e.ID, &e.Pipeline, &e.Seq, &e.Status, &e.Active, &e.TriggerType, &e.TriggerDetail, &doc, &started, &updated); err != nil {
 		return e, err
 	}
-	e.Document = []byte(doc)
+	if doc != "" {
+		e.Document = []byte(doc)
+	}
 	e.Started, e.Updated = fromMS(started), fromMS(updated)
 	return e, nil
 }
@@ -344,6 +355,23 @@ func (s *Store) Executions(ctx context.Context, pipeline string, before int64, l
 	}
 	return list(ctx, s.read, "executions", scanExecution,
 		`SELECT `+executionCols+` FROM executions WHERE pipeline = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, pipeline, before, limit)
+}
+
+// LatestExecutions implements store.Store: for each name, the newest row
+// of executions_by_pipeline, in one query.
+func (s *Store) LatestExecutions(ctx context.Context, pipelines []string) ([]store.Execution, error) {
+	if len(pipelines) == 0 {
+		return nil, nil
+	}
+	rows, err := list(ctx, s.read, "executions", scanExecution, `
+		SELECT e.id, e.pipeline, e.seq, e.status, e.active, e.trigger_type, e.trigger_detail,
+			CASE WHEN e.active THEN e.document ELSE '' END, e.started_ms, e.updated_ms
+		FROM unnest($1::text[]) AS n(name)
+		CROSS JOIN LATERAL (SELECT * FROM executions x WHERE x.pipeline = n.name ORDER BY x.seq DESC LIMIT 1) e`, pipelines)
+	if err != nil {
+		return nil, err
+	}
+	return store.InOrder(pipelines, rows), nil
 }
 
 const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms, region`

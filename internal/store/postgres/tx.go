@@ -30,10 +30,12 @@ func (t *tx) PutPipeline(ctx context.Context, p store.Pipeline) error {
 		p.Transitions = []byte("{}")
 	}
 	_, err := t.q.Exec(ctx, `
-		INSERT INTO pipelines (name, version, declaration, transitions, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO pipelines (name, version, declaration, transitions, created_ms, updated_ms, execution_mode, pipeline_type, stage_count)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (name) DO UPDATE SET version = excluded.version, declaration = excluded.declaration,
-			transitions = excluded.transitions, updated_ms = excluded.updated_ms`,
-		p.Name, p.Version, string(p.Declaration), string(p.Transitions), ms(p.Created), ms(p.Updated))
+			transitions = excluded.transitions, updated_ms = excluded.updated_ms, execution_mode = excluded.execution_mode,
+			pipeline_type = excluded.pipeline_type, stage_count = excluded.stage_count`,
+		p.Name, p.Version, string(p.Declaration), string(p.Transitions), ms(p.Created), ms(p.Updated), p.ExecutionMode, p.PipelineType, p.Stages)
 	if err != nil {
 		return fmt.Errorf("put pipeline %s: %w", p.Name, err)
 	}
@@ -135,10 +137,11 @@ func (t *tx) NextSeq(ctx context.Context) (int64, error) {
 
 func (t *tx) PutExecution(ctx context.Context, e store.Execution) error {
 	_, err := t.q.Exec(ctx, `
-		INSERT INTO executions (`+executionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO executions (`+executionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, active = excluded.active,
+			trigger_type = excluded.trigger_type, trigger_detail = excluded.trigger_detail,
 			document = excluded.document, updated_ms = excluded.updated_ms`,
-		e.ID, e.Pipeline, e.Seq, e.Status, e.Active, string(e.Document), ms(e.Started), ms(e.Updated))
+		e.ID, e.Pipeline, e.Seq, e.Status, e.Active, e.TriggerType, e.TriggerDetail, string(e.Document), ms(e.Started), ms(e.Updated))
 	if err != nil {
 		return fmt.Errorf("put execution %s: %w", e.ID, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -160,7 +161,7 @@ func (s *Store) Pipelines(ctx context.Context) ([]store.Pipeline, error) {
 
 // PipelinePage implements store.Store.
 func (s *Store) PipelinePage(ctx context.Context, after string, limit int) ([]store.Pipeline, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineCols+` FROM pipelines WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+pipelineSummaryCols+` FROM pipelines WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list pipelines: %w", err)
 	}
@@ -181,7 +182,11 @@ func (s *Store) Pipeline(ctx context.Context, name string) (store.Pipeline, erro
 	return getPipeline(ctx, s.read, name)
 }
 
-const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms`
+const pipelineCols = `name, version, declaration, transitions, trigger_note, created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
+
+// pipelineSummaryCols are pipelineCols with empty texts for what
+// PipelinePage does not read.
+const pipelineSummaryCols = `name, version, '', '', '', created_ms, updated_ms, execution_mode, pipeline_type, stage_count`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -189,10 +194,15 @@ func scanPipeline(r scanner) (store.Pipeline, error) {
 	var p store.Pipeline
 	var decl, trans, note string
 	var created, updated int64
-	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated); err != nil {
+	if err := r.Scan(&p.Name, &p.Version, &decl, &trans, &note, &created, &updated, &p.ExecutionMode, &p.PipelineType, &p.Stages); err != nil {
 		return p, err
 	}
-	p.Declaration, p.Transitions = []byte(decl), []byte(trans)
+	if decl != "" {
+		p.Declaration = []byte(decl)
+	}
+	if trans != "" {
+		p.Transitions = []byte(trans)
+	}
 	if note != "" {
 		p.TriggerNote = []byte(note)
 	}
@@ -227,16 +237,18 @@ func (s *Store) PipelineVersion(ctx context.Context, name string, version int) (
 	return v, nil
 }
 
-const executionCols = `id, pipeline, seq, status, active, document, started_ms, updated_ms`
+const executionCols = `id, pipeline, seq, status, active, trigger_type, trigger_detail, document, started_ms, updated_ms`
 
 func scanExecution(r scanner) (store.Execution, error) {
 	var e store.Execution
 	var doc string
 	var started, updated int64
-	if err := r.Scan(&e.ID, &e.Pipeline, &e.Seq, &e.Status, &e.Active, &doc, &started, &updated); err != nil {
+	if err := r.Scan(&e.ID, &e.Pipeline, &e.Seq, &e.Status, &e.Active, &e.TriggerType, &e.TriggerDetail, &doc, &started, &updated); err != nil {
 		return e, err
 	}
-	e.Document = []byte(doc)
+	if doc != "" {
+		e.Document = []byte(doc)
+	}
 	e.Started, e.Updated = fromMS(started), fromMS(updated)
 	return e, nil
 }
@@ -283,6 +295,29 @@ func (s *Store) Executions(ctx context.Context, pipeline string, before int64, l
 		limit = 100
 	}
 	return listExecutions(ctx, s.read, `SELECT `+executionCols+` FROM executions WHERE pipeline = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, pipeline, before, limit)
+}
+
+// LatestExecutions implements store.Store. The names go in as one JSON
+// array rather than a list of placeholders, so that the query's text, and
+// the statement prepared for it, is the same for any number of them; for
+// each, the newest seq is one look into executions_by_pipeline.
+func (s *Store) LatestExecutions(ctx context.Context, pipelines []string) ([]store.Execution, error) {
+	if len(pipelines) == 0 {
+		return nil, nil
+	}
+	names, err := json.Marshal(pipelines)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := listExecutions(ctx, s.read, `
+		SELECT e.id, e.pipeline, e.seq, e.status, e.active, e.trigger_type, e.trigger_detail,
+			CASE WHEN e.active THEN e.document ELSE '' END, e.started_ms, e.updated_ms
+		FROM json_each(?) AS n
+		JOIN executions e ON e.pipeline = n.value AND e.seq = (SELECT MAX(seq) FROM executions x WHERE x.pipeline = n.value)`, string(names))
+	if err != nil {
+		return nil, err
+	}
+	return store.InOrder(pipelines, rows), nil
 }
 
 const jobCols = `id, execution_id, pipeline, stage, action, attempt, provider, payload, status, worker, lease_ms, deadline_ms, cancel_reason, message, created_ms, claimed_ms, finished_ms, not_before_ms, region`
@@ -577,10 +612,12 @@ func (t *tx) PutPipeline(ctx context.Context, p store.Pipeline) error {
 		p.Transitions = []byte("{}")
 	}
 	_, err := t.q.ExecContext(ctx, `
-		INSERT INTO pipelines (name, version, declaration, transitions, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+		INSERT INTO pipelines (name, version, declaration, transitions, created_ms, updated_ms, execution_mode, pipeline_type, stage_count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET version = excluded.version, declaration = excluded.declaration,
-			transitions = excluded.transitions, updated_ms = excluded.updated_ms`,
-		p.Name, p.Version, string(p.Declaration), string(p.Transitions), ms(p.Created), ms(p.Updated))
+			transitions = excluded.transitions, updated_ms = excluded.updated_ms, execution_mode = excluded.execution_mode,
+			pipeline_type = excluded.pipeline_type, stage_count = excluded.stage_count`,
+		p.Name, p.Version, string(p.Declaration), string(p.Transitions), ms(p.Created), ms(p.Updated), p.ExecutionMode, p.PipelineType, p.Stages)
 	if err != nil {
 		return fmt.Errorf("put pipeline %s: %w", p.Name, err)
 	}
@@ -648,10 +685,11 @@ func (t *tx) NextSeq(ctx context.Context) (int64, error) {
 
 func (t *tx) PutExecution(ctx context.Context, e store.Execution) error {
 	_, err := t.q.ExecContext(ctx, `
-		INSERT INTO executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO executions (`+executionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, active = excluded.active,
+			trigger_type = excluded.trigger_type, trigger_detail = excluded.trigger_detail,
 			document = excluded.document, updated_ms = excluded.updated_ms`,
-		e.ID, e.Pipeline, e.Seq, e.Status, e.Active, string(e.Document), ms(e.Started), ms(e.Updated))
+		e.ID, e.Pipeline, e.Seq, e.Status, e.Active, e.TriggerType, e.TriggerDetail, string(e.Document), ms(e.Started), ms(e.Updated))
 	if err != nil {
 		return fmt.Errorf("put execution %s: %w", e.ID, err)
 	}

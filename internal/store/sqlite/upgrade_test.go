@@ -32,6 +32,18 @@ func TestOpenUpgradesAnOlderDatabase(t *testing.T) {
 	if _, err := s.write.ExecContext(ctx, `INSERT INTO projects (name, definition, created_ms, updated_ms) VALUES ('kept', '{"a":1}', 1, 2)`); err != nil {
 		t.Fatal(err)
 	}
+	// An execution from before its trigger had columns: the upgrade copies
+	// them out of its document.
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO executions (id, pipeline, seq, status, active, document, started_ms, updated_ms)
+		VALUES ('old-1', 'old', 1, 'Succeeded', 0, '{"trigger":{"triggerType":"Webhook","triggerDetail":"push to main"}}', 1, 2),
+			('old-2', 'old', 2, 'InProgress', 1, '{"trigger":{"triggerType":"StartPipelineExecution"}}', 3, 4)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO pipelines (name, version, declaration, created_ms, updated_ms)
+		VALUES ('old', 4, '{"name":"old","executionMode":"QUEUED","pipelineType":"V2","stages":[{"name":"a"},{"name":"b"}]}', 1, 2),
+			('plain', 1, '{"name":"plain","stages":[{"name":"a"}]}', 1, 2)`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Definitions(ctx, store.KindFunction); err == nil {
 		t.Fatal("functions exist at version 3: the old schema is not old")
 	}
@@ -60,6 +72,25 @@ func TestOpenUpgradesAnOlderDatabase(t *testing.T) {
 	for _, kind := range store.Kinds {
 		if _, err := s.Definitions(ctx, kind); err != nil {
 			t.Fatalf("%s after the upgrade: %v", kind, err)
+		}
+	}
+	// and the summary of its pipelines' declarations.
+	page, err := s.PipelinePage(ctx, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.PipelineSummary{{ExecutionMode: "QUEUED", PipelineType: "V2", Stages: 2}, {Stages: 1}}
+	if len(page) != 2 || page[0].PipelineSummary != want[0] || page[1].PipelineSummary != want[1] {
+		t.Errorf("pipelines after the upgrade = %+v, want summaries %+v", page, want)
+	}
+	for _, id := range []string{"old-1", "old-2"} {
+		e, err := s.Execution(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][2]string{"old-1": {"Webhook", "push to main"}, "old-2": {"StartPipelineExecution", ""}}[id]
+		if e.TriggerType != want[0] || e.TriggerDetail != want[1] {
+			t.Errorf("%s's trigger after the upgrade = %q %q, want %q", id, e.TriggerType, e.TriggerDetail, want)
 		}
 	}
 }

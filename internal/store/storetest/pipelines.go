@@ -51,6 +51,33 @@ func testPipelinePage(t *testing.T, s store.Store) {
 	if fmt.Sprint(got) != "[B Z a-x a_x b c]" {
 		t.Fatalf("pages gave %v, want byte order [B Z a-x a_x b c]", got)
 	}
+
+	// A page carries the summary columns, not the documents; a new
+	// version replaces the summary with its own.
+	sum := store.PipelineSummary{ExecutionMode: "QUEUED", PipelineType: "V2", Stages: 3}
+	must(t, s.Update(ctx, "c", func(tx store.Tx) error {
+		return tx.PutPipeline(ctx, store.Pipeline{Name: "c", Version: 2, Declaration: []byte(`{"v":2}`), Created: t0, Updated: t0.Add(time.Minute), PipelineSummary: sum})
+	}))
+	page, err := s.PipelinePage(ctx, "b", 10)
+	must(t, err)
+	if len(page) != 1 || page[0].Name != "c" || page[0].Version != 2 || page[0].PipelineSummary != sum ||
+		!page[0].Created.Equal(t0) || !page[0].Updated.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("page after b = %+v, want c version 2 with %+v", page, sum)
+	}
+	if page[0].Declaration != nil || page[0].Transitions != nil || page[0].TriggerNote != nil {
+		t.Errorf("a page read the documents: %+v", page[0])
+	}
+	full, err := s.Pipeline(ctx, "c")
+	must(t, err)
+	if full.PipelineSummary != sum || string(full.Declaration) != `{"v":2}` {
+		t.Errorf("Pipeline(c) = %+v", full)
+	}
+	must(t, s.Update(ctx, "c", func(tx store.Tx) error {
+		return tx.PutPipeline(ctx, store.Pipeline{Name: "c", Version: 3, Declaration: []byte(`{"v":3}`), Created: t0, Updated: t0, PipelineSummary: store.PipelineSummary{Stages: 1}})
+	}))
+	if page, _ := s.PipelinePage(ctx, "b", 1); len(page) != 1 || page[0].PipelineSummary != (store.PipelineSummary{Stages: 1}) {
+		t.Errorf("after version 3: %+v", page)
+	}
 }
 
 func testPipelineVersions(t *testing.T, s store.Store) {

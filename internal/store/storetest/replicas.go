@@ -60,6 +60,10 @@ func (a *alternating) Executions(ctx context.Context, pipeline string, before in
 	return a.pick().Executions(ctx, pipeline, before, limit)
 }
 
+func (a *alternating) LatestExecutions(ctx context.Context, pipelines []string) ([]store.Execution, error) {
+	return a.pick().LatestExecutions(ctx, pipelines)
+}
+
 func (a *alternating) Job(ctx context.Context, id string) (store.Job, error) {
 	return a.pick().Job(ctx, id)
 }
