@@ -3,10 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,37 +13,11 @@ import (
 	"github.com/sluice-ci/sluice/internal/wire"
 )
 
-// runServer starts a server with no workers and returns it and an admin
-// client over HTTP.
-func runServer(t *testing.T, log io.Writer) (*server.Server, *client.Client) {
-	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.Open(ctx, server.Config{DataDir: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-		s.Close()
-	})
-	token, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, client.New(s.URL(), strings.TrimSpace(string(token)))
-}
-
 // TestInProcessCallsAsHTTP: a call through the in-process workers' client
 // is authorized, refused, answered and audited exactly as the same call
 // over HTTP, whose token it carries.
 func TestInProcessCallsAsHTTP(t *testing.T) {
-	s, admin := runServer(t, io.Discard)
+	s, admin, _ := runServer(t, func(c *server.Config) { c.Workers = 0 })
 	ctx := context.Background()
 	// A token that may not claim jobs (a viewer's), and one that may.
 	viewer, err := admin.CreateToken(ctx, "not-a-worker", "viewer")
@@ -129,20 +100,10 @@ func equalRecords(a, b wire.AuditRecord) bool {
 // shutdown does not wait on it.
 func TestInProcessLongPollEndsAtShutdown(t *testing.T) {
 	var log syncLog
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.Open(ctx, server.Config{DataDir: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	raw, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := client.New(s.URL(), strings.TrimSpace(string(raw)))
+	s, admin, stop := runServer(t, func(c *server.Config) {
+		c.Workers = 0
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
 	worker, err := admin.CreateToken(context.Background(), "poller", "worker")
 	if err != nil {
 		t.Fatal(err)
@@ -155,8 +116,7 @@ func TestInProcessLongPollEndsAtShutdown(t *testing.T) {
 	}()
 	// Whether the poll is already waiting or still on its way, the
 	// shutdown must end it, and leave no in-process request behind.
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("server: %v", err)
 	}
 	select {

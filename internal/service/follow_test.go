@@ -10,18 +10,24 @@ import (
 	"github.com/sluice-ci/sluice/internal/service/servicetest"
 )
 
+// followFixture is a service whose followers are held for an hour, and a
+// started execution of twoStages.
+func followFixture(t *testing.T) (*fixture, string) {
+	st, arts := servicetest.Stores(t)
+	c := servicetest.NewClock()
+	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now, FollowInterval: time.Hour})
+	f := &fixture{t: t, ctx: context.Background(), svc: svc, store: st, clock: c}
+	f.apply(twoStages)
+	return f, f.start("p")
+}
+
 // TestFollowerHeldUntilEnd: a follower's long poll on a running execution
 // is not answered for a change within the follow interval (here an hour),
 // but is answered, at once, for the execution's end; a first poll (no
 // since) is answered at once.
 func TestFollowerHeldUntilEnd(t *testing.T) {
-	ctx := context.Background()
-	st, arts := servicetest.Stores(t)
-	c := servicetest.NewClock()
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now, FollowInterval: time.Hour})
-	f := &fixture{t: t, ctx: ctx, svc: svc, store: st, clock: c}
-	f.apply(twoStages)
-	id := f.start("p")
+	f, id := followFixture(t)
+	ctx, svc, c := f.ctx, f.svc, f.clock
 
 	first, err := svc.WaitExecution(ctx, "p", id, time.Time{}, time.Hour)
 	if err != nil {
@@ -56,13 +62,8 @@ func TestFollowerHeldUntilEnd(t *testing.T) {
 // TestFollowerAnsweredAtDeadline: a change held by the follow interval is
 // still answered when the poll's wait ends.
 func TestFollowerAnsweredAtDeadline(t *testing.T) {
-	ctx := context.Background()
-	st, arts := servicetest.Stores(t)
-	c := servicetest.NewClock()
-	svc := service.New(st, arts, service.Config{Lease: 30 * time.Second, Now: c.Now, FollowInterval: time.Hour})
-	f := &fixture{t: t, ctx: ctx, svc: svc, store: st, clock: c}
-	f.apply(twoStages)
-	id := f.start("p")
+	f, id := followFixture(t)
+	ctx, svc, c := f.ctx, f.svc, f.clock
 	before := f.execution("p", id)
 	c.Add(time.Second)
 	f.succeed(f.claim("w1"), map[string]string{"VERSION": "1"})
