@@ -568,9 +568,10 @@ func (s *Server) URL() string {
 	return "http://" + s.Addr()
 }
 
-// workerURL is where the in-process workers reach the API: the server's own
-// URL, or with TLS its loopback listener, so that they (and the git and
-// function commands they run) need not trust the certificate.
+// workerURL is where what the in-process workers run (git, functions)
+// reaches the API, and the base URL of their own client, whose calls stay
+// in the process (inProcessClient): the server's own URL, or with TLS its
+// loopback listener, so that those commands need not trust the certificate.
 func (s *Server) workerURL() string {
 	if s.inner != nil {
 		return "http://" + s.inner.Addr().String()
