@@ -24,7 +24,7 @@ var layers = map[string]int{
 	"internal/eventpattern": 0, "internal/logmask": 0, "internal/artifact": 0,
 	"internal/store": 0, "internal/store/migrate": 0, "internal/arch": 0, "internal/sandbox": 0, "internal/awsconn": 0, "internal/toolcache": 0, "internal/hostconn": 0,
 	"internal/errcode": 0, "internal/awsid": 0, "internal/githost": 0,
-	"internal/metrics": 0, "internal/replica": 0, "internal/logctx": 0,
+	"internal/metrics": 0, "internal/replica": 0, "internal/logctx": 0, "internal/api/inproc": 0,
 	// 1: what builds on one of those alone.
 	"internal/pipeline": 1, "internal/artifact/s3": 1, "internal/region": 1, "internal/artifact/artifacttest": 1,
 	"internal/store/sqlite": 1, "internal/store/postgres": 1, "internal/store/postgres/pgtest": 0, "internal/store/storetest": 1, "internal/follow": 1,

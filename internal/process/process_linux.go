@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,11 +46,10 @@ type shellExit struct {
 // log, and returns once the shell has exited, everything left in its group
 // is dead, and the output is drained or given up on.
 func runShell(ctx context.Context, r shellRun) (shellExit, error) {
-	devNull, err := os.Open(os.DevNull)
+	devNull, err := openDevNull()
 	if err != nil {
 		return shellExit{}, fmt.Errorf("commands: %w", err)
 	}
-	defer devNull.Close()
 
 	// One pipe for both stdout and stderr keeps their writes in the order
 	// they were made. Passing *os.File (not a Writer) means os/exec starts
@@ -292,11 +292,22 @@ func WaitExited(pid int) {
 	}
 }
 
+// openDevNull is /dev/null opened once for reading, every shell's stdin:
+// each gets its own copy of the descriptor, and reads nothing from it.
+var openDevNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
+
+// copyBuffers are CopyOutput's buffers, kept from one run to the next: a
+// short action's whole output fits in one, and making it anew for every
+// action was most of what a run allocated.
+var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 // CopyOutput streams r to w as it arrives, in chunks rather than lines, so
 // output is live and a line of any length passes. After w fails, output is
 // still drained, so that the commands never block on a full pipe.
 func CopyOutput(w io.Writer, r io.Reader) {
-	buf := make([]byte, 32<<10)
+	pooled := copyBuffers.Get().(*[32 << 10]byte)
+	defer copyBuffers.Put(pooled)
+	buf := pooled[:]
 	for {
 		n, err := r.Read(buf)
 		if n > 0 && w != nil {

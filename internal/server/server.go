@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/access"
 	"github.com/sluice-ci/sluice/internal/api"
 	"github.com/sluice-ci/sluice/internal/api/client"
+	"github.com/sluice-ci/sluice/internal/api/inproc"
 	"github.com/sluice-ci/sluice/internal/artifact"
 	"github.com/sluice-ci/sluice/internal/artifact/s3"
 	"github.com/sluice-ci/sluice/internal/audit"
@@ -189,7 +190,7 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	tls      bool         // listener speaks TLS
-	inner    net.Listener // with TLS: loopback plain HTTP for the in-process workers
+	inner    net.Listener // with TLS: loopback plain HTTP for what the in-process workers run (git, functions)
 	log      *slog.Logger
 	ssh      *gitssh.Server // nil without SSHAddr
 	mirrors  *mirror.Runner
@@ -199,6 +200,9 @@ type Server struct {
 	lock *os.File // holds the data directory's lock while the server lives
 	iso  *sandbox.Isolation
 	undo undoStack // what Open built, for Close
+	// inproc serves the in-process workers' API calls with the server's
+	// own handler, in memory (see inProcessClient).
+	inproc *inproc.Transport
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -503,7 +507,38 @@ func Open(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	s.http.RegisterOnShutdown(console.Close)
+	s.inproc = &inproc.Transport{Handler: mux, RemoteAddr: sourceAddr(s.workerURL()), Logger: cfg.Logger}
 	return s, nil
+}
+
+// inProcessClient is a client of this server's API for code running in its
+// process (the in-process workers): its requests go through the very
+// handler HTTP requests go through, authorization, audit trail, limits and
+// all, but in memory, without a connection (package inproc). Its base URL
+// is workerURL, which it hands on to what must reach the server from
+// another process (a function's job token goes with it).
+func (s *Server) inProcessClient(token string) *client.Client {
+	return client.New(s.workerURL(), token, client.WithHTTPClient(&http.Client{Transport: s.inproc}))
+}
+
+// sourceAddr is the address a connection from this machine to the server
+// at url comes from, as the audit trail would see it: the server's own
+// address, or loopback when it listens on every address.
+func sourceAddr(url string) string {
+	host := strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	switch {
+	case err != nil:
+		ip = netip.MustParseAddr("127.0.0.1")
+	case ip.IsUnspecified() && ip.Is6():
+		ip = netip.IPv6Loopback()
+	case ip.IsUnspecified():
+		ip = netip.MustParseAddr("127.0.0.1")
+	}
+	return netip.AddrPortFrom(ip, 0).String()
 }
 
 // undoStack holds how to undo each thing Open built, in the order built.
@@ -533,9 +568,10 @@ func (s *Server) URL() string {
 	return "http://" + s.Addr()
 }
 
-// workerURL is where the in-process workers reach the API: the server's own
-// URL, or with TLS its loopback listener, so that they (and the git and
-// function commands they run) need not trust the certificate.
+// workerURL is where what the in-process workers run (git, functions)
+// reaches the API, and the base URL of their own client, whose calls stay
+// in the process (inProcessClient): the server's own URL, or with TLS its
+// loopback listener, so that those commands need not trust the certificate.
 func (s *Server) workerURL() string {
 	if s.inner != nil {
 		return "http://" + s.inner.Addr().String()
@@ -705,7 +741,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := os.MkdirAll(workRoot, 0o700); err != nil {
 			return fmt.Errorf("create work directory: %w", err)
 		}
-		workerClient = client.New(s.workerURL(), workerToken)
+		workerClient = s.inProcessClient(workerToken)
 		instance := newToken()[7:15]
 		for i := range s.cfg.Workers {
 			w := &worker.Worker{
@@ -764,6 +800,18 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The workers' requests still being handled end as HTTP ones do,
+	// before the store they use closes.
+	inprocDone := make(chan struct{})
+	go func() {
+		s.inproc.Wait()
+		close(inprocDone)
+	}()
+	select {
+	case <-inprocDone:
+	case <-shutdownCtx.Done():
+		s.log.Warn("in-process requests still running at shutdown")
+	}
 	s.http.Shutdown(shutdownCtx)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,15 @@ import (
 // working together (the e2e suite drives the built binary instead).
 
 func startServer(t *testing.T, configure ...func(*server.Config)) (*client.Client, string) {
+	t.Helper()
+	s, c, _ := runServer(t, configure...)
+	return c, s.URL()
+}
+
+// runServer starts a server (2 in-process workers unless configure says
+// otherwise) and returns it, an admin client over HTTP, and what stops it
+// and returns Run's error; the test's cleanup stops it too.
+func runServer(t *testing.T, configure ...func(*server.Config)) (*server.Server, *client.Client, func() error) {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -38,9 +48,17 @@ func startServer(t *testing.T, configure ...func(*server.Config)) (*client.Clien
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
+	var stopped error
+	var once sync.Once
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			stopped = <-done
+		})
+		return stopped
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("server: %v", err)
 		}
 		s.Close()
@@ -50,7 +68,7 @@ func startServer(t *testing.T, configure ...func(*server.Config)) (*client.Clien
 		t.Fatalf("admin token file: %v %v", fi, err)
 	}
 	token, _ := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
-	return client.New(s.URL(), strings.TrimSpace(string(token))), s.URL()
+	return s, client.New(s.URL(), strings.TrimSpace(string(token))), stop
 }
 
 func waitEnd(t *testing.T, c *client.Client, name, id string) *wire.Execution {

@@ -223,11 +223,27 @@ func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execu
 	return decodeExecution(row)
 }
 
+// defaultFollowInterval is Config.FollowInterval's default.
+const defaultFollowInterval = 50 * time.Millisecond
+
 // WaitExecution returns the execution once it was updated after since, or when
 // wait has passed, whichever comes first.
+//
+// A follower (`sluice start --wait`) asks again as soon as it is answered,
+// with since the update it was given. While the execution runs, a change
+// within Config.FollowInterval of such a request is held until the interval ends,
+// and answered then with whatever changed meanwhile: a pipeline of short
+// actions changes every millisecond or two, and each answer (read, decode,
+// encode, and the follower's decoding) costs CPU its actions wait for. The
+// end of the execution is answered at once.
 func (s *Service) WaitExecution(ctx context.Context, name, id string, since time.Time, wait time.Duration) (*engine.Execution, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
+	interval := s.followInterval
+	if interval == 0 {
+		interval = defaultFollowInterval
+	}
+	holdUntil := time.Now().Add(interval)
 	var e *engine.Execution
 	var doc []byte // e's document: woken by another execution's change, the same bytes need no decoding again
 	for {
@@ -239,13 +255,26 @@ func (s *Service) WaitExecution(ctx context.Context, name, id string, since time
 			}
 			return nil, err
 		}
+		due := false // the wait is over: answer with what there is
+		if hold := time.Until(holdUntil); !since.IsZero() && row.Active && hold > 0 {
+			// Not even decoded: whether it changed is seen once the
+			// hold is over, or the execution has ended.
+			done, err := s.sleepFor(ctx, ch, deadline.C, hold)
+			if err != nil {
+				return nil, err
+			}
+			if !done {
+				continue
+			}
+			due = true
+		}
 		if e == nil || !bytes.Equal(row.Document, doc) {
 			if e, err = decodeExecution(row); err != nil {
 				return nil, err
 			}
 			doc = row.Document
 		}
-		if e.LastUpdate.After(since) {
+		if due || e.LastUpdate.After(since) {
 			return e, nil
 		}
 		if done, err := s.sleep(ctx, ch, deadline.C); done || err != nil {
@@ -258,7 +287,12 @@ func (s *Service) WaitExecution(ctx context.Context, name, id string, since time
 // is there for changes made by another replica. It reports whether the deadline
 // passed.
 func (s *Service) sleep(ctx context.Context, ch <-chan struct{}, deadline <-chan time.Time) (bool, error) {
-	t := time.NewTimer(time.Second)
+	return s.sleepFor(ctx, ch, deadline, time.Second)
+}
+
+// sleepFor is sleep for at most d.
+func (s *Service) sleepFor(ctx context.Context, ch <-chan struct{}, deadline <-chan time.Time, d time.Duration) (bool, error) {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

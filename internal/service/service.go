@@ -64,6 +64,9 @@ type Config struct {
 	// (Region), each with its artifact store (see regions.go); nil is the
 	// home region alone, whose store is the service's artifact store.
 	Regions *region.Set
+	// FollowInterval is the least time between two answers a follower
+	// of a running execution gets (see WaitExecution); 0 means 50 ms.
+	FollowInterval time.Duration
 }
 
 // Service is sluice's use cases over a store and an artifact store.
@@ -109,6 +112,8 @@ type Service struct {
 	regions      *region.Set
 	declCacheMu  sync.Mutex
 	declCache    map[string]decodedDecl // see decisionDeclaration
+	// followInterval is Config.FollowInterval.
+	followInterval time.Duration
 }
 
 // New returns a Service.
@@ -134,6 +139,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 		s.region = "local"
 	}
 	s.regions = cfg.Regions
+	s.followInterval = cfg.FollowInterval
 	if s.regions == nil {
 		s.regions = region.New(s.region, artifacts, nil)
 	}
