@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +28,9 @@ type shellRun struct {
 	wrap []string
 	// user, when set, is who the shell runs as (see Shell.User).
 	user *User
+	// prepared, when set, is the sandbox started ahead that the shell runs
+	// in, in place of wrap (see Prepared).
+	prepared *Prepared
 }
 
 type shellExit struct {
@@ -45,63 +49,15 @@ type shellExit struct {
 // log, and returns once the shell has exited, everything left in its group
 // is dead, and the output is drained or given up on.
 func runShell(ctx context.Context, r shellRun) (shellExit, error) {
-	devNull, err := os.Open(os.DevNull)
-	if err != nil {
-		return shellExit{}, fmt.Errorf("commands: %w", err)
+	start := startShell
+	if r.prepared != nil {
+		start = startInPrepared
 	}
-	defer devNull.Close()
-
-	// One pipe for both stdout and stderr keeps their writes in the order
-	// they were made. Passing *os.File (not a Writer) means os/exec starts
-	// no copying goroutine of its own, whose wait could hang on a
-	// grandchild that keeps the pipe open.
-	pr, pw, err := os.Pipe()
+	cmd, pr, err := start(r)
 	if err != nil {
-		return shellExit{}, fmt.Errorf("commands: %w", err)
+		return shellExit{}, err
 	}
 	defer pr.Close()
-
-	cmd := &exec.Cmd{
-		Path:   r.shell,
-		Args:   []string{r.shell, r.script},
-		Dir:    r.dir,
-		Env:    r.env,
-		Stdin:  devNull,
-		Stdout: pw,
-		Stderr: pw,
-		SysProcAttr: &syscall.SysProcAttr{
-			// A group of its own lets one kill(-pgid) reach every process
-			// the commands start, and keeps the worker's terminal signals
-			// away from them.
-			Setpgid: true,
-			// If the worker dies, so does the shell, rather than running on
-			// unobserved. Pdeathsig follows the thread that forked, which Go
-			// ends only when a goroutine exits locked to it; Run never locks.
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	if len(r.wrap) > 0 {
-		cmd.Path = r.wrap[0]
-		cmd.Args = append([]string{}, r.wrap...)
-		if r.user != nil {
-			setpriv, err := exec.LookPath("setpriv")
-			if err != nil {
-				pw.Close()
-				return shellExit{}, fmt.Errorf("commands: running as uid %d under %s needs setpriv (util-linux), which is not installed: %w", r.user.UID, r.wrap[0], err)
-			}
-			cmd.Args = append(cmd.Args, setprivArgs(setpriv, r.user)...)
-		}
-		cmd.Args = append(cmd.Args, r.shell, r.script)
-	} else if r.user != nil {
-		cmd.SysProcAttr.Credential = r.user.credential()
-	}
-	err = cmd.Start()
-	// From here on only the shell and its children hold the write end, so
-	// EOF on pr means none of them can write any more.
-	pw.Close()
-	if err != nil {
-		return shellExit{}, fmt.Errorf("commands: starting %s: %w", r.shell, err)
-	}
 	pgid := cmd.Process.Pid
 
 	copied := make(chan struct{})
@@ -156,6 +112,108 @@ func runShell(ctx context.Context, r shellRun) (shellExit, error) {
 		<-copied
 	}
 	return res, nil
+}
+
+// startShell starts the shell (under r.wrap when set) and returns it with
+// the read end of its output.
+func startShell(r shellRun) (*exec.Cmd, *os.File, error) {
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, nil, fmt.Errorf("commands: %w", err)
+	}
+	defer devNull.Close()
+
+	// One pipe for both stdout and stderr keeps their writes in the order
+	// they were made. Passing *os.File (not a Writer) means os/exec starts
+	// no copying goroutine of its own, whose wait could hang on a
+	// grandchild that keeps the pipe open.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("commands: %w", err)
+	}
+
+	cmd := &exec.Cmd{
+		Path:   r.shell,
+		Args:   []string{r.shell, r.script},
+		Dir:    r.dir,
+		Env:    r.env,
+		Stdin:  devNull,
+		Stdout: pw,
+		Stderr: pw,
+		SysProcAttr: &syscall.SysProcAttr{
+			// A group of its own lets one kill(-pgid) reach every process
+			// the commands start, and keeps the worker's terminal signals
+			// away from them.
+			Setpgid: true,
+			// If the worker dies, so does the shell, rather than running on
+			// unobserved. Pdeathsig follows the thread that forked, which Go
+			// ends only when a goroutine exits locked to it; Run never locks.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if len(r.wrap) > 0 {
+		cmd.Path = r.wrap[0]
+		cmd.Args = append([]string{}, r.wrap...)
+		if r.user != nil {
+			setpriv, err := exec.LookPath("setpriv")
+			if err != nil {
+				pw.Close()
+				pr.Close()
+				return nil, nil, fmt.Errorf("commands: running as uid %d under %s needs setpriv (util-linux), which is not installed: %w", r.user.UID, r.wrap[0], err)
+			}
+			cmd.Args = append(cmd.Args, setprivArgs(setpriv, r.user)...)
+		}
+		cmd.Args = append(cmd.Args, r.shell, r.script)
+	} else if r.user != nil {
+		cmd.SysProcAttr.Credential = r.user.credential()
+	}
+	err = cmd.Start()
+	// From here on only the shell and its children hold the write end, so
+	// EOF on pr means none of them can write any more.
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, nil, fmt.Errorf("commands: starting %s: %w", r.shell, err)
+	}
+	return cmd, pr, nil
+}
+
+// startInPrepared starts the shell in r.prepared, the sandbox started ahead
+// of the job (see Prepared): it hands the waiting shell the lines that exec
+// the job's shell, and takes over bubblewrap's process and output as if it
+// had just started it.
+func startInPrepared(r shellRun) (*exec.Cmd, *os.File, error) {
+	envPath, err := exec.LookPath("env")
+	if err != nil {
+		r.prepared.Discard()
+		return nil, nil, fmt.Errorf("commands: starting %s in the prepared sandbox needs env (coreutils): %w", r.shell, err)
+	}
+	var switchUser []string
+	if r.user != nil {
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			r.prepared.Discard()
+			return nil, nil, fmt.Errorf("commands: running as uid %d in the sandbox needs setpriv (util-linux), which is not installed: %w", r.user.UID, err)
+		}
+		switchUser = setprivArgs(setpriv, r.user)
+	}
+	env := make([]string, 0, len(r.env))
+	for _, kv := range r.env {
+		// env(1) would take a word without '=' for the command.
+		if strings.Contains(kv, "=") {
+			env = append(env, kv)
+		}
+	}
+	lines := startLines(envPath, r.dir, env, switchUser, []string{r.shell, r.script})
+	cmd, out, ctl := r.prepared.proc.run()
+	// The waiting shell reads as it parses; a write larger than the pipe
+	// must not hold up the wait for the shell. Closing the pipe ends the
+	// source: the shell never waits for more.
+	go func() {
+		_, _ = ctl.Write(lines)
+		ctl.Close()
+	}()
+	return cmd, out, nil
 }
 
 func (u *User) credential() *syscall.Credential {

@@ -11,9 +11,12 @@ import (
 // JobSandbox is how one job's process runs in the worker's sandbox.
 type JobSandbox struct {
 	Args []string // bubblewrap's command, ending in "--"
-	User *User    // who the process runs as inside it; nil for the worker's user
-	Env  []string // the job's environment, with its private HOME
-	Home string
+	// Prepared, in place of Args, is the sandbox started ahead of the job
+	// that it runs in (see Prepared).
+	Prepared *Prepared
+	User     *User    // who the process runs as inside it; nil for the worker's user
+	Env      []string // the job's environment, with its private HOME
+	Home     string
 	// Close removes what the sandbox needed only to start (call it once
 	// the process has started, or when done).
 	Close func()
