@@ -3,6 +3,7 @@ package process
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -89,8 +90,18 @@ func Prepare(iso *sandbox.Isolation, root, scratch string, network bool) (*Prepa
 		p.user = &User{UID: sandbox.BuildUID, GID: sandbox.BuildGID}
 	}
 	args := iso.Args(sandbox.Spec{Binds: []string{root, scratch}, Network: network, Passwd: passwd, Group: group})
+	if p.user != nil {
+		// The waiting shell is the job's user already: setpriv costs a
+		// millisecond and a half, which is no longer on the job's path.
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			remove()
+			return nil, fmt.Errorf("sandbox: running as uid %d in the sandbox needs setpriv (util-linux), which is not installed: %w", p.user.UID, err)
+		}
+		args = append(args, setprivArgs(setpriv, p.user)...)
+	}
 	args = append(args, "/bin/sh", "-c", waitStub, "sh")
-	if p.proc, err = startPrepared(args, root); err != nil {
+	if p.proc, err = startPrepared(args, root, p.user); err != nil {
 		remove()
 		return nil, err
 	}
@@ -136,25 +147,53 @@ func (p *Prepared) Discard() {
 func (p *Prepared) PID() int { return p.proc.pid() }
 
 // startLines are what the waiting shell sources to start the job's shell:
-// its descriptor to the pipe closed, the job's directory, and an exec of
-// env(1) with exactly the job's environment (the shell's own PWD and OLDPWD
-// stay out), then setpriv when the job runs as another user, then the shell.
-func startLines(envPath string, dir string, env, switchUser, shellArgs []string) []byte {
+// its descriptor to the pipe closed, the job's directory, the job's
+// environment and nothing else, and an exec of the shell. The environment
+// is set by the waiting shell itself, which saves an exec: it started with
+// none, and once its own PWD and OLDPWD are unset it passes on exactly what
+// it exports. A name the shell cannot export (not an identifier) makes it
+// go through env(1) (envPath) instead.
+func startLines(envPath func() (string, error), dir string, env, shellArgs []string) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString("exec 3<&-\n")
 	b.WriteString("cd -- " + shellQuote(dir) + " || exit 126\n")
-	b.WriteString("exec " + shellQuote(envPath) + " -i --")
+	b.WriteString("unset PWD OLDPWD\n")
+	exports := true
 	for _, kv := range env {
-		b.WriteString(" " + shellQuote(kv))
+		name, _, _ := strings.Cut(kv, "=")
+		exports = exports && identifier(name)
 	}
-	for _, a := range switchUser {
-		b.WriteString(" " + shellQuote(a))
+	if exports {
+		for _, kv := range env {
+			name, value, _ := strings.Cut(kv, "=")
+			b.WriteString("export " + name + "=" + shellQuote(value) + "\n")
+		}
+		b.WriteString("exec")
+	} else {
+		path, err := envPath()
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString("exec " + shellQuote(path) + " -i --")
+		for _, kv := range env {
+			b.WriteString(" " + shellQuote(kv))
+		}
 	}
 	for _, a := range shellArgs {
 		b.WriteString(" " + shellQuote(a))
 	}
 	b.WriteString("\nexit 126\n")
-	return []byte(b.String())
+	return []byte(b.String()), nil
+}
+
+// identifier reports whether name is a shell variable name.
+func identifier(name string) bool {
+	for i, c := range name {
+		if c != '_' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // shellQuote makes s one single-quoted shell word.

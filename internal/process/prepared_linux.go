@@ -29,7 +29,7 @@ type preparedProc struct {
 	reaped bool
 }
 
-func startPrepared(args []string, dir string) (*preparedProc, error) {
+func startPrepared(args []string, dir string, user *User) (*preparedProc, error) {
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -44,6 +44,17 @@ func startPrepared(args []string, dir string) (*preparedProc, error) {
 		pr.Close()
 		pw.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if user != nil {
+		// The waiting shell, run as user, opens the pipe again through
+		// /dev/fd/3, which the pipe's owner (the worker) would refuse.
+		if err := cr.Chown(int(user.UID), int(user.GID)); err != nil {
+			pr.Close()
+			pw.Close()
+			cr.Close()
+			cw.Close()
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
 	}
 	cmd := &exec.Cmd{
 		Path:       args[0],

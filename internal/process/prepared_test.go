@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,36 +81,53 @@ func processesWith(marker string) []int {
 }
 
 // The job runs exactly as in a sandbox started cold: its directory, its
-// environment and nothing else (odd names and values kept byte for byte),
-// its user, none of the waiting shell's descriptors, its exit status.
+// environment and nothing else (odd names and values kept byte for byte,
+// whether the waiting shell sets them or env(1) does), its user, none of
+// the waiting shell's descriptors, its exit status.
 func TestPreparedRunsTheJob(t *testing.T) {
 	iso := isolation(t)
-	p := prepare(t, iso, true)
 	value := "it's \"quoted\"\n$HOME `x`"
-	out, log := runIn(t, context.Background(), p, []string{"PATH=/usr/bin:/bin", "ODD=" + value, "A.B=1", "-X=2"},
-		`tr '\0' '\n' </proc/$$/environ | sort; echo "pwd=$(pwd)"; echo "uid=$(id -u)"; ls -l /proc/$$/fd; printf 'odd=%s|\n' "$ODD"; exit 3`)
-	if out.ExitCode != 3 || out.Stopped {
-		t.Fatalf("exit %+v, want 3\n%s", out, log)
-	}
-	uid := os.Getuid()
-	if iso.Root() {
-		uid = sandbox.BuildUID
-	}
-	for _, want := range []string{"pwd=" + filepath.Join(p.Root, "src") + "\n", "uid=" + strconv.Itoa(uid) + "\n",
-		"\nA.B=1\n", "\n-X=2\n", "odd=" + value + "|\n", "HOME=" + p.Home() + "\n"} {
-		if !strings.Contains("\n"+log, want) {
-			t.Errorf("log lacks %q:\n%s", want, log)
+	for _, env := range [][]string{
+		{"PATH=/usr/bin:/bin", "ODD=" + value, "EMPTY=", "IFS=a b"},
+		{"PATH=/usr/bin:/bin", "ODD=" + value, "A.B=1", "-X=2"},
+	} {
+		p := prepare(t, iso, true)
+		out, log := runIn(t, context.Background(), p, env,
+			`cp /proc/$$/environ environ; echo "pwd=$(pwd)"; echo "uid=$(id -u)"; ls -l /proc/$$/fd; exit 3`)
+		if out.ExitCode != 3 || out.Stopped {
+			t.Fatalf("exit %+v, want 3\n%s", out, log)
 		}
-	}
-	// Nothing of the waiting shell stays: its variables, its descriptor
-	// to the pipe (fd 3; the job's shell's own are 10 and up).
-	for _, leak := range []string{"OLDPWD=", " 3 -> "} {
-		if strings.Contains("\n"+log, leak) {
-			t.Errorf("the waiting shell's %s reached the job:\n%s", leak, log)
+		uid := os.Getuid()
+		if iso.Root() {
+			uid = sandbox.BuildUID
 		}
-	}
-	if _, err := p.Job(nil, nil); err == nil {
-		t.Fatal("a prepared sandbox took a second job")
+		for _, want := range []string{"pwd=" + filepath.Join(p.Root, "src") + "\n", "uid=" + strconv.Itoa(uid) + "\n"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("log lacks %q:\n%s", want, log)
+			}
+		}
+		// Nothing of the waiting shell stays: its descriptor to the pipe
+		// (fd 3; the job's shell's own are 10 and up).
+		if strings.Contains(log, " 3 -> ") {
+			t.Errorf("the job has the waiting shell's fd 3:\n%s", log)
+		}
+		b, err := os.ReadFile(filepath.Join(p.Root, "src", "environ"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		want := append(slices.Clone(env), "HOME="+p.Home())
+		if iso.Root() {
+			want = append(want, "USER="+sandbox.BuildName, "LOGNAME="+sandbox.BuildName)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("environment\n%q\nwant\n%q", got, want)
+		}
+		if _, err := p.Job(nil, nil); err == nil {
+			t.Fatal("a prepared sandbox took a second job")
+		}
 	}
 }
 

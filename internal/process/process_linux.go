@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 	"time"
 
@@ -183,28 +182,12 @@ func startShell(r shellRun) (*exec.Cmd, *os.File, error) {
 // the job's shell, and takes over bubblewrap's process and output as if it
 // had just started it.
 func startInPrepared(r shellRun) (*exec.Cmd, *os.File, error) {
-	envPath, err := exec.LookPath("env")
+	// The waiting shell runs as r.user already (see Prepare).
+	lines, err := startLines(func() (string, error) { return exec.LookPath("env") }, r.dir, r.env, []string{r.shell, r.script})
 	if err != nil {
 		r.prepared.Discard()
 		return nil, nil, fmt.Errorf("commands: starting %s in the prepared sandbox needs env (coreutils): %w", r.shell, err)
 	}
-	var switchUser []string
-	if r.user != nil {
-		setpriv, err := exec.LookPath("setpriv")
-		if err != nil {
-			r.prepared.Discard()
-			return nil, nil, fmt.Errorf("commands: running as uid %d in the sandbox needs setpriv (util-linux), which is not installed: %w", r.user.UID, err)
-		}
-		switchUser = setprivArgs(setpriv, r.user)
-	}
-	env := make([]string, 0, len(r.env))
-	for _, kv := range r.env {
-		// env(1) would take a word without '=' for the command.
-		if strings.Contains(kv, "=") {
-			env = append(env, kv)
-		}
-	}
-	lines := startLines(envPath, r.dir, env, switchUser, []string{r.shell, r.script})
 	cmd, out, ctl := r.prepared.proc.run()
 	// The waiting shell reads as it parses; a write larger than the pipe
 	// must not hold up the wait for the shell. Closing the pipe ends the
