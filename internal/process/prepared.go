@@ -52,7 +52,8 @@ type Prepared struct {
 // Home is the job's private HOME.
 func (p *Prepared) Home() string { return p.home }
 
-// Prepare starts the sandbox of a job to come. root (empty) becomes the
+// Prepare starts the sandbox of a job to come. root (empty, or holding
+// only an empty home and src a job left as it found them) becomes the
 // job's own directory and scratch (empty) its scratch directory; network
 // whether it has the host's network. Hand it to its job with Job, and end it
 // with Discard, whether it ran a job or not.
@@ -65,7 +66,14 @@ func Prepare(iso *sandbox.Isolation, root, scratch string, network bool) (*Prepa
 		path string
 		mode os.FileMode
 	}{{p.home, 0o700}, {filepath.Join(root, "src"), 0o755}} {
-		if err := os.Mkdir(d.path, d.mode); err != nil {
+		err := os.Mkdir(d.path, d.mode)
+		if os.IsExist(err) {
+			// Kept from a job that left it empty: a directory, not a link.
+			if fi, lerr := os.Lstat(d.path); lerr == nil && fi.IsDir() {
+				err = nil
+			}
+		}
+		if err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 	}

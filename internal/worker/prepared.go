@@ -65,8 +65,10 @@ func (w *Worker) prepareOne(network bool) {
 	}
 	go func() {
 		defer close(pp.done)
-		if pp.root, pp.err = os.MkdirTemp(w.WorkRoot, "job-"); pp.err != nil {
-			return
+		if pp.root = w.spareRoot(); pp.root == "" {
+			if pp.root, pp.err = os.MkdirTemp(w.WorkRoot, "job-"); pp.err != nil {
+				return
+			}
 		}
 		if pp.scratch, pp.err = os.MkdirTemp(scratchRoot, "scratch-"); pp.err != nil {
 			return
@@ -121,12 +123,35 @@ func (w *Worker) retire(pp *prepared) {
 		if pp.box != nil {
 			pp.box.Discard()
 		}
-		for _, d := range []string{pp.root, pp.scratch} {
-			if d != "" {
-				os.RemoveAll(d)
-			}
+		if pp.scratch != "" {
+			os.RemoveAll(pp.scratch)
 		}
+		if pp.root == "" {
+			return
+		}
+		// As jobRoot keeps a job directory left empty (ext4 makes and
+		// removes directories slowly), the next sandbox prepared gets it.
+		if pp.box != nil && reusable(pp.root) {
+			w.spareMu.Lock()
+			w.spare = append(w.spare, pp.root)
+			w.spareMu.Unlock()
+			return
+		}
+		os.RemoveAll(pp.root)
 	}()
+}
+
+// spareRoot returns a job directory a retired sandbox left empty, "" when
+// there is none.
+func (w *Worker) spareRoot() string {
+	w.spareMu.Lock()
+	defer w.spareMu.Unlock()
+	if len(w.spare) == 0 {
+		return ""
+	}
+	root := w.spare[len(w.spare)-1]
+	w.spare = w.spare[:len(w.spare)-1]
+	return root
 }
 
 // retireUsed retires the sandbox the last job ran in, if it ran in one.
@@ -159,6 +184,10 @@ func (w *Worker) stopPreparing() {
 	w.next = nil
 	w.retireUsed()
 	w.retiring.Wait()
+	for _, root := range w.spare {
+		os.RemoveAll(root)
+	}
+	w.spare = nil
 }
 
 // preparedState is what a Worker keeps of its prepared sandboxes.
@@ -167,4 +196,6 @@ type preparedState struct {
 	next     []*prepared // for the next jobs, oldest first
 	used     *prepared   // the current job's, retired after its result
 	retiring sync.WaitGroup
+	spareMu  sync.Mutex
+	spare    []string // job directories left empty, for the next ones
 }

@@ -43,7 +43,8 @@ const (
 // a worker that prepares their sandboxes ahead. A job that leaves a daemon
 // (out of its process group) and files in /tmp, its HOME and its workspace
 // must not reach the next job, which runs in a sandbox prepared while the
-// first ran. A job whose network is off never gets a sandbox prepared with
+// first ran, nor a later one in a job directory kept because a job left it
+// empty. A job whose network is off never gets a sandbox prepared with
 // the network: it starts its own, and those prepared after it have none.
 // When the worker stops, no sandbox it prepared is left running, and their
 // directories are gone.
@@ -73,6 +74,10 @@ func TestPreparedSandboxes(t *testing.T) {
 		job("next", false, inPrepared,
 			`! pgrep -f `+daemon,
 			`test ! -e /tmp/left && test ! -e "$HOME/left" && test -z "$(ls -A)"`),
+		// Perhaps in the directory "next" left empty, kept for it.
+		job("next-again", false, inPrepared,
+			`! pgrep -f `+daemon,
+			`test -z "$(ls -A "$HOME")" && test -z "$(ls -A)"`),
 		job("offline", true, `! `+inPrepared, onlyLo),
 		job("offline-again", true, inPrepared, onlyLo),
 	}
