@@ -85,15 +85,9 @@ func Prepare(iso *sandbox.Isolation, root, scratch string, network bool) (*Prepa
 	if iso.Root() {
 		// As process.Sandbox does for a job started cold: the job's user
 		// owns what it writes, and passes through root.
-		for _, t := range []string{p.home, filepath.Join(root, "src"), scratch} {
-			if err := os.Chown(t, sandbox.BuildUID, sandbox.BuildGID); err != nil {
-				remove()
-				return nil, fmt.Errorf("sandbox: %w", err)
-			}
-		}
-		if err := os.Chmod(root, 0o711); err != nil {
+		if err := giveToJob(root, []string{p.home, filepath.Join(root, "src"), scratch}); err != nil {
 			remove()
-			return nil, fmt.Errorf("sandbox: %w", err)
+			return nil, err
 		}
 		p.user = &User{UID: sandbox.BuildUID, GID: sandbox.BuildGID}
 	}
@@ -125,13 +119,8 @@ func (p *Prepared) Job(owned, env []string) (*JobSandbox, error) {
 		return nil, fmt.Errorf("sandbox: the prepared sandbox was handed a job already, or is gone")
 	}
 	if p.user != nil {
-		for _, t := range owned {
-			if _, err := os.Lstat(t); os.IsNotExist(err) {
-				continue
-			}
-			if err := ChownTree(t, p.user.UID, p.user.GID); err != nil {
-				return nil, fmt.Errorf("sandbox: giving the job its directories: %w", err)
-			}
+		if err := giveToJob(p.Root, owned); err != nil {
+			return nil, err
 		}
 	}
 	return &JobSandbox{Prepared: p, User: p.user, Env: p.iso.Env(env, p.home), Home: p.home, Close: func() {}}, nil

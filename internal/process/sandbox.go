@@ -60,23 +60,30 @@ func Sandbox(iso *sandbox.Isolation, root, scratch string, owned []string, env [
 		if scratch != "" && scratch != root {
 			give = append(give, scratch)
 		}
-		for _, t := range give {
-			if _, err := os.Lstat(t); os.IsNotExist(err) {
-				continue
-			}
-			if err := ChownTree(t, sandbox.BuildUID, sandbox.BuildGID); err != nil {
-				remove()
-				return nil, fmt.Errorf("sandbox: giving the job its directories: %w", err)
-			}
-		}
-		// The job passes through root to what it was given; it lists
-		// nothing there and changes nothing.
-		if err := os.Chmod(root, 0o711); err != nil {
+		if err := giveToJob(root, give); err != nil {
 			remove()
-			return nil, fmt.Errorf("sandbox: %w", err)
+			return nil, err
 		}
 		b.User = &User{UID: sandbox.BuildUID, GID: sandbox.BuildGID}
 	}
 	b.Args = iso.Args(sandbox.Spec{Binds: binds, ReadOnly: readOnly, Network: network, Passwd: passwd, Group: group})
 	return b, nil
+}
+
+// giveToJob gives the directories of give (those that exist) to
+// sandbox.BuildUID, and lets it pass through root to them: it lists
+// nothing there and changes nothing.
+func giveToJob(root string, give []string) error {
+	for _, t := range give {
+		if _, err := os.Lstat(t); os.IsNotExist(err) {
+			continue
+		}
+		if err := ChownTree(t, sandbox.BuildUID, sandbox.BuildGID); err != nil {
+			return fmt.Errorf("sandbox: giving the job its directories: %w", err)
+		}
+	}
+	if err := os.Chmod(root, 0o711); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
 }
