@@ -17,10 +17,10 @@ import (
 // floor), in a sandbox started cold, and in one prepared ahead of the job
 // (given 20 ms to be set up, as the time between a worker's jobs gives
 // it). The wall time is the job's path from the sandbox's start (or hand
-// over) to its end; the CPU, the bench's and its waited-for children's
-// (bubblewrap's init and what it runs are not among them: it is not
-// bubblewrap's waited-for child), of the prepared one includes preparing
-// and ending it.
+// over) to its end. The CPU is the bench's and its waited-for children's,
+// which counts what runs inside bubblewrap only as far as it is waited for
+// there: compare it between runs, not with other benchmarks'. The prepared
+// one's includes preparing and ending it.
 func benchSandbox(ctx context.Context, runs int) error {
 	if runs == 0 {
 		runs = 30
