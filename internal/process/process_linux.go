@@ -189,15 +189,26 @@ func startInPrepared(r shellRun) (*exec.Cmd, *os.File, error) {
 		return nil, nil, fmt.Errorf("commands: starting %s in the prepared sandbox needs env (coreutils): %w", r.shell, err)
 	}
 	cmd, out, ctl := r.prepared.proc.run()
-	// The waiting shell reads as it parses; a write larger than the pipe
-	// must not hold up the wait for the shell. Closing the pipe ends the
-	// source: the shell never waits for more.
+	// Closing the pipe ends the source: the shell never waits for more.
+	// Lines that fit in the empty pipe are written at once, here: a
+	// goroutine would wait for the Go scheduler, which on a busy machine
+	// took milliseconds. Larger ones are written as the shell reads, beside
+	// the wait for it.
+	if len(lines) <= pipeRoom {
+		_, _ = ctl.Write(lines)
+		ctl.Close()
+		return cmd, out, nil
+	}
 	go func() {
 		_, _ = ctl.Write(lines)
 		ctl.Close()
 	}()
 	return cmd, out, nil
 }
+
+// pipeRoom is what a new pipe takes without a reader: Linux gives it 16
+// pages.
+const pipeRoom = 16 * 4096
 
 func (u *User) credential() *syscall.Credential {
 	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: append([]uint32{}, u.Groups...)}
