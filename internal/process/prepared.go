@@ -29,10 +29,11 @@ import (
 // job and is never reused: the job's end (bubblewrap's, the PID namespace's
 // init, exiting) kills everything it left.
 
-// waitStub is what the prepared sandbox runs: source the start lines from
-// fd 3 (dash keeps the file it sources on a descriptor of 10 or more, closed
-// on exec), and fail with 125 when the worker closes the pipe without them.
-const waitStub = ". /dev/fd/3\nexit 125\n"
+// waitStub is what the prepared sandbox runs, with the FIFO as $1: make it
+// stdout and stderr, say so on fd 4, then source the start lines from fd 3
+// (dash keeps the file it sources on a descriptor of 10 or more, closed on
+// exec), and fail with 125 when the worker closes the pipe without them.
+const waitStub = "exec >\"$1\" 2>&1 || exit 124\nprintf r >&4\nexec 4>&-\n. /dev/fd/3\nexit 125\n"
 
 // Prepared is a job's sandbox started ahead of its job.
 type Prepared struct {
@@ -103,7 +104,7 @@ func Prepare(iso *sandbox.Isolation, root, scratch string, network bool) (*Prepa
 		args = append(args, setprivArgs(setpriv, p.user)...)
 	}
 	args = append(args, "/bin/sh", "-c", waitStub, "sh")
-	if p.proc, err = startPrepared(args, root, p.user); err != nil {
+	if p.proc, err = startPrepared(args, root, p.user, filepath.Join(scratch, ".sluice-output")); err != nil {
 		remove()
 		return nil, err
 	}

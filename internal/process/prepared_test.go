@@ -106,10 +106,10 @@ func TestPreparedRunsTheJob(t *testing.T) {
 				t.Errorf("log lacks %q:\n%s", want, log)
 			}
 		}
-		// Nothing of the waiting shell stays: its descriptor to the pipe
-		// (fd 3; the job's shell's own are 10 and up).
-		if strings.Contains(log, " 3 -> ") {
-			t.Errorf("the job has the waiting shell's fd 3:\n%s", log)
+		// Nothing of the waiting shell stays: its descriptors to the
+		// pipes (fd 3 and 4; the job's shell's own are 10 and up).
+		if strings.Contains(log, " 3 -> ") || strings.Contains(log, " 4 -> ") {
+			t.Errorf("the job has the waiting shell's fd 3 or 4:\n%s", log)
 		}
 		b, err := os.ReadFile(filepath.Join(p.Root, "src", "environ"))
 		if err != nil {
@@ -139,9 +139,10 @@ func TestPreparedDiscardLeavesNoProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marker := p.Root // bubblewrap's arguments name it
+	// bubblewrap's arguments name Root, the waiting shell's its FIFO in
+	// Scratch.
 	deadline := time.Now().Add(10 * time.Second)
-	for len(processesWith(marker)) == 0 || !p.Alive() {
+	for len(processesWith(p.Root)) == 0 || len(processesWith(p.Scratch)) < 2 || !p.Alive() {
 		if time.Now().After(deadline) {
 			t.Fatal("the prepared sandbox did not start")
 		}
@@ -152,7 +153,13 @@ func TestPreparedDiscardLeavesNoProcess(t *testing.T) {
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Fatalf("bubblewrap %d still there: %v", pid, err)
 	}
-	if left := processesWith(marker); len(left) > 0 {
+	if left := append(processesWith(p.Root), processesWith(p.Scratch)...); len(left) > 0 {
+		for _, pid := range left {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+			c, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			w, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
+			t.Logf("%d: %q wchan %s\n%s", pid, c, w, b[:300])
+		}
 		t.Fatalf("processes left: %v", left)
 	}
 	if p.Alive() {
@@ -226,13 +233,38 @@ func TestPreparedNetwork(t *testing.T) {
 func TestPreparedStop(t *testing.T) {
 	iso := isolation(t)
 	p := prepare(t, iso, true)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	out, log := runIn(t, ctx, p, []string{"PATH=/usr/bin:/bin"}, `echo started; sleep 600`)
-	if !out.Stopped || !strings.Contains(log, "started") {
-		t.Fatalf("exit %+v\n%s", out, log)
+	box, err := p.Job([]string{filepath.Join(p.Root, "src")}, []string{"PATH=/usr/bin:/bin"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if left := processesWith(p.Root); len(left) > 0 {
+	script := filepath.Join(p.Scratch, "script.sh")
+	if err := os.WriteFile(script, []byte("echo started; sleep 600"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := &stopOn{marker: "started", stop: cancel}
+	out, err := process.RunShell(ctx, process.Shell{Path: "/bin/sh", Script: script, Dir: filepath.Join(p.Root, "src"), Env: box.Env,
+		Log: log, KillGrace: time.Second, User: box.User, Prepared: box.Prepared})
+	if err != nil || !out.Stopped {
+		t.Fatalf("exit %+v, %v\n%s", out, err, log.b.String())
+	}
+	if left := append(processesWith(p.Root), processesWith(p.Scratch)...); len(left) > 0 {
 		t.Fatalf("processes left: %v", left)
 	}
+}
+
+// stopOn is a log that calls stop once it has been written marker.
+type stopOn struct {
+	b      bytes.Buffer
+	marker string
+	stop   func()
+}
+
+func (s *stopOn) Write(p []byte) (int, error) {
+	s.b.Write(p)
+	if strings.Contains(s.b.String(), s.marker) {
+		s.stop()
+	}
+	return len(p), nil
 }

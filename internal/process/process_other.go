@@ -26,7 +26,7 @@ type shellRun struct {
 // preparedProc needs what runShell needs; see prepared_linux.go.
 type preparedProc struct{}
 
-func startPrepared([]string, string, *User) (*preparedProc, error) {
+func startPrepared([]string, string, *User, string) (*preparedProc, error) {
 	return nil, errors.New("sandbox: only supported on Linux")
 }
 func (*preparedProc) take() bool  { return false }

@@ -47,7 +47,9 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		var err error
 		if pb, ok := job.Prepared.(*process.Prepared); ok && pb.Network == network && pb.Root == root && pb.Scratch == job.ScratchDir {
 			box, err = pb.Job(owned, job.Env)
-		} else {
+		}
+		if box == nil {
+			// None prepared in this shape, or it failed: start one.
 			box, err = process.Sandbox(p.Isolation, root, job.ScratchDir, owned, job.Env, network)
 		}
 		if err != nil {
