@@ -20,7 +20,9 @@ import (
 // lines that start the job's shell (directory, environment, user, script),
 // and the waiting shell sources them and execs the job's: from then on the
 // process tree, the exit status, the kill on stop and the output are those
-// of a sandbox started cold.
+// of a sandbox started cold. The output comes through a FIFO in the scratch
+// directory rather than bubblewrap's stdout (see preparedProc), so that a
+// job's end does not wait for its namespaces' teardown.
 //
 // A prepared sandbox holds nothing of a job until it is handed one: the job's
 // command and environment reach it only through the pipe, which only the
