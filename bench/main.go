@@ -3,6 +3,7 @@
 //
 //	go run ./bench overhead    engine overhead per action: from a job's success report to the next job claimed
 //	go run ./bench sequential  a 10-action sequential pipeline of `true` commands, against running `true` 10 times
+//	go run ./bench sandbox     one `true` job's sandbox: unsandboxed, started cold, and prepared ahead of the job
 //	go run ./bench throughput  executions per second of a 3-stage pipeline of no-op actions
 //	go run ./bench rss         the server's resident memory when idle
 //	go run ./bench push        from the end of `git push` to the source action's job being claimed
@@ -54,7 +55,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|regions|replicas|s3events|all")
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench [flags] overhead|sequential|sandbox|throughput|rss|cli|idle|list|push|gitlarge|ssh|cloneref|build|zip|logs|gates|waiting|ui|rules|s3|regions|replicas|s3events|all")
 		flag.PrintDefaults()
 	}
 	runs := flag.Int("runs", 0, "repetitions (0: each benchmark's default)")
@@ -82,6 +83,7 @@ func main() {
 	}{
 		{"overhead", benchOverhead},
 		{"sequential", benchSequential},
+		{"sandbox", benchSandbox},
 		{"throughput", benchThroughput},
 		{"rss", benchRSS},
 		{"cli", benchCLI},

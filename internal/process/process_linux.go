@@ -28,6 +28,9 @@ type shellRun struct {
 	wrap []string
 	// user, when set, is who the shell runs as (see Shell.User).
 	user *User
+	// prepared, when set, is the sandbox started ahead that the shell runs
+	// in, in place of wrap (see Prepared).
+	prepared *Prepared
 }
 
 type shellExit struct {
@@ -46,62 +49,15 @@ type shellExit struct {
 // log, and returns once the shell has exited, everything left in its group
 // is dead, and the output is drained or given up on.
 func runShell(ctx context.Context, r shellRun) (shellExit, error) {
-	devNull, err := openDevNull()
-	if err != nil {
-		return shellExit{}, fmt.Errorf("commands: %w", err)
+	start := startShell
+	if r.prepared != nil {
+		start = startInPrepared
 	}
-
-	// One pipe for both stdout and stderr keeps their writes in the order
-	// they were made. Passing *os.File (not a Writer) means os/exec starts
-	// no copying goroutine of its own, whose wait could hang on a
-	// grandchild that keeps the pipe open.
-	pr, pw, err := os.Pipe()
+	cmd, pr, err := start(r)
 	if err != nil {
-		return shellExit{}, fmt.Errorf("commands: %w", err)
+		return shellExit{}, err
 	}
 	defer pr.Close()
-
-	cmd := &exec.Cmd{
-		Path:   r.shell,
-		Args:   []string{r.shell, r.script},
-		Dir:    r.dir,
-		Env:    r.env,
-		Stdin:  devNull,
-		Stdout: pw,
-		Stderr: pw,
-		SysProcAttr: &syscall.SysProcAttr{
-			// A group of its own lets one kill(-pgid) reach every process
-			// the commands start, and keeps the worker's terminal signals
-			// away from them.
-			Setpgid: true,
-			// If the worker dies, so does the shell, rather than running on
-			// unobserved. Pdeathsig follows the thread that forked, which Go
-			// ends only when a goroutine exits locked to it; Run never locks.
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	if len(r.wrap) > 0 {
-		cmd.Path = r.wrap[0]
-		cmd.Args = append([]string{}, r.wrap...)
-		if r.user != nil {
-			setpriv, err := exec.LookPath("setpriv")
-			if err != nil {
-				pw.Close()
-				return shellExit{}, fmt.Errorf("commands: running as uid %d under %s needs setpriv (util-linux), which is not installed: %w", r.user.UID, r.wrap[0], err)
-			}
-			cmd.Args = append(cmd.Args, setprivArgs(setpriv, r.user)...)
-		}
-		cmd.Args = append(cmd.Args, r.shell, r.script)
-	} else if r.user != nil {
-		cmd.SysProcAttr.Credential = r.user.credential()
-	}
-	err = cmd.Start()
-	// From here on only the shell and its children hold the write end, so
-	// EOF on pr means none of them can write any more.
-	pw.Close()
-	if err != nil {
-		return shellExit{}, fmt.Errorf("commands: starting %s: %w", r.shell, err)
-	}
 	pgid := cmd.Process.Pid
 
 	copied := make(chan struct{})
@@ -157,6 +113,102 @@ func runShell(ctx context.Context, r shellRun) (shellExit, error) {
 	}
 	return res, nil
 }
+
+// startShell starts the shell (under r.wrap when set) and returns it with
+// the read end of its output.
+func startShell(r shellRun) (*exec.Cmd, *os.File, error) {
+	devNull, err := openDevNull()
+	if err != nil {
+		return nil, nil, fmt.Errorf("commands: %w", err)
+	}
+
+	// One pipe for both stdout and stderr keeps their writes in the order
+	// they were made. Passing *os.File (not a Writer) means os/exec starts
+	// no copying goroutine of its own, whose wait could hang on a
+	// grandchild that keeps the pipe open.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("commands: %w", err)
+	}
+
+	cmd := &exec.Cmd{
+		Path:   r.shell,
+		Args:   []string{r.shell, r.script},
+		Dir:    r.dir,
+		Env:    r.env,
+		Stdin:  devNull,
+		Stdout: pw,
+		Stderr: pw,
+		SysProcAttr: &syscall.SysProcAttr{
+			// A group of its own lets one kill(-pgid) reach every process
+			// the commands start, and keeps the worker's terminal signals
+			// away from them.
+			Setpgid: true,
+			// If the worker dies, so does the shell, rather than running on
+			// unobserved. Pdeathsig follows the thread that forked, which Go
+			// ends only when a goroutine exits locked to it; Run never locks.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if len(r.wrap) > 0 {
+		cmd.Path = r.wrap[0]
+		cmd.Args = append([]string{}, r.wrap...)
+		if r.user != nil {
+			setpriv, err := exec.LookPath("setpriv")
+			if err != nil {
+				pw.Close()
+				pr.Close()
+				return nil, nil, fmt.Errorf("commands: running as uid %d under %s needs setpriv (util-linux), which is not installed: %w", r.user.UID, r.wrap[0], err)
+			}
+			cmd.Args = append(cmd.Args, setprivArgs(setpriv, r.user)...)
+		}
+		cmd.Args = append(cmd.Args, r.shell, r.script)
+	} else if r.user != nil {
+		cmd.SysProcAttr.Credential = r.user.credential()
+	}
+	err = cmd.Start()
+	// From here on only the shell and its children hold the write end, so
+	// EOF on pr means none of them can write any more.
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, nil, fmt.Errorf("commands: starting %s: %w", r.shell, err)
+	}
+	return cmd, pr, nil
+}
+
+// startInPrepared starts the shell in r.prepared, the sandbox started ahead
+// of the job (see Prepared): it hands the waiting shell the lines that exec
+// the job's shell, and takes over bubblewrap's process and output as if it
+// had just started it.
+func startInPrepared(r shellRun) (*exec.Cmd, *os.File, error) {
+	// The waiting shell runs as r.user already (see Prepare).
+	lines, err := startLines(func() (string, error) { return exec.LookPath("env") }, r.dir, r.env, []string{r.shell, r.script})
+	if err != nil {
+		r.prepared.Discard()
+		return nil, nil, fmt.Errorf("commands: starting %s in the prepared sandbox needs env (coreutils): %w", r.shell, err)
+	}
+	cmd, out, ctl := r.prepared.proc.run()
+	// Closing the pipe ends the source: the shell never waits for more.
+	// Lines that fit in the empty pipe are written at once, here: a
+	// goroutine would wait for the Go scheduler, which on a busy machine
+	// took milliseconds. Larger ones are written as the shell reads, beside
+	// the wait for it.
+	if len(lines) <= pipeRoom {
+		_, _ = ctl.Write(lines)
+		ctl.Close()
+		return cmd, out, nil
+	}
+	go func() {
+		_, _ = ctl.Write(lines)
+		ctl.Close()
+	}()
+	return cmd, out, nil
+}
+
+// pipeRoom is what a new pipe takes without a reader: Linux gives it 16
+// pages.
+const pipeRoom = 16 * 4096
 
 func (u *User) credential() *syscall.Credential {
 	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: append([]uint32{}, u.Groups...)}

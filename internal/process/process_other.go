@@ -19,7 +19,20 @@ type shellRun struct {
 	grace  time.Duration
 	wrap   []string
 	user   *User
+
+	prepared *Prepared
 }
+
+// preparedProc needs what runShell needs; see prepared_linux.go.
+type preparedProc struct{}
+
+func startPrepared([]string, string, *User, string) (*preparedProc, error) {
+	return nil, errors.New("sandbox: only supported on Linux")
+}
+func (*preparedProc) take() bool  { return false }
+func (*preparedProc) alive() bool { return false }
+func (*preparedProc) pid() int    { return 0 }
+func (*preparedProc) discard()    {}
 
 type shellExit struct {
 	exitCode       int

@@ -11,9 +11,12 @@ import (
 // JobSandbox is how one job's process runs in the worker's sandbox.
 type JobSandbox struct {
 	Args []string // bubblewrap's command, ending in "--"
-	User *User    // who the process runs as inside it; nil for the worker's user
-	Env  []string // the job's environment, with its private HOME
-	Home string
+	// Prepared, in place of Args, is the sandbox started ahead of the job
+	// that it runs in (see Prepared).
+	Prepared *Prepared
+	User     *User    // who the process runs as inside it; nil for the worker's user
+	Env      []string // the job's environment, with its private HOME
+	Home     string
 	// Close removes what the sandbox needed only to start (call it once
 	// the process has started, or when done).
 	Close func()
@@ -57,23 +60,30 @@ func Sandbox(iso *sandbox.Isolation, root, scratch string, owned []string, env [
 		if scratch != "" && scratch != root {
 			give = append(give, scratch)
 		}
-		for _, t := range give {
-			if _, err := os.Lstat(t); os.IsNotExist(err) {
-				continue
-			}
-			if err := ChownTree(t, sandbox.BuildUID, sandbox.BuildGID); err != nil {
-				remove()
-				return nil, fmt.Errorf("sandbox: giving the job its directories: %w", err)
-			}
-		}
-		// The job passes through root to what it was given; it lists
-		// nothing there and changes nothing.
-		if err := os.Chmod(root, 0o711); err != nil {
+		if err := giveToJob(root, give); err != nil {
 			remove()
-			return nil, fmt.Errorf("sandbox: %w", err)
+			return nil, err
 		}
 		b.User = &User{UID: sandbox.BuildUID, GID: sandbox.BuildGID}
 	}
 	b.Args = iso.Args(sandbox.Spec{Binds: binds, ReadOnly: readOnly, Network: network, Passwd: passwd, Group: group})
 	return b, nil
+}
+
+// giveToJob gives the directories of give (those that exist) to
+// sandbox.BuildUID, and lets it pass through root to them: it lists
+// nothing there and changes nothing.
+func giveToJob(root string, give []string) error {
+	for _, t := range give {
+		if _, err := os.Lstat(t); os.IsNotExist(err) {
+			continue
+		}
+		if err := ChownTree(t, sandbox.BuildUID, sandbox.BuildGID); err != nil {
+			return fmt.Errorf("sandbox: giving the job its directories: %w", err)
+		}
+	}
+	if err := os.Chmod(root, 0o711); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
 }

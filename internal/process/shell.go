@@ -34,6 +34,10 @@ type Shell struct {
 	// sandbox's mounts); the wrapper must leave setpriv CAP_SETUID and
 	// CAP_SETGID in the real user ids, that is, create no user namespace.
 	User *User
+	// Prepared, when set, is a sandbox started ahead of the job (see
+	// Prepared) that the shell runs in, in place of Wrap; User is still who
+	// it runs as. It serves this one shell.
+	Prepared *Prepared
 }
 
 // User is who a shell runs as: a user id, its primary group and its
@@ -76,6 +80,6 @@ func RunShell(ctx context.Context, s Shell) (ShellExit, error) {
 	if s.Log == nil {
 		s.Log = io.Discard
 	}
-	out, err := runShell(ctx, shellRun{shell: s.Path, script: s.Script, dir: s.Dir, env: s.Env, log: s.Log, grace: s.KillGrace, wrap: s.Wrap, user: s.User})
+	out, err := runShell(ctx, shellRun{shell: s.Path, script: s.Script, dir: s.Dir, env: s.Env, log: s.Log, grace: s.KillGrace, wrap: s.Wrap, user: s.User, prepared: s.Prepared})
 	return ShellExit{ExitCode: out.exitCode, Stopped: out.stopped, OutputLeftOpen: out.outputLeftOpen}, err
 }

@@ -47,6 +47,12 @@ type Job struct {
 	// ScratchDir is an empty private directory, outside WorkDir, for the
 	// provider's own small files; it may be on a memory file system.
 	ScratchDir string
+	// Prepared, when set, is the sandbox the worker started ahead of the
+	// job (a *process.Prepared) in the shape the provider asked for, with
+	// WorkDir's parent as its root and ScratchDir as its scratch directory:
+	// a provider runs the job's code in it in place of starting a sandbox.
+	// The worker ends it after the job, used or not.
+	Prepared any
 	// LoadCache opens the build cache kept for the job's project (a zip), or
 	// returns an error wrapping fs.ErrNotExist when there is none; SaveCache
 	// replaces it. Both are nil for jobs without a cache.

@@ -74,6 +74,8 @@ type Worker struct {
 	// root is the job directory kept from the last job, "" when there is
 	// none (see jobRoot).
 	root string
+	// The sandboxes prepared ahead of jobs (see prepared.go).
+	preparedState
 }
 
 // Run polls and runs jobs until ctx ends. A job running when ctx ends is
@@ -94,6 +96,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	slices.Sort(providers)
 	defer w.dropRoot()
+	w.findPreparer(providers)
+	defer w.stopPreparing()
+	w.startPreparing(true)
 	backoff := 100 * time.Millisecond
 	var next *wire.Job // claimed with the last job's result
 	for ctx.Err() == nil {
@@ -132,6 +137,8 @@ func (w *Worker) runJob(ctx context.Context, job *wire.Job, providers []string) 
 		logctx.Execution, job.PipelineExecutionID, logctx.Stage, job.Stage, logctx.Action, job.Action)
 	log := w.Logger
 	started := time.Now()
+	// The job's prepared sandbox ends after its result is sent.
+	defer w.retireUsed()
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if !job.Deadline.IsZero() {
@@ -304,11 +311,24 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 	if !ok {
 		return provider.Result{}, fmt.Errorf("worker %s has no provider %s", w.ID, job.ActionTypeID.Provider)
 	}
-	root, fresh, err := w.jobRoot()
-	if err != nil {
-		return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+	var box *prepared
+	if sp, ok := p.(preparer); ok {
+		if network, ok := sp.PreparedNetwork(job.Configuration); ok {
+			box = w.takePrepared(ctx, network)
+		}
 	}
-	defer w.releaseRoot()
+	var root string
+	var fresh bool
+	if box != nil {
+		// Its directories are fresh, src made; runJob removes them.
+		w.used, root = box, box.root
+	} else {
+		var err error
+		if root, fresh, err = w.jobRoot(); err != nil {
+			return provider.Result{}, fmt.Errorf("create working directory: %w", err)
+		}
+		defer w.releaseRoot()
+	}
 	pj := &provider.Job{
 		ID: job.ID, Pipeline: job.PipelineName, ExecutionID: job.PipelineExecutionID, Stage: job.Stage, Action: job.Action,
 		Attempt: job.Attempt, Provider: job.ActionTypeID.Provider,
@@ -371,14 +391,19 @@ func (w *Worker) execute(ctx context.Context, job *wire.Job, logs *logmask.Write
 			return provider.Result{}, err
 		}
 	}
-	scratchRoot := w.ScratchRoot
-	if scratchRoot == "" {
-		scratchRoot = root
+	if box != nil {
+		pj.ScratchDir, pj.Prepared = box.scratch, box.box
+	} else {
+		scratchRoot := w.ScratchRoot
+		if scratchRoot == "" {
+			scratchRoot = root
+		}
+		var err error
+		if pj.ScratchDir, err = os.MkdirTemp(scratchRoot, "scratch-"); err != nil {
+			return provider.Result{}, fmt.Errorf("create scratch directory: %w", err)
+		}
+		defer os.RemoveAll(pj.ScratchDir)
 	}
-	if pj.ScratchDir, err = os.MkdirTemp(scratchRoot, "scratch-"); err != nil {
-		return provider.Result{}, fmt.Errorf("create scratch directory: %w", err)
-	}
-	defer os.RemoveAll(pj.ScratchDir)
 	for _, o := range job.OutputArtifacts {
 		pj.Outputs = append(pj.Outputs, provider.Output{Name: o.Name, Files: o.Files, Path: filepath.Join(root, "outputs", o.Name+".zip")})
 	}

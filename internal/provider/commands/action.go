@@ -41,13 +41,22 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 	}
 	if p.Isolation.Enabled() {
 		root := filepath.Dir(job.WorkDir)
-		box, err := process.Sandbox(p.Isolation, root, job.ScratchDir, []string{job.WorkDir, filepath.Join(root, "inputs")}, job.Env,
-			!strings.EqualFold(job.Configuration[ConfigNetwork], "false"))
+		owned := []string{job.WorkDir, filepath.Join(root, "inputs")}
+		network, _ := p.PreparedNetwork(job.Configuration)
+		var box *process.JobSandbox
+		var err error
+		if pb, ok := job.Prepared.(*process.Prepared); ok && pb.Network == network && pb.Root == root && pb.Scratch == job.ScratchDir {
+			box, err = pb.Job(owned, job.Env)
+		}
+		if box == nil {
+			// None prepared in this shape, or it failed: start one.
+			box, err = process.Sandbox(p.Isolation, root, job.ScratchDir, owned, job.Env, network)
+		}
 		if err != nil {
 			return provider.Result{}, err
 		}
 		defer box.Close()
-		spec.Wrap, spec.User, spec.Env = box.Args, box.User, box.Env
+		spec.Wrap, spec.User, spec.Env, spec.Prepared = box.Args, box.User, box.Env, box.Prepared
 	}
 	res, err := Run(ctx, spec)
 	if err != nil {
@@ -66,6 +75,19 @@ func (p Provider) Run(ctx context.Context, job *provider.Job) (provider.Result, 
 		}
 	}
 	return provider.Result{OutputVariables: res.OutputVariables}, nil
+}
+
+// PreparedNetwork says the shape of the sandbox a job of configuration
+// runs in, for a worker that prepares it ahead (see process.Prepared):
+// whether it has the network. ok is false when the job runs unsandboxed.
+func (p Provider) PreparedNetwork(configuration map[string]string) (network, ok bool) {
+	return !strings.EqualFold(configuration[ConfigNetwork], "false"), p.Isolation.Enabled()
+}
+
+// Prepare starts a sandbox of that shape ahead of its job, with root as the
+// job's own directory and scratch as its scratch directory.
+func (p Provider) Prepare(root, scratch string, network bool) (*process.Prepared, error) {
+	return process.Prepare(p.Isolation, root, scratch, network)
 }
 
 func zipOutput(ctx context.Context, dir string, o provider.Output) error {

@@ -83,6 +83,9 @@ type Spec struct {
 	// Shell.Wrap and Shell.User).
 	Wrap []string
 	User *process.User
+	// Prepared, when set, is the sandbox started ahead of the job that the
+	// shell runs in, in place of Wrap (see process.Prepared).
+	Prepared *process.Prepared
 }
 
 // Result is what a successful run produces.
@@ -158,6 +161,7 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 		KillGrace: grace,
 		Wrap:      spec.Wrap,
 		User:      spec.User,
+		Prepared:  spec.Prepared,
 	})
 	if err != nil {
 		return Result{}, err
