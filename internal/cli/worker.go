@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/provider/registry"
 	"github.com/sluice-ci/sluice/internal/sandbox"
 	"github.com/sluice-ci/sluice/internal/startgc"
@@ -63,6 +64,9 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				defer os.RemoveAll(workRoot)
 			}
 			log := slog.New(slog.NewTextHandler(g.errOut, nil))
+			if n := process.KillStale(workRoot); n > 0 {
+				log.Warn("killed sandboxes left by an earlier run", "count", n)
+			}
 			// Jobs never see the work directory, whatever holds it: other
 			// jobs' directories are there.
 			iso, err := sandbox.New(isolation, bwrap, workRoot)

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/region"
 
 	"github.com/sluice-ci/sluice/internal/access"
@@ -735,6 +736,9 @@ func (s *Server) Run(ctx context.Context) error {
 	var workerClient *client.Client
 	if s.cfg.Workers > 0 {
 		workRoot := filepath.Join(s.cfg.DataDir, "work")
+		if n := process.KillStale(workRoot); n > 0 {
+			s.log.Warn("killed sandboxes left by an earlier run", "count", n)
+		}
 		if err := os.RemoveAll(workRoot); err != nil {
 			return fmt.Errorf("clean work directory: %w", err)
 		}

@@ -1,0 +1,71 @@
+package process
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// KillStale kills the sandboxes left behind under root by an earlier worker
+// that was killed outright: bubblewrap's namespace child waits for its
+// parent during set-up, before it sets its parent-death signal, so a worker
+// killed in those milliseconds leaves it blocked for good (it never runs
+// job code). A worker calls this before it makes anything under root, when
+// no sandbox of its own can be there yet. Only bubblewrap processes of this
+// user with an argument under root are touched. It returns how many it
+// killed.
+func KillStale(root string) int {
+	root = filepath.Clean(root)
+	if root == "/" || root == "." {
+		return 0
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	self, uid := os.Getpid(), os.Geteuid()
+	killed := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		dir := filepath.Join("/proc", e.Name())
+		if fi, err := os.Stat(dir); err != nil || ownerOf(fi) != uid {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+		if err != nil || !staleSandbox(cmdline, root) {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed++
+		}
+	}
+	return killed
+}
+
+func ownerOf(fi os.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
+}
+
+// staleSandbox tells whether a process's command line is bubblewrap's with
+// an argument naming root or something under it.
+func staleSandbox(cmdline []byte, root string) bool {
+	args := bytes.Split(bytes.TrimRight(cmdline, "\x00"), []byte{0})
+	if len(args) == 0 || filepath.Base(string(args[0])) != "bwrap" {
+		return false
+	}
+	prefix := root + string(filepath.Separator)
+	for _, a := range args[1:] {
+		if s := string(a); s == root || len(s) > len(prefix) && s[:len(prefix)] == prefix {
+			return true
+		}
+	}
+	return false
+}
