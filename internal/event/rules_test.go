@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -381,6 +382,68 @@ targets:
 			got = append(got, string(d.Payload))
 		}
 		t.Fatalf("%d deliveries, want 1, for execution %s:\n%s", len(ds), after, strings.Join(got, "\n"))
+	}
+}
+
+// TestRuleCreatedLaterSeesFromItsCreation: without rules, the runner reads
+// only executions' state changes (for commit statuses) and moves its cursor
+// past the rest; a rule created afterwards on another kind of event (stage
+// changes) is delivered exactly the events written after it was created,
+// whether the runner had read up to then or lagged behind.
+func TestRuleCreatedLaterSeesFromItsCreation(t *testing.T) {
+	f := newFixture(t)
+	f.apply(appPipeline)
+	drain := func() {
+		t.Helper()
+		for {
+			n, err := f.runner.RulesOnce(f.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+	read := f.runApp(true) // read by the runner before the rule exists
+	drain()
+	lagged := f.runApp(true) // written before the rule, read after
+	f.applyRule(`name: stages
+eventPattern:
+  detail-type: [CodePipeline Stage Execution State Change]
+  detail: {pipeline: [app]}
+targets:
+  - webhook: {url: "http://127.0.0.1:9/hook"}
+`)
+	after := f.runApp(true)
+	drain()
+	ds, err := f.runner.Deliveries(f.ctx, "rule/stages", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, d := range ds {
+		var ev struct {
+			Detail struct {
+				ExecutionID string `json:"execution-id"`
+				State       string `json:"state"`
+			} `json:"detail"`
+		}
+		if err := json.Unmarshal(d.Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Detail.ExecutionID {
+		case after:
+			states = append(states, ev.Detail.State)
+		case read, lagged:
+			t.Errorf("delivered a stage event of execution %s, which ran before the rule was created", ev.Detail.ExecutionID)
+		default:
+			t.Errorf("delivered an event of an unknown execution %s", ev.Detail.ExecutionID)
+		}
+	}
+	slices.Sort(states)
+	if strings.Join(states, ",") != "STARTED,SUCCEEDED" {
+		t.Fatalf("stage events delivered of the execution after the rule: %v; want STARTED,SUCCEEDED", states)
 	}
 }
 

@@ -187,6 +187,18 @@ func (s *Service) Pipeline(ctx context.Context, name string) (PipelineInfo, erro
 	return toPipelineInfo(row)
 }
 
+// Declaration returns pipeline name's declaration and version as stored
+// now. It is decoded once per stored declaration and shared: the caller must
+// never change it.
+func (s *Service) Declaration(ctx context.Context, name string) (*pipeline.Pipeline, int, error) {
+	row, err := s.store.Pipeline(ctx, name)
+	if err != nil {
+		return nil, 0, pipelineNotFound(name, err)
+	}
+	decl, err := s.decisionDeclaration(name, row.Declaration)
+	return decl, row.Version, err
+}
+
 func toPipelineInfo(row store.Pipeline) (PipelineInfo, error) {
 	decl, err := decodeDeclaration(row.Name, row.Declaration)
 	if err != nil {

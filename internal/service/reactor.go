@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,31 @@ const reactorBackstop = 30 * time.Second
 // RunReactor reacts to events until ctx ends.
 func (s *Service) RunReactor(ctx context.Context) {
 	s.reviewHeld(ctx)
-	s.reactor.Run(ctx, s.changed.wait, reactorBackstop, s.reviewHeld)
+	s.reactor.Run(ctx, func() <-chan struct{} { return s.reactorWake.Wait(reactorWakeKinds) }, reactorBackstop, s.reviewHeld)
+}
+
+// heldStarted is what a decision tells the event log's followers it wrote
+// besides the kinds of its events when a held action started: the reactor
+// reads every action's events, but only that one needs it at once.
+const heldStarted = "sluice held action started"
+
+// reactorWakeKinds are the kinds of event that wake the reactor.
+var reactorWakeKinds = []string{engine.PipelineEvent, heldStarted, engine.LockEvent, engine.ConditionEvent}
+
+// loggedKinds are the kinds of events a decision wrote, for the followers
+// it wakes (follow.Signal).
+func loggedKinds(evs []engine.Event) []string {
+	var kinds []string
+	for _, ev := range evs {
+		if !slices.Contains(kinds, ev.DetailType) {
+			kinds = append(kinds, ev.DetailType)
+		}
+		if ev.DetailType == engine.ActionEvent && ev.State == "STARTED" && ev.ActionType != nil && IsHeldProvider(ev.ActionType.Provider) &&
+			!slices.Contains(kinds, heldStarted) {
+			kinds = append(kinds, heldStarted)
+		}
+	}
+	return kinds
 }
 
 func (s *Service) reviewHeld(ctx context.Context) {
@@ -55,10 +80,15 @@ func (s *Service) reviewHeld(ctx context.Context) {
 	}
 }
 
+// reactorKinds are the kinds of events the reactor acts on; it passes over
+// the others (stages', approvals', pushes') unread.
+var reactorKinds = []string{engine.PipelineEvent, engine.ActionEvent, engine.LockEvent, engine.ConditionEvent}
+
 // newReactor is the reactor's follower of the event log.
 func (s *Service) newReactor() *follow.Follower {
 	return &follow.Follower{Log: s.store, Cursor: reactorCursor, Batch: 200, Now: s.now, Logger: s.log,
-		What: "react to events", Handle: s.react}
+		What: "react to events", Handle: s.react,
+		Kinds: func(context.Context) ([]string, error) { return reactorKinds, nil }}
 }
 
 // ReactOnce reacts to the events written since the last call and reports how
@@ -72,6 +102,20 @@ func (s *Service) react(ctx context.Context, r store.Event) error {
 	case engine.PipelineEvent, engine.ActionEvent, engine.LockEvent, engine.ConditionEvent:
 	default:
 		return nil
+	}
+	if r.Type == engine.ActionEvent {
+		// Most action events are of workers' jobs: what says so is decoded
+		// first, and the whole event only for a held action starting.
+		var probe struct {
+			State string     `json:"state"`
+			Type  *EventType `json:"type"`
+		}
+		if err := json.Unmarshal(r.Document, &probe); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		if probe.State != "STARTED" || probe.Type == nil || !IsHeldProvider(probe.Type.Provider) {
+			return nil
+		}
 	}
 	var d EventDetail
 	if err := json.Unmarshal(r.Document, &d); err != nil {

@@ -98,6 +98,8 @@ type Service struct {
 	tokens       tokenCache // API tokens found by hash (tokencache.go)
 
 	reactor        *follow.Follower // follows the event log (reactor.go)
+	reactorWake    *follow.Listener // wakes it
+	logged         follow.Signal    // events were written: their followers wake
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
 	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
@@ -129,6 +131,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	}
 	s.jobsQueued = newNotifier(ChangeJobs, &s.publish)
 	s.changed = newNotifier(ChangeExecution, &s.publish)
+	s.changed.also = func() { s.logged.Notify() }
 	s.declared = newNotifier(ChangePipelines, &s.publish)
 	if s.region == "" {
 		s.region = "local"
@@ -159,7 +162,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
-	s.reactor = s.newReactor()
+	s.reactor, s.reactorWake = s.newReactor(), s.logged.Listen()
 	if cfg.Repos != nil {
 		s.SetRepos(cfg.Repos)
 	}
@@ -350,7 +353,10 @@ func (s *Service) decideThen(ctx context.Context, name, scope string, prepare fu
 		s.jobsQueued.broadcast()
 	}
 	if len(dec.Changed) > 0 || len(dec.Cancel) > 0 {
-		s.changed.broadcast()
+		s.changed.announce()
+	}
+	if len(dec.Events) > 0 {
+		s.logged.Notify(loggedKinds(dec.Events)...)
 	}
 	s.measure(dec, queued)
 	return dec, nil
