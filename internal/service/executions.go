@@ -65,7 +65,7 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 	if req.ExecutionID != "" {
 		id = req.ExecutionID
 	}
-	_, err := s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 	if len(reason) > 200 {
 		return Errorf(CodeInvalid, "reason: at most 200 characters")
 	}
-	_, err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}
@@ -134,7 +134,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 // RetryStage re-runs the failed actions (or all actions) of a failed or stopped
 // stage in the same execution, which then continues.
 func (s *Service) RetryStage(ctx context.Context, name, id, stage string, all bool) error {
-	_, err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}

@@ -292,7 +292,7 @@ func (s *Service) completeJob(ctx context.Context, jobID, worker string, res Job
 			return 0, nil
 		}
 	}
-	_, err = s.decideThen(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err = s.decideThen(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, jobID)
 		if err != nil {
 			return nil, err

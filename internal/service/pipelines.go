@@ -89,7 +89,7 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 	if res.Changed {
 		s.declared.broadcast()
 		// A new version may change the execution mode: let waiting executions move.
-		if _, err := s.decide(ctx, decl.Name, "", func(store.Tx, *engine.State) (engine.Happening, error) {
+		if err := s.decide(ctx, decl.Name, "", func(store.Tx, *engine.State) (engine.Happening, error) {
 			return engine.Reconcile{}, nil
 		}); err != nil {
 			return res, err
@@ -329,7 +329,7 @@ func stageNotFound(pipeline, stage string, stages []string) error {
 // arriving at a disabled transition wait; enabling it lets them in as the
 // execution mode allows.
 func (s *Service) SetTransition(ctx context.Context, name, stage string, enabled bool, reason, principal string) error {
-	_, err := s.decide(ctx, name, "", func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, name, "", func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
 			return nil, err

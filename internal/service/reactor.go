@@ -208,7 +208,7 @@ func (s *Service) takeHeld(ctx context.Context, row store.Job) error {
 // answerHeld ends a held job and tells the engine, in one transaction, if the
 // job still waits.
 func (s *Service) answerHeld(ctx context.Context, row store.Job, status store.JobStatus, h engine.Happening, msg string) error {
-	_, err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, row.ID)
 		if err != nil {
 			return nil, err
@@ -229,7 +229,7 @@ func (s *Service) answerHeld(ctx context.Context, row store.Job, status store.Jo
 
 // progressHeld changes what a held action says while it waits.
 func (s *Service) progressHeld(ctx context.Context, row store.Job, summary, external string) error {
-	_, err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		return engine.ActionProgress{JobID: row.ID, Summary: summary, ExternalID: external}, nil
 	})
 	if errors.Is(err, engine.ErrUnknownJob) || errors.Is(err, store.ErrNotFound) {
@@ -518,7 +518,7 @@ func (s *Service) wakeLockWaiters(ctx context.Context, name string) error {
 			}
 		}
 		next := l.Queue[0]
-		_, err := s.decide(ctx, next.Pipeline, next.ExecutionID, func(store.Tx, *engine.State) (engine.Happening, error) {
+		err := s.decide(ctx, next.Pipeline, next.ExecutionID, func(store.Tx, *engine.State) (engine.Happening, error) {
 			return engine.Reconcile{}, nil
 		})
 		if errors.Is(err, store.ErrNotFound) {
