@@ -304,8 +304,8 @@ type Listener struct {
 	ch    chan struct{} // nil once closed; guarded by s.mu
 }
 
-// Listen returns a new listener. Listeners are kept as long as the Signal:
-// one per follower, made once.
+// Listen returns a new listener, kept until it is closed: one per
+// follower, made once, or one per wait, closed after it.
 func (s *Signal) Listen() *Listener {
 	l := &Listener{s: s}
 	s.mu.Lock()
@@ -324,6 +324,15 @@ func (l *Listener) Wait(kinds []string) <-chan struct{} {
 		l.ch = make(chan struct{})
 	}
 	return l.ch
+}
+
+// Close forgets the listener.
+func (l *Listener) Close() {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if i := slices.Index(l.s.listeners, l); i >= 0 {
+		l.s.listeners = slices.Delete(l.s.listeners, i, i+1)
+	}
 }
 
 // Notify wakes the listeners waiting for any of kinds, or every listener

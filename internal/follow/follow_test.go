@@ -306,4 +306,10 @@ func TestSignal(t *testing.T) {
 	if !closed(a) {
 		t.Fatal("Notify() did not wake a listener waiting for some kinds")
 	}
+	a = some.Wait([]string{"a"})
+	some.Close()
+	s.Notify()
+	if closed(a) {
+		t.Fatal("a closed listener was woken")
+	}
 }

@@ -228,10 +228,15 @@ func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execu
 func (s *Service) WaitExecution(ctx context.Context, name, id string, since time.Time, wait time.Duration) (*engine.Execution, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
+	// Woken by decisions on this execution alone (or any change another
+	// replica announced), not by every execution's.
+	wake := s.decidedWake.Listen()
+	defer wake.Close()
+	ids := []string{id}
 	var e *engine.Execution
-	var doc []byte // e's document: woken by another execution's change, the same bytes need no decoding again
+	var doc []byte // e's document: woken by another change, the same bytes need no decoding again
 	for {
-		ch := s.changed.wait()
+		ch := wake.Wait(ids)
 		row, err := s.store.Execution(ctx, id)
 		if err != nil || row.Pipeline != name {
 			if err == nil || errors.Is(err, store.ErrNotFound) {

@@ -68,6 +68,7 @@ func (s *Service) Wake(kind string) {
 	if kind == "" || kind == ChangeExecution {
 		s.changed.Broadcast()
 		s.logged.Notify()
+		s.decidedWake.Notify()
 	}
 	if kind == "" || kind == ChangePipelines {
 		s.declared.Broadcast()

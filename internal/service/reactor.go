@@ -466,6 +466,17 @@ func (s *Service) answerParent(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// Few executions were started by a Pipeline action: whether this one
+	// was is decoded first, the whole execution only then.
+	var probe struct {
+		Parent *engine.Parent `json:"parent"`
+	}
+	if err := json.Unmarshal(row.Document, &probe); err != nil {
+		return fmt.Errorf("decode execution %s: %w", id, err)
+	}
+	if probe.Parent == nil {
+		return nil
+	}
 	e, err := decodeExecution(row)
 	if err != nil || e.Parent == nil || !e.Status.Terminal() {
 		return err

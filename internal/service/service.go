@@ -100,6 +100,7 @@ type Service struct {
 	reactor        *follow.Follower // follows the event log (reactor.go)
 	reactorWake    *follow.Listener // wakes it
 	logged         follow.Signal    // events were written: their followers wake
+	decidedWake    follow.Signal    // executions changed, by id (WaitExecution)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
 	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
@@ -417,6 +418,13 @@ func (s *Service) decideThen(ctx context.Context, name, scope string, prepare fu
 	}
 	if len(dec.Changed) > 0 || len(dec.Cancel) > 0 {
 		s.changed.announce()
+	}
+	if len(dec.Changed) > 0 {
+		ids := make([]string, len(dec.Changed))
+		for i, e := range dec.Changed {
+			ids[i] = e.ID
+		}
+		s.decidedWake.Notify(ids...)
 	}
 	if len(dec.Events) > 0 {
 		s.logged.Notify(loggedKinds(dec.Events)...)
