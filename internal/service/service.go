@@ -113,6 +113,7 @@ type Service struct {
 	declCacheMu  sync.Mutex
 	declCache    map[string]decodedDecl // see decisionDeclaration
 	decided      executionCache         // see decideThen
+	claimedJobs  claimedJobs            // see completeJob
 }
 
 // New returns a Service.

@@ -462,3 +462,21 @@ stages:
 		t.Fatalf("at the end: %s, variables %v", e.Status, e.Variables)
 	}
 }
+
+// TestResultToAnotherReplica: a job claimed from one server and reported to
+// another (two services on one store) is decided on the same: the server
+// that did not hand the job out reads what it is of from the store.
+func TestResultToAnotherReplica(t *testing.T) {
+	f := newFixture(t)
+	f.apply(twoStages)
+	id := f.start("p")
+	other := service.New(f.store, nil, service.Config{Lease: 30 * time.Second, Now: f.clock.Now})
+	j := f.claim("w1")
+	if err := other.CompleteJob(f.ctx, j.Job.ID, "w1", service.JobResult{Succeeded: true, OutputVariables: map[string]string{"VERSION": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.succeed(f.claim("w1"), nil)
+	if e := f.execution("p", id); e.Status != engine.ExecutionSucceeded {
+		t.Fatalf("status %s", e.Status)
+	}
+}
