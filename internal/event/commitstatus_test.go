@@ -316,16 +316,7 @@ func TestCommitStatusOfAnOlderVersion(t *testing.T) {
 	if _, err := f.runner.RulesOnce(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	f.apply(`
-name: web
-executionMode: PARALLEL
-stages:
-  - name: Build
-    actions:
-      - name: make
-        provider: Commands
-        commands: [make]
-`)
+	f.apply(strings.Replace(appPipeline, "name: app", "name: web", 1))
 	claimAndEnd(true) // the build of the execution of version 1
 	if _, err := f.runner.RulesOnce(f.ctx); err != nil {
 		t.Fatal(err)

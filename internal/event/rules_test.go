@@ -56,6 +56,20 @@ func (f *fixture) runApp(succeed bool) string {
 	return id
 }
 
+// drainRules runs the rule runner until it reads nothing more.
+func (f *fixture) drainRules() {
+	f.t.Helper()
+	for {
+		n, err := f.runner.RulesOnce(f.ctx)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
 // settled waits until the rule's deliveries number want and none is
 // pending, and returns them.
 func (f *fixture) settled(ruleName string, want int) []store.Delivery {
@@ -184,15 +198,7 @@ targets:
 	if err := f.store.SetCursor(f.ctx, "rules", 0, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		n, err := f.runner.RulesOnce(f.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	f.drainRules()
 	f.settled("roll-back-app", 1)
 	if rows, _ := f.store.Executions(f.ctx, "rollback", 0, 10); len(rows) != 1 {
 		t.Fatalf("%d rollback executions after a replay, want 1", len(rows))
@@ -363,15 +369,7 @@ targets:
 `)
 	f.clock.Add(-time.Hour)
 	after := f.runApp(false) // after the rule, stamped two hours before it
-	for {
-		n, err := f.runner.RulesOnce(f.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	f.drainRules()
 	ds, err := f.runner.Deliveries(f.ctx, "rule/failed", 10)
 	if err != nil {
 		t.Fatal(err)
@@ -393,20 +391,8 @@ targets:
 func TestRuleCreatedLaterSeesFromItsCreation(t *testing.T) {
 	f := newFixture(t)
 	f.apply(appPipeline)
-	drain := func() {
-		t.Helper()
-		for {
-			n, err := f.runner.RulesOnce(f.ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				return
-			}
-		}
-	}
 	read := f.runApp(true) // read by the runner before the rule exists
-	drain()
+	f.drainRules()
 	lagged := f.runApp(true) // written before the rule, read after
 	f.applyRule(`name: stages
 eventPattern:
@@ -416,7 +402,7 @@ targets:
   - webhook: {url: "http://127.0.0.1:9/hook"}
 `)
 	after := f.runApp(true)
-	drain()
+	f.drainRules()
 	ds, err := f.runner.Deliveries(f.ctx, "rule/stages", 10)
 	if err != nil {
 		t.Fatal(err)
