@@ -431,7 +431,7 @@ func (s *Service) AppendLog(ctx context.Context, jobID, worker string, data []by
 		if err := s.store.AppendLog(ctx, jobID, data); err != nil {
 			return err
 		}
-		s.changed.broadcast()
+		s.changed.announce() // log readers; no event was written
 		return nil
 	}
 	if _, err := s.heldJob(ctx, jobID, worker); err != nil {
@@ -440,7 +440,7 @@ func (s *Service) AppendLog(ctx context.Context, jobID, worker string, data []by
 	if err := s.store.AppendLog(ctx, jobID, data); err != nil {
 		return err
 	}
-	s.changed.broadcast()
+	s.changed.announce()
 	return nil
 }
 

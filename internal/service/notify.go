@@ -42,7 +42,8 @@ func (n *notifier) broadcast() {
 }
 
 // announce is broadcast without also: for a decision, which wakes the event
-// log's followers itself, saying which kinds of event it wrote.
+// log's followers itself, saying which kinds of event it wrote, and for a
+// change that wrote no event (a log's output).
 func (n *notifier) announce() {
 	n.Broadcast()
 	if p := n.publish.Load(); p != nil {
