@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/lazyregexp"
@@ -708,7 +709,29 @@ var secretKey = lazyregexp.New(`(?i)token|secret|passw|credential|authorization|
 
 // SecretKey reports whether a parameter named key may hold a secret, whose
 // value is therefore never recorded.
-func SecretKey(key string) bool { return secretKey.MatchString(key) }
+func SecretKey(key string) bool {
+	// Every audited call asks this of each of its parameters' names,
+	// which are few and always the same: the answers are remembered (the
+	// regular expression was 2% of a job call's CPU), for at most
+	// maxSecretKeys names, since names come from requests.
+	if v, ok := secretKeys.Load(key); ok {
+		return v.(bool)
+	}
+	secret := secretKey.MatchString(key)
+	if secretKeysN.Load() < maxSecretKeys {
+		if _, had := secretKeys.LoadOrStore(key, secret); !had {
+			secretKeysN.Add(1)
+		}
+	}
+	return secret
+}
+
+var (
+	secretKeys  sync.Map // name → SecretKey's answer
+	secretKeysN atomic.Int64
+)
+
+const maxSecretKeys = 1024
 
 // maxParamValue bounds a recorded parameter value.
 const maxParamValue = 256

@@ -112,6 +112,19 @@ func TestSecretsAreRedacted(t *testing.T) {
 	}
 }
 
+// TestSecretKeyAnswersStayRight: SecretKey remembers its answers for a
+// bounded number of names; asked again, and past the bound, it answers the
+// same.
+func TestSecretKeyAnswersStayRight(t *testing.T) {
+	for round := range 2 {
+		for i := range 1500 {
+			if audit.SecretKey(fmt.Sprintf("plain%d", i)) || !audit.SecretKey(fmt.Sprintf("apiKey%d", i)) {
+				t.Fatalf("round %d, name %d: a wrong answer", round, i)
+			}
+		}
+	}
+}
+
 // Many appends at once share transactions, and each returns only once its
 // record is committed.
 func TestGroupCommitUnderConcurrency(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-ci/sluice/internal/connection"
 	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/githost"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -87,15 +88,17 @@ func (rn *Runner) statusEvent(ctx context.Context, ev service.Event) (int, error
 	if !ok {
 		return 0, nil
 	}
-	info, err := rn.svc.Pipeline(ctx, d.Pipeline)
+	decl, version, err := rn.svc.Declaration(ctx, d.Pipeline)
 	if err != nil {
 		if service.ErrorCode(err) == service.CodeNotFound {
 			return 0, nil // deleted since
 		}
 		return 0, err
 	}
-	decl := info.Declaration
-	if !decl.ReportsCommitStatus() {
+	if !decl.ReportsCommitStatus() || (version == d.Version && !readsConnection(decl)) {
+		// An execution of the version stored now runs its actions: without
+		// a connection source there is no commit to report on, and the
+		// execution need not be read.
 		return 0, nil
 	}
 	e, err := rn.svc.Execution(ctx, d.Pipeline, d.ExecutionID)
@@ -172,6 +175,19 @@ func (rn *Runner) statusEvent(ctx context.Context, ev service.Event) (int, error
 		}
 	}
 	return queued, nil
+}
+
+// readsConnection reports whether a pipeline has a source action that
+// reads through a git host connection.
+func readsConnection(decl *pipeline.Pipeline) bool {
+	for _, st := range decl.Stages {
+		for _, a := range st.Actions {
+			if connectionSources[a.ActionTypeID.Provider] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func revisionOf(e *engine.Execution, action string) string {

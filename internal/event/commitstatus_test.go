@@ -289,3 +289,43 @@ func TestCommitStatusNeedsTheRole(t *testing.T) {
 		t.Errorf("a role without the token queued %d statuses", len(ds))
 	}
 }
+
+// TestCommitStatusOfAnOlderVersion: an execution of a version with a
+// connection source reports on its commit when it ends, even though the
+// pipeline was changed meanwhile to one without such a source (which a
+// pipeline of the stored version alone would not need to look for).
+func TestCommitStatusOfAnOlderVersion(t *testing.T) {
+	f := newFixture(t)
+	ghe := &fakeGHE{t: t}
+	f.statusSetup(t, ghe, "")
+	e, err := f.svc.StartExecution(f.ctx, service.StartRequest{Pipeline: "web", SourceRevisions: map[string]string{"src": statusCommit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimAndEnd := func(ok bool) {
+		t.Helper()
+		j, err := f.svc.ClaimJob(f.ctx, "w1", []string{"CodeStarSourceConnection", "Commands"}, 0)
+		if err != nil || j == nil {
+			t.Fatalf("claim: %v, %v", j, err)
+		}
+		if err := f.svc.CompleteJob(f.ctx, j.Job.ID, j.Worker, service.JobResult{Succeeded: ok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimAndEnd(true) // the source
+	if _, err := f.runner.RulesOnce(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(strings.Replace(appPipeline, "name: app", "name: web", 1))
+	claimAndEnd(true) // the build of the execution of version 1
+	if _, err := f.runner.RulesOnce(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := f.runner.CommitStatuses(f.ctx, "web", e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 2 {
+		t.Fatalf("%d statuses queued for the execution of version 1; want pending and final", len(ds))
+	}
+}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/sluice-ci/sluice/internal/awsid"
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/follow"
+	"github.com/sluice-ci/sluice/internal/pipeline"
 	"github.com/sluice-ci/sluice/internal/service"
 	"github.com/sluice-ci/sluice/internal/store"
 )
@@ -29,8 +31,9 @@ type Service interface {
 	AWS() awsid.ID
 	// Link is an address of the web console, for notifications.
 	Link(path string) string
-	// Changed is closed at the next change of the event log (among others).
-	Changed() <-chan struct{}
+	// ListenEvents wakes a follower of the event log when events are
+	// written.
+	ListenEvents() *follow.Listener
 	// EventOf is a stored event as API clients and rules see it.
 	EventOf(r store.Event) (service.Event, error)
 	StartExecution(ctx context.Context, req service.StartRequest) (*engine.Execution, error)
@@ -42,6 +45,9 @@ type Service interface {
 	// For commit statuses: the pipeline's settings, the execution's
 	// revisions, the git host connections.
 	Pipeline(ctx context.Context, name string) (service.PipelineInfo, error)
+	// Declaration is the pipeline's declaration and version, shared: never
+	// changed by the caller.
+	Declaration(ctx context.Context, name string) (*pipeline.Pipeline, int, error)
 	Execution(ctx context.Context, name, id string) (*engine.Execution, error)
 	Connections(ctx context.Context) ([]service.ConnectionInfo, error)
 	Connection(ctx context.Context, name string) (service.ConnectionInfo, error)

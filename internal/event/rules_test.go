@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,20 @@ func (f *fixture) runApp(succeed bool) string {
 		f.t.Fatal(err)
 	}
 	return id
+}
+
+// drainRules runs the rule runner until it reads nothing more.
+func (f *fixture) drainRules() {
+	f.t.Helper()
+	for {
+		n, err := f.runner.RulesOnce(f.ctx)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
 }
 
 // settled waits until the rule's deliveries number want and none is
@@ -183,15 +198,7 @@ targets:
 	if err := f.store.SetCursor(f.ctx, "rules", 0, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		n, err := f.runner.RulesOnce(f.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	f.drainRules()
 	f.settled("roll-back-app", 1)
 	if rows, _ := f.store.Executions(f.ctx, "rollback", 0, 10); len(rows) != 1 {
 		t.Fatalf("%d rollback executions after a replay, want 1", len(rows))
@@ -362,15 +369,7 @@ targets:
 `)
 	f.clock.Add(-time.Hour)
 	after := f.runApp(false) // after the rule, stamped two hours before it
-	for {
-		n, err := f.runner.RulesOnce(f.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	f.drainRules()
 	ds, err := f.runner.Deliveries(f.ctx, "rule/failed", 10)
 	if err != nil {
 		t.Fatal(err)
@@ -381,6 +380,56 @@ targets:
 			got = append(got, string(d.Payload))
 		}
 		t.Fatalf("%d deliveries, want 1, for execution %s:\n%s", len(ds), after, strings.Join(got, "\n"))
+	}
+}
+
+// TestRuleCreatedLaterSeesFromItsCreation: without rules, the runner reads
+// only executions' state changes (for commit statuses) and moves its cursor
+// past the rest; a rule created afterwards on another kind of event (stage
+// changes) is delivered exactly the events written after it was created,
+// whether the runner had read up to then or lagged behind.
+func TestRuleCreatedLaterSeesFromItsCreation(t *testing.T) {
+	f := newFixture(t)
+	f.apply(appPipeline)
+	read := f.runApp(true) // read by the runner before the rule exists
+	f.drainRules()
+	lagged := f.runApp(true) // written before the rule, read after
+	f.applyRule(`name: stages
+eventPattern:
+  detail-type: [CodePipeline Stage Execution State Change]
+  detail: {pipeline: [app]}
+targets:
+  - webhook: {url: "http://127.0.0.1:9/hook"}
+`)
+	after := f.runApp(true)
+	f.drainRules()
+	ds, err := f.runner.Deliveries(f.ctx, "rule/stages", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, d := range ds {
+		var ev struct {
+			Detail struct {
+				ExecutionID string `json:"execution-id"`
+				State       string `json:"state"`
+			} `json:"detail"`
+		}
+		if err := json.Unmarshal(d.Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Detail.ExecutionID {
+		case after:
+			states = append(states, ev.Detail.State)
+		case read, lagged:
+			t.Errorf("delivered a stage event of execution %s, which ran before the rule was created", ev.Detail.ExecutionID)
+		default:
+			t.Errorf("delivered an event of an unknown execution %s", ev.Detail.ExecutionID)
+		}
+	}
+	slices.Sort(states)
+	if strings.Join(states, ",") != "STARTED,SUCCEEDED" {
+		t.Fatalf("stage events delivered of the execution after the rule: %v; want STARTED,SUCCEEDED", states)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/engine"
 	"github.com/sluice-ci/sluice/internal/eventpattern"
 	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/function"
@@ -72,9 +73,13 @@ type Runner struct {
 	publish   atomic.Pointer[func(kind string)] // see SetPublisher
 
 	follower *follow.Follower // reads the event log; one round at a time
+	wake     *follow.Listener // wakes it
 	mu       sync.Mutex
 	compiled map[string]*compiledRule
 	set      *eventpattern.Set
+	// kinds are the types of the events the rules and commit statuses can
+	// act on; nil when a rule may match any.
+	kinds []string
 	// The current round's rules and how many deliveries it queued; only
 	// the follower's round touches them.
 	batchSet   *eventpattern.Set
@@ -88,7 +93,7 @@ func NewRunner(svc Service, cfg Config) *Runner {
 	if rn.log == nil {
 		rn.log = slog.New(slog.DiscardHandler)
 	}
-	rn.follower = rn.newRuleFollower()
+	rn.follower, rn.wake = rn.newRuleFollower(), svc.ListenEvents()
 	return rn
 }
 
@@ -96,28 +101,53 @@ func NewRunner(svc Service, cfg Config) *Runner {
 // ctx ends. It wakes at once when an execution changes (the notifier the
 // reactor waits on too), and looks every second anyway.
 func (rn *Runner) RunRules(ctx context.Context) {
-	rn.follower.Run(ctx, rn.svc.Changed, time.Second, func(ctx context.Context) {
+	rn.follower.Run(ctx, rn.wakeOn, time.Second, func(ctx context.Context) {
 		if err := rn.RuleSchedulesOnce(ctx); err != nil && ctx.Err() == nil {
 			rn.log.Warn("scheduled rules", "err", err)
 		}
 	})
 }
 
+// wakeOn returns a channel closed when events of the kinds the rules and
+// commit statuses read were written (any kind before the rules are loaded).
+func (rn *Runner) wakeOn() <-chan struct{} {
+	rn.mu.Lock()
+	kinds := rn.kinds
+	if rn.set == nil {
+		kinds = nil
+	}
+	rn.mu.Unlock()
+	return rn.wake.Wait(kinds)
+}
+
 // rulesBatch is how many events one RulesOnce reads.
 const rulesBatch = 500
 
 // newRuleFollower is the rule runner's follower of the event log: it
-// compiles the rules once per batch, matches each event against them and
-// wakes the deliverer when it queued something.
+// compiles the rules once per round, reads only the kinds of events they or
+// commit statuses can act on (with no rules, the executions' state changes
+// alone), matches each event against them and wakes the deliverer when it
+// queued something.
+//
+// A rule sees the events after the one that was newest when it was created
+// (createdSeq) that a round reads once the rule is stored. The follower
+// compiles the rules after it has noted the newest event of its round and
+// reads no further than that: a rule created later has a createdSeq at least
+// that event's, so it never misses an event of its kinds that a round passed
+// over before it existed.
 func (rn *Runner) newRuleFollower() *follow.Follower {
 	return &follow.Follower{
 		Log: rn.svc.Store(), Cursor: rulesCursor, Batch: rulesBatch, Now: rn.svc.Now, Logger: rn.log,
 		What: "match events against rules",
-		Begin: func(ctx context.Context) error {
+		Kinds: func(ctx context.Context) ([]string, error) {
 			var err error
-			rn.batchSet, rn.batchRules, err = rn.loadRules(ctx)
+			var kinds []string
+			rn.batchSet, rn.batchRules, kinds, err = rn.loadRules(ctx)
+			return kinds, err
+		},
+		Begin: func(context.Context) error {
 			rn.queued = 0
-			return err
+			return nil
 		},
 		Handle: func(ctx context.Context, r store.Event) error {
 			ev, err := rn.svc.EventOf(r)
@@ -236,12 +266,13 @@ func (rn *Runner) queueRuleDeliveries(ctx context.Context, cr *compiledRule, key
 	return len(r.Targets), nil
 }
 
-// loadRules returns the event rules' set and the compiled rules, compiling
-// only what changed since the last call.
-func (rn *Runner) loadRules(ctx context.Context) (*eventpattern.Set, map[string]*compiledRule, error) {
+// loadRules returns the event rules' set, the compiled rules and the kinds
+// of events to read (nil: all), compiling only what changed since the last
+// call.
+func (rn *Runner) loadRules(ctx context.Context) (*eventpattern.Set, map[string]*compiledRule, []string, error) {
 	rows, err := rn.svc.Store().Definitions(ctx, store.KindRule)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
@@ -273,18 +304,28 @@ func (rn *Runner) loadRules(ctx context.Context) (*eventpattern.Set, map[string]
 	}
 	if changed {
 		set := eventpattern.NewSet()
+		// Commit statuses are set on executions' state changes.
+		kinds, every := []string{engine.PipelineEvent}, false
 		for name, c := range rn.compiled {
 			if p, _ := c.def.Pattern(); p != nil && c.def.IsEnabled() {
 				set.Add(name, p)
+				types, ok := p.Requires("detail-type")
+				every = every || !ok
+				for _, t := range types {
+					kinds = append(kinds, service.StoredTypes(t)...)
+				}
 			}
 		}
-		rn.set = set
+		if every {
+			kinds = nil
+		}
+		rn.set, rn.kinds = set, kinds
 	}
 	snapshot := make(map[string]*compiledRule, len(rn.compiled))
 	for k, v := range rn.compiled {
 		snapshot[k] = v
 	}
-	return rn.set, snapshot, nil
+	return rn.set, snapshot, rn.kinds, nil
 }
 
 func compileRule(row store.Definition) (*compiledRule, error) {

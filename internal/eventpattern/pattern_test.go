@@ -484,3 +484,39 @@ func TestSetIndex(t *testing.T) {
 		t.Fatalf("Len = %d", s.Len())
 	}
 }
+
+// TestRequires: a top-level field is required to hold exact strings only
+// when every event the pattern matches holds one of them there.
+func TestRequires(t *testing.T) {
+	for _, c := range []struct {
+		pattern string
+		want    string // joined by "|"; "*" when anything may match
+	}{
+		{`{"detail-type": ["B", "A", "B"], "detail": {"state": ["FAILED"]}}`, "A|B"},
+		{`{"detail-type": ["A"], "$or": [{"source": ["x"]}, {"source": ["y"]}]}`, "A"},
+		{`{"source": ["aws.codecommit"]}`, "*"},
+		{`{"detail-type": [{"prefix": "Code"}]}`, "*"},
+		{`{"detail-type": ["A", {"prefix": "B"}]}`, "*"},
+		{`{"detail-type": [{"exists": true}]}`, "*"},
+		{`{"detail-type": ["A", null]}`, "*"},
+		{`{"$or": [{"detail-type": ["A"]}, {"detail-type": ["B"]}]}`, "*"},
+		{`{"detail": {"detail-type": ["A"]}}`, "*"},
+	} {
+		vs, ok := MustCompile(c.pattern).Requires("detail-type")
+		got := "*"
+		if ok {
+			got = strings.Join(vs, "|")
+		}
+		if got != c.want {
+			t.Errorf("%s: Requires = %q, want %q", c.pattern, got, c.want)
+		}
+		// What Requires promises: an event whose field holds none of the
+		// values is never matched.
+		if ok {
+			ev := map[string]any{"detail-type": "C", "source": "x", "detail": map[string]any{"state": "FAILED"}}
+			if MustCompile(c.pattern).Match(ev) {
+				t.Errorf("%s matches detail-type C", c.pattern)
+			}
+		}
+	}
+}

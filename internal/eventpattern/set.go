@@ -210,3 +210,17 @@ func valuesAt(v any, path []string, fn func(string)) {
 		}
 	}
 }
+
+// Requires returns the exact strings the event's top-level field key must
+// hold for the pattern to match it, and true; or false when the pattern
+// lets that field hold anything else too (it names no such field, or
+// matches it otherwise than by exact strings, or only within a "$or").
+// The rule runner reads only the kinds of events its rules can match.
+func (p *Pattern) Requires(key string) ([]string, bool) {
+	for _, c := range p.root.candidates("", nil) {
+		if c.path == key {
+			return dedupe(c.values), true
+		}
+	}
+	return nil, false
+}

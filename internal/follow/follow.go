@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,6 +43,16 @@ type Follower struct {
 	Logger *slog.Logger
 	// What names the follower's work in the log ("react to events").
 	What string
+	// Kinds, when set, is asked in every round that has new events which
+	// kinds of event (their Type) the round must read: the others are passed
+	// over unread and undecoded, and the cursor moves past them. Nil or
+	// empty reads every kind. It is asked after the round noted the newest
+	// event, and the round reads no further than that event: so whatever
+	// Kinds depends on (the rules, for the rule runner) as it is when asked
+	// applies at least to every event written after the round began, and an
+	// event a later answer would have read is never passed over by an
+	// earlier one.
+	Kinds func(ctx context.Context) ([]string, error)
 	// Begin, when set, runs once before a non-empty batch is handled (the
 	// rule runner compiles its rules there); its error ends the round with
 	// nothing read.
@@ -94,39 +105,46 @@ func (f *Follower) once(ctx context.Context, lazy bool) (int, error) {
 		}
 		f.held.valid, f.held.pos, f.held.saved, f.held.savedAt = lazy, cursor, cursor, f.Now()
 	}
-	rows, err := f.Log.Events(ctx, store.EventFilter{AfterSeq: cursor, Limit: f.Batch})
-	if err == nil && len(rows) == 0 && lazy && f.Now().Sub(f.held.savedAt) >= saveEvery {
+	rows, head, err := f.read(ctx, cursor)
+	if err == nil && len(rows) == 0 && head <= cursor && lazy && f.Now().Sub(f.held.savedAt) >= saveEvery {
 		// Quiet: what was held back is saved (Run looks again within
 		// retryAfter when nothing wakes it).
 		err = f.save(ctx)
 	}
-	if err != nil || len(rows) == 0 {
+	if err != nil || (len(rows) == 0 && head <= cursor) {
 		return 0, err
-	}
-	if f.Begin != nil {
-		if err := f.Begin(ctx); err != nil {
-			return 0, err
-		}
 	}
 	var failed error
 	n := 0
-	for _, r := range rows {
-		if err := f.Handle(ctx, r); err != nil {
-			f.failures++
-			if f.failures < maxFailures {
-				failed = fmt.Errorf("event %d (%s): %w", r.Seq, r.Type, err)
-				break
+	if len(rows) > 0 {
+		if f.Begin != nil {
+			if err := f.Begin(ctx); err != nil {
+				return 0, err
 			}
-			f.logger().Error("giving up on an event", "cursor", f.Cursor, "seq", r.Seq, "type", r.Type, "err", err)
 		}
-		f.failures = 0
-		cursor = r.Seq
-		n++
+		for _, r := range rows {
+			if err := f.Handle(ctx, r); err != nil {
+				f.failures++
+				if f.failures < maxFailures {
+					failed = fmt.Errorf("event %d (%s): %w", r.Seq, r.Type, err)
+					break
+				}
+				f.logger().Error("giving up on an event", "cursor", f.Cursor, "seq", r.Seq, "type", r.Type, "err", err)
+			}
+			f.failures = 0
+			cursor = r.Seq
+			n++
+		}
+		if f.End != nil {
+			f.End(ctx)
+		}
 	}
-	if f.End != nil {
-		f.End(ctx)
+	if n == len(rows) && head > cursor {
+		// Every event of the kinds asked for up to head was handled: the
+		// others before it need nothing.
+		cursor = head
 	}
-	if n > 0 {
+	if cursor != f.held.pos || !lazy {
 		f.held.pos = cursor
 		if !lazy || f.Now().Sub(f.held.savedAt) >= saveEvery {
 			if err := f.save(ctx); err != nil {
@@ -135,6 +153,34 @@ func (f *Follower) once(ctx context.Context, lazy bool) (int, error) {
 		}
 	}
 	return n, failed
+}
+
+// read returns the next batch of events after cursor and, when Kinds
+// filters them, the newest event's Seq the batch was read up to (0
+// otherwise): once the batch is handled, the cursor may move there.
+func (f *Follower) read(ctx context.Context, cursor int64) ([]store.Event, int64, error) {
+	if f.Kinds == nil {
+		rows, err := f.Log.Events(ctx, store.EventFilter{AfterSeq: cursor, Limit: f.Batch})
+		return rows, 0, err
+	}
+	newest, err := f.Log.Events(ctx, store.EventFilter{AfterSeq: cursor, Limit: 1, Newest: true})
+	if err != nil || len(newest) == 0 {
+		return nil, 0, err
+	}
+	head := newest[0].Seq
+	kinds, err := f.Kinds(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := f.Log.Events(ctx, store.EventFilter{AfterSeq: cursor, UpToSeq: head, Types: kinds, Limit: f.Batch})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rows) == f.Batch {
+		// More may follow before head: the next round reads them.
+		head = rows[len(rows)-1].Seq
+	}
+	return rows, head, nil
 }
 
 // save writes the held cursor to the store if it moved since last saved.
@@ -238,4 +284,67 @@ func (n *Notifier) Broadcast() {
 	}
 	n.ch = make(chan struct{})
 	n.mu.Unlock()
+}
+
+// Signal wakes the followers of the event log when events of the kinds they
+// read were written, so that a follower reading a few kinds (the rule
+// runner without rules reads executions' state changes alone) is not woken
+// by every action's. Like Notifier it only makes following faster: a
+// follower looks again after a second anyway. The zero value is ready to
+// use.
+type Signal struct {
+	mu        sync.Mutex
+	listeners []*Listener
+}
+
+// A Listener is one follower's wait on a Signal.
+type Listener struct {
+	s     *Signal
+	kinds []string      // nil: any; guarded by s.mu
+	ch    chan struct{} // nil once closed; guarded by s.mu
+}
+
+// Listen returns a new listener, kept until it is closed: one per
+// follower, made once, or one per wait, closed after it.
+func (s *Signal) Listen() *Listener {
+	l := &Listener{s: s}
+	s.mu.Lock()
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+	return l
+}
+
+// Wait returns a channel closed at the next Notify of one of kinds (nil:
+// any), the same channel until then.
+func (l *Listener) Wait(kinds []string) <-chan struct{} {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.kinds = kinds
+	if l.ch == nil {
+		l.ch = make(chan struct{})
+	}
+	return l.ch
+}
+
+// Close forgets the listener.
+func (l *Listener) Close() {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if i := slices.Index(l.s.listeners, l); i >= 0 {
+		l.s.listeners = slices.Delete(l.s.listeners, i, i+1)
+	}
+}
+
+// Notify wakes the listeners waiting for any of kinds, or every listener
+// when kinds is empty (what was written is not known: a change another
+// replica made, a push).
+func (s *Signal) Notify(kinds ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		if l.ch != nil && (len(kinds) == 0 || l.kinds == nil || slices.ContainsFunc(l.kinds, func(k string) bool { return slices.Contains(kinds, k) })) {
+			close(l.ch)
+			l.ch = nil
+		}
+	}
 }

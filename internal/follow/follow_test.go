@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +189,127 @@ func TestRunSavesTheCursorWhenQuiet(t *testing.T) {
 	}
 	if log.sets > 2 {
 		t.Fatalf("%d cursor writes for 10 batches in a burst; want the cursor saved when quiet, not per batch", log.sets)
+	}
+}
+
+// TestKindsPassOver: a follower that reads some kinds hands over only
+// those, and its cursor moves past the others, up to the newest event.
+func TestKindsPassOver(t *testing.T) {
+	ctx := context.Background()
+	st := openLog(t)
+	insert(t, st, "a", "b", "a", "c")
+	var handled []string
+	begins := 0
+	f := &follow.Follower{Log: st, Cursor: "test", Batch: 10, Now: time.Now,
+		Kinds:  func(context.Context) ([]string, error) { return []string{"a"}, nil },
+		Begin:  func(context.Context) error { begins++; return nil },
+		Handle: func(_ context.Context, ev store.Event) error { handled = append(handled, ev.Type); return nil },
+	}
+	if n, err := f.Once(ctx); n != 2 || err != nil {
+		t.Fatalf("read %d, err %v; want the two a's", n, err)
+	}
+	if c, _ := st.Cursor(ctx, "test"); c != 4 || strings.Join(handled, ",") != "a,a" {
+		t.Fatalf("cursor %d, handled %v; want 4 and a,a", c, handled)
+	}
+	// Only kinds it does not read since: the cursor moves, nothing is
+	// handled and nothing prepared for.
+	insert(t, st, "b", "c")
+	if n, err := f.Once(ctx); n != 0 || err != nil {
+		t.Fatalf("read %d, err %v; want none", n, err)
+	}
+	if c, _ := st.Cursor(ctx, "test"); c != 6 || len(handled) != 2 || begins != 1 {
+		t.Fatalf("cursor %d, handled %v, begin ran %d times; want 6, a,a, 1", c, handled, begins)
+	}
+	// In batches: the cursor stops at the batch's last event.
+	insert(t, st, "a", "a", "a", "b")
+	f.Batch = 2
+	if n, err := f.Once(ctx); n != 2 || err != nil {
+		t.Fatalf("read %d, err %v; want a batch of 2", n, err)
+	}
+	if c, _ := st.Cursor(ctx, "test"); c != 8 {
+		t.Fatalf("cursor %d after a full batch; want 8", c)
+	}
+	if n, err := f.Once(ctx); n != 1 || err != nil {
+		t.Fatalf("read %d, err %v; want the last a", n, err)
+	}
+	if c, _ := st.Cursor(ctx, "test"); c != 10 {
+		t.Fatalf("cursor %d; want 10", c)
+	}
+}
+
+// TestKindsNeverPassOverALaterAnswer: Kinds is asked after the round noted
+// the newest event, and the round reads no further: an event written while
+// Kinds is answered (a rule created meanwhile wants its kind) is read by the
+// next round, which asks again, not passed over by this one.
+func TestKindsNeverPassOverALaterAnswer(t *testing.T) {
+	ctx := context.Background()
+	st := openLog(t)
+	insert(t, st, "a")
+	rounds := 0
+	var handled []string
+	f := &follow.Follower{Log: st, Cursor: "test", Batch: 10, Now: time.Now,
+		Kinds: func(context.Context) ([]string, error) {
+			rounds++
+			if rounds == 1 {
+				insert(t, st, "b", "a") // written after the round began
+				return []string{"a"}, nil
+			}
+			return []string{"a", "b"}, nil
+		},
+		Handle: func(_ context.Context, ev store.Event) error { handled = append(handled, ev.Type); return nil },
+	}
+	for range 2 {
+		if _, err := f.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Join(handled, ",") != "a,b,a" {
+		t.Fatalf("handled %v; want a, b, a", handled)
+	}
+	if c, _ := st.Cursor(ctx, "test"); c != 3 {
+		t.Fatalf("cursor %d; want 3", c)
+	}
+}
+
+// TestSignal: a listener is woken by the kinds it waits for, by any kind
+// when it waits for all, and by a Notify that does not know the kinds; its
+// channel stays the same until closed.
+func TestSignal(t *testing.T) {
+	var s follow.Signal
+	some, all := s.Listen(), s.Listen()
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	a, any := some.Wait([]string{"a", "b"}), all.Wait(nil)
+	if some.Wait([]string{"a", "b"}) != a {
+		t.Fatal("a second Wait before a Notify gave another channel")
+	}
+	s.Notify("c")
+	if closed(a) || !closed(any) {
+		t.Fatalf("after Notify(c): waiting for a, b woken %v (want false), for any %v (want true)", closed(a), closed(any))
+	}
+	any = all.Wait(nil)
+	s.Notify("c", "b")
+	if !closed(a) || !closed(any) {
+		t.Fatalf("after Notify(c, b): woken %v and %v; want both", closed(a), closed(any))
+	}
+	a = some.Wait([]string{"a"})
+	if closed(a) {
+		t.Fatal("a Wait after a Notify gave a closed channel")
+	}
+	s.Notify()
+	if !closed(a) {
+		t.Fatal("Notify() did not wake a listener waiting for some kinds")
+	}
+	a = some.Wait([]string{"a"})
+	some.Close()
+	s.Notify()
+	if closed(a) {
+		t.Fatal("a closed listener was woken")
 	}
 }

@@ -51,7 +51,7 @@ func (s *Service) PutApprovalResult(ctx context.Context, a ApprovalAnswer) error
 	if row.Status != store.JobQueued {
 		return s.approvalClosed(ctx, row)
 	}
-	_, err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, row.ID)
 		if err != nil {
 			return nil, err

@@ -124,16 +124,20 @@ type eventSluice struct {
 }
 
 // MarshalJSON writes sluice's own fields under "sluice".
-func (d EventDetail) MarshalJSON() ([]byte, error) {
+func (d EventDetail) MarshalJSON() ([]byte, error) { return json.Marshal(d.wire()) }
+
+// wire is what MarshalJSON writes: encoded directly (encodeEvent), it
+// spares encoding/json checking and compacting MarshalJSON's output again.
+func (d EventDetail) wire() any {
 	type plain EventDetail
 	var own *eventSluice
 	if d.Summary != "" || d.JobID != "" || d.ActionAttempt != 0 || d.Lock != "" {
 		own = &eventSluice{Summary: d.Summary, JobID: d.JobID, ActionAttempt: d.ActionAttempt, Lock: d.Lock}
 	}
-	return json.Marshal(struct {
+	return struct {
 		plain
 		Sluice *eventSluice `json:"sluice,omitempty"`
-	}{plain(d), own})
+	}{plain(d), own}
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the events stored before
@@ -287,7 +291,7 @@ func (s *Service) encodeEvent(e engine.Event) (store.Event, error) {
 			d.ExecutionTrigger = &EventTrigger{Type: e.Trigger.Type, Detail: e.Trigger.Detail}
 		}
 	}
-	doc, err := json.Marshal(d)
+	doc, err := json.Marshal(d.wire())
 	if err != nil {
 		return store.Event{}, err
 	}

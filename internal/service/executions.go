@@ -65,7 +65,7 @@ func (s *Service) StartExecution(ctx context.Context, req StartRequest) (*engine
 	if req.ExecutionID != "" {
 		id = req.ExecutionID
 	}
-	_, err := s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 	if len(reason) > 200 {
 		return Errorf(CodeInvalid, "reason: at most 200 characters")
 	}
-	_, err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}
@@ -134,7 +134,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 // RetryStage re-runs the failed actions (or all actions) of a failed or stopped
 // stage in the same execution, which then continues.
 func (s *Service) RetryStage(ctx context.Context, name, id, stage string, all bool) error {
-	_, err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}
@@ -244,10 +244,15 @@ func (s *Service) WaitExecution(ctx context.Context, name, id string, since time
 		interval = defaultFollowInterval
 	}
 	holdUntil := time.Now().Add(interval)
+	// Woken by decisions on this execution alone (or any change another
+	// replica announced), not by every execution's.
+	wake := s.decidedWake.Listen()
+	defer wake.Close()
+	ids := []string{id}
 	var e *engine.Execution
-	var doc []byte // e's document: woken by another execution's change, the same bytes need no decoding again
+	var doc []byte // e's document: woken by another change, the same bytes need no decoding again
 	for {
-		ch := s.changed.wait()
+		ch := wake.Wait(ids)
 		row, err := s.store.Execution(ctx, id)
 		if err != nil || row.Pipeline != name {
 			if err == nil || errors.Is(err, store.ErrNotFound) {

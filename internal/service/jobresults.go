@@ -136,7 +136,7 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, jobID string, res Fun
 	if err != nil {
 		return Errorf(CodeNotFound, "job %s not found", jobID)
 	}
-	_, err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		_, j, err := answerable(tx, ctx, jobID)
 		if err != nil {
 			return nil, err
@@ -177,7 +177,7 @@ func (s *Service) PutJobFailureResult(ctx context.Context, jobID, message string
 	if err != nil {
 		return Errorf(CodeNotFound, "job %s not found", jobID)
 	}
-	_, err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if _, _, err := answerable(tx, ctx, jobID); err != nil {
 			return nil, err
 		}
@@ -207,7 +207,7 @@ func (s *Service) answerError(ctx context.Context, row store.Job, err error) err
 // answers through the API before the action's deadline, and no worker waits
 // for it meanwhile.
 func (s *Service) parkJob(ctx context.Context, j store.Job, worker string, res JobResult) error {
-	_, err := s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, j.ID)
 		if err != nil {
 			return nil, err

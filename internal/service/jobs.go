@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/artifact"
@@ -100,6 +101,7 @@ func (s *Service) claimParams(worker, region string, providers []string, now tim
 // store first; when they cannot be, the job fails saying why and claimed
 // returns nil.
 func (s *Service) claimed(ctx context.Context, row store.Job, worker string, now time.Time) (*ClaimedJob, error) {
+	s.claimedJobs.remember(row)
 	var j engine.Job
 	if err := json.Unmarshal(row.Payload, &j); err != nil {
 		return nil, fmt.Errorf("decode job %s: %w", row.ID, err)
@@ -244,13 +246,49 @@ func (s *Service) CompleteAndClaim(ctx context.Context, jobID, worker, regionNam
 	return s.ClaimJobIn(ctx, worker, regionName, next, 0)
 }
 
+// claimedJobs remembers which pipeline, execution and action the jobs this
+// server handed out are of, which never changes, so that a result need not
+// read the job before its decision reads it again. A result sent to
+// another replica, or after a restart, reads it.
+type claimedJobs struct {
+	mu sync.Mutex
+	m  map[string]store.Job // identity fields only
+}
+
+// maxClaimedJobs bounds claimedJobs: past it, it starts over.
+const maxClaimedJobs = 10000
+
+func (c *claimedJobs) remember(row store.Job) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxClaimedJobs {
+		c.m = map[string]store.Job{}
+	}
+	c.m[row.ID] = store.Job{ID: row.ID, Pipeline: row.Pipeline, ExecutionID: row.ExecutionID, Stage: row.Stage, Action: row.Action, Attempt: row.Attempt}
+}
+
+// take returns what was remembered of job id, and forgets it: a job gives
+// one result.
+func (c *claimedJobs) take(id string) (store.Job, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j, ok := c.m[id]
+	delete(c.m, id)
+	return j, ok
+}
+
 // completeJob is CompleteJob, claiming a job of next in the decision's
 // transaction when it can: took is told, once the transaction committed
 // (with the claim or not at all), what the claim found (nil: nothing).
 func (s *Service) completeJob(ctx context.Context, jobID, worker string, res JobResult, region string, next []string, took func(row *store.Job, now time.Time)) error {
-	j, err := s.store.Job(ctx, jobID)
-	if err != nil {
-		return Errorf(CodeNotFound, "job %s not found", jobID)
+	// Which pipeline and execution the job is of is remembered from its
+	// claim; what it is now is read in the decision's transaction.
+	var err error
+	j, ok := s.claimedJobs.take(jobID)
+	if !ok {
+		if j, err = s.store.Job(ctx, jobID); err != nil {
+			return Errorf(CodeNotFound, "job %s not found", jobID)
+		}
 	}
 	ctx = jobLogContext(ctx, j)
 	if len(res.Summary) > 2048 || len(res.Message) > 8192 {
@@ -292,7 +330,7 @@ func (s *Service) completeJob(ctx context.Context, jobID, worker string, res Job
 			return 0, nil
 		}
 	}
-	_, err = s.decideThen(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err = s.decideThen(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, jobID)
 		if err != nil {
 			return nil, err
@@ -393,7 +431,7 @@ func (s *Service) AppendLog(ctx context.Context, jobID, worker string, data []by
 		if err := s.store.AppendLog(ctx, jobID, data); err != nil {
 			return err
 		}
-		s.changed.broadcast()
+		s.changed.announce() // log readers; no event was written
 		return nil
 	}
 	if _, err := s.heldJob(ctx, jobID, worker); err != nil {
@@ -402,7 +440,7 @@ func (s *Service) AppendLog(ctx context.Context, jobID, worker string, data []by
 	if err := s.store.AppendLog(ctx, jobID, data); err != nil {
 		return err
 	}
-	s.changed.broadcast()
+	s.changed.announce()
 	return nil
 }
 

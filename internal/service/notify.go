@@ -14,6 +14,9 @@ type notifier struct {
 	follow.Notifier
 	kind    string
 	publish *atomic.Pointer[func(kind string)]
+	// also runs at every broadcast but announce's (changed: the event log's
+	// followers are woken, not knowing which kinds of event were written).
+	also func()
 }
 
 // Kinds of change announced to other replicas (see SetPublisher and Wake).
@@ -32,6 +35,16 @@ func newNotifier(kind string, publish *atomic.Pointer[func(string)]) *notifier {
 func (n *notifier) wait() <-chan struct{} { return n.Wait() }
 
 func (n *notifier) broadcast() {
+	n.announce()
+	if n.also != nil {
+		n.also()
+	}
+}
+
+// announce is broadcast without also: for a decision, which wakes the event
+// log's followers itself, saying which kinds of event it wrote, and for a
+// change that wrote no event (a log's output).
+func (n *notifier) announce() {
 	n.Broadcast()
 	if p := n.publish.Load(); p != nil {
 		(*p)(n.kind)
@@ -55,6 +68,8 @@ func (s *Service) Wake(kind string) {
 	}
 	if kind == "" || kind == ChangeExecution {
 		s.changed.Broadcast()
+		s.logged.Notify()
+		s.decidedWake.Notify()
 	}
 	if kind == "" || kind == ChangePipelines {
 		s.declared.Broadcast()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/engine"
+	"github.com/sluice-ci/sluice/internal/follow"
 	"github.com/sluice-ci/sluice/internal/store"
 )
 
@@ -23,8 +24,12 @@ func (s *Service) Now() time.Time { return s.now() }
 func (s *Service) Logger() *slog.Logger { return s.log }
 
 // Changed returns a channel closed at the next change of an execution, a
-// log or the event log: the notifier the reactor waits on.
+// log or the event log.
 func (s *Service) Changed() <-chan struct{} { return s.changed.wait() }
+
+// ListenEvents returns a listener woken when events are written (see
+// follow.Signal), for a follower of the event log: made once per follower.
+func (s *Service) ListenEvents() *follow.Listener { return s.logged.Listen() }
 
 // PipelinesChanged returns a channel closed at the next declaration this
 // service stores or deletes (an apply that changes something, a delete, a

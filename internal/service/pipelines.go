@@ -90,7 +90,7 @@ func (s *Service) ApplyPipeline(ctx context.Context, decl *pipeline.Pipeline) (A
 	if res.Changed {
 		s.declared.broadcast()
 		// A new version may change the execution mode: let waiting executions move.
-		if _, err := s.decide(ctx, decl.Name, "", func(store.Tx, *engine.State) (engine.Happening, error) {
+		if err := s.decide(ctx, decl.Name, "", func(store.Tx, *engine.State) (engine.Happening, error) {
 			return engine.Reconcile{}, nil
 		}); err != nil {
 			return res, err
@@ -186,6 +186,18 @@ func (s *Service) Pipeline(ctx context.Context, name string) (PipelineInfo, erro
 		return PipelineInfo{}, pipelineNotFound(name, err)
 	}
 	return toPipelineInfo(row)
+}
+
+// Declaration returns pipeline name's declaration and version as stored
+// now. It is decoded once per stored declaration and shared: the caller must
+// never change it.
+func (s *Service) Declaration(ctx context.Context, name string) (*pipeline.Pipeline, int, error) {
+	row, err := s.store.Pipeline(ctx, name)
+	if err != nil {
+		return nil, 0, pipelineNotFound(name, err)
+	}
+	decl, err := s.decisionDeclaration(name, row.Declaration)
+	return decl, row.Version, err
 }
 
 func toPipelineInfo(row store.Pipeline) (PipelineInfo, error) {
@@ -339,7 +351,7 @@ func stageNotFound(pipeline, stage string, stages []string) error {
 // arriving at a disabled transition wait; enabling it lets them in as the
 // execution mode allows.
 func (s *Service) SetTransition(ctx context.Context, name, stage string, enabled bool, reason, principal string) error {
-	_, err := s.decide(ctx, name, "", func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, name, "", func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
 			return nil, err

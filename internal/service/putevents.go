@@ -22,6 +22,13 @@ import (
 // of downstream pipelines) can be fed a forged one.
 const putEventType = "PutEvents/"
 
+// StoredTypes are the types in the event log under which an event that
+// API clients and rules see with detail-type detailType may be stored: its
+// own, and PutEvents' for one a caller put (see EventOf).
+func StoredTypes(detailType string) []string {
+	return []string{detailType, putEventType + detailType}
+}
+
 // PutEvent is one entry of PutEvents.
 type PutEvent struct {
 	Source     string

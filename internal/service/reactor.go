@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,31 @@ const reactorBackstop = 30 * time.Second
 // RunReactor reacts to events until ctx ends.
 func (s *Service) RunReactor(ctx context.Context) {
 	s.reviewHeld(ctx)
-	s.reactor.Run(ctx, s.changed.wait, reactorBackstop, s.reviewHeld)
+	s.reactor.Run(ctx, func() <-chan struct{} { return s.reactorWake.Wait(reactorWakeKinds) }, reactorBackstop, s.reviewHeld)
+}
+
+// heldStarted is what a decision tells the event log's followers it wrote
+// besides the kinds of its events when a held action started: the reactor
+// reads every action's events, but only that one needs it at once.
+const heldStarted = "sluice held action started"
+
+// reactorWakeKinds are the kinds of event that wake the reactor.
+var reactorWakeKinds = []string{engine.PipelineEvent, heldStarted, engine.LockEvent, engine.ConditionEvent}
+
+// loggedKinds are the kinds of events a decision wrote, for the followers
+// it wakes (follow.Signal).
+func loggedKinds(evs []engine.Event) []string {
+	var kinds []string
+	for _, ev := range evs {
+		if !slices.Contains(kinds, ev.DetailType) {
+			kinds = append(kinds, ev.DetailType)
+		}
+		if ev.DetailType == engine.ActionEvent && ev.State == "STARTED" && ev.ActionType != nil && IsHeldProvider(ev.ActionType.Provider) &&
+			!slices.Contains(kinds, heldStarted) {
+			kinds = append(kinds, heldStarted)
+		}
+	}
+	return kinds
 }
 
 func (s *Service) reviewHeld(ctx context.Context) {
@@ -55,10 +80,15 @@ func (s *Service) reviewHeld(ctx context.Context) {
 	}
 }
 
+// reactorKinds are the kinds of events the reactor acts on; it passes over
+// the others (stages', approvals', pushes') unread.
+var reactorKinds = []string{engine.PipelineEvent, engine.ActionEvent, engine.LockEvent, engine.ConditionEvent}
+
 // newReactor is the reactor's follower of the event log.
 func (s *Service) newReactor() *follow.Follower {
 	return &follow.Follower{Log: s.store, Cursor: reactorCursor, Batch: 200, Now: s.now, Logger: s.log,
-		What: "react to events", Handle: s.react}
+		What: "react to events", Handle: s.react,
+		Kinds: func(context.Context) ([]string, error) { return reactorKinds, nil }}
 }
 
 // ReactOnce reacts to the events written since the last call and reports how
@@ -72,6 +102,20 @@ func (s *Service) react(ctx context.Context, r store.Event) error {
 	case engine.PipelineEvent, engine.ActionEvent, engine.LockEvent, engine.ConditionEvent:
 	default:
 		return nil
+	}
+	if r.Type == engine.ActionEvent {
+		// Most action events are of workers' jobs: what says so is decoded
+		// first, and the whole event only for a held action starting.
+		var probe struct {
+			State string     `json:"state"`
+			Type  *EventType `json:"type"`
+		}
+		if err := json.Unmarshal(r.Document, &probe); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		if probe.State != "STARTED" || probe.Type == nil || !IsHeldProvider(probe.Type.Provider) {
+			return nil
+		}
 	}
 	var d EventDetail
 	if err := json.Unmarshal(r.Document, &d); err != nil {
@@ -164,7 +208,7 @@ func (s *Service) takeHeld(ctx context.Context, row store.Job) error {
 // answerHeld ends a held job and tells the engine, in one transaction, if the
 // job still waits.
 func (s *Service) answerHeld(ctx context.Context, row store.Job, status store.JobStatus, h engine.Happening, msg string) error {
-	_, err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, row.ID)
 		if err != nil {
 			return nil, err
@@ -185,7 +229,7 @@ func (s *Service) answerHeld(ctx context.Context, row store.Job, status store.Jo
 
 // progressHeld changes what a held action says while it waits.
 func (s *Service) progressHeld(ctx context.Context, row store.Job, summary, external string) error {
-	_, err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		return engine.ActionProgress{JobID: row.ID, Summary: summary, ExternalID: external}, nil
 	})
 	if errors.Is(err, engine.ErrUnknownJob) || errors.Is(err, store.ErrNotFound) {
@@ -422,6 +466,17 @@ func (s *Service) answerParent(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// Few executions were started by a Pipeline action: whether this one
+	// was is decoded first, the whole execution only then.
+	var probe struct {
+		Parent *engine.Parent `json:"parent"`
+	}
+	if err := json.Unmarshal(row.Document, &probe); err != nil {
+		return fmt.Errorf("decode execution %s: %w", id, err)
+	}
+	if probe.Parent == nil {
+		return nil
+	}
 	e, err := decodeExecution(row)
 	if err != nil || e.Parent == nil || !e.Status.Terminal() {
 		return err
@@ -474,7 +529,7 @@ func (s *Service) wakeLockWaiters(ctx context.Context, name string) error {
 			}
 		}
 		next := l.Queue[0]
-		_, err := s.decide(ctx, next.Pipeline, next.ExecutionID, func(store.Tx, *engine.State) (engine.Happening, error) {
+		err := s.decide(ctx, next.Pipeline, next.ExecutionID, func(store.Tx, *engine.State) (engine.Happening, error) {
 			return engine.Reconcile{}, nil
 		})
 		if errors.Is(err, store.ErrNotFound) {

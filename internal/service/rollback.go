@@ -51,7 +51,7 @@ func (s *Service) RollbackStage(ctx context.Context, req RollbackRequest) (*engi
 	}
 	var started *engine.Execution
 	id := newID()
-	_, err = s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err = s.decide(ctx, req.Pipeline, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
 			return nil, err
@@ -153,7 +153,7 @@ func (s *Service) OverrideStageCondition(ctx context.Context, name, stage, id, c
 	if !ok {
 		return Errorf(CodeInvalid, "conditionType: %q is not BEFORE_ENTRY or ON_SUCCESS", conditionType)
 	}
-	_, err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, name, id, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		if err := s.includeExecution(ctx, tx, st, name, id); err != nil {
 			return nil, err
 		}

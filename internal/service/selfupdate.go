@@ -54,7 +54,7 @@ func (s *Service) selfUpdate(ctx context.Context, row store.Job, j engine.Job) e
 			defPath, cur.Declaration.Role, decl.Role))
 	}
 	canon := decl.Canonical()
-	_, err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err = s.decide(ctx, row.Pipeline, row.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		cur, err := tx.Job(ctx, row.ID)
 		if err != nil {
 			return nil, err

@@ -101,6 +101,9 @@ type Service struct {
 	tokens       tokenCache // API tokens found by hash (tokencache.go)
 
 	reactor        *follow.Follower // follows the event log (reactor.go)
+	reactorWake    *follow.Listener // wakes it
+	logged         follow.Signal    // events were written: their followers wake
+	decidedWake    follow.Signal    // executions changed, by id (WaitExecution)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
 	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
@@ -114,6 +117,8 @@ type Service struct {
 	declCache    map[string]decodedDecl // see decisionDeclaration
 	// followInterval is Config.FollowInterval.
 	followInterval time.Duration
+	decided        executionCache // see decideThen
+	claimedJobs    claimedJobs    // see completeJob
 }
 
 // New returns a Service.
@@ -134,6 +139,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	}
 	s.jobsQueued = newNotifier(ChangeJobs, &s.publish)
 	s.changed = newNotifier(ChangeExecution, &s.publish)
+	s.changed.also = func() { s.logged.Notify() }
 	s.declared = newNotifier(ChangePipelines, &s.publish)
 	if s.region == "" {
 		s.region = "local"
@@ -165,7 +171,7 @@ func New(st store.Store, artifacts artifact.Store, cfg Config) *Service {
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
 	}
-	s.reactor = s.newReactor()
+	s.reactor, s.reactorWake = s.newReactor(), s.logged.Listen()
 	if cfg.Repos != nil {
 		s.SetRepos(cfg.Repos)
 	}
@@ -266,6 +272,58 @@ type decodedDecl struct {
 	decl *pipeline.Pipeline
 }
 
+// executionCache keeps the executions decisions wrote, as the engine left
+// them, with the document written: the next decision on an execution whose
+// stored document is still that one takes it instead of decoding the
+// document again (decoding it was the largest part of a decision's own CPU
+// after SQLite's). Taking it removes it: the decision owns it and the engine
+// changes it in place; it comes back only once the decision is committed,
+// with its new document. A decision that fails leaves nothing behind, and
+// a document another replica wrote is decoded afresh.
+type executionCache struct {
+	mu sync.Mutex
+	m  map[string]decidedExecution
+}
+
+type decidedExecution struct {
+	doc []byte
+	e   *engine.Execution
+}
+
+// maxExecutionCache bounds the cache: past it, it starts over. Ended
+// executions leave it.
+const maxExecutionCache = 1000
+
+// take returns row's execution: the one kept for it when it was written as
+// row's very document, else decoded.
+func (c *executionCache) take(row store.Execution) (*engine.Execution, error) {
+	c.mu.Lock()
+	d, ok := c.m[row.ID]
+	if ok {
+		delete(c.m, row.ID)
+	}
+	c.mu.Unlock()
+	if ok && bytes.Equal(d.doc, row.Document) {
+		return d.e, nil
+	}
+	return decodeExecution(row)
+}
+
+// keep keeps e, written as doc, for the next decision. e must be referenced
+// by nothing else that outlives the decision that wrote it.
+func (c *executionCache) keep(e *engine.Execution, doc []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.Status.Terminal() {
+		delete(c.m, e.ID)
+		return
+	}
+	if c.m == nil || len(c.m) >= maxExecutionCache {
+		c.m = map[string]decidedExecution{}
+	}
+	c.m[e.ID] = decidedExecution{doc: doc, e: e}
+}
+
 // decide runs one happening on one pipeline in one transaction. prepare builds the
 // happening inside the transaction, and may add executions the engine must see.
 //
@@ -273,21 +331,29 @@ type decodedDecl struct {
 // all). In PARALLEL mode executions never affect one another, so only that one
 // is loaded: a decision then costs the same with one execution running or a
 // thousand.
-func (s *Service) decide(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error)) (engine.Decision, error) {
+func (s *Service) decide(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error)) error {
 	return s.decideThen(ctx, name, scope, prepare, nil)
 }
 
 // decideThen is decide, with then run in the same transaction once the
 // decision is written; then returns how many of the decision's new jobs it
 // took itself (a worker's next job claimed with its result), which nobody
-// else needs waking for.
+// else needs waking for. The decision is not returned: the executions it
+// changed go on to the next decision (executionCache), which may change
+// them at once.
 func (s *Service) decideThen(ctx context.Context, name, scope string, prepare func(tx store.Tx, st *engine.State) (engine.Happening, error),
-	then func(tx store.Tx, dec engine.Decision) (int, error)) (engine.Decision, error) {
+	then func(tx store.Tx, dec engine.Decision) (int, error)) error {
 	ctx = logctx.With(ctx, logctx.Pipeline, name, logctx.Execution, scope)
 	var dec engine.Decision
 	taken := 0
 	var queued map[[2]string]time.Time // lock waits before the decision (meter.go)
+	// The executions this decision read from the store, which nothing but
+	// it holds, and the documents written of those it changed: kept for
+	// the next decision once this one is committed.
+	var loaded map[*engine.Execution]bool
+	var written [][]byte
 	err := s.store.Update(ctx, name, func(tx store.Tx) error {
+		loaded, written = nil, nil
 		row, err := tx.Pipeline(ctx)
 		if err != nil {
 			return err
@@ -323,11 +389,13 @@ func (s *Service) decideThen(ctx context.Context, name, scope string, prepare fu
 		} else if rows, err = tx.ActiveExecutions(ctx); err != nil {
 			return err
 		}
+		loaded = make(map[*engine.Execution]bool, len(rows))
 		for _, r := range rows {
-			e, err := decodeExecution(r)
+			e, err := s.decided.take(r)
 			if err != nil {
 				return err
 			}
+			loaded[e] = true
 			st.Executions = append(st.Executions, e)
 		}
 		h, err := prepare(tx, &st)
@@ -343,30 +411,50 @@ func (s *Service) decideThen(ctx context.Context, name, scope string, prepare fu
 		if err != nil {
 			return err
 		}
-		if err := s.write(ctx, tx, dec, now); err != nil || then == nil {
+		if written, err = s.write(ctx, tx, dec, now); err != nil || then == nil {
 			return err
 		}
 		taken, err = then(tx, dec)
 		return err
 	})
 	if err != nil {
-		return engine.Decision{}, err
+		return err
 	}
 	if len(dec.Jobs) > taken {
 		s.jobsQueued.broadcast()
 	}
 	if len(dec.Changed) > 0 || len(dec.Cancel) > 0 {
-		s.changed.broadcast()
+		s.changed.announce()
+	}
+	if len(dec.Changed) > 0 {
+		ids := make([]string, len(dec.Changed))
+		for i, e := range dec.Changed {
+			ids[i] = e.ID
+		}
+		s.decidedWake.Notify(ids...)
+	}
+	if len(dec.Events) > 0 {
+		s.logged.Notify(loggedKinds(dec.Events)...)
 	}
 	s.measure(dec, queued)
-	return dec, nil
+	// Executions a happening brought (a start's) may be the caller's too:
+	// only those read from the store are kept.
+	for i, e := range dec.Changed {
+		if loaded[e] {
+			s.decided.keep(e, written[i])
+		}
+	}
+	return nil
 }
 
-func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, now time.Time) error {
+// write writes a decision and returns the documents of its changed
+// executions, in order.
+func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, now time.Time) ([][]byte, error) {
+	docs := make([][]byte, 0, len(dec.Changed))
 	for _, e := range dec.Changed {
 		doc, err := json.Marshal(e)
 		if err != nil {
-			return fmt.Errorf("encode execution %s: %w", e.ID, err)
+			return nil, fmt.Errorf("encode execution %s: %w", e.ID, err)
 		}
 		err = tx.PutExecution(ctx, store.Execution{
 			ID: e.ID, Pipeline: e.Pipeline, Seq: e.Seq, Status: string(e.Status),
@@ -374,18 +462,19 @@ func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, n
 			Document: doc, Started: e.StartTime, Updated: e.LastUpdate,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
+		docs = append(docs, doc)
 	}
 	for _, c := range dec.Cancel {
 		if err := tx.CancelJob(ctx, c.JobID, c.Reason, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, j := range dec.Jobs {
 		payload, err := json.Marshal(j)
 		if err != nil {
-			return fmt.Errorf("encode job %s: %w", j.ID, err)
+			return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
 		}
 		err = tx.InsertJob(ctx, store.Job{
 			ID: j.ID, ExecutionID: j.ExecutionID, Pipeline: j.Pipeline, Stage: j.Stage, Action: j.Action,
@@ -393,28 +482,28 @@ func (s *Service) write(ctx context.Context, tx store.Tx, dec engine.Decision, n
 			Deadline: j.Deadline, Created: j.CreatedAt, NotBefore: j.NotBefore, Region: s.jobRegion(j),
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for name, l := range dec.Locks {
 		doc, err := json.Marshal(l)
 		if err != nil {
-			return fmt.Errorf("encode lock %s: %w", name, err)
+			return nil, fmt.Errorf("encode lock %s: %w", name, err)
 		}
 		if err := tx.PutLock(ctx, name, doc, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, ev := range dec.Events {
 		row, err := s.encodeEvent(ev)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := tx.InsertEvent(ctx, row); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return docs, nil
 }
 
 // RunSweeper turns expired leases and passed deadlines into happenings until ctx
@@ -456,7 +545,7 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 func (s *Service) expire(ctx context.Context, j store.Job) error {
 	ctx = jobLogContext(ctx, j)
 	var ended store.JobStatus // what the sweep made of the job
-	_, err := s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
+	err := s.decide(ctx, j.Pipeline, j.ExecutionID, func(tx store.Tx, st *engine.State) (engine.Happening, error) {
 		ended = ""
 		cur, err := tx.Job(ctx, j.ID)
 		if err != nil {

@@ -418,3 +418,65 @@ func TestOnlyTheLatestExecutionInAStageIsRetried(t *testing.T) {
 }
 
 var allProviders = []string{"Noop", "Commands", "Git", "CodeCommit", "GitRemote", "CodeDeploy"}
+
+// TestDecisionReadsWhatAnotherReplicaWrote: a decision takes the execution
+// the previous one left in memory only while the stored document is the one
+// that decision wrote; once another replica (here: the store, written
+// directly) changed it, the stored document is what the engine decides on.
+func TestDecisionReadsWhatAnotherReplicaWrote(t *testing.T) {
+	f := newFixture(t)
+	f.apply(`
+name: p
+executionMode: PARALLEL
+stages:
+  - {name: A, actions: [{name: a, provider: Commands, commands: [a]}]}
+  - {name: B, actions: [{name: b, provider: Commands, commands: [b]}]}
+  - {name: C, actions: [{name: c, provider: Commands, commands: [c]}]}
+`)
+	id := f.start("p")
+	f.succeed(f.claim("w1"), nil) // decided on the stored execution, kept
+	err := f.store.Update(f.ctx, "p", func(tx store.Tx) error {
+		row, err := tx.Execution(f.ctx, id)
+		if err != nil {
+			return err
+		}
+		var e engine.Execution
+		if err := json.Unmarshal(row.Document, &e); err != nil {
+			return err
+		}
+		e.Variables = map[string]string{"FROM": "another replica"}
+		if row.Document, err = json.Marshal(&e); err != nil {
+			return err
+		}
+		return tx.PutExecution(f.ctx, row)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.succeed(f.claim("w1"), nil)
+	if e := f.execution("p", id); e.Variables["FROM"] != "another replica" || e.Stages[1].Status != engine.StageSucceeded {
+		t.Fatalf("after the next decision: variables %v, stage B %s; want the other replica's variable kept and B succeeded", e.Variables, e.Stages[1].Status)
+	}
+	f.succeed(f.claim("w1"), nil)
+	if e := f.execution("p", id); e.Status != engine.ExecutionSucceeded || e.Variables["FROM"] != "another replica" {
+		t.Fatalf("at the end: %s, variables %v", e.Status, e.Variables)
+	}
+}
+
+// TestResultToAnotherReplica: a job claimed from one server and reported to
+// another (two services on one store) is decided on the same: the server
+// that did not hand the job out reads what it is of from the store.
+func TestResultToAnotherReplica(t *testing.T) {
+	f := newFixture(t)
+	f.apply(twoStages)
+	id := f.start("p")
+	other := service.New(f.store, nil, service.Config{Lease: 30 * time.Second, Now: f.clock.Now})
+	j := f.claim("w1")
+	if err := other.CompleteJob(f.ctx, j.Job.ID, "w1", service.JobResult{Succeeded: true, OutputVariables: map[string]string{"VERSION": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.succeed(f.claim("w1"), nil)
+	if e := f.execution("p", id); e.Status != engine.ExecutionSucceeded {
+		t.Fatalf("status %s", e.Status)
+	}
+}

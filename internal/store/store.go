@@ -369,9 +369,14 @@ type Event struct {
 type EventFilter struct {
 	Pipeline string
 	Type     string
+	// Types, when not empty, selects the events of these types alone (the
+	// event log's followers pass over what they never act on unread).
+	Types    []string
 	AfterSeq int64
-	Since    time.Time
-	Limit    int
+	// UpToSeq, when above 0, selects the events with a Seq no greater.
+	UpToSeq int64
+	Since   time.Time
+	Limit   int
 	// Newest takes the last Limit events that match instead of the first;
 	// they are still returned oldest first.
 	Newest bool

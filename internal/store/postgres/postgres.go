@@ -551,6 +551,14 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.Event,
 		args = append(args, f.Type)
 		q += fmt.Sprintf(` AND type = $%d`, len(args))
 	}
+	if len(f.Types) > 0 {
+		args = append(args, f.Types)
+		q += fmt.Sprintf(` AND type = ANY($%d)`, len(args))
+	}
+	if f.UpToSeq > 0 {
+		args = append(args, f.UpToSeq)
+		q += fmt.Sprintf(` AND seq <= $%d`, len(args))
+	}
 	if !f.Since.IsZero() {
 		args = append(args, ms(f.Since))
 		q += fmt.Sprintf(` AND time_ms >= $%d`, len(args))

@@ -500,6 +500,16 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter) ([]store.Event,
 		q += ` AND type = ?`
 		args = append(args, f.Type)
 	}
+	if len(f.Types) > 0 {
+		q += ` AND type IN (?` + strings.Repeat(`, ?`, len(f.Types)-1) + `)`
+		for _, t := range f.Types {
+			args = append(args, t)
+		}
+	}
+	if f.UpToSeq > 0 {
+		q += ` AND seq <= ?`
+		args = append(args, f.UpToSeq)
+	}
 	if !f.Since.IsZero() {
 		q += ` AND time_ms >= ?`
 		args = append(args, ms(f.Since))

@@ -50,6 +50,18 @@ func testEvents(t *testing.T, s store.Store) {
 	if len(typ) != 1 || typ[0].Pipeline != "q" {
 		t.Fatalf("events of type Tq = %+v", typ)
 	}
+	types, _ := s.Events(ctx, store.EventFilter{Types: []string{"Tp", "Tx"}})
+	if len(types) != 2 || types[0].Seq != all[0].Seq || types[1].Seq != all[2].Seq {
+		t.Fatalf("events of types Tp, Tx = %+v", types)
+	}
+	upTo, _ := s.Events(ctx, store.EventFilter{AfterSeq: all[0].Seq, UpToSeq: all[1].Seq})
+	if len(upTo) != 1 || upTo[0].Seq != all[1].Seq {
+		t.Fatalf("events after the first up to the second = %+v", upTo)
+	}
+	both, _ := s.Events(ctx, store.EventFilter{Types: []string{"Tp"}, UpToSeq: all[1].Seq})
+	if len(both) != 1 || both[0].Seq != all[0].Seq {
+		t.Fatalf("events of type Tp up to the second = %+v", both)
+	}
 }
 
 func testPruneEvents(t *testing.T, s store.Store) {
