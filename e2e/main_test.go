@@ -41,7 +41,13 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/sluice: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	// The replica tests' PostgreSQL is a daemon of its own (pg_ctl): it
+	// would outlive this binary.
+	if pgSrv != nil {
+		pgSrv.Stop()
+	}
+	return code
 }
 
 // poll is how often eventually checks its condition.

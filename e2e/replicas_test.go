@@ -30,7 +30,7 @@ var (
 )
 
 // sharedPostgres starts one PostgreSQL for the replica tests; each test has
-// a database of its own. The server lives until the test binary exits.
+// a database of its own. The server lives until the tests end (TestMain stops it).
 func sharedPostgres(t *testing.T) string {
 	t.Helper()
 	pgOnce.Do(func() { pgSrv, pgErr = pgtest.Start() })
