@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -502,6 +503,11 @@ func startWorkerArgs(t *testing.T, s *server, tokenFile, name string, flags ...s
 		t.Fatal(err)
 	}
 	defer logf.Close()
+	if !slices.Contains(flags, "--work-dir") {
+		// The test's own directory, not the worker's temporary one: the
+		// cleanup kills the worker, which leaves what it would remove.
+		flags = append(flags, "--work-dir", t.TempDir())
+	}
 	cmd := exec.Command(sluiceBin, append([]string{"worker", "--server", s.url, "--token-file", tokenFile, "--id", name}, flags...)...)
 	cmd.Env = cliEnv("", "")
 	cmd.Stdout, cmd.Stderr = logf, logf
