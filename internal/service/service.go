@@ -420,6 +420,9 @@ func (s *Service) decideThen(ctx context.Context, name, scope string, prepare fu
 	if err != nil {
 		return err
 	}
+	// Measured before anyone is told: a client that saw the decision's end
+	// finds it in /metrics.
+	s.measure(dec, queued)
 	if len(dec.Jobs) > taken {
 		s.jobsQueued.broadcast()
 	}
@@ -436,7 +439,6 @@ func (s *Service) decideThen(ctx context.Context, name, scope string, prepare fu
 	if len(dec.Events) > 0 {
 		s.logged.Notify(loggedKinds(dec.Events)...)
 	}
-	s.measure(dec, queued)
 	// Executions a happening brought (a start's) may be the caller's too:
 	// only those read from the store are kept.
 	for i, e := range dec.Changed {
