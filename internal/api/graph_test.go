@@ -76,14 +76,14 @@ stages:
 		contains           []string
 	}{
 		{"json by default, for a read-only token", "read-token", "", 200, "application/json",
-			[]string{`"from": "infra"`, `"kind": "gate"`, `"detail": "Deploy/Wait: Succeeded"`, `"name": "lock:deploy"`}},
+			[]string{`"from":"infra"`, `"kind":"gate"`, `"detail":"Deploy/Wait: Succeeded"`, `"name":"lock:deploy"`}},
 		{"text", "read-token", "?format=text", 200, "text/plain; charset=utf-8",
 			[]string{"k8s\n  waits for infra (gate Deploy/Wait: Succeeded)\n  started by infra (trigger on Succeeded)\n  uses lock deploy (stage Deploy)\n"}},
 		{"dot", "read-token", "?format=dot", 200, "text/vnd.graphviz; charset=utf-8",
 			[]string{"digraph sluice {", `"infra" -> "k8s" [label="trigger on Succeeded", style=dashed];`}},
 		{"an unknown format", "read-token", "?format=svg", 400, "application/json",
-			[]string{`"code": "Invalid"`, `format: unknown format \"svg\" (json, text or dot)`}},
-		{"a worker token may not", "worker-token", "", 403, "application/json", []string{`"code": "Forbidden"`}},
+			[]string{`"code":"Invalid"`, `format: unknown format \"svg\" (json, text or dot)`}},
+		{"a worker token may not", "worker-token", "", 403, "application/json", []string{`"code":"Forbidden"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, ct, body := get(tc.token, tc.query)
