@@ -64,7 +64,14 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				defer os.RemoveAll(workRoot)
 			}
 			log := slog.New(slog.NewTextHandler(g.errOut, nil))
-			if n := process.KillStale(workRoot); n > 0 {
+			// Other workers may share the directory: only one alone there
+			// takes the sandboxes it finds for leftovers.
+			n, release, err := process.KillStaleAlone(workRoot)
+			if err != nil {
+				return err
+			}
+			defer release()
+			if n > 0 {
 				log.Warn("killed sandboxes left by an earlier run", "count", n)
 			}
 			// Jobs never see the work directory, whatever holds it: other

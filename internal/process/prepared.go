@@ -151,8 +151,9 @@ func (p *Prepared) PID() int { return p.proc.pid() }
 // environment and nothing else, and an exec of the shell. The environment
 // is set by the waiting shell itself, which saves an exec: it started with
 // none, and once its own PWD and OLDPWD are unset it passes on exactly what
-// it exports. A name the shell cannot export (not an identifier) makes it
-// go through env(1) (envPath) instead.
+// it exports. A name the shell cannot export (not an identifier, or one it
+// treats specially: shellSpecial) makes it go through env(1) (envPath)
+// instead.
 func startLines(envPath func() (string, error), dir string, env, shellArgs []string) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString("exec 3<&-\n")
@@ -161,7 +162,7 @@ func startLines(envPath func() (string, error), dir string, env, shellArgs []str
 	exports := true
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		exports = exports && identifier(name)
+		exports = exports && identifier(name) && !shellSpecial[name]
 	}
 	if exports {
 		for _, kv := range env {
@@ -184,6 +185,15 @@ func startLines(envPath func() (string, error), dir string, env, shellArgs []str
 	}
 	b.WriteString("\nexit 126\n")
 	return []byte(b.String()), nil
+}
+
+// shellSpecial are names the waiting shell does not export as given: dash
+// refuses an OPTIND that is not a number ("Illegal number", the shell
+// exits), and a bash as /bin/sh refuses its read-only variables. The job's
+// shell may take them (bash resets OPTIND and keeps the environment's
+// value for its children), so they go through env(1).
+var shellSpecial = map[string]bool{
+	"OPTIND": true, "PPID": true, "UID": true, "EUID": true, "SHELLOPTS": true, "BASHOPTS": true, "BASH_VERSINFO": true,
 }
 
 // identifier reports whether name is a shell variable name.

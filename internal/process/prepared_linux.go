@@ -110,6 +110,11 @@ func startPrepared(args []string, dir string, user *User, fifo string) (_ *prepa
 	return &preparedProc{cmd: cmd, setup: pr, ctl: cw, ready: rr, fifo: fifo, hold: hold}, nil
 }
 
+// readyTimeout bounds take's wait for a sandbox still being set up, which
+// takes milliseconds: a bubblewrap stuck in its set-up would otherwise hold
+// the job, which cannot be cancelled while it waits.
+var readyTimeout = 30 * time.Second
+
 // take hands the sandbox to a job once its waiting shell holds the FIFO,
 // waiting for that if it is still being set up; false when it was handed
 // one already or is gone.
@@ -122,8 +127,9 @@ func (p *preparedProc) take() bool {
 	p.taken = true
 	p.mu.Unlock()
 	var b [1]byte
+	_ = p.ready.SetReadDeadline(time.Now().Add(readyTimeout))
 	if n, _ := p.ready.Read(b[:]); n != 1 {
-		return false // bubblewrap failed, or was killed
+		return false // bubblewrap failed, was killed, or is stuck
 	}
 	out, err := os.OpenFile(p.fifo, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
 	if err != nil {

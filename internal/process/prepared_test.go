@@ -268,3 +268,37 @@ func (s *stopOn) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// A variable the waiting shell (dash) treats specially reaches the job as
+// it reaches one started cold: dash refuses `export OPTIND=x` ("Illegal
+// number") and exited with 2 before the job's shell ran, which bash, the
+// jobs' usual shell, takes as it is.
+func TestPreparedShellSpecialNames(t *testing.T) {
+	iso := isolation(t)
+	if _, err := os.Stat("/bin/bash"); err != nil {
+		t.Skip("no /bin/bash")
+	}
+	p := prepare(t, iso, true)
+	box, err := p.Job([]string{filepath.Join(p.Root, "src")}, []string{"PATH=/usr/bin:/bin", "OPTIND=x", "UID=y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(p.Scratch, "script.sh")
+	if err := os.WriteFile(path, []byte(`tr '\0' '\n' </proc/$$/environ | sort; exit 3`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	out, err := process.RunShell(context.Background(), process.Shell{Path: "/bin/bash", Script: path, Dir: filepath.Join(p.Root, "src"), Env: box.Env,
+		Log: &log, KillGrace: time.Second, User: box.User, Prepared: box.Prepared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ExitCode != 3 {
+		t.Fatalf("exit %+v, want 3\n%s", out, log.String())
+	}
+	for _, want := range []string{"OPTIND=x\n", "UID=y\n"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the job's environment lacks %q:\n%s", want, log.String())
+		}
+	}
+}

@@ -64,3 +64,6 @@ func OpenOwnFile(path string) (*os.File, error) { return os.Open(path) }
 
 // KillStale does nothing here: sandboxes are bubblewrap's, on Linux only.
 func KillStale(root string) int { return 0 }
+
+// KillStaleAlone does nothing here either.
+func KillStaleAlone(root string) (int, func(), error) { return 0, func() {}, nil }

@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,4 +69,27 @@ func staleSandbox(cmdline []byte, root string) bool {
 		}
 	}
 	return false
+}
+
+// KillStaleAlone is KillStale for a worker that may share root with other
+// live workers (each job has a directory of its own there): it kills only
+// when no other worker holds root, since a live one's sandboxes look like
+// leftovers. From then on this worker holds root (a shared lock on a file
+// in it) until release, so that one started later spares its sandboxes.
+func KillStaleAlone(root string) (killed int, release func(), err error) {
+	f, err := os.OpenFile(filepath.Join(root, ".sluice-worker.lock"), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return 0, nil, fmt.Errorf("hold the work directory: %w", err)
+	}
+	fd := int(f.Fd())
+	// Exclusive while it kills: no other worker starts a sandbox
+	// meanwhile. Then shared, as every live worker holds it.
+	if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		killed = KillStale(root)
+	}
+	if err := syscall.Flock(fd, syscall.LOCK_SH); err != nil {
+		f.Close()
+		return 0, nil, fmt.Errorf("hold the work directory: %w", err)
+	}
+	return killed, func() { f.Close() }, nil
 }

@@ -64,3 +64,50 @@ func TestKillStale(t *testing.T) {
 		t.Fatalf("the sandbox under another directory was killed: %v", err)
 	}
 }
+
+// Workers may share a work directory (each job has a directory of its own
+// in it): a worker starting beside a live one must not take that one's
+// running sandboxes for leftovers. KillStaleAlone kills only when no other
+// live worker holds the directory, as the first one to start does.
+func TestKillStaleSparesALiveWorkersSandboxes(t *testing.T) {
+	bwrap, err := exec.LookPath("bwrap")
+	if err != nil {
+		t.Skip("bubblewrap not installed")
+	}
+	work := t.TempDir()
+	first, release, err := KillStaleAlone(work)
+	if err != nil || first != 0 {
+		t.Fatalf("the first worker: killed %d, %v", first, err)
+	}
+	job := filepath.Join(work, "job-1")
+	if err := os.MkdirAll(job, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The first worker's running sandbox.
+	cmd := exec.Command(bwrap, "--ro-bind", "/", "/", "--bind", job, "/tmp", "--dev", "/dev", "sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	n, release2, err := KillStaleAlone(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release2()
+	if n != 0 {
+		t.Fatalf("a second worker on the same directory killed %d of the first one's sandboxes", n)
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the live worker's sandbox was killed: %v", err)
+	}
+	// Once the first worker is gone, what it left is stale.
+	release()
+	n, release3, err := KillStaleAlone(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release3()
+	if n < 1 {
+		t.Fatalf("the worker alone on the directory killed %d, want the leftover sandbox", n)
+	}
+}

@@ -438,6 +438,11 @@ func (w *responseWriter) finish(err error) {
 			// length it declared.
 			err = io.ErrUnexpectedEOF
 		}
+		if cerr := w.req.Context().Err(); cerr != nil && w.pw != nil {
+			// The client's context ended the handler: the answer it was
+			// reading is cut, as net/http's client reports it.
+			err = cerr
+		}
 	}
 	switch {
 	case w.pw != nil:

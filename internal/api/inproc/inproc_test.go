@@ -344,3 +344,34 @@ func TestShortAnswer(t *testing.T) {
 		t.Fatal("a short answer was read whole")
 	}
 }
+
+// A client that cancels while it reads a streamed answer gets an error from
+// its body, as from net/http's, not a clean end: a handler that stops on
+// its context's end and returns normally had made the cut answer look whole.
+func TestCancelMidBodyIsNoCleanEnd(t *testing.T) {
+	tr := &Transport{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("first part\n"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})}
+	defer tr.Wait()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://sluice.test/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, len("first part\n"))
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatal("the body of a cancelled request ended cleanly")
+	}
+}
