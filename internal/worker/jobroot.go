@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,6 +61,9 @@ func reusable(root string) bool {
 	if err != nil {
 		return false
 	}
+	if hasACL(root) {
+		return false
+	}
 	hasSrc := false
 	for _, e := range entries {
 		mode, ok := keptDirs[e.Name()]
@@ -85,13 +89,25 @@ func emptyDir(dir string) bool {
 	return len(names) == 0 && err != nil
 }
 
-// hasACL reports whether dir carries a POSIX access control list (or the
-// answer cannot be had): a default ACL left by one job would give the next
-// job's files permissions it did not ask for.
+// hasACL reports whether dir carries a POSIX access control list or a user
+// extended attribute (or the answer cannot be had): a default ACL left by
+// one job would give the next job's files permissions it did not ask for,
+// and a user.* attribute would carry what one job wrote to the next.
+// (security.* and trusted.* need privileges a job does not have.)
 func hasACL(dir string) bool {
-	for _, name := range []string{"system.posix_acl_default", "system.posix_acl_access"} {
-		_, err := unix.Getxattr(dir, name, nil)
-		if !errors.Is(err, unix.ENODATA) && !errors.Is(err, unix.EOPNOTSUPP) {
+	size, err := unix.Listxattr(dir, nil)
+	if errors.Is(err, unix.EOPNOTSUPP) || err == nil && size == 0 {
+		return false
+	}
+	if err != nil {
+		return true
+	}
+	buf := make([]byte, size)
+	if size, err = unix.Listxattr(dir, buf); err != nil {
+		return true
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
+		if strings.HasPrefix(name, "user.") || strings.HasPrefix(name, "system.posix_acl") {
 			return true
 		}
 	}

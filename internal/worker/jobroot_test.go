@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/wire"
+	"golang.org/x/sys/unix"
 )
 
 // A worker keeps its job directory for the next job only when the job left
@@ -67,5 +69,48 @@ func TestJobDirectoryReusedOnlyWhenEmpty(t *testing.T) {
 	<-done
 	if left, _ := os.ReadDir(root); len(left) != 0 {
 		t.Errorf("the stopped worker left %d entries in its work root", len(left))
+	}
+}
+
+// An extended attribute a job leaves on its (otherwise empty) workspace is
+// a message to the next job: that directory is not kept.
+func TestJobDirectoryWithAnAttributeNotReused(t *testing.T) {
+	api := newFakeAPI()
+	fake := wire.ActionTypeID{Provider: "Fake"}
+	api.jobs = []*wire.Job{{ID: "j1", ActionTypeID: fake}, {ID: "j2", ActionTypeID: fake}}
+	got := make(chan string, 2)
+	n := 0
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Worker{ID: "w1", API: api, WorkRoot: t.TempDir(), LogFlush: time.Hour, Providers: map[string]provider.Provider{"Fake": provider.Func(func(ctx context.Context, j *provider.Job) (provider.Result, error) {
+		n++
+		note := make([]byte, 16)
+		size, err := unix.Getxattr(j.WorkDir, "user.note", note)
+		if err == nil {
+			got <- "saw " + string(note[:size])
+		} else {
+			got <- ""
+		}
+		if n == 1 {
+			if err := unix.Setxattr(j.WorkDir, "user.note", []byte("from job 1"), 0); err != nil {
+				got <- "setxattr: " + err.Error()
+			}
+		}
+		return provider.Result{}, nil
+	})}}
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for i := range 2 {
+		waitResult(t, api)
+		if s := <-got; strings.HasPrefix(s, "setxattr: ") {
+			t.Skip("no user extended attributes here: " + s)
+		} else if s != "" {
+			t.Fatalf("job %d %s", i+1, s)
+		}
+		if i == 0 && len(got) > 0 {
+			if s := <-got; strings.HasPrefix(s, "setxattr: ") {
+				t.Skip("no user extended attributes here: " + s)
+			}
+		}
 	}
 }
