@@ -107,13 +107,22 @@ func (t *committedTx) PutDefinition(ctx context.Context, d store.Definition) err
 // agents a1 and a2) over a committedStore; succeed says whether a first
 // deployment succeeds on both agents before the test's own.
 func rollbackFixture(t *testing.T, succeed bool) (*fixture, *committedStore, service.Deployment) {
+	return committedFixture(t, succeed, "autoRollbackConfiguration: {enabled: true}\ndeploymentConfigName: CodeDeployDefault.OneAtATime\n", nil)
+}
+
+// committedFixture is rollbackFixture with group, the end of the group's
+// declaration, and its alarms read by check when not nil.
+func committedFixture(t *testing.T, succeed bool, group string, check service.AlarmCheck) (*fixture, *committedStore, service.Deployment) {
 	t.Helper()
 	st, arts := servicetest.Stores(t)
 	cs := &committedStore{Store: st, arts: arts}
 	c := servicetest.NewClock()
 	f := &fixture{t: t, ctx: context.Background(), store: cs, clock: c,
 		svc: service.New(cs, arts, service.Config{Lease: 30 * time.Second, Now: c.Now})}
-	src := "applicationName: shop\ndeploymentGroupName: prod\ntargets: {agentGroup: web}\nautoRollbackConfiguration: {enabled: true}\ndeploymentConfigName: CodeDeployDefault.OneAtATime\n"
+	if check != nil {
+		f.svc.SetAlarmCheck(check, time.Second)
+	}
+	src := "applicationName: shop\ndeploymentGroupName: prod\ntargets: {agentGroup: web}\n" + group
 	if _, err := f.svc.ApplyDeployGroup(f.ctx, "g.yml", []byte(src)); err != nil {
 		t.Fatal(err)
 	}
@@ -294,5 +303,34 @@ func TestStopWhileRecordingRollback(t *testing.T) {
 	}
 	if rollbacks != 1 || len(list) != 3 {
 		t.Fatalf("%d rollbacks in %d deployments, want 1 in 3", rollbacks, len(list))
+	}
+}
+
+// A deployment stopped on an alarm is committed with its rollback too
+// (DEPLOYMENT_STOP_ON_ALARM); the rollback is not watched.
+func TestStopOnAlarmCommittedWithItsRollback(t *testing.T) {
+	a := &alarmState{}
+	f, cs, first := committedFixture(t, true, "deploymentConfigName: CodeDeployDefault.AllAtOnce\n"+
+		"autoRollbackConfiguration: {enabled: true, events: [DEPLOYMENT_STOP_ON_ALARM]}\n"+
+		"alarmConfiguration:\n  enabled: true\n  alarms: [{name: five-xx}]\n", a.check)
+	d, err := f.svc.CreateDeployment(f.ctx, "shop", "prod", "test", strings.NewReader("v2"))
+	must(t, err)
+	claim(t, f, "a1")
+	a.failing = "is ALARM"
+	must(t, f.svc.WatchDeployAlarmsOnce(f.ctx))
+	rbID := checkEndedWithRollback(t, cs, d.ID)
+	got, _ := f.svc.GetDeployment(f.ctx, d.ID)
+	if got.Status != "Stopped" || got.RolledBack != rbID || !strings.Contains(got.Message, "stopped on alarm: alarm five-xx: is ALARM") ||
+		!strings.HasSuffix(got.Message, "; rolling back to "+first.ID) {
+		t.Fatalf("stopped: %+v", got)
+	}
+	rb, err := f.svc.GetDeployment(f.ctx, rbID)
+	if err != nil || rb.Status != "InProgress" || rb.SHA256 != first.SHA256 || rb.WatchSeconds != 0 {
+		t.Fatalf("rollback %+v %v", rb, err)
+	}
+	// Still in ALARM: the rollback is not stopped.
+	must(t, f.svc.WatchDeployAlarmsOnce(f.ctx))
+	if rb, _ = f.svc.GetDeployment(f.ctx, rbID); rb.Status != "InProgress" {
+		t.Fatalf("the rollback was watched: %+v", rb)
 	}
 }
