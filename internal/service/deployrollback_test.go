@@ -155,6 +155,17 @@ func deployAll(t *testing.T, f *fixture, revision string, ok bool) service.Deplo
 	return d
 }
 
+// startOnA1 creates a deployment of revision, which a1 takes.
+func startOnA1(t *testing.T, f *fixture, revision string) service.Deployment {
+	t.Helper()
+	d, err := f.svc.CreateDeployment(f.ctx, "shop", "prod", "test", strings.NewReader(revision))
+	must(t, err)
+	if task := claim(t, f, "a1"); task == nil || task.DeploymentID != d.ID {
+		t.Fatalf("a1 took %+v, want %s", task, d.ID)
+	}
+	return d
+}
+
 // checkEndedWithRollback checks that no committed state of deployment id
 // is ended without naming its rollback, and that the rollback was created
 // in the very commit that ended it; it returns the rollback's id.
@@ -211,9 +222,7 @@ func TestFailureCommittedWithItsRollback(t *testing.T) {
 // its rollback.
 func TestWaitDeploymentNamesRollback(t *testing.T) {
 	f, _, _ := rollbackFixture(t, true)
-	d, err := f.svc.CreateDeployment(f.ctx, "shop", "prod", "test", strings.NewReader("v2"))
-	must(t, err)
-	claim(t, f, "a1")
+	d := startOnA1(t, f, "v2")
 	ctx, cancel := context.WithTimeout(f.ctx, time.Minute)
 	defer cancel()
 	type waited struct {
@@ -263,9 +272,7 @@ func TestFailureWithNoEarlierSuccess(t *testing.T) {
 // exactly once.
 func TestStopWhileRecordingRollback(t *testing.T) {
 	f, cs, first := rollbackFixture(t, true)
-	d, err := f.svc.CreateDeployment(f.ctx, "shop", "prod", "test", strings.NewReader("v2"))
-	must(t, err)
-	claim(t, f, "a1")
+	d := startOnA1(t, f, "v2")
 	cs.failTxPut = 2 // the rollback is written, the failure is not
 	if err := f.svc.HostResult(f.ctx, d.ID, "a1", false, "", nil); !errors.Is(err, errStopped) {
 		t.Fatalf("result while stopping: %v", err)
@@ -313,9 +320,7 @@ func TestStopOnAlarmCommittedWithItsRollback(t *testing.T) {
 	f, cs, first := committedFixture(t, true, "deploymentConfigName: CodeDeployDefault.AllAtOnce\n"+
 		"autoRollbackConfiguration: {enabled: true, events: [DEPLOYMENT_STOP_ON_ALARM]}\n"+
 		"alarmConfiguration:\n  enabled: true\n  alarms: [{name: five-xx}]\n", a.check)
-	d, err := f.svc.CreateDeployment(f.ctx, "shop", "prod", "test", strings.NewReader("v2"))
-	must(t, err)
-	claim(t, f, "a1")
+	d := startOnA1(t, f, "v2")
 	a.failing = "is ALARM"
 	must(t, f.svc.WatchDeployAlarmsOnce(f.ctx))
 	rbID := checkEndedWithRollback(t, cs, d.ID)
