@@ -105,8 +105,9 @@ func (s *Service) alarmReason(ctx context.Context, g deploygroup.Group) string {
 }
 
 // stopOnAlarm stops deployment id for reason: hosts in progress are told
-// to stop (their next heartbeat is refused), pending ones skipped; then
-// the group rolls back when DEPLOYMENT_STOP_ON_ALARM says so.
+// to stop (their next heartbeat is refused), pending ones skipped; the
+// group rolls back when DEPLOYMENT_STOP_ON_ALARM says so, in the same
+// write (putEnded).
 func (s *Service) stopOnAlarm(ctx context.Context, id, reason string) error {
 	unlock, err := s.lockDeployments(ctx)
 	if err != nil {
@@ -127,14 +128,14 @@ func (s *Service) stopOnAlarm(ctx context.Context, id, reason string) error {
 		}
 	}
 	d.Status, d.Message, d.Updated = "Stopped", "stopped on alarm: "+reason, now
-	err = s.putDeployment(ctx, d, false)
+	err = s.putEnded(ctx, &d, deploygroup.EventStopOnAlarm)
 	unlock()
 	if err != nil {
 		return err
 	}
-	s.log.Warn("deployment stopped on alarm", "deployment", id, "reason", reason)
+	s.log.Warn("deployment stopped on alarm", "deployment", id, "reason", reason, "rollback", d.RolledBack)
 	s.changed.broadcast()
-	return s.rollback(ctx, d, deploygroup.EventStopOnAlarm)
+	return nil
 }
 
 // endWatch lets a deployment whose hosts all succeeded succeed once its

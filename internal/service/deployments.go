@@ -164,6 +164,26 @@ func (s *Service) createDeployment(ctx context.Context, app, group, creator, reg
 }
 
 func (s *Service) startDeployment(ctx context.Context, g deploygroup.Group, d Deployment) (Deployment, error) {
+	d, err := s.planDeployment(ctx, g, d)
+	if err != nil {
+		return Deployment{}, err
+	}
+	unlock, err := s.lockDeployments(ctx)
+	if err != nil {
+		return Deployment{}, err
+	}
+	defer unlock()
+	if err := s.putDeployment(ctx, d, true); err != nil {
+		return Deployment{}, err
+	}
+	s.changed.broadcast()
+	return d, nil
+}
+
+// planDeployment works out d on g: its hosts (g's live agents), its plan
+// and its start; it stores nothing and takes no lock, so a change made
+// under lockDeployments may plan a deployment too (a rollback).
+func (s *Service) planDeployment(ctx context.Context, g deploygroup.Group, d Deployment) (Deployment, error) {
 	agents, err := s.DeployAgents(ctx)
 	if err != nil {
 		return Deployment{}, err
@@ -188,15 +208,6 @@ func (s *Service) startDeployment(ctx context.Context, g deploygroup.Group, d De
 	if s.alarms.check != nil && g.Watches() && d.RollbackOf == "" {
 		d.WatchSeconds = g.Alarms.WatchSeconds
 	}
-	unlock, err := s.lockDeployments(ctx)
-	if err != nil {
-		return Deployment{}, err
-	}
-	defer unlock()
-	if err := s.putDeployment(ctx, d, true); err != nil {
-		return Deployment{}, err
-	}
-	s.changed.broadcast()
 	return d, nil
 }
 
@@ -241,11 +252,19 @@ func (s *Service) lockAcrossReplicas(ctx context.Context, mu *sync.Mutex, name s
 }
 
 func (s *Service) putDeployment(ctx context.Context, d Deployment, created bool) error {
-	raw, err := json.Marshal(d)
+	def, err := deploymentDefinition(d)
 	if err != nil {
 		return err
 	}
-	return s.store.PutDefinition(ctx, store.Definition{Kind: store.KindDeployment, Name: d.ID, Document: raw, Created: d.Created, Updated: d.Updated})
+	return s.store.PutDefinition(ctx, def)
+}
+
+func deploymentDefinition(d Deployment) (store.Definition, error) {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return store.Definition{}, fmt.Errorf("encode deployment %s: %w", d.ID, err)
+	}
+	return store.Definition{Kind: store.KindDeployment, Name: d.ID, Document: raw, Created: d.Created, Updated: d.Updated}, nil
 }
 
 // GetDeployment returns one deployment, its hosts and their events' logs.
@@ -271,6 +290,10 @@ func (s *Service) deployment(ctx context.Context, id string) (Deployment, error)
 		return d, fmt.Errorf("decode deployment %s: %w", id, err)
 	}
 	if s.expireHosts(&d) {
+		if d.Finished() {
+			// Its last agents stopped answering: it failed, and rolls back.
+			return d, s.putEnded(ctx, &d, deploygroup.EventFailure)
+		}
 		if err := s.putDeployment(ctx, d, false); err != nil {
 			return d, err
 		}
@@ -439,15 +462,16 @@ func (s *Service) HostResult(ctx context.Context, id, agent string, ok bool, mes
 	}
 	d.Updated = now
 	s.decideDeployment(&d)
-	err = s.putDeployment(ctx, d, false)
+	if d.Status == "Failed" {
+		err = s.putEnded(ctx, &d, deploygroup.EventFailure)
+	} else {
+		err = s.putDeployment(ctx, d, false)
+	}
 	unlock()
 	if err != nil {
 		return err
 	}
 	s.changed.broadcast()
-	if d.Status == "Failed" {
-		return s.rollback(ctx, d, deploygroup.EventFailure)
-	}
 	return nil
 }
 
@@ -514,43 +538,92 @@ func (s *Service) decideDeployment(d *Deployment) {
 	d.Message = fmt.Sprintf("%d of %d hosts failed (%s needs %d healthy)", failed, len(d.Hosts), d.Config, max(d.Plan.MinHealthy, 1))
 }
 
-// rollback redeploys the last revision that succeeded on failed's group,
-// when the group rolls back on event (the way failed ended) and there is one.
-func (s *Service) rollback(ctx context.Context, failed Deployment, event string) error {
-	info, err := s.DeployGroup(ctx, failed.Application, failed.Group)
-	if err != nil || !info.Group.RollsBackOn(event) || failed.RollbackOf != "" {
-		return nil // a rollback that fails does not roll back again
-	}
-	all, err := s.Deployments(ctx, failed.Application, failed.Group)
+// putEnded stores d, which has just failed or stopped (the way event
+// says), and, when its group rolls back on event and has a revision that
+// succeeded before, the rollback deployment of that revision, in one
+// transaction: d is never stored ended without its rollback
+// (rollbackDeploymentId and "; rolling back to …" in its message, as
+// CodeDeploy's rollbackInfo), whoever reads it and whenever the server
+// stops. A rollback that fails does not roll back again. The caller holds
+// lockDeployments, so the revision read here is the one d was worked out
+// from; the rollback is planned without the lock's other users
+// (Deployments, startDeployment), which would deadlock.
+func (s *Service) putEnded(ctx context.Context, d *Deployment, event string) error {
+	rb, prev, err := s.planRollback(ctx, d, event)
 	if err != nil {
 		return err
 	}
-	for _, prev := range all {
-		if prev.Status != "Succeeded" || prev.ID == failed.ID {
-			continue
-		}
-		rb, err := s.startDeployment(ctx, info.Group, Deployment{
-			ID: failed.ID + "-rollback", Revision: prev.Revision, SHA256: prev.SHA256, RollbackOf: failed.ID, Creator: "rollback of " + failed.ID,
-			Region: failed.Region,
-		})
-		unlock, lerr := s.lockDeployments(ctx)
-		if lerr != nil {
-			return lerr
-		}
-		defer unlock()
-		d, derr := s.deployment(ctx, failed.ID)
-		if derr != nil {
-			return derr
-		}
+	if rb == nil {
+		return s.putDeployment(ctx, *d, false)
+	}
+	d.RolledBack = rb.ID
+	d.Message += "; rolling back to " + prev
+	failed, err := deploymentDefinition(*d)
+	if err != nil {
+		return err
+	}
+	created, err := deploymentDefinition(*rb)
+	if err != nil {
+		return err
+	}
+	err = s.store.UpdateGlobal(ctx, func(tx store.Tx) error {
+		cur, err := tx.Definition(ctx, store.KindDeployment, d.ID)
 		if err != nil {
-			d.Message += "; rollback not started: " + err.Error()
-		} else {
-			d.RolledBack = rb.ID
-			d.Message += "; rolling back to " + prev.ID
+			return err
 		}
-		return s.putDeployment(ctx, d, false)
+		if err := tx.PutDefinition(ctx, created); err != nil {
+			return err
+		}
+		failed.Revision = cur.Revision
+		return tx.PutDefinition(ctx, failed)
+	})
+	if err != nil {
+		d.RolledBack = ""
+		return fmt.Errorf("end deployment %s with its rollback %s: %w", d.ID, rb.ID, err)
 	}
 	return nil
+}
+
+// planRollback works out the rollback of d, which ended by event: a
+// deployment of the revision of the group's last deployment that
+// succeeded, and that deployment's id; nil when the group does not roll
+// back on event, d is a rollback itself, or nothing succeeded before. A
+// rollback that cannot start (no live agent) is said in d's message and
+// is nil too.
+func (s *Service) planRollback(ctx context.Context, d *Deployment, event string) (*Deployment, string, error) {
+	info, err := s.DeployGroup(ctx, d.Application, d.Group)
+	if err != nil || !info.Group.RollsBackOn(event) || d.RollbackOf != "" {
+		return nil, "", nil // deleted group, no rollback configured, or a rollback that failed
+	}
+	rows, err := s.store.Definitions(ctx, store.KindDeployment)
+	if err != nil {
+		return nil, "", err
+	}
+	var prev *Deployment
+	for _, r := range rows {
+		var o Deployment
+		if err := json.Unmarshal(r.Document, &o); err != nil {
+			return nil, "", fmt.Errorf("decode deployment %s: %w", r.Name, err)
+		}
+		if o.Application != d.Application || o.Group != d.Group || o.Status != "Succeeded" || o.ID == d.ID {
+			continue
+		}
+		if prev == nil || o.Created.After(prev.Created) {
+			prev = &o
+		}
+	}
+	if prev == nil {
+		return nil, "", nil
+	}
+	rb, err := s.planDeployment(ctx, info.Group, Deployment{
+		ID: d.ID + "-rollback", Revision: prev.Revision, SHA256: prev.SHA256, RollbackOf: d.ID, Creator: "rollback of " + d.ID,
+		Region: d.Region,
+	})
+	if err != nil {
+		d.Message += "; rollback not started: " + err.Error()
+		return nil, "", nil
+	}
+	return &rb, prev.ID, nil
 }
 
 // WaitDeployment waits until deployment id has ended, or ctx ends.
