@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/api/client"
 )
 
 // benchIdle declares 1,000 pipelines (a source, a build, a deploy each; no
@@ -24,11 +26,8 @@ func benchIdle(ctx context.Context, runs int) error {
 	defer cleanup()
 	const pipelines = 1000
 	t0 := time.Now()
-	for i := range pipelines {
-		src := fmt.Sprintf("name: idle%04d\nstages:\n  - name: Build\n    actions:\n      - name: build\n        provider: Commands\n        commands: [\"true\"]\n  - name: Deploy\n    actions:\n      - name: deploy\n        provider: Noop\n", i)
-		if err := apply(ctx, c, src); err != nil {
-			return err
-		}
+	if err := declareIdle(ctx, c, pipelines); err != nil {
+		return err
 	}
 	fmt.Printf("idle: %d pipelines declared in %s\n", pipelines, time.Since(t0).Round(time.Millisecond))
 	// Let what declaring started settle before measuring.
@@ -48,6 +47,18 @@ func benchIdle(ctx context.Context, runs int) error {
 	floorCPU := floor.ProcessState.UserTime() + floor.ProcessState.SystemTime()
 	fmt.Printf("idle: server with %d pipelines, no rules, 4 in-process workers, idle %s: %s of CPU (%.3f%% of one core); the floor, `sleep` as long: %s\n",
 		pipelines, time.Since(t1).Round(time.Millisecond), used.Round(time.Millisecond), 100*used.Seconds()/time.Since(t1).Seconds(), floorCPU.Round(time.Millisecond))
+	return nil
+}
+
+// declareIdle declares n pipelines of a build and a deploy stage, idle0000
+// and on, that no one runs or follows.
+func declareIdle(ctx context.Context, c *client.Client, n int) error {
+	for i := range n {
+		src := fmt.Sprintf("name: idle%04d\nstages:\n  - name: Build\n    actions:\n      - name: build\n        provider: Commands\n        commands: [\"true\"]\n  - name: Deploy\n    actions:\n      - name: deploy\n        provider: Noop\n", i)
+		if err := apply(ctx, c, src); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@
 //	go run ./bench sequential  a 10-action sequential pipeline of `true` commands, against running `true` 10 times
 //	go run ./bench sandbox     one `true` job's sandbox: unsandboxed, started cold, and prepared ahead of the job
 //	go run ./bench throughput  executions per second of a 3-stage pipeline of no-op actions
+//	                           (-pipelines 1000: with 1,000 other pipelines declared)
 //	go run ./bench rss         the server's resident memory when idle
 //	go run ./bench push        from the end of `git push` to the source action's job being claimed
 //	go run ./bench gitlarge    push and clone of 10,000 files / 200 MB history, against the file protocol
@@ -62,6 +63,7 @@ func main() {
 	flag.StringVar(&isolation, "isolation", "auto", "the servers' --isolation: auto (bubblewrap) or none, to measure what the sandbox costs")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server included: it runs in this process) to this file")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on the whole run")
+	flag.IntVar(&idlePipelines, "pipelines", 0, "throughput: declare this many other pipelines first, which nothing runs or follows")
 	flag.StringVar(&againstBin, "against", "", "cli: another sluice binary (an older build) to time in the same run, alternated with this tree's")
 	flag.Parse()
 	if flag.NArg() != 1 {
@@ -116,6 +118,9 @@ func main() {
 		}
 	}
 }
+
+// idlePipelines is the -pipelines flag.
+var idlePipelines int
 
 // profilePath is the -cpuprofile flag.
 var profilePath string
@@ -446,6 +451,14 @@ func benchThroughput(ctx context.Context, runs int) error {
 	if err := apply(ctx, c, src); err != nil {
 		return err
 	}
+	if idlePipelines > 0 {
+		if err := declareIdle(ctx, c, idlePipelines); err != nil {
+			return err
+		}
+		if err := settle(ctx); err != nil {
+			return err
+		}
+	}
 	t0, c0 := time.Now(), cpuWithChildren()
 	ids := make([]string, runs)
 	for i := range ids {
@@ -457,8 +470,8 @@ func benchThroughput(ctx context.Context, runs int) error {
 		return err
 	}
 	d, used := time.Since(t0), cpuWithChildren()-c0
-	fmt.Printf("3-stage no-op pipeline, %d executions in PARALLEL mode, 4 in-process workers: %.1f executions/s (%.0f actions/s); CPU %s an execution (%.0f executions per CPU-second)\n",
-		runs, float64(runs)/d.Seconds(), float64(3*runs)/d.Seconds(), ms(used/time.Duration(runs)), float64(runs)/used.Seconds())
+	fmt.Printf("3-stage no-op pipeline, %d executions in PARALLEL mode, 4 in-process workers, %d other pipelines: %.1f executions/s (%.0f actions/s); CPU %s an execution (%.0f executions per CPU-second)\n",
+		runs, idlePipelines, float64(runs)/d.Seconds(), float64(3*runs)/d.Seconds(), ms(used/time.Duration(runs)), float64(runs)/used.Seconds())
 	return nil
 }
 

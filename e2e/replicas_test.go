@@ -235,9 +235,10 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	}
 }
 
-func TestSingletonWorkFailsOver(t *testing.T) {
-	r := newReplicas(t, 2)
-	var leader, other *server
+// reactorLeader waits for one of two replicas to run the reactor and
+// returns it and the other.
+func reactorLeader(t *testing.T, r *replicas) (leader, other *server) {
+	t.Helper()
 	eventually(t, 20*time.Second, "one replica to run the reactor", func() bool {
 		for i, s := range r.all {
 			if s.leads("reactor") {
@@ -250,6 +251,12 @@ func TestSingletonWorkFailsOver(t *testing.T) {
 	if other.leads("reactor") {
 		t.Fatal("both replicas run the reactor")
 	}
+	return leader, other
+}
+
+func TestSingletonWorkFailsOver(t *testing.T) {
+	r := newReplicas(t, 2)
+	leader, other := reactorLeader(t, r)
 	dir := other.scratch("pipelines")
 	writeFile(t, filepath.Join(dir, "plain.yml"), replicaPlain)
 	writeFile(t, filepath.Join(dir, "down.yml"), strings.ReplaceAll(replicaDown, "PipelineName: up", "PipelineName: plain"))
@@ -459,4 +466,31 @@ func TestRevokedTokenRefusedByEveryReplica(t *testing.T) {
 			a.ok("token", "revoke", "temp")
 		}
 	}
+}
+
+// A Pipeline trigger declared through the replica that does not run the
+// reactor is followed at the upstream's next end: the reactor's index of
+// which pipelines follow which is rebuilt when the declaration's
+// announcement arrives, not only at its periodic refresh.
+func TestPipelineTriggerDeclaredOnAnotherReplica(t *testing.T) {
+	r := newReplicas(t, 2)
+	leader, other := reactorLeader(t, r)
+	follower := func(name string) string {
+		return "name: " + name + "\ntriggers: [{providerType: Pipeline, pipeline: {name: plain}}]\n" +
+			"stages: [{name: S, actions: [{name: a, provider: Noop}]}]\n"
+	}
+	leader.applyYAML("plain", replicaPlain)
+	leader.applyYAML("marker", follower("marker"))
+	// marker starting shows the reactor built its index, before app exists.
+	first := leader.start("plain")
+	leader.waitEnd("plain", first, "Succeeded")
+	note := leader.nextTrigger("marker", nil)
+	leader.wantStarted("marker", note, 1, "Succeeded")
+
+	other.applyYAML("app", follower("app"))
+	second := other.start("plain")
+	other.waitEnd("plain", second, "Succeeded")
+	note = other.nextTrigger("app", nil)
+	e := other.wantStarted("app", note, 1, "Succeeded")
+	wantContains(t, "app's trigger", e.Trigger.TriggerDetail, "plain", second)
 }

@@ -330,15 +330,26 @@ func orDefault(s, def string) string {
 // ---- pipeline triggers ----
 
 // fireTriggers starts the pipelines whose Pipeline triggers follow the
-// execution that just ended, each once per upstream execution.
+// execution that just ended, each once per upstream execution. Which
+// pipelines may follow it comes from the trigger index (triggerindex.go);
+// each of those is read again, so that what starts it is its declaration as
+// stored now.
 func (s *Service) fireTriggers(ctx context.Context, d EventDetail) error {
-	rows, err := s.store.Pipelines(ctx)
+	names, err := s.triggeredBy(ctx, d.Pipeline)
+	var errs []error
 	if err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	var up *engine.Execution
-	var errs []error
-	for _, r := range rows {
+	for _, name := range names {
+		r, err := s.store.Pipeline(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since the index was built
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		decl, err := s.triggerDecl(r)
 		if err != nil {
 			errs = append(errs, err)

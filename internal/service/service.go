@@ -106,8 +106,9 @@ type Service struct {
 	decidedWake    follow.Signal    // executions changed, by id (WaitExecution)
 	triggerCacheMu sync.Mutex
 	triggerCache   map[string]cachedDecl
-	deployMu       sync.Mutex // one change to deployments at a time (deployments.go)
-	agentMu        sync.Mutex // one agent registration at a time (agentregistration.go)
+	triggerIndex   triggerIndex // which pipelines follow which (triggerindex.go)
+	deployMu       sync.Mutex   // one change to deployments at a time (deployments.go)
+	agentMu        sync.Mutex   // one agent registration at a time (agentregistration.go)
 	// replicaMutex, when set, orders such changes across the replicas
 	// sharing the store too (see SetReplicaMutex).
 	replicaMutex func(ctx context.Context, name string) (unlock func(), err error)
