@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/process"
 )
 
 // The attack suite of docs/SECURITY.md's sandbox: code that a pipeline runs
@@ -505,8 +507,11 @@ func startWorkerArgs(t *testing.T, s *server, tokenFile, name string, flags ...s
 	defer logf.Close()
 	if !slices.Contains(flags, "--work-dir") {
 		// The test's own directory, not the worker's temporary one: the
-		// cleanup kills the worker, which leaves what it would remove.
-		flags = append(flags, "--work-dir", t.TempDir())
+		// cleanup kills the worker, which leaves what it would remove,
+		// and sandboxes it was setting up (bubblewrap's known limit).
+		work := t.TempDir()
+		flags = append(flags, "--work-dir", work)
+		t.Cleanup(func() { process.KillStale(work) })
 	}
 	cmd := exec.Command(sluiceBin, append([]string{"worker", "--server", s.url, "--token-file", tokenFile, "--id", name}, flags...)...)
 	cmd.Env = cliEnv("", "")

@@ -43,7 +43,9 @@ func TestKillStale(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		// Killed in its set-up, bubblewrap's child would stay blocked:
+		// everything under dir goes.
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); KillStale(dir) })
 		return cmd
 	}
 	stale, alive := start(work), start(other)
