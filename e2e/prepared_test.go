@@ -1,11 +1,12 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-ci/sluice/internal/process"
 )
 
 // A worker starts the sandboxes of its next jobs ahead of them (see
@@ -70,16 +71,9 @@ func TestPreparedSandboxesKeepJobsApart(t *testing.T) {
 
 // hostHas reports whether a process of the host has marker as an argument.
 func hostHas(marker string) bool {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		for _, arg := range strings.Split(string(b), "\x00") {
-			if arg == marker {
-				return true
-			}
-		}
-	}
-	return false
+	return len(process.Matching(func(cmdline []byte) bool {
+		return slices.Contains(strings.Split(string(cmdline), "\x00"), marker)
+	})) > 0
 }
 
 func wantNotContains(t *testing.T, what, got string, unwanted ...string) {

@@ -65,19 +65,7 @@ func runIn(t *testing.T, ctx context.Context, p *process.Prepared, env []string,
 
 // processesWith lists the processes whose command line holds marker.
 func processesWith(marker string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if bytes.Contains(b, []byte(marker)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return process.Matching(func(cmdline []byte) bool { return bytes.Contains(cmdline, []byte(marker)) })
 }
 
 // The job runs exactly as in a sandbox started cold: its directory, its

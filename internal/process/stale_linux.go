@@ -22,23 +22,10 @@ func KillStale(root string) int {
 	if root == "/" || root == "." {
 		return 0
 	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	self, uid := os.Getpid(), os.Geteuid()
+	uid := os.Geteuid()
 	killed := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		dir := filepath.Join("/proc", e.Name())
-		if fi, err := os.Stat(dir); err != nil || ownerOf(fi) != uid {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if err != nil || !staleSandbox(cmdline, root) {
+	for _, pid := range Matching(func(cmdline []byte) bool { return staleSandbox(cmdline, root) }) {
+		if fi, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err != nil || ownerOf(fi) != uid {
 			continue
 		}
 		if syscall.Kill(pid, syscall.SIGKILL) == nil {
@@ -46,6 +33,28 @@ func KillStale(root string) int {
 		}
 	}
 	return killed
+}
+
+// Matching returns the processes, other than this one, whose command line
+// (its arguments, each ended by a NUL) satisfies match.
+func Matching(match func(cmdline []byte) bool) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && match(cmdline) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func ownerOf(fi os.FileInfo) int {

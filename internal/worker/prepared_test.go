@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/sluice-ci/sluice/internal/process"
 	"github.com/sluice-ci/sluice/internal/provider"
 	"github.com/sluice-ci/sluice/internal/provider/commands"
 	"github.com/sluice-ci/sluice/internal/sandbox"
@@ -17,19 +16,7 @@ import (
 
 // processesWith lists the processes whose command line holds marker.
 func processesWith(marker string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if bytes.Contains(b, []byte(marker)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return process.Matching(func(cmdline []byte) bool { return bytes.Contains(cmdline, []byte(marker)) })
 }
 
 // In a prepared sandbox, bubblewrap (the PID namespace's init, which the
