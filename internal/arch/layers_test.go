@@ -18,7 +18,7 @@ const module = "github.com/sluice-ci/sluice/"
 var layers = map[string]int{
 	// 0: vocabulary and adapters that import nothing of sluice's.
 	// -1: what even the packages of layer 0 use.
-	"internal/lazyregexp": -1, "internal/startgc": -1,
+	"internal/lazyregexp": -1, "internal/startgc": -1, "internal/shellword": -1,
 	"internal/yamlnode": 0, "internal/schedule": 0, "internal/report": 0, "internal/auth": 0,
 	"internal/audit": 0, "internal/notify": 0, "internal/notify/smtpsink": 0,
 	"internal/eventpattern": 0, "internal/logmask": 0, "internal/artifact": 0,

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sluice-ci/sluice/internal/shellword"
 )
 
 // The hooks are plain sh and git, so that they run without the sluice binary
@@ -93,15 +95,10 @@ func preReceive(rules []Protection) []byte {
 		if r.NoDelete {
 			set = append(set, "nodelete=1")
 		}
-		fmt.Fprintf(&b, "\t%s) %s ;;\n", shellQuote("refs/heads/"+r.Branch), strings.Join(set, " "))
+		fmt.Fprintf(&b, "\t%s) %s ;;\n", shellword.Quote("refs/heads/"+r.Branch), strings.Join(set, " "))
 	}
 	b.WriteString(preReceiveTail)
 	return b.Bytes()
-}
-
-// shellQuote quotes s as one literal word (also as a case pattern).
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // writeHooks (re)writes a repository's hooks, each with a rename, so a push

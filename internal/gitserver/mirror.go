@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-ci/sluice/internal/lazyregexp"
+	"github.com/sluice-ci/sluice/internal/shellword"
 )
 
 // Mirror keeps a repository in step with another git remote: a push mirror
@@ -173,7 +174,7 @@ func mirrorArgs(m Mirror, password string) []string {
 			user = "sluice"
 		}
 		args = append(args, "-c", "credential.helper=!f() { test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' "+
-			shellQuote(user)+" \"$SLUICE_MIRROR_PASSWORD\"; }; f")
+			shellword.Quote(user)+" \"$SLUICE_MIRROR_PASSWORD\"; }; f")
 	}
 	return args
 }

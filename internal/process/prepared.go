@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/sandbox"
+	"github.com/sluice-ci/sluice/internal/shellword"
 )
 
 // A sandbox costs about 3 ms to start (namespaces, mounts, the accounts
@@ -157,7 +158,7 @@ func (p *Prepared) PID() int { return p.proc.pid() }
 func startLines(envPath func() (string, error), dir string, env, shellArgs []string) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString("exec 3<&-\n")
-	b.WriteString("cd -- " + shellQuote(dir) + " || exit 126\n")
+	b.WriteString("cd -- " + shellword.Quote(dir) + " || exit 126\n")
 	b.WriteString("unset PWD OLDPWD\n")
 	exports := true
 	for _, kv := range env {
@@ -167,7 +168,7 @@ func startLines(envPath func() (string, error), dir string, env, shellArgs []str
 	if exports {
 		for _, kv := range env {
 			name, value, _ := strings.Cut(kv, "=")
-			b.WriteString("export " + name + "=" + shellQuote(value) + "\n")
+			b.WriteString("export " + name + "=" + shellword.Quote(value) + "\n")
 		}
 		b.WriteString("exec")
 	} else {
@@ -175,13 +176,13 @@ func startLines(envPath func() (string, error), dir string, env, shellArgs []str
 		if err != nil {
 			return nil, err
 		}
-		b.WriteString("exec " + shellQuote(path) + " -i --")
+		b.WriteString("exec " + shellword.Quote(path) + " -i --")
 		for _, kv := range env {
-			b.WriteString(" " + shellQuote(kv))
+			b.WriteString(" " + shellword.Quote(kv))
 		}
 	}
 	for _, a := range shellArgs {
-		b.WriteString(" " + shellQuote(a))
+		b.WriteString(" " + shellword.Quote(a))
 	}
 	b.WriteString("\nexit 126\n")
 	return []byte(b.String()), nil
@@ -204,9 +205,4 @@ func identifier(name string) bool {
 		}
 	}
 	return name != ""
-}
-
-// shellQuote makes s one single-quoted shell word.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

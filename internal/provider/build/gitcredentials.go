@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/shellword"
 )
 
 // tokenUser is the user name sent with a bare token, as the gitsource
@@ -91,7 +92,7 @@ func installGitHelper(home, dir, user, password string) error {
 		"case $1 in get) ;; *) exit 0 ;; esac\n" +
 		"# git's request comes first, up to an empty line; the answer is the same for any.\n" +
 		"while IFS= read -r l && [ -n \"$l\" ]; do :; done\n" +
-		"while IFS= read -r l; do printf '%s\\n' \"$l\"; done < " + shellQuote(creds) + "\n"
+		"while IFS= read -r l; do printf '%s\\n' \"$l\"; done < " + shellword.Quote(creds) + "\n"
 	if err := os.WriteFile(helper, []byte(script), 0o700); err != nil {
 		return fmt.Errorf("git-credential-helper: %w", err)
 	}
@@ -101,7 +102,7 @@ func installGitHelper(home, dir, user, password string) error {
 	if err != nil {
 		return fmt.Errorf("git-credential-helper: %w", err)
 	}
-	_, err = io.WriteString(f, "# Written by sluice: the buildspec sets env.git-credential-helper.\n[credential]\n\thelper = "+gitConfigQuote("!"+shellQuote(helper))+"\n")
+	_, err = io.WriteString(f, "# Written by sluice: the buildspec sets env.git-credential-helper.\n[credential]\n\thelper = "+gitConfigQuote("!"+shellword.Quote(helper))+"\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -109,10 +110,6 @@ func installGitHelper(home, dir, user, password string) error {
 		return fmt.Errorf("git-credential-helper: %w", err)
 	}
 	return nil
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // gitConfigQuote writes s as a double-quoted git config value.

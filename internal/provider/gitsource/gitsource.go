@@ -39,6 +39,7 @@ import (
 	"strings"
 
 	"github.com/sluice-ci/sluice/internal/provider"
+	"github.com/sluice-ci/sluice/internal/shellword"
 )
 
 // Provider names this package runs.
@@ -331,7 +332,7 @@ func sshCommand(home, key string) (string, error) {
 		return "", fmt.Errorf("ssh: %w", err)
 	}
 	cmd := "ssh -F /dev/null -o BatchMode=yes -o IdentityAgent=none -o IdentitiesOnly=yes" +
-		" -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=" + shellQuote(knownHosts)
+		" -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=" + shellword.Quote(knownHosts)
 	if key == "" {
 		return cmd + " -o IdentityFile=none", nil
 	}
@@ -339,11 +340,7 @@ func sshCommand(home, key string) (string, error) {
 	if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
 		return "", fmt.Errorf("ssh: %w", err)
 	}
-	return cmd + " -i " + shellQuote(keyFile), nil
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return cmd + " -i " + shellword.Quote(keyFile), nil
 }
 
 // gitEnv is the job's environment without anything that steers git or ssh
