@@ -90,7 +90,7 @@ func TestKillStaleSparesALiveWorkersSandboxes(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); KillStale(work) }) // and a child left blocked in set-up
 	n, release2, err := KillStaleAlone(work)
 	if err != nil {
 		t.Fatal(err)
